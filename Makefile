@@ -1,0 +1,146 @@
+# nncmp — compare classification models and triage mislabeled samples in the terminal.
+#
+#   make            build ./nncmp (and nothing else)
+#   make test       install missing packages (as root), build, run every test
+#   make demo       install missing packages (as root), build, open the demo study
+#   make bench      speed figures against a NumPy/scikit-learn reference
+#   make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make fuzz       run every fuzz harness for FUZZ_SECONDS each (libFuzzer, clang)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make format     clang-format the tree
+
+VERSION     = 0.1.0
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+MANDIR     ?= $(DATADIR)/man
+DESTDIR    ?=
+PKG_CONFIG ?= pkg-config
+CC         ?= cc
+BUILD      ?= build
+
+# libcsv ships no pkg-config file; it is linked by name.
+PKGS        = ncursesw libsixel openblas lapacke inih jansson
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef \
+       -Wwrite-strings
+ifneq ($(CI),)
+WERROR ?= 1
+endif
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT     ?= -O2 -g
+CFLAGS  ?=
+LDFLAGS ?=
+ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DNNCMP_VERSION='"$(VERSION)"' \
+	     -Iinclude $(PKG_CFLAGS) $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
+ALL_LDFLAGS = -pthread $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lm
+
+CORE_SRC = $(wildcard src/core/*.c)
+CLI_SRC  = $(wildcard src/cli/*.c) $(wildcard src/tui/*.c) src/main.c
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+LIBCORE  = $(BUILD)/libnncmp.a
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 60
+
+.PHONY: all test unit screen demo bench asan ubsan fuzz install uninstall format check-format \
+	clean deps-build deps-test
+
+all: nncmp
+
+nncmp: $(BUILD)/nncmp
+	cp $< $@
+
+$(BUILD)/nncmp: $(CLI_OBJ) $(LIBCORE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCORE) $(LIBS)
+
+$(LIBCORE): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBCORE) $(LIBS) $(TEST_LIBS) \
+		$(ALL_LDFLAGS)
+
+deps-build:
+	@tools/deps.sh build
+deps-test:
+	@tools/deps.sh test
+
+# Each unit test binary runs from the top of the tree so it can find demo-data/ and tests/data/.
+unit: $(UNIT_BIN)
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+test: deps-test
+	$(MAKE) all unit
+	tests/cli/run.sh ./nncmp
+	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
+
+demo: deps-build
+	$(MAKE) all
+	./nncmp report demo-data/digits
+	@echo
+	./nncmp report demo-data/fortunes
+
+bench:
+	@tools/deps.sh bench
+	$(MAKE) all
+	tools/bench.sh
+
+asan:
+	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all' LDFLAGS='-fsanitize=address,undefined' all unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/cli/run.sh ./nncmp
+
+ubsan: asan
+
+FUZZ_CC ?= clang
+fuzz: $(CORE_SRC)
+	@mkdir -p $(BUILD)/fuzz
+	@for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		echo "== $$n ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
+			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) \
+			$(LIBS) -pthread || exit 1; \
+		mkdir -p tests/fuzz/corpus-work/$$n; \
+		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+			tests/fuzz/corpus-work/$$n tests/fuzz/seeds/$$n || exit 1; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nncmp/themes
+	install -m 755 nncmp $(DESTDIR)$(BINDIR)/nncmp
+	@if ls themes/*.ini >/dev/null 2>&1; then install -m 644 themes/*.ini \
+		$(DESTDIR)$(DATADIR)/nncmp/themes/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/nncmp
+	rm -rf $(DESTDIR)$(DATADIR)/nncmp
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+check-format:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan nncmp
+
+-include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

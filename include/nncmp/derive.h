@@ -1,0 +1,25 @@
+/*
+ * derive.h — the one pass over each model's probabilities made when a study opens.
+ *
+ * For every model with probabilities or logits it validates the values (finite; probabilities
+ * non-negative with rows summing to 1 within PROB_SUM_TOLERANCE) and fills the per-instance
+ * arrays of struct model: pred, conf, margin, p_label, rank. Models are processed in parallel,
+ * one thread each (at most the number of online CPUs at a time).
+ */
+#ifndef NNCMP_DERIVE_H
+#define NNCMP_DERIVE_H
+
+#include "nncmp/study.h"
+
+#define PROB_SUM_TOLERANCE 1e-2
+
+int derive_models(struct study *s, struct nn_err *err);
+
+/*
+ * Derives one row: p holds C probabilities (logits are turned into probabilities in place when
+ * `logits`). Returns 0, or -1 when the row is invalid, with *why saying how.
+ */
+int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, double *conf,
+               double *margin, double *p_label, int32_t *rank, const char **why);
+
+#endif

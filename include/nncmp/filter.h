@@ -1,0 +1,55 @@
+/*
+ * filter.h — filter and sort expressions over a study's instances, shared by the CLI and the TUI.
+ *
+ * Grammar (keywords case-insensitive, names case-sensitive):
+ *   expr    := or
+ *   or      := and ( "or" and )*
+ *   and     := not ( "and" not )*
+ *   not     := "not" not | cmp
+ *   cmp     := value ( ("=="|"!="|"<"|"<="|">"|">="|"=") value )?  |  value "~" STRING
+ *   value   := NUMBER | STRING | NAME | NAME "(" args ")" | "(" expr ")" | "-" value
+ * Names: `gt` (ground truth), a model's name (its prediction), a class name (that class), `split`,
+ * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right).
+ * Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a class of the
+ * same name; a quoted string compared with a class value names a class.
+ * `text ~ "word"` is a case-insensitive substring match. Any comparison with NaN is false.
+ *
+ * A compiled expression borrows the study: it must not outlive it. Errors carry the 1-based column
+ * of the offending token.
+ */
+#ifndef NNCMP_FILTER_H
+#define NNCMP_FILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/study.h"
+#include "nncmp/util.h"
+
+struct expr;
+
+/*
+ * Compiles text against study s. Returns NULL with err set ("unknown name 'cnnn'") and *err_col
+ * set to the 1-based column of the problem (0 when it concerns the whole expression).
+ */
+struct expr *expr_compile(const struct study *s, const char *text, struct nn_err *err,
+                          size_t *err_col);
+void expr_free(struct expr *e);
+
+/* True when the expression yields a truth value (a filter) rather than a number (a sort key). */
+bool expr_is_bool(const struct expr *e);
+
+/* Evaluates a boolean expression for instance i. */
+bool expr_match(const struct expr *e, size_t i);
+/* Evaluates a numeric expression for instance i (class values are their ids; NaN when undefined).
+ */
+double expr_value(const struct expr *e, size_t i);
+
+/*
+ * Writes the indices of the instances that match into out (which holds s->n entries) in increasing
+ * order and returns how many there are. A NULL expression matches everything.
+ */
+size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
+
+#endif

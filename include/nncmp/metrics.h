@@ -1,0 +1,77 @@
+/*
+ * metrics.h — the comparison tables: per model, per pair of models, and across all models.
+ *
+ * Every function works on the whole study (idx == NULL) or on a subset given as n_idx instance
+ * indices, so that the TUI's panes can follow the active filter. Results are plain structs whose
+ * arrays the caller owns and releases with the matching *_free. Confusion matrices have ground
+ * truth in rows and predictions in columns (scikit-learn's convention).
+ */
+#ifndef NNCMP_METRICS_H
+#define NNCMP_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/study.h"
+
+#define ECE_BINS  15
+#define TOPK_MAX  3
+#define BOOT_REPS 10000
+
+struct class_scores {
+	double precision, recall, f1;
+	int64_t support;
+};
+
+struct model_metrics {
+	size_t n, c;
+	int64_t correct;
+	double accuracy, macro_f1;
+	int64_t *confusion;             /* c × c, row = truth */
+	struct class_scores *per_class; /* c entries */
+	bool has_probs;
+	double ece; /* NaN without probabilities (or for an empty subset) */
+	size_t n_topk;
+	int topk_k[TOPK_MAX]; /* k = 2, 3, 5 where k < c */
+	double topk[TOPK_MAX];
+};
+
+/* The four outcomes of a pair of models on instances of one ground-truth class (or all). */
+struct agreement {
+	int64_t both_correct, only_a, only_b, both_wrong;
+};
+
+struct pair_metrics {
+	size_t a, b; /* model indices, a < b */
+	size_t n;
+	struct agreement all;
+	struct agreement *per_class; /* c entries */
+	double agreement;            /* fraction where the predictions are equal */
+	double kappa;                /* Cohen's kappa of the two predictions; NaN when undefined */
+	double mcnemar_p;            /* exact two-sided McNemar on only_a vs only_b */
+	double acc_diff;             /* accuracy of b minus accuracy of a */
+	double ci_lo, ci_hi;         /* bootstrap 95% interval of acc_diff */
+	unsigned boot_reps;
+};
+
+void metrics_model(const struct study *s, size_t m, const uint32_t *idx, size_t n_idx,
+                   struct model_metrics *out);
+void metrics_model_free(struct model_metrics *mm);
+
+/* seed makes the bootstrap reproducible; reps = 0 skips it (ci_lo = ci_hi = NaN). */
+void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
+                  unsigned reps, uint64_t seed, struct pair_metrics *out);
+void metrics_pair_free(struct pair_metrics *pm);
+
+/* hist[k] = how many instances exactly k models predict correctly; hist has n_models+1 entries. */
+void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx, int64_t *hist);
+/* How many models predict instance i correctly. */
+int metrics_correct_count(const struct study *s, size_t i);
+
+/* Exact two-sided binomial test of k successes in n trials with p = 1/2 (McNemar's exact test). */
+double binom_test_half(int64_t k, int64_t n);
+/* Binomial(n, p) probability of exactly x, accurate for large n (Loader's saddle-point form). */
+double binom_pmf(int64_t x, int64_t n, double p);
+
+#endif

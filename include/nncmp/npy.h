@@ -1,0 +1,61 @@
+/*
+ * npy.h — NumPy .npy files, memory-mapped.
+ *
+ * npy_open() validates the header (format versions 1–3, dtypes f2 f4 f8 i1–i8 u1–u8 b1 in either
+ * byte order, C or Fortran order, at most 2 dimensions) and that the file holds exactly the bytes
+ * the header promises, then maps the data read-only. Nothing is copied: reading a value converts it
+ * from the mapping on the fly. npy_close() unmaps; pointers into the mapping die with it.
+ *
+ * npy_parse_header() is the pure header parser, separate so the fuzzer and unit tests can drive it
+ * with bytes in memory.
+ */
+#ifndef NNCMP_NPY_H
+#define NNCMP_NPY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/util.h"
+
+enum npy_kind { NPY_FLOAT, NPY_INT, NPY_UINT, NPY_BOOL };
+
+struct npy_header {
+	enum npy_kind kind;
+	unsigned itemsize; /* bytes per element: 1, 2, 4 or 8 */
+	bool swap;         /* stored in the other byte order than this machine's */
+	bool fortran;      /* column-major */
+	int ndim;          /* 0, 1 or 2 */
+	size_t shape[2];   /* unused dimensions are 1 */
+	size_t data_offset;
+	size_t data_bytes; /* product of shape times itemsize */
+};
+
+struct npy {
+	struct npy_header h;
+	size_t rows, cols; /* shape viewed as a matrix: (n,) is n×1, a scalar 1×1 */
+	const uint8_t *data;
+	void *map;
+	size_t map_len;
+	char *path; /* as given to npy_open; owned */
+};
+
+/*
+ * Parses the header at the start of buf (len bytes, the whole file or at least its header).
+ * Returns 0 and fills *h, or -1 with err saying what is wrong; `name` prefixes the message.
+ */
+int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct npy_header *h,
+                     struct nn_err *err);
+
+/* Maps path; returns 0, or -1 with a one-line message in err. On failure *a needs no close. */
+int npy_open(struct npy *a, const char *path, struct nn_err *err);
+void npy_close(struct npy *a);
+
+/* The element at (row, col) converted to double. Bounds are the caller's duty. */
+double npy_at(const struct npy *a, size_t row, size_t col);
+/* Converts one row (cols values) to double. */
+void npy_row_f64(const struct npy *a, size_t row, double *out);
+/* Short dtype description such as "<f4", for messages. */
+const char *npy_dtype_str(const struct npy_header *h, char buf[8]);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * study.h — a study: one test set and the outputs of one or more models on it.
+ *
+ * study_open() reads a study directory by convention, or a study.ini manifest (a file path, or a
+ * directory that holds one: the manifest rules), validates every file it names and returns a study
+ * that owns everything it points to until study_free(). Large matrices (probabilities, activations,
+ * weights) stay memory-mapped; what is copied into the heap is O(N): labels, per-model predictions
+ * and the per-instance numbers derived from probabilities in one pass at open.
+ *
+ * Conventions: class ids are 0..n_classes-1; instance indices are 0..n-1 in file order.
+ */
+#ifndef NNCMP_STUDY_H
+#define NNCMP_STUDY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/npy.h"
+#include "nncmp/util.h"
+
+enum prob_source { SRC_PROBS, SRC_LOGITS, SRC_PRED };
+
+struct layer {
+	char *name;
+	char *act_path;     /* activations (N, H); NULL when only weights exist */
+	struct npy act;     /* mapped when act_path is set */
+	char *weights_path; /* NULL when absent */
+	struct npy weights; /* mapped when weights_path is set */
+};
+
+struct model {
+	char *name;
+	enum prob_source src;
+	char *src_path;
+	struct npy probs; /* (N, C) probabilities or logits; unmapped for SRC_PRED */
+	/* Derived at open, one entry per instance: */
+	int32_t *pred;   /* argmax (first maximum wins, as numpy.argmax) */
+	double *conf;    /* probability of pred; NULL for SRC_PRED */
+	double *margin;  /* p(pred) − second-highest p; NULL for SRC_PRED */
+	double *p_label; /* probability given to the ground-truth label; NULL for SRC_PRED */
+	int32_t *rank; /* 0-based rank of the label, ties as scikit-learn's top_k; NULL for pred */
+	size_t n_layers;
+	struct layer *layers;
+};
+
+struct study {
+	char *name;
+	char *root;         /* directory relative paths are resolved against */
+	char *labels_path;  /* as opened, for messages */
+	char *classes_path; /* NULL when the names are the default "0".."C-1" */
+	size_t n, n_classes;
+	char **classes;  /* n_classes names */
+	int32_t *labels; /* n ground-truth ids */
+	/* samples.jsonl, each array n long or NULL when the file (or the field) is absent */
+	char **ids;
+	char **texts;
+	char **images;
+	char **splits;
+	size_t n_models;
+	struct model *models;
+	struct strvec warnings; /* accepted oddities worth telling the user, one line each */
+};
+
+/* Opens path (a directory or a .ini manifest). Returns NULL with err set on any problem. */
+struct study *study_open(const char *path, struct nn_err *err);
+void study_free(struct study *s);
+
+/* Index of the model or class with this name, or -1. */
+int study_model_index(const struct study *s, const char *name);
+int study_class_index(const struct study *s, const char *name);
+/* Index of layer `name` in model m, or -1. */
+int study_layer_index(const struct model *m, const char *name);
+
+/* The instance's id from samples.jsonl, or its index as text (written into buf). */
+const char *study_instance_id(const struct study *s, size_t i, char *buf, size_t bufsize);
+
+/*
+ * The default label-issue score of instance i: the mean over models with probabilities of the
+ * instance interpretation error score (max p + 1 − p_label) / 2; for prediction-only studies, the
+ * fraction of models that disagree with the label.
+ */
+double study_issue_score(const struct study *s, size_t i);
+
+#endif

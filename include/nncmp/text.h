@@ -1,0 +1,20 @@
+/*
+ * text.h — making untrusted text (sample texts, ids, class, model and file names) safe to show.
+ *
+ * text_sanitize() returns a new string (caller frees) in which C0 and C1 control characters, DEL,
+ * Unicode bidirectional overrides and isolates, and bytes that are not valid UTF-8 are replaced by
+ * visible escapes (\e, \n, \t, \x9b, \u202e ...), so nothing from a data file can move the cursor,
+ * change the title, write the clipboard or reorder what the terminal shows.
+ * With `ascii`, every non-ASCII character is escaped too (for terminals whose locale is not UTF-8).
+ */
+#ifndef NNCMP_TEXT_H
+#define NNCMP_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+char *text_sanitize(const char *s, bool ascii);
+/* The same for a buffer of len bytes (which may hold NUL bytes). */
+char *text_sanitize_n(const char *s, size_t len, bool ascii);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * util.h — allocation wrappers, error values and small helpers shared by every module.
+ *
+ * Allocation: the x* wrappers check size arithmetic for overflow and abort with a message on
+ * out-of-memory; callers never test their result for NULL. Everything they return is owned by the
+ * caller and released with free().
+ *
+ * Errors: functions that can fail on user input take a `struct nn_err *` and return -1 (or NULL),
+ * having written one line into err->msg that names the file and the problem. They never print.
+ */
+#ifndef NNCMP_UTIL_H
+#define NNCMP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NN_ERR_MAX 512
+
+struct nn_err {
+	char msg[NN_ERR_MAX];
+};
+
+/* Writes a printf-style message into err (if err is not NULL); always returns -1. */
+int nn_err_set(struct nn_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xreallocarray(void *ptr, size_t nmemb, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Returns a newly allocated string formatted like printf. */
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Sets *out = a * b; returns 0, or -1 when the product overflows size_t. */
+int size_mul(size_t a, size_t b, size_t *out);
+
+/* Joins a directory and a relative path; an absolute path is returned as a copy. */
+char *path_join(const char *dir, const char *rel);
+/* Returns the directory part of path ("." when it has none), newly allocated. */
+char *path_dirname(const char *path);
+
+/* Reads a whole regular file into a NUL-terminated heap buffer of at most max bytes. */
+char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err);
+
+/* A growable array of strings (owned). */
+struct strvec {
+	char **v;
+	size_t n, cap;
+};
+void strvec_push(struct strvec *sv, char *s);
+void strvec_free(struct strvec *sv);
+
+#endif

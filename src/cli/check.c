@@ -1,0 +1,156 @@
+/* check.c — `nncmp check`: describe a study and scan every matrix for NaN and infinities. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+static const char check_help[] =
+    "usage: nncmp check STUDY [--json]\n"
+    "\n"
+    "Opens the study (which validates labels, classes, samples and every model's outputs),\n"
+    "then reads every activation and weight matrix in full and counts NaN and infinite values,\n"
+    "which analyses leave out. Prints what the study holds: instances, classes, models, their\n"
+    "sources and layers with shapes and dtypes.\n"
+    "\n"
+    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"layers\": "
+    "[...]}]}\n"
+    "  --help   this text\n";
+
+/* Counts NaN and infinite values of a matrix. */
+static void scan(const struct npy *a, size_t *nan_count, size_t *inf_count)
+{
+	*nan_count = *inf_count = 0;
+	if (a->h.kind != NPY_FLOAT)
+		return;
+	double *row = xcalloc(a->cols ? a->cols : 1, sizeof *row);
+	for (size_t i = 0; i < a->rows; i++) {
+		npy_row_f64(a, i, row);
+		for (size_t j = 0; j < a->cols; j++) {
+			*nan_count += isnan(row[j]) != 0;
+			*inf_count += isinf(row[j]) != 0;
+		}
+	}
+	free(row);
+}
+
+static json_t *matrix_json(const struct npy *a, const char *path)
+{
+	size_t nan_count, inf_count;
+	char dt[8];
+	scan(a, &nan_count, &inf_count);
+	return json_pack("{s:s, s:[I, I], s:s, s:b, s:I, s:I}", "path", path, "shape",
+	                 (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
+	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
+	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count);
+}
+
+static void print_matrix(const char *what, const json_t *m)
+{
+	char *path = cli_safe(json_string_value(json_object_get(m, "path")));
+	json_t *shape = json_object_get(m, "shape");
+	long long nan_count = json_integer_value(json_object_get(m, "nan"));
+	long long inf_count = json_integer_value(json_object_get(m, "inf"));
+	printf("      %-8s %8lld × %-6lld %-3s %s", what,
+	       (long long)json_integer_value(json_array_get(shape, 0)),
+	       (long long)json_integer_value(json_array_get(shape, 1)),
+	       json_string_value(json_object_get(m, "dtype")), path);
+	if (nan_count || inf_count)
+		printf("  (%lld NaN, %lld infinite: left out of statistics)", nan_count, inf_count);
+	printf("\n");
+	free(path);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	bool json = false;
+	int o;
+	optind = 1;
+	opterr = 0;
+	const char *study_path = NULL;
+	bool extra = false;
+	/* "-": positionals come back in order as option 1, wherever they stand */
+	while ((o = getopt_long(argc, argv, "-:jh", opts, NULL)) != -1) {
+		if (o == 1) {
+			extra = extra || study_path;
+			study_path = optarg;
+			continue;
+		}
+		if (o == 'j')
+			json = true;
+		else if (o == 'h') {
+			fputs(check_help, stdout);
+			return EXIT_OK;
+		} else
+			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
+	}
+	if (!study_path || extra)
+		return cli_usage_error("check",
+		                       study_path ? "one study expected" : "no study given");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	static const char *const src_names[] = {"probs", "logits", "pred"};
+	json_t *models = json_array();
+	for (size_t m = 0; m < s->n_models; m++) {
+		const struct model *md = &s->models[m];
+		json_t *layers = json_array();
+		for (size_t l = 0; l < md->n_layers; l++) {
+			const struct layer *ly = &md->layers[l];
+			json_t *o2 = json_pack("{s:s}", "name", ly->name);
+			if (ly->act_path)
+				json_object_set_new(o2, "act", matrix_json(&ly->act, ly->act_path));
+			if (ly->weights_path)
+				json_object_set_new(o2, "weights",
+				                    matrix_json(&ly->weights, ly->weights_path));
+			json_array_append_new(layers, o2);
+		}
+		json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:o}", "name", md->name,
+		                                        "source", src_names[md->src], "path",
+		                                        md->src_path, "layers", layers));
+	}
+	json_t *classes = json_array();
+	for (size_t j = 0; j < s->n_classes; j++)
+		json_array_append_new(classes, json_string(s->classes[j]));
+	json_t *out =
+	    json_pack("{s:s, s:I, s:o, s:b, s:b, s:b, s:o}", "study", s->name, "n",
+	              (json_int_t)s->n, "classes", classes, "texts", s->texts != NULL, "images",
+	              s->images != NULL, "splits", s->splits != NULL, "models", models);
+	int rc;
+	if (json) {
+		rc = cli_json_print(out);
+	} else {
+		char *name = cli_safe(s->name);
+		printf("%s: %zu instances, %zu classes%s%s%s\n", name, s->n, s->n_classes,
+		       s->texts ? ", texts" : "", s->images ? ", images" : "",
+		       s->splits ? ", splits" : "");
+		free(name);
+		for (size_t m = 0; m < s->n_models; m++) {
+			const json_t *jm = json_array_get(json_object_get(out, "models"), m);
+			char *mn = cli_safe(s->models[m].name),
+			     *p = cli_safe(s->models[m].src_path);
+			printf("  model %s: %s %s\n", mn, src_names[s->models[m].src], p);
+			free(mn);
+			free(p);
+			const json_t *layers = json_object_get(jm, "layers");
+			for (size_t l = 0; l < json_array_size(layers); l++) {
+				const json_t *jl = json_array_get(layers, l);
+				char *ln = cli_safe(json_string_value(json_object_get(jl, "name")));
+				printf("    layer %s\n", ln);
+				free(ln);
+				if (json_object_get(jl, "act"))
+					print_matrix("act", json_object_get(jl, "act"));
+				if (json_object_get(jl, "weights"))
+					print_matrix("weights", json_object_get(jl, "weights"));
+			}
+		}
+		json_decref(out);
+		printf("ok\n");
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	}
+	study_free(s);
+	return rc;
+}

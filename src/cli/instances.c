@@ -1,0 +1,308 @@
+/* instances.c — `nncmp instances`: the instances that match a filter, sorted, text or JSON. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nncmp/filter.h"
+#include "nncmp/metrics.h"
+
+static const char instances_help[] =
+    "usage: nncmp instances STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json]\n"
+    "\n"
+    "Lists the instances that match EXPR (all without --filter): index, id, label, each\n"
+    "model's prediction and confidence, how many models are right, the label-issue score and\n"
+    "a text snippet.\n"
+    "\n"
+    "  --filter EXPR  e.g. 'gt == neg and cnn == gt and lstm != gt', 'conf(cnn) > 0.9'\n"
+    "  --sort KEY     index (default), id, or any value expression: conf(M), margin(M),\n"
+    "                 p(M, CLASS), act(M.LAYER.J), issue, correct, gt, a model name;\n"
+    "                 highest first, or lowest first with ':asc'\n"
+    "  --top K        print the first K (default 50; 0 prints all); the count is of all matches\n"
+    "  --json         {\"count\", \"instances\": [{\"index\", \"id\", \"label\", \"preds\", "
+    "...}]}\n"
+    "  --help         this text\n";
+
+struct sort_item {
+	uint32_t index;
+	double key;
+};
+
+static int cmp_desc(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+	bool xn = isnan(x->key), yn = isnan(y->key);
+	if (xn != yn)
+		return xn ? 1 : -1; /* undefined values last */
+	if (!xn && x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmp_asc(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+	bool xn = isnan(x->key), yn = isnan(y->key);
+	if (xn != yn)
+		return xn ? 1 : -1;
+	if (!xn && x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+static const struct study *id_study; /* qsort has no context argument; set just before sorting */
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct sort_item *x = a, *y = b;
+	char bx[32], by[32];
+	int c = strcmp(study_instance_id(id_study, x->index, bx, sizeof bx),
+	               study_instance_id(id_study, y->index, by, sizeof by));
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+static void print_error(const char *what, const char *text, const struct nn_err *err, size_t col)
+{
+	char *t = cli_safe(text);
+	fprintf(stderr, "nncmp instances: %s: %s\n  %s\n", what, err->msg, t);
+	if (col)
+		fprintf(stderr, "  %*s^\n", (int)col - 1, "");
+	free(t);
+}
+
+/* Sorts the selected indices in place by key. Returns 0, or EXIT_BAD_INPUT after a message. */
+static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const char *key)
+{
+	char *name = xstrdup(key);
+	bool asc = false;
+	char *colon = strrchr(name, ':');
+	if (colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0)) {
+		asc = strcmp(colon, ":asc") == 0;
+		*colon = '\0';
+	}
+	struct sort_item *items = xcalloc(n ? n : 1, sizeof *items);
+	int (*cmp)(const void *, const void *) = asc ? cmp_asc : cmp_desc;
+	int rc = 0;
+	if (strcmp(name, "index") == 0 || strcmp(name, "id") == 0) {
+		for (size_t k = 0; k < n; k++)
+			items[k] = (struct sort_item){idx[k], (double)idx[k]};
+		if (strcmp(name, "id") == 0) {
+			id_study = s;
+			cmp = cmp_id;
+		} else if (!colon || !asc) {
+			cmp = colon ? cmp_desc : cmp_asc; /* index reads naturally ascending */
+		}
+	} else {
+		struct nn_err err = {{0}};
+		size_t col = 0;
+		struct expr *e = expr_compile(s, name, &err, &col);
+		if (!e) {
+			print_error("sort key", name, &err, col);
+			rc = EXIT_BAD_INPUT;
+		} else if (expr_is_bool(e)) {
+			snprintf(err.msg, sizeof err.msg,
+			         "a condition, not a value (use --filter for conditions)");
+			print_error("sort key", name, &err, 0);
+			rc = EXIT_BAD_INPUT;
+		} else {
+			for (size_t k = 0; k < n; k++)
+				items[k] = (struct sort_item){idx[k], expr_value(e, idx[k])};
+		}
+		expr_free(e);
+	}
+	if (rc == 0) {
+		qsort(items, n, sizeof *items, cmp);
+		for (size_t k = 0; k < n; k++)
+			idx[k] = items[k].index;
+	}
+	free(items);
+	free(name);
+	return rc;
+}
+
+static json_t *instance_json(const struct study *s, size_t i)
+{
+	char buf[32];
+	json_t *preds = json_object(), *conf = json_object();
+	for (size_t m = 0; m < s->n_models; m++) {
+		const struct model *md = &s->models[m];
+		json_object_set_new(preds, md->name, json_string(s->classes[md->pred[i]]));
+		if (md->conf)
+			json_object_set_new(conf, md->name, cli_json_real(md->conf[i]));
+	}
+	json_t *o =
+	    json_pack("{s:I, s:s, s:s, s:i, s:o, s:o, s:i, s:o}", "index", (json_int_t)i, "id",
+	              study_instance_id(s, i, buf, sizeof buf), "label", s->classes[s->labels[i]],
+	              "label_id", s->labels[i], "preds", preds, "conf", conf, "correct",
+	              metrics_correct_count(s, i), "issue", cli_json_real(study_issue_score(s, i)));
+	if (s->splits && s->splits[i])
+		json_object_set_new(o, "split", json_string(s->splits[i]));
+	if (s->images && s->images[i])
+		json_object_set_new(o, "image", json_string(s->images[i]));
+	if (s->texts && s->texts[i])
+		json_object_set_new(o, "text", json_string(s->texts[i]));
+	return o;
+}
+
+/* Prints at most `width` display columns of sanitized raw, padded to width when `pad`. */
+static void print_cell_pad(const char *raw, int width, bool pad)
+{
+	char *s = cli_safe(raw);
+	int cols = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p && cols < width) {
+		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : 4;
+		fwrite(p, 1, n, stdout);
+		p += n;
+		cols++;
+	}
+	if (pad)
+		printf("%*s", width - cols, "");
+	free(s);
+}
+
+static void print_cell(const char *raw, int width)
+{
+	print_cell_pad(raw, width, true);
+}
+
+static void print_text(const struct study *s, const uint32_t *idx, size_t shown, size_t count)
+{
+	printf("%zu of %zu instances match", count, s->n);
+	if (shown < count)
+		printf(" (first %zu shown; --top 0 for all)", shown);
+	printf("\n\n%8s  %-14s %-12s", "index", "id", "label");
+	for (size_t m = 0; m < s->n_models; m++) {
+		printf(" ");
+		print_cell(s->models[m].name, 12);
+	}
+	printf(" %5s %6s  %s\n", "right", "issue", s->texts ? "text" : s->images ? "image" : "");
+	for (size_t k = 0; k < shown; k++) {
+		size_t i = idx[k];
+		char buf[32];
+		printf("%8zu  ", i);
+		print_cell(study_instance_id(s, i, buf, sizeof buf), 14);
+		printf(" ");
+		print_cell(s->classes[s->labels[i]], 12);
+		for (size_t m = 0; m < s->n_models; m++) {
+			const struct model *md = &s->models[m];
+			char cell[64];
+			bool ok = md->pred[i] == s->labels[i];
+			if (md->conf)
+				snprintf(cell, sizeof cell, "%s%.8s %.2f", ok ? "" : "*",
+				         s->classes[md->pred[i]], md->conf[i]);
+			else
+				snprintf(cell, sizeof cell, "%s%.11s", ok ? "" : "*",
+				         s->classes[md->pred[i]]);
+			printf(" ");
+			print_cell(cell, 12);
+		}
+		printf(" %5d %6.3f  ", metrics_correct_count(s, i), study_issue_score(s, i));
+		if (s->texts && s->texts[i])
+			print_cell_pad(s->texts[i], 60, false);
+		else if (s->images && s->images[i])
+			print_cell_pad(s->images[i], 40, false);
+		printf("\n");
+	}
+	if (shown)
+		printf(
+		    "\n(* marks a prediction that differs from the label; numbers are the model's "
+		    "confidence)\n");
+}
+
+int cmd_instances(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},       {"filter", required_argument, NULL, 'f'},
+	    {"sort", required_argument, NULL, 's'}, {"top", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
+	bool json = false;
+	const char *filter = NULL, *sort = NULL;
+	long top = 50;
+	int o;
+	optind = 1;
+	opterr = 0;
+	const char *study_path = NULL;
+	bool extra = false;
+	/* "-": positionals come back in order as option 1, wherever they stand */
+	while ((o = getopt_long(argc, argv, "-:jf:s:t:h", opts, NULL)) != -1) {
+		if (o == 1) {
+			extra = extra || study_path;
+			study_path = optarg;
+			continue;
+		}
+		switch (o) {
+		case 'j':
+			json = true;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 's':
+			sort = optarg;
+			break;
+		case 't':
+			if ((top = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("instances", "--top wants a count, not '%s'",
+				                       optarg);
+			break;
+		case 'h':
+			fputs(instances_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("instances", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("instances", "unknown option '%s'",
+			                       argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("instances",
+		                       study_path ? "one study expected" : "no study given");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	uint32_t *idx = xcalloc(s->n, sizeof *idx);
+	size_t count;
+	int rc = EXIT_OK;
+	struct expr *e = NULL;
+	if (filter) {
+		struct nn_err err = {{0}};
+		size_t col = 0;
+		e = expr_compile(s, filter, &err, &col);
+		if (!e || !expr_is_bool(e)) {
+			if (e)
+				snprintf(
+				    err.msg, sizeof err.msg,
+				    "not a condition (compare it with something, e.g. '> 0.5')");
+			print_error("filter", filter, &err, e ? 0 : col);
+			rc = EXIT_BAD_INPUT;
+		}
+	}
+	if (rc == EXIT_OK) {
+		count = expr_select(e, s, idx);
+		if (sort)
+			rc = sort_selection(s, idx, count, sort);
+	}
+	expr_free(e);
+	if (rc == EXIT_OK) {
+		size_t shown = top == 0 || (size_t)top > count ? count : (size_t)top;
+		if (json) {
+			json_t *arr = json_array();
+			for (size_t k = 0; k < shown; k++)
+				json_array_append_new(arr, instance_json(s, idx[k]));
+			rc = cli_json_print(json_pack(
+			    "{s:I, s:I, s:o, s:o, s:o}", "count", (json_int_t)count, "total",
+			    (json_int_t)s->n, "filter", filter ? json_string(filter) : json_null(),
+			    "sort", sort ? json_string(sort) : json_null(), "instances", arr));
+		} else {
+			print_text(s, idx, shown, count);
+			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+		}
+	}
+	free(idx);
+	study_free(s);
+	return rc;
+}

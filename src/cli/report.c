@@ -1,0 +1,357 @@
+/* report.c — `nncmp report`: every model's scores and every pair's agreement, text or JSON. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nncmp/filter.h"
+#include "nncmp/metrics.h"
+
+static const char report_help[] =
+    "usage: nncmp report STUDY [--filter EXPR] [--json] [--seed N]\n"
+    "\n"
+    "Accuracy, macro-F1, top-k accuracy and calibration error (ECE, 15 bins) of every model;\n"
+    "per-class precision, recall, F1 and support; confusion matrices (rows: truth); for every\n"
+    "pair of models the agreement table (both right / only A / only B / both wrong, overall and\n"
+    "per ground-truth class), agreement rate, Cohen's kappa, McNemar's exact p-value and a\n"
+    "bootstrap 95%% interval of the accuracy difference B - A.\n"
+    "\n"
+    "  --filter EXPR  restrict every figure to the instances that match EXPR\n"
+    "  --json         one JSON object on stdout instead of text\n"
+    "  --seed N       seed of the bootstrap (default 1; the same seed gives the same interval)\n"
+    "  --help         this text\n";
+
+struct report {
+	const struct study *s;
+	const uint32_t *idx; /* NULL: all instances */
+	size_t n;
+	struct model_metrics *mm;
+	size_t n_pairs;
+	struct pair_metrics *pm;
+	int64_t *n_correct;
+};
+
+static void report_compute(struct report *r, uint64_t seed)
+{
+	const struct study *s = r->s;
+	r->mm = xcalloc(s->n_models, sizeof *r->mm);
+	for (size_t m = 0; m < s->n_models; m++)
+		metrics_model(s, m, r->idx, r->n, &r->mm[m]);
+	r->n_pairs = s->n_models * (s->n_models - 1) / 2;
+	r->pm = xcalloc(r->n_pairs ? r->n_pairs : 1, sizeof *r->pm);
+	size_t k = 0;
+	for (size_t a = 0; a < s->n_models; a++)
+		for (size_t b = a + 1; b < s->n_models; b++)
+			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, seed + k, &r->pm[k]), k++;
+	r->n_correct = xcalloc(s->n_models + 1, sizeof *r->n_correct);
+	metrics_n_correct(s, r->idx, r->n, r->n_correct);
+}
+
+static void report_free(struct report *r)
+{
+	for (size_t m = 0; m < r->s->n_models; m++)
+		metrics_model_free(&r->mm[m]);
+	for (size_t k = 0; k < r->n_pairs; k++)
+		metrics_pair_free(&r->pm[k]);
+	free(r->mm);
+	free(r->pm);
+	free(r->n_correct);
+}
+
+static const char *const src_names[] = {"probs", "logits", "pred"};
+
+static json_t *agreement_json(const struct agreement *g)
+{
+	return json_pack("{s:I, s:I, s:I, s:I}", "both_correct", (json_int_t)g->both_correct,
+	                 "only_a", (json_int_t)g->only_a, "only_b", (json_int_t)g->only_b,
+	                 "both_wrong", (json_int_t)g->both_wrong);
+}
+
+static json_t *report_json(const struct report *r, const char *filter)
+{
+	const struct study *s = r->s;
+	size_t c = s->n_classes;
+	json_t *classes = json_array();
+	for (size_t j = 0; j < c; j++)
+		json_array_append_new(classes, json_string(s->classes[j]));
+	json_t *models = json_array();
+	for (size_t m = 0; m < s->n_models; m++) {
+		const struct model_metrics *mm = &r->mm[m];
+		json_t *conf = json_array(), *per = json_array(), *topk = json_object();
+		for (size_t y = 0; y < c; y++) {
+			json_t *row = json_array();
+			for (size_t p = 0; p < c; p++)
+				json_array_append_new(row, json_integer(mm->confusion[y * c + p]));
+			json_array_append_new(conf, row);
+			const struct class_scores *cs = &mm->per_class[y];
+			json_array_append_new(per, json_pack("{s:o, s:o, s:o, s:I}", "precision",
+			                                     json_real(cs->precision), "recall",
+			                                     json_real(cs->recall), "f1",
+			                                     json_real(cs->f1), "support",
+			                                     (json_int_t)cs->support));
+		}
+		for (size_t t = 0; t < mm->n_topk; t++) {
+			char key[8];
+			snprintf(key, sizeof key, "%d", mm->topk_k[t]);
+			json_object_set_new(topk, key, cli_json_real(mm->topk[t]));
+		}
+		json_array_append_new(
+		    models, json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
+		                      s->models[m].name, "source", src_names[s->models[m].src],
+		                      "correct", (json_int_t)mm->correct, "accuracy",
+		                      cli_json_real(mm->accuracy), "macro_f1",
+		                      cli_json_real(mm->macro_f1), "ece", cli_json_real(mm->ece),
+		                      "top_k", topk, "confusion", conf, "per_class", per));
+	}
+	json_t *pairs = json_array();
+	for (size_t k = 0; k < r->n_pairs; k++) {
+		const struct pair_metrics *pm = &r->pm[k];
+		json_t *per = json_array();
+		for (size_t y = 0; y < c; y++)
+			json_array_append_new(per, agreement_json(&pm->per_class[y]));
+		json_t *o = agreement_json(&pm->all);
+		json_object_set_new(o, "a", json_string(s->models[pm->a].name));
+		json_object_set_new(o, "b", json_string(s->models[pm->b].name));
+		json_object_set_new(o, "per_class", per);
+		json_object_set_new(o, "agreement", cli_json_real(pm->agreement));
+		json_object_set_new(o, "kappa", cli_json_real(pm->kappa));
+		json_object_set_new(o, "mcnemar_p", cli_json_real(pm->mcnemar_p));
+		json_object_set_new(o, "acc_diff", cli_json_real(pm->acc_diff));
+		json_object_set_new(
+		    o, "acc_diff_ci",
+		    json_pack("[o, o]", cli_json_real(pm->ci_lo), cli_json_real(pm->ci_hi)));
+		json_object_set_new(o, "bootstrap_reps", json_integer(pm->boot_reps));
+		json_array_append_new(pairs, o);
+	}
+	json_t *ncorrect = json_array();
+	for (size_t k = 0; k <= s->n_models; k++)
+		json_array_append_new(ncorrect, json_integer(r->n_correct[k]));
+	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "study", s->name, "n",
+	                 (json_int_t)r->n, "total", (json_int_t)s->n, "filter",
+	                 filter ? json_string(filter) : json_null(), "classes", classes, "models",
+	                 models, "pairs", pairs, "n_correct", ncorrect);
+}
+
+/* Width of the longest sanitized name among models (at least min). */
+static int name_width(char **names, size_t n, int min)
+{
+	int w = min;
+	for (size_t i = 0; i < n; i++) {
+		int l = (int)strlen(names[i]);
+		if (l > w)
+			w = l;
+	}
+	return w;
+}
+
+static void print_num(double v, int width, int prec)
+{
+	if (isfinite(v))
+		printf(" %*.*f", width, prec, v);
+	else
+		printf(" %*s", width, "-");
+}
+
+static void print_text(const struct report *r, char **mnames, char **cnames, const char *filter)
+{
+	const struct study *s = r->s;
+	size_t c = s->n_classes;
+	char *sname = cli_safe(s->name);
+	printf("%s — %zu instances", sname, s->n);
+	free(sname);
+	if (filter) {
+		char *f = cli_safe(filter);
+		printf(", %zu match '%s'", r->n, f);
+		free(f);
+	}
+	printf(", %zu classes, %zu models\n\n", c, s->n_models);
+
+	int mw = name_width(mnames, s->n_models, 5);
+	printf("%-*s  %-6s %9s %9s %7s %7s %7s %7s\n", mw, "model", "source", "accuracy",
+	       "macro-F1", "top-2", "top-3", "top-5", "ECE");
+	for (size_t m = 0; m < s->n_models; m++) {
+		const struct model_metrics *mm = &r->mm[m];
+		printf("%-*s  %-6s", mw, mnames[m], src_names[s->models[m].src]);
+		print_num(mm->accuracy, 9, 4);
+		print_num(mm->macro_f1, 9, 4);
+		static const int ks[3] = {2, 3, 5};
+		for (int t = 0; t < 3; t++) {
+			double v = NAN;
+			for (size_t u = 0; u < mm->n_topk; u++)
+				if (mm->topk_k[u] == ks[t])
+					v = mm->topk[u];
+			print_num(v, 7, 4);
+		}
+		print_num(mm->ece, 7, 4);
+		printf("\n");
+	}
+
+	if (r->n_pairs) {
+		printf("\n%-*s %10s %7s %7s %10s %6s %6s %10s  %s\n", 2 * mw + 4, "pair (A vs B)",
+		       "both right", "only A", "only B", "both wrong", "agree", "kappa",
+		       "McNemar p", "acc B-A [95% CI]");
+		for (size_t k = 0; k < r->n_pairs; k++) {
+			const struct pair_metrics *pm = &r->pm[k];
+			char label[512];
+			snprintf(label, sizeof label, "%s vs %s", mnames[pm->a], mnames[pm->b]);
+			printf("%-*s %10lld %7lld %7lld %10lld", 2 * mw + 4, label,
+			       (long long)pm->all.both_correct, (long long)pm->all.only_a,
+			       (long long)pm->all.only_b, (long long)pm->all.both_wrong);
+			print_num(pm->agreement, 6, 3);
+			print_num(pm->kappa, 6, 3);
+			printf(" %10.2e  %+.4f [%+.4f, %+.4f]\n", pm->mcnemar_p, pm->acc_diff,
+			       pm->ci_lo, pm->ci_hi);
+		}
+	}
+	printf("\nmodels right per instance:");
+	for (size_t k = 0; k <= s->n_models; k++)
+		printf("  %zu: %lld", k, (long long)r->n_correct[k]);
+	printf("\n");
+
+	int cw = name_width(cnames, c, 5);
+	printf("\nper class: F1 of each model (precision / recall in --json)\n%-*s %8s", cw,
+	       "class", "support");
+	for (size_t m = 0; m < s->n_models; m++)
+		printf(" %*s", mw > 8 ? mw : 8, mnames[m]);
+	printf("\n");
+	for (size_t y = 0; y < c; y++) {
+		printf("%-*s %8lld", cw, cnames[y], (long long)r->mm[0].per_class[y].support);
+		for (size_t m = 0; m < s->n_models; m++)
+			print_num(r->mm[m].per_class[y].f1, mw > 8 ? mw : 8, 4);
+		printf("\n");
+	}
+
+	for (size_t k = 0; k < r->n_pairs; k++) {
+		const struct pair_metrics *pm = &r->pm[k];
+		printf("\nagreement per class, A = %s, B = %s\n%-*s %10s %7s %7s %10s\n",
+		       mnames[pm->a], mnames[pm->b], cw, "class", "both right", "only A", "only B",
+		       "both wrong");
+		for (size_t y = 0; y < c; y++) {
+			const struct agreement *g = &pm->per_class[y];
+			printf("%-*s %10lld %7lld %7lld %10lld\n", cw, cnames[y],
+			       (long long)g->both_correct, (long long)g->only_a,
+			       (long long)g->only_b, (long long)g->both_wrong);
+		}
+	}
+
+	if (c <= 20) {
+		for (size_t m = 0; m < s->n_models; m++) {
+			printf("\nconfusion matrix of %s (rows: truth, columns: prediction)\n%-*s",
+			       mnames[m], cw, "");
+			int w = 5;
+			for (size_t p = 0; p < c; p++)
+				printf(" %*.*s", w, w, cnames[p]);
+			printf("\n");
+			for (size_t y = 0; y < c; y++) {
+				printf("%-*s", cw, cnames[y]);
+				for (size_t p = 0; p < c; p++)
+					printf(" %*lld", w,
+					       (long long)r->mm[m].confusion[y * c + p]);
+				printf("\n");
+			}
+		}
+	} else {
+		printf("\n(confusion matrices of %zu classes: see --json)\n", c);
+	}
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"filter", required_argument, NULL, 'f'},
+	                                     {"seed", required_argument, NULL, 's'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false;
+	const char *filter = NULL;
+	long seed = 1;
+	int o;
+	optind = 1;
+	opterr = 0;
+	const char *study_path = NULL;
+	bool extra = false;
+	/* "-": positionals come back in order as option 1, wherever they stand */
+	while ((o = getopt_long(argc, argv, "-:jf:h", opts, NULL)) != -1) {
+		if (o == 1) {
+			extra = extra || study_path;
+			study_path = optarg;
+			continue;
+		}
+		switch (o) {
+		case 'j':
+			json = true;
+			break;
+		case 'f':
+			filter = optarg;
+			break;
+		case 's':
+			if ((seed = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("report", "--seed wants a number, not '%s'",
+				                       optarg);
+			break;
+		case 'h':
+			fputs(report_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("report", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("report",
+		                       study_path ? "one study expected" : "no study given");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	struct report r = {.s = s};
+	uint32_t *idx = NULL;
+	if (filter) {
+		struct nn_err err = {{0}};
+		size_t col = 0;
+		struct expr *e = expr_compile(s, filter, &err, &col);
+		if (!e || !expr_is_bool(e)) {
+			char *f = cli_safe(filter);
+			fprintf(stderr, "nncmp report: filter: %s%s\n  %s\n", e ? "" : err.msg,
+			        e ? "not a condition (compare it with something)" : "", f);
+			if (col)
+				fprintf(stderr, "  %*s^\n", (int)col - 1, "");
+			free(f);
+			expr_free(e);
+			study_free(s);
+			return EXIT_BAD_INPUT;
+		}
+		idx = xcalloc(s->n, sizeof *idx);
+		r.n = expr_select(e, s, idx);
+		r.idx = idx;
+		expr_free(e);
+	} else {
+		r.n = s->n;
+	}
+	report_compute(&r, (uint64_t)seed);
+	int rc;
+	if (json) {
+		rc = cli_json_print(report_json(&r, filter));
+	} else {
+		char **mnames = xcalloc(s->n_models, sizeof *mnames);
+		char **cnames = xcalloc(s->n_classes, sizeof *cnames);
+		for (size_t m = 0; m < s->n_models; m++)
+			mnames[m] = cli_safe(s->models[m].name);
+		for (size_t j = 0; j < s->n_classes; j++)
+			cnames[j] = cli_safe(s->classes[j]);
+		print_text(&r, mnames, cnames, filter);
+		for (size_t m = 0; m < s->n_models; m++)
+			free(mnames[m]);
+		for (size_t j = 0; j < s->n_classes; j++)
+			free(cnames[j]);
+		free(mnames);
+		free(cnames);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	}
+	report_free(&r);
+	free(idx);
+	study_free(s);
+	return rc;
+}

@@ -1,0 +1,221 @@
+/* manifest.c — study.ini, read with inih. */
+#include "nncmp/manifest.h"
+
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Debian's inih reads lines into a 200-byte buffer; longer lines would be cut silently. */
+#define INI_LINE_LIMIT 199
+
+void manifest_init(struct manifest *mf)
+{
+	memset(mf, 0, sizeof *mf);
+}
+
+void manifest_free(struct manifest *mf)
+{
+	for (size_t i = 0; i < mf->n_models; i++) {
+		struct manifest_model *mm = &mf->models[i];
+		for (size_t j = 0; j < mm->n_layers; j++) {
+			free(mm->layers[j].name);
+			free(mm->layers[j].act);
+			free(mm->layers[j].weights);
+		}
+		free(mm->layers);
+		free(mm->name);
+		free(mm->src_path);
+	}
+	free(mf->models);
+	free(mf->path);
+	free(mf->root);
+	free(mf->name);
+	free(mf->labels);
+	free(mf->classes);
+	free(mf->samples);
+	strvec_free(&mf->warnings);
+	memset(mf, 0, sizeof *mf);
+}
+
+struct manifest_model *manifest_add_model(struct manifest *mf, const char *name)
+{
+	mf->models = xreallocarray(mf->models, mf->n_models + 1, sizeof *mf->models);
+	struct manifest_model *mm = &mf->models[mf->n_models++];
+	memset(mm, 0, sizeof *mm);
+	mm->name = xstrdup(name);
+	return mm;
+}
+
+void manifest_set_layer(struct manifest_model *mm, const char *layer, bool is_weights, char *path)
+{
+	struct manifest_layer *l = NULL;
+	for (size_t j = 0; j < mm->n_layers; j++)
+		if (strcmp(mm->layers[j].name, layer) == 0)
+			l = &mm->layers[j];
+	if (!l) {
+		mm->layers = xreallocarray(mm->layers, mm->n_layers + 1, sizeof *mm->layers);
+		l = &mm->layers[mm->n_layers++];
+		memset(l, 0, sizeof *l);
+		l->name = xstrdup(layer);
+	}
+	char **slot = is_weights ? &l->weights : &l->act;
+	free(*slot);
+	*slot = path;
+}
+
+struct parse_ctx {
+	struct manifest *mf;
+	struct nn_err *err;
+	bool failed;
+};
+
+/* Records the first problem and returns 0 so inih stops and reports the line. */
+__attribute__((format(printf, 2, 3))) static int fail(struct parse_ctx *c, const char *fmt, ...)
+{
+	if (!c->failed) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(c->err->msg, sizeof c->err->msg, fmt, ap);
+		va_end(ap);
+		c->failed = true;
+	}
+	return 0;
+}
+
+static int set_once(struct parse_ctx *c, char **slot, const char *key, const char *value)
+{
+	if (*slot)
+		return fail(c, "'%s' is given twice", key);
+	if (!value[0])
+		return fail(c, "'%s' is empty", key);
+	*slot = path_join(c->mf->root, value);
+	return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_ctx *c = user;
+	struct manifest *mf = c->mf;
+	if (c->failed)
+		return 0;
+	if (strcmp(section, "study") == 0) {
+		if (strcmp(key, "name") == 0) {
+			free(mf->name);
+			mf->name = xstrdup(value);
+			return 1;
+		}
+		if (strcmp(key, "labels") == 0)
+			return set_once(c, &mf->labels, key, value);
+		if (strcmp(key, "classes") == 0)
+			return set_once(c, &mf->classes, key, value);
+		if (strcmp(key, "samples") == 0)
+			return set_once(c, &mf->samples, key, value);
+		return fail(c, "unknown key '%s' in [study] (name, labels, classes, samples)", key);
+	}
+	if (strncmp(section, "model ", 6) != 0)
+		return fail(c, "unknown section [%s] (expected [study] or [model NAME])", section);
+	const char *mname = section + 6;
+	while (*mname == ' ')
+		mname++;
+	if (!*mname)
+		return fail(c, "[model] section without a name");
+	struct manifest_model *mm = NULL;
+	if (mf->n_models && strcmp(mf->models[mf->n_models - 1].name, mname) == 0)
+		mm = &mf->models[mf->n_models - 1];
+	else
+		for (size_t i = 0; i < mf->n_models; i++)
+			if (strcmp(mf->models[i].name, mname) == 0)
+				return fail(c, "model '%s' is defined twice", mname);
+	if (!mm)
+		mm = manifest_add_model(mf, mname);
+	static const char *const srcs[] = {"probs", "logits", "pred"};
+	for (int k = 0; k < 3; k++)
+		if (strcmp(key, srcs[k]) == 0) {
+			if (mm->src_path)
+				return fail(c,
+				            "model '%s' names more than one of probs, logits, pred",
+				            mname);
+			mm->src = (enum prob_source)k;
+			return set_once(c, &mm->src_path, key, value);
+		}
+	bool is_w = strncmp(key, "weights.", 8) == 0;
+	if (strncmp(key, "act.", 4) == 0 || is_w) {
+		const char *layer = key + (is_w ? 8 : 4);
+		if (!*layer)
+			return fail(c, "'%s' names no layer", key);
+		if (!value[0])
+			return fail(c, "'%s' is empty", key);
+		for (size_t j = 0; j < mm->n_layers; j++)
+			if (strcmp(mm->layers[j].name, layer) == 0 &&
+			    (is_w ? mm->layers[j].weights : mm->layers[j].act))
+				return fail(c, "'%s' is given twice", key);
+		manifest_set_layer(mm, layer, is_w, path_join(mf->root, value));
+		return 1;
+	}
+	return fail(
+	    c, "unknown key '%s' in [model %s] (probs, logits, pred, act.LAYER, weights.LAYER)",
+	    key, mname);
+}
+
+/* Refuses lines inih would truncate, naming the line. */
+static int check_line_lengths(const char *text, const char *name, struct nn_err *err)
+{
+	size_t line = 1, len = 0;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			line++;
+			len = 0;
+		} else if (++len > INI_LINE_LIMIT) {
+			return nn_err_set(err, "%s:%zu: line longer than %d characters", name, line,
+			                  INI_LINE_LIMIT);
+		}
+	}
+	return 0;
+}
+
+int manifest_parse(struct manifest *mf, const char *text, const char *name, const char *root,
+                   struct nn_err *err)
+{
+	free(mf->root);
+	mf->root = xstrdup(root);
+	if (check_line_lengths(text, name, err) < 0)
+		return -1;
+	struct parse_ctx c = {.mf = mf, .err = err};
+	int line = ini_parse_string(text, on_entry, &c);
+	if (line != 0) {
+		if (c.failed) {
+			char msg[NN_ERR_MAX];
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			return nn_err_set(err, "%s:%d: %s", name, line, msg);
+		}
+		return nn_err_set(err, "%s:%d: not 'key = value' or '[section]'", name, line);
+	}
+	if (!mf->labels)
+		return nn_err_set(err, "%s: [study] does not name 'labels'", name);
+	for (size_t i = 0; i < mf->n_models; i++)
+		if (!mf->models[i].src_path)
+			return nn_err_set(err, "%s: [model %s] names none of probs, logits, pred",
+			                  name, mf->models[i].name);
+	return 0;
+}
+
+int manifest_read(struct manifest *mf, const char *ini_path, struct nn_err *err)
+{
+	size_t len;
+	char *text = file_read_all(ini_path, (size_t)1 << 20, &len, err);
+	if (!text)
+		return -1;
+	if (len == 0 || strlen(text) != len) {
+		free(text);
+		return nn_err_set(err, "%s: %s", ini_path,
+		                  len ? "NUL byte in the manifest" : "empty manifest");
+	}
+	mf->path = xstrdup(ini_path);
+	char *root = path_dirname(ini_path);
+	int rc = manifest_parse(mf, text, ini_path, root, err);
+	free(root);
+	free(text);
+	return rc;
+}

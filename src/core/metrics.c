@@ -1,0 +1,285 @@
+/* metrics.c — per-model scores, pair agreement tables, kappa, McNemar, bootstrap interval. */
+#include "nncmp/metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nncmp/rng.h"
+
+/* idx == NULL means every instance. */
+static inline size_t at(const uint32_t *idx, size_t k)
+{
+	return idx ? idx[k] : k;
+}
+
+static double safe_div(double a, double b)
+{
+	return b > 0 ? a / b : 0.0;
+}
+
+void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t n_idx,
+                   struct model_metrics *out)
+{
+	const struct model *m = &s->models[mi];
+	size_t n = idx ? n_idx : s->n, c = s->n_classes;
+	memset(out, 0, sizeof *out);
+	out->n = n;
+	out->c = c;
+	out->confusion = xcalloc(c * c, sizeof *out->confusion);
+	out->per_class = xcalloc(c, sizeof *out->per_class);
+	out->has_probs = m->conf != NULL;
+
+	static const int ks[TOPK_MAX] = {2, 3, 5};
+	int64_t topk_hits[TOPK_MAX] = {0};
+	for (int t = 0; t < TOPK_MAX; t++)
+		if ((size_t)ks[t] < c && out->has_probs)
+			out->topk_k[out->n_topk++] = ks[t];
+
+	int64_t bin_n[ECE_BINS] = {0}, bin_correct[ECE_BINS] = {0};
+	double bin_conf[ECE_BINS] = {0};
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		int32_t y = s->labels[i], p = m->pred[i];
+		out->confusion[(size_t)y * c + (size_t)p]++;
+		bool ok = y == p;
+		out->correct += ok;
+		if (!out->has_probs)
+			continue;
+		for (size_t t = 0; t < out->n_topk; t++)
+			topk_hits[t] += m->rank[i] < out->topk_k[t];
+		double conf = m->conf[i];
+		long b = (long)ceil(conf * ECE_BINS) - 1;
+		b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
+		bin_n[b]++;
+		bin_correct[b] += ok;
+		bin_conf[b] += conf;
+	}
+	out->accuracy = safe_div((double)out->correct, (double)n);
+	out->ece = NAN;
+	if (out->has_probs && n) {
+		double e = 0;
+		for (int b = 0; b < ECE_BINS; b++)
+			if (bin_n[b]) {
+				double bn = (double)bin_n[b];
+				e += bn / (double)n *
+				     fabs((double)bin_correct[b] / bn - bin_conf[b] / bn);
+			}
+		out->ece = e;
+	}
+	for (size_t t = 0; t < out->n_topk; t++)
+		out->topk[t] = safe_div((double)topk_hits[t], (double)n);
+
+	double f1_sum = 0;
+	for (size_t j = 0; j < c; j++) {
+		int64_t tp = out->confusion[j * c + j], support = 0, predicted = 0;
+		for (size_t k = 0; k < c; k++) {
+			support += out->confusion[j * c + k];
+			predicted += out->confusion[k * c + j];
+		}
+		struct class_scores *cs = &out->per_class[j];
+		cs->support = support;
+		cs->precision = safe_div((double)tp, (double)predicted);
+		cs->recall = safe_div((double)tp, (double)support);
+		/* scikit-learn: F = 2·tp / (2·tp + fp + fn), 0 when the denominator is 0 */
+		cs->f1 = safe_div(2.0 * (double)tp, (double)(predicted + support));
+		f1_sum += cs->f1;
+	}
+	out->macro_f1 = c ? f1_sum / (double)c : 0.0;
+}
+
+void metrics_model_free(struct model_metrics *mm)
+{
+	free(mm->confusion);
+	free(mm->per_class);
+	memset(mm, 0, sizeof *mm);
+}
+
+int metrics_correct_count(const struct study *s, size_t i)
+{
+	int k = 0;
+	for (size_t m = 0; m < s->n_models; m++)
+		k += s->models[m].pred[i] == s->labels[i];
+	return k;
+}
+
+void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx, int64_t *hist)
+{
+	size_t n = idx ? n_idx : s->n;
+	memset(hist, 0, (s->n_models + 1) * sizeof *hist);
+	for (size_t k = 0; k < n; k++)
+		hist[metrics_correct_count(s, at(idx, k))]++;
+}
+
+/* Loader's Stirling error ln(n!) − ln(√(2πn)(n/e)^n). */
+static double stirlerr(double n)
+{
+	const double S0 = 1.0 / 12, S1 = 1.0 / 360, S2 = 1.0 / 1260, S3 = 1.0 / 1680,
+	             S4 = 1.0 / 1188;
+	if (n <= 15.0)
+		return lgamma(n + 1.0) - (n + 0.5) * log(n) + n - 0.5 * log(2 * M_PI);
+	double nn = n * n;
+	if (n > 500)
+		return (S0 - S1 / nn) / n;
+	if (n > 80)
+		return (S0 - (S1 - S2 / nn) / nn) / n;
+	if (n > 35)
+		return (S0 - (S1 - (S2 - S3 / nn) / nn) / nn) / n;
+	return (S0 - (S1 - (S2 - (S3 - S4 / nn) / nn) / nn) / nn) / n;
+}
+
+/* Loader's deviance term x·ln(x/np) + np − x, without cancellation when x ≈ np. */
+static double bd0(double x, double np)
+{
+	if (fabs(x - np) < 0.1 * (x + np)) {
+		double v = (x - np) / (x + np), s = (x - np) * v, ej = 2 * x * v;
+		v *= v;
+		for (int j = 1; j < 1000; j++) {
+			ej *= v;
+			double s1 = s + ej / (2 * j + 1);
+			if (s1 == s)
+				return s1;
+			s = s1;
+		}
+		return s;
+	}
+	return x * log(x / np) + np - x;
+}
+
+double binom_pmf(int64_t x, int64_t n, double p)
+{
+	if (x < 0 || x > n)
+		return 0.0;
+	double q = 1.0 - p;
+	if (x == 0)
+		return exp((double)n * log(q));
+	if (x == n)
+		return exp((double)n * log(p));
+	double dx = (double)x, dn = (double)n;
+	double lc = stirlerr(dn) - stirlerr(dx) - stirlerr(dn - dx) - bd0(dx, dn * p) -
+	            bd0(dn - dx, dn * q);
+	double lf = log(2 * M_PI) + log(dx) + log1p(-dx / dn);
+	return exp(lc - 0.5 * lf);
+}
+
+double binom_test_half(int64_t k, int64_t n)
+{
+	if (n <= 0)
+		return 1.0;
+	int64_t m = k < n - k ? k : n - k;
+	if (2 * m == n)
+		return 1.0;
+	/* two-sided: twice the lower tail up to m; terms shrink as j falls below m < n/2 */
+	double sum = 0;
+	for (int64_t j = m; j >= 0; j--) {
+		double t = binom_pmf(j, n, 0.5);
+		sum += t;
+		if (t < sum * 1e-17)
+			break;
+	}
+	double p = 2 * sum;
+	return p > 1.0 ? 1.0 : p;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* numpy.percentile's default (linear) interpolation over sorted values. */
+static double percentile(const double *sorted, size_t n, double q)
+{
+	double pos = q / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)floor(pos);
+	size_t hi = lo + 1 < n ? lo + 1 : lo;
+	double f = pos - (double)lo;
+	return sorted[lo] + (sorted[hi] - sorted[lo]) * f;
+}
+
+/*
+ * Bootstrap of acc_b − acc_a. Resampling n instances with replacement only matters through how
+ * many of the draws fall in "only b right" and "only a right", so each replicate draws those two
+ * counts from their multinomial: exactly the instance bootstrap's distribution, in O(reps).
+ */
+static void bootstrap_diff(const struct agreement *ag, size_t n, unsigned reps, uint64_t seed,
+                           double *lo, double *hi)
+{
+	if (!reps || !n) {
+		*lo = *hi = NAN;
+		return;
+	}
+	struct rng r;
+	rng_seed(&r, seed);
+	double pb = (double)ag->only_b / (double)n, pa = (double)ag->only_a / (double)n;
+	double *d = xcalloc(reps, sizeof *d);
+	for (unsigned t = 0; t < reps; t++) {
+		int64_t xb = rng_binomial(&r, (int64_t)n, pb);
+		double rest = 1.0 - pb;
+		int64_t xa = rest > 0 ? rng_binomial(&r, (int64_t)n - xb, fmin(1.0, pa / rest)) : 0;
+		d[t] = (double)(xb - xa) / (double)n;
+	}
+	qsort(d, reps, sizeof *d, cmp_double);
+	*lo = percentile(d, reps, 2.5);
+	*hi = percentile(d, reps, 97.5);
+	free(d);
+}
+
+void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
+                  unsigned reps, uint64_t seed, struct pair_metrics *out)
+{
+	size_t n = idx ? n_idx : s->n, c = s->n_classes;
+	const int32_t *pa = s->models[a].pred, *pb = s->models[b].pred;
+	memset(out, 0, sizeof *out);
+	out->a = a;
+	out->b = b;
+	out->n = n;
+	out->per_class = xcalloc(c, sizeof *out->per_class);
+	int64_t *marg_a = xcalloc(c, sizeof *marg_a), *marg_b = xcalloc(c, sizeof *marg_b);
+	int64_t agree = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		int32_t y = s->labels[i];
+		bool ra = pa[i] == y, rb = pb[i] == y;
+		struct agreement *g = &out->per_class[y];
+		if (ra && rb)
+			g->both_correct++;
+		else if (ra)
+			g->only_a++;
+		else if (rb)
+			g->only_b++;
+		else
+			g->both_wrong++;
+		agree += pa[i] == pb[i];
+		marg_a[pa[i]]++;
+		marg_b[pb[i]]++;
+	}
+	for (size_t j = 0; j < c; j++) {
+		out->all.both_correct += out->per_class[j].both_correct;
+		out->all.only_a += out->per_class[j].only_a;
+		out->all.only_b += out->per_class[j].only_b;
+		out->all.both_wrong += out->per_class[j].both_wrong;
+	}
+	double dn = (double)n;
+	out->agreement = safe_div((double)agree, dn);
+	/* kappa = 1 − observed disagreement / disagreement expected from the marginals */
+	double expected_agree = 0;
+	for (size_t j = 0; j < c; j++)
+		expected_agree += (double)marg_a[j] * (double)marg_b[j];
+	double exp_dis = n ? dn - expected_agree / dn : 0.0;
+	out->kappa = exp_dis > 0 ? 1.0 - (dn - (double)agree) / exp_dis : NAN;
+	free(marg_a);
+	free(marg_b);
+	out->mcnemar_p =
+	    binom_test_half(out->all.only_a < out->all.only_b ? out->all.only_a : out->all.only_b,
+	                    out->all.only_a + out->all.only_b);
+	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : 0.0;
+	out->boot_reps = reps;
+	bootstrap_diff(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
+}
+
+void metrics_pair_free(struct pair_metrics *pm)
+{
+	free(pm->per_class);
+	memset(pm, 0, sizeof *pm);
+}

@@ -1,0 +1,428 @@
+/* npy.c — .npy header parsing and memory-mapped element access. */
+#include "nncmp/npy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A header longer than this is refused: real ones are a few hundred bytes. */
+#define NPY_HEADER_MAX (1u << 20)
+
+struct cursor {
+	const char *p, *end;
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+		c->p++;
+}
+
+static int expect(struct cursor *c, char ch)
+{
+	skip_ws(c);
+	if (c->p < c->end && *c->p == ch) {
+		c->p++;
+		return 0;
+	}
+	return -1;
+}
+
+/* Reads a quoted Python string literal (no escapes occur in npy headers) into buf. */
+static int parse_str(struct cursor *c, char *buf, size_t bufsize)
+{
+	skip_ws(c);
+	if (c->p >= c->end || (*c->p != '\'' && *c->p != '"'))
+		return -1;
+	char q = *c->p++;
+	size_t n = 0;
+	while (c->p < c->end && *c->p != q) {
+		if (n + 1 >= bufsize)
+			return -1;
+		buf[n++] = *c->p++;
+	}
+	if (c->p >= c->end)
+		return -1;
+	c->p++;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int parse_bool(struct cursor *c, bool *out)
+{
+	skip_ws(c);
+	size_t left = (size_t)(c->end - c->p);
+	if (left >= 4 && memcmp(c->p, "True", 4) == 0) {
+		c->p += 4;
+		*out = true;
+		return 0;
+	}
+	if (left >= 5 && memcmp(c->p, "False", 5) == 0) {
+		c->p += 5;
+		*out = false;
+		return 0;
+	}
+	return -1;
+}
+
+/* Parses "(a, b, ...)" into dims; returns the number of dimensions or -1 (-2: too many). */
+static int parse_shape(struct cursor *c, size_t dims[8])
+{
+	if (expect(c, '(') < 0)
+		return -1;
+	int nd = 0;
+	for (;;) {
+		skip_ws(c);
+		if (c->p < c->end && *c->p == ')') {
+			c->p++;
+			return nd;
+		}
+		if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+			return -1;
+		size_t v = 0;
+		while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+			unsigned d = (unsigned)(*c->p++ - '0');
+			if (v > (SIZE_MAX - d) / 10)
+				return -1;
+			v = v * 10 + d;
+		}
+		if (c->p < c->end && *c->p == 'L') /* written by Python 2 */
+			c->p++;
+		if (nd == 8)
+			return -2;
+		dims[nd++] = v;
+		skip_ws(c);
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		if (expect(c, ')') < 0)
+			return -1;
+		return nd;
+	}
+}
+
+static bool host_is_big(void)
+{
+	static const uint16_t one = 1;
+	return *(const uint8_t *)&one == 0;
+}
+
+static int parse_descr(const char *d, struct npy_header *h)
+{
+	bool little_host = !host_is_big();
+	char order = d[0];
+	if (order != '<' && order != '>' && order != '|' && order != '=')
+		return -1;
+	char kind = d[1];
+	char *end;
+	long size = strtol(d + 2, &end, 10);
+	if (d[2] < '0' || d[2] > '9' || *end != '\0')
+		return -1;
+	switch (kind) {
+	case 'f':
+		if (size != 2 && size != 4 && size != 8)
+			return -1;
+		h->kind = NPY_FLOAT;
+		break;
+	case 'i':
+	case 'u':
+		if (size != 1 && size != 2 && size != 4 && size != 8)
+			return -1;
+		h->kind = kind == 'i' ? NPY_INT : NPY_UINT;
+		break;
+	case 'b':
+		if (size != 1)
+			return -1;
+		h->kind = NPY_BOOL;
+		break;
+	default:
+		return -1;
+	}
+	h->itemsize = (unsigned)size;
+	h->swap = size > 1 && ((order == '<' && !little_host) || (order == '>' && little_host));
+	return 0;
+}
+
+int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct npy_header *h,
+                     struct nn_err *err)
+{
+	memset(h, 0, sizeof *h);
+	if (len < 10 || memcmp(buf, "\x93NUMPY", 6) != 0)
+		return nn_err_set(err, "%s: not an npy file (bad magic)", name);
+	unsigned major = buf[6];
+	size_t hlen, pre;
+	if (major == 1) {
+		hlen = (size_t)buf[8] | (size_t)buf[9] << 8;
+		pre = 10;
+	} else if (major == 2 || major == 3) {
+		if (len < 12)
+			return nn_err_set(err, "%s: truncated npy header", name);
+		hlen = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
+		       (size_t)buf[11] << 24;
+		pre = 12;
+	} else {
+		return nn_err_set(err, "%s: npy format version %u is not supported (1–3 are)", name,
+		                  major);
+	}
+	if (hlen > NPY_HEADER_MAX)
+		return nn_err_set(err, "%s: npy header claims %zu bytes, implausibly long", name,
+		                  hlen);
+	if (pre + hlen > len)
+		return nn_err_set(err, "%s: truncated npy header (%zu bytes promised, %zu present)",
+		                  name, hlen, len - pre);
+	h->data_offset = pre + hlen;
+
+	struct cursor c = {(const char *)buf + pre, (const char *)buf + pre + hlen};
+	bool have_descr = false, have_order = false, have_shape = false;
+	size_t dims[8];
+	int nd = 0;
+	if (expect(&c, '{') < 0)
+		return nn_err_set(err, "%s: malformed npy header (expected a dict)", name);
+	for (;;) {
+		skip_ws(&c);
+		if (c.p < c.end && *c.p == '}') {
+			c.p++;
+			break;
+		}
+		char key[32], val[32];
+		if (parse_str(&c, key, sizeof key) < 0 || expect(&c, ':') < 0)
+			return nn_err_set(err, "%s: malformed npy header", name);
+		if (strcmp(key, "descr") == 0 && !have_descr) {
+			skip_ws(&c);
+			if (c.p < c.end && *c.p == '[')
+				return nn_err_set(err, "%s: structured dtypes are not supported",
+				                  name);
+			if (parse_str(&c, val, sizeof val) < 0)
+				return nn_err_set(err, "%s: malformed npy header (descr)", name);
+			if (parse_descr(val, h) < 0)
+				return nn_err_set(
+				    err,
+				    "%s: unsupported dtype '%s' (supported: f2 f4 f8, "
+				    "i1-i8, u1-u8, b1)",
+				    name, val);
+			have_descr = true;
+		} else if (strcmp(key, "fortran_order") == 0 && !have_order) {
+			if (parse_bool(&c, &h->fortran) < 0)
+				return nn_err_set(err, "%s: malformed npy header (fortran_order)",
+				                  name);
+			have_order = true;
+		} else if (strcmp(key, "shape") == 0 && !have_shape) {
+			nd = parse_shape(&c, dims);
+			if (nd == -2)
+				return nn_err_set(err, "%s: too many dimensions", name);
+			if (nd < 0)
+				return nn_err_set(err, "%s: malformed npy header (shape)", name);
+			have_shape = true;
+		} else {
+			return nn_err_set(err, "%s: unexpected or repeated key '%s' in npy header",
+			                  name, key);
+		}
+		skip_ws(&c);
+		if (c.p < c.end && *c.p == ',') {
+			c.p++;
+			continue;
+		}
+		if (expect(&c, '}') < 0)
+			return nn_err_set(err, "%s: malformed npy header", name);
+		break;
+	}
+	if (!have_descr || !have_order || !have_shape)
+		return nn_err_set(err, "%s: npy header lacks '%s'", name,
+		                  !have_descr   ? "descr"
+		                  : !have_order ? "fortran_order"
+		                                : "shape");
+	if (nd > 2)
+		return nn_err_set(err, "%s: %d-dimensional array, expected 1 or 2 dimensions", name,
+		                  nd);
+	h->ndim = nd;
+	h->shape[0] = nd >= 1 ? dims[0] : 1;
+	h->shape[1] = nd >= 2 ? dims[1] : 1;
+	size_t count;
+	if (size_mul(h->shape[0], h->shape[1], &count) < 0 ||
+	    size_mul(count, h->itemsize, &h->data_bytes) < 0 ||
+	    h->data_bytes > SIZE_MAX - h->data_offset)
+		return nn_err_set(err, "%s: npy shape (%zu, %zu) is too large", name, h->shape[0],
+		                  h->shape[1]);
+	return 0;
+}
+
+int npy_open(struct npy *a, const char *path, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		nn_err_set(err, "%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		nn_err_set(err, "%s: %s", path,
+		           S_ISDIR(st.st_mode) ? "is a directory, expected an npy file"
+		                               : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size;
+	if (size == 0) {
+		close(fd);
+		return nn_err_set(err, "%s: empty file, expected an npy file", path);
+	}
+	void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return nn_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+	if (npy_parse_header(map, size, path, &a->h, err) < 0) {
+		munmap(map, size);
+		return -1;
+	}
+	size_t want = a->h.data_offset + a->h.data_bytes;
+	if (size != want) {
+		nn_err_set(err,
+		           "%s: header promises %zu data bytes for shape (%zu, %zu), but the file "
+		           "holds %zu",
+		           path, a->h.data_bytes, a->h.shape[0], a->h.shape[1],
+		           size - a->h.data_offset);
+		munmap(map, size);
+		return -1;
+	}
+	a->map = map;
+	a->map_len = size;
+	a->data = (const uint8_t *)map + a->h.data_offset;
+	a->rows = a->h.ndim == 0 ? 1 : a->h.shape[0];
+	a->cols = a->h.ndim == 2 ? a->h.shape[1] : 1;
+	a->path = xstrdup(path);
+	return 0;
+}
+
+void npy_close(struct npy *a)
+{
+	if (a->map)
+		munmap(a->map, a->map_len);
+	free(a->path);
+	memset(a, 0, sizeof *a);
+}
+
+/* IEEE 754 half precision to float, subnormals, infinities and NaN included. */
+static float half_to_float(uint16_t hv)
+{
+	uint32_t sign = (uint32_t)(hv & 0x8000) << 16;
+	uint32_t exp = (hv >> 10) & 0x1f;
+	uint32_t mant = hv & 0x3ff;
+	uint32_t bits;
+	if (exp == 0) {
+		if (mant == 0) {
+			bits = sign;
+		} else {
+			float f = ldexpf((float)mant, -24);
+			return sign ? -f : f;
+		}
+	} else if (exp == 31) {
+		bits = sign | 0x7f800000u | (mant << 13);
+	} else {
+		bits = sign | ((exp + 112) << 23) | (mant << 13);
+	}
+	float f;
+	memcpy(&f, &bits, sizeof f);
+	return f;
+}
+
+/* The element's bits as an integer, assembled from the file's byte order (portable). */
+static inline uint64_t load_bits(const uint8_t *p, unsigned size, bool big)
+{
+	uint64_t v = 0;
+	if (big)
+		for (unsigned k = 0; k < size; k++)
+			v = v << 8 | p[k];
+	else
+		for (unsigned k = size; k-- > 0;)
+			v = v << 8 | p[k];
+	return v;
+}
+
+static inline double convert(const struct npy_header *h, const uint8_t *p)
+{
+	uint64_t v = load_bits(p, h->itemsize, host_is_big() != h->swap);
+	switch (h->kind) {
+	case NPY_FLOAT:
+		if (h->itemsize == 4) {
+			float f;
+			uint32_t b = (uint32_t)v;
+			memcpy(&f, &b, 4);
+			return f;
+		}
+		if (h->itemsize == 8) {
+			double d;
+			memcpy(&d, &v, 8);
+			return d;
+		}
+		return half_to_float((uint16_t)v);
+	case NPY_INT:
+		switch (h->itemsize) {
+		case 1:
+			return (int8_t)v;
+		case 2:
+			return (int16_t)v;
+		case 4:
+			return (int32_t)v;
+		default:
+			return (double)(int64_t)v;
+		}
+	case NPY_UINT:
+		return (double)v;
+	case NPY_BOOL:
+		return v != 0;
+	}
+	return NAN;
+}
+
+static inline size_t elem_offset(const struct npy *a, size_t row, size_t col)
+{
+	return a->h.fortran ? col * a->rows + row : row * a->cols + col;
+}
+
+double npy_at(const struct npy *a, size_t row, size_t col)
+{
+	return convert(&a->h, a->data + elem_offset(a, row, col) * a->h.itemsize);
+}
+
+void npy_row_f64(const struct npy *a, size_t row, double *out)
+{
+	size_t cols = a->cols;
+	if (!a->h.fortran && !a->h.swap && a->h.kind == NPY_FLOAT) {
+		if (a->h.itemsize == 4) {
+			const uint8_t *p = a->data + row * cols * 4;
+			for (size_t j = 0; j < cols; j++) {
+				float f;
+				memcpy(&f, p + 4 * j, 4);
+				out[j] = f;
+			}
+			return;
+		}
+		if (a->h.itemsize == 8) {
+			memcpy(out, a->data + row * cols * 8, cols * 8);
+			return;
+		}
+	}
+	for (size_t j = 0; j < cols; j++)
+		out[j] = npy_at(a, row, j);
+}
+
+const char *npy_dtype_str(const struct npy_header *h, char buf[8])
+{
+	char k = h->kind == NPY_FLOAT  ? 'f'
+	         : h->kind == NPY_INT  ? 'i'
+	         : h->kind == NPY_UINT ? 'u'
+	                               : 'b';
+	snprintf(buf, 8, "%c%u", k, h->itemsize);
+	return buf;
+}

@@ -1,0 +1,590 @@
+/* study.c — finding a study's files (by convention or manifest), validating and opening them. */
+#include "nncmp/study.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nncmp/derive.h"
+#include "nncmp/manifest.h"
+#include "nncmp/samples.h"
+
+/* Names the filter language reserves; a model cannot be called this. */
+static const char *const reserved_names[] = {"gt",    "and",    "or", "not",   "split",
+                                             "issue", "text",   "id", "index", "correct",
+                                             "conf",  "margin", "p",  "act"};
+
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Lists the entries of dir (skipping dot files); with `suffix`, only names ending in it, returned
+ * without it. Sorted by strcmp. Returns 0, or -1 with err set (a missing directory is not an
+ * error when `optional`).
+ */
+static int list_dir(const char *dir, const char *suffix, bool want_dirs, bool optional,
+                    struct strvec *out, struct nn_err *err)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		if (optional && errno == ENOENT)
+			return 0;
+		return nn_err_set(err, "%s: %s", dir, strerror(errno));
+	}
+	struct dirent *e;
+	size_t sl = suffix ? strlen(suffix) : 0;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *full = path_join(dir, e->d_name);
+		bool d_ok = is_dir(full);
+		free(full);
+		if (d_ok != want_dirs)
+			continue;
+		size_t nl = strlen(e->d_name);
+		if (suffix) {
+			if (nl <= sl || strcmp(e->d_name + nl - sl, suffix) != 0)
+				continue;
+			strvec_push(out, xstrndup(e->d_name, nl - sl));
+		} else {
+			strvec_push(out, xstrdup(e->d_name));
+		}
+	}
+	closedir(d);
+	if (out->n)
+		qsort(out->v, out->n, sizeof *out->v, cmp_str);
+	return 0;
+}
+
+/* Builds the manifest a conventional study directory implies. */
+static int convention_scan(const char *root, struct manifest *mf, struct nn_err *err)
+{
+	char *p;
+	p = path_join(root, "labels.npy");
+	if (exists(p)) {
+		mf->labels = p;
+		char *csv = path_join(root, "labels.csv");
+		if (exists(csv))
+			strvec_push(&mf->warnings,
+			            xasprintf("%s: ignored, labels.npy is used", csv));
+		free(csv);
+	} else {
+		free(p);
+		p = path_join(root, "labels.csv");
+		if (!exists(p)) {
+			free(p);
+			return nn_err_set(
+			    err, "%s: not a study: no labels.npy, labels.csv or study.ini", root);
+		}
+		mf->labels = p;
+	}
+	p = path_join(root, "classes.txt");
+	if (exists(p))
+		mf->classes = p;
+	else
+		free(p);
+	p = path_join(root, "samples.jsonl");
+	if (exists(p))
+		mf->samples = p;
+	else
+		free(p);
+
+	char *models_dir = path_join(root, "models");
+	struct strvec names = {0};
+	int rc = list_dir(models_dir, NULL, true, true, &names, err);
+	for (size_t i = 0; rc == 0 && i < names.n; i++) {
+		struct manifest_model *mm = manifest_add_model(mf, names.v[i]);
+		char *mdir = path_join(models_dir, names.v[i]);
+		static const char *const srcs[] = {"probs.npy", "logits.npy", "pred.npy"};
+		for (int k = 0; k < 3; k++) {
+			char *sp = path_join(mdir, srcs[k]);
+			if (!exists(sp)) {
+				free(sp);
+				continue;
+			}
+			if (mm->src_path) {
+				strvec_push(&mf->warnings,
+				            xasprintf("%s: ignored, %s is used", sp, mm->src_path));
+				free(sp);
+				continue;
+			}
+			mm->src = (enum prob_source)k;
+			mm->src_path = sp;
+		}
+		if (!mm->src_path)
+			rc = nn_err_set(err, "%s: no probs.npy, logits.npy or pred.npy", mdir);
+		for (int kind = 0; rc == 0 && kind < 2; kind++) {
+			char *ldir = path_join(mdir, kind == 0 ? "act" : "weights");
+			struct strvec layers = {0};
+			rc = list_dir(ldir, ".npy", false, true, &layers, err);
+			for (size_t j = 0; rc == 0 && j < layers.n; j++) {
+				char *file = xasprintf("%s/%s.npy", ldir, layers.v[j]);
+				manifest_set_layer(mm, layers.v[j], kind == 1, file);
+			}
+			strvec_free(&layers);
+			free(ldir);
+		}
+		free(mdir);
+	}
+	strvec_free(&names);
+	free(models_dir);
+	return rc;
+}
+
+/* Reads classes.txt: one name per line, no empty or duplicate names. */
+static int load_classes(struct study *s, const char *path, struct nn_err *err)
+{
+	size_t len;
+	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
+	if (!buf)
+		return -1;
+	struct strvec names = {0};
+	size_t line = 0;
+	char *p = buf, *end = buf + len;
+	int rc = 0;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *le = nl ? nl : end;
+		line++;
+		size_t n = (size_t)(le - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (memchr(p, '\0', n)) {
+			rc = nn_err_set(err, "%s:%zu: NUL byte in a class name", path, line);
+			break;
+		}
+		if (n == 0) {
+			rc = nn_err_set(err, "%s:%zu: empty class name", path, line);
+			break;
+		}
+		strvec_push(&names, xstrndup(p, n));
+		p = nl ? nl + 1 : end;
+	}
+	free(buf);
+	if (rc == 0 && names.n == 0)
+		rc = nn_err_set(err, "%s: no class names", path);
+	for (size_t i = 0; rc == 0 && i < names.n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(names.v[i], names.v[j]) == 0) {
+				rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path,
+				                i + 1, names.v[i]);
+				break;
+			}
+	if (rc < 0) {
+		strvec_free(&names);
+		return -1;
+	}
+	s->classes = names.v;
+	s->n_classes = names.n;
+	return 0;
+}
+
+/* Reads an (N,) or (N, 1) integer vector of class ids into a new int32 array. */
+static int32_t *load_class_vector(const char *path, const char *what, size_t *n_out,
+                                  struct nn_err *err)
+{
+	struct npy a;
+	if (npy_open(&a, path, err) < 0)
+		return NULL;
+	char dt[8];
+	if (a.h.ndim == 0 || (a.h.ndim == 2 && a.cols != 1)) {
+		nn_err_set(err, "%s: shape (%zu, %zu), expected a vector of %s", path, a.h.shape[0],
+		           a.h.shape[1], what);
+		npy_close(&a);
+		return NULL;
+	}
+	if (a.h.kind == NPY_BOOL) {
+		nn_err_set(err, "%s: dtype %s, expected integer %s", path, npy_dtype_str(&a.h, dt),
+		           what);
+		npy_close(&a);
+		return NULL;
+	}
+	int32_t *v = xreallocarray(NULL, a.rows ? a.rows : 1, sizeof *v);
+	for (size_t i = 0; i < a.rows; i++) {
+		double x = npy_at(&a, i, 0);
+		if (!isfinite(x) || x != floor(x) || x < 0 || x > INT32_MAX) {
+			nn_err_set(err, "%s: row %zu holds %g, not a class id", path, i, x);
+			free(v);
+			npy_close(&a);
+			return NULL;
+		}
+		v[i] = (int32_t)x;
+	}
+	*n_out = a.rows;
+	npy_close(&a);
+	return v;
+}
+
+static int check_ids_in_range(const int32_t *v, size_t n, size_t n_classes, const char *path,
+                              struct nn_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((size_t)v[i] >= n_classes)
+			return nn_err_set(err,
+			                  "%s: row %zu holds class %d, but there are %zu classes",
+			                  path, i, v[i], n_classes);
+	return 0;
+}
+
+static int check_model_name(const char *name, const char *where, struct nn_err *err)
+{
+	if (!(isalpha((unsigned char)name[0]) || name[0] == '_'))
+		return nn_err_set(err, "%s: model name '%s' must start with a letter or '_'", where,
+		                  name);
+	for (const char *c = name; *c; c++)
+		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-'))
+			return nn_err_set(err,
+			                  "%s: model name '%s' may hold only letters, digits, '_' "
+			                  "and '-'",
+			                  where, name);
+	for (size_t i = 0; i < sizeof reserved_names / sizeof *reserved_names; i++)
+		if (strcmp(name, reserved_names[i]) == 0)
+			return nn_err_set(err,
+			                  "%s: model name '%s' is reserved by the filter language",
+			                  where, name);
+	return 0;
+}
+
+/* Opens a model's layers: activations must have one row per instance. */
+static int open_layers(struct study *s, struct model *m, const struct manifest_model *mm,
+                       struct nn_err *err)
+{
+	m->n_layers = mm->n_layers;
+	m->layers = xcalloc(mm->n_layers ? mm->n_layers : 1, sizeof *m->layers);
+	for (size_t j = 0; j < mm->n_layers; j++) {
+		const struct manifest_layer *ml = &mm->layers[j];
+		struct layer *l = &m->layers[j];
+		l->name = xstrdup(ml->name);
+		if (ml->act) {
+			l->act_path = xstrdup(ml->act);
+			if (npy_open(&l->act, l->act_path, err) < 0)
+				return -1;
+			if (l->act.h.ndim != 2 && l->act.h.ndim != 1)
+				return nn_err_set(err, "%s: expected an (N, H) activation matrix",
+				                  l->act_path);
+			if (l->act.rows != s->n)
+				return nn_err_set(err, "%s: %zu rows, but %s has %zu", l->act_path,
+				                  l->act.rows, s->labels_path, s->n);
+			if (l->act.h.kind == NPY_BOOL)
+				return nn_err_set(err, "%s: boolean activations are not supported",
+				                  l->act_path);
+		}
+		if (ml->weights) {
+			l->weights_path = xstrdup(ml->weights);
+			if (npy_open(&l->weights, l->weights_path, err) < 0)
+				return -1;
+			if (l->weights.h.ndim == 0)
+				return nn_err_set(err, "%s: a scalar, expected a weight matrix",
+				                  l->weights_path);
+		}
+	}
+	return 0;
+}
+
+/* Opens the probability source of each model and checks its shape against the study. */
+static int open_models(struct study *s, const struct manifest *mf, struct nn_err *err)
+{
+	s->n_models = mf->n_models;
+	s->models = xcalloc(mf->n_models, sizeof *s->models);
+	for (size_t i = 0; i < mf->n_models; i++) {
+		const struct manifest_model *mm = &mf->models[i];
+		struct model *m = &s->models[i];
+		m->name = xstrdup(mm->name);
+		m->src = mm->src;
+		m->src_path = xstrdup(mm->src_path);
+		if (check_model_name(m->name, mm->src_path, err) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(s->models[k].name, m->name) == 0)
+				return nn_err_set(err, "%s: model '%s' is defined twice",
+				                  mf->path ? mf->path : s->root, m->name);
+		if (m->src == SRC_PRED) {
+			size_t n;
+			m->pred = load_class_vector(m->src_path, "predicted class ids", &n, err);
+			if (!m->pred)
+				return -1;
+			if (n != s->n)
+				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
+				                  n, s->labels_path, s->n);
+		} else {
+			if (npy_open(&m->probs, m->src_path, err) < 0)
+				return -1;
+			if (m->probs.h.ndim != 2)
+				return nn_err_set(err,
+				                  "%s: %d-dimensional, expected an (N, C) matrix",
+				                  m->src_path, m->probs.h.ndim);
+			if (m->probs.rows != s->n)
+				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
+				                  m->probs.rows, s->labels_path, s->n);
+			if (m->probs.h.kind != NPY_FLOAT)
+				return nn_err_set(
+				    err, "%s: integer dtype, expected float %s", m->src_path,
+				    m->src == SRC_LOGITS ? "logits" : "probabilities");
+		}
+		if (open_layers(s, m, mm, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Settles the number of classes: classes.txt, else the probability columns, else the ids seen. */
+static int settle_classes(struct study *s, struct nn_err *err)
+{
+	size_t cols = 0;
+	const char *cols_from = NULL;
+	for (size_t i = 0; i < s->n_models; i++) {
+		const struct model *m = &s->models[i];
+		if (m->src == SRC_PRED)
+			continue;
+		if (!cols) {
+			cols = m->probs.cols;
+			cols_from = m->src_path;
+		} else if (m->probs.cols != cols) {
+			return nn_err_set(err, "%s: %zu columns, but %s has %zu", m->src_path,
+			                  m->probs.cols, cols_from, cols);
+		}
+	}
+	if (s->classes) {
+		if (cols && cols != s->n_classes)
+			return nn_err_set(err, "%s: %zu columns, but %s names %zu classes",
+			                  cols_from, cols, s->classes_path, s->n_classes);
+		return 0;
+	}
+	size_t c = cols;
+	if (!c) {
+		for (size_t i = 0; i < s->n; i++)
+			if ((size_t)s->labels[i] + 1 > c)
+				c = (size_t)s->labels[i] + 1;
+		for (size_t k = 0; k < s->n_models; k++)
+			for (size_t i = 0; i < s->n; i++)
+				if ((size_t)s->models[k].pred[i] + 1 > c)
+					c = (size_t)s->models[k].pred[i] + 1;
+	}
+	if (c > (size_t)1 << 20)
+		return nn_err_set(err, "%s: class ids up to %zu, too many classes", s->labels_path,
+		                  c - 1);
+	s->n_classes = c;
+	s->classes = xcalloc(c, sizeof *s->classes);
+	for (size_t i = 0; i < c; i++)
+		s->classes[i] = xasprintf("%zu", i);
+	return 0;
+}
+
+static char *default_name(const char *path)
+{
+	char *copy = xstrdup(path);
+	size_t n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	const char *base = strrchr(copy, '/');
+	char *name = xstrdup(base ? base + 1 : copy);
+	free(copy);
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || !name[0]) {
+		free(name);
+		char *cwd = realpath(path, NULL);
+		if (cwd) {
+			const char *b = strrchr(cwd, '/');
+			name = xstrdup(b && b[1] ? b + 1 : cwd);
+			free(cwd);
+		} else {
+			name = xstrdup("study");
+		}
+	}
+	return name;
+}
+
+struct study *study_open(const char *path, struct nn_err *err)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		nn_err_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct manifest mf;
+	manifest_init(&mf);
+	int rc;
+	char *ini = NULL;
+	if (S_ISDIR(st.st_mode)) {
+		ini = path_join(path, "study.ini");
+		if (!exists(ini)) {
+			free(ini);
+			ini = NULL;
+		}
+	} else {
+		ini = xstrdup(path);
+	}
+	if (ini) {
+		rc = manifest_read(&mf, ini, err);
+		free(ini);
+	} else {
+		mf.root = xstrdup(path);
+		rc = convention_scan(path, &mf, err);
+	}
+	if (rc == 0 && mf.n_models == 0)
+		rc = nn_err_set(err,
+		                "%s: no models (expected models/NAME/probs.npy, logits.npy or "
+		                "pred.npy)",
+		                mf.path ? mf.path : path);
+	if (rc < 0) {
+		manifest_free(&mf);
+		return NULL;
+	}
+
+	struct study *s = xcalloc(1, sizeof *s);
+	s->root = xstrdup(mf.root);
+	s->name = mf.name ? xstrdup(mf.name) : default_name(S_ISDIR(st.st_mode) ? path : mf.root);
+	s->labels_path = xstrdup(mf.labels);
+	s->warnings = mf.warnings;
+	mf.warnings = (struct strvec){0};
+
+	rc = 0;
+	if (mf.classes) {
+		s->classes_path = xstrdup(mf.classes);
+		rc = load_classes(s, mf.classes, err);
+	}
+	if (rc == 0) {
+		size_t ll = strlen(mf.labels);
+		if (ll >= 4 && strcmp(mf.labels + ll - 4, ".csv") == 0)
+			rc = samples_read_labels_csv(s, mf.labels, err);
+		else if (!(s->labels = load_class_vector(mf.labels, "class ids", &s->n, err)))
+			rc = -1;
+	}
+	if (rc == 0 && s->n == 0)
+		rc = nn_err_set(err, "%s: no instances", mf.labels);
+	if (rc == 0)
+		rc = open_models(s, &mf, err);
+	if (rc == 0)
+		rc = settle_classes(s, err);
+	if (rc == 0)
+		rc = check_ids_in_range(s->labels, s->n, s->n_classes, s->labels_path, err);
+	for (size_t k = 0; rc == 0 && k < s->n_models; k++)
+		if (s->models[k].src == SRC_PRED)
+			rc = check_ids_in_range(s->models[k].pred, s->n, s->n_classes,
+			                        s->models[k].src_path, err);
+	if (rc == 0 && mf.samples)
+		rc = samples_read(s, mf.samples, err);
+	if (rc == 0)
+		rc = derive_models(s, err);
+	manifest_free(&mf);
+	if (rc < 0) {
+		study_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void free_strings(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void study_free(struct study *s)
+{
+	if (!s)
+		return;
+	for (size_t k = 0; k < s->n_models; k++) {
+		struct model *m = &s->models[k];
+		free(m->name);
+		free(m->src_path);
+		npy_close(&m->probs);
+		free(m->pred);
+		free(m->conf);
+		free(m->margin);
+		free(m->p_label);
+		free(m->rank);
+		for (size_t j = 0; j < m->n_layers; j++) {
+			free(m->layers[j].name);
+			free(m->layers[j].act_path);
+			free(m->layers[j].weights_path);
+			npy_close(&m->layers[j].act);
+			npy_close(&m->layers[j].weights);
+		}
+		free(m->layers);
+	}
+	free(s->models);
+	free_strings(s->classes, s->n_classes);
+	free_strings(s->ids, s->n);
+	free_strings(s->texts, s->n);
+	free_strings(s->images, s->n);
+	free_strings(s->splits, s->n);
+	free(s->labels);
+	free(s->name);
+	free(s->root);
+	free(s->labels_path);
+	free(s->classes_path);
+	strvec_free(&s->warnings);
+	free(s);
+}
+
+int study_model_index(const struct study *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_models; i++)
+		if (strcmp(s->models[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int study_class_index(const struct study *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_classes; i++)
+		if (strcmp(s->classes[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int study_layer_index(const struct model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_layers; i++)
+		if (strcmp(m->layers[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *study_instance_id(const struct study *s, size_t i, char *buf, size_t bufsize)
+{
+	if (s->ids && s->ids[i])
+		return s->ids[i];
+	snprintf(buf, bufsize, "%zu", i);
+	return buf;
+}
+
+double study_issue_score(const struct study *s, size_t i)
+{
+	double sum = 0;
+	size_t n = 0, wrong = 0;
+	for (size_t k = 0; k < s->n_models; k++) {
+		const struct model *m = &s->models[k];
+		if (m->pred[i] != s->labels[i])
+			wrong++;
+		if (!m->conf)
+			continue;
+		sum += (m->conf[i] + 1.0 - m->p_label[i]) / 2.0;
+		n++;
+	}
+	if (n)
+		return sum / (double)n;
+	return s->n_models ? (double)wrong / (double)s->n_models : 0.0;
+}

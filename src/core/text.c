@@ -1,0 +1,108 @@
+/* text.c — visible escapes for untrusted text. */
+#include "nncmp/text.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "nncmp/util.h"
+
+struct buf {
+	char *p;
+	size_t n, cap;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		while (b->n + n + 1 > b->cap)
+			b->cap = b->cap ? b->cap * 2 : 64;
+		b->p = xreallocarray(b->p, b->cap, 1);
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+/* Decodes one UTF-8 sequence; returns its length (0 when invalid) and the code point. */
+static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t v, min;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if ((c & 0xe0) == 0xc0) {
+		n = 2, v = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3, v = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4, v = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[k] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+static bool is_bidi_control(uint32_t cp)
+{
+	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
+	       cp == 0x200f || cp == 0x061c;
+}
+
+char *text_sanitize_n(const char *s, size_t len, bool ascii)
+{
+	struct buf b = {0};
+	put(&b, "", 0);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < len) {
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		char esc[16];
+		if (n == 0) {
+			snprintf(esc, sizeof esc, "\\x%02x", p[i]);
+			put(&b, esc, strlen(esc));
+			i++;
+			continue;
+		}
+		if (cp < 0x20 || cp == 0x7f) {
+			const char *named = cp == '\n'   ? "\\n"
+			                    : cp == '\t' ? "\\t"
+			                    : cp == '\r' ? "\\r"
+			                    : cp == 0x1b ? "\\e"
+			                                 : NULL;
+			if (named)
+				put(&b, named, 2);
+			else {
+				snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
+				put(&b, esc, strlen(esc));
+			}
+		} else if ((cp >= 0x80 && cp <= 0x9f) || is_bidi_control(cp) ||
+		           (ascii && cp >= 0x80)) {
+			snprintf(esc, sizeof esc, cp > 0xffff ? "\\U%08x" : "\\u%04x",
+			         (unsigned)cp);
+			put(&b, esc, strlen(esc));
+		} else {
+			put(&b, (const char *)p + i, n);
+		}
+		i += n;
+	}
+	return b.p;
+}
+
+char *text_sanitize(const char *s, bool ascii)
+{
+	return text_sanitize_n(s, strlen(s), ascii);
+}

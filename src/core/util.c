@@ -1,0 +1,174 @@
+/* util.c — allocation wrappers, error values, paths and small containers. */
+#include "nncmp/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int nn_err_set(struct nn_err *err, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static void oom(size_t size)
+{
+	fprintf(stderr, "nncmp: out of memory (asked for %zu bytes)\n", size);
+	abort();
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (!p)
+		oom(size);
+	return p;
+}
+
+void *xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (!p)
+		oom(nmemb * size);
+	return p;
+}
+
+void *xreallocarray(void *ptr, size_t nmemb, size_t size)
+{
+	size_t total;
+	if (size_mul(nmemb, size, &total) < 0) {
+		fprintf(stderr, "nncmp: allocation size overflow (%zu × %zu)\n", nmemb, size);
+		abort();
+	}
+	void *p = realloc(ptr, total ? total : 1);
+	if (!p)
+		oom(total);
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		oom(0);
+	char *p = xmalloc((size_t)len + 1);
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+int size_mul(size_t a, size_t b, size_t *out)
+{
+	if (a && b > SIZE_MAX / a)
+		return -1;
+	*out = a * b;
+	return 0;
+}
+
+char *path_join(const char *dir, const char *rel)
+{
+	if (rel[0] == '/' || !dir || !dir[0] || strcmp(dir, ".") == 0)
+		return xstrdup(rel);
+	size_t dl = strlen(dir);
+	return xasprintf("%s%s%s", dir, dir[dl - 1] == '/' ? "" : "/", rel);
+}
+
+char *path_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nn_err_set(err, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		nn_err_set(err, "%s: %s", path,
+		           S_ISDIR(st.st_mode) ? "is a directory, expected a file"
+		                               : "not a regular file");
+		close(fd);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		nn_err_set(err, "%s: file is %lld bytes, more than the %zu allowed", path,
+		           (long long)st.st_size, max);
+		close(fd);
+		return NULL;
+	}
+	size_t cap = (size_t)st.st_size, got = 0;
+	char *buf = xmalloc(cap + 1);
+	for (;;) {
+		ssize_t r = read(fd, buf + got, cap - got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			nn_err_set(err, "%s: %s", path, strerror(errno));
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (got == cap)
+			break;
+	}
+	close(fd);
+	buf[got] = '\0';
+	if (len)
+		*len = got;
+	return buf;
+}
+
+void strvec_push(struct strvec *sv, char *s)
+{
+	if (sv->n == sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = xreallocarray(sv->v, sv->cap, sizeof *sv->v);
+	}
+	sv->v[sv->n++] = s;
+}
+
+void strvec_free(struct strvec *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = sv->cap = 0;
+}

@@ -1,0 +1,78 @@
+/* main.c — dispatches to a subcommand. */
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+
+static const char usage[] =
+    "usage: nncmp [STUDY]                open a study (prints the report until the TUI lands)\n"
+    "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
+    "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
+    "       nncmp check STUDY [--json]    validate every file, describe the study\n"
+    "       nncmp --help | --version\n"
+    "\n"
+    "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
+    "or a study.ini manifest. 'nncmp CMD --help' describes a subcommand.\n"
+    "Exit status: 0 success, 2 bad input or usage, 1 internal failure.\n";
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"report", cmd_report},
+    {"instances", cmd_instances},
+    {"check", cmd_check},
+};
+
+static int is_study_dir(const char *dir)
+{
+	static const char *const marks[] = {"study.ini", "labels.npy", "labels.csv"};
+	char path[4096];
+	struct stat st;
+	for (size_t i = 0; i < sizeof marks / sizeof *marks; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, marks[i]);
+		if (stat(path, &st) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setlocale(LC_ALL, "");
+	if (argc < 2) {
+		if (is_study_dir(".")) {
+			char *args[] = {argv[0], (char *)".", NULL};
+			return cmd_report(2, args);
+		}
+		fputs(usage, stderr);
+		return EXIT_BAD_INPUT;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("nncmp %s\n", NNCMP_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	if (cmd[0] != '-') {
+		struct stat st;
+		if (stat(cmd, &st) == 0)
+			return cmd_report(argc, argv);
+		fprintf(stderr,
+		        "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
+		        cmd);
+		return EXIT_BAD_INPUT;
+	}
+	fprintf(stderr, "nncmp: unknown option '%s' (see nncmp --help)\n", cmd);
+	return EXIT_BAD_INPUT;
+}

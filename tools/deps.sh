@@ -1,0 +1,34 @@
+#!/bin/sh
+# Makes sure the Debian packages a make target needs are installed.
+# Usage: tools/deps.sh build|test|bench|demo-data
+# As root it installs what is missing with apt-get; otherwise it prints the exact command and fails.
+set -eu
+
+build="gcc make pkg-config libncurses-dev libsixel-dev libopenblas-dev liblapacke-dev libinih-dev libjansson-dev libcsv-dev"
+case "${1:-build}" in
+build) want="$build" ;;
+test) want="$build libcmocka-dev tmux" ;;
+bench) want="$build python3-numpy python3-sklearn" ;;
+demo-data) want="python3-numpy python3-sklearn python3-torch python3-pil fortunes" ;;
+*) echo "deps.sh: unknown set '$1' (build, test, bench, demo-data)" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "Installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	# The package lists of a fresh machine may be empty or stale.
+	apt-get update -qq || true
+	apt-get install -y -qq --no-install-recommends $missing
+else
+	echo "Missing Debian packages:$missing" >&2
+	echo "Install them with:  sudo apt-get install$missing" >&2
+	exit 1
+fi
