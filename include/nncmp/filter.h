@@ -12,10 +12,15 @@
  * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right).
  * Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a class of the
  * same name; a quoted string compared with a class value names a class.
- * `text ~ "word"` is a case-insensitive substring match. Any comparison with NaN is false.
+ * `text ~ "word"` is a case-insensitive substring match (a class on the left matches its name).
+ * Any comparison with NaN, or with a sample field the instance lacks, is false; using `text` or
+ * `split` when the study has none is a compile error.
+ * Names are looked up in this order: keywords, the built-in names above, models, classes. Name
+ * characters are letters, digits, '_', '-', '.' and UTF-8; quote anything else.
  *
- * A compiled expression borrows the study: it must not outlive it. Errors carry the 1-based column
- * of the offending token.
+ * A compiled expression borrows the study: it must not outlive it, and expr_select() must be given
+ * that same study. Errors carry the 1-based column (in characters) of the offending token.
+ * Compile on one thread (number parsing consults the locale); evaluation is read-only.
  */
 #ifndef NNCMP_FILTER_H
 #define NNCMP_FILTER_H
@@ -40,7 +45,7 @@ void expr_free(struct expr *e);
 /* True when the expression yields a truth value (a filter) rather than a number (a sort key). */
 bool expr_is_bool(const struct expr *e);
 
-/* Evaluates a boolean expression for instance i. */
+/* Evaluates a boolean expression for instance i (a value expression: neither 0 nor NaN). */
 bool expr_match(const struct expr *e, size_t i);
 /* Evaluates a numeric expression for instance i (class values are their ids; NaN when undefined).
  */

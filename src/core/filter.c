@@ -1,0 +1,1447 @@
+/*
+ * filter.c — filter and sort expressions: a recursive-descent parser builds a typed tree, which
+ * expr_match()/expr_value() walk for one instance and expr_select() walks for blocks of instances
+ * at a time (the block loops are several times faster than one walk per row).
+ *
+ * Every value has a type fixed at compile time: a condition, a number, a class or a string. Type
+ * errors, unknown names and missing data are reported by expr_compile(), so evaluation never
+ * fails. Evaluation allocates nothing per instance: expr_select() takes one scratch buffer per
+ * call. `and` and `or` keep their operands in a flat list, so a long chain is not a deep tree;
+ * nesting (parentheses, not, unary minus, function arguments) stops at MAX_DEPTH levels.
+ *
+ * Choices the header leaves open:
+ *  - Lookup order of a bare name: the keywords and/or/not (any case), the built-in names (gt,
+ *    split, issue, text, id, index, correct), then model names, then class names. A quoted string
+ *    compared with a class always names a class, so `gt == "mlp"` reaches a class hidden by a
+ *    model called mlp.
+ *  - Names are [A-Za-z_][A-Za-z0-9_.-]*, and bytes above 0x7f count as letters so that UTF-8
+ *    class names need no quotes. Because '-' is a name character, `index-1` is one name.
+ *  - Missing samples.jsonl fields: naming `split` or `text` in a study that has none is a compile
+ *    error ("the study has no texts"), so a filter never matches nothing in silence. `id` falls
+ *    back to the instance index as text, as study_instance_id() does. A single instance whose
+ *    entry is NULL fails every comparison, like NaN does.
+ *  - Comparisons: numbers and classes compare numerically (a class by its id, so `gt == 3` and
+ *    `gt < 2` work); a quoted string beside a class names a class; strings compare byte-wise and
+ *    only with strings; conditions compare with == and != only. `~` takes a string or a class
+ *    (matched by name) on its left and a quoted string on its right. Comparisons do not chain.
+ *  - p(M, CLASS) takes a class name, a quoted class name, a class id, or any class value such as
+ *    gt. For models given as logits it applies the softmax.
+ *  - Columns count characters (UTF-8 code points) from 1, not bytes.
+ *  - expr_match() on a sort key is true when the value is neither 0 nor NaN; expr_value() on a
+ *    filter is 1 or 0. A NULL expression is a filter that matches everything.
+ */
+#include "nncmp/filter.h"
+
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Deepest nesting of parentheses, `not`, unary minus and function arguments. */
+#define MAX_DEPTH 200
+/* Bytes of user text quoted in a message before it is cut with "...". */
+#define CLIP_BYTES 40
+
+enum tok_kind {
+	T_END,
+	T_ERR, /* a lexical error, already reported */
+	T_NUM,
+	T_STR,
+	T_NAME,
+	T_LP,
+	T_RP,
+	T_COMMA,
+	T_AND,
+	T_OR,
+	T_NOT,
+	T_MINUS,
+	T_EQ,
+	T_NE,
+	T_LT,
+	T_LE,
+	T_GT,
+	T_GE,
+	T_MATCH,
+};
+
+struct tok {
+	enum tok_kind kind;
+	size_t pos, len; /* bytes into the source */
+	double num;      /* T_NUM */
+	char *str;       /* T_STR: the decoded text, owned by the token until a node takes it */
+};
+
+enum type { TY_BOOL, TY_NUM, TY_CLASS, TY_STR };
+
+enum kind {
+	/* conditions */
+	N_AND,
+	N_OR,
+	N_NOT,
+	N_CMP_NUM,
+	N_CMP_CONST, /* N_CMP_NUM with a constant on the right, the common case */
+	N_CMP_STR,
+	N_CMP_BOOL,
+	N_MATCH_STR,
+	N_MATCH_CLASS,
+	/* numbers and classes */
+	N_CONST,
+	N_INTS,   /* gt, a model's prediction */
+	N_FLOATS, /* conf, margin */
+	N_PROB,
+	N_PROB_LOGIT,
+	N_ACT,
+	N_ACT_F32, /* N_ACT over native float32 in C order, read directly */
+	N_ISSUE,
+	N_CORRECT,
+	N_INDEX,
+	N_NEG,
+	/* strings */
+	N_STR_CONST,
+	N_STR_ARRAY, /* split, text */
+	N_ID,
+};
+
+enum cmp { C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
+
+struct node {
+	enum kind kind;
+	enum type type;
+	enum cmp op;
+	bool literal;    /* written as a number or quoted string */
+	size_t pos, end; /* source span in bytes, for messages */
+	struct node *a, *b;
+	struct node **kids; /* N_AND, N_OR; owned */
+	size_t n_kids, cap_kids;
+	double num;              /* N_CONST */
+	const int32_t *ints;     /* N_INTS */
+	const double *floats;    /* N_FLOATS */
+	const struct npy *arr;   /* N_ACT, N_PROB*; the class comes from b */
+	size_t col;              /* N_ACT */
+	char *str;               /* N_STR_CONST text, N_MATCH_* needle in lower case; owned */
+	size_t str_len;          /* N_MATCH_* */
+	bool *class_hit;         /* N_MATCH_CLASS: whether each class name matches; owned */
+	char *const *strs;       /* N_STR_ARRAY */
+	const struct study *s;   /* N_ISSUE, N_CORRECT, N_ID, N_MATCH_CLASS */
+	struct node *next_alloc; /* every node of a parse, for freeing */
+};
+
+struct expr {
+	struct node *root;
+	struct node *nodes;
+	size_t height; /* levels of the tree, for expr_select's scratch space */
+};
+
+struct parser {
+	const struct study *s;
+	const char *src;
+	size_t len;
+	size_t at; /* next byte to lex */
+	struct tok tok;
+	int depth;
+	struct node *nodes;
+	bool failed;
+	struct nn_err err;
+	size_t err_col;
+};
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static int uc(char c)
+{
+	return (unsigned char)c;
+}
+
+static bool is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_name_start(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+}
+
+static bool is_name_char(int c)
+{
+	return is_name_start(c) || is_digit(c) || c == '.' || c == '-';
+}
+
+static int fold(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* True when needle (already lower case, nlen bytes) occurs in hay, ignoring ASCII case. */
+static bool contains_folded(const char *hay, const char *needle, size_t nlen)
+{
+	if (nlen == 0)
+		return true;
+	int first = uc(needle[0]);
+	for (const char *h = hay; *h; h++) {
+		if (fold(uc(*h)) != first)
+			continue;
+		size_t k = 1;
+		while (k < nlen && h[k] && fold(uc(h[k])) == uc(needle[k]))
+			k++;
+		if (k == nlen)
+			return true;
+		if (!h[k])
+			return false;
+	}
+	return false;
+}
+
+/* Copies text[0..n) into buf (at least CLIP_BYTES + 4 bytes) for a message: cut at a character
+ * boundary with "..." when long, control characters shown as '?'. Returns buf. */
+static const char *clip(const char *text, size_t n, char *buf)
+{
+	size_t cut = n;
+	if (n > CLIP_BYTES) {
+		cut = CLIP_BYTES;
+		while (cut > 0 && (uc(text[cut]) & 0xC0) == 0x80)
+			cut--;
+	}
+	for (size_t k = 0; k < cut; k++)
+		buf[k] = uc(text[k]) < 0x20 || text[k] == 0x7f ? '?' : text[k];
+	strcpy(buf + cut, cut < n ? "..." : "");
+	return buf;
+}
+
+/* A comma-separated list of names for a message, cut with "..." when it grows long. */
+struct joiner {
+	char buf[240];
+	size_t len;
+	bool full;
+};
+
+static void join_add(struct joiner *j, const char *name)
+{
+	if (j->full)
+		return;
+	size_t sep = j->len ? 2 : 0, n = strlen(name);
+	/* keep room for ", ..." and the terminator */
+	if (j->len + sep + n + 6 > sizeof j->buf) {
+		strcpy(j->buf + j->len, j->len ? ", ..." : "...");
+		j->full = true;
+		return;
+	}
+	memcpy(j->buf + j->len, ", ", sep);
+	memcpy(j->buf + j->len + sep, name, n + 1);
+	j->len += sep + n;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------- */
+
+static bool eval_bool(const struct node *n, size_t i);
+
+static double softmax_at(const struct npy *a, size_t i, size_t c)
+{
+	double mx = -INFINITY, sum = 0;
+	for (size_t j = 0; j < a->cols; j++) {
+		double x = npy_at(a, i, j);
+		if (x > mx)
+			mx = x;
+	}
+	for (size_t j = 0; j < a->cols; j++)
+		sum += exp(npy_at(a, i, j) - mx);
+	return exp(npy_at(a, i, c) - mx) / sum;
+}
+
+static double eval_num(const struct node *n, size_t i)
+{
+	switch (n->kind) {
+	case N_CONST:
+		return n->num;
+	case N_INTS:
+		return n->ints[i];
+	case N_FLOATS:
+		return n->floats[i];
+	case N_ACT:
+		return npy_at(n->arr, i, n->col);
+	case N_ACT_F32: {
+		float f;
+		memcpy(&f, n->arr->data + (i * n->arr->cols + n->col) * 4, 4);
+		return f;
+	}
+	case N_PROB:
+	case N_PROB_LOGIT: {
+		double c = eval_num(n->b, i);
+		if (!(c >= 0 && c < (double)n->arr->cols))
+			return NAN;
+		if (n->kind == N_PROB)
+			return npy_at(n->arr, i, (size_t)c);
+		return softmax_at(n->arr, i, (size_t)c);
+	}
+	case N_ISSUE:
+		return study_issue_score(n->s, i);
+	case N_CORRECT: {
+		unsigned right = 0;
+		for (size_t k = 0; k < n->s->n_models; k++)
+			right += n->s->models[k].pred[i] == n->s->labels[i];
+		return right;
+	}
+	case N_INDEX:
+		return (double)i;
+	case N_NEG:
+		return -eval_num(n->a, i);
+	default:
+		return NAN; /* not a number: the compiler never builds this */
+	}
+}
+
+/* The string value for instance i, or NULL when the instance has none; buf holds 32 bytes. */
+static const char *eval_str(const struct node *n, size_t i, char *buf)
+{
+	switch (n->kind) {
+	case N_STR_CONST:
+		return n->str;
+	case N_STR_ARRAY:
+		return n->strs[i];
+	case N_ID:
+		return study_instance_id(n->s, i, buf, 32);
+	default:
+		return NULL;
+	}
+}
+
+/* Applies a comparison; false when either side is NaN, != included. */
+static bool cmp_num(enum cmp op, double x, double y)
+{
+	switch (op) {
+	case C_EQ:
+		return x == y;
+	case C_NE:
+		return x < y || x > y;
+	case C_LT:
+		return x < y;
+	case C_LE:
+		return x <= y;
+	case C_GT:
+		return x > y;
+	case C_GE:
+		return x >= y;
+	}
+	return false;
+}
+
+static bool eval_bool(const struct node *n, size_t i)
+{
+	switch (n->kind) {
+	case N_AND:
+		for (size_t k = 0; k < n->n_kids; k++)
+			if (!eval_bool(n->kids[k], i))
+				return false;
+		return true;
+	case N_OR:
+		for (size_t k = 0; k < n->n_kids; k++)
+			if (eval_bool(n->kids[k], i))
+				return true;
+		return false;
+	case N_NOT:
+		return !eval_bool(n->a, i);
+	case N_CMP_NUM:
+		return cmp_num(n->op, eval_num(n->a, i), eval_num(n->b, i));
+	case N_CMP_CONST:
+		return cmp_num(n->op, eval_num(n->a, i), n->num);
+	case N_CMP_BOOL:
+		return (eval_bool(n->a, i) == eval_bool(n->b, i)) == (n->op == C_EQ);
+	case N_CMP_STR: {
+		char ba[32], bb[32];
+		const char *x = eval_str(n->a, i, ba), *y = eval_str(n->b, i, bb);
+		if (!x || !y)
+			return false;
+		return cmp_num(n->op, strcmp(x, y), 0);
+	}
+	case N_MATCH_STR: {
+		char buf[32];
+		const char *x = eval_str(n->a, i, buf);
+		return x && contains_folded(x, n->str, n->str_len);
+	}
+	case N_MATCH_CLASS: {
+		double c = eval_num(n->a, i);
+		return c >= 0 && c < (double)n->s->n_classes && n->class_hit[(size_t)c];
+	}
+	default:
+		return false; /* not a condition: the compiler never builds this */
+	}
+}
+
+/*
+ * Block evaluation for expr_select: each node handles BLOCK rows at once in a tight loop, which
+ * beats walking the tree per row several times over. The common kinds have block loops; the
+ * others fall back to the per-row evaluator. A node at tree level L keeps its temporaries in
+ * slot L, so the scratch space is one slot per level.
+ */
+#define BLOCK 256
+
+struct slot {
+	double a[BLOCK], b[BLOCK];
+	uint8_t m[BLOCK], l[BLOCK];
+};
+
+/* v[k] = value n on row i0 + k, for the rows where live[k] is set (all when live is NULL). */
+static void block_num(const struct node *n, size_t i0, size_t cnt, double *v, const uint8_t *live,
+                      struct slot *sl)
+{
+	switch (n->kind) {
+	case N_CONST:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = n->num;
+		return;
+	case N_INTS:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = n->ints[i0 + k];
+		return;
+	case N_FLOATS:
+		memcpy(v, n->floats + i0, cnt * sizeof *v);
+		return;
+	case N_ACT_F32: {
+		const uint8_t *data = n->arr->data;
+		size_t cols = n->arr->cols;
+		for (size_t k = 0; k < cnt; k++) {
+			float f;
+			memcpy(&f, data + ((i0 + k) * cols + n->col) * 4, 4);
+			v[k] = f;
+		}
+		return;
+	}
+	case N_INDEX:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = (double)(i0 + k);
+		return;
+	case N_NEG:
+		block_num(n->a, i0, cnt, v, live, sl + 1);
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = -v[k];
+		return;
+	default:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = !live || live[k] ? eval_num(n, i0 + k) : 0;
+		return;
+	}
+}
+
+/* m[k] = x[k] op y[k]; y is a constant when ystep is 0. */
+static void block_cmp(enum cmp op, const double *x, const double *y, size_t ystep, size_t cnt,
+                      uint8_t *m)
+{
+	switch (op) {
+	case C_EQ:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = x[k] == y[k * ystep];
+		return;
+	case C_NE:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = (x[k] < y[k * ystep]) | (x[k] > y[k * ystep]);
+		return;
+	case C_LT:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = x[k] < y[k * ystep];
+		return;
+	case C_LE:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = x[k] <= y[k * ystep];
+		return;
+	case C_GT:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = x[k] > y[k * ystep];
+		return;
+	case C_GE:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = x[k] >= y[k * ystep];
+		return;
+	}
+}
+
+/* True when any of m[0..cnt) is set. */
+static bool block_any(const uint8_t *m, size_t cnt)
+{
+	return memchr(m, 1, cnt) != NULL;
+}
+
+/*
+ * m[k] = condition n on row i0 + k, for the rows where live[k] is set (all rows when live is
+ * NULL); elsewhere m[k] is left undefined. The live mask lets and/or skip the per-row fallback on
+ * rows that are already decided, as the per-row evaluator's short circuit does.
+ */
+static void block_bool(const struct node *n, size_t i0, size_t cnt, uint8_t *m, const uint8_t *live,
+                       struct slot *sl)
+{
+	switch (n->kind) {
+	case N_AND:
+		block_bool(n->kids[0], i0, cnt, m, live, sl + 1);
+		if (live)
+			for (size_t k = 0; k < cnt; k++)
+				m[k] &= live[k];
+		for (size_t j = 1; j < n->n_kids && block_any(m, cnt); j++) {
+			block_bool(n->kids[j], i0, cnt, sl->m, m, sl + 1);
+			for (size_t k = 0; k < cnt; k++)
+				m[k] &= sl->m[k];
+		}
+		return;
+	case N_OR:
+		block_bool(n->kids[0], i0, cnt, m, live, sl + 1);
+		for (size_t j = 1; j < n->n_kids; j++) {
+			/* the rows still to decide */
+			for (size_t k = 0; k < cnt; k++)
+				sl->l[k] = (live ? live[k] : 1) & !m[k];
+			if (!block_any(sl->l, cnt))
+				break;
+			block_bool(n->kids[j], i0, cnt, sl->m, sl->l, sl + 1);
+			for (size_t k = 0; k < cnt; k++)
+				m[k] |= sl->m[k] & sl->l[k];
+		}
+		return;
+	case N_NOT:
+		block_bool(n->a, i0, cnt, m, live, sl + 1);
+		for (size_t k = 0; k < cnt; k++)
+			m[k] ^= 1;
+		return;
+	case N_CMP_CONST:
+		block_num(n->a, i0, cnt, sl->a, live, sl + 1);
+		block_cmp(n->op, sl->a, &n->num, 0, cnt, m);
+		return;
+	case N_CMP_NUM:
+		block_num(n->a, i0, cnt, sl->a, live, sl + 1);
+		block_num(n->b, i0, cnt, sl->b, live, sl + 1);
+		block_cmp(n->op, sl->a, sl->b, 1, cnt, m);
+		return;
+	default:
+		for (size_t k = 0; k < cnt; k++)
+			m[k] = (!live || live[k]) && eval_bool(n, i0 + k);
+		return;
+	}
+}
+
+static size_t node_height(const struct node *n)
+{
+	size_t h = 0;
+	if (n->a)
+		h = node_height(n->a);
+	if (n->b) {
+		size_t bh = node_height(n->b);
+		if (bh > h)
+			h = bh;
+	}
+	for (size_t k = 0; k < n->n_kids; k++) {
+		size_t kh = node_height(n->kids[k]);
+		if (kh > h)
+			h = kh;
+	}
+	return h + 1;
+}
+
+/* ---- lexer ------------------------------------------------------------------------------ */
+
+static size_t column(const struct parser *p, size_t pos)
+{
+	size_t col = 1;
+	for (size_t k = 0; k < pos && k < p->len; k++)
+		col += (uc(p->src[k]) & 0xC0) != 0x80;
+	return col;
+}
+
+/* Records the first error, at byte pos of the source. Returns NULL for `return fail(...)`. */
+static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
+{
+	if (p->failed)
+		return NULL;
+	p->failed = true;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err.msg, sizeof p->err.msg, fmt, ap);
+	va_end(ap);
+	p->err_col = column(p, pos);
+	return NULL;
+}
+
+static void lex_error(struct parser *p)
+{
+	p->tok.kind = T_ERR;
+	p->at = p->len;
+}
+
+static void lex_string(struct parser *p, size_t start)
+{
+	const char *src = p->src;
+	char q = src[start];
+	char *out = xmalloc(p->len - start);
+	size_t k = start + 1, n = 0;
+	while (k < p->len && src[k] != q) {
+		if (src[k] == '\\') {
+			char e = src[k + 1];
+			if (e == '\0') {
+				k = p->len;
+				break;
+			}
+			if (e != '"' && e != '\'' && e != '\\') {
+				size_t cl = 1; /* the whole UTF-8 character after the backslash */
+				while ((uc(src[k + 1 + cl]) & 0xC0) == 0x80)
+					cl++;
+				char buf[CLIP_BYTES + 4];
+				fail(p, k, "unknown escape '\\%s' (only \\\" \\' \\\\ are known)",
+				     clip(src + k + 1, cl, buf));
+				free(out);
+				lex_error(p);
+				return;
+			}
+			out[n++] = e;
+			k += 2;
+			continue;
+		}
+		out[n++] = src[k++];
+	}
+	if (k >= p->len) {
+		fail(p, start, "unterminated string");
+		free(out);
+		lex_error(p);
+		return;
+	}
+	out[n] = '\0';
+	p->tok.kind = T_STR;
+	p->tok.str = out;
+	p->tok.len = k + 1 - start;
+	p->at = k + 1;
+}
+
+static void lex_number(struct parser *p, size_t start)
+{
+	const char *src = p->src;
+	size_t k = start;
+	while (is_digit(uc(src[k])))
+		k++;
+	if (src[k] == '.') {
+		k++;
+		while (is_digit(uc(src[k])))
+			k++;
+	}
+	if (src[k] == 'e' || src[k] == 'E') {
+		size_t e = k + 1;
+		if (src[e] == '+' || src[e] == '-')
+			e++;
+		if (is_digit(uc(src[e]))) {
+			while (is_digit(uc(src[e])))
+				e++;
+			k = e;
+		}
+	}
+	if (is_name_char(uc(src[k])) && src[k] != '-') {
+		size_t end = k;
+		while (is_name_char(uc(src[end])) && src[end] != '-')
+			end++;
+		char buf[CLIP_BYTES + 4];
+		fail(p, start, "malformed number '%s'", clip(src + start, end - start, buf));
+		lex_error(p);
+		return;
+	}
+	/* strtod follows LC_NUMERIC, which the terminal front may have set from the environment */
+	const char *dp = localeconv()->decimal_point;
+	size_t dpl = dp ? strlen(dp) : 0;
+	if (dpl == 0 || dpl > 4) {
+		dp = ".";
+		dpl = 1;
+	}
+	char *tmp = xmalloc((k - start) * 4 + 1), *t = tmp;
+	for (size_t j = start; j < k; j++) {
+		if (src[j] == '.') {
+			memcpy(t, dp, dpl);
+			t += dpl;
+		} else {
+			*t++ = src[j];
+		}
+	}
+	*t = '\0';
+	p->tok.num = strtod(tmp, NULL);
+	free(tmp);
+	p->tok.kind = T_NUM;
+	p->tok.len = k - start;
+	p->at = k;
+}
+
+static bool word_is(const char *s, size_t n, const char *kw)
+{
+	if (strlen(kw) != n)
+		return false;
+	for (size_t k = 0; k < n; k++)
+		if (fold(uc(s[k])) != kw[k])
+			return false;
+	return true;
+}
+
+/* Reads the next token into p->tok, dropping the current one. */
+static void lex_next(struct parser *p)
+{
+	free(p->tok.str);
+	p->tok = (struct tok){.kind = T_END};
+	const char *src = p->src;
+	size_t at = p->at;
+	while (at < p->len && is_space(uc(src[at])))
+		at++;
+	p->tok.pos = at;
+	if (at >= p->len) {
+		p->at = at;
+		return;
+	}
+	int c = uc(src[at]), d = uc(src[at + 1]);
+	enum tok_kind kind;
+	size_t n = 1;
+	switch (c) {
+	case '(':
+		kind = T_LP;
+		break;
+	case ')':
+		kind = T_RP;
+		break;
+	case ',':
+		kind = T_COMMA;
+		break;
+	case '~':
+		kind = T_MATCH;
+		break;
+	case '-':
+		kind = T_MINUS;
+		break;
+	case '=':
+		kind = T_EQ;
+		n = d == '=' ? 2 : 1;
+		break;
+	case '!':
+		kind = d == '=' ? T_NE : T_NOT;
+		n = d == '=' ? 2 : 1;
+		break;
+	case '<':
+		kind = d == '=' ? T_LE : T_LT;
+		n = d == '=' ? 2 : 1;
+		break;
+	case '>':
+		kind = d == '=' ? T_GE : T_GT;
+		n = d == '=' ? 2 : 1;
+		break;
+	case '&':
+	case '|':
+		if (d != c) {
+			fail(p, at, "unexpected '%c' (write '%c%c' or '%s')", c, c, c,
+			     c == '&' ? "and" : "or");
+			lex_error(p);
+			return;
+		}
+		kind = c == '&' ? T_AND : T_OR;
+		n = 2;
+		break;
+	case '"':
+	case '\'':
+		lex_string(p, at);
+		return;
+	default:
+		if (is_digit(c) || (c == '.' && is_digit(d))) {
+			lex_number(p, at);
+			return;
+		}
+		if (is_name_start(c)) {
+			size_t k = at;
+			while (is_name_char(uc(src[k])))
+				k++;
+			n = k - at;
+			kind = word_is(src + at, n, "and")   ? T_AND
+			       : word_is(src + at, n, "or")  ? T_OR
+			       : word_is(src + at, n, "not") ? T_NOT
+			                                     : T_NAME;
+			break;
+		}
+		if (c < 0x20 || c == 0x7f)
+			fail(p, at, "unexpected control character 0x%02x", (unsigned)c);
+		else
+			fail(p, at, "unexpected '%c'", c);
+		lex_error(p);
+		return;
+	}
+	p->tok.kind = kind;
+	p->tok.len = n;
+	p->at = at + n;
+}
+
+/* ---- parser ----------------------------------------------------------------------------- */
+
+static struct node *parse_or(struct parser *p);
+static struct node *parse_value(struct parser *p);
+
+static struct node *node_new(struct parser *p, enum kind kind, enum type type, size_t pos,
+                             size_t end)
+{
+	struct node *n = xcalloc(1, sizeof *n);
+	n->kind = kind;
+	n->type = type;
+	n->pos = pos;
+	n->end = end;
+	n->s = p->s;
+	n->next_alloc = p->nodes;
+	p->nodes = n;
+	return n;
+}
+
+static void nodes_free(struct node *n)
+{
+	while (n) {
+		struct node *next = n->next_alloc;
+		free(n->kids);
+		free(n->str);
+		free(n->class_hit);
+		free(n);
+		n = next;
+	}
+}
+
+static void kid_push(struct node *n, struct node *kid)
+{
+	if (n->n_kids == n->cap_kids) {
+		n->cap_kids = n->cap_kids ? n->cap_kids * 2 : 4;
+		n->kids = xreallocarray(n->kids, n->cap_kids, sizeof *n->kids);
+	}
+	n->kids[n->n_kids++] = kid;
+	n->end = kid->end;
+}
+
+static bool enter(struct parser *p, size_t pos)
+{
+	if (++p->depth <= MAX_DEPTH)
+		return true;
+	fail(p, pos, "expression nested too deeply (more than %d levels)", MAX_DEPTH);
+	return false;
+}
+
+static const char *type_name(enum type t)
+{
+	switch (t) {
+	case TY_BOOL:
+		return "a condition";
+	case TY_NUM:
+		return "a number";
+	case TY_CLASS:
+		return "a class";
+	case TY_STR:
+		return "a string";
+	}
+	return "?";
+}
+
+/* The source text of n, for a message. */
+static const char *span(const struct parser *p, const struct node *n, char *buf)
+{
+	return clip(p->src + n->pos, n->end - n->pos, buf);
+}
+
+/* How to call n in "cannot compare X with Y": a literal by its type, anything else by its text. */
+static const char *describe(const struct parser *p, const struct node *n, char *buf)
+{
+	if (n->literal || n->type == TY_BOOL)
+		return type_name(n->type);
+	return span(p, n, buf);
+}
+
+/* The current token for "expected ')', found X". */
+static const char *tok_desc(const struct parser *p, char *buf)
+{
+	if (p->tok.kind == T_END)
+		return "the end";
+	buf[0] = '\'';
+	clip(p->src + p->tok.pos, p->tok.len, buf + 1);
+	strcat(buf, "'");
+	return buf;
+}
+
+static bool want_bool(struct parser *p, const struct node *n)
+{
+	if (n->type == TY_BOOL)
+		return true;
+	char buf[CLIP_BYTES + 4];
+	fail(p, n->pos, "expected a condition, but %s is %s", span(p, n, buf), type_name(n->type));
+	return false;
+}
+
+static bool expect(struct parser *p, enum tok_kind kind, const char *what)
+{
+	if (p->tok.kind == kind)
+		return true;
+	if (p->tok.kind != T_ERR) {
+		char buf[CLIP_BYTES + 8];
+		fail(p, p->tok.pos, "expected %s, found %s", what, tok_desc(p, buf));
+	}
+	return false;
+}
+
+/* Turns a quoted string into the class of that name. */
+static bool string_to_class(struct parser *p, struct node *n)
+{
+	int c = study_class_index(p->s, n->str);
+	if (c < 0) {
+		char buf[CLIP_BYTES + 4];
+		fail(p, n->pos, "unknown class '%s'", clip(n->str, strlen(n->str), buf));
+		return false;
+	}
+	free(n->str);
+	n->str = NULL;
+	n->kind = N_CONST;
+	n->type = TY_CLASS;
+	n->num = c;
+	n->literal = false;
+	return true;
+}
+
+/* Checks a class argument: a class value, a quoted class name or a literal class id. */
+static bool want_class(struct parser *p, struct node *n, const char *fn)
+{
+	if (n->type == TY_CLASS)
+		return true;
+	if (n->literal && n->type == TY_STR)
+		return string_to_class(p, n);
+	if (n->kind == N_CONST && n->type == TY_NUM) {
+		double v = n->num;
+		if (v >= 0 && v < (double)p->s->n_classes && v == floor(v)) {
+			n->type = TY_CLASS;
+			return true;
+		}
+		if (p->s->n_classes == 0)
+			fail(p, n->pos, "no class %g: the study has no classes", v);
+		else
+			fail(p, n->pos, "no class %g (class ids are 0 to %zu)", v,
+			     p->s->n_classes - 1);
+		return false;
+	}
+	char buf[CLIP_BYTES + 4];
+	fail(p, n->pos, "%s() needs a class, but %s is %s", fn, span(p, n, buf),
+	     type_name(n->type));
+	return false;
+}
+
+static const struct model *find_model(struct parser *p, const char *name, size_t pos)
+{
+	int k = study_model_index(p->s, name);
+	if (k >= 0)
+		return &p->s->models[k];
+	char buf[CLIP_BYTES + 4];
+	struct joiner j = {.len = 0};
+	for (size_t m = 0; m < p->s->n_models; m++)
+		join_add(&j, p->s->models[m].name);
+	if (p->s->n_models == 0)
+		fail(p, pos, "unknown model '%s' (the study has no models)",
+		     clip(name, strlen(name), buf));
+	else
+		fail(p, pos, "unknown model '%s' (models: %s)", clip(name, strlen(name), buf),
+		     j.buf);
+	return NULL;
+}
+
+/* act(MODEL.LAYER.UNIT): the argument is read raw up to ')', since layer names hold dots. */
+static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
+{
+	const char *src = p->src;
+	size_t a = lp + 1, b = a;
+	while (b < p->len && src[b] != ')')
+		b++;
+	if (b >= p->len)
+		return fail(p, lp, "unclosed '('");
+	size_t close = b;
+	while (a < b && is_space(uc(src[a])))
+		a++;
+	while (b > a && is_space(uc(src[b - 1])))
+		b--;
+	const char *d1 = memchr(src + a, '.', b - a), *d2 = d1;
+	for (const char *q = d1; q && q < src + b; q++)
+		if (*q == '.')
+			d2 = q;
+	if (!d1 || d1 == d2 || d1 == src + a || d2 == d1 + 1 || d2 + 1 == src + b)
+		return fail(p, a, "act() needs model.layer.unit, such as act(cnn.fc1.0)");
+	size_t lpos = (size_t)(d1 + 1 - src), upos = (size_t)(d2 + 1 - src);
+	char *mname = xstrndup(src + a, (size_t)(d1 - (src + a)));
+	char *lname = xstrndup(d1 + 1, (size_t)(d2 - d1 - 1));
+	char buf[CLIP_BYTES + 4], buf2[CLIP_BYTES + 4];
+	struct node *n = NULL;
+	const struct model *m = find_model(p, mname, a);
+	if (!m)
+		goto out;
+	int li = study_layer_index(m, lname);
+	if (li < 0) {
+		struct joiner j = {.len = 0};
+		for (size_t k = 0; k < m->n_layers; k++)
+			join_add(&j, m->layers[k].name);
+		if (m->n_layers == 0)
+			fail(p, lpos, "model '%s' has no layers", clip(mname, strlen(mname), buf));
+		else
+			fail(p, lpos, "model '%s' has no layer '%s' (layers: %s)",
+			     clip(mname, strlen(mname), buf), clip(lname, strlen(lname), buf2),
+			     j.buf);
+		goto out;
+	}
+	const struct layer *l = &m->layers[li];
+	if (!l->act_path || l->act.rows < p->s->n) {
+		fail(p, lpos, "layer '%s' of model '%s' has no activations",
+		     clip(lname, strlen(lname), buf), clip(mname, strlen(mname), buf2));
+		goto out;
+	}
+	size_t unit = 0;
+	for (size_t k = upos; k < b; k++) {
+		if (!is_digit(uc(src[k]))) {
+			fail(p, upos, "act() unit '%s' is not a whole number",
+			     clip(src + upos, b - upos, buf));
+			goto out;
+		}
+		if (unit < l->act.cols)
+			unit = unit * 10 + (size_t)(src[k] - '0');
+	}
+	if (unit >= l->act.cols) {
+		fail(p, upos, "unit %s is out of range: layer '%s' has %zu units",
+		     clip(src + upos, b - upos, buf), clip(lname, strlen(lname), buf2),
+		     l->act.cols);
+		goto out;
+	}
+	const struct npy_header *h = &l->act.h;
+	bool f32 = h->kind == NPY_FLOAT && h->itemsize == 4 && !h->swap && !h->fortran;
+	n = node_new(p, f32 ? N_ACT_F32 : N_ACT, TY_NUM, name_pos, close + 1);
+	n->arr = &l->act;
+	n->col = unit;
+	p->at = close + 1;
+	lex_next(p);
+out:
+	free(mname);
+	free(lname);
+	return n;
+}
+
+/* conf(M), margin(M), p(M, CLASS); the current token is the first argument. */
+static struct node *parse_model_fn(struct parser *p, const char *fn, size_t name_pos)
+{
+	if (p->tok.kind != T_NAME && p->tok.kind != T_STR) {
+		if (p->tok.kind == T_ERR)
+			return NULL;
+		char buf[CLIP_BYTES + 8];
+		return fail(p, p->tok.pos, "%s() needs a model name, found %s", fn,
+		            tok_desc(p, buf));
+	}
+	size_t mpos = p->tok.pos;
+	char *mname =
+	    p->tok.kind == T_STR ? xstrdup(p->tok.str) : xstrndup(p->src + p->tok.pos, p->tok.len);
+	const struct model *m = find_model(p, mname, mpos);
+	char buf[CLIP_BYTES + 4];
+	clip(mname, strlen(mname), buf);
+	free(mname);
+	if (!m)
+		return NULL;
+	bool is_p = strcmp(fn, "p") == 0;
+	if (m->src == SRC_PRED || !m->conf)
+		return fail(p, mpos, "model '%s' has only predictions", buf);
+	if (is_p ? !m->probs.data || m->probs.cols != p->s->n_classes || m->probs.rows < p->s->n
+	         : !m->margin)
+		return fail(p, mpos, "model '%s' has no usable %s", buf,
+		            is_p ? "probabilities" : "margins");
+	lex_next(p);
+	struct node *n;
+	if (is_p) {
+		if (!expect(p, T_COMMA, "',' and a class"))
+			return NULL;
+		lex_next(p);
+		if (!enter(p, p->tok.pos))
+			return NULL;
+		struct node *c = parse_value(p);
+		p->depth--;
+		if (!c || !want_class(p, c, fn))
+			return NULL;
+		n = node_new(p, m->src == SRC_LOGITS ? N_PROB_LOGIT : N_PROB, TY_NUM, name_pos, 0);
+		n->arr = &m->probs;
+		n->b = c;
+	} else {
+		n = node_new(p, N_FLOATS, TY_NUM, name_pos, 0);
+		n->floats = strcmp(fn, "conf") == 0 ? m->conf : m->margin;
+	}
+	if (!expect(p, T_RP, "')'"))
+		return NULL;
+	n->end = p->tok.pos + 1;
+	lex_next(p);
+	return n;
+}
+
+static struct node *parse_call(struct parser *p, size_t lp)
+{
+	const char *name = p->src + p->tok.pos;
+	size_t n = p->tok.len, pos = p->tok.pos;
+	if (n == 3 && memcmp(name, "act", 3) == 0)
+		return parse_act(p, pos, lp);
+	const char *fn = n == 4 && memcmp(name, "conf", 4) == 0     ? "conf"
+	                 : n == 6 && memcmp(name, "margin", 6) == 0 ? "margin"
+	                 : n == 1 && name[0] == 'p'                 ? "p"
+	                                                            : NULL;
+	if (!fn) {
+		char buf[CLIP_BYTES + 4];
+		return fail(p, pos, "unknown function '%s' (functions: conf, margin, p, act)",
+		            clip(name, n, buf));
+	}
+	p->at = lp + 1;
+	lex_next(p);
+	return parse_model_fn(p, fn, pos);
+}
+
+static struct node *parse_name(struct parser *p)
+{
+	const struct study *s = p->s;
+	size_t pos = p->tok.pos, len = p->tok.len, end = pos + len, k = p->at;
+	while (is_space(uc(p->src[k])))
+		k++;
+	if (p->src[k] == '(')
+		return parse_call(p, k);
+	char *name = xstrndup(p->src + pos, len);
+	char buf[CLIP_BYTES + 4];
+	struct node *n = NULL;
+	int m, c;
+	if (strcmp(name, "gt") == 0) {
+		n = node_new(p, N_INTS, TY_CLASS, pos, end);
+		n->ints = s->labels;
+	} else if (strcmp(name, "split") == 0 || strcmp(name, "text") == 0) {
+		char *const *arr = name[0] == 's' ? s->splits : s->texts;
+		if (!arr) {
+			fail(p, pos, "the study has no %ss", name);
+		} else {
+			n = node_new(p, N_STR_ARRAY, TY_STR, pos, end);
+			n->strs = arr;
+		}
+	} else if (strcmp(name, "id") == 0) {
+		n = node_new(p, N_ID, TY_STR, pos, end);
+	} else if (strcmp(name, "issue") == 0) {
+		n = node_new(p, N_ISSUE, TY_NUM, pos, end);
+	} else if (strcmp(name, "index") == 0) {
+		n = node_new(p, N_INDEX, TY_NUM, pos, end);
+	} else if (strcmp(name, "correct") == 0) {
+		n = node_new(p, N_CORRECT, TY_NUM, pos, end);
+	} else if ((m = study_model_index(s, name)) >= 0) {
+		n = node_new(p, N_INTS, TY_CLASS, pos, end);
+		n->ints = s->models[m].pred;
+	} else if ((c = study_class_index(s, name)) >= 0) {
+		n = node_new(p, N_CONST, TY_CLASS, pos, end);
+		n->num = c;
+	} else if (strcmp(name, "conf") == 0 || strcmp(name, "margin") == 0 ||
+	           strcmp(name, "p") == 0 || strcmp(name, "act") == 0) {
+		fail(p, pos, "%s is a function: write %s(%s)", name, name,
+		     name[0] == 'a'   ? "model.layer.unit"
+		     : name[0] == 'p' ? "model, class"
+		                      : "model");
+	} else {
+		fail(p, pos, "unknown name '%s'", clip(name, len, buf));
+	}
+	free(name);
+	if (n)
+		lex_next(p);
+	return n;
+}
+
+static struct node *parse_value(struct parser *p)
+{
+	struct tok t = p->tok;
+	struct node *n;
+	char buf[CLIP_BYTES + 8];
+	switch (t.kind) {
+	case T_NUM:
+		n = node_new(p, N_CONST, TY_NUM, t.pos, t.pos + t.len);
+		n->num = t.num;
+		n->literal = true;
+		lex_next(p);
+		return n;
+	case T_STR:
+		n = node_new(p, N_STR_CONST, TY_STR, t.pos, t.pos + t.len);
+		n->str = p->tok.str;
+		p->tok.str = NULL;
+		n->literal = true;
+		lex_next(p);
+		return n;
+	case T_NAME:
+		return parse_name(p);
+	case T_LP:
+		if (!enter(p, t.pos))
+			return NULL;
+		lex_next(p);
+		n = parse_or(p);
+		p->depth--;
+		if (!n)
+			return NULL;
+		if (p->tok.kind == T_END)
+			return fail(p, t.pos, "unclosed '('");
+		if (!expect(p, T_RP, "')'"))
+			return NULL;
+		lex_next(p);
+		return n;
+	case T_MINUS: {
+		if (!enter(p, t.pos))
+			return NULL;
+		lex_next(p);
+		struct node *a = parse_value(p);
+		p->depth--;
+		if (!a)
+			return NULL;
+		if (a->type != TY_NUM)
+			return fail(p, t.pos, "cannot negate %s", describe(p, a, buf));
+		if (a->literal) {
+			a->num = -a->num;
+			a->pos = t.pos;
+			return a;
+		}
+		n = node_new(p, N_NEG, TY_NUM, t.pos, a->end);
+		n->a = a;
+		return n;
+	}
+	case T_ERR:
+		return NULL;
+	case T_END:
+		return fail(p, t.pos, "unexpected end of expression");
+	default:
+		return fail(p, t.pos, "expected a value, found %s", tok_desc(p, buf));
+	}
+}
+
+static bool is_cmp(enum tok_kind k)
+{
+	return k == T_EQ || k == T_NE || k == T_LT || k == T_LE || k == T_GT || k == T_GE ||
+	       k == T_MATCH;
+}
+
+static struct node *make_match(struct parser *p, struct node *a, size_t op_pos)
+{
+	char buf[CLIP_BYTES + 8];
+	if (a->type != TY_STR && a->type != TY_CLASS)
+		return fail(p, op_pos, "'~' needs text or a class on its left, but %s is %s",
+		            span(p, a, buf), type_name(a->type));
+	if (p->tok.kind != T_STR) {
+		if (p->tok.kind == T_ERR)
+			return NULL;
+		return fail(p, p->tok.pos, "'~' needs a quoted string on its right, found %s",
+		            tok_desc(p, buf));
+	}
+	struct node *n = node_new(p, N_MATCH_STR, TY_BOOL, a->pos, p->tok.pos + p->tok.len);
+	n->a = a;
+	n->str = p->tok.str;
+	p->tok.str = NULL;
+	n->str_len = strlen(n->str);
+	for (size_t k = 0; k < n->str_len; k++)
+		n->str[k] = (char)fold(uc(n->str[k]));
+	if (a->type == TY_CLASS) {
+		n->kind = N_MATCH_CLASS;
+		n->class_hit = xcalloc(p->s->n_classes, sizeof *n->class_hit);
+		for (size_t c = 0; c < p->s->n_classes; c++)
+			n->class_hit[c] = contains_folded(p->s->classes[c], n->str, n->str_len);
+	}
+	lex_next(p);
+	return n;
+}
+
+static struct node *make_cmp(struct parser *p, struct node *a, struct node *b, enum tok_kind op,
+                             size_t op_pos)
+{
+	static const enum cmp ops[] = {[T_EQ] = C_EQ, [T_NE] = C_NE, [T_LT] = C_LT,
+	                               [T_LE] = C_LE, [T_GT] = C_GT, [T_GE] = C_GE};
+	char ba[CLIP_BYTES + 4], bb[CLIP_BYTES + 4];
+	enum kind kind;
+	if (a->type == TY_BOOL || b->type == TY_BOOL) {
+		if (a->type != b->type)
+			return fail(p, op_pos, "cannot compare %s with %s", describe(p, a, ba),
+			            describe(p, b, bb));
+		if (op != T_EQ && op != T_NE)
+			return fail(p, op_pos, "conditions compare only with '==' and '!='");
+		kind = N_CMP_BOOL;
+	} else {
+		if (a->type == TY_CLASS && b->literal && b->type == TY_STR) {
+			if (!string_to_class(p, b))
+				return NULL;
+		} else if (b->type == TY_CLASS && a->literal && a->type == TY_STR) {
+			if (!string_to_class(p, a))
+				return NULL;
+		}
+		if ((a->type == TY_STR) != (b->type == TY_STR))
+			return fail(p, op_pos, "cannot compare %s with %s", describe(p, a, ba),
+			            describe(p, b, bb));
+		kind = a->type == TY_STR ? N_CMP_STR : N_CMP_NUM;
+	}
+	struct node *n = node_new(p, kind, TY_BOOL, a->pos, b->end);
+	n->op = ops[op];
+	n->a = a;
+	n->b = b;
+	if (kind == N_CMP_NUM && b->kind == N_CONST) {
+		n->kind = N_CMP_CONST;
+		n->num = b->num;
+	}
+	return n;
+}
+
+static struct node *parse_cmp(struct parser *p)
+{
+	struct node *a = parse_value(p);
+	if (!a || !is_cmp(p->tok.kind))
+		return a;
+	enum tok_kind op = p->tok.kind;
+	size_t op_pos = p->tok.pos;
+	lex_next(p);
+	struct node *n;
+	if (op == T_MATCH) {
+		n = make_match(p, a, op_pos);
+	} else {
+		struct node *b = parse_value(p);
+		if (!b)
+			return NULL;
+		n = make_cmp(p, a, b, op, op_pos);
+	}
+	if (n && is_cmp(p->tok.kind))
+		return fail(p, p->tok.pos, "comparisons do not chain: join them with 'and'");
+	return n;
+}
+
+static struct node *parse_not(struct parser *p)
+{
+	if (p->tok.kind != T_NOT)
+		return parse_cmp(p);
+	size_t pos = p->tok.pos;
+	if (!enter(p, pos))
+		return NULL;
+	lex_next(p);
+	struct node *a = parse_not(p);
+	p->depth--;
+	if (!a || !want_bool(p, a))
+		return NULL;
+	struct node *n = node_new(p, N_NOT, TY_BOOL, pos, a->end);
+	n->a = a;
+	return n;
+}
+
+/* and / or: a flat list of operands, so long chains need no deep recursion. */
+static struct node *parse_chain(struct parser *p, enum tok_kind op, enum kind kind,
+                                struct node *(*sub)(struct parser *))
+{
+	struct node *a = sub(p);
+	if (!a || p->tok.kind != op)
+		return a;
+	if (!want_bool(p, a))
+		return NULL;
+	struct node *n = node_new(p, kind, TY_BOOL, a->pos, a->end);
+	kid_push(n, a);
+	while (p->tok.kind == op) {
+		lex_next(p);
+		struct node *b = sub(p);
+		if (!b || !want_bool(p, b))
+			return NULL;
+		kid_push(n, b);
+	}
+	return n;
+}
+
+static struct node *parse_and(struct parser *p)
+{
+	return parse_chain(p, T_AND, N_AND, parse_not);
+}
+
+static struct node *parse_or(struct parser *p)
+{
+	return parse_chain(p, T_OR, N_OR, parse_and);
+}
+
+/* ---- interface -------------------------------------------------------------------------- */
+
+struct expr *expr_compile(const struct study *s, const char *text, struct nn_err *err,
+                          size_t *err_col)
+{
+	struct parser p = {.s = s, .src = text ? text : "", .len = text ? strlen(text) : 0};
+	struct node *root = NULL;
+	lex_next(&p);
+	if (p.tok.kind == T_END) {
+		fail(&p, 0, "empty expression");
+		p.err_col = 0;
+	} else {
+		root = parse_or(&p);
+		char buf[CLIP_BYTES + 8];
+		if (root && p.tok.kind != T_END)
+			fail(&p, p.tok.pos, "unexpected %s", tok_desc(&p, buf));
+		if (root && root->type == TY_STR)
+			fail(&p, root->pos, "cannot sort by %s", describe(&p, root, buf));
+	}
+	free(p.tok.str);
+	if (p.failed || !root) {
+		nodes_free(p.nodes);
+		if (!p.failed) /* cannot happen: every NULL comes with a message */
+			fail(&p, 0, "invalid expression");
+		if (err)
+			*err = p.err;
+		if (err_col)
+			*err_col = p.err_col;
+		return NULL;
+	}
+	struct expr *e = xmalloc(sizeof *e);
+	e->root = root;
+	e->nodes = p.nodes;
+	e->height = node_height(root);
+	return e;
+}
+
+void expr_free(struct expr *e)
+{
+	if (!e)
+		return;
+	nodes_free(e->nodes);
+	free(e);
+}
+
+bool expr_is_bool(const struct expr *e)
+{
+	return !e || e->root->type == TY_BOOL;
+}
+
+bool expr_match(const struct expr *e, size_t i)
+{
+	if (!e)
+		return true;
+	if (e->root->type == TY_BOOL)
+		return eval_bool(e->root, i);
+	double v = eval_num(e->root, i);
+	return v != 0 && !isnan(v);
+}
+
+double expr_value(const struct expr *e, size_t i)
+{
+	if (!e)
+		return NAN;
+	if (e->root->type == TY_BOOL)
+		return eval_bool(e->root, i) ? 1.0 : 0.0;
+	return eval_num(e->root, i);
+}
+
+size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out)
+{
+	size_t n = s->n, k = 0;
+	if (!e) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = (uint32_t)i;
+		return n;
+	}
+	const struct node *root = e->root;
+	struct slot *sl = xreallocarray(NULL, e->height + 1, sizeof *sl);
+	uint8_t m[BLOCK];
+	for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+		size_t cnt = n - i0 < BLOCK ? n - i0 : BLOCK;
+		if (root->type == TY_BOOL) {
+			block_bool(root, i0, cnt, m, NULL, sl);
+		} else {
+			/* a sort key used as a filter: neither 0 nor NaN */
+			block_num(root, i0, cnt, sl->a, NULL, sl + 1);
+			for (size_t j = 0; j < cnt; j++)
+				m[j] = sl->a[j] != 0 && !isnan(sl->a[j]);
+		}
+		for (size_t j = 0; j < cnt; j++) {
+			out[k] = (uint32_t)(i0 + j);
+			k += m[j];
+		}
+	}
+	free(sl);
+	return k;
+}
