@@ -355,6 +355,11 @@ static int settle_classes(struct study *s, struct nn_err *err)
 		const struct model *m = &s->models[i];
 		if (m->src == SRC_PRED)
 			continue;
+		if (s->classes && m->probs.cols != s->n_classes)
+			return nn_err_set(err, "%s: %zu columns, but %s names %zu classes",
+			                  m->src_path, m->probs.cols,
+			                  s->classes_path ? s->classes_path : s->labels_path,
+			                  s->n_classes);
 		if (!cols) {
 			cols = m->probs.cols;
 			cols_from = m->src_path;
@@ -363,12 +368,8 @@ static int settle_classes(struct study *s, struct nn_err *err)
 			                  m->probs.cols, cols_from, cols);
 		}
 	}
-	if (s->classes) {
-		if (cols && cols != s->n_classes)
-			return nn_err_set(err, "%s: %zu columns, but %s names %zu classes",
-			                  cols_from, cols, s->classes_path, s->n_classes);
+	if (s->classes)
 		return 0;
-	}
 	size_t c = cols;
 	if (!c) {
 		for (size_t i = 0; i < s->n; i++)
