@@ -84,8 +84,9 @@ deps-test:
 	@tools/deps.sh test
 
 # Each unit test binary runs from the top of the tree so it can find demo-data/ and tests/data/.
-unit: $(UNIT_BIN)
-	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+unit: $(UNIT_BIN) $(BUILD)/nncmp
+	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; NNCMP=$(BUILD)/nncmp $$t || fail=1; done; \
+		exit $$fail
 
 test: deps-test
 	$(MAKE) all unit
@@ -103,10 +104,13 @@ bench:
 	$(MAKE) all
 	tools/bench.sh
 
-asan:
-	$(MAKE) BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
-		-fno-sanitize-recover=all' LDFLAGS='-fsanitize=address,undefined' all unit
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/cli/run.sh ./nncmp
+# The sanitized binary is build-asan/nncmp; ./nncmp stays the normal build.
+asan: deps-test
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) BUILD=build-asan \
+		OPT='-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all' LDFLAGS='-fsanitize=address,undefined' unit
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/run.sh build-asan/nncmp
 
 ubsan: asan
 

@@ -1,0 +1,108 @@
+#!/bin/sh
+# CLI tests: exit statuses, one-line errors naming the file, help, JSON shapes, sorting.
+# Usage: tests/cli/run.sh ./nncmp     (from the top of the tree)
+set -u
+NNCMP=${1:-./nncmp}
+case $NNCMP in /*) ;; *) NNCMP=$(pwd)/$NNCMP ;; esac
+DIGITS=demo-data/digits
+FORTUNES=demo-data/fortunes
+TMP=$(mktemp -d /tmp/nncmp-cli-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect STATUS NEEDLE -- CMD...: exit status STATUS and NEEDLE in stdout+stderr (NEEDLE may be "")
+expect() {
+	want=$1 needle=$2
+	shift 3
+	out=$("$@" 2>&1)
+	got=$?
+	if [ "$got" != "$want" ]; then
+		bad "$* -> exit $got, want $want: $(printf '%s' "$out" | head -3)"
+	elif [ -n "$needle" ] && ! printf '%s' "$out" | grep -qF -- "$needle"; then
+		bad "$* -> output lacks '$needle': $(printf '%s' "$out" | head -3)"
+	else
+		ok
+	fi
+}
+
+# errors are one line on stderr and nothing on stdout
+one_line_error() {
+	out=$("$@" 2>"$TMP/err")
+	st=$?
+	lines=$(wc -l <"$TMP/err")
+	if [ $st -ne 2 ] || [ "$lines" -ne 1 ] || [ -n "$out" ]; then
+		bad "$* -> exit $st, $lines stderr lines, stdout '$out'"
+	else
+		ok
+	fi
+}
+
+expect 0 "usage: nncmp" -- "$NNCMP" --help
+expect 0 "nncmp 0." -- "$NNCMP" --version
+expect 2 "usage: nncmp" -- "$NNCMP"
+expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
+expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
+for cmd in report instances check; do
+	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
+	expect 2 "no study given" -- "$NNCMP" $cmd
+	expect 2 "unknown option '--nope'" -- "$NNCMP" $cmd $DIGITS --nope
+	expect 2 "one study expected" -- "$NNCMP" $cmd $DIGITS $DIGITS
+	one_line_error "$NNCMP" $cmd /nonexistent/study
+done
+expect 2 "--top wants a count" -- "$NNCMP" instances $DIGITS --top -3
+expect 2 "--filter needs a value" -- "$NNCMP" instances $DIGITS --filter
+
+# the report, text and JSON; options may follow the study
+expect 0 "1797 instances, 10 classes" -- "$NNCMP" report $DIGITS
+expect 0 "confusion matrix of cnn" -- "$NNCMP" report $DIGITS
+expect 0 '"pairs":' -- "$NNCMP" report $DIGITS --json
+expect 0 '"pairs":' -- "$NNCMP" report --json $FORTUNES
+expect 0 "match 'cnn != gt'" -- "$NNCMP" report $DIGITS --filter 'cnn != gt'
+expect 2 "filter: unknown name" -- "$NNCMP" report $DIGITS --filter 'cnnn != gt'
+expect 0 "1797 instances" -- "$NNCMP" $DIGITS
+
+# instances: counts, JSON, sort order, caret under the error
+expect 0 '"count":1797' -- "$NNCMP" instances $DIGITS --json --top 1
+n=$("$NNCMP" instances $DIGITS --filter 'cnn != gt' --json --top 0 | grep -o '"index":' | wc -l)
+c=$("$NNCMP" instances $DIGITS --filter 'cnn != gt' --json --top 1 | sed 's/.*"count":\([0-9]*\).*/\1/')
+[ "$n" = "$c" ] && [ "$n" -gt 0 ] && ok || bad "--top 0 printed $n of $c"
+"$NNCMP" instances $DIGITS --sort 'conf(cnn)' --top 0 --json | tr '{' '\n' |
+	sed -n 's/.*"cnn":\([0-9.e-]*\)[,}].*/\1/p' >"$TMP/conf"
+sort -g -r "$TMP/conf" | cmp -s - "$TMP/conf" && [ -s "$TMP/conf" ] && ok || bad "--sort conf(cnn) is not descending"
+"$NNCMP" instances $DIGITS --sort 'conf(cnn):asc' --top 0 --json | tr '{' '\n' |
+	sed -n 's/.*"cnn":\([0-9.e-]*\)[,}].*/\1/p' >"$TMP/conf"
+sort -g "$TMP/conf" | cmp -s - "$TMP/conf" && ok || bad "--sort conf(cnn):asc is not ascending"
+expect 2 "not a condition" -- "$NNCMP" instances $DIGITS --filter 'conf(cnn)'
+expect 2 "a condition, not a value" -- "$NNCMP" instances $DIGITS --sort 'cnn == gt'
+out=$("$NNCMP" instances $DIGITS --filter 'gt == 3 and cnnn == gt' 2>&1)
+printf '%s\n' "$out" | tail -1 | grep -q '^ \{17\}\^$' && ok || bad "caret not under column 16: $out"
+expect 0 "text" -- "$NNCMP" instances $FORTUNES --filter 'text ~ "unix"' --top 3
+
+# escape sequences in data never reach the terminal raw
+"$NNCMP" instances $FORTUNES --top 0 >"$TMP/out"
+if grep -q "$(printf '\033')" "$TMP/out"; then bad "raw ESC in instances output"; else ok; fi
+
+# broken studies: exit 2, one line naming the file
+cp -r $DIGITS "$TMP/d"
+head -c 2000 $DIGITS/models/cnn/probs.npy >"$TMP/d/models/cnn/probs.npy"
+expect 2 "models/cnn/probs.npy: header promises" -- "$NNCMP" report "$TMP/d"
+one_line_error "$NNCMP" report "$TMP/d"
+cp $DIGITS/models/cnn/probs.npy "$TMP/d/models/cnn/probs.npy"
+printf 'not a manifest line\n' >"$TMP/d/study.ini"
+expect 2 "study.ini:1:" -- "$NNCMP" report "$TMP/d"
+rm "$TMP/d/study.ini"
+head -n 100 $DIGITS/samples.jsonl >"$TMP/d/samples.jsonl"
+expect 2 "samples.jsonl: 100 lines, but" -- "$NNCMP" check "$TMP/d"
+cp $DIGITS/samples.jsonl "$TMP/d/samples.jsonl"
+expect 0 "ok" -- "$NNCMP" check "$TMP/d"
+expect 0 '"layers":' -- "$NNCMP" check "$TMP/d" --json
+
+# a study found in the current directory
+(cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,61 @@
+/* test_text.c — untrusted text becomes visible escapes, never terminal control. */
+#include "testutil.h"
+
+#include "nncmp/text.h"
+
+static void expect(const char *in, bool ascii, const char *want)
+{
+	char *got = text_sanitize(in, ascii);
+	if (strcmp(got, want) != 0)
+		fail_msg("sanitize(%s): got '%s', want '%s'", ascii ? "ascii" : "utf8", got, want);
+	free(got);
+}
+
+static void test_controls(void **state)
+{
+	(void)state;
+	expect("plain text", false, "plain text");
+	expect("a\tb\nc\rd", false, "a\\tb\\nc\\rd");
+	/* OSC 52 clipboard write, title change, screen clear, DCS */
+	expect("\033]52;c;aGk=\007x", false, "\\e]52;c;aGk=\\x07x");
+	expect("\033]0;owned\033\\", false, "\\e]0;owned\\e\\");
+	expect("\033[2J\033[H", false, "\\e[2J\\e[H");
+	expect("\033P1$r\033\\", false, "\\eP1$r\\e\\");
+	expect("del\x7f", false, "del\\x7f");
+	/* C1 controls as UTF-8: CSI (U+009B) and OSC (U+009D) */
+	expect("\xc2\x9b"
+	       "31m",
+	       false, "\\u009b31m");
+	expect("\xc2\x9d"
+	       "0;x",
+	       false, "\\u009d0;x");
+	/* bidi overrides and isolates */
+	expect("abc\xe2\x80\xae"
+	       "def",
+	       false, "abc\\u202edef");
+	expect("\xe2\x81\xa6x\xe2\x81\xa9", false, "\\u2066x\\u2069");
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	expect("caf\xc3\xa9 \xf0\x9f\x98\x80", false, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+	expect("caf\xc3\xa9 \xf0\x9f\x98\x80", true, "caf\\u00e9 \\U0001f600");
+	/* invalid: a lone continuation byte, a truncated sequence, an overlong '/', a surrogate */
+	expect("a\x80z", false, "a\\x80z");
+	expect("a\xc3", false, "a\\xc3");
+	expect("\xc0\xaf", false, "\\xc0\\xaf");
+	expect("\xed\xa0\x80", false, "\\xed\\xa0\\x80");
+	char *nul = text_sanitize_n("a\0b", 3, false);
+	assert_string_equal(nul, "a\\x00b");
+	free(nul);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_controls),
+	    cmocka_unit_test(test_utf8),
+	};
+	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
+}
