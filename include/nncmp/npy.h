@@ -18,7 +18,8 @@
 
 #include "nncmp/util.h"
 
-enum npy_kind { NPY_FLOAT, NPY_INT, NPY_UINT, NPY_BOOL };
+/* NPY_BFLOAT (bfloat16, itemsize 2) has no npy dtype; other readers (safetensors) produce it. */
+enum npy_kind { NPY_FLOAT, NPY_INT, NPY_UINT, NPY_BOOL, NPY_BFLOAT };
 
 struct npy_header {
 	enum npy_kind kind;
@@ -55,7 +56,13 @@ void npy_close(struct npy *a);
 double npy_at(const struct npy *a, size_t row, size_t col);
 /* Converts one row (cols values) to double. */
 void npy_row_f64(const struct npy *a, size_t row, double *out);
-/* Short dtype description such as "<f4", for messages. */
+/*
+ * Converts rows row0 .. row0+nrows-1 to float32, row-major, into out (nrows × cols). This is the
+ * streaming primitive for passes over large matrices: C-order float32 is copied, float16 and
+ * bfloat16 are widened through a table, Fortran order is gathered column by column. Thread-safe.
+ */
+void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out);
+/* Short dtype description such as "f4", for messages. */
 const char *npy_dtype_str(const struct npy_header *h, char buf[8]);
 
 #endif

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,12 @@ static inline double convert(const struct npy_header *h, const uint8_t *p)
 			return d;
 		}
 		return half_to_float((uint16_t)v);
+	case NPY_BFLOAT: {
+		uint32_t b = (uint32_t)v << 16;
+		float f;
+		memcpy(&f, &b, 4);
+		return f;
+	}
 	case NPY_INT:
 		switch (h->itemsize) {
 		case 1:
@@ -417,8 +424,61 @@ void npy_row_f64(const struct npy *a, size_t row, double *out)
 		out[j] = npy_at(a, row, j);
 }
 
+static float half_table[65536];
+static pthread_once_t half_once = PTHREAD_ONCE_INIT;
+
+static void half_table_init(void)
+{
+	for (uint32_t v = 0; v < 65536; v++)
+		half_table[v] = half_to_float((uint16_t)v);
+}
+
+void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
+{
+	size_t cols = a->cols;
+	const struct npy_header *h = &a->h;
+	bool native = !h->swap;
+	if (a->h.fortran && cols > 1) {
+		for (size_t j = 0; j < cols; j++)
+			for (size_t r = 0; r < nrows; r++)
+				out[r * cols + j] = (float)npy_at(a, row0 + r, j);
+		return;
+	}
+	const uint8_t *src = a->data + row0 * cols * h->itemsize;
+	size_t count = nrows * cols;
+	if (native && h->kind == NPY_FLOAT && h->itemsize == 4) {
+		memcpy(out, src, count * 4);
+	} else if (native && (h->kind == NPY_FLOAT || h->kind == NPY_BFLOAT) && h->itemsize == 2) {
+		if (h->kind == NPY_FLOAT)
+			pthread_once(&half_once, half_table_init);
+		for (size_t k = 0; k < count; k++) {
+			uint16_t v;
+			memcpy(&v, src + 2 * k, 2);
+			if (h->kind == NPY_FLOAT) {
+				out[k] = half_table[v];
+			} else {
+				uint32_t b = (uint32_t)v << 16;
+				memcpy(&out[k], &b, 4);
+			}
+		}
+	} else if (native && h->kind == NPY_FLOAT && h->itemsize == 8) {
+		for (size_t k = 0; k < count; k++) {
+			double d;
+			memcpy(&d, src + 8 * k, 8);
+			out[k] = (float)d;
+		}
+	} else {
+		for (size_t k = 0; k < count; k++)
+			out[k] = (float)convert(h, src + k * h->itemsize);
+	}
+}
+
 const char *npy_dtype_str(const struct npy_header *h, char buf[8])
 {
+	if (h->kind == NPY_BFLOAT) {
+		snprintf(buf, 8, "bf16");
+		return buf;
+	}
 	char k = h->kind == NPY_FLOAT  ? 'f'
 	         : h->kind == NPY_INT  ? 'i'
 	         : h->kind == NPY_UINT ? 'u'

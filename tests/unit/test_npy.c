@@ -32,14 +32,14 @@ static void test_numpy_fixtures(void **state)
 			npy_row_f64(&a, i, row);
 			for (size_t j = 0; j < a.cols; j++) {
 				json_t *v = json_array_get(r, j);
-				double want = json_is_string(v)
-						      ? (json_string_value(v)[0] == '-' ? -INFINITY
-											: INFINITY)
-						      : json_number_value(v);
+				double want =
+				    json_is_string(v)
+				        ? (json_string_value(v)[0] == '-' ? -INFINITY : INFINITY)
+				        : json_number_value(v);
 				double got = npy_at(&a, i, j);
 				if (!(got == want) || !(row[j] == want))
 					fail_msg("%s[%zu,%zu]: got %.17g / %.17g, want %.17g", name,
-						 i, j, got, row[j], want);
+					         i, j, got, row[j], want);
 			}
 		}
 		npy_close(&a);
@@ -47,6 +47,58 @@ static void test_numpy_fixtures(void **state)
 	}
 	assert_true(files >= 40);
 	json_decref(expected);
+}
+
+/* The block reader agrees with the element reader on every fixture, for any row window. */
+static void test_rows_f32(void **state)
+{
+	(void)state;
+	json_error_t je;
+	json_t *expected = json_load_file("tests/data/npy/expected.json", 0, &je);
+	assert_non_null(expected);
+	const char *name;
+	json_t *rows;
+	json_object_foreach(expected, name, rows)
+	{
+		char path[512];
+		snprintf(path, sizeof path, "tests/data/npy/%s", name);
+		struct npy a;
+		struct nn_err err;
+		assert_int_equal(npy_open(&a, path, &err), 0);
+		float out[64];
+		for (size_t r0 = 0; r0 < a.rows; r0++)
+			for (size_t nr = 1; r0 + nr <= a.rows; nr++) {
+				npy_rows_f32(&a, r0, nr, out);
+				for (size_t r = 0; r < nr; r++)
+					for (size_t j = 0; j < a.cols; j++)
+						if (out[r * a.cols + j] !=
+						    (float)npy_at(&a, r0 + r, j))
+							fail_msg("%s rows %zu+%zu [%zu,%zu]", name,
+							         r0, nr, r, j);
+			}
+		npy_close(&a);
+	}
+	json_decref(expected);
+}
+
+/* bfloat16 is the top half of a float32: 0x3fc0 is 1.5, 0xc020 is -2.5. */
+static void test_bfloat16(void **state)
+{
+	(void)state;
+	static const uint16_t bits[4] = {0x3fc0, 0xc020, 0x0000, 0x7f80};
+	struct npy a = {0};
+	a.h.kind = NPY_BFLOAT;
+	a.h.itemsize = 2;
+	a.h.ndim = 2;
+	a.rows = 2;
+	a.cols = 2;
+	a.data = (const uint8_t *)bits;
+	float out[4];
+	npy_rows_f32(&a, 0, 2, out);
+	assert_true(out[0] == 1.5f && out[1] == -2.5f && out[2] == 0.0f && isinf(out[3]));
+	assert_true(npy_at(&a, 0, 1) == -2.5);
+	char dt[8];
+	assert_string_equal(npy_dtype_str(&a.h, dt), "bf16");
 }
 
 static void test_fixture_metadata(void **state)
@@ -94,31 +146,31 @@ static void test_header_errors(void **state)
 {
 	(void)state;
 	expect_header_error("{'descr': '<c8', 'fortran_order': False, 'shape': (3,), }",
-			    "unsupported dtype '<c8'");
+	                    "unsupported dtype '<c8'");
 	expect_header_error("{'descr': '<f3', 'fortran_order': False, 'shape': (3,), }",
-			    "unsupported dtype");
+	                    "unsupported dtype");
 	expect_header_error("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
-			    "structured");
+	                    "structured");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4, 5), }",
-			    "3-dimensional");
+	                    "3-dimensional");
 	expect_header_error("{'descr': '<f4', 'shape': (3,), }", "lacks 'fortran_order'");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': 1}",
-			    "unexpected or repeated key 'x'");
+	                    "unexpected or repeated key 'x'");
 	expect_header_error("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, "
-			    "'shape': (3,)}",
-			    "repeated");
+	                    "'shape': (3,)}",
+	                    "repeated");
 	expect_header_error("{'descr': '<f4', 'fortran_order': Maybe, 'shape': (3,)}",
-			    "fortran_order");
+	                    "fortran_order");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (-3,)}", "shape");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3,", "shape");
 	expect_header_error("[1, 2]", "expected a dict");
 	/* 2^62 × 2^62 elements overflow size_t */
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, "
-			    "'shape': (4611686018427387904, 4611686018427387904)}",
-			    "too large");
+	                    "'shape': (4611686018427387904, 4611686018427387904)}",
+	                    "too large");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, "
-			    "'shape': (99999999999999999999999,)}",
-			    "shape");
+	                    "'shape': (99999999999999999999999,)}",
+	                    "shape");
 }
 
 static void test_preamble_errors(void **state)
@@ -126,23 +178,22 @@ static void test_preamble_errors(void **state)
 	(void)state;
 	struct npy_header h;
 	struct nn_err err = {{0}};
-	assert_int_equal(npy_parse_header((const uint8_t *)"PK\x03\x04zzzzzzzz", 12, "x.npy", &h,
-					  &err),
-			 -1);
+	assert_int_equal(
+	    npy_parse_header((const uint8_t *)"PK\x03\x04zzzzzzzz", 12, "x.npy", &h, &err), -1);
 	assert_non_null(strstr(err.msg, "bad magic"));
-	assert_int_equal(npy_parse_header((const uint8_t *)"\x93NUMPY\x04\x00\x10\x00", 10,
-					  "x.npy", &h, &err),
-			 -1);
+	assert_int_equal(
+	    npy_parse_header((const uint8_t *)"\x93NUMPY\x04\x00\x10\x00", 10, "x.npy", &h, &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "version 4"));
 	/* header length beyond the bytes present */
-	assert_int_equal(npy_parse_header((const uint8_t *)"\x93NUMPY\x01\x00\xff\x00{", 11,
-					  "x.npy", &h, &err),
-			 -1);
+	assert_int_equal(
+	    npy_parse_header((const uint8_t *)"\x93NUMPY\x01\x00\xff\x00{", 11, "x.npy", &h, &err),
+	    -1);
 	assert_non_null(strstr(err.msg, "truncated"));
 	/* a version 2 header claiming 4 GiB */
 	assert_int_equal(npy_parse_header((const uint8_t *)"\x93NUMPY\x02\x00\xff\xff\xff\xff", 12,
-					  "x.npy", &h, &err),
-			 -1);
+	                                  "x.npy", &h, &err),
+	                 -1);
 	assert_non_null(strstr(err.msg, "implausibly long"));
 }
 
@@ -161,12 +212,12 @@ static void test_lying_files(void **state)
 	static const struct {
 		const char *file, *needle;
 	} cases[] = {
-		{"short.npy", "header promises 32 data bytes"},
-		{"long.npy", "but the file holds 24"},
-		{"huge.npy", "header promises 4000000000000000 data bytes"},
-		{"empty.npy", "empty file"},
-		{"text.npy", "bad magic"},
-		{"missing.npy", "No such file"},
+	    {"short.npy", "header promises 32 data bytes"},
+	    {"long.npy", "but the file holds 24"},
+	    {"huge.npy", "header promises 4000000000000000 data bytes"},
+	    {"empty.npy", "empty file"},
+	    {"text.npy", "bad magic"},
+	    {"missing.npy", "No such file"},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		char path[512];
@@ -188,9 +239,10 @@ static void test_lying_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_numpy_fixtures), cmocka_unit_test(test_fixture_metadata),
-		cmocka_unit_test(test_header_errors),  cmocka_unit_test(test_preamble_errors),
-		cmocka_unit_test(test_lying_files),
+	    cmocka_unit_test(test_numpy_fixtures), cmocka_unit_test(test_rows_f32),
+	    cmocka_unit_test(test_bfloat16),       cmocka_unit_test(test_fixture_metadata),
+	    cmocka_unit_test(test_header_errors),  cmocka_unit_test(test_preamble_errors),
+	    cmocka_unit_test(test_lying_files),
 	};
 	return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
 }
