@@ -257,7 +257,7 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 int npy_open(struct npy *a, const char *path, struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	if (fd < 0)
 		return nn_err_set(err, "%s: %s", path, strerror(errno));
 	struct stat st;

@@ -111,7 +111,7 @@ char *path_dirname(const char *path)
 
 char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	if (fd < 0) {
 		nn_err_set(err, "%s: %s", path, strerror(errno));
 		return NULL;

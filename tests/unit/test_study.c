@@ -13,7 +13,7 @@
  *   c (pred)     2 1 2 0
  */
 static const float probs_a[12] = {0.7f, 0.2f, 0.1f, 0.1f, 0.8f, 0.1f,
-				  0.2f, 0.5f, 0.3f, 0.3f, 0.3f, 0.4f};
+                                  0.2f, 0.5f, 0.3f, 0.3f, 0.3f, 0.4f};
 static void write_good(const char *dir)
 {
 	int64_t labels[4] = {0, 1, 2, 1};
@@ -32,10 +32,10 @@ static void write_good(const char *dir)
 	tu_write_f32(dir, "models/a/weights/fc1.npy", act, 2, 4);
 	tu_write_f32(dir, "models/a/weights/fc2.npy", act, 4, 2);
 	tu_write_str(dir, "samples.jsonl",
-		     "{\"id\": \"x0\", \"text\": \"a cat\", \"split\": \"test\"}\n"
-		     "{\"id\": 17, \"text\": \"a dog\"}\n"
-		     "{\"id\": \"x2\", \"image\": \"img/2.png\", \"extra\": [1, 2]}\n"
-		     "{}\n");
+	             "{\"id\": \"x0\", \"text\": \"a cat\", \"split\": \"test\"}\n"
+	             "{\"id\": 17, \"text\": \"a dog\"}\n"
+	             "{\"id\": \"x2\", \"image\": \"img/2.png\", \"extra\": [1, 2]}\n"
+	             "{}\n");
 }
 
 static void test_good_study(void **state)
@@ -189,6 +189,26 @@ static void labels_dir(const char *d)
 	unlink(p);
 	mkdir(p, 0755);
 }
+/* FIFOs: opening one for reading would block until a writer comes; it must be refused at once */
+static void fifo_at(const char *d, const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", d, rel);
+	unlink(p);
+	assert_int_equal(mkfifo(p, 0644), 0);
+}
+static void fifo_classes(const char *d)
+{
+	fifo_at(d, "classes.txt");
+}
+static void fifo_samples(const char *d)
+{
+	fifo_at(d, "samples.jsonl");
+}
+static void fifo_probs(const char *d)
+{
+	fifo_at(d, "models/a/probs.npy");
+}
 static void no_labels(const char *d)
 {
 	char p[512];
@@ -272,7 +292,8 @@ static void test_refusals(void **state)
 	expect_error(unnormalized, "models/a/probs.npy: row 2: row does not sum to 1");
 	expect_error(negative_prob, "row 0: negative probability");
 	expect_error(inf_logits, "models/b/logits.npy: row 0: infinite value");
-	expect_error(label_out_of_range, "labels.npy: row 2 holds class 5, but there are 3 classes");
+	expect_error(label_out_of_range,
+	             "labels.npy: row 2 holds class 5, but there are 3 classes");
 	expect_error(label_negative, "labels.npy: row 1 holds -1, not a class id");
 	expect_error(label_fraction, "row 1 holds 1.5, not a class id");
 	expect_error(label_nan, "row 2 holds nan, not a class id");
@@ -280,6 +301,9 @@ static void test_refusals(void **state)
 	expect_error(labels_matrix, "shape (2, 2), expected a vector");
 	expect_error(labels_dir, "labels.npy: is a directory");
 	expect_error(no_labels, "not a study");
+	expect_error(fifo_classes, "classes.txt: not a regular file");
+	expect_error(fifo_samples, "samples.jsonl: not a regular file");
+	expect_error(fifo_probs, "probs.npy: not a regular file");
 	expect_error(dup_class, "classes.txt:3: class 'cat' is listed twice");
 	expect_error(empty_class, "classes.txt:2: empty class name");
 	expect_error(no_models, "no models");
@@ -312,10 +336,10 @@ static void test_manifest(void **state)
 	write_good(dir);
 	/* a manifest elsewhere naming files by relative path, models in its own order */
 	tu_write_str(dir, "m/study.ini",
-		     "; comment\n[study]\nname = My study\nlabels = ../labels.npy\n"
-		     "classes = ../classes.txt\n\n[model zeta]\npred = ../models/c/pred.npy\n"
-		     "[model alpha]\nprobs = ../models/a/probs.npy\nact.fc1 = "
-		     "../models/a/act/fc1.npy\nweights.fc1 = ../models/a/weights/fc1.npy\n");
+	             "; comment\n[study]\nname = My study\nlabels = ../labels.npy\n"
+	             "classes = ../classes.txt\n\n[model zeta]\npred = ../models/c/pred.npy\n"
+	             "[model alpha]\nprobs = ../models/a/probs.npy\nact.fc1 = "
+	             "../models/a/act/fc1.npy\nweights.fc1 = ../models/a/weights/fc1.npy\n");
 	char path[512];
 	snprintf(path, sizeof path, "%s/m/study.ini", dir);
 	struct nn_err err = {{0}};
@@ -356,28 +380,30 @@ static void test_manifest_errors(void **state)
 {
 	(void)state;
 	expect_manifest_error("[study]\nlabels = labels.npy\nlables = x\n",
-			      "study.ini:3: unknown key 'lables' in [study]");
+	                      "study.ini:3: unknown key 'lables' in [study]");
 	expect_manifest_error("[study]\nlabels = labels.npy\n[modle a]\nprobs = x\n",
-			      "study.ini:4: unknown section [modle a]");
-	expect_manifest_error("[study]\nlabels = labels.npy\n[model a]\nprobs = models/a/probs.npy\n"
-			      "[model b]\npred = models/c/pred.npy\n[model a]\npred = x\n",
-			      "study.ini:8: model 'a' is defined twice");
+	                      "study.ini:4: unknown section [modle a]");
+	expect_manifest_error(
+	    "[study]\nlabels = labels.npy\n[model a]\nprobs = models/a/probs.npy\n"
+	    "[model b]\npred = models/c/pred.npy\n[model a]\npred = x\n",
+	    "study.ini:8: model 'a' is defined twice");
 	expect_manifest_error("[study]\nlabels = labels.npy\n[model a]\nact.x = y\n",
-			      "[model a] names none of probs, logits, pred");
+	                      "[model a] names none of probs, logits, pred");
 	expect_manifest_error("[study]\nclasses = classes.txt\n", "[study] does not name 'labels'");
 	expect_manifest_error("[study]\nlabels = labels.npy\nthis line is not ini\n",
-			      "study.ini:3: not 'key = value'");
+	                      "study.ini:3: not 'key = value'");
 	expect_manifest_error("[study]\nlabels = labels.npy\n[model a]\nprobs = nothere.npy\n",
-			      "nothere.npy: No such file or directory");
+	                      "nothere.npy: No such file or directory");
 	expect_manifest_error("", "empty manifest");
 	char longline[400];
 	memset(longline, 'x', sizeof longline);
 	memcpy(longline, "[study]\nlabels = ", 17);
 	longline[sizeof longline - 1] = '\0';
 	expect_manifest_error(longline, "study.ini:2: line longer than 199 characters");
-	expect_manifest_error("[study]\nlabels = labels.npy\n[model a]\nprobs = models/a/probs.npy\n"
-			      "logits = models/b/logits.npy\n",
-			      "more than one of probs, logits, pred");
+	expect_manifest_error(
+	    "[study]\nlabels = labels.npy\n[model a]\nprobs = models/a/probs.npy\n"
+	    "logits = models/b/logits.npy\n",
+	    "more than one of probs, logits, pred");
 }
 
 static void test_labels_csv(void **state)
@@ -448,10 +474,10 @@ static void test_default_classes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_study),	cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_not_found),	cmocka_unit_test(test_manifest),
-		cmocka_unit_test(test_manifest_errors), cmocka_unit_test(test_labels_csv),
-		cmocka_unit_test(test_default_classes),
+	    cmocka_unit_test(test_good_study),      cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_not_found),       cmocka_unit_test(test_manifest),
+	    cmocka_unit_test(test_manifest_errors), cmocka_unit_test(test_labels_csv),
+	    cmocka_unit_test(test_default_classes),
 	};
 	return cmocka_run_group_tests_name("study", tests, NULL, NULL);
 }
