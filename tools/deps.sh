@@ -9,7 +9,7 @@ case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build libcmocka-dev tmux" ;;
 bench) want="$build python3-numpy python3-sklearn" ;;
-demo-data) want="python3-numpy python3-sklearn python3-torch python3-pil fortunes" ;;
+demo-data) want="python3-numpy python3-scipy python3-sklearn python3-torch python3-pil fortunes" ;;
 *) echo "deps.sh: unknown set '$1' (build, test, bench, demo-data)" >&2; exit 2 ;;
 esac
 

@@ -2,9 +2,13 @@
  * npy.h — NumPy .npy files, memory-mapped.
  *
  * npy_open() validates the header (format versions 1–3, dtypes f2 f4 f8 i1–i8 u1–u8 b1 in either
- * byte order, C or Fortran order, at most 2 dimensions) and that the file holds exactly the bytes
- * the header promises, then maps the data read-only. Nothing is copied: reading a value converts it
- * from the mapping on the fly. npy_close() unmaps; pointers into the mapping die with it.
+ * byte order, C or Fortran order, at most 8 dimensions; Fortran order only up to 2) and that the
+ * file holds exactly the bytes
+ * the header promises, then maps the data read-only. An array of more than 2 dimensions is seen as
+ * a matrix of shape[0] rows and the product of the other dimensions as columns (a conv layer's
+ * (out, in, kh, kw) weights become out × in·kh·kw; (N, C, H, W) activations N × C·H·W). Nothing is
+ * copied: reading a value converts it from the mapping on the fly. npy_close() unmaps; pointers
+ * into the mapping die with it.
  *
  * npy_parse_header() is the pure header parser, separate so the fuzzer and unit tests can drive it
  * with bytes in memory.
@@ -19,6 +23,8 @@
 #include "nncmp/util.h"
 
 /* NPY_BFLOAT (bfloat16, itemsize 2) has no npy dtype; other readers (safetensors) produce it. */
+#define NPY_MAX_DIMS 8
+
 enum npy_kind { NPY_FLOAT, NPY_INT, NPY_UINT, NPY_BOOL, NPY_BFLOAT };
 
 struct npy_header {
@@ -26,8 +32,9 @@ struct npy_header {
 	unsigned itemsize; /* bytes per element: 1, 2, 4 or 8 */
 	bool swap;         /* stored in the other byte order than this machine's */
 	bool fortran;      /* column-major */
-	int ndim;          /* 0, 1 or 2 */
-	size_t shape[2];   /* unused dimensions are 1 */
+	int ndim;          /* 0 to NPY_MAX_DIMS */
+	size_t dims[8];    /* the shape as written; ndim entries */
+	size_t shape[2];   /* seen as a matrix: rows, columns (1 where absent) */
 	size_t data_offset;
 	size_t data_bytes; /* product of shape times itemsize */
 };

@@ -239,12 +239,19 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 		                  !have_descr   ? "descr"
 		                  : !have_order ? "fortran_order"
 		                                : "shape");
-	if (nd > 2)
-		return nn_err_set(err, "%s: %d-dimensional array, expected 1 or 2 dimensions", name,
-		                  nd);
+	if (nd > 2 && h->fortran)
+		return nn_err_set(
+		    err,
+		    "%s: %d-dimensional array in Fortran order (only up to 2 dimensions "
+		    "are supported in that order)",
+		    name, nd);
 	h->ndim = nd;
+	memcpy(h->dims, dims, (size_t)nd * sizeof *dims);
 	h->shape[0] = nd >= 1 ? dims[0] : 1;
-	h->shape[1] = nd >= 2 ? dims[1] : 1;
+	h->shape[1] = 1;
+	for (int k = 1; k < nd; k++)
+		if (size_mul(h->shape[1], dims[k], &h->shape[1]) < 0)
+			return nn_err_set(err, "%s: npy shape is too large", name);
 	size_t count;
 	if (size_mul(h->shape[0], h->shape[1], &count) < 0 ||
 	    size_mul(count, h->itemsize, &h->data_bytes) < 0 ||
@@ -300,7 +307,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	a->map_len = size;
 	a->data = (const uint8_t *)map + a->h.data_offset;
 	a->rows = a->h.ndim == 0 ? 1 : a->h.shape[0];
-	a->cols = a->h.ndim == 2 ? a->h.shape[1] : 1;
+	a->cols = a->h.ndim >= 2 ? a->h.shape[1] : 1;
 	a->path = xstrdup(path);
 	return 0;
 }

@@ -206,7 +206,7 @@ static int32_t *load_class_vector(const char *path, const char *what, size_t *n_
 	if (npy_open(&a, path, err) < 0)
 		return NULL;
 	char dt[8];
-	if (a.h.ndim == 0 || (a.h.ndim == 2 && a.cols != 1)) {
+	if (a.h.ndim == 0 || a.h.ndim > 2 || (a.h.ndim == 2 && a.cols != 1)) {
 		nn_err_set(err, "%s: shape (%zu, %zu), expected a vector of %s", path, a.h.shape[0],
 		           a.h.shape[1], what);
 		npy_close(&a);
@@ -278,9 +278,10 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 			l->act_path = xstrdup(ml->act);
 			if (npy_open(&l->act, l->act_path, err) < 0)
 				return -1;
-			if (l->act.h.ndim != 2 && l->act.h.ndim != 1)
-				return nn_err_set(err, "%s: expected an (N, H) activation matrix",
-				                  l->act_path);
+			if (l->act.h.ndim == 0)
+				return nn_err_set(
+				    err, "%s: a scalar, expected an (N, H) activation matrix",
+				    l->act_path);
 			if (l->act.rows != s->n)
 				return nn_err_set(err, "%s: %zu rows, but %s has %zu", l->act_path,
 				                  l->act.rows, s->labels_path, s->n);

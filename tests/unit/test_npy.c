@@ -151,8 +151,11 @@ static void test_header_errors(void **state)
 	                    "unsupported dtype");
 	expect_header_error("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,), }",
 	                    "structured");
-	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4, 5), }",
-	                    "3-dimensional");
+	expect_header_error("{'descr': '<f4', 'fortran_order': True, 'shape': (3, 4, 5), }",
+	                    "3-dimensional array in Fortran order");
+	expect_header_error("{'descr': '<f4', 'fortran_order': False, "
+	                    "'shape': (1, 1, 1, 1, 1, 1, 1, 1, 1)}",
+	                    "too many dimensions");
 	expect_header_error("{'descr': '<f4', 'shape': (3,), }", "lacks 'fortran_order'");
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), 'x': 1}",
 	                    "unexpected or repeated key 'x'");
@@ -171,6 +174,23 @@ static void test_header_errors(void **state)
 	expect_header_error("{'descr': '<f4', 'fortran_order': False, "
 	                    "'shape': (99999999999999999999999,)}",
 	                    "shape");
+}
+
+/* More than 2 dimensions: rows are the first, columns the product of the rest (C order). */
+static void test_many_dims(void **state)
+{
+	(void)state;
+	struct npy_header h;
+	struct nn_err err = {{0}};
+	assert_int_equal(
+	    parse_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (16, 8, 3, 3), }", &h,
+	               &err),
+	    0);
+	assert_int_equal(h.ndim, 4);
+	assert_int_equal(h.shape[0], 16);
+	assert_int_equal(h.shape[1], 72);
+	assert_int_equal(h.dims[3], 3);
+	assert_int_equal(h.data_bytes, 16 * 72 * 4);
 }
 
 static void test_preamble_errors(void **state)
@@ -239,10 +259,10 @@ static void test_lying_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_numpy_fixtures), cmocka_unit_test(test_rows_f32),
-	    cmocka_unit_test(test_bfloat16),       cmocka_unit_test(test_fixture_metadata),
-	    cmocka_unit_test(test_header_errors),  cmocka_unit_test(test_preamble_errors),
-	    cmocka_unit_test(test_lying_files),
+	    cmocka_unit_test(test_numpy_fixtures),  cmocka_unit_test(test_rows_f32),
+	    cmocka_unit_test(test_bfloat16),        cmocka_unit_test(test_fixture_metadata),
+	    cmocka_unit_test(test_header_errors),   cmocka_unit_test(test_many_dims),
+	    cmocka_unit_test(test_preamble_errors), cmocka_unit_test(test_lying_files),
 	};
 	return cmocka_run_group_tests_name("npy", tests, NULL, NULL);
 }
