@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/filter.h"
 #include "nncmp/text.h"
 
 struct study *cli_open_study(const char *path)
@@ -63,6 +64,39 @@ char *cli_safe(const char *s)
 		utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 	}
 	return text_sanitize(s, !utf8);
+}
+
+int cli_select(const char *cmd, const struct study *s, const char *filter, uint32_t **idx,
+               size_t *n)
+{
+	*idx = xcalloc(s->n, sizeof **idx);
+	if (!filter) {
+		*n = expr_select(NULL, s, *idx);
+		return EXIT_OK;
+	}
+	struct nn_err err = {{0}};
+	size_t col = 0;
+	struct expr *e = expr_compile(s, filter, &err, &col);
+	if (!e || !expr_is_bool(e)) {
+		if (e) {
+			snprintf(err.msg, sizeof err.msg,
+			         "not a condition (compare it with something, e.g. '> 0.5')");
+			col = 0;
+		}
+		char *f = cli_safe(filter), *m = cli_safe(err.msg);
+		fprintf(stderr, "nncmp %s: filter: %s\n  %s\n", cmd, m, f);
+		if (col)
+			fprintf(stderr, "  %*s^\n", (int)col - 1, "");
+		free(f);
+		free(m);
+		expr_free(e);
+		free(*idx);
+		*idx = NULL;
+		return EXIT_BAD_INPUT;
+	}
+	*n = expr_select(e, s, *idx);
+	expr_free(e);
+	return EXIT_OK;
 }
 
 long cli_parse_count(const char *s)

@@ -264,29 +264,11 @@ int cmd_instances(int argc, char **argv)
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;
-	uint32_t *idx = xcalloc(s->n, sizeof *idx);
-	size_t count;
-	int rc = EXIT_OK;
-	struct expr *e = NULL;
-	if (filter) {
-		struct nn_err err = {{0}};
-		size_t col = 0;
-		e = expr_compile(s, filter, &err, &col);
-		if (!e || !expr_is_bool(e)) {
-			if (e)
-				snprintf(
-				    err.msg, sizeof err.msg,
-				    "not a condition (compare it with something, e.g. '> 0.5')");
-			print_error("filter", filter, &err, e ? 0 : col);
-			rc = EXIT_BAD_INPUT;
-		}
-	}
-	if (rc == EXIT_OK) {
-		count = expr_select(e, s, idx);
-		if (sort)
-			rc = sort_selection(s, idx, count, sort);
-	}
-	expr_free(e);
+	uint32_t *idx = NULL;
+	size_t count = 0;
+	int rc = cli_select("instances", s, filter, &idx, &count);
+	if (rc == EXIT_OK && sort)
+		rc = sort_selection(s, idx, count, sort);
 	if (rc == EXIT_OK) {
 		size_t shown = top == 0 || (size_t)top > count ? count : (size_t)top;
 		if (json) {

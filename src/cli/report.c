@@ -308,28 +308,11 @@ int cmd_report(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	struct report r = {.s = s};
 	uint32_t *idx = NULL;
-	if (filter) {
-		struct nn_err err = {{0}};
-		size_t col = 0;
-		struct expr *e = expr_compile(s, filter, &err, &col);
-		if (!e || !expr_is_bool(e)) {
-			char *f = cli_safe(filter);
-			fprintf(stderr, "nncmp report: filter: %s%s\n  %s\n", e ? "" : err.msg,
-			        e ? "not a condition (compare it with something)" : "", f);
-			if (col)
-				fprintf(stderr, "  %*s^\n", (int)col - 1, "");
-			free(f);
-			expr_free(e);
-			study_free(s);
-			return EXIT_BAD_INPUT;
-		}
-		idx = xcalloc(s->n, sizeof *idx);
-		r.n = expr_select(e, s, idx);
-		r.idx = idx;
-		expr_free(e);
-	} else {
-		r.n = s->n;
+	if (cli_select("report", s, filter, &idx, &r.n) != EXIT_OK) {
+		study_free(s);
+		return EXIT_BAD_INPUT;
 	}
+	r.idx = filter ? idx : NULL;
 	report_compute(&r, (uint64_t)seed);
 	int rc;
 	if (json) {
