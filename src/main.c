@@ -11,6 +11,8 @@ static const char usage[] =
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
+    "       nncmp diff STUDY --models A B [--json]   two snapshots compared layer by layer\n"
+    "       nncmp weights STUDY --model M --layer L [--json]   a layer's weights as a heat grid\n"
     "       nncmp --help | --version\n"
     "\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
@@ -26,6 +28,8 @@ static const struct command commands[] = {
     {"report", cmd_report},
     {"instances", cmd_instances},
     {"check", cmd_check},
+    {"diff", cmd_diff},
+    {"weights", cmd_weights},
 };
 
 static int is_study_dir(const char *dir)

@@ -1,0 +1,626 @@
+/*
+ * diff.c — `nncmp weights`: one layer's weights as statistics and a heat grid; `nncmp diff`: two
+ * snapshots of a model compared layer by layer. Text or JSON.
+ */
+#include <getopt.h>
+#include <langinfo.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nncmp/weights.h"
+
+static const char weights_help[] =
+    "usage: nncmp weights STUDY --model M [--layer L] [--grid RxC] [--summary peak|mean] [--json]\n"
+    "\n"
+    "A layer's weight matrix (torch's (out, in) layout: a row per output neuron): shape, dtype,\n"
+    "min, max, mean, standard deviation and fraction of zeros of its finite values, and the\n"
+    "matrix summarised to a grid of at most R x C cells drawn as a diverging heat map. A 1-D\n"
+    "weight vector (a bias) is one row. NaN and infinite weights are counted and left out.\n"
+    "\n"
+    "  --model M        the model (required)\n"
+    "  --layer L        the layer (may be left out when the model has one layer with weights)\n"
+    "  --grid RxC       at most R rows and C columns of cells (default 32x64); a smaller\n"
+    "                   matrix is shown whole, one weight per cell\n"
+    "  --summary peak   each cell is the weight of largest |w| in its block, with its sign\n"
+    "                   (default: strong weights stay visible however large the block)\n"
+    "  --summary mean   each cell is the mean of its block\n"
+    "  --json           {\"model\", \"layer\", \"shape\", \"dtype\", \"min\", \"max\", \"mean\",\n"
+    "                   \"std\", \"frac_zero\", \"scale\", \"row_starts\", \"col_starts\",\n"
+    "                   \"grid\": [[...]]} (a cell without finite weights is null)\n"
+    "  --help           this text\n"
+    "\n"
+    "Colours scale cells by v / scale, where scale is the 99th percentile of |cell|: red is\n"
+    "negative, green positive; glyphs say the same without colour (NO_COLOR, or not a terminal).\n";
+
+static const char diff_help[] =
+    "usage: nncmp diff STUDY --models A B [--layer L] [--bins K] [--decades D] [--json]\n"
+    "\n"
+    "Compares two snapshots of a model (say two checkpoints of one run) layer by layer, for\n"
+    "every layer with weights of the same shape in both: the distance ||A - B|| (Frobenius),\n"
+    "the relative distance ||A - B|| / ||A||, and the histogram of |dw| = |a - b| over the\n"
+    "weights, split by how much each weight changed relative to its size,\n"
+    "d(a, b) = 2|a - b| / (|a| + |b|) (0 when a = b = 0; 2 is a sign flip, or a weight that\n"
+    "appeared or vanished), in the levels [0, 0.1), [0.1, 0.5), [0.5, 1), [1, 2].\n"
+    "\n"
+    "Histogram bins: bin 0 is [0, e1) (unchanged or negligible); the other K-1 are log-spaced\n"
+    "over D decades up to the layer's largest |dw|, so every layer has its own edges. Each\n"
+    "sparkline is scaled to its own tallest bin; the counts are beside it.\n"
+    "Layers found in one model only, without weights, or of different shapes are listed with\n"
+    "the reason and skipped. No comparable layer at all is not an error: the list is empty and\n"
+    "the exit status 0. NaN and infinite weights are left out and counted.\n"
+    "\n"
+    "  --models A B   the two models (A is the reference of the relative distance)\n"
+    "  --layer L      only this layer\n"
+    "  --bins K       histogram bins per level (default 16, at most 1000)\n"
+    "  --decades D    decades spanned by the log-spaced bins (default 4)\n"
+    "  --json         {\"a\", \"b\", \"layers\": [{\"name\", \"shape\", \"l2\", \"relative\",\n"
+    "                 \"levels\": [{\"lo\", \"hi\", \"count\", \"hist\"}], \"bin_edges\"}],\n"
+    "                 \"skipped\": [{\"name\", \"reason\"}]}\n"
+    "  --help         this text\n";
+
+static bool locale_utf8(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+static json_t *shape_json(int ndim, size_t rows, size_t cols)
+{
+	if (ndim <= 1)
+		return json_pack("[I]", (json_int_t)(rows * cols));
+	return json_pack("[I, I]", (json_int_t)rows, (json_int_t)cols);
+}
+
+static void shape_text(int ndim, size_t rows, size_t cols, char *buf, size_t size)
+{
+	if (ndim <= 1)
+		snprintf(buf, size, "(%zu,)", rows * cols);
+	else
+		snprintf(buf, size, "(%zu, %zu)", rows, cols);
+}
+
+/* Names of the model's layers that have weights, comma-separated (for error messages). */
+static char *weighted_layers(const struct model *m)
+{
+	char *list = xstrdup("");
+	for (size_t l = 0; l < m->n_layers; l++) {
+		if (!m->layers[l].weights_path)
+			continue;
+		char *next = xasprintf("%s%s%s", list, *list ? ", " : "", m->layers[l].name);
+		free(list);
+		list = next;
+	}
+	return list;
+}
+
+/* Parses "RxC" (or "N" for N x N) into two grid sides; returns 0, or -1. */
+static int parse_grid(const char *s, size_t *r, size_t *c)
+{
+	char *end;
+	long a = strtol(s, &end, 10), b;
+	if (end == s || a < 1)
+		return -1;
+	if (*end == '\0') {
+		b = a;
+	} else if (*end == 'x' || *end == 'X') {
+		const char *t = end + 1;
+		b = strtol(t, &end, 10);
+		if (end == t || *end || b < 1)
+			return -1;
+	} else {
+		return -1;
+	}
+	if (a > WEIGHTS_GRID_MAX || b > WEIGHTS_GRID_MAX)
+		return -1;
+	*r = (size_t)a;
+	*c = (size_t)b;
+	return 0;
+}
+
+/* ---- weights ------------------------------------------------------------------------------ */
+
+static json_t *starts_json(size_t n, size_t g)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < g; i++)
+		json_array_append_new(a, json_integer((json_int_t)weights_block_start(n, g, i)));
+	return a;
+}
+
+static json_t *grid_json(const struct study *s, const struct model *m, const struct layer *ly,
+                         const struct weights_grid *g)
+{
+	char dt[8];
+	json_t *rows = json_array();
+	for (size_t i = 0; i < g->grid_rows; i++) {
+		json_t *row = json_array();
+		for (size_t j = 0; j < g->grid_cols; j++)
+			json_array_append_new(row, cli_json_real(g->cell[i * g->grid_cols + j]));
+		json_array_append_new(rows, row);
+	}
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "study", s->name, "model", m->name,
+	              "layer", ly->name, "path", ly->weights_path, "shape",
+	              shape_json(ly->weights.h.ndim, ly->weights.rows, ly->weights.cols), "dtype",
+	              npy_dtype_str(&ly->weights.h, dt), "fortran", ly->weights.h.fortran);
+	json_object_set_new(o, "n", json_integer((json_int_t)g->n));
+	json_object_set_new(o, "nonfinite", json_integer((json_int_t)g->n_nonfinite));
+	json_object_set_new(o, "min", cli_json_real(g->min));
+	json_object_set_new(o, "max", cli_json_real(g->max));
+	json_object_set_new(o, "mean", cli_json_real(g->mean));
+	json_object_set_new(o, "std", cli_json_real(g->std));
+	json_object_set_new(o, "frac_zero", cli_json_real(g->frac_zero));
+	json_object_set_new(o, "summary", json_string(g->summary == WSUM_PEAK ? "peak" : "mean"));
+	json_object_set_new(o, "scale", cli_json_real(g->scale));
+	json_object_set_new(o, "cell_min", cli_json_real(g->cell_min));
+	json_object_set_new(o, "cell_max", cli_json_real(g->cell_max));
+	json_object_set_new(
+	    o, "grid_shape",
+	    json_pack("[I, I]", (json_int_t)g->grid_rows, (json_int_t)g->grid_cols));
+	json_object_set_new(o, "row_starts", starts_json(g->rows, g->grid_rows));
+	json_object_set_new(o, "col_starts", starts_json(g->cols, g->grid_cols));
+	json_object_set_new(o, "grid", rows);
+	return o;
+}
+
+/*
+ * One heat cell: a glyph for the band of |v| / scale, in both signs, so that the picture reads
+ * without colour; with colour, red for negative and green for positive, brighter when stronger.
+ */
+static void print_cell(double v, double scale, bool utf8, bool colour)
+{
+	if (!isfinite(v)) {
+		fputs("?", stdout);
+		return;
+	}
+	double t = scale > 0 ? v / scale : 0;
+	double a = fabs(t);
+	int band = a < 0.1 ? 0 : a < 0.35 ? 1 : a < 0.7 ? 2 : 3;
+	static const char *const neg[4] = {".", "-", "=", "#"};
+	static const char *const pos[4] = {".", "+", "*", "@"};
+	const char *glyph = band == 0 ? (utf8 ? "\u00b7" : ".") : t < 0 ? neg[band] : pos[band];
+	if (colour && band > 0) {
+		static const char *const style[4] = {"", "2;", "", "1;"};
+		printf("\033[%s%dm%s\033[0m", style[band], t < 0 ? 31 : 32, glyph);
+	} else {
+		fputs(glyph, stdout);
+	}
+}
+
+/* "4", or "6-7" when n items do not split evenly into g blocks. */
+static void block_size(size_t n, size_t g, char *buf, size_t size)
+{
+	if (n % g)
+		snprintf(buf, size, "%zu-%zu", n / g, n / g + 1);
+	else
+		snprintf(buf, size, "%zu", n / g);
+}
+
+static void print_grid_text(const struct model *m, const struct layer *ly,
+                            const struct weights_grid *g)
+{
+	bool utf8 = locale_utf8();
+	const char *term = getenv("TERM");
+	bool colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
+	              strcmp(term, "dumb") != 0;
+	char *mn = cli_safe(m->name), *ln = cli_safe(ly->name), *path = cli_safe(ly->weights_path);
+	char shape[64], dt[8];
+	shape_text(ly->weights.h.ndim, ly->weights.rows, ly->weights.cols, shape, sizeof shape);
+	printf("%s / %s: weights %s %s%s, %s\n", mn, ln, shape, npy_dtype_str(&ly->weights.h, dt),
+	       ly->weights.h.fortran ? " (Fortran order)" : "", path);
+	free(mn);
+	free(ln);
+	free(path);
+	if (g->n == 0) {
+		printf("no finite weights (%zu NaN or infinite)\n", g->n_nonfinite);
+		return;
+	}
+	printf("min %.6g  max %.6g  mean %.6g  std %.6g  zeros %.2f%%  (%zu values", g->min, g->max,
+	       g->mean, g->std, 100 * g->frac_zero, g->n);
+	if (g->n_nonfinite)
+		printf(", %zu NaN or infinite left out", g->n_nonfinite);
+	printf(")\n");
+	bool whole = g->grid_rows == g->rows && g->grid_cols == g->cols;
+	if (whole) {
+		printf("grid %zu x %zu: every weight", g->grid_rows, g->grid_cols);
+	} else {
+		char br[48], bc[48];
+		block_size(g->rows, g->grid_rows, br, sizeof br);
+		block_size(g->cols, g->grid_cols, bc, sizeof bc);
+		printf("grid %zu x %zu: cells of %s x %s weights, each the %s", g->grid_rows,
+		       g->grid_cols, br, bc,
+		       g->summary == WSUM_PEAK ? "weight of largest |w| (peak)" : "block mean");
+	}
+	printf("; scale %.4g (99th percentile of |cell|)\n", g->scale);
+	printf("legend: %s %s %s  below -0.7, -0.35, -0.1 x scale;  %s  |v| < 0.1 x scale;  "
+	       "%s %s %s  above 0.1, 0.35, 0.7 x scale\n",
+	       "#", "=", "-", utf8 ? "\u00b7" : ".", "+", "*", "@");
+	int lw = snprintf(NULL, 0, "%zu", g->rows > 0 ? g->rows - 1 : 0);
+	if (lw < 3)
+		lw = 3;
+	printf("%*s  columns 0..%zu\n", lw, "row", g->cols - 1);
+	for (size_t i = 0; i < g->grid_rows; i++) {
+		printf("%*zu %s", lw, weights_block_start(g->rows, g->grid_rows, i),
+		       utf8 ? "\u2502" : "|");
+		for (size_t j = 0; j < g->grid_cols; j++)
+			print_cell(g->cell[i * g->grid_cols + j], g->scale, utf8, colour);
+		printf("%s\n", utf8 ? "\u2502" : "|");
+	}
+}
+
+int cmd_weights(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"model", required_argument, NULL, 'm'},
+	                                     {"layer", required_argument, NULL, 'l'},
+	                                     {"grid", required_argument, NULL, 'g'},
+	                                     {"summary", required_argument, NULL, 's'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false, extra = false;
+	const char *study_path = NULL, *model = NULL, *layer = NULL;
+	size_t gr = 32, gc = 64;
+	enum weights_summary how = WSUM_PEAK;
+	int o;
+	optind = 1;
+	opterr = 0;
+	/* "-": positionals come back in order as option 1, wherever they stand */
+	while ((o = getopt_long(argc, argv, "-:jm:l:g:s:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			extra = extra || study_path;
+			study_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'l':
+			layer = optarg;
+			break;
+		case 'g':
+			if (parse_grid(optarg, &gr, &gc) < 0)
+				return cli_usage_error(
+				    "weights", "--grid wants RxC with sides 1..%d, not '%s'",
+				    WEIGHTS_GRID_MAX, optarg);
+			break;
+		case 's':
+			if (strcmp(optarg, "peak") == 0)
+				how = WSUM_PEAK;
+			else if (strcmp(optarg, "mean") == 0)
+				how = WSUM_MEAN;
+			else
+				return cli_usage_error(
+				    "weights", "--summary is peak or mean, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(weights_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("weights", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("weights", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("weights",
+		                       study_path ? "one study expected" : "no study given");
+	if (!model)
+		return cli_usage_error("weights", "--model M is needed");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int rc = EXIT_BAD_INPUT;
+	int mi = study_model_index(s, model);
+	const struct model *m = mi >= 0 ? &s->models[mi] : NULL;
+	const struct layer *ly = NULL;
+	char *list = m ? weighted_layers(m) : NULL;
+	if (!m) {
+		char *mn = cli_safe(model);
+		fprintf(stderr, "nncmp weights: no model '%s' in the study\n", mn);
+		free(mn);
+	} else if (!*list) {
+		char *mn = cli_safe(model);
+		fprintf(stderr, "nncmp weights: model %s has no weights\n", mn);
+		free(mn);
+	} else if (!layer && strchr(list, ',')) {
+		char *ls = cli_safe(list);
+		fprintf(stderr, "nncmp weights: --layer L is needed (layers with weights: %s)\n",
+		        ls);
+		free(ls);
+	} else {
+		int li = study_layer_index(m, layer ? layer : list);
+		ly = li >= 0 && m->layers[li].weights_path ? &m->layers[li] : NULL;
+		if (!ly) {
+			char *mn = cli_safe(model), *ln = cli_safe(layer ? layer : list),
+			     *ls = cli_safe(list);
+			fprintf(
+			    stderr,
+			    "nncmp weights: model %s has no weights for layer '%s' (it has: %s)\n",
+			    mn, ln, ls);
+			free(mn);
+			free(ln);
+			free(ls);
+		}
+	}
+	free(list);
+	if (ly) {
+		struct weights_grid g;
+		struct nn_err err = {{0}};
+		if (weights_grid(&ly->weights, gr, gc, how, &g, &err) < 0) {
+			char *msg = cli_safe(err.msg);
+			fprintf(stderr, "nncmp weights: %s\n", msg);
+			free(msg);
+		} else {
+			if (json) {
+				rc = cli_json_print(grid_json(s, m, ly, &g));
+			} else {
+				print_grid_text(m, ly, &g);
+				rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+			}
+			weights_grid_free(&g);
+		}
+	}
+	study_free(s);
+	return rc;
+}
+
+/* ---- diff --------------------------------------------------------------------------------- */
+
+static json_t *diff_json(const char *a, const char *b, const struct wdiff *d)
+{
+	json_t *layers = json_array();
+	for (size_t i = 0; i < d->n_layers; i++) {
+		const struct wdiff_layer *l = &d->layers[i];
+		json_t *levels = json_array();
+		for (int v = 0; v < WDIFF_LEVELS; v++) {
+			json_t *hist = json_array();
+			for (size_t j = 0; j < l->bins; j++)
+				json_array_append_new(
+				    hist,
+				    json_integer((json_int_t)l->hist[(size_t)v * l->bins + j]));
+			json_array_append_new(
+			    levels, json_pack("{s:f, s:f, s:I, s:o}", "lo", wdiff_level_edges[v],
+			                      "hi", wdiff_level_edges[v + 1], "count",
+			                      (json_int_t)l->level_count[v], "hist", hist));
+		}
+		json_t *edges = json_array();
+		for (size_t j = 0; j <= l->bins; j++)
+			json_array_append_new(edges, json_real(l->bin_edges[j]));
+		json_t *o = json_pack("{s:s, s:o, s:[s, s]}", "name", l->name, "shape",
+		                      shape_json(l->ndim, l->rows, l->cols), "dtype", l->dtype_a,
+		                      l->dtype_b);
+		json_object_set_new(o, "n", json_integer((json_int_t)l->n));
+		json_object_set_new(o, "nonfinite", json_integer((json_int_t)l->n_nonfinite));
+		json_object_set_new(o, "l2", cli_json_real(l->l2));
+		json_object_set_new(o, "norm_a", cli_json_real(l->norm_a));
+		json_object_set_new(o, "norm_b", cli_json_real(l->norm_b));
+		json_object_set_new(o, "relative", cli_json_real(l->relative));
+		json_object_set_new(o, "max_abs_delta", cli_json_real(l->max_abs_delta));
+		json_object_set_new(o, "levels", levels);
+		json_object_set_new(o, "bin_edges", edges);
+		json_array_append_new(layers, o);
+	}
+	json_t *skipped = json_array();
+	for (size_t i = 0; i < d->n_skipped; i++)
+		json_array_append_new(skipped, json_pack("{s:s, s:s}", "name", d->skipped[i].name,
+		                                         "reason", d->skipped[i].reason));
+	return json_pack("{s:s, s:s, s:o, s:o}", "a", a, "b", b, "layers", layers, "skipped",
+	                 skipped);
+}
+
+/* A sparkline of counts, each scaled to the tallest; an empty bin is a space. */
+static void print_sparkline(const size_t *counts, size_t n, bool utf8)
+{
+	static const char *const bars[8] = {"\u2581", "\u2582", "\u2583", "\u2584",
+	                                    "\u2585", "\u2586", "\u2587", "\u2588"};
+	static const char ascii[8] = {'.', ':', '-', '=', '+', '*', '#', '@'};
+	size_t top = 0;
+	for (size_t j = 0; j < n; j++)
+		top = counts[j] > top ? counts[j] : top;
+	for (size_t j = 0; j < n; j++) {
+		if (counts[j] == 0) {
+			putchar(' ');
+			continue;
+		}
+		size_t k = (size_t)ceil(8.0 * (double)counts[j] / (double)top);
+		k = k < 1 ? 1 : k > 8 ? 8 : k;
+		if (utf8)
+			fputs(bars[k - 1], stdout);
+		else
+			putchar(ascii[k - 1]);
+	}
+}
+
+static void print_diff_text(const char *a, const char *b, const struct wdiff *d, double decades)
+{
+	bool utf8 = locale_utf8();
+	char *sa = cli_safe(a), *sb = cli_safe(b);
+	printf("A = %s, B = %s: %zu layer%s compared", sa, sb, d->n_layers,
+	       d->n_layers == 1 ? "" : "s");
+	if (d->n_skipped)
+		printf(", %zu skipped", d->n_skipped);
+	printf("\n");
+	if (d->n_layers == 0)
+		printf(
+		    "no layer has weights of the same shape in both models: nothing to compare\n");
+	char **names = xcalloc(d->n_layers ? d->n_layers : 1, sizeof *names);
+	int nw = 5;
+	for (size_t i = 0; i < d->n_layers; i++) {
+		names[i] = cli_safe(d->layers[i].name);
+		int l = (int)strlen(names[i]);
+		nw = l > nw ? l : nw;
+	}
+	if (d->n_layers) {
+		printf("\nd = 2|a-b| / (|a|+|b|) per weight; %% of weights in each level of d\n");
+		printf("%-*s  %-12s %10s %10s %9s %10s %7s %7s %7s %7s\n", nw, "layer", "shape",
+		       "||A-B||", "||A||", "relative", "max |dw|", "<0.1", "0.1-0.5", "0.5-1",
+		       "1-2");
+	}
+	for (size_t i = 0; i < d->n_layers; i++) {
+		const struct wdiff_layer *l = &d->layers[i];
+		char shape[64];
+		shape_text(l->ndim, l->rows, l->cols, shape, sizeof shape);
+		printf("%-*s  %-12s %10.4g %10.4g %9.4g %10.4g", nw, names[i], shape, l->l2,
+		       l->norm_a, l->relative, l->max_abs_delta);
+		for (int v = 0; v < WDIFF_LEVELS; v++)
+			printf(" %6.2f%%",
+			       l->n ? 100.0 * (double)l->level_count[v] / (double)l->n : 0.0);
+		printf("\n");
+	}
+	for (size_t i = 0; i < d->n_layers; i++) {
+		const struct wdiff_layer *l = &d->layers[i];
+		char shape[64];
+		shape_text(l->ndim, l->rows, l->cols, shape, sizeof shape);
+		printf("\n%s %s, %s vs %s, %zu weights", names[i], shape, l->dtype_a, l->dtype_b,
+		       l->n);
+		if (l->n_nonfinite)
+			printf(" (%zu pairs with NaN or infinity left out)", l->n_nonfinite);
+		printf(": ||A-B|| = %.6g, ||A|| = %.6g, ||B|| = %.6g, relative %.4g\n", l->l2,
+		       l->norm_a, l->norm_b, l->relative);
+		if (l->max_abs_delta == 0) {
+			printf("  identical: every |dw| is 0\n");
+			continue;
+		}
+		if (l->bins > 1)
+			printf("  |dw| bins: [0, %.3g), then %zu log-spaced over %g decades up to "
+			       "%.4g\n",
+			       l->bin_edges[1], l->bins - 1, decades, l->max_abs_delta);
+		else
+			printf("  |dw| bins: one, [0, %.4g]\n", l->max_abs_delta);
+		printf("  %-16s %9s %7s  |dw| histogram, small to large\n", "relative change",
+		       "weights", "%");
+		for (int v = 0; v < WDIFF_LEVELS; v++) {
+			char range[64];
+			snprintf(range, sizeof range, "d in [%g, %g%s", wdiff_level_edges[v],
+			         wdiff_level_edges[v + 1], v == WDIFF_LEVELS - 1 ? "]" : ")");
+			printf("  %-16s %9zu %6.2f%%  %s", range, l->level_count[v],
+			       l->n ? 100.0 * (double)l->level_count[v] / (double)l->n : 0.0,
+			       utf8 ? "\u2502" : "|");
+			print_sparkline(&l->hist[(size_t)v * l->bins], l->bins, utf8);
+			printf("%s\n", utf8 ? "\u2502" : "|");
+		}
+	}
+	if (d->n_skipped) {
+		printf("\nskipped:\n");
+		for (size_t i = 0; i < d->n_skipped; i++) {
+			char *n = cli_safe(d->skipped[i].name), *r = cli_safe(d->skipped[i].reason);
+			printf("  %s: %s\n", n, r);
+			free(n);
+			free(r);
+		}
+	}
+	for (size_t i = 0; i < d->n_layers; i++)
+		free(names[i]);
+	free(names);
+	free(sa);
+	free(sb);
+}
+
+int cmd_diff(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"models", required_argument, NULL, 'm'},
+	                                     {"layer", required_argument, NULL, 'l'},
+	                                     {"bins", required_argument, NULL, 'b'},
+	                                     {"decades", required_argument, NULL, 'd'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false, extra = false, want_b = false;
+	const char *study_path = NULL, *ma = NULL, *mb = NULL, *layer = NULL;
+	long bins = WDIFF_BINS_DEFAULT;
+	double decades = WDIFF_DECADES_DEFAULT;
+	int o;
+	optind = 1;
+	opterr = 0;
+	/* "-": positionals come back in order as option 1, so the B after "--models A" does too */
+	while ((o = getopt_long(argc, argv, "-:jm:l:b:d:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			if (want_b) {
+				mb = optarg;
+				want_b = false;
+			} else {
+				extra = extra || study_path;
+				study_path = optarg;
+			}
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			ma = optarg;
+			mb = NULL;
+			want_b = true;
+			break;
+		case 'l':
+			layer = optarg;
+			break;
+		case 'b':
+			bins = cli_parse_count(optarg);
+			if (bins < 1 || bins > WDIFF_BINS_MAX)
+				return cli_usage_error("diff", "--bins wants 1..%d, not '%s'",
+				                       WDIFF_BINS_MAX, optarg);
+			break;
+		case 'd': {
+			char *end;
+			decades = strtod(optarg, &end);
+			if (end == optarg || *end || !(decades > 0 && decades <= 300))
+				return cli_usage_error("diff",
+				                       "--decades wants a number in (0, 300], "
+				                       "not '%s'",
+				                       optarg);
+			break;
+		}
+		case 'h':
+			fputs(diff_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("diff", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("diff",
+		                       study_path ? "one study expected" : "no study given");
+	if (!ma || !mb || !*ma || !*mb)
+		return cli_usage_error("diff", "--models A B is needed");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int ia = study_model_index(s, ma), ib = study_model_index(s, mb);
+	if (ia < 0 || ib < 0) {
+		char *n = cli_safe(ia < 0 ? ma : mb);
+		fprintf(stderr, "nncmp diff: no model '%s' in the study\n", n);
+		free(n);
+		study_free(s);
+		return EXIT_BAD_INPUT;
+	}
+	struct wdiff d;
+	struct nn_err err = {{0}};
+	if (weights_diff_models(&s->models[ia], &s->models[ib], layer, (size_t)bins, decades, &d,
+	                        &err) < 0) {
+		char *msg = cli_safe(err.msg);
+		fprintf(stderr, "nncmp diff: %s\n", msg);
+		free(msg);
+		study_free(s);
+		return EXIT_BAD_INPUT;
+	}
+	int rc;
+	if (json) {
+		rc = cli_json_print(diff_json(s->models[ia].name, s->models[ib].name, &d));
+	} else {
+		print_diff_text(s->models[ia].name, s->models[ib].name, &d, decades);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	}
+	weights_diff_free(&d);
+	study_free(s);
+	return rc;
+}
