@@ -46,7 +46,7 @@ expect 0 "nncmp 0." -- "$NNCMP" --version
 expect 2 "usage: nncmp" -- "$NNCMP"
 expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
 expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
-for cmd in report instances check; do
+for cmd in report instances check diff weights; do
 	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
 	expect 2 "no study given" -- "$NNCMP" $cmd
 	expect 2 "unknown option '--nope'" -- "$NNCMP" $cmd $DIGITS --nope
@@ -100,6 +100,15 @@ expect 2 "samples.jsonl: 100 lines, but" -- "$NNCMP" check "$TMP/d"
 cp $DIGITS/samples.jsonl "$TMP/d/samples.jsonl"
 expect 0 "ok" -- "$NNCMP" check "$TMP/d"
 expect 0 '"layers":' -- "$NNCMP" check "$TMP/d" --json
+
+# weights and snapshot comparison
+expect 0 "cnn / fc2: weights (10, 64)" -- "$NNCMP" weights $DIGITS --model cnn --layer fc2
+expect 0 '"grid":' -- "$NNCMP" weights $DIGITS --model cnn --layer fc1 --json
+expect 2 "" -- "$NNCMP" weights $DIGITS --model nosuch --layer fc1
+expect 0 "3 layers compared" -- "$NNCMP" diff $DIGITS --models cnn cnn_early
+expect 0 '"layers":' -- "$NNCMP" diff $DIGITS --models cnn cnn_early --json
+expect 0 "nothing to compare" -- "$NNCMP" diff $DIGITS --models cnn mlp
+expect 2 "" -- "$NNCMP" diff $DIGITS --models cnn
 
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
