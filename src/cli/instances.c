@@ -178,7 +178,7 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf(" ");
 		print_cell(s->models[m].name, 12);
 	}
-	printf(" %5s %6s  %s\n", "right", "issue", s->texts ? "text" : s->images ? "image" : "");
+	printf(" %5s %6s%s\n", "right", "issue", s->texts ? "  text" : s->images ? "  image" : "");
 	for (size_t k = 0; k < shown; k++) {
 		size_t i = idx[k];
 		char buf[32];
@@ -199,11 +199,14 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 			printf(" ");
 			print_cell(cell, 12);
 		}
-		printf(" %5d %6.3f  ", metrics_correct_count(s, i), study_issue_score(s, i));
-		if (s->texts && s->texts[i])
+		printf(" %5d %6.3f", metrics_correct_count(s, i), study_issue_score(s, i));
+		if (s->texts && s->texts[i]) {
+			printf("  ");
 			print_cell_pad(s->texts[i], 60, false);
-		else if (s->images && s->images[i])
+		} else if (s->images && s->images[i]) {
+			printf("  ");
 			print_cell_pad(s->images[i], 40, false);
+		}
 		printf("\n");
 	}
 	if (shown)
