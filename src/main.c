@@ -13,6 +13,11 @@ static const char usage[] =
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
     "       nncmp diff STUDY --models A B [--json]   two snapshots compared layer by layer\n"
     "       nncmp weights STUDY --model M --layer L [--json]   a layer's weights as a heat grid\n"
+    "       nncmp matrix STUDY --model M --layer L [--rows class|filter]   mean activations\n"
+    "       nncmp similarity STUDY --model A --layer L --with B.L2 [--cka]   neuron matches\n"
+    "       nncmp project STUDY --model M --layer L [--filter EXPR]   2-D PCA scatter\n"
+    "       nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
+    "       nncmp profile STUDY --index I --model M --layer L   one instance's activations\n"
     "       nncmp --help | --version\n"
     "\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
@@ -30,6 +35,11 @@ static const struct command commands[] = {
     {"check", cmd_check},
     {"diff", cmd_diff},
     {"weights", cmd_weights},
+    {"matrix", cmd_matrix},
+    {"similarity", cmd_similarity},
+    {"project", cmd_project},
+    {"neurons", cmd_neurons},
+    {"profile", cmd_profile},
 };
 
 static int is_study_dir(const char *dir)

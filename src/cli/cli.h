@@ -19,6 +19,11 @@ int cmd_instances(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_weights(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
+int cmd_similarity(int argc, char **argv);
+int cmd_project(int argc, char **argv);
+int cmd_neurons(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 /* Opens a study, printing warnings and any error (one line) to stderr; NULL on error. */
 struct study *cli_open_study(const char *path);

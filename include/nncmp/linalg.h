@@ -1,0 +1,58 @@
+/*
+ * linalg.h — the thin wrapper around BLAS and LAPACK (OpenBLAS, LAPACKE). No other module includes
+ * cblas.h or lapacke.h; everything dense goes through these few calls.
+ *
+ * Threads: linalg_init(threads) sets OpenBLAS's thread count once, before the work starts (the
+ * CLI with the number of online CPUs, the TUI with fewer, leaving room for its own threads).
+ *
+ * Concurrency policy: every call below takes one process-wide lock, so any thread may call them
+ * and concurrent callers simply wait for each other. This is deliberate: Debian's OpenBLAS 0.3.21
+ * (pthreads build) serializes its threaded level-3 driver with a lock that is private to each
+ * compiled GEMM variant, so two GEMMs of different transposition or precision running at once
+ * can corrupt each other (OpenBLAS issue #5836, fixed upstream only in 2026 by PR #5838), and
+ * LAPACK running beside a GEMM has given wrong results too (issue #5825). One BLAS call already
+ * uses every thread it was given, so serializing costs nothing in throughput.
+ *
+ * Matrices are row-major with explicit leading dimensions (elements per row of storage). The
+ * dimensions must fit in an int (OpenBLAS's blasint); callers stream data in blocks, so they do.
+ */
+#ifndef NNCMP_LINALG_H
+#define NNCMP_LINALG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/*
+ * Sets the number of BLAS threads. threads <= 0 means the default: OPENBLAS_NUM_THREADS when the
+ * user set it in the environment, else the number of online CPUs. May be called again (it waits
+ * for a running call to finish), but is meant to be called once.
+ */
+void linalg_init(int threads);
+/* The number of threads BLAS uses now. */
+int linalg_threads(void);
+
+/*
+ * C = alpha · op(A) · op(B) + beta · C with op(A) m × k, op(B) k × n, C m × n, all row-major;
+ * ta / tb say that A / B are stored transposed (A is then k × m with lda >= m).
+ */
+void linalg_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc);
+void linalg_dgemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, const double *a,
+                  size_t lda, const double *b, size_t ldb, double beta, double *c, size_t ldc);
+
+/*
+ * The upper triangle (j >= i) of C = alpha · Aᵀ·A + beta · C, C n × n, A k × n row-major: a Gram
+ * matrix for half the work of a GEMM. The strictly lower triangle of C is left alone.
+ */
+void linalg_ssyrk_t(size_t n, size_t k, float alpha, const float *a, size_t lda, float beta,
+                    float *c, size_t ldc);
+
+/*
+ * The k largest eigenvalues of the symmetric n × n matrix a (row-major; only its upper triangle
+ * is read, and it is overwritten) in descending order into w[k], and their unit eigenvectors as
+ * the columns of v (n × k, row-major), in the same order. Signs are as LAPACK leaves them.
+ * Returns 0, or -1 when LAPACK did not converge. 1 <= k <= n.
+ */
+int linalg_eigh_top(size_t n, double *a, size_t k, double *w, double *v);
+
+#endif

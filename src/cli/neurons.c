@@ -1,0 +1,721 @@
+/*
+ * neurons.c — `nncmp neurons` (per-neuron statistics, and neurons ranked by how they separate a
+ * filter's subset from the rest) and `nncmp profile` (one instance's activations over a layer).
+ */
+#include <getopt.h>
+#include <langinfo.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "nncmp/filter.h"
+#include "nncmp/neurons.h"
+
+static const char neurons_help[] =
+    "usage: nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
+    "                     [--top K] [--bins B] [--json]\n"
+    "\n"
+    "Per-neuron statistics of layer L of model M: mean, standard deviation, min, max, the\n"
+    "fraction of dead (exactly 0) activations, and a histogram over the layer's range drawn\n"
+    "as a sparkline (heights on a square-root scale). With --filter, neurons are ranked by\n"
+    "how strongly they separate the matching instances S from the rest R:\n"
+    "  d = (mean_S - mean_R) / s_pooled,\n"
+    "  s_pooled^2 = ((n_S-1) var_S + (n_R-1) var_R) / (n_S+n_R-2)\n"
+    "ranked by |d| and printed with its sign (positive: more active in S); a single instance\n"
+    "contributes no variance. NaN and Inf activations are left out and counted.\n"
+    "A layer's statistics are cached in $XDG_CACHE_HOME/nncmp (NNCMP_CACHE=0 disables the\n"
+    "cache); a new filter then reads only the rows of S, or of R when that is smaller.\n"
+    "\n"
+    "  --model M      the model (required)\n"
+    "  --layer L      the layer, which must have activations (required)\n"
+    "  --filter EXPR  the subset S, e.g. 'cnn != gt' (see 'nncmp instances --help')\n"
+    "  --by KEY       d (default with --filter), mean (default without), std, or dead;\n"
+    "                 mean, std and dead are taken inside S; highest first\n"
+    "  --top K        print the first K neurons (default 20; 0 prints all)\n"
+    "  --bins B       histogram bins, 16 to 64 (default 32)\n"
+    "  --threads N    worker threads (default: one per CPU)\n"
+    "  --json         {\"model\", \"layer\", \"filter\", \"by\", \"n\", \"n_in\", "
+    "\"n_out\", \"bins\",\n"
+    "                 \"range\", \"neurons\": [{\"index\", \"score\", \"d\", \"mean_in\", "
+    "\"mean_out\",\n"
+    "                 \"std_in\", \"dead_in\", \"n_in\", \"n_out\", \"nan\", \"std\", "
+    "\"min\", \"max\",\n"
+    "                 \"hist\", \"top\": [{\"index\", \"value\"}]}]} (hist and top: all\n"
+    "                 instances; n_in, n_out per neuron: finite values)\n"
+    "  --help         this text\n";
+
+static const char profile_help[] =
+    "usage: nncmp profile STUDY --index I --model M --layer L [--top K] [--json]\n"
+    "\n"
+    "Instance I's activations over layer L of model M, sorted from the most positive to the\n"
+    "most negative, drawn as bars (NaN last).\n"
+    "\n"
+    "  --index I   the instance (0-based row)\n"
+    "  --model M   the model\n"
+    "  --layer L   the layer, which must have activations\n"
+    "  --top K     print the first K neurons (default 0: all)\n"
+    "  --json      {\"index\", \"id\", \"model\", \"layer\", \"neurons\": [{\"index\", "
+    "\"value\"}]}\n"
+    "  --help      this text\n";
+
+static bool utf8_locale(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+}
+
+/* Prints "nncmp CMD: ..." with a sanitized name; returns EXIT_BAD_INPUT. */
+static int name_error(const char *cmd, const char *what, const char *name, const char *list)
+{
+	char *n = cli_safe(name), *l = cli_safe(list);
+	fprintf(stderr, "nncmp %s: %s '%s'%s\n", cmd, what, n, l);
+	free(n);
+	free(l);
+	return EXIT_BAD_INPUT;
+}
+
+/*
+ * Finds the activations of model.layer, or prints a one-line error that lists what exists.
+ * Returns the layer, or NULL after the message.
+ */
+static const struct layer *find_layer(const char *cmd, const struct study *s, const char *model,
+                                      const char *layer)
+{
+	int m = study_model_index(s, model);
+	if (m < 0) {
+		char *list = xstrdup("; models:");
+		for (size_t i = 0; i < s->n_models; i++) {
+			char *next = xasprintf("%s%s %s", list, i ? "," : "", s->models[i].name);
+			free(list);
+			list = next;
+		}
+		name_error(cmd, "no model", model, list);
+		free(list);
+		return NULL;
+	}
+	const struct model *md = &s->models[m];
+	int l = study_layer_index(md, layer);
+	if (l < 0) {
+		char *list = xasprintf("; model '%s' has %s", md->name,
+		                       md->n_layers ? "layers:" : "no layers");
+		for (size_t i = 0; i < md->n_layers; i++) {
+			char *next = xasprintf("%s%s %s", list, i ? "," : "", md->layers[i].name);
+			free(list);
+			list = next;
+		}
+		name_error(cmd, "no layer", layer, list);
+		free(list);
+		return NULL;
+	}
+	const struct layer *ly = &md->layers[l];
+	if (!ly->act_path) {
+		char *mn = cli_safe(md->name), *ln = cli_safe(ly->name);
+		fprintf(stderr,
+		        "nncmp %s: layer '%s' of model '%s' has weights but no activations "
+		        "(expected models/%s/act/%s.npy or an act= line in study.ini)\n",
+		        cmd, ln, mn, mn, ln);
+		free(mn);
+		free(ln);
+		return NULL;
+	}
+	return ly;
+}
+
+struct stats_job {
+	const struct npy *act;
+	const struct neurons_opts *opt;
+	struct nn_progress prog;
+	struct neuron_stats st;
+	struct nn_err err;
+	int rc;
+	atomic_bool done;
+};
+
+static void *stats_thread(void *arg)
+{
+	struct stats_job *j = arg;
+	j->rc = neurons_stats(j->act, j->opt, &j->prog, &j->st, &j->err);
+	atomic_store(&j->done, true);
+	return NULL;
+}
+
+/*
+ * Computes (or loads) the layer's statistics. On a terminal, a long computation shows its
+ * progress on stderr. Returns 0, or -1 with err set.
+ */
+static int layer_stats(const struct npy *act, const struct neurons_opts *opt,
+                       struct neuron_stats *st, struct nn_err *err)
+{
+	struct stats_job *j = xcalloc(1, sizeof *j);
+	j->act = act;
+	j->opt = opt;
+	pthread_t tid;
+	bool tty = isatty(STDERR_FILENO);
+	if (!tty || pthread_create(&tid, NULL, stats_thread, j) != 0) {
+		stats_thread(j);
+	} else {
+		struct timespec tick = {0, 100 * 1000 * 1000};
+		int waited = 0, shown = 0;
+		while (!atomic_load(&j->done)) {
+			nanosleep(&tick, NULL);
+			size_t total = atomic_load(&j->prog.total),
+			       done = atomic_load(&j->prog.done);
+			if (++waited >= 5 && total) {
+				fprintf(stderr, "\rnncmp: neuron statistics %3d%%",
+				        (int)(100.0 * (double)done / (double)total));
+				shown = 1;
+			}
+		}
+		pthread_join(tid, NULL);
+		if (shown)
+			fprintf(stderr, "\r%40s\r", "");
+	}
+	int rc = j->rc;
+	*st = j->st;
+	*err = j->err;
+	free(j);
+	return rc;
+}
+
+/*
+ * One histogram as a sparkline: a character per bin, heights on a square-root scale (so a spike
+ * of exact zeros does not flatten the rest), empty bins blank, others at least one step high.
+ */
+static void print_sparkline(const uint64_t *hist, unsigned bins, bool utf8)
+{
+	static const char *const blocks[] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	static const char ascii[] = " .:-=+*#";
+	const int levels = utf8 ? 8 : 7;
+	uint64_t max = 0;
+	for (unsigned b = 0; b < bins; b++)
+		max = hist[b] > max ? hist[b] : max;
+	for (unsigned b = 0; b < bins; b++) {
+		int lv = 0;
+		if (hist[b]) {
+			lv = (int)ceil(levels * sqrt((double)hist[b] / (double)max));
+			lv = lv < 1 ? 1 : lv > levels ? levels : lv;
+		}
+		if (utf8)
+			fputs(blocks[lv], stdout);
+		else
+			putchar(ascii[lv]);
+	}
+}
+
+/* A number in 9 columns: fixed point when it reads well, else %g. */
+static void print_num(double v)
+{
+	if (isnan(v))
+		printf(" %9s", "-");
+	else if (v != 0 && (fabs(v) >= 1e5 || fabs(v) < 1e-3))
+		printf(" %9.2e", v);
+	else
+		printf(" %9.4f", v);
+}
+
+static json_t *hist_json(const uint64_t *hist, unsigned bins)
+{
+	json_t *a = json_array();
+	for (unsigned b = 0; b < bins; b++)
+		json_array_append_new(a, json_integer((json_int_t)hist[b]));
+	return a;
+}
+
+struct neurons_args {
+	const char *study, *model, *layer, *filter;
+	bool json, by_set;
+	enum neuron_key by;
+	long top, bins, threads;
+};
+
+static int neurons_json(const struct neurons_args *a, const struct study *s,
+                        const struct neuron_stats *st, const struct neuron_subset *ss,
+                        const double *score, const uint32_t *order, size_t shown)
+{
+	json_t *arr = json_array();
+	for (size_t r = 0; r < shown; r++) {
+		size_t j = order[r];
+		json_t *top = json_array();
+		for (unsigned q = 0; q < st->k; q++) {
+			uint32_t i = st->top_idx[j * st->k + q];
+			if (i == NEURONS_NO_INDEX)
+				break;
+			json_array_append_new(
+			    top, json_pack("{s:I, s:o}", "index", (json_int_t)i, "value",
+			                   cli_json_real(st->top_val[j * st->k + q])));
+		}
+		double sd_in =
+		    ss ? (ss->count_in[j] >= 2 ? sqrt(ss->m2_in[j] / (double)(ss->count_in[j] - 1))
+		                               : NAN)
+		       : neurons_std(st, j);
+		json_t *o = json_pack(
+		    "{s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+		    "index", (json_int_t)j, "score", cli_json_real(score[j]), "mean_in",
+		    cli_json_real(ss ? ss->mean_in[j] : st->mean[j]), "mean_out",
+		    cli_json_real(ss ? ss->mean_out[j] : NAN), "std_in", cli_json_real(sd_in),
+		    "dead_in",
+		    cli_json_real(ss ? (ss->count_in[j]
+		                            ? (double)ss->dead_in[j] / (double)ss->count_in[j]
+		                            : NAN)
+		                     : neurons_dead_frac(st, j)),
+		    "n_in", (json_int_t)(ss ? ss->count_in[j] : st->count[j]), "n_out",
+		    (json_int_t)(ss ? ss->count_out[j] : 0), "nan",
+		    (json_int_t)(st->n - st->count[j]), "min", cli_json_real(st->min[j]), "max",
+		    cli_json_real(st->max[j]), "std", cli_json_real(neurons_std(st, j)), "hist",
+		    hist_json(st->hist + j * st->bins, st->bins), "top", top);
+		if (ss && isfinite(neurons_d(ss, j)))
+			json_object_set_new(o, "d", json_real(neurons_d(ss, j)));
+		json_array_append_new(arr, o);
+	}
+	json_t *range = json_array();
+	json_array_append_new(range, cli_json_real(st->lo));
+	json_array_append_new(range, cli_json_real(st->hi));
+	json_t *root = json_pack(
+	    "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}", "model", a->model,
+	    "layer", a->layer, "filter", a->filter ? json_string(a->filter) : json_null(), "by",
+	    neurons_key_name(a->by), "n", (json_int_t)s->n, "n_in",
+	    (json_int_t)(ss ? ss->n_in : s->n), "n_out", (json_int_t)(ss ? ss->n_out : 0), "h",
+	    (json_int_t)st->h, "bins", (json_int_t)st->bins, "range", range, "cached",
+	    st->from_cache, "neurons", arr);
+	return cli_json_print(root);
+}
+
+static void neurons_text(const struct neurons_args *a, const struct neuron_stats *st,
+                         const struct neuron_subset *ss, const uint32_t *order, size_t shown)
+{
+	bool utf8 = utf8_locale();
+	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
+	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
+	if (ss) {
+		char *f = cli_safe(a->filter);
+		printf("; S = '%s' (%zu instance%s), R = the other %zu", f, ss->n_in,
+		       ss->n_in == 1 ? "" : "s", ss->n_out);
+		free(f);
+	}
+	printf("\nranked by %s%s, highest first",
+	       a->by == NEURON_BY_D      ? "|d|"
+	       : a->by == NEURON_BY_DEAD ? "dead fraction"
+	                                 : neurons_key_name(a->by),
+	       ss && a->by != NEURON_BY_D ? " in S" : "");
+	if (shown < st->h)
+		printf(" (first %zu shown; --top 0 for all)", shown);
+	printf("\nhistograms: %u bins over the layer's range [%g, %g], heights on a square-root "
+	       "scale%s\n\n",
+	       st->bins, st->lo, st->hi, st->from_cache ? " (statistics from the cache)" : "");
+	free(m);
+	free(l);
+	size_t nan_total = 0;
+	for (size_t j = 0; j < st->h; j++)
+		nan_total += st->n - st->count[j];
+	if (ss)
+		printf("%6s %6s %9s %9s %9s %9s %7s  %s\n", "rank", "neuron", "d", "mean S",
+		       "mean R", "std S", "dead S", "histogram (all instances)");
+	else
+		printf("%6s %6s %9s %9s %9s %9s %7s  %s\n", "rank", "neuron", "mean", "std", "min",
+		       "max", "dead", "histogram");
+	for (size_t r = 0; r < shown; r++) {
+		size_t j = order[r];
+		printf("%6zu %6zu", r + 1, j);
+		if (ss) {
+			print_num(neurons_d(ss, j));
+			print_num(ss->mean_in[j]);
+			print_num(ss->mean_out[j]);
+			print_num(ss->count_in[j] >= 2
+			              ? sqrt(ss->m2_in[j] / (double)(ss->count_in[j] - 1))
+			              : NAN);
+			if (ss->count_in[j])
+				printf(" %6.1f%%",
+				       100.0 * (double)ss->dead_in[j] / (double)ss->count_in[j]);
+			else
+				printf(" %7s", "-");
+		} else {
+			print_num(st->mean[j]);
+			print_num(neurons_std(st, j));
+			print_num(st->min[j]);
+			print_num(st->max[j]);
+			if (st->count[j])
+				printf(" %6.1f%%", 100.0 * neurons_dead_frac(st, j));
+			else
+				printf(" %7s", "-");
+		}
+		printf("  ");
+		print_sparkline(st->hist + j * st->bins, st->bins, utf8);
+		if (st->count[j] < st->n)
+			printf("  (%zu NaN/Inf)", (size_t)(st->n - st->count[j]));
+		printf("\n");
+	}
+	if (ss && a->by == NEURON_BY_D)
+		printf(
+		    "\nd > 0: more active in S than in R; |d| >= 0.8 is commonly called large.\n");
+	if (ss && (ss->n_in == 1 || ss->n_out == 1))
+		printf(
+		    "%s has a single instance: it adds no variance, so d is its distance from the\n"
+		    "other side's mean in that side's standard deviations.\n",
+		    ss->n_in == 1 ? "S" : "R");
+	if (nan_total)
+		printf("%s%zu NaN/Inf activations left out of the statistics.\n", ss ? "" : "\n",
+		       nan_total);
+}
+
+static int neurons_parse(int argc, char **argv, struct neurons_args *a)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},        {"model", required_argument, NULL, 'm'},
+	    {"layer", required_argument, NULL, 'l'}, {"filter", required_argument, NULL, 'f'},
+	    {"by", required_argument, NULL, 'b'},    {"top", required_argument, NULL, 't'},
+	    {"bins", required_argument, NULL, 'B'},  {"threads", required_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
+	memset(a, 0, sizeof *a);
+	a->top = 20;
+	a->bins = NEURONS_BINS_DEFAULT;
+	bool extra = false;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "-:jm:l:f:b:t:B:T:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			extra = extra || a->study;
+			a->study = optarg;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'm':
+			a->model = optarg;
+			break;
+		case 'l':
+			a->layer = optarg;
+			break;
+		case 'f':
+			a->filter = optarg;
+			break;
+		case 'b':
+			if (neurons_key_parse(optarg, &a->by) < 0)
+				return cli_usage_error(
+				    "neurons", "--by wants d, mean, std or dead, not '%s'", optarg);
+			a->by_set = true;
+			break;
+		case 't':
+			if ((a->top = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("neurons", "--top wants a count, not '%s'",
+				                       optarg);
+			break;
+		case 'B':
+			a->bins = cli_parse_count(optarg);
+			if (a->bins < NEURONS_BINS_MIN || a->bins > NEURONS_BINS_MAX)
+				return cli_usage_error("neurons", "--bins wants %d to %d, not '%s'",
+				                       NEURONS_BINS_MIN, NEURONS_BINS_MAX, optarg);
+			break;
+		case 'T':
+			a->threads = cli_parse_count(optarg);
+			if (a->threads < 1 || a->threads > 64)
+				return cli_usage_error("neurons",
+				                       "--threads wants 1 to 64, not '%s'", optarg);
+			break;
+		case 'h':
+			fputs(neurons_help, stdout);
+			return -1;
+		case ':':
+			return cli_usage_error("neurons", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("neurons", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!a->study || extra)
+		return cli_usage_error("neurons",
+		                       a->study ? "one study expected" : "no study given");
+	if (!a->model || !a->layer)
+		return cli_usage_error("neurons", "--model and --layer are required");
+	if (!a->by_set)
+		a->by = a->filter ? NEURON_BY_D : NEURON_BY_MEAN;
+	if (a->by == NEURON_BY_D && !a->filter)
+		return cli_usage_error("neurons",
+		                       "--by d compares the --filter subset with the rest; give "
+		                       "--filter, or rank by mean, std or dead");
+	return 0;
+}
+
+/* Compiles and runs the filter; returns the number of matches, or -1 after a message. */
+static long select_filter(const struct study *s, const char *filter, uint32_t *idx)
+{
+	struct nn_err err = {{0}};
+	size_t col = 0;
+	struct expr *e = expr_compile(s, filter, &err, &col);
+	if (e && !expr_is_bool(e)) {
+		snprintf(err.msg, sizeof err.msg,
+		         "not a condition (compare it with something, e.g. '> 0.5')");
+		expr_free(e);
+		e = NULL;
+		col = 0;
+	}
+	if (!e) {
+		char *t = cli_safe(filter), *msg = cli_safe(err.msg);
+		fprintf(stderr, "nncmp neurons: filter: %s\n  %s\n", msg, t);
+		if (col)
+			fprintf(stderr, "  %*s^\n", (int)col - 1, "");
+		free(t);
+		free(msg);
+		return -1;
+	}
+	size_t count = expr_select(e, s, idx);
+	expr_free(e);
+	return (long)count;
+}
+
+int cmd_neurons(int argc, char **argv)
+{
+	struct neurons_args a;
+	int prc = neurons_parse(argc, argv, &a);
+	if (prc != 0)
+		return prc < 0 ? EXIT_OK : prc;
+	struct study *s = cli_open_study(a.study);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int rc = EXIT_OK;
+	const struct layer *ly = find_layer("neurons", s, a.model, a.layer);
+	uint32_t *idx = NULL;
+	long count = 0;
+	if (!ly) {
+		rc = EXIT_BAD_INPUT;
+	} else if (a.filter) {
+		idx = xcalloc(s->n, sizeof *idx);
+		count = select_filter(s, a.filter, idx);
+		if (count < 0) {
+			rc = EXIT_BAD_INPUT;
+		} else if (count == 0) {
+			char *f = cli_safe(a.filter);
+			fprintf(stderr, "nncmp neurons: the filter '%s' matches no instance\n", f);
+			free(f);
+			rc = EXIT_BAD_INPUT;
+		} else if ((size_t)count == s->n && a.by == NEURON_BY_D) {
+			char *f = cli_safe(a.filter);
+			fprintf(stderr,
+			        "nncmp neurons: the filter '%s' matches all %zu instances, so "
+			        "there is no rest to compare with (--by d)\n",
+			        f, s->n);
+			free(f);
+			rc = EXIT_BAD_INPUT;
+		}
+	}
+	struct neuron_stats st = {0};
+	struct neuron_subset ss = {0};
+	bool have_stats = false, have_subset = false;
+	struct neurons_opts opt = {.bins = (unsigned)a.bins, .threads = (unsigned)a.threads};
+	struct nn_err err = {{0}};
+	if (rc == EXIT_OK) {
+		if (layer_stats(&ly->act, &opt, &st, &err) < 0)
+			rc = EXIT_BAD_INPUT;
+		else
+			have_stats = true;
+	}
+	if (rc == EXIT_OK && a.filter) {
+		if (neurons_subset(&ly->act, &st, idx, (size_t)count, false, &opt, NULL, &ss,
+		                   &err) < 0)
+			rc = EXIT_INTERNAL;
+		else
+			have_subset = true;
+	}
+	if (rc != EXIT_OK && err.msg[0]) {
+		char *msg = cli_safe(err.msg);
+		fprintf(stderr, "nncmp neurons: %s\n", msg);
+		free(msg);
+	}
+	if (rc == EXIT_OK) {
+		const struct neuron_subset *sp = have_subset ? &ss : NULL;
+		double *score = xcalloc(st.h, sizeof *score);
+		uint32_t *order = xcalloc(st.h, sizeof *order);
+		neurons_scores(&st, sp, a.by, score);
+		neurons_rank(score, st.h, a.by == NEURON_BY_D, order);
+		size_t shown = a.top == 0 || (size_t)a.top > st.h ? st.h : (size_t)a.top;
+		if (a.json) {
+			rc = neurons_json(&a, s, &st, sp, score, order, shown);
+		} else {
+			neurons_text(&a, &st, sp, order, shown);
+			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+		}
+		free(score);
+		free(order);
+	}
+	if (have_subset)
+		neurons_subset_free(&ss);
+	if (have_stats)
+		neurons_stats_free(&st);
+	free(idx);
+	study_free(s);
+	return rc;
+}
+
+/* ---- profile ---- */
+
+/* A bar of width cells for fraction f of the full width (eighths in UTF-8). */
+static void print_bar(double f, int width, bool utf8)
+{
+	static const char *const eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+	if (!(f > 0))
+		return;
+	int units = (int)(f * width * (utf8 ? 8 : 1) + 0.5);
+	if (utf8) {
+		for (int i = 0; i < units / 8; i++)
+			fputs("█", stdout);
+		fputs(eighths[units % 8], stdout);
+	} else {
+		for (int i = 0; i < units; i++)
+			putchar('#');
+	}
+}
+
+static void profile_text(const struct study *s, const struct model *md, const char *layer, size_t i,
+                         const float *v, const uint32_t *order, size_t h, size_t shown)
+{
+	bool utf8 = utf8_locale();
+	char buf[32];
+	char *id = cli_safe(study_instance_id(s, i, buf, sizeof buf));
+	char *m = cli_safe(md->name), *l = cli_safe(layer);
+	char *label = cli_safe(s->classes[s->labels[i]]);
+	char *pred = cli_safe(s->classes[md->pred[i]]);
+	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
+	printf("%s.%s: %zu neurons, most positive first", m, l, h);
+	if (shown < h)
+		printf(" (first %zu shown; --top 0 for all)", shown);
+	printf("\n\n%7s %11s\n", "neuron", "value");
+	free(id);
+	free(m);
+	free(l);
+	free(label);
+	free(pred);
+	double maxabs = 0;
+	bool neg = false;
+	for (size_t j = 0; j < h; j++)
+		if (isfinite(v[j])) {
+			maxabs = fabs(v[j]) > maxabs ? fabs(v[j]) : maxabs;
+			neg = neg || v[j] < 0;
+		}
+	const int width = neg ? 24 : 48;
+	for (size_t r = 0; r < shown; r++) {
+		size_t j = order[r];
+		printf("%7zu ", j);
+		if (isfinite(v[j]))
+			printf("%11.4g  ", v[j]);
+		else
+			printf("%11s  ", isnan(v[j]) ? "NaN" : v[j] > 0 ? "Inf" : "-Inf");
+		double f = maxabs > 0 && isfinite(v[j]) ? fabs(v[j]) / maxabs : 0;
+		if (neg) {
+			/* negative bars grow left of the axis, positive ones right of it */
+			int cells = v[j] < 0 ? (int)(f * width + 0.5) : 0;
+			printf("%*s", width - cells, "");
+			for (int c = 0; c < cells; c++)
+				fputs(utf8 ? "▒" : "-", stdout);
+			fputs(utf8 ? "│" : "|", stdout);
+			if (v[j] > 0)
+				print_bar(f, width, utf8);
+		} else {
+			print_bar(f, width, utf8);
+		}
+		printf("\n");
+	}
+}
+
+int cmd_profile(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"model", required_argument, NULL, 'm'},
+	                                     {"layer", required_argument, NULL, 'l'},
+	                                     {"index", required_argument, NULL, 'i'},
+	                                     {"top", required_argument, NULL, 't'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *study_path = NULL, *model = NULL, *layer = NULL;
+	bool json = false, extra = false;
+	long top = 0, index = -1;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "-:jm:l:i:t:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			extra = extra || study_path;
+			study_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'l':
+			layer = optarg;
+			break;
+		case 'i':
+			if ((index = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("profile",
+				                       "--index wants an instance number, not '%s'",
+				                       optarg);
+			break;
+		case 't':
+			if ((top = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("profile", "--top wants a count, not '%s'",
+				                       optarg);
+			break;
+		case 'h':
+			fputs(profile_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("profile", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("profile", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("profile",
+		                       study_path ? "one study expected" : "no study given");
+	if (!model || !layer || index < 0)
+		return cli_usage_error("profile", "--index, --model and --layer are required");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int rc = EXIT_OK;
+	const struct layer *ly = find_layer("profile", s, model, layer);
+	if (!ly) {
+		rc = EXIT_BAD_INPUT;
+	} else if ((size_t)index >= s->n) {
+		fprintf(stderr,
+		        "nncmp profile: --index %ld is out of range: the study has %zu "
+		        "instances (0 to %zu)\n",
+		        index, s->n, s->n - 1);
+		rc = EXIT_BAD_INPUT;
+	}
+	if (rc == EXIT_OK) {
+		size_t h = ly->act.cols;
+		float *v = xcalloc(h, sizeof *v);
+		uint32_t *order = xcalloc(h, sizeof *order);
+		neurons_profile(&ly->act, (size_t)index, v, order);
+		size_t shown = top == 0 || (size_t)top > h ? h : (size_t)top;
+		const struct model *md = &s->models[study_model_index(s, model)];
+		if (json) {
+			char buf[32];
+			json_t *arr = json_array();
+			for (size_t r = 0; r < shown; r++)
+				json_array_append_new(arr, json_pack("{s:I, s:o}", "index",
+				                                     (json_int_t)order[r], "value",
+				                                     cli_json_real(v[order[r]])));
+			rc = cli_json_print(json_pack(
+			    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "index", (json_int_t)index, "id",
+			    study_instance_id(s, (size_t)index, buf, sizeof buf), "model", md->name,
+			    "layer", ly->name, "label", s->classes[s->labels[index]], "pred",
+			    s->classes[md->pred[index]], "neurons", arr));
+		} else {
+			profile_text(s, md, ly->name, (size_t)index, v, order, h, shown);
+			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+		}
+		free(v);
+		free(order);
+	}
+	study_free(s);
+	return rc;
+}

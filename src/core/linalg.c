@@ -1,0 +1,109 @@
+/* linalg.c — BLAS and LAPACK behind one lock (see linalg.h for why). */
+#include "nncmp/linalg.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <limits.h>
+#include <lapacke.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "nncmp/util.h"
+
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* A dimension as BLAS takes it; larger ones are a caller's bug (they stream in blocks). */
+static blasint dim(size_t v)
+{
+	if (v > INT_MAX) {
+		fprintf(stderr, "nncmp: linalg: dimension %zu exceeds BLAS's int\n", v);
+		abort();
+	}
+	return (blasint)v;
+}
+
+void linalg_init(int threads)
+{
+	if (threads <= 0) {
+		const char *env = getenv("OPENBLAS_NUM_THREADS");
+		if (env && atoi(env) > 0) {
+			threads = atoi(env);
+		} else {
+			long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+			threads = cpus > 0 && cpus < INT_MAX ? (int)cpus : 1;
+		}
+	}
+	pthread_mutex_lock(&blas_lock);
+	openblas_set_num_threads(threads);
+	pthread_mutex_unlock(&blas_lock);
+}
+
+int linalg_threads(void)
+{
+	pthread_mutex_lock(&blas_lock);
+	int n = openblas_get_num_threads();
+	pthread_mutex_unlock(&blas_lock);
+	return n;
+}
+
+void linalg_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *a,
+                  size_t lda, const float *b, size_t ldb, float beta, float *c, size_t ldc)
+{
+	if (m == 0 || n == 0)
+		return;
+	pthread_mutex_lock(&blas_lock);
+	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+	            dim(m), dim(n), dim(k), alpha, a, dim(lda), b, dim(ldb), beta, c, dim(ldc));
+	pthread_mutex_unlock(&blas_lock);
+}
+
+void linalg_dgemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, const double *a,
+                  size_t lda, const double *b, size_t ldb, double beta, double *c, size_t ldc)
+{
+	if (m == 0 || n == 0)
+		return;
+	pthread_mutex_lock(&blas_lock);
+	cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+	            dim(m), dim(n), dim(k), alpha, a, dim(lda), b, dim(ldb), beta, c, dim(ldc));
+	pthread_mutex_unlock(&blas_lock);
+}
+
+void linalg_ssyrk_t(size_t n, size_t k, float alpha, const float *a, size_t lda, float beta,
+                    float *c, size_t ldc)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&blas_lock);
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dim(n), dim(k), alpha, a, dim(lda), beta,
+	            c, dim(ldc));
+	pthread_mutex_unlock(&blas_lock);
+}
+
+int linalg_eigh_top(size_t n, double *a, size_t k, double *w, double *v)
+{
+	if (k == 0 || k > n)
+		return -1;
+	double *wall = xcalloc(n, sizeof *wall); /* dsyevr uses all n entries */
+	double *z = xcalloc(n * k, sizeof *z);
+	lapack_int *isuppz = xcalloc(2 * k, sizeof *isuppz);
+	lapack_int found = 0;
+	pthread_mutex_lock(&blas_lock);
+	/* indices il..iu (1-based, ascending) select the k largest */
+	lapack_int info =
+	    LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', dim(n), a, dim(n), 0.0, 0.0,
+	                   dim(n - k + 1), dim(n), DBL_MIN, &found, wall, z, dim(k), isuppz);
+	pthread_mutex_unlock(&blas_lock);
+	int rc = info == 0 && (size_t)found == k ? 0 : -1;
+	if (rc == 0)
+		for (size_t c = 0; c < k; c++) {
+			w[c] = wall[k - 1 - c];
+			for (size_t r = 0; r < n; r++)
+				v[r * k + c] = z[r * k + (k - 1 - c)];
+		}
+	free(wall);
+	free(z);
+	free(isuppz);
+	return rc;
+}
