@@ -99,10 +99,14 @@ demo: deps-build
 	@echo
 	./nncmp report demo-data/fortunes
 
+# bench_ops times the core's operations in one process, as the TUI runs them.
 bench:
 	@tools/deps.sh bench
-	$(MAKE) all
-	tools/bench.sh
+	$(MAKE) all $(BUILD)/bench_ops
+	NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh
+
+$(BUILD)/bench_ops: tools/bench_ops.c $(LIBCORE)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCORE) $(LIBS) $(ALL_LDFLAGS)
 
 # The sanitized binary is build-asan/nncmp; ./nncmp stays the normal build.
 asan: deps-test
