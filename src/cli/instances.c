@@ -73,8 +73,11 @@ static void print_error(const char *what, const char *text, const struct nn_err 
 }
 
 /* Sorts the selected indices in place by key. Returns 0, or EXIT_BAD_INPUT after a message. */
-static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const char *key)
+/* With a value expression as key, *keys gets each sorted instance's value (caller frees). */
+static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const char *key,
+                          double **keys)
 {
+	*keys = NULL;
 	char *name = xstrdup(key);
 	bool asc = false;
 	char *colon = strrchr(name, ':');
@@ -114,8 +117,14 @@ static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const 
 	}
 	if (rc == 0) {
 		qsort(items, n, sizeof *items, cmp);
-		for (size_t k = 0; k < n; k++)
+		bool valued = strcmp(name, "index") != 0 && strcmp(name, "id") != 0;
+		if (valued)
+			*keys = xcalloc(n ? n : 1, sizeof **keys);
+		for (size_t k = 0; k < n; k++) {
 			idx[k] = items[k].index;
+			if (valued)
+				(*keys)[k] = items[k].key;
+		}
 	}
 	free(items);
 	free(name);
@@ -168,12 +177,15 @@ static void print_cell(const char *raw, int width)
 	print_cell_pad(raw, width, true);
 }
 
-static void print_text(const struct study *s, const uint32_t *idx, size_t shown, size_t count)
+static void print_text(const struct study *s, const uint32_t *idx, size_t shown, size_t count,
+                       const double *keys)
 {
 	printf("%zu of %zu instances match", count, s->n);
 	if (shown < count)
 		printf(" (first %zu shown; --top 0 for all)", shown);
 	printf("\n\n%8s  %-14s %-12s", "index", "id", "label");
+	if (keys)
+		printf(" %10s", "sort key");
 	for (size_t m = 0; m < s->n_models; m++) {
 		printf(" ");
 		print_cell(s->models[m].name, 12);
@@ -186,6 +198,8 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		print_cell(study_instance_id(s, i, buf, sizeof buf), 14);
 		printf(" ");
 		print_cell(s->classes[s->labels[i]], 12);
+		if (keys)
+			printf(" %10.4g", keys[k]);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const struct model *md = &s->models[m];
 			char cell[64];
@@ -269,24 +283,31 @@ int cmd_instances(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	uint32_t *idx = NULL;
 	size_t count = 0;
+	double *keys = NULL;
 	int rc = cli_select("instances", s, filter, &idx, &count);
 	if (rc == EXIT_OK && sort)
-		rc = sort_selection(s, idx, count, sort);
+		rc = sort_selection(s, idx, count, sort, &keys);
 	if (rc == EXIT_OK) {
 		size_t shown = top == 0 || (size_t)top > count ? count : (size_t)top;
 		if (json) {
 			json_t *arr = json_array();
-			for (size_t k = 0; k < shown; k++)
-				json_array_append_new(arr, instance_json(s, idx[k]));
+			for (size_t k = 0; k < shown; k++) {
+				json_t *inst = instance_json(s, idx[k]);
+				if (keys)
+					json_object_set_new(inst, "sort_value",
+					                    cli_json_real(keys[k]));
+				json_array_append_new(arr, inst);
+			}
 			rc = cli_json_print(json_pack(
 			    "{s:I, s:I, s:o, s:o, s:o}", "count", (json_int_t)count, "total",
 			    (json_int_t)s->n, "filter", filter ? json_string(filter) : json_null(),
 			    "sort", sort ? json_string(sort) : json_null(), "instances", arr));
 		} else {
-			print_text(s, idx, shown, count);
+			print_text(s, idx, shown, count, keys);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
 		}
 	}
+	free(keys);
 	free(idx);
 	study_free(s);
 	return rc;
