@@ -91,6 +91,7 @@ unit: $(UNIT_BIN) $(BUILD)/nncmp
 test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
+	tests/badinput/run.sh ./nncmp
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
 demo: deps-build
@@ -115,6 +116,8 @@ asan: deps-test
 		-fno-sanitize-recover=all' LDFLAGS='-fsanitize=address,undefined' unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/badinput/run.sh build-asan/nncmp
 
 ubsan: asan
 

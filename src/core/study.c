@@ -25,10 +25,11 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* True when something is there, even a dangling or looping link: opening it then says why. */
 static bool exists(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0;
+	return lstat(path, &st) == 0;
 }
 
 static int cmp_str(const void *a, const void *b)

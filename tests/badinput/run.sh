@@ -1,0 +1,163 @@
+#!/bin/bash
+# The bad-input suite: malformed studies, each built here byte by byte. Every one must give exit
+# status 2 and exactly one line on stderr that names the file and the problem, or be accepted
+# (exit 0) where the README says so; never a crash, a hang or output on stdout before the error.
+# Usage: tests/badinput/run.sh ./nncmp
+set -u
+NNCMP=${1:-./nncmp}
+case $NNCMP in /*) ;; *) NNCMP=$(pwd)/$NNCMP ;; esac
+ROOT=$(mktemp -d /tmp/nncmp-bad-XXXXXX)
+trap 'rm -rf "$ROOT"' EXIT
+export NNCMP_CACHE=0
+pass=0
+fail=0
+n=0
+
+# npy FILE DESCR SHAPE HEXBYTES: a version 1.0 npy file (header padded to 64 as NumPy does)
+npy() {
+	local dict="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
+	local total=$((10 + ${#dict} + 1))
+	local pad=$(((64 - total % 64) % 64))
+	local hlen=$((${#dict} + pad + 1))
+	mkdir -p "$(dirname "$1")"
+	{
+		printf '\223NUMPY\001\000'
+		printf "\\$(printf %03o $((hlen & 255)))\\$(printf %03o $((hlen >> 8)))"
+		printf '%s' "$dict"
+		printf '%*s' $pad ''
+		printf '\n'
+		printf "$4"
+	} >"$1"
+}
+
+# little-endian bytes of common values
+I0='\x00\x00\x00\x00\x00\x00\x00\x00'
+I1='\x01\x00\x00\x00\x00\x00\x00\x00'
+I5='\x05\x00\x00\x00\x00\x00\x00\x00'
+IM1='\xff\xff\xff\xff\xff\xff\xff\xff'
+F0='\x00\x00\x00\x00'
+F1='\x00\x00\x80\x3f'
+FH='\x00\x00\x00\x3f'   # 0.5
+FQ='\x00\x00\x80\x3e'   # 0.25
+F3Q='\x00\x00\x40\x3f'  # 0.75
+FNAN='\x00\x00\xc0\x7f'
+FINF='\x00\x00\x80\x7f'
+FNEG='\x00\x00\x00\xbf' # -0.5
+
+# good STUDY: N = 2 instances, classes a and b, model m (probs), an activation layer
+good() {
+	rm -rf "$1"
+	mkdir -p "$1/models/m/act"
+	npy "$1/labels.npy" '<i8' '(2,)' "$I0$I1"
+	printf 'a\nb\n' >"$1/classes.txt"
+	npy "$1/models/m/probs.npy" '<f4' '(2, 2)' "$F3Q$FQ$FQ$F3Q"
+	npy "$1/models/m/act/fc.npy" '<f4' '(2, 3)' "$F1$F0$FNAN$FH$FINF$F1"
+	printf '{"id": "x"}\n{"id": "y", "text": "hi"}\n' >"$1/samples.jsonl"
+}
+
+# bad NAME NEEDLE: the study in $S must be refused with one stderr line holding NEEDLE
+bad() {
+	n=$((n + 1))
+	local out err st
+	out=$(timeout 20 "$NNCMP" check "$S" 2>"$ROOT/err")
+	st=$?
+	err=$(cat "$ROOT/err")
+	local lines
+	lines=$(printf '%s' "$err" | grep -c '')
+	if [ $st -ne 2 ]; then
+		fail=$((fail + 1))
+		echo "FAIL [$1]: exit $st (want 2): $(printf '%s' "$err" | head -2)"
+	elif [ "$lines" -ne 1 ] || [ -n "$out" ]; then
+		fail=$((fail + 1))
+		echo "FAIL [$1]: $lines stderr lines, stdout '$out'"
+	elif ! printf '%s' "$err" | grep -qF -- "$2"; then
+		fail=$((fail + 1))
+		echo "FAIL [$1]: '$err' lacks '$2'"
+	else
+		pass=$((pass + 1))
+	fi
+}
+
+# accepted NAME [NEEDLE]: the study must open (exit 0); NEEDLE, if given, in stderr (a warning)
+accepted() {
+	n=$((n + 1))
+	local st
+	timeout 20 "$NNCMP" check "$S" >/dev/null 2>"$ROOT/err"
+	st=$?
+	if [ $st -ne 0 ]; then
+		fail=$((fail + 1))
+		echo "FAIL [$1]: exit $st (want 0): $(head -2 "$ROOT/err")"
+	elif [ -n "${2:-}" ] && ! grep -qF -- "$2" "$ROOT/err"; then
+		fail=$((fail + 1))
+		echo "FAIL [$1]: no warning '$2'"
+	else
+		pass=$((pass + 1))
+	fi
+}
+
+S=$ROOT/s
+
+good "$S"; accepted "the good study itself"
+rm -rf "$S"; mkdir -p "$S"; bad "empty directory" "not a study"
+rm -rf "$S"; bad "no such study" "No such file or directory"
+good "$S"; head -c 70 "$S/labels.npy" >"$S/x" && mv "$S/x" "$S/labels.npy"; bad "truncated labels header" "labels.npy: truncated npy header"
+good "$S"; head -c 135 "$S/labels.npy" >"$S/x" && mv "$S/x" "$S/labels.npy"; bad "truncated labels data" "labels.npy: header promises 16 data bytes"
+good "$S"; printf 'PK\003\004not an npy file at all, but a zip' >"$S/labels.npy"; bad "wrong magic" "labels.npy: not an npy file"
+good "$S"; npy "$S/labels.npy" '<i8' '(3,)' "$I0$I1"; bad "header claims more rows" "labels.npy: header promises 24 data bytes"
+good "$S"; npy "$S/labels.npy" '<i8' '(1000000000000,)' "$I0$I1"; bad "header claims terabytes" "labels.npy: header promises 8000000000000 data bytes"
+good "$S"; npy "$S/labels.npy" '<i8' '(99999999999999999999999999,)' "$I0"; bad "shape beyond size_t" "labels.npy: malformed npy header (shape)"
+good "$S"; npy "$S/labels.npy" '<c8' '(2,)' "$I0$I1"; bad "complex dtype" "unsupported dtype '<c8'"
+good "$S"; npy "$S/labels.npy" '<U4' '(2,)' "$I0$I1$I0$I1"; bad "string dtype" "unsupported dtype '<U4'"
+good "$S"; npy "$S/labels.npy" '<f4' '(2,)' "$F0$FNAN"; bad "NaN label" "labels.npy: row 1 holds nan"
+good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$IM1"; bad "negative label" "labels.npy: row 1 holds -1"
+good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I5"; bad "label out of range" "labels.npy: row 1 holds class 5, but there are 2 classes"
+good "$S"; npy "$S/labels.npy" '<i8' '(1, 2)' "$I0$I1"; bad "labels as a matrix" "labels.npy: shape (1, 2)"
+good "$S"; npy "$S/labels.npy" '<i8' '(0,)' ""; bad "no instances" "labels.npy: no instances"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(1, 2)' "$F3Q$FQ"; bad "probs row count" "probs.npy: 1 rows, but"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 1)' "$F1$F1"; bad "probs column count" "probs.npy: 1 columns, but"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 2)' "$F3Q$FQ$FNAN$F3Q"; bad "NaN probability" "probs.npy: row 1: NaN"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 2)' "$FINF$FQ$FQ$F3Q"; bad "infinite probability" "probs.npy: row 0: infinite value"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 2)' "$F3Q$F3Q$FQ$F3Q"; bad "probabilities not summing to 1" "probs.npy: row 0: row does not sum to 1"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 2)' "$FNEG$F1$FQ$F3Q"; bad "negative probability" "probs.npy: row 0: negative probability"
+good "$S"; npy "$S/models/m/probs.npy" '<i8' '(2, 2)' "$I0$I1$I1$I0"; bad "integer probabilities" "probs.npy: integer dtype, expected float"
+good "$S"; npy "$S/models/m/probs.npy" '<f4' '(4,)' "$F3Q$FQ$FQ$F3Q"; bad "1-D probabilities" "probs.npy: 1-dimensional"
+good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/logits.npy" '<f4' '(2, 2)' "$F1$FNAN$F0$F0"; bad "NaN logit" "logits.npy: row 0: NaN"
+good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/pred.npy" '<i8' '(2,)' "$I0$I5"; bad "prediction out of range" "pred.npy: row 1 holds class 5"
+good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/pred.npy" '<i8' '(2,)' "$IM1$I0"; bad "negative prediction" "pred.npy: row 0 holds -1"
+good "$S"; rm -rf "$S/models"; bad "no models directory" "no models"
+good "$S"; rm -rf "$S/models/m"; bad "empty models directory" "no models"
+good "$S"; mkdir -p "$S/models/z"; bad "model without outputs" "models/z: no probs.npy, logits.npy or pred.npy"
+good "$S"; mv "$S/models/m" "$S/models/not"; bad "reserved model name" "model name 'not' is reserved"
+good "$S"; mv "$S/models/m" "$S/models/9lives"; bad "model name starting with a digit" "must start with a letter"
+good "$S"; cp -r "$S/models/m" "$S/models/m2"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[model m2]\nprobs = models/m2/probs.npy\n[model m]\npred = x.npy\n' >"$S/study.ini"; bad "duplicate model names" "model 'm' is defined twice"
+good "$S"; printf '[study]\nlabels = labels.npy\nlabel = x\n' >"$S/study.ini"; bad "manifest unknown key" "study.ini:3: unknown key 'label'"
+good "$S"; printf '[study]\nclasses = classes.txt\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "manifest without labels" "does not name 'labels'"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = elsewhere/probs.npy\n' >"$S/study.ini"; bad "manifest names a missing file" "elsewhere/probs.npy: No such file or directory"
+good "$S"; printf '\377\376garbage\000\n' >"$S/study.ini"; bad "binary manifest" "study.ini"
+good "$S"; rm "$S/models/m/probs.npy"; mkdir "$S/models/m/probs.npy"; bad "directory where a file should be" "probs.npy: is a directory"
+good "$S"; rm "$S/labels.npy"; ln -s labels.npy "$S/labels.npy"; bad "symlink loop" "labels.npy: Too many levels of symbolic links"
+good "$S"; rm "$S/classes.txt"; mkfifo "$S/classes.txt"; bad "FIFO instead of a file" "classes.txt: not a regular file"
+good "$S"; printf 'a\nb\na\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 3)' "$F1$F0$F0$F0$F1$F0"; bad "duplicate class" "classes.txt:3: class 'a' is listed twice"
+good "$S"; : >"$S/classes.txt"; bad "empty classes.txt" "classes.txt: no class names"
+good "$S"; printf 'a\000x\nb\n' >"$S/classes.txt"; bad "NUL in a class name" "classes.txt:1: NUL byte"
+good "$S"; printf '{}\n' >"$S/samples.jsonl"; bad "samples: too few lines" "samples.jsonl: 1 lines, but"
+good "$S"; printf '{}\n{"id": \n' >"$S/samples.jsonl"; bad "samples: invalid JSON" "samples.jsonl:2:"
+good "$S"; printf '{}\n{"text": "caf\351"}\n' >"$S/samples.jsonl"; bad "samples: not UTF-8" "samples.jsonl:2:"
+good "$S"; printf '{}\n{"image": "../../../etc/passwd"}\n' >"$S/samples.jsonl"; bad "image path escaping the study" "leaves the study directory"
+good "$S"; { printf '{}\n{"text": "'; head -c 10000000 /dev/zero | tr '\0' 'x'; printf '"}\n'; } >"$S/samples.jsonl"; accepted "a 10 MB line"
+good "$S"; { printf '{}\n{"text": "'; head -c 10000000 /dev/zero | tr '\0' 'x'; printf '\n'; } >"$S/samples.jsonl"; bad "an unterminated 10 MB line" "samples.jsonl:2:"
+good "$S"; npy "$S/models/m/act/fc.npy" '<f4' '(1, 3)' "$F1$F0$F0"; bad "activation rows" "act/fc.npy: 1 rows, but"
+good "$S"; npy "$S/models/m/act/fc.npy" '<f4' '()' "$F1"; bad "scalar activation" "act/fc.npy: a scalar"
+good "$S"; npy "$S/labels.npy" '<i8' '(1,)' "$I0"; npy "$S/models/m/probs.npy" '<f4' '(1, 2)' "$F3Q$FQ"; npy "$S/models/m/act/fc.npy" '<f4' '(1, 3)' "$F1$F0$F0"; printf '{}\n' >"$S/samples.jsonl"; accepted "N = 1"
+good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I0"; printf 'only\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 1)' "$F1$F1"; accepted "one class"
+good "$S"; rm "$S/labels.npy"; printf 'label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "labels.csv names without classes.txt" "classes are the 2 label names in sorted order"
+good "$S"; rm "$S/labels.npy"; printf 'label\n"a\n' >"$S/labels.csv"; bad "malformed labels.csv" "labels.csv: malformed CSV"
+good "$S"; printf 'x\033]52;c;aGk=\007\nb\033[2J\n' >"$S/classes.txt"; accepted "escape sequences in class names"
+n=$((n + 1))
+if "$NNCMP" report "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC in the report]"; else pass=$((pass + 1)); fi
+good "$S"; E=$(printf 'e\033]0;owned\007'); mv "$S/models/m" "$S/models/$E"; bad "escape sequence in a model name" "may hold only letters"
+n=$((n + 1))
+if "$NNCMP" check "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC in an error]"; else pass=$((pass + 1)); fi
+
+echo "bad input: $pass passed, $fail failed ($n studies)"
+[ $fail -eq 0 ]
