@@ -2,14 +2,16 @@
  * matrices.h — the subset × neuron matrix (ActiVis): the mean activation of every neuron of a
  * layer over each of R subsets of instances (classes, filters, a filter and its complement),
  * computed as one GEMM Sᵀ·A per block of rows (S the block's R × b indicator matrix) and divided
- * by the subset sizes. Also the streaming helpers that similarity.h and project.h share.
+ * by the subset sizes; when no instance is in two subsets (one subset per class, a filter and
+ * its complement), as the same sums taken row by row, which is several times faster (see
+ * matrices.c). Also the streaming helpers that similarity.h and project.h share.
  *
  * Activation matrices are never copied whole: they are read in blocks of rows through
  * npy_rows_f32(), so heap memory is O(block × H + R × H) beyond the caller's index lists.
  * Non-finite activations (NaN, ±Inf) are left out of the means and counted: each mean is over the
  * finite values of its neuron in its subset (its `valid` count).
  *
- * Progress is reported, and cancellation asked for, through neurons.h's struct nn_progress
+ * Progress is reported, and cancellation asked for, through util.h's struct nn_progress
  * (NULL: none): the functions set its total (rows, counting every pass), add to its done after
  * each block, and stop with the message "cancelled" at the next block once its cancel is set.
  *
@@ -23,7 +25,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nncmp/neurons.h" /* struct nn_progress */
 #include "nncmp/npy.h"
 #include "nncmp/util.h"
 

@@ -5,14 +5,16 @@
  * The activation matrix is a memory-mapped (N, H) npy (struct layer's act): one row per instance,
  * one column per neuron. It is streamed in row blocks, never copied whole: through the mapping
  * once its pages are in the page table, else with pread() from the same file (cheaper for a
- * one-shot pass over gigabytes; see neurons.c). Every value is first converted to float32
+ * one-shot pass over gigabytes; see neurons_read.c). Every value is first converted to float32
  * (npy_rows_f32), so a float64 layer is summarized as float32. Sums are kept in double. NaN and
  * ±Inf are left out of every statistic and counted.
  *
- * neurons_stats() reads the matrix twice (see neurons.c for why the histogram needs the layer's
- * range first) on worker threads, or serves the result from the cache; neurons_subset() then
- * reads only the rows of a filter S (or of its complement, whichever is smaller) to compare S
- * with the rest R. Both report progress in rows and can be cancelled from another thread.
+ * neurons_stats() reads the matrix twice (see neurons_stats.c for why the histogram needs the
+ * layer's range first) on worker threads, or serves the result from the cache; neurons_subset()
+ * then reads only the rows of a filter S (or of its complement, whichever is smaller) to compare
+ * S with the rest R. Both report progress in rows through util.h's struct nn_progress (a full
+ * computation reads the N rows twice, so its total is 2N) and can be cancelled from another
+ * thread.
  *
  * Ownership: every struct filled here owns its arrays until its _free(); the npy must stay mapped
  * during a call, not afterwards. The functions never print and are safe to call from any thread
@@ -21,7 +23,6 @@
 #ifndef NNCMP_NEURONS_H
 #define NNCMP_NEURONS_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,17 +36,6 @@
 #define NEURONS_TOPK_DEFAULT 10
 #define NEURONS_TOPK_MAX     1000
 #define NEURONS_NO_INDEX     UINT32_MAX /* pads a top-k list shorter than k */
-
-/*
- * Shared with a caller on another thread. The worker sets total before it starts and adds to
- * done (rows; a full computation reads N rows twice, so total is 2N) after every block; setting
- * cancel makes it stop at the next block and fail with the message "cancelled".
- */
-struct nn_progress {
-	atomic_size_t done;
-	atomic_size_t total;
-	atomic_bool cancel;
-};
 
 /* Whole-layer statistics; per-neuron arrays have h entries, matrices are h × bins and h × k. */
 struct neuron_stats {

@@ -20,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nncmp/matrices.h"
 #include "nncmp/npy.h"
 #include "nncmp/util.h"
 

@@ -26,7 +26,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nncmp/matrices.h"
 #include "nncmp/npy.h"
 #include "nncmp/util.h"
 

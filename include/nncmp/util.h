@@ -12,6 +12,8 @@
 #define NNCMP_UTIL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +21,18 @@
 
 struct nn_err {
 	char msg[NN_ERR_MAX];
+};
+
+/*
+ * Progress of a long computation, shared with a caller on another thread (neurons.h, matrices.h,
+ * similarity.h, project.h). The worker sets total before it starts and adds to done (rows; a
+ * computation that reads N rows twice sets total to 2N) after every block; setting cancel makes it
+ * stop at the next block and fail with the message "cancelled".
+ */
+struct nn_progress {
+	atomic_size_t done;
+	atomic_size_t total;
+	atomic_bool cancel;
 };
 
 /* Writes a printf-style message into err (if err is not NULL); always returns -1. */

@@ -46,4 +46,51 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
 /* Parses a non-negative integer option value; returns -1 when it is not one. */
 long cli_parse_count(const char *s);
 
+/* ---- what matrix, similarity and project share (layer_cmd.c) ---- */
+
+/* Their options, parsed by one parser so that each can name the options of the others. */
+struct layer_args {
+	const char *cmd; /* set by the caller, with the defaults of top and neuron */
+	const char *study, *model, *layer, *with, *rows, *sort_row;
+	const char **filters; /* n_filters --filter values, in order (the array is the caller's to
+	                         free) */
+	size_t n_filters;
+	long top, neuron, threads;
+	bool json, abs, cka, matrix;
+};
+/* Parses argv into a; returns -1 to go on, or an exit status (after --help or a usage error). */
+int layer_args_parse(int argc, char **argv, struct layer_args *a, const char *help);
+/* Finds model.layer with activations; returns it and sets *mp, or NULL after a one-line error. */
+const struct layer *layer_find(const struct study *s, const char *cmd, const char *model,
+                               const char *layer, const struct model **mp);
+/* Prints "nncmp CMD: MSG" (sanitized) to stderr; returns EXIT_BAD_INPUT. */
+int cli_input_error(const char *cmd, const char *msg);
+
+/*
+ * Progress on stderr while a long computation runs, when stderr is a terminal: pass
+ * cli_meter_prog(m) to the computation, and cli_meter_stop(m) (which frees m) once it returns.
+ */
+struct cli_meter;
+struct cli_meter *cli_meter_start(const char *what);
+struct nn_progress *cli_meter_prog(struct cli_meter *m);
+void cli_meter_stop(struct cli_meter *m);
+
+/* Prints sanitized text in exactly `width` columns (cut or padded; right-aligned when right). */
+void cli_print_cell(const char *raw, int width, bool right);
+/* Display width of a string as cli_print_cell counts it (code points). */
+int cli_text_width(const char *raw);
+/* Prints "model.layer" sanitized. */
+void cli_print_layer(const char *model, const char *layer);
+/* "" for 1, else "s". */
+const char *cli_plural(size_t n);
+/* A JSON string of text from outside (names, filters); bytes that are not UTF-8 are escaped. */
+json_t *cli_jstr(const char *text);
+/*
+ * Prints the JSON object meta without its closing brace, so that large arrays can follow it
+ * streamed (jansson would hold every number as an object). Releases meta. Returns 0 or -1.
+ */
+int cli_json_open_object(json_t *meta);
+/* A number for streamed JSON: enough digits for a float32 or a double, null when not finite. */
+void cli_json_num(double v, bool single);
+
 #endif

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "nncmp/filter.h"
 #include "nncmp/neurons.h"
 
 static const char neurons_help[] =
@@ -441,33 +440,6 @@ static int neurons_parse(int argc, char **argv, struct neurons_args *a)
 	return 0;
 }
 
-/* Compiles and runs the filter; returns the number of matches, or -1 after a message. */
-static long select_filter(const struct study *s, const char *filter, uint32_t *idx)
-{
-	struct nn_err err = {{0}};
-	size_t col = 0;
-	struct expr *e = expr_compile(s, filter, &err, &col);
-	if (e && !expr_is_bool(e)) {
-		snprintf(err.msg, sizeof err.msg,
-		         "not a condition (compare it with something, e.g. '> 0.5')");
-		expr_free(e);
-		e = NULL;
-		col = 0;
-	}
-	if (!e) {
-		char *t = cli_safe(filter), *msg = cli_safe(err.msg);
-		fprintf(stderr, "nncmp neurons: filter: %s\n  %s\n", msg, t);
-		if (col)
-			fprintf(stderr, "  %*s^\n", (int)col - 1, "");
-		free(t);
-		free(msg);
-		return -1;
-	}
-	size_t count = expr_select(e, s, idx);
-	expr_free(e);
-	return (long)count;
-}
-
 int cmd_neurons(int argc, char **argv)
 {
 	struct neurons_args a;
@@ -480,20 +452,18 @@ int cmd_neurons(int argc, char **argv)
 	int rc = EXIT_OK;
 	const struct layer *ly = find_layer("neurons", s, a.model, a.layer);
 	uint32_t *idx = NULL;
-	long count = 0;
+	size_t count = 0;
 	if (!ly) {
 		rc = EXIT_BAD_INPUT;
 	} else if (a.filter) {
-		idx = xcalloc(s->n, sizeof *idx);
-		count = select_filter(s, a.filter, idx);
-		if (count < 0) {
+		if (cli_select("neurons", s, a.filter, &idx, &count) != EXIT_OK) {
 			rc = EXIT_BAD_INPUT;
 		} else if (count == 0) {
 			char *f = cli_safe(a.filter);
 			fprintf(stderr, "nncmp neurons: the filter '%s' matches no instance\n", f);
 			free(f);
 			rc = EXIT_BAD_INPUT;
-		} else if ((size_t)count == s->n && a.by == NEURON_BY_D) {
+		} else if (count == s->n && a.by == NEURON_BY_D) {
 			char *f = cli_safe(a.filter);
 			fprintf(stderr,
 			        "nncmp neurons: the filter '%s' matches all %zu instances, so "
@@ -515,8 +485,7 @@ int cmd_neurons(int argc, char **argv)
 			have_stats = true;
 	}
 	if (rc == EXIT_OK && a.filter) {
-		if (neurons_subset(&ly->act, &st, idx, (size_t)count, false, &opt, NULL, &ss,
-		                   &err) < 0)
+		if (neurons_subset(&ly->act, &st, idx, count, false, &opt, NULL, &ss, &err) < 0)
 			rc = EXIT_INTERNAL;
 		else
 			have_subset = true;

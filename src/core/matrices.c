@@ -1,5 +1,16 @@
-/* matrices.c — subset × neuron means by blocked GEMM, and the streaming helpers. */
+/*
+ * matrices.c — subset × neuron means, and the streaming helpers.
+ *
+ * The means take one of two paths to the same sums. The general one is design.md's GEMM: per
+ * block of rows, Sᵀ·A with S the block's indicator matrix, which handles subsets that overlap
+ * (several --filter rows). When the subsets form a partition — every instance in at most one,
+ * always true for one subset per class — S is one-hot and the GEMM does R times the arithmetic
+ * needed, so each row is added into its subset's sums directly instead (sums_partition), 3 to 4
+ * times faster on 100 classes. Non-finite values are left out and counted the same way on both
+ * paths; the means agree to rounding (tests/unit/test_matrices.c runs its fixtures through both).
+ */
 #include "nncmp/matrices.h"
+#include "nncmp/matrices_internal.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -10,6 +21,7 @@
 
 #define BLOCK_ROWS   4096
 #define BLOCK_FLOATS ((size_t)4 << 20) /* 16 MB of float32 per block buffer at most */
+#define AHEAD        4                 /* sums_partition: rows prefetched ahead */
 
 void matrices_subsets_add(struct matrices_subsets *s, const char *name, const uint32_t *idx,
                           size_t count)
@@ -276,18 +288,22 @@ static size_t block_nonfinite(float *A, size_t b, size_t cols, const float *S, s
 	return nbad;
 }
 
-int matrices_means(const struct npy *act, const struct matrices_subsets *subsets,
-                   struct nn_progress *prog, struct matrices_means *out, struct nn_err *err)
+/* Whether act is native C-order float32, aligned (as npy pads its header): read in place. */
+static bool native_f32(const struct npy *act)
 {
-	memset(out, 0, sizeof *out);
-	size_t N = act->rows, H = act->cols, R = subsets->n;
-	if (check_subsets(subsets, N, err) != 0)
-		return -1;
-	size_t block = matrices_block_rows(H > R ? H : R), cells;
-	if (size_mul(R, H, &cells) != 0)
-		return nn_err_set(err, "%zu subsets × %zu neurons is too large", R, H);
-	double *sum = xcalloc(cells, sizeof *sum);
-	double *miss = xcalloc(cells, sizeof *miss);
+	return act->h.kind == NPY_FLOAT && act->h.itemsize == 4 && !act->h.swap &&
+	       (!act->h.fortran || act->cols == 1) && (uintptr_t)act->data % sizeof(float) == 0;
+}
+
+/*
+ * The general path: per block, sum += Sᵀ·A and miss += Sᵀ·M (M the block's non-finite mask,
+ * multiplied only for the rows that have such values). Returns 0, or -1 when cancelled.
+ */
+static int sums_gemm(const struct npy *act, const struct matrices_subsets *subsets,
+                     struct nn_progress *prog, double *sum, double *miss, size_t *nonfinite)
+{
+	size_t N = act->rows, H = act->cols, R = subsets->n, cells = R * H;
+	size_t block = matrices_block_rows(H > R ? H : R);
 	float *tmp = xcalloc(cells, sizeof *tmp);
 	float *A = xcalloc(block * H, sizeof *A);
 	float *inv = xcalloc(block * H, sizeof *inv);
@@ -295,13 +311,9 @@ int matrices_means(const struct npy *act, const struct matrices_subsets *subsets
 	float *Ssub = xcalloc(R * block, sizeof *Ssub);
 	bool *member = xcalloc(block, sizeof *member);
 	size_t *cursor = xcalloc(R, sizeof *cursor);
-	if (prog)
-		atomic_store(&prog->total, N);
 	int rc = 0;
-	/* native C-order float32 (aligned, as npy pads its header) goes to BLAS from the mapping
-	 * itself when a block is all finite, saving a copy */
-	bool direct = act->h.kind == NPY_FLOAT && act->h.itemsize == 4 && !act->h.swap &&
-	              (!act->h.fortran || H == 1) && (uintptr_t)act->data % sizeof(float) == 0;
+	/* an all-finite block of native float32 goes to BLAS from the mapping, saving a copy */
+	bool direct = native_f32(act);
 	for (size_t r0 = 0; r0 < N && R && H; r0 += block) {
 		size_t b = N - r0 < block ? N - r0 : block;
 		if (block_indicator(subsets, cursor, r0, b, S, member)) {
@@ -311,7 +323,7 @@ int matrices_means(const struct npy *act, const struct matrices_subsets *subsets
 			if (!src || !matrices_finite(src, b * H)) {
 				npy_rows_f32(act, r0, b, A);
 				nbad = block_nonfinite(A, b, H, S, R, member, Ssub, block, inv,
-				                       &out->nonfinite);
+				                       nonfinite);
 				src = A;
 			}
 			linalg_sgemm(false, false, R, H, b, 1.0f, S, b, src, H, 0.0f, tmp, H);
@@ -325,28 +337,10 @@ int matrices_means(const struct npy *act, const struct matrices_subsets *subsets
 			}
 		}
 		if (!matrices_progress_add(prog, b)) {
-			rc = nn_err_set(err, "cancelled");
+			rc = -1;
 			break;
 		}
 	}
-	if (rc == 0) {
-		out->rows = R;
-		out->cols = H;
-		out->mean = sum;
-		out->size = xcalloc(R, sizeof *out->size);
-		out->valid = xcalloc(cells, sizeof *out->valid);
-		for (size_t g = 0; g < R; g++) {
-			out->size[g] = subsets->count[g];
-			for (size_t j = 0; j < H; j++) {
-				size_t c = g * H + j;
-				out->valid[c] = subsets->count[g] - (size_t)miss[c];
-				sum[c] = out->valid[c] ? sum[c] / (double)out->valid[c] : NAN;
-			}
-		}
-		sum = NULL;
-	}
-	free(sum);
-	free(miss);
 	free(tmp);
 	free(A);
 	free(inv);
@@ -355,6 +349,177 @@ int matrices_means(const struct npy *act, const struct matrices_subsets *subsets
 	free(member);
 	free(cursor);
 	return rc;
+}
+
+/* True when no instance is in two subsets (as with one subset per class). */
+static bool is_partition(const struct matrices_subsets *s, size_t n)
+{
+	uint64_t *seen = xcalloc(n / 64 + 1, sizeof *seen);
+	bool ok = true;
+	for (size_t r = 0; ok && r < s->n; r++)
+		for (size_t k = 0; ok && k < s->count[r]; k++) {
+			uint32_t i = s->idx[r][k];
+			uint64_t bit = (uint64_t)1 << (i % 64);
+			ok = !(seen[i / 64] & bit);
+			seen[i / 64] |= bit;
+		}
+	free(seen);
+	return ok;
+}
+
+/* The subset of each row of block [r0, r0+b) in owner[b] (SIZE_MAX: none); false if none has. */
+static bool block_owners(const struct matrices_subsets *s, size_t *cursor, size_t r0, size_t b,
+                         size_t *owner)
+{
+	bool any = false;
+	for (size_t i = 0; i < b; i++)
+		owner[i] = SIZE_MAX;
+	for (size_t g = 0; g < s->n; g++) {
+		size_t c = cursor[g];
+		while (c < s->count[g] && s->idx[g][c] < r0 + b) {
+			owner[s->idx[g][c++] - r0] = g;
+			any = true;
+		}
+		cursor[g] = c;
+	}
+	return any;
+}
+
+/* Adds the finite values of row[cols] to sum, counts the others into miss; returns how many. */
+static size_t add_finite(double *sum, double *miss, const float *row, size_t cols)
+{
+	size_t bad = 0;
+	for (size_t j = 0; j < cols; j++) {
+		if (isfinite(row[j])) {
+			sum[j] += row[j];
+		} else {
+			miss[j] += 1;
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* As add_finite(), a chunk at a time: one read of the row, and tests only for a whole chunk. */
+static size_t add_row(double *restrict sum, double *restrict miss, const float *restrict row,
+                      size_t cols)
+{
+	size_t bad = 0, j = 0;
+	for (; j + CHUNK <= cols; j += CHUNK) {
+		uint32_t acc[CHUNK], any = 0;
+		for (size_t t = 0; t < CHUNK; t++)
+			acc[t] = nonfinite_bit(row + j + t);
+		for (size_t t = 0; t < CHUNK; t++)
+			any |= acc[t];
+		if (any) {
+			bad += add_finite(sum + j, miss + j, row + j, CHUNK);
+			continue;
+		}
+		for (size_t t = 0; t < CHUNK; t++)
+			sum[j + t] += row[j + t];
+	}
+	return bad + add_finite(sum + j, miss + j, row + j, cols - j);
+}
+
+/*
+ * The partition path: each member row is added into its own subset's sums, in double. The same
+ * sums as sums_gemm() (up to rounding, which is finer here: no float32 partial sums), at a
+ * fraction of the cost: with one-hot columns the GEMM multiplies R times more zeros than it adds
+ * values (1M × 512 float32, 100 classes, 2 CPUs: `nncmp matrix --rows class` takes 0.27 s this
+ * way, 0.9 s by the GEMM). Returns 0, or -1 when cancelled.
+ */
+static int sums_partition(const struct npy *act, const struct matrices_subsets *subsets,
+                          struct nn_progress *prog, double *sum, double *miss, size_t *nonfinite)
+{
+	size_t N = act->rows, H = act->cols, R = subsets->n;
+	size_t block = matrices_block_rows(H);
+	bool direct = native_f32(act);
+	float *A = direct ? NULL : xcalloc(block * H, sizeof *A);
+	size_t *owner = xcalloc(block, sizeof *owner);
+	size_t *cursor = xcalloc(R, sizeof *cursor);
+	int rc = 0;
+	for (size_t r0 = 0; r0 < N && R && H; r0 += block) {
+		size_t b = N - r0 < block ? N - r0 : block;
+		if (block_owners(subsets, cursor, r0, b, owner)) {
+			const float *src = A;
+			if (direct)
+				src = (const float *)(const void *)act->data + r0 * H;
+			else
+				npy_rows_f32(act, r0, b, A);
+			for (size_t i = 0; i < b; i++) {
+				if (owner[i] == SIZE_MAX)
+					continue;
+				const float *row = src + i * H;
+				/* hardware prefetchers stop at page boundaries, and rows
+				 * are often half a page or more: fetch ahead explicitly */
+				if (i + AHEAD < b && owner[i + AHEAD] != SIZE_MAX)
+					for (size_t j = 0; j < H; j += 64 / sizeof *row)
+						__builtin_prefetch(row + AHEAD * H + j);
+				size_t c0 = owner[i] * H;
+				*nonfinite += add_row(sum + c0, miss + c0, row, H);
+			}
+		}
+		if (!matrices_progress_add(prog, b)) {
+			rc = -1;
+			break;
+		}
+	}
+	free(A);
+	free(owner);
+	free(cursor);
+	return rc;
+}
+
+int matrices_means_path(const struct npy *act, const struct matrices_subsets *subsets,
+                        enum matrices_path path, struct nn_progress *prog,
+                        struct matrices_means *out, struct nn_err *err)
+{
+	memset(out, 0, sizeof *out);
+	size_t N = act->rows, H = act->cols, R = subsets->n, cells;
+	if (check_subsets(subsets, N, err) != 0)
+		return -1;
+	if (size_mul(R, H, &cells) != 0)
+		return nn_err_set(err, "%zu subsets × %zu neurons is too large", R, H);
+	bool partition = is_partition(subsets, N);
+	if (path == MATRICES_PARTITION && !partition)
+		return nn_err_set(err, "the subsets overlap: they are not a partition");
+	if (path == MATRICES_AUTO)
+		path = partition ? MATRICES_PARTITION : MATRICES_GEMM;
+	double *sum = xcalloc(cells, sizeof *sum);
+	double *miss = xcalloc(cells, sizeof *miss);
+	if (prog)
+		atomic_store(&prog->total, N);
+	size_t nonfinite = 0;
+	int rc = path == MATRICES_PARTITION
+	             ? sums_partition(act, subsets, prog, sum, miss, &nonfinite)
+	             : sums_gemm(act, subsets, prog, sum, miss, &nonfinite);
+	if (rc != 0) {
+		free(sum);
+		free(miss);
+		return nn_err_set(err, "cancelled");
+	}
+	out->rows = R;
+	out->cols = H;
+	out->mean = sum;
+	out->nonfinite = nonfinite;
+	out->size = xcalloc(R, sizeof *out->size);
+	out->valid = xcalloc(cells, sizeof *out->valid);
+	for (size_t g = 0; g < R; g++) {
+		out->size[g] = subsets->count[g];
+		for (size_t j = 0; j < H; j++) {
+			size_t c = g * H + j;
+			out->valid[c] = subsets->count[g] - (size_t)miss[c];
+			sum[c] = out->valid[c] ? sum[c] / (double)out->valid[c] : NAN;
+		}
+	}
+	free(miss);
+	return 0;
+}
+
+int matrices_means(const struct npy *act, const struct matrices_subsets *subsets,
+                   struct nn_progress *prog, struct matrices_means *out, struct nn_err *err)
+{
+	return matrices_means_path(act, subsets, MATRICES_AUTO, prog, out, err);
 }
 
 void matrices_means_free(struct matrices_means *m)

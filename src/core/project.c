@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nncmp/linalg.h"
+#include "nncmp/matrices.h"
 
 /*
  * First pass: the Gram matrix of the shifted usable rows (upper triangle) into g and their column

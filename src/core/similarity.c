@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nncmp/linalg.h"
+#include "nncmp/matrices.h"
 
 /* What one pass over both layers accumulates, all in double. */
 struct sums {

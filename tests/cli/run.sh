@@ -8,6 +8,10 @@ DIGITS=demo-data/digits
 FORTUNES=demo-data/fortunes
 TMP=$(mktemp -d /tmp/nncmp-cli-XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+# the neuron statistics cache goes to the scratch directory, never to the user's
+XDG_CACHE_HOME=$TMP/cache
+export XDG_CACHE_HOME
+unset NNCMP_CACHE
 pass=0
 fail=0
 
@@ -46,12 +50,18 @@ expect 0 "nncmp 0." -- "$NNCMP" --version
 expect 2 "usage: nncmp" -- "$NNCMP"
 expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
 expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
-for cmd in report instances check diff weights; do
+for cmd in report instances check diff weights neurons profile matrix similarity project; do
+	# what a subcommand needs besides the study, so that the missing study is what it meets
+	case $cmd in
+	neurons | matrix | similarity | project) need="--model cnn --layer fc1" ;;
+	profile) need="--model cnn --layer fc1 --index 0" ;;
+	*) need= ;;
+	esac
 	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
 	expect 2 "no study given" -- "$NNCMP" $cmd
 	expect 2 "unknown option '--nope'" -- "$NNCMP" $cmd $DIGITS --nope
 	expect 2 "one study expected" -- "$NNCMP" $cmd $DIGITS $DIGITS
-	one_line_error "$NNCMP" $cmd /nonexistent/study
+	one_line_error "$NNCMP" $cmd /nonexistent/study $need
 done
 expect 2 "--top wants a count" -- "$NNCMP" instances $DIGITS --top -3
 expect 2 "--filter needs a value" -- "$NNCMP" instances $DIGITS --filter
@@ -76,6 +86,8 @@ sort -g -r "$TMP/conf" | cmp -s - "$TMP/conf" && [ -s "$TMP/conf" ] && ok || bad
 "$NNCMP" instances $DIGITS --sort 'conf(cnn):asc' --top 0 --json | tr '{' '\n' |
 	sed -n 's/.*"cnn":\([0-9.e-]*\)[,}].*/\1/p' >"$TMP/conf"
 sort -g "$TMP/conf" | cmp -s - "$TMP/conf" && ok || bad "--sort conf(cnn):asc is not ascending"
+expect 0 '"sort_value":' -- "$NNCMP" instances $DIGITS --sort 'act(cnn.fc1.27)' --json --top 2
+expect 0 "sort key" -- "$NNCMP" instances $DIGITS --sort 'act(cnn.fc1.27)' --top 2
 expect 2 "not a condition" -- "$NNCMP" instances $DIGITS --filter 'conf(cnn)'
 expect 2 "a condition, not a value" -- "$NNCMP" instances $DIGITS --sort 'cnn == gt'
 out=$("$NNCMP" instances $DIGITS --filter 'gt == 3 and cnnn == gt' 2>&1)
@@ -109,6 +121,62 @@ expect 0 "3 layers compared" -- "$NNCMP" diff $DIGITS --models cnn cnn_early
 expect 0 '"layers":' -- "$NNCMP" diff $DIGITS --models cnn cnn_early --json
 expect 0 "nothing to compare" -- "$NNCMP" diff $DIGITS --models cnn mlp
 expect 2 "" -- "$NNCMP" diff $DIGITS --models cnn
+
+# neuron statistics and ranking
+expect 0 "cnn.fc1: 899 instances, 64 neurons" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1
+expect 0 "ranked by mean, highest first" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1
+expect 0 '"h":64,"bins":32,"range":[' -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --json
+n=$("$NNCMP" neurons $DIGITS --model cnn --layer fc1 --json --top 5 | grep -o '"hist":\[' | wc -l)
+[ "$n" = 5 ] && ok || bad "neurons --json --top 5 printed $n neurons"
+expect 0 '"cached":true' -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --json
+ls "$TMP/cache/nncmp/"*.nst >/dev/null 2>&1 && ok || bad "no cache entry in \$XDG_CACHE_HOME/nncmp"
+expect 0 "ranked by |d|" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --filter 'cnn != gt'
+expect 0 '"d":' -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --filter 'cnn != gt' --json
+expect 2 "--by d compares the --filter subset" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --by d
+expect 2 "matches no instance" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --filter 'gt == 42'
+one_line_error "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --filter 'gt == 42'
+expect 2 "filter: unknown name" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --filter 'cnnn != gt'
+expect 2 "no model 'nosuch'" -- "$NNCMP" neurons $DIGITS --model nosuch --layer fc1
+one_line_error "$NNCMP" neurons $DIGITS --model nosuch --layer fc1
+expect 2 "no layer 'nosuch'" -- "$NNCMP" neurons $DIGITS --model cnn --layer nosuch
+one_line_error "$NNCMP" neurons $DIGITS --model cnn --layer nosuch
+expect 0 "bow.fc1: 920 instances" -- "$NNCMP" neurons $FORTUNES --model bow --layer fc1 --by std
+expect 0 '"by":"dead"' -- "$NNCMP" neurons $FORTUNES --model cnn --layer conv --by dead --json
+
+# an instance's activation profile
+expect 0 "instance 5 (id digit-00010)" -- "$NNCMP" profile $DIGITS --model cnn --layer fc1 --index 5
+expect 0 '"neurons":[{"index":' -- "$NNCMP" profile $DIGITS --model cnn --layer fc1 --index 5 --json
+expect 2 "--index 899 is out of range" -- "$NNCMP" profile $DIGITS --model cnn --layer fc1 --index 899
+one_line_error "$NNCMP" profile $DIGITS --model cnn --layer fc1 --index 899
+one_line_error "$NNCMP" profile $DIGITS --model cnn --layer nosuch --index 0
+expect 0 "most positive first" -- "$NNCMP" profile $FORTUNES --model bow --layer fc1 --index 0
+
+# the subset x neuron matrix
+expect 0 "mean activation per class" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows class
+n=$("$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows class --json | grep -o '"means":' | wc -l)
+[ "$n" = 10 ] && ok || bad "matrix --rows class --json has $n rows, want 10"
+expect 0 "mean activation per filter" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows filter --filter 'cnn != gt'
+expect 0 '"name":"rest"' -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows filter --filter 'cnn != gt' --json
+n=$("$NNCMP" matrix $DIGITS --model cnn --layer fc1 --filter 'gt == 3' --filter 'cnn == 3' --json | grep -o '"means":' | wc -l)
+[ "$n" = 2 ] && ok || bad "matrix with two --filter rows has $n rows, want 2"
+expect 2 "filter: unknown name" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows filter --filter 'cnnn != gt'
+out=$("$NNCMP" matrix $DIGITS --model cnn --layer fc1 --filter 'gt == 3 and cnnn == gt' 2>&1)
+printf '%s\n' "$out" | tail -1 | grep -q '^ \{14\}\^$' && ok || bad "matrix: caret not under column 13: $out"
+expect 2 "--rows is 'class' or 'filter'" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --rows nope
+one_line_error "$NNCMP" matrix $DIGITS --model nosuch --layer fc1
+one_line_error "$NNCMP" matrix $DIGITS --model cnn --layer nosuch
+expect 0 "class computers" -- "$NNCMP" matrix $FORTUNES --model cnn --layer conv --rows class
+
+# neuron correspondence, CKA and projection
+expect 0 "linear CKA: 0." -- "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --with mlp.fc1 --cka
+expect 0 '"cka":' -- "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --with mlp.fc1 --cka --json
+expect 0 "linear CKA: " -- "$NNCMP" similarity $FORTUNES --model bow --layer fc1 --with cnn.conv --cka
+expect 2 "filter: unknown name" -- "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --filter 'cnnn != gt'
+one_line_error "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --with nosuch.fc1
+expect 0 '"points":[[' -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --json
+expect 0 "axis 1 explains" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --filter 'gt == 3'
+expect 0 '"points":[[' -- "$NNCMP" project $FORTUNES --model bow --layer fc1 --json
+one_line_error "$NNCMP" project $DIGITS --model cnn --layer nosuch
 
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"

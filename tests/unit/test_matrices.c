@@ -1,7 +1,7 @@
 /*
- * test_matrices.c — subset means, neuron correlation, CKA and PCA against NumPy's values
- * (tests/data/matrices, written by tools/make_matrix_fixtures.py), their invariances, and the
- * BLAS wrapper against hand-computed products.
+ * test_matrices.c — subset means (by both of their paths), neuron correlation, CKA and PCA
+ * against NumPy's values (tests/data/matrices, written by tools/make_matrix_fixtures.py), their
+ * invariances, and the BLAS wrapper against hand-computed products.
  */
 #include "testutil.h"
 
@@ -11,6 +11,7 @@
 
 #include "nncmp/linalg.h"
 #include "nncmp/matrices.h"
+#include "nncmp/matrices_internal.h"
 #include "nncmp/project.h"
 #include "nncmp/similarity.h"
 
@@ -120,11 +121,15 @@ static void class_subsets(struct matrices_subsets *s, const int32_t *labels, siz
 	matrices_subsets_by_group(s, labels, 5, names, NULL, n);
 }
 
-static void check_means(const struct matrices_means *m, const char *key)
+/*
+ * Compares the means, valid counts, sizes and orders of m with the fixture `key`: row r of m with
+ * its row rows[r] (rows NULL: the same row, and as many rows).
+ */
+static void check_means_rows(const struct matrices_means *m, const char *key, const size_t *rows)
 {
-	char path[64];
-	snprintf(path, sizeof path, "%s.means", key);
-	assert_matrix(m->mean, m->rows, m->cols, want(path), 1e-6, path);
+	char what[64], path[64];
+	snprintf(what, sizeof what, "%s.means", key);
+	const json_t *means = want(what);
 	snprintf(path, sizeof path, "%s.valid", key);
 	const json_t *valid = want(path);
 	snprintf(path, sizeof path, "%s.size", key);
@@ -132,20 +137,34 @@ static void check_means(const struct matrices_means *m, const char *key)
 	snprintf(path, sizeof path, "%s.order", key);
 	const json_t *order = want(path);
 	snprintf(path, sizeof path, "%s.nonfinite", key);
-	assert_int_equal(m->nonfinite, json_integer_value(want(path)));
+	if (!rows) {
+		assert_int_equal(m->rows, json_array_size(means));
+		assert_int_equal(m->nonfinite, json_integer_value(want(path)));
+	}
 	uint32_t *ord = xcalloc(m->cols, sizeof *ord);
 	for (size_t r = 0; r < m->rows; r++) {
-		assert_int_equal(m->size[r], json_integer_value(json_array_get(size, r)));
+		size_t e = rows ? rows[r] : r;
+		const json_t *mrow = json_array_get(means, e);
+		assert_int_equal(json_array_size(mrow), m->cols);
+		for (size_t j = 0; j < m->cols; j++)
+			assert_close(m->mean[r * m->cols + j], num(json_array_get(mrow, j)), 1e-6,
+			             what, r, j);
+		assert_int_equal(m->size[r], json_integer_value(json_array_get(size, e)));
 		for (size_t j = 0; j < m->cols; j++)
 			assert_int_equal(
 			    m->valid[r * m->cols + j],
-			    json_integer_value(json_array_get(json_array_get(valid, r), j)));
+			    json_integer_value(json_array_get(json_array_get(valid, e), j)));
 		matrices_order(m, r, ord);
 		for (size_t j = 0; j < m->cols; j++)
 			assert_int_equal(ord[j], json_integer_value(
-			                             json_array_get(json_array_get(order, r), j)));
+			                             json_array_get(json_array_get(order, e), j)));
 	}
 	free(ord);
+}
+
+static void check_means(const struct matrices_means *m, const char *key)
+{
+	check_means_rows(m, key, NULL);
 }
 
 /* Per-class means of float32 and float16 layers, with a class whose only value is infinite. */
@@ -205,6 +224,77 @@ static void test_filter_means(void **state)
 	free(f1);
 	free(f2);
 	free(rest);
+}
+
+/*
+ * Both paths of the means on the same data, against the same fixtures: the class rows (a
+ * partition) of a float32 layer read in place and of a float16 one converted, and the disjoint
+ * rows f1 and its complement; overlapping rows go through the GEMM, and the partition path
+ * refuses them.
+ */
+static void test_means_paths(void **state)
+{
+	(void)state;
+	static const enum matrices_path paths[] = {MATRICES_GEMM, MATRICES_PARTITION};
+	struct nn_err err = {{0}};
+	struct matrices_means m;
+	size_t n;
+	int32_t *labels = read_labels(&n);
+	struct matrices_subsets cls = {0};
+	class_subsets(&cls, labels, n);
+	static const char *const files[][2] = {{"x.npy", "class_means_x"},
+	                                       {"x16.npy", "class_means_x16"}};
+	for (size_t f = 0; f < 2; f++) {
+		struct npy x;
+		open_npy(&x, files[f][0]);
+		for (size_t p = 0; p < 2; p++) {
+			assert_int_equal(matrices_means_path(&x, &cls, paths[p], NULL, &m, &err),
+			                 0);
+			check_means(&m, files[f][1]);
+			matrices_means_free(&m);
+		}
+		npy_close(&x);
+	}
+
+	size_t n1, n2;
+	uint32_t *f1 = json_indices(want("f1"), &n1), *f2 = json_indices(want("f2"), &n2);
+	uint32_t *rest = xcalloc(300, sizeof *rest);
+	size_t nr = 0, k = 0;
+	for (uint32_t i = 0; i < 300; i++) {
+		if (k < n1 && f1[k] == i)
+			k++;
+		else
+			rest[nr++] = i;
+	}
+	struct npy x;
+	open_npy(&x, "x.npy");
+	struct matrices_subsets pair = {0}, overlap = {0};
+	matrices_subsets_add(&pair, "f1", f1, n1);
+	matrices_subsets_add(&pair, "rest", rest, nr);
+	static const size_t pair_rows[] = {0, 2}; /* f1 and rest in filter_means_x */
+	for (size_t p = 0; p < 2; p++) {
+		assert_int_equal(matrices_means_path(&x, &pair, paths[p], NULL, &m, &err), 0);
+		check_means_rows(&m, "filter_means_x", pair_rows);
+		matrices_means_free(&m);
+	}
+	matrices_subsets_add(&overlap, "f1", f1, n1);
+	matrices_subsets_add(&overlap, "f2", f2, n2);
+	matrices_subsets_add(&overlap, "rest", rest, nr);
+	assert_int_equal(matrices_means_path(&x, &overlap, MATRICES_GEMM, NULL, &m, &err), 0);
+	check_means(&m, "filter_means_x");
+	matrices_means_free(&m);
+	assert_int_equal(matrices_means_path(&x, &overlap, MATRICES_PARTITION, NULL, &m, &err), -1);
+	assert_non_null(strstr(err.msg, "overlap"));
+	assert_null(m.mean);
+
+	matrices_subsets_free(&pair);
+	matrices_subsets_free(&overlap);
+	matrices_subsets_free(&cls);
+	npy_close(&x);
+	free(f1);
+	free(f2);
+	free(rest);
+	free(labels);
 }
 
 /*
@@ -524,11 +614,13 @@ static void test_many_blocks(void **state)
 
 	struct matrices_subsets s = {0};
 	class_subsets(&s, big_labels, REP * N);
-	struct matrices_means m;
-	assert_int_equal(matrices_means(&bx, &s, NULL, &m, &err), 0);
-	assert_matrix(m.mean, 5, 6, want("class_means_x.means"), 1e-5, "tiled means");
-	assert_int_equal(m.nonfinite, REP * 3);
-	matrices_means_free(&m);
+	for (enum matrices_path p = MATRICES_AUTO; p <= MATRICES_PARTITION; p++) {
+		struct matrices_means m;
+		assert_int_equal(matrices_means_path(&bx, &s, p, NULL, &m, &err), 0);
+		assert_matrix(m.mean, 5, 6, want("class_means_x.means"), 1e-5, "tiled means");
+		assert_int_equal(m.nonfinite, REP * 3);
+		matrices_means_free(&m);
+	}
 	matrices_subsets_free(&s);
 
 	struct similarity sim;
@@ -762,21 +854,14 @@ static void test_linalg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_class_means),
-	    cmocka_unit_test(test_filter_means),
-	    cmocka_unit_test(test_means_direct),
-	    cmocka_unit_test(test_bad_subsets),
-	    cmocka_unit_test(test_order),
-	    cmocka_unit_test(test_correlation),
-	    cmocka_unit_test(test_correlation_subset_f16),
-	    cmocka_unit_test(test_cka_properties),
-	    cmocka_unit_test(test_pca),
-	    cmocka_unit_test(test_many_blocks),
-	    cmocka_unit_test(test_shift),
-	    cmocka_unit_test(test_progress_cancel),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_concurrent),
-	    cmocka_unit_test(test_linalg),
+	    cmocka_unit_test(test_class_means),     cmocka_unit_test(test_filter_means),
+	    cmocka_unit_test(test_means_paths),     cmocka_unit_test(test_means_direct),
+	    cmocka_unit_test(test_bad_subsets),     cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_correlation),     cmocka_unit_test(test_correlation_subset_f16),
+	    cmocka_unit_test(test_cka_properties),  cmocka_unit_test(test_pca),
+	    cmocka_unit_test(test_many_blocks),     cmocka_unit_test(test_shift),
+	    cmocka_unit_test(test_progress_cancel), cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_concurrent),      cmocka_unit_test(test_linalg),
 	};
 	return cmocka_run_group_tests_name("matrices", tests, setup, teardown);
 }

@@ -525,6 +525,55 @@ static void test_subset_edges(void **state)
 	npy_close(&a);
 }
 
+/*
+ * A side whose finite values are all exactly 0 (a dead neuron inside S, or outside it) has mean
+ * and sum of squares exactly 0, not the residue of the shifted sums: on the digits demo,
+ * `neurons --filter 'cnn != gt and mlp == gt'` showed neuron 9 with mean 2.2e-16 and std 3e-8
+ * in S although all three values there are 0.
+ */
+static void test_dead_side_is_exactly_zero(void **state)
+{
+	(void)state;
+	struct nn_err err = {{0}};
+	struct study *s = study_open("demo-data/digits", &err);
+	assert_non_null(s);
+	int m = study_model_index(s, "cnn");
+	int l = study_layer_index(&s->models[m], "fc1");
+	const struct npy *act = &s->models[m].layers[l].act;
+	struct neurons_opts o = {.cache_dir = ""};
+	struct neuron_stats st;
+	assert_int_equal(neurons_stats(act, &o, NULL, &st, &err), 0);
+	static const char *const filters[] = {"cnn != gt and mlp == gt", "cnn == gt"};
+	uint32_t *idx = xcalloc(s->n, sizeof *idx);
+	int dead_sides = 0;
+	for (int f = 0; f < 2; f++) { /* S read directly, then S derived from the rest */
+		size_t col;
+		struct expr *e = expr_compile(s, filters[f], &err, &col);
+		assert_non_null(e);
+		size_t n = expr_select(e, s, idx);
+		expr_free(e);
+		struct neuron_subset ss;
+		assert_int_equal(neurons_subset(act, &st, idx, n, false, NULL, NULL, &ss, &err), 0);
+		for (size_t j = 0; j < st.h; j++) {
+			if (ss.count_in[j] && ss.dead_in[j] == ss.count_in[j]) {
+				dead_sides++;
+				if (ss.mean_in[j] != 0.0 || ss.m2_in[j] != 0.0)
+					fail_msg("%s: neuron %zu dead in S: mean %g, m2 %g", filters[f],
+					         j, ss.mean_in[j], ss.m2_in[j]);
+			}
+			if (ss.count_out[j] && ss.dead_out[j] == ss.count_out[j] &&
+			    (ss.mean_out[j] != 0.0 || ss.m2_out[j] != 0.0))
+				fail_msg("%s: neuron %zu dead in R: mean %g, m2 %g", filters[f], j,
+				         ss.mean_out[j], ss.m2_out[j]);
+		}
+		neurons_subset_free(&ss);
+	}
+	assert_true(dead_sides > 31); /* fc1's 31 dead neurons, and those dead in S only */
+	free(idx);
+	neurons_stats_free(&st);
+	study_free(s);
+}
+
 static void test_rank(void **state)
 {
 	(void)state;
@@ -870,6 +919,7 @@ int main(void)
 	    cmocka_unit_test(test_threads_agree),
 	    cmocka_unit_test(test_read_paths),
 	    cmocka_unit_test(test_subset_edges),
+	    cmocka_unit_test(test_dead_side_is_exactly_zero),
 	    cmocka_unit_test(test_rank),
 	    cmocka_unit_test(test_demo_oracle),
 	    cmocka_unit_test(test_cache),

@@ -1,0 +1,176 @@
+/*
+ * neurons_read.c — getting a block of rows to a pass: pointers into the mapping, or rows read with
+ * pread() into the worker's buffer, converted to float32 when the file holds another type.
+ */
+#include "nncmp/neurons_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define READ_CALL_BYTES 16384 /* pread: one more call costs about as much as this many bytes */
+
+/* The instance index of position pos of the job's row list. */
+static size_t row_at(const struct job *job, size_t pos)
+{
+	return job->rows ? job->rows[pos] : pos;
+}
+
+/* Reads len bytes at off; returns false on an error or a short file. */
+static bool read_full(int fd, uint8_t *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t r = pread(fd, buf, len, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		buf += r;
+		len -= (size_t)r;
+		off += r;
+	}
+	return true;
+}
+
+/*
+ * Reads the rows at positions pos..pos+nr-1 with pread() into w->raw: the whole span from the
+ * first to the last when that costs less than a call per run of consecutive rows. Points
+ * w->rowp at them, converted to float32 in w->buf unless they are native float32. Returns false
+ * when a read fails (the caller then reads through the mapping).
+ */
+static bool fetch_pread(struct worker *w, size_t pos, size_t nr)
+{
+	const struct job *job = w->job;
+	const size_t rb = job->row_bytes, first = row_at(job, pos);
+	const size_t span = row_at(job, pos + nr - 1) - first + 1;
+	size_t runs = 1;
+	for (size_t r = 1; r < nr; r++)
+		runs += row_at(job, pos + r) != row_at(job, pos + r - 1) + 1;
+	const off_t base = (off_t)job->act->h.data_offset;
+	size_t *at =
+	    (size_t *)(void *)w->rowp; /* byte offsets into raw, before they are pointers */
+	if (span <= READ_SPAN * nr && (span - nr) * rb <= runs * READ_CALL_BYTES) {
+		if (!read_full(job->fd, w->raw, span * rb, base + (off_t)(first * rb)))
+			return false;
+		for (size_t r = 0; r < nr; r++)
+			at[r] = (row_at(job, pos + r) - first) * rb;
+	} else {
+		for (size_t r = 0; r < nr;) {
+			size_t row = row_at(job, pos + r), run = 1;
+			while (r + run < nr && row_at(job, pos + r + run) == row + run)
+				run++;
+			if (!read_full(job->fd, w->raw + r * rb, run * rb,
+			               base + (off_t)(row * rb)))
+				return false;
+			for (size_t q = 0; q < run; q++)
+				at[r + q] = (r + q) * rb;
+			r += run;
+		}
+	}
+	if (job->direct) {
+		for (size_t r = 0; r < nr; r++)
+			w->rowp[r] = (const float *)(const void *)(w->raw + at[r]);
+		return true;
+	}
+	/* convert through a view of the buffer as a C-order matrix of the file's type */
+	struct npy view = *job->act;
+	view.data = w->raw;
+	view.rows = READ_SPAN * job->block;
+	for (size_t r = 0; r < nr; r++) {
+		npy_rows_f32(&view, at[r] / rb, 1, w->buf + r * job->h);
+		w->rowp[r] = w->buf + r * job->h;
+	}
+	return true;
+}
+
+/* Points w->rowp at rows pos..pos+nr-1 of the job's row list, converting when needed. */
+void neurons_rows_fetch(struct worker *w, size_t pos, size_t nr)
+{
+	const struct job *job = w->job;
+	const struct npy *a = job->act;
+	if (w->use_pread) {
+		if (fetch_pread(w, pos, nr))
+			return;
+		w->use_pread = false;
+	}
+	if (job->direct) {
+		const float *base = (const float *)(const void *)a->data;
+		for (size_t r = 0; r < nr; r++)
+			w->rowp[r] = base + row_at(job, pos + r) * job->h;
+		return;
+	}
+	for (size_t r = 0; r < nr;) {
+		size_t first = row_at(job, pos + r), run = 1;
+		while (r + run < nr && row_at(job, pos + r + run) == first + run)
+			run++;
+		npy_rows_f32(a, first, run, w->buf + r * job->h);
+		for (size_t q = 0; q < run; q++)
+			w->rowp[r + q] = w->buf + (r + q) * job->h;
+		r += run;
+	}
+}
+
+/*
+ * Whether the pages at a few points of this worker's rows are already in the page table
+ * (/proc/self/pagemap, bit 63); false when that cannot be read.
+ */
+bool neurons_rows_mapped(const struct worker *w)
+{
+#if defined(__linux__)
+	const struct job *job = w->job;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	size_t first = row_at(job, w->p0), last = row_at(job, w->p1 - 1);
+	bool all = true;
+	for (size_t i = 0; all && i < 8; i++) {
+		size_t row = first + (last - first) / 7 * i;
+		uintptr_t at = (uintptr_t)(job->act->data + row * job->row_bytes);
+		uint64_t entry = 0;
+		all = pread(fd, &entry, sizeof entry, (off_t)(at / page * sizeof entry)) ==
+		          (ssize_t)sizeof entry &&
+		      entry >> 63;
+	}
+	close(fd);
+	return all;
+#else
+	(void)w;
+	return false;
+#endif
+}
+
+/*
+ * Rows are read through the mapping when its pages are already in the page table, and otherwise
+ * with pread() (C order only). Entering gigabytes of pages into the page table, by faults or
+ * MADV_POPULATE_READ, and taking them out again at munmap costs more than copying the bytes
+ * (measured on a file in the page cache: about 75 ms per GB to enter, 30 ms per GB to take out,
+ * single-threaded at exit, against 75 ms per GB to copy), and prefetches into pages not yet
+ * mapped are dropped, so scattered rows would wait for memory. Returns a descriptor of act's
+ * file when it is the file that is mapped (the same size and header bytes), else -1.
+ */
+int neurons_rows_file(const struct npy *a)
+{
+	const struct npy_header *hd = &a->h;
+	if ((hd->fortran && a->cols > 1) || !a->map || hd->data_offset > (1u << 20) ||
+	    a->data != (const uint8_t *)a->map + hd->data_offset || a->rows == 0 || a->cols == 0)
+		return -1;
+	int fd = open(a->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	uint8_t *head = xmalloc(hd->data_offset);
+	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	            (uint64_t)st.st_size == (uint64_t)hd->data_offset + hd->data_bytes &&
+	            read_full(fd, head, hd->data_offset, 0) &&
+	            memcmp(head, a->map, hd->data_offset) == 0;
+	free(head);
+	if (!same) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
