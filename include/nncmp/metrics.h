@@ -2,7 +2,9 @@
  * metrics.h — the comparison tables: per model, per pair of models, and across all models.
  *
  * Every function works on the whole study (idx == NULL) or on a subset given as n_idx instance
- * indices, so that the TUI's panes can follow the active filter. Results are plain structs whose
+ * indices, so that the TUI's panes can follow the active filter. Rates over an empty subset are
+ * NaN (undefined), not 0. Macro averages run over the classes present in the truth or the
+ * predictions of the subset, as scikit-learn's do. Results are plain structs whose
  * arrays the caller owns and releases with the matching *_free. Confusion matrices have ground
  * truth in rows and predictions in columns (scikit-learn's convention).
  */

@@ -16,7 +16,7 @@ static const char report_help[] =
     "per-class precision, recall, F1 and support; confusion matrices (rows: truth); for every\n"
     "pair of models the agreement table (both right / only A / only B / both wrong, overall and\n"
     "per ground-truth class), agreement rate, Cohen's kappa, McNemar's exact p-value and a\n"
-    "bootstrap 95%% interval of the accuracy difference B - A.\n"
+    "bootstrap 95% interval of the accuracy difference B - A.\n"
     "\n"
     "  --filter EXPR  restrict every figure to the instances that match EXPR\n"
     "  --json         one JSON object on stdout instead of text\n"
@@ -201,8 +201,12 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 			       (long long)pm->all.only_b, (long long)pm->all.both_wrong);
 			print_num(pm->agreement, 6, 3);
 			print_num(pm->kappa, 6, 3);
-			printf(" %10.2e  %+.4f [%+.4f, %+.4f]\n", pm->mcnemar_p, pm->acc_diff,
-			       pm->ci_lo, pm->ci_hi);
+			printf(" %10.3e  ", pm->mcnemar_p);
+			if (isfinite(pm->acc_diff) && isfinite(pm->ci_lo))
+				printf("%+.4f [%+.4f, %+.4f]\n", pm->acc_diff, pm->ci_lo,
+				       pm->ci_hi);
+			else
+				printf("-\n");
 		}
 	}
 	printf("\nmodels right per instance:");

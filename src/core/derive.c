@@ -83,6 +83,11 @@ static void *derive_one(void *arg)
 	m->margin = xcalloc(n, sizeof *m->margin);
 	m->p_label = xcalloc(n, sizeof *m->p_label);
 	m->rank = xcalloc(n, sizeof *m->rank);
+	if (c == 0) { /* refused at open; never index an empty row */
+		j->why = "0 columns";
+		j->rc = -1;
+		return NULL;
+	}
 	double *row = xcalloc(c, sizeof *row);
 	for (size_t i = 0; i < n; i++) {
 		npy_row_f64(&m->probs, i, row);

@@ -55,7 +55,8 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 		bin_correct[b] += ok;
 		bin_conf[b] += conf;
 	}
-	out->accuracy = safe_div((double)out->correct, (double)n);
+	/* an empty subset has no accuracy (NaN), not an accuracy of 0 */
+	out->accuracy = n ? (double)out->correct / (double)n : NAN;
 	out->ece = NAN;
 	if (out->has_probs && n) {
 		double e = 0;
@@ -68,9 +69,10 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 		out->ece = e;
 	}
 	for (size_t t = 0; t < out->n_topk; t++)
-		out->topk[t] = safe_div((double)topk_hits[t], (double)n);
+		out->topk[t] = n ? (double)topk_hits[t] / (double)n : NAN;
 
 	double f1_sum = 0;
+	size_t present = 0;
 	for (size_t j = 0; j < c; j++) {
 		int64_t tp = out->confusion[j * c + j], support = 0, predicted = 0;
 		for (size_t k = 0; k < c; k++) {
@@ -83,9 +85,14 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 		cs->recall = safe_div((double)tp, (double)support);
 		/* scikit-learn: F = 2·tp / (2·tp + fp + fn), 0 when the denominator is 0 */
 		cs->f1 = safe_div(2.0 * (double)tp, (double)(predicted + support));
-		f1_sum += cs->f1;
+		/* scikit-learn's macro average runs over the classes present in the truth or the
+		 * predictions: on a subset of one class, absent classes must not count as F1 = 0 */
+		if (support + predicted > 0) {
+			f1_sum += cs->f1;
+			present++;
+		}
 	}
-	out->macro_f1 = c ? f1_sum / (double)c : 0.0;
+	out->macro_f1 = present ? f1_sum / (double)present : NAN;
 }
 
 void metrics_model_free(struct model_metrics *mm)
@@ -261,7 +268,7 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 		out->all.both_wrong += out->per_class[j].both_wrong;
 	}
 	double dn = (double)n;
-	out->agreement = safe_div((double)agree, dn);
+	out->agreement = n ? (double)agree / dn : NAN;
 	/* kappa = 1 − observed disagreement / disagreement expected from the marginals */
 	double expected_agree = 0;
 	for (size_t j = 0; j < c; j++)
@@ -273,7 +280,7 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	out->mcnemar_p =
 	    binom_test_half(out->all.only_a < out->all.only_b ? out->all.only_a : out->all.only_b,
 	                    out->all.only_a + out->all.only_b);
-	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : 0.0;
+	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : NAN;
 	out->boot_reps = reps;
 	bootstrap_diff(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
 }

@@ -144,6 +144,21 @@ static void test_model_table(void **state)
 	assert_rel(mm.accuracy, 0.5, 0);
 	assert_int_equal(mm.confusion[2], 2);
 	assert_int_equal(mm.confusion[3], 2);
+	/* macro-F1 runs over the classes present in truth or predictions, as scikit-learn's:
+	 * f1_score([1,1,1,1], [1,1,0,0], average="macro") = 0.3333333333333333 (sklearn 1.2.1),
+	 * not the mean over both classes counting an absent class as 0 — here the same, but see
+	 * the one-class subset below */
+	assert_rel(mm.macro_f1, 1.0 / 3, 1e-15);
+	metrics_model_free(&mm);
+	/* subset {4, 5} (class 1 only, a right on both): only class 1 is present, so macro-F1 is
+	 * 1 (f1_score([1,1], [1,1], average="macro") = 1.0); averaging over all classes gave 0.5 */
+	uint32_t two[2] = {4, 5};
+	metrics_model(s, 0, two, 2, &mm);
+	assert_rel(mm.macro_f1, 1.0, 0);
+	metrics_model_free(&mm);
+	/* an empty subset: rates are undefined, not 0 */
+	metrics_model(s, 0, idx, 0, &mm);
+	assert_true(isnan(mm.accuracy) && isnan(mm.macro_f1));
 	metrics_model_free(&mm);
 	free_tiny(s);
 }
