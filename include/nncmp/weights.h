@@ -88,9 +88,10 @@ extern const double wdiff_level_edges[WDIFF_LEVELS + 1];
 #define WDIFF_DECADES_DEFAULT 4.0
 
 struct wdiff_layer {
-	char *name;        /* owned copy */
-	int ndim;          /* 1 or 2, as stored (equal in A and B) */
-	size_t rows, cols; /* as summarised: (n,) is 1 × n */
+	char *name;                /* owned copy */
+	int ndim;                  /* as stored (equal in A and B); a scalar counts as 1 */
+	size_t dims[NPY_MAX_DIMS]; /* the shape as stored (ndim entries) */
+	size_t rows, cols;         /* as summarised: (n,) is 1 × n */
 	char dtype_a[8], dtype_b[8];
 	size_t n;           /* pairs compared (both values finite) */
 	size_t n_nonfinite; /* pairs left out */

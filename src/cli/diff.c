@@ -68,19 +68,29 @@ static bool locale_utf8(void)
 	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }
 
-static json_t *shape_json(int ndim, size_t rows, size_t cols)
+/* The shape as stored: [out, in, kh, kw] for a conv kernel, [n] for a vector. */
+static json_t *shape_json(int ndim, const size_t *dims)
 {
-	if (ndim <= 1)
-		return json_pack("[I]", (json_int_t)(rows * cols));
-	return json_pack("[I, I]", (json_int_t)rows, (json_int_t)cols);
+	json_t *arr = json_array();
+	for (int k = 0; k < (ndim < 1 ? 1 : ndim); k++)
+		json_array_append_new(arr, json_integer((json_int_t)(ndim < 1 ? 1 : dims[k])));
+	return arr;
 }
 
-static void shape_text(int ndim, size_t rows, size_t cols, char *buf, size_t size)
+static void shape_text(int ndim, const size_t *dims, char *buf, size_t size)
 {
-	if (ndim <= 1)
-		snprintf(buf, size, "(%zu,)", rows * cols);
-	else
-		snprintf(buf, size, "(%zu, %zu)", rows, cols);
+	if (ndim <= 1) {
+		snprintf(buf, size, "(%zu,)", ndim < 1 ? (size_t)1 : dims[0]);
+		return;
+	}
+	size_t used = 0;
+	for (int k = 0; k < ndim && used < size; k++) {
+		int w = snprintf(buf + used, size - used, "%s%zu%s", k ? ", " : "(", dims[k],
+		                 k + 1 == ndim ? ")" : "");
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
 }
 
 /* Names of the model's layers that have weights, comma-separated (for error messages). */
@@ -142,11 +152,10 @@ static json_t *grid_json(const struct study *s, const struct model *m, const str
 			json_array_append_new(row, cli_json_real(g->cell[i * g->grid_cols + j]));
 		json_array_append_new(rows, row);
 	}
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "study", s->name, "model", m->name,
-	              "layer", ly->name, "path", ly->weights_path, "shape",
-	              shape_json(ly->weights.h.ndim, ly->weights.rows, ly->weights.cols), "dtype",
-	              npy_dtype_str(&ly->weights.h, dt), "fortran", ly->weights.h.fortran);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "study", s->name, "model",
+	                      m->name, "layer", ly->name, "path", ly->weights_path, "shape",
+	                      shape_json(ly->weights.h.ndim, ly->weights.h.dims), "dtype",
+	                      npy_dtype_str(&ly->weights.h, dt), "fortran", ly->weights.h.fortran);
 	json_object_set_new(o, "n", json_integer((json_int_t)g->n));
 	json_object_set_new(o, "nonfinite", json_integer((json_int_t)g->n_nonfinite));
 	json_object_set_new(o, "min", cli_json_real(g->min));
@@ -209,7 +218,7 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
 	              strcmp(term, "dumb") != 0;
 	char *mn = cli_safe(m->name), *ln = cli_safe(ly->name), *path = cli_safe(ly->weights_path);
 	char shape[64], dt[8];
-	shape_text(ly->weights.h.ndim, ly->weights.rows, ly->weights.cols, shape, sizeof shape);
+	shape_text(ly->weights.h.ndim, ly->weights.h.dims, shape, sizeof shape);
 	printf("%s / %s: weights %s %s%s, %s\n", mn, ln, shape, npy_dtype_str(&ly->weights.h, dt),
 	       ly->weights.h.fortran ? " (Fortran order)" : "", path);
 	free(mn);
@@ -393,9 +402,9 @@ static json_t *diff_json(const char *a, const char *b, const struct wdiff *d)
 		json_t *edges = json_array();
 		for (size_t j = 0; j <= l->bins; j++)
 			json_array_append_new(edges, json_real(l->bin_edges[j]));
-		json_t *o = json_pack("{s:s, s:o, s:[s, s]}", "name", l->name, "shape",
-		                      shape_json(l->ndim, l->rows, l->cols), "dtype", l->dtype_a,
-		                      l->dtype_b);
+		json_t *o =
+		    json_pack("{s:s, s:o, s:[s, s]}", "name", l->name, "shape",
+		              shape_json(l->ndim, l->dims), "dtype", l->dtype_a, l->dtype_b);
 		json_object_set_new(o, "n", json_integer((json_int_t)l->n));
 		json_object_set_new(o, "nonfinite", json_integer((json_int_t)l->n_nonfinite));
 		json_object_set_new(o, "l2", cli_json_real(l->l2));
@@ -466,7 +475,7 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 	for (size_t i = 0; i < d->n_layers; i++) {
 		const struct wdiff_layer *l = &d->layers[i];
 		char shape[64];
-		shape_text(l->ndim, l->rows, l->cols, shape, sizeof shape);
+		shape_text(l->ndim, l->dims, shape, sizeof shape);
 		printf("%-*s  %-12s %10.4g %10.4g %9.4g %10.4g", nw, names[i], shape, l->l2,
 		       l->norm_a, l->relative, l->max_abs_delta);
 		for (int v = 0; v < WDIFF_LEVELS; v++)
@@ -477,13 +486,17 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 	for (size_t i = 0; i < d->n_layers; i++) {
 		const struct wdiff_layer *l = &d->layers[i];
 		char shape[64];
-		shape_text(l->ndim, l->rows, l->cols, shape, sizeof shape);
+		shape_text(l->ndim, l->dims, shape, sizeof shape);
 		printf("\n%s %s, %s vs %s, %zu weights", names[i], shape, l->dtype_a, l->dtype_b,
 		       l->n);
 		if (l->n_nonfinite)
 			printf(" (%zu pairs with NaN or infinity left out)", l->n_nonfinite);
 		printf(": ||A-B|| = %.6g, ||A|| = %.6g, ||B|| = %.6g, relative %.4g\n", l->l2,
 		       l->norm_a, l->norm_b, l->relative);
+		if (l->n == 0) {
+			printf("  no finite pairs of weights to compare\n");
+			continue;
+		}
 		if (l->max_abs_delta == 0) {
 			printf("  identical: every |dw| is 0\n");
 			continue;

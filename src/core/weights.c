@@ -246,18 +246,33 @@ static size_t bin_of(const double *e, size_t bins, double v)
 	return lo;
 }
 
+/* The shape as stored, e.g. "(8, 3, 3, 3)" or "(10,)". */
 static void format_shape(const struct npy *a, char *buf, size_t size)
 {
-	if (a->h.ndim <= 1)
+	if (a->h.ndim <= 1) {
 		snprintf(buf, size, "(%zu,)", a->rows * a->cols);
-	else
-		snprintf(buf, size, "(%zu, %zu)", a->rows, a->cols);
+		return;
+	}
+	size_t used = 0;
+	for (int k = 0; k < a->h.ndim && used < size; k++) {
+		int w = snprintf(buf + used, size - used, "%s%zu%s", k ? ", " : "(", a->h.dims[k],
+		                 k + 1 == a->h.ndim ? ")" : "");
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
 }
 
+/* Equal shapes as stored: (8, 3, 3, 3) and (8, 27) hold the same count but are not the same. */
 static bool same_shape(const struct npy *a, const struct npy *b)
 {
 	int na = a->h.ndim < 1 ? 1 : a->h.ndim, nb = b->h.ndim < 1 ? 1 : b->h.ndim;
-	return na == nb && a->rows == b->rows && a->cols == b->cols;
+	if (na != nb || a->rows != b->rows || a->cols != b->cols)
+		return false;
+	for (int k = 0; k < a->h.ndim && na > 2; k++)
+		if (a->h.dims[k] != b->h.dims[k])
+			return false;
+	return true;
 }
 
 int weights_diff_layer(const char *name, const struct npy *a, const struct npy *b, size_t bins,
@@ -338,6 +353,10 @@ int weights_diff_layer(const char *name, const struct npy *a, const struct npy *
 
 	out->name = xstrdup(name);
 	out->ndim = a->h.ndim < 1 ? 1 : a->h.ndim;
+	if (a->h.ndim >= 1)
+		memcpy(out->dims, a->h.dims, (size_t)a->h.ndim * sizeof *out->dims);
+	else
+		out->dims[0] = 1;
 	out->rows = la.rows;
 	out->cols = la.cols;
 	npy_dtype_str(&a->h, out->dtype_a);
