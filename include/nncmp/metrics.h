@@ -72,8 +72,8 @@ void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx,
 int metrics_correct_count(const struct study *s, size_t i);
 
 /* Exact two-sided binomial test of k successes in n trials with p = 1/2 (McNemar's exact test). */
-double binom_test_half(int64_t k, int64_t n);
+double metrics_binom_test(int64_t k, int64_t n);
 /* Binomial(n, p) probability of exactly x, accurate for large n (Loader's saddle-point form). */
-double binom_pmf(int64_t x, int64_t n, double p);
+double metrics_binom_pmf(int64_t x, int64_t n, double p);
 
 #endif

@@ -10,7 +10,8 @@
  * positive.
  * Instances with a non-finite activation are left out of the means and the covariance and get
  * NaN coordinates (counted in `skipped`). A layer with one neuron has a second axis of zeros; a
- * layer that is constant over the instances has explained ratios of NaN.
+ * layer that is constant over the instances has explained ratios of NaN. Values are read as
+ * float32 before centring (see similarity.h on float64 sources).
  *
  * Memory: O(H²) beyond the blocks, plus the n points. Results are owned by the caller.
  */

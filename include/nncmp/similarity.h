@@ -15,7 +15,9 @@
  * NaN (as numpy.corrcoef gives), and it never appears among the matches. r is clipped to [−1, 1].
  * Blocks are multiplied in float32 and summed in double: r is good to about 1e-5 (6e-6 at most
  * on two 1M × 512 layers against a float64 reference; a float32 NumPy matmul of the whole
- * standardized matrices is off by 1.5e-3 there).
+ * standardized matrices is off by 1.5e-3 there). Values are read as float32 before they are
+ * centred, so float64 activations whose mean is large against their spread (1e5 ± 1e-3) lose
+ * that precision; float16/32 sources, the common case, lose nothing.
  *
  * Memory: O(h1 · h2) (and h1² + h2² with CKA) beyond the blocks. Results are owned by the caller.
  */

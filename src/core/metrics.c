@@ -153,7 +153,7 @@ static double bd0(double x, double np)
 	return x * log(x / np) + np - x;
 }
 
-double binom_pmf(int64_t x, int64_t n, double p)
+double metrics_binom_pmf(int64_t x, int64_t n, double p)
 {
 	if (x < 0 || x > n)
 		return 0.0;
@@ -169,7 +169,7 @@ double binom_pmf(int64_t x, int64_t n, double p)
 	return exp(lc - 0.5 * lf);
 }
 
-double binom_test_half(int64_t k, int64_t n)
+double metrics_binom_test(int64_t k, int64_t n)
 {
 	if (n <= 0)
 		return 1.0;
@@ -179,7 +179,7 @@ double binom_test_half(int64_t k, int64_t n)
 	/* two-sided: twice the lower tail up to m; terms shrink as j falls below m < n/2 */
 	double sum = 0;
 	for (int64_t j = m; j >= 0; j--) {
-		double t = binom_pmf(j, n, 0.5);
+		double t = metrics_binom_pmf(j, n, 0.5);
 		sum += t;
 		if (t < sum * 1e-17)
 			break;
@@ -277,9 +277,9 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	out->kappa = exp_dis > 0 ? 1.0 - (dn - (double)agree) / exp_dis : NAN;
 	free(marg_a);
 	free(marg_b);
-	out->mcnemar_p =
-	    binom_test_half(out->all.only_a < out->all.only_b ? out->all.only_a : out->all.only_b,
-	                    out->all.only_a + out->all.only_b);
+	out->mcnemar_p = metrics_binom_test(out->all.only_a < out->all.only_b ? out->all.only_a
+	                                                                      : out->all.only_b,
+	                                    out->all.only_a + out->all.only_b);
 	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : NAN;
 	out->boot_reps = reps;
 	bootstrap_diff(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
