@@ -8,6 +8,14 @@
  * study.ini:
  *   [study]               name, labels, classes, samples
  *   [model NAME]          probs | logits | pred, act.LAYER = path, weights.LAYER = path
+ *
+ * A matrix (probs, logits, pred, act.LAYER, weights.LAYER) may be a tensor of a safetensors file,
+ * "acts.safetensors:fc1" (npy.h), or shards: several files separated by commas, read as one
+ * matrix with their rows concatenated in the order given. A value that ends in a comma goes on
+ * in the next, indented line:
+ *   act.fc1 = part-000.npy, part-001.npy,
+ *             part-002.npy
+ * A value that names an existing file whole is one file, commas and all.
  */
 #ifndef NNCMP_MANIFEST_H
 #define NNCMP_MANIFEST_H
@@ -15,16 +23,23 @@
 #include "nncmp/study.h"
 #include "nncmp/util.h"
 
+/*
+ * Where a matrix's path is in the structs below, `shards` holds its files when the value listed
+ * more than one (resolved, in row order); the path then only names them for messages
+ * ("a.npy .. c.npy (3 shards)"). For a single file the list is empty.
+ */
 struct manifest_layer {
 	char *name;
 	char *act;     /* NULL when absent */
 	char *weights; /* NULL when absent */
+	struct strvec act_shards, weights_shards;
 };
 
 struct manifest_model {
 	char *name;
 	enum prob_source src;
 	char *src_path; /* NULL until a source is named */
+	struct strvec src_shards;
 	size_t n_layers;
 	struct manifest_layer *layers;
 };

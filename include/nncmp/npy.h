@@ -12,6 +12,15 @@
  *
  * npy_parse_header() is the pure header parser, separate so the fuzzer and unit tests can drive it
  * with bytes in memory.
+ *
+ * Other sources fill the same struct, so everything downstream reads them alike:
+ *   npy_open_any()    a .npy path, or a tensor of a safetensors file ("acts.safetensors:fc1", or
+ *                     "acts.safetensors" when the file holds one tensor; safetensors.h);
+ *   npy_open_shards() several sources read as one matrix, their rows concatenated in order.
+ * A sharded matrix is not contiguous: its `data` is NPY_SHARDED_DATA, which must never be read
+ * through. Code that reads `data` directly (the in-place float32 fast paths of filter_parse.c,
+ * matrices.c and neurons_pass.c) must first check npy_contiguous(); npy_at(), npy_row_f64() and
+ * npy_rows_f32() route to the right shard themselves.
  */
 #ifndef NNCMP_NPY_H
 #define NNCMP_NPY_H
@@ -45,8 +54,24 @@ struct npy {
 	const uint8_t *data;
 	void *map;
 	size_t map_len;
-	char *path; /* as given to npy_open; owned */
+	char *path; /* as given to npy_open (the spec, or the shards' name); owned */
+	/*
+	 * A sharded matrix (npy_open_shards): its parts, each a single-source matrix (owned), and
+	 * where each begins in the whole, counted in elements in C order (n_shards + 1 entries, the
+	 * last the total). n_shards is 0 for a single source.
+	 */
+	size_t n_shards;
+	struct npy *shards;
+	size_t *shard_start;
 };
+
+/*
+ * The `data` of a sharded matrix: not NULL (the matrix is open), not aligned to 2 or more (fast
+ * paths that test alignment stay off), and pointing at no mapping.
+ */
+#define NPY_SHARDED_DATA ((const uint8_t *)(uintptr_t)1)
+/* At most this many shards make one matrix. */
+#define NPY_MAX_SHARDS 4096
 
 /*
  * Parses the header at the start of buf (len bytes, the whole file or at least its header).
@@ -57,7 +82,33 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 
 /* Maps path; returns 0, or -1 with a one-line message in err. On failure *a needs no close. */
 int npy_open(struct npy *a, const char *path, struct nn_err *err);
+/*
+ * Opens one source: "FILE.safetensors:TENSOR", "FILE.safetensors" (a file of one tensor), or
+ * else an npy path. Returns 0, or -1 with err naming the file; on failure *a needs no close.
+ */
+int npy_open_any(struct npy *a, const char *spec, struct nn_err *err);
+/*
+ * Opens n sources (each as npy_open_any() takes it) as one matrix, their rows concatenated in
+ * the order given. All must hold the same dtype and agree on every dimension but the first;
+ * none may be a scalar. `name` (copied to a->path) stands for the whole in later messages; with
+ * n == 1 this is npy_open_any(specs[0]). Returns 0, or -1 with err naming the shard at fault.
+ */
+int npy_open_shards(struct npy *a, const char *const *specs, size_t n, const char *name,
+                    struct nn_err *err);
+/* Unmaps (every shard); *a is zeroed. */
 void npy_close(struct npy *a);
+
+/* True when a->data holds all rows × cols elements in one block (a single source). */
+static inline bool npy_contiguous(const struct npy *a)
+{
+	return a->n_shards == 0;
+}
+
+/*
+ * Maps the whole regular file at path read-only (refusing FIFOs, directories and empty files;
+ * `what` names the expected kind in messages, "an npy file"). Returns 0, or -1 with err set.
+ */
+int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err);
 
 /* The element at (row, col) converted to double. Bounds are the caller's duty. */
 double npy_at(const struct npy *a, size_t row, size_t col);

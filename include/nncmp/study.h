@@ -8,6 +8,10 @@
  * and the per-instance numbers derived from probabilities in one pass at open.
  *
  * Conventions: class ids are 0..n_classes-1; instance indices are 0..n-1 in file order.
+ *
+ * A manifest may name a matrix as a safetensors tensor ("out.safetensors:probs") or as shards
+ * read as one matrix (manifest.h); the *_path strings then say so for messages ("a.npy .. c.npy
+ * (3 shards)") and are not always the name of one file. The struct npy reads alike either way.
  */
 #ifndef NNCMP_STUDY_H
 #define NNCMP_STUDY_H
@@ -18,6 +22,9 @@
 
 #include "nncmp/npy.h"
 #include "nncmp/util.h"
+
+/* Confusion and agreement tables are dense C × C: this bounds them (8 × C² bytes each). */
+#define STUDY_MAX_CLASSES 5000
 
 enum prob_source { SRC_PROBS, SRC_LOGITS, SRC_PRED };
 

@@ -638,7 +638,8 @@ static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
 		goto out;
 	}
 	const struct npy_header *h = &l->act.h;
-	bool f32 = h->kind == NPY_FLOAT && h->itemsize == 4 && !h->swap && !h->fortran;
+	bool f32 = h->kind == NPY_FLOAT && h->itemsize == 4 && !h->swap && !h->fortran &&
+	           npy_contiguous(&l->act);
 	n = node_new(p, f32 ? N_ACT_F32 : N_ACT, TY_NUM, name_pos, close + 1);
 	n->arr = &l->act;
 	n->col = unit;

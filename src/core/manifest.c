@@ -1,11 +1,13 @@
 /* manifest.c — study.ini, read with inih. */
 #include "nncmp/manifest.h"
 
+#include <ctype.h>
 #include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Debian's inih reads lines into a 200-byte buffer; longer lines would be cut silently. */
 #define INI_LINE_LIMIT 199
@@ -23,10 +25,13 @@ void manifest_free(struct manifest *mf)
 			free(mm->layers[j].name);
 			free(mm->layers[j].act);
 			free(mm->layers[j].weights);
+			strvec_free(&mm->layers[j].act_shards);
+			strvec_free(&mm->layers[j].weights_shards);
 		}
 		free(mm->layers);
 		free(mm->name);
 		free(mm->src_path);
+		strvec_free(&mm->src_shards);
 	}
 	free(mf->models);
 	free(mf->path);
@@ -48,28 +53,46 @@ struct manifest_model *manifest_add_model(struct manifest *mf, const char *name)
 	return mm;
 }
 
+/* The layer called name of mm, added when it is not there yet. */
+static struct manifest_layer *layer_get(struct manifest_model *mm, const char *name)
+{
+	for (size_t j = 0; j < mm->n_layers; j++)
+		if (strcmp(mm->layers[j].name, name) == 0)
+			return &mm->layers[j];
+	mm->layers = xreallocarray(mm->layers, mm->n_layers + 1, sizeof *mm->layers);
+	struct manifest_layer *l = &mm->layers[mm->n_layers++];
+	memset(l, 0, sizeof *l);
+	l->name = xstrdup(name);
+	return l;
+}
+
 void manifest_set_layer(struct manifest_model *mm, const char *layer, bool is_weights, char *path)
 {
-	struct manifest_layer *l = NULL;
-	for (size_t j = 0; j < mm->n_layers; j++)
-		if (strcmp(mm->layers[j].name, layer) == 0)
-			l = &mm->layers[j];
-	if (!l) {
-		mm->layers = xreallocarray(mm->layers, mm->n_layers + 1, sizeof *mm->layers);
-		l = &mm->layers[mm->n_layers++];
-		memset(l, 0, sizeof *l);
-		l->name = xstrdup(layer);
-	}
+	struct manifest_layer *l = layer_get(mm, layer);
 	char **slot = is_weights ? &l->weights : &l->act;
 	free(*slot);
 	*slot = path;
+	strvec_free(is_weights ? &l->weights_shards : &l->act_shards);
 }
 
 struct parse_ctx {
 	struct manifest *mf;
 	struct nn_err *err;
 	bool failed;
+	/* a matrix value that ended in a comma, to go on if the next entry is its continuation */
+	char *cont_section, *cont_key;
+	char **cont_path;
+	struct strvec *cont_shards;
 };
+
+static void cont_clear(struct parse_ctx *c)
+{
+	free(c->cont_section);
+	free(c->cont_key);
+	c->cont_section = c->cont_key = NULL;
+	c->cont_path = NULL;
+	c->cont_shards = NULL;
+}
 
 /* Records the first problem and returns 0 so inih stops and reports the line. */
 __attribute__((format(printf, 2, 3))) static int fail(struct parse_ctx *c, const char *fmt, ...)
@@ -94,12 +117,100 @@ static int set_once(struct parse_ctx *c, char **slot, const char *key, const cha
 	return 1;
 }
 
+#define CONT_HINT                                                                                  \
+	" (to continue a list of files on the next line, end the line before with a comma)"
+
+/* The name a list of shards goes by in messages: "a.npy .. c.npy (3 shards)". */
+static char *shards_name(const struct strvec *sv)
+{
+	if (sv->n == 1)
+		return xstrdup(sv->v[0]);
+	return xasprintf("%s .. %s (%zu shards)", sv->v[0], sv->v[sv->n - 1], sv->n);
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/*
+ * Sets a matrix's source from value: one file, or the files it lists separated by commas,
+ * appended to those already in shards when the entry continues the one before. A value ending
+ * in a comma leaves the entry open for continuation. Returns 1, or fail()'s 0.
+ */
+static int set_matrix(struct parse_ctx *c, const char *section, const char *key, const char *value,
+                      char **path, struct strvec *shards)
+{
+	bool cont = shards->n > 0;
+	char *whole = path_join(c->mf->root, value);
+	if (!cont && (!strchr(value, ',') || is_file(whole))) {
+		free(*path);
+		*path = whole;
+		return 1;
+	}
+	free(whole);
+	bool open_end = false;
+	for (const char *p = value;;) {
+		const char *comma = strchr(p, ',');
+		const char *e = comma ? comma : p + strlen(p);
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		while (e > p && isspace((unsigned char)e[-1]))
+			e--;
+		if (e == p && !comma) {
+			open_end = true;
+			break;
+		}
+		if (e == p)
+			return fail(c, "'%s' lists an empty file name", key);
+		if (shards->n == NPY_MAX_SHARDS)
+			return fail(c, "'%s' lists more than %d files", key, NPY_MAX_SHARDS);
+		char *part = xstrndup(p, (size_t)(e - p));
+		strvec_push(shards, path_join(c->mf->root, part));
+		free(part);
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (shards->n == 0)
+		return fail(c, "'%s' lists an empty file name", key);
+	free(*path);
+	*path = shards_name(shards);
+	if (open_end) {
+		c->cont_section = xstrdup(section);
+		c->cont_key = xstrdup(key);
+		c->cont_path = path;
+		c->cont_shards = shards;
+	}
+	return 1;
+}
+
 static int on_entry(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_ctx *c = user;
 	struct manifest *mf = c->mf;
 	if (c->failed)
 		return 0;
+	if (c->cont_key) {
+		/* inih hands an indented line on as another value of the same key */
+		bool same = strcmp(section, c->cont_section) == 0 && strcmp(key, c->cont_key) == 0;
+		char **path = c->cont_path;
+		struct strvec *shards = c->cont_shards;
+		cont_clear(c);
+		if (same) {
+			/* inih leaves inline comments on such lines: " ; comment" ends the value */
+			char *v = xstrdup(value);
+			for (char *q = v; *q; q++)
+				if (*q == ';' && q > v && isspace((unsigned char)q[-1])) {
+					*q = '\0';
+					break;
+				}
+			int rc = set_matrix(c, section, key, v, path, shards);
+			free(v);
+			return rc;
+		}
+	}
 	if (strcmp(section, "study") == 0) {
 		if (strcmp(key, "name") == 0) {
 			free(mf->name);
@@ -133,12 +244,16 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	static const char *const srcs[] = {"probs", "logits", "pred"};
 	for (int k = 0; k < 3; k++)
 		if (strcmp(key, srcs[k]) == 0) {
+			if (mm->src_path && mm->src == (enum prob_source)k)
+				return fail(c, "'%s' is given twice%s", key, CONT_HINT);
 			if (mm->src_path)
 				return fail(c,
 				            "model '%s' names more than one of probs, logits, pred",
 				            mname);
+			if (!value[0])
+				return fail(c, "'%s' is empty", key);
 			mm->src = (enum prob_source)k;
-			return set_once(c, &mm->src_path, key, value);
+			return set_matrix(c, section, key, value, &mm->src_path, &mm->src_shards);
 		}
 	bool is_w = strncmp(key, "weights.", 8) == 0;
 	if (strncmp(key, "act.", 4) == 0 || is_w) {
@@ -147,16 +262,31 @@ static int on_entry(void *user, const char *section, const char *key, const char
 			return fail(c, "'%s' names no layer", key);
 		if (!value[0])
 			return fail(c, "'%s' is empty", key);
-		for (size_t j = 0; j < mm->n_layers; j++)
-			if (strcmp(mm->layers[j].name, layer) == 0 &&
-			    (is_w ? mm->layers[j].weights : mm->layers[j].act))
-				return fail(c, "'%s' is given twice", key);
-		manifest_set_layer(mm, layer, is_w, path_join(mf->root, value));
-		return 1;
+		struct manifest_layer *l = layer_get(mm, layer);
+		if (is_w ? l->weights : l->act)
+			return fail(c, "'%s' is given twice%s", key, CONT_HINT);
+		return set_matrix(c, section, key, value, is_w ? &l->weights : &l->act,
+		                  is_w ? &l->weights_shards : &l->act_shards);
 	}
 	return fail(
 	    c, "unknown key '%s' in [model %s] (probs, logits, pred, act.LAYER, weights.LAYER)",
 	    key, mname);
+}
+
+/* A list of one file is that file: its shard list is dropped. */
+static void single_shards_drop(struct manifest *mf)
+{
+	for (size_t i = 0; i < mf->n_models; i++) {
+		struct manifest_model *mm = &mf->models[i];
+		if (mm->src_shards.n == 1)
+			strvec_free(&mm->src_shards);
+		for (size_t j = 0; j < mm->n_layers; j++) {
+			if (mm->layers[j].act_shards.n == 1)
+				strvec_free(&mm->layers[j].act_shards);
+			if (mm->layers[j].weights_shards.n == 1)
+				strvec_free(&mm->layers[j].weights_shards);
+		}
+	}
 }
 
 /* Refuses lines inih would truncate, naming the line. */
@@ -184,6 +314,8 @@ int manifest_parse(struct manifest *mf, const char *text, const char *name, cons
 		return -1;
 	struct parse_ctx c = {.mf = mf, .err = err};
 	int line = ini_parse_string(text, on_entry, &c);
+	cont_clear(&c);
+	single_shards_drop(mf);
 	if (line != 0) {
 		if (c.failed) {
 			char msg[NN_ERR_MAX];

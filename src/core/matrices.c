@@ -291,8 +291,9 @@ static size_t block_nonfinite(float *A, size_t b, size_t cols, const float *S, s
 /* Whether act is native C-order float32, aligned (as npy pads its header): read in place. */
 static bool native_f32(const struct npy *act)
 {
-	return act->h.kind == NPY_FLOAT && act->h.itemsize == 4 && !act->h.swap &&
-	       (!act->h.fortran || act->cols == 1) && (uintptr_t)act->data % sizeof(float) == 0;
+	return npy_contiguous(act) && act->h.kind == NPY_FLOAT && act->h.itemsize == 4 &&
+	       !act->h.swap && (!act->h.fortran || act->cols == 1) &&
+	       (uintptr_t)act->data % sizeof(float) == 0;
 }
 
 /*

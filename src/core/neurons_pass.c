@@ -185,8 +185,9 @@ void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,
 	job->h = act->cols;
 	job->hp = round4(act->cols);
 	const struct npy_header *hd = &act->h;
-	job->direct = hd->kind == NPY_FLOAT && hd->itemsize == 4 && !hd->swap &&
-	              (!hd->fortran || act->cols == 1) && (uintptr_t)act->data % 4 == 0;
+	job->direct = npy_contiguous(act) && hd->kind == NPY_FLOAT && hd->itemsize == 4 &&
+	              !hd->swap && (!hd->fortran || act->cols == 1) &&
+	              (uintptr_t)act->data % 4 == 0;
 	size_t row_bytes = act->cols * sizeof(float);
 	job->block = row_bytes ? BLOCK_BYTES / row_bytes : 4096;
 	job->block = job->block < 16 ? 16 : job->block > 4096 ? 4096 : job->block;

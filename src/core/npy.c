@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nncmp/safetensors.h"
+
 /* A header longer than this is refused: real ones are a few hundred bytes. */
 #define NPY_HEADER_MAX (1u << 20)
 
@@ -261,9 +263,8 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 	return 0;
 }
 
-int npy_open(struct npy *a, const char *path, struct nn_err *err)
+int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err)
 {
-	memset(a, 0, sizeof *a);
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
 	if (fd < 0)
 		return nn_err_set(err, "%s: %s", path, strerror(errno));
@@ -274,21 +275,34 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		nn_err_set(err, "%s: %s", path,
-		           S_ISDIR(st.st_mode) ? "is a directory, expected an npy file"
-		                               : "not a regular file");
+		if (S_ISDIR(st.st_mode))
+			nn_err_set(err, "%s: is a directory, expected %s", path, what);
+		else
+			nn_err_set(err, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	size_t size = (size_t)st.st_size;
 	if (size == 0) {
 		close(fd);
-		return nn_err_set(err, "%s: empty file, expected an npy file", path);
+		return nn_err_set(err, "%s: empty file, expected %s", path, what);
 	}
-	void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (map == MAP_FAILED)
+	if (m == MAP_FAILED)
 		return nn_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+	*map = m;
+	*len = size;
+	return 0;
+}
+
+int npy_open(struct npy *a, const char *path, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	void *map;
+	size_t size;
+	if (npy_map_file(path, "an npy file", &map, &size, err) < 0)
+		return -1;
 	if (npy_parse_header(map, size, path, &a->h, err) < 0) {
 		munmap(map, size);
 		return -1;
@@ -312,8 +326,33 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	return 0;
 }
 
+int npy_open_any(struct npy *a, const char *spec, struct nn_err *err)
+{
+	static const char ext[] = ".safetensors";
+	const size_t el = sizeof ext - 1, sl = strlen(spec);
+	const char *at = strstr(spec, ".safetensors:");
+	if (at) {
+		const char *tensor = at + el + 1;
+		if (!*tensor) {
+			memset(a, 0, sizeof *a);
+			return nn_err_set(err, "%s: no tensor name after ':'", spec);
+		}
+		char *file = xstrndup(spec, (size_t)(at - spec) + el);
+		int rc = safetensors_open(a, file, tensor, err);
+		free(file);
+		return rc;
+	}
+	if (sl > el && strcmp(spec + sl - el, ext) == 0)
+		return safetensors_open(a, spec, NULL, err);
+	return npy_open(a, spec, err);
+}
+
 void npy_close(struct npy *a)
 {
+	for (size_t k = 0; k < a->n_shards; k++)
+		npy_close(&a->shards[k]);
+	free(a->shards);
+	free(a->shard_start);
 	if (a->map)
 		munmap(a->map, a->map_len);
 	free(a->path);
@@ -404,31 +443,10 @@ static inline size_t elem_offset(const struct npy *a, size_t row, size_t col)
 	return a->h.fortran ? col * a->rows + row : row * a->cols + col;
 }
 
-double npy_at(const struct npy *a, size_t row, size_t col)
+/* Whether a single-source matrix lays its elements out in C order (a vector does either way). */
+static inline bool c_order(const struct npy *a)
 {
-	return convert(&a->h, a->data + elem_offset(a, row, col) * a->h.itemsize);
-}
-
-void npy_row_f64(const struct npy *a, size_t row, double *out)
-{
-	size_t cols = a->cols;
-	if (!a->h.fortran && !a->h.swap && a->h.kind == NPY_FLOAT) {
-		if (a->h.itemsize == 4) {
-			const uint8_t *p = a->data + row * cols * 4;
-			for (size_t j = 0; j < cols; j++) {
-				float f;
-				memcpy(&f, p + 4 * j, 4);
-				out[j] = f;
-			}
-			return;
-		}
-		if (a->h.itemsize == 8) {
-			memcpy(out, a->data + row * cols * 8, cols * 8);
-			return;
-		}
-	}
-	for (size_t j = 0; j < cols; j++)
-		out[j] = npy_at(a, row, j);
+	return !a->h.fortran || a->rows <= 1 || a->cols <= 1;
 }
 
 static float half_table[65536];
@@ -440,19 +458,11 @@ static void half_table_init(void)
 		half_table[v] = half_to_float((uint16_t)v);
 }
 
-void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
+/* Converts count consecutive elements at src to float32: native float32 is copied. */
+static inline void elems_f32(const struct npy_header *h, const uint8_t *src, size_t count,
+                             float *out)
 {
-	size_t cols = a->cols;
-	const struct npy_header *h = &a->h;
 	bool native = !h->swap;
-	if (a->h.fortran && cols > 1) {
-		for (size_t j = 0; j < cols; j++)
-			for (size_t r = 0; r < nrows; r++)
-				out[r * cols + j] = (float)npy_at(a, row0 + r, j);
-		return;
-	}
-	const uint8_t *src = a->data + row0 * cols * h->itemsize;
-	size_t count = nrows * cols;
 	if (native && h->kind == NPY_FLOAT && h->itemsize == 4) {
 		memcpy(out, src, count * 4);
 	} else if (native && (h->kind == NPY_FLOAT || h->kind == NPY_BFLOAT) && h->itemsize == 2) {
@@ -478,6 +488,116 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
 		for (size_t k = 0; k < count; k++)
 			out[k] = (float)convert(h, src + k * h->itemsize);
 	}
+}
+
+/* Converts count consecutive elements at src to double. */
+static inline void elems_f64(const struct npy_header *h, const uint8_t *src, size_t count,
+                             double *out)
+{
+	if (!h->swap && h->kind == NPY_FLOAT && h->itemsize == 4) {
+		for (size_t k = 0; k < count; k++) {
+			float f;
+			memcpy(&f, src + 4 * k, 4);
+			out[k] = f;
+		}
+	} else if (!h->swap && h->kind == NPY_FLOAT && h->itemsize == 8) {
+		memcpy(out, src, count * 8);
+	} else {
+		for (size_t k = 0; k < count; k++)
+			out[k] = convert(h, src + k * h->itemsize);
+	}
+}
+
+/*
+ * The shard of a sharded matrix that holds element idx (C order): the last to begin at or before
+ * it, so that empty shards are passed over.
+ */
+static size_t shard_find(const struct npy *a, size_t idx)
+{
+	size_t lo = 0, hi = a->n_shards;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a->shard_start[mid] <= idx)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Converts count elements of a sharded matrix, from element `first` on in C order, into f32 (or
+ * f64 when f32 is NULL), a run of elements per shard. Counting in elements rather than rows lets
+ * a view that reshapes the matrix (a vector seen as 1 × n) read through the shards too.
+ */
+static void shard_span(const struct npy *a, size_t first, size_t count, float *f32, double *f64)
+{
+	size_t done = 0;
+	for (size_t k = shard_find(a, first); done < count; k++) {
+		const struct npy *s = &a->shards[k];
+		size_t pos = first + done, local = pos - a->shard_start[k];
+		size_t take = a->shard_start[k + 1] - pos;
+		if (take > count - done)
+			take = count - done;
+		if (c_order(s)) {
+			const uint8_t *src = s->data + local * s->h.itemsize;
+			if (f32)
+				elems_f32(&s->h, src, take, f32 + done);
+			else
+				elems_f64(&s->h, src, take, f64 + done);
+		} else {
+			for (size_t q = 0; q < take; q++) {
+				size_t e = local + q;
+				double v = npy_at(s, e / s->cols, e % s->cols);
+				if (f32)
+					f32[done + q] = (float)v;
+				else
+					f64[done + q] = v;
+			}
+		}
+		done += take;
+	}
+}
+
+double npy_at(const struct npy *a, size_t row, size_t col)
+{
+	if (__builtin_expect(a->n_shards != 0, 0)) {
+		double v;
+		shard_span(a, row * a->cols + col, 1, NULL, &v);
+		return v;
+	}
+	return convert(&a->h, a->data + elem_offset(a, row, col) * a->h.itemsize);
+}
+
+void npy_row_f64(const struct npy *a, size_t row, double *out)
+{
+	size_t cols = a->cols;
+	if (a->n_shards) {
+		shard_span(a, row * cols, cols, NULL, out);
+		return;
+	}
+	if (c_order(a)) {
+		elems_f64(&a->h, a->data + row * cols * a->h.itemsize, cols, out);
+		return;
+	}
+	for (size_t j = 0; j < cols; j++)
+		out[j] = npy_at(a, row, j);
+}
+
+void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
+{
+	size_t cols = a->cols;
+	if (a->n_shards) {
+		shard_span(a, row0 * cols, nrows * cols, out, NULL);
+		return;
+	}
+	if (a->h.fortran && cols > 1) {
+		for (size_t j = 0; j < cols; j++)
+			for (size_t r = 0; r < nrows; r++)
+				out[r * cols + j] = (float)npy_at(a, row0 + r, j);
+		return;
+	}
+	elems_f32(&a->h, a->data + row0 * cols * a->h.itemsize, nrows * cols, out);
 }
 
 const char *npy_dtype_str(const struct npy_header *h, char buf[8])

@@ -199,12 +199,24 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 	return 0;
 }
 
+/*
+ * Opens a matrix the manifest names: path (an npy file or a safetensors tensor), or the shards
+ * when it lists more than one (shards may be NULL).
+ */
+static int open_matrix(struct npy *a, const char *path, const struct strvec *shards,
+                       struct nn_err *err)
+{
+	if (shards && shards->n > 1)
+		return npy_open_shards(a, (const char *const *)shards->v, shards->n, path, err);
+	return npy_open_any(a, path, err);
+}
+
 /* Reads an (N,) or (N, 1) integer vector of class ids into a new int32 array. */
-static int32_t *load_class_vector(const char *path, const char *what, size_t *n_out,
-                                  struct nn_err *err)
+static int32_t *load_class_vector(const char *path, const struct strvec *shards, const char *what,
+                                  size_t *n_out, struct nn_err *err)
 {
 	struct npy a;
-	if (npy_open(&a, path, err) < 0)
+	if (open_matrix(&a, path, shards, err) < 0)
 		return NULL;
 	char dt[8];
 	if (a.h.ndim == 0 || a.h.ndim > 2 || (a.h.ndim == 2 && a.cols != 1)) {
@@ -277,7 +289,7 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 		l->name = xstrdup(ml->name);
 		if (ml->act) {
 			l->act_path = xstrdup(ml->act);
-			if (npy_open(&l->act, l->act_path, err) < 0)
+			if (open_matrix(&l->act, l->act_path, &ml->act_shards, err) < 0)
 				return -1;
 			if (l->act.h.ndim == 0)
 				return nn_err_set(
@@ -292,7 +304,7 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 		}
 		if (ml->weights) {
 			l->weights_path = xstrdup(ml->weights);
-			if (npy_open(&l->weights, l->weights_path, err) < 0)
+			if (open_matrix(&l->weights, l->weights_path, &ml->weights_shards, err) < 0)
 				return -1;
 			if (l->weights.h.ndim == 0)
 				return nn_err_set(err, "%s: a scalar, expected a weight matrix",
@@ -321,14 +333,15 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 				                  mf->path ? mf->path : s->root, m->name);
 		if (m->src == SRC_PRED) {
 			size_t n;
-			m->pred = load_class_vector(m->src_path, "predicted class ids", &n, err);
+			m->pred = load_class_vector(m->src_path, &mm->src_shards,
+			                            "predicted class ids", &n, err);
 			if (!m->pred)
 				return -1;
 			if (n != s->n)
 				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
 				                  n, s->labels_path, s->n);
 		} else {
-			if (npy_open(&m->probs, m->src_path, err) < 0)
+			if (open_matrix(&m->probs, m->src_path, &mm->src_shards, err) < 0)
 				return -1;
 			if (m->probs.h.ndim != 2)
 				return nn_err_set(err,
@@ -337,9 +350,13 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 			if (m->probs.rows != s->n)
 				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
 				                  m->probs.rows, s->labels_path, s->n);
-			if (m->probs.h.kind != NPY_FLOAT)
+			if (m->probs.cols == 0)
+				return nn_err_set(err, "%s: 0 columns, expected (N, C) with C >= 1",
+				                  m->src_path);
+			if (m->probs.h.kind != NPY_FLOAT && m->probs.h.kind != NPY_BFLOAT)
 				return nn_err_set(
-				    err, "%s: integer dtype, expected float %s", m->src_path,
+				    err, "%s: %s dtype, expected float %s", m->src_path,
+				    m->probs.h.kind == NPY_BOOL ? "boolean" : "integer",
 				    m->src == SRC_LOGITS ? "logits" : "probabilities");
 		}
 		if (open_layers(s, m, mm, err) < 0)
@@ -362,7 +379,7 @@ static int settle_classes(struct study *s, struct nn_err *err)
 			                  m->src_path, m->probs.cols,
 			                  s->classes_path ? s->classes_path : s->labels_path,
 			                  s->n_classes);
-		if (!cols) {
+		if (!cols_from) {
 			cols = m->probs.cols;
 			cols_from = m->src_path;
 		} else if (m->probs.cols != cols) {
@@ -370,21 +387,27 @@ static int settle_classes(struct study *s, struct nn_err *err)
 			                  m->probs.cols, cols_from, cols);
 		}
 	}
-	if (s->classes)
+	if (s->classes) {
+		if (s->n_classes > STUDY_MAX_CLASSES)
+			return nn_err_set(err, "%s: %zu classes; at most %d are supported",
+			                  s->classes_path ? s->classes_path : s->labels_path,
+			                  s->n_classes, STUDY_MAX_CLASSES);
 		return 0;
+	}
 	size_t c = cols;
-	if (!c) {
+	if (!cols_from) {
+		/* only predictions: as many classes as the largest id seen */
 		for (size_t i = 0; i < s->n; i++)
 			if ((size_t)s->labels[i] + 1 > c)
 				c = (size_t)s->labels[i] + 1;
 		for (size_t k = 0; k < s->n_models; k++)
-			for (size_t i = 0; i < s->n; i++)
+			for (size_t i = 0; s->models[k].src == SRC_PRED && i < s->n; i++)
 				if ((size_t)s->models[k].pred[i] + 1 > c)
 					c = (size_t)s->models[k].pred[i] + 1;
 	}
-	if (c > (size_t)1 << 20)
-		return nn_err_set(err, "%s: class ids up to %zu, too many classes", s->labels_path,
-		                  c - 1);
+	if (c > STUDY_MAX_CLASSES)
+		return nn_err_set(err, "%s: class ids up to %zu; at most %d classes are supported",
+		                  cols_from ? cols_from : s->labels_path, c - 1, STUDY_MAX_CLASSES);
 	s->n_classes = c;
 	s->classes = xcalloc(c, sizeof *s->classes);
 	for (size_t i = 0; i < c; i++)
@@ -468,7 +491,7 @@ struct study *study_open(const char *path, struct nn_err *err)
 		size_t ll = strlen(mf.labels);
 		if (ll >= 4 && strcmp(mf.labels + ll - 4, ".csv") == 0)
 			rc = samples_read_labels_csv(s, mf.labels, err);
-		else if (!(s->labels = load_class_vector(mf.labels, "class ids", &s->n, err)))
+		else if (!(s->labels = load_class_vector(mf.labels, NULL, "class ids", &s->n, err)))
 			rc = -1;
 	}
 	if (rc == 0 && s->n == 0)

@@ -122,6 +122,8 @@ good "$S"; npy "$S/models/m/probs.npy" '<f4' '(2, 2)' "$FNEG$F1$FQ$F3Q"; bad "ne
 good "$S"; npy "$S/models/m/probs.npy" '<i8' '(2, 2)' "$I0$I1$I1$I0"; bad "integer probabilities" "probs.npy: integer dtype, expected float"
 good "$S"; npy "$S/models/m/probs.npy" '<f4' '(4,)' "$F3Q$FQ$FQ$F3Q"; bad "1-D probabilities" "probs.npy: 1-dimensional"
 good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/logits.npy" '<f4' '(2, 2)' "$F1$FNAN$F0$F0"; bad "NaN logit" "logits.npy: row 0: NaN"
+good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/logits.npy" '<f4' '(2, 0)' ""; bad "0 columns of logits" "logits.npy: 0 columns"
+good "$S"; rm "$S/classes.txt" "$S/models/m/probs.npy"; npy "$S/labels.npy" '<i8' '(2,)' "$I0\x40\x42\x0f\x00\x00\x00\x00\x00"; npy "$S/models/m/pred.npy" '<i8' '(2,)' "$I0$I1"; bad "class id 1000000" "at most 5000 classes"
 good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/pred.npy" '<i8' '(2,)' "$I0$I5"; bad "prediction out of range" "pred.npy: row 1 holds class 5"
 good "$S"; rm "$S/models/m/probs.npy"; npy "$S/models/m/pred.npy" '<i8' '(2,)' "$IM1$I0"; bad "negative prediction" "pred.npy: row 0 holds -1"
 good "$S"; rm -rf "$S/models"; bad "no models directory" "no models"
