@@ -59,8 +59,9 @@ FUZZ_SECONDS ?= 60
 
 all: nncmp
 
+# copy then rename: a running ./nncmp keeps its old file instead of failing the build
 nncmp: $(BUILD)/nncmp
-	cp $< $@
+	cp $< $@.tmp && mv $@.tmp $@
 
 $(BUILD)/nncmp: $(CLI_OBJ) $(LIBCORE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCORE) $(LIBS)

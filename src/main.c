@@ -4,10 +4,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
 #include "cli/cli.h"
+#include "nncmp/tui.h"
 
 static const char usage[] =
-    "usage: nncmp [STUDY]                open a study (prints the report until the TUI lands)\n"
+    "usage: nncmp [STUDY] [--theme NAME] open a study (the TUI on a terminal, else the report)\n"
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
@@ -55,14 +58,50 @@ static int is_study_dir(const char *dir)
 	return 0;
 }
 
+/*
+ * `nncmp [STUDY] [--theme NAME]`: the TUI when stdin and stdout are terminals, else the report
+ * (scripts and tests rely on that). Returns an exit status, or -1 when argv is not this form.
+ */
+static int open_study(int argc, char **argv)
+{
+	const char *study = NULL, *theme = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--theme") == 0 && i + 1 < argc)
+			theme = argv[++i];
+		else if (strncmp(argv[i], "--theme=", 8) == 0)
+			theme = argv[i] + 8;
+		else if (argv[i][0] == '-' || study)
+			return -1;
+		else
+			study = argv[i];
+	}
+	if (!study) {
+		if (!is_study_dir(".")) {
+			fputs(usage, stderr);
+			return EXIT_BAD_INPUT;
+		}
+		study = ".";
+	}
+	struct stat st;
+	if (stat(study, &st) != 0) {
+		fprintf(stderr,
+		        "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
+		        study);
+		return EXIT_BAD_INPUT;
+	}
+	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+		return tui_run(study, theme);
+	char *args[] = {argv[0], (char *)study, NULL};
+	return cmd_report(2, args);
+}
+
 int main(int argc, char **argv)
 {
 	setlocale(LC_ALL, "");
-	if (argc < 2) {
-		if (is_study_dir(".")) {
-			char *args[] = {argv[0], (char *)".", NULL};
-			return cmd_report(2, args);
-		}
+	if (argc < 2 || strcmp(argv[1], "--theme") == 0 || strncmp(argv[1], "--theme=", 8) == 0) {
+		int rc = open_study(argc, argv);
+		if (rc >= 0)
+			return rc;
 		fputs(usage, stderr);
 		return EXIT_BAD_INPUT;
 	}
@@ -80,12 +119,16 @@ int main(int argc, char **argv)
 			return commands[i].run(argc - 1, argv + 1);
 	if (cmd[0] != '-') {
 		struct stat st;
-		if (stat(cmd, &st) == 0)
-			return cmd_report(argc, argv);
-		fprintf(stderr,
-		        "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
-		        cmd);
-		return EXIT_BAD_INPUT;
+		if (stat(cmd, &st) != 0) {
+			fprintf(
+			    stderr,
+			    "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
+			    cmd);
+			return EXIT_BAD_INPUT;
+		}
+		int rc = open_study(argc, argv);
+		/* other arguments after the study go to the report's parser, as before */
+		return rc >= 0 ? rc : cmd_report(argc, argv);
 	}
 	fprintf(stderr, "nncmp: unknown option '%s' (see nncmp --help)\n", cmd);
 	return EXIT_BAD_INPUT;

@@ -1,0 +1,19 @@
+/*
+ * tui.h — the interactive terminal front (ncursesw): split panes over one study.
+ *
+ * tui_run() opens the study, takes over the terminal until the user quits (or a SIGINT, SIGTERM or
+ * SIGHUP arrives) and always gives it back (endwin) before returning. It must be called only when
+ * stdin and stdout are terminals. Errors in opening the study are printed to stderr before the
+ * screen is touched.
+ */
+#ifndef NNCMP_TUI_H
+#define NNCMP_TUI_H
+
+/*
+ * Runs the TUI on the study at path. theme is a theme name (themes/NAME.ini), a path to an .ini
+ * file, or NULL for $NNCMP_THEME, the config file, then "default". Returns an exit status
+ * (0 success, 2 bad input, 1 internal failure).
+ */
+int tui_run(const char *path, const char *theme);
+
+#endif

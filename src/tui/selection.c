@@ -1,0 +1,337 @@
+/*
+ * selection.c — the instances the panes show: the filter (typed, or built by the agreement
+ * controls and drill-ins), the Esc stack of earlier filters, the sort order, the pair of models,
+ * and the metrics of the selection (computed here, once per change, never while drawing).
+ */
+#include "tui_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "nncmp/filter.h"
+
+/* True when name can stand bare in a filter as the class name (no keyword or model shadows it). */
+static bool bare_name_ok(const struct study *s, const char *name)
+{
+	static const char *const words[] = {"gt",    "and",    "or", "not",   "split",
+	                                    "issue", "text",   "id", "index", "correct",
+	                                    "conf",  "margin", "p",  "act"};
+	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
+	      name[0] == '_'))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
+			return false;
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strcasecmp(name, words[i]) == 0)
+			return false;
+	return study_model_index(s, name) < 0;
+}
+
+void app_class_literal(const struct app *app, int c, char *buf, size_t size)
+{
+	const char *name = app->s->classes[c];
+	char num[32];
+	snprintf(num, sizeof num, "%d", c);
+	if (strcmp(name, num) == 0 || strlen(name) > 200) {
+		snprintf(buf, size, "%d", c);
+		return;
+	}
+	if (bare_name_ok(app->s, name)) {
+		snprintf(buf, size, "%s", name);
+		return;
+	}
+	/* quoted, when nothing in it needs more than the \" and \\ escapes */
+	size_t k = 0;
+	buf[k++] = '"';
+	for (const char *p = name; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || k + 4 >= size) {
+			snprintf(buf, size, "%d", c);
+			return;
+		}
+		if (*p == '"' || *p == '\\')
+			buf[k++] = '\\';
+		buf[k++] = *p;
+	}
+	buf[k++] = '"';
+	buf[k] = '\0';
+}
+
+void app_recompute(struct app *app)
+{
+	const struct study *s = app->s;
+	for (size_t m = 0; m < s->n_models; m++) {
+		metrics_model_free(&app->mm[m]);
+		metrics_model(s, m, app->sel, app->n_sel, &app->mm[m]);
+	}
+	metrics_pair_free(&app->pm);
+	metrics_pair(s, app->a, app->b, app->sel, app->n_sel, 0, 0, &app->pm);
+}
+
+struct sort_item {
+	uint32_t index;
+	double key;
+};
+
+static int cmp_desc(const void *pa, const void *pb)
+{
+	const struct sort_item *x = pa, *y = pb;
+	bool xn = isnan(x->key), yn = isnan(y->key);
+	if (xn != yn)
+		return xn ? 1 : -1; /* undefined values last */
+	if (!xn && x->key != y->key)
+		return x->key > y->key ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+static int cmp_asc(const void *pa, const void *pb)
+{
+	const struct sort_item *x = pa, *y = pb;
+	bool xn = isnan(x->key), yn = isnan(y->key);
+	if (xn != yn)
+		return xn ? 1 : -1;
+	if (!xn && x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The study whose ids cmp_id compares (qsort has no context argument). */
+static const struct study *id_study;
+
+static int cmp_id(const void *pa, const void *pb)
+{
+	const struct sort_item *x = pa, *y = pb;
+	char bx[32], by[32];
+	int c = strcmp(study_instance_id(id_study, x->index, bx, sizeof bx),
+	               study_instance_id(id_study, y->index, by, sizeof by));
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/*
+ * Orders sel[0..n) by key (as `nncmp instances --sort`: index and id ascending, values highest
+ * first, ":asc" or ":desc" to choose). Returns 0, or -1 with the message line set.
+ */
+static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *key)
+{
+	char *name = xstrdup(key);
+	char *colon = strrchr(name, ':');
+	bool has_dir = colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0);
+	bool asc = false;
+	if (has_dir) {
+		asc = strcmp(colon, ":asc") == 0;
+		*colon = '\0';
+	}
+	int rc = 0;
+	struct sort_item *items = NULL;
+	if (strcmp(name, "index") == 0) {
+		if (has_dir && !asc)
+			for (size_t k = 0; k < n / 2; k++) {
+				uint32_t t = sel[k];
+				sel[k] = sel[n - 1 - k];
+				sel[n - 1 - k] = t;
+			}
+		else {
+			items = xcalloc(n ? n : 1, sizeof *items);
+			for (size_t k = 0; k < n; k++)
+				items[k] = (struct sort_item){sel[k], (double)sel[k]};
+			qsort(items, n, sizeof *items, cmp_asc);
+		}
+	} else if (strcmp(name, "id") == 0) {
+		items = xcalloc(n ? n : 1, sizeof *items);
+		for (size_t k = 0; k < n; k++)
+			items[k] = (struct sort_item){sel[k], 0};
+		id_study = app->s;
+		qsort(items, n, sizeof *items, cmp_id);
+		if (has_dir && !asc)
+			for (size_t k = 0; k < n / 2; k++) {
+				struct sort_item t = items[k];
+				items[k] = items[n - 1 - k];
+				items[n - 1 - k] = t;
+			}
+	} else {
+		struct nn_err err = {{0}};
+		size_t col = 0;
+		struct expr *e = expr_compile(app->s, name, &err, &col);
+		if (!e) {
+			app_message(app, true, "sort: %s (column %zu): %s", err.msg, col, name);
+			rc = -1;
+		} else if (expr_is_bool(e)) {
+			app_message(app, true,
+			            "sort: '%.100s' is a condition, not a value (use :filter for "
+			            "conditions)",
+			            name);
+			rc = -1;
+		} else {
+			items = xcalloc(n ? n : 1, sizeof *items);
+			for (size_t k = 0; k < n; k++)
+				items[k] = (struct sort_item){sel[k], expr_value(e, sel[k])};
+			qsort(items, n, sizeof *items, asc ? cmp_asc : cmp_desc);
+		}
+		expr_free(e);
+	}
+	if (items && rc == 0)
+		for (size_t k = 0; k < n; k++)
+			sel[k] = items[k].index;
+	free(items);
+	free(name);
+	return rc;
+}
+
+static void back_push(struct app *app)
+{
+	if (app->n_back == app->cap_back) {
+		app->cap_back = app->cap_back ? app->cap_back * 2 : 16;
+		app->back = xreallocarray(app->back, app->cap_back, sizeof *app->back);
+	}
+	app->back[app->n_back++] = (struct back_entry){xstrdup(app->filter), app->mode, app->cls};
+}
+
+int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int cls, bool push)
+{
+	while (*text == ' ' || *text == '\t')
+		text++;
+	struct expr *e = NULL;
+	if (*text) {
+		struct nn_err err = {{0}};
+		size_t col = 0;
+		e = expr_compile(app->s, text, &err, &col);
+		if (!e) {
+			if (col)
+				app_message(app, true, "filter: %s (column %zu): %s", err.msg, col,
+				            text);
+			else
+				app_message(app, true, "filter: %s: %s", err.msg, text);
+			return REDRAW_STATUS;
+		}
+		if (!expr_is_bool(e)) {
+			app_message(app, true,
+			            "filter: '%.200s' is a value, not a condition (try :sort, or "
+			            "compare it: > 0.5)",
+			            text);
+			expr_free(e);
+			return REDRAW_STATUS;
+		}
+	}
+	uint32_t *sel = xcalloc(app->s->n ? app->s->n : 1, sizeof *sel);
+	size_t n = expr_select(e, app->s, sel);
+	expr_free(e);
+	/* the sort key compiled when it was set, so this keeps the order the user chose */
+	if (strcmp(app->sort_key, "index") != 0)
+		sort_indices(app, sel, n, app->sort_key);
+	if (push && (strcmp(text, app->filter) != 0 || mode != app->mode || cls != app->cls))
+		back_push(app);
+	free(app->sel);
+	app->sel = sel;
+	app->n_sel = n;
+	free(app->filter);
+	app->filter = xstrdup(text);
+	app->mode = mode;
+	app->cls = cls;
+	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	if (cls >= 0) { /* the class follows into the agreement and confusion cursors */
+		app->panes[PANE_AGREE].cur = (size_t)cls + 1;
+		if (mode != AGREE_CUSTOM)
+			app->conf_r = (size_t)cls;
+	}
+	return RECOMPUTE | REDRAW_ALL;
+}
+
+int app_agree(struct app *app, enum agree_mode mode, int cls)
+{
+	const char *a = app->s->models[app->a].name, *b = app->s->models[app->b].name;
+	char lit[256] = "";
+	if (cls >= 0)
+		app_class_literal(app, cls, lit, sizeof lit);
+	char *outcome;
+	switch (mode) {
+	case AGREE_BOTH_RIGHT:
+		outcome = xasprintf("%s == gt and %s == gt", a, b);
+		break;
+	case AGREE_ONLY_A:
+		outcome = xasprintf("%s == gt and %s != gt", a, b);
+		break;
+	case AGREE_ONLY_B:
+		outcome = xasprintf("%s != gt and %s == gt", a, b);
+		break;
+	case AGREE_BOTH_WRONG:
+		outcome = xasprintf("%s != gt and %s != gt", a, b);
+		break;
+	case AGREE_DISAGREE:
+		outcome = xasprintf("%s != %s", a, b);
+		break;
+	default:
+		mode = AGREE_ALL;
+		outcome = xstrdup("");
+		break;
+	}
+	char *f = xasprintf("%s%s%s%s", cls >= 0 ? "gt == " : "", lit,
+	                    cls >= 0 && *outcome ? " and " : "", outcome);
+	int rc = app_set_filter(app, f, mode, cls, true);
+	free(f);
+	free(outcome);
+	return rc;
+}
+
+int app_back(struct app *app)
+{
+	if (app->n_back == 0) {
+		app_message(app, false, "nothing to go back to: this is the first filter");
+		return REDRAW_STATUS;
+	}
+	struct back_entry e = app->back[--app->n_back];
+	int rc = app_set_filter(app, e.filter, e.mode, e.cls, false);
+	free(e.filter);
+	return rc;
+}
+
+int app_set_sort(struct app *app, const char *key)
+{
+	uint32_t *sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *sel);
+	memcpy(sel, app->sel, app->n_sel * sizeof *sel);
+	/* sort from index order so that ties keep a stable, predictable order */
+	sort_indices(app, sel, app->n_sel, "index");
+	if (sort_indices(app, sel, app->n_sel, key) != 0) {
+		free(sel);
+		return REDRAW_STATUS;
+	}
+	free(app->sel);
+	app->sel = sel;
+	free(app->sort_key);
+	app->sort_key = xstrdup(key);
+	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_STATUS;
+}
+
+static void model_list(const struct study *s, char *buf, size_t size)
+{
+	size_t k = 0;
+	buf[0] = '\0';
+	for (size_t m = 0; m < s->n_models && k + 2 < size; m++)
+		k +=
+		    (size_t)snprintf(buf + k, size - k, "%s%.40s", m ? " " : "", s->models[m].name);
+}
+
+int app_set_models(struct app *app, const char *a, const char *b)
+{
+	int ia = study_model_index(app->s, a), ib = study_model_index(app->s, b);
+	char list[512];
+	model_list(app->s, list, sizeof list);
+	if (ia < 0 || ib < 0) {
+		app_message(app, true, "no model called '%.60s' (models: %s)", ia < 0 ? a : b,
+		            list);
+		return REDRAW_STATUS;
+	}
+	if (ia == ib && app->s->n_models > 1) {
+		app_message(app, true, "choose two different models (models: %s)", list);
+		return REDRAW_STATUS;
+	}
+	app->a = (size_t)ia;
+	app->b = (size_t)ib;
+	if (app->mode != AGREE_CUSTOM && app->mode != AGREE_ALL)
+		return app_agree(app, app->mode, app->cls);
+	return RECOMPUTE | REDRAW_ALL;
+}

@@ -1,0 +1,266 @@
+/*
+ * theme.c — colour roles and the theme loader.
+ *
+ * A theme is an .ini file read with inih: a [colors] section of lines `role = fg,bg[,attr...]`,
+ * where fg and bg are colour names (default, black, red, ..., brightred, ..., grey) or numbers
+ * 0-255, and attrs are bold, dim, underline, reverse, italic or normal. Roles the file does not
+ * name keep the compiled-in default. Colours the terminal lacks are folded to the nearest of its 8
+ * (or 16); on a terminal without colours every role falls back to its monochrome attribute, so
+ * the screen stays readable (selection reversed, wrong predictions marked by shape).
+ */
+#include "tui_int.h"
+
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct role_style {
+	short fg, bg;
+	attr_t attr;   /* extra attributes with colours */
+	bool has_attr; /* attr was given by the theme (else the default rule applies) */
+};
+
+static const char *const role_names[ROLE_COUNT] = {
+#define X(id, name, fg, bg, mono) name,
+    ROLE_LIST(X)
+#undef X
+};
+
+static const struct role_style role_defaults[ROLE_COUNT] = {
+#define X(id, name, fg, bg, mono) {fg, bg, (mono) & (A_BOLD | A_UNDERLINE), false},
+    ROLE_LIST(X)
+#undef X
+};
+
+static const attr_t role_mono[ROLE_COUNT] = {
+#define X(id, name, fg, bg, mono) mono,
+    ROLE_LIST(X)
+#undef X
+};
+
+/* The theme in use (this module's only state). */
+static struct role_style styles[ROLE_COUNT];
+static attr_t attrs[ROLE_COUNT];
+static char current_name[64] = "default";
+static bool shapes;
+
+static const char *const colour_names[] = {"black", "red",     "green", "yellow",
+                                           "blue",  "magenta", "cyan",  "white"};
+
+/* Parses a colour: a name, "bright" + name, grey, default, or 0-255. Returns 0 or -1. */
+static int parse_colour(const char *s, short *out)
+{
+	if (strcasecmp(s, "default") == 0 || strcmp(s, "-1") == 0) {
+		*out = -1;
+		return 0;
+	}
+	if (strcasecmp(s, "grey") == 0 || strcasecmp(s, "gray") == 0) {
+		*out = 8;
+		return 0;
+	}
+	bool bright = strncasecmp(s, "bright", 6) == 0;
+	const char *base = bright ? s + 6 : s;
+	for (short i = 0; i < 8; i++)
+		if (strcasecmp(base, colour_names[i]) == 0) {
+			*out = (short)(i + (bright ? 8 : 0));
+			return 0;
+		}
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || v < 0 || v > 255)
+		return -1;
+	*out = (short)v;
+	return 0;
+}
+
+static int parse_attr(const char *s, attr_t *out)
+{
+	static const struct {
+		const char *name;
+		attr_t attr;
+	} names[] = {{"bold", A_BOLD},       {"dim", A_DIM},          {"underline", A_UNDERLINE},
+	             {"reverse", A_REVERSE}, {"italic", A_ITALIC},    {"blink", A_BLINK},
+	             {"normal", A_NORMAL},   {"standout", A_STANDOUT}};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcasecmp(s, names[i].name) == 0) {
+			*out |= names[i].attr;
+			return 0;
+		}
+	return -1;
+}
+
+/* Folds a 256-colour index to the terminal's palette (8 or 16 colours). */
+static short fold_colour(short c)
+{
+	if (c < 0 || c < COLORS)
+		return c;
+	if (c < 16)
+		return (short)(c - 8);
+	if (c >= 232) /* grey ramp */
+		return c < 244 ? COLOR_BLACK : COLOR_WHITE;
+	int v = c - 16, r = v / 36, g = (v / 6) % 6, b = v % 6;
+	int hi = r > g ? (r > b ? r : b) : (g > b ? g : b);
+	if (hi < 2)
+		return COLOR_BLACK;
+	int t = hi - 1; /* channels close to the strongest count as lit */
+	short out = (short)((r >= t ? 1 : 0) | (g >= t ? 2 : 0) | (b >= t ? 4 : 0));
+	return out;
+}
+
+struct parse_ctx {
+	struct nn_err *err;
+	bool failed;
+};
+
+static int theme_ini_line(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *ctx = user;
+	if (strcasecmp(section, "colors") != 0 && strcasecmp(section, "colours") != 0)
+		return 1; /* other sections are for other readers */
+	int r = -1;
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (strcasecmp(name, role_names[i]) == 0)
+			r = i;
+	if (r < 0) {
+		nn_err_set(ctx->err, "unknown role '%.40s'", name);
+		ctx->failed = true;
+		return 0;
+	}
+	char buf[200];
+	snprintf(buf, sizeof buf, "%s", value);
+	struct role_style st = {-1, -1, A_NORMAL, true};
+	int field = 0;
+	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), field++) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		size_t len = strlen(tok);
+		while (len && (tok[len - 1] == ' ' || tok[len - 1] == '\t'))
+			tok[--len] = '\0';
+		int bad = field == 0   ? parse_colour(tok, &st.fg)
+		          : field == 1 ? parse_colour(tok, &st.bg)
+		                       : parse_attr(tok, &st.attr);
+		if (bad) {
+			nn_err_set(ctx->err, "%s: '%.40s' is not a colour or attribute", name, tok);
+			ctx->failed = true;
+			return 0;
+		}
+	}
+	styles[r] = st;
+	return 1;
+}
+
+/* Turns styles[] into attributes for this terminal. */
+static void theme_apply(void)
+{
+	bool colour = has_colors() && COLOR_PAIRS > ROLE_COUNT;
+	bool defaults = colour && use_default_colors() == OK;
+	for (int i = 0; i < ROLE_COUNT; i++) {
+		if (!colour) {
+			attrs[i] = role_mono[i];
+			continue;
+		}
+		short fg = fold_colour(styles[i].fg), bg = fold_colour(styles[i].bg);
+		if (!defaults) {
+			fg = fg < 0 ? COLOR_WHITE : fg;
+			bg = bg < 0 ? COLOR_BLACK : bg;
+		}
+		init_pair((short)(i + 1), fg, bg);
+		attrs[i] = COLOR_PAIR(i + 1) | styles[i].attr;
+	}
+	shapes = !colour || styles[ROLE_RIGHT].fg == styles[ROLE_WRONG].fg;
+}
+
+void theme_default(void)
+{
+	memcpy(styles, role_defaults, sizeof styles);
+	snprintf(current_name, sizeof current_name, "default");
+	if (has_colors())
+		start_color();
+	theme_apply();
+}
+
+/* Writes the first readable theme file for name into path; returns 0 or -1. */
+static int theme_find(const char *name, char *path, size_t size)
+{
+	if (strchr(name, '/') ||
+	    (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".ini") == 0)) {
+		snprintf(path, size, "%s", name);
+		return access(path, R_OK) == 0 ? 0 : -1;
+	}
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+			return -1;
+	char dirs[5][PATH_MAX];
+	size_t nd = 0;
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && *xdg)
+		snprintf(dirs[nd++], PATH_MAX, "%.3800s/nncmp/themes", xdg);
+	else if (home && *home)
+		snprintf(dirs[nd++], PATH_MAX, "%.3800s/.config/nncmp/themes", home);
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(dirs[nd++], PATH_MAX, "%.3800s/themes", exe);
+		snprintf(dirs[nd++], PATH_MAX, "%.3800s/../themes",
+		         exe); /* build/ in a source tree */
+		snprintf(dirs[nd++], PATH_MAX, "%.3800s/../share/nncmp/themes", exe);
+	}
+	snprintf(dirs[nd++], PATH_MAX, "/usr/share/nncmp/themes");
+	for (size_t i = 0; i < nd; i++) {
+		snprintf(path, size, "%.3900s/%.60s.ini", dirs[i], name);
+		if (access(path, R_OK) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int theme_load(const char *name, struct nn_err *err)
+{
+	char path[PATH_MAX + 80];
+	if (theme_find(name, path, sizeof path) != 0)
+		return nn_err_set(err, "theme '%.60s' not found (themes/NAME.ini)", name);
+	struct role_style saved[ROLE_COUNT];
+	memcpy(saved, styles, sizeof saved);
+	memcpy(styles, role_defaults, sizeof styles);
+	struct parse_ctx ctx = {err, false};
+	int line = ini_parse(path, theme_ini_line, &ctx);
+	if (line != 0 || ctx.failed) {
+		memcpy(styles, saved, sizeof styles);
+		if (line < 0)
+			return nn_err_set(err, "theme '%.60s': cannot read it", name);
+		char msg[NN_ERR_MAX];
+		snprintf(msg, sizeof msg, "%s", ctx.failed ? err->msg : "syntax error");
+		return nn_err_set(err, "theme '%.60s', line %d: %.300s", name, line, msg);
+	}
+	const char *base = strrchr(name, '/');
+	snprintf(current_name, sizeof current_name, "%.60s", base ? base + 1 : name);
+	if (has_colors())
+		start_color();
+	theme_apply();
+	return 0;
+}
+
+attr_t role_attr(enum role r)
+{
+	return attrs[r];
+}
+
+bool theme_needs_shapes(void)
+{
+	return shapes;
+}
+
+const char *theme_name(void)
+{
+	return current_name;
+}

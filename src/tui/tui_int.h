@@ -1,0 +1,241 @@
+/*
+ * tui_int.h — what the TUI's files share: the application state, the panes, colour roles, the
+ * action table and the reaction flags that handlers return to the main loop.
+ *
+ * One struct app lives for the whole session (tui.c owns it). Panes draw from it and never
+ * compute statistics beyond formatting: app_recompute() fills the metrics for the current
+ * selection. Every string from the study is drawn through draw_text(), which sanitizes and
+ * clips it by display columns.
+ */
+#ifndef NNCMP_TUI_INT_H
+#define NNCMP_TUI_INT_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <wchar.h>
+
+#include "nncmp/metrics.h"
+#include "nncmp/study.h"
+#include "nncmp/util.h"
+
+/* ---- colour roles: one list shared by the theme loader and the drawing code ---- */
+
+/* X(ID, ini name, default fg, default bg, attribute without colour) */
+#define ROLE_LIST(X)                                                                               \
+	X(NORMAL, "normal", -1, -1, A_NORMAL)                                                      \
+	X(HEADER, "header", 252, 236, A_BOLD)                                                      \
+	X(TITLE, "title", 250, 238, A_NORMAL)                                                      \
+	X(FOCUS, "focus", 16, 75, A_REVERSE)                                                       \
+	X(SELECTION, "selection", 231, 24, A_REVERSE)                                              \
+	X(STATUS, "status", 16, 250, A_REVERSE)                                                    \
+	X(ERROR, "error", 196, -1, A_BOLD)                                                         \
+	X(DIM, "dim", 244, -1, A_DIM)                                                              \
+	X(RIGHT, "right", 40, -1, A_BOLD)                                                          \
+	X(WRONG, "wrong", 196, -1, A_NORMAL)                                                       \
+	X(ONLY_A, "only_a", 75, -1, A_NORMAL)                                                      \
+	X(ONLY_B, "only_b", 214, -1, A_NORMAL)                                                     \
+	X(HEAT_0, "heat_0", 240, -1, A_DIM)                                                        \
+	X(HEAT_1, "heat_1", 229, -1, A_NORMAL)                                                     \
+	X(HEAT_2, "heat_2", 16, 222, A_NORMAL)                                                     \
+	X(HEAT_3, "heat_3", 16, 215, A_BOLD)                                                       \
+	X(HEAT_4, "heat_4", 231, 202, A_BOLD)                                                      \
+	X(HEAT_5, "heat_5", 231, 160, A_REVERSE)                                                   \
+	X(DIAGONAL, "diagonal", 16, 72, A_UNDERLINE)                                               \
+	X(BETTER, "better", 40, -1, A_BOLD)                                                        \
+	X(WORSE, "worse", 203, -1, A_UNDERLINE)                                                    \
+	X(KEY, "key", 75, -1, A_BOLD)
+
+enum role {
+#define X(id, name, fg, bg, mono) ROLE_##id,
+	ROLE_LIST(X)
+#undef X
+	    ROLE_COUNT
+};
+
+/* Loads theme `name` (a name or an .ini path) and applies it; returns 0 or -1 with err set. */
+int theme_load(const char *name, struct nn_err *err);
+/* Applies the compiled-in default theme (used when no theme file can be read). */
+void theme_default(void);
+/* The attribute (colour pair or monochrome attribute) of a role under the current theme. */
+attr_t role_attr(enum role r);
+/* True when right and wrong must be told apart by shape (no colours, or a monochrome theme). */
+bool theme_needs_shapes(void);
+/* The name of the theme in use. */
+const char *theme_name(void);
+
+/* ---- panes ---- */
+
+enum pane_id { PANE_MODELS, PANE_AGREE, PANE_CONFUSION, PANE_INSTANCES, PANE_COUNT };
+
+struct pane {
+	WINDOW *win; /* NULL when the pane is hidden in the current layout */
+	int y, x, h, w;
+	bool dirty;
+	size_t cur, top; /* cursor and first visible row of its list */
+};
+
+/* Agreement controls: which outcome of the pair A, B the filter keeps. */
+enum agree_mode {
+	AGREE_ALL,
+	AGREE_BOTH_RIGHT,
+	AGREE_ONLY_A,
+	AGREE_ONLY_B,
+	AGREE_BOTH_WRONG,
+	AGREE_DISAGREE,
+	AGREE_CUSTOM /* a filter typed by the user */
+};
+
+/* One entry of the Esc stack: the state a drill-in or a new filter replaced. */
+struct back_entry {
+	char *filter;
+	enum agree_mode mode;
+	int cls;
+};
+
+#define CMD_MAX  1024
+#define HIST_MAX 100
+
+struct app {
+	struct study *s;
+	bool utf8;                         /* draw UTF-8 glyphs (the locale's codeset is UTF-8) */
+	bool shapes;                       /* tell right from wrong by glyph, not only colour */
+	char **class_names, **model_names; /* sanitized once */
+	int id_cols;                       /* width of the id column */
+
+	/* the selection: instances matching filter, ordered by sort key */
+	char *filter; /* "" for all */
+	enum agree_mode mode;
+	int cls; /* agreement control's ground-truth class, -1 for all */
+	uint32_t *sel;
+	size_t n_sel;
+	char *sort_key;           /* "index" by default; may end in :asc */
+	size_t a, b;              /* the pair */
+	struct model_metrics *mm; /* one per model, over sel */
+	struct pair_metrics pm;
+	struct back_entry *back;
+	size_t n_back, cap_back;
+
+	/* screen */
+	int rows, cols;
+	bool too_small, zoom, help;
+	int layout;                /* 0 full, 1 two panes, 2 one pane */
+	enum pane_id focus, upper; /* upper: which overview pane the two-pane layout shows */
+	struct pane panes[PANE_COUNT];
+	WINDOW *status, *msgline, *helpwin;
+	bool status_dirty, msg_dirty;
+	size_t help_top;
+	int conf_view;         /* 0: A, 1: B, 2: B − A */
+	size_t conf_r, conf_c; /* cursor cell */
+	size_t conf_top, conf_left;
+
+	/* message line and command line */
+	char msg[NN_ERR_MAX + 64];
+	bool msg_error;
+	bool cmd_active;
+	wchar_t cmd[CMD_MAX];
+	size_t cmd_len, cmd_pos;
+	char *hist[HIST_MAX];
+	size_t n_hist, hist_pos;
+	bool quit;
+};
+
+/* ---- reactions: what a handler asks the loop to do ---- */
+enum {
+	REDRAW_PANE = 1 << 0, /* the focused pane */
+	REDRAW_ALL = 1 << 1,  /* every pane (state shared by panes changed) */
+	RECOMPUTE = 1 << 2,   /* the selection's metrics are stale */
+	RELAYOUT = 1 << 3,    /* windows must be rebuilt (zoom, resize) */
+	REDRAW_STATUS = 1 << 4,
+	QUIT = 1 << 5,
+	CLEAR = 1 << 6, /* repaint the whole terminal (resize, Ctrl-L) */
+};
+/* Redraw one named pane (whether focused or not). */
+#define REDRAW_ONE(p) (1 << (8 + (p)))
+
+/* ---- actions (actions.c) ---- */
+#define KEYS_MAX 4
+
+struct action {
+	const char *name;
+	const char *help;
+	int (*run)(struct app *app);
+	int keys[KEYS_MAX]; /* curses key codes or characters; 0 ends the list */
+};
+
+extern struct action actions[];
+extern const size_t n_actions;
+
+/* The action bound to key, or NULL. */
+const struct action *action_for_key(int key);
+/*
+ * Reads $XDG_CONFIG_HOME/nncmp/config.ini (or ~/.config/...): [keys] action = KEY [KEY...]
+ * rebinds actions, [ui] theme = NAME is copied into theme (size bytes). Returns 0 (also when
+ * there is no file) or -1 with a message in err (the bindings read before the problem stay).
+ */
+int config_load(char *theme, size_t size, struct nn_err *err);
+/* Writes a readable name of key ("j", "Tab", "C-l", "PgDn") into buf. */
+const char *key_label(int key, char *buf, size_t size);
+/* The first key bound to the action called name, as text ("?" when unbound). */
+const char *action_key(const char *name, char *buf, size_t size);
+
+/* ---- state changes (tui.c) ---- */
+
+/* Compiles text as the new filter; on success replaces the selection (pushing the old state
+ * onto the Esc stack when push) and returns reaction flags; on error sets the message line and
+ * returns REDRAW_STATUS. */
+int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int cls, bool push);
+/* Rebuilds the filter from the agreement controls (mode, cls) and applies it. */
+int app_agree(struct app *app, enum agree_mode mode, int cls);
+/* Pops the Esc stack; returns reaction flags. */
+int app_back(struct app *app);
+/* Sets the sort key; on error sets the message and returns REDRAW_STATUS. */
+int app_set_sort(struct app *app, const char *key);
+/* Computes the metrics of every model and of the pair over the selection. */
+void app_recompute(struct app *app);
+/* Sets the pair by model names. */
+int app_set_models(struct app *app, const char *a, const char *b);
+/* Sets the message line (printf-style); error selects the error colour. */
+void app_message(struct app *app, bool error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Appends a quoted form of class c usable in a filter into buf. */
+void app_class_literal(const struct app *app, int c, char *buf, size_t size);
+/* The visible panes in focus order. */
+bool pane_visible(const struct app *app, enum pane_id p);
+
+/* ---- command line (cmdline.c) ---- */
+void cmdline_open(struct app *app, const char *prefill);
+/* Handles a key while the command line is open; returns reaction flags. */
+int cmdline_key(struct app *app, wint_t ch, bool is_key);
+void cmdline_draw(struct app *app);
+
+/* ---- drawing (draw.c, panes.c) ---- */
+
+/* Draws untrusted text sanitized at (y, x), at most maxcols display columns; returns the columns
+ * used. With fill, pads with spaces to maxcols. */
+int draw_text(const struct app *app, WINDOW *w, int y, int x, int maxcols, const char *raw,
+              attr_t attr, bool fill);
+/* Draws text already known to be safe (our own strings; may be UTF-8). Same return. */
+int draw_safe(const struct app *app, WINDOW *w, int y, int x, int maxcols, const char *text,
+              attr_t attr, bool fill);
+/* Display columns of a safe UTF-8 (or ASCII) string. */
+int text_cols(const char *text);
+/* The glyph for a named shape in UTF-8 or ASCII. */
+const char *glyph(const struct app *app, const char *utf8, const char *ascii);
+
+void pane_title(struct app *app, enum pane_id p, const char *title, const char *right);
+void pane_models_draw(struct app *app);
+void pane_agree_draw(struct app *app);
+void pane_confusion_draw(struct app *app);
+void pane_instances_draw(struct app *app);
+void status_draw(struct app *app);
+void help_draw(struct app *app);
+/* Rows the lists of the panes hold (for cursor movement). */
+size_t pane_rows(const struct app *app, enum pane_id p);
+/* Keeps a pane's cursor inside its list and visible. */
+void pane_clamp(struct app *app, enum pane_id p);
+/* Visible list rows of a pane (its height minus title and header). */
+int pane_list_height(const struct app *app, enum pane_id p);
+
+#endif

@@ -1,0 +1,307 @@
+#!/bin/sh
+# tests/screen/run.sh NNCMP — screen tests of the TUI: the real binary in a detached tmux session of
+# fixed size and TERM, driven with send-keys and read with capture-pane, checked against what a
+# user must see. Expected counts come from `nncmp instances --json`, never from constants.
+# Runs from the top of the tree (demo-data/ must be there). Needs tmux.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BIN=${1:-./nncmp}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+[ -x "$BIN" ] || { echo "screen: no binary $BIN" >&2; exit 2; }
+command -v tmux >/dev/null || { echo "screen: tmux is not installed" >&2; exit 2; }
+
+SOCK=nncmp-screen-$$
+TIMEOUT=${SCREEN_TIMEOUT:-15}
+TMP=$(mktemp -d)
+pass=0
+fail=0
+tm() { tmux -L "$SOCK" "$@"; }
+cleanup() { tm kill-server 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT INT TERM
+
+S=t0 # the current session
+screen() { tm capture-pane -p -t "$S" 2>/dev/null; }
+
+# wait_for STRING: polls the screen until STRING shows (fixed string), up to TIMEOUT seconds.
+wait_for() {
+	i=0
+	while [ $i -lt $((TIMEOUT * 10)) ]; do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_gone STRING: polls until STRING is no longer on the screen.
+wait_gone() {
+	i=0
+	while [ $i -lt $((TIMEOUT * 10)) ]; do
+		screen | grep -qF -- "$1" || return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_prompt: polls until the shell's prompt is the last line on the screen.
+wait_prompt() {
+	i=0
+	while [ $i -lt $((TIMEOUT * 10)) ]; do
+		screen | grep -v '^$' | tail -1 | grep -q '^prompt\$ *$' && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+no() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	screen | sed 's/^/     | /'
+}
+
+# expect NAME STRING: the screen shows STRING (waiting for it).
+expect() { if wait_for "$2"; then ok "$1"; else no "$1 (wanted '$2')"; fi; }
+# expect_not NAME STRING: STRING is gone from the screen.
+expect_not() { if wait_gone "$2"; then ok "$1"; else no "$1 (did not want '$2')"; fi; }
+
+keys() { tm send-keys -t "$S" "$@"; }
+# type TEXT: literal keys
+type_text() { tm send-keys -t "$S" -l -- "$1"; }
+
+# count FILTER: how many instances of the digits study match, from the CLI.
+count() {
+	"$BIN" instances demo-data/digits --filter "$1" --json --top 1 |
+		grep -o '"count": *[0-9]*' | grep -o '[0-9]*$'
+}
+
+# start LANG W H ARGS [DIR]: a fresh shell in a detached session, then nncmp ARGS run in DIR.
+start() {
+	tm kill-session -t "$S" 2>/dev/null
+	S=t$((${S#t} + 1))
+	tm -f /dev/null new-session -d -s "$S" -x "$2" -y "$3" \
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" TERM=xterm-256color LANG=$1 LC_ALL=$1 PS1='prompt\$ ' sh -i"
+	tm set-option -t "$S" status off >/dev/null
+	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
+	keys "clear; cd ${5:-.} && $BIN $4 2>>$TMP/stderr; echo rc=\$?" Enter
+}
+
+# a session that lives as long as the test, so that closing one run never stops the server
+tm -f /dev/null new-session -d -s keep -x 80 -y 24 "sleep 100000"
+
+echo "== UTF-8, 160x45, demo-data/digits"
+start C.UTF-8 160 45 demo-data/digits
+total=$(count 'index >= 0')
+expect "status shows shown/total" "$total/$total"
+for m in cnn cnn_early knn mlp; do expect "models summary lists $m" " $m "; done
+expect "agreement table header" "only A  only B"
+expect "agreement pane title" "Agreement per class   A=cnn  B=cnn_early"
+expect "confusion matrix of A" "Confusion A: cnn"
+expect "instance table header" "index id"
+expect "help hint on the last line" "? help"
+
+# bytes written for one navigation keystroke in the instance table
+tm pipe-pane -t "$S" -o "cat > $TMP/bytes"
+sleep 0.3
+keys j
+sleep 0.5
+tm pipe-pane -t "$S"
+b=$(wc -c <"$TMP/bytes")
+echo "     (one 'j' in the instance table wrote $b bytes)"
+if [ "$b" -gt 0 ] && [ "$b" -lt 1500 ]; then ok "a navigation key writes few bytes ($b)"; else no "navigation wrote $b bytes"; fi
+
+
+# agreement control: only A right
+n=$(count 'cnn == gt and cnn_early != gt')
+keys 1
+expect "only-A key shows its filter" "filter: cnn == gt and cnn_early != gt"
+expect "only-A key shows the smaller count" "$n/$total"
+keys 2
+n=$(count 'cnn != gt and cnn_early == gt')
+expect "only-B key" "$n/$total"
+keys w
+n=$(count 'cnn != gt and cnn_early != gt')
+expect "both-wrong key" "$n/$total"
+keys ']'
+n=$(count 'gt == 0 and cnn != gt and cnn_early != gt')
+expect "] picks class 0 and keeps the outcome" "filter: gt == 0 and cnn != gt and cnn_early != gt"
+expect "count for class 0, both wrong" "$n/$total"
+keys a
+n=$(count 'gt == 0')
+expect "a: every outcome of class 0" "$n/$total"
+keys '['
+expect "[ back to all classes" "filter: (all)"
+
+# confusion view cycles A, B, B-A
+keys c
+expect "c shows B" "Confusion B: cnn_early"
+keys c
+expect "c shows B-A" "Confusion B−A: cnn_early − cnn"
+keys c
+expect "c back to A" "Confusion A: cnn"
+
+# open a confusion cell: focus the matrix (instances -> models -> agreement -> confusion)
+keys Tab Tab Tab
+keys j j j l l l l l l l l
+expect "cursor cell explained" "truth 3 → pred 8"
+n=$(count 'gt == 3 and cnn == 8')
+keys Enter
+expect "Enter opens the cell's filter" "filter: gt == 3 and cnn == 8"
+expect "cell count" "$n/$total"
+keys Escape
+expect "Esc goes back to the previous filter" "filter: (all)"
+expect "Esc restores the count" "$total/$total"
+
+# command line
+keys :
+expect "command line opens" ":"
+type_text "filter cnn != gt"
+keys Enter
+n=$(count 'cnn != gt')
+expect ":filter applies" "filter: cnn != gt"
+expect ":filter count" "$n/$total"
+keys : 
+type_text "filter gt == 3 and cnnn == gt"
+keys Enter
+expect "bad filter: the compiler's message" "unknown name 'cnnn'"
+expect "bad filter: the column" "column 13"
+expect "bad filter keeps the old filter" "filter: cnn != gt"
+keys : Up
+expect "history recalls the last command" ":filter gt == 3 and cnnn == gt"
+keys Escape
+keys :
+type_text "sort conf(cnn)"
+keys Enter
+expect ":sort shows its key" "sort: conf(cnn)"
+keys :
+type_text "models mlp knn"
+keys Enter
+expect ":models changes the pair" "A=mlp  B=knn"
+keys :
+type_text "theme monochrome"
+keys Enter
+expect ":theme loads a theme" "theme monochrome"
+expect "monochrome: right and wrong by shape" "✓ right"
+keys :
+type_text "theme nosuchtheme"
+keys Enter
+expect "unknown theme is reported" "theme 'nosuchtheme' not found"
+
+# help from the action table
+keys '?'
+expect "help lists actions" "agree-only-a"
+expect "help lists keys" "focus-next"
+expect "help lists commands" ":models A B"
+keys q
+expect "q closes help, not nncmp" "filter: cnn != gt"
+
+# zoom
+keys z
+expect_not "z zooms the focused pane" "Confusion A:"
+keys z
+expect "z again restores the split" "Confusion A:"
+
+# resize
+tm resize-window -t "$S" -x 60 -y 20
+expect "60x20: instances still shown" "Instances"
+expect "60x20: count still shown" "/$total"
+tm resize-window -t "$S" -x 30 -y 8
+expect "30x8: too small" "terminal too small"
+tm resize-window -t "$S" -x 80 -y 24
+expect "80x24: back" "Instances"
+expect_not "80x24: the too-small message is gone" "terminal too small"
+tm resize-window -t "$S" -x 160 -y 45
+
+# Ctrl-Z and fg restore the screen
+keys C-z
+expect "Ctrl-Z returns to the shell" "prompt$"
+keys "fg" Enter
+expect "fg restores the screen" "Agreement per class"
+
+keys q
+# the shell already ran `echo rc=` when the job stopped; after fg, q must bring the prompt back
+if wait_gone "Agreement per class" && wait_prompt; then
+	ok "q quits to the shell prompt"
+else
+	no "q quits to the shell prompt"
+fi
+if [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; then ok "alternate screen left"; else no "still in the alternate screen"; fi
+
+echo "== ASCII (LANG=C), 120x35, demo-data/digits"
+start C 120 35 "demo-data/digits --theme light"
+expect "ASCII: count" "$total/$total"
+keys :
+type_text "theme"
+keys Enter
+expect "--theme is honoured" "theme: light"
+expect "ASCII: agreement header" "both ok"
+expect "ASCII: separators" " | "
+if screen | grep -q '■\|│\|✓'; then no "ASCII: no UTF-8 glyphs"; else ok "ASCII: no UTF-8 glyphs"; fi
+keys 1
+n=$(count 'cnn == gt and cnn_early != gt')
+expect "ASCII: only-A key" "$n/$total"
+keys q
+expect "ASCII: q quits" "rc=0"
+
+echo "== fortunes, 80x24, signals"
+start C.UTF-8 80 24 demo-data/fortunes
+expect "fortunes opens" "fortunes"
+expect "fortunes: model bow" "A=bow"
+expect "fortunes: the text column" "text"
+keys Tab
+expect "Tab shows an overview pane at 80x24" "Models"
+pid=$(pgrep -P "$(tm display -p -t "$S" '#{pane_pid}')" | head -1)
+if [ -n "$pid" ]; then
+	kill -TERM "$pid"
+	expect "SIGTERM: nncmp stops" "rc=143"
+	if [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; then ok "SIGTERM: terminal restored"; else no "SIGTERM left the alternate screen on"; fi
+else
+	no "could not find nncmp's pid"
+fi
+
+echo "== config.ini rebinds keys and picks a theme; Ctrl-C"
+mkdir -p "$TMP/config/nncmp"
+printf '[keys]\nconfusion = v\nquit = Q\n[ui]\ntheme = monochrome\n' >"$TMP/config/nncmp/config.ini"
+start C.UTF-8 100 30 "" demo-data/digits
+expect "nncmp alone in a study directory opens it" "/$total"
+expect "config: theme from [ui]" "✓ right"
+keys v
+expect "config: v cycles the confusion view" "Confusion B: cnn_early"
+keys c
+sleep 0.3
+expect_not "config: c is no longer bound" "Confusion B−A"
+keys '?'
+expect "config: help shows the new key" "Q                quit"
+keys Escape
+expect "opens at 100x30" "/$total"
+keys C-c
+expect "Ctrl-C: nncmp stops with 130" "rc=130"
+if [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; then ok "Ctrl-C: terminal restored"; else no "Ctrl-C left the alternate screen on"; fi
+
+echo "== SIGHUP"
+start C.UTF-8 80 24 demo-data/digits
+expect "opens at 80x24" "/$total"
+pid=$(pgrep -P "$(tm display -p -t "$S" '#{pane_pid}')" | head -1)
+if [ -n "$pid" ]; then
+	kill -HUP "$pid"
+	expect "SIGHUP: nncmp stops" "rc=129"
+	if [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; then ok "SIGHUP: terminal restored"; else no "SIGHUP left the alternate screen on"; fi
+else
+	no "could not find nncmp's pid"
+fi
+
+echo "== not a terminal: the report, as before"
+if "$BIN" demo-data/digits </dev/null | grep -q 'pair (A vs B)'; then ok "piped: prints the report"; else no "piped: no report"; fi
+
+# what nncmp wrote to stderr while it ran (sanitizer reports land there)
+if grep -q 'runtime error\|Sanitizer' "$TMP/stderr" 2>/dev/null; then
+	no "sanitizer reports on stderr"
+	sed 's/^/     ! /' "$TMP/stderr" | head -40
+else
+	ok "no sanitizer report on stderr"
+fi
+
+echo "screen: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
