@@ -95,11 +95,11 @@ test: deps-test
 	tests/badinput/run.sh ./nncmp
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
+# On a terminal this opens the TUI (q quits); piped, it prints the report.
+DEMO ?= demo-data/digits
 demo: deps-build
 	$(MAKE) all
-	./nncmp report demo-data/digits
-	@echo
-	./nncmp report demo-data/fortunes
+	./nncmp $(DEMO)
 
 # bench_ops times the core's operations in one process, as the TUI runs them.
 bench:
