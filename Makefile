@@ -119,6 +119,8 @@ asan: deps-test
 		tests/cli/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/run.sh build-asan/nncmp
 
 ubsan: asan
 
