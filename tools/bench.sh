@@ -1,6 +1,10 @@
 #!/bin/bash
-# Times `nncmp report` against a NumPy/scikit-learn reference (tools/bench_ref.py) on a synthetic
-# study (tools/bench_gen.py, cached), checks that both computed the same numbers, prints a table.
+# Times nncmp against NumPy/scikit-learn references on a synthetic study (tools/bench_gen.py,
+# cached), checks that both computed the same numbers, prints one table:
+#   - `nncmp report --json` against tools/bench_ref.py (process start-up included);
+#   - the neuron analyses in one process (tools/bench_ops.c: layer statistics, ranking for a new
+#     filter, the class × neuron matrix, the correspondence) against tools/bench_ref_neurons.py;
+#   - the memory-bandwidth floor: one sequential read(2) of a layer's bytes from the page cache.
 #
 # Usage: tools/bench.sh            (from anywhere; `make bench` builds ./nncmp first)
 # Environment:
@@ -8,8 +12,10 @@
 #   NNCMP_BENCH_N        instances (default 1000000)
 #   NNCMP_BENCH_CLASSES  classes   (default 100)
 #   NNCMP_BENCH_MODELS   models    (default 3)
-#   NNCMP_BENCH_REPS     timed runs per side, best is reported (default 3)
+#   NNCMP_BENCH_H        neurons of each model's layer fc (default 512; 0: no neuron part)
+#   NNCMP_BENCH_REPS     timed runs per side, best is reported (default 3; CKA runs once)
 #   NNCMP                the binary (default ./nncmp)
+#   NNCMP_BENCH_OPS      the timing program (default build/bench_ops: `make build/bench_ops`)
 # Exit status: 0 on success, 1 when something failed or the two sides disagree (MISMATCH lines).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,24 +25,29 @@ DIR=${NNCMP_BENCH_DIR:-bench-data}
 N=${NNCMP_BENCH_N:-1000000}
 CLASSES=${NNCMP_BENCH_CLASSES:-100}
 MODELS=${NNCMP_BENCH_MODELS:-3}
+H=${NNCMP_BENCH_H:-512}
 REPS=${NNCMP_BENCH_REPS:-3}
 NNCMP=${NNCMP:-./nncmp}
+OPS=${NNCMP_BENCH_OPS:-build/bench_ops}
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 
 [ -x "$PY" ] || die "$PY not found (install python3-numpy python3-sklearn: tools/deps.sh bench)"
 [ -x "$NNCMP" ] || die "$NNCMP not found or not executable: build it first ('make', or use 'make bench')"
+[ "$H" = 0 ] || [ -x "$OPS" ] ||
+	die "$OPS not found or not executable: build it first ('make build/bench_ops', or use 'make bench')"
 
-"$PY" tools/bench_gen.py "$DIR" --n "$N" --classes "$CLASSES" --models "$MODELS" ||
+"$PY" tools/bench_gen.py "$DIR" --n "$N" --classes "$CLASSES" --models "$MODELS" --h "$H" ||
 	die "generating the study in $DIR failed"
 
 # Both sides read the study from the page cache, not the disk.
 cat "$DIR"/labels.npy "$DIR"/classes.txt "$DIR"/models/*/probs.npy >/dev/null
 
-"$PY" - "$NNCMP" "$DIR" "$REPS" <<'PYEOF'
+"$PY" - "$NNCMP" "$DIR" "$REPS" "$H" "$OPS" <<'PYEOF'
 import json, os, platform, subprocess, sys, tempfile, time
 
 nncmp, study, reps = sys.argv[1], sys.argv[2], max(1, int(sys.argv[3]))
+with_neurons, ops_bin = sys.argv[4] != "0", sys.argv[5]
 probs = sorted(os.path.join(study, "models", m, "probs.npy") for m in os.listdir(os.path.join(study, "models")))
 
 
@@ -153,6 +164,49 @@ for rp in ref["pairs"]:
 if "n_correct" in ours and ours["n_correct"] != ref["n_correct"]:
     mismatches.append(f"MISMATCH n_correct: nncmp {ours['n_correct']} reference {ref['n_correct']}")
 
+# --- the neuron analyses: nncmp in one process (bench_ops), then the NumPy reference
+ops, ref_ops, neuron_check = {}, {}, {}
+layers = [os.path.join(study, "models", m, "act", "fc.npy") for m in ("a", "b")]
+
+
+def warm(paths):
+    """Reads files once, so the side timed next finds them in the page cache. (Some virtual
+    machines page out file pages left untouched for half a minute, e.g. by DAMON.)"""
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while f.read(1 << 20):
+                pass
+
+
+if with_neurons:
+    with tempfile.TemporaryDirectory() as tmp:
+        dump_path = os.path.join(tmp, "nncmp.json")
+        print(f"bench.sh: timing the neuron analyses in one process ({ops_bin}, {reps} runs) ...",
+              file=sys.stderr)
+        warm(layers)
+        p = subprocess.run([ops_bin, study, "--reps", str(reps), "--dump", dump_path],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            die(f"{ops_bin} {study} failed (exit status {p.returncode})")
+        for line in p.stdout.splitlines():
+            # op=NAME key=value ... filter='text with spaces' (last)
+            head, _, quoted = line.partition(" filter=")
+            fields = dict(kv.split("=", 1) for kv in head.split() if "=" in kv)
+            if quoted:
+                fields["filter"] = quoted.strip("'")
+            ops[fields.get("op", "study")] = fields
+        print(f"bench.sh: running the NumPy reference for the neuron analyses ({reps} runs, CKA 1; "
+              "this takes a while) ...", file=sys.stderr)
+        warm(layers)
+        p = subprocess.run(["/usr/bin/python3", "tools/bench_ref_neurons.py", study, "--reps", str(reps),
+                            "--json", "--check", dump_path],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        if p.returncode not in (0, 1) or not p.stdout.strip():
+            die("tools/bench_ref_neurons.py failed")
+        ref_n = json.loads(p.stdout)
+        ref_ops, neuron_check = ref_n["ops"], ref_n["check"]
+        mismatches += ref_n["mismatches"]
+
 # --- table
 cpu = platform.machine()
 try:
@@ -178,22 +232,73 @@ def ratio(a, b):
     return f"{1 / r:.1f}× slower"
 
 
-print(f"nncmp bench — {n_inst:,} instances × {n_cls} classes × {len(ref['models'])} models "
-      f"(machine: {os.cpu_count()} cores, {cpu})")
-print(f"{'task':<28}{'nncmp':<11}{'reference':<14}ratio")
-print(f"{'report (all metrics)':<28}{secs(t_nncmp):<11}{secs(t_ref):<14}{ratio(t_nncmp, t_ref)}")
-print(f"{'sequential read of probs':<28}{secs(t_read):<11}{'':<14}"
+rows, missed = [("report (all metrics)", t_nncmp, t_ref, "")], []
+if with_neurons:
+    st = ops["study"]
+    h, layer_bytes = int(st["h"]), int(ops["read"]["bytes"])
+    ncls = int(st["classes"])
+
+    def pct(op):
+        return f"{100 * float(ops[op]['frac']):.0f}%"
+
+    for label, op, note in [
+            (f"layer statistics ({h} neurons)", "stats", ""),
+            (f"ranking for a new filter (S = {pct('rank_err')})", "rank_err", ops["rank_err"]["filter"]),
+            (f"ranking, worst case (S = {pct('rank_half')})", "rank_half", "conf(a) > median"),
+            (f"subset matrix ({ncls} classes × {h})", "matrix", ""),
+            (f"correspondence ({h} × {h})", "corr", ""),
+            ("correspondence + CKA", "corr_cka", "best of 1 on both sides")]:
+        if op not in ops or op not in ref_ops:
+            continue
+        mine = float(ops[op]["seconds"])
+        rows.append((label, mine, ref_ops[op]["seconds"], note))
+
+print(f"nncmp bench — {n_inst:,} instances × {n_cls} classes × {len(ref['models'])} models"
+      + (f", layer fc {h} neurons float32 ({layer_bytes / 1e9:.1f} GB per model)" if with_neurons else "")
+      + f" (machine: {os.cpu_count()} cores, {cpu})")
+print(f"{'task':<42}{'nncmp':<11}{'NumPy':<11}ratio")
+for label, mine, theirs, note in rows:
+    print(f"{label:<42}{secs(mine):<11}{secs(theirs):<11}{ratio(mine, theirs)}"
+          + (f"  ({note})" if note else ""))
+    if mine >= theirs:
+        missed.append(f"target missed: {label}: nncmp {secs(mine)} is not faster than NumPy {secs(theirs)}")
+if with_neurons:
+    t_floor, t_map = float(ops["read"]["seconds"]), float(ops["mmap"]["seconds"])
+    print(f"{f'sequential read of one layer ({layer_bytes / 1e9:.1f} GB)':<42}{secs(t_floor):<11}{'':<11}"
+          f"the floor: read(2), 1 MiB buffer, {layer_bytes / t_floor / 2**30:.1f} GiB/s "
+          f"(through a fresh mmap: {secs(t_map)})")
+    parts = []
+    for op in ("rank_err", "rank_half"):
+        r = float(ops[op]["seconds"]) / t_floor
+        parts.append(f"{r:.2f}× (S = {pct(op)})")
+        if r > 1.5:
+            missed.append(f"target missed: ranking for a new filter (S = {pct(op)}) takes {r:.2f}× the "
+                          "sequential read of the layer (target: within 1.5×)")
+    print(f"{'ranking / floor':<42}{', '.join(parts)}  (target: within 1.5×)")
+print(f"{'sequential read of probs':<42}{secs(t_read):<11}{'':<11}"
       f"({prob_bytes / 2**20:,.0f} MiB at {prob_bytes / t_read / 2**30:.1f} GiB/s)")
 anon = f", {anon_kib / 1024:,.0f} MiB of it anonymous (sampled)" if anon_kib else ""
 print(f"peak RSS of nncmp report: {rss_kib / 1024:,.0f} MiB (includes mapped file pages){anon}")
 print()
-print(f"best of {reps} runs each; nncmp includes process start-up, the reference excludes interpreter "
-      "start-up and imports")
-print("reference time by part (best run):")
+print(f"best of {reps} runs each; the report includes process start-up on the nncmp side and excludes "
+      "interpreter start-up and imports on the reference's; the neuron analyses are timed inside one "
+      "process on both sides (nncmp: the study opened once, as the TUI runs them; the statistics "
+      "without the cache; a ranking given the layer's statistics, its filter evaluated apart)")
+if with_neurons:
+    print(f"nncmp, one process: study_open {secs(float(ops['study']['open_seconds']))}; first runs: "
+          + ", ".join(f"{op} {secs(float(ops[op]['first']))}"
+                      for op in ("stats", "rank_err", "rank_half", "matrix", "corr"))
+          + f"; filter evaluation {secs(float(ops['rank_err']['filter_seconds']))} ('a != gt'), "
+          f"{secs(float(ops['rank_half']['filter_seconds']))} (conf)")
+print("report reference time by part (best run):")
 for name, t in sorted(ref["parts"].items(), key=lambda kv: -kv[1]):
     if t >= 0.005 * t_ref:
         print(f"  {name:<34}{secs(t):>9}  {100 * t / t_ref:4.0f}%")
 
+if missed:
+    print()
+    for line in missed:
+        print(line)
 if mismatches:
     print()
     for line in mismatches:
@@ -202,4 +307,11 @@ if mismatches:
 print()
 print(f"numbers agree: accuracy, macro_f1, ece for {len(ref['models'])} models; kappa, mcnemar_p for "
       f"{len(ref['pairs'])} pairs (and top_k / counts / agreement / acc_diff where nncmp reports them)")
+if with_neurons:
+    print("neuron analyses agree: statistics (count, mean, std, min, max, dead, top-10, histogram: "
+          f"{neuron_check.get('hist_values_moved', '?')} values in another bin), the top-5 ranked neurons "
+          "and every d, the class means (max relative difference "
+          f"{neuron_check.get('matrix_max_rel_diff', float('nan')):.1e}), every r (max difference "
+          f"{neuron_check.get('r_max_abs_diff', float('nan')):.1e}), best matches "
+          f"({neuron_check.get('best_match_differs', '?')} near-ties picked differently), CKA")
 PYEOF
