@@ -57,4 +57,15 @@ double expr_value(const struct expr *e, size_t i);
  */
 size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
 
+/*
+ * Orders idx[0..n) by key, as `nncmp instances --sort` and the TUI's :sort do: "index" and "id"
+ * ascending, any value expression (conf(M), act(M.L.J), issue, ...) highest first, with NaN last
+ * and ties by index; a ":asc" or ":desc" suffix chooses the direction. When keys is not NULL and
+ * the key is a value expression, *keys gets each sorted instance's value (caller frees; NULL for
+ * index and id). Returns 0, or -1 with err and *err_col set (a bad expression, or a condition
+ * given as a key).
+ */
+int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, double **keys,
+              struct nn_err *err, size_t *err_col);
+
 #endif

@@ -25,44 +25,6 @@ static const char instances_help[] =
     "...}]}\n"
     "  --help         this text\n";
 
-struct sort_item {
-	uint32_t index;
-	double key;
-};
-
-static int cmp_desc(const void *a, const void *b)
-{
-	const struct sort_item *x = a, *y = b;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1; /* undefined values last */
-	if (!xn && x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_asc(const void *a, const void *b)
-{
-	const struct sort_item *x = a, *y = b;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1;
-	if (!xn && x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-static const struct study *id_study; /* qsort has no context argument; set just before sorting */
-
-static int cmp_id(const void *a, const void *b)
-{
-	const struct sort_item *x = a, *y = b;
-	char bx[32], by[32];
-	int c = strcmp(study_instance_id(id_study, x->index, bx, sizeof bx),
-	               study_instance_id(id_study, y->index, by, sizeof by));
-	return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
 static void print_error(const char *what, const char *text, const struct nn_err *err, size_t col)
 {
 	char *t = cli_safe(text);
@@ -72,63 +34,16 @@ static void print_error(const char *what, const char *text, const struct nn_err 
 	free(t);
 }
 
-/* Sorts the selected indices in place by key. Returns 0, or EXIT_BAD_INPUT after a message. */
-/* With a value expression as key, *keys gets each sorted instance's value (caller frees). */
+/* Sorts the selection by key (expr_sort); returns 0, or EXIT_BAD_INPUT after a message. */
 static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const char *key,
                           double **keys)
 {
-	*keys = NULL;
-	char *name = xstrdup(key);
-	bool asc = false;
-	char *colon = strrchr(name, ':');
-	if (colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0)) {
-		asc = strcmp(colon, ":asc") == 0;
-		*colon = '\0';
-	}
-	struct sort_item *items = xcalloc(n ? n : 1, sizeof *items);
-	int (*cmp)(const void *, const void *) = asc ? cmp_asc : cmp_desc;
-	int rc = 0;
-	if (strcmp(name, "index") == 0 || strcmp(name, "id") == 0) {
-		for (size_t k = 0; k < n; k++)
-			items[k] = (struct sort_item){idx[k], (double)idx[k]};
-		if (strcmp(name, "id") == 0) {
-			id_study = s;
-			cmp = cmp_id;
-		} else if (!colon || !asc) {
-			cmp = colon ? cmp_desc : cmp_asc; /* index reads naturally ascending */
-		}
-	} else {
-		struct nn_err err = {{0}};
-		size_t col = 0;
-		struct expr *e = expr_compile(s, name, &err, &col);
-		if (!e) {
-			print_error("sort key", name, &err, col);
-			rc = EXIT_BAD_INPUT;
-		} else if (expr_is_bool(e)) {
-			snprintf(err.msg, sizeof err.msg,
-			         "a condition, not a value (use --filter for conditions)");
-			print_error("sort key", name, &err, 0);
-			rc = EXIT_BAD_INPUT;
-		} else {
-			for (size_t k = 0; k < n; k++)
-				items[k] = (struct sort_item){idx[k], expr_value(e, idx[k])};
-		}
-		expr_free(e);
-	}
-	if (rc == 0) {
-		qsort(items, n, sizeof *items, cmp);
-		bool valued = strcmp(name, "index") != 0 && strcmp(name, "id") != 0;
-		if (valued)
-			*keys = xcalloc(n ? n : 1, sizeof **keys);
-		for (size_t k = 0; k < n; k++) {
-			idx[k] = items[k].index;
-			if (valued)
-				(*keys)[k] = items[k].key;
-		}
-	}
-	free(items);
-	free(name);
-	return rc;
+	struct nn_err err = {{0}};
+	size_t col = 0;
+	if (expr_sort(s, idx, n, key, keys, &err, &col) == 0)
+		return 0;
+	print_error("sort key", key, &err, col);
+	return EXIT_BAD_INPUT;
 }
 
 static json_t *instance_json(const struct study *s, size_t i)

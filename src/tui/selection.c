@@ -72,113 +72,18 @@ void app_recompute(struct app *app)
 	metrics_pair(s, app->a, app->b, app->sel, app->n_sel, 0, 0, &app->pm);
 }
 
-struct sort_item {
-	uint32_t index;
-	double key;
-};
-
-static int cmp_desc(const void *pa, const void *pb)
-{
-	const struct sort_item *x = pa, *y = pb;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1; /* undefined values last */
-	if (!xn && x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_asc(const void *pa, const void *pb)
-{
-	const struct sort_item *x = pa, *y = pb;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1;
-	if (!xn && x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-/* The study whose ids cmp_id compares (qsort has no context argument). */
-static const struct study *id_study;
-
-static int cmp_id(const void *pa, const void *pb)
-{
-	const struct sort_item *x = pa, *y = pb;
-	char bx[32], by[32];
-	int c = strcmp(study_instance_id(id_study, x->index, bx, sizeof bx),
-	               study_instance_id(id_study, y->index, by, sizeof by));
-	return c ? c : (x->index > y->index) - (x->index < y->index);
-}
-
-/*
- * Orders sel[0..n) by key (as `nncmp instances --sort`: index and id ascending, values highest
- * first, ":asc" or ":desc" to choose). Returns 0, or -1 with the message line set.
- */
+/* Orders sel[0..n) by key (expr_sort); returns 0, or -1 with the message line set. */
 static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *key)
 {
-	char *name = xstrdup(key);
-	char *colon = strrchr(name, ':');
-	bool has_dir = colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0);
-	bool asc = false;
-	if (has_dir) {
-		asc = strcmp(colon, ":asc") == 0;
-		*colon = '\0';
-	}
-	int rc = 0;
-	struct sort_item *items = NULL;
-	if (strcmp(name, "index") == 0) {
-		if (has_dir && !asc)
-			for (size_t k = 0; k < n / 2; k++) {
-				uint32_t t = sel[k];
-				sel[k] = sel[n - 1 - k];
-				sel[n - 1 - k] = t;
-			}
-		else {
-			items = xcalloc(n ? n : 1, sizeof *items);
-			for (size_t k = 0; k < n; k++)
-				items[k] = (struct sort_item){sel[k], (double)sel[k]};
-			qsort(items, n, sizeof *items, cmp_asc);
-		}
-	} else if (strcmp(name, "id") == 0) {
-		items = xcalloc(n ? n : 1, sizeof *items);
-		for (size_t k = 0; k < n; k++)
-			items[k] = (struct sort_item){sel[k], 0};
-		id_study = app->s;
-		qsort(items, n, sizeof *items, cmp_id);
-		if (has_dir && !asc)
-			for (size_t k = 0; k < n / 2; k++) {
-				struct sort_item t = items[k];
-				items[k] = items[n - 1 - k];
-				items[n - 1 - k] = t;
-			}
-	} else {
-		struct nn_err err = {{0}};
-		size_t col = 0;
-		struct expr *e = expr_compile(app->s, name, &err, &col);
-		if (!e) {
-			app_message(app, true, "sort: %s (column %zu): %s", err.msg, col, name);
-			rc = -1;
-		} else if (expr_is_bool(e)) {
-			app_message(app, true,
-			            "sort: '%.100s' is a condition, not a value (use :filter for "
-			            "conditions)",
-			            name);
-			rc = -1;
-		} else {
-			items = xcalloc(n ? n : 1, sizeof *items);
-			for (size_t k = 0; k < n; k++)
-				items[k] = (struct sort_item){sel[k], expr_value(e, sel[k])};
-			qsort(items, n, sizeof *items, asc ? cmp_asc : cmp_desc);
-		}
-		expr_free(e);
-	}
-	if (items && rc == 0)
-		for (size_t k = 0; k < n; k++)
-			sel[k] = items[k].index;
-	free(items);
-	free(name);
-	return rc;
+	struct nn_err err = {{0}};
+	size_t col = 0;
+	if (expr_sort(app->s, sel, n, key, NULL, &err, &col) == 0)
+		return 0;
+	if (col)
+		app_message(app, true, "sort: %s (column %zu): %.100s", err.msg, col, key);
+	else
+		app_message(app, true, "sort: %s", err.msg);
+	return -1;
 }
 
 static void back_push(struct app *app)
