@@ -33,6 +33,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 json_t *cli_json_real(double v);
 /* Writes v to stdout followed by a newline and releases it; returns an exit status. */
 int cli_json_print(json_t *v);
+/* True when the locale's codeset is UTF-8 (else output uses ASCII glyphs and escapes). */
+bool cli_utf8(void);
 /* Sanitized copy of untrusted text for stdout (ASCII escapes when the locale is not UTF-8). */
 char *cli_safe(const char *s);
 /*

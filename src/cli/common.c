@@ -56,14 +56,19 @@ int cli_json_print(json_t *v)
 	return rc;
 }
 
-char *cli_safe(const char *s)
+bool cli_utf8(void)
 {
 	static int utf8 = -1;
 	if (utf8 < 0) {
 		const char *cs = nl_langinfo(CODESET);
 		utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 	}
-	return text_sanitize(s, !utf8);
+	return utf8;
+}
+
+char *cli_safe(const char *s)
+{
+	return text_sanitize(s, !cli_utf8());
 }
 
 int cli_select(const char *cmd, const struct study *s, const char *filter, uint32_t **idx,

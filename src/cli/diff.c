@@ -3,7 +3,6 @@
  * snapshots of a model compared layer by layer. Text or JSON.
  */
 #include <getopt.h>
-#include <langinfo.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,12 +60,6 @@ static const char diff_help[] =
     "                 \"levels\": [{\"lo\", \"hi\", \"count\", \"hist\"}], \"bin_edges\"}],\n"
     "                 \"skipped\": [{\"name\", \"reason\"}]}\n"
     "  --help         this text\n";
-
-static bool locale_utf8(void)
-{
-	const char *cs = nl_langinfo(CODESET);
-	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-}
 
 /* The shape as stored: [out, in, kh, kw] for a conv kernel, [n] for a vector. */
 static json_t *shape_json(int ndim, const size_t *dims)
@@ -212,7 +205,7 @@ static void block_size(size_t n, size_t g, char *buf, size_t size)
 static void print_grid_text(const struct model *m, const struct layer *ly,
                             const struct weights_grid *g)
 {
-	bool utf8 = locale_utf8();
+	bool utf8 = cli_utf8();
 	const char *term = getenv("TERM");
 	bool colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
 	              strcmp(term, "dumb") != 0;
@@ -449,7 +442,7 @@ static void print_sparkline(const size_t *counts, size_t n, bool utf8)
 
 static void print_diff_text(const char *a, const char *b, const struct wdiff *d, double decades)
 {
-	bool utf8 = locale_utf8();
+	bool utf8 = cli_utf8();
 	char *sa = cli_safe(a), *sb = cli_safe(b);
 	printf("A = %s, B = %s: %zu layer%s compared", sa, sb, d->n_layers,
 	       d->n_layers == 1 ? "" : "s");

@@ -3,7 +3,6 @@
  * filter's subset from the rest) and `nncmp profile` (one instance's activations over a layer).
  */
 #include <getopt.h>
-#include <langinfo.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -61,12 +60,6 @@ static const char profile_help[] =
     "  --json      {\"index\", \"id\", \"model\", \"layer\", \"neurons\": [{\"index\", "
     "\"value\"}]}\n"
     "  --help      this text\n";
-
-static bool utf8_locale(void)
-{
-	const char *cs = nl_langinfo(CODESET);
-	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-}
 
 /* Prints "nncmp CMD: ..." with a sanitized name; returns EXIT_BAD_INPUT. */
 static int name_error(const char *cmd, const char *what, const char *name, const char *list)
@@ -287,7 +280,7 @@ static int neurons_json(const struct neurons_args *a, const struct study *s,
 static void neurons_text(const struct neurons_args *a, const struct neuron_stats *st,
                          const struct neuron_subset *ss, const uint32_t *order, size_t shown)
 {
-	bool utf8 = utf8_locale();
+	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
 	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
 	if (ss) {
@@ -542,7 +535,7 @@ static void print_bar(double f, int width, bool utf8)
 static void profile_text(const struct study *s, const struct model *md, const char *layer, size_t i,
                          const float *v, const uint32_t *order, size_t h, size_t shown)
 {
-	bool utf8 = utf8_locale();
+	bool utf8 = cli_utf8();
 	char buf[32];
 	char *id = cli_safe(study_instance_id(s, i, buf, sizeof buf));
 	char *m = cli_safe(md->name), *l = cli_safe(layer);
