@@ -72,6 +72,41 @@ struct job {
 	int rc;
 };
 
+/*
+ * The common case in one pass: a row of float32 probabilities. Computes exactly what derive_row
+ * does (the same double values, first maximum wins, the same ranks and sum) and returns 0, or -1
+ * when the row has a problem, so that derive_row can run on it and name the problem.
+ */
+static int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                          double *margin, double *p_label, int32_t *rank)
+{
+	double pl = r[label], sum = 0, best = r[0], second = -1;
+	size_t bi = 0;
+	int32_t rk = 0;
+	bool bad = false;
+	for (size_t j = 0; j < c; j++) {
+		double v = r[j];
+		bad |= !(v >= 0 && v <= 1.0 + PROB_SUM_TOLERANCE); /* NaN, Inf and negatives too */
+		sum += v;
+		if (j && v > best) {
+			second = best;
+			best = v;
+			bi = j;
+		} else if (j && v > second) {
+			second = v;
+		}
+		rk += v > pl || (v == pl && j > (size_t)label);
+	}
+	if (bad || fabs(sum - 1.0) > PROB_SUM_TOLERANCE)
+		return -1;
+	*pred = (int32_t)bi;
+	*conf = best;
+	*margin = c > 1 ? best - second : best;
+	*p_label = pl;
+	*rank = rk;
+	return 0;
+}
+
 static void *derive_one(void *arg)
 {
 	struct job *j = arg;
@@ -88,16 +123,41 @@ static void *derive_one(void *arg)
 		j->rc = -1;
 		return NULL;
 	}
+	const struct npy_header *h = &m->probs.h;
+	bool f32 = m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize == 4;
+	/* float32 probabilities are read a block of rows at a time (in place when they can be) */
+	size_t block = f32 ? 4096 / c + 1 : 0;
+	float *buf = f32 ? xcalloc(block * c, sizeof *buf) : NULL;
+	bool in_place = f32 && npy_contiguous(&m->probs) && !h->swap && !h->fortran &&
+	                (uintptr_t)m->probs.data % sizeof(float) == 0;
 	double *row = xcalloc(c, sizeof *row);
-	for (size_t i = 0; i < n; i++) {
-		npy_row_f64(&m->probs, i, row);
-		if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &m->pred[i], &m->conf[i],
-		               &m->margin[i], &m->p_label[i], &m->rank[i], &j->why) < 0) {
-			j->bad_row = i;
-			j->rc = -1;
-			break;
+	for (size_t i0 = 0; i0 < n; i0 += block ? block : 1) {
+		size_t nb = block ? (n - i0 < block ? n - i0 : block) : 1;
+		const float *rows = NULL;
+		if (f32 && in_place)
+			rows = (const float *)(const void *)m->probs.data + i0 * c;
+		else if (f32) {
+			npy_rows_f32(&m->probs, i0, nb, buf);
+			rows = buf;
+		}
+		for (size_t k = 0; k < nb; k++) {
+			size_t i = i0 + k;
+			if (rows &&
+			    derive_row_f32(rows + k * c, c, s->labels[i], &m->pred[i], &m->conf[i],
+			                   &m->margin[i], &m->p_label[i], &m->rank[i]) == 0)
+				continue;
+			npy_row_f64(&m->probs, i, row);
+			if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &m->pred[i],
+			               &m->conf[i], &m->margin[i], &m->p_label[i], &m->rank[i],
+			               &j->why) < 0) {
+				j->bad_row = i;
+				j->rc = -1;
+				goto out;
+			}
 		}
 	}
+out:
+	free(buf);
 	free(row);
 	return NULL;
 }
