@@ -93,6 +93,7 @@ test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
+	NNCMP=./nncmp tests/export/run.sh
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.

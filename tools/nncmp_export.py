@@ -1,0 +1,593 @@
+#!/usr/bin/python3
+"""Write nncmp studies from Python: NumPy only, streamed to disk.
+
+A study is a directory (see nncmp's README, "The study format"):
+
+    STUDY/labels.npy  classes.txt  samples.jsonl
+    STUDY/models/NAME/{probs,logits,pred}.npy
+    STUDY/models/NAME/act/LAYER.npy       (N, ...) activations, one row per instance
+    STUDY/models/NAME/weights/LAYER.npy   the layer's weights, any shape
+
+As a module:
+
+    from nncmp_export import StudyWriter, export_torch
+
+    with StudyWriter("out/study", classes=["cat", "dog"]) as w:
+        for x, y in batches:
+            w.add_labels(y)
+            w.add_logits("mlp", logits)               # or add_probs / add_pred
+            w.add_activations("mlp", "layer1.0", h, dtype="float16")
+    # close() (the end of the with block) checks the row counts and
+    # finishes the .npy headers.
+
+    export_torch("out/study", models={"mlp": mlp, "cnn": cnn}, loader=loader,
+                 layers={"mlp": ["fc1"], "cnn": ["conv1", "fc"]}, classes=classes)
+
+Every matrix is written in batches: the .npy header is written with room for a
+20-digit row count and rewritten on close(), so a million-instance run never
+holds its activations in memory.  Only NumPy is needed; export_torch imports
+torch when called.
+
+As a script:  nncmp_export.py --demo OUT   writes a small synthetic study.
+"""
+
+import json
+import os
+import re
+import shutil
+import sys
+
+import numpy as np
+
+__all__ = ["StudyWriter", "export_torch", "check_model_name", "RESERVED_NAMES"]
+
+RESERVED_NAMES = frozenset(
+    "gt and or not split issue text id index correct conf margin p act".split())
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
+_SAMPLE_KEYS = ("id", "text", "image", "split")
+_MAX_ROWS_DIGITS = 20
+
+
+def check_model_name(name):
+    """Raise ValueError unless NAME is a valid nncmp model name."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            "model name %r: must start with a letter or '_' and hold only letters, "
+            "digits, '_' and '-'" % (name,))
+    if name in RESERVED_NAMES:
+        raise ValueError(
+            "model name %r is a word of nncmp's filter language; reserved: %s"
+            % (name, " ".join(sorted(RESERVED_NAMES))))
+    return name
+
+
+def _check_layer_name(layer):
+    if (not isinstance(layer, str) or not layer or layer in (".", "..")
+            or "/" in layer or "\\" in layer or "\0" in layer
+            or any(c.isspace() for c in layer)):
+        raise ValueError("layer name %r: must be non-empty, without '/', spaces, "
+                         "and not '.' or '..'" % (layer,))
+    return layer
+
+
+class _NpyStream:
+    """An .npy file (format 1.0) written in row batches.
+
+    The header is padded so that a 20-digit row count fits; close() rewrites
+    it in place with the final count.
+    """
+
+    def __init__(self, path, dtype, kind):
+        self.path = path
+        self.kind = kind  # for messages
+        self.dtype = np.dtype(dtype).newbyteorder("<") if np.dtype(dtype).itemsize > 1 \
+            else np.dtype(dtype)
+        self.tail = None  # shape of one row
+        self.rows = 0
+        self.f = None
+        self.hlen = None
+
+    def _header(self, rows):
+        shape = (rows,) + tuple(self.tail)
+        d = "{'descr': %r, 'fortran_order': False, 'shape': %r, }" % (
+            self.dtype.str, shape)
+        return d
+
+    def append(self, batch):
+        a = np.asarray(batch)
+        if a.ndim == 0:
+            raise ValueError("%s: a batch must have at least one dimension" % self.kind)
+        if self.tail is None:
+            self.tail = a.shape[1:]
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            big = self._header(10 ** _MAX_ROWS_DIGITS - 1)
+            # magic(6) + version(2) + length(2) + dict + '\n', multiple of 64
+            self.hlen = -(-(10 + len(big) + 1) // 64) * 64
+            self.f = open(self.path, "wb")
+            self._write_header(0)
+        elif a.shape[1:] != self.tail:
+            raise ValueError("%s: batch rows have shape %s, earlier batches %s"
+                             % (self.kind, a.shape[1:], self.tail))
+        a = np.ascontiguousarray(a, dtype=self.dtype)
+        self.f.write(a.tobytes(order="C"))
+        self.rows += a.shape[0]
+
+    def _write_header(self, rows):
+        d = self._header(rows)
+        pad = self.hlen - 10 - len(d) - 1
+        h = b"\x93NUMPY\x01\x00" + (self.hlen - 10).to_bytes(2, "little") \
+            + (d + " " * pad + "\n").encode("latin1")
+        assert len(h) == self.hlen
+        self.f.seek(0)
+        self.f.write(h)
+        self.f.seek(0, 2)
+
+    def close(self):
+        if self.f is not None:
+            self._write_header(self.rows)
+            self.f.close()
+            self.f = None
+
+
+class StudyWriter:
+    """Write a study directory in batches.
+
+    StudyWriter(path, classes=None, overwrite=False)
+
+    add_labels(labels)                       (B,) integer class ids  -> labels.npy (int64)
+    add_samples([{"id", "text", "image", "split"}, ...])            -> samples.jsonl
+    add_probs(model, batch, dtype=float32)   (B, C) probabilities     -> models/M/probs.npy
+    add_logits(model, batch, dtype=float32)  (B, C) scores            -> models/M/logits.npy
+    add_pred(model, batch)                   (B,) class ids (int64)   -> models/M/pred.npy
+    add_activations(model, layer, batch, dtype=None)  (B, ...)        -> models/M/act/LAYER.npy
+    set_weights(model, layer, array)         any shape, written at once -> models/M/weights/LAYER.npy
+    close()                                  finish headers, check row counts (ValueError)
+
+    Each add_* call appends a batch of rows; calls for different matrices may be
+    interleaved in any way, as long as every matrix ends with one row per label.
+    dtype=None keeps the batch's dtype (activations); float16 is allowed everywhere
+    floats are.  Use as a context manager: close() runs at the end of the block
+    (and if the block raised, files are closed without the checks).
+    """
+
+    def __init__(self, path, classes=None, overwrite=False):
+        self.path = os.fspath(path)
+        if classes is not None:
+            classes = [str(c) for c in classes]
+            for c in classes:
+                if not c or "\n" in c or "\r" in c:
+                    raise ValueError("class name %r: must be non-empty and on one line" % c)
+            if len(set(classes)) != len(classes):
+                raise ValueError("class names are not unique")
+        self.classes = classes
+        if os.path.exists(self.path):
+            if not os.path.isdir(self.path):
+                raise ValueError("%s exists and is not a directory" % self.path)
+            if os.listdir(self.path):
+                if not overwrite:
+                    raise ValueError("%s is not empty (pass overwrite=True to replace "
+                                     "the study in it)" % self.path)
+                for name in ("labels.npy", "labels.csv", "classes.txt", "samples.jsonl",
+                             "study.ini", "models"):
+                    p = os.path.join(self.path, name)
+                    if os.path.isdir(p) and not os.path.islink(p):
+                        shutil.rmtree(p)
+                    elif os.path.lexists(p):
+                        os.remove(p)
+        os.makedirs(self.path, exist_ok=True)
+        self._streams = {}   # key -> _NpyStream
+        self._outputs = {}   # model -> "probs" | "logits" | "pred"
+        self._models = []    # in order of first appearance
+        self._weights = set()
+        self._samples_f = None
+        self._samples_n = 0
+        self._closed = False
+        self._error = None
+
+    # -- helpers ---------------------------------------------------------
+    def _model(self, model):
+        check_model_name(model)
+        if model not in self._models:
+            self._models.append(model)
+        return model
+
+    def _stream(self, key, rel, dtype, kind):
+        s = self._streams.get(key)
+        if s is None:
+            s = _NpyStream(os.path.join(self.path, rel), dtype, kind)
+            self._streams[key] = s
+        return s
+
+    def _check_open(self):
+        if self._closed:
+            raise ValueError("StudyWriter for %s is closed" % self.path)
+
+    def _output(self, model, kind, batch, dtype):
+        self._check_open()
+        self._model(model)
+        prev = self._outputs.setdefault(model, kind)
+        if prev != kind:
+            raise ValueError("model %r: already has %s; a model has one of probs, logits "
+                             "or pred" % (model, prev))
+        a = np.asarray(batch)
+        if kind == "pred":
+            if a.ndim != 1:
+                raise ValueError("model %r: pred batch must be 1-D, got shape %s"
+                                 % (model, a.shape))
+            a = self._class_ids(a, "model %r pred" % model)
+            dt = np.int64
+        else:
+            if a.ndim != 2:
+                raise ValueError("model %r: %s batch must be (batch, classes), got shape %s"
+                                 % (model, kind, a.shape))
+            if self.classes is not None and a.shape[1] != len(self.classes):
+                raise ValueError("model %r: %s have %d columns, but there are %d classes"
+                                 % (model, kind, a.shape[1], len(self.classes)))
+            dt = np.dtype(dtype if dtype is not None else np.float32)
+            if dt.kind != "f":
+                raise ValueError("model %r: %s dtype must be float, got %s" % (model, kind, dt))
+        rel = os.path.join("models", model, kind + ".npy")
+        self._stream((model, kind), rel, dt, "model %r %s" % (model, kind)).append(a)
+
+    def _class_ids(self, a, what):
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or np.any(a != np.round(a)):
+                raise ValueError("%s: class ids must be whole numbers" % what)
+        elif a.dtype.kind not in "iub":
+            raise ValueError("%s: class ids must be integers, got %s" % (what, a.dtype))
+        a = a.astype(np.int64)
+        if a.size:
+            lo, hi = int(a.min()), int(a.max())
+            if lo < 0 or (self.classes is not None and hi >= len(self.classes)):
+                raise ValueError("%s: class id %d out of range [0, %s)"
+                                 % (what, lo if lo < 0 else hi,
+                                    len(self.classes) if self.classes is not None else "C"))
+        return a
+
+    # -- public ----------------------------------------------------------
+    def add_labels(self, labels):
+        """Append a batch of ground-truth class ids (stored int64)."""
+        self._check_open()
+        a = np.asarray(labels)
+        if a.ndim != 1:
+            raise ValueError("labels batch must be 1-D, got shape %s" % (a.shape,))
+        a = self._class_ids(a, "labels")
+        self._stream("labels", "labels.npy", np.int64, "labels").append(a)
+
+    def add_samples(self, samples):
+        """Append a batch of sample records: dicts with any of id, text, image, split."""
+        self._check_open()
+        if isinstance(samples, dict):
+            raise ValueError("add_samples takes a list of dicts")
+        if self._samples_f is None:
+            self._samples_f = open(os.path.join(self.path, "samples.jsonl"), "w",
+                                   encoding="utf-8")
+        for s in samples:
+            if not isinstance(s, dict):
+                raise ValueError("sample %d is not a dict" % self._samples_n)
+            bad = [k for k in s if k not in _SAMPLE_KEYS]
+            if bad:
+                raise ValueError("sample %d: unknown field(s) %s; fields are %s"
+                                 % (self._samples_n, bad, ", ".join(_SAMPLE_KEYS)))
+            rec = {}
+            for k in _SAMPLE_KEYS:
+                v = s.get(k)
+                if v is None:
+                    continue
+                if isinstance(v, np.generic):
+                    v = v.item()
+                if k == "id" and not isinstance(v, (str, int)):
+                    v = str(v)
+                elif k != "id":
+                    v = str(v)
+                if k == "image" and (os.path.isabs(v) or ".." in v.replace("\\", "/").split("/")):
+                    raise ValueError("sample %d: image %r must be a relative path inside "
+                                     "the study" % (self._samples_n, v))
+                rec[k] = v
+            self._samples_f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            self._samples_n += 1
+
+    def add_probs(self, model, batch, dtype=np.float32):
+        """Append (batch, C) probabilities (rows sum to 1); float32 unless dtype says."""
+        self._output(model, "probs", batch, dtype)
+
+    def add_logits(self, model, batch, dtype=np.float32):
+        """Append (batch, C) unnormalized scores; nncmp applies softmax."""
+        self._output(model, "logits", batch, dtype)
+
+    def add_pred(self, model, batch):
+        """Append (batch,) predicted class ids (int64)."""
+        self._output(model, "pred", batch, None)
+
+    def add_activations(self, model, layer, batch, dtype=None):
+        """Append (batch, ...) activations of LAYER; dtype=None keeps the batch's."""
+        self._check_open()
+        self._model(model)
+        _check_layer_name(layer)
+        a = np.asarray(batch)
+        dt = np.dtype(dtype) if dtype is not None else a.dtype
+        if dt.kind not in "fiub":
+            raise ValueError("model %r layer %r: dtype %s is not numeric" % (model, layer, dt))
+        if a.ndim < 2:
+            raise ValueError("model %r layer %r: activations must be (batch, ...), got "
+                             "shape %s" % (model, layer, a.shape))
+        rel = os.path.join("models", model, "act", layer + ".npy")
+        self._stream((model, "act", layer), rel, dt,
+                     "model %r layer %r activations" % (model, layer)).append(a)
+
+    def set_weights(self, model, layer, array):
+        """Write LAYER's weights at once (any shape; >2-D is read as dim0 x rest)."""
+        self._check_open()
+        self._model(model)
+        _check_layer_name(layer)
+        a = np.asarray(array)
+        if a.dtype.kind not in "fiub" or a.ndim < 1:
+            raise ValueError("model %r layer %r: weights must be a numeric array"
+                             % (model, layer))
+        d = os.path.join(self.path, "models", model, "weights")
+        os.makedirs(d, exist_ok=True)
+        a = np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<") if a.dtype.itemsize > 1
+                                 else a.dtype)
+        np.save(os.path.join(d, layer + ".npy"), a)
+        self._weights.add((model, layer))
+
+    def _finish_files(self):
+        for s in self._streams.values():
+            s.close()
+        if self._samples_f is not None:
+            self._samples_f.close()
+            self._samples_f = None
+        self._closed = True
+
+    def close(self):
+        """Finish every file and check the study; raises ValueError on a mismatch."""
+        if self._closed:
+            if self._error is not None:
+                raise ValueError(self._error)
+            return
+        self._finish_files()
+        if self.classes is not None:
+            with open(os.path.join(self.path, "classes.txt"), "w", encoding="utf-8") as f:
+                f.write("".join(c + "\n" for c in self.classes))
+        lab = self._streams.get("labels")
+        if lab is None or lab.rows == 0:
+            self._error = "%s: no labels were added" % self.path
+            raise ValueError(self._error)
+        n = lab.rows
+        problems = []
+        if self._samples_f is not None or self._samples_n:
+            if self._samples_n != n:
+                problems.append("samples.jsonl: %d samples, but labels has %d rows"
+                                % (self._samples_n, n))
+        cols = None
+        for key, s in self._streams.items():
+            if key == "labels":
+                continue
+            if s.rows != n:
+                problems.append("%s (%s): %d rows, but labels has %d"
+                                % (s.kind, os.path.relpath(s.path, self.path), s.rows, n))
+            if key[1] in ("probs", "logits"):
+                c = s.tail[0]
+                if cols is None:
+                    cols = (c, s.kind)
+                elif c != cols[0]:
+                    problems.append("%s: %d columns, but %s has %d"
+                                    % (s.kind, c, cols[1], cols[0]))
+        for m in self._models:
+            if m not in self._outputs:
+                problems.append("model %r: no probs, logits or pred were added" % m)
+        if problems:
+            self._error = "; ".join(problems)
+            raise ValueError(self._error)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.close()
+        else:
+            self._finish_files()
+        return False
+
+
+# ---------------------------------------------------------------------------
+def _to_device(x, device):
+    import torch
+    if isinstance(x, torch.Tensor):
+        return x.to(device)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to_device(v, device) for v in x)
+    if isinstance(x, dict):
+        return {k: _to_device(v, device) for k, v in x.items()}
+    return x
+
+
+def _first_tensor(out):
+    import torch
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "logits") and isinstance(out.logits, torch.Tensor):
+        return out.logits
+    if isinstance(out, (list, tuple)) and out:
+        return _first_tensor(out[0])
+    if isinstance(out, dict) and out:
+        return _first_tensor(next(iter(out.values())))
+    raise ValueError("model output of type %s holds no tensor" % type(out).__name__)
+
+
+def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
+                 dtype=np.float32, logits=True, overwrite=False, weights=True):
+    """Run PyTorch models over a DataLoader and write a study.
+
+    models   {name: torch.nn.Module}; each is run in eval mode under no_grad
+    loader   iterable of (inputs, labels); inputs a tensor (or a tuple/list: model(*inputs),
+             or a dict: model(**inputs)).  It must yield the same order on every pass
+             (shuffle=False): the labels of each model's pass are checked against the first.
+    layers   {name: [module names as in model.named_modules()]}: a forward hook on each
+             writes its output, flattened to (batch, -1), to models/NAME/act/MODULE.npy,
+             and the module's .weight (if any) to models/NAME/weights/MODULE.npy
+    dtype    activations' dtype (e.g. numpy.float16); outputs are stored float32
+    logits   True: write logits.npy (raw outputs); False: softmax to probs.npy
+    Returns the study path.  Raises ValueError on bad names or disagreeing passes.
+    """
+    import torch
+
+    layers = dict(layers or {})
+    if not models:
+        raise ValueError("export_torch: no models")
+    for name in models:
+        check_model_name(name)
+    for name in layers:
+        if name not in models:
+            raise ValueError("layers names model %r, which is not in models (%s)"
+                             % (name, ", ".join(models)))
+    resolved = {}
+    for name, model in models.items():
+        mods = dict(model.named_modules())
+        want = layers.get(name) or []
+        if isinstance(want, str):
+            want = [want]
+        for ln in want:
+            if ln not in mods:
+                avail = [k for k in mods if k]
+                raise ValueError("model %r has no module %r; its modules are: %s"
+                                 % (name, ln, ", ".join(avail)))
+            _check_layer_name(ln)
+        resolved[name] = [(ln, mods[ln]) for ln in want]
+
+    first_labels = None
+    with StudyWriter(path, classes=classes, overwrite=overwrite) as w:
+        for mi, (name, model) in enumerate(models.items()):
+            was_training = model.training
+            model.eval()
+            model.to(device)
+            captured = {}
+            handles = []
+
+            def make_hook(ln):
+                def hook(mod, inp, out):
+                    captured.setdefault(ln, []).append(_first_tensor(out).detach())
+                return hook
+
+            for ln, mod in resolved[name]:
+                handles.append(mod.register_forward_hook(make_hook(ln)))
+            labels_seen = []
+            pos = 0
+            try:
+                with torch.no_grad():
+                    for bi, batch in enumerate(loader):
+                        if not isinstance(batch, (list, tuple)) or len(batch) != 2:
+                            raise ValueError("the loader must yield (inputs, labels)")
+                        x, y = batch
+                        y = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+                        y = y.reshape(-1)
+                        if mi == 0:
+                            w.add_labels(y)
+                            labels_seen.append(y.astype(np.int64))
+                        else:
+                            ref = first_labels[pos:pos + len(y)]
+                            if len(ref) != len(y) or not np.array_equal(ref, y.astype(np.int64)):
+                                raise ValueError(
+                                    "model %r: the loader's labels in batch %d differ from the "
+                                    "first pass (for model %r); the loader must yield the same "
+                                    "order every time (shuffle=False)"
+                                    % (name, bi, next(iter(models))))
+                        pos += len(y)
+                        captured.clear()
+                        x = _to_device(x, device)
+                        if isinstance(x, dict):
+                            out = model(**x)
+                        elif isinstance(x, (list, tuple)):
+                            out = model(*x)
+                        else:
+                            out = model(x)
+                        out = _first_tensor(out).detach().float()
+                        if out.dim() != 2 or out.shape[0] != len(y):
+                            raise ValueError("model %r: output shape %s, expected (%d, classes)"
+                                             % (name, tuple(out.shape), len(y)))
+                        if logits:
+                            w.add_logits(name, out.cpu().numpy())
+                        else:
+                            w.add_probs(name, torch.softmax(out, dim=1).cpu().numpy())
+                        for ln, _ in resolved[name]:
+                            got = captured.get(ln, [])
+                            if len(got) != 1:
+                                raise ValueError("model %r module %r ran %d times in one "
+                                                 "forward pass (expected once)"
+                                                 % (name, ln, len(got)))
+                            t = got[0]
+                            if t.dim() == 0 or t.shape[0] != len(y):
+                                raise ValueError("model %r module %r: output shape %s does not "
+                                                 "start with the batch size %d"
+                                                 % (name, ln, tuple(t.shape), len(y)))
+                            a = t.reshape(t.shape[0], -1).float().cpu().numpy()
+                            w.add_activations(name, ln, a, dtype=dtype)
+                        captured.clear()
+            finally:
+                for h in handles:
+                    h.remove()
+                if was_training:
+                    model.train()
+            if mi == 0:
+                first_labels = (np.concatenate(labels_seen) if labels_seen
+                                else np.zeros(0, np.int64))
+            elif pos != len(first_labels):
+                raise ValueError("model %r: the loader yielded %d samples, the first pass %d"
+                                 % (name, pos, len(first_labels)))
+            if weights:
+                for ln, mod in resolved[name]:
+                    wt = getattr(mod, "weight", None)
+                    if isinstance(wt, torch.Tensor):
+                        w.set_weights(name, ln, wt.detach().float().cpu().numpy())
+    return path
+
+
+# ---------------------------------------------------------------------------
+def write_demo(out, n=240, overwrite=False, seed=0):
+    """A tiny synthetic study: 3 classes, models 'lin' (probs) and 'deep' (logits)."""
+    rng = np.random.default_rng(seed)
+    classes = ["red", "green", "blue"]
+    with StudyWriter(out, classes=classes, overwrite=overwrite) as w:
+        for start in range(0, n, 100):
+            b = min(100, n - start)
+            y = rng.integers(0, 3, b)
+            x = (rng.normal(size=(b, 8)) + np.eye(3, 8)[y] * 2).astype(np.float32)
+            w.add_labels(y)
+            w.add_samples([{"id": start + i, "text": "sample %d ★" % (start + i),
+                            "split": "test"} for i in range(b)])
+            s = x[:, :3] * 2
+            p = np.exp(s - s.max(1, keepdims=True))
+            w.add_probs("lin", p / p.sum(1, keepdims=True))
+            h = np.maximum(x @ rng.normal(size=(8, 16)).astype(np.float32), 0)
+            w.add_activations("lin", "enc.fc1", h, dtype=np.float16)
+            w.add_logits("deep", x[:, :3] * 3 + rng.normal(size=(b, 3)))
+            w.add_activations("deep", "hidden", x)
+        w.set_weights("lin", "enc.fc1", rng.normal(size=(16, 8)).astype(np.float32))
+    return out
+
+
+def main(argv=None):
+    import argparse
+    ap = argparse.ArgumentParser(
+        prog="nncmp_export.py", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--demo", metavar="OUT", help="write a small synthetic study to OUT")
+    ap.add_argument("--rows", type=int, default=240, help="rows of the demo study (240)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace the study in a non-empty OUT")
+    args = ap.parse_args(argv)
+    if not args.demo:
+        ap.print_help()
+        return 2
+    try:
+        write_demo(args.demo, n=args.rows, overwrite=args.overwrite)
+    except ValueError as e:
+        print("nncmp_export.py: %s" % e, file=sys.stderr)
+        return 2
+    print(args.demo)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
