@@ -94,6 +94,7 @@ test: deps-test
 	tests/cli/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
+	tests/install/run.sh
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
@@ -140,14 +141,29 @@ fuzz: $(CORE_SRC)
 	done
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nncmp/themes
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/nncmp/themes $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions
 	install -m 755 nncmp $(DESTDIR)$(BINDIR)/nncmp
 	@if ls themes/*.ini >/dev/null 2>&1; then install -m 644 themes/*.ini \
 		$(DESTDIR)$(DATADIR)/nncmp/themes/; fi
+	install -m 644 doc/nncmp.1 $(DESTDIR)$(MANDIR)/man1/nncmp.1
+	install -m 644 completion/nncmp.bash $(DESTDIR)$(DATADIR)/bash-completion/completions/nncmp
+	install -m 644 completion/_nncmp $(DESTDIR)$(DATADIR)/zsh/site-functions/_nncmp
+	@if [ -f tools/nncmp_export.py ]; then \
+		echo install -m 755 tools/nncmp_export.py $(DESTDIR)$(DATADIR)/nncmp/nncmp_export.py; \
+		install -m 755 tools/nncmp_export.py $(DESTDIR)$(DATADIR)/nncmp/nncmp_export.py; fi
 
+# Removes what install put, and $(DATADIR)/nncmp when nothing else is left in it.
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/nncmp
-	rm -rf $(DESTDIR)$(DATADIR)/nncmp
+	rm -f $(DESTDIR)$(BINDIR)/nncmp $(DESTDIR)$(MANDIR)/man1/nncmp.1 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/nncmp \
+		$(DESTDIR)$(DATADIR)/zsh/site-functions/_nncmp \
+		$(DESTDIR)$(DATADIR)/nncmp/nncmp_export.py
+	@for f in themes/*.ini; do [ -f "$$f" ] || continue; \
+		echo rm -f $(DESTDIR)$(DATADIR)/nncmp/themes/$${f##*/}; \
+		rm -f $(DESTDIR)$(DATADIR)/nncmp/themes/$${f##*/}; done
+	-@rmdir $(DESTDIR)$(DATADIR)/nncmp/themes $(DESTDIR)$(DATADIR)/nncmp 2>/dev/null || true
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
