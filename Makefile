@@ -95,6 +95,7 @@ test: deps-test
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
+	tests/terminal/run.sh ./nncmp
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
@@ -123,6 +124,8 @@ asan: deps-test
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/terminal/run.sh build-asan/nncmp
 
 ubsan: asan
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "nncmp/text.h"
 #include "nncmp/tui.h"
 
 static const char usage[] =
@@ -80,9 +81,11 @@ static int open_study(int argc, char **argv)
 	}
 	struct stat st;
 	if (stat(study, &st) != 0) {
+		char *safe = text_sanitize(study, false);
 		fprintf(stderr,
 		        "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
-		        study);
+		        safe);
+		free(safe);
 		return EXIT_BAD_INPUT;
 	}
 	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
@@ -140,10 +143,12 @@ int main(int argc, char **argv)
 	if (cmd[0] != '-') {
 		struct stat st;
 		if (stat(cmd, &st) != 0) {
+			char *safe = text_sanitize(cmd, false);
 			fprintf(
 			    stderr,
 			    "nncmp: '%s' is neither a subcommand nor a study (see nncmp --help)\n",
-			    cmd);
+			    safe);
+			free(safe);
 			return EXIT_BAD_INPUT;
 		}
 		int rc = open_study(argc, argv);

@@ -45,10 +45,13 @@ json_t *cli_json_real(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* ASCII only: C1 controls and bidi overrides in data must not reach a terminal even as JSON. */
 int cli_json_print(json_t *v)
 {
-	int rc = json_dumpf(v, stdout, JSON_COMPACT | JSON_REAL_PRECISION(17)) == 0 ? EXIT_OK
-	                                                                            : EXIT_INTERNAL;
+	int rc =
+	    json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17)) == 0
+	        ? EXIT_OK
+	        : EXIT_INTERNAL;
 	json_decref(v);
 	putchar('\n');
 	if (fflush(stdout) != 0)

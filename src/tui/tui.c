@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <term.h>
+#include <unistd.h>
 
 #include "nncmp/filter.h"
 #include "nncmp/text.h"
@@ -306,9 +308,35 @@ static void install_signals(void)
 	sigaction(SIGHUP, &sa, NULL);
 }
 
+/*
+ * The TUI needs a terminal that can move the cursor: with TERM unset or unknown initscr() would
+ * exit with its own message, and with TERM=dumb it would draw an unreadable stream of lines.
+ */
+static bool terminal_usable(void)
+{
+	int e = 0;
+	if (setupterm(NULL, STDOUT_FILENO, &e) != OK)
+		return false;
+	const char *cup = tigetstr("cup");
+	bool ok = cup != NULL && cup != (const char *)-1;
+	del_curterm(cur_term);
+	return ok;
+}
+
 int tui_run(const char *path, const char *theme)
 {
 	struct nn_err err = {{0}};
+	if (!terminal_usable()) {
+		const char *t = getenv("TERM");
+		char *m = text_sanitize(t ? t : "", true);
+		fprintf(
+		    stderr,
+		    "nncmp: TERM=%s is unknown or cannot move the cursor, so the TUI cannot run; "
+		    "set TERM (e.g. xterm-256color) or use nncmp report\n",
+		    *m ? m : "(unset)");
+		free(m);
+		return 2;
+	}
 	struct study *s = study_open(path, &err);
 	if (!s) {
 		char *m = text_sanitize(err.msg, true);
