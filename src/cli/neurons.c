@@ -61,63 +61,6 @@ static const char profile_help[] =
     "\"value\"}]}\n"
     "  --help      this text\n";
 
-/* Prints "nncmp CMD: ..." with a sanitized name; returns EXIT_BAD_INPUT. */
-static int name_error(const char *cmd, const char *what, const char *name, const char *list)
-{
-	char *n = cli_safe(name), *l = cli_safe(list);
-	fprintf(stderr, "nncmp %s: %s '%s'%s\n", cmd, what, n, l);
-	free(n);
-	free(l);
-	return EXIT_BAD_INPUT;
-}
-
-/*
- * Finds the activations of model.layer, or prints a one-line error that lists what exists.
- * Returns the layer, or NULL after the message.
- */
-static const struct layer *find_layer(const char *cmd, const struct study *s, const char *model,
-                                      const char *layer)
-{
-	int m = study_model_index(s, model);
-	if (m < 0) {
-		char *list = xstrdup("; models:");
-		for (size_t i = 0; i < s->n_models; i++) {
-			char *next = xasprintf("%s%s %s", list, i ? "," : "", s->models[i].name);
-			free(list);
-			list = next;
-		}
-		name_error(cmd, "no model", model, list);
-		free(list);
-		return NULL;
-	}
-	const struct model *md = &s->models[m];
-	int l = study_layer_index(md, layer);
-	if (l < 0) {
-		char *list = xasprintf("; model '%s' has %s", md->name,
-		                       md->n_layers ? "layers:" : "no layers");
-		for (size_t i = 0; i < md->n_layers; i++) {
-			char *next = xasprintf("%s%s %s", list, i ? "," : "", md->layers[i].name);
-			free(list);
-			list = next;
-		}
-		name_error(cmd, "no layer", layer, list);
-		free(list);
-		return NULL;
-	}
-	const struct layer *ly = &md->layers[l];
-	if (!ly->act_path) {
-		char *mn = cli_safe(md->name), *ln = cli_safe(ly->name);
-		fprintf(stderr,
-		        "nncmp %s: layer '%s' of model '%s' has weights but no activations "
-		        "(expected models/%s/act/%s.npy or an act= line in study.ini)\n",
-		        cmd, ln, mn, mn, ln);
-		free(mn);
-		free(ln);
-		return NULL;
-	}
-	return ly;
-}
-
 struct stats_job {
 	const struct npy *act;
 	const struct neurons_opts *opt;
@@ -443,7 +386,8 @@ int cmd_neurons(int argc, char **argv)
 	if (!s)
 		return EXIT_BAD_INPUT;
 	int rc = EXIT_OK;
-	const struct layer *ly = find_layer("neurons", s, a.model, a.layer);
+	const struct model *md = NULL;
+	const struct layer *ly = layer_find(s, "neurons", a.model, a.layer, &md);
 	uint32_t *idx = NULL;
 	size_t count = 0;
 	if (!ly) {
@@ -642,7 +586,8 @@ int cmd_profile(int argc, char **argv)
 	if (!s)
 		return EXIT_BAD_INPUT;
 	int rc = EXIT_OK;
-	const struct layer *ly = find_layer("profile", s, model, layer);
+	const struct model *md = NULL;
+	const struct layer *ly = layer_find(s, "profile", model, layer, &md);
 	if (!ly) {
 		rc = EXIT_BAD_INPUT;
 	} else if ((size_t)index >= s->n) {
@@ -658,7 +603,6 @@ int cmd_profile(int argc, char **argv)
 		uint32_t *order = xcalloc(h, sizeof *order);
 		neurons_profile(&ly->act, (size_t)index, v, order);
 		size_t shown = top == 0 || (size_t)top > h ? h : (size_t)top;
-		const struct model *md = &s->models[study_model_index(s, model)];
 		if (json) {
 			char buf[32];
 			json_t *arr = json_array();
