@@ -95,6 +95,10 @@ test: deps-test
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
+	tests/issues/run.sh ./nncmp
+	tests/dups/run.sh ./nncmp
+	tests/journal/run.sh ./nncmp
+	tests/images/run.sh ./nncmp
 	tests/terminal/run.sh ./nncmp
 	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
 
@@ -124,6 +128,10 @@ asan: deps-test
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/dups/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/journal/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/terminal/run.sh build-asan/nncmp
 

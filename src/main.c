@@ -23,6 +23,13 @@ static const char usage[] =
     "       nncmp project STUDY --model M --layer L [--filter EXPR]   2-D PCA scatter\n"
     "       nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
     "       nncmp profile STUDY --index I --model M --layer L   one instance's activations\n"
+    "       nncmp export STUDY --out PATH [--format npy|csv|jsonl] [--force]   new labels\n"
+    "       nncmp decisions STUDY [--all] [--json]   the triage journal's decisions\n"
+    "       nncmp issues STUDY [--method cl|margin|iies|consensus|knn] [--top K] [--json]\n"
+    "                                     likely label errors, best suspects first\n"
+    "       nncmp dups STUDY --layer L | --pixels [--threshold T] [--across-splits]\n"
+    "                                     near-duplicate pairs\n"
+    "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
@@ -35,11 +42,21 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"report", cmd_report},         {"instances", cmd_instances},
-    {"check", cmd_check},           {"diff", cmd_diff},
-    {"weights", cmd_weights},       {"matrix", cmd_matrix},
-    {"similarity", cmd_similarity}, {"project", cmd_project},
-    {"neurons", cmd_neurons},       {"profile", cmd_profile},
+    {"report", cmd_report},
+    {"instances", cmd_instances},
+    {"check", cmd_check},
+    {"diff", cmd_diff},
+    {"weights", cmd_weights},
+    {"matrix", cmd_matrix},
+    {"similarity", cmd_similarity},
+    {"project", cmd_project},
+    {"neurons", cmd_neurons},
+    {"profile", cmd_profile},
+    {"export", cmd_export},
+    {"decisions", cmd_decisions},
+    {"dups", cmd_dups},
+    {"issues", cmd_issues},
+    {"preview", cmd_preview},
 };
 
 static int is_study_dir(const char *dir)

@@ -2,6 +2,7 @@
 # Times nncmp against NumPy/scikit-learn references on a synthetic study (tools/bench_gen.py,
 # cached), checks that both computed the same numbers, prints one table:
 #   - `nncmp report --json` against tools/bench_ref.py (process start-up included);
+#   - `nncmp issues --method cl` against tools/bench_ref_issues.py (confident learning, NumPy);
 #   - the neuron analyses in one process (tools/bench_ops.c: layer statistics, ranking for a new
 #     filter, the class × neuron matrix, the correspondence) against tools/bench_ref_neurons.py;
 #   - the memory-bandwidth floor: one sequential read(2) of a layer's bytes from the page cache.
@@ -164,6 +165,28 @@ for rp in ref["pairs"]:
 if "n_correct" in ours and ours["n_correct"] != ref["n_correct"]:
     mismatches.append(f"MISMATCH n_correct: nncmp {ours['n_correct']} reference {ref['n_correct']}")
 
+# --- label issues: `nncmp issues --method cl` (study open included) against tools/bench_ref_issues.py
+issues_argv = [nncmp, "issues", study, "--method", "cl", "--json", "--top", "20"]
+with tempfile.TemporaryFile("w+") as out:
+    run(issues_argv, stdout=out)
+    out.seek(0)
+    try:
+        ours_issues = json.load(out)
+    except ValueError as e:
+        die(f"'{' '.join(issues_argv)}' did not print valid JSON: {e}")
+print(f"bench.sh: timing {nncmp} issues --method cl ({reps} runs) ...", file=sys.stderr)
+t_issues = best_of(issues_argv)
+print(f"bench.sh: running the NumPy reference for confident learning ({reps} runs) ...", file=sys.stderr)
+p = subprocess.run(["/usr/bin/python3", "tools/bench_ref_issues.py", study, "--reps", str(reps), "--top", "20"],
+                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+if p.returncode != 0:
+    die("tools/bench_ref_issues.py failed")
+ref_issues = json.loads(p.stdout)
+check("issues cl count", ours_issues.get("count"), ref_issues["count"], exact=True)
+if [x.get("index") for x in ours_issues.get("issues", [])] != ref_issues["top"]:
+    mismatches.append(f"MISMATCH issues cl top {len(ref_issues['top'])}: nncmp "
+                      f"{[x.get('index') for x in ours_issues.get('issues', [])]} reference {ref_issues['top']}")
+
 # --- the neuron analyses: nncmp in one process (bench_ops), then the NumPy reference
 ops, ref_ops, neuron_check = {}, {}, {}
 layers = [os.path.join(study, "models", m, "act", "fc.npy") for m in ("a", "b")]
@@ -233,6 +256,8 @@ def ratio(a, b):
 
 
 rows, missed = [("report (all metrics)", t_nncmp, t_ref, "")], []
+rows.append(("label issues (cl, 3 models)", t_issues, ref_issues["seconds"],
+             f"{ref_issues['count']:,} flagged; nncmp: process incl. study open"))
 if with_neurons:
     st = ops["study"]
     h, layer_bytes = int(st["h"]), int(ops["read"]["bytes"])
@@ -307,6 +332,8 @@ if mismatches:
 print()
 print(f"numbers agree: accuracy, macro_f1, ece for {len(ref['models'])} models; kappa, mcnemar_p for "
       f"{len(ref['pairs'])} pairs (and top_k / counts / agreement / acc_diff where nncmp reports them)")
+print(f"label issues agree: cl flags {ref_issues['count']:,} instances on both sides, the same first "
+      f"{len(ref_issues['top'])} in the same order")
 if with_neurons:
     print("neuron analyses agree: statistics (count, mean, std, min, max, dead, top-10, histogram: "
           f"{neuron_check.get('hist_values_moved', '?')} values in another bin), the top-5 ranked neurons "

@@ -24,6 +24,11 @@ int cmd_similarity(int argc, char **argv);
 int cmd_project(int argc, char **argv);
 int cmd_neurons(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_decisions(int argc, char **argv);
+int cmd_preview(int argc, char **argv);
+int cmd_dups(int argc, char **argv);
+int cmd_issues(int argc, char **argv);
 
 /* Opens a study, printing warnings and any error (one line) to stderr; NULL on error. */
 struct study *cli_open_study(const char *path);

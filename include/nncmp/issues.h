@@ -1,0 +1,98 @@
+/*
+ * issues.h — label-issue scores: which instances are likely mislabeled, ranked.
+ *
+ * Methods (design.md §4):
+ *   cl         confident learning (Northcutt et al.; cleanlab's "prune_by_noise_rate"): per-class
+ *              thresholds t_j = mean p_j over the instances labelled j; the confident joint C[i][j]
+ *              counts instances labelled i whose p_j >= t_j (the largest such p_j wins; rows with
+ *              no class at its threshold are left out); the diagonal is raised to at least 1 and
+ *              every row is calibrated to sum to its label count and rounded (largest
+ *              remainders, lower column first on ties); for every off-diagonal cell the instances
+ *              labelled i whose margin p_j - p_i is at least the n_ij-th largest are pruned; the
+ *              flagged set is their union less those whose argmax is their label (as cleanlab
+ *              does); ranked by self-confidence, score = 1 - p_label.
+ *   margin     score = max_{k != label} p_k - p_label; flags score > 0.
+ *   iies       Bäuerle's instance interpretation error score (max p + 1 - p_label) / 2; flags
+ *              argmax != label.
+ *   consensus  the mean over models of each model's IIES (a prediction-only model as a one-hot
+ *              row: 1 when it disagrees with the label, else 0.5); flags a strict majority of
+ *              models disagreeing; suggested = their plurality vote (lower class on ties).
+ *   knn        the labels of an instance's k nearest neighbours (cosine) in a layer's
+ *              activations: score = the fraction that differ from its label; flags score > 0.5;
+ *              suggested = their plurality label (lower class on ties).
+ * cl, margin and iies use one model's probabilities (opts.model) or, by default, the mean of the
+ * probability matrices of every model that has them (logits through a softmax, as at open).
+ *
+ * Everything returned is owned by the caller (issue_list_free). The study is only read, so
+ * several computations may run at once on one study. A computation honours prog->cancel at
+ * every block of rows and reports progress in rows (prog may be NULL).
+ */
+#ifndef NNCMP_ISSUES_H
+#define NNCMP_ISSUES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/study.h"
+#include "nncmp/util.h"
+
+enum issue_method {
+	ISSUE_CL,
+	ISSUE_MARGIN,
+	ISSUE_IIES,
+	ISSUE_CONSENSUS,
+	ISSUE_KNN,
+	ISSUE_METHOD_COUNT
+};
+
+/* knn refuses studies larger than this unless opts.force (its cost grows as N²·H). */
+#define ISSUES_KNN_MAX_N     200000
+#define ISSUES_KNN_DEFAULT_K 10
+
+/* "cl", "margin", "iies", "consensus", "knn". */
+const char *issue_method_name(enum issue_method m);
+/* The method with this name, or -1. */
+int issue_method_parse(const char *name);
+/*
+ * The method to rank by when the user names none: cl when some model has probabilities (it was
+ * the most precise on the demo studies' injected errors; see tests/issues/run.sh), else
+ * consensus.
+ */
+enum issue_method issue_method_default(const struct study *s);
+
+struct issue_opts {
+	int model;              /* -1: every model with probabilities (consensus: every model) */
+	const uint8_t *exclude; /* NULL, or N flags: 1 = leave out of thresholds and ranking */
+	const int32_t *labels;  /* NULL, or N labels that replace the study's (class ids) */
+	const char *layer; /* knn: "model.layer", or NULL for the first layer with activations */
+	size_t k;          /* knn: neighbours (0: ISSUES_KNN_DEFAULT_K) */
+	bool force;        /* knn: run even above ISSUES_KNN_MAX_N instances */
+};
+
+struct issue_list {
+	enum issue_method method;
+	size_t n;     /* ranked entries: every instance not excluded, best suspects first */
+	size_t count; /* how many the method flags: the first `count` entries */
+	uint32_t *index;
+	int32_t *suggested; /* the label the method proposes for each entry */
+	double *score;      /* higher = more suspicious */
+	double *all_scores; /* the score of every instance (N), NaN when excluded */
+};
+
+/*
+ * Ranks the instances by method m. Returns 0 and fills *out (which issue_list_free releases), or
+ * -1 with err set (unknown model, no probabilities, no layer, cancelled ...); *out is then empty.
+ */
+int issues_rank(const struct study *s, enum issue_method m, const struct issue_opts *o,
+                struct nn_progress *prog, struct issue_list *out, struct nn_err *err);
+void issue_list_free(struct issue_list *l);
+
+/*
+ * Model `model`'s IIES (max p + 1 - p_label) / 2 for every instance into out[N] (a
+ * prediction-only model's predictions count as one-hot rows). Returns 0, or -1 when there is
+ * no such model.
+ */
+int issues_iies(const struct study *s, int model, double *out, struct nn_err *err);
+
+#endif

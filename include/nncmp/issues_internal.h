@@ -1,0 +1,47 @@
+/*
+ * issues_internal.h — what the parts of the label-issue module share (issues.c, issues_cl.c,
+ * issues_knn.c). Not for other modules: they use issues.h.
+ *
+ * A method fills three arrays of N entries (flag, score, suggested; excluded instances are
+ * ignored) and issues.c ranks them.
+ */
+#ifndef NNCMP_ISSUES_INTERNAL_H
+#define NNCMP_ISSUES_INTERNAL_H
+
+#include "nncmp/issues.h"
+
+/* Rows read per block in a pass over probabilities. */
+#define ISSUES_BLOCK_ROWS 2048
+
+/* The probabilities a method reads: one model's, or the mean of several models'. */
+struct prob_src {
+	const struct study *s;
+	size_t nm;
+	const struct model **m; /* nm models, each with probabilities */
+	size_t c;
+	const int32_t *labels;  /* the labels in force (the study's or the override) */
+	const uint8_t *exclude; /* NULL or N flags */
+	struct nn_progress *prog;
+};
+
+/*
+ * Mean probabilities of rows i0 .. i0+nb-1 into out (nb × c doubles): each model's row as
+ * study_open derived it (float32 probabilities exactly, logits through the same softmax), summed
+ * in model order and divided by the number of models. tmp holds ISSUES_BLOCK_ROWS × c floats.
+ */
+void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out, float *tmp);
+/* The mean probability of instance i's label in force (from the derived p_label when it can). */
+double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, float *tmp);
+/* Adds rows to the progress and returns -1 with "cancelled" in err when the caller asked to stop.
+ */
+int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err);
+
+/* Confident learning (issues.h) over ps: fills flag, score, suggested. Returns 0 or -1. */
+int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *suggested,
+              struct nn_err *err);
+/* knn (issues.h) over layer ly's activations with the labels in force. Returns 0 or -1. */
+int issues_knn(const struct study *s, const struct layer *ly, const int32_t *labels,
+               const uint8_t *exclude, size_t k, struct nn_progress *prog, uint8_t *flag,
+               double *score, int32_t *suggested, struct nn_err *err);
+
+#endif

@@ -1,0 +1,246 @@
+/* issues.c — `nncmp issues`: the instances most likely mislabeled, ranked, text or JSON. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nncmp/issues.h"
+#include "nncmp/linalg.h"
+
+static const char issues_help[] =
+    "usage: nncmp issues STUDY [--method NAME] [--model M] [--top K] [--filter EXPR] [--json]\n"
+    "                    [--layer M.L] [--k N] [--force]\n"
+    "\n"
+    "Ranks the instances by how likely their label is wrong, best suspects first, and says how\n"
+    "many the method flags. Methods:\n"
+    "  cl         confident learning (cleanlab's prune_by_noise_rate): per-class thresholds,\n"
+    "             the calibrated confident joint, pruning by noise rate; ranked by\n"
+    "             self-confidence, score 1 - p(label). The default when a model has\n"
+    "             probabilities (the most precise on the demo studies' injected errors).\n"
+    "  margin     score max p(other) - p(label); flags score > 0\n"
+    "  iies       (max p + 1 - p(label)) / 2; flags argmax != label\n"
+    "  consensus  the mean IIES over every model (a prediction-only model as a one-hot row);\n"
+    "             flags a majority of models disagreeing with the label; suggests their vote\n"
+    "  knn        the fraction of the k nearest neighbours (cosine, a layer's activations)\n"
+    "             whose label differs; flags more than half; suggests their majority label\n"
+    "cl, margin and iies read one model (--model) or the mean of every model's probabilities.\n"
+    "\n"
+    "  --method NAME  cl, margin, iies, consensus or knn (default: cl, or consensus when no\n"
+    "                 model has probabilities)\n"
+    "  --model M      use only model M\n"
+    "  --top K        print the first K flagged instances (default 20; 0 prints all)\n"
+    "  --filter EXPR  list only the flagged instances that match EXPR (scores are computed\n"
+    "                 over the whole study; see 'nncmp instances --help')\n"
+    "  --layer M.L    knn: the layer (default: the first layer with activations)\n"
+    "  --k N          knn: neighbours (default 10)\n"
+    "  --force        knn: run even above 200000 instances (its cost grows as N^2)\n"
+    "  --json         {\"method\", \"count\", \"issues\": [{\"index\", \"id\", \"label\", "
+    "\"suggested\",\n"
+    "                 \"score\"}]} (count: flagged instances that match the filter)\n"
+    "  --help         this text\n";
+
+struct issues_args {
+	const char *study, *method, *model, *filter, *layer;
+	long top, k;
+	bool json, force;
+};
+
+/* Parses argv; returns -1 to go on, or an exit status. */
+static int issues_parse(int argc, char **argv, struct issues_args *a)
+{
+	static const struct option opts[] = {
+	    {"method", required_argument, NULL, 'm'}, {"model", required_argument, NULL, 'M'},
+	    {"top", required_argument, NULL, 't'},    {"filter", required_argument, NULL, 'f'},
+	    {"layer", required_argument, NULL, 'l'},  {"k", required_argument, NULL, 'k'},
+	    {"force", no_argument, NULL, 'F'},        {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	bool extra = false;
+	int o;
+	optind = 1;
+	opterr = 0;
+	a->top = 20;
+	while ((o = getopt_long(argc, argv, "-:m:M:t:f:l:k:Fjh", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			extra = extra || a->study;
+			a->study = optarg;
+			break;
+		case 'm':
+			a->method = optarg;
+			break;
+		case 'M':
+			a->model = optarg;
+			break;
+		case 'f':
+			a->filter = optarg;
+			break;
+		case 'l':
+			a->layer = optarg;
+			break;
+		case 't':
+			if ((a->top = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("issues", "--top wants a count, not '%s'",
+				                       optarg);
+			break;
+		case 'k':
+			if ((a->k = cli_parse_count(optarg)) <= 0 || a->k > 1000)
+				return cli_usage_error("issues", "--k wants 1 to 1000, not '%s'",
+				                       optarg);
+			break;
+		case 'F':
+			a->force = true;
+			break;
+		case 'j':
+			a->json = true;
+			break;
+		case 'h':
+			fputs(issues_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("issues", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("issues", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!a->study || extra)
+		return cli_usage_error("issues",
+		                       a->study ? "one study expected" : "no study given");
+	if (a->method && issue_method_parse(a->method) < 0)
+		return cli_usage_error(
+		    "issues", "unknown method '%s' (cl, margin, iies, consensus, knn)", a->method);
+	return -1;
+}
+
+static const char *const method_titles[ISSUE_METHOD_COUNT] = {
+    "confident learning", "margin", "instance interpretation error score", "consensus of models",
+    "k nearest neighbours"};
+
+static int issues_json(const struct study *s, const struct issue_list *l, const uint32_t *rows,
+                       size_t count, size_t shown)
+{
+	json_t *arr = json_array();
+	char buf[32];
+	for (size_t r = 0; r < shown; r++) {
+		uint32_t i = l->index[rows[r]];
+		json_array_append_new(
+		    arr, json_pack("{s:I, s:o, s:o, s:o, s:o}", "index", (json_int_t)i, "id",
+		                   cli_jstr(study_instance_id(s, i, buf, sizeof buf)), "label",
+		                   cli_jstr(s->classes[s->labels[i]]), "suggested",
+		                   cli_jstr(s->classes[l->suggested[rows[r]]]), "score",
+		                   cli_json_real(l->score[rows[r]])));
+	}
+	return cli_json_print(json_pack("{s:s, s:I, s:o}", "method", issue_method_name(l->method),
+	                                "count", (json_int_t)count, "issues", arr));
+}
+
+static void issues_text(const struct study *s, const struct issue_list *l, const uint32_t *rows,
+                        size_t count, size_t shown, const char *model, const char *filter)
+{
+	char *m = model ? cli_safe(model) : NULL;
+	printf("method %s (%s%s%s): ", issue_method_name(l->method), method_titles[l->method],
+	       m ? ", model " : "", m ? m : "");
+	if (filter)
+		printf("%zu flagged instance%s match%s the filter", count, cli_plural(count),
+		       count == 1 ? "es" : "");
+	else
+		printf("%zu of %zu instance%s flagged", count, s->n, cli_plural(s->n));
+	free(m);
+	if (shown < count)
+		printf("; the first %zu", shown);
+	printf("\n");
+	if (!shown)
+		return;
+	int idw = 2, cw = 5;
+	char buf[32];
+	for (size_t r = 0; r < shown; r++) {
+		uint32_t i = l->index[rows[r]];
+		int w = cli_text_width(study_instance_id(s, i, buf, sizeof buf));
+		idw = w > idw ? w : idw;
+	}
+	for (size_t j = 0; j < s->n_classes; j++) {
+		int w = cli_text_width(s->classes[j]);
+		cw = w > cw ? w : cw;
+	}
+	idw = idw > 24 ? 24 : idw;
+	cw = cw > 9 ? (cw > 20 ? 20 : cw) : 9;
+	printf("%5s %7s  ", "rank", "index");
+	cli_print_cell("id", idw, false);
+	printf("  ");
+	cli_print_cell("label", cw, false);
+	printf("  ");
+	cli_print_cell("suggested", cw, false);
+	printf("  %8s\n", "score");
+	for (size_t r = 0; r < shown; r++) {
+		uint32_t i = l->index[rows[r]];
+		printf("%5zu %7u  ", r + 1, i);
+		cli_print_cell(study_instance_id(s, i, buf, sizeof buf), idw, false);
+		printf("  ");
+		cli_print_cell(s->classes[s->labels[i]], cw, false);
+		printf("  ");
+		cli_print_cell(s->classes[l->suggested[rows[r]]], cw, false);
+		printf("  %8.4f\n", l->score[rows[r]]);
+	}
+}
+
+int cmd_issues(int argc, char **argv)
+{
+	struct issues_args a = {0};
+	int rc = issues_parse(argc, argv, &a);
+	if (rc >= 0)
+		return rc;
+	struct study *s = cli_open_study(a.study);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	struct issue_opts o = {.model = -1, .layer = a.layer, .k = (size_t)a.k, .force = a.force};
+	enum issue_method meth =
+	    a.method ? (enum issue_method)issue_method_parse(a.method) : issue_method_default(s);
+	uint32_t *sel = NULL, *rows = NULL;
+	size_t nsel = 0;
+	struct issue_list l = {0};
+	if (a.model && (o.model = study_model_index(s, a.model)) < 0) {
+		char *msg = xasprintf("no model '%s' in %s", a.model, s->name);
+		rc = cli_input_error("issues", msg);
+		free(msg);
+		goto out;
+	}
+	if ((rc = cli_select("issues", s, a.filter, &sel, &nsel)) != EXIT_OK)
+		goto out;
+	if (meth == ISSUE_KNN)
+		linalg_init(0);
+	struct nn_err err = {{0}};
+	struct cli_meter *meter = cli_meter_start("scoring label issues");
+	int r = issues_rank(s, meth, &o, cli_meter_prog(meter), &l, &err);
+	cli_meter_stop(meter);
+	if (r < 0) {
+		rc = cli_input_error("issues", err.msg);
+		goto out;
+	}
+	/* the flagged entries that match the filter, in rank order */
+	uint8_t *match = NULL;
+	if (a.filter) {
+		match = xcalloc(s->n ? s->n : 1, 1);
+		for (size_t k = 0; k < nsel; k++)
+			match[sel[k]] = 1;
+	}
+	rows = xmalloc((l.count ? l.count : 1) * sizeof *rows);
+	size_t count = 0;
+	for (size_t r2 = 0; r2 < l.count; r2++)
+		if (!match || match[l.index[r2]])
+			rows[count++] = (uint32_t)r2;
+	free(match);
+	size_t shown = a.top == 0 || (size_t)a.top > count ? count : (size_t)a.top;
+	if (a.json)
+		rc = issues_json(s, &l, rows, count, shown);
+	else {
+		issues_text(s, &l, rows, count, shown, a.model, a.filter);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	}
+out:
+	issue_list_free(&l);
+	free(rows);
+	free(sel);
+	study_free(s);
+	return rc;
+}

@@ -1,0 +1,141 @@
+/* preview.c — `nncmp preview`: one instance's image as sixel or coloured half-blocks on stdout. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../tui/gfx.h"
+#include "cli.h"
+#include "nncmp/image.h"
+
+static const char preview_help[] =
+    "usage: nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]\n"
+    "\n"
+    "Writes the image of instance I (its \"image\" field in samples.jsonl, relative to the\n"
+    "study) to stdout: as sixel, or as Unicode half-blocks in colour (ASCII shades when the\n"
+    "locale is not UTF-8; 24-bit colour when COLORTERM is truecolor or 24bit, else the xterm\n"
+    "256-colour palette). The default is sixel when stdout is a terminal that answers DA1 with\n"
+    "sixel, else blocks.\n"
+    "\n"
+    "  --index I         the instance (0-based, file order)\n"
+    "  --graphics MODE   sixel or blocks\n"
+    "  --width PX        the width in pixels (default 256); blocks take one column per 8 px.\n"
+    "                    Small images are enlarged by a whole factor (nearest neighbour), large\n"
+    "                    ones reduced; the aspect ratio is kept\n"
+    "  --help            this text\n"
+    "\n"
+    "Exit status 2 when the study has no images, or the image is missing or unreadable.\n";
+
+static bool truecolor(void)
+{
+	const char *ct = getenv("COLORTERM");
+	return ct && (strcmp(ct, "truecolor") == 0 || strcmp(ct, "24bit") == 0);
+}
+
+int cmd_preview(int argc, char **argv)
+{
+	static const struct option opts[] = {{"index", required_argument, NULL, 'i'},
+	                                     {"graphics", required_argument, NULL, 'g'},
+	                                     {"width", required_argument, NULL, 'w'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *study_path = NULL, *mode_arg = NULL;
+	long index = -1, width = 256;
+	bool extra = false;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "-:i:g:w:h", opts, NULL)) != -1) {
+		if (o == 1) {
+			extra = extra || study_path;
+			study_path = optarg;
+		} else if (o == 'i') {
+			if ((index = cli_parse_count(optarg)) < 0)
+				return cli_usage_error("preview",
+				                       "--index wants an instance number");
+		} else if (o == 'g') {
+			mode_arg = optarg;
+		} else if (o == 'w') {
+			width = cli_parse_count(optarg);
+			if (width < 8 || width > 4096)
+				return cli_usage_error("preview",
+				                       "--width wants pixels, from 8 to 4096");
+		} else if (o == 'h') {
+			fputs(preview_help, stdout);
+			return EXIT_OK;
+		} else if (o == ':') {
+			return cli_usage_error("preview", "option '%s' needs a value",
+			                       argv[optind - 1]);
+		} else {
+			return cli_usage_error("preview", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("preview",
+		                       study_path ? "one study expected" : "no study given");
+	if (index < 0)
+		return cli_usage_error("preview", "--index I is required");
+	enum gfx_mode mode = GFX_BLOCKS;
+	if (mode_arg && (gfx_mode_parse(mode_arg, &mode) != 0 || mode == GFX_NONE))
+		return cli_usage_error("preview", "--graphics wants sixel or blocks");
+
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int rc = EXIT_OK;
+	struct nn_err err = {{0}};
+	char *path = NULL;
+	struct image src = {0}, fit = {0};
+	if ((size_t)index >= s->n) {
+		rc = cli_usage_error("preview", "--index %ld: the study has %zu instances", index,
+		                     s->n);
+		goto out;
+	}
+	if (!(path = image_path(s, (size_t)index, &err)) || image_load(path, &src, &err) != 0) {
+		rc = cli_input_error("preview", err.msg);
+		goto out;
+	}
+	if (!mode_arg) {
+		struct gfx_term t;
+		gfx_probe(NULL, false, &t);
+		mode = t.mode == GFX_SIXEL ? GFX_SIXEL : GFX_BLOCKS;
+	}
+	if (mode == GFX_SIXEL) {
+		/* no height limit beyond a generous one: the width decides */
+		image_fit(&src, (int)width, (int)width * 8, &fit);
+		char *six;
+		size_t len;
+		if (image_sixel(&fit, &six, &len, &err) != 0) {
+			rc = cli_input_error("preview", err.msg);
+			goto out;
+		}
+		const char *tmux = getenv("TMUX");
+		const char *pt = getenv("NNCMP_TMUX_PASSTHROUGH");
+		if (tmux && *tmux && pt && strcmp(pt, "1") == 0) {
+			size_t wlen;
+			char *w = image_tmux_wrap(six, len, &wlen);
+			free(six);
+			six = w;
+			len = wlen;
+		}
+		fwrite(six, 1, len, stdout);
+		fputc('\n', stdout);
+		free(six);
+	} else {
+		int cols = (int)(width / 8);
+		image_fit(&src, cols, cols * 8, &fit);
+		char *text =
+		    image_ansi(&fit, truecolor() ? IMAGE_TRUECOLOR : IMAGE_256, cli_utf8());
+		fputs(text, stdout);
+		free(text);
+	}
+	if (fflush(stdout) != 0)
+		rc = EXIT_INTERNAL;
+out:
+	image_free(&fit);
+	image_free(&src);
+	free(path);
+	study_free(s);
+	return rc;
+}

@@ -1,0 +1,250 @@
+/* image.c — loading images with libsixel's loader, resolving their paths, scaling them. */
+#include "nncmp/image.h"
+
+#include <errno.h>
+#include <sixel.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+void image_free(struct image *img)
+{
+	if (!img)
+		return;
+	free(img->rgb);
+	img->rgb = NULL;
+	img->w = img->h = 0;
+}
+
+struct load_ctx {
+	struct image *out;
+	int done;
+	const char *why; /* set when the frame cannot be used */
+};
+
+/* Copies one frame of any pixel format into 8-bit RGB. Returns 0, or -1 with ctx->why set. */
+static int frame_to_rgb(sixel_frame_t *frame, struct load_ctx *ctx)
+{
+	int w = sixel_frame_get_width(frame), h = sixel_frame_get_height(frame);
+	int fmt = sixel_frame_get_pixelformat(frame);
+	unsigned char *px = sixel_frame_get_pixels(frame);
+	if (w <= 0 || h <= 0 || !px) {
+		ctx->why = "an empty image";
+		return -1;
+	}
+	if ((long long)w * h > IMAGE_MAX_PIXELS) {
+		ctx->why = "image too large";
+		return -1;
+	}
+	/* alpha laid over black (the loader leaves it to the caller) */
+	unsigned char black[3] = {0, 0, 0};
+	if (sixel_frame_strip_alpha(frame, black)) {
+		fmt = sixel_frame_get_pixelformat(frame);
+		px = sixel_frame_get_pixels(frame);
+	}
+	size_t n = (size_t)w * (size_t)h;
+	uint8_t *rgb = xmalloc(n * 3);
+	if (fmt == SIXEL_PIXELFORMAT_RGB888) {
+		memcpy(rgb, px, n * 3);
+	} else if (fmt & SIXEL_FORMATTYPE_PALETTE) {
+		/* PAL1..PAL8 become PAL8 (one index per byte), then through the palette */
+		unsigned char *pal = sixel_frame_get_palette(frame);
+		int ncolors = sixel_frame_get_ncolors(frame);
+		uint8_t *idx = xmalloc(n);
+		int dfmt = 0;
+		if (!pal || ncolors <= 0 ||
+		    SIXEL_FAILED(sixel_helper_normalize_pixelformat(idx, &dfmt, px, fmt, w, h))) {
+			free(idx);
+			free(rgb);
+			ctx->why = "unsupported palette image";
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			int c = idx[i] < ncolors ? idx[i] : 0;
+			memcpy(rgb + 3 * i, pal + 3 * c, 3);
+		}
+		free(idx);
+	} else {
+		/* grey levels and the 15/16/32-bit colour formats: libsixel widens them to RGB888
+		   or G8 */
+		uint8_t *tmp = xmalloc(n * 3);
+		int dfmt = 0;
+		if (SIXEL_FAILED(sixel_helper_normalize_pixelformat(tmp, &dfmt, px, fmt, w, h))) {
+			free(tmp);
+			free(rgb);
+			ctx->why = "unsupported pixel format";
+			return -1;
+		}
+		if (dfmt == SIXEL_PIXELFORMAT_G8) {
+			for (size_t i = 0; i < n; i++)
+				rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = tmp[i];
+		} else if (dfmt == SIXEL_PIXELFORMAT_RGB888) {
+			memcpy(rgb, tmp, n * 3);
+		} else {
+			free(tmp);
+			free(rgb);
+			ctx->why = "unsupported pixel format";
+			return -1;
+		}
+		free(tmp);
+	}
+	ctx->out->w = w;
+	ctx->out->h = h;
+	ctx->out->rgb = rgb;
+	return 0;
+}
+
+static SIXELSTATUS load_frame(sixel_frame_t *frame, void *priv)
+{
+	struct load_ctx *ctx = priv;
+	if (ctx->done)
+		return SIXEL_OK;
+	ctx->done = 1;
+	return frame_to_rgb(frame, ctx) == 0 ? SIXEL_OK : SIXEL_BAD_INPUT;
+}
+
+int image_load(const char *path, struct image *out, struct nn_err *err)
+{
+	memset(out, 0, sizeof *out);
+	struct stat st;
+	/* libsixel reads "-" as stdin and may fetch URLs: only existing regular files go to it */
+	if (stat(path, &st) != 0)
+		return nn_err_set(err, "%s: %s", path,
+		                  errno == ENOENT ? "no such file" : strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return nn_err_set(err, "%s: not a regular file", path);
+	if (st.st_size == 0)
+		return nn_err_set(err, "%s: empty file", path);
+	if ((unsigned long long)st.st_size > IMAGE_MAX_FILE_BYTES)
+		return nn_err_set(err, "%s: file too large (%lld bytes)", path,
+		                  (long long)st.st_size);
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	fclose(f);
+
+	struct load_ctx ctx = {.out = out};
+	unsigned char bg[3] = {0, 0, 0};
+	/* "./" keeps a file literally named "-" or "http:..." from meaning stdin or a URL */
+	char *arg = path[0] == '/' ? xstrdup(path) : xasprintf("./%s", path);
+	/* the loader, unlike the encoder, needs an explicit allocator (malloc and friends) */
+	sixel_allocator_t *alloc = NULL;
+	SIXELSTATUS st_load = sixel_allocator_new(&alloc, NULL, NULL, NULL, NULL);
+	if (SIXEL_SUCCEEDED(st_load))
+		st_load =
+		    sixel_helper_load_image_file(arg, 1, 0, SIXEL_PALETTE_MAX, bg, LOOP_DISABLE,
+		                                 load_frame, 0, NULL, &ctx, alloc);
+	if (alloc)
+		sixel_allocator_unref(alloc);
+	free(arg);
+	if (SIXEL_FAILED(st_load) || !out->rgb) {
+		image_free(out);
+		if (ctx.why)
+			return nn_err_set(err, "%s: %s", path, ctx.why);
+		return nn_err_set(
+		    err, "%s: not an image libsixel can read (PNG, JPEG, GIF, BMP, PNM)", path);
+	}
+	return 0;
+}
+
+/* The rule samples.c applies to an "image" field: relative, without a ".." component. */
+static bool path_inside(const char *p)
+{
+	if (p[0] == '/')
+		return false;
+	for (const char *c = p;;) {
+		const char *slash = strchr(c, '/');
+		size_t n = slash ? (size_t)(slash - c) : strlen(c);
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return false;
+		if (!slash)
+			return true;
+		c = slash + 1;
+	}
+}
+
+char *image_path(const struct study *s, size_t i, struct nn_err *err)
+{
+	if (i >= s->n) {
+		nn_err_set(err, "instance %zu: out of range (the study has %zu)", i, s->n);
+		return NULL;
+	}
+	if (!s->images) {
+		nn_err_set(err, "%s: the study has no images (no \"image\" field in samples.jsonl)",
+		           s->name);
+		return NULL;
+	}
+	const char *rel = s->images[i];
+	if (!rel || !*rel) {
+		nn_err_set(err, "instance %zu: no image", i);
+		return NULL;
+	}
+	if (!path_inside(rel)) {
+		nn_err_set(err, "%s: image path leaves the study directory", rel);
+		return NULL;
+	}
+	return path_join(s->root, rel);
+}
+
+/* Nearest-neighbour enlargement by the integer factor k. */
+static void scale_up(const struct image *in, int k, struct image *out)
+{
+	out->w = in->w * k;
+	out->h = in->h * k;
+	out->rgb = xmalloc((size_t)out->w * (size_t)out->h * 3);
+	for (int y = 0; y < out->h; y++) {
+		const uint8_t *src = in->rgb + (size_t)(y / k) * (size_t)in->w * 3;
+		uint8_t *dst = out->rgb + (size_t)y * (size_t)out->w * 3;
+		for (int x = 0; x < out->w; x++)
+			memcpy(dst + 3 * x, src + 3 * (x / k), 3);
+	}
+}
+
+/* Box-filter reduction to ow × oh: each output pixel is the area-weighted mean it covers. */
+static void scale_down(const struct image *in, int ow, int oh, struct image *out)
+{
+	out->w = ow;
+	out->h = oh;
+	out->rgb = xmalloc((size_t)ow * (size_t)oh * 3);
+	double sx = (double)in->w / ow, sy = (double)in->h / oh;
+	for (int oy = 0; oy < oh; oy++) {
+		double y0 = oy * sy, y1 = (oy + 1) * sy;
+		for (int ox = 0; ox < ow; ox++) {
+			double x0 = ox * sx, x1 = (ox + 1) * sx;
+			double acc[3] = {0, 0, 0}, area = 0;
+			for (int y = (int)y0; y < in->h && y < y1; y++) {
+				double wy = (y + 1 < y1 ? y + 1 : y1) - (y > y0 ? y : y0);
+				for (int x = (int)x0; x < in->w && x < x1; x++) {
+					double wx = (x + 1 < x1 ? x + 1 : x1) - (x > x0 ? x : x0);
+					const uint8_t *p = in->rgb + ((size_t)y * in->w + x) * 3;
+					for (int c = 0; c < 3; c++)
+						acc[c] += p[c] * wx * wy;
+					area += wx * wy;
+				}
+			}
+			uint8_t *q = out->rgb + ((size_t)oy * ow + ox) * 3;
+			for (int c = 0; c < 3; c++)
+				q[c] = (uint8_t)(area > 0 ? acc[c] / area + 0.5 : 0);
+		}
+	}
+}
+
+int image_fit(const struct image *in, int max_w, int max_h, struct image *out)
+{
+	memset(out, 0, sizeof *out);
+	if (max_w <= 0 || max_h <= 0 || in->w <= 0 || in->h <= 0 || !in->rgb)
+		return -1;
+	int k = max_w / in->w < max_h / in->h ? max_w / in->w : max_h / in->h;
+	if (k >= 1) {
+		scale_up(in, k, out);
+		return 0;
+	}
+	double s = (double)max_w / in->w < (double)max_h / in->h ? (double)max_w / in->w
+	                                                         : (double)max_h / in->h;
+	int ow = (int)(in->w * s + 0.5), oh = (int)(in->h * s + 0.5);
+	ow = ow < 1 ? 1 : ow > max_w ? max_w : ow;
+	oh = oh < 1 ? 1 : oh > max_h ? max_h : oh;
+	scale_down(in, ow, oh, out);
+	return 0;
+}

@@ -1,0 +1,430 @@
+/* issues.c — label-issue scores: the methods' front, margin, iies, consensus, and the ranking. */
+#include "nncmp/issues.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nncmp/issues_internal.h"
+
+static const char *const method_names[ISSUE_METHOD_COUNT] = {"cl", "margin", "iies", "consensus",
+                                                             "knn"};
+
+const char *issue_method_name(enum issue_method m)
+{
+	return (unsigned)m < ISSUE_METHOD_COUNT ? method_names[m] : "?";
+}
+
+int issue_method_parse(const char *name)
+{
+	for (int m = 0; m < ISSUE_METHOD_COUNT; m++)
+		if (strcmp(name, method_names[m]) == 0)
+			return m;
+	return -1;
+}
+
+enum issue_method issue_method_default(const struct study *s)
+{
+	for (size_t m = 0; m < s->n_models; m++)
+		if (s->models[m].src != SRC_PRED)
+			return ISSUE_CL;
+	return ISSUE_CONSENSUS;
+}
+
+int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err)
+{
+	if (!prog)
+		return 0;
+	atomic_fetch_add(&prog->done, rows);
+	if (atomic_load(&prog->cancel))
+		return nn_err_set(err, "cancelled");
+	return 0;
+}
+
+/* True when model m's probabilities are float32 probabilities readable in place. */
+static bool probs_in_place(const struct model *m)
+{
+	const struct npy *a = &m->probs;
+	return m->src == SRC_PROBS && a->h.kind == NPY_FLOAT && a->h.itemsize == 4 &&
+	       npy_contiguous(a) && !a->h.swap && !a->h.fortran &&
+	       (uintptr_t)a->data % sizeof(float) == 0;
+}
+
+/* Row i of model m as study_open derived it (derive.c), into out[c]. */
+static void model_row_f64(const struct model *m, size_t i, size_t c, double *out)
+{
+	npy_row_f64(&m->probs, i, out);
+	if (m->src != SRC_LOGITS)
+		return;
+	double mx = out[0], sum = 0;
+	for (size_t j = 1; j < c; j++)
+		if (out[j] > mx)
+			mx = out[j];
+	for (size_t j = 0; j < c; j++) {
+		out[j] = exp(out[j] - mx);
+		sum += out[j];
+	}
+	for (size_t j = 0; j < c; j++)
+		out[j] /= sum;
+}
+
+void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out, float *tmp)
+{
+	size_t c = ps->c;
+	for (size_t k = 0; k < ps->nm; k++) {
+		const struct model *m = ps->m[k];
+		const struct npy_header *h = &m->probs.h;
+		const float *f = NULL;
+		if (probs_in_place(m))
+			f = (const float *)(const void *)m->probs.data + i0 * c;
+		else if (m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize <= 4) {
+			npy_rows_f32(&m->probs, i0, nb, tmp); /* exact for float16 and float32 */
+			f = tmp;
+		}
+		if (f) {
+			if (k == 0)
+				for (size_t e = 0; e < nb * c; e++)
+					out[e] = f[e];
+			else
+				for (size_t e = 0; e < nb * c; e++)
+					out[e] += f[e];
+			continue;
+		}
+		double *row = (double *)(void *)tmp; /* rows one at a time: c doubles fit */
+		for (size_t r = 0; r < nb; r++) {
+			double *o = out + r * c;
+			if (k == 0) {
+				model_row_f64(m, i0 + r, c, o);
+				continue;
+			}
+			model_row_f64(m, i0 + r, c, row);
+			for (size_t j = 0; j < c; j++)
+				o[j] += row[j];
+		}
+	}
+	if (ps->nm > 1)
+		for (size_t e = 0; e < nb * c; e++)
+			out[e] /= (double)ps->nm;
+}
+
+double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, float *tmp)
+{
+	int32_t l = ps->labels[i];
+	if (l == ps->s->labels[i]) {
+		double sum = 0;
+		for (size_t k = 0; k < ps->nm; k++)
+			sum = k ? sum + ps->m[k]->p_label[i] : ps->m[k]->p_label[i];
+		return ps->nm > 1 ? sum / (double)ps->nm : sum;
+	}
+	prob_src_rows(ps, i, 1, row, tmp);
+	return row[l];
+}
+
+/*
+ * Sets up ps for the models a method reads: model o->model (which must have probabilities), or
+ * every model that has them. Returns 0, or -1 with err set.
+ */
+static int prob_src_init(struct prob_src *ps, const struct study *s, const struct issue_opts *o,
+                         const int32_t *labels, struct nn_progress *prog, enum issue_method meth,
+                         struct nn_err *err)
+{
+	memset(ps, 0, sizeof *ps);
+	ps->s = s;
+	ps->labels = labels;
+	ps->exclude = o->exclude;
+	ps->prog = prog;
+	ps->m = xcalloc(s->n_models ? s->n_models : 1, sizeof *ps->m);
+	for (size_t m = 0; m < s->n_models; m++) {
+		if (o->model >= 0 && (size_t)o->model != m)
+			continue;
+		if (s->models[m].src == SRC_PRED) {
+			if (o->model >= 0) {
+				free(ps->m);
+				return nn_err_set(err,
+				                  "model %s has only predictions: method %s needs "
+				                  "probabilities (try --method consensus)",
+				                  s->models[m].name, issue_method_name(meth));
+			}
+			continue;
+		}
+		ps->m[ps->nm++] = &s->models[m];
+	}
+	if (ps->nm == 0) {
+		free(ps->m);
+		return nn_err_set(err,
+		                  "%s: no model has probabilities: method %s needs them (try "
+		                  "--method consensus)",
+		                  s->name, issue_method_name(meth));
+	}
+	ps->c = s->n_classes;
+	return 0;
+}
+
+/* margin or iies over ps, in one pass. */
+static int issues_margin_iies(const struct prob_src *ps, bool iies, uint8_t *flag, double *score,
+                              int32_t *sugg, struct nn_err *err)
+{
+	size_t n = ps->s->n, c = ps->c;
+	double *rows = xmalloc(ISSUES_BLOCK_ROWS * c * sizeof *rows);
+	float *tmp = xmalloc(ISSUES_BLOCK_ROWS * c * sizeof *tmp + c * sizeof(double));
+	int rc = 0;
+	if (ps->prog)
+		atomic_store(&ps->prog->total, n);
+	for (size_t i0 = 0; i0 < n && rc == 0; i0 += ISSUES_BLOCK_ROWS) {
+		size_t nb = n - i0 < ISSUES_BLOCK_ROWS ? n - i0 : ISSUES_BLOCK_ROWS;
+		prob_src_rows(ps, i0, nb, rows, tmp);
+		for (size_t r = 0; r < nb; r++) {
+			size_t i = i0 + r;
+			if (ps->exclude && ps->exclude[i])
+				continue;
+			const double *p = rows + r * c;
+			int32_t l = ps->labels[i];
+			size_t best = 0, other = l == 0 ? (c > 1 ? 1 : 0) : 0;
+			for (size_t j = 1; j < c; j++) {
+				if (p[j] > p[best])
+					best = j;
+				if ((int32_t)j != l && p[j] > p[other])
+					other = j;
+			}
+			sugg[i] = (int32_t)best;
+			if (iies) {
+				score[i] = (p[best] + 1.0 - p[l]) / 2.0;
+				flag[i] = (int32_t)best != l;
+			} else {
+				score[i] = c > 1 ? p[other] - p[l] : -p[l];
+				flag[i] = score[i] > 0;
+				sugg[i] = score[i] > 0 ? (int32_t)other : (int32_t)best;
+			}
+		}
+		rc = issues_tick(ps->prog, nb, err);
+	}
+	free(rows);
+	free(tmp);
+	return rc;
+}
+
+/* Model m's IIES for instance i against label l (one-hot rows for a prediction-only model). */
+static double model_iies(const struct model *m, size_t i, int32_t l, const struct study *s,
+                         double *row)
+{
+	if (m->src == SRC_PRED)
+		return m->pred[i] == l ? 0.5 : 1.0;
+	if (l == s->labels[i])
+		return (m->conf[i] + 1.0 - m->p_label[i]) / 2.0;
+	model_row_f64(m, i, s->n_classes, row);
+	return (m->conf[i] + 1.0 - row[l]) / 2.0;
+}
+
+int issues_iies(const struct study *s, int model, double *out, struct nn_err *err)
+{
+	if (model < 0 || (size_t)model >= s->n_models)
+		return nn_err_set(err, "%s: no model number %d", s->name, model);
+	const struct model *m = &s->models[model];
+	for (size_t i = 0; i < s->n; i++)
+		out[i] = model_iies(m, i, s->labels[i], s, NULL);
+	return 0;
+}
+
+/* consensus over the chosen models (all, or o->model). tie receives the disagreeing fraction. */
+static int issues_consensus(const struct study *s, const struct issue_opts *o,
+                            const int32_t *labels, struct nn_progress *prog, uint8_t *flag,
+                            double *score, int32_t *sugg, double *tie, struct nn_err *err)
+{
+	size_t n = s->n, c = s->n_classes, nm = 0;
+	for (size_t m = 0; m < s->n_models; m++)
+		nm += o->model < 0 || (size_t)o->model == m;
+	if (nm == 0)
+		return nn_err_set(err, "%s: no models", s->name);
+	double *row = xmalloc(c * sizeof *row);
+	uint32_t *votes = xcalloc(c, sizeof *votes);
+	if (prog)
+		atomic_store(&prog->total, n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (o->exclude && o->exclude[i])
+			continue;
+		double sum = 0;
+		size_t disagree = 0;
+		for (size_t m = 0; m < s->n_models; m++) {
+			if (o->model >= 0 && (size_t)o->model != m)
+				continue;
+			const struct model *md = &s->models[m];
+			sum += model_iies(md, i, labels[i], s, row);
+			disagree += md->pred[i] != labels[i];
+			votes[md->pred[i]]++;
+		}
+		int32_t best = 0;
+		for (size_t m = 0; m < s->n_models; m++) {
+			int32_t p = s->models[m].pred[i];
+			if (votes[p] > votes[best] || (votes[p] == votes[best] && p < best))
+				best = p;
+		}
+		for (size_t m = 0; m < s->n_models; m++)
+			votes[s->models[m].pred[i]] = 0;
+		score[i] = sum / (double)nm;
+		tie[i] = (double)disagree / (double)nm;
+		flag[i] = 2 * disagree > nm;
+		sugg[i] = best;
+		if ((i + 1) % 65536 == 0)
+			rc = issues_tick(prog, 65536, err);
+	}
+	free(row);
+	free(votes);
+	return rc;
+}
+
+struct rank_key {
+	double score, tie;
+	uint32_t index;
+	uint8_t flag;
+};
+
+/* Flagged first, then by score, then by the tie-break, highest first; then by index. */
+static int rank_key_cmp(const void *pa, const void *pb)
+{
+	const struct rank_key *a = pa, *b = pb;
+	if (a->flag != b->flag)
+		return a->flag ? -1 : 1;
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->tie != b->tie)
+		return a->tie > b->tie ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Builds the ranked list from the per-instance arrays (tie may be NULL). */
+static void issues_finish(const struct study *s, const uint8_t *exclude, const uint8_t *flag,
+                          const double *score, const double *tie, const int32_t *sugg,
+                          struct issue_list *out)
+{
+	size_t n = s->n, kept = 0;
+	struct rank_key *keys = xmalloc((n ? n : 1) * sizeof *keys);
+	out->all_scores = xmalloc((n ? n : 1) * sizeof *out->all_scores);
+	out->count = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (exclude && exclude[i]) {
+			out->all_scores[i] = NAN;
+			continue;
+		}
+		out->all_scores[i] = score[i];
+		out->count += flag[i] != 0;
+		keys[kept++] =
+		    (struct rank_key){score[i], tie ? tie[i] : 0, (uint32_t)i, flag[i] != 0};
+	}
+	qsort(keys, kept, sizeof *keys, rank_key_cmp);
+	out->n = kept;
+	out->index = xmalloc((kept ? kept : 1) * sizeof *out->index);
+	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
+	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
+	for (size_t r = 0; r < kept; r++) {
+		uint32_t i = keys[r].index;
+		out->index[r] = i;
+		out->suggested[r] = sugg[i];
+		out->score[r] = score[i];
+	}
+	free(keys);
+}
+
+/* Finds the knn layer: o->layer ("model.layer", the longest model name that fits), or the first. */
+static const struct layer *knn_layer(const struct study *s, const char *spec, struct nn_err *err)
+{
+	if (!spec) {
+		for (size_t m = 0; m < s->n_models; m++)
+			for (size_t l = 0; l < s->models[m].n_layers; l++)
+				if (s->models[m].layers[l].act_path)
+					return &s->models[m].layers[l];
+		nn_err_set(err, "%s: no layer has activations: method knn needs one", s->name);
+		return NULL;
+	}
+	const struct layer *found = NULL;
+	size_t best_len = 0;
+	for (size_t m = 0; m < s->n_models; m++) {
+		size_t len = strlen(s->models[m].name);
+		if (strncmp(spec, s->models[m].name, len) != 0 || spec[len] != '.' ||
+		    len < best_len)
+			continue;
+		int l = study_layer_index(&s->models[m], spec + len + 1);
+		if (l >= 0) {
+			found = &s->models[m].layers[l];
+			best_len = len;
+		}
+	}
+	if (!found) {
+		nn_err_set(err, "%s: no layer '%s' (MODEL.LAYER)", s->name, spec);
+		return NULL;
+	}
+	if (!found->act_path) {
+		nn_err_set(err, "%s: layer '%s' has no activations: method knn needs them", s->name,
+		           spec);
+		return NULL;
+	}
+	return found;
+}
+
+int issues_rank(const struct study *s, enum issue_method m, const struct issue_opts *o,
+                struct nn_progress *prog, struct issue_list *out, struct nn_err *err)
+{
+	memset(out, 0, sizeof *out);
+	out->method = m;
+	static const struct issue_opts defaults = {.model = -1};
+	if (!o)
+		o = &defaults;
+	if ((unsigned)m >= ISSUE_METHOD_COUNT)
+		return nn_err_set(err, "unknown label-issue method %d", (int)m);
+	if (o->model >= 0 && (size_t)o->model >= s->n_models)
+		return nn_err_set(err, "%s: no model number %d", s->name, o->model);
+	const int32_t *labels = o->labels ? o->labels : s->labels;
+	if (o->labels)
+		for (size_t i = 0; i < s->n; i++)
+			if (labels[i] < 0 || (size_t)labels[i] >= s->n_classes)
+				return nn_err_set(err, "label %d of instance %zu is not a class",
+				                  labels[i], i);
+	size_t n = s->n ? s->n : 1;
+	uint8_t *flag = xcalloc(n, sizeof *flag);
+	double *score = xcalloc(n, sizeof *score), *tie = NULL;
+	int32_t *sugg = xcalloc(n, sizeof *sugg);
+	int rc = 0;
+	if (m == ISSUE_CONSENSUS) {
+		tie = xcalloc(n, sizeof *tie);
+		rc = issues_consensus(s, o, labels, prog, flag, score, sugg, tie, err);
+	} else if (m == ISSUE_KNN) {
+		const struct layer *ly = knn_layer(s, o->layer, err);
+		if (!ly)
+			rc = -1;
+		else if (s->n > ISSUES_KNN_MAX_N && !o->force)
+			rc = nn_err_set(
+			    err,
+			    "%s: %zu instances: method knn is refused above %d (its cost "
+			    "grows as N^2; --force runs it anyway)",
+			    s->name, s->n, ISSUES_KNN_MAX_N);
+		else
+			rc = issues_knn(s, ly, labels, o->exclude,
+			                o->k ? o->k : ISSUES_KNN_DEFAULT_K, prog, flag, score, sugg,
+			                err);
+	} else {
+		struct prob_src ps;
+		rc = prob_src_init(&ps, s, o, labels, prog, m, err);
+		if (rc == 0) {
+			rc = m == ISSUE_CL
+			         ? issues_cl(&ps, flag, score, sugg, err)
+			         : issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg, err);
+			free(ps.m);
+		}
+	}
+	if (rc == 0)
+		issues_finish(s, o->exclude, flag, score, tie, sugg, out);
+	free(flag);
+	free(score);
+	free(tie);
+	free(sugg);
+	return rc;
+}
+
+void issue_list_free(struct issue_list *l)
+{
+	free(l->index);
+	free(l->suggested);
+	free(l->score);
+	free(l->all_scores);
+	memset(l, 0, sizeof *l);
+}

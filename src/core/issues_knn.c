@@ -1,0 +1,131 @@
+/*
+ * issues_knn.c — the knn label-issue score: the labels of an instance's k nearest neighbours by
+ * cosine similarity of a layer's activations. Blocked: a block of queries against every block of
+ * candidates by one SGEMM each, a top-k list per query, so memory is O(N·k + block²) beside the
+ * mapping (and O(block·H) for the rows being multiplied).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nncmp/issues_internal.h"
+#include "nncmp/linalg.h"
+
+#define KNN_BLOCK 512
+
+struct nb {
+	float sim;
+	uint32_t idx;
+};
+
+/* True when a ranks before b: more similar, then the lower index. */
+static bool nb_before(float sim, uint32_t idx, const struct nb *b)
+{
+	return sim > b->sim || (sim == b->sim && idx < b->idx);
+}
+
+/* Inserts (sim, idx) into the sorted list top[0..*len) of at most k entries. */
+static void nb_insert(struct nb *top, size_t *len, size_t k, float sim, uint32_t idx)
+{
+	if (*len == k && !nb_before(sim, idx, &top[k - 1]))
+		return;
+	size_t p = *len < k ? (*len)++ : k - 1;
+	while (p > 0 && nb_before(sim, idx, &top[p - 1])) {
+		top[p] = top[p - 1];
+		p--;
+	}
+	top[p] = (struct nb){sim, idx};
+}
+
+/* Reads rows [r0, r0+nb) and scales each to unit length (a zero or non-finite row to zeros). */
+static void read_unit_rows(const struct npy *a, size_t r0, size_t nb, float *out)
+{
+	size_t h = a->cols;
+	npy_rows_f32(a, r0, nb, out);
+	for (size_t r = 0; r < nb; r++) {
+		float *x = out + r * h;
+		double ss = 0;
+		for (size_t j = 0; j < h; j++)
+			ss += (double)x[j] * x[j];
+		float inv = ss > 0 && isfinite(ss) ? (float)(1.0 / sqrt(ss)) : 0.0f;
+		for (size_t j = 0; j < h; j++)
+			x[j] = inv ? x[j] * inv : 0.0f;
+	}
+}
+
+int issues_knn(const struct study *s, const struct layer *ly, const int32_t *labels,
+               const uint8_t *exclude, size_t k, struct nn_progress *prog, uint8_t *flag,
+               double *score, int32_t *sugg, struct nn_err *err)
+{
+	const struct npy *a = &ly->act;
+	size_t n = s->n, h = a->cols, c = s->n_classes;
+	if (a->rows != n)
+		return nn_err_set(err, "%s: %zu rows, but the study has %zu instances", a->path,
+		                  a->rows, n);
+	if (h == 0)
+		return nn_err_set(err, "%s: 0 columns", a->path);
+	struct nb *top = xmalloc(KNN_BLOCK * k * sizeof *top);
+	size_t *len = xmalloc(KNN_BLOCK * sizeof *len);
+	float *q = xmalloc(KNN_BLOCK * h * sizeof *q), *kb = xmalloc(KNN_BLOCK * h * sizeof *kb);
+	float *sim = xmalloc(KNN_BLOCK * KNN_BLOCK * sizeof *sim);
+	uint32_t *votes = xcalloc(c, sizeof *votes);
+	int rc = 0;
+	if (prog)
+		atomic_store(&prog->total, n);
+	for (size_t q0 = 0; q0 < n && rc == 0; q0 += KNN_BLOCK) {
+		size_t nq = n - q0 < KNN_BLOCK ? n - q0 : KNN_BLOCK;
+		read_unit_rows(a, q0, nq, q);
+		memset(len, 0, nq * sizeof *len);
+		for (size_t k0 = 0; k0 < n; k0 += KNN_BLOCK) {
+			size_t nk = n - k0 < KNN_BLOCK ? n - k0 : KNN_BLOCK;
+			const float *kr = q;
+			if (k0 != q0) {
+				read_unit_rows(a, k0, nk, kb);
+				kr = kb;
+			}
+			linalg_sgemm(false, true, nq, nk, h, 1.0f, q, h, kr, h, 0.0f, sim, nk);
+			for (size_t r = 0; r < nq; r++) {
+				if (exclude && exclude[q0 + r])
+					continue;
+				for (size_t e = 0; e < nk; e++) {
+					size_t j = k0 + e;
+					if (j == q0 + r || (exclude && exclude[j]))
+						continue;
+					float v = sim[r * nk + e];
+					nb_insert(top + r * k, &len[r], k, isnan(v) ? -INFINITY : v,
+					          (uint32_t)j);
+				}
+			}
+		}
+		for (size_t r = 0; r < nq; r++) {
+			size_t i = q0 + r;
+			if (exclude && exclude[i])
+				continue;
+			size_t differ = 0;
+			int32_t best = labels[i];
+			for (size_t e = 0; e < len[r]; e++) {
+				int32_t l = labels[top[r * k + e].idx];
+				differ += l != labels[i];
+				votes[l]++;
+			}
+			for (size_t e = 0; e < len[r]; e++) {
+				int32_t l = labels[top[r * k + e].idx];
+				if (votes[l] > votes[best] || (votes[l] == votes[best] && l < best))
+					best = l;
+			}
+			for (size_t e = 0; e < len[r]; e++)
+				votes[labels[top[r * k + e].idx]] = 0;
+			score[i] = len[r] ? (double)differ / (double)len[r] : 0;
+			flag[i] = 2 * differ > len[r];
+			sugg[i] = best;
+		}
+		rc = issues_tick(prog, nq, err);
+	}
+	free(top);
+	free(len);
+	free(q);
+	free(kb);
+	free(sim);
+	free(votes);
+	return rc;
+}

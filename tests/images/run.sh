@@ -1,0 +1,189 @@
+#!/bin/sh
+# Image previews checked from outside: `nncmp preview` writes sixel, ImageMagick (Debian's
+# imagemagick package) decodes it, and the pixels are compared with the source image scaled by
+# PIL; the half-block output is parsed back into pixels and compared the same way.
+# Usage: tests/images/run.sh ./nncmp     (from the top of the tree)
+set -u
+NNCMP=${1:-./nncmp}
+case $NNCMP in /*) ;; *) NNCMP=$(pwd)/$NNCMP ;; esac
+PY=/usr/bin/python3
+DIGITS=demo-data/digits
+TMP=$(mktemp -d /tmp/nncmp-images-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# ImageMagick's convert from a Debian package (a stand-in earlier on PATH may not read sixel)
+CONVERT=
+for c in /usr/bin/convert /usr/bin/convert-im6.q16 /usr/bin/magick $(command -v convert); do
+	if [ -x "$c" ] && dpkg -S "$(readlink -f "$c")" >/dev/null 2>&1; then
+		CONVERT=$c
+		break
+	fi
+done
+if [ -z "$CONVERT" ]; then
+	echo "FAIL: no ImageMagick from a Debian package (apt-get install imagemagick)"
+	exit 1
+fi
+
+# compare.py MODE FILE SOURCE K|WxH TOL: checks FILE (a PNG decoded by ImageMagick, or the text
+# of `preview --graphics blocks`) against SOURCE scaled to K times its size (nearest neighbour)
+# or to WxH (box filter). Prints one line and exits 1 on a mismatch.
+cat >"$TMP/compare.py" <<'PYEOF'
+import re, sys
+import numpy as np
+from PIL import Image
+
+mode, got_path, src_path, scale, tol = sys.argv[1:6]
+tol = float(tol)
+src = Image.open(src_path).convert("RGB")
+if "x" in scale:
+    w, h = map(int, scale.split("x"))
+    want = np.asarray(src.resize((w, h), Image.BOX)).astype(int)
+else:
+    k = int(scale)
+    want = np.asarray(src.resize((src.width * k, src.height * k), Image.NEAREST)).astype(int)
+
+LEVELS = [0, 95, 135, 175, 215, 255]
+def xterm(i):
+    if i >= 232:
+        return [8 + 10 * (i - 232)] * 3
+    i -= 16
+    return [LEVELS[i // 36], LEVELS[i // 6 % 6], LEVELS[i % 6]]
+
+def colour(params):
+    if params[0] == 2:
+        return params[1:4]
+    return xterm(params[1])
+
+if mode == "sixel":
+    got = np.asarray(Image.open(got_path).convert("RGB")).astype(int)
+elif mode == "shades":
+    # one ASCII shade per cell for the mean of its two pixels (Rec. 601 luma)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", open(got_path, encoding="ascii").read()).splitlines()
+    h2 = (want.shape[0] + 1) // 2
+    if len(lines) != h2 or any(len(l) != want.shape[1] for l in lines):
+        print("shades: %d lines, want %d of %d" % (len(lines), h2, want.shape[1])); sys.exit(1)
+    pad = np.concatenate([want, want[-1:]]) if want.shape[0] % 2 else want
+    m = (pad[0::2] + pad[1::2] + 1) // 2
+    luma = (299 * m[..., 0] + 587 * m[..., 1] + 114 * m[..., 2]) // 1000
+    expect = np.array(list(" .:-=+*#%@"))[luma * 10 // 256]
+    gotc = np.array([list(l) for l in lines])
+    bad = int((gotc != expect).sum())
+    print("shades: %d of %d cells differ" % (bad, gotc.size))
+    sys.exit(1 if bad else 0)
+else:
+    # blocks: each cell is ESC[38;..m ESC[48;..m U+2580 (fg upper pixel, bg lower pixel)
+    rows = []
+    for line in open(got_path, encoding="utf-8").read().splitlines():
+        up, lo = [], []
+        for fg, bg in re.findall(r"\x1b\[38;([0-9;]+)m\x1b\[(?:48;([0-9;]+)|49)m\u2580", line):
+            up.append(colour([int(v) for v in fg.split(";")]))
+            lo.append(colour([int(v) for v in bg.split(";")]) if bg else None)
+        rows.append(up)
+        if lo and lo[0] is not None:
+            rows.append(lo)
+    got = np.array(rows, dtype=int)
+if got.shape != want.shape:
+    print("%s: size %s, want %s" % (mode, got.shape, want.shape)); sys.exit(1)
+diff = np.abs(got - want)
+print("%s: %dx%d, max |diff| %d, mean %.2f" % (mode, got.shape[1], got.shape[0], diff.max(), diff.mean()))
+if "x" in scale:
+    # after quantization to 256 colours: as close as PIL's own median cut gets (with slack)
+    ref = Image.fromarray(want.astype(np.uint8), "RGB").quantize(
+        256, method=Image.MEDIANCUT, dither=Image.Dither.NONE).convert("RGB")
+    ref_diff = np.abs(np.asarray(ref).astype(int) - want)
+    print("  PIL median cut to 256 colours: max %d, mean %.2f; 99th percentile ours %.0f, PIL %.0f"
+          % (ref_diff.max(), ref_diff.mean(), np.percentile(diff, 99), np.percentile(ref_diff, 99)))
+    sys.exit(0 if diff.mean() <= max(tol, 1.5 * ref_diff.mean())
+             and np.percentile(diff, 99) <= max(8 * tol, 1.5 * np.percentile(ref_diff, 99)) else 1)
+sys.exit(0 if diff.max() <= tol else 1)
+PYEOF
+
+compare() {
+	if out=$($PY "$TMP/compare.py" "$@" 2>&1); then ok; else bad "compare $*: $out"; fi
+	if [ -n "${VERBOSE:-}" ]; then echo "$out"; fi
+}
+
+# sixel of the 8x8 digits: enlarged exactly (sixel colours are whole percents: within 2 levels)
+for case in "0 64 8" "7 80 10" "123 200 25" "898 8 1"; do
+	set -- $case
+	if "$NNCMP" preview "$DIGITS" --index "$1" --graphics sixel --width "$2" >"$TMP/d.six" &&
+		"$CONVERT" "$TMP/d.six" "$TMP/d.png"; then
+		img=$(sed -n "$(($1 + 1))p" "$DIGITS/samples.jsonl" | sed 's/.*"image": "\([^"]*\)".*/\1/')
+		compare sixel "$TMP/d.png" "$DIGITS/$img" "$3" 2
+	else
+		bad "preview --index $1 --graphics sixel --width $2 | convert"
+	fi
+done
+# the payload stays small: a 200 px digit is a few KB
+size=$(wc -c <"$TMP/d.six")
+[ "$size" -lt 65536 ] && ok || bad "a 8-pixel digit's sixel is $size bytes"
+
+# half-blocks: 24-bit colour exactly, the 256-colour palette within its step, ASCII shades
+img=$(sed -n 1p "$DIGITS/samples.jsonl" | sed 's/.*"image": "\([^"]*\)".*/\1/')
+COLORTERM=truecolor LC_ALL=C.UTF-8 "$NNCMP" preview "$DIGITS" --index 0 --graphics blocks \
+	--width 128 >"$TMP/b.txt" && compare blocks "$TMP/b.txt" "$DIGITS/$img" 2 0 ||
+	bad "preview --graphics blocks (truecolor)"
+COLORTERM= LC_ALL=C.UTF-8 "$NNCMP" preview "$DIGITS" --index 0 --graphics blocks \
+	--width 64 >"$TMP/b256.txt" && compare blocks "$TMP/b256.txt" "$DIGITS/$img" 1 9 ||
+	bad "preview --graphics blocks (256 colours)"
+LC_ALL=C "$NNCMP" preview "$DIGITS" --index 0 --graphics blocks --width 64 >"$TMP/a.txt" &&
+	compare shades "$TMP/a.txt" "$DIGITS/$img" 1 0 || bad "preview --graphics blocks (ASCII)"
+
+# a study of our own: a large colour picture, a missing file, a corrupt one
+S=$TMP/study
+mkdir -p "$S/img" "$S/models/m"
+$PY - "$S" <<'PYEOF'
+import sys, numpy as np
+from PIL import Image
+d = sys.argv[1]
+np.save(d + "/labels.npy", np.array([0, 1, 0, 1], dtype=np.int64))
+np.save(d + "/models/m/probs.npy", np.array([[.9, .1], [.2, .8], [.6, .4], [.3, .7]]))
+yy, xx = np.mgrid[0:300, 0:600]
+pic = np.stack([xx * 255 // 599, yy * 255 // 299, ((xx // 40 + yy // 40) % 2) * 200], -1)
+Image.fromarray(pic.astype(np.uint8), "RGB").save(d + "/img/big.png")
+open(d + "/img/corrupt.png", "wb").write(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+with open(d + "/samples.jsonl", "w") as f:
+    for name in ["img/big.png", "img/missing.png", "img/corrupt.png", ""]:
+        f.write('{"image": "%s"}\n' % name if name else "{}\n")
+PYEOF
+if "$NNCMP" preview "$S" --index 0 --graphics sixel --width 200 >"$TMP/big.six" &&
+	"$CONVERT" "$TMP/big.six" "$TMP/big.png"; then
+	compare sixel "$TMP/big.png" "$S/img/big.png" 200x100 4
+else
+	bad "preview of a 600x300 picture"
+fi
+
+# expect STATUS NEEDLE CMD...: the exit status and a one-line message holding NEEDLE
+expect() {
+	want=$1 needle=$2
+	shift 2
+	out=$("$@" 2>&1 >/dev/null)
+	got=$?
+	if [ "$got" != "$want" ]; then
+		bad "$* -> exit $got, want $want: $out"
+	elif ! printf '%s' "$out" | grep -qF -- "$needle"; then
+		bad "$* -> '$out' lacks '$needle'"
+	elif [ "$(printf '%s\n' "$out" | wc -l)" != 1 ]; then
+		bad "$* -> more than one line: $out"
+	else
+		ok
+	fi
+}
+expect 2 "img/missing.png: no such file" "$NNCMP" preview "$S" --index 1 --graphics sixel
+expect 2 "img/corrupt.png: not an image" "$NNCMP" preview "$S" --index 2 --graphics blocks
+expect 2 "instance 3: no image" "$NNCMP" preview "$S" --index 3
+expect 2 "no images" "$NNCMP" preview demo-data/fortunes --index 0 --graphics blocks
+expect 2 "899 instances" "$NNCMP" preview "$DIGITS" --index 899 --graphics blocks
+expect 2 "--graphics" "$NNCMP" preview "$DIGITS" --index 0 --graphics kitty
+expect 2 "--index" "$NNCMP" preview "$DIGITS"
+expect 2 "--width" "$NNCMP" preview "$DIGITS" --index 0 --width 0
+# piped without --graphics: blocks, never a terminal query
+out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
+case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
+
+echo "images: $pass passed, $fail failed"
+[ "$fail" = 0 ]

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""Label-issue oracle for tests/unit/test_issues.c: an independent NumPy implementation.
+
+Writes, under tests/data/issues/:
+  small/            a tiny random study (labels.npy, classes.txt, models a (probs), b (logits),
+                    vote (predictions only), a's layer fc with activations)
+  small.json        the expected results on it for every method and several options
+  demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
+
+Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
+order (the flagged instances in rank order), scores (N, null when excluded), suggested (one per
+flagged instance, in `order`)}.
+
+Confident learning is computed twice: vectorized (the reference written to the file) and as a
+literal per-row loop of the paper's definitions (Northcutt, Jiang & Chuang 2021, eq. 1-2, with
+cleanlab's calibration and prune_by_noise_rate); the script stops when the two disagree.
+
+Usage: /usr/bin/python3 tools/make_issue_fixtures.py   (from the top of the tree)
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+OUT = "tests/data/issues"
+SLACK = 1e-6  # cleanlab: p_j >= t_j - 1e-6 counts as confident
+
+
+def softmax(z):
+    z = z.astype(np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    # summed left to right, as nncmp does (numpy's sum would pair them)
+    return e / np.add.accumulate(e, axis=1)[:, -1:]
+
+
+def load_study(path):
+    labels = np.load(os.path.join(path, "labels.npy")).astype(np.int64)
+    with open(os.path.join(path, "classes.txt")) as f:
+        classes = [line.rstrip("\n") for line in f if line.strip()]
+    models = []
+    mdir = os.path.join(path, "models")
+    for name in sorted(os.listdir(mdir)):
+        d = os.path.join(mdir, name)
+        if os.path.exists(os.path.join(d, "probs.npy")):
+            p = np.load(os.path.join(d, "probs.npy")).astype(np.float64)
+            models.append((name, p, p.argmax(axis=1)))
+        elif os.path.exists(os.path.join(d, "logits.npy")):
+            p = softmax(np.load(os.path.join(d, "logits.npy")))
+            models.append((name, p, p.argmax(axis=1)))
+        elif os.path.exists(os.path.join(d, "pred.npy")):
+            models.append((name, None, np.load(os.path.join(d, "pred.npy")).astype(np.int64)))
+    acts = {}
+    for name, _, _ in models:
+        adir = os.path.join(mdir, name, "act")
+        if os.path.isdir(adir):
+            for f in sorted(os.listdir(adir)):
+                if f.endswith(".npy"):
+                    acts[f"{name}.{f[:-4]}"] = np.load(os.path.join(adir, f))
+    return labels, classes, models, acts
+
+
+def mean_probs(models, model):
+    """The probabilities a method reads: model's, or the mean over models in order."""
+    ps = [p for name, p, _ in models if p is not None and (model is None or name == model)]
+    s = ps[0].copy()
+    for p in ps[1:]:
+        s += p
+    if len(ps) > 1:
+        s /= len(ps)
+    return s
+
+
+def cl_vectorized(P, y, keep):
+    n, c = P.shape
+    flag = np.zeros(n, bool)
+    idx = np.nonzero(keep)[0]
+    Pk, yk = P[idx], y[idx]
+    pl = Pk[np.arange(len(idx)), yk]
+    cnt = np.bincount(yk, minlength=c)
+    t = np.full(c, np.nan)
+    for k in range(c):
+        if cnt[k]:
+            t[k] = np.cumsum(pl[yk == k])[-1] / cnt[k]  # sequential sum, as nncmp adds
+    t = t - SLACK
+    with np.errstate(invalid="ignore"):
+        conf = Pk >= t
+    has = conf.any(axis=1)
+    guess = np.where(conf, Pk, -np.inf).argmax(axis=1)
+    cj = np.zeros((c, c), np.int64)
+    np.add.at(cj, (yk[has], guess[has]), 1)
+    np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
+    v = cj / cj.sum(axis=1, keepdims=True).astype(np.float64) * cnt[:, None].astype(np.float64)
+    prune = np.floor(v).astype(np.int64)
+    frac = v - np.floor(v)
+    for i in range(c):
+        rem = int(cnt[i] - prune[i].sum())
+        if rem > 0:
+            order = np.argsort(-frac[i], kind="stable")[:rem]
+            prune[i, order] += 1
+    sel = np.zeros(len(idx), bool)
+    for i in range(c):
+        rows = yk == i
+        for j in range(c):
+            if i == j or prune[i, j] == 0:
+                continue
+            m = Pk[:, j] - Pk[:, i]
+            thr = np.sort(m[rows])[::-1][prune[i, j] - 1]
+            sel |= rows & (m >= thr)
+    sel &= Pk.argmax(axis=1) != yk
+    flag[idx] = sel
+    score = np.full(n, np.nan)
+    score[idx] = 1.0 - pl
+    sugg = P.argmax(axis=1)
+    return flag, score, sugg, (t, cj, prune)
+
+
+def cl_loops(P, y, keep):
+    """The same steps written as loops over rows (the paper's definitions), for a cross-check."""
+    n, c = P.shape
+    rows = [i for i in range(n) if keep[i]]
+    t = []
+    for k in range(c):
+        vals = [P[i, k] for i in rows if y[i] == k]
+        acc = 0.0
+        for x in vals:
+            acc += x
+        t.append(acc / len(vals) - SLACK if vals else float("nan"))
+    cj = [[0] * c for _ in range(c)]
+    for i in rows:
+        best = None
+        for j in range(c):
+            if P[i, j] >= t[j] and (best is None or P[i, j] > P[i, best]):
+                best = j
+        if best is not None:
+            cj[y[i]][best] += 1
+    for k in range(c):
+        cj[k][k] = max(cj[k][k], 1)
+    cnt = [sum(1 for i in rows if y[i] == k) for k in range(c)]
+    prune = [[0] * c for _ in range(c)]
+    for i in range(c):
+        rs = sum(cj[i])
+        vals = [cj[i][j] / rs * cnt[i] for j in range(c)]
+        fl = [int(np.floor(x)) for x in vals]
+        fr = [x - np.floor(x) for x in vals]
+        rem = cnt[i] - sum(fl)
+        for j in sorted(range(c), key=lambda j: (-fr[j], j))[:max(rem, 0)]:
+            fl[j] += 1
+        prune[i] = fl
+    flagged = set()
+    for i in range(c):
+        for j in range(c):
+            if i == j or prune[i][j] == 0:
+                continue
+            members = [r for r in rows if y[r] == i]
+            margins = sorted((P[r, j] - P[r, i] for r in members), reverse=True)
+            thr = margins[prune[i][j] - 1]
+            flagged |= {r for r in members if P[r, j] - P[r, i] >= thr}
+    return {r for r in flagged if int(np.argmax(P[r])) != y[r]}
+
+
+def margin_iies(P, y, keep, iies):
+    n, c = P.shape
+    pl = P[np.arange(n), y]
+    best = P.argmax(axis=1)
+    if iies:
+        score = (P.max(axis=1) + 1.0 - pl) / 2.0
+        flag = best != y
+        sugg = best
+    else:
+        Q = P.copy()
+        Q[np.arange(n), y] = -np.inf
+        other = Q.argmax(axis=1)
+        score = Q.max(axis=1) - pl
+        flag = score > 0
+        sugg = np.where(flag, other, best)
+    score = np.where(keep, score, np.nan)
+    return flag & keep, score, sugg
+
+
+def consensus(models, model, y, keep):
+    n = len(y)
+    chosen = [(name, p, pred) for name, p, pred in models if model is None or name == model]
+    s = np.zeros(n)
+    disagree = np.zeros(n, np.int64)
+    for k, (name, p, pred) in enumerate(chosen):
+        if p is None:
+            v = np.where(pred == y, 0.5, 1.0)
+        else:
+            v = (p.max(axis=1) + 1.0 - p[np.arange(n), y]) / 2.0
+        s = v.copy() if k == 0 else s + v
+        disagree += pred != y
+    nm = len(chosen)
+    score = s / nm
+    tie = disagree / nm
+    flag = (2 * disagree > nm) & keep
+    preds = np.stack([pred for _, _, pred in chosen])
+    sugg = np.zeros(n, np.int64)
+    for i in range(n):
+        vals, counts = np.unique(preds[:, i], return_counts=True)
+        sugg[i] = vals[np.argmax(counts)]  # unique sorts: the lower class wins ties
+    return flag, np.where(keep, score, np.nan), sugg, tie
+
+
+def knn(act, y, keep, k):
+    x = act.astype(np.float64)
+    norm = np.sqrt((x * x).sum(axis=1))
+    x = np.divide(x, norm[:, None], out=np.zeros_like(x), where=norm[:, None] > 0)
+    sim = x @ x.T
+    n = len(y)
+    sim[np.arange(n), np.arange(n)] = -np.inf
+    sim[:, ~keep] = -np.inf
+    flag = np.zeros(n, bool)
+    score = np.full(n, np.nan)
+    sugg = y.copy()
+    for i in np.nonzero(keep)[0]:
+        cand = np.nonzero(np.isfinite(sim[i]))[0]
+        order = cand[np.lexsort((cand, -sim[i, cand]))][:k]
+        nl = y[order]
+        differ = int((nl != y[i]).sum())
+        score[i] = differ / len(order) if len(order) else 0.0
+        flag[i] = 2 * differ > len(order)
+        if len(order):
+            vals, counts = np.unique(nl, return_counts=True)
+            sugg[i] = vals[np.argmax(counts)]
+    return flag, score, sugg
+
+
+def expect(labels, models, acts, case):
+    n = len(labels)
+    keep = np.ones(n, bool)
+    if case["exclude"]:
+        keep[case["exclude"]] = False
+    y = labels.copy()
+    for i, l in (case["labels"] or {}).items():
+        y[int(i)] = l
+    m, model = case["method"], case["model"]
+    tie = np.zeros(n)
+    if m == "cl":
+        P = mean_probs(models, model)
+        flag, score, sugg, _ = cl_vectorized(P, y, keep)
+        loops = cl_loops(P, y, keep)
+        if loops != set(np.nonzero(flag)[0].tolist()):
+            sys.exit(f"make_issue_fixtures: the two cl implementations disagree on {case}")
+    elif m in ("margin", "iies"):
+        flag, score, sugg = margin_iies(mean_probs(models, model), y, keep, m == "iies")
+    elif m == "consensus":
+        flag, score, sugg, tie = consensus(models, model, y, keep)
+    else:
+        layer = case.get("layer") or next(iter(acts))
+        flag, score, sugg = knn(acts[layer], y, keep, case["k"])
+    idx = np.nonzero(keep)[0]
+    order = idx[np.lexsort((idx, -tie[idx], -score[idx], -flag[idx].astype(int)))]
+    count = int(flag.sum())
+    order = order[:count]
+    return {"count": count, "flagged": sorted(np.nonzero(flag)[0].tolist()),
+            "order": order.tolist(), "suggested": [int(sugg[i]) for i in order],
+            "scores": [None if not np.isfinite(v) else float(v) for v in score]}
+
+
+def cases_for(labels, models, acts, rng, full):
+    n = len(labels)
+    c = int(labels.max()) + 1
+    names = [name for name, p, _ in models]
+    prob_names = [name for name, p, _ in models if p is not None]
+    excl = sorted(rng.choice(n, size=max(1, n // 10), replace=False).tolist())
+    relab = {str(int(i)): int((labels[i] + 1) % c) for i in rng.choice(n, size=max(1, n // 20), replace=False)}
+    out = []
+    for method in ("cl", "margin", "iies", "consensus"):
+        out.append({"method": method, "model": None, "exclude": None, "labels": None, "k": 10})
+        for name in (names if method == "consensus" else prob_names) if full or method == "cl" else ():
+            out.append({"method": method, "model": name, "exclude": None, "labels": None, "k": 10})
+        if full or method == "cl":
+            out.append({"method": method, "model": None, "exclude": excl, "labels": relab, "k": 10})
+    if acts:
+        layer = next(iter(acts))
+        for k in (5, 10) if full else (10,):
+            out.append({"method": "knn", "model": None, "layer": layer, "exclude": None,
+                        "labels": None, "k": k})
+        if full:
+            out.append({"method": "knn", "model": None, "layer": layer, "exclude": excl,
+                        "labels": relab, "k": 10})
+    return out
+
+
+def write_small(path, rng):
+    n, c, h = 60, 4, 8
+    os.makedirs(os.path.join(path, "models", "a", "act"), exist_ok=True)
+    os.makedirs(os.path.join(path, "models", "b"), exist_ok=True)
+    os.makedirs(os.path.join(path, "models", "vote"), exist_ok=True)
+    truth = rng.integers(0, c, n)
+    labels = truth.copy()
+    flip = rng.choice(n, size=8, replace=False)
+    labels[flip] = (labels[flip] + rng.integers(1, c, 8)) % c
+    za = rng.normal(0, 1, (n, c)) + 3.0 * np.eye(c)[truth]
+    pa = softmax(za).astype(np.float32)
+    pa /= pa.sum(axis=1, keepdims=True)
+    zb = (rng.normal(0, 1.5, (n, c)) + 2.0 * np.eye(c)[truth]).astype(np.float32)
+    pred = np.where(rng.random(n) < 0.8, truth, rng.integers(0, c, n))
+    centres = rng.normal(0, 1, (c, h))
+    act = (centres[truth] + rng.normal(0, 0.6, (n, h))).astype(np.float32)
+    np.save(os.path.join(path, "labels.npy"), labels.astype(np.int64))
+    with open(os.path.join(path, "classes.txt"), "w") as f:
+        f.write("".join(f"class{k}\n" for k in range(c)))
+    np.save(os.path.join(path, "models", "a", "probs.npy"), pa)
+    np.save(os.path.join(path, "models", "a", "act", "fc.npy"), act)
+    np.save(os.path.join(path, "models", "b", "logits.npy"), zb)
+    np.save(os.path.join(path, "models", "vote", "pred.npy"), pred.astype(np.int64))
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(20261122)
+    small = os.path.join(OUT, "small")
+    write_small(small, rng)
+    targets = [("small", small), ("demo_digits", "demo-data/digits"),
+               ("demo_fortunes", "demo-data/fortunes")]
+    for name, path in targets:
+        labels, classes, models, acts = load_study(path)
+        cases = cases_for(labels, models, acts, rng, name == "small")
+        for case in cases:
+            case["expect"] = expect(labels, models, acts, case)
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump({"study": path, "cases": cases}, f, separators=(",", ":"))
+        print(f"{name}: {len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main()
