@@ -100,7 +100,9 @@ test: deps-test
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
 	tests/terminal/run.sh ./nncmp
-	@if ls tests/screen/*.sh >/dev/null 2>&1; then tests/screen/run.sh ./nncmp; fi
+	tests/screen/run.sh ./nncmp
+	tests/screen/triage.sh ./nncmp
+	tests/screen/views.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -128,6 +130,10 @@ asan: deps-test
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/triage.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/views.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -12,7 +12,8 @@
 #include "nncmp/tui.h"
 
 static const char usage[] =
-    "usage: nncmp [STUDY] [--theme NAME] open a study (the TUI on a terminal, else the report)\n"
+    "usage: nncmp [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
+    "                                     open a study (the TUI on a terminal, else the report)\n"
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
@@ -73,17 +74,22 @@ static int is_study_dir(const char *dir)
 }
 
 /*
- * `nncmp [STUDY] [--theme NAME]`: the TUI when stdin and stdout are terminals, else the report
- * (scripts and tests rely on that). Returns an exit status, or -1 when argv is not this form.
+ * `nncmp [STUDY] [--theme NAME] [--graphics MODE]`: the TUI when stdin and stdout are terminals,
+ * else the report (scripts and tests rely on that). Returns an exit status, or -1 when argv is not
+ * this form.
  */
 static int open_study(int argc, char **argv)
 {
-	const char *study = NULL, *theme = NULL;
+	const char *study = NULL, *theme = NULL, *graphics = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--theme") == 0 && i + 1 < argc)
 			theme = argv[++i];
 		else if (strncmp(argv[i], "--theme=", 8) == 0)
 			theme = argv[i] + 8;
+		else if (strcmp(argv[i], "--graphics") == 0 && i + 1 < argc)
+			graphics = argv[++i];
+		else if (strncmp(argv[i], "--graphics=", 11) == 0)
+			graphics = argv[i] + 11;
 		else if (argv[i][0] == '-' || study)
 			return -1;
 		else
@@ -106,7 +112,7 @@ static int open_study(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
-		return tui_run(study, theme);
+		return tui_run(study, theme, graphics);
 	char *args[] = {argv[0], (char *)study, NULL};
 	return cmd_report(2, args);
 }
@@ -138,7 +144,8 @@ int main(int argc, char **argv)
 {
 	blas_pool_small(argv);
 	setlocale(LC_ALL, "");
-	if (argc < 2 || strcmp(argv[1], "--theme") == 0 || strncmp(argv[1], "--theme=", 8) == 0) {
+	if (argc < 2 || strncmp(argv[1], "--theme", 7) == 0 ||
+	    strncmp(argv[1], "--graphics", 10) == 0) {
 		int rc = open_study(argc, argv);
 		if (rc >= 0)
 			return rc;

@@ -12,8 +12,9 @@
 /*
  * Runs the TUI on the study at path. theme is a theme name (themes/NAME.ini), a path to an .ini
  * file, or NULL for $NNCMP_THEME, the config file, then "default". Returns an exit status
- * (0 success, 2 bad input, 1 internal failure).
+ * (0 success, 2 bad input, 1 internal failure). graphics is "sixel", "blocks", "none" or NULL
+ * (then the config's [ui] graphics, else what the terminal answers when probed).
  */
-int tui_run(const char *path, const char *theme);
+int tui_run(const char *path, const char *theme, const char *graphics);
 
 #endif

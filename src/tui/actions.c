@@ -196,6 +196,24 @@ static int act_enter(struct app *app)
 			return act_swap(app);
 		return app_set_models(app, s->models[m].name, s->models[app->b].name);
 	}
+	case PANE_NEURONS: {
+		int j = neurons_pane_neuron(app, app->panes[PANE_NEURONS].cur);
+		if (j < 0 || app->lm < 0)
+			return 0;
+		const struct model *m = &s->models[app->lm];
+		char *key = xasprintf("act(%s.%s.%d)", m->name, m->layers[app->ll].name, j);
+		int rc = app_set_sort(app, key);
+		free(key);
+		if (rc & REDRAW_ONE(PANE_INSTANCES)) {
+			app->focus = PANE_INSTANCES;
+			app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+			app_message(app, false, "instances sorted by neuron %d, highest first", j);
+			rc |= app->layout != 0 || app->zoom ? RELAYOUT : REDRAW_ALL;
+		}
+		return rc;
+	}
+	case PANE_DETAIL:
+		return 0;
 	default: {
 		if (app->n_sel == 0)
 			return 0;
@@ -298,10 +316,96 @@ static int act_help(struct app *app)
 	return RELAYOUT;
 }
 
+static int act_view_words(struct app *app)
+{
+	return view_open(app, "words");
+}
+static int act_view_matrix(struct app *app)
+{
+	return view_open(app, "matrix");
+}
+static int act_view_weights(struct app *app)
+{
+	return view_open(app, "weights");
+}
+static int act_view_projection(struct app *app)
+{
+	return view_open(app, "projection");
+}
+static int act_view_models(struct app *app)
+{
+	return view_open(app, "models");
+}
+static int act_view_snapshot(struct app *app)
+{
+	return view_open(app, "snapshot");
+}
+
 static int act_redraw(struct app *app)
 {
 	(void)app;
 	return RELAYOUT | CLEAR;
+}
+
+static int act_search(struct app *app)
+{
+	cmdline_open_search(app);
+	return REDRAW_STATUS;
+}
+
+static int act_search_next(struct app *app)
+{
+	return search_run(app, app->search, 1);
+}
+
+static int act_search_prev(struct app *app)
+{
+	return search_run(app, app->search, -1);
+}
+
+/* The next layer with activations, over every model, wrapping. */
+static int act_layer_next(struct app *app)
+{
+	const struct study *s = app->s;
+	if (app->lm < 0) {
+		app_message(app, false, "the study has no layer with activations");
+		return REDRAW_STATUS;
+	}
+	size_t m = (size_t)app->lm, l = (size_t)app->ll;
+	for (;;) {
+		if (++l >= s->models[m].n_layers) {
+			l = 0;
+			m = (m + 1) % s->n_models;
+		}
+		if (l < s->models[m].n_layers && s->models[m].layers[l].act_path)
+			break;
+		if (m == (size_t)app->lm && l == (size_t)app->ll)
+			break;
+	}
+	char *spec = xasprintf("%s.%s", s->models[m].name, s->models[m].layers[l].name);
+	int rc = app_set_layer(app, spec);
+	free(spec);
+	return rc;
+}
+
+static int act_review(struct app *app)
+{
+	return view_open(app, "review");
+}
+
+static int act_labels(struct app *app)
+{
+	return view_open(app, "labels");
+}
+
+static int act_grid(struct app *app)
+{
+	return view_open(app, "grid");
+}
+
+static int act_preview(struct app *app)
+{
+	return view_open(app, "preview");
 }
 
 static int act_quit(struct app *app)
@@ -328,7 +432,9 @@ struct action actions[] = {
     {"page-up", "previous page", act_page_up, K(KEY_PPAGE, CTRL('b'))},
     {"top", "first row", act_top, K('g', KEY_HOME)},
     {"bottom", "last row", act_bottom, K('G', KEY_END)},
-    {"enter", "open: confusion cell -> its instances, class row -> that class, model -> A",
+    {"enter",
+     "open: confusion cell -> its instances, class row -> that class, model -> A, neuron -> "
+     "instances sorted by it",
      act_enter, K('\n', '\r', KEY_ENTER)},
     {"back", "back to the previous filter", act_back, K(KEY_ESC, KEY_BACKSPACE, 127)},
     {"zoom", "zoom the focused pane (again: back to the split)", act_zoom, K('z')},
@@ -347,6 +453,27 @@ struct action actions[] = {
     {"sort", "sort the instances (:sort KEY)", act_sort, K('s')},
     {"models", "choose models A and B (:models A B)", act_models, K('m')},
     {"redraw", "redraw the whole screen", act_redraw, K(CTRL('l'))},
+    {"view-words", "view: frequent words of the shown texts, with their lift", act_view_words,
+     K('W')},
+    {"view-matrix", "view: mean activation per class x neuron of the layer", act_view_matrix,
+     K('M')},
+    {"view-weights", "view: the layer's weights, with the instance's activations", act_view_weights,
+     K('H')},
+    {"view-projection", "view: PCA scatter of the layer's activations", act_view_projection,
+     K('P')},
+    {"view-models", "view: table of every model; classes where models diverge", act_view_models,
+     K('O')},
+    {"view-snapshot", "view: weight change from model A to B (snapshots)", act_view_snapshot,
+     K('D')},
+    {"search", "search the focused list (id, class, text; neuron number)", act_search, K('/')},
+    {"search-next", "next match of the search", act_search_next, K('n')},
+    {"search-prev", "previous match of the search", act_search_prev, K('N')},
+    {"layer-next", "neuron pane: next layer (:layer MODEL.LAYER)", act_layer_next, K('L')},
+    {"view-review", "triage: review the likely label errors one at a time", act_review, K('R')},
+    {"view-labels", "triage: misclassified samples per given label -> predicted class", act_labels,
+     K('E')},
+    {"view-grid", "images: thumbnails of the shown instances", act_grid, K('t')},
+    {"view-preview", "images: the instance's image over the whole screen", act_preview, K('v')},
 };
 const size_t n_actions = sizeof actions / sizeof *actions;
 
@@ -412,6 +539,10 @@ static int key_parse(const char *s)
 	return -1;
 }
 
+/* [ui] graphics and graphics_passthrough, as the config file said (config_graphics()) */
+static char ui_graphics[16];
+static bool ui_passthrough;
+
 struct config_ctx {
 	char *theme;
 	size_t size;
@@ -467,8 +598,20 @@ static int config_handler(void *user, const char *section, const char *name, con
 		}
 	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "theme") == 0) {
 		snprintf(ctx->theme, ctx->size, "%s", value);
+	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "graphics") == 0) {
+		snprintf(ui_graphics, sizeof ui_graphics, "%s", value);
+	} else if (strcasecmp(section, "ui") == 0 &&
+	           strcasecmp(name, "graphics_passthrough") == 0) {
+		ui_passthrough = strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
+		                 strcmp(value, "1") == 0;
 	}
 	return 1;
+}
+
+const char *config_graphics(bool *passthrough)
+{
+	*passthrough = ui_passthrough;
+	return ui_graphics[0] ? ui_graphics : NULL;
 }
 
 int config_load(char *theme, size_t size, struct nn_err *err)

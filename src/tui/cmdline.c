@@ -14,6 +14,7 @@
 void cmdline_open(struct app *app, const char *prefill)
 {
 	app->cmd_active = true;
+	app->cmd_prompt = ':';
 	size_t n = mbstowcs(app->cmd, prefill, CMD_MAX - 1);
 	if (n == (size_t)-1)
 		n = 0;
@@ -22,6 +23,12 @@ void cmdline_open(struct app *app, const char *prefill)
 	app->hist_pos = app->n_hist;
 	app->msg[0] = '\0';
 	curs_set(1);
+}
+
+void cmdline_open_search(struct app *app)
+{
+	cmdline_open(app, "");
+	app->cmd_prompt = '/';
 }
 
 static void cmdline_close(struct app *app)
@@ -110,12 +117,169 @@ static int cmd_run(struct app *app, char *line)
 		app_message(app, false, "theme %s", theme_name());
 		return RELAYOUT;
 	}
-	app_message(app, true, "unknown command ':%.60s' (:filter :sort :models :theme :q)", word);
+	if (strcmp(word, "layer") == 0)
+		return app_set_layer(app, arg);
+	if (strcmp(word, "export") == 0 || strcmp(word, "export!") == 0)
+		return triage_export(app, arg, word[6] == '!');
+	if (strcmp(word, "rescore") == 0)
+		return triage_rescore(app);
+	app_message(
+	    app, true,
+	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore :q)",
+	    word);
+	return REDRAW_STATUS;
+}
+
+/* ---- completion ---- */
+
+struct cands {
+	struct strvec v;
+	const char *prefix;
+};
+
+static void cand_add(struct cands *c, const char *word)
+{
+	if (strncmp(word, c->prefix, strlen(c->prefix)) != 0)
+		return;
+	for (size_t i = 0; i < c->v.n; i++)
+		if (strcmp(c->v.v[i], word) == 0)
+			return;
+	strvec_push(&c->v, xstrdup(word));
+}
+
+/* Adds pre + each model's name + post. */
+static void cand_models(const struct app *app, struct cands *c, const char *pre, const char *post)
+{
+	for (size_t m = 0; m < app->s->n_models; m++) {
+		char *w = xasprintf("%s%s%s", pre, app->s->models[m].name, post);
+		cand_add(c, w);
+		free(w);
+	}
+}
+
+/* Candidates for the word being typed; cmd is the command word ("" while typing it). */
+static void candidates(const struct app *app, const char *cmd, struct cands *c)
+{
+	static const char *const commands[] = {"filter", "sort",   "models",  "layer",
+	                                       "theme",  "export", "rescore", "q"};
+	static const char *const themes[] = {"default", "light", "colorblind", "monochrome"};
+	static const char *const words[] = {"gt",    "and",     "or", "not",   "split",
+	                                    "issue", "text",    "id", "index", "correct(",
+	                                    "conf(", "margin(", "p(", "act("};
+	const struct study *s = app->s;
+	if (!*cmd) {
+		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+			cand_add(c, commands[i]);
+	} else if (strcmp(cmd, "models") == 0) {
+		cand_models(app, c, "", "");
+	} else if (strcmp(cmd, "theme") == 0) {
+		for (size_t i = 0; i < sizeof themes / sizeof *themes; i++)
+			cand_add(c, themes[i]);
+	} else if (strcmp(cmd, "layer") == 0 || strcmp(cmd, "sort") == 0) {
+		for (size_t m = 0; m < s->n_models; m++)
+			for (size_t l = 0; l < s->models[m].n_layers; l++) {
+				if (!s->models[m].layers[l].act_path)
+					continue;
+				bool layer = strcmp(cmd, "layer") == 0;
+				char *w =
+				    xasprintf("%s%s.%s%s", layer ? "" : "act(", s->models[m].name,
+				              s->models[m].layers[l].name, layer ? "" : ".");
+				cand_add(c, w);
+				free(w);
+			}
+		if (strcmp(cmd, "sort") == 0) {
+			cand_add(c, "index");
+			cand_add(c, "id");
+			cand_add(c, "issue");
+			cand_models(app, c, "conf(", ")");
+			cand_models(app, c, "margin(", ")");
+		}
+	} else if (strcmp(cmd, "filter") == 0 || strcmp(cmd, "f") == 0) {
+		for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+			cand_add(c, words[i]);
+		cand_models(app, c, "", "");
+		for (size_t k = 0; k < s->n_classes; k++) {
+			char lit[256];
+			app_class_literal(app, (int)k, lit, sizeof lit);
+			cand_add(c, lit);
+		}
+	}
+}
+
+/* Tab: completes the word before the cursor, or lists the choices on the message line. */
+static int complete(struct app *app)
+{
+	char line[CMD_MAX * 4 + 1];
+	wchar_t saved = app->cmd[app->cmd_pos];
+	app->cmd[app->cmd_pos] = L'\0';
+	size_t n = wcstombs(line, app->cmd, sizeof line - 1);
+	app->cmd[app->cmd_pos] = saved;
+	if (n == (size_t)-1)
+		return 0;
+	line[n] = '\0';
+	/* the command word, and the start of the word being typed */
+	char *p = line;
+	while (*p == ' ')
+		p++;
+	char *cmd_end = p;
+	while (*cmd_end && *cmd_end != ' ')
+		cmd_end++;
+	char cmd[32] = "";
+	const char *word = p;
+	if (*cmd_end) {
+		snprintf(cmd, sizeof cmd, "%.*s", (int)(cmd_end - p), p);
+		word = line + n;
+		while (word > cmd_end && !strchr(" (,!=<>", word[-1]))
+			word--;
+	}
+	struct cands c = {.prefix = word};
+	candidates(app, cmd, &c);
+	if (c.v.n == 0) {
+		app_message(app, false, "no completion");
+		strvec_free(&c.v);
+		return REDRAW_STATUS;
+	}
+	/* the longest common prefix of the candidates */
+	size_t common = strlen(c.v.v[0]);
+	for (size_t i = 1; i < c.v.n; i++) {
+		size_t k = 0;
+		while (k < common && c.v.v[i][k] == c.v.v[0][k])
+			k++;
+		common = k;
+	}
+	size_t have = strlen(word);
+	char add[512];
+	snprintf(add, sizeof add, "%.*s%s", (int)(common > have ? common - have : 0),
+	         c.v.v[0] + have, c.v.n == 1 && !*cmd ? " " : "");
+	wchar_t wadd[512];
+	size_t wn = mbstowcs(wadd, add, 511);
+	if (wn != (size_t)-1 && app->cmd_len + wn < CMD_MAX) {
+		wmemmove(app->cmd + app->cmd_pos + wn, app->cmd + app->cmd_pos,
+		         app->cmd_len - app->cmd_pos + 1);
+		wmemcpy(app->cmd + app->cmd_pos, wadd, wn);
+		app->cmd_pos += wn;
+		app->cmd_len += wn;
+	}
+	if (c.v.n > 1) {
+		char list[NN_ERR_MAX] = "";
+		for (size_t i = 0; i < c.v.n; i++) {
+			size_t l = strlen(list);
+			if (l + strlen(c.v.v[i]) + 8 >= sizeof list) {
+				snprintf(list + l, sizeof list - l, " ...");
+				break;
+			}
+			snprintf(list + l, sizeof list - l, "%s%s", i ? "  " : "", c.v.v[i]);
+		}
+		app_message(app, false, "%s", list);
+	}
+	strvec_free(&c.v);
 	return REDRAW_STATUS;
 }
 
 int cmdline_key(struct app *app, wint_t ch, bool is_key)
 {
+	if (is_key || ch != '\t')
+		app->msg[0] = '\0'; /* the completion choices of the last Tab */
 	if (is_key) {
 		switch (ch) {
 		case KEY_LEFT:
@@ -172,6 +336,8 @@ int cmdline_key(struct app *app, wint_t ch, bool is_key)
 	case 127:
 	case 8:
 		goto backspace;
+	case '\t':
+		return app->cmd_prompt == '/' ? 0 : complete(app);
 	case 1: /* C-a */
 		app->cmd_pos = 0;
 		return REDRAW_STATUS;
@@ -210,6 +376,13 @@ enter : {
 		n = 0;
 	line[n] = '\0';
 	cmdline_close(app);
+	if (app->cmd_prompt == '/') {
+		if (!*line)
+			return REDRAW_STATUS;
+		free(app->search);
+		app->search = xstrdup(line);
+		return search_run(app, line, 1) | REDRAW_STATUS;
+	}
 	history_add(app, line);
 	app->hist_pos = app->n_hist;
 	return cmd_run(app, line) | REDRAW_STATUS;
@@ -222,7 +395,7 @@ void cmdline_draw(struct app *app)
 	int width = getmaxx(w);
 	werase(w);
 	wattrset(w, role_attr(ROLE_NORMAL));
-	mvwaddch(w, 0, 0, ':');
+	mvwaddch(w, 0, 0, (chtype)(app->cmd_prompt ? app->cmd_prompt : ':'));
 	/* show a window of the line that holds the cursor */
 	int avail = width - 2;
 	size_t start = 0;
@@ -251,6 +424,8 @@ void cmdline_draw(struct app *app)
 	}
 	if (app->cmd_pos >= app->cmd_len)
 		cur_x = x < width - 1 ? x : width - 1;
+	if (app->msg[0] && x + 4 < width) /* completion choices, after the text */
+		draw_text(app, w, 0, x + 2, width - x - 3, app->msg, role_attr(ROLE_DIM), false);
 	wmove(w, 0, cur_x);
 	wnoutrefresh(w);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nncmp/text.h"
+#include "worker.h"
 
 static bool focused(const struct app *app, enum pane_id p)
 {
@@ -36,6 +37,10 @@ size_t pane_rows(const struct app *app, enum pane_id p)
 		return app->s->n_classes + 1;
 	case PANE_CONFUSION:
 		return app->s->n_classes;
+	case PANE_NEURONS:
+		return neurons_pane_rows(app);
+	case PANE_DETAIL:
+		return 0;
 	default:
 		return app->n_sel;
 	}
@@ -578,8 +583,20 @@ void status_draw(struct app *app)
 	const char *sep = glyph(app, " \xe2\x94\x82 ", " | ");
 	char right[256];
 	char *key = text_sanitize(app->sort_key, !app->utf8);
-	snprintf(right, sizeof right, "%s%zu/%zu%ssort: %.40s%sA=%.24s B=%.24s ", sep, app->n_sel,
-	         app->s->n, sep, key, sep, app->model_names[app->a], app->model_names[app->b]);
+	char work[96] = "";
+	double frac = -1;
+	char what[64];
+	if (app->worker && worker_busy(app->worker, what, sizeof what, &frac)) {
+		char *ws = text_sanitize(what, !app->utf8);
+		if (frac >= 0)
+			snprintf(work, sizeof work, "%s%s %2.0f%%", sep, ws, 100 * frac);
+		else
+			snprintf(work, sizeof work, "%s%s...", sep, ws);
+		free(ws);
+	}
+	snprintf(right, sizeof right, "%s%zu/%zu%ssort: %.40s%sA=%.24s B=%.24s%s ", sep, app->n_sel,
+	         app->s->n, sep, key, sep, app->model_names[app->a], app->model_names[app->b],
+	         work);
 	free(key);
 	int rc = text_cols(right);
 	int x = draw_text(app, w, 0, 1, 24, app->s->name, a | A_BOLD, false) + 1;

@@ -61,6 +61,12 @@ void app_class_literal(const struct app *app, int c, char *buf, size_t size)
 	buf[k] = '\0';
 }
 
+size_t app_current(const struct app *app)
+{
+	size_t k = app->panes[PANE_INSTANCES].cur;
+	return k < app->n_sel ? app->sel[k] : SIZE_MAX;
+}
+
 void app_recompute(struct app *app)
 {
 	const struct study *s = app->s;

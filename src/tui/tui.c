@@ -17,6 +17,8 @@
 
 #include "nncmp/filter.h"
 #include "nncmp/text.h"
+#include "gfx.h"
+#include "worker.h"
 
 #define KEY_ESC 27
 
@@ -60,7 +62,7 @@ static void windows_free(struct app *app)
 			delwin(app->panes[p].win);
 		app->panes[p].win = NULL;
 	}
-	WINDOW **ws[] = {&app->status, &app->msgline, &app->helpwin};
+	WINDOW **ws[] = {&app->status, &app->msgline, &app->helpwin, &app->viewwin};
 	for (size_t i = 0; i < sizeof ws / sizeof *ws; i++) {
 		if (*ws[i])
 			delwin(*ws[i]);
@@ -77,7 +79,16 @@ bool pane_visible(const struct app *app, enum pane_id p)
 static int pane_need(const struct app *app, enum pane_id p)
 {
 	int c = (int)app->s->n_classes, m = (int)app->s->n_models;
-	return p == PANE_MODELS ? m + 2 : p == PANE_AGREE ? c + 3 : c + 3;
+	switch (p) {
+	case PANE_MODELS:
+		return m + 2;
+	case PANE_DETAIL:
+		return m + 12;
+	case PANE_NEURONS:
+		return 16;
+	default:
+		return c + 3;
+	}
 }
 
 /* Builds the windows for the terminal's size; which panes show depends on it. */
@@ -116,6 +127,12 @@ static void app_layout(struct app *app)
 		app->helpwin = newwin(H, cols, 0, 0);
 		return;
 	}
+	if (app->view) {
+		app->viewwin = newwin(H, cols, 0, 0);
+		leaveok(app->viewwin, TRUE);
+		app->view_dirty = true;
+		return;
+	}
 	if (app->zoom) {
 		app->layout = 2;
 		pane_place(app, app->focus, 0, 0, H, cols);
@@ -128,15 +145,22 @@ static void app_layout(struct app *app)
 		int need_l = pane_need(app, PANE_MODELS) + pane_need(app, PANE_AGREE);
 		int need_r = pane_need(app, PANE_CONFUSION) + 1;
 		int th = need_l > need_r ? need_l : need_r;
-		if (th > H * 3 / 5)
-			th = H * 3 / 5;
+		if (th > H / 2)
+			th = H / 2;
 		int mh = pane_need(app, PANE_MODELS);
 		if (mh > th / 2)
 			mh = th / 2 > 3 ? th / 2 : 3;
 		pane_place(app, PANE_MODELS, 0, 0, mh, lw);
 		pane_place(app, PANE_AGREE, mh, 0, th - mh, lw);
 		pane_place(app, PANE_CONFUSION, 0, lw + 1, th, cols - lw - 1);
-		pane_place(app, PANE_INSTANCES, th, 0, H - th, cols);
+		/* below: the instances, and beside them the detail over the neurons */
+		int rw = cols * 2 / 5;
+		rw = rw < 50 ? 50 : rw > 90 ? 90 : rw;
+		int bh = H - th;
+		int dh = bh * 11 / 20;
+		pane_place(app, PANE_INSTANCES, th, 0, bh, cols - rw - 1);
+		pane_place(app, PANE_DETAIL, th, cols - rw, dh, rw);
+		pane_place(app, PANE_NEURONS, th + dh, cols - rw, bh - dh, rw);
 		return;
 	}
 	if (cols >= 60 && rows >= 20) {
@@ -170,6 +194,15 @@ static void msg_draw(struct app *app)
 	if (app->msg[0]) {
 		draw_text(app, w, 0, 0, width, app->msg,
 		          role_attr(app->msg_error ? ROLE_ERROR : ROLE_NORMAL), false);
+	} else if (app->view) {
+		/* the pane keys do not apply inside a view: name the ones that do */
+		int x = 1 + draw_safe(app, w, 0, 1, width - 1, "Esc", role_attr(ROLE_KEY), false);
+		x += draw_safe(app, w, 0, x, width - x, " close the view  ", role_attr(ROLE_DIM),
+		               false);
+		x += draw_safe(app, w, 0, x, width - x, "j k g G", role_attr(ROLE_KEY), false);
+		x += draw_safe(app, w, 0, x, width - x, " move  ", role_attr(ROLE_DIM), false);
+		x += draw_safe(app, w, 0, x, width - x, ":", role_attr(ROLE_KEY), false);
+		draw_safe(app, w, 0, x, width - x, " command", role_attr(ROLE_DIM), false);
 	} else {
 		static const struct {
 			const char *action, *label;
@@ -205,9 +238,14 @@ static void draw_dirty(struct app *app)
 		return;
 	if (app->help) {
 		help_draw(app);
+	} else if (app->view) {
+		if (app->view_dirty)
+			view_draw(app);
+		app->view_dirty = false;
 	} else {
 		static void (*const draw[PANE_COUNT])(struct app *) = {
-		    pane_models_draw, pane_agree_draw, pane_confusion_draw, pane_instances_draw};
+		    pane_models_draw,    pane_agree_draw,   pane_confusion_draw,
+		    pane_instances_draw, pane_neurons_draw, pane_detail_draw};
 		for (int p = 0; p < PANE_COUNT; p++)
 			if (app->panes[p].win && app->panes[p].dirty) {
 				draw[p](app);
@@ -225,19 +263,36 @@ static void draw_dirty(struct app *app)
 /* Applies a handler's reaction flags. */
 static void react(struct app *app, int flags)
 {
-	if (flags & RECOMPUTE)
+	if (flags & VIEW_CLOSE) {
+		view_close(app);
+		flags |= RELAYOUT;
+	}
+	if (flags & RECOMPUTE) {
 		app_recompute(app);
-	if (flags & RELAYOUT)
+		neurons_request(app);
+	}
+	if (flags & RELAYOUT) {
+		if (app->gfx) /* the windows that held images are about to go */
+			gfx_hide_all(app->gfx);
 		app_layout(app);
-	if (flags & CLEAR)
+	}
+	if (flags & CLEAR) {
 		clearok(curscr, TRUE);
+		if (app->gfx)
+			gfx_invalidate(app->gfx);
+	}
 	if (flags & (REDRAW_ALL | RECOMPUTE | RELAYOUT)) {
 		for (int p = 0; p < PANE_COUNT; p++)
 			app->panes[p].dirty = true;
 		app->status_dirty = app->msg_dirty = true;
 	}
-	if (flags & REDRAW_PANE)
+	if (flags & REDRAW_PANE) {
 		app->panes[app->focus].dirty = true;
+		if (app->focus == PANE_INSTANCES) /* the detail follows the cursor */
+			app->panes[PANE_DETAIL].dirty = true;
+	}
+	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS))
+		app->view_dirty = true;
 	for (int p = 0; p < PANE_COUNT; p++)
 		if (flags & REDRAW_ONE(p))
 			app->panes[p].dirty = true;
@@ -274,6 +329,12 @@ static int help_key(struct app *app, int key)
 
 static void app_free(struct app *app)
 {
+	if (app->view)
+		view_close(app);
+	worker_free(app->worker); /* before anything its jobs point into */
+	app->worker = NULL;
+	triage_close(app);
+	neurons_pane_free(app);
 	windows_free(app);
 	for (size_t m = 0; app->mm && m < app->s->n_models; m++)
 		metrics_model_free(&app->mm[m]);
@@ -323,7 +384,7 @@ static bool terminal_usable(void)
 	return ok;
 }
 
-int tui_run(const char *path, const char *theme)
+int tui_run(const char *path, const char *theme, const char *graphics)
 {
 	struct nn_err err = {{0}};
 	if (!terminal_usable()) {
@@ -363,6 +424,15 @@ int tui_run(const char *path, const char *theme)
 		app->model_names[m] = text_sanitize(s->models[m].name, !app->utf8);
 	app->a = 0;
 	app->b = s->n_models > 1 ? 1 : 0;
+	/* the neuron pane starts on the first layer with activations, model A's if it has one */
+	app->lm = app->ll = -1;
+	for (size_t m = 0; m < s->n_models && app->lm < 0; m++)
+		for (size_t l = 0; l < s->models[m].n_layers; l++)
+			if (s->models[m].layers[l].act_path) {
+				app->lm = (int)m;
+				app->ll = (int)l;
+				break;
+			}
 	app->id_cols = 5;
 	for (size_t i = 0; s->ids && i < s->n && app->id_cols < 20; i++) {
 		int w =
@@ -391,6 +461,18 @@ int tui_run(const char *path, const char *theme)
 	if (!theme || !*theme)
 		theme = env_theme && *env_theme ? env_theme : cfg_theme[0] ? cfg_theme : NULL;
 
+	/* the terminal is asked about sixel before curses owns it */
+	bool passthrough = false;
+	const char *cfg_graphics = config_graphics(&passthrough);
+	struct gfx_term term;
+	if (gfx_probe(graphics && *graphics ? graphics : cfg_graphics, passthrough, &term) != 0) {
+		char *m = text_sanitize(term.why, true);
+		fprintf(stderr, "nncmp: %s\n", m);
+		free(m);
+		app_free(app);
+		return 2;
+	}
+
 	install_signals();
 	initscr();
 	cbreak();
@@ -404,17 +486,38 @@ int tui_run(const char *path, const char *theme)
 	if (theme && theme_load(theme, &err) != 0)
 		app_message(app, true, "%s; using the default theme", err.msg);
 	app->shapes = theme_needs_shapes();
+	app->gfx = gfx_new(&term, app->utf8);
+	for (size_t k = term.n_pending; k-- > 0;) /* keys typed while the terminal was asked */
+		ungetch(term.pending[k]);
 	if (cfg_rc != 0)
 		app_message(app, true, "%s", cfg_err.msg);
 	else if (s->warnings.n)
 		app_message(app, false, "warning: %s%s", s->warnings.v[0],
 		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
+	app->worker = worker_new();
+	triage_open(app);
 	app_recompute(app);
+	neurons_request(app);
 	react(app, RELAYOUT);
 
+	bool was_busy = false;
 	while (!got_signal) {
+		if (app->worker) {
+			react(app, worker_poll(app->worker, app));
+			bool busy = worker_busy(app->worker, NULL, 0, NULL);
+			if (busy || was_busy) { /* progress, or its end, on the status line */
+				app->status_dirty = true;
+				if (app->view && !app->view_ready)
+					app->view_dirty = true;
+			}
+			if (busy != was_busy)
+				wtimeout(stdscr, busy ? 100 : 1000);
+			was_busy = busy;
+		}
 		draw_dirty(app);
 		doupdate();
+		if (app->gfx)
+			gfx_flush(app->gfx);
 		wint_t ch;
 		int kr = get_wch(&ch);
 		if (kr == ERR)
@@ -435,6 +538,8 @@ int tui_run(const char *path, const char *theme)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
 			flags = help_key(app, key);
+		else if (app->view && !(is_key == false && key == ':'))
+			flags = view_key(app, key, is_key);
 		else {
 			/* a character that is not ASCII may share its number with a KEY_ code */
 			const struct action *act =
@@ -451,8 +556,12 @@ int tui_run(const char *path, const char *theme)
 			break;
 		react(app, flags);
 	}
+	if (app->gfx)
+		gfx_hide_all(app->gfx);
 	windows_free(app);
 	endwin();
+	gfx_free(app->gfx);
+	app->gfx = NULL;
 	int sig = got_signal;
 	app_free(app);
 	if (sig)

@@ -67,7 +67,15 @@ const char *theme_name(void);
 
 /* ---- panes ---- */
 
-enum pane_id { PANE_MODELS, PANE_AGREE, PANE_CONFUSION, PANE_INSTANCES, PANE_COUNT };
+enum pane_id {
+	PANE_MODELS,
+	PANE_AGREE,
+	PANE_CONFUSION,
+	PANE_INSTANCES,
+	PANE_NEURONS,
+	PANE_DETAIL,
+	PANE_COUNT
+};
 
 struct pane {
 	WINDOW *win; /* NULL when the pane is hidden in the current layout */
@@ -92,6 +100,43 @@ struct back_entry {
 	char *filter;
 	enum agree_mode mode;
 	int cls;
+};
+
+struct app;
+
+/* ---- views reached by keys (views.c): full-screen pages drawn over the pane area ---- */
+
+/* The cursor of a view's list: row cur, first visible row top, horizontal scroll left. */
+struct view_nav {
+	size_t cur, top;
+	size_t left;
+};
+
+/*
+ * One kind of view. prepare() runs on the UI thread and copies from the app what compute() needs
+ * (the selection, the layer, the instance); compute() runs on the worker thread (worker.h) and must
+ * not touch the app or curses; draw(), key() and enter() run on the UI thread once compute() has
+ * succeeded.
+ */
+struct view_class {
+	const char *name;  /* "words": bound to the action "view-words" */
+	const char *title; /* "Frequent words" */
+	const char *help;  /* one line for the help screen */
+	/* NULL with err set when the view does not apply ("the study has no texts"). */
+	void *(*prepare)(struct app *app, struct nn_err *err);
+	/* The long part, or NULL when prepare did everything. Returns 0 or -1 with err. */
+	int (*compute)(void *ctx, struct nn_progress *prog, struct nn_err *err);
+	/* Draws into w below the host's title line (rows 1..h-1). */
+	void (*draw)(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav);
+	/* Rows of its list, for the host's j k g G PgUp PgDn. */
+	size_t (*rows)(const void *ctx);
+	/* View-specific keys: reaction flags, or -1 when not handled (then the host's keys apply).
+	 */
+	int (*key)(struct app *app, void *ctx, struct view_nav *nav, int key);
+	/* Enter on nav->cur: reaction flags (e.g. sort the instances by a neuron and close: the
+	 * host closes the view when the result has VIEW_CLOSE). */
+	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
+	void (*free)(void *ctx);
 };
 
 #define CMD_MAX  1024
@@ -134,11 +179,31 @@ struct app {
 	char msg[NN_ERR_MAX + 64];
 	bool msg_error;
 	bool cmd_active;
+	char cmd_prompt; /* ':' for commands, '/' for a search */
+	char *search;    /* the last search, or NULL */
 	wchar_t cmd[CMD_MAX];
 	size_t cmd_len, cmd_pos;
 	char *hist[HIST_MAX];
 	size_t n_hist, hist_pos;
 	bool quit;
+
+	/* the neuron pane's layer: model lm, layer ll of that model; -1 when no layer has
+	 * activations */
+	int lm, ll;
+	struct worker
+	    *worker; /* background computations (worker.h); NULL if no thread could start */
+
+	/* the open view (views.c), or NULL */
+	const struct view_class *view;
+	void *view_ctx;
+	bool view_ready; /* compute() has succeeded */
+	struct view_nav nav;
+	WINDOW *viewwin;
+	bool view_dirty;
+
+	struct npane *np;  /* the neuron pane's state (pane_neurons.c) */
+	struct triage *tr; /* the journal and the review's hand-over (triage.c) */
+	struct gfx *gfx;   /* images (gfx.h) */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */
@@ -149,7 +214,8 @@ enum {
 	RELAYOUT = 1 << 3,    /* windows must be rebuilt (zoom, resize) */
 	REDRAW_STATUS = 1 << 4,
 	QUIT = 1 << 5,
-	CLEAR = 1 << 6, /* repaint the whole terminal (resize, Ctrl-L) */
+	CLEAR = 1 << 6,      /* repaint the whole terminal (resize, Ctrl-L) */
+	VIEW_CLOSE = 1 << 7, /* close the open view */
 };
 /* Redraw one named pane (whether focused or not). */
 #define REDRAW_ONE(p) (1 << (8 + (p)))
@@ -175,6 +241,8 @@ const struct action *action_for_key(int key);
  * there is no file) or -1 with a message in err (the bindings read before the problem stay).
  */
 int config_load(char *theme, size_t size, struct nn_err *err);
+/* The config's [ui] graphics (NULL when unset) and graphics_passthrough, after config_load(). */
+const char *config_graphics(bool *passthrough);
 /* Writes a readable name of key ("j", "Tab", "C-l", "PgDn") into buf. */
 const char *key_label(int key, char *buf, size_t size);
 /* The first key bound to the action called name, as text ("?" when unbound). */
@@ -204,11 +272,62 @@ void app_class_literal(const struct app *app, int c, char *buf, size_t size);
 /* The visible panes in focus order. */
 bool pane_visible(const struct app *app, enum pane_id p);
 
+/* The instance under the instance table's cursor, or SIZE_MAX when the selection is empty. */
+size_t app_current(const struct app *app);
+
+/* ---- the neuron pane (pane_neurons.c) ---- */
+
+/* Asks the worker for the ranking of layer (app->lm, app->ll) for the current selection. */
+void neurons_request(struct app *app);
+void neurons_pane_free(struct app *app);
+/* Rows of the neuron pane's list (0 until a ranking arrives). */
+size_t neurons_pane_rows(const struct app *app);
+/* The neuron at a row of the ranking, or -1. */
+int neurons_pane_neuron(const struct app *app, size_t row);
+/* Draws a sparkline of v[0..n) (values >= 0) in at most cols columns; returns the columns used. */
+int draw_sparkline(const struct app *app, WINDOW *w, int y, int x, int cols, const double *v,
+                   size_t n, attr_t attr);
+
+/* ---- label-issue triage (triage.c) ---- */
+
+/* Opens the study's journal for the session (read-only, with a message, when another nncmp
+ * holds it). */
+void triage_open(struct app *app);
+void triage_close(struct app *app);
+/* :export PATH — the corrected labels and the decisions table; existing files only with force
+ * (:export!). */
+int triage_export(struct app *app, const char *path, bool force);
+/* :rescore — recomputes the scores of the open review (or opens it). */
+int triage_rescore(struct app *app);
+
+/* ---- views (views.c) ---- */
+
+/* The views, in the order of the help screen; NULL-terminated. */
+extern const struct view_class *const view_classes[];
+/* Opens the view called name (its compute() goes to the worker); returns reaction flags. */
+int view_open(struct app *app, const char *name);
+/* Closes the open view, cancelling its computation; returns reaction flags. */
+int view_close(struct app *app);
+/* Handles a key while a view is open; returns reaction flags. */
+int view_key(struct app *app, int key, bool is_key);
+/* Draws the open view into app->viewwin (its progress while it computes, or its error). */
+void view_draw(struct app *app);
+
 /* ---- command line (cmdline.c) ---- */
 void cmdline_open(struct app *app, const char *prefill);
+/* Opens the line for a search ('/'); Enter searches the focused list (search.c). */
+void cmdline_open_search(struct app *app);
 /* Handles a key while the command line is open; returns reaction flags. */
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
 void cmdline_draw(struct app *app);
+
+/* ---- search (search.c) ---- */
+
+/* Finds the next (dir 1) or previous (dir -1) row of the focused list matching text (case
+ * folded substring of what the row shows), starting after the cursor, wrapping; returns flags. */
+int search_run(struct app *app, const char *text, int dir);
+/* Sets the neuron pane's layer by "model.layer"; returns flags (message on error). */
+int app_set_layer(struct app *app, const char *spec);
 
 /* ---- drawing (draw.c, panes.c) ---- */
 
@@ -229,6 +348,16 @@ void pane_models_draw(struct app *app);
 void pane_agree_draw(struct app *app);
 void pane_confusion_draw(struct app *app);
 void pane_instances_draw(struct app *app);
+void pane_neurons_draw(struct app *app);
+void pane_detail_draw(struct app *app);
+/* Each model's top probabilities for instance i as bars, one row per model, in the rectangle;
+ * returns the rows used (pane_detail.c; the review queue shows the same). */
+int detail_models(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i);
+/* Graphics slots (gfx.h): one per place an image can show at a time. */
+enum { GFX_SLOT_DETAIL = 1, GFX_SLOT_REVIEW = 2, GFX_SLOT_PREVIEW = 3, GFX_SLOT_GRID = 100 };
+/* Instance i's text (wrapped) or image (as graphics slot `slot`) in the rectangle. */
+void detail_sample(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
+                   int slot);
 void status_draw(struct app *app);
 void help_draw(struct app *app);
 /* Rows the lists of the panes hold (for cursor movement). */

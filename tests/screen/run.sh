@@ -10,86 +10,7 @@ case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 [ -x "$BIN" ] || { echo "screen: no binary $BIN" >&2; exit 2; }
 command -v tmux >/dev/null || { echo "screen: tmux is not installed" >&2; exit 2; }
 
-SOCK=nncmp-screen-$$
-TIMEOUT=${SCREEN_TIMEOUT:-15}
-TMP=$(mktemp -d)
-pass=0
-fail=0
-tm() { tmux -L "$SOCK" "$@"; }
-cleanup() { tm kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-
-S=t0 # the current session
-screen() { tm capture-pane -p -t "$S" 2>/dev/null; }
-
-# wait_for STRING: polls the screen until STRING shows (fixed string), up to TIMEOUT seconds.
-wait_for() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# wait_gone STRING: polls until STRING is no longer on the screen.
-wait_gone() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -qF -- "$1" || return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-# wait_prompt: polls until the shell's prompt is the last line on the screen.
-wait_prompt() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -v '^$' | tail -1 | grep -q '^prompt\$ *$' && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-no() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	screen | sed 's/^/     | /'
-}
-
-# expect NAME STRING: the screen shows STRING (waiting for it).
-expect() { if wait_for "$2"; then ok "$1"; else no "$1 (wanted '$2')"; fi; }
-# expect_not NAME STRING: STRING is gone from the screen.
-expect_not() { if wait_gone "$2"; then ok "$1"; else no "$1 (did not want '$2')"; fi; }
-
-keys() { tm send-keys -t "$S" "$@"; }
-# type TEXT: literal keys
-type_text() { tm send-keys -t "$S" -l -- "$1"; }
-
-# count FILTER: how many instances of the digits study match, from the CLI.
-count() {
-	"$BIN" instances demo-data/digits --filter "$1" --json --top 1 |
-		grep -o '"count": *[0-9]*' | grep -o '[0-9]*$'
-}
-
-# start LANG W H ARGS [DIR]: a fresh shell in a detached session, then nncmp ARGS run in DIR.
-start() {
-	tm kill-session -t "$S" 2>/dev/null
-	S=t$((${S#t} + 1))
-	tm -f /dev/null new-session -d -s "$S" -x "$2" -y "$3" \
-		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" TERM=xterm-256color LANG=$1 LC_ALL=$1 PS1='prompt\$ ' sh -i"
-	tm set-option -t "$S" status off >/dev/null
-	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
-	keys "clear; cd ${5:-.} && $BIN $4 2>>$TMP/stderr; echo rc=\$?" Enter
-}
-
-# a session that lives as long as the test, so that closing one run never stops the server
-tm -f /dev/null new-session -d -s keep -x 80 -y 24 "sleep 100000"
+. tests/screen/lib.sh
 
 echo "== UTF-8, 160x45, demo-data/digits"
 start C.UTF-8 160 45 demo-data/digits
@@ -110,7 +31,8 @@ sleep 0.5
 tm pipe-pane -t "$S"
 b=$(wc -c <"$TMP/bytes")
 echo "     (one 'j' in the instance table wrote $b bytes)"
-if [ "$b" -gt 0 ] && [ "$b" -lt 1500 ]; then ok "a navigation key writes few bytes ($b)"; else no "navigation wrote $b bytes"; fi
+# the instance table's cursor row, and the detail pane now showing the next instance
+if [ "$b" -gt 0 ] && [ "$b" -lt 4096 ]; then ok "a navigation key writes few bytes ($b)"; else no "navigation wrote $b bytes"; fi
 
 
 # agreement control: only A right
@@ -142,8 +64,8 @@ expect "c shows B-A" "Confusion B−A: cnn_early − cnn"
 keys c
 expect "c back to A" "Confusion A: cnn"
 
-# open a confusion cell: focus the matrix (instances -> models -> agreement -> confusion)
-keys Tab Tab Tab
+# open a confusion cell: focus the matrix (the pane before the instances)
+keys BTab
 keys j j j l l l l l l l l
 expect "cursor cell explained" "truth 3 → pred 8"
 n=$(count 'gt == 3 and cnn == 8')
@@ -229,6 +151,27 @@ else
 fi
 if [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; then ok "alternate screen left"; else no "still in the alternate screen"; fi
 
+echo "== the neuron pane: rank for a filter, pick a neuron, instances sorted by it"
+start C.UTF-8 160 45 demo-data/digits
+expect "neuron pane over all instances" "by std: all instances"
+keys 1
+expect "the ranking follows the filter" "by |d|: filter vs rest"
+keys Tab
+expect "Tab focuses the neurons" "Neurons cnn.conv2"
+# the neuron on the first row, and the instance the CLI puts first when sorting by it
+j=$(screen | grep -A1 ' neuron      d ' | tail -1 | awk '{print $(NF-5)}')
+keys Enter
+expect "Enter sorts the instances by the neuron" "sort: act(cnn.conv2.$j)"
+want=$("$BIN" instances demo-data/digits --filter 'cnn == gt and cnn_early != gt' \
+	--sort "act(cnn.conv2.$j)" --json --top 1 | grep -o '"index": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+first=$(screen | grep -A1 ' index id ' | sed -n 2p | awk '{print $1}')
+[ -n "$want" ] && [ "$first" = "$want" ] && ok "first row is the CLI's top instance (#$want)" ||
+	no "first row #$first, the CLI says #$want"
+expect "the detail pane follows" "Instance #$want "
+keys L
+expect "L: the next layer" "Neurons cnn.fc1"
+keys q
+
 echo "== ASCII (LANG=C), 120x35, demo-data/digits"
 start C 120 35 "demo-data/digits --theme light"
 expect "ASCII: count" "$total/$total"
@@ -251,7 +194,11 @@ expect "fortunes opens" "fortunes"
 expect "fortunes: model bow" "A=bow"
 expect "fortunes: the text column" "text"
 keys Tab
-expect "Tab shows an overview pane at 80x24" "Models"
+expect "Tab shows the neuron pane at 80x24" "Neurons bow."
+keys Tab
+expect "Tab: the detail pane" "Instance #0"
+keys Tab
+expect "Tab: the models summary" "Models"
 pid=$(pgrep -P "$(tm display -p -t "$S" '#{pane_pid}')" | head -1)
 if [ -n "$pid" ]; then
 	kill -TERM "$pid"
@@ -295,13 +242,4 @@ fi
 echo "== not a terminal: the report, as before"
 if "$BIN" demo-data/digits </dev/null | grep -q 'pair (A vs B)'; then ok "piped: prints the report"; else no "piped: no report"; fi
 
-# what nncmp wrote to stderr while it ran (sanitizer reports land there)
-if grep -q 'runtime error\|Sanitizer' "$TMP/stderr" 2>/dev/null; then
-	no "sanitizer reports on stderr"
-	sed 's/^/     ! /' "$TMP/stderr" | head -40
-else
-	ok "no sanitizer report on stderr"
-fi
-
-echo "screen: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish screen

@@ -1,0 +1,812 @@
+/*
+ * triage.c — label-issue triage in the TUI: the journal of decisions for the session, the review
+ * queue (one suspect at a time: accept the suggestion, keep, relabel, remove, skip, undo; marks
+ * for bulk decisions) and Bäuerle's overview (per given label, the predicted classes of its
+ * misclassified samples, each with a sparkline of their IIES).
+ *
+ * Every decision goes through journal_decide(), which returns only once the line is on disk; the
+ * screen changes after it. The scores are computed on the worker (issues.h) from the labels as
+ * the journal has them, leaving decided instances out; :rescore recomputes them.
+ */
+#include "tui_int.h"
+#include "views.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "nncmp/issues.h"
+#include "nncmp/journal.h"
+#include "nncmp/text.h"
+
+#define KEY_ESC  27
+#define PICK_MAX 64
+
+struct triage {
+	struct journal *j; /* NULL when no journal could be opened */
+	bool read_only;
+	/* the samples of an overview cell, handed to the review it opens */
+	uint32_t *cell;
+	size_t n_cell;
+	char cell_title[96];
+};
+
+/* ---- the journal for the session ---- */
+
+void triage_open(struct app *app)
+{
+	struct triage *tr = xcalloc(1, sizeof *tr);
+	app->tr = tr;
+	/* read-only until the user starts triage: opening a study must not write into it */
+	struct nn_err err = {{0}};
+	tr->j = journal_open(app->s, false, &err);
+	tr->read_only = true;
+	if (!tr->j)
+		app_message(app, true, "journal: %s", err.msg);
+}
+
+/* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */
+static bool triage_writable(struct app *app)
+{
+	struct triage *tr = app->tr;
+	if (!tr->read_only)
+		return true;
+	/* our own shared lock would refuse the exclusive one: let go of it first */
+	journal_close(tr->j);
+	struct nn_err err = {{0}};
+	struct journal *j = journal_open(app->s, true, &err);
+	if (!j) {
+		struct nn_err err2 = {{0}};
+		tr->j = journal_open(app->s, false, &err2);
+		app_message(app, true, "triage is read-only: %s", err.msg);
+		return false;
+	}
+	tr->j = j;
+	tr->read_only = false;
+	const struct strvec *w = journal_warnings(j);
+	if (w->n)
+		app_message(app, false, "journal: %s", w->v[0]);
+	return true;
+}
+
+void triage_close(struct app *app)
+{
+	struct triage *tr = app->tr;
+	if (!tr)
+		return;
+	journal_close(tr->j);
+	free(tr->cell);
+	free(tr);
+	app->tr = NULL;
+}
+
+int triage_export(struct app *app, const char *path, bool force)
+{
+	struct triage *tr = app->tr;
+	if (!path || !*path) {
+		app_message(app, true,
+		            ":export wants a path, e.g. :export labels.csv (npy, csv, jsonl)");
+		return REDRAW_STATUS;
+	}
+	if (!tr || !tr->j) {
+		app_message(app, true, "no journal: nothing to export");
+		return REDRAW_STATUS;
+	}
+	char *dec = journal_export_decisions_path(path, NULL);
+	struct stat st;
+	bool exists = stat(path, &st) == 0 || (dec && stat(dec, &st) == 0);
+	free(dec);
+	if (exists && !force) {
+		app_message(app, true,
+		            "%.300s (or its decisions table) exists: :export! %.300s replaces it",
+		            path, path);
+		return REDRAW_STATUS;
+	}
+	struct nn_err err = {{0}};
+	if (journal_export(app->s, tr->j, path, NULL, &err) != 0) {
+		app_message(app, true, "%s", err.msg);
+		return REDRAW_STATUS;
+	}
+	dec = journal_export_decisions_path(path, NULL);
+	app_message(app, false, "wrote %.200s and %.200s", path, dec ? dec : "");
+	free(dec);
+	return REDRAW_STATUS;
+}
+
+/* ---- the review queue ---- */
+
+struct review {
+	const struct study *s;
+	enum issue_method method;
+	uint8_t *exclude; /* decided at prepare time (for compute) */
+	int32_t *labels;
+	uint32_t *cell; /* from the overview: only these instances */
+	size_t n_cell;
+	char title[96];
+	struct issue_list list;
+	/* the queue: instances in order of suspicion */
+	uint32_t *queue;
+	int32_t *suggested; /* per queue entry */
+	double *score;
+	size_t n;
+	uint8_t *marked; /* per instance */
+	size_t n_marked;
+	size_t reviewed_here; /* decisions made in this queue */
+	size_t errors_here;   /* of which relabel or remove */
+	/* the class picker */
+	bool positioned; /* the cursor was put on the first undecided entry */
+	bool picking;
+	char pick[PICK_MAX];
+	size_t pick_cur;
+};
+
+static void *review_prepare(struct app *app, struct nn_err *err)
+{
+	struct triage *tr = app->tr;
+	if (!tr || !tr->j) {
+		nn_err_set(err, "no journal for this study");
+		return NULL;
+	}
+	triage_writable(app); /* read-only (with its message) when another nncmp has it */
+	const struct study *s = app->s;
+	struct review *r = xcalloc(1, sizeof *r);
+	r->s = s;
+	r->method = issue_method_default(s);
+	r->exclude = xcalloc(s->n ? s->n : 1, 1);
+	r->labels = xcalloc(s->n ? s->n : 1, sizeof *r->labels);
+	r->marked = xcalloc(s->n ? s->n : 1, 1);
+	const uint8_t *st = journal_status(tr->j);
+	memcpy(r->labels, journal_labels(tr->j), s->n * sizeof *r->labels);
+	for (size_t i = 0; i < s->n; i++)
+		r->exclude[i] = st[i] != STATUS_UNDECIDED && st[i] != STATUS_SKIPPED;
+	if (tr->cell) {
+		r->cell = tr->cell;
+		r->n_cell = tr->n_cell;
+		tr->cell = NULL;
+		snprintf(r->title, sizeof r->title, "%s", tr->cell_title);
+	}
+	return r;
+}
+
+static const double *cmp_scores; /* qsort has no context argument; the worker is one thread */
+
+static int cmp_by_score(const void *a, const void *b)
+{
+	double x = cmp_scores[*(const uint32_t *)a], y = cmp_scores[*(const uint32_t *)b];
+	bool nx = isnan(x), ny = isnan(y);
+	if (nx != ny)
+		return nx ? 1 : -1;
+	if (!nx && x != y)
+		return x > y ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+/* Worker: ranks the suspects and builds the queue (the flagged ones, or the cell's samples). */
+static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct review *r = ctx;
+	const struct study *s = r->s;
+	struct issue_opts o = {.model = -1, .exclude = r->exclude, .labels = r->labels};
+	if (issues_rank(s, r->method, &o, prog, &r->list, err) != 0)
+		return -1;
+	int32_t *sugg = xcalloc(s->n ? s->n : 1, sizeof *sugg);
+	for (size_t i = 0; i < s->n; i++)
+		sugg[i] = r->labels[i];
+	for (size_t k = 0; k < r->list.n; k++)
+		sugg[r->list.index[k]] = r->list.suggested[k];
+	if (r->cell) {
+		r->n = r->n_cell;
+		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
+		memcpy(r->queue, r->cell, r->n * sizeof *r->queue);
+		cmp_scores = r->list.all_scores;
+		qsort(r->queue, r->n, sizeof *r->queue, cmp_by_score);
+	} else {
+		r->n = r->list.count;
+		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
+		memcpy(r->queue, r->list.index, r->n * sizeof *r->queue);
+	}
+	r->suggested = xcalloc(r->n ? r->n : 1, sizeof *r->suggested);
+	r->score = xcalloc(r->n ? r->n : 1, sizeof *r->score);
+	for (size_t k = 0; k < r->n; k++) {
+		r->suggested[k] = sugg[r->queue[k]];
+		r->score[k] = r->list.all_scores[r->queue[k]];
+	}
+	free(sugg);
+	return 0;
+}
+
+static size_t review_rows(const void *ctx)
+{
+	const struct review *r = ctx;
+	return r->n;
+}
+
+static void review_free(void *ctx)
+{
+	struct review *r = ctx;
+	issue_list_free(&r->list);
+	free(r->exclude);
+	free(r->labels);
+	free(r->cell);
+	free(r->queue);
+	free(r->suggested);
+	free(r->score);
+	free(r->marked);
+	free(r);
+}
+
+/* The queue entry's instance, or SIZE_MAX. */
+static size_t entry(const struct review *r, size_t k)
+{
+	return k < r->n ? r->queue[k] : SIZE_MAX;
+}
+
+static bool undecided(const struct app *app, size_t i)
+{
+	uint8_t st = journal_status(app->tr->j)[i];
+	return st == STATUS_UNDECIDED;
+}
+
+/* Moves the cursor to the first undecided entry at or after from (or keeps it). */
+static void next_open(const struct app *app, const struct review *r, struct view_nav *nav,
+                      size_t from)
+{
+	for (size_t k = from; k < r->n; k++)
+		if (undecided(app, r->queue[k])) {
+			nav->cur = k;
+			return;
+		}
+}
+
+static size_t left_in_queue(const struct app *app, const struct review *r)
+{
+	size_t n = 0;
+	for (size_t k = 0; k < r->n; k++)
+		n += undecided(app, r->queue[k]);
+	return n;
+}
+
+/* Classes whose name contains the picker's text (case-insensitive), in class order. */
+static size_t pick_matches(const struct app *app, const struct review *r, int32_t *out, size_t max)
+{
+	size_t n = 0, pl = strlen(r->pick);
+	for (size_t c = 0; c < app->s->n_classes && n < max; c++) {
+		const char *name = app->s->classes[c];
+		bool ok = pl == 0;
+		for (const char *p = name; !ok && *p; p++)
+			ok = strncasecmp(p, r->pick, pl) == 0;
+		if (ok)
+			out[n++] = (int32_t)c;
+	}
+	return n;
+}
+
+/* Applies a decision to the marked instances, or to the current one; durable before it shows. */
+static int decide(struct app *app, struct review *r, struct view_nav *nav, enum decision_action a,
+                  int32_t label)
+{
+	struct triage *tr = app->tr;
+	if (tr->read_only) {
+		app_message(app, true, "triage is read-only (another nncmp has the journal)");
+		return REDRAW_STATUS;
+	}
+	const struct study *s = app->s;
+	size_t n = 0;
+	uint32_t *idx;
+	if (r->n_marked) {
+		idx = xcalloc(r->n_marked, sizeof *idx);
+		for (size_t i = 0; i < s->n; i++)
+			if (r->marked[i])
+				idx[n++] = (uint32_t)i;
+	} else {
+		size_t i = entry(r, nav->cur);
+		if (i == SIZE_MAX)
+			return 0;
+		idx = xcalloc(1, sizeof *idx);
+		idx[n++] = (uint32_t)i;
+	}
+	struct nn_err err = {{0}};
+	if (journal_decide(tr->j, idx, n, a, label, &err) != 0) {
+		app_message(app, true, "not saved: %s", err.msg);
+		free(idx);
+		return REDRAW_STATUS;
+	}
+	r->reviewed_here += n;
+	if (a == DECIDE_RELABEL || a == DECIDE_REMOVE)
+		r->errors_here += n;
+	for (size_t k = 0; k < n; k++)
+		r->marked[idx[k]] = 0;
+	r->n_marked = 0;
+	char what[160];
+	if (a == DECIDE_RELABEL)
+		snprintf(what, sizeof what, "relabelled to %.60s", s->classes[label]);
+	else
+		snprintf(what, sizeof what, "%s", journal_action_name(a));
+	if (n == 1)
+		app_message(app, false, "#%u %s (saved; u undoes)", idx[0], what);
+	else
+		app_message(app, false, "%zu samples %s (saved; u undoes)", n, what);
+	free(idx);
+	next_open(app, r, nav, nav->cur);
+	return REDRAW_STATUS;
+}
+
+static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+{
+	struct review *r = ctx;
+	const struct study *s = app->s;
+	size_t i = entry(r, nav->cur);
+	if (r->picking) {
+		int32_t m[PICK_MAX];
+		size_t nm = pick_matches(app, r, m, PICK_MAX);
+		size_t len = strlen(r->pick);
+		if (key == KEY_ESC) {
+			r->picking = false;
+		} else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+			r->picking = false;
+			if (nm)
+				return decide(app, r, nav, DECIDE_RELABEL,
+				              m[r->pick_cur < nm ? r->pick_cur : 0]);
+		} else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+			if (len)
+				r->pick[len - 1] = '\0';
+			r->pick_cur = 0;
+		} else if (key == KEY_DOWN || key == '\t') {
+			if (r->pick_cur + 1 < nm)
+				r->pick_cur++;
+		} else if (key == KEY_UP || key == KEY_BTAB) {
+			if (r->pick_cur)
+				r->pick_cur--;
+		} else if (key >= 0x20 && key < 0x7f && len + 1 < PICK_MAX) {
+			r->pick[len] = (char)key;
+			r->pick[len + 1] = '\0';
+			r->pick_cur = 0;
+		}
+		return 0;
+	}
+	if (i == SIZE_MAX && key != 'u')
+		return -1;
+	switch (key) {
+	case 'a': {
+		int32_t sg = r->suggested[nav->cur];
+		if (r->n_marked == 0 && sg == journal_labels(app->tr->j)[i])
+			return decide(app, r, nav, DECIDE_KEEP, 0);
+		return decide(app, r, nav, DECIDE_RELABEL, sg);
+	}
+	case 'c':
+		return decide(app, r, nav, DECIDE_KEEP, 0);
+	case 'x':
+		return decide(app, r, nav, DECIDE_REMOVE, 0);
+	case 's':
+		if (r->n_marked == 0 && !undecided(app, i)) {
+			next_open(app, r, nav, nav->cur + 1);
+			return 0;
+		}
+		return decide(app, r, nav, DECIDE_SKIP, 0);
+	case 'r':
+		r->picking = true;
+		r->pick[0] = '\0';
+		r->pick_cur = 0;
+		return 0;
+	case 'm':
+		r->marked[i] = !r->marked[i];
+		r->n_marked += r->marked[i] ? 1 : (size_t)-1;
+		if (nav->cur + 1 < r->n)
+			nav->cur++;
+		return 0;
+	case 'M': { /* mark every undecided entry of the queue, or clear the marks */
+		bool clear = r->n_marked > 0;
+		memset(r->marked, 0, s->n);
+		r->n_marked = 0;
+		for (size_t k = 0; !clear && k < r->n; k++)
+			if (undecided(app, r->queue[k])) {
+				r->marked[r->queue[k]] = 1;
+				r->n_marked++;
+			}
+		return 0;
+	}
+	case 'u': {
+		if (app->tr->read_only || !app->tr->j)
+			return REDRAW_STATUS;
+		size_t n_undone = 0;
+		struct nn_err err = {{0}};
+		const struct decision *d;
+		size_t nd;
+		d = journal_decisions(app->tr->j, &nd);
+		/* find the newest live decision's instance, to show it after the undo */
+		size_t back = SIZE_MAX;
+		for (size_t k = nd; k-- > 0;)
+			if (!d[k].undone) {
+				back = d[k].index;
+				break;
+			}
+		if (journal_undo(app->tr->j, &n_undone, &err) != 0) {
+			app_message(app, true, "%s", err.msg);
+			return REDRAW_STATUS;
+		}
+		for (size_t k = 0; back != SIZE_MAX && k < r->n; k++)
+			if (r->queue[k] == back)
+				nav->cur = k;
+		app_message(app, false, "undid %zu decision%s", n_undone, n_undone == 1 ? "" : "s");
+		return REDRAW_STATUS;
+	}
+	default:
+		if (key >= '0' && key <= '9' && (size_t)(key - '0') < s->n_classes)
+			return decide(app, r, nav, DECIDE_RELABEL, key - '0');
+		return -1;
+	}
+}
+
+/* Draws the picker's matches in a box at the right of the window. */
+static void picker_draw(const struct app *app, const struct review *r, WINDOW *w)
+{
+	int H = getmaxy(w), W = getmaxx(w);
+	int bw = W / 3 < 30 ? (W < 32 ? W - 2 : 30) : W / 3, x0 = W - bw - 1;
+	int32_t m[PICK_MAX];
+	size_t nm = pick_matches(app, r, m, PICK_MAX);
+	char line[PICK_MAX + 32];
+	snprintf(line, sizeof line, " relabel to: %s_", r->pick);
+	draw_safe(app, w, 2, x0, bw, line, role_attr(ROLE_FOCUS), true);
+	int y = 3;
+	for (size_t k = 0; k < nm && y < H - 1; k++, y++) {
+		attr_t a = role_attr(k == r->pick_cur ? ROLE_SELECTION : ROLE_NORMAL);
+		draw_safe(app, w, y, x0, bw, "", a, true);
+		snprintf(line, sizeof line, "%3d ", m[k]);
+		int x = draw_safe(app, w, y, x0, bw, line, a, false);
+		draw_text(app, w, y, x0 + x, bw - x, app->s->classes[m[k]], a, false);
+	}
+	if (nm == 0)
+		draw_safe(app, w, y, x0, bw, " no class matches", role_attr(ROLE_DIM), true);
+}
+
+static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	struct review *r = ctx;
+	const struct study *s = app->s;
+	int H = getmaxy(w), W = getmaxx(w);
+	const uint8_t *st = journal_status(app->tr->j);
+	const int32_t *lab = journal_labels(app->tr->j);
+	if (!r->positioned) {
+		r->positioned = true;
+		next_open(app, r, nav, 0);
+	}
+	/* progress: decided in this queue, left, and the errors we expect among those left */
+	size_t left = left_in_queue(app, r);
+	size_t fixed =
+	    journal_count(app->tr->j, DECIDE_RELABEL) + journal_count(app->tr->j, DECIDE_REMOVE);
+	size_t kept = journal_count(app->tr->j, DECIDE_KEEP);
+	char est[48] = "?";
+	if (fixed + kept >= 5)
+		snprintf(est, sizeof est, "%.0f",
+		         (double)left * (double)fixed / (double)(fixed + kept));
+	char line[512];
+	snprintf(line, sizeof line,
+	         "%s%s%s: %zu %s, %zu decided, %zu left, errors left ~%s  (decided so far: %zu "
+	         "relabelled or removed, %zu kept)%s",
+	         issue_method_name(r->method), r->title[0] ? " " : "", r->title, r->n,
+	         r->cell ? "in this cell" : "flagged", r->n - left, left, est, fixed, kept,
+	         r->n_marked ? "" : "");
+	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
+	if (r->n_marked) {
+		snprintf(line, sizeof line, "%zu marked: the next decision applies to all of them",
+		         r->n_marked);
+		draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_ONLY_B), false);
+	}
+	if (r->n == 0) {
+		draw_safe(app, w, 4, 2, W - 4,
+		          "nothing flagged: no suspect left (:rescore after relabelling)",
+		          role_attr(ROLE_DIM), false);
+		return;
+	}
+	view_clamp(nav, r->n, 1);
+	size_t i = r->queue[nav->cur];
+	char idb[32];
+	snprintf(line, sizeof line, "%zu/%zu  #%zu  id ", nav->cur + 1, r->n, i);
+	int x = draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_NORMAL) | A_BOLD, false) + 1;
+	x += draw_text(app, w, 3, x, W - x - 1, study_instance_id(s, i, idb, sizeof idb),
+	               role_attr(ROLE_NORMAL) | A_BOLD, false);
+	if (r->marked[i])
+		x += draw_safe(app, w, 3, x, W - x, "  [marked]", role_attr(ROLE_ONLY_B), false);
+	int y = 4;
+	x = draw_safe(app, w, y, 1, W - 2, "given ", role_attr(ROLE_DIM), false) + 1;
+	x += draw_text(app, w, y, x, 30, s->classes[s->labels[i]], role_attr(ROLE_WRONG) | A_BOLD,
+	               false);
+	x += draw_safe(app, w, y, x, W - x, "   suggested ", role_attr(ROLE_DIM), false);
+	x += draw_text(app, w, y, x, 30, s->classes[r->suggested[nav->cur]],
+	               role_attr(ROLE_RIGHT) | A_BOLD, false);
+	snprintf(line, sizeof line, "   score %.3f", r->score[nav->cur]);
+	x += draw_safe(app, w, y, x, W - x, line, role_attr(ROLE_DIM), false);
+	y++;
+	if (st[i] != STATUS_UNDECIDED) {
+		snprintf(line, sizeof line, "decided: %s%s%.60s  (u undoes the last decision)",
+		         journal_status_name((enum decision_status)st[i]),
+		         st[i] == STATUS_RELABELLED ? " to " : "",
+		         st[i] == STATUS_RELABELLED ? s->classes[lab[i]] : "");
+		draw_text(app, w, y, 1, W - 2, line, role_attr(ROLE_ONLY_A) | A_BOLD, false);
+	}
+	y += 2;
+	/* the sample on the left, the models' probabilities on the right */
+	int lw = W / 2, body = H - y - 3;
+	if (body > 0)
+		detail_sample(app, w, y, 1, body, lw - 2, i, GFX_SLOT_REVIEW);
+	if (body > 0)
+		detail_models(app, w, y, lw + 1, body, W - lw - 2, i);
+	/* the keys */
+	const char *k1 = "a accept suggestion  c keep given  r relabel...  0-9 relabel to class  "
+	                 "x remove  s skip  u undo";
+	const char *k2 = "m mark  M mark all/none  j/k browse  :rescore  :export PATH  Esc close";
+	draw_safe(app, w, H - 2, 1, W - 2, k1, role_attr(ROLE_KEY), false);
+	draw_safe(app, w, H - 1, 1, W - 2, k2, role_attr(ROLE_DIM), false);
+	if (r->picking)
+		picker_draw(app, r, w);
+}
+
+const struct view_class view_review = {
+    .name = "review",
+    .title = "Review queue: likely label errors, one at a time",
+    .help = "review the suspects of the default label-issue method",
+    .prepare = review_prepare,
+    .compute = review_compute,
+    .draw = review_draw,
+    .rows = review_rows,
+    .key = review_key,
+    .enter = NULL,
+    .free = review_free,
+};
+
+/* ---- Bäuerle's overview: given label -> predicted classes of its misclassified samples ---- */
+
+struct ocell {
+	int32_t pred;
+	size_t n;
+	uint32_t *idx;   /* its samples */
+	double hist[10]; /* their IIES in 10 bins over [0.5, 1] */
+};
+
+struct orow {
+	int32_t label;
+	size_t wrong;
+	struct ocell *cells; /* by count, descending */
+	size_t n_cells;
+};
+
+struct overview {
+	const struct study *s;
+	int model;
+	int32_t *labels; /* current labels (the journal's) */
+	uint8_t *decided;
+	double *iies;
+	struct orow *rows;
+	size_t n_rows;
+};
+
+static void *overview_prepare(struct app *app, struct nn_err *err)
+{
+	const struct study *s = app->s;
+	struct overview *o = xcalloc(1, sizeof *o);
+	o->s = s;
+	o->model = (int)app->a;
+	o->labels = xcalloc(s->n ? s->n : 1, sizeof *o->labels);
+	o->decided = xcalloc(s->n ? s->n : 1, 1);
+	if (app->tr && app->tr->j) {
+		memcpy(o->labels, journal_labels(app->tr->j), s->n * sizeof *o->labels);
+		const uint8_t *st = journal_status(app->tr->j);
+		for (size_t i = 0; i < s->n; i++)
+			o->decided[i] = st[i] != STATUS_UNDECIDED && st[i] != STATUS_SKIPPED;
+	} else {
+		memcpy(o->labels, s->labels, s->n * sizeof *o->labels);
+	}
+	(void)err;
+	return o;
+}
+
+static int cmp_cell(const void *a, const void *b)
+{
+	const struct ocell *x = a, *y = b;
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x->pred < y->pred ? -1 : x->pred > y->pred;
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+	const struct orow *x = a, *y = b;
+	if (x->wrong != y->wrong)
+		return x->wrong > y->wrong ? -1 : 1;
+	return x->label < y->label ? -1 : x->label > y->label;
+}
+
+/* Worker: model A's IIES, and the label x prediction cells of its misclassified samples. */
+static int overview_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct overview *o = ctx;
+	const struct study *s = o->s;
+	size_t N = s->n, C = s->n_classes;
+	o->iies = xcalloc(N ? N : 1, sizeof *o->iies);
+	if (issues_iies(s, o->model, o->iies, err) != 0)
+		return -1;
+	if (prog)
+		atomic_store(&prog->total, N);
+	const int32_t *pred = s->models[o->model].pred;
+	/* counts per (label, prediction), then the cells */
+	size_t *cnt = xcalloc(C * C, sizeof *cnt);
+	for (size_t i = 0; i < N; i++)
+		if (!o->decided[i] && pred[i] != o->labels[i])
+			cnt[(size_t)o->labels[i] * C + (size_t)pred[i]]++;
+	o->rows = xcalloc(C, sizeof *o->rows);
+	for (size_t l = 0; l < C; l++) {
+		struct orow *r = &o->rows[o->n_rows];
+		r->label = (int32_t)l;
+		for (size_t p = 0; p < C; p++)
+			if (cnt[l * C + p]) {
+				r->n_cells++;
+				r->wrong += cnt[l * C + p];
+			}
+		if (!r->wrong)
+			continue;
+		r->cells = xcalloc(r->n_cells, sizeof *r->cells);
+		size_t k = 0;
+		for (size_t p = 0; p < C; p++)
+			if (cnt[l * C + p]) {
+				r->cells[k].pred = (int32_t)p;
+				r->cells[k].idx = xcalloc(cnt[l * C + p], sizeof *r->cells[k].idx);
+				k++;
+			}
+		o->n_rows++;
+	}
+	/* fill the cells' samples and IIES histograms (rows are still in label order) */
+	size_t *row_of = xcalloc(C, sizeof *row_of);
+	for (size_t r = 0; r < o->n_rows; r++)
+		row_of[o->rows[r].label] = r;
+	for (size_t i = 0; i < N; i++) {
+		if (o->decided[i] || pred[i] == o->labels[i])
+			continue;
+		struct orow *r = &o->rows[row_of[o->labels[i]]];
+		for (size_t k = 0; k < r->n_cells; k++)
+			if (r->cells[k].pred == pred[i]) {
+				struct ocell *c = &r->cells[k];
+				c->idx[c->n++] = (uint32_t)i;
+				int b = (int)floor((o->iies[i] - 0.5) * 20);
+				b = b < 0 ? 0 : b > 9 ? 9 : b;
+				c->hist[b] += 1;
+				break;
+			}
+		if (prog && (i & 0xffff) == 0) {
+			atomic_store(&prog->done, i);
+			if (atomic_load(&prog->cancel)) {
+				free(row_of);
+				free(cnt);
+				return nn_err_set(err, "cancelled");
+			}
+		}
+	}
+	free(row_of);
+	free(cnt);
+	for (size_t r = 0; r < o->n_rows; r++)
+		qsort(o->rows[r].cells, o->rows[r].n_cells, sizeof *o->rows[r].cells, cmp_cell);
+	qsort(o->rows, o->n_rows, sizeof *o->rows, cmp_row);
+	return 0;
+}
+
+static size_t overview_rows(const void *ctx)
+{
+	const struct overview *o = ctx;
+	return o->n_rows;
+}
+
+static void overview_free(void *ctx)
+{
+	struct overview *o = ctx;
+	for (size_t r = 0; r < o->n_rows; r++) {
+		for (size_t k = 0; k < o->rows[r].n_cells; k++)
+			free(o->rows[r].cells[k].idx);
+		free(o->rows[r].cells);
+	}
+	free(o->rows);
+	free(o->labels);
+	free(o->decided);
+	free(o->iies);
+	free(o);
+}
+
+#define CELL_W 22
+
+static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	struct overview *o = ctx;
+	const struct study *s = app->s;
+	int H = getmaxy(w), W = getmaxx(w);
+	char line[256];
+	snprintf(line, sizeof line,
+	         "misclassified by %.40s, per given label (most first); cells: predicted class, "
+	         "count, IIES from 0.5 to 1",
+	         s->models[o->model].name);
+	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
+	if (o->n_rows == 0) {
+		draw_safe(app, w, 3, 2, W - 4, "no misclassified sample left", role_attr(ROLE_DIM),
+		          false);
+		return;
+	}
+	int lw = 16, body = H - 4;
+	view_clamp(nav, o->n_rows, (size_t)(body > 0 ? body : 1));
+	struct orow *cur = &o->rows[nav->cur];
+	if (nav->left >= cur->n_cells)
+		nav->left = cur->n_cells - 1;
+	int per_row = (W - lw - 2) / CELL_W;
+	if (per_row < 1)
+		per_row = 1;
+	for (int r = 0; r < body && nav->top + (size_t)r < o->n_rows; r++) {
+		size_t k = nav->top + (size_t)r;
+		struct orow *row = &o->rows[k];
+		int y = r + 3;
+		bool sel = k == nav->cur;
+		snprintf(line, sizeof line, "%5zu ", row->wrong);
+		int x = draw_safe(app, w, y, 1, 6, line, role_attr(ROLE_WRONG), false) + 1;
+		draw_text(app, w, y, x, lw - 7, s->classes[row->label],
+		          role_attr(sel ? ROLE_SELECTION : ROLE_NORMAL), true);
+		/* the cells, scrolled so the cursor's cell shows */
+		size_t first =
+		    sel && nav->left >= (size_t)per_row ? nav->left - (size_t)per_row + 1 : 0;
+		for (size_t c = first; c < row->n_cells && (int)(c - first) < per_row; c++) {
+			struct ocell *cell = &row->cells[c];
+			int cx = lw + 1 + (int)(c - first) * CELL_W;
+			bool at = sel && c == nav->left;
+			attr_t a = role_attr(at ? ROLE_SELECTION : ROLE_NORMAL);
+			draw_safe(app, w, y, cx, CELL_W - 1, "", a, true);
+			int xx = cx + draw_safe(app, w, y, cx, 2, glyph(app, "\xe2\x86\x92", ">"),
+			                        a, false);
+			xx += draw_text(app, w, y, xx, 7, s->classes[cell->pred], a, false);
+			snprintf(line, sizeof line, " %zu ", cell->n);
+			xx += draw_safe(app, w, y, xx, 6, line, a, false);
+			draw_sparkline(app, w, y, xx, 10, cell->hist, 10,
+			               at ? a : role_attr(ROLE_ONLY_B));
+		}
+	}
+	struct ocell *cc = &cur->cells[nav->left];
+	snprintf(line, sizeof line,
+	         "given %.40s, predicted %.40s: %zu samples   h/l: cell   Enter: review them",
+	         s->classes[cur->label], s->classes[cc->pred], cc->n);
+	draw_text(app, w, H - 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
+}
+
+/* Enter: the cell's samples go to a review queue of their own. */
+static int overview_enter(struct app *app, void *ctx, struct view_nav *nav)
+{
+	struct overview *o = ctx;
+	if (nav->cur >= o->n_rows || !app->tr)
+		return 0;
+	struct orow *row = &o->rows[nav->cur];
+	struct ocell *c = &row->cells[nav->left < row->n_cells ? nav->left : 0];
+	free(app->tr->cell);
+	app->tr->cell = xcalloc(c->n, sizeof *app->tr->cell);
+	memcpy(app->tr->cell, c->idx, c->n * sizeof *c->idx);
+	app->tr->n_cell = c->n;
+	char *a = text_sanitize(app->s->classes[row->label], !app->utf8);
+	char *b = text_sanitize(app->s->classes[c->pred], !app->utf8);
+	snprintf(app->tr->cell_title, sizeof app->tr->cell_title, "(given %.30s, predicted %.30s)",
+	         a, b);
+	free(a);
+	free(b);
+	return view_open(app, "review");
+}
+
+const struct view_class view_overview = {
+    .name = "labels",
+    .title = "Label errors overview (Bauerle): given label -> predicted class",
+    .help = "misclassified samples per given label, by predicted class",
+    .prepare = overview_prepare,
+    .compute = overview_compute,
+    .draw = overview_draw,
+    .rows = overview_rows,
+    .key = NULL,
+    .enter = overview_enter,
+    .free = overview_free,
+};
+
+int triage_rescore(struct app *app)
+{
+	return view_open(app, "review");
+}

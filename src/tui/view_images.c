@@ -1,0 +1,266 @@
+/*
+ * view_images.c — the two image views: a thumbnail grid of the shown instances (Enter puts the
+ * instance table's cursor on the chosen one) and a full-pane preview of the instance under the
+ * cursor (j/k step through the shown instances). Images go through the graphics layer (gfx.h):
+ * sixel where the terminal has it, half-blocks elsewhere.
+ */
+#include "gfx.h"
+#include "views.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nncmp/image.h"
+
+#define KEY_ESC 27
+
+struct images {
+	int per_row;  /* thumbnails per grid row, as last drawn */
+	int shown;    /* grid slots in use, as last drawn */
+	bool preview; /* the full-pane preview, not the grid */
+	size_t start; /* the table's cursor when the view opened */
+	bool placed;  /* nav.cur was set to start */
+};
+
+static void *images_prepare(struct app *app, bool preview, struct nn_err *err)
+{
+	if (!app->s->images) {
+		nn_err_set(err, "the study has no images (samples.jsonl has no \"image\" field)");
+		return NULL;
+	}
+	if (!app->gfx || gfx_mode(app->gfx) == GFX_NONE) {
+		nn_err_set(err, "graphics are off (--graphics none)");
+		return NULL;
+	}
+	if (app->n_sel == 0) {
+		nn_err_set(err, "no instance is shown");
+		return NULL;
+	}
+	struct images *v = xcalloc(1, sizeof *v);
+	v->preview = preview;
+	v->per_row = 1;
+	v->start = app->panes[PANE_INSTANCES].cur;
+	return v;
+}
+
+static void *grid_prepare(struct app *app, struct nn_err *err)
+{
+	return images_prepare(app, false, err);
+}
+
+static void *preview_prepare(struct app *app, struct nn_err *err)
+{
+	return images_prepare(app, true, err);
+}
+
+/* Both views start on the instance under the table's cursor. */
+static void place(struct images *v, struct view_nav *nav)
+{
+	if (!v->placed) {
+		nav->cur = v->start;
+		v->placed = true;
+	}
+}
+
+static size_t images_rows(const void *ctx)
+{
+	(void)ctx;
+	return SIZE_MAX; /* the host only needs "more than the cursor": views keep it in range */
+}
+
+static void images_free(void *ctx)
+{
+	free(ctx);
+}
+
+/* One line under a picture: id, truth and whether models A and B got it right. */
+static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i, attr_t a)
+{
+	const struct study *s = app->s;
+	char idb[32];
+	int used =
+	    draw_text(app, w, y, x, cols, study_instance_id(s, i, idb, sizeof idb), a, false);
+	int32_t t = s->labels[i];
+	bool ra = s->models[app->a].pred[i] == t, rb = s->models[app->b].pred[i] == t;
+	char tail[64];
+	snprintf(tail, sizeof tail, " %s", app->class_names[t]);
+	used += draw_safe(app, w, y, x + used, cols - used, tail, a, false);
+	used += draw_safe(app, w, y, x + used, cols - used, " ", a, false);
+	used += draw_safe(app, w, y, x + used, cols - used, ra ? "A" : "a",
+	                  role_attr(ra ? ROLE_RIGHT : ROLE_WRONG), false);
+	draw_safe(app, w, y, x + used, cols - used, rb ? "B" : "b",
+	          role_attr(rb ? ROLE_RIGHT : ROLE_WRONG), false);
+}
+
+/* Shows instance i's image in a rectangle as slot `slot`, or the reason it has none. */
+static void picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
+                    int slot)
+{
+	struct nn_err err = {{0}};
+	char *path = image_path(app->s, i, &err);
+	if (!path) {
+		gfx_hide(app->gfx, slot);
+		draw_text(app, w, y, x, cols, err.msg, role_attr(ROLE_ERROR), false);
+		return;
+	}
+	gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);
+	free(path);
+}
+
+#define THUMB_ROWS 5
+#define THUMB_COLS 12
+
+static void grid_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	struct images *v = ctx;
+	int H = getmaxy(w), W = getmaxx(w);
+	int per_row = (W - 1) / (THUMB_COLS + 2);
+	int grid_rows = (H - 2) / (THUMB_ROWS + 1);
+	per_row = per_row < 1 ? 1 : per_row;
+	grid_rows = grid_rows < 1 ? 1 : grid_rows;
+	v->per_row = per_row;
+	place(v, nav);
+	if (nav->cur >= app->n_sel)
+		nav->cur = app->n_sel - 1;
+	/* the first visible grid row keeps the cursor in view */
+	size_t row = nav->cur / (size_t)per_row, top = nav->top / (size_t)per_row;
+	if (row < top)
+		top = row;
+	if (row >= top + (size_t)grid_rows)
+		top = row - (size_t)grid_rows + 1;
+	nav->top = top * (size_t)per_row;
+	char line[128];
+	snprintf(line, sizeof line, "%zu of %zu shown   h j k l move   Enter: pick   Esc: close",
+	         nav->cur + 1, app->n_sel);
+	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
+	int k = 0;
+	for (int r = 0; r < grid_rows; r++)
+		for (int c = 0; c < per_row; c++) {
+			size_t pos = nav->top + (size_t)(r * per_row + c);
+			if (pos >= app->n_sel)
+				break;
+			size_t i = app->sel[pos];
+			int y = 2 + r * (THUMB_ROWS + 1), x = 1 + c * (THUMB_COLS + 2);
+			bool at = pos == nav->cur;
+			picture(app, w, y, x, THUMB_ROWS, THUMB_COLS, i, GFX_SLOT_GRID + k);
+			caption(app, w, y + THUMB_ROWS, x, THUMB_COLS + 1, i,
+			        role_attr(at ? ROLE_SELECTION : ROLE_DIM));
+			k++;
+		}
+	for (int j = k; j < v->shown; j++)
+		gfx_hide(app->gfx, GFX_SLOT_GRID + j);
+	v->shown = k;
+}
+
+static int grid_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+{
+	struct images *v = ctx;
+	long step = 0;
+	switch (key) {
+	case 'j':
+	case KEY_DOWN:
+		step = v->per_row;
+		break;
+	case 'k':
+	case KEY_UP:
+		step = -v->per_row;
+		break;
+	case 'l':
+	case KEY_RIGHT:
+		step = 1;
+		break;
+	case 'h':
+	case KEY_LEFT:
+		step = -1;
+		break;
+	case 'g':
+	case KEY_HOME:
+		step = -(long)app->n_sel;
+		break;
+	case 'G':
+	case KEY_END:
+		step = (long)app->n_sel;
+		break;
+	default:
+		return -1;
+	}
+	long cur = (long)nav->cur + step;
+	cur = cur < 0 ? 0 : cur >= (long)app->n_sel ? (long)app->n_sel - 1 : cur;
+	nav->cur = (size_t)cur;
+	return 0;
+}
+
+/* Enter: the table's cursor goes to the picked instance. */
+static int images_enter(struct app *app, void *ctx, struct view_nav *nav)
+{
+	(void)ctx;
+	if (nav->cur < app->n_sel) {
+		app->panes[PANE_INSTANCES].cur = nav->cur;
+		app->focus = PANE_INSTANCES;
+	}
+	return VIEW_CLOSE | REDRAW_ALL;
+}
+
+static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	place(ctx, nav);
+	int H = getmaxy(w), W = getmaxx(w);
+	if (nav->cur >= app->n_sel)
+		nav->cur = app->n_sel - 1;
+	size_t i = app->sel[nav->cur];
+	char line[96];
+	snprintf(line, sizeof line, "#%zu  (%zu of %zu shown)   j/k: next/previous   ", i,
+	         nav->cur + 1, app->n_sel);
+	int x = draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false) + 1;
+	caption(app, w, 1, x, W - x - 1, i, role_attr(ROLE_NORMAL) | A_BOLD);
+	int rows = H - 3 - (int)app->s->n_models;
+	if (rows < 2)
+		rows = H - 3;
+	picture(app, w, 2, 1, rows, W - 2, i, GFX_SLOT_PREVIEW);
+	if (rows < H - 3)
+		detail_models(app, w, 2 + rows, 1, H - 2 - rows, W - 2, i);
+}
+
+static int preview_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+{
+	(void)ctx;
+	long step = key == 'j' || key == KEY_DOWN || key == ' ' ? 1
+	            : key == 'k' || key == KEY_UP               ? -1
+	            : key == KEY_NPAGE                          ? 10
+	            : key == KEY_PPAGE                          ? -10
+	            : key == 'g' || key == KEY_HOME             ? -(long)app->n_sel
+	            : key == 'G' || key == KEY_END              ? (long)app->n_sel
+	                                                        : 0;
+	if (step == 0)
+		return -1;
+	long cur = (long)nav->cur + step;
+	cur = cur < 0 ? 0 : cur >= (long)app->n_sel ? (long)app->n_sel - 1 : cur;
+	nav->cur = (size_t)cur;
+	app->panes[PANE_INSTANCES].cur = nav->cur; /* the table follows */
+	return 0;
+}
+
+const struct view_class view_grid = {
+    .name = "grid",
+    .title = "Thumbnails of the shown instances",
+    .help = "a grid of the shown instances' images",
+    .prepare = grid_prepare,
+    .draw = grid_draw,
+    .rows = images_rows,
+    .key = grid_key,
+    .enter = images_enter,
+    .free = images_free,
+};
+
+const struct view_class view_preview = {
+    .name = "preview",
+    .title = "Image preview",
+    .help = "the instance's image, as large as the screen allows",
+    .prepare = preview_prepare,
+    .draw = preview_draw,
+    .rows = images_rows,
+    .key = preview_key,
+    .enter = images_enter,
+    .free = images_free,
+};

@@ -1,0 +1,342 @@
+/*
+ * views.c — the host of the views reached by keys: opening one (prepare on the UI thread, compute
+ * on the worker), the keys every view shares (close, move, scroll, Enter), the title line and the
+ * progress shown while it computes, and helpers the views share (views.h).
+ *
+ * A view's context is shared by the UI (which draws it) and the worker (which computes into it)
+ * through a small holder with a reference count: whichever lets go last frees it, so closing a
+ * view whose computation is still running never frees memory the worker is writing.
+ */
+#include "views.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+#define KEY_ESC 27
+#define CTRL(c) ((c)&0x1f)
+
+const struct view_class *const view_classes[] = {
+    &view_words,  &view_matrix,   &view_weights, &view_projection, &view_models, &view_snapshot,
+    &view_review, &view_overview, &view_grid,    &view_preview,    NULL};
+
+/* What app->view_ctx points to while a view is open. */
+struct view_holder {
+	const struct view_class *cls;
+	void *ctx;
+	atomic_int refs;
+	bool failed; /* compute() returned -1: err says why */
+	struct nn_err err;
+};
+
+static void holder_unref(void *p)
+{
+	struct view_holder *h = p;
+	if (atomic_fetch_sub(&h->refs, 1) != 1)
+		return;
+	if (h->ctx && h->cls->free)
+		h->cls->free(h->ctx);
+	free(h);
+}
+
+static int job_run(void *p, struct nn_progress *prog, struct nn_err *err)
+{
+	struct view_holder *h = p;
+	return h->cls->compute(h->ctx, prog, err);
+}
+
+/* UI thread: the computation ended; the view draws its result (or its error) from now on. */
+static int job_done(struct app *app, void *p, int rc, const struct nn_err *err)
+{
+	struct view_holder *h = p;
+	if (app->view_ctx != h)
+		return 0; /* a view closed since */
+	if (rc == 0) {
+		app->view_ready = true;
+	} else {
+		h->failed = true;
+		h->err = *err;
+	}
+	app->view_dirty = true;
+	return REDRAW_ALL;
+}
+
+uint32_t *view_sel_sorted(const struct app *app, size_t *n)
+{
+	size_t N = app->s->n;
+	uint8_t *in = xcalloc(N ? N : 1, 1);
+	for (size_t k = 0; k < app->n_sel; k++)
+		in[app->sel[k]] = 1;
+	uint32_t *out = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *out);
+	size_t m = 0;
+	for (size_t i = 0; i < N; i++)
+		if (in[i])
+			out[m++] = (uint32_t)i;
+	free(in);
+	*n = m;
+	return out;
+}
+
+bool view_layer(const struct app *app, int *m, int *l, struct nn_err *err)
+{
+	const struct study *s = app->s;
+	if (app->lm >= 0 && app->ll >= 0 && (size_t)app->lm < s->n_models &&
+	    (size_t)app->ll < s->models[app->lm].n_layers &&
+	    s->models[app->lm].layers[app->ll].act_path) {
+		*m = app->lm;
+		*l = app->ll;
+		return true;
+	}
+	for (size_t mi = 0; mi < s->n_models; mi++)
+		for (size_t li = 0; li < s->models[mi].n_layers; li++)
+			if (s->models[mi].layers[li].act_path) {
+				*m = (int)mi;
+				*l = (int)li;
+				return true;
+			}
+	nn_err_set(err, "the study has no layer activations (models/M/act/LAYER.npy)");
+	return false;
+}
+
+void view_clamp(struct view_nav *nav, size_t rows, size_t visible)
+{
+	if (visible == 0)
+		visible = 1;
+	if (nav->cur >= rows)
+		nav->cur = rows ? rows - 1 : 0;
+	if (nav->cur < nav->top)
+		nav->top = nav->cur;
+	if (nav->cur >= nav->top + visible)
+		nav->top = nav->cur - visible + 1;
+	if (nav->top + visible > rows)
+		nav->top = rows > visible ? rows - visible : 0;
+}
+
+enum role view_heat(double v, double lo, double hi)
+{
+	if (!isfinite(v))
+		return ROLE_HEAT_0;
+	double t = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+	int k = (int)floor(t * 6);
+	k = k < 0 ? 0 : k > 5 ? 5 : k;
+	return (enum role)(ROLE_HEAT_0 + k);
+}
+
+void view_bar(const struct app *app, WINDOW *w, int y, int x, int cols, double frac, attr_t a)
+{
+	static const char *const eighths[8] = {"",
+	                                       "\xe2\x96\x8f",
+	                                       "\xe2\x96\x8e",
+	                                       "\xe2\x96\x8d",
+	                                       "\xe2\x96\x8c",
+	                                       "\xe2\x96\x8b",
+	                                       "\xe2\x96\x8a",
+	                                       "\xe2\x96\x89"};
+	if (cols <= 0 || !(frac > 0))
+		return;
+	if (frac > 1)
+		frac = 1;
+	int units = (int)lround(frac * cols * 8);
+	if (units < 1)
+		units = 1;
+	wmove(w, y, x);
+	wattrset(w, a);
+	for (int k = 0; k < units / 8; k++)
+		waddstr(w, app->utf8 ? "\xe2\x96\x88" : "#");
+	if (units % 8)
+		waddstr(w, app->utf8 ? eighths[units % 8] : (units % 8 >= 4 ? "+" : ""));
+	wattrset(w, A_NORMAL);
+}
+
+int view_open(struct app *app, const char *name)
+{
+	const struct view_class *cls = NULL;
+	for (size_t k = 0; view_classes[k]; k++)
+		if (strcmp(view_classes[k]->name, name) == 0)
+			cls = view_classes[k];
+	if (!cls) {
+		app_message(app, true, "no view called '%.40s'", name);
+		return REDRAW_STATUS;
+	}
+	if (app->view)
+		view_close(app);
+	struct nn_err err = {{0}};
+	void *ctx = cls->prepare(app, &err);
+	if (!ctx) {
+		app_message(app, true, "%s: %s", cls->title, err.msg);
+		return REDRAW_STATUS;
+	}
+	struct view_holder *h = xcalloc(1, sizeof *h);
+	h->cls = cls;
+	h->ctx = ctx;
+	atomic_init(&h->refs, 1);
+	app->view = cls;
+	app->view_ctx = h;
+	app->view_ready = false;
+	memset(&app->nav, 0, sizeof app->nav);
+	app->view_dirty = true;
+	if (!cls->compute) {
+		app->view_ready = true;
+	} else if (!app->worker) {
+		struct nn_progress prog;
+		atomic_init(&prog.done, 0);
+		atomic_init(&prog.total, 0);
+		atomic_init(&prog.cancel, false);
+		if (cls->compute(ctx, &prog, &h->err) == 0)
+			app->view_ready = true;
+		else
+			h->failed = true;
+	} else {
+		atomic_fetch_add(&h->refs, 1);
+		struct job job = {.tag = JOB_VIEW,
+		                  .ctx = h,
+		                  .run = job_run,
+		                  .done = job_done,
+		                  .free = holder_unref};
+		snprintf(job.what, sizeof job.what, "%s", cls->title);
+		worker_submit(app->worker, &job);
+	}
+	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
+}
+
+int view_close(struct app *app)
+{
+	if (!app->view)
+		return 0;
+	if (app->worker)
+		worker_cancel(app->worker, JOB_VIEW);
+	if (app->view_ctx)
+		holder_unref(app->view_ctx);
+	app->view = NULL;
+	app->view_ctx = NULL;
+	app->view_ready = false;
+	memset(&app->nav, 0, sizeof app->nav);
+	app->view_dirty = false;
+	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
+}
+
+/* Moves the cursor by delta rows within the view's list. */
+static int nav_move(struct app *app, long delta)
+{
+	struct view_holder *h = app->view_ctx;
+	size_t n = app->view_ready && app->view->rows ? app->view->rows(h->ctx) : 0;
+	if (n == 0)
+		return 0;
+	long cur = (long)app->nav.cur + delta;
+	cur = cur < 0 ? 0 : cur >= (long)n ? (long)n - 1 : cur;
+	app->nav.cur = (size_t)cur;
+	app->view_dirty = true;
+	return 0;
+}
+
+int view_key(struct app *app, int key, bool is_key)
+{
+	if (!app->view)
+		return 0;
+	struct view_holder *h = app->view_ctx;
+	if (!is_key && key > 255)
+		return 0;
+	/* the view sees every key first (a picker inside it takes Enter, Esc and Backspace) */
+	if (app->view_ready && app->view->key) {
+		int r = app->view->key(app, h->ctx, &app->nav, key);
+		if (r >= 0) {
+			app->view_dirty = true;
+			return r;
+		}
+	}
+	if (key == KEY_ESC || key == 'q' || key == KEY_BACKSPACE || key == 127 || key == CTRL('h'))
+		return view_close(app) | VIEW_CLOSE;
+	if (!app->view_ready)
+		return 0;
+	bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
+	long page = app->viewwin ? getmaxy(app->viewwin) - 4 : 10;
+	if (page < 1)
+		page = 1;
+	switch (key) {
+	case 'j':
+	case KEY_DOWN:
+		return nav_move(app, 1);
+	case 'k':
+	case KEY_UP:
+		return nav_move(app, -1);
+	case KEY_NPAGE:
+	case ' ':
+	case CTRL('f'):
+		return nav_move(app, page);
+	case KEY_PPAGE:
+	case CTRL('b'):
+		return nav_move(app, -page);
+	case 'g':
+	case KEY_HOME:
+		return nav_move(app, -(long)SIZE_MAX / 4);
+	case 'G':
+	case KEY_END:
+		return nav_move(app, (long)SIZE_MAX / 4);
+	case 'h':
+	case KEY_LEFT:
+		if (app->nav.left > 0)
+			app->nav.left--;
+		app->view_dirty = true;
+		return 0;
+	case 'l':
+	case KEY_RIGHT:
+		app->nav.left++; /* the view's draw keeps it in range */
+		app->view_dirty = true;
+		return 0;
+	default:
+		break;
+	}
+	if (enter && app->view->enter) {
+		int r = app->view->enter(app, h->ctx, &app->nav);
+		if (r & VIEW_CLOSE)
+			r |= view_close(app);
+		app->view_dirty = true;
+		return r;
+	}
+	return 0;
+}
+
+void view_draw(struct app *app)
+{
+	WINDOW *w = app->viewwin;
+	if (!w || !app->view)
+		return;
+	struct view_holder *h = app->view_ctx;
+	int W = getmaxx(w), H = getmaxy(w);
+	werase(w);
+	attr_t a = role_attr(ROLE_FOCUS);
+	draw_safe(app, w, 0, 0, W, "", a, true);
+	int used = draw_safe(app, w, 0, 1, W - 1, app->view->title, a | A_BOLD, false);
+	const char *hint = app->view_ready && app->view->enter
+	                       ? "j/k move  Enter: apply  Esc: close"
+	                       : "Esc: close";
+	int hc = text_cols(hint);
+	if (hc + used + 3 <= W)
+		draw_safe(app, w, 0, W - hc - 1, hc, hint, a, false);
+	if (h->failed) {
+		draw_text(app, w, 2, 2, W - 4, h->err.msg, role_attr(ROLE_ERROR), false);
+	} else if (!app->view_ready) {
+		char what[64] = "", line[128];
+		double frac = -1;
+		bool busy = app->worker && worker_busy(app->worker, what, sizeof what, &frac);
+		if (busy && strcmp(what, app->view->title) != 0) /* another job runs first */
+			snprintf(line, sizeof line, "computing %s (after %.60s)",
+			         glyph(app, "\xe2\x80\xa6", "..."), what);
+		else if (busy && frac >= 0)
+			snprintf(line, sizeof line, "computing %s %3.0f%%",
+			         glyph(app, "\xe2\x80\xa6", "..."), 100 * frac);
+		else
+			snprintf(line, sizeof line, "computing %s",
+			         glyph(app, "\xe2\x80\xa6", "..."));
+		if (H > 2)
+			draw_safe(app, w, 2, 2, W - 4, line, role_attr(ROLE_DIM), false);
+	} else {
+		app->view->draw(app, h->ctx, w, &app->nav);
+	}
+	app->view_dirty = false;
+	wnoutrefresh(w);
+}

@@ -1,0 +1,58 @@
+/*
+ * worker.h — one background thread for the TUI's long computations (neuron statistics and
+ * rankings, views over large layers, label-issue scores), so that keys keep working while they
+ * run.
+ *
+ * A job is a run() that executes on the worker thread and a done() that the UI thread calls once
+ * run() has returned. run() must not touch struct app or curses: it works on what its context
+ * holds (copies of the selection, pointers into the study, which outlives the worker) and reports
+ * progress and sees cancellation through struct nn_progress. Jobs run one at a time, in the order
+ * submitted. A job submitted with the tag of a queued or running job replaces it: the queued one
+ * is dropped, the running one is cancelled, and neither's done() is called.
+ *
+ * The worker owns a submitted job's context and calls job.free (if set) on it exactly once: after
+ * done(), or when the job is dropped or cancelled.
+ */
+#ifndef NNCMP_TUI_WORKER_H
+#define NNCMP_TUI_WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "nncmp/util.h"
+
+struct app;
+
+/* Tags: a new job replaces the older one of the same tag. */
+enum job_tag { JOB_NEURONS, JOB_VIEW, JOB_ISSUES, JOB_OTHER, JOB_TAG_COUNT };
+
+struct job {
+	enum job_tag tag;
+	char what[64]; /* for the status line: "ranking cnn.fc1" */
+	void *ctx;
+	/* Worker thread: returns 0, or -1 with a message in err ("cancelled" when prog->cancel). */
+	int (*run)(void *ctx, struct nn_progress *prog, struct nn_err *err);
+	/* UI thread, after run returned (not after cancellation); returns reaction flags. */
+	int (*done)(struct app *app, void *ctx, int rc, const struct nn_err *err);
+	void (*free)(void *ctx);
+};
+
+struct worker;
+
+/* Starts the thread. Returns NULL only when a thread cannot be created. */
+struct worker *worker_new(void);
+/* Cancels everything, joins the thread and frees the jobs' contexts. */
+void worker_free(struct worker *w);
+/* Queues a job (copied), replacing any queued or running job with the same tag. */
+void worker_submit(struct worker *w, const struct job *job);
+/* Cancels the queued or running job with this tag, if any. */
+void worker_cancel(struct worker *w, enum job_tag tag);
+/* UI thread: calls done() of every finished job; returns the OR of their reaction flags. */
+int worker_poll(struct worker *w, struct app *app);
+/*
+ * True while a job is queued or running; then what (size bytes) names the running one and
+ * *fraction is its progress in [0, 1] (negative when unknown).
+ */
+bool worker_busy(struct worker *w, char *what, size_t size, double *fraction);
+
+#endif
