@@ -99,8 +99,27 @@ static void write_raw(const char *s, size_t n)
 	}
 }
 
+/*
+ * Writes bytes meant for the outer terminal. With tmux passthrough they travel inside tmux's
+ * wrapper whole, cursor moves included: tmux neither tracks nor redraws what passes through, so
+ * a move outside the wrapper would position tmux's cursor, not the terminal's, and spaces
+ * outside it would not reach cells tmux believes blank already. (The positions are the pane's,
+ * which are the terminal's when the pane fills the window.)
+ */
+static void emit(const struct gfx *g, const char *s, size_t n)
+{
+	if (!g->t.tmux_passthrough) {
+		write_raw(s, n);
+		return;
+	}
+	size_t len;
+	char *wrapped = image_tmux_wrap(s, n, &len);
+	write_raw(wrapped, len);
+	free(wrapped);
+}
+
 /* Writes real spaces over a screen rectangle (attributes and cursor saved and restored). */
-static void erase_rect(int y, int x, int rows, int cols)
+static void erase_rect(const struct gfx *g, int y, int x, int rows, int cols)
 {
 	if (rows <= 0 || cols <= 0)
 		return;
@@ -114,7 +133,7 @@ static void erase_rect(int y, int x, int rows, int cols)
 		n += (size_t)cols;
 	}
 	n += (size_t)snprintf(s + n, cap - n, "\0338");
-	write_raw(s, n);
+	emit(g, s, n);
 	free(s);
 }
 
@@ -122,7 +141,7 @@ static void place_drop(struct gfx *g, struct placement **pp, bool erase)
 {
 	struct placement *p = *pp;
 	if (erase && g->t.mode == GFX_SIXEL && p->e->six)
-		erase_rect(p->y, p->x, p->rows, p->cols);
+		erase_rect(g, p->y, p->x, p->rows, p->cols);
 	p->e->pins--;
 	*pp = p->next;
 	free(p);
@@ -429,16 +448,13 @@ void gfx_flush(struct gfx *g)
 			continue;
 		char head[48];
 		int n = snprintf(head, sizeof head, "\0337\033[%d;%dH", p->y + 1, p->x + 1);
-		write_raw(head, (size_t)n);
-		if (g->t.tmux_passthrough) {
-			size_t len;
-			char *wrapped = image_tmux_wrap(p->e->six, p->e->six_len, &len);
-			write_raw(wrapped, len);
-			free(wrapped);
-		} else {
-			write_raw(p->e->six, p->e->six_len);
-		}
-		write_raw("\0338", 2);
+		size_t len = (size_t)n + p->e->six_len + 2;
+		char *all = xmalloc(len);
+		memcpy(all, head, (size_t)n);
+		memcpy(all + n, p->e->six, p->e->six_len);
+		memcpy(all + n + p->e->six_len, "\0338", 2);
+		emit(g, all, len);
+		free(all);
 		p->dirty = false;
 	}
 }

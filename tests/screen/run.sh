@@ -23,7 +23,9 @@ expect "confusion matrix of A" "Confusion A: cnn"
 expect "instance table header" "index id"
 expect "help hint on the last line" "? help"
 
-# bytes written for one navigation keystroke in the instance table
+# bytes written for one navigation keystroke in the instance table (once the background work
+# that the start queued is done, so that only the keystroke's redraw is counted)
+expect "the neuron pane's first ranking arrives" "by std: all instances"
 tm pipe-pane -t "$S" -o "cat > $TMP/bytes"
 sleep 0.3
 keys j
@@ -170,6 +172,32 @@ first=$(screen | grep -A1 ' index id ' | sed -n 2p | awk '{print $1}')
 expect "the detail pane follows" "Instance #$want "
 keys L
 expect "L: the next layer" "Neurons cnn.fc1"
+keys q
+
+echo "== images without sixel: half-blocks, and a placeholder for a missing file"
+# tmux has no sixel here, so the probe falls back to half-blocks; --graphics blocks says so anyway
+start C.UTF-8 160 45 "demo-data/digits --graphics blocks"
+expect "the detail pane shows instance 0" "Instance #0 "
+# the digit's 8x8 pixels as four rows of upper half blocks beside the probability bars
+n=$(screen | grep -c '▀▀▀▀▀▀▀▀')
+[ "$n" -ge 4 ] && ok "half-block image in the detail pane ($n rows)" || no "no half-block image ($n rows)"
+keys v
+expect "v: the full-screen preview" "Image preview"
+n=$(screen | grep -c '▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀')
+[ "$n" -ge 8 ] && ok "the preview enlarges the digit ($n rows)" || no "preview too small ($n rows)"
+keys Escape t
+expect "t: the thumbnail grid" "Thumbnails of the shown instances"
+expect "thumbnails have captions" "digit-00001 1"
+keys q q
+# a copy of the study whose first image is gone: a box with the reason, never a crash
+cp -r demo-data/digits "$TMP/noimg"
+rm -f "$TMP/noimg/images/00000.png" "$TMP/noimg"/nncmp-journal.jsonl*
+start C.UTF-8 160 45 "$TMP/noimg --graphics blocks"
+expect "missing image: placeholder with the reason" "no such file"
+keys j
+expect "the next instance shows its image again" "Instance #1 "
+n=$(screen | grep -c '▀▀▀▀▀▀▀▀')
+[ "$n" -ge 4 ] && ok "the image after the placeholder" || no "no image after the placeholder"
 keys q
 
 echo "== ASCII (LANG=C), 120x35, demo-data/digits"
