@@ -1,12 +1,13 @@
 # bash completion for nncmp(1)                                  -*- shell-script -*-
 #
 # Completes subcommands, each subcommand's options, STUDY (directories and *.ini manifests),
-# the study's model and layer names for --model, --models, --layer and --with, and theme names.
+# the study's model and layer names for --model, --models, --layer and --with (MODEL.LAYER for
+# issues --layer), the values of --method, --format and --graphics, and theme names.
 # Model and layer names come from the file system (models/*/, models/M/act/*.npy,
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -22,7 +23,12 @@ _nncmp_opts()
         project) echo "--model --layer --filter --top --threads --json --help" ;;
         weights) echo "--model --layer --grid --summary --json --help" ;;
         diff) echo "--models --layer --bins --decades --json --help" ;;
-        *) echo "--theme --help --version" ;;
+        issues) echo "--method --model --top --filter --layer --k --force --json --help" ;;
+        dups) echo "--model --layer --pixels --size --threshold --top --across-splits --any-class --json --threads --help" ;;
+        export) echo "--out --format --force --help" ;;
+        decisions) echo "--all --json --help" ;;
+        preview) echo "--index --graphics --width --help" ;;
+        *) echo "--theme --graphics --help --version" ;;
     esac
 }
 
@@ -33,7 +39,8 @@ _nncmp_nargs()
         --models) echo 2 ;;
         --filter | --sort | --top | --seed | --model | --layer | --by | --bins | --threads | \
             --index | --rows | --sort-row | --with | --neuron | --grid | --summary | \
-            --decades | --theme) echo 1 ;;
+            --decades | --theme | --method | --k | --size | --threshold | --out | --format | \
+            --width | --graphics) echo 1 ;;
         *) echo 0 ;;
     esac
 }
@@ -201,7 +208,17 @@ _nncmp()
             return 0
             ;;
         --layer)
-            if [[ -n $study ]]; then
+            if [[ -n $study && $cmd == issues ]]; then
+                # issues --layer MODEL.LAYER
+                local m l
+                local -a ms
+                if [[ -n $model ]]; then ms=("$model"); else ms=($(_nncmp_models "$study")); fi
+                words=
+                for m in "${ms[@]}"; do
+                    for l in $(_nncmp_layers "$study" "$m"); do words+="$m.$l"$'\n'; done
+                done
+                COMPREPLY=($(compgen -W "$words" -- "$cur"))
+            elif [[ -n $study ]]; then
                 if [[ -n $model ]]; then
                     words=$(_nncmp_layers "$study" "$model")
                 elif ((${#models[@]})); then
@@ -241,6 +258,27 @@ _nncmp()
             COMPREPLY=($(compgen -W "d mean std dead" -- "$cur"))
             return 0
             ;;
+        --method)
+            COMPREPLY=($(compgen -W "cl margin iies consensus knn" -- "$cur"))
+            return 0
+            ;;
+        --format)
+            COMPREPLY=($(compgen -W "npy csv jsonl" -- "$cur"))
+            return 0
+            ;;
+        --graphics)
+            if [[ $cmd == preview ]]; then
+                COMPREPLY=($(compgen -W "sixel blocks" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "sixel blocks none" -- "$cur"))
+            fi
+            return 0
+            ;;
+        --out)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return 0
+            ;;
         --rows)
             COMPREPLY=($(compgen -W "class filter" -- "$cur"))
             return 0
@@ -255,7 +293,7 @@ _nncmp()
             return 0
             ;;
         --filter | --top | --seed | --bins | --threads | --index | --sort-row | --neuron | \
-            --grid | --decades)
+            --grid | --decades | --k | --size | --threshold | --width)
             return 0
             ;;
     esac

@@ -110,6 +110,21 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "fc1 fc2 fc3" nncmp neurons tests/data/safetensors/study/study.ini \
 		--model a --layer ""
 	expect_completion "colorblind default light monochrome" nncmp demo-data/digits --theme ""
+	expect_completion "issues" nncmp iss
+	expect_completion "decisions" nncmp dec
+	expect_completion "dups" nncmp du
+	expect_completion "export" nncmp exp
+	expect_completion "preview" nncmp pre
+	expect_completion "cl consensus iies knn margin" nncmp issues demo-data/digits --method ""
+	expect_completion "cnn.conv2 cnn.fc1 cnn.fc2" nncmp issues demo-data/digits --model cnn \
+		--layer ""
+	expect_completion "--k" nncmp issues demo-data/digits --k
+	expect_completion "--across-splits --any-class" nncmp dups demo-data/digits --a
+	expect_completion "fc1" nncmp dups demo-data/digits --model mlp --layer ""
+	expect_completion "csv jsonl npy" nncmp export demo-data/digits --format ""
+	expect_completion "--all" nncmp decisions demo-data/digits --a
+	expect_completion "blocks sixel" nncmp preview demo-data/digits --graphics ""
+	expect_completion "blocks none sixel" nncmp demo-data/digits --graphics ""
 else
 	echo "skip: bash not installed"
 fi
