@@ -28,7 +28,7 @@ static const char usage[] =
     "       nncmp decisions STUDY [--all] [--json]   the triage journal's decisions\n"
     "       nncmp issues STUDY [--method cl|margin|iies|consensus|knn] [--top K] [--json]\n"
     "                                     likely label errors, best suspects first\n"
-    "       nncmp dups STUDY --layer L | --pixels [--threshold T] [--across-splits]\n"
+    "       nncmp dups STUDY [--layer L | --pixels] [--threshold T] [--across-splits]\n"
     "                                     near-duplicate pairs\n"
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
