@@ -53,9 +53,21 @@ no() {
 	screen | sed 's/^/     | /'
 }
 
+# wait_re REGEX: the same for an extended regular expression.
+wait_re() {
+	i=0
+	while [ $i -lt $((TIMEOUT * 10)) ]; do
+		screen | grep -qE -- "$1" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
 # expect NAME STRING: the screen shows STRING (waiting for it).
 expect() { if wait_for "$2"; then ok "$1"; else no "$1 (wanted '$2')"; fi; }
 # expect_not NAME STRING: STRING is gone from the screen.
+expect_re() { if wait_re "$2"; then ok "$1"; else no "$1 (wanted /$2/)"; fi; }
 expect_not() { if wait_gone "$2"; then ok "$1"; else no "$1 (did not want '$2')"; fi; }
 
 keys() { tm send-keys -t "$S" "$@"; }

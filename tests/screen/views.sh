@@ -13,69 +13,7 @@ command -v tmux >/dev/null || { echo "views: tmux is not installed" >&2; exit 2;
 PY=/usr/bin/python3
 $PY -c 'import numpy' 2>/dev/null || { echo "views: $PY with NumPy is needed" >&2; exit 2; }
 
-SOCK=nncmp-views-$$
-TIMEOUT=${SCREEN_TIMEOUT:-15}
-TMP=$(mktemp -d)
-pass=0
-fail=0
-tm() { tmux -L "$SOCK" "$@"; }
-cleanup() { tm kill-server 2>/dev/null; rm -rf "$TMP"; }
-trap cleanup EXIT INT TERM
-
-S=t0
-screen() { tm capture-pane -p -t "$S" 2>/dev/null; }
-
-# wait_for STRING: polls the screen until STRING shows (fixed string).
-wait_for() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-# wait_re REGEX: the same for an extended regular expression.
-wait_re() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -qE -- "$1" && return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-wait_gone() {
-	i=0
-	while [ $i -lt $((TIMEOUT * 10)) ]; do
-		screen | grep -qF -- "$1" || return 0
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-no() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	screen | sed 's/^/     | /'
-}
-expect() { if wait_for "$2"; then ok "$1"; else no "$1 (wanted '$2')"; fi; }
-expect_re() { if wait_re "$2"; then ok "$1"; else no "$1 (wanted /$2/)"; fi; }
-expect_not() { if wait_gone "$2"; then ok "$1"; else no "$1 (did not want '$2')"; fi; }
-keys() { tm send-keys -t "$S" "$@"; }
-
-# start LANG W H ARGS: a fresh shell in a detached session, then nncmp ARGS.
-start() {
-	tm kill-session -t "$S" 2>/dev/null
-	S=t$((${S#t} + 1))
-	tm -f /dev/null new-session -d -s "$S" -x "$2" -y "$3" \
-		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" TERM=xterm-256color LANG=$1 LC_ALL=$1 PS1='prompt\$ ' sh -i"
-	tm set-option -t "$S" status off >/dev/null
-	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
-	keys "clear; $BIN $4 2>>$TMP/stderr; echo rc=\$?" Enter
-}
+. tests/screen/lib.sh
 
 # py SCRIPT [ARGS]: runs a Python oracle; stdin is passed through.
 py() { $PY -c "$@"; }
@@ -313,12 +251,4 @@ keys Escape
 expect "Esc: back to the panes" "filter: (all)"
 keys q
 
-if grep -q 'runtime error\|Sanitizer' "$TMP/stderr" 2>/dev/null; then
-	no "sanitizer reports on stderr"
-	sed 's/^/     ! /' "$TMP/stderr" | head -40
-else
-	ok "no sanitizer report on stderr"
-fi
-
-echo "views: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish views
