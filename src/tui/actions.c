@@ -408,6 +408,11 @@ static int act_preview(struct app *app)
 	return view_open(app, "preview");
 }
 
+static int act_dups(struct app *app)
+{
+	return view_open(app, "dups");
+}
+
 static int act_quit(struct app *app)
 {
 	(void)app;
@@ -474,6 +479,7 @@ struct action actions[] = {
      K('E')},
     {"view-grid", "images: thumbnails of the shown instances", act_grid, K('t')},
     {"view-preview", "images: the instance's image over the whole screen", act_preview, K('v')},
+    {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_dups, K('Y')},
 };
 const size_t n_actions = sizeof actions / sizeof *actions;
 

@@ -251,4 +251,23 @@ keys Escape
 expect "Esc: back to the panes" "filter: (all)"
 keys q
 
+echo "== Y: near-duplicates of the layer, for review"
+start C.UTF-8 160 45 demo-data/digits
+expect "digits opens" "Neurons cnn.conv2"
+keys L
+expect "L: fc1" "Neurons cnn.fc1"
+want=$("$BIN" dups demo-data/digits --model cnn --layer fc1 --threshold 0.99 --json --top 1 |
+	grep -o '"count": *[0-9]*' | grep -o '[0-9]*$')
+keys Y
+expect "Y: the pair count agrees with nncmp dups" "cnn.fc1: $want pairs with the same prediction"
+keys d
+expect "d: only pairs whose labels differ" "d: every pair"
+first=$(screen | grep -m1 '^ \*' | awk '{print $3, $5}' | tr -d '#')
+keys Enter
+a=${first% *}
+b=${first#* }
+expect "Enter shows the pair in the table" "filter: index == $a or index == $b"
+expect "two instances" "2/899"
+keys q
+
 finish views
