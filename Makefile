@@ -133,8 +133,6 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/triage.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		tests/screen/views.sh build-asan/nncmp
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/journal/run.sh build-asan/nncmp
@@ -143,17 +141,23 @@ asan: deps-test
 
 ubsan: asan
 
+# make fuzz FUZZ=fuzz_theme FUZZ_SECONDS=600 runs one harness. fuzz_theme and fuzz_config test
+# readers in src/tui/, so they link the TUI's sources (and ncursesw) besides the core's.
 FUZZ_CC ?= clang
+FUZZ    ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
+FUZZ_TUI = fuzz_theme fuzz_config
 fuzz: $(CORE_SRC)
 	@mkdir -p $(BUILD)/fuzz
-	@for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); \
+	@for n in $(FUZZ); do \
+		f=tests/fuzz/$$n.c; \
+		[ -f $$f ] || { echo "fuzz: no harness $$f" >&2; exit 2; }; \
+		case " $(FUZZ_TUI) " in *" $$n "*) extra="$(wildcard src/tui/*.c)" ;; *) extra= ;; esac; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
 			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) \
-			$(LIBS) -pthread || exit 1; \
+			$$extra $(LIBS) -pthread || exit 1; \
 		mkdir -p tests/fuzz/corpus-work/$$n; \
-		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=5 \
+		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
 			tests/fuzz/corpus-work/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 

@@ -2,11 +2,16 @@
  * theme.c — colour roles and the theme loader.
  *
  * A theme is an .ini file read with inih: a [colors] section of lines `role = fg,bg[,attr...]`,
- * where fg and bg are colour names (default, black, red, ..., brightred, ..., grey) or numbers
- * 0-255, and attrs are bold, dim, underline, reverse, italic or normal. Roles the file does not
- * name keep the compiled-in default. Colours the terminal lacks are folded to the nearest of its 8
- * (or 16); on a terminal without colours every role falls back to its monochrome attribute, so
- * the screen stays readable (selection reversed, wrong predictions marked by shape).
+ * where fg and bg are colour names (default, black, red, ..., brightred, ..., grey), numbers
+ * 0-255 or "#rrggbb", and attrs are bold, dim, underline, reverse, italic or normal. Roles the
+ * file does not name keep the compiled-in default. On a direct-colour terminal (COLORS >= 2^24,
+ * e.g. TERM=xterm-direct) "#rrggbb" is drawn as is; elsewhere it becomes the nearest entry of the
+ * 256-colour palette, or of the 8 (16) basic colours, and 256-colour numbers the terminal lacks
+ * are folded to its 8 (or 16). On a terminal without colours every role falls back to its
+ * monochrome attribute, so the screen stays readable (selection reversed, wrong predictions
+ * marked by shape). NO_COLOR (no-color.org), set and not empty, makes theme_default() give the
+ * monochrome theme's attributes without any colour pair; only a theme loaded by name
+ * (theme_load: --theme, :theme) brings colours back.
  */
 #include "tui_int.h"
 
@@ -18,8 +23,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "nncmp/colour.h"
+
+/* A colour of a role: -1 (the terminal's default), a palette index 0-255, or RGB_BIT | 0xRRGGBB. */
+#define RGB_BIT 0x1000000
+
 struct role_style {
-	short fg, bg;
+	int fg, bg;
 	attr_t attr;   /* extra attributes with colours */
 	bool has_attr; /* attr was given by the theme (else the default rule applies) */
 };
@@ -51,9 +61,16 @@ static bool shapes;
 static const char *const colour_names[] = {"black", "red",     "green", "yellow",
                                            "blue",  "magenta", "cyan",  "white"};
 
-/* Parses a colour: a name, "bright" + name, grey, default, or 0-255. Returns 0 or -1. */
-static int parse_colour(const char *s, short *out)
+/* Parses a colour: a name, "bright" + name, grey, default, 0-255 or #rrggbb. Returns 0 or -1. */
+static int parse_colour(const char *s, int *out)
 {
+	uint32_t rgb;
+	if (s[0] == '#') {
+		if (colour_parse_hex(s, &rgb) != 0)
+			return -1;
+		*out = (int)(RGB_BIT | rgb);
+		return 0;
+	}
 	if (strcasecmp(s, "default") == 0 || strcmp(s, "-1") == 0) {
 		*out = -1;
 		return 0;
@@ -66,14 +83,14 @@ static int parse_colour(const char *s, short *out)
 	const char *base = bright ? s + 6 : s;
 	for (short i = 0; i < 8; i++)
 		if (strcasecmp(base, colour_names[i]) == 0) {
-			*out = (short)(i + (bright ? 8 : 0));
+			*out = i + (bright ? 8 : 0);
 			return 0;
 		}
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (end == s || *end || v < 0 || v > 255)
 		return -1;
-	*out = (short)v;
+	*out = (int)v;
 	return 0;
 }
 
@@ -94,7 +111,7 @@ static int parse_attr(const char *s, attr_t *out)
 }
 
 /* Folds a 256-colour index to the terminal's palette (8 or 16 colours). */
-static short fold_colour(short c)
+static int fold_index(int c)
 {
 	if (c < 0 || c < COLORS)
 		return c;
@@ -107,8 +124,28 @@ static short fold_colour(short c)
 	if (hi < 2)
 		return COLOR_BLACK;
 	int t = hi - 1; /* channels close to the strongest count as lit */
-	short out = (short)((r >= t ? 1 : 0) | (g >= t ? 2 : 0) | (b >= t ? 4 : 0));
-	return out;
+	return (r >= t ? 1 : 0) | (g >= t ? 2 : 0) | (b >= t ? 4 : 0);
+}
+
+/*
+ * The colour number for this terminal: on a direct-colour one an RGB value (palette indices 8-255
+ * as xterm's RGB; 0-7 stay the terminal's own ANSI colours, and an RGB value below 8, which
+ * xterm-direct would read as one of those, becomes 8, a black); elsewhere a palette index below
+ * COLORS.
+ */
+static int terminal_colour(int c, bool direct)
+{
+	if (c < 0)
+		return c;
+	if (direct) {
+		if (!(c & RGB_BIT) && c < 8)
+			return c;
+		int rgb = c & RGB_BIT ? c & 0xffffff : (int)colour_index_rgb(c);
+		return rgb < 8 ? 8 : rgb;
+	}
+	if (c & RGB_BIT)
+		return colour_nearest((uint32_t)c & 0xffffff, COLORS);
+	return fold_index(c);
 }
 
 struct parse_ctx {
@@ -154,34 +191,60 @@ static int theme_ini_line(void *user, const char *section, const char *name, con
 	return 1;
 }
 
-/* Turns styles[] into attributes for this terminal. */
-static void theme_apply(void)
+/*
+ * Turns styles[] into attributes for this terminal. With no_pairs (NO_COLOR) the attributes
+ * come from styles[] alone, as the monochrome theme gives them, and no colour pair is made.
+ */
+static void theme_apply(bool no_pairs)
 {
-	bool colour = has_colors() && COLOR_PAIRS > ROLE_COUNT;
+	bool colour = !no_pairs && has_colors() && COLOR_PAIRS > ROLE_COUNT;
 	bool defaults = colour && use_default_colors() == OK;
+	bool direct = colour && COLORS >= RGB_BIT;
 	for (int i = 0; i < ROLE_COUNT; i++) {
+		if (no_pairs) {
+			attrs[i] = styles[i].has_attr ? styles[i].attr : role_mono[i];
+			continue;
+		}
 		if (!colour) {
 			attrs[i] = role_mono[i];
 			continue;
 		}
-		short fg = fold_colour(styles[i].fg), bg = fold_colour(styles[i].bg);
+		int fg = terminal_colour(styles[i].fg, direct);
+		int bg = terminal_colour(styles[i].bg, direct);
 		if (!defaults) {
 			fg = fg < 0 ? COLOR_WHITE : fg;
 			bg = bg < 0 ? COLOR_BLACK : bg;
 		}
-		init_pair((short)(i + 1), fg, bg);
+		init_extended_pair(i + 1, fg, bg);
 		attrs[i] = COLOR_PAIR(i + 1) | styles[i].attr;
 	}
 	shapes = !colour || styles[ROLE_RIGHT].fg == styles[ROLE_WRONG].fg;
 }
 
+bool theme_no_colour(void)
+{
+	const char *v = getenv("NO_COLOR");
+	return v && *v;
+}
+
+static int theme_read(const char *name, struct nn_err *err);
+
 void theme_default(void)
 {
 	memcpy(styles, role_defaults, sizeof styles);
 	snprintf(current_name, sizeof current_name, "default");
+	if (theme_no_colour()) {
+		struct nn_err err;
+		if (theme_read("monochrome", &err) != 0) /* the compiled-in attributes */
+			for (int i = 0; i < ROLE_COUNT; i++)
+				styles[i].has_attr = false;
+		snprintf(current_name, sizeof current_name, "monochrome");
+		theme_apply(true);
+		return;
+	}
 	if (has_colors())
 		start_color();
-	theme_apply();
+	theme_apply(false);
 }
 
 /* Writes the first readable theme file for name into path; returns 0 or -1. */
@@ -224,7 +287,8 @@ static int theme_find(const char *name, char *path, size_t size)
 	return -1;
 }
 
-int theme_load(const char *name, struct nn_err *err)
+/* Reads theme name into styles[] (unchanged on failure); returns 0 or -1 with err set. */
+static int theme_read(const char *name, struct nn_err *err)
 {
 	char path[PATH_MAX + 80];
 	if (theme_find(name, path, sizeof path) != 0)
@@ -242,11 +306,18 @@ int theme_load(const char *name, struct nn_err *err)
 		snprintf(msg, sizeof msg, "%s", ctx.failed ? err->msg : "syntax error");
 		return nn_err_set(err, "theme '%.60s', line %d: %.300s", name, line, msg);
 	}
+	return 0;
+}
+
+int theme_load(const char *name, struct nn_err *err)
+{
+	if (theme_read(name, err) != 0)
+		return -1;
 	const char *base = strrchr(name, '/');
 	snprintf(current_name, sizeof current_name, "%.60s", base ? base + 1 : name);
 	if (has_colors())
 		start_color();
-	theme_apply();
+	theme_apply(false);
 	return 0;
 }
 

@@ -458,6 +458,10 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	struct nn_err cfg_err = {{0}};
 	int cfg_rc = config_load(cfg_theme, sizeof cfg_theme, &cfg_err);
 	const char *env_theme = getenv("NNCMP_THEME");
+	/* --theme, then $NNCMP_THEME, then the config file; with NO_COLOR set the environment's
+	 * theme is left out (no-color.org: command-line options and configuration files win) */
+	if (theme_no_colour())
+		env_theme = NULL;
 	if (!theme || !*theme)
 		theme = env_theme && *env_theme ? env_theme : cfg_theme[0] ? cfg_theme : NULL;
 

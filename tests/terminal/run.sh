@@ -248,7 +248,7 @@ raw_clean "TUI raw stream (script, LANG=C): none of the escapes" "$TMP/raw.c"
 
 echo "== terminals: TERM and LANG matrix, 100x30, demo-data/digits"
 for tl in xterm:C.UTF-8 xterm-256color:C.UTF-8 screen-256color:C.UTF-8 tmux-256color:C.UTF-8 \
-	vt100:C.UTF-8 linux:C.UTF-8 xterm-256color:C vt100:C; do
+	vt100:C.UTF-8 linux:C.UTF-8 xterm-256color:C vt100:C xterm-direct:C.UTF-8; do
 	t=${tl%%:*} l=${tl#*:}
 	start "$t" "$l" 100 30 "$BIN demo-data/digits 2>>$TMP/stderr; echo rc=\$?" || continue
 	if wait_for "899/899"; then ok "$t $l: opens"; else no "$t $l: opens"; continue; fi
@@ -271,6 +271,64 @@ done
 # and piped, with TERM=dumb, the report as before
 TERM=dumb timeout 20 "$BIN" demo-data/digits </dev/null | grep -q 'pair (A vs B)' &&
 	ok "TERM=dumb piped: the report" || no "TERM=dumb piped: no report"
+
+echo "== colours: #rrggbb themes and NO_COLOR"
+infocmp xterm-direct >/dev/null 2>&1 && ok "xterm-direct terminfo present" ||
+	no "no terminfo for xterm-direct (Debian: apt-get install ncurses-term)"
+# the status line in #ff8700 on #005f87: xterm's 256-colour chart has them as 208 and 24
+printf '[colors]\nstatus = #ff8700, #005f87\n' >"$TMP/truecolor.ini"
+status_sgr() { tm capture-pane -e -p -t "$S" | grep -a 'filter:' | head -1; }
+all_sgr() { tm capture-pane -e -p -t "$S" | grep -ao $'\e\\[[0-9;:]*m' | sort -u | tr -d '\033' | tr '\n' ' '; }
+for tw in "xterm-direct:38;2;255;135;0:48;2;0;95;135" "xterm-256color:38;5;208:48;5;24"; do
+	t=${tw%%:*} rest=${tw#*:}
+	fg=${rest%%:*} bg=${rest#*:}
+	start "$t" C.UTF-8 120 35 "$BIN --theme $TMP/truecolor.ini demo-data/digits 2>>$TMP/stderr; echo rc=\$?" || continue
+	expect "$t #rrggbb: opens" "899/899"
+	line=$(status_sgr)
+	case $line in *$'\e['"$fg"m*) ok "$t: #ff8700 drawn as $fg" ;; *) no "$t: #ff8700 not drawn as $fg" ;; esac
+	case $line in *$'\e['"$bg"m*) ok "$t: #005f87 drawn as $bg" ;; *) no "$t: #005f87 not drawn as $bg" ;; esac
+	keys q
+	expect "$t #rrggbb: q quits with 0" "rc=0"
+done
+# 8 colours: the nearest basic colours, never an extended one, and no refusal
+start xterm C.UTF-8 120 35 "$BIN --theme $TMP/truecolor.ini demo-data/digits 2>>$TMP/stderr; echo rc=\$?"
+expect "xterm (8 colours) #rrggbb: opens" "899/899"
+sgr=$(all_sgr)
+case $sgr in *"38;"* | *"48;"*) no "xterm (8 colours): extended colours sent: $sgr" ;;
+*) ok "xterm (8 colours): only basic colours" ;; esac
+case $(status_sgr) in *$'\e[3'[0-7]m*$'\e[4'[0-7]m* | *$'\e[4'[0-7]m*$'\e[3'[0-7]m*)
+	ok "xterm (8 colours): the status line in basic colours" ;;
+*) no "xterm (8 colours): the status line has no basic colour pair" ;; esac
+keys q
+expect "xterm (8 colours): q quits with 0" "rc=0"
+# a malformed #rrggbb: a one-line message naming the theme, line and value; the default theme
+printf '[colors]\nheader = #12345, default\n' >"$TMP/badhex.ini"
+start xterm-256color C.UTF-8 160 35 "$BIN --theme $TMP/badhex.ini demo-data/digits 2>>$TMP/stderr; echo rc=\$?"
+expect "bad #rrggbb: a message" "line 2: header: '#12345' is not a colour"
+keys q
+expect "bad #rrggbb: q quits with 0" "rc=0"
+# NO_COLOR set and not empty: attributes only (reverse status line); --theme brings colours back
+for nc in "1::none" "yes:light:none" "1:--theme default:colour" ":--theme default:colour" "::colour"; do
+	val=${nc%%:*} rest=${nc#*:}
+	arg=${rest%%:*} want=${rest#*:}
+	envs="NO_COLOR=$val"
+	case $arg in --*) ;; ?*) envs="$envs NNCMP_THEME=$arg" arg= ;; esac
+	name="$envs $arg"
+	start xterm-256color C.UTF-8 120 35 "env $envs $BIN $arg demo-data/digits 2>>$TMP/stderr; echo rc=\$?" || continue
+	expect "$name: opens" "899/899"
+	sgr=$(all_sgr)
+	if [ "$want" = none ]; then
+		if echo "$sgr" | grep -Eq '[[;](3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]'; then
+			no "$name: colours sent: $sgr"
+		else ok "$name: no colour"; fi
+		case $(status_sgr) in *$'\e[7m'* | *$'\e[0;7m'*) ok "$name: status line reversed" ;;
+		*) no "$name: status line not reversed" ;; esac
+	else
+		case $sgr in *"38;5;"*) ok "$name: colours" ;; *) no "$name: no colours: $sgr" ;; esac
+	fi
+	keys q
+	expect "$name: q quits with 0" "rc=0"
+done
 
 echo "== terminals: sizes"
 for wh in 20x5 40x12 80x24 200x60 400x120; do
