@@ -80,7 +80,8 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 		if (!e) {
 			rc = -1;
 		} else if (expr_is_bool(e)) {
-			nn_err_set(err, "'%.100s' is a condition, not a value (filter with it instead)",
+			nn_err_set(err,
+			           "'%.100s' is a condition, not a value (filter with it instead)",
 			           name);
 			rc = -1;
 		} else {

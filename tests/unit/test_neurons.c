@@ -558,8 +558,8 @@ static void test_dead_side_is_exactly_zero(void **state)
 			if (ss.count_in[j] && ss.dead_in[j] == ss.count_in[j]) {
 				dead_sides++;
 				if (ss.mean_in[j] != 0.0 || ss.m2_in[j] != 0.0)
-					fail_msg("%s: neuron %zu dead in S: mean %g, m2 %g", filters[f],
-					         j, ss.mean_in[j], ss.m2_in[j]);
+					fail_msg("%s: neuron %zu dead in S: mean %g, m2 %g",
+					         filters[f], j, ss.mean_in[j], ss.m2_in[j]);
 			}
 			if (ss.count_out[j] && ss.dead_out[j] == ss.count_out[j] &&
 			    (ss.mean_out[j] != 0.0 || ss.m2_out[j] != 0.0))

@@ -61,8 +61,8 @@ static inline void tu_write_str(const char *dir, const char *rel, const char *te
 static inline size_t tu_npy_header(char *out, const char *descr, const char *shape)
 {
 	char dict[256];
-	int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-			 descr, shape);
+	int n = snprintf(dict, sizeof dict,
+	                 "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
 	size_t total = 10 + (size_t)n + 1;
 	size_t pad = (64 - total % 64) % 64;
 	size_t hlen = (size_t)n + pad + 1;
@@ -77,7 +77,7 @@ static inline size_t tu_npy_header(char *out, const char *descr, const char *sha
 
 /* Writes a little-endian npy of the given descr ("<f4", "<i8", ...) from raw element bytes. */
 static inline void tu_write_npy(const char *dir, const char *rel, const char *descr,
-				const char *shape, const void *data, size_t data_len)
+                                const char *shape, const void *data, size_t data_len)
 {
 	char *buf = malloc(512 + data_len);
 	size_t h = tu_npy_header(buf, descr, shape);
@@ -87,7 +87,7 @@ static inline void tu_write_npy(const char *dir, const char *rel, const char *de
 }
 
 static inline void tu_write_f32(const char *dir, const char *rel, const float *v, size_t rows,
-				size_t cols)
+                                size_t cols)
 {
 	char shape[64];
 	if (cols == 0)
