@@ -87,3 +87,15 @@ const char *glyph(const struct app *app, const char *utf8, const char *ascii)
 {
 	return app->utf8 ? utf8 : ascii;
 }
+
+void draw_pair_glyph(const struct app *app, WINDOW *w, int y, int x, const char *utf8,
+                     const char *ascii, int pair)
+{
+	const char *g = app->utf8 ? utf8 : ascii;
+	cchar_t cc;
+	wchar_t wc[2] = {0, 0};
+	if (mbtowc(&wc[0], g, strlen(g)) <= 0)
+		wc[0] = L'#';
+	setcchar(&cc, wc, A_NORMAL, (short)pair, NULL);
+	mvwadd_wch(w, y, x, &cc);
+}

@@ -446,7 +446,13 @@ void pane_instances_draw(struct app *app)
 	{
 		int tx = text_cols(title) + 4;
 		attr_t t = role_attr(focused(app, PANE_INSTANCES) ? ROLE_FOCUS : ROLE_TITLE);
-		if (tx + 20 < pn->w - text_cols(right) - 2) {
+		if (class_pair(0, 0) > 0 && tx + 34 < pn->w - text_cols(right) - 2) {
+			/* a right one (solid) and a wrong one (a square of another hue) */
+			draw_pair_glyph(app, w, 0, tx, "\xe2\x96\xa0", "#", class_pair(2, 2));
+			draw_safe(app, w, 0, tx + 1, 7, " right ", t, false);
+			draw_pair_glyph(app, w, 0, tx + 8, "\xe2\x96\xa0", "#", class_pair(5, 2));
+			draw_safe(app, w, 0, tx + 9, 26, " prediction on truth hue", t, false);
+		} else if (tx + 20 < pn->w - text_cols(right) - 2) {
 			draw_safe(app, w, 0, tx, 2, gr, role_attr(ROLE_RIGHT), false);
 			draw_safe(app, w, 0, tx + 2, 6, "right", t, false);
 			draw_safe(app, w, 0, tx + 9, 2, gw, role_attr(ROLE_WRONG), false);
@@ -526,8 +532,13 @@ void pane_instances_draw(struct app *app)
 		for (size_t m = 0; m < nm && x < pn->w; m++) {
 			int32_t p = s->models[m].pred[i];
 			bool ok = p == truth;
-			draw_safe(app, w, y, x, 2, ok ? gr : gw,
-			          role_attr(ok ? ROLE_RIGHT : ROLE_WRONG), false);
+			int cp = class_pair(p, truth);
+			if (cp > 0) { /* DeepCompare: the prediction's hue on the truth's */
+				draw_pair_glyph(app, w, y, x, "\xe2\x96\xa0", "#", cp);
+				draw_pair_glyph(app, w, y, x + 1, " ", " ", cp);
+			} else
+				draw_safe(app, w, y, x, 2, ok ? gr : gw,
+				          role_attr(ok ? ROLE_RIGHT : ROLE_WRONG), false);
 			if (!ok && cols.model[m] > 2)
 				draw_safe(app, w, y, x + 2, cols.model[m] - 2, app->class_names[p],
 				          a, false);

@@ -63,6 +63,13 @@ bool theme_no_colour(void);
 void theme_default(void);
 /* The attribute (colour pair or monochrome attribute) of a role under the current theme. */
 attr_t role_attr(enum role r);
+/* Colour pairs of class hues: above the graphics layer's (gfx.h: 64 .. 64 + 1024). */
+#define CLASS_PAIR_BASE 1100
+/*
+ * The colour pair that draws class fg_class's hue on class bg_class's hue (DeepCompare's glyph:
+ * a prediction on its truth), or 0 when the theme or the terminal cannot (then draw shapes).
+ */
+int class_pair(int fg_class, int bg_class);
 /* True when right and wrong must be told apart by shape (no colours, or a monochrome theme). */
 bool theme_needs_shapes(void);
 /* The name of the theme in use. */
@@ -341,6 +348,9 @@ int draw_text(const struct app *app, WINDOW *w, int y, int x, int maxcols, const
 /* Draws text already known to be safe (our own strings; may be UTF-8). Same return. */
 int draw_safe(const struct app *app, WINDOW *w, int y, int x, int maxcols, const char *text,
               attr_t attr, bool fill);
+/* Draws one glyph (utf8, or ascii without UTF-8) in colour pair `pair` (any pair number). */
+void draw_pair_glyph(const struct app *app, WINDOW *w, int y, int x, const char *utf8,
+                     const char *ascii, int pair);
 /* Display columns of a safe UTF-8 (or ASCII) string. */
 int text_cols(const char *text);
 /* The glyph for a named shape in UTF-8 or ASCII. */

@@ -37,6 +37,20 @@ echo "     (one 'j' in the instance table wrote $b bytes)"
 if [ "$b" -gt 0 ] && [ "$b" -lt 4096 ]; then ok "a navigation key writes few bytes ($b)"; else no "navigation wrote $b bytes"; fi
 
 
+# DeepCompare's glyph: each prediction in its class's hue on the truth's hue (the README's
+# palette: class c has hue number c mod 8 of 214 117 36 227 25 166 175 247). Instance 2's truth
+# and cnn's prediction come from the CLI.
+hue() { set -- $(($1 % 8)); echo "214 117 36 227 25 166 175 247" | cut -d' ' -f$(($1 + 1)); }
+row=$("$BIN" instances demo-data/digits --filter 'index == 2' --json |
+	/usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin)["instances"][0]; print(d["id"], d["label"], d["preds"]["cnn"])')
+set -- $row
+want="38;5;$(hue "$3")m.*48;5;$(hue "$2")m"
+if tm capture-pane -e -p -t "$S" | grep -F " $1 " | grep -q "$want"; then
+	ok "cnn's prediction ($3) is drawn in its hue on the truth's ($2)"
+else
+	no "instance 2's cnn cell is not $want"
+fi
+
 # agreement control: only A right
 n=$(count 'cnn == gt and cnn_early != gt')
 keys 1
