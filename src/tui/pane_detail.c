@@ -54,31 +54,6 @@ static int top_probs(const struct study *s, const struct model *m, size_t i, int
 	return n;
 }
 
-/* A bar of cols columns filled to fraction f (eighths in UTF-8). */
-static void draw_bar(const struct app *app, WINDOW *w, int y, int x, int cols, double f,
-                     attr_t attr)
-{
-	static const char *const part[] = {"",
-	                                   "\xe2\x96\x8f",
-	                                   "\xe2\x96\x8e",
-	                                   "\xe2\x96\x8d",
-	                                   "\xe2\x96\x8c",
-	                                   "\xe2\x96\x8b",
-	                                   "\xe2\x96\x8a",
-	                                   "\xe2\x96\x89"};
-	if (!(f > 0))
-		return;
-	if (f > 1)
-		f = 1;
-	int eighths = (int)lround(f * cols * 8);
-	int full = eighths / 8, rest = eighths % 8;
-	for (int c = 0; c < full && c < cols; c++)
-		draw_safe(app, w, y, x + c, 1, app->utf8 ? "\xe2\x96\x88" : "#", attr, false);
-	if (rest && full < cols)
-		draw_safe(app, w, y, x + full, 1, app->utf8 ? part[rest] : (rest >= 4 ? "+" : ""),
-		          attr, false);
-}
-
 /* Wraps sanitized text into the rectangle; returns the rows used. */
 static int draw_wrapped(const struct app *app, WINDOW *w, int y, int x, int rows, int cols,
                         const char *raw)

@@ -228,45 +228,6 @@ int neurons_pane_neuron(const struct app *app, size_t row)
 	return (int)np->order[row];
 }
 
-/* Eight heights of a sparkline bar, from empty to full. */
-static const char *const spark_utf8[] = {" ",
-                                         "\xe2\x96\x81",
-                                         "\xe2\x96\x82",
-                                         "\xe2\x96\x83",
-                                         "\xe2\x96\x84",
-                                         "\xe2\x96\x85",
-                                         "\xe2\x96\x86",
-                                         "\xe2\x96\x87",
-                                         "\xe2\x96\x88"};
-static const char *const spark_ascii[] = {" ", ".", ".", ":", ":", "=", "=", "#", "#"};
-
-int draw_sparkline(const struct app *app, WINDOW *w, int y, int x, int cols, const double *v,
-                   size_t n, attr_t attr)
-{
-	if (cols <= 0 || n == 0)
-		return 0;
-	if ((size_t)cols > n)
-		cols = (int)n;
-	double mx = 0;
-	double *cell = xcalloc((size_t)cols, sizeof *cell);
-	for (size_t i = 0; i < n; i++) {
-		size_t c = i * (size_t)cols / n;
-		if (isfinite(v[i]))
-			cell[c] += v[i];
-	}
-	for (int c = 0; c < cols; c++)
-		if (cell[c] > mx)
-			mx = cell[c];
-	for (int c = 0; c < cols; c++) {
-		int lvl = mx > 0 ? (int)ceil(cell[c] / mx * 8) : 0;
-		lvl = lvl < 0 ? 0 : lvl > 8 ? 8 : lvl;
-		draw_safe(app, w, y, x + c, 1, app->utf8 ? spark_utf8[lvl] : spark_ascii[lvl], attr,
-		          false);
-	}
-	free(cell);
-	return cols;
-}
-
 void pane_neurons_draw(struct app *app)
 {
 	struct pane *pn = &app->panes[PANE_NEURONS];

@@ -294,9 +294,6 @@ void neurons_pane_free(struct app *app);
 size_t neurons_pane_rows(const struct app *app);
 /* The neuron at a row of the ranking, or -1. */
 int neurons_pane_neuron(const struct app *app, size_t row);
-/* Draws a sparkline of v[0..n) (values >= 0) in at most cols columns; returns the columns used. */
-int draw_sparkline(const struct app *app, WINDOW *w, int y, int x, int cols, const double *v,
-                   size_t n, attr_t attr);
 
 /* ---- label-issue triage (triage.c) ---- */
 
@@ -351,6 +348,12 @@ int draw_safe(const struct app *app, WINDOW *w, int y, int x, int maxcols, const
 /* Draws one glyph (utf8, or ascii without UTF-8) in colour pair `pair` (any pair number). */
 void draw_pair_glyph(const struct app *app, WINDOW *w, int y, int x, const char *utf8,
                      const char *ascii, int pair);
+/* Draws a sparkline of v[0..n) (values >= 0) in at most cols columns (neighbouring values summed
+ * when n > cols); returns the columns used. */
+int draw_sparkline(const struct app *app, WINDOW *w, int y, int x, int cols, const double *v,
+                   size_t n, attr_t attr);
+/* Draws a horizontal bar of frac (0..1) in cols columns; a positive frac shows at least 1/8. */
+void draw_bar(const struct app *app, WINDOW *w, int y, int x, int cols, double frac, attr_t a);
 /* Display columns of a safe UTF-8 (or ASCII) string. */
 int text_cols(const char *text);
 /* The glyph for a named shape in UTF-8 or ASCII. */

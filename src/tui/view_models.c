@@ -258,7 +258,7 @@ static void models_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 			x += draw_safe(app, w, y, x, W - x, line, role_attr(ROLE_NORMAL) | A_BOLD,
 			               false);
 			if (bar_w > 2)
-				view_bar(app, w, y, x, bar_w, sp->hi - sp->lo,
+				draw_bar(app, w, y, x, bar_w, sp->hi - sp->lo,
 				         role_attr(ROLE_ONLY_B));
 		}
 		shown++;

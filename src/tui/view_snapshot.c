@@ -104,28 +104,6 @@ static void shape_text(const struct wdiff_layer *l, char *buf, size_t size)
 		                      l->ndim < 1 ? (size_t)1 : l->dims[k]);
 }
 
-/* A sparkline of n counts at (y, x), each scaled to the tallest; an empty bin is a space. */
-static void sparkline(const struct app *app, WINDOW *w, int y, int x, const size_t *counts,
-                      size_t n, attr_t a)
-{
-	static const char *const bars[8] = {"\xe2\x96\x81", "\xe2\x96\x82", "\xe2\x96\x83",
-	                                    "\xe2\x96\x84", "\xe2\x96\x85", "\xe2\x96\x86",
-	                                    "\xe2\x96\x87", "\xe2\x96\x88"};
-	static const char *const ascii[8] = {".", ":", "-", "=", "+", "*", "#", "@"};
-	size_t top = 0;
-	for (size_t j = 0; j < n; j++)
-		top = counts[j] > top ? counts[j] : top;
-	for (size_t j = 0; j < n; j++) {
-		const char *g = " ";
-		if (counts[j]) {
-			size_t k = (size_t)ceil(8.0 * (double)counts[j] / (double)top);
-			k = k < 1 ? 1 : k > 8 ? 8 : k;
-			g = app->utf8 ? bars[k - 1] : ascii[k - 1];
-		}
-		draw_safe(app, w, y, x + (int)j, 1, g, a, false);
-	}
-}
-
 static void snap_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct snap_ctx *c = p;
@@ -223,8 +201,13 @@ static void snap_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		x += draw_safe(app, w, y, x, 1, glyph(app, "\xe2\x94\x82", "|"),
 		               role_attr(ROLE_DIM), false);
 		if (x + (int)l->bins + 1 < W) {
-			sparkline(app, w, y, x, &l->hist[(size_t)v * l->bins], l->bins,
-			          role_attr(level_role[v]));
+			const size_t *h = &l->hist[(size_t)v * l->bins];
+			double *hv = xcalloc(l->bins ? l->bins : 1, sizeof *hv);
+			for (size_t j = 0; j < l->bins; j++)
+				hv[j] = (double)h[j];
+			draw_sparkline(app, w, y, x, (int)l->bins, hv, l->bins,
+			               role_attr(level_role[v]));
+			free(hv);
 			draw_safe(app, w, y, x + (int)l->bins, 1, glyph(app, "\xe2\x94\x82", "|"),
 			          role_attr(ROLE_DIM), false);
 		}

@@ -345,7 +345,7 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 		draw_safe(app, w, y, 1 + ww + 1, W - ww - 2, line, a, false);
 		double v = c->by_count ? (double)e->df_sel : l;
 		if (bar_w > 2 && top > 0)
-			view_bar(app, w, y, bar_x, bar_w, v / top,
+			draw_bar(app, w, y, bar_x, bar_w, v / top,
 			         role_attr(l > 1 ? ROLE_BETTER : ROLE_DIM) | (sel ? A_REVERSE : 0));
 	}
 }

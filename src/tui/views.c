@@ -126,32 +126,6 @@ enum role view_heat(double v, double lo, double hi)
 	return (enum role)(ROLE_HEAT_0 + k);
 }
 
-void view_bar(const struct app *app, WINDOW *w, int y, int x, int cols, double frac, attr_t a)
-{
-	static const char *const eighths[8] = {"",
-	                                       "\xe2\x96\x8f",
-	                                       "\xe2\x96\x8e",
-	                                       "\xe2\x96\x8d",
-	                                       "\xe2\x96\x8c",
-	                                       "\xe2\x96\x8b",
-	                                       "\xe2\x96\x8a",
-	                                       "\xe2\x96\x89"};
-	if (cols <= 0 || !(frac > 0))
-		return;
-	if (frac > 1)
-		frac = 1;
-	int units = (int)lround(frac * cols * 8);
-	if (units < 1)
-		units = 1;
-	wmove(w, y, x);
-	wattrset(w, a);
-	for (int k = 0; k < units / 8; k++)
-		waddstr(w, app->utf8 ? "\xe2\x96\x88" : "#");
-	if (units % 8)
-		waddstr(w, app->utf8 ? eighths[units % 8] : (units % 8 >= 4 ? "+" : ""));
-	wattrset(w, A_NORMAL);
-}
-
 int view_open(struct app *app, const char *name)
 {
 	const struct view_class *cls = NULL;

@@ -29,7 +29,4 @@ void view_clamp(struct view_nav *nav, size_t rows, size_t visible);
 /* The heat role (ROLE_HEAT_0..5) of v on the scale lo..hi (HEAT_0 for NaN). */
 enum role view_heat(double v, double lo, double hi);
 
-/* Draws a horizontal bar of frac (0..1) of width cols at (y, x); eighths in UTF-8. */
-void view_bar(const struct app *app, WINDOW *w, int y, int x, int cols, double frac, attr_t a);
-
 #endif
