@@ -16,23 +16,7 @@ XDG_CACHE_HOME=$TMP/cache
 export XDG_STATE_HOME XDG_CACHE_HOME
 pass=0
 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-
-# expect STATUS NEEDLE -- CMD...: exit status STATUS and NEEDLE in stdout+stderr
-expect() {
-	want=$1 needle=$2
-	shift 3
-	out=$("$@" 2>&1)
-	got=$?
-	if [ "$got" != "$want" ]; then
-		bad "$* -> exit $got, want $want: $(printf '%s' "$out" | head -3)"
-	elif [ -n "$needle" ] && ! printf '%s' "$out" | grep -qF -- "$needle"; then
-		bad "$* -> output lacks '$needle': $(printf '%s' "$out" | head -3)"
-	else
-		ok
-	fi
-}
+. tests/cli_lib.sh
 
 # check NAME PYTHON-CODE: runs the code (NumPy at hand as np), which must print "ok"
 check() {
