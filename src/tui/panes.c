@@ -439,7 +439,7 @@ void pane_instances_draw(struct app *app)
 	const char *gw =
 	    app->shapes ? glyph(app, "\xe2\x9c\x97", "x") : glyph(app, "\xe2\x96\xa0", "x");
 	char *key = text_sanitize(app->sort_key, !app->utf8); /* typed, but drawn safely */
-	snprintf(right, sizeof right, "sort: %.40s", key);
+	snprintf(right, sizeof right, "sort: %.40s%s", key, app->sorting ? " (sorting...)" : "");
 	free(key);
 	pane_title(app, PANE_INSTANCES, title, right);
 	/* legend after the title */

@@ -12,6 +12,8 @@
 #include <strings.h>
 
 #include "nncmp/filter.h"
+#include "nncmp/text.h"
+#include "worker.h"
 
 /* True when name can stand bare in a filter as the class name (no keyword or model shadows it). */
 static bool bare_name_ok(const struct study *s, const char *name)
@@ -92,6 +94,101 @@ static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *ke
 	return -1;
 }
 
+/* Selections up to this size are sorted at once; larger ones on the worker (a neuron's column
+ * of a million rows takes seconds to gather from the mapped layer). */
+#define SORT_SYNC_MAX 100000
+
+struct sort_job {
+	const struct study *s;
+	uint32_t *sel;
+	size_t n;
+	char *key;
+	uint64_t gen;
+	struct nn_err err;
+	size_t col;
+};
+
+static int sort_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	(void)prog;
+	struct sort_job *j = ctx;
+	/* from index order, so that ties keep a stable, predictable order */
+	if (expr_sort(j->s, j->sel, j->n, "index", NULL, err, &j->col) != 0 ||
+	    expr_sort(j->s, j->sel, j->n, j->key, NULL, err, &j->col) != 0)
+		return -1;
+	return 0;
+}
+
+static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	struct sort_job *j = ctx;
+	if (j->gen != app->sel_gen)
+		return 0; /* the selection changed since: a newer sort is on its way */
+	app->sorting = false;
+	if (rc != 0) {
+		app_message(app, true, "sort: %s", err->msg);
+		return REDRAW_STATUS | REDRAW_ONE(PANE_INSTANCES);
+	}
+	free(app->sel);
+	app->sel = j->sel; /* the same instances, in the key's order */
+	j->sel = NULL;
+	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
+}
+
+static void sort_job_free(void *ctx)
+{
+	struct sort_job *j = ctx;
+	free(j->sel);
+	free(j->key);
+	free(j);
+}
+
+/*
+ * Puts app->sel in app->sort_key's order: at once for a small selection, else on the worker
+ * (app->sorting says so until it is done; the table shows index order meanwhile). index_order:
+ * sel is in index order already (as expr_select leaves it).
+ */
+static void sort_request(struct app *app, bool index_order)
+{
+	app->sel_gen++;
+	app->sorting = false;
+	if (app->worker)
+		worker_cancel(app->worker, JOB_SORT);
+	bool by_index = strcmp(app->sort_key, "index") == 0; /* integers only: always quick */
+	if (by_index && index_order)
+		return;
+	if (!app->worker || app->n_sel <= SORT_SYNC_MAX || by_index) {
+		uint32_t *sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *sel);
+		memcpy(sel, app->sel, app->n_sel * sizeof *sel);
+		if (sort_indices(app, sel, app->n_sel, "index") == 0 &&
+		    sort_indices(app, sel, app->n_sel, app->sort_key) == 0) {
+			free(app->sel);
+			app->sel = sel;
+		} else {
+			free(sel);
+		}
+		return;
+	}
+	struct sort_job *j = xcalloc(1, sizeof *j);
+	j->s = app->s;
+	j->n = app->n_sel;
+	j->sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *j->sel);
+	memcpy(j->sel, app->sel, app->n_sel * sizeof *j->sel);
+	j->key = xstrdup(app->sort_key);
+	j->gen = app->sel_gen;
+	struct job job = {.tag = JOB_SORT,
+	                  .ctx = j,
+	                  .run = sort_job_run,
+	                  .done = sort_job_done,
+	                  .free = sort_job_free};
+	char *k = text_sanitize(app->sort_key, true);
+	snprintf(job.what, sizeof job.what, "sorting by %.40s", k);
+	free(k);
+	app->sorting = true;
+	worker_submit(app->worker, &job);
+}
+
 static void back_push(struct app *app)
 {
 	if (app->n_back == app->cap_back) {
@@ -130,9 +227,6 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	uint32_t *sel = xcalloc(app->s->n ? app->s->n : 1, sizeof *sel);
 	size_t n = expr_select(e, app->s, sel);
 	expr_free(e);
-	/* the sort key compiled when it was set, so this keeps the order the user chose */
-	if (strcmp(app->sort_key, "index") != 0)
-		sort_indices(app, sel, n, app->sort_key);
 	if (push && (strcmp(text, app->filter) != 0 || mode != app->mode || cls != app->cls))
 		back_push(app);
 	free(app->sel);
@@ -143,6 +237,8 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	app->mode = mode;
 	app->cls = cls;
 	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	/* the sort key compiled when it was set, so this keeps the order the user chose */
+	sort_request(app, true);
 	if (cls >= 0) { /* the class follows into the agreement and confusion cursors */
 		app->panes[PANE_AGREE].cur = (size_t)cls + 1;
 		if (mode != AGREE_CUSTOM)
@@ -201,20 +297,14 @@ int app_back(struct app *app)
 
 int app_set_sort(struct app *app, const char *key)
 {
-	uint32_t *sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *sel);
-	memcpy(sel, app->sel, app->n_sel * sizeof *sel);
-	/* sort from index order so that ties keep a stable, predictable order */
-	sort_indices(app, sel, app->n_sel, "index");
-	if (sort_indices(app, sel, app->n_sel, key) != 0) {
-		free(sel);
+	/* the key is checked here (compiling it is cheap); the sorting may go to the worker */
+	if (sort_indices(app, NULL, 0, key) != 0)
 		return REDRAW_STATUS;
-	}
-	free(app->sel);
-	app->sel = sel;
 	free(app->sort_key);
 	app->sort_key = xstrdup(key);
 	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
-	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_STATUS;
+	sort_request(app, false);
+	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 }
 
 static void model_list(const struct study *s, char *buf, size_t size)

@@ -166,6 +166,8 @@ struct app {
 	uint32_t *sel;
 	size_t n_sel;
 	char *sort_key;           /* "index" by default; may end in :asc */
+	bool sorting;             /* sel is being put in sort_key's order on the worker */
+	uint64_t sel_gen;         /* counts selection and sort changes (stale sort jobs see it) */
 	size_t a, b;              /* the pair */
 	struct model_metrics *mm; /* one per model, over sel */
 	struct pair_metrics pm;
