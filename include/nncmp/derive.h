@@ -3,8 +3,8 @@
  *
  * For every model with probabilities or logits it validates the values (finite; probabilities
  * non-negative with rows summing to 1 within PROB_SUM_TOLERANCE) and fills the per-instance
- * arrays of struct model: pred, conf, margin, p_label, rank. Models are processed in parallel,
- * one thread each (at most the number of online CPUs at a time).
+ * arrays of struct model: pred, conf, margin, p_label, rank. Chunks of rows of every model are
+ * shared out among as many threads as there are online CPUs.
  */
 #ifndef NNCMP_DERIVE_H
 #define NNCMP_DERIVE_H
@@ -21,5 +21,13 @@ int derive_models(struct study *s, struct nn_err *err);
  */
 int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, double *conf,
                double *margin, double *p_label, int32_t *rank, const char **why);
+
+/*
+ * derive_row for one row of float32 probabilities, in one pass over it: the same values, the
+ * first maximum as argmax, the same rank. Returns 0, or -1 when the row has a problem (then
+ * derive_row on it names the problem).
+ */
+int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                   double *margin, double *p_label, int32_t *rank);
 
 #endif

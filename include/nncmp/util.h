@@ -19,6 +19,18 @@
 
 #define NN_ERR_MAX 512
 
+/*
+ * For the few loops written as fixed-width lanes (derive.c, issues.c, issues_cl.c): compiled
+ * twice on x86-64, for the baseline and for AVX2, and the CPU's version is picked when the
+ * program loads (GCC's and Clang's function multiversioning). The arithmetic is the same in both,
+ * so are the results.
+ */
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#define NN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define NN_VECTOR_CLONES
+#endif
+
 struct nn_err {
 	char msg[NN_ERR_MAX];
 };

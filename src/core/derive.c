@@ -1,8 +1,9 @@
-/* derive.c — per-instance predictions and scores from probabilities, one thread per model. */
+/* derive.c — per-instance predictions and scores from probabilities, on every CPU. */
 #include "nncmp/derive.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,84 +65,121 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 	return 0;
 }
 
-struct job {
-	struct study *s;
-	struct model *m;
-	size_t bad_row;
-	const char *why;
-	int rc;
-};
+/* Independent accumulators per row, so that the compiler can keep them in vector registers. */
+#define DERIVE_LANES 4
 
 /*
- * The common case in one pass: a row of float32 probabilities. Computes exactly what derive_row
- * does (the same double values, first maximum wins, the same ranks and sum) and returns 0, or -1
- * when the row has a problem, so that derive_row can run on it and name the problem.
+ * One value v of column j into a lane's accumulators: the sum, the two largest values and the
+ * column of the first largest, the count that rank above p_label (ties: higher columns first,
+ * as scikit-learn's top_k), and whether v is negative or NaN (an infinity makes the sum fail).
  */
-static int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
-                          double *margin, double *p_label, int32_t *rank)
+static inline void derive_lane(float v, int32_t j, int32_t label, float pl, double *sum, float *top,
+                               float *second, int32_t *at, int32_t *above, int32_t *bad)
 {
-	double pl = r[label], sum = 0, best = r[0], second = -1;
-	size_t bi = 0;
-	int32_t rk = 0;
-	bool bad = false;
-	for (size_t j = 0; j < c; j++) {
-		double v = r[j];
-		bad |= !(v >= 0 && v <= 1.0 + PROB_SUM_TOLERANCE); /* NaN, Inf and negatives too */
-		sum += v;
-		if (j && v > best) {
-			second = best;
-			best = v;
-			bi = j;
-		} else if (j && v > second) {
-			second = v;
-		}
-		rk += v > pl || (v == pl && j > (size_t)label);
+	*bad |= !(v >= 0.0f);
+	*sum += v;
+	float lo = v < *top ? v : *top;
+	*second = lo > *second ? lo : *second;
+	int32_t up = -(int32_t)(v > *top); /* all ones when v is the lane's new maximum */
+	*at = (*at & ~up) | (j & up);
+	*top = v > *top ? v : *top;
+	*above += (v > pl) + ((v == pl) & (j > label)); /* no branches: vector code */
+}
+
+NN_VECTOR_CLONES
+int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                   double *margin, double *p_label, int32_t *rank)
+{
+	const float pl = r[label];
+	double sum[DERIVE_LANES] = {0};
+	float top[DERIVE_LANES], second[DERIVE_LANES];
+	int32_t above[DERIVE_LANES] = {0}, bad[DERIVE_LANES] = {0}, at[DERIVE_LANES] = {0};
+	for (size_t k = 0; k < DERIVE_LANES; k++)
+		top[k] = second[k] = -1.0f;
+	size_t j = 0;
+	for (; j + DERIVE_LANES <= c; j += DERIVE_LANES)
+		for (size_t k = 0; k < DERIVE_LANES; k++)
+			derive_lane(r[j + k], (int32_t)(j + k), label, pl, &sum[k], &top[k],
+			            &second[k], &at[k], &above[k], &bad[k]);
+	for (size_t k = 0; j + k < c; k++)
+		derive_lane(r[j + k], (int32_t)(j + k), label, pl, &sum[k], &top[k], &second[k],
+		            &at[k], &above[k], &bad[k]);
+	double total = 0;
+	int32_t rk = 0, any_bad = 0;
+	float best = -1.0f;
+	for (size_t k = 0; k < DERIVE_LANES; k++) {
+		total += sum[k];
+		rk += above[k];
+		any_bad |= bad[k];
+		best = top[k] > best ? top[k] : best;
 	}
-	if (bad || fabs(sum - 1.0) > PROB_SUM_TOLERANCE)
+	if (any_bad || fabs(total - 1.0) > PROB_SUM_TOLERANCE)
 		return -1;
-	*pred = (int32_t)bi;
+	/* The runner-up: the largest value left once one copy of the best is set aside. */
+	float run = -1.0f;
+	bool skipped = false;
+	for (size_t k = 0; k < DERIVE_LANES; k++) {
+		if (!skipped && top[k] == best)
+			skipped = true;
+		else
+			run = top[k] > run ? top[k] : run;
+		run = second[k] > run ? second[k] : run;
+	}
+	int32_t bi = (int32_t)c; /* the first maximum, as argmax */
+	for (size_t k = 0; k < DERIVE_LANES; k++)
+		bi = top[k] == best && at[k] < bi ? at[k] : bi;
+	*pred = bi;
 	*conf = best;
-	*margin = c > 1 ? best - second : best;
+	*margin = c > 1 ? (double)best - (double)run : best;
 	*p_label = pl;
 	*rank = rk;
 	return 0;
 }
 
-static void *derive_one(void *arg)
+/* Rows per work item: small enough to share three models fairly between two CPUs. */
+#define DERIVE_CHUNK_ROWS 32768
+
+/* A model's outcome: its first invalid row (n when none) and why it is invalid. */
+struct derive_model {
+	struct model *m;
+	size_t bad_row;
+	const char *why;
+};
+
+/* The work: every chunk of rows of every model, taken in turn by the threads. */
+struct derive_work {
+	const struct study *s;
+	struct derive_model *dm;
+	size_t n_dm, chunks_per_model;
+	atomic_size_t next;
+	pthread_mutex_t lock; /* guards bad_row and why */
+};
+
+/* Derives rows [i0, i1) of dm's model; returns the first invalid row, or i1, with *why set. */
+static size_t derive_chunk(const struct study *s, struct model *m, size_t i0, size_t i1,
+                           const char **why)
 {
-	struct job *j = arg;
-	const struct study *s = j->s;
-	struct model *m = j->m;
-	size_t n = s->n, c = m->probs.cols;
-	m->pred = xcalloc(n, sizeof *m->pred);
-	m->conf = xcalloc(n, sizeof *m->conf);
-	m->margin = xcalloc(n, sizeof *m->margin);
-	m->p_label = xcalloc(n, sizeof *m->p_label);
-	m->rank = xcalloc(n, sizeof *m->rank);
-	if (c == 0) { /* refused at open; never index an empty row */
-		j->why = "0 columns";
-		j->rc = -1;
-		return NULL;
-	}
+	size_t c = m->probs.cols;
 	const struct npy_header *h = &m->probs.h;
 	bool f32 = m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize == 4;
-	/* float32 probabilities are read a block of rows at a time (in place when they can be) */
-	size_t block = f32 ? 4096 / c + 1 : 0;
-	float *buf = f32 ? xcalloc(block * c, sizeof *buf) : NULL;
 	bool in_place = f32 && npy_contiguous(&m->probs) && !h->swap && !h->fortran &&
 	                (uintptr_t)m->probs.data % sizeof(float) == 0;
+	/* float32 probabilities are read a block of rows at a time (in place when they can be) */
+	size_t block = f32 ? 4096 / c + 1 : 1;
+	float *buf = f32 && !in_place ? xcalloc(block * c, sizeof *buf) : NULL;
 	double *row = xcalloc(c, sizeof *row);
-	for (size_t i0 = 0; i0 < n; i0 += block ? block : 1) {
-		size_t nb = block ? (n - i0 < block ? n - i0 : block) : 1;
+	size_t bad = i1;
+	for (size_t b0 = i0; b0 < i1 && bad == i1; b0 += block) {
+		size_t nb = i1 - b0 < block ? i1 - b0 : block;
 		const float *rows = NULL;
-		if (f32 && in_place)
-			rows = (const float *)(const void *)m->probs.data + i0 * c;
+		if (in_place)
+			rows = (const float *)(const void *)m->probs.data + b0 * c;
 		else if (f32) {
-			npy_rows_f32(&m->probs, i0, nb, buf);
+			npy_rows_f32(&m->probs, b0, nb, buf);
 			rows = buf;
 		}
 		for (size_t k = 0; k < nb; k++) {
-			size_t i = i0 + k;
+			size_t i = b0 + k;
 			if (rows &&
 			    derive_row_f32(rows + k * c, c, s->labels[i], &m->pred[i], &m->conf[i],
 			                   &m->margin[i], &m->p_label[i], &m->rank[i]) == 0)
@@ -149,53 +187,87 @@ static void *derive_one(void *arg)
 			npy_row_f64(&m->probs, i, row);
 			if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &m->pred[i],
 			               &m->conf[i], &m->margin[i], &m->p_label[i], &m->rank[i],
-			               &j->why) < 0) {
-				j->bad_row = i;
-				j->rc = -1;
-				goto out;
+			               why) < 0) {
+				bad = i;
+				break;
 			}
 		}
 	}
-out:
 	free(buf);
 	free(row);
+	return bad;
+}
+
+static void *derive_worker(void *arg)
+{
+	struct derive_work *w = arg;
+	size_t n = w->s->n, total = w->n_dm * w->chunks_per_model;
+	for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < total;) {
+		struct derive_model *dm = &w->dm[k / w->chunks_per_model];
+		size_t i0 = k % w->chunks_per_model * DERIVE_CHUNK_ROWS;
+		size_t i1 = n - i0 < DERIVE_CHUNK_ROWS ? n : i0 + DERIVE_CHUNK_ROWS;
+		pthread_mutex_lock(&w->lock);
+		bool after_bad = dm->bad_row <= i0; /* the model is refused already */
+		pthread_mutex_unlock(&w->lock);
+		if (after_bad)
+			continue;
+		const char *why = NULL;
+		size_t bad = derive_chunk(w->s, dm->m, i0, i1, &why);
+		if (bad == i1)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		if (bad < dm->bad_row) {
+			dm->bad_row = bad;
+			dm->why = why;
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
 	return NULL;
 }
 
 int derive_models(struct study *s, struct nn_err *err)
 {
-	size_t nm = s->n_models;
-	struct job *jobs = xcalloc(nm, sizeof *jobs);
-	pthread_t *tids = xcalloc(nm, sizeof *tids);
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t width = cpus > 0 ? (size_t)cpus : 1;
-	for (size_t k = 0; k < nm; k++) {
-		jobs[k].s = s;
-		jobs[k].m = &s->models[k];
-	}
-	/* in waves of `width` threads; a model whose thread cannot start runs here */
-	for (size_t base = 0; base < nm; base += width) {
-		size_t end = base + width < nm ? base + width : nm;
-		bool *started = xcalloc(end - base, sizeof *started);
-		for (size_t k = base; k < end; k++) {
-			if (s->models[k].src == SRC_PRED)
-				continue;
-			started[k - base] =
-			    pthread_create(&tids[k], NULL, derive_one, &jobs[k]) == 0;
-			if (!started[k - base])
-				derive_one(&jobs[k]);
+	size_t n = s->n;
+	struct derive_work w = {
+	    .s = s, .chunks_per_model = (n + DERIVE_CHUNK_ROWS - 1) / DERIVE_CHUNK_ROWS};
+	w.dm = xcalloc(s->n_models ? s->n_models : 1, sizeof *w.dm);
+	for (size_t k = 0; k < s->n_models; k++) {
+		struct model *m = &s->models[k];
+		if (m->src == SRC_PRED)
+			continue;
+		m->pred = xcalloc(n, sizeof *m->pred);
+		m->conf = xcalloc(n, sizeof *m->conf);
+		m->margin = xcalloc(n, sizeof *m->margin);
+		m->p_label = xcalloc(n, sizeof *m->p_label);
+		m->rank = xcalloc(n, sizeof *m->rank);
+		w.dm[w.n_dm++] = (struct derive_model){.m = m, .bad_row = n};
+		if (m->probs.cols == 0) { /* refused at open; never index an empty row */
+			w.dm[w.n_dm - 1].bad_row = 0;
+			w.dm[w.n_dm - 1].why = "0 columns";
 		}
-		for (size_t k = base; k < end; k++)
-			if (started[k - base])
-				pthread_join(tids[k], NULL);
-		free(started);
 	}
+	pthread_mutex_init(&w.lock, NULL);
+	atomic_init(&w.next, 0);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t items = w.n_dm * w.chunks_per_model;
+	size_t nt = cpus > 1 ? (size_t)cpus : 1;
+	nt = nt < items ? nt : (items ? items : 1);
+	pthread_t *tids = xcalloc(nt, sizeof *tids);
+	bool *started = xcalloc(nt, sizeof *started);
+	for (size_t t = 1; t < nt; t++)
+		started[t] = pthread_create(&tids[t], NULL, derive_worker, &w) == 0;
+	derive_worker(&w); /* this thread works too, and finishes what a failed start left */
+	for (size_t t = 1; t < nt; t++)
+		if (started[t])
+			pthread_join(tids[t], NULL);
+	pthread_mutex_destroy(&w.lock);
 	int rc = 0;
-	for (size_t k = 0; k < nm && rc == 0; k++)
-		if (jobs[k].rc < 0)
-			rc = nn_err_set(err, "%s: row %zu: %s", s->models[k].src_path,
-			                jobs[k].bad_row, jobs[k].why);
-	free(jobs);
+	for (size_t k = 0; k < w.n_dm && rc == 0; k++)
+		if (w.dm[k].bad_row < n || w.dm[k].why)
+			rc = nn_err_set(err, "%s: row %zu: %s", w.dm[k].m->src_path,
+			                w.dm[k].bad_row, w.dm[k].why);
+	free(w.dm);
 	free(tids);
+	free(started);
 	return rc;
 }

@@ -1,0 +1,101 @@
+/*
+ * test_derive.c — the float32 fast path of the study's derived values (derive_row_f32, vector
+ * lanes) against the plain per-row definition (derive_row) on rows made to be hard: ties for
+ * the maximum and for p_label, rows shorter and longer than the lanes, zeros; and the rows it
+ * must refuse (NaN, infinities, negatives, sums off 1).
+ */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "nncmp/derive.h"
+#include "nncmp/rng.h"
+
+/*
+ * A probability row of c floats with deliberate ties (for the maximum, placed apart, and for
+ * p_label when tie_label), summing to 1 within float rounding.
+ */
+static void make_row(struct rng *r, float *row, size_t c, int32_t label, bool tie_label)
+{
+	static const double pool[] = {0.0, 0.125, 0.25, 0.5, 1.0};
+	double raw[100], sum = 0;
+	for (size_t j = 0; j < c; j++) {
+		uint64_t u = rng_next(r);
+		raw[j] = u % 3 == 0 ? pool[(u >> 8) % 5] : rng_uniform(r);
+	}
+	if (c > 2 && rng_next(r) % 4 == 0)
+		raw[c - 1] = raw[0] = raw[0] > raw[c - 1] ? raw[0] : raw[c - 1];
+	if (tie_label && c > 1)
+		raw[((size_t)label + 1) % c] = raw[label];
+	for (size_t j = 0; j < c; j++)
+		sum += raw[j];
+	if (sum == 0) {
+		raw[label] = 1;
+		sum = 1;
+	}
+	for (size_t j = 0; j < c; j++)
+		row[j] = (float)(raw[j] / sum);
+}
+
+static void test_fast_path_equals_definition(void **state)
+{
+	(void)state;
+	static const size_t sizes[] = {1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 100};
+	struct rng r;
+	rng_seed(&r, 20261123);
+	float row[100];
+	double d[100];
+	size_t checked = 0;
+	for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
+		size_t c = sizes[s];
+		for (int rep = 0; rep < 4000; rep++) {
+			int32_t label = (int32_t)(rng_next(&r) % c);
+			make_row(&r, row, c, label, rep % 5 == 0);
+			for (size_t j = 0; j < c; j++)
+				d[j] = row[j];
+			int32_t p1, p2, r1, r2;
+			double c1, c2, m1, m2, l1, l2;
+			const char *why = NULL;
+			int ref = derive_row(d, c, false, label, &p1, &c1, &m1, &l1, &r1, &why);
+			int fast = derive_row_f32(row, c, label, &p2, &c2, &m2, &l2, &r2);
+			if (ref != 0) {
+				assert_int_equal(fast, -1); /* a row off by the sum goes the slow way */
+				continue;
+			}
+			if (fast != 0)
+				continue; /* allowed: derive_row then decides, and accepted it */
+			checked++;
+			if (p1 != p2 || c1 != c2 || m1 != m2 || l1 != l2 || r1 != r2)
+				fail_msg("c %zu label %d: pred %d/%d conf %g/%g margin %g/%g p_label "
+				         "%g/%g rank %d/%d",
+				         c, label, p1, p2, c1, c2, m1, m2, l1, l2, r1, r2);
+		}
+	}
+	assert_true(checked > 40000); /* nearly every row took the fast path */
+}
+
+static void test_refuses(void **state)
+{
+	(void)state;
+	float row[12] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f, 0.0f};
+	int32_t p, rk;
+	double cf, m, pl;
+	assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), 0);
+	const float bad[] = {NAN, INFINITY, -0.25f, 0.5f};
+	for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
+		for (size_t at = 0; at < 12; at += 5) { /* in a full lane and in the tail */
+			float saved = row[at];
+			row[at] = bad[b];
+			assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), -1);
+			row[at] = saved;
+		}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fast_path_equals_definition),
+	    cmocka_unit_test(test_refuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
