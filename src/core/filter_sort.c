@@ -1,41 +1,18 @@
 /* filter_sort.c — ordering a selection of instances by a key (index, id or a value expression). */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nncmp/filter.h"
+#include "nncmp/keysort.h"
 
 struct sort_item {
 	uint32_t index;
-	double key;
-	const char *id; /* for "id": the instance's id, NULL when it has none */
+	const char *id; /* the instance's id, NULL when it has none */
 };
 
 static int by_index(const struct sort_item *x, const struct sort_item *y)
 {
 	return (x->index > y->index) - (x->index < y->index);
-}
-
-static int cmp_desc(const void *pa, const void *pb)
-{
-	const struct sort_item *x = pa, *y = pb;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1; /* undefined values last */
-	if (!xn && x->key != y->key)
-		return x->key > y->key ? -1 : 1;
-	return by_index(x, y);
-}
-
-static int cmp_asc(const void *pa, const void *pb)
-{
-	const struct sort_item *x = pa, *y = pb;
-	bool xn = isnan(x->key), yn = isnan(y->key);
-	if (xn != yn)
-		return xn ? 1 : -1;
-	if (!xn && x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return by_index(x, y);
 }
 
 /* Ids compare as text; an instance without an id sorts before those with one, by index. */
@@ -52,6 +29,25 @@ static int cmp_id(const void *pa, const void *pb)
 	return by_index(x, y);
 }
 
+/* True when idx[0 .. n) is in ascending order. */
+static bool ascending(const uint32_t *idx, size_t n)
+{
+	for (size_t k = 1; k < n; k++)
+		if (idx[k - 1] > idx[k])
+			return false;
+	return true;
+}
+
+/* Reverses idx[0 .. n) in place. */
+static void reverse_u32(uint32_t *idx, size_t n)
+{
+	for (size_t k = 0; k < n / 2; k++) {
+		uint32_t t = idx[k];
+		idx[k] = idx[n - 1 - k];
+		idx[n - 1 - k] = t;
+	}
+}
+
 int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, double **keys,
               struct nn_err *err, size_t *err_col)
 {
@@ -64,17 +60,21 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 	bool asc = has_dir && strcmp(colon, ":asc") == 0;
 	if (has_dir)
 		*colon = '\0';
-	struct sort_item *items = xcalloc(n ? n : 1, sizeof *items);
-	bool is_index = strcmp(name, "index") == 0, is_id = strcmp(name, "id") == 0;
-	int (*cmp)(const void *, const void *);
-	bool reverse = false;
 	int rc = 0;
-	if (is_index || is_id) {
+	if (strcmp(name, "index") == 0) {
+		keysort_index(idx, n);
+		if (has_dir && !asc) /* read naturally ascending */
+			reverse_u32(idx, n);
+	} else if (strcmp(name, "id") == 0) {
+		struct sort_item *items = xcalloc(n ? n : 1, sizeof *items);
 		for (size_t k = 0; k < n; k++)
-			items[k] = (struct sort_item){idx[k], (double)idx[k],
-			                              s->ids ? s->ids[idx[k]] : NULL};
-		cmp = is_id ? cmp_id : cmp_asc;
-		reverse = has_dir && !asc; /* these read naturally ascending */
+			items[k] = (struct sort_item){idx[k], s->ids ? s->ids[idx[k]] : NULL};
+		qsort(items, n, sizeof *items, cmp_id);
+		for (size_t k = 0; k < n; k++)
+			idx[k] = items[k].index;
+		free(items);
+		if (has_dir && !asc)
+			reverse_u32(idx, n);
 	} else {
 		struct expr *e = expr_compile(s, name, err, err_col);
 		if (!e) {
@@ -85,30 +85,20 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 			           name);
 			rc = -1;
 		} else {
+			/* ties by index: index order first, then a stable sort by value */
+			if (!ascending(idx, n))
+				keysort_index(idx, n);
+			double *v = xmalloc((n ? n : 1) * sizeof *v);
 			for (size_t k = 0; k < n; k++)
-				items[k] = (struct sort_item){idx[k], expr_value(e, idx[k]), NULL};
+				v[k] = expr_value(e, idx[k]);
+			keysort(idx, v, n, !asc);
+			if (keys)
+				*keys = v;
+			else
+				free(v);
 		}
 		expr_free(e);
-		cmp = asc ? cmp_asc : cmp_desc;
 	}
-	if (rc == 0) {
-		qsort(items, n, sizeof *items, cmp);
-		if (reverse)
-			for (size_t k = 0; k < n / 2; k++) {
-				struct sort_item t = items[k];
-				items[k] = items[n - 1 - k];
-				items[n - 1 - k] = t;
-			}
-		bool valued = !is_index && !is_id && keys;
-		if (valued)
-			*keys = xcalloc(n ? n : 1, sizeof **keys);
-		for (size_t k = 0; k < n; k++) {
-			idx[k] = items[k].index;
-			if (valued)
-				(*keys)[k] = items[k].key;
-		}
-	}
-	free(items);
 	free(name);
 	return rc;
 }

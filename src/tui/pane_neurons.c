@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/keysort.h"
 #include "nncmp/neurons.h"
 #include "nncmp/text.h"
 
@@ -101,12 +102,6 @@ void neurons_pane_free(struct app *app)
 	app->np = NULL;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 static int njob_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
 {
 	struct njob *j = ctx;
@@ -119,7 +114,7 @@ static int njob_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
 	}
 	if (j->n_idx == 0 || j->n_idx >= j->n)
 		return 0;
-	qsort(j->idx, j->n_idx, sizeof *j->idx, cmp_u32);
+	keysort_index(j->idx, j->n_idx); /* the subset statistics read rows in order */
 	if (neurons_subset(j->act, j->stats, j->idx, j->n_idx, true, &opt, prog, &j->ss, err) != 0)
 		return -1;
 	j->ss_ready = true;

@@ -20,6 +20,7 @@
 
 #include "nncmp/issues.h"
 #include "nncmp/journal.h"
+#include "nncmp/keysort.h"
 #include "nncmp/text.h"
 
 #define KEY_ESC  27
@@ -171,19 +172,6 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 	return r;
 }
 
-static const double *cmp_scores; /* qsort has no context argument; the worker is one thread */
-
-static int cmp_by_score(const void *a, const void *b)
-{
-	double x = cmp_scores[*(const uint32_t *)a], y = cmp_scores[*(const uint32_t *)b];
-	bool nx = isnan(x), ny = isnan(y);
-	if (nx != ny)
-		return nx ? 1 : -1;
-	if (!nx && x != y)
-		return x > y ? -1 : 1;
-	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
-}
-
 /* Worker: ranks the suspects and builds the queue (the flagged ones, or the cell's samples). */
 static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
 {
@@ -201,8 +189,13 @@ static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *er
 		r->n = r->n_cell;
 		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
 		memcpy(r->queue, r->cell, r->n * sizeof *r->queue);
-		cmp_scores = r->list.all_scores;
-		qsort(r->queue, r->n, sizeof *r->queue, cmp_by_score);
+		/* highest score first, NaN last, ties by index */
+		double *key = xmalloc((r->n ? r->n : 1) * sizeof *key);
+		keysort_index(r->queue, r->n);
+		for (size_t k = 0; k < r->n; k++)
+			key[k] = r->list.all_scores[r->queue[k]];
+		keysort(r->queue, key, r->n, true);
+		free(key);
 	} else {
 		r->n = r->list.count;
 		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
