@@ -5,6 +5,8 @@ Writes, under tests/data/issues/:
   small/            a tiny random study (labels.npy, classes.txt, models a (probs), b (logits),
                     vote (predictions only), a's layer fc with activations)
   small.json        the expected results on it for every method and several options
+  skewed/, skewed.json   a study whose confident-learning thresholds need correctly classified
+                    rows (classes of very different self-confidence), and its expectations
   demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
 
 Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
@@ -308,6 +310,46 @@ def write_small(path, rng):
     np.save(os.path.join(path, "models", "vote", "pred.npy"), pred.astype(np.int64))
 
 
+def write_skewed(path, rng):
+    """Classes of very different self-confidence: some rows labelled 0 are counted confidently in
+    class 2 (p_2 >= t_2, p_0 < t_0) while their argmax is 0, so confident learning's pruning
+    threshold for cell (0, 2) comes from correctly classified rows (a margin below zero)."""
+    os.makedirs(os.path.join(path, "models", "a"), exist_ok=True)
+    rows, labels = [], []
+    for _ in range(100):  # class 0, confident
+        p0 = rng.uniform(0.9, 0.98)
+        r = rng.uniform(0, 1)
+        rows.append([p0, (1 - p0) * r, (1 - p0) * (1 - r)])
+        labels.append(0)
+    for _ in range(24):  # class 0, leaning to 2 but right
+        p2 = rng.uniform(0.41, 0.47)
+        p0 = rng.uniform(p2 + 0.01, min(0.57, 1 - p2))
+        rows.append([p0, 1 - p0 - p2, p2])
+        labels.append(0)
+    for _ in range(8):  # class 0, predicted 1
+        p1 = rng.uniform(0.5, 0.7)
+        p0 = rng.uniform(0.1, 1 - p1)
+        rows.append([p0, p1, max(0.0, 1 - p0 - p1)])
+        labels.append(0)
+    for _ in range(80):  # class 1
+        p1 = rng.uniform(0.55, 0.9)
+        r = rng.uniform(0, 1)
+        rows.append([(1 - p1) * r, p1, (1 - p1) * (1 - r)])
+        labels.append(1)
+    for _ in range(88):  # class 2, unsure
+        p2 = rng.uniform(0.3, 0.5)
+        r = rng.uniform(0.2, 0.8)
+        rows.append([(1 - p2) * r, (1 - p2) * (1 - r), p2])
+        labels.append(2)
+    order = rng.permutation(len(rows))
+    probs = np.array(rows, dtype=np.float64)[order]
+    probs = (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+    np.save(os.path.join(path, "labels.npy"), np.array(labels, dtype=np.int64)[order])
+    with open(os.path.join(path, "classes.txt"), "w") as f:
+        f.write("zero\none\ntwo\n")
+    np.save(os.path.join(path, "models", "a", "probs.npy"), probs)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261122)
@@ -315,9 +357,12 @@ def main():
     write_small(small, rng)
     targets = [("small", small), ("demo_digits", "demo-data/digits"),
                ("demo_fortunes", "demo-data/fortunes")]
+    skewed = os.path.join(OUT, "skewed")
+    write_skewed(skewed, np.random.default_rng(20261123))  # its own generator: the others stay
+    targets.append(("skewed", skewed))
     for name, path in targets:
         labels, classes, models, acts = load_study(path)
-        cases = cases_for(labels, models, acts, rng, name == "small")
+        cases = cases_for(labels, models, acts, rng, name in ("small", "skewed"))
         for case in cases:
             case["expect"] = expect(labels, models, acts, case)
         with open(os.path.join(OUT, name + ".json"), "w") as f:

@@ -10,8 +10,14 @@
 
 #include "nncmp/issues.h"
 
-/* Rows read per block in a pass over probabilities. */
-#define ISSUES_BLOCK_ROWS 2048
+/* Values read per block in a pass over probabilities: 64 KB of doubles, in the CPU's cache. */
+#define ISSUES_BLOCK_VALUES 8192
+
+/* Rows per block for c classes (at least one). */
+static inline size_t issues_block_rows(size_t c)
+{
+	return c && c < ISSUES_BLOCK_VALUES ? ISSUES_BLOCK_VALUES / c : 1;
+}
 
 /* The probabilities a method reads: one model's, or the mean of several models'. */
 struct prob_src {
@@ -24,14 +30,28 @@ struct prob_src {
 	struct nn_progress *prog;
 };
 
+/* Scratch space for prob_src_rows: up to `rows` rows of every model as float32, and a row. */
+struct prob_scratch {
+	size_t rows;
+	float *f;          /* nm × rows × c */
+	const float **src; /* nm: each model's rows of the block being read */
+	double *row;       /* c */
+};
+
+void prob_scratch_init(struct prob_scratch *sc, const struct prob_src *ps, size_t rows);
+void prob_scratch_free(struct prob_scratch *sc);
+
 /*
- * Mean probabilities of rows i0 .. i0+nb-1 into out (nb × c doubles): each model's row as
- * study_open derived it (float32 probabilities exactly, logits through the same softmax), summed
- * in model order and divided by the number of models. tmp holds ISSUES_BLOCK_ROWS × c floats.
+ * Mean probabilities of rows i0 .. i0+nb-1 (nb <= sc->rows) into out (nb × c doubles): each
+ * model's row as study_open derived it (float32 probabilities exactly, logits through the same
+ * softmax), summed in model order and divided by the number of models, as NumPy's
+ * (p0 + p1 + ...) / nm.
  */
-void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out, float *tmp);
-/* The mean probability of instance i's label in force (from the derived p_label when it can). */
-double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, float *tmp);
+void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out,
+                   struct prob_scratch *sc);
+/* The mean probability of instance i's label in force (from the derived p_label when it can);
+ * row receives c doubles. */
+double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct prob_scratch *sc);
 /* Adds rows to the progress and returns -1 with "cancelled" in err when the caller asked to stop.
  */
 int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err);

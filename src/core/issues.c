@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nncmp/issues_internal.h"
+#include "nncmp/keysort.h"
 
 static const char *const method_names[ISSUE_METHOD_COUNT] = {"cl", "margin", "iies", "consensus",
                                                              "knn"};
@@ -68,46 +69,95 @@ static void model_row_f64(const struct model *m, size_t i, size_t c, double *out
 		out[j] /= sum;
 }
 
-void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out, float *tmp)
+/* Vector lanes for the loops below: a fixed inner trip count the compiler unrolls into SIMD. */
+#define ISSUES_LANES 8
+
+void prob_scratch_init(struct prob_scratch *sc, const struct prob_src *ps, size_t rows)
+{
+	sc->rows = rows ? rows : 1;
+	sc->f = xmalloc(ps->nm * sc->rows * ps->c * sizeof *sc->f);
+	sc->src = xcalloc(ps->nm, sizeof *sc->src);
+	sc->row = xmalloc((ps->c ? ps->c : 1) * sizeof *sc->row);
+}
+
+void prob_scratch_free(struct prob_scratch *sc)
+{
+	free(sc->f);
+	free(sc->src);
+	free(sc->row);
+	memset(sc, 0, sizeof *sc);
+}
+
+/* out[e] = ((f[0][e] + f[1][e]) + ...) / nm for e < n: the models' sum in model order. */
+NN_VECTOR_CLONES
+static void mean_f32(double *restrict out, const float *const *f, size_t nm, size_t n)
+{
+	size_t e = 0;
+	for (; e + ISSUES_LANES <= n; e += ISSUES_LANES) {
+		double acc[ISSUES_LANES];
+		for (size_t k = 0; k < ISSUES_LANES; k++)
+			acc[k] = f[0][e + k];
+		for (size_t m = 1; m < nm; m++)
+			for (size_t k = 0; k < ISSUES_LANES; k++)
+				acc[k] += f[m][e + k];
+		if (nm > 1)
+			for (size_t k = 0; k < ISSUES_LANES; k++)
+				acc[k] /= (double)nm;
+		for (size_t k = 0; k < ISSUES_LANES; k++)
+			out[e + k] = acc[k];
+	}
+	for (; e < n; e++) {
+		double acc = f[0][e];
+		for (size_t m = 1; m < nm; m++)
+			acc += f[m][e];
+		out[e] = nm > 1 ? acc / (double)nm : acc;
+	}
+}
+
+void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out,
+                   struct prob_scratch *sc)
 {
 	size_t c = ps->c;
+	bool all_f32 = true;
 	for (size_t k = 0; k < ps->nm; k++) {
 		const struct model *m = ps->m[k];
 		const struct npy_header *h = &m->probs.h;
-		const float *f = NULL;
+		sc->src[k] = NULL;
 		if (probs_in_place(m))
-			f = (const float *)(const void *)m->probs.data + i0 * c;
+			sc->src[k] = (const float *)(const void *)m->probs.data + i0 * c;
 		else if (m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize <= 4) {
-			npy_rows_f32(&m->probs, i0, nb, tmp); /* exact for float16 and float32 */
-			f = tmp;
+			float *f = sc->f + k * sc->rows * c;
+			npy_rows_f32(&m->probs, i0, nb, f); /* exact for float16 and float32 */
+			sc->src[k] = f;
 		}
-		if (f) {
-			if (k == 0)
-				for (size_t e = 0; e < nb * c; e++)
-					out[e] = f[e];
-			else
-				for (size_t e = 0; e < nb * c; e++)
-					out[e] += f[e];
-			continue;
-		}
-		double *row = (double *)(void *)tmp; /* rows one at a time: c doubles fit */
-		for (size_t r = 0; r < nb; r++) {
-			double *o = out + r * c;
-			if (k == 0) {
-				model_row_f64(m, i0 + r, c, o);
-				continue;
-			}
-			model_row_f64(m, i0 + r, c, row);
-			for (size_t j = 0; j < c; j++)
-				o[j] += row[j];
-		}
+		all_f32 &= sc->src[k] != NULL;
 	}
-	if (ps->nm > 1)
-		for (size_t e = 0; e < nb * c; e++)
-			out[e] /= (double)ps->nm;
+	if (all_f32) {
+		mean_f32(out, sc->src, ps->nm, nb * c);
+		return;
+	}
+	/* some model has logits or wider values: the same sums, a row at a time */
+	for (size_t r = 0; r < nb; r++) {
+		double *o = out + r * c;
+		for (size_t k = 0; k < ps->nm; k++) {
+			const float *f = sc->src[k] ? sc->src[k] + r * c : NULL;
+			double *dst = k ? sc->row : o;
+			if (f)
+				for (size_t j = 0; j < c; j++)
+					dst[j] = f[j];
+			else
+				model_row_f64(ps->m[k], i0 + r, c, dst);
+			if (k)
+				for (size_t j = 0; j < c; j++)
+					o[j] += dst[j];
+		}
+		if (ps->nm > 1)
+			for (size_t j = 0; j < c; j++)
+				o[j] /= (double)ps->nm;
+	}
 }
 
-double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, float *tmp)
+double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct prob_scratch *sc)
 {
 	int32_t l = ps->labels[i];
 	if (l == ps->s->labels[i]) {
@@ -116,7 +166,7 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, float 
 			sum = k ? sum + ps->m[k]->p_label[i] : ps->m[k]->p_label[i];
 		return ps->nm > 1 ? sum / (double)ps->nm : sum;
 	}
-	prob_src_rows(ps, i, 1, row, tmp);
+	prob_src_rows(ps, i, 1, row, sc);
 	return row[l];
 }
 
@@ -165,14 +215,16 @@ static int issues_margin_iies(const struct prob_src *ps, bool iies, uint8_t *fla
                               int32_t *sugg, struct nn_err *err)
 {
 	size_t n = ps->s->n, c = ps->c;
-	double *rows = xmalloc(ISSUES_BLOCK_ROWS * c * sizeof *rows);
-	float *tmp = xmalloc(ISSUES_BLOCK_ROWS * c * sizeof *tmp + c * sizeof(double));
+	size_t block = issues_block_rows(c);
+	double *rows = xmalloc(block * c * sizeof *rows);
+	struct prob_scratch sc;
+	prob_scratch_init(&sc, ps, block);
 	int rc = 0;
 	if (ps->prog)
 		atomic_store(&ps->prog->total, n);
-	for (size_t i0 = 0; i0 < n && rc == 0; i0 += ISSUES_BLOCK_ROWS) {
-		size_t nb = n - i0 < ISSUES_BLOCK_ROWS ? n - i0 : ISSUES_BLOCK_ROWS;
-		prob_src_rows(ps, i0, nb, rows, tmp);
+	for (size_t i0 = 0; i0 < n && rc == 0; i0 += block) {
+		size_t nb = n - i0 < block ? n - i0 : block;
+		prob_src_rows(ps, i0, nb, rows, &sc);
 		for (size_t r = 0; r < nb; r++) {
 			size_t i = i0 + r;
 			if (ps->exclude && ps->exclude[i])
@@ -199,7 +251,7 @@ static int issues_margin_iies(const struct prob_src *ps, bool iies, uint8_t *fla
 		rc = issues_tick(ps->prog, nb, err);
 	}
 	free(rows);
-	free(tmp);
+	prob_scratch_free(&sc);
 	return rc;
 }
 
@@ -273,56 +325,53 @@ static int issues_consensus(const struct study *s, const struct issue_opts *o,
 	return rc;
 }
 
-struct rank_key {
-	double score, tie;
-	uint32_t index;
-	uint8_t flag;
-};
-
-/* Flagged first, then by score, then by the tie-break, highest first; then by index. */
-static int rank_key_cmp(const void *pa, const void *pb)
+/* Sorts idx[0 .. n) by score, then by tie (when not NULL), highest first; stable. */
+static void rank_segment(uint32_t *idx, size_t n, const double *score, const double *tie,
+                         double *key)
 {
-	const struct rank_key *a = pa, *b = pb;
-	if (a->flag != b->flag)
-		return a->flag ? -1 : 1;
-	if (a->score != b->score)
-		return a->score > b->score ? -1 : 1;
-	if (a->tie != b->tie)
-		return a->tie > b->tie ? -1 : 1;
-	return a->index < b->index ? -1 : a->index > b->index;
+	if (tie) {
+		for (size_t k = 0; k < n; k++)
+			key[k] = tie[idx[k]];
+		keysort(idx, key, n, true);
+	}
+	for (size_t k = 0; k < n; k++)
+		key[k] = score[idx[k]];
+	keysort(idx, key, n, true);
 }
 
-/* Builds the ranked list from the per-instance arrays (tie may be NULL). */
+/*
+ * Builds the ranked list from the per-instance arrays (tie may be NULL): flagged first, then
+ * by score, then by the tie-break, highest first; then by index.
+ */
 static void issues_finish(const struct study *s, const uint8_t *exclude, const uint8_t *flag,
                           const double *score, const double *tie, const int32_t *sugg,
                           struct issue_list *out)
 {
-	size_t n = s->n, kept = 0;
-	struct rank_key *keys = xmalloc((n ? n : 1) * sizeof *keys);
+	size_t n = s->n, kept = 0, flagged = 0;
 	out->all_scores = xmalloc((n ? n : 1) * sizeof *out->all_scores);
-	out->count = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (exclude && exclude[i]) {
-			out->all_scores[i] = NAN;
-			continue;
-		}
-		out->all_scores[i] = score[i];
-		out->count += flag[i] != 0;
-		keys[kept++] =
-		    (struct rank_key){score[i], tie ? tie[i] : 0, (uint32_t)i, flag[i] != 0};
+		bool ex = exclude && exclude[i];
+		out->all_scores[i] = ex ? NAN : score[i];
+		kept += !ex;
+		flagged += !ex && flag[i];
 	}
-	qsort(keys, kept, sizeof *keys, rank_key_cmp);
+	out->count = flagged;
 	out->n = kept;
 	out->index = xmalloc((kept ? kept : 1) * sizeof *out->index);
+	for (size_t i = 0, a = 0, b = flagged; i < n; i++)
+		if (!(exclude && exclude[i]))
+			out->index[flag[i] ? a++ : b++] = (uint32_t)i;
+	double *key = xmalloc((kept ? kept : 1) * sizeof *key);
+	rank_segment(out->index, flagged, score, tie, key);
+	rank_segment(out->index + flagged, kept - flagged, score, tie, key);
+	free(key);
 	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
 	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
 	for (size_t r = 0; r < kept; r++) {
-		uint32_t i = keys[r].index;
-		out->index[r] = i;
+		uint32_t i = out->index[r];
 		out->suggested[r] = sugg[i];
 		out->score[r] = score[i];
 	}
-	free(keys);
 }
 
 /* Finds the knn layer: o->layer ("model.layer", the longest model name that fits), or the first. */
