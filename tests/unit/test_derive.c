@@ -59,16 +59,18 @@ static void test_fast_path_equals_definition(void **state)
 			int ref = derive_row(d, c, false, label, &p1, &c1, &m1, &l1, &r1, &why);
 			int fast = derive_row_f32(row, c, label, &p2, &c2, &m2, &l2, &r2);
 			if (ref != 0) {
-				assert_int_equal(fast, -1); /* a row off by the sum goes the slow way */
+				assert_int_equal(fast,
+				                 -1); /* a row off by the sum goes the slow way */
 				continue;
 			}
 			if (fast != 0)
 				continue; /* allowed: derive_row then decides, and accepted it */
 			checked++;
 			if (p1 != p2 || c1 != c2 || m1 != m2 || l1 != l2 || r1 != r2)
-				fail_msg("c %zu label %d: pred %d/%d conf %g/%g margin %g/%g p_label "
-				         "%g/%g rank %d/%d",
-				         c, label, p1, p2, c1, c2, m1, m2, l1, l2, r1, r2);
+				fail_msg(
+				    "c %zu label %d: pred %d/%d conf %g/%g margin %g/%g p_label "
+				    "%g/%g rank %d/%d",
+				    c, label, p1, p2, c1, c2, m1, m2, l1, l2, r1, r2);
 		}
 	}
 	assert_true(checked > 40000); /* nearly every row took the fast path */
