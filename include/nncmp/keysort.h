@@ -16,7 +16,10 @@
  */
 void keysort(uint32_t *idx, double *keys, size_t n, bool desc);
 
-/* Reorders idx[0 .. n) ascending (a radix sort of the indices themselves). */
+/* keysort by values[idx[k]] (values indexed by instance), leaving values as they are. */
+void keysort_by(uint32_t *idx, size_t n, const double *values, bool desc);
+
+/* Reorders idx[0 .. n) ascending (a radix sort of the indices; nothing when already in order). */
 void keysort_index(uint32_t *idx, size_t n);
 
 #endif

@@ -29,15 +29,6 @@ static int cmp_id(const void *pa, const void *pb)
 	return by_index(x, y);
 }
 
-/* True when idx[0 .. n) is in ascending order. */
-static bool ascending(const uint32_t *idx, size_t n)
-{
-	for (size_t k = 1; k < n; k++)
-		if (idx[k - 1] > idx[k])
-			return false;
-	return true;
-}
-
 /* Reverses idx[0 .. n) in place. */
 static void reverse_u32(uint32_t *idx, size_t n)
 {
@@ -86,8 +77,7 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 			rc = -1;
 		} else {
 			/* ties by index: index order first, then a stable sort by value */
-			if (!ascending(idx, n))
-				keysort_index(idx, n);
+			keysort_index(idx, n);
 			double *v = xmalloc((n ? n : 1) * sizeof *v);
 			for (size_t k = 0; k < n; k++)
 				v[k] = expr_value(e, idx[k]);

@@ -326,17 +326,11 @@ static int issues_consensus(const struct study *s, const struct issue_opts *o,
 }
 
 /* Sorts idx[0 .. n) by score, then by tie (when not NULL), highest first; stable. */
-static void rank_segment(uint32_t *idx, size_t n, const double *score, const double *tie,
-                         double *key)
+static void rank_segment(uint32_t *idx, size_t n, const double *score, const double *tie)
 {
-	if (tie) {
-		for (size_t k = 0; k < n; k++)
-			key[k] = tie[idx[k]];
-		keysort(idx, key, n, true);
-	}
-	for (size_t k = 0; k < n; k++)
-		key[k] = score[idx[k]];
-	keysort(idx, key, n, true);
+	if (tie)
+		keysort_by(idx, n, tie, true);
+	keysort_by(idx, n, score, true);
 }
 
 /*
@@ -361,10 +355,8 @@ static void issues_finish(const struct study *s, const uint8_t *exclude, const u
 	for (size_t i = 0, a = 0, b = flagged; i < n; i++)
 		if (!(exclude && exclude[i]))
 			out->index[flag[i] ? a++ : b++] = (uint32_t)i;
-	double *key = xmalloc((kept ? kept : 1) * sizeof *key);
-	rank_segment(out->index, flagged, score, tie, key);
-	rank_segment(out->index + flagged, kept - flagged, score, tie, key);
-	free(key);
+	rank_segment(out->index, flagged, score, tie);
+	rank_segment(out->index + flagged, kept - flagged, score, tie);
 	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
 	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
 	for (size_t r = 0; r < kept; r++) {

@@ -113,15 +113,27 @@ void keysort(uint32_t *idx, double *keys, size_t n, bool desc)
 	free(spare);
 }
 
+void keysort_by(uint32_t *idx, size_t n, const double *values, bool desc)
+{
+	double *keys = xmalloc((n ? n : 1) * sizeof *keys);
+	for (size_t k = 0; k < n; k++)
+		keys[k] = values[idx[k]];
+	keysort(idx, keys, n, desc);
+	free(keys);
+}
+
 void keysort_index(uint32_t *idx, size_t n)
 {
-	if (n < 2)
-		return;
+	size_t k = 1;
+	while (k < n && idx[k - 1] <= idx[k])
+		k++;
+	if (k >= n)
+		return; /* in order already (or fewer than two) */
 	struct pair *p = xmalloc(n * sizeof *p), *spare;
-	for (size_t k = 0; k < n; k++)
+	for (k = 0; k < n; k++)
 		p[k] = (struct pair){idx[k], idx[k]};
 	struct pair *out = sort_pairs(p, n, &spare);
-	for (size_t k = 0; k < n; k++)
+	for (k = 0; k < n; k++)
 		idx[k] = out[k].idx;
 	free(p);
 	free(spare);

@@ -112,11 +112,8 @@ static int sort_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
 {
 	(void)prog;
 	struct sort_job *j = ctx;
-	/* from index order, so that ties keep a stable, predictable order */
-	if (expr_sort(j->s, j->sel, j->n, "index", NULL, err, &j->col) != 0 ||
-	    expr_sort(j->s, j->sel, j->n, j->key, NULL, err, &j->col) != 0)
-		return -1;
-	return 0;
+	/* every key breaks its ties by index (expr_sort) */
+	return expr_sort(j->s, j->sel, j->n, j->key, NULL, err, &j->col);
 }
 
 static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
@@ -161,8 +158,7 @@ static void sort_request(struct app *app, bool index_order)
 	if (!app->worker || app->n_sel <= SORT_SYNC_MAX || by_index) {
 		uint32_t *sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *sel);
 		memcpy(sel, app->sel, app->n_sel * sizeof *sel);
-		if (sort_indices(app, sel, app->n_sel, "index") == 0 &&
-		    sort_indices(app, sel, app->n_sel, app->sort_key) == 0) {
+		if (sort_indices(app, sel, app->n_sel, app->sort_key) == 0) {
 			free(app->sel);
 			app->sel = sel;
 		} else {

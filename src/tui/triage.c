@@ -190,12 +190,8 @@ static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *er
 		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
 		memcpy(r->queue, r->cell, r->n * sizeof *r->queue);
 		/* highest score first, NaN last, ties by index */
-		double *key = xmalloc((r->n ? r->n : 1) * sizeof *key);
 		keysort_index(r->queue, r->n);
-		for (size_t k = 0; k < r->n; k++)
-			key[k] = r->list.all_scores[r->queue[k]];
-		keysort(r->queue, key, r->n, true);
-		free(key);
+		keysort_by(r->queue, r->n, r->list.all_scores, true);
 	} else {
 		r->n = r->list.count;
 		r->queue = xcalloc(r->n ? r->n : 1, sizeof *r->queue);
