@@ -30,4 +30,10 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
                    double *margin, double *p_label, int32_t *rank);
 
+/*
+ * Re-derives what depends on instance i's label (p_label and rank of every model with
+ * probabilities) after s->labels[i] changed; the predictions stay as they are.
+ */
+void derive_relabel(struct study *s, size_t i);
+
 #endif

@@ -8,8 +8,10 @@
  *   not     := "not" not | cmp
  *   cmp     := value ( ("=="|"!="|"<"|"<="|">"|">="|"=") value )?  |  value "~" STRING
  *   value   := NUMBER | STRING | NAME | NAME "(" args ")" | "(" expr ")" | "-" value
- * Names: `gt` (ground truth), a model's name (its prediction), a class name (that class), `split`,
- * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right).
+ * Names: `gt` (ground truth: the corrected label once a journal is applied), `given` (the label
+ * in the files), a model's name (its prediction), a class name (that class), `split`,
+ * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right), and
+ * the conditions `decided`, `relabelled`, `kept`, `removed` (the applied journal's statuses).
  * Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a class of the
  * same name; a quoted string compared with a class value names a class.
  * `text ~ "word"` is a case-insensitive substring match (a class on the left matches its name).
@@ -33,6 +35,14 @@
 #include "nncmp/util.h"
 
 struct expr;
+
+/*
+ * The language's words (keywords, built-in names, then functions, which end in "("), ending
+ * with NULL: for completion, and for the names a model cannot take.
+ */
+extern const char *const filter_words[];
+/* True when name is one of filter_words (without the "("); fold compares case-insensitively. */
+bool filter_reserved(const char *name, bool fold);
 
 /*
  * Compiles text against study s. Returns NULL with err set ("unknown name 'cnnn'") and *err_col

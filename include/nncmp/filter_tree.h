@@ -30,6 +30,7 @@ enum kind {
 	N_CMP_BOOL,
 	N_MATCH_STR,
 	N_MATCH_CLASS,
+	N_STATUS, /* decided, relabelled, kept, removed: num is the status, -1 for decided */
 	/* numbers and classes */
 	N_CONST,
 	N_INTS,   /* gt, a model's prediction */
@@ -68,7 +69,7 @@ struct node {
 	size_t str_len;          /* N_MATCH_* */
 	bool *class_hit;         /* N_MATCH_CLASS: whether each class name matches; owned */
 	char *const *strs;       /* N_STR_ARRAY */
-	const struct study *s;   /* N_ISSUE, N_CORRECT, N_ID, N_MATCH_CLASS */
+	const struct study *s;   /* N_ISSUE, N_CORRECT, N_ID, N_MATCH_CLASS, N_STATUS */
 	struct node *next_alloc; /* every node of a parse, for freeing */
 };
 

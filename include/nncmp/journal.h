@@ -76,14 +76,6 @@
 
 enum decision_action { DECIDE_RELABEL, DECIDE_KEEP, DECIDE_REMOVE, DECIDE_SKIP };
 
-enum decision_status {
-	STATUS_UNDECIDED = 0,
-	STATUS_RELABELLED,
-	STATUS_KEPT,
-	STATUS_REMOVED,
-	STATUS_SKIPPED
-};
-
 struct decision {
 	uint64_t seq, batch;
 	uint32_t index;
@@ -114,6 +106,19 @@ const struct strvec *journal_warnings(const struct journal *j);
  */
 int journal_decide(struct journal *j, const uint32_t *idx, size_t n, enum decision_action a,
                    int32_t new_label, struct nn_err *err);
+/* One decision of a batch: for relabel, label is the new class (ignored otherwise). */
+struct decision_req {
+	uint32_t index;
+	enum decision_action action;
+	int32_t label;
+};
+/*
+ * Appends one batch of n decisions, each with its own action and label (a bulk "accept" gives
+ * every sample its own suggestion); one journal_undo reverts them all. Durable when it returns
+ * 0; -1 with err set leaves file and state as they were, as journal_decide.
+ */
+int journal_decide_batch(struct journal *j, const struct decision_req *req, size_t n,
+                         struct nn_err *err);
 /* Reverts the most recent live batch, durably; sets *n_undone (may be NULL) to its size. */
 int journal_undo(struct journal *j, size_t *n_undone, struct nn_err *err);
 
@@ -129,6 +134,14 @@ size_t journal_count(const struct journal *j, enum decision_action a);
 const struct decision *journal_decisions(const struct journal *j, size_t *n);
 /* How many batches journal_undo can still revert. */
 size_t journal_undoable(const struct journal *j);
+
+/*
+ * Makes the journal's decisions the study's: s->labels becomes the corrected labels (with the
+ * model numbers that depend on them re-derived), s->given the labels in the files, s->status
+ * each instance's status (skipped counts as undecided). s must be the journal's study; call it
+ * again after each decide or undo. Returns the number of decided instances (s->n_decided).
+ */
+size_t journal_apply(const struct journal *j, struct study *s);
 
 /* "relabel", "keep", "remove", "skip"; and the status names "undecided", "relabelled", .... */
 const char *journal_action_name(enum decision_action a);

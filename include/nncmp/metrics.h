@@ -3,8 +3,9 @@
  *
  * Every function works on the whole study (idx == NULL) or on a subset given as n_idx instance
  * indices, so that the TUI's panes can follow the active filter. Rates over an empty subset are
- * NaN (undefined), not 0. Macro averages run over the classes present in the truth or the
- * predictions of the subset, as scikit-learn's do. Results are plain structs whose
+ * NaN (undefined), not 0. Instances a journal decision removed (study_removed) leave every table,
+ * and each result's n counts the instances it used. Macro averages run over the classes present in
+ * the truth or the predictions of the subset, as scikit-learn's do. Results are plain structs whose
  * arrays the caller owns and releases with the matching *_free. Confusion matrices have ground
  * truth in rows and predictions in columns (scikit-learn's convention).
  */

@@ -28,6 +28,18 @@
 
 enum prob_source { SRC_PROBS, SRC_LOGITS, SRC_PRED };
 
+/*
+ * An instance's status after the triage journal's decisions (journal.h). SKIPPED only comes from
+ * journals written before skip stopped being a decision; it counts as undecided everywhere.
+ */
+enum decision_status {
+	STATUS_UNDECIDED = 0,
+	STATUS_RELABELLED,
+	STATUS_KEPT,
+	STATUS_REMOVED,
+	STATUS_SKIPPED
+};
+
 struct layer {
 	char *name;
 	char *act_path;     /* activations (N, H); NULL when only weights exist */
@@ -58,7 +70,15 @@ struct study {
 	char *classes_path; /* NULL when the names are the default "0".."C-1" */
 	size_t n, n_classes;
 	char **classes;  /* n_classes names */
-	int32_t *labels; /* n ground-truth ids */
+	int32_t *labels; /* n ground-truth ids: the corrected labels once a journal is applied */
+	/*
+	 * Set by journal_apply() (journal.h), NULL until then: given holds the n labels as in the
+	 * files, status the n enum decision_status. Removed instances leave every metric
+	 * (metrics.h); n_decided counts the instances relabelled, kept or removed.
+	 */
+	int32_t *given;
+	uint8_t *status;
+	size_t n_decided, n_removed;
 	/* samples.jsonl, each array n long or NULL when the file (or the field) is absent */
 	char **ids;
 	char **texts;
@@ -78,6 +98,22 @@ int study_model_index(const struct study *s, const char *name);
 int study_class_index(const struct study *s, const char *name);
 /* Index of layer `name` in model m, or -1. */
 int study_layer_index(const struct model *m, const char *name);
+
+/* The labels as in the files (given), whether or not a journal was applied. */
+static inline const int32_t *study_given(const struct study *s)
+{
+	return s->given ? s->given : s->labels;
+}
+/* The instance's status from the applied journal (STATUS_UNDECIDED when none was applied). */
+static inline enum decision_status study_status(const struct study *s, size_t i)
+{
+	return s->status ? (enum decision_status)s->status[i] : STATUS_UNDECIDED;
+}
+/* True when a decision removed the instance: it leaves every metric. */
+static inline bool study_removed(const struct study *s, size_t i)
+{
+	return s->status && s->status[i] == STATUS_REMOVED;
+}
 
 /* The instance's id from samples.jsonl, or its index as text (written into buf). */
 const char *study_instance_id(const struct study *s, size_t i, char *buf, size_t bufsize);

@@ -271,3 +271,23 @@ int derive_models(struct study *s, struct nn_err *err)
 	free(started);
 	return rc;
 }
+
+void derive_relabel(struct study *s, size_t i)
+{
+	for (size_t k = 0; k < s->n_models; k++) {
+		struct model *m = &s->models[k];
+		if (m->src == SRC_PRED || !m->p_label)
+			continue;
+		size_t c = m->probs.cols;
+		double *row = xcalloc(c, sizeof *row);
+		npy_row_f64(&m->probs, i, row);
+		int32_t pred;
+		double conf, margin;
+		const char *why;
+		/* the row was valid at open, so this cannot fail on an unchanged file */
+		if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &pred, &conf, &margin,
+		               &m->p_label[i], &m->rank[i], &why) < 0)
+			m->p_label[i] = NAN;
+		free(row);
+	}
+}

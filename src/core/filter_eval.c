@@ -135,6 +135,10 @@ static bool cmp_num(enum cmp op, double x, double y)
 static bool eval_bool(const struct node *n, size_t i)
 {
 	switch (n->kind) {
+	case N_STATUS: {
+		enum decision_status st = study_status(n->s, i);
+		return n->num < 0 ? st != STATUS_UNDECIDED : st == (enum decision_status)n->num;
+	}
 	case N_AND:
 		for (size_t k = 0; k < n->n_kids; k++)
 			if (!eval_bool(n->kids[k], i))

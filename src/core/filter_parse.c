@@ -12,7 +12,8 @@
  *
  * Choices the header leaves open:
  *  - Lookup order of a bare name: the keywords and/or/not (any case), the built-in names (gt,
- *    split, issue, text, id, index, correct), then model names, then class names. A quoted string
+ *    given, split, issue, text, id, index, correct, and the decision conditions decided,
+ *    relabelled, kept, removed), then model names, then class names. A quoted string
  *    compared with a class always names a class, so `gt == "mlp"` reaches a class hidden by a
  *    model called mlp.
  *  - Names are [A-Za-z_][A-Za-z0-9_.-]*, and bytes above 0x7f count as letters so that UTF-8
@@ -40,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Deepest nesting of parentheses, `not`, unary minus and function arguments. */
 #define MAX_DEPTH 200
@@ -723,6 +725,38 @@ static struct node *parse_call(struct parser *p, size_t lp)
 	return parse_model_fn(p, fn, pos);
 }
 
+const char *const filter_words[] = {"gt",      "given",   "and",        "or",   "not",
+                                    "split",   "issue",   "text",       "id",   "index",
+                                    "correct", "decided", "relabelled", "kept", "removed",
+                                    "conf(",   "margin(", "p(",         "act(", NULL};
+
+bool filter_reserved(const char *name, bool fold)
+{
+	size_t len = strlen(name);
+	for (const char *const *w = filter_words; *w; w++) {
+		size_t wl = strlen(*w) - ((*w)[strlen(*w) - 1] == '(');
+		if (wl == len && (fold ? strncasecmp(name, *w, wl) : strncmp(name, *w, wl)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The status a decision word names (-1 for decided, any decision), or -2 for other words. */
+static int status_word(const char *name)
+{
+	static const struct {
+		const char *word;
+		int status;
+	} words[] = {{"decided", -1},
+	             {"relabelled", STATUS_RELABELLED},
+	             {"kept", STATUS_KEPT},
+	             {"removed", STATUS_REMOVED}};
+	for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+		if (strcmp(name, words[k].word) == 0)
+			return words[k].status;
+	return -2;
+}
+
 static struct node *parse_name(struct parser *p)
 {
 	const struct study *s = p->s;
@@ -738,6 +772,13 @@ static struct node *parse_name(struct parser *p)
 	if (strcmp(name, "gt") == 0) {
 		n = node_new(p, N_INTS, TY_CLASS, pos, end);
 		n->ints = s->labels;
+	} else if (strcmp(name, "given") == 0) {
+		n = node_new(p, N_INTS, TY_CLASS, pos, end);
+		n->ints = study_given(s);
+	} else if ((c = status_word(name)) != -2) {
+		n = node_new(p, N_STATUS, TY_BOOL, pos, end);
+		n->num = c;
+		n->s = s;
 	} else if (strcmp(name, "split") == 0 || strcmp(name, "text") == 0) {
 		char *const *arr = name[0] == 's' ? s->splits : s->texts;
 		if (!arr) {

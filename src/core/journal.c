@@ -1,5 +1,6 @@
 /* journal.c — the triage journal: durable JSONL of labelling decisions, replay, undo, locking. */
 #include "nncmp/journal.h"
+#include "nncmp/derive.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -154,7 +155,7 @@ static char *fallback_path(const char *root)
 
 static void state_reset(struct journal *j)
 {
-	memcpy(j->labels, j->s->labels, j->s->n * sizeof *j->labels);
+	memcpy(j->labels, study_given(j->s), j->s->n * sizeof *j->labels);
 	memset(j->status, 0, j->s->n);
 	memset(j->seqs, 0, j->s->n * sizeof *j->seqs);
 }
@@ -792,20 +793,36 @@ static int check_writable(const struct journal *j, struct nn_err *err)
 int journal_decide(struct journal *j, const uint32_t *idx, size_t n, enum decision_action a,
                    int32_t new_label, struct nn_err *err)
 {
+	if (n == 0)
+		return nn_err_set(err, "%s: no instances to decide on", j->path);
+	struct decision_req *req = xcalloc(n, sizeof *req);
+	for (size_t k = 0; k < n; k++)
+		req[k] = (struct decision_req){.index = idx[k], .action = a, .label = new_label};
+	int rc = journal_decide_batch(j, req, n, err);
+	free(req);
+	return rc;
+}
+
+int journal_decide_batch(struct journal *j, const struct decision_req *req, size_t n,
+                         struct nn_err *err)
+{
 	const struct study *s = j->s;
 	if (check_writable(j, err) < 0)
 		return -1;
-	if ((unsigned)a >= 4)
-		return nn_err_set(err, "%s: unknown action %d", j->path, (int)a);
 	if (n == 0)
 		return nn_err_set(err, "%s: no instances to decide on", j->path);
-	if (a == DECIDE_RELABEL && (new_label < 0 || (size_t)new_label >= s->n_classes))
-		return nn_err_set(err, "%s: class %d out of range 0..%zu", j->path, new_label,
-		                  s->n_classes - 1);
-	for (size_t k = 0; k < n; k++)
-		if (idx[k] >= s->n)
+	for (size_t k = 0; k < n; k++) {
+		enum decision_action a = req[k].action;
+		if ((unsigned)a >= 4)
+			return nn_err_set(err, "%s: unknown action %d", j->path, (int)a);
+		if (a == DECIDE_RELABEL &&
+		    (req[k].label < 0 || (size_t)req[k].label >= s->n_classes))
+			return nn_err_set(err, "%s: class %d out of range 0..%zu", j->path,
+			                  req[k].label, s->n_classes - 1);
+		if (req[k].index >= s->n)
 			return nn_err_set(err, "%s: instance %u out of range 0..%zu", j->path,
-			                  idx[k], s->n - 1);
+			                  req[k].index, s->n - 1);
+	}
 	char tm[24];
 	now_utc(tm);
 	uint64_t batch = j->last_batch + 1;
@@ -813,13 +830,14 @@ int journal_decide(struct journal *j, const uint32_t *idx, size_t n, enum decisi
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
 	for (size_t k = 0; k < n; k++) {
+		enum decision_action a = req[k].action;
 		struct decision *d = dec_push(j);
 		d->seq = j->last_seq + 1 + k;
 		d->batch = batch;
-		d->index = idx[k];
+		d->index = req[k].index;
 		d->action = a;
-		d->old_label = j->labels[idx[k]];
-		d->new_label = a == DECIDE_RELABEL  ? new_label
+		d->old_label = j->labels[d->index];
+		d->new_label = a == DECIDE_RELABEL  ? req[k].label
 		               : a == DECIDE_REMOVE ? -1
 		                                    : d->old_label;
 		snprintf(d->time, sizeof d->time, "%s", tm);
@@ -861,6 +879,28 @@ int journal_decide(struct journal *j, const uint32_t *idx, size_t n, enum decisi
 	j->last_batch = batch;
 	live_push(j, start);
 	return 0;
+}
+
+size_t journal_apply(const struct journal *j, struct study *s)
+{
+	size_t n = s->n;
+	if (!s->given) {
+		s->given = xcalloc(n ? n : 1, sizeof *s->given);
+		memcpy(s->given, s->labels, n * sizeof *s->given);
+		s->status = xcalloc(n ? n : 1, 1);
+	}
+	s->n_decided = s->n_removed = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t st = j->status[i] == STATUS_SKIPPED ? STATUS_UNDECIDED : j->status[i];
+		s->status[i] = st;
+		s->n_decided += st != STATUS_UNDECIDED;
+		s->n_removed += st == STATUS_REMOVED;
+		if (s->labels[i] != j->labels[i]) {
+			s->labels[i] = j->labels[i];
+			derive_relabel(s, i);
+		}
+	}
+	return s->n_decided;
 }
 
 int journal_undo(struct journal *j, size_t *n_undone, struct nn_err *err)
@@ -1035,7 +1075,7 @@ static void write_labels_text(FILE *f, const struct study *s, const struct journ
 		json_object_set_new(o, "label", json_integer(lab));
 		json_object_set_new(o, "class", removed ? json_null() : jtext(s->classes[lab]));
 		json_object_set_new(o, "status", json_string(st));
-		json_object_set_new(o, "given", json_integer(s->labels[i]));
+		json_object_set_new(o, "given", json_integer(study_given(s)[i]));
 		jsonl_write(f, o);
 	}
 }

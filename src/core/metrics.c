@@ -38,8 +38,12 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 
 	int64_t bin_n[ECE_BINS] = {0}, bin_correct[ECE_BINS] = {0};
 	double bin_conf[ECE_BINS] = {0};
+	size_t used = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = at(idx, k);
+		if (study_removed(s, i))
+			continue;
+		used++;
 		int32_t y = s->labels[i], p = m->pred[i];
 		out->confusion[(size_t)y * c + (size_t)p]++;
 		bool ok = y == p;
@@ -55,6 +59,8 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 		bin_correct[b] += ok;
 		bin_conf[b] += conf;
 	}
+	n = used; /* removed instances left the metrics */
+	out->n = n;
 	/* an empty subset has no accuracy (NaN), not an accuracy of 0 */
 	out->accuracy = n ? (double)out->correct / (double)n : NAN;
 	out->ece = NAN;
@@ -115,7 +121,8 @@ void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx,
 	size_t n = idx ? n_idx : s->n;
 	memset(hist, 0, (s->n_models + 1) * sizeof *hist);
 	for (size_t k = 0; k < n; k++)
-		hist[metrics_correct_count(s, at(idx, k))]++;
+		if (!study_removed(s, at(idx, k)))
+			hist[metrics_correct_count(s, at(idx, k))]++;
 }
 
 /* Loader's Stirling error ln(n!) − ln(√(2πn)(n/e)^n). */
@@ -244,8 +251,12 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	out->per_class = xcalloc(c, sizeof *out->per_class);
 	int64_t *marg_a = xcalloc(c, sizeof *marg_a), *marg_b = xcalloc(c, sizeof *marg_b);
 	int64_t agree = 0;
+	size_t used = 0;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = at(idx, k);
+		if (study_removed(s, i))
+			continue;
+		used++;
 		int32_t y = s->labels[i];
 		bool ra = pa[i] == y, rb = pb[i] == y;
 		struct agreement *g = &out->per_class[y];
@@ -267,6 +278,8 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 		out->all.only_b += out->per_class[j].only_b;
 		out->all.both_wrong += out->per_class[j].both_wrong;
 	}
+	n = used; /* removed instances left the metrics */
+	out->n = n;
 	double dn = (double)n;
 	out->agreement = n ? (double)agree / dn : NAN;
 	/* kappa = 1 − observed disagreement / disagreement expected from the marginals */

@@ -11,13 +11,9 @@
 #include <sys/stat.h>
 
 #include "nncmp/derive.h"
+#include "nncmp/filter.h"
 #include "nncmp/manifest.h"
 #include "nncmp/samples.h"
-
-/* Names the filter language reserves; a model cannot be called this. */
-static const char *const reserved_names[] = {"gt",    "and",    "or", "not",   "split",
-                                             "issue", "text",   "id", "index", "correct",
-                                             "conf",  "margin", "p",  "act"};
 
 static bool is_dir(const char *path)
 {
@@ -269,11 +265,9 @@ static int check_model_name(const char *name, const char *where, struct nn_err *
 			                  "%s: model name '%s' may hold only letters, digits, '_' "
 			                  "and '-'",
 			                  where, name);
-	for (size_t i = 0; i < sizeof reserved_names / sizeof *reserved_names; i++)
-		if (strcmp(name, reserved_names[i]) == 0)
-			return nn_err_set(err,
-			                  "%s: model name '%s' is reserved by the filter language",
-			                  where, name);
+	if (filter_reserved(name, false))
+		return nn_err_set(err, "%s: model name '%s' is reserved by the filter language",
+		                  where, name);
 	return 0;
 }
 
@@ -557,6 +551,8 @@ void study_free(struct study *s)
 	free_strings(s->images, s->n);
 	free_strings(s->splits, s->n);
 	free(s->labels);
+	free(s->given);
+	free(s->status);
 	free(s->name);
 	free(s->root);
 	free(s->labels_path);

@@ -821,26 +821,55 @@ static void test_odd_studies(void **state)
 	free_study(s);
 }
 
+/* given, gt and the decision words once a journal's decisions are applied (set by hand here,
+ * as journal_apply leaves them: row 1 relabelled dog -> cat, row 4 kept, row 6 removed). */
+static void test_decisions(void **state)
+{
+	(void)state;
+	struct study *s = make_study(false);
+	int32_t now[N], given_l[N];
+	uint8_t status[N] = {0};
+	memcpy(now, labels, sizeof now);
+	memcpy(given_l, labels, sizeof given_l);
+	now[1] = 0;
+	status[1] = STATUS_RELABELLED;
+	status[4] = STATUS_KEPT;
+	status[6] = STATUS_REMOVED;
+	/* before any journal: given is gt, and no instance is decided */
+	check_rows_in(s, "given != gt", "");
+	check_rows_in(s, "decided", "");
+	s->labels = now;
+	s->given = given_l;
+	s->status = status;
+	check_rows_in(s, "given != gt", "1");
+	check_rows_in(s, "gt == cat", "0 1 4 7");
+	check_rows_in(s, "given == cat", "0 4 7");
+	check_rows_in(s, "decided", "1 4 6");
+	check_rows_in(s, "relabelled", "1");
+	check_rows_in(s, "kept", "4");
+	check_rows_in(s, "removed", "6");
+	check_rows_in(s, "not decided and gt == dog", "5");
+	check_rows_in(s, "relabelled or removed", "1 6");
+	/* conditions, not values */
+	check_error_in(s, "decided > 1", "cannot compare a condition with a number", 9);
+	s->given = NULL; /* the study does not own these */
+	s->status = NULL;
+	s->labels = labels;
+	free_study(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_functions),
-	    cmocka_unit_test(test_operators),
-	    cmocka_unit_test(test_precedence),
-	    cmocka_unit_test(test_shadowing),
-	    cmocka_unit_test(test_nan),
-	    cmocka_unit_test(test_missing_samples),
-	    cmocka_unit_test(test_type_errors),
-	    cmocka_unit_test(test_unknown_names),
-	    cmocka_unit_test(test_syntax),
-	    cmocka_unit_test(test_lexer),
-	    cmocka_unit_test(test_sort_keys),
-	    cmocka_unit_test(test_select_null),
-	    cmocka_unit_test(test_deep_nesting),
-	    cmocka_unit_test(test_long_expressions),
-	    cmocka_unit_test(test_many_rows),
-	    cmocka_unit_test(test_odd_studies),
+	    cmocka_unit_test(test_names),        cmocka_unit_test(test_decisions),
+	    cmocka_unit_test(test_functions),    cmocka_unit_test(test_operators),
+	    cmocka_unit_test(test_precedence),   cmocka_unit_test(test_shadowing),
+	    cmocka_unit_test(test_nan),          cmocka_unit_test(test_missing_samples),
+	    cmocka_unit_test(test_type_errors),  cmocka_unit_test(test_unknown_names),
+	    cmocka_unit_test(test_syntax),       cmocka_unit_test(test_lexer),
+	    cmocka_unit_test(test_sort_keys),    cmocka_unit_test(test_select_null),
+	    cmocka_unit_test(test_deep_nesting), cmocka_unit_test(test_long_expressions),
+	    cmocka_unit_test(test_many_rows),    cmocka_unit_test(test_odd_studies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

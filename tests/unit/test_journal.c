@@ -859,14 +859,123 @@ static void test_crash(void **state)
 	free(dir);
 }
 
+/* A batch with its own label per sample: one line each, one undo for all, replayed alike. */
+static void test_batch_own_labels(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct journal *j = jopen(s, true);
+	struct decision_req req[4] = {{.index = 4, .action = DECIDE_RELABEL, .label = 1},
+	                              {.index = 1, .action = DECIDE_RELABEL, .label = 2},
+	                              {.index = 2, .action = DECIDE_KEEP},
+	                              {.index = 5, .action = DECIDE_REMOVE}};
+	struct nn_err err = {{0}};
+	assert_int_equal(journal_decide_batch(j, req, 4, &err), 0);
+	int32_t lab[N] = {0, 2, 2, 1, 1, 2};
+	uint8_t st[N] = {0, STATUS_RELABELLED, STATUS_KEPT, 0, STATUS_RELABELLED, STATUS_REMOVED};
+	expect_state(j, lab, st);
+	size_t nd;
+	const struct decision *d = journal_decisions(j, &nd);
+	assert_int_equal(nd, 4);
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(d[k].index, req[k].index);
+		assert_int_equal(d[k].batch, 1);
+		assert_int_equal(d[k].action, req[k].action);
+		assert_int_equal(d[k].old_label, given[req[k].index]);
+	}
+	assert_int_equal(d[0].new_label, 1);
+	assert_int_equal(d[1].new_label, 2);
+	assert_int_equal(d[2].new_label, given[2]);
+	assert_int_equal(d[3].new_label, -1);
+	/* a bad entry anywhere refuses the whole batch and writes nothing */
+	struct decision_req bad[2] = {{.index = 0, .action = DECIDE_RELABEL, .label = 1},
+	                              {.index = 3, .action = DECIDE_RELABEL, .label = 9}};
+	assert_int_equal(journal_decide_batch(j, bad, 2, &err), -1);
+	assert_non_null(strstr(err.msg, "class 9 out of range"));
+	expect_state(j, lab, st);
+	journal_close(j);
+	/* replayed from the file: the same state; one undo reverts all four */
+	j = jopen(s, true);
+	expect_state(j, lab, st);
+	undo(j, 4);
+	int32_t lab0[N] = {0, 1, 2, 1, 0, 2};
+	uint8_t st0[N] = {0};
+	expect_state(j, lab0, st0);
+	journal_close(j);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* journal_apply: the study takes the corrected labels; given and status say where from. */
+static void test_apply(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	/* a model with probabilities, so that p_label and rank follow the new label */
+	static const float probs[N * 3] = {0.7f, 0.2f, 0.1f, 0.1f, 0.6f, 0.3f, 0.2f, 0.3f, 0.5f,
+	                                   0.3f, 0.4f, 0.3f, 0.6f, 0.1f, 0.3f, 0.1f, 0.1f, 0.8f};
+	tu_write_f32(dir, "models/b/probs.npy", probs, N, 3);
+	struct study *s = open_study(dir);
+	int mb = study_model_index(s, "b");
+	assert_true(mb >= 0);
+	struct journal *j = jopen(s, true);
+	uint32_t i1 = 1, i5 = 5, i2 = 2;
+	decide(j, &i1, 1, DECIDE_RELABEL, 2);
+	decide(j, &i5, 1, DECIDE_REMOVE, 0);
+	decide(j, &i2, 1, DECIDE_KEEP, 0);
+	assert_int_equal(journal_apply(j, s), 3);
+	assert_int_equal(s->n_decided, 3);
+	assert_int_equal(s->n_removed, 1);
+	static const int32_t now[N] = {0, 2, 2, 1, 0, 2};
+	static const uint8_t st[N] = {0, STATUS_RELABELLED, STATUS_KEPT, 0, 0, STATUS_REMOVED};
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(s->labels[i], now[i]);
+		assert_int_equal(study_given(s)[i], given[i]);
+		assert_int_equal(study_status(s, i), st[i]);
+		assert_int_equal(study_removed(s, i), i == 5);
+	}
+	const struct model *m = &s->models[mb];
+	assert_float_equal(m->p_label[1], 0.3, 1e-6); /* p(bird) of row 1 */
+	assert_int_equal(m->rank[1], 1);              /* bird is row 1's second choice */
+	assert_float_equal(m->p_label[0], 0.7, 1e-6); /* untouched rows keep theirs */
+	/* undo the keep and the remove, then apply again: the study follows */
+	undo(j, 1);
+	undo(j, 1);
+	assert_int_equal(journal_apply(j, s), 1);
+	assert_int_equal(s->n_removed, 0);
+	assert_false(study_removed(s, 5));
+	/* undo the relabel: the label and its numbers come back */
+	undo(j, 1);
+	assert_int_equal(journal_apply(j, s), 0);
+	assert_int_equal(s->labels[1], 1);
+	assert_float_equal(m->p_label[1], 0.6, 1e-6);
+	assert_int_equal(m->rank[1], 0);
+	journal_close(j);
+	/* a journal reopened over an applied study replays from the given labels */
+	j = jopen(s, false);
+	journal_close(j);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay), cmocka_unit_test(test_undo),
-	    cmocka_unit_test(test_torn),          cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_mismatch),      cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_fallback),      cmocka_unit_test(test_export),
-	    cmocka_unit_test(test_odd_names),     cmocka_unit_test(test_crash),
+	    cmocka_unit_test(test_append_replay),
+	    cmocka_unit_test(test_undo),
+	    cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),
+	    cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),
+	    cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

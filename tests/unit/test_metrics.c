@@ -221,12 +221,61 @@ static void test_bootstrap_reproducible(void **state)
 	free_tiny(s);
 }
 
+/* A removed instance (study_removed) leaves every table; its count leaves n. */
+static void test_removed_left_out(void **state)
+{
+	(void)state;
+	struct study *s = tiny_study();
+	uint8_t status[8] = {0};
+	status[1] = STATUS_REMOVED; /* a right on it, b wrong, c right */
+	status[6] = STATUS_REMOVED; /* a wrong, b right, c wrong */
+	s->status = status;
+	struct model_metrics mm;
+	metrics_model(s, 0, NULL, 0, &mm);
+	/* a without rows 1 and 6: confusion [[1, 2], [1, 2]], right 3 of 6 */
+	assert_int_equal(mm.n, 6);
+	assert_int_equal(mm.correct, 3);
+	assert_int_equal(mm.confusion[0], 1);
+	assert_int_equal(mm.confusion[1], 2);
+	assert_int_equal(mm.confusion[2], 1);
+	assert_int_equal(mm.confusion[3], 2);
+	assert_rel(mm.accuracy, 0.5, 0);
+	metrics_model_free(&mm);
+	uint32_t idx[3] = {4, 5, 6};
+	metrics_model(s, 0, idx, 3, &mm);
+	assert_int_equal(mm.n, 2);
+	assert_rel(mm.accuracy, 1.0, 0);
+	metrics_model_free(&mm);
+	struct pair_metrics pm;
+	metrics_pair(s, 0, 1, NULL, 0, 0, 1, &pm);
+	/* both {0,4}, only a {5}, only b {2}, neither {3,7} */
+	assert_int_equal(pm.n, 6);
+	assert_int_equal(pm.all.both_correct, 2);
+	assert_int_equal(pm.all.only_a, 1);
+	assert_int_equal(pm.all.only_b, 1);
+	assert_int_equal(pm.all.both_wrong, 2);
+	metrics_pair_free(&pm);
+	int64_t hist[4];
+	metrics_n_correct(s, NULL, 0, hist);
+	/* right counts without rows 1 and 6: 0:3, 2:2, 3:1, 4:2, 5:1, 7:0 */
+	assert_int_equal(hist[0], 1);
+	assert_int_equal(hist[1], 2);
+	assert_int_equal(hist[2], 2);
+	assert_int_equal(hist[3], 1);
+	s->status = NULL;
+	free_tiny(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_binom_test_scipy), cmocka_unit_test(test_binom_pmf_scipy),
-	    cmocka_unit_test(test_binomial_sampler), cmocka_unit_test(test_model_table),
-	    cmocka_unit_test(test_pair_table),       cmocka_unit_test(test_bootstrap_reproducible),
+	    cmocka_unit_test(test_binom_test_scipy),
+	    cmocka_unit_test(test_binom_pmf_scipy),
+	    cmocka_unit_test(test_binomial_sampler),
+	    cmocka_unit_test(test_model_table),
+	    cmocka_unit_test(test_pair_table),
+	    cmocka_unit_test(test_removed_left_out),
+	    cmocka_unit_test(test_bootstrap_reproducible),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
