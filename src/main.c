@@ -1,5 +1,6 @@
 /* main.c — dispatches to a subcommand. */
 #include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ static const char usage[] =
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
+    "Every command applies the study's triage journal (gt is the corrected label, removed\n"
+    "instances leave the metrics); --no-journal reads the labels as in the files.\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
     "or a study.ini manifest. 'nncmp CMD --help' describes a subcommand.\n"
     "Exit status: 0 success, 2 bad input or usage, 1 internal failure.\n";
@@ -140,10 +143,35 @@ static void blas_pool_small(char **argv)
 	unsetenv("NNCMP_BLAS_SMALL");
 }
 
+/*
+ * Takes --no-journal out of argv (every command accepts it; options after "--" are left alone),
+ * so that the subcommands' parsers need not know it. Returns the new argc.
+ */
+static int take_no_journal(int argc, char **argv, bool *no_journal)
+{
+	int out = 1;
+	bool opts = true;
+	for (int i = 1; i < argc; i++) {
+		if (opts && strcmp(argv[i], "--") == 0)
+			opts = false;
+		if (opts && strcmp(argv[i], "--no-journal") == 0) {
+			*no_journal = true;
+			continue;
+		}
+		argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
 int main(int argc, char **argv)
 {
 	blas_pool_small(argv);
 	setlocale(LC_ALL, "");
+	bool no_journal = false;
+	argc = take_no_journal(argc, argv, &no_journal);
+	cli_set_journal(!no_journal);
+	tui_set_journal(!no_journal);
 	if (argc < 2 || strncmp(argv[1], "--theme", 7) == 0 ||
 	    strncmp(argv[1], "--graphics", 10) == 0) {
 		int rc = open_study(argc, argv);

@@ -9,6 +9,8 @@
 #ifndef NNCMP_TUI_H
 #define NNCMP_TUI_H
 
+#include <stdbool.h>
+
 /*
  * Runs the TUI on the study at path. theme is a theme name (themes/NAME.ini), a path to an .ini
  * file, or NULL for $NNCMP_THEME, the config file, then "default". Returns an exit status
@@ -16,5 +18,8 @@
  * (then the config's [ui] graphics, else what the terminal answers when probed).
  */
 int tui_run(const char *path, const char *theme, const char *graphics);
+/* Whether tui_run applies the study's triage journal to every pane (the default) or, with
+ * false (--no-journal), shows the labels as in the files and keeps triage read-only. */
+void tui_set_journal(bool use);
 
 #endif

@@ -30,8 +30,13 @@ int cmd_preview(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
 int cmd_issues(int argc, char **argv);
 
-/* Opens a study, printing warnings and any error (one line) to stderr; NULL on error. */
+/*
+ * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The
+ * study's triage journal is applied (journal_apply: gt is the corrected label, removed instances
+ * leave the metrics), said in one line on stderr, unless cli_set_journal(false) (--no-journal).
+ */
 struct study *cli_open_study(const char *path);
+void cli_set_journal(bool use);
 /* Prints "nncmp CMD: MESSAGE" and a pointer to --help; returns EXIT_BAD_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON number, or null for NaN and infinities (which JSON cannot hold). */

@@ -9,7 +9,53 @@
 #include <string.h>
 
 #include "nncmp/filter.h"
+#include "nncmp/journal.h"
 #include "nncmp/text.h"
+
+/* Whether cli_open_study applies the study's journal (--no-journal turns it off). */
+static bool use_journal = true;
+
+void cli_set_journal(bool use)
+{
+	use_journal = use;
+}
+
+/*
+ * Applies the study's triage journal, saying so in one line on stderr when it holds decisions;
+ * -1 after a one-line error when the journal cannot be read (never guessed around).
+ */
+static int apply_journal(struct study *s)
+{
+	struct nn_err err = {{0}};
+	struct journal *j = journal_open(s, false, &err);
+	if (!j) {
+		char *msg = cli_safe(err.msg);
+		fprintf(stderr, "nncmp: %s (--no-journal reads the labels as in the files)\n", msg);
+		free(msg);
+		return -1;
+	}
+	const struct strvec *w = journal_warnings(j);
+	for (size_t i = 0; i < w->n; i++) {
+		char *msg = cli_safe(w->v[i]);
+		fprintf(stderr, "nncmp: warning: %s\n", msg);
+		free(msg);
+	}
+	size_t n_dec;
+	journal_decisions(j, &n_dec);
+	if (n_dec > 0) {
+		journal_apply(j, s);
+		char *where = cli_safe(journal_path(j));
+		fprintf(stderr,
+		        "nncmp: %zu decision%s applied from %s (%zu relabelled, %zu removed, %zu "
+		        "kept; --no-journal ignores them)\n",
+		        s->n_decided, cli_plural(s->n_decided), where,
+		        journal_count(j, DECIDE_RELABEL), s->n_removed,
+		        journal_count(j, DECIDE_KEEP));
+		free(where);
+	}
+	journal_close(j);
+	return 0;
+}
 
 struct study *cli_open_study(const char *path)
 {
@@ -25,6 +71,10 @@ struct study *cli_open_study(const char *path)
 		char *msg = cli_safe(s->warnings.v[i]);
 		fprintf(stderr, "nncmp: warning: %s\n", msg);
 		free(msg);
+	}
+	if (use_journal && apply_journal(s) < 0) {
+		study_free(s);
+		return NULL;
 	}
 	return s;
 }

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "nncmp/filter.h"
+#include "nncmp/journal.h"
 #include "nncmp/metrics.h"
 
 static const char instances_help[] =
@@ -61,6 +62,13 @@ static json_t *instance_json(const struct study *s, size_t i)
 	              study_instance_id(s, i, buf, sizeof buf), "label", s->classes[s->labels[i]],
 	              "label_id", s->labels[i], "preds", preds, "conf", conf, "correct",
 	              metrics_correct_count(s, i), "issue", cli_json_real(study_issue_score(s, i)));
+	if (s->status) { /* a journal was applied: label is the corrected one */
+		int32_t g = study_given(s)[i];
+		json_object_set_new(o, "given", cli_jstr(s->classes[g]));
+		json_object_set_new(o, "given_id", json_integer(g));
+		json_object_set_new(o, "status",
+		                    json_string(journal_status_name(study_status(s, i))));
+	}
 	if (s->splits && s->splits[i])
 		json_object_set_new(o, "split", json_string(s->splits[i]));
 	if (s->images && s->images[i])
@@ -92,6 +100,22 @@ static void print_cell(const char *raw, int width)
 	print_cell_pad(raw, width, true);
 }
 
+/* The label cell: "given->new" for a relabelled instance, "x name" for a removed one. */
+static void print_label(const struct study *s, size_t i, int width)
+{
+	int32_t g = study_given(s)[i], now = s->labels[i];
+	const char *arrow = cli_utf8() ? "\xe2\x86\x92" : "->";
+	char *cell;
+	if (study_removed(s, i))
+		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x", s->classes[now]);
+	else if (g != now)
+		cell = xasprintf("%s%s%s", s->classes[g], arrow, s->classes[now]);
+	else
+		cell = xstrdup(s->classes[now]);
+	print_cell(cell, width);
+	free(cell);
+}
+
 static void print_text(const struct study *s, const uint32_t *idx, size_t shown, size_t count,
                        const double *keys)
 {
@@ -112,7 +136,7 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf("%8zu  ", i);
 		print_cell(study_instance_id(s, i, buf, sizeof buf), 14);
 		printf(" ");
-		print_cell(s->classes[s->labels[i]], 12);
+		print_label(s, i, 12);
 		if (keys)
 			printf(" %10.4g", keys[k]);
 		for (size_t m = 0; m < s->n_models; m++) {

@@ -128,10 +128,14 @@ static json_t *report_json(const struct report *r, const char *filter)
 	json_t *ncorrect = json_array();
 	for (size_t k = 0; k <= s->n_models; k++)
 		json_array_append_new(ncorrect, json_integer(r->n_correct[k]));
-	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "study", s->name, "n",
-	                 (json_int_t)r->n, "total", (json_int_t)s->n, "filter",
-	                 filter ? json_string(filter) : json_null(), "classes", classes, "models",
-	                 models, "pairs", pairs, "n_correct", ncorrect);
+	json_t *o = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "study", s->name, "n",
+	                      (json_int_t)r->n, "total", (json_int_t)s->n, "filter",
+	                      filter ? json_string(filter) : json_null(), "classes", classes,
+	                      "models", models, "pairs", pairs, "n_correct", ncorrect);
+	/* the journal's decisions in effect: gt is corrected, removed instances are left out */
+	json_object_set_new(o, "decisions_applied", json_integer((json_int_t)s->n_decided));
+	json_object_set_new(o, "removed", json_integer((json_int_t)s->n_removed));
+	return o;
 }
 
 /* Width of the longest sanitized name among models (at least min). */
@@ -166,7 +170,12 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 		printf(", %zu match '%s'", r->n, f);
 		free(f);
 	}
-	printf(", %zu classes, %zu models\n\n", c, s->n_models);
+	printf(", %zu classes, %zu models", c, s->n_models);
+	if (s->n_decided)
+		printf("; %zu triage decision%s applied (%zu removed instance%s left out)",
+		       s->n_decided, cli_plural(s->n_decided), s->n_removed,
+		       cli_plural(s->n_removed));
+	printf("\n\n");
 
 	int mw = name_width(mnames, s->n_models, 5);
 	printf("%-*s  %-6s %9s %9s %7s %7s %7s %7s\n", mw, "model", "source", "accuracy",
