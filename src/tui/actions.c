@@ -177,8 +177,10 @@ static int act_enter(struct app *app)
 		else
 			cell = xasprintf("gt == %s and %s == %s", lit_r, app->conf_view ? mb : ma,
 			                 lit_c);
-		char *f =
-		    *app->filter ? xasprintf("(%s) and %s", app->filter, cell) : xstrdup(cell);
+		/* removed samples are not in the matrix's counts, so not in its cells either */
+		const char *kept = app->s->n_removed ? " and not removed" : "";
+		char *f = *app->filter ? xasprintf("(%s) and %s%s", app->filter, cell, kept)
+		                       : xasprintf("%s%s", cell, kept);
 		int rc = app_set_filter(app, f, AGREE_CUSTOM, app->cls, true);
 		free(f);
 		free(cell);

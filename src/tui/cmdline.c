@@ -4,6 +4,8 @@
  */
 #include "tui_int.h"
 
+#include "nncmp/filter.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,9 +165,6 @@ static void candidates(const struct app *app, const char *cmd, struct cands *c)
 	static const char *const commands[] = {"filter", "sort",   "models",  "layer",
 	                                       "theme",  "export", "rescore", "q"};
 	static const char *const themes[] = {"default", "light", "colorblind", "monochrome"};
-	static const char *const words[] = {"gt",    "and",     "or", "not",   "split",
-	                                    "issue", "text",    "id", "index", "correct(",
-	                                    "conf(", "margin(", "p(", "act("};
 	const struct study *s = app->s;
 	if (!*cmd) {
 		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
@@ -195,8 +194,8 @@ static void candidates(const struct app *app, const char *cmd, struct cands *c)
 			cand_models(app, c, "margin(", ")");
 		}
 	} else if (strcmp(cmd, "filter") == 0 || strcmp(cmd, "f") == 0) {
-		for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-			cand_add(c, words[i]);
+		for (const char *const *w = filter_words; *w; w++)
+			cand_add(c, *w);
 		cand_models(app, c, "", "");
 		for (size_t k = 0; k < s->n_classes; k++) {
 			char lit[256];

@@ -200,9 +200,19 @@ void pane_detail_draw(struct app *app)
 	snprintf(right, sizeof right, "issue %.3f", study_issue_score(s, i));
 	pane_title(app, PANE_DETAIL, title, right);
 	int W = pn->w, H = pn->h, y = 1;
-	int32_t truth = s->labels[i];
 	int x = draw_safe(app, w, y, 1, W - 1, "truth ", role_attr(ROLE_DIM), false) + 1;
-	draw_safe(app, w, y, x, W - x, app->class_names[truth], role_attr(ROLE_HEADER), false);
+	char lab[160];
+	enum decision_status st = app_label_text(app, i, lab, sizeof lab);
+	x += draw_safe(app, w, y, x, W - x, lab, role_attr(ROLE_HEADER), false);
+	if (st == STATUS_RELABELLED)
+		draw_safe(app, w, y, x, W - x, "  (relabelled: given, then the decision)",
+		          role_attr(ROLE_DIM), false);
+	else if (st == STATUS_KEPT)
+		draw_safe(app, w, y, x, W - x, "  (kept: the given label confirmed)",
+		          role_attr(ROLE_DIM), false);
+	else if (st == STATUS_REMOVED)
+		draw_safe(app, w, y, x, W - x, "  (removed: left out of every metric)",
+		          role_attr(ROLE_WRONG), false);
 	y++;
 	/* the activation profile of the neuron pane's layer takes the last two rows */
 	int prof_rows = app->lm >= 0 ? 2 : 0;

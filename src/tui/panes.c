@@ -527,7 +527,17 @@ void pane_instances_draw(struct app *app)
 		          false);
 		x += cols.id + 1;
 		int32_t truth = s->labels[i];
-		draw_safe(app, w, y, x, cols.truth, app->class_names[truth], a, false);
+		char lab[160];
+		if (app_label_text(app, i, lab, sizeof lab) == STATUS_REMOVED) {
+			/* removed: marked, and dim, since it has left the metrics */
+			int gx =
+			    draw_safe(app, w, y, x, cols.truth, glyph(app, "\xe2\x9c\x95", "x"),
+			              role_attr(ROLE_WRONG), false);
+			draw_safe(app, w, y, x + gx, cols.truth - gx, lab,
+			          sel ? a : role_attr(ROLE_DIM), false);
+		} else {
+			draw_safe(app, w, y, x, cols.truth, lab, a, false);
+		}
 		x += cols.truth + 1;
 		for (size_t m = 0; m < nm && x < pn->w; m++) {
 			int32_t p = s->models[m].pred[i];
@@ -605,9 +615,13 @@ void status_draw(struct app *app)
 			snprintf(work, sizeof work, "%s%s...", sep, ws);
 		free(ws);
 	}
-	snprintf(right, sizeof right, "%s%zu/%zu%ssort: %.40s%sA=%.24s B=%.24s%s ", sep, app->n_sel,
-	         app->s->n, sep, key, sep, app->model_names[app->a], app->model_names[app->b],
-	         work);
+	char dec[64] = "";
+	if (app->s->n_decided)
+		snprintf(dec, sizeof dec, "%s%zu decision%s applied", sep, app->s->n_decided,
+		         app->s->n_decided == 1 ? "" : "s");
+	snprintf(right, sizeof right, "%s%zu/%zu%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
+	         app->n_sel, app->s->n, dec, sep, key, sep, app->model_names[app->a],
+	         app->model_names[app->b], work);
 	free(key);
 	int rc = text_cols(right);
 	int x = draw_text(app, w, 0, 1, 24, app->s->name, a | A_BOLD, false) + 1;

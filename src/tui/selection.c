@@ -18,9 +18,6 @@
 /* True when name can stand bare in a filter as the class name (no keyword or model shadows it). */
 static bool bare_name_ok(const struct study *s, const char *name)
 {
-	static const char *const words[] = {"gt",    "and",    "or", "not",   "split",
-	                                    "issue", "text",   "id", "index", "correct",
-	                                    "conf",  "margin", "p",  "act"};
 	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
 	      name[0] == '_'))
 		return false;
@@ -28,10 +25,22 @@ static bool bare_name_ok(const struct study *s, const char *name)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
 			return false;
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-		if (strcasecmp(name, words[i]) == 0)
-			return false;
+	if (filter_reserved(name, true))
+		return false;
 	return study_model_index(s, name) < 0;
+}
+
+enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size)
+{
+	const struct study *s = app->s;
+	enum decision_status st = study_status(s, i);
+	int32_t given = study_given(s)[i], now = s->labels[i];
+	if (given != now)
+		snprintf(buf, size, "%s%s%s", app->class_names[given],
+		         glyph(app, "\xe2\x86\x92", "->"), app->class_names[now]);
+	else
+		snprintf(buf, size, "%s", app->class_names[now]);
+	return st;
 }
 
 void app_class_literal(const struct app *app, int c, char *buf, size_t size)
@@ -271,8 +280,10 @@ int app_agree(struct app *app, enum agree_mode mode, int cls)
 		outcome = xstrdup("");
 		break;
 	}
-	char *f = xasprintf("%s%s%s%s", cls >= 0 ? "gt == " : "", lit,
-	                    cls >= 0 && *outcome ? " and " : "", outcome);
+	/* removed samples are not in the table's counts, so not in what its cells open */
+	const char *kept = app->s->n_removed && (cls >= 0 || *outcome) ? " and not removed" : "";
+	char *f = xasprintf("%s%s%s%s%s", cls >= 0 ? "gt == " : "", lit,
+	                    cls >= 0 && *outcome ? " and " : "", outcome, kept);
 	int rc = app_set_filter(app, f, mode, cls, true);
 	free(f);
 	free(outcome);

@@ -22,6 +22,7 @@
 #include "nncmp/journal.h"
 #include "nncmp/keysort.h"
 #include "nncmp/text.h"
+#include "nncmp/tui.h"
 
 #define KEY_ESC  27
 #define PICK_MAX 64
@@ -37,22 +38,57 @@ struct triage {
 
 /* ---- the journal for the session ---- */
 
+/* Whether the journal's decisions are applied and triage may write them (--no-journal: not). */
+static bool journal_on = true;
+
+void tui_set_journal(bool use)
+{
+	journal_on = use;
+}
+
 void triage_open(struct app *app)
 {
 	struct triage *tr = xcalloc(1, sizeof *tr);
 	app->tr = tr;
 	/* read-only until the user starts triage: opening a study must not write into it */
 	struct nn_err err = {{0}};
-	tr->j = journal_open(app->s, false, &err);
 	tr->read_only = true;
-	if (!tr->j)
+	if (!journal_on)
+		return;
+	tr->j = journal_open(app->s, false, &err);
+	if (!tr->j) {
 		app_message(app, true, "journal: %s", err.msg);
+		return;
+	}
+	/* every pane shows the corrected labels from the start */
+	if (journal_apply(tr->j, app->s) > 0)
+		app_message(app, false,
+		            "%zu decision%s applied from the journal (--no-journal ignores them)",
+		            app->s->n_decided, app->s->n_decided == 1 ? "" : "s");
+}
+
+/*
+ * After a decision or an undo: the study takes the journal's labels and statuses, and the
+ * filter, the metrics and the panes follow them. Returns the flags for that.
+ */
+static int triage_applied(struct app *app)
+{
+	journal_apply(app->tr->j, app->s);
+	char *filter = xstrdup(app->filter); /* app_set_filter replaces app->filter */
+	int flags = app_set_filter(app, filter, app->mode, app->cls, false);
+	free(filter);
+	return flags | RECOMPUTE | REDRAW_ALL | REDRAW_STATUS;
 }
 
 /* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */
 static bool triage_writable(struct app *app)
 {
 	struct triage *tr = app->tr;
+	if (!journal_on) {
+		app_message(app, true,
+		            "--no-journal: the journal is ignored, so triage cannot record");
+		return false;
+	}
 	if (!tr->read_only)
 		return true;
 	/* our own shared lock would refuse the exclusive one: let go of it first */
@@ -135,8 +171,10 @@ struct review {
 	size_t n;
 	uint8_t *marked; /* per instance */
 	size_t n_marked;
-	size_t reviewed_here; /* decisions made in this queue */
-	size_t errors_here;   /* of which relabel or remove */
+	/* a decision on several samples waits for Enter (Esc cancels) */
+	struct decision_req *pending;
+	size_t n_pending;
+	char pending_what[200];
 	/* the class picker */
 	bool positioned; /* the cursor was put on the first undecided entry */
 	bool picking;
@@ -147,6 +185,11 @@ struct review {
 static void *review_prepare(struct app *app, struct nn_err *err)
 {
 	struct triage *tr = app->tr;
+	if (!journal_on) {
+		nn_err_set(err,
+		           "--no-journal: triage is off (open the study without it to review)");
+		return NULL;
+	}
 	if (!tr || !tr->j) {
 		nn_err_set(err, "no journal for this study");
 		return NULL;
@@ -224,6 +267,7 @@ static void review_free(void *ctx)
 	free(r->suggested);
 	free(r->score);
 	free(r->marked);
+	free(r->pending);
 	free(r);
 }
 
@@ -236,7 +280,7 @@ static size_t entry(const struct review *r, size_t k)
 static bool undecided(const struct app *app, size_t i)
 {
 	uint8_t st = journal_status(app->tr->j)[i];
-	return st == STATUS_UNDECIDED;
+	return st == STATUS_UNDECIDED || st == STATUS_SKIPPED; /* skip is not a decision */
 }
 
 /* Moves the cursor to the first undecided entry at or after from (or keeps it). */
@@ -273,54 +317,159 @@ static size_t pick_matches(const struct app *app, const struct review *r, int32_
 	return n;
 }
 
-/* Applies a decision to the marked instances, or to the current one; durable before it shows. */
-static int decide(struct app *app, struct review *r, struct view_nav *nav, enum decision_action a,
-                  int32_t label)
+/* The label a decision starts from: the journal's current one. */
+static int32_t current_label(const struct app *app, size_t i)
+{
+	return journal_labels(app->tr->j)[i];
+}
+
+/*
+ * The decision for queue entry k: `accept` gives the entry its own suggestion (keep when that
+ * is its label already); otherwise action a with label.
+ */
+static struct decision_req entry_req(const struct app *app, const struct review *r, size_t k,
+                                     bool accept, enum decision_action a, int32_t label)
+{
+	uint32_t i = r->queue[k];
+	if (accept) {
+		int32_t sg = r->suggested[k];
+		if (sg == current_label(app, i))
+			return (struct decision_req){.index = i, .action = DECIDE_KEEP};
+		return (struct decision_req){.index = i, .action = DECIDE_RELABEL, .label = sg};
+	}
+	return (struct decision_req){.index = i, .action = a, .label = label};
+}
+
+/* "3 relabelled, 1 kept": what a batch does, per action. */
+static void batch_summary(const struct app *app, const struct decision_req *req, size_t n,
+                          bool accept, char *buf, size_t size)
+{
+	size_t cnt[4] = {0};
+	for (size_t k = 0; k < n; k++)
+		cnt[req[k].action]++;
+	static const char *const done[4] = {"relabelled", "kept", "removed", "skipped"};
+	size_t o = 0;
+	buf[0] = '\0';
+	for (int a = 0; a < 3; a++) {
+		if (!cnt[a])
+			continue;
+		int w;
+		if (a == DECIDE_RELABEL && accept)
+			w = snprintf(buf + o, size - o, "%s%zu relabelled to their own suggestions",
+			             o ? ", " : "", cnt[a]);
+		else if (a == DECIDE_RELABEL)
+			w = snprintf(buf + o, size - o, "%s%zu relabelled to %.60s", o ? ", " : "",
+			             cnt[a], app->class_names[req[0].label]);
+		else
+			w = snprintf(buf + o, size - o, "%s%zu %s", o ? ", " : "", cnt[a], done[a]);
+		if (w < 0 || (size_t)w >= size - o)
+			return;
+		o += (size_t)w;
+	}
+	/* the first relabels, so the user sees what "their own" means before confirming */
+	size_t shown = 0;
+	for (size_t k = 0; accept && k < n && shown < 3; k++) {
+		if (req[k].action != DECIDE_RELABEL)
+			continue;
+		const int32_t *lab = journal_labels(app->tr->j);
+		int w = snprintf(buf + o, size - o, "%s#%u %.20s%s%.20s", shown ? ", " : " (",
+		                 req[k].index, app->class_names[lab[req[k].index]],
+		                 glyph(app, "\xe2\x86\x92", "->"), app->class_names[req[k].label]);
+		if (w < 0 || (size_t)w >= size - o)
+			return;
+		o += (size_t)w;
+		shown++;
+	}
+	if (shown)
+		snprintf(buf + o, size - o, "%s)", shown < cnt[DECIDE_RELABEL] ? ", ..." : "");
+}
+
+/* Writes a batch to the journal; durable before the screen changes. */
+static int commit(struct app *app, struct review *r, struct view_nav *nav,
+                  const struct decision_req *req, size_t n, const char *what)
+{
+	struct nn_err err = {{0}};
+	if (journal_decide_batch(app->tr->j, req, n, &err) != 0) {
+		app_message(app, true, "not saved: %s", err.msg);
+		return REDRAW_STATUS;
+	}
+	for (size_t k = 0; k < n; k++)
+		if (r->marked[req[k].index]) {
+			r->marked[req[k].index] = 0;
+			r->n_marked--;
+		}
+	int flags = triage_applied(app);
+	if (n == 1)
+		app_message(app, false, "#%u %s (saved; u undoes)", req[0].index, what);
+	else
+		app_message(app, false, "%zu samples: %s (saved; u undoes all %zu)", n, what, n);
+	next_open(app, r, nav, nav->cur);
+	return flags;
+}
+
+/*
+ * A decision on the marked entries (in queue order), or on the cursor's entry when none is
+ * marked: accept gives each its own suggestion, the other actions apply a (and label) to each.
+ * One sample is decided at once; several wait for Enter, the screen saying what will change.
+ */
+static int decide(struct app *app, struct review *r, struct view_nav *nav, bool accept,
+                  enum decision_action a, int32_t label)
 {
 	struct triage *tr = app->tr;
 	if (tr->read_only) {
-		app_message(app, true, "triage is read-only (another nncmp has the journal)");
-		return REDRAW_STATUS;
+		triage_writable(app); /* says why it cannot write */
+		if (tr->read_only)
+			return REDRAW_STATUS;
 	}
-	const struct study *s = app->s;
 	size_t n = 0;
-	uint32_t *idx;
+	struct decision_req *req;
 	if (r->n_marked) {
-		idx = xcalloc(r->n_marked, sizeof *idx);
-		for (size_t i = 0; i < s->n; i++)
-			if (r->marked[i])
-				idx[n++] = (uint32_t)i;
+		req = xcalloc(r->n_marked, sizeof *req);
+		for (size_t k = 0; k < r->n && n < r->n_marked; k++)
+			if (r->marked[r->queue[k]])
+				req[n++] = entry_req(app, r, k, accept, a, label);
 	} else {
-		size_t i = entry(r, nav->cur);
-		if (i == SIZE_MAX)
+		if (nav->cur >= r->n)
 			return 0;
-		idx = xcalloc(1, sizeof *idx);
-		idx[n++] = (uint32_t)i;
+		req = xcalloc(1, sizeof *req);
+		req[n++] = entry_req(app, r, nav->cur, accept, a, label);
 	}
-	struct nn_err err = {{0}};
-	if (journal_decide(tr->j, idx, n, a, label, &err) != 0) {
-		app_message(app, true, "not saved: %s", err.msg);
-		free(idx);
-		return REDRAW_STATUS;
+	char what[200];
+	if (n == 1 && req[0].action == DECIDE_RELABEL)
+		snprintf(what, sizeof what, "relabelled to %.60s", app->class_names[req[0].label]);
+	else if (n == 1)
+		snprintf(what, sizeof what, "%s",
+		         journal_status_name(req[0].action == DECIDE_KEEP ? STATUS_KEPT
+		                                                          : STATUS_REMOVED));
+	else
+		batch_summary(app, req, n, accept, what, sizeof what);
+	if (n == 1) {
+		int flags = commit(app, r, nav, req, n, what);
+		free(req);
+		return flags;
 	}
-	r->reviewed_here += n;
-	if (a == DECIDE_RELABEL || a == DECIDE_REMOVE)
-		r->errors_here += n;
-	for (size_t k = 0; k < n; k++)
-		r->marked[idx[k]] = 0;
-	r->n_marked = 0;
-	char what[160];
-	if (a == DECIDE_RELABEL)
-		snprintf(what, sizeof what, "relabelled to %.60s", s->classes[label]);
-	else
-		snprintf(what, sizeof what, "%s", journal_action_name(a));
-	if (n == 1)
-		app_message(app, false, "#%u %s (saved; u undoes)", idx[0], what);
-	else
-		app_message(app, false, "%zu samples %s (saved; u undoes)", n, what);
-	free(idx);
-	next_open(app, r, nav, nav->cur);
+	free(r->pending);
+	r->pending = req;
+	r->n_pending = n;
+	snprintf(r->pending_what, sizeof r->pending_what, "%s", what);
 	return REDRAW_STATUS;
+}
+
+/* Enter carries out the pending batch; any other key cancels it. */
+static int confirm_key(struct app *app, struct review *r, struct view_nav *nav, int key)
+{
+	struct decision_req *req = r->pending;
+	size_t n = r->n_pending;
+	r->pending = NULL;
+	r->n_pending = 0;
+	int flags = REDRAW_STATUS;
+	if (key == '\n' || key == '\r' || key == KEY_ENTER)
+		flags = commit(app, r, nav, req, n, r->pending_what);
+	else
+		app_message(app, false, "cancelled: nothing changed (%zu still marked)",
+		            r->n_marked);
+	free(req);
+	return flags;
 }
 
 static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
@@ -328,6 +477,8 @@ static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
 	struct review *r = ctx;
 	const struct study *s = app->s;
 	size_t i = entry(r, nav->cur);
+	if (r->pending)
+		return confirm_key(app, r, nav, key);
 	if (r->picking) {
 		int32_t m[PICK_MAX];
 		size_t nm = pick_matches(app, r, m, PICK_MAX);
@@ -337,7 +488,7 @@ static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
 		} else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
 			r->picking = false;
 			if (nm)
-				return decide(app, r, nav, DECIDE_RELABEL,
+				return decide(app, r, nav, false, DECIDE_RELABEL,
 				              m[r->pick_cur < nm ? r->pick_cur : 0]);
 		} else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
 			if (len)
@@ -359,22 +510,15 @@ static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
 	if (i == SIZE_MAX && key != 'u')
 		return -1;
 	switch (key) {
-	case 'a': {
-		int32_t sg = r->suggested[nav->cur];
-		if (r->n_marked == 0 && sg == journal_labels(app->tr->j)[i])
-			return decide(app, r, nav, DECIDE_KEEP, 0);
-		return decide(app, r, nav, DECIDE_RELABEL, sg);
-	}
+	case 'a':
+		return decide(app, r, nav, true, DECIDE_RELABEL, 0);
 	case 'c':
-		return decide(app, r, nav, DECIDE_KEEP, 0);
+		return decide(app, r, nav, false, DECIDE_KEEP, 0);
 	case 'x':
-		return decide(app, r, nav, DECIDE_REMOVE, 0);
-	case 's':
-		if (r->n_marked == 0 && !undecided(app, i)) {
-			next_open(app, r, nav, nav->cur + 1);
-			return 0;
-		}
-		return decide(app, r, nav, DECIDE_SKIP, 0);
+		return decide(app, r, nav, false, DECIDE_REMOVE, 0);
+	case 's': /* not a decision: on to the next undecided sample, nothing written */
+		next_open(app, r, nav, nav->cur + 1);
+		return 0;
 	case 'r':
 		r->picking = true;
 		r->pick[0] = '\0';
@@ -405,10 +549,12 @@ static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
 		const struct decision *d;
 		size_t nd;
 		d = journal_decisions(app->tr->j, &nd);
-		/* find the newest live decision's instance, to show it after the undo */
+		/* the first sample of the newest live batch, to show it after the undo */
 		size_t back = SIZE_MAX;
 		for (size_t k = nd; k-- > 0;)
 			if (!d[k].undone) {
+				while (k > 0 && d[k - 1].batch == d[k].batch)
+					k--;
 				back = d[k].index;
 				break;
 			}
@@ -417,14 +563,17 @@ static int review_key(struct app *app, void *ctx, struct view_nav *nav, int key)
 			return REDRAW_STATUS;
 		}
 		for (size_t k = 0; back != SIZE_MAX && k < r->n; k++)
-			if (r->queue[k] == back)
+			if (r->queue[k] == back) {
 				nav->cur = k;
+				break;
+			}
+		int flags = triage_applied(app);
 		app_message(app, false, "undid %zu decision%s", n_undone, n_undone == 1 ? "" : "s");
-		return REDRAW_STATUS;
+		return flags;
 	}
 	default:
 		if (key >= '0' && key <= '9' && (size_t)(key - '0') < s->n_classes)
-			return decide(app, r, nav, DECIDE_RELABEL, key - '0');
+			return decide(app, r, nav, false, DECIDE_RELABEL, key - '0');
 		return -1;
 	}
 }
@@ -462,25 +611,33 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		r->positioned = true;
 		next_open(app, r, nav, 0);
 	}
-	/* progress: decided in this queue, left, and the errors we expect among those left */
+	/* the queue, then the journal's decisions, which add up, then the errors expected */
 	size_t left = left_in_queue(app, r);
-	size_t fixed =
-	    journal_count(app->tr->j, DECIDE_RELABEL) + journal_count(app->tr->j, DECIDE_REMOVE);
-	size_t kept = journal_count(app->tr->j, DECIDE_KEEP);
-	char est[48] = "?";
-	if (fixed + kept >= 5)
-		snprintf(est, sizeof est, "%.0f",
-		         (double)left * (double)fixed / (double)(fixed + kept));
-	char line[512];
+	struct journal *j = app->tr->j;
+	size_t relab = journal_count(j, DECIDE_RELABEL), removed = journal_count(j, DECIDE_REMOVE);
+	size_t kept = journal_count(j, DECIDE_KEEP), decided = relab + removed + kept;
+	char est[120];
+	if (decided > 0)
+		snprintf(est, sizeof est,
+		         "errors left ~%.0f (%zu of %zu decisions so far were errors)",
+		         (double)left * (double)(relab + removed) / (double)decided,
+		         relab + removed, decided);
+	else
+		snprintf(est, sizeof est, "errors left ~%zu (%s's estimate: every flagged sample)",
+		         left, issue_method_name(r->method));
+	char line[640];
 	snprintf(line, sizeof line,
-	         "%s%s%s: %zu %s, %zu decided, %zu left, errors left ~%s  (decided so far: %zu "
-	         "relabelled or removed, %zu kept)%s",
+	         "%s%s%s: %zu %s, %zu left  |  decided %zu = %zu relabelled + %zu removed + %zu "
+	         "kept  |  %s",
 	         issue_method_name(r->method), r->title[0] ? " " : "", r->title, r->n,
-	         r->cell ? "in this cell" : "flagged", r->n - left, left, est, fixed, kept,
-	         r->n_marked ? "" : "");
+	         r->cell ? "in this cell" : "flagged", left, decided, relab, removed, kept, est);
 	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
-	if (r->n_marked) {
-		snprintf(line, sizeof line, "%zu marked: the next decision applies to all of them",
+	if (r->pending) {
+		snprintf(line, sizeof line, "%zu samples: %s?  Enter confirms, Esc cancels",
+		         r->n_pending, r->pending_what);
+		draw_text(app, w, 2, 1, W - 2, line, role_attr(ROLE_FOCUS) | A_BOLD, false);
+	} else if (r->n_marked) {
+		snprintf(line, sizeof line, "%zu marked: the next decision applies to each of them",
 		         r->n_marked);
 		draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_ONLY_B), false);
 	}
@@ -501,8 +658,8 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		x += draw_safe(app, w, 3, x, W - x, "  [marked]", role_attr(ROLE_ONLY_B), false);
 	int y = 4;
 	x = draw_safe(app, w, y, 1, W - 2, "given ", role_attr(ROLE_DIM), false) + 1;
-	x += draw_text(app, w, y, x, 30, s->classes[s->labels[i]], role_attr(ROLE_WRONG) | A_BOLD,
-	               false);
+	x += draw_text(app, w, y, x, 30, s->classes[study_given(s)[i]],
+	               role_attr(ROLE_WRONG) | A_BOLD, false);
 	x += draw_safe(app, w, y, x, W - x, "   suggested ", role_attr(ROLE_DIM), false);
 	x += draw_text(app, w, y, x, 30, s->classes[r->suggested[nav->cur]],
 	               role_attr(ROLE_RIGHT) | A_BOLD, false);
@@ -525,7 +682,7 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		detail_models(app, w, y, lw + 1, body, W - lw - 2, i);
 	/* the keys */
 	const char *k1 = "a accept suggestion  c keep given  r relabel...  0-9 relabel to class  "
-	                 "x remove  s skip  u undo";
+	                 "x remove  s skip (no decision)  u undo";
 	const char *k2 = "m mark  M mark all/none  j/k browse  :rescore  :export PATH  Esc close";
 	draw_safe(app, w, H - 2, 1, W - 2, k1, role_attr(ROLE_KEY), false);
 	draw_safe(app, w, H - 1, 1, W - 2, k2, role_attr(ROLE_DIM), false);

@@ -281,6 +281,11 @@ void app_message(struct app *app, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Appends a quoted form of class c usable in a filter into buf. */
 void app_class_literal(const struct app *app, int c, char *buf, size_t size);
+/*
+ * The instance's label as the screen shows it (sanitized): "given→new" when a decision
+ * relabelled it, else its name. Returns its status (STATUS_REMOVED: draw it as removed).
+ */
+enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size);
 /* The visible panes in focus order. */
 bool pane_visible(const struct app *app, enum pane_id p);
 
