@@ -311,7 +311,7 @@ _nncmp()
     if [[ $cur == -* ]]; then
         local c=$cmd
         [[ $c == - ]] && c=
-        COMPREPLY=($(compgen -W "$(_nncmp_opts "$c" | tr ' ' '\n')" -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_nncmp_opts "$c" | tr ' ' '\n') --no-journal" -- "$cur"))
         return 0
     fi
     if [[ -z $study ]]; then
