@@ -181,7 +181,7 @@ static void test_names(void **state)
 		assert_int_equal(issue_method_parse(issue_method_name((enum issue_method)m)), m);
 	assert_int_equal(issue_method_parse("cleanlab"), -1);
 	struct study *s = open_study("tests/data/issues/small");
-	assert_int_equal(issue_method_default(s), ISSUE_CL);
+	assert_int_equal(issue_method_default(s), ISSUE_MIX);
 	study_free(s);
 }
 
