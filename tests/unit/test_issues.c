@@ -313,14 +313,14 @@ static void test_iies_per_model(void **state)
  * precision and recall are equal) and at each method's own count. Floors a broken method cannot
  * meet: every method's precision at K above 5 times the injected rate (a random ranking gets
  * the rate: 0.032 on digits, 0.028 on fortunes), and the default method's above a floor per
- * study set under what it measured (digits 0.93: its models are 75-94% accurate; fortunes 0.31:
- * its models are 60-66% accurate, and no method reaches 0.4 there).
+ * study set under what it measured (mix, digits 0.97: its models are 75-94% accurate; fortunes
+ * 0.54: its models are 60-66% accurate, and no other method reaches 0.4 there).
  */
 static void test_injected(void **state)
 {
 	(void)state;
 	static const char *const studies[] = {"demo-data/digits", "demo-data/fortunes"};
-	static const double default_floor[] = {0.85, 0.25};
+	static const double default_floor[] = {0.90, 0.45};
 	printf("%-10s %-10s %5s %8s %6s %9s %9s\n", "study", "method", "K", "P=R@K", "count",
 	       "P@count", "R@count");
 	int failed = 0;
