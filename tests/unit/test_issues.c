@@ -258,6 +258,9 @@ static void test_errors(void **state)
 	o.layer = "a.nosuch";
 	assert_int_equal(issues_rank(s, ISSUE_KNN, &o, NULL, &l, &err), -1);
 	assert_non_null(strstr(err.msg, "a.nosuch"));
+	assert_int_equal(issues_rank(s, ISSUE_MIX, &o, NULL, &l, &err), -1);
+	assert_non_null(strstr(err.msg, "a.nosuch"));
+	assert_null(l.index);
 	/* a prediction-only model still counts in consensus */
 	o = (struct issue_opts){.model = study_model_index(s, "vote")};
 	assert_int_equal(issues_rank(s, ISSUE_CONSENSUS, &o, NULL, &l, &err), 0);
@@ -281,6 +284,11 @@ static void test_errors(void **state)
 	o.model = -1;
 	assert_int_equal(issues_rank(s, ISSUE_CL, &o, &prog, &l, &err), -1);
 	assert_string_equal(err.msg, "cancelled");
+	for (int m = ISSUE_MEAN; m <= ISSUE_MIX; m++) {
+		assert_int_equal(issues_rank(s, (enum issue_method)m, &o, &prog, &l, &err), -1);
+		assert_string_equal(err.msg, "cancelled");
+		assert_null(l.index);
+	}
 	study_free(s);
 }
 
