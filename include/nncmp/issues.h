@@ -72,8 +72,8 @@ const char *issue_method_name(enum issue_method m);
 int issue_method_parse(const char *name);
 /*
  * The method to rank by when the user names none (the CLI and the TUI's review queue): mix when
- * some model has probabilities (it beat confident learning on the noisy studies of `make
- * bench-triage`), else consensus.
+ * some model has probabilities (the most precise on the mean over the noisy studies of `make
+ * bench-triage`, though not on every one: README), else consensus.
  */
 enum issue_method issue_method_default(const struct study *s);
 

@@ -21,7 +21,7 @@ static const char issues_help[] =
     "             P(its label); a layer whose vote agrees with the labels on over 10 points more\n"
     "             rows than the models do is left out; score 1 - P'(label); flags\n"
     "             argmax P' != label. Without layers (or above 200000 instances without\n"
-    "             --force) it is mean. It beat cl on the noisy studies of make bench-triage.\n"
+    "             --force) it is mean. The best on the mean over make bench-triage's studies.\n"
     "  mean       self-confidence on P: score 1 - P(label); flags argmax P != label\n"
     "  cl         confident learning (cleanlab's prune_by_noise_rate): per-class thresholds,\n"
     "             the calibrated confident joint, pruning by noise rate; ranked by\n"
