@@ -4,6 +4,7 @@
 #   make test       install missing packages (as root), build, run every test
 #   make demo       install missing packages (as root), build, open the demo study
 #   make bench      speed figures against a NumPy/scikit-learn reference
+#   make bench-triage  precision of every label-issue method on noisy studies (README)
 #   make asan       the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make fuzz       run every fuzz harness for FUZZ_SECONDS each (libFuzzer, clang)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -54,7 +55,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC  = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all test unit screen demo bench asan ubsan fuzz install uninstall format check-format \
+.PHONY: all test unit screen demo bench bench-triage asan ubsan fuzz install uninstall format check-format \
 	clean deps-build deps-test
 
 all: nncmp
@@ -115,6 +116,19 @@ bench:
 	@tools/deps.sh bench
 	$(MAKE) all $(BUILD)/bench_ops
 	NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh
+
+# The noisy studies are generated once into $(BUILD)/bench-triage (again when the generator
+# changes); every run scores them with the current ./nncmp.
+TRIAGE_DIR = $(BUILD)/bench-triage
+bench-triage:
+	@tools/deps.sh bench-triage
+	$(MAKE) all $(TRIAGE_DIR)/.generated
+	/usr/bin/python3 tools/bench_triage.py eval $(TRIAGE_DIR) ./nncmp
+
+$(TRIAGE_DIR)/.generated: tools/bench_triage.py
+	rm -rf $(TRIAGE_DIR)
+	/usr/bin/python3 tools/bench_triage.py gen $(TRIAGE_DIR)
+	touch $@
 
 $(BUILD)/bench_ops: tools/bench_ops.c $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBCORE) $(LIBS) $(ALL_LDFLAGS)

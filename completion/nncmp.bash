@@ -259,7 +259,7 @@ _nncmp()
             return 0
             ;;
         --method)
-            COMPREPLY=($(compgen -W "cl margin iies consensus knn" -- "$cur"))
+            COMPREPLY=($(compgen -W "mix mean cl margin iies consensus knn" -- "$cur"))
             return 0
             ;;
         --format)

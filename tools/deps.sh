@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes sure the Debian packages a make target needs are installed.
-# Usage: tools/deps.sh build|test|bench|demo-data
+# Usage: tools/deps.sh build|test|bench|bench-triage|demo-data
 # As root it installs what is missing with apt-get; otherwise it prints the exact command and fails.
 set -eu
 
@@ -9,8 +9,9 @@ case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build libcmocka-dev ncurses-term tmux python3-numpy python3-torch man-db groff-base imagemagick python3-pil" ;;
 bench) want="$build python3-numpy python3-sklearn" ;;
+bench-triage) want="$build python3-numpy python3-scipy python3-sklearn fortunes" ;;
 demo-data) want="python3-numpy python3-scipy python3-sklearn python3-torch python3-pil fortunes" ;;
-*) echo "deps.sh: unknown set '$1' (build, test, bench, demo-data)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$1' (build, test, bench, bench-triage, demo-data)" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -11,7 +11,20 @@ Writes, under tests/data/issues/:
 
 Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
 order (the flagged instances in rank order), scores (N, null when excluded), suggested (one per
-flagged instance, in `order`)}.
+flagged instance, in `order`), ranked and ranked_suggested (every instance kept, in rank order:
+the flagged ones, then the rest), estimated (cl: the calibrated confident joint's off-diagonal
+sum, cleanlab's num_label_issues; the others: count)}; mix adds layers_mixed, layers_dropped and
+near_ties (instances whose k-th and (k+1)-th neighbours are within 1e-5 in cosine, where float32
+similarities may pick another neighbour).
+
+mean and mix are written here from issue #13's formulas, independently of src/core/issues_mix.c:
+mean ranks by self-confidence 1 - P[i, y_i] on the mean probabilities and flags argmax P != y;
+mix, for each layer, takes the k nearest neighbours by cosine (self and excluded instances left
+out, ties to the lower index), v_i(c) = sum of P[j, y_j] over neighbours j labelled c,
+Q_i = v_i / sum_c v_i(c) (label counts / k when that sum is 0), drops a layer whose argmax Q = y
+holds on more than 10 points more rows than argmax P = y, averages Q over the layers kept and
+ranks by 1 - P'[i, y_i], P' = P/2 + Q/2; suggested argmax P' (the runner-up if that is the
+label).
 
 Confident learning is computed twice: vectorized (the reference written to the file) and as a
 literal per-row loop of the paper's definitions (Northcutt, Jiang & Chuang 2021, eq. 1-2, with
@@ -228,6 +241,81 @@ def knn(act, y, keep, k):
     return flag, score, sugg
 
 
+def neighbours(act, keep, k, tie_eps=1e-5):
+    """Each kept instance's k nearest neighbours by cosine (float64), nearest first, ties to the
+    lower index; and the instances whose k-th and (k+1)-th neighbours are within tie_eps."""
+    x = act.astype(np.float64)
+    norm = np.sqrt((x * x).sum(axis=1))
+    x = np.divide(x, norm[:, None], out=np.zeros_like(x), where=norm[:, None] > 0)
+    sim = x @ x.T
+    n = len(keep)
+    sim[np.arange(n), np.arange(n)] = -np.inf
+    sim[:, ~keep] = -np.inf
+    out, near = [None] * n, set()
+    for i in np.nonzero(keep)[0]:
+        cand = np.nonzero(np.isfinite(sim[i]))[0]
+        order = cand[np.lexsort((cand, -sim[i, cand]))]
+        out[i] = order[:k]
+        if len(order) > k and sim[i, order[k - 1]] - sim[i, order[k]] < tie_eps:
+            near.add(int(i))
+    return out, near
+
+
+def mix(P, y, keep, layers, k):
+    """mean (no layers) or mix, from the issue's formulas."""
+    n, c = P.shape
+    rows = np.arange(n)
+    pl = P[rows, y]
+    kept = int(keep.sum())
+    agree_p = int(((P.argmax(axis=1) == y) & keep).sum())
+    Qs, dropped, near = [], 0, set()
+    for act in layers:
+        nbrs, amb = neighbours(act, keep, k)
+        Q = np.zeros((n, c))
+        lonely = np.zeros(n, bool)
+        for i in np.nonzero(keep)[0]:
+            nb = nbrs[i]
+            if len(nb) == 0:
+                Q[i] = P[i]  # no neighbours: no vote
+                lonely[i] = True
+                continue
+            v = np.zeros(c)
+            np.add.at(v, y[nb], pl[nb])  # in neighbour order
+            total = np.cumsum(pl[nb])[-1]
+            if not total > 0:
+                v = np.bincount(y[nb], minlength=c).astype(np.float64)
+                total = float(len(nb))
+            Q[i] = v / total
+        agree_u = int(((Q.argmax(axis=1) == y) & keep & ~lonely).sum())
+        if agree_u > agree_p and 100 * (agree_u - agree_p) > 10 * kept:
+            dropped += 1
+            continue
+        Qs.append(Q)
+        near |= amb
+    if Qs:
+        q = Qs[0].copy()
+        for Q in Qs[1:]:
+            q += Q
+        P2 = 0.5 * P + 0.5 * (q / len(Qs))
+    else:
+        P2 = P
+    best = P2.argmax(axis=1)
+    R = P2.copy()
+    R[rows, best] = -np.inf
+    other = R.argmax(axis=1)
+    sugg = np.where((best == y) & (c > 1), other, best)
+    score = np.where(keep, 1.0 - P2[rows, y], np.nan)
+    return (best != y) & keep, score, sugg, len(Qs), dropped, near
+
+
+def mix_layer_list(acts, case):
+    """The layers mix reads: case's layer, or every layer of the models chosen."""
+    if case.get("layer"):
+        return [acts[case["layer"]]]
+    model = case["model"]
+    return [a for name, a in acts.items() if model is None or name.split(".")[0] == model]
+
+
 def expect(labels, models, acts, case):
     n = len(labels)
     keep = np.ones(n, bool)
@@ -238,9 +326,11 @@ def expect(labels, models, acts, case):
         y[int(i)] = l
     m, model = case["method"], case["model"]
     tie = np.zeros(n)
+    estimated, extra = None, {}
     if m == "cl":
         P = mean_probs(models, model)
-        flag, score, sugg, _ = cl_vectorized(P, y, keep)
+        flag, score, sugg, (_, _, prune) = cl_vectorized(P, y, keep)
+        estimated = int(prune.sum() - np.trace(prune))
         loops = cl_loops(P, y, keep)
         if loops != set(np.nonzero(flag)[0].tolist()):
             sys.exit(f"make_issue_fixtures: the two cl implementations disagree on {case}")
@@ -248,16 +338,26 @@ def expect(labels, models, acts, case):
         flag, score, sugg = margin_iies(mean_probs(models, model), y, keep, m == "iies")
     elif m == "consensus":
         flag, score, sugg, tie = consensus(models, model, y, keep)
+    elif m in ("mean", "mix"):
+        layers = mix_layer_list(acts, case) if m == "mix" else []
+        flag, score, sugg, mixed, dropped, near = mix(mean_probs(models, model), y, keep, layers,
+                                                      case["k"])
+        if m == "mix":
+            extra = {"layers_mixed": mixed, "layers_dropped": dropped,
+                     "near_ties": sorted(near)}
     else:
         layer = case.get("layer") or next(iter(acts))
         flag, score, sugg = knn(acts[layer], y, keep, case["k"])
     idx = np.nonzero(keep)[0]
     order = idx[np.lexsort((idx, -tie[idx], -score[idx], -flag[idx].astype(int)))]
     count = int(flag.sum())
+    ranked = order
     order = order[:count]
     return {"count": count, "flagged": sorted(np.nonzero(flag)[0].tolist()),
             "order": order.tolist(), "suggested": [int(sugg[i]) for i in order],
-            "scores": [None if not np.isfinite(v) else float(v) for v in score]}
+            "ranked": ranked.tolist(), "ranked_suggested": [int(sugg[i]) for i in ranked],
+            "estimated": count if estimated is None else estimated,
+            "scores": [None if not np.isfinite(v) else float(v) for v in score], **extra}
 
 
 def cases_for(labels, models, acts, rng, full):
@@ -274,6 +374,24 @@ def cases_for(labels, models, acts, rng, full):
             out.append({"method": method, "model": name, "exclude": None, "labels": None, "k": 10})
         if full or method == "cl":
             out.append({"method": method, "model": None, "exclude": excl, "labels": relab, "k": 10})
+    # mean and mix (cases after the others, so that the draws above stay as they were)
+    out.append({"method": "mean", "model": None, "exclude": None, "labels": None, "k": 10})
+    out.append({"method": "mix", "model": None, "exclude": None, "labels": None, "k": 10})
+    if full:
+        for name in prob_names:
+            out.append({"method": "mean", "model": name, "exclude": None, "labels": None,
+                        "k": 10})
+            out.append({"method": "mix", "model": name, "exclude": None, "labels": None,
+                        "k": 10})
+        for method in ("mean", "mix"):
+            out.append({"method": method, "model": None, "exclude": excl, "labels": relab,
+                        "k": 10})
+        if acts:
+            out.append({"method": "mix", "model": None, "exclude": None, "labels": None,
+                        "k": 5})
+            for layer in acts:
+                out.append({"method": "mix", "model": None, "layer": layer, "exclude": None,
+                            "labels": None, "k": 10})
     if acts:
         layer = next(iter(acts))
         for k in (5, 10) if full else (10,):
@@ -308,6 +426,12 @@ def write_small(path, rng):
     np.save(os.path.join(path, "models", "a", "act", "fc.npy"), act)
     np.save(os.path.join(path, "models", "b", "logits.npy"), zb)
     np.save(os.path.join(path, "models", "vote", "pred.npy"), pred.astype(np.int64))
+    # b's layer "leak" is what a model trained on these very labels would give: mix's guard
+    # drops it (its own generator, so that the draws above and after stay as they were)
+    leak_rng = np.random.default_rng(20261124)
+    os.makedirs(os.path.join(path, "models", "b", "act"), exist_ok=True)
+    leak = 3.0 * np.eye(c)[labels] + leak_rng.normal(0, 0.3, (n, c))
+    np.save(os.path.join(path, "models", "b", "act", "leak.npy"), leak.astype(np.float32))
 
 
 def write_skewed(path, rng):

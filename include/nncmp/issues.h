@@ -20,8 +20,21 @@
  *   knn        the labels of an instance's k nearest neighbours (cosine) in a layer's
  *              activations: score = the fraction that differ from its label; flags score > 0.5;
  *              suggested = their plurality label (lower class on ties).
- * cl, margin and iies use one model's probabilities (opts.model) or, by default, the mean of the
- * probability matrices of every model that has them (logits through a softmax, as at open).
+ *   mean       self-confidence on P: score = 1 - P[i, y_i]; flags argmax P != y (cleanlab's
+ *              predicted_neq_given ranked by self-confidence); suggested = argmax P, or the
+ *              runner-up when that is the label.
+ *   mix        mean with the labels of the instance's neighbours mixed in: for every layer with
+ *              activations (opts.layer: that one), the k nearest neighbours by cosine as knn
+ *              finds them; v_i(c) = the sum of P[j, y_j] over the neighbours j labelled c;
+ *              Q_i = v_i / sum_c v_i(c) (the label counts / k when that sum is 0; P_i itself
+ *              when i has no neighbour); a layer is dropped (the guard) when argmax Q = y holds
+ *              on more than 10 percentage points more of the rows than argmax P = y (its
+ *              activations come from a model trained on these very labels); Q is averaged over
+ *              the layers kept and P' = P/2 + Q/2; then as mean on P'. Without layers, or above
+ *              ISSUES_KNN_MAX_N instances unless opts.force, it is mean.
+ * cl, margin, iies, mean and mix use one model's probabilities (opts.model; mix then reads that
+ * model's layers only) or, by default, the mean of the probability matrices of every model that
+ * has them (logits through a softmax, as at open).
  *
  * Everything returned is owned by the caller (issue_list_free). The study is only read, so
  * several computations may run at once on one study. A computation honours prog->cancel at
@@ -43,21 +56,24 @@ enum issue_method {
 	ISSUE_IIES,
 	ISSUE_CONSENSUS,
 	ISSUE_KNN,
+	ISSUE_MEAN,
+	ISSUE_MIX,
 	ISSUE_METHOD_COUNT
 };
 
-/* knn refuses studies larger than this unless opts.force (its cost grows as N²·H). */
+/* knn refuses studies larger than this unless opts.force (its cost grows as N²·H); mix then
+ * leaves the layers out. */
 #define ISSUES_KNN_MAX_N     200000
 #define ISSUES_KNN_DEFAULT_K 10
 
-/* "cl", "margin", "iies", "consensus", "knn". */
+/* "cl", "margin", "iies", "consensus", "knn", "mean", "mix". */
 const char *issue_method_name(enum issue_method m);
 /* The method with this name, or -1. */
 int issue_method_parse(const char *name);
 /*
- * The method to rank by when the user names none: cl when some model has probabilities (it was
- * the most precise on the demo studies' injected errors; see tests/issues/run.sh), else
- * consensus.
+ * The method to rank by when the user names none (the CLI and the TUI's review queue): mix when
+ * some model has probabilities (the most precise on the mean over the noisy studies of `make
+ * bench-triage`, though not on every one: README), else consensus.
  */
 enum issue_method issue_method_default(const struct study *s);
 
@@ -65,9 +81,10 @@ struct issue_opts {
 	int model;              /* -1: every model with probabilities (consensus: every model) */
 	const uint8_t *exclude; /* NULL, or N flags: 1 = leave out of thresholds and ranking */
 	const int32_t *labels;  /* NULL, or N labels that replace the study's (class ids) */
-	const char *layer; /* knn: "model.layer", or NULL for the first layer with activations */
-	size_t k;          /* knn: neighbours (0: ISSUES_KNN_DEFAULT_K) */
-	bool force;        /* knn: run even above ISSUES_KNN_MAX_N instances */
+	const char *layer;      /* knn: "model.layer", or NULL for the first layer with activations;
+	                           mix: that layer only, or NULL for every layer */
+	size_t k;               /* knn, mix: neighbours (0: ISSUES_KNN_DEFAULT_K) */
+	bool force;             /* knn, mix: use neighbours even above ISSUES_KNN_MAX_N instances */
 };
 
 struct issue_list {
@@ -78,6 +95,10 @@ struct issue_list {
 	int32_t *suggested; /* the label the method proposes for each entry */
 	double *score;      /* higher = more suspicious */
 	double *all_scores; /* the score of every instance (N), NaN when excluded */
+	/* how many labels the method estimates are wrong: cl, the calibrated confident joint's
+	 * off-diagonal sum (cleanlab's num_label_issues); the others, count */
+	size_t estimated;
+	size_t layers_mixed, layers_dropped; /* mix: layers mixed in, layers the guard left out */
 };
 
 /*

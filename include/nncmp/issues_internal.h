@@ -1,6 +1,6 @@
 /*
  * issues_internal.h — what the parts of the label-issue module share (issues.c, issues_cl.c,
- * issues_knn.c). Not for other modules: they use issues.h.
+ * issues_knn.c, issues_mix.c). Not for other modules: they use issues.h.
  *
  * A method fills three arrays of N entries (flag, score, suggested; excluded instances are
  * ignored) and issues.c ranks them.
@@ -56,12 +56,30 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
  */
 int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err);
 
-/* Confident learning (issues.h) over ps: fills flag, score, suggested. Returns 0 or -1. */
+/*
+ * Confident learning (issues.h) over ps: fills flag, score, suggested, and *estimated with the
+ * calibrated confident joint's off-diagonal sum. Returns 0 or -1.
+ */
 int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *suggested,
-              struct nn_err *err);
+              size_t *estimated, struct nn_err *err);
+/*
+ * The k nearest neighbours of every instance not excluded by cosine similarity of layer ly's
+ * activations (self and excluded instances left out; ties to the lower index), nearest first:
+ * instance i's are nbr[i*k .. i*k+len[i]). Adds N to the progress. Returns 0 or -1.
+ */
+int issues_knn_neighbours(const struct study *s, const struct layer *ly, const uint8_t *exclude,
+                          size_t k, struct nn_progress *prog, uint32_t *nbr, uint32_t *len,
+                          struct nn_err *err);
 /* knn (issues.h) over layer ly's activations with the labels in force. Returns 0 or -1. */
 int issues_knn(const struct study *s, const struct layer *ly, const int32_t *labels,
                const uint8_t *exclude, size_t k, struct nn_progress *prog, uint8_t *flag,
                double *score, int32_t *suggested, struct nn_err *err);
+/*
+ * mix (issues.h) over ps and the nl layers (none: the mean method), k neighbours each. *mixed
+ * receives how many layers were mixed in, *dropped how many the guard left out. Returns 0 or -1.
+ */
+int issues_mix(const struct prob_src *ps, const struct layer *const *layers, size_t nl, size_t k,
+               uint8_t *flag, double *score, int32_t *suggested, size_t *mixed, size_t *dropped,
+               struct nn_err *err);
 
 #endif

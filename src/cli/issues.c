@@ -15,30 +15,45 @@ static const char issues_help[] =
     "\n"
     "Ranks the instances by how likely their label is wrong, best suspects first, and says how\n"
     "many the method flags. Methods:\n"
+    "  mix        the default when a model has probabilities: self-confidence on the mean\n"
+    "             probabilities P mixed half and half with the labels of each instance's k\n"
+    "             nearest neighbours (cosine) in every layer with activations, each weighted by\n"
+    "             P(its label); a layer whose vote agrees with the labels on over 10 points more\n"
+    "             rows than the models do is left out; score 1 - P'(label); flags\n"
+    "             argmax P' != label. Without layers (or above 200000 instances without\n"
+    "             --force) it is mean. The best on the mean over make bench-triage's studies.\n"
+    "  mean       self-confidence on P: score 1 - P(label); flags argmax P != label\n"
     "  cl         confident learning (cleanlab's prune_by_noise_rate): per-class thresholds,\n"
     "             the calibrated confident joint, pruning by noise rate; ranked by\n"
-    "             self-confidence, score 1 - p(label). The default when a model has\n"
-    "             probabilities (the most precise on the demo studies' injected errors).\n"
+    "             self-confidence, score 1 - p(label)\n"
     "  margin     score max p(other) - p(label); flags score > 0\n"
     "  iies       (max p + 1 - p(label)) / 2; flags argmax != label\n"
     "  consensus  the mean IIES over every model (a prediction-only model as a one-hot row);\n"
-    "             flags a majority of models disagreeing with the label; suggests their vote\n"
+    "             flags a majority of models disagreeing with the label; suggests their vote;\n"
+    "             the default when no model has probabilities\n"
     "  knn        the fraction of the k nearest neighbours (cosine, a layer's activations)\n"
     "             whose label differs; flags more than half; suggests their majority label\n"
-    "cl, margin and iies read one model (--model) or the mean of every model's probabilities.\n"
+    "mix, mean, cl, margin and iies read one model (--model) or the mean of every model's\n"
+    "probabilities.\n"
     "\n"
-    "  --method NAME  cl, margin, iies, consensus or knn (default: cl, or consensus when no\n"
-    "                 model has probabilities)\n"
-    "  --model M      use only model M\n"
-    "  --top K        print the first K flagged instances (default 20; 0 prints all)\n"
-    "  --filter EXPR  list only the flagged instances that match EXPR (scores are computed\n"
-    "                 over the whole study; see 'nncmp instances --help')\n"
-    "  --layer M.L    knn: the layer (default: the first layer with activations)\n"
-    "  --k N          knn: neighbours (default 10)\n"
-    "  --force        knn: run even above 200000 instances (its cost grows as N^2)\n"
-    "  --json         {\"method\", \"count\", \"issues\": [{\"index\", \"id\", \"label\", "
-    "\"suggested\",\n"
-    "                 \"score\"}]} (count: flagged instances that match the filter)\n"
+    "  --method NAME  mix, mean, cl, margin, iies, consensus or knn (default: mix, or consensus\n"
+    "                 when no model has probabilities)\n"
+    "  --model M      use only model M (mix: and only its layers)\n"
+    "  --top K        print the K best suspects (default 20): the flagged ones first, then the\n"
+    "                 rest in rank order when fewer are flagged; 0 prints every flagged one\n"
+    "  --filter EXPR  list only the instances that match EXPR (scores are computed over the\n"
+    "                 whole study; see 'nncmp instances --help')\n"
+    "  --layer M.L    knn: the layer (default: the first layer with activations); mix: only\n"
+    "                 this layer (default: every layer)\n"
+    "  --k N          knn, mix: neighbours (default 10)\n"
+    "  --force        knn, mix: use neighbours even above 200000 instances (cost grows as N^2)\n"
+    "  --json         {\"method\", \"count\", \"estimated_errors\", \"issues\": [{\"index\", "
+    "\"id\",\n"
+    "                 \"label\", \"suggested\", \"score\", \"flagged\"}]} (count: flagged "
+    "instances\n"
+    "                 that match the filter; estimated_errors: cl's calibrated confident joint\n"
+    "                 off the diagonal, as cleanlab's num_label_issues, else the flagged count;\n"
+    "                 mix adds \"layers_mixed\" and \"layers_dropped\")\n"
     "  --help         this text\n";
 
 struct issues_args {
@@ -109,13 +124,19 @@ static int issues_parse(int argc, char **argv, struct issues_args *a)
 		                       a->study ? "one study expected" : "no study given");
 	if (a->method && issue_method_parse(a->method) < 0)
 		return cli_usage_error(
-		    "issues", "unknown method '%s' (cl, margin, iies, consensus, knn)", a->method);
+		    "issues", "unknown method '%s' (mix, mean, cl, margin, iies, consensus, knn)",
+		    a->method);
 	return -1;
 }
 
 static const char *const method_titles[ISSUE_METHOD_COUNT] = {
-    "confident learning", "margin", "instance interpretation error score", "consensus of models",
-    "k nearest neighbours"};
+    "confident learning",
+    "margin",
+    "instance interpretation error score",
+    "consensus of models",
+    "k nearest neighbours",
+    "self-confidence on the mean probabilities",
+    "mean probabilities mixed with neighbour labels"};
 
 static int issues_json(const struct study *s, const struct issue_list *l, const uint32_t *rows,
                        size_t count, size_t shown)
@@ -125,22 +146,36 @@ static int issues_json(const struct study *s, const struct issue_list *l, const 
 	for (size_t r = 0; r < shown; r++) {
 		uint32_t i = l->index[rows[r]];
 		json_array_append_new(
-		    arr, json_pack("{s:I, s:o, s:o, s:o, s:o}", "index", (json_int_t)i, "id",
-		                   cli_jstr(study_instance_id(s, i, buf, sizeof buf)), "label",
-		                   cli_jstr(s->classes[s->labels[i]]), "suggested",
-		                   cli_jstr(s->classes[l->suggested[rows[r]]]), "score",
-		                   cli_json_real(l->score[rows[r]])));
+		    arr,
+		    json_pack("{s:I, s:o, s:o, s:o, s:o, s:b}", "index", (json_int_t)i, "id",
+		              cli_jstr(study_instance_id(s, i, buf, sizeof buf)), "label",
+		              cli_jstr(s->classes[s->labels[i]]), "suggested",
+		              cli_jstr(s->classes[l->suggested[rows[r]]]), "score",
+		              cli_json_real(l->score[rows[r]]), "flagged", rows[r] < l->count));
 	}
-	return cli_json_print(json_pack("{s:s, s:I, s:o}", "method", issue_method_name(l->method),
-	                                "count", (json_int_t)count, "issues", arr));
+	json_t *root = json_pack("{s:s, s:I, s:I}", "method", issue_method_name(l->method), "count",
+	                         (json_int_t)count, "estimated_errors", (json_int_t)l->estimated);
+	if (l->method == ISSUE_MIX) {
+		json_object_set_new(root, "layers_mixed",
+		                    json_integer((json_int_t)l->layers_mixed));
+		json_object_set_new(root, "layers_dropped",
+		                    json_integer((json_int_t)l->layers_dropped));
+	}
+	json_object_set_new(root, "issues", arr);
+	return cli_json_print(root);
 }
 
 static void issues_text(const struct study *s, const struct issue_list *l, const uint32_t *rows,
                         size_t count, size_t shown, const char *model, const char *filter)
 {
 	char *m = model ? cli_safe(model) : NULL;
-	printf("method %s (%s%s%s): ", issue_method_name(l->method), method_titles[l->method],
+	printf("method %s (%s%s%s", issue_method_name(l->method), method_titles[l->method],
 	       m ? ", model " : "", m ? m : "");
+	if (l->method == ISSUE_MIX)
+		printf(", %zu layer%s", l->layers_mixed, cli_plural(l->layers_mixed));
+	if (l->method == ISSUE_MIX && l->layers_dropped)
+		printf(", %zu left out by the guard", l->layers_dropped);
+	printf("): ");
 	if (filter)
 		printf("%zu flagged instance%s match%s the filter", count, cli_plural(count),
 		       count == 1 ? "es" : "");
@@ -149,6 +184,8 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 	free(m);
 	if (shown < count)
 		printf("; the first %zu", shown);
+	else if (shown > count)
+		printf("; then the best %zu unflagged", shown - count);
 	printf("\n");
 	if (!shown)
 		return;
@@ -171,7 +208,7 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 	cli_print_cell("label", cw, false);
 	printf("  ");
 	cli_print_cell("suggested", cw, false);
-	printf("  %8s\n", "score");
+	printf("  %8s  %s\n", "score", "flagged");
 	for (size_t r = 0; r < shown; r++) {
 		uint32_t i = l->index[rows[r]];
 		printf("%5zu %7u  ", r + 1, i);
@@ -180,7 +217,7 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 		cli_print_cell(s->classes[s->labels[i]], cw, false);
 		printf("  ");
 		cli_print_cell(s->classes[l->suggested[rows[r]]], cw, false);
-		printf("  %8.4f\n", l->score[rows[r]]);
+		printf("  %8.4f  %s\n", l->score[rows[r]], rows[r] < l->count ? "yes" : "no");
 	}
 }
 
@@ -215,7 +252,7 @@ int cmd_issues(int argc, char **argv)
 	}
 	if ((rc = cli_select("issues", s, a.filter, &sel, &nsel)) != EXIT_OK)
 		goto out;
-	if (meth == ISSUE_KNN)
+	if (meth == ISSUE_KNN || meth == ISSUE_MIX)
 		linalg_init(0);
 	struct nn_err err = {{0}};
 	struct cli_meter *meter = cli_meter_start("scoring label issues");
@@ -225,20 +262,22 @@ int cmd_issues(int argc, char **argv)
 		rc = cli_input_error("issues", err.msg);
 		goto out;
 	}
-	/* the flagged entries that match the filter, in rank order */
+	/* the entries that match the filter in rank order: the flagged ones first */
 	uint8_t *match = NULL;
 	if (a.filter) {
 		match = xcalloc(s->n ? s->n : 1, 1);
 		for (size_t k = 0; k < nsel; k++)
 			match[sel[k]] = 1;
 	}
-	rows = xmalloc((l.count ? l.count : 1) * sizeof *rows);
-	size_t count = 0;
-	for (size_t r2 = 0; r2 < l.count; r2++)
-		if (!match || match[l.index[r2]])
-			rows[count++] = (uint32_t)r2;
+	rows = xmalloc((l.n ? l.n : 1) * sizeof *rows);
+	size_t count = 0, nrows = 0;
+	for (size_t r2 = 0; r2 < l.n; r2++)
+		if (!match || match[l.index[r2]]) {
+			rows[nrows++] = (uint32_t)r2;
+			count += r2 < l.count;
+		}
 	free(match);
-	size_t shown = a.top == 0 || (size_t)a.top > count ? count : (size_t)a.top;
+	size_t shown = a.top == 0 ? count : (size_t)a.top > nrows ? nrows : (size_t)a.top;
 	if (a.json)
 		rc = issues_json(s, &l, rows, count, shown);
 	else {

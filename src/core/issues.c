@@ -8,8 +8,8 @@
 #include "nncmp/issues_internal.h"
 #include "nncmp/keysort.h"
 
-static const char *const method_names[ISSUE_METHOD_COUNT] = {"cl", "margin", "iies", "consensus",
-                                                             "knn"};
+static const char *const method_names[ISSUE_METHOD_COUNT] = {"cl",  "margin", "iies", "consensus",
+                                                             "knn", "mean",   "mix"};
 
 const char *issue_method_name(enum issue_method m)
 {
@@ -28,7 +28,7 @@ enum issue_method issue_method_default(const struct study *s)
 {
 	for (size_t m = 0; m < s->n_models; m++)
 		if (s->models[m].src != SRC_PRED)
-			return ISSUE_CL;
+			return ISSUE_MIX;
 	return ISSUE_CONSENSUS;
 }
 
@@ -402,6 +402,38 @@ static const struct layer *knn_layer(const struct study *s, const char *spec, st
 	return found;
 }
 
+/*
+ * The layers mix reads into *out (freed by the caller): o->layer, or every layer with
+ * activations of the models chosen (o->model, or all); none above ISSUES_KNN_MAX_N instances
+ * unless o->force. Returns how many, or -1 with err set (an unknown o->layer).
+ */
+static long mix_layers(const struct study *s, const struct issue_opts *o, const struct layer ***out,
+                       struct nn_err *err)
+{
+	size_t total = 0;
+	for (size_t m = 0; m < s->n_models; m++)
+		total += s->models[m].n_layers;
+	*out = xcalloc(total ? total : 1, sizeof **out);
+	if (o->layer) {
+		const struct layer *ly = knn_layer(s, o->layer, err);
+		if (!ly)
+			return -1;
+		if (s->n > ISSUES_KNN_MAX_N && !o->force)
+			return 0;
+		(*out)[0] = ly;
+		return 1;
+	}
+	if (s->n > ISSUES_KNN_MAX_N && !o->force)
+		return 0;
+	long nl = 0;
+	for (size_t m = 0; m < s->n_models; m++)
+		for (size_t l = 0; l < s->models[m].n_layers; l++)
+			if ((o->model < 0 || (size_t)o->model == m) &&
+			    s->models[m].layers[l].act_path)
+				(*out)[nl++] = &s->models[m].layers[l];
+	return nl;
+}
+
 int issues_rank(const struct study *s, enum issue_method m, const struct issue_opts *o,
                 struct nn_progress *prog, struct issue_list *out, struct nn_err *err)
 {
@@ -444,16 +476,35 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 			                err);
 	} else {
 		struct prob_src ps;
-		rc = prob_src_init(&ps, s, o, labels, prog, m, err);
+		const struct layer **layers = NULL;
+		long nl = 0;
+		bool have_ps = (rc = prob_src_init(&ps, s, o, labels, prog, m, err)) == 0;
+		if (rc == 0 && m == ISSUE_MIX && (nl = mix_layers(s, o, &layers, err)) < 0)
+			rc = -1;
 		if (rc == 0) {
-			rc = m == ISSUE_CL
-			         ? issues_cl(&ps, flag, score, sugg, err)
-			         : issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg, err);
-			free(ps.m);
+			if (m == ISSUE_CL)
+				rc = issues_cl(&ps, flag, score, sugg, &out->estimated, err);
+			else if (m == ISSUE_MEAN || m == ISSUE_MIX)
+				rc =
+				    issues_mix(&ps, layers, (size_t)nl,
+				               o->k ? o->k : ISSUES_KNN_DEFAULT_K, flag, score,
+				               sugg, &out->layers_mixed, &out->layers_dropped, err);
+			else
+				rc = issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg,
+				                        err);
 		}
+		if (have_ps)
+			free(ps.m);
+		free(layers);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		issues_finish(s, o->exclude, flag, score, tie, sugg, out);
+		if (m != ISSUE_CL)
+			out->estimated = out->count;
+	} else {
+		memset(out, 0, sizeof *out);
+		out->method = m;
+	}
 	free(flag);
 	free(score);
 	free(tie);

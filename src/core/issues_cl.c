@@ -259,7 +259,7 @@ static void cl_merge_heaps(struct cell *cells, size_t nt, size_t nc, size_t used
 }
 
 int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *sugg,
-              struct nn_err *err)
+              size_t *estimated, struct nn_err *err)
 {
 	const struct study *s = ps->s;
 	size_t n = s->n, c = ps->c;
@@ -325,6 +325,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 			}
 		ncell[i + 1] += ncell[i];
 	}
+	*estimated = total; /* cleanlab's num_label_issues("off_diagonal_calibrated") */
 	/* each part fills heaps of its own; part 0's then take in the others' values */
 	size_t nc = ncell[c] ? ncell[c] : 1;
 	cells = xcalloc(nt * nc, sizeof *cells);

@@ -2,7 +2,8 @@
  * issues_knn.c — the knn label-issue score: the labels of an instance's k nearest neighbours by
  * cosine similarity of a layer's activations. Blocked: a block of queries against every block of
  * candidates by one SGEMM each, a top-k list per query, so memory is O(N·k + block²) beside the
- * mapping (and O(block·H) for the rows being multiplied).
+ * mapping (and O(block·H) for the rows being multiplied). The neighbour lists also feed the
+ * mix method (issues_mix.c).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -53,29 +54,26 @@ static void read_unit_rows(const struct npy *a, size_t r0, size_t nb, float *out
 	}
 }
 
-int issues_knn(const struct study *s, const struct layer *ly, const int32_t *labels,
-               const uint8_t *exclude, size_t k, struct nn_progress *prog, uint8_t *flag,
-               double *score, int32_t *sugg, struct nn_err *err)
+int issues_knn_neighbours(const struct study *s, const struct layer *ly, const uint8_t *exclude,
+                          size_t k, struct nn_progress *prog, uint32_t *nbr, uint32_t *len,
+                          struct nn_err *err)
 {
 	const struct npy *a = &ly->act;
-	size_t n = s->n, h = a->cols, c = s->n_classes;
+	size_t n = s->n, h = a->cols;
 	if (a->rows != n)
 		return nn_err_set(err, "%s: %zu rows, but the study has %zu instances", a->path,
 		                  a->rows, n);
 	if (h == 0)
 		return nn_err_set(err, "%s: 0 columns", a->path);
 	struct nb *top = xmalloc(KNN_BLOCK * k * sizeof *top);
-	size_t *len = xmalloc(KNN_BLOCK * sizeof *len);
+	size_t *tl = xmalloc(KNN_BLOCK * sizeof *tl);
 	float *q = xmalloc(KNN_BLOCK * h * sizeof *q), *kb = xmalloc(KNN_BLOCK * h * sizeof *kb);
 	float *sim = xmalloc(KNN_BLOCK * KNN_BLOCK * sizeof *sim);
-	uint32_t *votes = xcalloc(c, sizeof *votes);
 	int rc = 0;
-	if (prog)
-		atomic_store(&prog->total, n);
 	for (size_t q0 = 0; q0 < n && rc == 0; q0 += KNN_BLOCK) {
 		size_t nq = n - q0 < KNN_BLOCK ? n - q0 : KNN_BLOCK;
 		read_unit_rows(a, q0, nq, q);
-		memset(len, 0, nq * sizeof *len);
+		memset(tl, 0, nq * sizeof *tl);
 		for (size_t k0 = 0; k0 < n; k0 += KNN_BLOCK) {
 			size_t nk = n - k0 < KNN_BLOCK ? n - k0 : KNN_BLOCK;
 			const float *kr = q;
@@ -92,40 +90,61 @@ int issues_knn(const struct study *s, const struct layer *ly, const int32_t *lab
 					if (j == q0 + r || (exclude && exclude[j]))
 						continue;
 					float v = sim[r * nk + e];
-					nb_insert(top + r * k, &len[r], k, isnan(v) ? -INFINITY : v,
+					nb_insert(top + r * k, &tl[r], k, isnan(v) ? -INFINITY : v,
 					          (uint32_t)j);
 				}
 			}
 		}
 		for (size_t r = 0; r < nq; r++) {
-			size_t i = q0 + r;
-			if (exclude && exclude[i])
-				continue;
-			size_t differ = 0;
-			int32_t best = labels[i];
-			for (size_t e = 0; e < len[r]; e++) {
-				int32_t l = labels[top[r * k + e].idx];
-				differ += l != labels[i];
-				votes[l]++;
-			}
-			for (size_t e = 0; e < len[r]; e++) {
-				int32_t l = labels[top[r * k + e].idx];
-				if (votes[l] > votes[best] || (votes[l] == votes[best] && l < best))
-					best = l;
-			}
-			for (size_t e = 0; e < len[r]; e++)
-				votes[labels[top[r * k + e].idx]] = 0;
-			score[i] = len[r] ? (double)differ / (double)len[r] : 0;
-			flag[i] = 2 * differ > len[r];
-			sugg[i] = best;
+			len[q0 + r] = (uint32_t)tl[r];
+			for (size_t e = 0; e < tl[r]; e++)
+				nbr[(q0 + r) * k + e] = top[r * k + e].idx;
 		}
 		rc = issues_tick(prog, nq, err);
 	}
 	free(top);
-	free(len);
+	free(tl);
 	free(q);
 	free(kb);
 	free(sim);
+	return rc;
+}
+
+int issues_knn(const struct study *s, const struct layer *ly, const int32_t *labels,
+               const uint8_t *exclude, size_t k, struct nn_progress *prog, uint8_t *flag,
+               double *score, int32_t *sugg, struct nn_err *err)
+{
+	size_t n = s->n, c = s->n_classes;
+	uint32_t *nbr = xmalloc((n ? n : 1) * k * sizeof *nbr);
+	uint32_t *len = xcalloc(n ? n : 1, sizeof *len);
+	if (prog)
+		atomic_store(&prog->total, n);
+	int rc = issues_knn_neighbours(s, ly, exclude, k, prog, nbr, len, err);
+	uint32_t *votes = xcalloc(c, sizeof *votes);
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (exclude && exclude[i])
+			continue;
+		const uint32_t *nb = nbr + i * k;
+		size_t differ = 0;
+		int32_t best = labels[i];
+		for (size_t e = 0; e < len[i]; e++) {
+			int32_t l = labels[nb[e]];
+			differ += l != labels[i];
+			votes[l]++;
+		}
+		for (size_t e = 0; e < len[i]; e++) {
+			int32_t l = labels[nb[e]];
+			if (votes[l] > votes[best] || (votes[l] == votes[best] && l < best))
+				best = l;
+		}
+		for (size_t e = 0; e < len[i]; e++)
+			votes[labels[nb[e]]] = 0;
+		score[i] = len[i] ? (double)differ / (double)len[i] : 0;
+		flag[i] = 2 * differ > len[i];
+		sugg[i] = best;
+	}
+	free(nbr);
+	free(len);
 	free(votes);
 	return rc;
 }

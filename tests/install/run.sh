@@ -115,7 +115,7 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "dups" nncmp du
 	expect_completion "export" nncmp exp
 	expect_completion "preview" nncmp pre
-	expect_completion "cl consensus iies knn margin" nncmp issues demo-data/digits --method ""
+	expect_completion "cl consensus iies knn margin mean mix" nncmp issues demo-data/digits --method ""
 	expect_completion "cnn.conv2 cnn.fc1 cnn.fc2" nncmp issues demo-data/digits --model cnn \
 		--layer ""
 	expect_completion "--k" nncmp issues demo-data/digits --k

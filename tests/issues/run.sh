@@ -1,7 +1,8 @@
 #!/bin/sh
 # `nncmp issues` from the command line: help, one-line errors with exit 2, the JSON shape, the
-# ranking against the NumPy oracle (tests/data/issues/, tools/make_issue_fixtures.py), --top,
-# --filter, knn, and no raw escape sequences on the terminal.
+# ranking against the NumPy oracle (tests/data/issues/, tools/make_issue_fixtures.py), --top
+# within and beyond the flagged count, estimated_errors, --filter, knn, mix, and no raw escape
+# sequences on the terminal.
 # (Scores, flagged sets and the precision/recall table against the injected errors are checked
 # in tests/unit/test_issues.c.)
 # Usage: tests/issues/run.sh ./nncmp     (from the top of the tree)
@@ -53,39 +54,82 @@ mkdir -p "$TMP/noact/models/cnn"
 cp $DIGITS/labels.npy $DIGITS/classes.txt "$TMP/noact/"
 cp $DIGITS/models/cnn/probs.npy "$TMP/noact/models/cnn/"
 one_line_error "no layer has activations" "$NNCMP" issues "$TMP/noact" --method knn
-expect 0 "method cl (confident learning)" -- "$NNCMP" issues "$TMP/noact"
+expect 0 "method cl (confident learning)" -- "$NNCMP" issues "$TMP/noact" --method cl
+# without layers the default mix is the mean ranking alone
+a=$("$NNCMP" issues "$TMP/noact" --json --top 0 | indices)
+b=$("$NNCMP" issues "$TMP/noact" --method mean --json --top 0 | indices)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "mix without layers differs from mean"
+expect 0 '"layers_mixed":0,"layers_dropped":0' -- "$NNCMP" issues "$TMP/noact" --json --top 1
 
 # text: the header, then the table
-expect 0 "method cl (confident learning): 18 of 899 instances flagged" -- "$NNCMP" issues $DIGITS
+expect 0 "method mix (mean probabilities mixed with neighbour labels, 5 layers): 52 of 899 instances flagged; the first 20" -- \
+	"$NNCMP" issues $DIGITS
+expect 0 "method cl (confident learning): 18 of 899 instances flagged; then the best 2 unflagged" -- \
+	"$NNCMP" issues $DIGITS --method cl
 expect 0 "rank   index  id" -- "$NNCMP" issues $DIGITS --top 3
+expect 0 "  flagged" -- "$NNCMP" issues $DIGITS --top 3
 expect 0 "method consensus (consensus of models, model knn)" -- \
 	"$NNCMP" issues $DIGITS --method consensus --model knn
 
-# JSON: the shape, and the order of the NumPy oracle (the first case of each file is the
-# default cl over all models)
-expect 0 '{"method":"cl","count":18,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
+# JSON: the shape, and the order of the NumPy oracle (the first case of each file is cl over
+# all models)
+expect 0 '{"method":"cl","count":18,"estimated_errors":20,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
+	"$NNCMP" issues $DIGITS --method cl --json --top 1
+expect 0 '{"method":"mix","count":52,"estimated_errors":52,"layers_mixed":5,"layers_dropped":0,"issues":[{"index":480,' -- \
 	"$NNCMP" issues $DIGITS --json --top 1
 for study in digits fortunes; do
 	want=$(grep -o '"order":\[[0-9,]*\]' tests/data/issues/demo_$study.json | head -1 |
 		sed 's/"order":\[//; s/\]//')
-	got=$("$NNCMP" issues demo-data/$study --json --top 0 | indices)
+	got=$("$NNCMP" issues demo-data/$study --method cl --json --top 0 | indices)
 	[ -n "$got" ] && [ "$got" = "$want" ] && ok || bad "$study: cl order differs from NumPy's"
 done
 
-# --top: the first K; 0 = every flagged instance
+# --top K beyond the flagged count, against the oracle value by value: the flagged entries
+# first, then the rest in rank order, each with its flag, score, suggestion; count and
+# estimated_errors (cl: the calibrated confident joint off the diagonal)
+PY=/usr/bin/python3
+for study in digits fortunes; do
+	for m in cl mean mix margin consensus; do
+		for k in 0 5 150 400; do
+			"$NNCMP" issues demo-data/$study --method $m --json --top $k >"$TMP/top.json"
+			if msg=$($PY tests/issues/check_top.py "$TMP/top.json" \
+				tests/data/issues/demo_$study.json $m $k); then
+				ok
+			else
+				bad "$study --method $m --top $k: $msg"
+			fi
+		done
+	done
+done
+
+# --top: the first K; 0 = every flagged instance; K above the study's size: every instance
 n=$("$NNCMP" issues $DIGITS --method margin --json --top 0 | indices | tr ',' '\n' | wc -l)
-c=$("$NNCMP" issues $DIGITS --method margin --json --top 1 | sed 's/.*"count":\([0-9]*\).*/\1/')
+c=$("$NNCMP" issues $DIGITS --method margin --json --top 1 | sed 's/.*"count":\([0-9]*\),.*/\1/')
 [ "$n" = "$c" ] && [ "$n" -gt 20 ] && ok || bad "--top 0 printed $n of $c"
 n=$("$NNCMP" issues $DIGITS --method margin --json | indices | tr ',' '\n' | wc -l)
 [ "$n" = 20 ] && ok || bad "the default --top printed $n, not 20"
+n=$("$NNCMP" issues $DIGITS --method cl --json --top 5000 | indices | tr ',' '\n' | wc -l)
+[ "$n" = 899 ] && ok || bad "--top 5000 printed $n of 899"
+# the guard: a layer whose vote agrees with the given labels far more than the models do
+expect 0 '"layers_mixed":1,"layers_dropped":1' -- \
+	"$NNCMP" issues tests/data/issues/small --json --top 1
+expect 0 "1 layer, 1 left out by the guard" -- "$NNCMP" issues tests/data/issues/small --top 1
 
 # --filter lists only matching flagged instances, counted
 out=$("$NNCMP" issues $DIGITS --method iies --filter 'gt == 5' --json --top 0)
 labels=$(printf '%s' "$out" | grep -o '"label":"[^"]*"' | sort -u)
 [ "$labels" = '"label":"5"' ] && ok || bad "--filter 'gt == 5' listed labels $labels"
+# beyond the flagged ones that match, the next matching instances follow, unflagged
+out=$("$NNCMP" issues $DIGITS --method cl --filter 'gt == 5' --json --top 30)
+labels=$(printf '%s' "$out" | grep -o '"label":"[^"]*"' | sort -u)
+c=$(printf '%s' "$out" | sed 's/.*"count":\([0-9]*\),.*/\1/')
+f=$(printf '%s' "$out" | grep -o '"flagged":true' | wc -l)
+n=$(printf '%s' "$out" | indices | tr ',' '\n' | wc -l)
+[ "$labels" = '"label":"5"' ] && [ "$n" = 30 ] && [ "$f" = "$c" ] && ok ||
+	bad "--filter 'gt == 5' --top 30: labels $labels, $n entries, $f flagged of count $c"
 
 # knn and consensus run on both demo studies
-for m in knn consensus margin iies; do
+for m in knn consensus margin iies mean mix; do
 	expect 0 "\"method\":\"$m\"" -- "$NNCMP" issues $DIGITS --method $m --json --top 2
 	expect 0 "\"method\":\"$m\"" -- "$NNCMP" issues $FORTUNES --method $m --json --top 2
 done
