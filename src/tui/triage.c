@@ -622,9 +622,12 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		         "errors left ~%.0f (%zu of %zu decisions so far were errors)",
 		         (double)left * (double)(relab + removed) / (double)decided,
 		         relab + removed, decided);
+	else if (r->cell) /* a cell of the overview: every sample in it is misclassified */
+		snprintf(est, sizeof est, "errors left ~%zu (no decisions yet: every sample here)",
+		         left);
 	else
-		snprintf(est, sizeof est, "errors left ~%zu (%s's estimate: every flagged sample)",
-		         left, issue_method_name(r->method));
+		snprintf(est, sizeof est, "errors left ~%zu (%s's own estimate; no decisions yet)",
+		         r->list.estimated, issue_method_name(r->method));
 	char line[640];
 	snprintf(line, sizeof line,
 	         "%s%s%s: %zu %s, %zu left  |  decided %zu = %zu relabelled + %zu removed + %zu "

@@ -27,8 +27,10 @@ expect "the TUI opens" "Models"
 [ ! -e "$J" ] && ok "opening the study writes nothing into it" || no "a journal appeared on open"
 keys R
 expect "R opens the review queue" "Review queue"
+expect_re "the queue is ranked" " 1/[0-9]+  #[0-9]+"
 expect_re "the queue counts the flagged suspects" "flagged, [0-9]+ left  \|  decided 0 = 0 relabelled \+ 0 removed \+ 0 kept"
-expect "before any decision the estimate is the method's" "'s estimate: every flagged sample"
+est=$("$BIN" issues "$ST" --json 2>/dev/null | grep -o '"estimated_errors": *[0-9]*' | grep -o '[0-9]*$')
+expect "before any decision the estimate is the method's own (as nncmp issues says)" "errors left ~$est ("
 first=$(current)
 [ -n "$first" ] && ok "a suspect is shown (#$first)" || no "no suspect on the screen"
 # the suspect the CLI ranks first is the one on the screen
@@ -139,6 +141,7 @@ start C.UTF-8 160 45 "$ST2"
 expect "the TUI opens on a second copy" "Models"
 keys R
 expect "the review queue" "Review queue"
+expect_re "the queue is ranked" " 1/[0-9]+  #[0-9]+"
 i=0
 while [ "$i" -lt "$k" ]; do keys j; i=$((i + 1)); done
 keys m m
