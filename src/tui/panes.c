@@ -88,7 +88,13 @@ void pane_models_draw(struct app *app)
 	WINDOW *w = pn->win;
 	const struct study *s = app->s;
 	char right[64];
-	snprintf(right, sizeof right, "over %zu shown", app->n_sel);
+	/* removed samples left the metrics: say over how many they are */
+	size_t used = s->n_models ? app->mm[0].n : app->n_sel;
+	if (used != app->n_sel)
+		snprintf(right, sizeof right, "over %zu shown (%zu removed)", used,
+		         app->n_sel - used);
+	else
+		snprintf(right, sizeof right, "over %zu shown", app->n_sel);
 	werase(w);
 	pane_title(app, PANE_MODELS, "Models", right);
 	draw_safe(app, w, 1, 0, pn->w, "   model          accuracy  macro-F1    right  wrong",
@@ -105,10 +111,10 @@ void pane_models_draw(struct app *app)
 		draw_safe(app, w, y, 3, 14, app->model_names[m], a, true);
 		const struct model_metrics *mm = &app->mm[m];
 		char buf[96];
-		if (app->n_sel)
+		if (mm->n)
 			snprintf(buf, sizeof buf, "%8.4f  %8.4f %8lld %6lld", mm->accuracy,
 			         mm->macro_f1, (long long)mm->correct,
-			         (long long)app->n_sel - (long long)mm->correct);
+			         (long long)mm->n - (long long)mm->correct);
 		else
 			snprintf(buf, sizeof buf, "%8s  %8s %8s %6s", "-", "-", "0", "0");
 		draw_safe(app, w, y, 18, pn->w - 18, buf, a, false);

@@ -190,6 +190,12 @@ keys x
 expect "remove" "removed (saved"
 expect "the status line counts the decisions applied" "3 decisions applied"
 keys Escape
+type_text ":filter decided"
+keys Enter
+expect "the filter word decided selects the three" "Instances 3/899"
+expect "the metrics leave the removed sample out" "over 2 shown (1 removed)"
+expect_re "the table shows the relabel as given->new" " [0-9]→[0-9] "
+expect "the table marks the removed sample" "✕"
 keys q
 expect "quit" "rc=0"
 [ "$(live2)" = 3 ] && ok "3 live decisions (skip wrote none)" || no "journal: $(live2) live, wanted 3"
