@@ -324,8 +324,8 @@ static int32_t current_label(const struct app *app, size_t i)
 }
 
 /*
- * The decision for queue entry k: `accept` gives the entry its own suggestion (keep when that
- * is its label already); otherwise action a with label.
+ * The decision for queue entry k: `accept` gives the entry its own suggestion; otherwise action
+ * a with label. A relabel to the label it has already is a keep.
  */
 static struct decision_req entry_req(const struct app *app, const struct review *r, size_t k,
                                      bool accept, enum decision_action a, int32_t label)
@@ -337,6 +337,9 @@ static struct decision_req entry_req(const struct app *app, const struct review 
 			return (struct decision_req){.index = i, .action = DECIDE_KEEP};
 		return (struct decision_req){.index = i, .action = DECIDE_RELABEL, .label = sg};
 	}
+	/* relabelling to the label it has is confirming it */
+	if (a == DECIDE_RELABEL && label == current_label(app, i))
+		return (struct decision_req){.index = i, .action = DECIDE_KEEP};
 	return (struct decision_req){.index = i, .action = a, .label = label};
 }
 
@@ -345,8 +348,12 @@ static void batch_summary(const struct app *app, const struct decision_req *req,
                           bool accept, char *buf, size_t size)
 {
 	size_t cnt[4] = {0};
-	for (size_t k = 0; k < n; k++)
+	int32_t to = 0; /* the class of the relabels, when they all have one */
+	for (size_t k = 0; k < n; k++) {
 		cnt[req[k].action]++;
+		if (req[k].action == DECIDE_RELABEL)
+			to = req[k].label;
+	}
 	static const char *const done[4] = {"relabelled", "kept", "removed", "skipped"};
 	size_t o = 0;
 	buf[0] = '\0';
@@ -359,7 +366,7 @@ static void batch_summary(const struct app *app, const struct decision_req *req,
 			             o ? ", " : "", cnt[a]);
 		else if (a == DECIDE_RELABEL)
 			w = snprintf(buf + o, size - o, "%s%zu relabelled to %.60s", o ? ", " : "",
-			             cnt[a], app->class_names[req[0].label]);
+			             cnt[a], app->class_names[to]);
 		else
 			w = snprintf(buf + o, size - o, "%s%zu %s", o ? ", " : "", cnt[a], done[a]);
 		if (w < 0 || (size_t)w >= size - o)

@@ -178,6 +178,34 @@ expect "Esc cancels it" "cancelled: nothing changed"
 [ "$(live2)" = 0 ] && ok "a cancelled batch writes nothing" || no "journal: $(live2) live after Esc"
 expect "the queue is still open after Esc" "Review queue"
 keys M
+# a class key on marks relabels each to that class; one that has it already is kept
+read -r i0 l0 i1 l1 <<EOF2
+$(/usr/bin/python3 -c 'import json,sys
+l=json.load(open(sys.argv[1]))["issues"]
+print(l[0]["index"], l[0]["label"], l[1]["index"], l[1]["label"])' "$TMP/issues.json")
+EOF2
+keys g
+keys m m
+keys "$l0"
+if [ "$l0" != "$l1" ]; then
+	expect "a class key on marks says what each gets" "2 samples: 1 relabelled to $l0, 1 kept?"
+else
+	expect "a class key on marks says what each gets" "2 samples: 2 kept?"
+fi
+keys Enter
+expect "saved" "(saved; u undoes all 2)"
+/usr/bin/python3 - "$J2" "$i0" "$l0" "$i1" "$l1" <<'PY' && ok "the journal holds exactly those two decisions" || no "the class key on marks wrote something else"
+import json, sys
+j, i0, l0, i1, l1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+lines = [json.loads(l) for l in open(j) if l.strip()][1:]
+last = [l for l in lines if l.get("action") != "undo"][-2:]
+got = {l["index"]: (l["action"], l["old"], l["new"]) for l in last}
+want = {i0: ("keep", l0, l0), i1: ("relabel", l1, l0) if l1 != l0 else ("keep", l1, l1)}
+assert got == want, (got, want)
+assert last[0]["batch"] == last[1]["batch"] and last[0]["size"] == 2
+PY
+keys u
+expect "one u undoes both" "undid 2 decisions"
 
 echo "== decisions are used everywhere: filters, report, instances"
 keys g
