@@ -76,8 +76,9 @@ static void images_free(void *ctx)
 }
 
 /*
- * Draws text in at most cols columns, cut at its start ("…00141") when it does not fit: an id's
- * end is what tells it from its neighbours. Returns the columns used.
+ * Draws text in at most cols columns, cut at its start when it does not fit, after a separator
+ * where it has one ("digit-00141" -> "…00141"): an id's end is what tells it from its
+ * neighbours. Returns the columns used.
  */
 static int draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a)
 {
@@ -93,6 +94,10 @@ static int draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const c
 			while ((*p & 0xc0) == 0x80) /* whole characters */
 				p++;
 		}
+		/* and whole parts: "…00141", not "…t-00141" */
+		const char *sep = strpbrk(p, "-_./: ");
+		if (sep && sep[1])
+			p = sep + 1;
 	}
 	used += draw_safe(app, w, y, x + used, cols - used, p, a, false);
 	free(t);
