@@ -452,6 +452,13 @@ void pane_instances_draw(struct app *app)
 			draw_safe(app, w, 0, tx + 1, 7, " right ", t, false);
 			draw_pair_glyph(app, w, 0, tx + 8, "\xe2\x96\xa0", "#", class_pair(5, 2));
 			draw_safe(app, w, 0, tx + 9, 26, " prediction on truth hue", t, false);
+			/* past eight classes hues repeat: a wrong one sharing the truth's is marked
+			 */
+			if (s->n_classes > 8 && tx + 51 < pn->w - text_cols(right) - 2) {
+				draw_pair_glyph(app, w, 0, tx + 34, "\xe2\x96\xa0", "#",
+				                class_pair(8, 0));
+				draw_safe(app, w, 0, tx + 35, 16, " same hue, wrong", t, false);
+			}
 		} else if (tx + 20 < pn->w - text_cols(right) - 2) {
 			draw_safe(app, w, 0, tx, 2, gr, role_attr(ROLE_RIGHT), false);
 			draw_safe(app, w, 0, tx + 2, 6, "right", t, false);

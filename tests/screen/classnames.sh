@@ -240,6 +240,7 @@ for size in "160 45" "100 30" "80 24"; do
 	[ "$1" -lt 120 ] && keys Tab Tab # the instance table, in front
 	expect "the instance table shows" "index id"
 	check "predictions read apart, wrong ones never a solid patch" table "$TMP/c15.json" good poor
+	[ "$1" -ge 160 ] && expect "the title's legend shows the shared-hue square" "■ same hue, wrong"
 done
 
 # the samples whose wrong prediction shares the truth's hue (classes 8 apart)
