@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nncmp/classnames.h"
 #include "nncmp/filter.h"
 #include "nncmp/journal.h"
 #include "nncmp/metrics.h"
@@ -100,18 +101,74 @@ static void print_cell(const char *raw, int width)
 	print_cell_pad(raw, width, true);
 }
 
-/* The label cell: "given->new" for a relabelled instance, "x name" for a removed one. */
-static void print_label(const struct study *s, size_t i, int width)
+/*
+ * The class names (sanitized) abbreviated to a cell's width (classnames.h), each width computed
+ * once: with --top 0 a table prints every instance.
+ */
+struct short_names {
+	const struct study *s;
+	char **safe;
+	struct {
+		int width;
+		enum classnames_kind kind;
+		char **names;
+	} w[8];
+	size_t n;
+};
+
+static const char *short_name(struct short_names *sn, int32_t c, int width)
 {
+	size_t k = 0, nc = sn->s->n_classes;
+	while (k < sn->n && sn->w[k].width != width)
+		k++;
+	if (k == sn->n) {
+		if (k == sizeof sn->w / sizeof *sn->w)
+			return sn->safe[c]; /* not reached: the table uses four widths */
+		sn->w[k].width = width;
+		sn->w[k].names = xcalloc(nc ? nc : 1, sizeof *sn->w[k].names);
+		sn->w[k].kind = classnames_abbrev((const char *const *)sn->safe, nc, width,
+		                                  !cli_utf8(), sn->w[k].names);
+		sn->n++;
+	}
+	return sn->w[k].names[c];
+}
+
+/* True when some cell shows a class by its number. */
+static bool short_numbers(const struct short_names *sn)
+{
+	for (size_t k = 0; k < sn->n; k++)
+		if (sn->w[k].kind == CLASSNAMES_NUMBERS)
+			return true;
+	return false;
+}
+
+static void short_free(struct short_names *sn)
+{
+	for (size_t k = 0; k < sn->n; k++) {
+		classnames_free(sn->w[k].names, sn->s->n_classes);
+		free(sn->w[k].names);
+	}
+	for (size_t c = 0; c < sn->s->n_classes; c++)
+		free(sn->safe[c]);
+	free(sn->safe);
+}
+
+/* The label cell: "given->new" for a relabelled instance, "x name" for a removed one. */
+static void print_label(struct short_names *sn, size_t i, int width)
+{
+	const struct study *s = sn->s;
 	int32_t g = study_given(s)[i], now = s->labels[i];
 	const char *arrow = cli_utf8() ? "\xe2\x86\x92" : "->";
 	char *cell;
 	if (study_removed(s, i))
-		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x", s->classes[now]);
-	else if (g != now)
-		cell = xasprintf("%s%s%s", s->classes[g], arrow, s->classes[now]);
-	else
-		cell = xstrdup(s->classes[now]);
+		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x",
+		                 short_name(sn, now, width - 1));
+	else if (g != now) {
+		int room = width - classnames_cols(arrow), w1 = room / 2;
+		cell = xasprintf("%s%s%s", short_name(sn, g, w1), arrow,
+		                 short_name(sn, now, room - w1));
+	} else
+		cell = xstrdup(short_name(sn, now, width));
 	print_cell(cell, width);
 	free(cell);
 }
@@ -119,6 +176,10 @@ static void print_label(const struct study *s, size_t i, int width)
 static void print_text(const struct study *s, const uint32_t *idx, size_t shown, size_t count,
                        const double *keys)
 {
+	struct short_names sn = {.s = s,
+	                         .safe = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *sn.safe)};
+	for (size_t c = 0; c < s->n_classes; c++)
+		sn.safe[c] = cli_safe(s->classes[c]);
 	printf("%zu of %zu instances match", count, s->n);
 	if (shown < count)
 		printf(" (first %zu shown; --top 0 for all)", shown);
@@ -136,19 +197,21 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf("%8zu  ", i);
 		print_cell(study_instance_id(s, i, buf, sizeof buf), 14);
 		printf(" ");
-		print_label(s, i, 12);
+		print_label(&sn, i, 12);
 		if (keys)
 			printf(" %10.4g", keys[k]);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const struct model *md = &s->models[m];
 			char cell[64];
 			bool ok = md->pred[i] == s->labels[i];
+			/* the name in the room left by the mark and the confidence, the same for
+			 * all */
 			if (md->conf)
-				snprintf(cell, sizeof cell, "%s%.8s %.2f", ok ? "" : "*",
-				         s->classes[md->pred[i]], md->conf[i]);
+				snprintf(cell, sizeof cell, "%s%s %.2f", ok ? "" : "*",
+				         short_name(&sn, md->pred[i], 6), md->conf[i]);
 			else
-				snprintf(cell, sizeof cell, "%s%.11s", ok ? "" : "*",
-				         s->classes[md->pred[i]]);
+				snprintf(cell, sizeof cell, "%s%s", ok ? "" : "*",
+				         short_name(&sn, md->pred[i], 11));
 			printf(" ");
 			print_cell(cell, 12);
 		}
@@ -166,6 +229,13 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf(
 		    "\n(* marks a prediction that differs from the label; numbers are the model's "
 		    "confidence)\n");
+	if (shown && short_numbers(&sn)) {
+		printf("(classes by number:");
+		for (size_t c = 0; c < s->n_classes; c++)
+			printf("%s %zu %s", c ? "," : "", c, sn.safe[c]);
+		printf(")\n");
+	}
+	short_free(&sn);
 }
 
 int cmd_instances(int argc, char **argv)

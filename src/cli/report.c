@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nncmp/classnames.h"
 #include "nncmp/filter.h"
 #include "nncmp/metrics.h"
 
@@ -250,12 +251,21 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	}
 
 	if (c <= 20) {
+		/* columns as wide as the largest count, headed by names that stay distinct */
+		int w = 5;
+		for (size_t m = 0; m < s->n_models; m++)
+			for (size_t k = 0; k < c * c; k++)
+				for (int64_t v = r->mm[m].confusion[k], d = 1; v >= 10; v /= 10)
+					if (++d > w)
+						w = (int)d;
+		char **heads = xcalloc(c, sizeof *heads);
+		enum classnames_kind kind =
+		    classnames_abbrev((const char *const *)cnames, c, w, !cli_utf8(), heads);
 		for (size_t m = 0; m < s->n_models; m++) {
 			printf("\nconfusion matrix of %s (rows: truth, columns: prediction)\n%-*s",
 			       mnames[m], cw, "");
-			int w = 5;
 			for (size_t p = 0; p < c; p++)
-				printf(" %*.*s", w, w, cnames[p]);
+				printf(" %*s%s", w - classnames_cols(heads[p]), "", heads[p]);
 			printf("\n");
 			for (size_t y = 0; y < c; y++) {
 				printf("%-*s", cw, cnames[y]);
@@ -265,6 +275,14 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 				printf("\n");
 			}
 		}
+		if (kind == CLASSNAMES_NUMBERS) {
+			printf("\ncolumns by class number:");
+			for (size_t p = 0; p < c; p++)
+				printf("%s %s %s", p ? "," : "", heads[p], cnames[p]);
+			printf("\n");
+		}
+		classnames_free(heads, c);
+		free(heads);
 	} else {
 		printf("\n(confusion matrices of %zu classes: see --json)\n", c);
 	}

@@ -458,6 +458,13 @@ void pane_instances_draw(struct app *app)
 			draw_safe(app, w, 0, tx + 1, 7, " right ", t, false);
 			draw_pair_glyph(app, w, 0, tx + 8, "\xe2\x96\xa0", "#", class_pair(5, 2));
 			draw_safe(app, w, 0, tx + 9, 26, " prediction on truth hue", t, false);
+			/* past eight classes hues repeat: a wrong one sharing the truth's is marked
+			 */
+			if (s->n_classes > 8 && tx + 51 < pn->w - text_cols(right) - 2) {
+				draw_pair_glyph(app, w, 0, tx + 34, "\xe2\x96\xa0", "#",
+				                class_pair(8, 0));
+				draw_safe(app, w, 0, tx + 35, 16, " same hue, wrong", t, false);
+			}
 		} else if (tx + 20 < pn->w - text_cols(right) - 2) {
 			draw_safe(app, w, 0, tx, 2, gr, role_attr(ROLE_RIGHT), false);
 			draw_safe(app, w, 0, tx + 2, 6, "right", t, false);
@@ -482,6 +489,12 @@ void pane_instances_draw(struct app *app)
 		if (cols.model[m] < cols.truth + 2 && cols.model[m] < 8)
 			cols.model[m] = cols.truth + 2 < 8 ? cols.truth + 2 : 8;
 	}
+	/* one width for the predicted names of every model: the same class reads the same */
+	int pred_w = 0;
+	for (size_t m = 0; m < nm; m++)
+		if (pred_w == 0 || cols.model[m] - 2 < pred_w)
+			pred_w = cols.model[m] - 2;
+	char *const *pred_names = app_class_abbrev(app, pred_w, NULL);
 	attr_t hd = role_attr(ROLE_HEADER);
 	int x = 0;
 	draw_safe(app, w, 1, 0, pn->w, "", hd, true);
@@ -534,14 +547,16 @@ void pane_instances_draw(struct app *app)
 		x += cols.id + 1;
 		int32_t truth = s->labels[i];
 		char lab[160];
-		if (app_label_text(app, i, lab, sizeof lab) == STATUS_REMOVED) {
+		if (study_status(s, i) == STATUS_REMOVED) {
 			/* removed: marked, and dim, since it has left the metrics */
 			int gx =
 			    draw_safe(app, w, y, x, cols.truth, glyph(app, "\xe2\x9c\x95", "x"),
 			              role_attr(ROLE_WRONG), false);
+			app_label_short(app, i, cols.truth - gx, lab, sizeof lab);
 			draw_safe(app, w, y, x + gx, cols.truth - gx, lab,
 			          sel ? a : role_attr(ROLE_DIM), false);
 		} else {
+			app_label_short(app, i, cols.truth, lab, sizeof lab);
 			draw_safe(app, w, y, x, cols.truth, lab, a, false);
 		}
 		x += cols.truth + 1;
@@ -555,9 +570,10 @@ void pane_instances_draw(struct app *app)
 			} else
 				draw_safe(app, w, y, x, 2, ok ? gr : gw,
 				          role_attr(ok ? ROLE_RIGHT : ROLE_WRONG), false);
+			/* a wrong one always names its prediction, so no hue alone has to tell */
 			if (!ok && cols.model[m] > 2)
-				draw_safe(app, w, y, x + 2, cols.model[m] - 2, app->class_names[p],
-				          a, false);
+				draw_safe(app, w, y, x + 2, cols.model[m] - 2, pred_names[p], a,
+				          false);
 			x += cols.model[m] + 1;
 		}
 		if (numbers && x < pn->w) {

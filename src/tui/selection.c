@@ -43,6 +43,47 @@ enum decision_status app_label_text(const struct app *app, size_t i, char *buf, 
 	return st;
 }
 
+char *const *app_class_abbrev(struct app *app, int width, enum classnames_kind *kind)
+{
+	width = width < 1 ? 1 : width;
+	size_t n = app->s->n_classes, k = 0;
+	while (k < app->n_abbrev && app->abbrev[k].width != width)
+		k++;
+	if (k == app->n_abbrev) {
+		/* a full cache (more widths than any screen uses) reuses its last entry */
+		size_t cap = sizeof app->abbrev / sizeof *app->abbrev;
+		if (k == cap) {
+			k = cap - 1;
+			classnames_free(app->abbrev[k].names, n);
+		} else {
+			app->abbrev[k].names = xcalloc(n ? n : 1, sizeof *app->abbrev[k].names);
+			app->n_abbrev++;
+		}
+		app->abbrev[k].width = width;
+		app->abbrev[k].kind = classnames_abbrev((const char *const *)app->class_names, n,
+		                                        width, !app->utf8, app->abbrev[k].names);
+	}
+	if (kind)
+		*kind = app->abbrev[k].kind;
+	return app->abbrev[k].names;
+}
+
+enum decision_status app_label_short(struct app *app, size_t i, int width, char *buf, size_t size)
+{
+	const struct study *s = app->s;
+	int32_t given = study_given(s)[i], now = s->labels[i];
+	if (given == now) {
+		snprintf(buf, size, "%s", app_class_abbrev(app, width, NULL)[now]);
+		return study_status(s, i);
+	}
+	const char *arrow = glyph(app, "\xe2\x86\x92", "->");
+	int room = width - classnames_cols(arrow), w1 = room / 2, w2 = room - w1;
+	char *g = xstrdup(app_class_abbrev(app, w1, NULL)[given]);
+	snprintf(buf, size, "%s%s%s", g, arrow, app_class_abbrev(app, w2, NULL)[now]);
+	free(g);
+	return study_status(s, i);
+}
+
 void app_class_literal(const struct app *app, int c, char *buf, size_t size)
 {
 	const char *name = app->s->classes[c];

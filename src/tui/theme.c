@@ -61,11 +61,15 @@ static bool shapes;
 /*
  * Class hues for DeepCompare's glyph (a prediction's colour on the truth's colour): Okabe and
  * Ito's colour-blind safe qualitative palette as xterm 256-colour entries (orange, sky blue,
- * bluish green, yellow, blue, vermillion, reddish purple, grey). Classes past eight repeat hues;
- * the table names a wrong prediction's class anyway.
+ * bluish green, yellow, blue, vermillion, reddish purple, grey). Classes past eight repeat hues,
+ * so a wrong prediction whose class shares the truth's hue is drawn in a contrast colour of its
+ * own (black, white on blue) instead: a solid patch is always a right prediction. The table
+ * names a wrong prediction's class anyway.
  */
 #define CLASS_HUES 8
 static const int class_hue[CLASS_HUES] = {214, 117, 36, 227, 25, 166, 175, 247};
+static const int class_contrast[CLASS_HUES] = {16, 16, 16, 16, 231, 16, 16, 16};
+#define CLASS_PAIRS (CLASS_HUES * CLASS_HUES + CLASS_HUES)
 static bool class_pairs; /* the pairs CLASS_PAIR_BASE.. are set up */
 
 static const char *const colour_names[] = {"black", "red",     "green", "yellow",
@@ -230,19 +234,27 @@ static void theme_apply(bool no_pairs)
 	}
 	shapes = !colour || styles[ROLE_RIGHT].fg == styles[ROLE_WRONG].fg;
 	/* every (prediction, truth) pair of class hues, when the terminal has colours to spare */
-	class_pairs = colour && !shapes && COLORS >= 256 && COLOR_PAIRS >= CLASS_PAIR_BASE + 64;
+	class_pairs =
+	    colour && !shapes && COLORS >= 256 && COLOR_PAIRS >= CLASS_PAIR_BASE + CLASS_PAIRS;
 	for (int f = 0; class_pairs && f < CLASS_HUES; f++)
 		for (int b = 0; b < CLASS_HUES; b++)
 			init_extended_pair(CLASS_PAIR_BASE + f * CLASS_HUES + b,
 			                   terminal_colour(class_hue[f], direct),
 			                   terminal_colour(class_hue[b], direct));
+	for (int b = 0; class_pairs && b < CLASS_HUES; b++)
+		init_extended_pair(CLASS_PAIR_BASE + CLASS_HUES * CLASS_HUES + b,
+		                   terminal_colour(class_contrast[b], direct),
+		                   terminal_colour(class_hue[b], direct));
 }
 
 int class_pair(int fg_class, int bg_class)
 {
 	if (!class_pairs || fg_class < 0 || bg_class < 0)
 		return 0;
-	return CLASS_PAIR_BASE + fg_class % CLASS_HUES * CLASS_HUES + bg_class % CLASS_HUES;
+	int f = fg_class % CLASS_HUES, b = bg_class % CLASS_HUES;
+	if (f == b && fg_class != bg_class) /* a wrong prediction never looks like a right one */
+		return CLASS_PAIR_BASE + CLASS_HUES * CLASS_HUES + b;
+	return CLASS_PAIR_BASE + f * CLASS_HUES + b;
 }
 
 bool theme_no_colour(void)

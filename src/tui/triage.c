@@ -868,7 +868,9 @@ static void overview_free(void *ctx)
 	free(o);
 }
 
-#define CELL_W 22
+/* The widest abbreviation of a predicted class in an overview cell; its sparkline's width. */
+#define CELL_NAME  6
+#define CELL_SPARK 10
 
 static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
 {
@@ -891,7 +893,20 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 	struct orow *cur = &o->rows[nav->cur];
 	if (nav->left >= cur->n_cells)
 		nav->left = cur->n_cells - 1;
-	int per_row = (W - lw - 2) / CELL_W;
+	/* aligned columns in every cell: arrow, name, count, sparkline */
+	char *const *label = app_class_abbrev(app, lw - 7, NULL);
+	char *const *pname = app_class_abbrev(app, CELL_NAME, NULL);
+	int nw = 1, cw = 1;
+	for (size_t c = 0; c < s->n_classes; c++)
+		if (text_cols(pname[c]) > nw)
+			nw = text_cols(pname[c]);
+	for (size_t r = 0; r < o->n_rows; r++)
+		for (size_t k = 0; k < o->rows[r].n_cells; k++)
+			for (size_t v = o->rows[r].cells[k].n, d = 1; v >= 10; v /= 10)
+				if ((int)++d > cw)
+					cw = (int)d;
+	int cell_w = 1 + nw + 1 + cw + 1 + CELL_SPARK + 2;
+	int per_row = (W - lw - 2) / cell_w;
 	if (per_row < 1)
 		per_row = 1;
 	for (int r = 0; r < body && nav->top + (size_t)r < o->n_rows; r++) {
@@ -901,23 +916,22 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 		bool sel = k == nav->cur;
 		snprintf(line, sizeof line, "%5zu ", row->wrong);
 		int x = draw_safe(app, w, y, 1, 6, line, role_attr(ROLE_WRONG), false) + 1;
-		draw_text(app, w, y, x, lw - 7, s->classes[row->label],
+		draw_safe(app, w, y, x, lw - 7, label[row->label],
 		          role_attr(sel ? ROLE_SELECTION : ROLE_NORMAL), true);
 		/* the cells, scrolled so the cursor's cell shows */
 		size_t first =
 		    sel && nav->left >= (size_t)per_row ? nav->left - (size_t)per_row + 1 : 0;
 		for (size_t c = first; c < row->n_cells && (int)(c - first) < per_row; c++) {
 			struct ocell *cell = &row->cells[c];
-			int cx = lw + 1 + (int)(c - first) * CELL_W;
+			int cx = lw + 1 + (int)(c - first) * cell_w;
 			bool at = sel && c == nav->left;
 			attr_t a = role_attr(at ? ROLE_SELECTION : ROLE_NORMAL);
-			draw_safe(app, w, y, cx, CELL_W - 1, "", a, true);
-			int xx = cx + draw_safe(app, w, y, cx, 2, glyph(app, "\xe2\x86\x92", ">"),
-			                        a, false);
-			xx += draw_text(app, w, y, xx, 7, s->classes[cell->pred], a, false);
-			snprintf(line, sizeof line, " %zu ", cell->n);
-			xx += draw_safe(app, w, y, xx, 6, line, a, false);
-			draw_sparkline(app, w, y, xx, 10, cell->hist, 10,
+			draw_safe(app, w, y, cx, cell_w - 1, "", a, true);
+			draw_safe(app, w, y, cx, 1, glyph(app, "\xe2\x86\x92", ">"), a, false);
+			draw_safe(app, w, y, cx + 1, nw, pname[cell->pred], a, false);
+			snprintf(line, sizeof line, "%*zu", cw, cell->n);
+			draw_safe(app, w, y, cx + 2 + nw, cw, line, a, false);
+			draw_sparkline(app, w, y, cx + 3 + nw + cw, CELL_SPARK, cell->hist, 10,
 			               at ? a : role_attr(ROLE_ONLY_B));
 		}
 	}

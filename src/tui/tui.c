@@ -351,6 +351,10 @@ static void app_free(struct app *app)
 		free(app->model_names[m]);
 	free(app->class_names);
 	free(app->model_names);
+	for (size_t k = 0; k < app->n_abbrev; k++) {
+		classnames_free(app->abbrev[k].names, app->s->n_classes);
+		free(app->abbrev[k].names);
+	}
 	free(app->sel);
 	free(app->filter);
 	free(app->sort_key);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <wchar.h>
 
+#include "nncmp/classnames.h"
 #include "nncmp/metrics.h"
 #include "nncmp/study.h"
 #include "nncmp/util.h"
@@ -68,6 +69,8 @@ attr_t role_attr(enum role r);
 /*
  * The colour pair that draws class fg_class's hue on class bg_class's hue (DeepCompare's glyph:
  * a prediction on its truth), or 0 when the theme or the terminal cannot (then draw shapes).
+ * Two classes sharing a hue never share a glyph: a wrong prediction in the truth's hue is drawn
+ * in a contrast colour instead.
  */
 int class_pair(int fg_class, int bg_class);
 /* True when right and wrong must be told apart by shape (no colours, or a monochrome theme). */
@@ -157,7 +160,14 @@ struct app {
 	bool utf8;                         /* draw UTF-8 glyphs (the locale's codeset is UTF-8) */
 	bool shapes;                       /* tell right from wrong by glyph, not only colour */
 	char **class_names, **model_names; /* sanitized once */
-	int id_cols;                       /* width of the id column */
+	/* class names abbreviated for a column width (app_class_abbrev), each width once */
+	struct class_abbrev {
+		int width;
+		enum classnames_kind kind;
+		char **names;
+	} abbrev[16];
+	size_t n_abbrev;
+	int id_cols; /* width of the id column */
 
 	/* the selection: instances matching filter, ordered by sort key */
 	char *filter; /* "" for all */
@@ -286,6 +296,14 @@ void app_class_literal(const struct app *app, int c, char *buf, size_t size);
  * relabelled it, else its name. Returns its status (STATUS_REMOVED: draw it as removed).
  */
 enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size);
+/*
+ * The class names abbreviated to width columns (classnames.h), computed once per width and kept
+ * until the app ends; *kind (when not NULL) says whether they are the names, abbreviations or
+ * class numbers.
+ */
+char *const *app_class_abbrev(struct app *app, int width, enum classnames_kind *kind);
+/* app_label_text() in at most width columns, its names abbreviated. */
+enum decision_status app_label_short(struct app *app, size_t i, int width, char *buf, size_t size);
 /* The visible panes in focus order. */
 bool pane_visible(const struct app *app, enum pane_id p);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "nncmp/image.h"
+#include "nncmp/text.h"
 
 #define KEY_ESC 27
 
@@ -74,18 +75,52 @@ static void images_free(void *ctx)
 	free(ctx);
 }
 
-/* One line under a picture: id, truth and whether models A and B got it right. */
+/*
+ * Draws text in at most cols columns, cut at its start when it does not fit, after a separator
+ * where it has one ("digit-00141" -> "…00141"): an id's end is what tells it from its
+ * neighbours. Returns the columns used.
+ */
+static int draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a)
+{
+	if (cols <= 0)
+		return 0;
+	char *t = text_sanitize(raw, !app->utf8);
+	const char *p = t;
+	int used = 0;
+	if (text_cols(p) > cols) {
+		used = draw_safe(app, w, y, x, 1, glyph(app, "\xe2\x80\xa6", "~"), a, false);
+		while (*p && text_cols(p) > cols - used) {
+			p++;
+			while ((*p & 0xc0) == 0x80) /* whole characters */
+				p++;
+		}
+		/* and whole parts: "…00141", not "…t-00141" */
+		const char *sep = strpbrk(p, "-_./: ");
+		if (sep && sep[1])
+			p = sep + 1;
+	}
+	used += draw_safe(app, w, y, x + used, cols - used, p, a, false);
+	free(t);
+	return used;
+}
+
+/*
+ * One line under a picture: id, truth and whether models A and B got it right. The A/B letters
+ * always show; the truth is abbreviated to at most half of the rest, the id cut to what remains.
+ */
 static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i, attr_t a)
 {
 	const struct study *s = app->s;
-	char idb[32];
-	int used =
-	    draw_text(app, w, y, x, cols, study_instance_id(s, i, idb, sizeof idb), a, false);
 	int32_t t = s->labels[i];
 	bool ra = s->models[app->a].pred[i] == t, rb = s->models[app->b].pred[i] == t;
-	char tail[64];
-	snprintf(tail, sizeof tail, " %s", app->class_names[t]);
-	used += draw_safe(app, w, y, x + used, cols - used, tail, a, false);
+	int ab = 3; /* " AB" */
+	int tw = (cols - ab) / 2;
+	const char *truth = app_class_abbrev(app, tw < 1 ? 1 : tw, NULL)[t];
+	int idw = cols - ab - 1 - text_cols(truth);
+	char idb[32];
+	int used = draw_tail(app, w, y, x, idw, study_instance_id(s, i, idb, sizeof idb), a);
+	used += draw_safe(app, w, y, x + used, cols - used, " ", a, false);
+	used += draw_safe(app, w, y, x + used, cols - used - ab, truth, a, false);
 	used += draw_safe(app, w, y, x + used, cols - used, " ", a, false);
 	used += draw_safe(app, w, y, x + used, cols - used, ra ? "A" : "a",
 	                  role_attr(ra ? ROLE_RIGHT : ROLE_WRONG), false);

@@ -32,35 +32,10 @@ struct proj_ctx {
 	bool have;
 	int colour;  /* 0: class, 1: A right or wrong */
 	bool labels; /* cells show the class's label character instead of dots */
-	char *chars; /* class_chars() */
+	/* one character per class for the label mode: its distinguishing character when those are
+	 * distinct, else the class numbers 0-9a-zA-Z (app_class_abbrev at width 1; borrowed) */
+	char *const *chars;
 };
-
-/*
- * The characters that stand for the classes in the label mode (chars[n_classes], caller frees):
- * for each class in turn, the first letter or digit of its name that no earlier class took, else
- * a free one of 0-9a-zA-Z, else '+'.
- */
-static char *class_chars(const struct study *s)
-{
-	static const char pool[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
-	bool taken[128] = {false};
-	char *out = xcalloc(s->n_classes ? s->n_classes : 1, 1);
-	for (size_t c = 0; c < s->n_classes; c++) {
-		char pick = 0;
-		for (const char *p = s->classes[c]; *p && !pick; p++) {
-			unsigned char ch = (unsigned char)*p;
-			if (ch < 128 && strchr(pool, ch) && !taken[ch])
-				pick = (char)ch;
-		}
-		for (const char *p = pool; *p && !pick; p++)
-			if (!taken[(unsigned char)*p])
-				pick = *p;
-		out[c] = pick ? pick : '+';
-		if (pick)
-			taken[(unsigned char)pick] = true;
-	}
-	return out;
-}
 
 static void *proj_prepare(struct app *app, struct nn_err *err)
 {
@@ -84,7 +59,7 @@ static void *proj_prepare(struct app *app, struct nn_err *err)
 	free(mn);
 	free(ln);
 	c->a = app->a;
-	c->chars = class_chars(s);
+	c->chars = app_class_abbrev(app, 1, NULL);
 	c->n_sel = n;
 	c->inst = app_current(app);
 	if (n <= PROJ_MAX) {
@@ -127,7 +102,6 @@ static void proj_free(void *p)
 	if (c->have)
 		project_free(&c->p);
 	free(c->idx);
-	free(c->chars);
 	free(c->title);
 	free(c);
 }
@@ -160,6 +134,40 @@ struct cell {
 	uint32_t vote_n;
 };
 
+#define LEGEND_ROWS 4
+
+/*
+ * Lays out the class legend (each class's dot colour or letter, then its name) from row y,
+ * column x, wrapping at the window's edge, at most LEGEND_ROWS rows; draws it when draw.
+ * Returns the rows it takes.
+ */
+static int class_legend(struct app *app, const struct proj_ctx *c, WINDOW *w, int y, int x, int W,
+                        bool draw)
+{
+	int rows = 1;
+	for (size_t k = 0; k < c->s->n_classes; k++) {
+		const char *mark = c->labels ? c->chars[k] : glyph(app, "\xe2\x96\xa0", "#");
+		const char *name = app->class_names[k];
+		int nw = text_cols(name) > 20 ? 20 : text_cols(name);
+		int ew = text_cols(mark) + 1 + nw;
+		if (x > 1 && x + ew > W - 1) {
+			if (rows == LEGEND_ROWS)
+				break;
+			rows++;
+			x = 1;
+		}
+		if (draw) {
+			int yy = y + rows - 1;
+			draw_safe(app, w, yy, x, W - x, mark, role_attr(group_role(c, k)) | A_BOLD,
+			          false);
+			draw_safe(app, w, yy, x + text_cols(mark) + 1, nw, name,
+			          role_attr(ROLE_NORMAL), false);
+		}
+		x += ew + 2;
+	}
+	return rows;
+}
+
 static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	(void)nav;
@@ -179,7 +187,14 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	         c->colour ? "class" : "A right/wrong", c->labels ? "dots" : "class labels",
 	         glyph(app, "\xe2\x86\x92", "->"), glyph(app, "\xe2\x86\x91", "^"));
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
-	int y0 = 3, ph = H - y0 - 1, pw = W - 2;
+	/* the legend below the plot: the selected instance, then the classes, wrapped */
+	char sel_buf[64] = "";
+	if (c->inst != SIZE_MAX)
+		snprintf(sel_buf, sizeof sel_buf, "%s #%zu  ", glyph(app, "\xe2\x97\x86", "@"),
+		         c->inst);
+	int legend_x = 1 + text_cols(sel_buf);
+	int legend = c->colour == 1 ? 1 : class_legend(app, c, w, 0, legend_x, W, false);
+	int y0 = 3, ph = H - y0 - legend, pw = W - 2;
 	if (ph < 2 || pw < 4)
 		return;
 	float x0 = INFINITY, x1 = -INFINITY, yl = INFINITY, yh = -INFINITY;
@@ -231,8 +246,7 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 				continue;
 			char gl[8];
 			if (c->labels && c->colour == 0) {
-				gl[0] = c->chars[ce->vote];
-				gl[1] = '\0';
+				snprintf(gl, sizeof gl, "%s", c->chars[ce->vote]);
 			} else if (c->labels) {
 				gl[0] = ce->vote ? 'x' : 'o';
 				gl[1] = '\0';
@@ -256,12 +270,10 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		draw_safe(app, w, y0 + sel_cy, 1 + sel_cx, 1, glyph(app, "\xe2\x97\x86", "@"),
 		          role_attr(ROLE_SELECTION) | A_BOLD, false);
 	/* the legend */
-	int x = 1, y = H - 1;
-	if (sel_cx >= 0) {
-		char buf[64];
-		snprintf(buf, sizeof buf, "%s #%zu  ", glyph(app, "\xe2\x97\x86", "@"), c->inst);
-		x += draw_safe(app, w, y, x, W - x, buf, role_attr(ROLE_SELECTION), false);
-	}
+	int x = 1, y = H - legend;
+	if (sel_cx >= 0)
+		draw_safe(app, w, y, x, W - x, sel_buf, role_attr(ROLE_SELECTION), false);
+	x = legend_x;
 	if (c->colour == 1) {
 		x += draw_safe(app, w, y, x, W - x, glyph(app, "\xe2\x96\xa0 ", "# "),
 		               role_attr(ROLE_RIGHT), false);
@@ -272,20 +284,7 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		          role_attr(ROLE_NORMAL), false);
 		return;
 	}
-	for (size_t k = 0; k < c->s->n_classes && x < W - 4; k++) {
-		char buf[64];
-		snprintf(buf, sizeof buf, "%s", c->labels ? "" : glyph(app, "\xe2\x96\xa0", "#"));
-		if (c->labels) {
-			buf[0] = c->chars[k];
-			buf[1] = '\0';
-		}
-		x += draw_safe(app, w, y, x, W - x, buf, role_attr(group_role(c, k)) | A_BOLD,
-		               false);
-		char *name = text_sanitize(c->s->classes[k], !app->utf8);
-		snprintf(buf, sizeof buf, " %.20s  ", name);
-		free(name);
-		x += draw_safe(app, w, y, x, W - x, buf, role_attr(ROLE_NORMAL), false);
-	}
+	class_legend(app, c, w, y, x, W, true);
 }
 
 static int proj_key(struct app *app, void *p, struct view_nav *nav, int key)

@@ -162,6 +162,37 @@ expect 0 "axis 1 explains" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 -
 expect 0 '"points":[[' -- "$NNCMP" project $FORTUNES --model bow --layer fc1 --json
 one_line_error "$NNCMP" project $DIGITS --model cnn --layer nosuch
 
+# class names that share a prefix: every confusion header and prediction cell stays distinct
+CLASSES15=tests/data/classes15
+DIGITN=$TMP/digit-n # the digits demo with classes digit-0 .. digit-9
+mkdir -p "$DIGITN"
+for f in "$PWD/$DIGITS"/*; do ln -s "$f" "$DIGITN/"; done
+rm "$DIGITN/classes.txt"
+sed 's/^/digit-/' "$DIGITS/classes.txt" >"$DIGITN/classes.txt"
+# conf_heads STUDY MODEL: the header line of MODEL's confusion matrix in the text report
+conf_heads() {
+	"$NNCMP" report "$1" 2>/dev/null | sed -n "/^confusion matrix of $2 /{n;p;q}" |
+		sed 's/^ *//; s/  */ /g'
+}
+heads=$(conf_heads "$DIGITN" cnn)
+[ "$heads" = "0 1 2 3 4 5 6 7 8 9" ] && ok || bad "digit-N confusion headers: '$heads'"
+heads=$(conf_heads $CLASSES15 good)
+[ "$heads" = "00 01 02 03 04 05 06 07 08 09 10 11 12 13 14" ] && ok ||
+	bad "classes15 confusion headers: '$heads'"
+# headers distinct on fortunes too (cut, not stripped)
+heads=$(conf_heads $FORTUNES bow)
+n_distinct=$(printf '%s\n' $heads | sort -u | wc -l)
+[ "$n_distinct" -eq 5 ] && ok || bad "fortunes confusion headers not distinct: '$heads'"
+# a prediction cell: the distinguishing part of the name and the whole confidence
+json=$("$NNCMP" instances $CLASSES15 --top 1 --json 2>/dev/null)
+pred=$(printf '%s' "$json" | sed 's/.*"preds":{[^}]*"poor":"class-\([0-9]*\)".*/\1/')
+conf=$(printf '%s' "$json" | sed 's/.*"conf":{[^}]*"poor":\([0-9.]*\).*/\1/')
+conf=$(printf '%.2f' "$conf")
+expect 0 "*$pred $conf " -- "$NNCMP" instances $CLASSES15 --top 1
+pred=$("$NNCMP" instances "$DIGITN" --filter 'cnn != gt' --top 1 --json 2>/dev/null |
+	sed 's/.*"preds":{[^}]*"cnn":"digit-\([0-9]\)".*/\1/')
+expect 0 " *$pred " -- "$NNCMP" instances "$DIGITN" --filter 'cnn != gt' --top 1
+
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
 

@@ -201,7 +201,7 @@ n=$(screen | grep -c '▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀▀')
 [ "$n" -ge 8 ] && ok "the preview enlarges the digit ($n rows)" || no "preview too small ($n rows)"
 keys Escape t
 expect "t: the thumbnail grid" "Thumbnails of the shown instances"
-expect "thumbnails have captions" "digit-00001 1"
+expect "thumbnails have captions: id, truth, A and B right" "…00001 1 AB"
 keys q q
 # a copy of the study whose first image is gone: a box with the reason, never a crash
 cp -r demo-data/digits "$TMP/noimg"
