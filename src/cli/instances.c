@@ -78,8 +78,9 @@ static json_t *instance_json(const struct study *s, size_t i)
 	return o;
 }
 
-/* Prints at most `width` display columns of sanitized raw, padded to width when `pad`. */
-static void print_cell_pad(const char *raw, int width, bool pad)
+/* Prints at most `width` display columns of sanitized raw, padded to width when `pad`; returns
+ * the columns of text printed (before the padding). */
+static int print_cell_pad(const char *raw, int width, bool pad)
 {
 	char *s = cli_safe(raw);
 	int cols = 0;
@@ -93,6 +94,7 @@ static void print_cell_pad(const char *raw, int width, bool pad)
 	if (pad)
 		printf("%*s", width - cols, "");
 	free(s);
+	return cols;
 }
 
 static void print_cell(const char *raw, int width)
@@ -101,6 +103,28 @@ static void print_cell(const char *raw, int width)
 }
 
 /* The label cell: "given->new" for a relabelled instance, "x name" for a removed one. */
+/* A prediction cell's width: "*" + an 8-letter class name + " 0.99" */
+#define PRED_COLS 14
+
+/*
+ * The prediction cell: "*" when wrong, the class name, and the confidence rounded to two
+ * decimals (0.995 shows 1.00 and 0.994 0.99). The number is always whole; the name gets the
+ * columns left and is cut to them.
+ */
+static void print_pred(const struct study *s, const struct model *md, size_t i, int width)
+{
+	bool ok = md->pred[i] == s->labels[i];
+	char num[32] = "";
+	if (md->conf)
+		snprintf(num, sizeof num, " %.2f", md->conf[i]);
+	int name_w = width - (ok ? 0 : 1) - (int)strlen(num);
+	if (!ok)
+		printf("*");
+	/* where a class-name abbreviation fits in: the name, in name_w columns */
+	int used = print_cell_pad(s->classes[md->pred[i]], name_w, false);
+	printf("%s%*s", num, name_w - used, "");
+}
+
 static void print_label(const struct study *s, size_t i, int width)
 {
 	int32_t g = study_given(s)[i], now = s->labels[i];
@@ -127,7 +151,7 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf(" %10s", "sort key");
 	for (size_t m = 0; m < s->n_models; m++) {
 		printf(" ");
-		print_cell(s->models[m].name, 12);
+		print_cell(s->models[m].name, PRED_COLS);
 	}
 	printf(" %5s %6s%s\n", "right", "issue", s->texts ? "  text" : s->images ? "  image" : "");
 	for (size_t k = 0; k < shown; k++) {
@@ -141,16 +165,8 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 			printf(" %10.4g", keys[k]);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const struct model *md = &s->models[m];
-			char cell[64];
-			bool ok = md->pred[i] == s->labels[i];
-			if (md->conf)
-				snprintf(cell, sizeof cell, "%s%.8s %.2f", ok ? "" : "*",
-				         s->classes[md->pred[i]], md->conf[i]);
-			else
-				snprintf(cell, sizeof cell, "%s%.11s", ok ? "" : "*",
-				         s->classes[md->pred[i]]);
 			printf(" ");
-			print_cell(cell, 12);
+			print_pred(s, md, i, PRED_COLS);
 		}
 		printf(" %5d %6.3f", metrics_correct_count(s, i), study_issue_score(s, i));
 		if (s->texts && s->texts[i]) {

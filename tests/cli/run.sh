@@ -162,6 +162,52 @@ expect 0 "axis 1 explains" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 -
 expect 0 '"points":[[' -- "$NNCMP" project $FORTUNES --model bow --layer fc1 --json
 one_line_error "$NNCMP" project $DIGITS --model cnn --layer nosuch
 
+# instances: each prediction's confidence whole and rounded to two decimals (not cut), checked
+# against the probabilities read from the npy files (max p per row) without nncmp
+for st in tests/data/classes15 $DIGITS; do
+	"$NNCMP" instances $st --top 0 >"$TMP/inst.txt" 2>/dev/null
+	if /usr/bin/python3 - "$st" "$TMP/inst.txt" <<'PY'; then ok; else bad "instances $st: confidences not rounded"; fi
+import ast, os, struct, sys
+st, out = sys.argv[1], sys.argv[2]
+def npy(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    hl = struct.unpack("<H", b[8:10])[0] if b[6] == 1 else struct.unpack("<I", b[8:12])[0]
+    off = 10 if b[6] == 1 else 12
+    h = ast.literal_eval(b[off:off + hl].decode("latin1"))
+    assert not h["fortran_order"]
+    code = {"<f4": "f", "<f8": "d"}[h["descr"]]
+    rows, cols = h["shape"]
+    v = struct.unpack("<%d%s" % (rows * cols, code), b[off + hl:off + hl + rows * cols * struct.calcsize(code)])
+    return [v[r * cols:(r + 1) * cols] for r in range(rows)]
+lines = open(out, encoding="utf-8").read().split("\n")
+head = next(k for k, l in enumerate(lines) if l.lstrip().startswith("index"))
+names = lines[head].split()[3:]
+names = names[:names.index("right")]
+probs = {m: npy(os.path.join(st, "models", m, "probs.npy"))
+         for m in names if os.path.exists(os.path.join(st, "models", m, "probs.npy"))}
+assert probs, "no probs.npy"
+seen = {"rounded up": 0, "checked": 0}
+for l in lines[head + 1:]:
+    t = l.split()
+    if not t or not t[0].isdigit():
+        continue
+    i, rest = int(t[0]), t[3:]
+    for m in names:
+        if m not in probs:
+            rest = rest[1:]
+            continue
+        want = "%.2f" % max(probs[m][i])
+        if rest[1] != want:
+            sys.exit("row %d model %s: shows %s, max p rounds to %s" % (i, m, rest[1], want))
+        seen["checked"] += 1
+        if "%.2f" % max(probs[m][i]) != ("%.3f" % max(probs[m][i]))[:4]:
+            seen["rounded up"] += 1
+        rest = rest[2:]
+assert seen["checked"] > 100 and seen["rounded up"] > 0, seen
+PY
+done
+
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
 
