@@ -574,18 +574,16 @@ void pane_instances_draw(struct app *app)
 		                : s->images && s->images[i] ? s->images[i]
 		                                            : NULL;
 		if (t && x < pn->w) {
-			/* one line: layout characters become single spaces (the rest is escaped) */
-			size_t len = strlen(t), o = 0;
-			char *line = xmalloc(len + 1);
-			for (size_t j = 0; j < len && o < 4096; j++) {
-				bool ws =
-				    t[j] == '\n' || t[j] == '\t' || t[j] == '\r' || t[j] == ' ';
-				if (ws && (o == 0 || line[o - 1] == ' '))
-					continue;
-				line[o++] = ws ? ' ' : t[j];
-			}
+			/* one line: a line break is one mark, runs of blanks one space, the rest
+			 * escaped */
+			char *line =
+			    text_sanitize_one_line(t, !app->utf8, glyph(app, "\xe2\x8f\x8e", "|"));
+			size_t o = 0;
+			for (size_t j = 0; line[j] && o < 4096; j++)
+				if (line[j] != ' ' || (o > 0 && line[o - 1] != ' '))
+					line[o++] = line[j];
 			line[o] = '\0';
-			draw_text(app, w, y, x, pn->w - x, line, a, false);
+			draw_safe(app, w, y, x, pn->w - x, line, a, false);
 			free(line);
 		}
 	}

