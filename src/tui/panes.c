@@ -23,8 +23,8 @@ static bool focused(const struct app *app, enum pane_id p)
 int pane_list_height(const struct app *app, enum pane_id p)
 {
 	int h = app->panes[p].h - 2; /* title and column header */
-	if (p == PANE_CONFUSION)
-		h -= 1; /* the line explaining the cursor cell */
+	if (p == PANE_CONFUSION || p == PANE_AGREE)
+		h -= 1; /* the line explaining the cursor cell; the pair's significance */
 	return h > 0 ? h : 0;
 }
 
@@ -157,6 +157,28 @@ static void agree_bar(struct app *app, WINDOW *w, int y, int x, int cols, const 
 	wattrset(w, A_NORMAL);
 }
 
+/*
+ * The pair's significance on line y, as `nncmp report` prints it: McNemar's exact p and the
+ * accuracy difference B − A with its bootstrap 95% interval ("..." until the worker has it).
+ */
+static void agree_significance(struct app *app, WINDOW *w, int y, int width)
+{
+	const struct pair_metrics *pm = &app->pm;
+	if (y < 3 || app->a == app->b || pm->n == 0)
+		return;
+	char p[32], ci[80], line[160];
+	snprintf(p, sizeof p, "%.3g", pm->mcnemar_p);
+	if (app->ci_pending)
+		snprintf(ci, sizeof ci, "[%s]", glyph(app, "\xe2\x80\xa6", "..."));
+	else if (isfinite(pm->ci_lo))
+		snprintf(ci, sizeof ci, "[%+.4f, %+.4f]", pm->ci_lo, pm->ci_hi);
+	else
+		snprintf(ci, sizeof ci, "[-]");
+	snprintf(line, sizeof line, "McNemar p %s   acc B%sA %+.4f %s (95%% bootstrap)", p,
+	         glyph(app, "\xe2\x88\x92", "-"), pm->acc_diff, ci);
+	draw_safe(app, w, y, 1, width - 1, line, role_attr(ROLE_DIM), false);
+}
+
 void pane_agree_draw(struct app *app)
 {
 	struct pane *pn = &app->panes[PANE_AGREE];
@@ -223,6 +245,7 @@ void pane_agree_draw(struct app *app)
 		if (bar_w >= 4)
 			agree_bar(app, w, y, bar_x, bar_w, g, a);
 	}
+	agree_significance(app, w, pn->h - 1, pn->w);
 	wnoutrefresh(w);
 }
 

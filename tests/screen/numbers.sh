@@ -45,6 +45,30 @@ sys.exit("lines %r not laid out on the screen" % want)
 PY
 }
 
+# significance A B [REPORT ARGS]: the agreement pane's McNemar p and B - A interval are report's
+# for that pair (negated when A comes after B in report's list), at the digits shown
+significance() {
+	a=$1 b=$2
+	shift 2
+	"$BIN" report "$@" --json >"$TMP/report.json" 2>/dev/null
+	wait_re 'acc B.A [-+][0-9.]+ \[[-+]' >/dev/null
+	screen >"$TMP/screen.txt"
+	$PY - "$a" "$b" "$TMP/report.json" "$TMP/screen.txt" <<'PY'
+import json, re, sys
+a, b = sys.argv[1], sys.argv[2]
+rep = json.load(open(sys.argv[3]))
+pair = next(p for p in rep["pairs"] if {p["a"], p["b"]} == {a, b})
+sign = 1 if pair["a"] == a else -1  # report's pair is (a, b) in model order: acc b - acc a
+lo, hi = pair["acc_diff_ci"]
+if sign < 0:
+    lo, hi = -hi, -lo
+want = "McNemar p %s   acc B\u2212A %+.4f [%+.4f, %+.4f]" % (
+    "%.3g" % pair["mcnemar_p"], sign * pair["acc_diff"], lo, hi)
+if want not in open(sys.argv[4], encoding="utf-8").read():
+    sys.exit("wanted %r" % want)
+PY
+}
+
 echo "== classes15, UTF-8, 160x45"
 start C.UTF-8 160 45 $C15
 expect "the TUI is up" "Agreement per class"
@@ -58,6 +82,12 @@ row=$($PY -c 'import json, re, sys
 t = json.loads(sys.argv[1])
 print(re.sub(" +", " ", t.replace("\t", " ").replace("\n", "\u23ce"))[:30])' "$T0")
 expect "instance table: a line break shows as one ⏎" "$row"
+
+if significance good poor $C15; then ok "agreement pane: McNemar p and the bootstrap interval are report's"; else no "agreement pane: significance differs from report --json"; fi
+keys x
+expect "x swaps the pair" "A=poor  B=good"
+if significance poor good $C15; then ok "swapped: the interval of B-A is the negation of report's"; else no "swapped: significance differs from report --json"; fi
+keys x
 
 # the review queue draws its sample through the same layout
 keys R
@@ -76,5 +106,18 @@ row=$($PY -c 'import json, re, sys
 t = json.loads(sys.argv[1])
 print(re.sub(" +", " ", t.replace("\t", " ").replace("\n", "|"))[:24])' "$T0")
 expect "instance table in ASCII: a line break shows as |" "$row"
+
+echo "== digits, UTF-8, 120x35: a later pair, swapped, under a filter"
+start C.UTF-8 120 35 demo-data/digits
+expect "the TUI is up (digits)" "Agreement per class"
+keys :
+type_text "models mlp cnn"
+keys Enter
+expect "the pair is mlp and cnn" "A=mlp  B=cnn"
+keys :
+type_text "filter gt == 3 or gt == 5"
+keys Enter
+expect "the filter is applied" "filter: gt == 3 or gt == 5"
+if significance mlp cnn demo-data/digits --filter 'gt == 3 or gt == 5'; then ok "digits mlp/cnn under a filter: McNemar p and interval are report's"; else no "digits: significance differs from report --json"; fi
 
 finish numbers
