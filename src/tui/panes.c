@@ -445,8 +445,51 @@ void pane_confusion_draw(struct app *app)
 
 /* Column widths of the instance table, computed once per draw from the study's shape. */
 struct inst_cols {
-	int index, id, truth, model[64], conf, issue;
+	int index, id, truth, model[64], conf, issue, key;
 };
+
+/* Copies src to dst (size bytes) without blanks, for comparing keys as the parser reads them. */
+static void squeeze(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 1 < size; src++)
+		if (*src != ' ' && *src != '\t')
+			dst[o++] = *src;
+	dst[o] = '\0';
+}
+
+/*
+ * Whether the sort key's values get a column of their own, headed by the key (without its
+ * direction) in head: a value expression (act(...), conf(M), p(M, C), margin(M), issue ...)
+ * that the table does not show already; gt, given and a model's name are the truth and
+ * prediction columns, and with `numbers` issue and conf(A) are columns too.
+ */
+static bool key_column(const struct app *app, bool numbers, char *head, size_t size)
+{
+	if (!app->sel_keys)
+		return false; /* index, id, or the values are still being computed */
+	char k[256];
+	squeeze(k, sizeof k, app->sort_key);
+	char *colon = strrchr(k, ':');
+	if (colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0))
+		*colon = '\0';
+	if (strcmp(k, "gt") == 0 || strcmp(k, "given") == 0 || study_model_index(app->s, k) >= 0)
+		return false;
+	char conf_a[160];
+	snprintf(conf_a, sizeof conf_a, "conf(%s)", app->s->models[app->a].name);
+	if (numbers && (strcmp(k, "issue") == 0 || strcmp(k, conf_a) == 0))
+		return false;
+	/* the heading is the key as typed, less the direction */
+	char *typed = xstrdup(app->sort_key);
+	char *c = strrchr(typed, ':');
+	if (c && (strcmp(c, ":asc") == 0 || strcmp(c, ":desc") == 0))
+		*c = '\0';
+	char *t = text_sanitize(typed, !app->utf8);
+	snprintf(head, size, "%s", t);
+	free(t);
+	free(typed);
+	return true;
+}
 
 void pane_instances_draw(struct app *app)
 {
@@ -515,6 +558,19 @@ void pane_instances_draw(struct app *app)
 	}
 	/* a text study on a narrow screen: the text matters more than conf and issue */
 	bool numbers = !(s->texts && pn->w - x - cols.conf - cols.issue - 3 < 24);
+	/* the sort key's values, when they are not a column already */
+	char key_head[128];
+	if (key_column(app, numbers, key_head, sizeof key_head)) {
+		int t = text_cols(key_head);
+		cols.key = t < 9 ? 9 : t > 16 ? 16 : t;
+		numbers = numbers &&
+		          !(s->texts && pn->w - x - cols.key - cols.conf - cols.issue - 4 < 24);
+		char head[160];
+		snprintf(head, sizeof head, "%*s", cols.key, key_head);
+		if (x < pn->w)
+			draw_safe(app, w, 1, x, cols.key, head, hd, false);
+		x += cols.key + 1;
+	}
 	char conf_head[32];
 	snprintf(conf_head, sizeof conf_head, "%*s", cols.conf, "conf A");
 	if (numbers) {
@@ -576,6 +632,16 @@ void pane_instances_draw(struct app *app)
 				draw_safe(app, w, y, x + 2, cols.model[m] - 2, app->class_names[p],
 				          a, false);
 			x += cols.model[m] + 1;
+		}
+		if (cols.key) {
+			double v = app->sel_keys[k];
+			if (isnan(v))
+				snprintf(buf, sizeof buf, "%*s", cols.key, "-");
+			else if (snprintf(buf, sizeof buf, "%*.4g", cols.key, v) > cols.key)
+				snprintf(buf, sizeof buf, "%*.2g", cols.key, v);
+			if (x < pn->w)
+				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
+			x += cols.key + 1;
 		}
 		if (numbers && x < pn->w) {
 			if (ma->conf)

@@ -167,12 +167,13 @@ void app_recompute(struct app *app)
 		boot_request(app);
 }
 
-/* Orders sel[0..n) by key (expr_sort); returns 0, or -1 with the message line set. */
-static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *key)
+/* Orders sel[0..n) by key (expr_sort), with the key's values in *keys when keys is not NULL;
+ * returns 0, or -1 with the message line set. */
+static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *key, double **keys)
 {
 	struct nn_err err = {{0}};
 	size_t col = 0;
-	if (expr_sort(app->s, sel, n, key, NULL, &err, &col) == 0)
+	if (expr_sort(app->s, sel, n, key, keys, &err, &col) == 0)
 		return 0;
 	if (col)
 		app_message(app, true, "sort: %s (column %zu): %.100s", err.msg, col, key);
@@ -183,13 +184,16 @@ static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *ke
 
 /* Selections up to this size are sorted at once; larger ones on the worker (a neuron's column
  * of a million rows takes seconds to gather from the mapped layer). */
+#ifndef SORT_SYNC_MAX
 #define SORT_SYNC_MAX 100000
+#endif
 
 struct sort_job {
 	const struct study *s;
 	uint32_t *sel;
 	size_t n;
 	char *key;
+	double *keys; /* each sorted entry's value of key (NULL for index and id) */
 	uint64_t gen;
 	struct nn_err err;
 	size_t col;
@@ -200,7 +204,7 @@ static int sort_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
 	(void)prog;
 	struct sort_job *j = ctx;
 	/* every key breaks its ties by index (expr_sort) */
-	return expr_sort(j->s, j->sel, j->n, j->key, NULL, err, &j->col);
+	return expr_sort(j->s, j->sel, j->n, j->key, &j->keys, err, &j->col);
 }
 
 static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
@@ -216,6 +220,9 @@ static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err
 	free(app->sel);
 	app->sel = j->sel; /* the same instances, in the key's order */
 	j->sel = NULL;
+	free(app->sel_keys);
+	app->sel_keys = j->keys; /* computed once, with the order: the table's key column */
+	j->keys = NULL;
 	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
 	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 }
@@ -224,6 +231,7 @@ static void sort_job_free(void *ctx)
 {
 	struct sort_job *j = ctx;
 	free(j->sel);
+	free(j->keys);
 	free(j->key);
 	free(j);
 }
@@ -237,6 +245,8 @@ static void sort_request(struct app *app, bool index_order)
 {
 	app->sel_gen++;
 	app->sorting = false;
+	free(app->sel_keys); /* they belong to the order sel had */
+	app->sel_keys = NULL;
 	if (app->worker)
 		worker_cancel(app->worker, JOB_SORT);
 	bool by_index = strcmp(app->sort_key, "index") == 0; /* integers only: always quick */
@@ -245,7 +255,7 @@ static void sort_request(struct app *app, bool index_order)
 	if (!app->worker || app->n_sel <= SORT_SYNC_MAX || by_index) {
 		uint32_t *sel = xcalloc(app->n_sel ? app->n_sel : 1, sizeof *sel);
 		memcpy(sel, app->sel, app->n_sel * sizeof *sel);
-		if (sort_indices(app, sel, app->n_sel, app->sort_key) == 0) {
+		if (sort_indices(app, sel, app->n_sel, app->sort_key, &app->sel_keys) == 0) {
 			free(app->sel);
 			app->sel = sel;
 		} else {
@@ -383,7 +393,7 @@ int app_back(struct app *app)
 int app_set_sort(struct app *app, const char *key)
 {
 	/* the key is checked here (compiling it is cheap); the sorting may go to the worker */
-	if (sort_indices(app, NULL, 0, key) != 0)
+	if (sort_indices(app, NULL, 0, key, NULL) != 0)
 		return REDRAW_STATUS;
 	free(app->sort_key);
 	app->sort_key = xstrdup(key);

@@ -352,6 +352,7 @@ static void app_free(struct app *app)
 	free(app->class_names);
 	free(app->model_names);
 	free(app->sel);
+	free(app->sel_keys);
 	free(app->filter);
 	free(app->sort_key);
 	study_free(app->s);

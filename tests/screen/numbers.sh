@@ -69,6 +69,43 @@ if want not in open(sys.argv[4], encoding="utf-8").read():
 PY
 }
 
+# key_column KEY [FILTER]: the instance table has a column headed KEY (less :asc) whose values, row by row,
+# are the sort values `nncmp instances --sort KEY --json` gives (as %.4g), in its order
+key_column() {
+	# the heading in the table's header row (the sort may still be on the worker)
+	i=0
+	while [ $i -lt $((TIMEOUT * 10)) ]; do
+		screen >"$TMP/screen.txt"
+		grep ' index id ' "$TMP/screen.txt" | grep -qF " ${1%:*} " && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if [ -n "${2:-}" ]; then
+		"$BIN" instances $C15 --sort "$1" --filter "$2" --json --top 0 >"$TMP/inst.json"
+	else
+		"$BIN" instances $C15 --sort "$1" --json --top 0 >"$TMP/inst.json"
+	fi
+	$PY - "$1" "$TMP/inst.json" "$TMP/screen.txt" <<'PY'
+import json, sys
+key = sys.argv[1].rsplit(":", 1)[0] if sys.argv[1].endswith((":asc", ":desc")) else sys.argv[1]
+want = [(d["index"], "-" if d["sort_value"] is None else "%.4g" % d["sort_value"])
+        for d in json.load(open(sys.argv[2]))["instances"]]
+rows = open(sys.argv[3], encoding="utf-8").read().split("\n")
+y = next(k for k, r in enumerate(rows) if " index id " in r and (" " + key + " ") in r)
+end = rows[y].index(" " + key + " ") + 1 + len(key)
+got = []
+for r in rows[y + 1:]:
+    t = r[:end].split()
+    if len(t) < 2 or not t[0].isdigit():
+        break
+    got.append((int(t[0]), t[-1]))
+if len(got) < 8:
+    sys.exit("only %d rows under %s" % (len(got), key))
+if got != want[:len(got)]:
+    sys.exit("screen %r, CLI %r" % (got[:5], want[:5]))
+PY
+}
+
 echo "== classes15, UTF-8, 160x45"
 start C.UTF-8 160 45 $C15
 expect "the TUI is up" "Agreement per class"
@@ -106,6 +143,40 @@ row=$($PY -c 'import json, re, sys
 t = json.loads(sys.argv[1])
 print(re.sub(" +", " ", t.replace("\t", " ").replace("\n", "|"))[:24])' "$T0")
 expect "instance table in ASCII: a line break shows as |" "$row"
+# a key the table shows already gets no second column: issue (shown at this width), a model
+keys :
+type_text "sort issue"
+keys Enter
+expect "sorted by issue" "sort: issue"
+n=$(screen | grep ' index id ' | grep -o 'issue' | wc -l)
+[ "$n" -eq 1 ] && ok ":sort issue: the issue column, not a second one" || no ":sort issue: $n issue columns"
+keys :
+type_text "sort poor"
+keys Enter
+expect "sorted by a model's prediction" "sort: poor"
+n=$(screen | grep ' index id ' | grep -o 'poor' | wc -l)
+[ "$n" -eq 1 ] && ok ":sort poor: the prediction column, not a second one" || no ":sort poor: $n poor columns"
+
+echo "== classes15, 120x35: the sort key's values as a column"
+start C.UTF-8 120 35 $C15
+expect "the TUI is up (sort keys)" "Agreement per class"
+if screen | grep -q ' index id .*act(\| index id .*sort key'; then no "a key column before any sort"; else ok "sorted by index: no key column"; fi
+for key in 'act(good.fc1.3)' 'margin(poor):asc' 'p(good,class-03)' 'conf(poor)' 'correct'; do
+	keys :
+	type_text "sort $key"
+	keys Enter
+	if key_column "$key"; then ok ":sort $key shows its values in a column headed ${key%:asc}, as the CLI's"; else no ":sort $key: no column of the CLI's values"; fi
+done
+# the neuron pane's Enter sorts by that neuron: its activations show, under a filter too
+keys 1
+expect "only A right" "filter: good == gt and poor != gt"
+keys Tab
+expect "Tab focuses the neurons" "Neurons good.fc1"
+wait_for "by |d|: filter vs rest" >/dev/null
+keys Enter
+wait_re 'sort: act\(good\.fc1\.[0-9]+\)' >/dev/null
+key=$(screen | grep -oE 'sort: act\(good\.fc1\.[0-9]+\)' | head -1 | cut -c7-)
+if [ -n "$key" ] && key_column "$key" 'good == gt and poor != gt'; then ok "Enter on a neuron: its activation ($key) is a column, as the CLI's"; else no "Enter on a neuron: no activation column ($key)"; fi
 
 echo "== digits, UTF-8, 120x35: a later pair, swapped, under a filter"
 start C.UTF-8 120 35 demo-data/digits
