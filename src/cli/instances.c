@@ -9,6 +9,7 @@
 #include "nncmp/filter.h"
 #include "nncmp/journal.h"
 #include "nncmp/metrics.h"
+#include "nncmp/text.h"
 
 static const char instances_help[] =
     "usage: nncmp instances STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json]\n"
@@ -170,8 +171,12 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		}
 		printf(" %5d %6.3f", metrics_correct_count(s, i), study_issue_score(s, i));
 		if (s->texts && s->texts[i]) {
+			/* one line, as the TUI's table shows it: a line break is one mark */
+			char *t = text_sanitize_one_line(s->texts[i], !cli_utf8(),
+			                                 cli_utf8() ? "\xe2\x8f\x8e" : "|");
 			printf("  ");
-			print_cell_pad(s->texts[i], 60, false);
+			print_cell_pad(t, 60, false);
+			free(t);
 		} else if (s->images && s->images[i]) {
 			printf("  ");
 			print_cell_pad(s->images[i], 40, false);

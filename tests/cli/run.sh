@@ -208,6 +208,10 @@ assert seen["checked"] > 100 and seen["rounded up"] > 0, seen
 PY
 done
 
+# instances: a text on one line, each line break one mark, a tab a space, escapes as before
+expect 0 'alpha bravo|charlie delta| echo foxtrot' -- env LC_ALL=C "$NNCMP" instances tests/data/classes15 --top 1
+expect 0 'alpha bravo⏎charlie delta⏎ echo foxtrot' -- env LC_ALL=C.UTF-8 "$NNCMP" instances tests/data/classes15 --top 1
+
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
 
