@@ -174,7 +174,7 @@ static void agree_significance(struct app *app, WINDOW *w, int y, int width)
 		snprintf(ci, sizeof ci, "[%+.4f, %+.4f]", pm->ci_lo, pm->ci_hi);
 	else
 		snprintf(ci, sizeof ci, "[-]");
-	snprintf(line, sizeof line, "McNemar p %s   acc B%sA %+.4f %s (95%% bootstrap)", p,
+	snprintf(line, sizeof line, "McNemar p %s  acc B%sA %+.4f, 95%% CI %s", p,
 	         glyph(app, "\xe2\x88\x92", "-"), pm->acc_diff, ci);
 	draw_safe(app, w, y, 1, width - 1, line, role_attr(ROLE_DIM), false);
 }

@@ -51,7 +51,7 @@ significance() {
 	a=$1 b=$2
 	shift 2
 	"$BIN" report "$@" --json >"$TMP/report.json" 2>/dev/null
-	wait_re 'acc B.A [-+][0-9.]+ \[[-+]' >/dev/null
+	wait_re 'acc B.A [-+][0-9.]+, 95% CI \[[-+]' >/dev/null
 	screen >"$TMP/screen.txt"
 	$PY - "$a" "$b" "$TMP/report.json" "$TMP/screen.txt" <<'PY'
 import json, re, sys
@@ -62,7 +62,7 @@ sign = 1 if pair["a"] == a else -1  # report's pair is (a, b) in model order: ac
 lo, hi = pair["acc_diff_ci"]
 if sign < 0:
     lo, hi = -hi, -lo
-want = "McNemar p %s   acc B\u2212A %+.4f [%+.4f, %+.4f]" % (
+want = "McNemar p %s  acc B\u2212A %+.4f, 95%% CI [%+.4f, %+.4f]" % (
     "%.3g" % pair["mcnemar_p"], sign * pair["acc_diff"], lo, hi)
 if want not in open(sys.argv[4], encoding="utf-8").read():
     sys.exit("wanted %r" % want)
