@@ -23,8 +23,10 @@ static bool focused(const struct app *app, enum pane_id p)
 int pane_list_height(const struct app *app, enum pane_id p)
 {
 	int h = app->panes[p].h - 2; /* title and column header */
-	if (p == PANE_CONFUSION || p == PANE_AGREE)
-		h -= 1; /* the line explaining the cursor cell; the pair's significance */
+	if (p == PANE_CONFUSION)
+		h -= 1; /* the line explaining the cursor cell */
+	if (p == PANE_AGREE && app->panes[p].h >= 4)
+		h -= 1; /* the pair's significance (agree_significance), when a row is left */
 	return h > 0 ? h : 0;
 }
 
@@ -165,7 +167,7 @@ static void agree_significance(struct app *app, WINDOW *w, int y, int width)
 {
 	const struct pair_metrics *pm = &app->pm;
 	if (y < 3 || app->a == app->b || pm->n == 0)
-		return;
+		return; /* too low a pane keeps its one row for the table */
 	char p[32], ci[80], line[160];
 	snprintf(p, sizeof p, "%.3g", pm->mcnemar_p);
 	if (app->ci_pending)
