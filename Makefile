@@ -105,6 +105,7 @@ test: deps-test
 	tests/screen/triage.sh ./nncmp
 	tests/screen/views.sh ./nncmp
 	tests/screen/classnames.sh ./nncmp
+	tests/screen/numbers.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -149,6 +150,8 @@ asan: deps-test
 		tests/screen/triage.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/classnames.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/numbers.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

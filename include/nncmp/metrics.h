@@ -66,6 +66,16 @@ void metrics_model_free(struct model_metrics *mm);
 void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
                   unsigned reps, uint64_t seed, struct pair_metrics *out);
 void metrics_pair_free(struct pair_metrics *pm);
+/*
+ * The bootstrap 95% interval of acc_b − acc_a that metrics_pair computes, from the pair's
+ * outcome counts over n instances (its `all` and `n`): reps replicates from seed, O(reps) and
+ * independent of n. *lo = *hi = NaN when reps or n is 0.
+ */
+void metrics_pair_bootstrap(const struct agreement *all, size_t n, unsigned reps, uint64_t seed,
+                            double *lo, double *hi);
+/* Where the pair (a, b), in either order, stands among a study's pairs as `nncmp report` lists
+ * them ((0,1), (0,2), ..., (1,2), ...): report seeds that pair's bootstrap with seed + this. */
+size_t metrics_pair_index(size_t n_models, size_t a, size_t b);
 
 /* hist[k] = how many instances exactly k models predict correctly; hist has n_models+1 entries. */
 void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx, int64_t *hist);

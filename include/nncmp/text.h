@@ -17,4 +17,19 @@ char *text_sanitize(const char *s, bool ascii);
 /* The same for a buffer of len bytes (which may hold NUL bytes). */
 char *text_sanitize_n(const char *s, size_t len, bool ascii);
 
+/*
+ * For text laid out over lines (the detail pane, the review queue): as text_sanitize, but each
+ * line break ("\n" or "\r\n") stays one real "\n", and each tab becomes the spaces up to the
+ * next multiple of `tab_cols` columns, counted from the start of its line (every character, escapes
+ * included, counted as one column). Nothing else below 0x20 survives. Caller frees.
+ */
+char *text_sanitize_lines(const char *s, bool ascii, int tab_cols);
+
+/*
+ * For a one-line cell (the instance table): as text_sanitize, but each line break ("\n" or
+ * "\r\n") becomes `line_mark` (trusted: "\u23ce", or "|" in ASCII) and each tab one space.
+ * Caller frees.
+ */
+char *text_sanitize_one_line(const char *s, bool ascii, const char *line_mark);
+
 #endif

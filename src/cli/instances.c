@@ -10,6 +10,7 @@
 #include "nncmp/filter.h"
 #include "nncmp/journal.h"
 #include "nncmp/metrics.h"
+#include "nncmp/text.h"
 
 static const char instances_help[] =
     "usage: nncmp instances STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json]\n"
@@ -79,8 +80,9 @@ static json_t *instance_json(const struct study *s, size_t i)
 	return o;
 }
 
-/* Prints at most `width` display columns of sanitized raw, padded to width when `pad`. */
-static void print_cell_pad(const char *raw, int width, bool pad)
+/* Prints at most `width` display columns of sanitized raw, padded to width when `pad`; returns
+ * the columns of text printed (before the padding). */
+static int print_cell_pad(const char *raw, int width, bool pad)
 {
 	char *s = cli_safe(raw);
 	int cols = 0;
@@ -94,6 +96,7 @@ static void print_cell_pad(const char *raw, int width, bool pad)
 	if (pad)
 		printf("%*s", width - cols, "");
 	free(s);
+	return cols;
 }
 
 static void print_cell(const char *raw, int width)
@@ -112,7 +115,7 @@ struct short_names {
 		int width;
 		enum classnames_kind kind;
 		char **names;
-	} w[8];
+	} w[16];
 	size_t n;
 };
 
@@ -123,7 +126,7 @@ static const char *short_name(struct short_names *sn, int32_t c, int width)
 		k++;
 	if (k == sn->n) {
 		if (k == sizeof sn->w / sizeof *sn->w)
-			return sn->safe[c]; /* not reached: the table uses four widths */
+			return sn->safe[c]; /* not reached: the table uses a few widths */
 		sn->w[k].width = width;
 		sn->w[k].names = xcalloc(nc ? nc : 1, sizeof *sn->w[k].names);
 		sn->w[k].kind = classnames_abbrev((const char *const *)sn->safe, nc, width,
@@ -151,6 +154,27 @@ static void short_free(struct short_names *sn)
 	for (size_t c = 0; c < sn->s->n_classes; c++)
 		free(sn->safe[c]);
 	free(sn->safe);
+}
+
+/* A prediction cell's width: "*" + an 8-letter class name + " 0.99" */
+#define PRED_COLS 14
+
+/*
+ * The prediction cell: "*" when wrong, the class name abbreviated to the columns left, and the
+ * confidence rounded to two decimals (0.995 shows 1.00 and 0.994 0.99), always whole.
+ */
+static void print_pred(struct short_names *sn, const struct model *md, size_t i, int width)
+{
+	const struct study *s = sn->s;
+	bool ok = md->pred[i] == s->labels[i];
+	char num[32] = "";
+	if (md->conf)
+		snprintf(num, sizeof num, " %.2f", md->conf[i]);
+	int name_w = width - (ok ? 0 : 1) - (int)strlen(num);
+	if (!ok)
+		printf("*");
+	int used = print_cell_pad(short_name(sn, md->pred[i], name_w), name_w, false);
+	printf("%s%*s", num, name_w - used, "");
 }
 
 /* The label cell: "given->new" for a relabelled instance, "x name" for a removed one. */
@@ -188,7 +212,7 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 		printf(" %10s", "sort key");
 	for (size_t m = 0; m < s->n_models; m++) {
 		printf(" ");
-		print_cell(s->models[m].name, 12);
+		print_cell(s->models[m].name, PRED_COLS);
 	}
 	printf(" %5s %6s%s\n", "right", "issue", s->texts ? "  text" : s->images ? "  image" : "");
 	for (size_t k = 0; k < shown; k++) {
@@ -202,23 +226,17 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 			printf(" %10.4g", keys[k]);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const struct model *md = &s->models[m];
-			char cell[64];
-			bool ok = md->pred[i] == s->labels[i];
-			/* the name in the room left by the mark and the confidence, the same for
-			 * all */
-			if (md->conf)
-				snprintf(cell, sizeof cell, "%s%s %.2f", ok ? "" : "*",
-				         short_name(&sn, md->pred[i], 6), md->conf[i]);
-			else
-				snprintf(cell, sizeof cell, "%s%s", ok ? "" : "*",
-				         short_name(&sn, md->pred[i], 11));
 			printf(" ");
-			print_cell(cell, 12);
+			print_pred(&sn, md, i, PRED_COLS);
 		}
 		printf(" %5d %6.3f", metrics_correct_count(s, i), study_issue_score(s, i));
 		if (s->texts && s->texts[i]) {
+			/* one line, as the TUI's table shows it: a line break is one mark */
+			char *t = text_sanitize_one_line(s->texts[i], !cli_utf8(),
+			                                 cli_utf8() ? "\xe2\x8f\x8e" : "|");
 			printf("  ");
-			print_cell_pad(s->texts[i], 60, false);
+			print_cell_pad(t, 60, false);
+			free(t);
 		} else if (s->images && s->images[i]) {
 			printf("  ");
 			print_cell_pad(s->images[i], 40, false);

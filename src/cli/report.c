@@ -45,7 +45,9 @@ static void report_compute(struct report *r, uint64_t seed)
 	size_t k = 0;
 	for (size_t a = 0; a < s->n_models; a++)
 		for (size_t b = a + 1; b < s->n_models; b++)
-			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, seed + k, &r->pm[k]), k++;
+			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS,
+			             seed + metrics_pair_index(s->n_models, a, b), &r->pm[k]),
+			    k++;
 	r->n_correct = xcalloc(s->n_models + 1, sizeof *r->n_correct);
 	metrics_n_correct(s, r->idx, r->n, r->n_correct);
 }

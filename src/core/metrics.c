@@ -216,8 +216,8 @@ static double percentile(const double *sorted, size_t n, double q)
  * many of the draws fall in "only b right" and "only a right", so each replicate draws those two
  * counts from their multinomial: exactly the instance bootstrap's distribution, in O(reps).
  */
-static void bootstrap_diff(const struct agreement *ag, size_t n, unsigned reps, uint64_t seed,
-                           double *lo, double *hi)
+void metrics_pair_bootstrap(const struct agreement *ag, size_t n, unsigned reps, uint64_t seed,
+                            double *lo, double *hi)
 {
 	if (!reps || !n) {
 		*lo = *hi = NAN;
@@ -295,7 +295,15 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	                                    out->all.only_a + out->all.only_b);
 	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : NAN;
 	out->boot_reps = reps;
-	bootstrap_diff(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
+	metrics_pair_bootstrap(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
+}
+
+size_t metrics_pair_index(size_t n_models, size_t a, size_t b)
+{
+	size_t lo = a < b ? a : b, hi = a < b ? b : a, k = 0;
+	for (size_t m = 0; m < lo; m++)
+		k += n_models - 1 - m;
+	return k + (hi - lo - 1);
 }
 
 void metrics_pair_free(struct pair_metrics *pm)

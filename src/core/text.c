@@ -61,7 +61,23 @@ static bool is_bidi_control(uint32_t cp)
 	       cp == 0x200f || cp == 0x061c;
 }
 
-char *text_sanitize_n(const char *s, size_t len, bool ascii)
+/* How line breaks and tabs come out: escaped, laid out over lines, or marked in one line. */
+struct layout {
+	enum { LAYOUT_ESCAPE, LAYOUT_LINES, LAYOUT_ONE_LINE } mode;
+	int tab;          /* LAYOUT_LINES: tab stops every `tab` columns */
+	const char *mark; /* LAYOUT_ONE_LINE: what a line break becomes */
+};
+
+/* Columns since the last line break of what b holds (each character one column). */
+static int line_cols(const struct buf *b)
+{
+	int cols = 0;
+	for (size_t k = b->n; k > 0 && b->p[k - 1] != '\n'; k--)
+		cols += ((unsigned char)b->p[k - 1] & 0xc0) != 0x80;
+	return cols;
+}
+
+static char *sanitize(const char *s, size_t len, bool ascii, const struct layout *lay)
 {
 	struct buf b = {0};
 	put(&b, "", 0);
@@ -74,6 +90,24 @@ char *text_sanitize_n(const char *s, size_t len, bool ascii)
 		if (n == 0) {
 			snprintf(esc, sizeof esc, "\\x%02x", p[i]);
 			put(&b, esc, strlen(esc));
+			i++;
+			continue;
+		}
+		bool crlf = cp == '\r' && i + 1 < len && p[i + 1] == '\n';
+		if (lay->mode != LAYOUT_ESCAPE && (cp == '\n' || crlf)) {
+			if (lay->mode == LAYOUT_LINES)
+				put(&b, "\n", 1);
+			else
+				put(&b, lay->mark, strlen(lay->mark));
+			i += crlf ? 2 : 1;
+			continue;
+		}
+		if (lay->mode != LAYOUT_ESCAPE && cp == '\t') {
+			int spaces = 1;
+			if (lay->mode == LAYOUT_LINES && lay->tab > 0)
+				spaces = lay->tab - line_cols(&b) % lay->tab;
+			for (int k = 0; k < spaces; k++)
+				put(&b, " ", 1);
 			i++;
 			continue;
 		}
@@ -100,6 +134,24 @@ char *text_sanitize_n(const char *s, size_t len, bool ascii)
 		i += n;
 	}
 	return b.p;
+}
+
+char *text_sanitize_n(const char *s, size_t len, bool ascii)
+{
+	const struct layout lay = {.mode = LAYOUT_ESCAPE};
+	return sanitize(s, len, ascii, &lay);
+}
+
+char *text_sanitize_lines(const char *s, bool ascii, int tab_cols)
+{
+	const struct layout lay = {.mode = LAYOUT_LINES, .tab = tab_cols};
+	return sanitize(s, strlen(s), ascii, &lay);
+}
+
+char *text_sanitize_one_line(const char *s, bool ascii, const char *line_mark)
+{
+	const struct layout lay = {.mode = LAYOUT_ONE_LINE, .mark = line_mark};
+	return sanitize(s, strlen(s), ascii, &lay);
 }
 
 char *text_sanitize(const char *s, bool ascii)

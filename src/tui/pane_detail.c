@@ -54,11 +54,15 @@ static int top_probs(const struct study *s, const struct model *m, size_t i, int
 	return n;
 }
 
-/* Wraps sanitized text into the rectangle; returns the rows used. */
+/* Tab stops of texts, every 8 columns: a text looks as `cat` or `less` show it. */
+#define TEXT_TAB_COLS 8
+
+/* Wraps sanitized text into the rectangle, starting a row at each of its line breaks; returns
+ * the rows used. */
 static int draw_wrapped(const struct app *app, WINDOW *w, int y, int x, int rows, int cols,
                         const char *raw)
 {
-	char *t = text_sanitize(raw, !app->utf8);
+	char *t = text_sanitize_lines(raw, !app->utf8, TEXT_TAB_COLS);
 	int used = 0;
 	const char *p = t;
 	while (*p && used < rows) {

@@ -25,6 +25,8 @@ int pane_list_height(const struct app *app, enum pane_id p)
 	int h = app->panes[p].h - 2; /* title and column header */
 	if (p == PANE_CONFUSION)
 		h -= 1; /* the line explaining the cursor cell */
+	if (p == PANE_AGREE && app->panes[p].h >= 4)
+		h -= 1; /* the pair's significance (agree_significance), when a row is left */
 	return h > 0 ? h : 0;
 }
 
@@ -163,6 +165,28 @@ static void agree_bar(struct app *app, WINDOW *w, int y, int x, int cols, const 
 	wattrset(w, A_NORMAL);
 }
 
+/*
+ * The pair's significance on line y, as `nncmp report` prints it: McNemar's exact p and the
+ * accuracy difference B − A with its bootstrap 95% interval ("..." until the worker has it).
+ */
+static void agree_significance(struct app *app, WINDOW *w, int y, int width)
+{
+	const struct pair_metrics *pm = &app->pm;
+	if (y < 3 || app->a == app->b || pm->n == 0)
+		return; /* too low a pane keeps its one row for the table */
+	char p[32], ci[80], line[160];
+	snprintf(p, sizeof p, "%.3g", pm->mcnemar_p);
+	if (app->ci_pending)
+		snprintf(ci, sizeof ci, "[%s]", glyph(app, "\xe2\x80\xa6", "..."));
+	else if (isfinite(pm->ci_lo))
+		snprintf(ci, sizeof ci, "[%+.4f, %+.4f]", pm->ci_lo, pm->ci_hi);
+	else
+		snprintf(ci, sizeof ci, "[-]");
+	snprintf(line, sizeof line, "McNemar p %s  acc B%sA %+.4f, 95%% CI %s", p,
+	         glyph(app, "\xe2\x88\x92", "-"), pm->acc_diff, ci);
+	draw_safe(app, w, y, 1, width - 1, line, role_attr(ROLE_DIM), false);
+}
+
 void pane_agree_draw(struct app *app)
 {
 	struct pane *pn = &app->panes[PANE_AGREE];
@@ -229,6 +253,7 @@ void pane_agree_draw(struct app *app)
 		if (bar_w >= 4)
 			agree_bar(app, w, y, bar_x, bar_w, g, a);
 	}
+	agree_significance(app, w, pn->h - 1, pn->w);
 	wnoutrefresh(w);
 }
 
@@ -428,8 +453,51 @@ void pane_confusion_draw(struct app *app)
 
 /* Column widths of the instance table, computed once per draw from the study's shape. */
 struct inst_cols {
-	int index, id, truth, model[64], conf, issue;
+	int index, id, truth, model[64], conf, issue, key;
 };
+
+/* Copies src to dst (size bytes) without blanks, for comparing keys as the parser reads them. */
+static void squeeze(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 1 < size; src++)
+		if (*src != ' ' && *src != '\t')
+			dst[o++] = *src;
+	dst[o] = '\0';
+}
+
+/*
+ * Whether the sort key's values get a column of their own, headed by the key (without its
+ * direction) in head: a value expression (act(...), conf(M), p(M, C), margin(M), issue ...)
+ * that the table does not show already; gt, given and a model's name are the truth and
+ * prediction columns, and with `numbers` issue and conf(A) are columns too.
+ */
+static bool key_column(const struct app *app, bool numbers, char *head, size_t size)
+{
+	if (!app->sel_keys)
+		return false; /* index, id, or the values are still being computed */
+	char k[256];
+	squeeze(k, sizeof k, app->sort_key);
+	char *colon = strrchr(k, ':');
+	if (colon && (strcmp(colon, ":asc") == 0 || strcmp(colon, ":desc") == 0))
+		*colon = '\0';
+	if (strcmp(k, "gt") == 0 || strcmp(k, "given") == 0 || study_model_index(app->s, k) >= 0)
+		return false;
+	char conf_a[160];
+	snprintf(conf_a, sizeof conf_a, "conf(%s)", app->s->models[app->a].name);
+	if (numbers && (strcmp(k, "issue") == 0 || strcmp(k, conf_a) == 0))
+		return false;
+	/* the heading is the key as typed, less the direction */
+	char *typed = xstrdup(app->sort_key);
+	char *c = strrchr(typed, ':');
+	if (c && (strcmp(c, ":asc") == 0 || strcmp(c, ":desc") == 0))
+		*c = '\0';
+	char *t = text_sanitize(typed, !app->utf8);
+	snprintf(head, size, "%s", t);
+	free(t);
+	free(typed);
+	return true;
+}
 
 void pane_instances_draw(struct app *app)
 {
@@ -511,6 +579,19 @@ void pane_instances_draw(struct app *app)
 	}
 	/* a text study on a narrow screen: the text matters more than conf and issue */
 	bool numbers = !(s->texts && pn->w - x - cols.conf - cols.issue - 3 < 24);
+	/* the sort key's values, when they are not a column already */
+	char key_head[128];
+	if (key_column(app, numbers, key_head, sizeof key_head)) {
+		int t = text_cols(key_head);
+		cols.key = t < 9 ? 9 : t > 16 ? 16 : t;
+		numbers = numbers &&
+		          !(s->texts && pn->w - x - cols.key - cols.conf - cols.issue - 4 < 24);
+		char head[160];
+		snprintf(head, sizeof head, "%*s", cols.key, key_head);
+		if (x < pn->w)
+			draw_safe(app, w, 1, x, cols.key, head, hd, false);
+		x += cols.key + 1;
+	}
 	char conf_head[32];
 	snprintf(conf_head, sizeof conf_head, "%*s", cols.conf, "conf A");
 	if (numbers) {
@@ -576,6 +657,16 @@ void pane_instances_draw(struct app *app)
 				          false);
 			x += cols.model[m] + 1;
 		}
+		if (cols.key) {
+			double v = app->sel_keys[k];
+			if (isnan(v))
+				snprintf(buf, sizeof buf, "%*s", cols.key, "-");
+			else if (snprintf(buf, sizeof buf, "%*.4g", cols.key, v) > cols.key)
+				snprintf(buf, sizeof buf, "%*.2g", cols.key, v);
+			if (x < pn->w)
+				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
+			x += cols.key + 1;
+		}
 		if (numbers && x < pn->w) {
 			if (ma->conf)
 				snprintf(buf, sizeof buf, "%*.3f", cols.conf, ma->conf[i]);
@@ -596,18 +687,16 @@ void pane_instances_draw(struct app *app)
 		                : s->images && s->images[i] ? s->images[i]
 		                                            : NULL;
 		if (t && x < pn->w) {
-			/* one line: layout characters become single spaces (the rest is escaped) */
-			size_t len = strlen(t), o = 0;
-			char *line = xmalloc(len + 1);
-			for (size_t j = 0; j < len && o < 4096; j++) {
-				bool ws =
-				    t[j] == '\n' || t[j] == '\t' || t[j] == '\r' || t[j] == ' ';
-				if (ws && (o == 0 || line[o - 1] == ' '))
-					continue;
-				line[o++] = ws ? ' ' : t[j];
-			}
+			/* one line: a line break is one mark, runs of blanks one space, the rest
+			 * escaped */
+			char *line =
+			    text_sanitize_one_line(t, !app->utf8, glyph(app, "\xe2\x8f\x8e", "|"));
+			size_t o = 0;
+			for (size_t j = 0; line[j] && o < 4096; j++)
+				if (line[j] != ' ' || (o > 0 && line[o - 1] != ' '))
+					line[o++] = line[j];
 			line[o] = '\0';
-			draw_text(app, w, y, x, pn->w - x, line, a, false);
+			draw_safe(app, w, y, x, pn->w - x, line, a, false);
 			free(line);
 		}
 	}

@@ -356,6 +356,7 @@ static void app_free(struct app *app)
 		free(app->abbrev[k].names);
 	}
 	free(app->sel);
+	free(app->sel_keys);
 	free(app->filter);
 	free(app->sort_key);
 	study_free(app->s);

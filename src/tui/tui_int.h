@@ -178,9 +178,12 @@ struct app {
 	char *sort_key;           /* "index" by default; may end in :asc */
 	bool sorting;             /* sel is being put in sort_key's order on the worker */
 	uint64_t sel_gen;         /* counts selection and sort changes (stale sort jobs see it) */
+	double *sel_keys;         /* the sort key's value for each sel entry (expr_sort), or NULL */
 	size_t a, b;              /* the pair */
 	struct model_metrics *mm; /* one per model, over sel */
-	struct pair_metrics pm;
+	struct pair_metrics pm;   /* its ci_lo, ci_hi arrive from the worker (ci_pending) */
+	bool ci_pending;          /* the bootstrap interval of pm is being computed */
+	uint64_t pm_gen;          /* counts recomputations of pm (stale bootstrap jobs see it) */
 	struct back_entry *back;
 	size_t n_back, cap_back;
 

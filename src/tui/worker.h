@@ -24,7 +24,15 @@
 struct app;
 
 /* Tags: a new job replaces the older one of the same tag. */
-enum job_tag { JOB_NEURONS, JOB_VIEW, JOB_SORT, JOB_ISSUES, JOB_OTHER, JOB_TAG_COUNT };
+enum job_tag {
+	JOB_NEURONS,
+	JOB_VIEW,
+	JOB_SORT,
+	JOB_ISSUES,
+	JOB_BOOT, /* the pair's bootstrap interval */
+	JOB_OTHER,
+	JOB_TAG_COUNT
+};
 
 struct job {
 	enum job_tag tag;

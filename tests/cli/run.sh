@@ -188,10 +188,60 @@ json=$("$NNCMP" instances $CLASSES15 --top 1 --json 2>/dev/null)
 pred=$(printf '%s' "$json" | sed 's/.*"preds":{[^}]*"poor":"class-\([0-9]*\)".*/\1/')
 conf=$(printf '%s' "$json" | sed 's/.*"conf":{[^}]*"poor":\([0-9.]*\).*/\1/')
 conf=$(printf '%.2f' "$conf")
-expect 0 "*$pred $conf " -- "$NNCMP" instances $CLASSES15 --top 1
+# (the cell has room for class-NN whole since confidences print whole: no need to cut)
+expect 0 "*class-$pred $conf " -- "$NNCMP" instances $CLASSES15 --top 1
 pred=$("$NNCMP" instances "$DIGITN" --filter 'cnn != gt' --top 1 --json 2>/dev/null |
 	sed 's/.*"preds":{[^}]*"cnn":"digit-\([0-9]\)".*/\1/')
-expect 0 " *$pred " -- "$NNCMP" instances "$DIGITN" --filter 'cnn != gt' --top 1
+expect 0 " *digit-$pred " -- "$NNCMP" instances "$DIGITN" --filter 'cnn != gt' --top 1
+# instances: each prediction's confidence whole and rounded to two decimals (not cut), checked
+# against the probabilities read from the npy files (max p per row) without nncmp
+for st in tests/data/classes15 $DIGITS; do
+	"$NNCMP" instances $st --top 0 >"$TMP/inst.txt" 2>/dev/null
+	if /usr/bin/python3 - "$st" "$TMP/inst.txt" <<'PY'; then ok; else bad "instances $st: confidences not rounded"; fi
+import ast, os, struct, sys
+st, out = sys.argv[1], sys.argv[2]
+def npy(path):
+    with open(path, "rb") as f:
+        b = f.read()
+    hl = struct.unpack("<H", b[8:10])[0] if b[6] == 1 else struct.unpack("<I", b[8:12])[0]
+    off = 10 if b[6] == 1 else 12
+    h = ast.literal_eval(b[off:off + hl].decode("latin1"))
+    assert not h["fortran_order"]
+    code = {"<f4": "f", "<f8": "d"}[h["descr"]]
+    rows, cols = h["shape"]
+    v = struct.unpack("<%d%s" % (rows * cols, code), b[off + hl:off + hl + rows * cols * struct.calcsize(code)])
+    return [v[r * cols:(r + 1) * cols] for r in range(rows)]
+lines = open(out, encoding="utf-8").read().split("\n")
+head = next(k for k, l in enumerate(lines) if l.lstrip().startswith("index"))
+names = lines[head].split()[3:]
+names = names[:names.index("right")]
+probs = {m: npy(os.path.join(st, "models", m, "probs.npy"))
+         for m in names if os.path.exists(os.path.join(st, "models", m, "probs.npy"))}
+assert probs, "no probs.npy"
+seen = {"rounded up": 0, "checked": 0}
+for l in lines[head + 1:]:
+    t = l.split()
+    if not t or not t[0].isdigit():
+        continue
+    i, rest = int(t[0]), t[3:]
+    for m in names:
+        if m not in probs:
+            rest = rest[1:]
+            continue
+        want = "%.2f" % max(probs[m][i])
+        if rest[1] != want:
+            sys.exit("row %d model %s: shows %s, max p rounds to %s" % (i, m, rest[1], want))
+        seen["checked"] += 1
+        if "%.2f" % max(probs[m][i]) != ("%.3f" % max(probs[m][i]))[:4]:
+            seen["rounded up"] += 1
+        rest = rest[2:]
+assert seen["checked"] > 100 and seen["rounded up"] > 0, seen
+PY
+done
+
+# instances: a text on one line, each line break one mark, a tab a space, escapes as before
+expect 0 'alpha bravo|charlie delta| echo foxtrot' -- env LC_ALL=C "$NNCMP" instances tests/data/classes15 --top 1
+expect 0 'alpha bravo⏎charlie delta⏎ echo foxtrot' -- env LC_ALL=C.UTF-8 "$NNCMP" instances tests/data/classes15 --top 1
 
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"

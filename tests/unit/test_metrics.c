@@ -221,6 +221,28 @@ static void test_bootstrap_reproducible(void **state)
 	free_tiny(s);
 }
 
+/* The interval from the counts alone is metrics_pair's (the TUI computes it on its worker). */
+static void test_bootstrap_from_counts(void **state)
+{
+	(void)state;
+	struct study *s = tiny_study();
+	struct pair_metrics pm;
+	metrics_pair(s, 0, 1, NULL, 0, 3000, 9, &pm);
+	double lo, hi;
+	metrics_pair_bootstrap(&pm.all, pm.n, 3000, 9, &lo, &hi);
+	assert_true(lo == pm.ci_lo && hi == pm.ci_hi);
+	metrics_pair_bootstrap(&pm.all, pm.n, 0, 9, &lo, &hi);
+	assert_true(isnan(lo) && isnan(hi));
+	metrics_pair_free(&pm);
+	/* report's order of pairs: (0,1) (0,2) (0,3) (1,2) (1,3) (2,3) */
+	assert_int_equal(metrics_pair_index(4, 0, 1), 0);
+	assert_int_equal(metrics_pair_index(4, 0, 3), 2);
+	assert_int_equal(metrics_pair_index(4, 3, 0), 2);
+	assert_int_equal(metrics_pair_index(4, 1, 2), 3);
+	assert_int_equal(metrics_pair_index(4, 2, 3), 5);
+	free_tiny(s);
+}
+
 /* A removed instance (study_removed) leaves every table; its count leaves n. */
 static void test_removed_left_out(void **state)
 {
@@ -276,6 +298,7 @@ int main(void)
 	    cmocka_unit_test(test_pair_table),
 	    cmocka_unit_test(test_removed_left_out),
 	    cmocka_unit_test(test_bootstrap_reproducible),
+	    cmocka_unit_test(test_bootstrap_from_counts),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

@@ -51,11 +51,56 @@ static void test_utf8(void **state)
 	free(nul);
 }
 
+static void expect_lines(const char *in, bool ascii, int tab, const char *want)
+{
+	char *got = text_sanitize_lines(in, ascii, tab);
+	if (strcmp(got, want) != 0)
+		fail_msg("sanitize_lines(tab %d): got '%s', want '%s'", tab, got, want);
+	free(got);
+}
+
+static void expect_one_line(const char *in, bool ascii, const char *mark, const char *want)
+{
+	char *got = text_sanitize_one_line(in, ascii, mark);
+	if (strcmp(got, want) != 0)
+		fail_msg("sanitize_one_line: got '%s', want '%s'", got, want);
+	free(got);
+}
+
+/* Line breaks stay line breaks and tabs reach the next tab stop of their own line. */
+static void test_lines(void **state)
+{
+	(void)state;
+	expect_lines("alpha bravo\ncharlie\tdelta\n\techo", false, 8,
+	             "alpha bravo\ncharlie delta\n        echo");
+	expect_lines("a\tb\n\t\tc", false, 4, "a   b\n        c");
+	expect_lines("12345678\tx", false, 8, "12345678        x");
+	/* CRLF is one break; a lone CR and every other control stays escaped */
+	expect_lines("a\r\nb\rc\033[2J", false, 8, "a\nb\\rc\\e[2J");
+	/* columns count characters, escapes as they are shown */
+	expect_lines("\xc3\xa9\tx", false, 4, "\xc3\xa9   x");
+	expect_lines("\xc3\xa9\tx", true, 8, "\\u00e9  x");
+	expect_lines("\n\n", false, 8, "\n\n");
+}
+
+/* In one line a break is one visible mark and a tab one space. */
+static void test_one_line(void **state)
+{
+	(void)state;
+	expect_one_line("alpha bravo\ncharlie\tdelta\r\n\techo", false, "\xe2\x8f\x8e",
+	                "alpha bravo\xe2\x8f\x8e"
+	                "charlie delta\xe2\x8f\x8e echo");
+	expect_one_line("a\nb\033]0;x\007", true, "|", "a|b\\e]0;x\\x07");
+	expect_one_line("caf\xc3\xa9\n", true, "|", "caf\\u00e9|");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_controls),
 	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_lines),
+	    cmocka_unit_test(test_one_line),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
