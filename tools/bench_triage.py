@@ -8,7 +8,8 @@
                trained out-of-fold on the noisy labels (5 folds): a linear model, a model of
                another kind (a random forest, or naive Bayes for text) and an MLP whose hidden
                layer, relu(X W + b) from the fold's own weights, is written as the layer
-               models/mlp/act/hidden.npy.
+               models/mlp/act/hidden.npy. Texts are TF-IDF vectors over one vocabulary fitted on
+               all the texts (no labels), so that every fold's MLP reads the same columns.
   eval DIR NNCMP
                runs `nncmp issues --method M --top K --json` for every method on every study (K =
                the number of injected errors) and prints precision at K beside two NumPy
@@ -122,11 +123,14 @@ def fit_models(X, y, text, seed):
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     probs = {k: np.zeros((n, c)) for k in ("linear", "other", "mlp")}
     hidden = None
+    if text:
+        # One vocabulary for every fold, fitted on the texts alone (no labels): with a vocabulary
+        # per fold, input column j is another word in each fold, so the folds' hidden units
+        # cannot correspond and the layer would compare five unrelated coordinate systems.
+        Xall = TfidfVectorizer(max_features=3000, sublinear_tf=True).fit_transform(X)
     for tr, te in folds.split(np.zeros(n), y):
         if text:
-            prep = TfidfVectorizer(max_features=3000, sublinear_tf=True)
-            Xtr = prep.fit_transform([X[i] for i in tr])
-            Xte = prep.transform([X[i] for i in te])
+            Xtr, Xte = Xall[tr], Xall[te]
             other = MultinomialNB(alpha=0.1)
         else:
             prep = StandardScaler()
