@@ -8,15 +8,18 @@
                trained out-of-fold on the noisy labels (5 folds): a linear model, a model of
                another kind (a random forest, or naive Bayes for text) and an MLP whose hidden
                layer, relu(X W + b) from the fold's own weights, is written as the layer
-               models/mlp/act/hidden.npy.
+               models/mlp/act/hidden.npy. Texts are TF-IDF vectors over one vocabulary fitted on
+               all the texts (no labels), so that every fold's MLP reads the same columns.
   eval DIR NNCMP
                runs `nncmp issues --method M --top K --json` for every method on every study (K =
                the number of injected errors) and prints precision at K beside two NumPy
-               references: cleanlab's default (find_label_issues with prune_by_noise_rate, ranked
-               by self-confidence; the confident-learning oracle of tools/make_issue_fixtures.py)
-               and predicted_neq_given on the mean of the models' probabilities, each list
-               followed by the unflagged instances by self-confidence so that it has K entries
-               (and, for information, cleanlab's list as it returns it: the flagged ones only).
+               references on the mean of the models' probabilities: cleanlab's default
+               (find_label_issues with filter_by='prune_by_noise_rate', ranked by
+               self-confidence; cleanlab_default below, written from cleanlab 2.9's steps) and
+               its filter_by='predicted_neq_given', each list followed by the unflagged
+               instances by self-confidence so that it has K entries, as nncmp's --top K fills
+               its list (and, for information, cleanlab's list as it returns it: the flagged
+               ones only).
                The target: mix, the default, beats the better reference by 2 points on the mean
                over studies and loses no study by more than 3.
 
@@ -120,11 +123,14 @@ def fit_models(X, y, text, seed):
     folds = StratifiedKFold(FOLDS, shuffle=True, random_state=seed)
     probs = {k: np.zeros((n, c)) for k in ("linear", "other", "mlp")}
     hidden = None
+    if text:
+        # One vocabulary for every fold, fitted on the texts alone (no labels): with a vocabulary
+        # per fold, input column j is another word in each fold, so the folds' hidden units
+        # cannot correspond and the layer would compare five unrelated coordinate systems.
+        Xall = TfidfVectorizer(max_features=3000, sublinear_tf=True).fit_transform(X)
     for tr, te in folds.split(np.zeros(n), y):
         if text:
-            prep = TfidfVectorizer(max_features=3000, sublinear_tf=True)
-            Xtr = prep.fit_transform([X[i] for i in tr])
-            Xte = prep.transform([X[i] for i in te])
+            Xtr, Xte = Xall[tr], Xall[te]
             other = MultinomialNB(alpha=0.1)
         else:
             prep = StandardScaler()
@@ -204,16 +210,97 @@ def rank(flag, score):
     return idx[np.lexsort((idx, -score, -flag.astype(int)))]
 
 
+def round_keeping_total(v):
+    """Rounds v to integers whose sum is round(sum v): round each, then move the entries that
+    rounding moved the most until the total is right (as cleanlab does: on equal gaps, the
+    higher index first when adding, the lower first when taking away)."""
+    ints = np.round(v)
+    want = np.round(v.sum())
+    while abs(ints.sum() - want) > 1e-6:
+        step = 1.0 if want > ints.sum() else -1.0
+        order = np.argsort(v - ints, kind="stable")
+        if step > 0:
+            order = order[::-1]
+        for i in order[:min(int(abs(want - ints.sum())), len(v))]:
+            ints[i] += step
+    return ints.astype(np.int64)
+
+
+def cleanlab_default(P, y):
+    """The instances cleanlab's find_label_issues(labels, pred_probs) flags with its defaults
+    (cleanlab 2.9: filter_by='prune_by_noise_rate', frac_noise=1, min_examples_per_class=1), as
+    a boolean mask, written here from its documented steps (cleanlab is not installable here):
+
+    1. thresholds t_k = mean P[:, k] over the instances labelled k (at least 2e-6; 2 for a class
+       nobody has), confident where P >= t - 1e-6;
+    2. the confident joint: an instance confident in at least one class counts in (label, guess),
+       guess = its only confident class, or argmax P when several are confident; the diagonal is
+       made at least 1;
+    3. calibrated: each row scaled to its label count, the whole to N, rows rounded keeping their
+       totals;
+    4. transposed, each class's diagonal raised to at least 1 by taking the difference evenly
+       from that column's other nonzero cells (negatives to 0), truncated to integers;
+    5. for every label k and other class j, the cell's count of the instances labelled k with the
+       largest margin P[:, j] - P[:, k] (ties to the lower index); a class of at most one
+       instance is left alone;
+    6. unflagged again where the label is the argmax of P with 1e-6 added to the label's p.
+
+    It differs from confident learning as `nncmp issues --method cl` computes it (the fixture
+    oracle, make_issue_fixtures.cl_vectorized) in steps 2 (there, the most probable confident
+    class), 3 (there, floors and the largest remainders), 4 (not there), 5 (there, every instance
+    at least as far as the count-th margin) and 6 (there, without the 1e-6)."""
+    n, c = P.shape
+    rows = np.arange(n)
+    cnt = np.bincount(y, minlength=c)
+    t = np.array([P[y == k, k].mean() if cnt[k] else 2.0 for k in range(c)])
+    t = np.maximum(t, 2e-6)
+    conf = P >= t - 1e-6
+    nconf = conf.sum(axis=1)
+    guess = np.where(nconf > 1, P.argmax(axis=1), conf.argmax(axis=1))
+    has = nconf > 0
+    cj = np.zeros((c, c), np.int64)
+    np.add.at(cj, (y[has], guess[has]), 1)
+    np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
+    cal = cj / np.maximum(cj.sum(axis=1), 1e-100)[:, None] * cnt[:, None]
+    cal = cal / max(cal.sum(), 1e-100) * cnt.sum()
+    cj = np.stack([round_keeping_total(r) for r in cal])
+    pcm = cj.T.astype(np.float64)  # pcm[j, k]: true j, label k
+    diag = pcm.diagonal().copy()
+    raised = np.maximum(diag, 1)
+    others = np.maximum(np.count_nonzero(pcm, axis=0) - 1.0, 1.0)
+    pcm = pcm - (raised - diag) / others
+    pcm[pcm < 0] = 0
+    np.fill_diagonal(pcm, raised)
+    pcm = pcm.astype(np.int64)
+    flag = np.zeros(n, bool)
+    for k in range(c):
+        members = np.nonzero(y == k)[0]
+        if len(members) <= 1:
+            continue
+        for j in range(c):
+            if j != k and pcm[j, k] > 0:
+                margin = P[members, j] - P[members, k]
+                flag[members[np.argsort(-margin, kind="stable")[:pcm[j, k]]]] = True
+    bumped = P.copy()
+    bumped[rows, y] += 1e-6
+    flag &= bumped.argmax(axis=1) != y
+    return flag
+
+
 def references(path):
+    """cleanlab's default and predicted_neq_given on the mean probabilities, each ranked by
+    self-confidence (flagged first, then the rest)."""
     labels, _, models, _ = oracle.load_study(path)
     P = oracle.mean_probs(models, None)
-    keep = np.ones(len(labels), bool)
-    flag, score, _, _ = oracle.cl_vectorized(P, labels, keep)
-    cl = rank(flag, score)
-    sc = 1.0 - P[np.arange(len(labels)), labels]
-    pnq = rank(P.argmax(1) != labels, sc)
-    return {"cleanlab": (cl, int(flag.sum())),
-            "pred!=given": (pnq, int((P.argmax(1) != labels).sum()))}
+    rows = np.arange(len(labels))
+    sc = 1.0 - P[rows, labels]
+    cl = cleanlab_default(P, labels)
+    # cleanlab's filter_by='predicted_neq_given': argmax P != label, less the same 1e-6 rule
+    bumped = P.copy()
+    bumped[rows, labels] += 1e-6
+    pnq = (P.argmax(axis=1) != labels) & (bumped.argmax(axis=1) != labels)
+    return {"cleanlab": (rank(cl, sc), int(cl.sum())),
+            "pred!=given": (rank(pnq, sc), int(pnq.sum()))}
 
 
 def nncmp_rank(nncmp, path, method, k):

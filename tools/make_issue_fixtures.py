@@ -7,6 +7,8 @@ Writes, under tests/data/issues/:
   small.json        the expected results on it for every method and several options
   skewed/, skewed.json   a study whose confident-learning thresholds need correctly classified
                     rows (classes of very different self-confidence), and its expectations
+  sparse/, sparse.json   a study whose ReLU layer has rows of zeros and a row with a NaN (no
+                    cosine: no neighbours, and no one's neighbour), and its expectations
   demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
 
 Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
@@ -20,7 +22,8 @@ similarities may pick another neighbour).
 mean and mix are written here from issue #13's formulas, independently of src/core/issues_mix.c:
 mean ranks by self-confidence 1 - P[i, y_i] on the mean probabilities and flags argmax P != y;
 mix, for each layer, takes the k nearest neighbours by cosine (self and excluded instances left
-out, ties to the lower index), v_i(c) = sum of P[j, y_j] over neighbours j labelled c,
+out, ties to the lower index; a row of zeros or with a non-finite value has no cosine, so it has
+no neighbours and is no one's neighbour), v_i(c) = sum of P[j, y_j] over neighbours j labelled c,
 Q_i = v_i / sum_c v_i(c) (label counts / k when that sum is 0), drops a layer whose argmax Q = y
 holds on more than 10 points more rows than argmax P = y, averages Q over the layers kept and
 ranks by 1 - P'[i, y_i], P' = P/2 + Q/2; suggested argmax P' (the runner-up if that is the
@@ -217,18 +220,30 @@ def consensus(models, model, y, keep):
     return flag, np.where(keep, score, np.nan), sugg, tie
 
 
-def knn(act, y, keep, k):
+def cosine(act, keep):
+    """Cosine similarities in float64, with -inf where j may not be i's neighbour: itself, an
+    excluded instance, or a row without a direction (all zeros, or a non-finite value), whose
+    cosine is undefined; and the rows that may have neighbours (kept, with a direction)."""
     x = act.astype(np.float64)
-    norm = np.sqrt((x * x).sum(axis=1))
-    x = np.divide(x, norm[:, None], out=np.zeros_like(x), where=norm[:, None] > 0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        norm = np.sqrt((x * x).sum(axis=1))
+    real = np.isfinite(norm) & (norm > 0)
+    x = np.where(real[:, None], x, 0.0) / np.where(real, norm, 1.0)[:, None]
     sim = x @ x.T
-    n = len(y)
+    n = len(keep)
     sim[np.arange(n), np.arange(n)] = -np.inf
-    sim[:, ~keep] = -np.inf
+    sim[:, ~keep | ~real] = -np.inf
+    return sim, keep & real
+
+
+def knn(act, y, keep, k):
+    sim, asks = cosine(act, keep)
+    n = len(y)
     flag = np.zeros(n, bool)
     score = np.full(n, np.nan)
+    score[keep] = 0.0  # a row without a direction has no neighbours: score 0, not flagged
     sugg = y.copy()
-    for i in np.nonzero(keep)[0]:
+    for i in np.nonzero(asks)[0]:
         cand = np.nonzero(np.isfinite(sim[i]))[0]
         order = cand[np.lexsort((cand, -sim[i, cand]))][:k]
         nl = y[order]
@@ -244,15 +259,13 @@ def knn(act, y, keep, k):
 def neighbours(act, keep, k, tie_eps=1e-5):
     """Each kept instance's k nearest neighbours by cosine (float64), nearest first, ties to the
     lower index; and the instances whose k-th and (k+1)-th neighbours are within tie_eps."""
-    x = act.astype(np.float64)
-    norm = np.sqrt((x * x).sum(axis=1))
-    x = np.divide(x, norm[:, None], out=np.zeros_like(x), where=norm[:, None] > 0)
-    sim = x @ x.T
+    sim, asks = cosine(act, keep)
     n = len(keep)
-    sim[np.arange(n), np.arange(n)] = -np.inf
-    sim[:, ~keep] = -np.inf
     out, near = [None] * n, set()
     for i in np.nonzero(keep)[0]:
+        if not asks[i]:
+            out[i] = np.zeros(0, np.int64)  # no direction: no neighbours
+            continue
         cand = np.nonzero(np.isfinite(sim[i]))[0]
         order = cand[np.lexsort((cand, -sim[i, cand]))]
         out[i] = order[:k]
@@ -474,6 +487,38 @@ def write_skewed(path, rng):
     np.save(os.path.join(path, "models", "a", "probs.npy"), probs)
 
 
+SPARSE_DEAD = [3, 5, 20, 33, 40]  # rows of the sparse study's layer that are all zero
+SPARSE_NAN = 44  # and one with a NaN
+
+
+def write_sparse(path, rng):
+    """A ReLU layer with dead rows (all zero, as sparse inputs often give) and one row with a NaN:
+    such a row has no cosine, so it has no neighbours (knn: score 0; mix: it keeps P) and is no
+    one's neighbour. The lowest indices are one class, so that a dead row given the first
+    instances as neighbours ("ties to the lower index" on a similarity of 0) would be voted
+    into that class."""
+    n, c, h = 48, 3, 6
+    os.makedirs(os.path.join(path, "models", "a", "act"), exist_ok=True)
+    truth = np.repeat(np.arange(c), n // c)
+    labels = truth.copy()
+    flip = np.array([5, 12, 20, 27, 40])
+    labels[flip] = (labels[flip] + 1) % c
+    za = rng.normal(0, 1, (n, c)) + 4.0 * np.eye(c)[truth]
+    pa = softmax(za).astype(np.float32)
+    pa /= pa.sum(axis=1, keepdims=True)
+    centres = np.zeros((c, h))
+    for k in range(c):
+        centres[k, 2 * k:2 * k + 2] = rng.uniform(1.0, 2.0, 2)
+    act = np.maximum(centres[truth] + rng.normal(0, 0.5, (n, h)), 0.0)
+    act[SPARSE_DEAD] = 0.0
+    act[SPARSE_NAN, 1] = np.nan
+    np.save(os.path.join(path, "labels.npy"), labels.astype(np.int64))
+    with open(os.path.join(path, "classes.txt"), "w") as f:
+        f.write("".join(f"class{k}\n" for k in range(c)))
+    np.save(os.path.join(path, "models", "a", "probs.npy"), pa)
+    np.save(os.path.join(path, "models", "a", "act", "relu.npy"), act.astype(np.float32))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261122)
@@ -484,9 +529,12 @@ def main():
     skewed = os.path.join(OUT, "skewed")
     write_skewed(skewed, np.random.default_rng(20261123))  # its own generator: the others stay
     targets.append(("skewed", skewed))
+    sparse = os.path.join(OUT, "sparse")
+    write_sparse(sparse, np.random.default_rng(20261201))  # its own generator: the others stay
+    targets.append(("sparse", sparse))
     for name, path in targets:
         labels, classes, models, acts = load_study(path)
-        cases = cases_for(labels, models, acts, rng, name in ("small", "skewed"))
+        cases = cases_for(labels, models, acts, rng, name in ("small", "skewed", "sparse"))
         for case in cases:
             case["expect"] = expect(labels, models, acts, case)
         with open(os.path.join(OUT, name + ".json"), "w") as f:

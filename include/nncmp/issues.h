@@ -19,7 +19,9 @@
  *              models disagreeing; suggested = their plurality vote (lower class on ties).
  *   knn        the labels of an instance's k nearest neighbours (cosine) in a layer's
  *              activations: score = the fraction that differ from its label; flags score > 0.5;
- *              suggested = their plurality label (lower class on ties).
+ *              suggested = their plurality label (lower class on ties). A row of zeros (or with
+ *              a non-finite value) has no cosine: it has no neighbours (score 0, not flagged)
+ *              and is no one's neighbour.
  *   mean       self-confidence on P: score = 1 - P[i, y_i]; flags argmax P != y (cleanlab's
  *              predicted_neq_given ranked by self-confidence); suggested = argmax P, or the
  *              runner-up when that is the label.

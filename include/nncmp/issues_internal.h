@@ -65,7 +65,9 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 /*
  * The k nearest neighbours of every instance not excluded by cosine similarity of layer ly's
  * activations (self and excluded instances left out; ties to the lower index), nearest first:
- * instance i's are nbr[i*k .. i*k+len[i]). Adds N to the progress. Returns 0 or -1.
+ * instance i's are nbr[i*k .. i*k+len[i]). A row of zeros or with a non-finite value has no
+ * direction: it gets no neighbours (len 0) and is no one's neighbour. Adds N to the progress.
+ * Returns 0 or -1.
  */
 int issues_knn_neighbours(const struct study *s, const struct layer *ly, const uint8_t *exclude,
                           size_t k, struct nn_progress *prog, uint32_t *nbr, uint32_t *len,

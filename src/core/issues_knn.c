@@ -38,8 +38,15 @@ static void nb_insert(struct nb *top, size_t *len, size_t k, float sim, uint32_t
 	top[p] = (struct nb){sim, idx};
 }
 
-/* Reads rows [r0, r0+nb) and scales each to unit length (a zero or non-finite row to zeros). */
-static void read_unit_rows(const struct npy *a, size_t r0, size_t nb, float *out)
+/*
+ * Reads rows [r0, r0+nb) and scales each to unit length; ok[r] tells whether row r has a
+ * direction at all. A row of zeros (a dead ReLU row, common over sparse inputs) or with a
+ * non-finite value has no cosine with anything: it is left as zeros with ok[r] = false, and the
+ * caller gives it no neighbours and makes it no one's neighbour (were it scored as similarity 0,
+ * "ties to the lower index" would give it instances 0..k-1 as neighbours). The scale is applied
+ * in double: 1/|x| of a tiny row can exceed FLT_MAX.
+ */
+static void read_unit_rows(const struct npy *a, size_t r0, size_t nb, float *out, bool *ok)
 {
 	size_t h = a->cols;
 	npy_rows_f32(a, r0, nb, out);
@@ -48,9 +55,10 @@ static void read_unit_rows(const struct npy *a, size_t r0, size_t nb, float *out
 		double ss = 0;
 		for (size_t j = 0; j < h; j++)
 			ss += (double)x[j] * x[j];
-		float inv = ss > 0 && isfinite(ss) ? (float)(1.0 / sqrt(ss)) : 0.0f;
+		ok[r] = ss > 0 && isfinite(ss);
+		double inv = ok[r] ? 1.0 / sqrt(ss) : 0.0;
 		for (size_t j = 0; j < h; j++)
-			x[j] = inv ? x[j] * inv : 0.0f;
+			x[j] = ok[r] ? (float)((double)x[j] * inv) : 0.0f;
 	}
 }
 
@@ -69,25 +77,28 @@ int issues_knn_neighbours(const struct study *s, const struct layer *ly, const u
 	size_t *tl = xmalloc(KNN_BLOCK * sizeof *tl);
 	float *q = xmalloc(KNN_BLOCK * h * sizeof *q), *kb = xmalloc(KNN_BLOCK * h * sizeof *kb);
 	float *sim = xmalloc(KNN_BLOCK * KNN_BLOCK * sizeof *sim);
+	bool qok[KNN_BLOCK], kok[KNN_BLOCK];
 	int rc = 0;
 	for (size_t q0 = 0; q0 < n && rc == 0; q0 += KNN_BLOCK) {
 		size_t nq = n - q0 < KNN_BLOCK ? n - q0 : KNN_BLOCK;
-		read_unit_rows(a, q0, nq, q);
+		read_unit_rows(a, q0, nq, q, qok);
 		memset(tl, 0, nq * sizeof *tl);
 		for (size_t k0 = 0; k0 < n; k0 += KNN_BLOCK) {
 			size_t nk = n - k0 < KNN_BLOCK ? n - k0 : KNN_BLOCK;
 			const float *kr = q;
+			const bool *krok = qok;
 			if (k0 != q0) {
-				read_unit_rows(a, k0, nk, kb);
+				read_unit_rows(a, k0, nk, kb, kok);
 				kr = kb;
+				krok = kok;
 			}
 			linalg_sgemm(false, true, nq, nk, h, 1.0f, q, h, kr, h, 0.0f, sim, nk);
 			for (size_t r = 0; r < nq; r++) {
-				if (exclude && exclude[q0 + r])
-					continue;
+				if ((exclude && exclude[q0 + r]) || !qok[r])
+					continue; /* no direction: no neighbours */
 				for (size_t e = 0; e < nk; e++) {
 					size_t j = k0 + e;
-					if (j == q0 + r || (exclude && exclude[j]))
+					if (j == q0 + r || (exclude && exclude[j]) || !krok[e])
 						continue;
 					float v = sim[r * nk + e];
 					nb_insert(top + r * k, &tl[r], k, isnan(v) ? -INFINITY : v,

@@ -231,6 +231,47 @@ static void test_oracle_skewed(void **state)
 	run_fixture("tests/data/issues/skewed.json");
 }
 
+/*
+ * A ReLU layer with rows of zeros and a row with a NaN: the fixture's expectations, and, said
+ * directly, that such a row has no neighbours (knn: score 0; mix: the mean's score, P kept) and
+ * is no one's neighbour (every other row's knn vote is the same as on the layer without them).
+ */
+static void test_oracle_sparse(void **state)
+{
+	(void)state;
+	run_fixture("tests/data/issues/sparse.json");
+	static const size_t dead[] = {3, 5, 20, 33, 40, 44}; /* SPARSE_DEAD, SPARSE_NAN */
+	struct study *s = open_study("tests/data/issues/sparse");
+	struct issue_opts o = {.model = -1};
+	struct issue_list knn, mix, mean;
+	struct nn_err err = {{0}};
+	assert_int_equal(issues_rank(s, ISSUE_KNN, &o, NULL, &knn, &err), 0);
+	assert_int_equal(issues_rank(s, ISSUE_MIX, &o, NULL, &mix, &err), 0);
+	assert_int_equal(issues_rank(s, ISSUE_MEAN, &o, NULL, &mean, &err), 0);
+	assert_int_equal(mix.layers_mixed, 1);
+	for (size_t d = 0; d < sizeof dead / sizeof *dead; d++) {
+		size_t i = dead[d];
+		assert_true(knn.all_scores[i] == 0.0);
+		assert_true(fabs(mix.all_scores[i] - mean.all_scores[i]) <= 1e-12);
+	}
+	/* excluding the dead rows changes no other row's neighbours */
+	uint8_t *ex = calloc(s->n, 1);
+	for (size_t d = 0; d < sizeof dead / sizeof *dead; d++)
+		ex[dead[d]] = 1;
+	struct issue_list knn2;
+	o.exclude = ex;
+	assert_int_equal(issues_rank(s, ISSUE_KNN, &o, NULL, &knn2, &err), 0);
+	for (size_t i = 0; i < s->n; i++)
+		if (!ex[i])
+			assert_true(knn2.all_scores[i] == knn.all_scores[i]);
+	issue_list_free(&knn2);
+	free(ex);
+	issue_list_free(&knn);
+	issue_list_free(&mix);
+	issue_list_free(&mean);
+	study_free(s);
+}
+
 static void test_names(void **state)
 {
 	(void)state;
@@ -380,7 +421,8 @@ int main(void)
 	    cmocka_unit_test(test_names),           cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_oracle_small),    cmocka_unit_test(test_oracle_digits),
 	    cmocka_unit_test(test_oracle_fortunes), cmocka_unit_test(test_iies_per_model),
-	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_injected),
+	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_oracle_sparse),
+	    cmocka_unit_test(test_injected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
