@@ -545,29 +545,41 @@ static int busy_error(const char *path, struct nn_err *err)
 {
 	char *lp = xasprintf("%s.lock", path);
 	long pid = 0;
-	FILE *f = fopen(lp, "r");
+	/* a FIFO or device in its place must not block us */
+	int fd = nn_open_regular(lp, O_RDONLY | O_NOFOLLOW, NULL);
 	free(lp);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (f) {
 		if (fscanf(f, "%ld", &pid) != 1)
 			pid = 0;
 		fclose(f);
+	} else if (fd >= 0) {
+		close(fd);
 	}
 	if (pid > 0)
 		return nn_err_set(err, "%s: in use by another nncmp (pid %ld)", path, pid);
 	return nn_err_set(err, "%s: in use by another nncmp (pid unknown)", path);
 }
 
+/*
+ * Writes our pid to PATH.lock, for busy_error() in another nncmp. Best effort: the flock is the
+ * lock. Never blocks (a FIFO there: O_NONBLOCK), never writes into anything but a regular file.
+ */
 static void write_pid(struct journal *j)
 {
 	char *lp = xasprintf("%s.lock", j->path);
-	int fd = open(lp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
+	int fd =
+	    open(lp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
 		free(lp);
 		return;
 	}
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	bool ok = write(fd, buf, (size_t)n) == n;
+	bool ok = ftruncate(fd, 0) == 0 && write(fd, buf, (size_t)n) == n;
 	close(fd);
 	if (ok)
 		j->lock_path = lp;
@@ -588,9 +600,9 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 	if (use_fb || exists(here)) {
 		j->path = use_fb ? fb : here;
 		free(use_fb ? here : fb);
-		j->fd = open(j->path, (j->write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+		j->fd = nn_open_regular(j->path, (j->write ? O_RDWR : O_RDONLY) | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+			return -1;
 		if (use_fb)
 			strvec_push(&j->warnings,
 			            xasprintf("the journal of this study is kept in %s", j->path));
@@ -609,9 +621,9 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 		if (j->fd >= 0)
 			*created = true;
 		else /* created by another process meanwhile */
-			j->fd = open(j->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			j->fd = nn_open_regular(j->path, O_RDWR | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+			return -1;
 		return 0;
 	}
 	if (errno != EACCES && errno != EROFS && errno != EPERM) {
@@ -637,13 +649,19 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 	}
 	free(dir);
 	j->path = fb;
-	j->fd = open(fb, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	j->fd = open(fb, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	bool made = j->fd >= 0;
+	struct nn_err e2;
+	if (!made && errno == EEXIST) /* created meanwhile: only if it is a regular file */
+		j->fd = nn_open_regular(fb, O_RDWR | O_NOFOLLOW, &e2);
+	else if (!made)
+		nn_err_set(&e2, "%s: %s", fb, strerror(errno));
 	if (j->fd < 0) {
-		nn_err_set(err, "%s: %s; and %s: %s", here, strerror(e), fb, strerror(errno));
+		nn_err_set(err, "%s: %s; and %.300s", here, strerror(e), e2.msg);
 		free(here);
 		return -1;
 	}
-	*created = true;
+	*created = made;
 	strvec_push(&j->warnings, xasprintf("%s is not writable (%s): the journal is kept in %s",
 	                                    s->root, strerror(e), fb));
 	free(here);

@@ -265,20 +265,15 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 
 int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
-	if (fd < 0)
-		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	int fd = nn_open_regular(path, O_RDONLY, err); /* a FIFO must not block us */
+	if (fd < 0) {
+		if (errno == EISDIR)
+			nn_err_set(err, "%s: is a directory, expected %s", path, what);
+		return -1;
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		nn_err_set(err, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
-			nn_err_set(err, "%s: is a directory, expected %s", path, what);
-		else
-			nn_err_set(err, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}

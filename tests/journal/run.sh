@@ -132,6 +132,34 @@ expect 0 "in use by another nncmp" -- "$NNCMP" export "$S" --out "$TMP/out/busy.
 kill $fl 2>/dev/null
 wait $fl 2>/dev/null
 
+# issue 14: a FIFO or a device where the journal or its pid file should be never blocks (each
+# under timeout, so that a hang fails here instead of hanging the suite)
+cp "$J" "$TMP/journal.keep"
+rm "$J"
+mkfifo "$J"
+expect 2 "nncmp-journal.jsonl: not a regular file" -- timeout 10 "$NNCMP" decisions "$S"
+expect 2 "nncmp-journal.jsonl: not a regular file" -- \
+	timeout 10 "$NNCMP" export "$S" --out "$TMP/out/fifo.npy"
+[ ! -e "$TMP/out/fifo.npy" ] && ok || bad "exported past a FIFO journal"
+rm "$J"
+if mknod "$J" c 1 5 2>/dev/null; then # /dev/zero: endless NUL bytes
+	expect 2 "nncmp-journal.jsonl: not a regular file" -- timeout 10 "$NNCMP" decisions "$S"
+	rm "$J"
+else
+	echo "(skipped: a device node as the journal needs root)"
+fi
+cp "$TMP/journal.keep" "$J"
+mkfifo "$J.lock"
+flock -x "$J" sleep 3 &
+fl=$!
+sleep 0.3
+expect 0 "in use by another nncmp (pid unknown)" -- \
+	timeout 10 "$NNCMP" export "$S" --out "$TMP/out/lockfifo.npy"
+kill $fl 2>/dev/null
+wait $fl 2>/dev/null
+rm -f "$J.lock" "$TMP/out/lockfifo.npy" "$TMP/out/lockfifo.decisions.csv"
+cmp -s "$J" "$TMP/journal.keep" && ok || bad "the journal changed"
+
 # usage and output errors: exit 2, one line, nothing left behind
 expect 2 "--out PATH is required" -- "$NNCMP" export "$S"
 expect 2 "unknown format 'xls'" -- "$NNCMP" export "$S" --out "$TMP/x.npy" --format xls
