@@ -141,8 +141,9 @@ const char *journal_status_name(enum decision_status st);
  * extension + ".decisions.csv", or ".decisions.jsonl" for jsonl). format is "npy" (int64 (n,),
  * -1 for removed), "csv" (index,id,label,class,status with a header), "jsonl" (one object per
  * instance), or NULL to take it from path's extension. Each file is written to a temporary in
- * its directory, fsync'd and renamed over the target (existing files are replaced: a caller that
- * must not overwrite checks first); on failure no partial file or temporary is left.
+ * its directory, fsync'd and renamed over the target (existing regular files are replaced: a
+ * caller that must not overwrite checks first; a symbolic link, directory, device or FIFO there
+ * is refused, never replaced); on failure no partial file or temporary is left.
  */
 int journal_export(const struct study *s, const struct journal *j, const char *path,
                    const char *format, struct nn_err *err);

@@ -926,6 +926,12 @@ static int aout_open(struct atomic_out *a, char *target, struct nn_err *err)
 {
 	static unsigned counter;
 	a->target = target;
+	struct stat st;
+	if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode))
+		return nn_err_set(err, "%s: %s: refusing to replace it with the export", target,
+		                  S_ISLNK(st.st_mode)   ? "a symbolic link"
+		                  : S_ISDIR(st.st_mode) ? "a directory"
+		                                        : "not a regular file");
 	char *dir = path_dirname(target);
 	const char *slash = strrchr(target, '/');
 	int fd = -1;
