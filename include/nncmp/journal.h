@@ -31,7 +31,8 @@
  * and RELABELLED; keep sets KEPT; remove sets REMOVED and keeps the label (journal_labels() still
  * shows it; the export writes -1); skip sets SKIPPED only on an undecided or skipped instance (a
  * decided one stays decided) and never changes the label. journal_seq() gives the seq of the
- * decision that set the status (0 when undecided).
+ * decision that set the status (0 when undecided). An undo restores what its decisions
+ * overwrote, so a replay costs one step per line however many undos it holds.
  *
  * Durability: a new journal's header is written and fsync'd, and its directory fsync'd, before
  * journal_open returns. journal_decide and journal_undo format their lines, write them with one

@@ -20,6 +20,12 @@
 /* seq and batch stay exact in any JSON reader (2^53) */
 #define JOURNAL_MAX_COUNT (1LL << 53)
 
+/* What a decision overwrote (its label before is the decision's old_label): undo restores it. */
+struct prior {
+	uint64_t seq;
+	uint8_t status;
+};
+
 struct journal {
 	const struct study *s;
 	char *path;
@@ -31,6 +37,7 @@ struct journal {
 	uint8_t *status;
 	uint64_t *seqs;
 	struct decision *dec;
+	struct prior *prior; /* per decision: its instance's status and seq before it applied */
 	size_t n_dec, cap_dec;
 	size_t *live; /* index in dec of the first decision of each live batch, oldest first */
 	size_t n_live, cap_live;
@@ -159,9 +166,13 @@ static void state_reset(struct journal *j)
 	memset(j->seqs, 0, j->s->n * sizeof *j->seqs);
 }
 
-static void state_apply(struct journal *j, const struct decision *d)
+/* Applies decision k of dec[] to the state, remembering what it overwrites in prior[k]. */
+static void state_apply(struct journal *j, size_t k)
 {
+	const struct decision *d = &j->dec[k];
 	uint32_t i = d->index;
+	j->prior[k].seq = j->seqs[i];
+	j->prior[k].status = j->status[i];
 	switch (d->action) {
 	case DECIDE_RELABEL:
 		j->labels[i] = d->new_label;
@@ -188,7 +199,22 @@ static void state_rebuild(struct journal *j)
 	state_reset(j);
 	for (size_t k = 0; k < j->n_dec; k++)
 		if (!j->dec[k].undone)
-			state_apply(j, &j->dec[k]);
+			state_apply(j, k);
+}
+
+/*
+ * Takes back decisions start..end-1 of dec[], the last ones applied, newest first: each
+ * instance gets the label, status and seq it had before. Costs the batch, not the journal, so
+ * that replaying many undos stays linear.
+ */
+static void state_revert(struct journal *j, size_t start, size_t end)
+{
+	for (size_t k = end; k-- > start;) {
+		const struct decision *d = &j->dec[k];
+		j->labels[d->index] = d->old_label;
+		j->status[d->index] = j->prior[k].status;
+		j->seqs[d->index] = j->prior[k].seq;
+	}
 }
 
 static struct decision *dec_push(struct journal *j)
@@ -196,6 +222,7 @@ static struct decision *dec_push(struct journal *j)
 	if (j->n_dec == j->cap_dec) {
 		j->cap_dec = j->cap_dec ? 2 * j->cap_dec : 64;
 		j->dec = xreallocarray(j->dec, j->cap_dec, sizeof *j->dec);
+		j->prior = xreallocarray(j->prior, j->cap_dec, sizeof *j->prior);
 	}
 	struct decision *d = &j->dec[j->n_dec++];
 	memset(d, 0, sizeof *d);
@@ -211,7 +238,7 @@ static void live_push(struct journal *j, size_t start)
 	j->live[j->n_live++] = start;
 }
 
-/* Marks the most recent live batch undone and returns its size. */
+/* Marks the most recent live batch undone, reverts its decisions and returns its size. */
 static size_t live_pop(struct journal *j)
 {
 	size_t start = j->live[--j->n_live];
@@ -219,6 +246,7 @@ static size_t live_pop(struct journal *j)
 	size_t k = start;
 	for (; k < j->n_dec && j->dec[k].batch == b; k++)
 		j->dec[k].undone = true;
+	state_revert(j, start, k);
 	return k - start;
 }
 
@@ -333,7 +361,6 @@ static int replay_line(struct replay *r, json_t *o, off_t off, struct nn_err *er
 			                  "live batch",
 			                  j->path, r->line, ub);
 		live_pop(j);
-		state_rebuild(j);
 		return 0;
 	}
 	long long batch, size, index, old, nw;
@@ -386,7 +413,7 @@ static int replay_line(struct replay *r, json_t *o, off_t off, struct nn_err *er
 	d->new_label = (int32_t)nw;
 	d->action = (enum decision_action)act;
 	snprintf(d->time, sizeof d->time, "%s", tm);
-	state_apply(j, d);
+	state_apply(j, j->n_dec - 1);
 	if (++r->p_count == r->p_size) {
 		live_push(j, r->p_start);
 		r->pending = false;
@@ -747,6 +774,7 @@ void journal_close(struct journal *j)
 	free(j->status);
 	free(j->seqs);
 	free(j->dec);
+	free(j->prior);
 	free(j->live);
 	strvec_free(&j->warnings);
 	free(j);
@@ -866,13 +894,13 @@ int journal_decide(struct journal *j, const uint32_t *idx, size_t n, enum decisi
 		memcpy(buf + len, line, ll);
 		len += ll;
 		free(line);
-		state_apply(j, d); /* so that a repeated index sees its new label as old */
+		state_apply(j, start + k); /* so that a repeated index sees its new label as old */
 	}
 	int rc = append_durably(j, buf, len, err);
 	free(buf);
 	if (rc < 0) {
+		state_revert(j, start, j->n_dec);
 		j->n_dec = start;
-		state_rebuild(j);
 		return -1;
 	}
 	j->last_seq += n;
@@ -903,7 +931,6 @@ int journal_undo(struct journal *j, size_t *n_undone, struct nn_err *err)
 		return -1;
 	j->last_seq++;
 	size_t k = live_pop(j);
-	state_rebuild(j);
 	if (n_undone)
 		*n_undone = k;
 	return 0;
