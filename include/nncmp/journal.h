@@ -38,7 +38,9 @@
  * journal_open returns. journal_decide and journal_undo format their lines, write them with one
  * write() (retried only on a short write), fsync() the file, and only then change the in-memory
  * state and return 0. On failure the file is cut back to its previous length and the state is
- * unchanged.
+ * unchanged. Before every write the open file must still be the journal at its path: one
+ * deleted (no link left), renamed or replaced meanwhile is never written to; the call fails
+ * and says so, so that no decision is lost silently.
  *
  * Replay (journal_open): every complete valid line applies. A torn tail — a last line without a
  * newline, a last line that is not valid JSON, or a last batch with fewer than `size` lines —

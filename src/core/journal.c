@@ -504,9 +504,33 @@ static int replay(struct journal *j, off_t *valid_end, struct nn_err *err)
 
 /* ---- opening ---- */
 
+/*
+ * Whether the open journal is still the file at its path: a journal deleted or renamed under
+ * us would take every later decision with it, silently. Returns 0 or -1 with err set.
+ */
+static int check_still_there(const struct journal *j, struct nn_err *err)
+{
+	struct stat fst, pst;
+	if (fstat(j->fd, &fst) < 0)
+		return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+	if (fst.st_nlink == 0)
+		return nn_err_set(err,
+		                  "%s: the journal was deleted while open; this decision is not "
+		                  "saved (reopen the study to start a new journal)",
+		                  j->path);
+	if (stat(j->path, &pst) < 0 || pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino)
+		return nn_err_set(err,
+		                  "%s: the journal was renamed or replaced while open; this "
+		                  "decision is not saved (put it back, or reopen the study)",
+		                  j->path);
+	return 0;
+}
+
 /* Writes all of buf at the end of the file and fsyncs; on failure cuts back to the old end. */
 static int append_durably(struct journal *j, const char *buf, size_t len, struct nn_err *err)
 {
+	if (check_still_there(j, err) < 0)
+		return -1;
 	off_t end = lseek(j->fd, 0, SEEK_END);
 	if (end < 0)
 		return nn_err_set(err, "%s: %s", j->path, strerror(errno));

@@ -1,8 +1,9 @@
 /*
  * test_journal_hard.c — the journal against a hostile file system (issue 14): a FIFO as the
- * journal or as its pid file, and a long journal of relabels and undos whose replay is checked
- * value by value against a model of the documented rules (journal.h). Every test runs under an
- * alarm, so that a hang fails instead of stopping the suite.
+ * journal or as its pid file, the journal deleted or renamed under a writer, and a long journal
+ * of relabels and undos whose replay is checked value by value against a model of the
+ * documented rules (journal.h). Every test runs under an alarm, so that a hang fails instead of
+ * stopping the suite.
  */
 #define _GNU_SOURCE /* unshare(2) */
 #include "testutil.h"
@@ -43,6 +44,18 @@ static void must_contain(const char *msg, const char *needle)
 {
 	if (!strstr(msg, needle))
 		fail_msg("message '%s' lacks '%s'", msg, needle);
+}
+
+static size_t count_lines(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = 0;
+	int c;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
 }
 
 /* A FIFO as the journal: refused at once for reading and for writing, never waited on. */
@@ -100,6 +113,57 @@ static void test_fifo_lock(void **state)
 	assert_int_equal(journal_status(j)[2], STATUS_RELABELLED);
 	journal_close(j);
 	free(lp);
+	free(jp);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+	alarm(0);
+}
+
+/* Deleted, renamed or replaced under a writer: every later write refused, saying so. */
+static void test_gone(void **state)
+{
+	(void)state;
+	alarm(20);
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	char *jp = path_join(dir, JOURNAL_FILE);
+	char *moved = xasprintf("%s.moved", jp);
+	struct nn_err err = {{0}};
+	for (int how = 0; how < 3; how++) {
+		struct journal *j = journal_open(s, true, &err);
+		if (!j)
+			fail_msg("journal_open: %s", err.msg);
+		uint32_t i = 1;
+		assert_int_equal(journal_decide(j, &i, 1, DECIDE_RELABEL, 2, &err), 0);
+		if (how == 0) {
+			assert_int_equal(unlink(jp), 0);
+		} else {
+			assert_int_equal(rename(jp, moved), 0);
+			if (how == 2) /* and another file in its place */
+				tu_write_str(dir, JOURNAL_FILE, "");
+		}
+		i = 4;
+		memset(&err, 0, sizeof err);
+		assert_int_equal(journal_decide(j, &i, 1, DECIDE_REMOVE, 0, &err), -1);
+		must_contain(err.msg, how == 0 ? "deleted while open" : "renamed or replaced");
+		must_contain(err.msg, "not saved");
+		memset(&err, 0, sizeof err);
+		assert_int_equal(journal_undo(j, NULL, &err), -1);
+		must_contain(err.msg, how == 0 ? "deleted while open" : "renamed or replaced");
+		/* the state is the one the file holds */
+		assert_int_equal(journal_labels(j)[1], 2);
+		assert_int_equal(journal_status(j)[1], STATUS_RELABELLED);
+		assert_int_equal(journal_status(j)[4], STATUS_UNDECIDED);
+		assert_int_equal(journal_undoable(j), 1);
+		journal_close(j);
+		if (how > 0) { /* the moved journal holds the header and the one decision */
+			assert_int_equal(count_lines(moved), 2);
+			assert_int_equal(unlink(moved), 0);
+		}
+		unlink(jp);
+	}
+	free(moved);
 	free(jp);
 	study_free(s);
 	tu_rm_rf(dir);
@@ -273,6 +337,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fifo_journal),
 	    cmocka_unit_test(test_fifo_lock),
+	    cmocka_unit_test(test_gone),
 	    cmocka_unit_test(test_many_undos),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
