@@ -638,6 +638,20 @@ static void write_pid(struct journal *j)
 		free(lp);
 }
 
+/*
+ * The message for a journal that exists but cannot be opened (err holds "PATH: strerror"): for
+ * writing, say that it is the writing that failed and that decisions cannot be saved.
+ */
+static int open_error(const char *path, bool write, struct nn_err *err)
+{
+	int e = errno;
+	if (write && (e == EROFS || e == EACCES || e == EPERM))
+		return nn_err_set(err,
+		                  "%s: cannot write the journal (%s): decisions cannot be saved",
+		                  path, strerror(e));
+	return -1;
+}
+
 /* Opens (creating when asked) the journal file; sets j->path, j->fd and *created. */
 static int locate(struct journal *j, bool *created, struct nn_err *err)
 {
@@ -653,7 +667,7 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 		free(use_fb ? here : fb);
 		j->fd = nn_open_regular(j->path, (j->write ? O_RDWR : O_RDONLY) | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return -1;
+			return open_error(j->path, j->write, err);
 		if (use_fb)
 			strvec_push(&j->warnings,
 			            xasprintf("the journal of this study is kept in %s", j->path));
@@ -674,7 +688,7 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 		else /* created by another process meanwhile */
 			j->fd = nn_open_regular(j->path, O_RDWR | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return -1;
+			return open_error(j->path, true, err);
 		return 0;
 	}
 	if (errno != EACCES && errno != EROFS && errno != EPERM) {

@@ -29,6 +29,7 @@
 struct triage {
 	struct journal *j; /* NULL when no journal could be opened */
 	bool read_only;
+	char why_ro[NN_ERR_MAX]; /* why the journal could not be taken for writing, or "" */
 	/* the samples of an overview cell, handed to the review it opens */
 	uint32_t *cell;
 	size_t n_cell;
@@ -62,6 +63,7 @@ static bool triage_writable(struct app *app)
 	if (!j) {
 		struct nn_err err2 = {{0}};
 		tr->j = journal_open(app->s, false, &err2);
+		snprintf(tr->why_ro, sizeof tr->why_ro, "%s", err.msg);
 		app_message(app, true, "triage is read-only: %s", err.msg);
 		return false;
 	}
@@ -279,7 +281,12 @@ static int decide(struct app *app, struct review *r, struct view_nav *nav, enum 
 {
 	struct triage *tr = app->tr;
 	if (tr->read_only) {
-		app_message(app, true, "triage is read-only (another nncmp has the journal)");
+		/* the reason journal_open gave: a writer elsewhere, a read-only study, ... */
+		if (tr->why_ro[0])
+			app_message(app, true, "triage is read-only: %s", tr->why_ro);
+		else
+			app_message(app, true,
+			            "triage is read-only (the journal cannot be opened)");
 		return REDRAW_STATUS;
 	}
 	const struct study *s = app->s;

@@ -1,9 +1,12 @@
 /*
  * test_journal_hard.c — the journal against a hostile file system (issue 14): a FIFO as the
- * journal or as its pid file, the journal deleted or renamed under a writer, and a long journal
- * of relabels and undos whose replay is checked value by value against a model of the
- * documented rules (journal.h). Every test runs under an alarm, so that a hang fails instead of
- * stopping the suite.
+ * journal or as its pid file, the journal deleted or renamed under a writer, a study on a
+ * read-only file system, and a long journal of relabels and undos whose replay is checked value
+ * by value against a model of the documented rules (journal.h).
+ *
+ * The read-only case needs a private mount namespace (unshare(2) as root): it runs in a forked
+ * child and is skipped where that is not allowed. Every test runs under an alarm, so that a
+ * hang fails instead of stopping the suite.
  */
 #define _GNU_SOURCE /* unshare(2) */
 #include "testutil.h"
@@ -326,6 +329,82 @@ static void test_many_undos(void **state)
 	alarm(0);
 }
 
+/* ---- a private mount namespace (as root), in a child ---- */
+
+/* Child exit codes: 0 passed, 77 skipped (no mount namespace here), 1 failed (on stderr). */
+#define CHILD_SKIP 77
+
+static bool private_mounts(void)
+{
+	return unshare(CLONE_NEWNS) == 0 && mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
+}
+
+static void run_child(void (*fn)(const char *), const char *dir)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		alarm(20);
+		fn(dir);
+		_exit(0);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == CHILD_SKIP)
+		skip();
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("the child failed (status %d)", st);
+}
+
+static void child_fail(const char *what, const char *msg)
+{
+	fprintf(stderr, "    child: %s: %s\n", what, msg);
+	_exit(1);
+}
+
+/* The study (with a journal of one decision) on a read-only bind mount of itself. */
+static void readonly_child(const char *dir)
+{
+	if (!private_mounts() || mount(dir, dir, NULL, MS_BIND, NULL) != 0 ||
+	    mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+		_exit(CHILD_SKIP);
+	struct nn_err err = {{0}};
+	struct study *s = study_open(dir, &err);
+	if (!s)
+		child_fail("study_open", err.msg);
+	struct journal *j = journal_open(s, true, &err);
+	if (j)
+		child_fail("journal_open for writing", "succeeded on a read-only file system");
+	if (!strstr(err.msg, "nncmp-journal.jsonl: cannot write the journal (Read-only file "
+	                     "system): decisions cannot be saved"))
+		child_fail("the message", err.msg);
+	j = journal_open(s, false, &err);
+	if (!j)
+		child_fail("journal_open read-only", err.msg);
+	if (journal_labels(j)[3] != 2 || journal_status(j)[3] != STATUS_RELABELLED)
+		child_fail("replay", "the decision is not there");
+	journal_close(j);
+	study_free(s);
+}
+
+static void test_readonly(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct nn_err err = {{0}};
+	struct journal *j = journal_open(s, true, &err);
+	assert_non_null(j);
+	uint32_t i = 3;
+	assert_int_equal(journal_decide(j, &i, 1, DECIDE_RELABEL, 2, &err), 0);
+	journal_close(j);
+	study_free(s);
+	run_child(readonly_child, dir);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 /* An argument runs only the tests it matches (cmocka's filter: "test_gone", "test_f*"). */
 int main(int argc, char **argv)
 {
@@ -335,10 +414,9 @@ int main(int argc, char **argv)
 	char *state = xstrdup(tu_mkdtemp());
 	setenv("XDG_STATE_HOME", state, 1);
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fifo_journal),
-	    cmocka_unit_test(test_fifo_lock),
-	    cmocka_unit_test(test_gone),
-	    cmocka_unit_test(test_many_undos),
+	    cmocka_unit_test(test_fifo_journal), cmocka_unit_test(test_fifo_lock),
+	    cmocka_unit_test(test_gone),         cmocka_unit_test(test_many_undos),
+	    cmocka_unit_test(test_readonly),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tu_rm_rf(state);
