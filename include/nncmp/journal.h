@@ -54,15 +54,16 @@
  *
  * Locking: opening for writing takes flock(LOCK_EX | LOCK_NB) on the journal for the session and
  * writes the pid to PATH.lock (removed by journal_close; a stale one after a crash is harmless:
- * the flock died with the process). A second writer fails with "PATH: in use by another nncmp
- * (pid N)" — also within one process: flock locks belong to open files. A journal that exists
- * but cannot be opened for writing (a read-only file system, no permission) fails with "PATH:
- * cannot write the journal (REASON): decisions cannot be saved". Opening read-only takes a
- * shared lock only while it replays and then closes the file (so a process may hold a reader
- * and then open a writer); when a writer holds the journal it reads the decisions written so
- * far and says so in a warning — it never blocks and never writes. The journal, its PATH.lock
- * and every file read from a study must be regular files: a FIFO or a device there is refused
- * ("PATH: not a regular file"), never waited on.
+ * the flock died with the process; one that cannot be written is removed, never left empty). A
+ * second writer fails with "PATH: in use by another nncmp (pid N)" — also within one process:
+ * flock locks belong to open files. A journal that exists but cannot be opened for writing (a
+ * read-only file system, no permission) fails with "PATH: cannot write the journal (REASON):
+ * decisions cannot be saved". Opening read-only takes a shared lock only while it replays and
+ * then closes the file (so a process may hold a reader and then open a writer); when a writer
+ * holds the journal it reads the decisions written so far and says so in a warning — it never
+ * blocks and never writes. The journal, its PATH.lock and every file read from a study must be
+ * regular files: a FIFO or a device there is refused ("PATH: not a regular file"), never
+ * waited on.
  * A read-only open of a study without a journal gives an empty one (every instance undecided).
  *
  * Ownership: journal_open returns a journal that borrows the study (which must outlive it) and

@@ -614,7 +614,8 @@ static int busy_error(const char *path, struct nn_err *err)
 
 /*
  * Writes our pid to PATH.lock, for busy_error() in another nncmp. Best effort: the flock is the
- * lock. Never blocks (a FIFO there: O_NONBLOCK), never writes into anything but a regular file.
+ * lock. Never blocks (a FIFO there: O_NONBLOCK), never writes into anything but a regular file,
+ * and leaves no empty or partial pid file behind when the write fails (a full disk).
  */
 static void write_pid(struct journal *j)
 {
@@ -632,10 +633,12 @@ static void write_pid(struct journal *j)
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
 	bool ok = ftruncate(fd, 0) == 0 && write(fd, buf, (size_t)n) == n;
 	close(fd);
-	if (ok)
+	if (ok) {
 		j->lock_path = lp;
-	else
+	} else {
+		unlink(lp);
 		free(lp);
+	}
 }
 
 /*

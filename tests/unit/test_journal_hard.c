@@ -1,12 +1,12 @@
 /*
  * test_journal_hard.c — the journal against a hostile file system (issue 14): a FIFO as the
  * journal or as its pid file, the journal deleted or renamed under a writer, a study on a
- * read-only file system, and a long journal of relabels and undos whose replay is checked value
- * by value against a model of the documented rules (journal.h).
+ * read-only file system, a full disk at creation, and a long journal of relabels and undos whose
+ * replay is checked value by value against a model of the documented rules (journal.h).
  *
- * The read-only case needs a private mount namespace (unshare(2) as root): it runs in a forked
- * child and is skipped where that is not allowed. Every test runs under an alarm, so that a
- * hang fails instead of stopping the suite.
+ * The read-only and full-disk cases need a private mount namespace (unshare(2) as root): they
+ * run in a forked child and are skipped where that is not allowed. Every test runs under an
+ * alarm, so that a hang fails instead of stopping the suite.
  */
 #define _GNU_SOURCE /* unshare(2) */
 #include "testutil.h"
@@ -405,6 +405,81 @@ static void test_readonly(void **state)
 	free(dir);
 }
 
+static bool copy_file(const char *from, const char *to)
+{
+	FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+	bool ok = a && b;
+	char buf[4096];
+	size_t n;
+	while (ok && (n = fread(buf, 1, sizeof buf, a)) > 0)
+		ok = fwrite(buf, 1, n, b) == n;
+	if (a)
+		fclose(a);
+	if (b && fclose(b) != 0)
+		ok = false;
+	return ok;
+}
+
+/* The study on a 64 KiB tmpfs filled to the last byte: creating the journal fails, cleanly. */
+static void full_child(const char *dir)
+{
+	char *mnt = xasprintf("%s/full", dir);
+	if (mkdir(mnt, 0755) != 0 || !private_mounts() ||
+	    mount("tmpfs", mnt, "tmpfs", 0, "size=64k") != 0)
+		_exit(CHILD_SKIP);
+	static const char *const files[] = {"labels.npy", "classes.txt", "models/a/pred.npy"};
+	char *models = xasprintf("%s/models", mnt), *ma = xasprintf("%s/models/a", mnt);
+	if (mkdir(models, 0755) != 0 || mkdir(ma, 0755) != 0)
+		child_fail("mkdir", strerror(errno));
+	for (size_t k = 0; k < 3; k++) {
+		char *from = path_join(dir, files[k]), *to = path_join(mnt, files[k]);
+		if (!copy_file(from, to))
+			child_fail("copy", to);
+		free(from);
+		free(to);
+	}
+	char *filler = xasprintf("%s/filler", mnt);
+	FILE *f = fopen(filler, "wb");
+	if (!f)
+		child_fail("filler", strerror(errno));
+	static char block[4096];
+	while (fwrite(block, 1, sizeof block, f) == sizeof block && fflush(f) == 0)
+		;
+	fclose(f);
+	/* the last partial page too: one byte at a time */
+	int fd = open(filler, O_WRONLY | O_APPEND);
+	while (fd >= 0 && write(fd, "x", 1) == 1)
+		;
+	if (fd >= 0)
+		close(fd);
+	struct nn_err err = {{0}};
+	struct study *s = study_open(mnt, &err);
+	if (!s)
+		child_fail("study_open", err.msg);
+	struct journal *j = journal_open(s, true, &err);
+	if (j)
+		child_fail("journal_open", "succeeded on a full file system");
+	if (!strstr(err.msg, "No space left on device"))
+		child_fail("the message", err.msg);
+	char *jp = path_join(mnt, JOURNAL_FILE);
+	char *lp = xasprintf("%s.lock", jp);
+	struct stat st;
+	if (lstat(jp, &st) == 0)
+		child_fail("left behind", jp);
+	if (lstat(lp, &st) == 0)
+		child_fail("left behind (an empty pid file)", lp);
+	study_free(s);
+}
+
+static void test_full_disk(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	run_child(full_child, dir);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 /* An argument runs only the tests it matches (cmocka's filter: "test_gone", "test_f*"). */
 int main(int argc, char **argv)
 {
@@ -416,7 +491,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fifo_journal), cmocka_unit_test(test_fifo_lock),
 	    cmocka_unit_test(test_gone),         cmocka_unit_test(test_many_undos),
-	    cmocka_unit_test(test_readonly),
+	    cmocka_unit_test(test_readonly),     cmocka_unit_test(test_full_disk),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	tu_rm_rf(state);
