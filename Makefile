@@ -100,6 +100,7 @@ test: deps-test
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
 	tests/terminal/run.sh ./nncmp
+	tests/terminal/faults.sh ./nncmp
 	tests/screen/run.sh ./nncmp
 	tests/screen/triage.sh ./nncmp
 	tests/screen/views.sh ./nncmp
@@ -138,6 +139,8 @@ asan: deps-test
 		tests/journal/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/terminal/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/terminal/faults.sh build-asan/nncmp
 
 ubsan: asan
 

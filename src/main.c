@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "nncmp/fault.h"
 #include "nncmp/text.h"
 #include "nncmp/tui.h"
 
@@ -143,6 +144,7 @@ static void blas_pool_small(char **argv)
 int main(int argc, char **argv)
 {
 	blas_pool_small(argv);
+	fault_install(); /* a matrix truncated under us: an error, not a crash */
 	setlocale(LC_ALL, "");
 	if (argc < 2 || strncmp(argv[1], "--theme", 7) == 0 ||
 	    strncmp(argv[1], "--graphics", 10) == 0) {

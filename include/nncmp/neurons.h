@@ -63,7 +63,7 @@ struct neurons_opts {
 };
 
 /* Computes the statistics without the cache. Returns 0, or -1 with err set (bad options,
- * cancelled). */
+ * cancelled, "PATH changed on disk while open; reopen the study": see fault.h). */
 int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
                           struct nn_progress *prog, struct neuron_stats *out, struct nn_err *err);
 /*

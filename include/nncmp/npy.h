@@ -109,6 +109,8 @@ static inline bool npy_contiguous(const struct npy *a)
  * `what` names the expected kind in messages, "an npy file"). Returns 0, or -1 with err set.
  */
 int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err);
+/* Unmaps what npy_map_file() mapped. */
+void npy_unmap(void *map, size_t len);
 
 /* The element at (row, col) converted to double. Bounds are the caller's duty. */
 double npy_at(const struct npy *a, size_t row, size_t col);

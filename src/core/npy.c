@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nncmp/fault.h"
 #include "nncmp/safetensors.h"
 
 /* A header longer than this is refused: real ones are a few hundred bytes. */
@@ -286,9 +287,16 @@ int npy_map_file(const char *path, const char *what, void **map, size_t *len, st
 	close(fd);
 	if (m == MAP_FAILED)
 		return nn_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+	fault_map_add(m, size, path);
 	*map = m;
 	*len = size;
 	return 0;
+}
+
+void npy_unmap(void *map, size_t len)
+{
+	fault_map_remove(map);
+	munmap(map, len);
 }
 
 int npy_open(struct npy *a, const char *path, struct nn_err *err)
@@ -299,7 +307,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	if (npy_map_file(path, "an npy file", &map, &size, err) < 0)
 		return -1;
 	if (npy_parse_header(map, size, path, &a->h, err) < 0) {
-		munmap(map, size);
+		npy_unmap(map, size);
 		return -1;
 	}
 	size_t want = a->h.data_offset + a->h.data_bytes;
@@ -309,7 +317,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 		           "holds %zu",
 		           path, a->h.data_bytes, a->h.shape[0], a->h.shape[1],
 		           size - a->h.data_offset);
-		munmap(map, size);
+		npy_unmap(map, size);
 		return -1;
 	}
 	a->map = map;
@@ -349,7 +357,7 @@ void npy_close(struct npy *a)
 	free(a->shards);
 	free(a->shard_start);
 	if (a->map)
-		munmap(a->map, a->map_len);
+		npy_unmap(a->map, a->map_len);
 	free(a->path);
 	memset(a, 0, sizeof *a);
 }
