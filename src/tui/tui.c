@@ -26,7 +26,7 @@
 
 #define KEY_ESC 27
 
-/* Set by the handler of SIGINT, SIGTERM and SIGHUP; the loop quits when it sees it. */
+/* Set by the handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT; the loop quits when it sees it. */
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -371,6 +371,7 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL); /* Ctrl-\: quit as Ctrl-C does, the terminal restored */
 }
 
 /*

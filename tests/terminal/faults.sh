@@ -6,7 +6,8 @@
 #      say "... changed on disk while open; reopen the study", a read from the UI thread leaves
 #      cleanly (exit 2, the same message), the terminal is restored (alternate screen left, the
 #      cursor shown) and the journal is intact;
-#   3. a fatal signal (SIGSEGV, SIGABRT) still restores the terminal;
+#   3. a fatal signal (SIGSEGV, SIGABRT) still restores the terminal; Ctrl-\ (SIGQUIT) quits as
+#      Ctrl-C does;
 #   4. the journal deleted under the TUI: the next decision is refused on screen, not lost;
 #   5. a read-only study with a journal: every refused decision says why (root only: a
 #      read-only bind mount in a private mount namespace; skipped elsewhere).
@@ -131,6 +132,12 @@ for sg in SEGV:139 ABRT:134; do
 		no "SIG$sig: no pid for nncmp"
 	fi
 done
+start C.UTF-8 160 45 sig "$TMP"
+expect "Ctrl-\\: opens" "899/899"
+keys 'C-\'
+expect "Ctrl-\\ (SIGQUIT): quits (131)" "rc=131"
+restored "Ctrl-\\"
+grep -q "core dumped" <(screen) && no "Ctrl-\\: a core dump" || ok "Ctrl-\\: no core dump"
 
 echo "== the journal deleted under the TUI"
 fresh gone
