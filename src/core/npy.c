@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,6 +603,37 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
 		return;
 	}
 	elems_f32(&a->h, a->data + row0 * cols * a->h.itemsize, nrows * cols, out);
+}
+
+/* err's message for a guarded read of a that faulted at addr: the mapping's file, else a's. */
+static int guarded_fault(const struct npy *a, const void *addr, struct nn_err *err)
+{
+	char path[PATH_MAX];
+	const char *p = fault_map_path(addr, path, sizeof path);
+	return nn_err_set(err, FAULT_CHANGED, p ? p : a->path ? a->path : "a mapped file");
+}
+
+int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err)
+{
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0)
+		return guarded_fault(a, g.addr, err);
+	npy_row_f64(a, row, out);
+	fault_pop(&g);
+	return 0;
+}
+
+int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
+                         struct nn_err *err)
+{
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0)
+		return guarded_fault(a, g.addr, err);
+	npy_rows_f32(a, row0, nrows, out);
+	fault_pop(&g);
+	return 0;
 }
 
 const char *npy_dtype_str(const struct npy_header *h, char buf[8])

@@ -1,8 +1,8 @@
 /*
  * test_fault.c — a mapped matrix truncated in place under a reader (fault.h): the neurons
- * passes on two threads fail with "PATH changed on disk while open; reopen the study" instead
- * of dying of SIGBUS, a guarded read says which mapping faulted, and afterwards the same
- * computation on an intact file gives the values computed here directly.
+ * passes on two threads and the guarded row readers fail with "PATH changed on disk while open;
+ * reopen the study" instead of dying of SIGBUS, a guarded read says which mapping faulted, and
+ * afterwards the same calls on an intact file give the values computed here directly.
  */
 #include "testutil.h"
 
@@ -45,6 +45,19 @@ static void test_truncated_under_a_pass(void **state)
 	assert_string_equal(err.msg, want);
 	free(want);
 
+	/* the guarded readers of one row say the same */
+	double row64[COLS];
+	float row32[COLS];
+	uint32_t order[COLS];
+	memset(&err, 0, sizeof err);
+	assert_int_equal(npy_row_f64_guarded(&a, ROWS - 1, row64, &err), -1);
+	want = xasprintf("%s changed on disk while open; reopen the study", path);
+	assert_string_equal(err.msg, want);
+	memset(&err, 0, sizeof err);
+	assert_int_equal(neurons_profile_guarded(&a, ROWS - 1, row32, order, &err), -1);
+	assert_string_equal(err.msg, want);
+	free(want);
+
 	/* a guarded read of the last row: caught, and put down to its file */
 	struct fault_guard g;
 	volatile float got = 0;
@@ -76,6 +89,16 @@ static void test_truncated_under_a_pass(void **state)
 			fail_msg("neuron %zu: mean %.12g, want %.12g", j, st.mean[j], sum / ROWS);
 	}
 	neurons_stats_free(&st);
+	/* and the guarded row readers read it as stored */
+	assert_int_equal(npy_row_f64_guarded(&a, ROWS - 1, row64, &err), 0);
+	assert_int_equal(neurons_profile_guarded(&a, ROWS - 1, row32, order, &err), 0);
+	for (size_t j = 0; j < COLS; j++) {
+		assert_true(row64[j] == (double)v[(size_t)(ROWS - 1) * COLS + j]);
+		assert_true(row32[j] == v[(size_t)(ROWS - 1) * COLS + j]);
+	}
+	for (size_t j = 1; j < COLS; j++) /* most positive first, ties by index */
+		assert_true(row32[order[j - 1]] > row32[order[j]] ||
+		            (row32[order[j - 1]] == row32[order[j]] && order[j - 1] < order[j]));
 	npy_close(&a);
 	free(path);
 	free(v);
