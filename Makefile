@@ -101,6 +101,7 @@ test: deps-test
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
 	tests/terminal/run.sh ./nncmp
+	tests/terminal/faults.sh ./nncmp
 	tests/screen/run.sh ./nncmp
 	tests/screen/triage.sh ./nncmp
 	tests/screen/views.sh ./nncmp
@@ -158,6 +159,8 @@ asan: deps-test
 		tests/journal/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/terminal/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/terminal/faults.sh build-asan/nncmp
 
 ubsan: asan
 

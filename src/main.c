@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "nncmp/fault.h"
 #include "nncmp/text.h"
 #include "nncmp/tui.h"
 
@@ -167,6 +168,7 @@ static int take_no_journal(int argc, char **argv, bool *no_journal)
 int main(int argc, char **argv)
 {
 	blas_pool_small(argv);
+	fault_install(); /* a matrix truncated under us: an error, not a crash */
 	setlocale(LC_ALL, "");
 	bool no_journal = false;
 	argc = take_no_journal(argc, argv, &no_journal);

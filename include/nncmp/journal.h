@@ -31,13 +31,16 @@
  * and RELABELLED; keep sets KEPT; remove sets REMOVED and keeps the label (journal_labels() still
  * shows it; the export writes -1); skip sets SKIPPED only on an undecided or skipped instance (a
  * decided one stays decided) and never changes the label. journal_seq() gives the seq of the
- * decision that set the status (0 when undecided).
+ * decision that set the status (0 when undecided). An undo restores what its decisions
+ * overwrote, so a replay costs one step per line however many undos it holds.
  *
  * Durability: a new journal's header is written and fsync'd, and its directory fsync'd, before
  * journal_open returns. journal_decide and journal_undo format their lines, write them with one
  * write() (retried only on a short write), fsync() the file, and only then change the in-memory
  * state and return 0. On failure the file is cut back to its previous length and the state is
- * unchanged.
+ * unchanged. Before every write the open file must still be the journal at its path: one
+ * deleted (no link left), renamed or replaced meanwhile is never written to; the call fails
+ * and says so, so that no decision is lost silently.
  *
  * Replay (journal_open): every complete valid line applies. A torn tail — a last line without a
  * newline, a last line that is not valid JSON, or a last batch with fewer than `size` lines —
@@ -51,11 +54,16 @@
  *
  * Locking: opening for writing takes flock(LOCK_EX | LOCK_NB) on the journal for the session and
  * writes the pid to PATH.lock (removed by journal_close; a stale one after a crash is harmless:
- * the flock died with the process). A second writer fails with "PATH: in use by another nncmp
- * (pid N)" — also within one process: flock locks belong to open files. Opening read-only takes
- * a shared lock only while it replays and then closes the file (so a process may hold a reader
- * and then open a writer); when a writer holds the journal it reads the decisions written so far
- * and says so in a warning — it never blocks and never writes.
+ * the flock died with the process; one that cannot be written is removed, never left empty). A
+ * second writer fails with "PATH: in use by another nncmp (pid N)" — also within one process:
+ * flock locks belong to open files. A journal that exists but cannot be opened for writing (a
+ * read-only file system, no permission) fails with "PATH: cannot write the journal (REASON):
+ * decisions cannot be saved". Opening read-only takes a shared lock only while it replays and
+ * then closes the file (so a process may hold a reader and then open a writer); when a writer
+ * holds the journal it reads the decisions written so far and says so in a warning — it never
+ * blocks and never writes. The journal, its PATH.lock and every file read from a study must be
+ * regular files: a FIFO or a device there is refused ("PATH: not a regular file"), never
+ * waited on.
  * A read-only open of a study without a journal gives an empty one (every instance undecided).
  *
  * Ownership: journal_open returns a journal that borrows the study (which must outlive it) and
@@ -152,8 +160,9 @@ const char *journal_status_name(enum decision_status st);
  * extension + ".decisions.csv", or ".decisions.jsonl" for jsonl). format is "npy" (int64 (n,),
  * -1 for removed), "csv" (index,id,label,class,status with a header), "jsonl" (one object per
  * instance), or NULL to take it from path's extension. Each file is written to a temporary in
- * its directory, fsync'd and renamed over the target (existing files are replaced: a caller that
- * must not overwrite checks first); on failure no partial file or temporary is left.
+ * its directory, fsync'd and renamed over the target (existing regular files are replaced: a
+ * caller that must not overwrite checks first; a symbolic link, directory, device or FIFO there
+ * is refused, never replaced); on failure no partial file or temporary is left.
  */
 int journal_export(const struct study *s, const struct journal *j, const char *path,
                    const char *format, struct nn_err *err);

@@ -63,7 +63,7 @@ struct neurons_opts {
 };
 
 /* Computes the statistics without the cache. Returns 0, or -1 with err set (bad options,
- * cancelled). */
+ * cancelled, "PATH changed on disk while open; reopen the study": see fault.h). */
 int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
                           struct nn_progress *prog, struct neuron_stats *out, struct nn_err *err);
 /*
@@ -144,6 +144,9 @@ void neurons_rank(const double *score, size_t h, bool by_abs, uint32_t *order);
  * most negative (order[h]; ties by lower index, NaN last). i must be < act->rows.
  */
 void neurons_profile(const struct npy *act, size_t i, float *values, uint32_t *order);
+/* The same for a reader without a fault guard (fault.h): -1 with err when the file shrank. */
+int neurons_profile_guarded(const struct npy *act, size_t i, float *values, uint32_t *order,
+                            struct nn_err *err);
 
 /* ---- the cache (neurons_cache.c) ---- */
 

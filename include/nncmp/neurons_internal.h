@@ -81,6 +81,7 @@ struct worker {
 	const struct job *job;
 	size_t p0, p1;
 	bool cancelled;
+	bool faulted; /* a read of the mapping raised SIGBUS: the file shrank under us */
 	/* merged so far (per neuron, hp entries) */
 	uint64_t *n, *dead;
 	double *mean, *m2;
@@ -121,7 +122,7 @@ void neurons_worker_free(struct worker *w);
 unsigned neurons_auto_threads(size_t rows, size_t h, unsigned asked);
 /* Runs one pass on t threads (the calling thread is one of them). Returns true unless
  * cancelled. */
-bool neurons_run_pass(struct worker *ws, unsigned t);
+bool neurons_run_pass(struct worker *ws, unsigned t, struct nn_err *err);
 /* Merges (nb, mb, m2b) into (*n, *mean, *m2): the parallel formula of Chan, Golub and LeVeque. */
 void neurons_chan_merge(uint64_t *n, double *mean, double *m2, uint64_t nb, double mb, double m2b);
 

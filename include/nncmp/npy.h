@@ -109,6 +109,8 @@ static inline bool npy_contiguous(const struct npy *a)
  * `what` names the expected kind in messages, "an npy file"). Returns 0, or -1 with err set.
  */
 int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err);
+/* Unmaps what npy_map_file() mapped. */
+void npy_unmap(void *map, size_t len);
 
 /* The element at (row, col) converted to double. Bounds are the caller's duty. */
 double npy_at(const struct npy *a, size_t row, size_t col);
@@ -120,6 +122,14 @@ void npy_row_f64(const struct npy *a, size_t row, double *out);
  * bfloat16 are widened through a table, Fortran order is gathered column by column. Thread-safe.
  */
 void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out);
+/*
+ * The same, for readers with no guard of their own (fault.h): a read that faults because the
+ * file shrank under the mapping returns -1 with err "PATH changed on disk while open; reopen the
+ * study" instead of killing the process. Returns 0 otherwise.
+ */
+int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err);
+int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
+                         struct nn_err *err);
 /* Short dtype description such as "f4", for messages. */
 const char *npy_dtype_str(const struct npy_header *h, char buf[8]);
 

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NN_ERR_MAX 512
 
@@ -65,6 +66,17 @@ int size_mul(size_t a, size_t b, size_t *out);
 char *path_join(const char *dir, const char *rel);
 /* Returns the directory part of path ("." when it has none), newly allocated. */
 char *path_dirname(const char *path);
+
+/*
+ * Opens path (flags: O_RDONLY or O_RDWR, optionally with O_NOFOLLOW) and makes sure it is a
+ * regular file, without ever blocking on a FIFO or a device: the open is non-blocking, fstat()
+ * checks the type, and O_NONBLOCK is cleared before the descriptor (close-on-exec) is returned.
+ * Returns -1 with err "PATH: not a regular file", "PATH: is a directory, expected a file",
+ * "PATH: is a symbolic link" (O_NOFOLLOW) or "PATH: <strerror>", errno kept from the failure.
+ */
+int nn_open_regular(const char *path, int flags, struct nn_err *err);
+/* The same as a stdio stream for reading ("r"); NULL with err set. */
+FILE *nn_fopen_regular(const char *path, struct nn_err *err);
 
 /* Reads a whole regular file into a NUL-terminated heap buffer of at most max bytes. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err);

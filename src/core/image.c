@@ -2,11 +2,13 @@
 #include "nncmp/image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sixel.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 void image_free(struct image *img)
 {
@@ -109,20 +111,23 @@ int image_load(const char *path, struct image *out, struct nn_err *err)
 	memset(out, 0, sizeof *out);
 	struct stat st;
 	/* libsixel reads "-" as stdin and may fetch URLs: only existing regular files go to it */
-	if (stat(path, &st) != 0)
-		return nn_err_set(err, "%s: %s", path,
-		                  errno == ENOENT ? "no such file" : strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return nn_err_set(err, "%s: not a regular file", path);
+	int fd = nn_open_regular(path, O_RDONLY, err);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			nn_err_set(err, "%s: no such file", path);
+		else if (errno == EISDIR)
+			nn_err_set(err, "%s: not a regular file", path);
+		return -1;
+	}
+	int rc_st = fstat(fd, &st);
+	close(fd);
+	if (rc_st != 0)
+		return nn_err_set(err, "%s: %s", path, strerror(errno));
 	if (st.st_size == 0)
 		return nn_err_set(err, "%s: empty file", path);
 	if ((unsigned long long)st.st_size > IMAGE_MAX_FILE_BYTES)
 		return nn_err_set(err, "%s: file too large (%lld bytes)", path,
 		                  (long long)st.st_size);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return nn_err_set(err, "%s: %s", path, strerror(errno));
-	fclose(f);
 
 	struct load_ctx ctx = {.out = out};
 	unsigned char bg[3] = {0, 0, 0};

@@ -21,6 +21,12 @@
 /* seq and batch stay exact in any JSON reader (2^53) */
 #define JOURNAL_MAX_COUNT (1LL << 53)
 
+/* What a decision overwrote (its label before is the decision's old_label): undo restores it. */
+struct prior {
+	uint64_t seq;
+	uint8_t status;
+};
+
 struct journal {
 	const struct study *s;
 	char *path;
@@ -32,6 +38,7 @@ struct journal {
 	uint8_t *status;
 	uint64_t *seqs;
 	struct decision *dec;
+	struct prior *prior; /* per decision: its instance's status and seq before it applied */
 	size_t n_dec, cap_dec;
 	size_t *live; /* index in dec of the first decision of each live batch, oldest first */
 	size_t n_live, cap_live;
@@ -160,9 +167,13 @@ static void state_reset(struct journal *j)
 	memset(j->seqs, 0, j->s->n * sizeof *j->seqs);
 }
 
-static void state_apply(struct journal *j, const struct decision *d)
+/* Applies decision k of dec[] to the state, remembering what it overwrites in prior[k]. */
+static void state_apply(struct journal *j, size_t k)
 {
+	const struct decision *d = &j->dec[k];
 	uint32_t i = d->index;
+	j->prior[k].seq = j->seqs[i];
+	j->prior[k].status = j->status[i];
 	switch (d->action) {
 	case DECIDE_RELABEL:
 		j->labels[i] = d->new_label;
@@ -189,7 +200,22 @@ static void state_rebuild(struct journal *j)
 	state_reset(j);
 	for (size_t k = 0; k < j->n_dec; k++)
 		if (!j->dec[k].undone)
-			state_apply(j, &j->dec[k]);
+			state_apply(j, k);
+}
+
+/*
+ * Takes back decisions start..end-1 of dec[], the last ones applied, newest first: each
+ * instance gets the label, status and seq it had before. Costs the batch, not the journal, so
+ * that replaying many undos stays linear.
+ */
+static void state_revert(struct journal *j, size_t start, size_t end)
+{
+	for (size_t k = end; k-- > start;) {
+		const struct decision *d = &j->dec[k];
+		j->labels[d->index] = d->old_label;
+		j->status[d->index] = j->prior[k].status;
+		j->seqs[d->index] = j->prior[k].seq;
+	}
 }
 
 static struct decision *dec_push(struct journal *j)
@@ -197,6 +223,7 @@ static struct decision *dec_push(struct journal *j)
 	if (j->n_dec == j->cap_dec) {
 		j->cap_dec = j->cap_dec ? 2 * j->cap_dec : 64;
 		j->dec = xreallocarray(j->dec, j->cap_dec, sizeof *j->dec);
+		j->prior = xreallocarray(j->prior, j->cap_dec, sizeof *j->prior);
 	}
 	struct decision *d = &j->dec[j->n_dec++];
 	memset(d, 0, sizeof *d);
@@ -212,7 +239,7 @@ static void live_push(struct journal *j, size_t start)
 	j->live[j->n_live++] = start;
 }
 
-/* Marks the most recent live batch undone and returns its size. */
+/* Marks the most recent live batch undone, reverts its decisions and returns its size. */
 static size_t live_pop(struct journal *j)
 {
 	size_t start = j->live[--j->n_live];
@@ -220,6 +247,7 @@ static size_t live_pop(struct journal *j)
 	size_t k = start;
 	for (; k < j->n_dec && j->dec[k].batch == b; k++)
 		j->dec[k].undone = true;
+	state_revert(j, start, k);
 	return k - start;
 }
 
@@ -334,7 +362,6 @@ static int replay_line(struct replay *r, json_t *o, off_t off, struct nn_err *er
 			                  "live batch",
 			                  j->path, r->line, ub);
 		live_pop(j);
-		state_rebuild(j);
 		return 0;
 	}
 	long long batch, size, index, old, nw;
@@ -387,7 +414,7 @@ static int replay_line(struct replay *r, json_t *o, off_t off, struct nn_err *er
 	d->new_label = (int32_t)nw;
 	d->action = (enum decision_action)act;
 	snprintf(d->time, sizeof d->time, "%s", tm);
-	state_apply(j, d);
+	state_apply(j, j->n_dec - 1);
 	if (++r->p_count == r->p_size) {
 		live_push(j, r->p_start);
 		r->pending = false;
@@ -478,9 +505,33 @@ static int replay(struct journal *j, off_t *valid_end, struct nn_err *err)
 
 /* ---- opening ---- */
 
+/*
+ * Whether the open journal is still the file at its path: a journal deleted or renamed under
+ * us would take every later decision with it, silently. Returns 0 or -1 with err set.
+ */
+static int check_still_there(const struct journal *j, struct nn_err *err)
+{
+	struct stat fst, pst;
+	if (fstat(j->fd, &fst) < 0)
+		return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+	if (fst.st_nlink == 0)
+		return nn_err_set(err,
+		                  "%s: the journal was deleted while open; this decision is not "
+		                  "saved (reopen the study to start a new journal)",
+		                  j->path);
+	if (stat(j->path, &pst) < 0 || pst.st_dev != fst.st_dev || pst.st_ino != fst.st_ino)
+		return nn_err_set(err,
+		                  "%s: the journal was renamed or replaced while open; this "
+		                  "decision is not saved (put it back, or reopen the study)",
+		                  j->path);
+	return 0;
+}
+
 /* Writes all of buf at the end of the file and fsyncs; on failure cuts back to the old end. */
 static int append_durably(struct journal *j, const char *buf, size_t len, struct nn_err *err)
 {
+	if (check_still_there(j, err) < 0)
+		return -1;
 	off_t end = lseek(j->fd, 0, SEEK_END);
 	if (end < 0)
 		return nn_err_set(err, "%s: %s", j->path, strerror(errno));
@@ -546,34 +597,63 @@ static int busy_error(const char *path, struct nn_err *err)
 {
 	char *lp = xasprintf("%s.lock", path);
 	long pid = 0;
-	FILE *f = fopen(lp, "r");
+	/* a FIFO or device in its place must not block us */
+	int fd = nn_open_regular(lp, O_RDONLY | O_NOFOLLOW, NULL);
 	free(lp);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
 	if (f) {
 		if (fscanf(f, "%ld", &pid) != 1)
 			pid = 0;
 		fclose(f);
+	} else if (fd >= 0) {
+		close(fd);
 	}
 	if (pid > 0)
 		return nn_err_set(err, "%s: in use by another nncmp (pid %ld)", path, pid);
 	return nn_err_set(err, "%s: in use by another nncmp (pid unknown)", path);
 }
 
+/*
+ * Writes our pid to PATH.lock, for busy_error() in another nncmp. Best effort: the flock is the
+ * lock. Never blocks (a FIFO there: O_NONBLOCK), never writes into anything but a regular file,
+ * and leaves no empty or partial pid file behind when the write fails (a full disk).
+ */
 static void write_pid(struct journal *j)
 {
 	char *lp = xasprintf("%s.lock", j->path);
-	int fd = open(lp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0) {
+	int fd =
+	    open(lp, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
 		free(lp);
 		return;
 	}
 	char buf[32];
 	int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-	bool ok = write(fd, buf, (size_t)n) == n;
+	bool ok = ftruncate(fd, 0) == 0 && write(fd, buf, (size_t)n) == n;
 	close(fd);
-	if (ok)
+	if (ok) {
 		j->lock_path = lp;
-	else
+	} else {
+		unlink(lp);
 		free(lp);
+	}
+}
+
+/*
+ * The message for a journal that exists but cannot be opened (err holds "PATH: strerror"): for
+ * writing, say that it is the writing that failed and that decisions cannot be saved.
+ */
+static int open_error(const char *path, bool write, struct nn_err *err)
+{
+	int e = errno;
+	if (write && (e == EROFS || e == EACCES || e == EPERM))
+		return nn_err_set(err,
+		                  "%s: cannot write the journal (%s): decisions cannot be saved",
+		                  path, strerror(e));
+	return -1;
 }
 
 /* Opens (creating when asked) the journal file; sets j->path, j->fd and *created. */
@@ -589,9 +669,9 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 	if (use_fb || exists(here)) {
 		j->path = use_fb ? fb : here;
 		free(use_fb ? here : fb);
-		j->fd = open(j->path, (j->write ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
+		j->fd = nn_open_regular(j->path, (j->write ? O_RDWR : O_RDONLY) | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+			return open_error(j->path, j->write, err);
 		if (use_fb)
 			strvec_push(&j->warnings,
 			            xasprintf("the journal of this study is kept in %s", j->path));
@@ -610,9 +690,9 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 		if (j->fd >= 0)
 			*created = true;
 		else /* created by another process meanwhile */
-			j->fd = open(j->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+			j->fd = nn_open_regular(j->path, O_RDWR | O_NOFOLLOW, err);
 		if (j->fd < 0)
-			return nn_err_set(err, "%s: %s", j->path, strerror(errno));
+			return open_error(j->path, true, err);
 		return 0;
 	}
 	if (errno != EACCES && errno != EROFS && errno != EPERM) {
@@ -638,13 +718,19 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 	}
 	free(dir);
 	j->path = fb;
-	j->fd = open(fb, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	j->fd = open(fb, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+	bool made = j->fd >= 0;
+	struct nn_err e2;
+	if (!made && errno == EEXIST) /* created meanwhile: only if it is a regular file */
+		j->fd = nn_open_regular(fb, O_RDWR | O_NOFOLLOW, &e2);
+	else if (!made)
+		nn_err_set(&e2, "%s: %s", fb, strerror(errno));
 	if (j->fd < 0) {
-		nn_err_set(err, "%s: %s; and %s: %s", here, strerror(e), fb, strerror(errno));
+		nn_err_set(err, "%s: %s; and %.300s", here, strerror(e), e2.msg);
 		free(here);
 		return -1;
 	}
-	*created = true;
+	*created = made;
 	strvec_push(&j->warnings, xasprintf("%s is not writable (%s): the journal is kept in %s",
 	                                    s->root, strerror(e), fb));
 	free(here);
@@ -730,6 +816,7 @@ void journal_close(struct journal *j)
 	free(j->status);
 	free(j->seqs);
 	free(j->dec);
+	free(j->prior);
 	free(j->live);
 	strvec_free(&j->warnings);
 	free(j);
@@ -866,13 +953,13 @@ int journal_decide_batch(struct journal *j, const struct decision_req *req, size
 		memcpy(buf + len, line, ll);
 		len += ll;
 		free(line);
-		state_apply(j, d); /* so that a repeated index sees its new label as old */
+		state_apply(j, start + k); /* so that a repeated index sees its new label as old */
 	}
 	int rc = append_durably(j, buf, len, err);
 	free(buf);
 	if (rc < 0) {
+		state_revert(j, start, j->n_dec);
 		j->n_dec = start;
-		state_rebuild(j);
 		return -1;
 	}
 	j->last_seq += n;
@@ -925,7 +1012,6 @@ int journal_undo(struct journal *j, size_t *n_undone, struct nn_err *err)
 		return -1;
 	j->last_seq++;
 	size_t k = live_pop(j);
-	state_rebuild(j);
 	if (n_undone)
 		*n_undone = k;
 	return 0;
@@ -948,6 +1034,12 @@ static int aout_open(struct atomic_out *a, char *target, struct nn_err *err)
 {
 	static unsigned counter;
 	a->target = target;
+	struct stat st;
+	if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode))
+		return nn_err_set(err, "%s: %s: refusing to replace it with the export", target,
+		                  S_ISLNK(st.st_mode)   ? "a symbolic link"
+		                  : S_ISDIR(st.st_mode) ? "a directory"
+		                                        : "not a regular file");
 	char *dir = path_dirname(target);
 	const char *slash = strrchr(target, '/');
 	int fd = -1;

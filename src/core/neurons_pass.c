@@ -10,9 +10,12 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "nncmp/fault.h"
 
 #define BLOCK_BYTES        (256u * 1024) /* rows per block: about this many bytes of float32 */
 #define MAX_THREADS        64
@@ -108,11 +111,21 @@ void neurons_chan_merge(uint64_t *n, double *mean, double *m2, uint64_t nb, doub
 	*n += nb;
 }
 
-/* A worker's range, block by block; stops at the next block once cancel is set. */
+/*
+ * A worker's range, block by block; stops at the next block once cancel is set, and at once
+ * when reading the mapping faults (the file was truncated or rewritten in place): the block
+ * functions work in the worker's own arrays, so nothing is lost by jumping out of them.
+ */
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
 	const struct job *job = w->job;
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0) {
+		w->faulted = true;
+		return NULL;
+	}
 	w->use_pread = job->fd >= 0 && w->p0 < w->p1 && !neurons_rows_mapped(w);
 	for (size_t pos = w->p0; pos < w->p1;) {
 		if (job->prog && atomic_load_explicit(&job->prog->cancel, memory_order_relaxed)) {
@@ -128,6 +141,7 @@ static void *worker_run(void *arg)
 	}
 	if (job->bin)
 		neurons_hist_flush(w);
+	fault_pop(&g);
 	return NULL;
 }
 
@@ -148,9 +162,11 @@ unsigned neurons_auto_threads(size_t rows, size_t h, unsigned asked)
 	return (unsigned)t;
 }
 
-/* Runs one pass on t threads (the calling thread is one of them). Returns true unless
- * cancelled. */
-bool neurons_run_pass(struct worker *ws, unsigned t)
+/*
+ * Runs one pass on t threads (the calling thread is one of them). Returns true, or false with
+ * err "cancelled" or "PATH changed on disk while open; reopen the study".
+ */
+bool neurons_run_pass(struct worker *ws, unsigned t, struct nn_err *err)
 {
 	const struct job *job = ws[0].job;
 	for (unsigned i = 0; i < t; i++) {
@@ -171,8 +187,15 @@ bool neurons_run_pass(struct worker *ws, unsigned t)
 	for (unsigned i = 1; i <= started; i++)
 		pthread_join(tid[i], NULL);
 	for (unsigned i = 0; i < t; i++)
-		if (ws[i].cancelled)
+		if (ws[i].faulted) {
+			nn_err_set(err, FAULT_CHANGED, job->act->path);
 			return false;
+		}
+	for (unsigned i = 0; i < t; i++)
+		if (ws[i].cancelled) {
+			nn_err_set(err, "cancelled");
+			return false;
+		}
 	return true;
 }
 

@@ -75,13 +75,27 @@ void neurons_rank(const double *score, size_t h, bool by_abs, uint32_t *order)
 	free(items);
 }
 
-void neurons_profile(const struct npy *act, size_t i, float *values, uint32_t *order)
+/* The neurons of one row of values, most positive first. */
+static void profile_order(const float *values, size_t h, uint32_t *order)
 {
-	size_t h = act->cols;
-	npy_rows_f32(act, i, 1, values);
 	double *score = xreallocarray(NULL, h ? h : 1, sizeof *score);
 	for (size_t j = 0; j < h; j++)
 		score[j] = values[j];
 	neurons_rank(score, h, false, order);
 	free(score);
+}
+
+void neurons_profile(const struct npy *act, size_t i, float *values, uint32_t *order)
+{
+	npy_rows_f32(act, i, 1, values);
+	profile_order(values, act->cols, order);
+}
+
+int neurons_profile_guarded(const struct npy *act, size_t i, float *values, uint32_t *order,
+                            struct nn_err *err)
+{
+	if (npy_rows_f32_guarded(act, i, 1, values, err) < 0)
+		return -1;
+	profile_order(values, act->cols, order);
+	return 0;
 }

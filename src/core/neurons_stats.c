@@ -129,7 +129,7 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 	struct worker *ws = xcalloc(t, sizeof *ws);
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_init(&ws[i], &job);
-	bool ok = neurons_run_pass(ws, t);
+	bool ok = neurons_run_pass(ws, t, err);
 	if (ok) {
 		stats_alloc(out, n, h, bins, k);
 		merge_moments(out, ws, t);
@@ -139,7 +139,7 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 	neurons_job_done(&job);
 	if (!ok) {
 		free(ws);
-		return nn_err_set(err, "cancelled");
+		return -1;
 	}
 
 	if (isfinite(out->lo)) {
@@ -150,7 +150,7 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 		job.bin = &b;
 		for (unsigned i = 0; i < t; i++)
 			neurons_worker_init(&ws[i], &job);
-		ok = neurons_run_pass(ws, t);
+		ok = neurons_run_pass(ws, t, err);
 		for (unsigned i = 0; i < t; i++) {
 			for (size_t q = 0; ok && q < h * bins; q++)
 				out->hist[q] += ws[i].hist[q];
@@ -163,7 +163,7 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 	free(ws);
 	if (!ok) {
 		neurons_stats_free(out);
-		return nn_err_set(err, "cancelled");
+		return -1;
 	}
 	return 0;
 }

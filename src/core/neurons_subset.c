@@ -98,7 +98,7 @@ int neurons_subset(const struct npy *act, const struct neuron_stats *all, const 
 	struct worker *ws = xcalloc(t, sizeof *ws);
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_init(&ws[i], &job);
-	bool ok = neurons_run_pass(ws, t);
+	bool ok = neurons_run_pass(ws, t, err);
 	if (ok) {
 		subset_alloc(out, h, all->bins, want_hist);
 		out->n_in = n_idx;
@@ -146,9 +146,7 @@ int neurons_subset(const struct npy *act, const struct neuron_stats *all, const 
 	neurons_job_done(&job);
 	free(ws);
 	free(rest);
-	if (!ok)
-		return nn_err_set(err, "cancelled");
-	return 0;
+	return ok ? 0 : -1;
 }
 
 void neurons_subset_free(struct neuron_subset *ss)

@@ -3,8 +3,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nncmp/fault.h"
 #include "nncmp/safetensors.h"
 
 /* A header longer than this is refused: real ones are a few hundred bytes. */
@@ -265,20 +268,15 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 
 int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
-	if (fd < 0)
-		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	int fd = nn_open_regular(path, O_RDONLY, err); /* a FIFO must not block us */
+	if (fd < 0) {
+		if (errno == EISDIR)
+			nn_err_set(err, "%s: is a directory, expected %s", path, what);
+		return -1;
+	}
 	struct stat st;
 	if (fstat(fd, &st) < 0) {
 		nn_err_set(err, "%s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		if (S_ISDIR(st.st_mode))
-			nn_err_set(err, "%s: is a directory, expected %s", path, what);
-		else
-			nn_err_set(err, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
@@ -291,9 +289,16 @@ int npy_map_file(const char *path, const char *what, void **map, size_t *len, st
 	close(fd);
 	if (m == MAP_FAILED)
 		return nn_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+	fault_map_add(m, size, path);
 	*map = m;
 	*len = size;
 	return 0;
+}
+
+void npy_unmap(void *map, size_t len)
+{
+	fault_map_remove(map);
+	munmap(map, len);
 }
 
 int npy_open(struct npy *a, const char *path, struct nn_err *err)
@@ -304,7 +309,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	if (npy_map_file(path, "an npy file", &map, &size, err) < 0)
 		return -1;
 	if (npy_parse_header(map, size, path, &a->h, err) < 0) {
-		munmap(map, size);
+		npy_unmap(map, size);
 		return -1;
 	}
 	size_t want = a->h.data_offset + a->h.data_bytes;
@@ -314,7 +319,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 		           "holds %zu",
 		           path, a->h.data_bytes, a->h.shape[0], a->h.shape[1],
 		           size - a->h.data_offset);
-		munmap(map, size);
+		npy_unmap(map, size);
 		return -1;
 	}
 	a->map = map;
@@ -354,7 +359,7 @@ void npy_close(struct npy *a)
 	free(a->shards);
 	free(a->shard_start);
 	if (a->map)
-		munmap(a->map, a->map_len);
+		npy_unmap(a->map, a->map_len);
 	free(a->path);
 	memset(a, 0, sizeof *a);
 }
@@ -598,6 +603,37 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
 		return;
 	}
 	elems_f32(&a->h, a->data + row0 * cols * a->h.itemsize, nrows * cols, out);
+}
+
+/* err's message for a guarded read of a that faulted at addr: the mapping's file, else a's. */
+static int guarded_fault(const struct npy *a, const void *addr, struct nn_err *err)
+{
+	char path[PATH_MAX];
+	const char *p = fault_map_path(addr, path, sizeof path);
+	return nn_err_set(err, FAULT_CHANGED, p ? p : a->path ? a->path : "a mapped file");
+}
+
+int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err)
+{
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0)
+		return guarded_fault(a, g.addr, err);
+	npy_row_f64(a, row, out);
+	fault_pop(&g);
+	return 0;
+}
+
+int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
+                         struct nn_err *err)
+{
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0)
+		return guarded_fault(a, g.addr, err);
+	npy_rows_f32(a, row0, nrows, out);
+	fault_pop(&g);
+	return 0;
 }
 
 const char *npy_dtype_str(const struct npy_header *h, char buf[8])

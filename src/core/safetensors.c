@@ -247,7 +247,7 @@ int safetensors_open(struct npy *a, const char *path, const char *tensor, struct
 	if (npy_map_file(path, "a safetensors file", &map, &size, err) < 0)
 		return -1;
 	if (safetensors_parse(map, size, path, tensor, &a->h, err) < 0) {
-		munmap(map, size);
+		npy_unmap(map, size);
 		return -1;
 	}
 	a->map = map;

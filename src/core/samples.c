@@ -117,14 +117,9 @@ int samples_parse(struct study *s, FILE *f, const char *name, struct nn_err *err
 
 int samples_read(struct study *s, const char *path, struct nn_err *err)
 {
-	struct stat st;
-	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-		return nn_err_set(err, "%s: %s", path,
-		                  S_ISDIR(st.st_mode) ? "is a directory, expected a file"
-		                                      : "not a regular file");
-	FILE *f = fopen(path, "re");
+	FILE *f = nn_fopen_regular(path, err);
 	if (!f)
-		return nn_err_set(err, "%s: %s", path, strerror(errno));
+		return -1;
 	int rc = samples_parse(s, f, path, err);
 	fclose(f);
 	return rc;

@@ -109,18 +109,70 @@ char *path_dirname(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err)
+int nn_open_regular(const char *path, int flags, struct nn_err *err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block us */
+	/* O_NONBLOCK: opening a FIFO waits for a writer, some devices for a carrier; a tty must
+	 * not become our controlling terminal */
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		nn_err_set(err, "%s: %s", path, strerror(errno));
-		return NULL;
+		int e = errno;
+		if (e == ELOOP && (flags & O_NOFOLLOW))
+			nn_err_set(err,
+			           "%s: is a symbolic link (refused: it must be the file itself)",
+			           path);
+		else
+			nn_err_set(err, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		nn_err_set(err, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		bool dir = S_ISDIR(st.st_mode);
 		nn_err_set(err, "%s: %s", path,
-		           S_ISDIR(st.st_mode) ? "is a directory, expected a file"
-		                               : "not a regular file");
+		           dir ? "is a directory, expected a file" : "not a regular file");
+		close(fd);
+		errno = dir ? EISDIR : EINVAL;
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+		nn_err_set(err, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+FILE *nn_fopen_regular(const char *path, struct nn_err *err)
+{
+	int fd = nn_open_regular(path, O_RDONLY, err);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		nn_err_set(err, "%s: %s", path, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err)
+{
+	int fd = nn_open_regular(path, O_RDONLY, err);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		nn_err_set(err, "%s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}

@@ -7,12 +7,14 @@
 #include "tui_int.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define CTRL(c) ((c)&0x1f)
 #define KEY_ESC 27
@@ -632,9 +634,12 @@ int config_load(char *theme, size_t size, struct nn_err *err)
 		snprintf(path, sizeof path, "%.3900s/.config/nncmp/config.ini", home);
 	else
 		return 0;
-	FILE *f = fopen(path, "r");
+	struct stat st;
+	if (stat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR))
+		return 0; /* no config file: the defaults */
+	FILE *f = nn_fopen_regular(path, err);
 	if (!f)
-		return 0;
+		return -1;
 	struct config_ctx ctx = {theme, size, err, false};
 	int line = ini_parse_file(f, config_handler, &ctx);
 	fclose(f);

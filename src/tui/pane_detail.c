@@ -27,7 +27,10 @@ static int top_probs(const struct study *s, const struct model *m, size_t i, int
 		return 0;
 	size_t C = s->n_classes;
 	double *row = xcalloc(C, sizeof *row);
-	npy_row_f64(&m->probs, i, row);
+	if (npy_row_f64_guarded(&m->probs, i, row, NULL) != 0) { /* changed on disk: none */
+		free(row);
+		return 0;
+	}
 	int32_t pred, rank;
 	double conf, margin, pl;
 	const char *why = NULL;
@@ -244,31 +247,39 @@ void pane_detail_draw(struct app *app)
 		if (h && i < L->act.rows) {
 			float *v = xcalloc(h, sizeof *v);
 			uint32_t *order = xcalloc(h, sizeof *order);
-			neurons_profile(&L->act, i, v, order);
-			char *ln = text_sanitize(L->name, !app->utf8);
-			char head[160];
-			int yy = H - 2;
-			snprintf(head, sizeof head, "profile %.30s:", ln);
-			free(ln);
-			int hx =
-			    draw_safe(app, w, yy, 1, W - 2, head, role_attr(ROLE_DIM), false) + 2;
-			for (int k = 0; k < 4 && (size_t)k < h; k++) {
-				char nb[48];
-				snprintf(nb, sizeof nb, "#%u %.3g  ", order[k],
-				         (double)v[order[k]]);
-				hx += draw_safe(app, w, yy, hx, W - hx, nb, role_attr(ROLE_NORMAL),
-				                false);
+			struct nn_err perr = {{0}};
+			if (neurons_profile_guarded(&L->act, i, v, order, &perr) != 0) {
+				/* the file shrank under us: say so where the profile goes */
+				draw_safe(app, w, H - 2, 1, W - 2, perr.msg, role_attr(ROLE_DIM),
+				          false);
+			} else {
+				char *ln = text_sanitize(L->name, !app->utf8);
+				char head[160];
+				int yy = H - 2;
+				snprintf(head, sizeof head, "profile %.30s:", ln);
+				free(ln);
+				int hx = draw_safe(app, w, yy, 1, W - 2, head, role_attr(ROLE_DIM),
+				                   false) +
+				         2;
+				for (int k = 0; k < 4 && (size_t)k < h; k++) {
+					char nb[48];
+					snprintf(nb, sizeof nb, "#%u %.3g  ", order[k],
+					         (double)v[order[k]]);
+					hx += draw_safe(app, w, yy, hx, W - hx, nb,
+					                role_attr(ROLE_NORMAL), false);
+				}
+				/* sorted values, shifted so the minimum is 0, as a sparkline */
+				double *sv = xcalloc(h, sizeof *sv);
+				double lo = INFINITY;
+				for (size_t k = 0; k < h; k++)
+					if (isfinite(v[order[k]]) && v[order[k]] < lo)
+						lo = v[order[k]];
+				for (size_t k = 0; k < h; k++)
+					sv[k] = isfinite(v[order[k]]) ? v[order[k]] - lo : 0;
+				draw_sparkline(app, w, H - 1, 1, W - 2, sv, h,
+				               role_attr(ROLE_ONLY_A));
+				free(sv);
 			}
-			/* sorted values, shifted so the minimum is 0, as a sparkline */
-			double *sv = xcalloc(h, sizeof *sv);
-			double lo = INFINITY;
-			for (size_t k = 0; k < h; k++)
-				if (isfinite(v[order[k]]) && v[order[k]] < lo)
-					lo = v[order[k]];
-			for (size_t k = 0; k < h; k++)
-				sv[k] = isfinite(v[order[k]]) ? v[order[k]] - lo : 0;
-			draw_sparkline(app, w, H - 1, 1, W - 2, sv, h, role_attr(ROLE_ONLY_A));
-			free(sv);
 			free(v);
 			free(order);
 		}

@@ -332,8 +332,13 @@ static int theme_read(const char *name, struct nn_err *err)
 	struct role_style saved[ROLE_COUNT];
 	memcpy(saved, styles, sizeof saved);
 	memcpy(styles, role_defaults, sizeof styles);
+	struct nn_err oerr;
+	FILE *f = nn_fopen_regular(path, &oerr); /* a FIFO must not block the TUI */
+	if (!f)
+		return nn_err_set(err, "theme '%.60s': %.300s", name, oerr.msg);
 	struct parse_ctx ctx = {err, false};
-	int line = ini_parse(path, theme_ini_line, &ctx);
+	int line = ini_parse_file(f, theme_ini_line, &ctx);
+	fclose(f);
 	if (line != 0 || ctx.failed) {
 		memcpy(styles, saved, sizeof styles);
 		if (line < 0)

@@ -30,6 +30,7 @@
 struct triage {
 	struct journal *j; /* NULL when no journal could be opened */
 	bool read_only;
+	char why_ro[NN_ERR_MAX]; /* why the journal could not be taken for writing, or "" */
 	/* the samples of an overview cell, handed to the review it opens */
 	uint32_t *cell;
 	size_t n_cell;
@@ -98,6 +99,7 @@ static bool triage_writable(struct app *app)
 	if (!j) {
 		struct nn_err err2 = {{0}};
 		tr->j = journal_open(app->s, false, &err2);
+		snprintf(tr->why_ro, sizeof tr->why_ro, "%s", err.msg);
 		app_message(app, true, "triage is read-only: %s", err.msg);
 		return false;
 	}
@@ -424,9 +426,13 @@ static int decide(struct app *app, struct review *r, struct view_nav *nav, bool 
 {
 	struct triage *tr = app->tr;
 	if (tr->read_only) {
-		triage_writable(app); /* says why it cannot write */
-		if (tr->read_only)
-			return REDRAW_STATUS;
+		/* the reason journal_open gave: a writer elsewhere, a read-only study, ... */
+		if (tr->why_ro[0])
+			app_message(app, true, "triage is read-only: %s", tr->why_ro);
+		else
+			app_message(app, true,
+			            "triage is read-only (the journal cannot be opened)");
+		return REDRAW_STATUS;
 	}
 	size_t n = 0;
 	struct decision_req *req;

@@ -12,9 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <setjmp.h>
 #include <term.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "nncmp/fault.h"
 #include "nncmp/filter.h"
 #include "nncmp/text.h"
 #include "gfx.h"
@@ -22,7 +26,7 @@
 
 #define KEY_ESC 27
 
-/* Set by the handler of SIGINT, SIGTERM and SIGHUP; the loop quits when it sees it. */
+/* Set by the handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT; the loop quits when it sees it. */
 static volatile sig_atomic_t got_signal;
 
 static void on_signal(int sig)
@@ -372,6 +376,61 @@ static void install_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL); /* Ctrl-\: quit as Ctrl-C does, the terminal restored */
+}
+
+/*
+ * On a fatal signal (a crash, or SIGBUS outside a guard) curses cannot be called: what restores
+ * the terminal is prepared beforehand and written with write(2) from the handler — the tty
+ * modes as they were before curses, and the strings that leave the alternate screen, show the
+ * cursor, reset attributes and leave keypad mode.
+ */
+static struct termios saved_tty;
+static bool have_tty;
+static char restore_bytes[256];
+static size_t restore_len;
+
+static void restore_prepare(void)
+{
+	have_tty = tcgetattr(STDIN_FILENO, &saved_tty) == 0;
+}
+
+static void restore_add(const char *cap)
+{
+	const char *v = tigetstr(cap);
+	if (!v || v == (const char *)-1)
+		return;
+	size_t n = strlen(v);
+	if (n <= sizeof restore_bytes - restore_len) {
+		memcpy(restore_bytes + restore_len, v, n);
+		restore_len += n;
+	}
+}
+
+static void restore_now(int sig)
+{
+	if (have_tty)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	ssize_t w = write(STDOUT_FILENO, restore_bytes, restore_len);
+	static const char bus[] = "\nnncmp: a mapped file changed on disk while open (SIGBUS); "
+	                          "reopen the study\n";
+	static const char other[] = "\nnncmp: fatal signal; the terminal was restored\n";
+	if (sig == SIGBUS)
+		w = write(STDERR_FILENO, bus, sizeof bus - 1);
+	else
+		w = write(STDERR_FILENO, other, sizeof other - 1);
+	(void)w;
+}
+
+/* With curses started (terminfo loaded): the restoring bytes, and the hook that writes them. */
+static void restore_arm(void)
+{
+	restore_len = 0;
+	restore_add("sgr0");
+	restore_add("rmkx");
+	restore_add("cnorm");
+	restore_add("rmcup");
+	fault_on_fatal(restore_now);
 }
 
 /*
@@ -387,6 +446,67 @@ static bool terminal_usable(void)
 	bool ok = cup != NULL && cup != (const char *)-1;
 	del_curterm(cur_term);
 	return ok;
+}
+
+/* The loop: a key, its action, the reaction; until q or a signal. */
+static void run_loop(struct app *app)
+{
+	bool was_busy = false;
+	while (!got_signal) {
+		if (app->worker) {
+			react(app, worker_poll(app->worker, app));
+			bool busy = worker_busy(app->worker, NULL, 0, NULL);
+			if (busy || was_busy) { /* progress, or its end, on the status line */
+				app->status_dirty = true;
+				if (app->view && !app->view_ready)
+					app->view_dirty = true;
+			}
+			if (busy != was_busy)
+				wtimeout(stdscr, busy ? 100 : 1000);
+			was_busy = busy;
+		}
+		draw_dirty(app);
+		doupdate();
+		if (app->gfx)
+			gfx_flush(app->gfx);
+		wint_t ch;
+		int kr = get_wch(&ch);
+		if (kr == ERR)
+			continue; /* timeout or a signal: the loop condition decides */
+		bool is_key = kr == KEY_CODE_YES;
+		int key = (int)ch;
+		if (is_key && key == KEY_RESIZE) {
+			react(app, RELAYOUT | CLEAR);
+			continue;
+		}
+		if (app->too_small) {
+			if (!is_key && (key == 'q' || key == 3))
+				return;
+			continue;
+		}
+		int flags;
+		if (app->cmd_active)
+			flags = cmdline_key(app, ch, is_key);
+		else if (app->help)
+			flags = help_key(app, key);
+		else if (app->view && !(is_key == false && key == ':'))
+			flags = view_key(app, key, is_key);
+		else {
+			/* a character that is not ASCII may share its number with a KEY_ code */
+			const struct action *act =
+			    !is_key && key > 255 ? NULL : action_for_key(key);
+			if (!act)
+				continue;
+			if (app->msg[0]) {
+				app->msg[0] = '\0';
+				app->msg_dirty = true;
+			}
+			flags = act->run(app);
+		}
+		if (flags & QUIT)
+			return;
+		react(app, flags);
+	}
 }
 
 int tui_run(const char *path, const char *theme, const char *graphics)
@@ -483,6 +603,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	}
 
 	install_signals();
+	restore_prepare();
 	initscr();
 	cbreak();
 	noecho();
@@ -491,6 +612,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	set_escdelay(50);
 	curs_set(0);
 	wtimeout(stdscr, 1000);
+	restore_arm();
 	theme_default();
 	if (theme && theme_load(theme, &err) != 0)
 		app_message(app, true, "%s; using the default theme", err.msg);
@@ -509,70 +631,31 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	neurons_request(app);
 	react(app, RELAYOUT);
 
-	bool was_busy = false;
-	while (!got_signal) {
-		if (app->worker) {
-			react(app, worker_poll(app->worker, app));
-			bool busy = worker_busy(app->worker, NULL, 0, NULL);
-			if (busy || was_busy) { /* progress, or its end, on the status line */
-				app->status_dirty = true;
-				if (app->view && !app->view_ready)
-					app->view_dirty = true;
-			}
-			if (busy != was_busy)
-				wtimeout(stdscr, busy ? 100 : 1000);
-			was_busy = busy;
-		}
-		draw_dirty(app);
-		doupdate();
-		if (app->gfx)
-			gfx_flush(app->gfx);
-		wint_t ch;
-		int kr = get_wch(&ch);
-		if (kr == ERR)
-			continue; /* timeout or a signal: the loop condition decides */
-		bool is_key = kr == KEY_CODE_YES;
-		int key = (int)ch;
-		if (is_key && key == KEY_RESIZE) {
-			react(app, RELAYOUT | CLEAR);
-			continue;
-		}
-		if (app->too_small) {
-			if (!is_key && (key == 'q' || key == 3))
-				break;
-			continue;
-		}
-		int flags;
-		if (app->cmd_active)
-			flags = cmdline_key(app, ch, is_key);
-		else if (app->help)
-			flags = help_key(app, key);
-		else if (app->view && !(is_key == false && key == ':'))
-			flags = view_key(app, key, is_key);
-		else {
-			/* a character that is not ASCII may share its number with a KEY_ code */
-			const struct action *act =
-			    !is_key && key > 255 ? NULL : action_for_key(key);
-			if (!act)
-				continue;
-			if (app->msg[0]) {
-				app->msg[0] = '\0';
-				app->msg_dirty = true;
-			}
-			flags = act->run(app);
-		}
-		if (flags & QUIT)
-			break;
-		react(app, flags);
+	/* a mapped file truncated under us faults here (SIGBUS): leave cleanly, saying which */
+	char fault_path[PATH_MAX] = "";
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) == 0) {
+		run_loop(app);
+		fault_pop(&g);
+	} else if (!fault_map_path(g.addr, fault_path, sizeof fault_path)) {
+		snprintf(fault_path, sizeof fault_path, "a mapped file");
 	}
 	if (app->gfx)
 		gfx_hide_all(app->gfx);
 	windows_free(app);
 	endwin();
+	fault_on_fatal(NULL);
 	gfx_free(app->gfx);
 	app->gfx = NULL;
 	int sig = got_signal;
 	app_free(app);
+	if (fault_path[0]) {
+		char *m = text_sanitize(fault_path, true);
+		fprintf(stderr, "nncmp: " FAULT_CHANGED "\n", m);
+		free(m);
+		return 2;
+	}
 	if (sig)
 		fprintf(stderr, "nncmp: stopped by signal %d\n", sig);
 	return sig ? 128 + sig : 0;

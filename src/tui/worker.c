@@ -5,10 +5,14 @@
  */
 #include "worker.h"
 
+#include <limits.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "nncmp/fault.h"
 
 struct node {
 	struct job job;
@@ -35,6 +39,26 @@ static void node_free(struct node *n)
 	free(n);
 }
 
+/*
+ * Runs a job, turning a fault on a mapped file (truncated or rewritten under us: SIGBUS) into
+ * its error "PATH changed on disk while open; reopen the study". The neurons passes catch their
+ * own faults without losing anything; here, what the job had allocated is lost, which is the
+ * price of not being killed.
+ */
+static int run_guarded(struct node *n)
+{
+	struct fault_guard g;
+	fault_push(&g);
+	if (sigsetjmp(g.env, 1) != 0) {
+		char path[PATH_MAX];
+		const char *p = fault_map_path(g.addr, path, sizeof path);
+		return nn_err_set(&n->err, FAULT_CHANGED, p ? p : "a mapped file");
+	}
+	int rc = n->job.run(n->job.ctx, &n->prog, &n->err);
+	fault_pop(&g);
+	return rc;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -49,7 +73,7 @@ static void *worker_main(void *arg)
 		n->next = NULL;
 		w->running = n;
 		pthread_mutex_unlock(&w->lock);
-		n->rc = n->job.run(n->job.ctx, &n->prog, &n->err);
+		n->rc = run_guarded(n);
 		pthread_mutex_lock(&w->lock);
 		w->running = NULL;
 		if (n->dropped || atomic_load(&n->prog.cancel)) {

@@ -139,6 +139,29 @@ good "$S"; printf '\377\376garbage\000\n' >"$S/study.ini"; bad "binary manifest"
 good "$S"; rm "$S/models/m/probs.npy"; mkdir "$S/models/m/probs.npy"; bad "directory where a file should be" "probs.npy: is a directory"
 good "$S"; rm "$S/labels.npy"; ln -s labels.npy "$S/labels.npy"; bad "symlink loop" "labels.npy: Too many levels of symbolic links"
 good "$S"; rm "$S/classes.txt"; mkfifo "$S/classes.txt"; bad "FIFO instead of a file" "classes.txt: not a regular file"
+# issue 14: no reader may wait on a FIFO or a device (each run under timeout: a hang fails)
+good "$S"; rm "$S/samples.jsonl"; mkfifo "$S/samples.jsonl"; bad "FIFO samples.jsonl" "samples.jsonl: not a regular file"
+good "$S"; rm "$S/labels.npy"; mkfifo "$S/labels.csv"; bad "FIFO labels.csv" "labels.csv: not a regular file"
+good "$S"; mkfifo "$S/study.ini"; bad "FIFO study.ini" "study.ini: not a regular file"
+good "$S"; rm "$S/models/m/probs.npy"; mkfifo "$S/models/m/probs.npy"; bad "FIFO probs.npy" "probs.npy: not a regular file"
+if mknod "$ROOT/zero" c 1 5 2>/dev/null; then
+	good "$S"; rm "$S/classes.txt"; mknod "$S/classes.txt" c 1 5; bad "/dev/zero as classes.txt" "classes.txt: not a regular file"
+	good "$S"; rm "$S/samples.jsonl"; mknod "$S/samples.jsonl" c 1 5; bad "/dev/zero as samples.jsonl" "samples.jsonl: not a regular file"
+	good "$S"; mknod "$S/study.ini" c 1 5; bad "/dev/zero as study.ini" "study.ini: not a regular file"
+	good "$S"; rm "$S/labels.npy"; mknod "$S/labels.npy" c 1 5; bad "/dev/zero as labels.npy" "labels.npy: not a regular file"
+	rm -f "$ROOT/zero"
+else
+	echo "(skipped: device nodes need root)"
+fi
+# a study file that is a symbolic link to a regular file is the user's choice: it is read
+good "$S"; mv "$S/classes.txt" "$ROOT/classes.real"; ln -s "$ROOT/classes.real" "$S/classes.txt"; accepted "classes.txt as a symbolic link"
+# an image that is a FIFO: preview refuses it at once
+n=$((n + 1))
+good "$S"; mkdir -p "$S/images"; mkfifo "$S/images/x.png"; printf '{"id": "x", "image": "images/x.png"}\n{"id": "y"}\n' >"$S/samples.jsonl"
+err=$(timeout 20 "$NNCMP" preview "$S" --index 0 --graphics blocks 2>&1 >/dev/null)
+st=$?
+if [ $st -eq 2 ] && printf '%s' "$err" | grep -qF "x.png: not a regular file"; then pass=$((pass + 1)); else
+	fail=$((fail + 1)); echo "FAIL [FIFO image]: exit $st: $err"; fi
 good "$S"; printf 'a\nb\na\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 3)' "$F1$F0$F0$F0$F1$F0"; bad "duplicate class" "classes.txt:3: class 'a' is listed twice"
 good "$S"; : >"$S/classes.txt"; bad "empty classes.txt" "classes.txt: no class names"
 good "$S"; printf 'a\000x\nb\n' >"$S/classes.txt"; bad "NUL in a class name" "classes.txt:1: NUL byte"

@@ -132,6 +132,62 @@ expect 0 "in use by another nncmp" -- "$NNCMP" export "$S" --out "$TMP/out/busy.
 kill $fl 2>/dev/null
 wait $fl 2>/dev/null
 
+# issue 14: a FIFO or a device where the journal or its pid file should be never blocks (each
+# under timeout, so that a hang fails here instead of hanging the suite)
+cp "$J" "$TMP/journal.keep"
+rm "$J"
+mkfifo "$J"
+expect 2 "nncmp-journal.jsonl: not a regular file" -- timeout 10 "$NNCMP" decisions "$S"
+expect 2 "nncmp-journal.jsonl: not a regular file" -- \
+	timeout 10 "$NNCMP" export "$S" --out "$TMP/out/fifo.npy"
+[ ! -e "$TMP/out/fifo.npy" ] && ok || bad "exported past a FIFO journal"
+rm "$J"
+if mknod "$J" c 1 5 2>/dev/null; then # /dev/zero: endless NUL bytes
+	expect 2 "nncmp-journal.jsonl: not a regular file" -- timeout 10 "$NNCMP" decisions "$S"
+	rm "$J"
+else
+	echo "(skipped: a device node as the journal needs root)"
+fi
+cp "$TMP/journal.keep" "$J"
+mkfifo "$J.lock"
+flock -x "$J" sleep 3 &
+fl=$!
+sleep 0.3
+expect 0 "in use by another nncmp (pid unknown)" -- \
+	timeout 10 "$NNCMP" export "$S" --out "$TMP/out/lockfifo.npy"
+kill $fl 2>/dev/null
+wait $fl 2>/dev/null
+rm -f "$J.lock" "$TMP/out/lockfifo.npy" "$TMP/out/lockfifo.decisions.csv"
+cmp -s "$J" "$TMP/journal.keep" && ok || bad "the journal changed"
+
+# issue 14: --force replaces regular files only, never a symbolic link or a device node
+printf 'precious\n' >"$TMP/precious"
+ln -s "$TMP/precious" "$TMP/out/link.npy"
+expect 2 "link.npy: a symbolic link: refusing to replace it" -- \
+	"$NNCMP" export "$S" --out "$TMP/out/link.npy" --force
+[ -L "$TMP/out/link.npy" ] && [ "$(cat "$TMP/precious")" = precious ] && ok ||
+	bad "--force replaced a symbolic link or its target"
+[ ! -e "$TMP/out/link.decisions.csv" ] && ok || bad "a decisions table was left after a refusal"
+ln -s "$TMP/precious" "$TMP/out/side.decisions.csv"
+expect 2 "side.decisions.csv: a symbolic link: refusing to replace it" -- \
+	"$NNCMP" export "$S" --out "$TMP/out/side.npy" --force
+[ -L "$TMP/out/side.decisions.csv" ] && [ ! -e "$TMP/out/side.npy" ] && ok ||
+	bad "--force replaced the decisions table's symbolic link, or wrote the labels"
+if mknod "$TMP/out/null.npy" c 1 3 2>/dev/null; then
+	expect 2 "null.npy: not a regular file: refusing to replace it" -- \
+		"$NNCMP" export "$S" --out "$TMP/out/null.npy" --force
+	[ -c "$TMP/out/null.npy" ] && ok || bad "--force replaced a device node"
+	rm -f "$TMP/out/null.npy"
+else
+	echo "(skipped: a device node as --out needs root)"
+fi
+mkfifo "$TMP/out/fifo.csv"
+expect 2 "fifo.csv: not a regular file: refusing to replace it" -- \
+	timeout 10 "$NNCMP" export "$S" --out "$TMP/out/fifo.csv" --force
+[ -p "$TMP/out/fifo.csv" ] && ok || bad "--force replaced a FIFO"
+rm -f "$TMP/out/fifo.csv" "$TMP/out/link.npy" "$TMP/out/side.decisions.csv"
+ls -A "$TMP/out" | grep -q '^\.' && bad "temporary left after a refused export" || ok
+
 # usage and output errors: exit 2, one line, nothing left behind
 expect 2 "--out PATH is required" -- "$NNCMP" export "$S"
 expect 2 "unknown format 'xls'" -- "$NNCMP" export "$S" --out "$TMP/x.npy" --format xls
