@@ -97,6 +97,7 @@ test: deps-test
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
 	tests/issues/run.sh ./nncmp
+	tests/stats/run.sh ./nncmp
 	tests/dups/run.sh ./nncmp
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
@@ -152,6 +153,8 @@ asan: deps-test
 		tests/screen/classnames.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/numbers.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/stats/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -31,6 +31,10 @@ static const char usage[] =
     "                                     likely label errors, best suspects first\n"
     "       nncmp dups STUDY [--layer L | --pixels] [--threshold T] [--across-splits]\n"
     "                                     near-duplicate pairs\n"
+    "       nncmp classes STUDY [--model M] [--json]   class distances, layout, closest pairs\n"
+    "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
+    "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
+    "                                     exit 3 when B is significantly worse than A\n"
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
@@ -38,7 +42,7 @@ static const char usage[] =
     "instances leave the metrics); --no-journal reads the labels as in the files.\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
     "or a study.ini manifest. 'nncmp CMD --help' describes a subcommand.\n"
-    "Exit status: 0 success, 2 bad input or usage, 1 internal failure.\n";
+    "Exit status: 0 success, 2 bad input or usage, 1 internal failure; gate: 3 when worse.\n";
 
 struct command {
 	const char *name;
@@ -61,6 +65,9 @@ static const struct command commands[] = {
     {"dups", cmd_dups},
     {"issues", cmd_issues},
     {"preview", cmd_preview},
+    {"classes", cmd_classes},
+    {"calibration", cmd_calibration},
+    {"gate", cmd_gate},
 };
 
 static int is_study_dir(const char *dir)

@@ -2,7 +2,7 @@
  * cli.h — the headless subcommands and what they share: opening a study with a one-line error,
  * JSON output (jansson), and option parsing conventions.
  *
- * Exit statuses: 0 success, 2 bad input or usage, 1 internal failure.
+ * Exit statuses: 0 success, 2 bad input or usage, 1 internal failure (and 3 for gate's verdict).
  */
 #ifndef NNCMP_CLI_H
 #define NNCMP_CLI_H
@@ -13,6 +13,8 @@
 #include "nncmp/study.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
+/* `nncmp gate` only: the new model is significantly worse than the base. */
+enum { EXIT_GATE_WORSE = 3 };
 
 int cmd_report(int argc, char **argv);
 int cmd_instances(int argc, char **argv);
@@ -29,6 +31,9 @@ int cmd_decisions(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
 int cmd_issues(int argc, char **argv);
+int cmd_classes(int argc, char **argv);
+int cmd_calibration(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /*
  * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The
