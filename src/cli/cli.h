@@ -63,6 +63,26 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
 /* Parses a non-negative integer option value; returns -1 when it is not one. */
 long cli_parse_count(const char *s);
 
+/* ---- report --html / --markdown (report_doc.c) ---- */
+
+struct model_metrics;
+struct pair_metrics;
+/* What the report computed, borrowed for the document. */
+struct report_doc {
+	const struct study *s;
+	const char *filter; /* NULL: every instance */
+	size_t n;           /* instances matching filter */
+	const struct model_metrics *mm;
+	const struct pair_metrics *pm;
+	size_t n_pairs;
+};
+/*
+ * Writes the report as one self-contained HTML (or Markdown) file at path: to a temporary in its
+ * directory, fsync'd, then moved into place (an existing path needs force). Says so on stdout;
+ * returns an exit status after a one-line error.
+ */
+int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force);
+
 /* ---- what matrix, similarity and project share (layer_cmd.c) ---- */
 
 /* Their options, parsed by one parser so that each can name the options of the others. */
