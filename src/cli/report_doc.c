@@ -100,6 +100,13 @@ static void doc_table(struct doc *d, const char *id, const char *const *heads, s
 	fputs("</tr>\n", d->f);
 }
 
+/* Opens (or closes) a block whose tables sit side by side where the page is wide enough. */
+static void doc_grid(struct doc *d, bool open)
+{
+	if (!d->md)
+		fputs(open ? "<div class=\"grid\">\n" : "</div>\n", d->f);
+}
+
 static void doc_row(struct doc *d)
 {
 	fputs(d->md ? "|" : "<tr>", d->f);
@@ -179,7 +186,8 @@ static const char doc_style[] = "body{font-family:sans-serif;margin:1.5em;color:
                                 "th,td{border:1px solid #bbb;padding:2px 6px}th{background:#eee}"
                                 "td.num{text-align:right;font-variant-numeric:tabular-nums}"
                                 "img{image-rendering:pixelated}td.text{max-width:40em}"
-                                ".sig{color:#a00;font-weight:bold}";
+                                ".sig{color:#a00;font-weight:bold}"
+                                ".grid{display:flex;flex-wrap:wrap;gap:0 2em}h3{margin:0.3em 0}";
 
 static const char *const src_names[] = {"probs", "logits", "pred"};
 
@@ -258,9 +266,10 @@ static void doc_agreement(struct doc *d, const struct report_doc *r)
 	static const char *const heads[] = {"class", "both right", "only A", "only B",
 	                                    "both wrong"};
 	doc_h2(d, "agreement", "Agreement per class");
+	doc_grid(d, true);
 	for (size_t k = 0; k < r->n_pairs; k++) {
 		const struct pair_metrics *pm = &r->pm[k];
-		fputs(d->md ? "A = " : "<h3>A = ", d->f);
+		fputs(d->md ? "A = " : "<div><h3>A = ", d->f);
 		doc_text(d, s->models[pm->a].name);
 		fputs(", B = ", d->f);
 		doc_text(d, s->models[pm->b].name);
@@ -279,7 +288,9 @@ static void doc_agreement(struct doc *d, const struct report_doc *r)
 			doc_row_end(d);
 		}
 		doc_table_end(d);
+		fputs(d->md ? "" : "</div>\n", d->f);
 	}
+	doc_grid(d, false);
 }
 
 static void doc_confusion(struct doc *d, const struct report_doc *r)
@@ -294,9 +305,10 @@ static void doc_confusion(struct doc *d, const struct report_doc *r)
 		           c);
 		return;
 	}
+	doc_grid(d, true);
 	for (size_t m = 0; m < s->n_models; m++) {
 		const int64_t *cm = r->mm[m].confusion;
-		fputs(d->md ? "" : "<h3>", d->f);
+		fputs(d->md ? "" : "<div><h3>", d->f);
 		doc_text(d, s->models[m].name);
 		fputs(d->md ? "\n\n|  |" : "</h3>\n", d->f);
 		if (d->md) {
@@ -333,7 +345,9 @@ static void doc_confusion(struct doc *d, const struct report_doc *r)
 			doc_row_end(d);
 		}
 		doc_table_end(d);
+		fputs(d->md ? "" : "</div>\n", d->f);
 	}
+	doc_grid(d, false);
 }
 
 /* Instance i's image as an <img> (or Markdown image) of at most DOC_IMAGE_BOX pixels, or why

@@ -38,11 +38,14 @@ class Doc(html.parser.HTMLParser):
         self.tags = set()
         self.texts = []
         self.styles = []
+        self.depth = {}
         self.in_style = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.tags.add(tag)
+        if tag not in ("meta", "img"):
+            self.depth[tag] = self.depth.get(tag, 0) + 1
         for k, v in attrs:
             if v and re.search(r"(?i)\b(https?|ftp):", v):
                 fail(f"<{tag} {k}> holds a network reference: {v[:80]}")
@@ -65,6 +68,9 @@ class Doc(html.parser.HTMLParser):
                 self.cell.append("<img>")
 
     def handle_endtag(self, tag):
+        self.depth[tag] = self.depth.get(tag, 0) - 1
+        if self.depth[tag] < 0:
+            fail(f"</{tag}> without its start tag")
         if tag == "style":
             self.in_style = False
         if tag == "table":
@@ -87,6 +93,9 @@ raw = open(path, encoding="utf-8").read()
 doc = Doc()
 doc.feed(raw)
 doc.close()
+for tag, d in doc.depth.items():
+    if d:
+        fail(f"<{tag}> opened {d} more times than closed")
 
 # a URL inside a sample's text is data, shown as text; markup and styles must reference nothing
 NET = r"(?i)(https?|ftp):|//[a-z0-9.-]+\.[a-z]{2,}/|@import|url\("
@@ -96,7 +105,7 @@ if re.search(NET, re.sub(r">[^<]*<", "><", raw)):
     fail("markup outside the texts holds a network reference")
 if re.search(r"(?i)<(link|script|iframe|object|embed|base)\b", raw):
     fail("the file loads something (link, script, iframe ...)")
-allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "table", "tr",
+allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "div", "table", "tr",
            "th", "td", "img"}
 if doc.tags - allowed:
     fail(f"unexpected tags {doc.tags - allowed} (unescaped text?)")
