@@ -16,6 +16,7 @@ static const char usage[] =
     "usage: nncmp [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
     "                                     open a study (the TUI on a terminal, else the report)\n"
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
+    "       nncmp report STUDY --html OUT.html | --markdown OUT.md [--force]   one file to share\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
     "       nncmp diff STUDY --models A B [--json]   two snapshots compared layer by layer\n"
