@@ -25,7 +25,7 @@ n=$("$NNCMP" report $DIGITS --html "$TMP/d.html" 2>&1 >/dev/null | wc -l)
 cmp -s "$TMP/d.html" "$TMP/d.keep" && ok || bad "a refused report changed the file"
 expect 0 "wrote" -- "$NNCMP" report $DIGITS --html "$TMP/d.html" --force --filter 'gt == 1'
 grep -q '899 instances, 90 match the filter gt == 1' "$TMP/d.html" && ok || bad "--force did not replace"
-[ "$(ls "$TMP" | grep -c 'd.html.')" -eq 0 ] && ok || bad "temporary left: $(ls "$TMP")"
+[ "$(ls -A "$TMP" | grep -c '\.tmp$')" -eq 0 ] && ok || bad "temporary left: $(ls -A "$TMP")"
 expect 2 "exclude each other" -- "$NNCMP" report $DIGITS --html "$TMP/x.html" --json
 expect 2 "No such file or directory" -- "$NNCMP" report $DIGITS --html "$TMP/nodir/x.html"
 
