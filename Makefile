@@ -21,7 +21,7 @@ CC         ?= cc
 BUILD      ?= build
 
 # libcsv ships no pkg-config file; it is linked by name.
-PKGS        = ncursesw libsixel openblas lapacke inih jansson
+PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -97,6 +97,8 @@ test: deps-test
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
 	tests/issues/run.sh ./nncmp
+	tests/stats/run.sh ./nncmp
+	tests/report/run.sh ./nncmp
 	tests/dups/run.sh ./nncmp
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
@@ -153,6 +155,10 @@ asan: deps-test
 		tests/screen/classnames.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/numbers.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/stats/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/report/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

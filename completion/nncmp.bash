@@ -7,13 +7,13 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
 {
     case $1 in
-        report) echo "--filter --json --seed --help" ;;
+        report) echo "--filter --json --seed --html --markdown --force --help" ;;
         instances) echo "--filter --sort --top --json --help" ;;
         check) echo "--json --help" ;;
         neurons) echo "--model --layer --filter --by --top --bins --threads --json --help" ;;
@@ -28,6 +28,9 @@ _nncmp_opts()
         export) echo "--out --format --force --help" ;;
         decisions) echo "--all --json --help" ;;
         preview) echo "--index --graphics --width --help" ;;
+        classes) echo "--model --top --json --help" ;;
+        calibration) echo "--model --bins --json --help" ;;
+        gate) echo "--base --new --alpha --metric --seed --json --help" ;;
         *) echo "--theme --graphics --help --version" ;;
     esac
 }
@@ -40,7 +43,8 @@ _nncmp_nargs()
         --filter | --sort | --top | --seed | --model | --layer | --by | --bins | --threads | \
             --index | --rows | --sort-row | --with | --neuron | --grid | --summary | \
             --decades | --theme | --method | --k | --size | --threshold | --out | --format | \
-            --width | --graphics) echo 1 ;;
+            --width | --graphics | --base | --new | --alpha | --metric | --html | \
+            --markdown) echo 1 ;;
         *) echo 0 ;;
     esac
 }
@@ -203,6 +207,14 @@ _nncmp()
             [[ -n $study ]] && COMPREPLY=($(compgen -W "$(_nncmp_models "$study")" -- "$cur"))
             return 0
             ;;
+        --base | --new)
+            [[ -n $study ]] && COMPREPLY=($(compgen -W "$(_nncmp_models "$study")" -- "$cur"))
+            return 0
+            ;;
+        --metric)
+            COMPREPLY=($(compgen -W "accuracy macro_f1" -- "$cur"))
+            return 0
+            ;;
         --models)
             [[ -n $study ]] && COMPREPLY=($(compgen -W "$(_nncmp_models "$study")" -- "$cur"))
             return 0
@@ -274,7 +286,7 @@ _nncmp()
             fi
             return 0
             ;;
-        --out)
+        --out | --html | --markdown)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             return 0
@@ -293,7 +305,7 @@ _nncmp()
             return 0
             ;;
         --filter | --top | --seed | --bins | --threads | --index | --sort-row | --neuron | \
-            --grid | --decades | --k | --size | --threshold | --width)
+            --grid | --decades | --k | --size | --threshold | --width | --alpha)
             return 0
             ;;
     esac

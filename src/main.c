@@ -17,6 +17,7 @@ static const char usage[] =
     "usage: nncmp [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
     "                                     open a study (the TUI on a terminal, else the report)\n"
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
+    "       nncmp report STUDY --html OUT.html | --markdown OUT.md [--force]   one file to share\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
     "       nncmp check STUDY [--json]    validate every file, describe the study\n"
     "       nncmp diff STUDY --models A B [--json]   two snapshots compared layer by layer\n"
@@ -32,6 +33,10 @@ static const char usage[] =
     "                                     likely label errors, best suspects first\n"
     "       nncmp dups STUDY [--layer L | --pixels] [--threshold T] [--across-splits]\n"
     "                                     near-duplicate pairs\n"
+    "       nncmp classes STUDY [--model M] [--json]   class distances, layout, closest pairs\n"
+    "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
+    "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
+    "                                     exit 3 when B is significantly worse than A\n"
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
@@ -39,7 +44,7 @@ static const char usage[] =
     "instances leave the metrics); --no-journal reads the labels as in the files.\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
     "or a study.ini manifest. 'nncmp CMD --help' describes a subcommand.\n"
-    "Exit status: 0 success, 2 bad input or usage, 1 internal failure.\n";
+    "Exit status: 0 success, 2 bad input or usage, 1 internal failure; gate: 3 when worse.\n";
 
 struct command {
 	const char *name;
@@ -62,6 +67,9 @@ static const struct command commands[] = {
     {"dups", cmd_dups},
     {"issues", cmd_issues},
     {"preview", cmd_preview},
+    {"classes", cmd_classes},
+    {"calibration", cmd_calibration},
+    {"gate", cmd_gate},
 };
 
 static int is_study_dir(const char *dir)

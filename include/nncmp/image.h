@@ -76,6 +76,12 @@ int image_xterm256(const uint8_t rgb[3]);
 /* The RGB colour of an xterm 256-colour index 16..255 (the cube and the grey ramp). */
 void image_xterm256_rgb(int index, uint8_t rgb[3]);
 
+/*
+ * Encodes img as a PNG (libpng, RGB, 8 bits) and returns it as a data: URI
+ * ("data:image/png;base64,..."), newly allocated; NULL with err set when libpng fails.
+ */
+char *image_png_data_uri(const struct image *img, struct nn_err *err);
+
 /* The ASCII shade (one of " .:-=+*#%@") for a colour, by its luminance. */
 char image_shade(const uint8_t rgb[3]);
 

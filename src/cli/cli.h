@@ -2,7 +2,7 @@
  * cli.h — the headless subcommands and what they share: opening a study with a one-line error,
  * JSON output (jansson), and option parsing conventions.
  *
- * Exit statuses: 0 success, 2 bad input or usage, 1 internal failure.
+ * Exit statuses: 0 success, 2 bad input or usage, 1 internal failure (and 3 for gate's verdict).
  */
 #ifndef NNCMP_CLI_H
 #define NNCMP_CLI_H
@@ -13,6 +13,8 @@
 #include "nncmp/study.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
+/* `nncmp gate` only: the new model is significantly worse than the base. */
+enum { EXIT_GATE_WORSE = 3 };
 
 int cmd_report(int argc, char **argv);
 int cmd_instances(int argc, char **argv);
@@ -29,6 +31,9 @@ int cmd_decisions(int argc, char **argv);
 int cmd_preview(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
 int cmd_issues(int argc, char **argv);
+int cmd_classes(int argc, char **argv);
+int cmd_calibration(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
 
 /*
  * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The
@@ -57,6 +62,26 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
                size_t *n);
 /* Parses a non-negative integer option value; returns -1 when it is not one. */
 long cli_parse_count(const char *s);
+
+/* ---- report --html / --markdown (report_doc.c) ---- */
+
+struct model_metrics;
+struct pair_metrics;
+/* What the report computed, borrowed for the document. */
+struct report_doc {
+	const struct study *s;
+	const char *filter; /* NULL: every instance */
+	size_t n;           /* instances matching filter */
+	const struct model_metrics *mm;
+	const struct pair_metrics *pm;
+	size_t n_pairs;
+};
+/*
+ * Writes the report as one self-contained HTML (or Markdown) file at path: to a temporary in its
+ * directory, fsync'd, then moved into place (an existing path needs force). Says so on stdout;
+ * returns an exit status after a one-line error.
+ */
+int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force);
 
 /* ---- what matrix, similarity and project share (layer_cmd.c) ---- */
 

@@ -12,6 +12,7 @@
 
 static const char report_help[] =
     "usage: nncmp report STUDY [--filter EXPR] [--json] [--seed N]\n"
+    "       nncmp report STUDY (--html OUT.html | --markdown OUT.md) [--force] [--filter EXPR]\n"
     "\n"
     "Accuracy, macro-F1, top-k accuracy and calibration error (ECE, 15 bins) of every model;\n"
     "per-class precision, recall, F1 and support; confusion matrices (rows: truth); for every\n"
@@ -22,6 +23,11 @@ static const char report_help[] =
     "  --filter EXPR  restrict every figure to the instances that match EXPR\n"
     "  --json         one JSON object on stdout instead of text\n"
     "  --seed N       seed of the bootstrap (default 1; the same seed gives the same interval)\n"
+    "  --html PATH    write the report as one self-contained HTML file (no network reference;\n"
+    "                 coloured confusion matrices, the top suspects of the default label-issue\n"
+    "                 ranking with their images inlined as PNG, the triage decisions so far)\n"
+    "  --markdown PATH  the same as Markdown (images as data: URIs, no colours)\n"
+    "  --force        replace an existing PATH\n"
     "  --help         this text\n";
 
 struct report {
@@ -292,13 +298,13 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"seed", required_argument, NULL, 's'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false;
-	const char *filter = NULL;
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},           {"filter", required_argument, NULL, 'f'},
+	    {"seed", required_argument, NULL, 's'},     {"html", required_argument, NULL, 'H'},
+	    {"markdown", required_argument, NULL, 'M'}, {"force", no_argument, NULL, 'F'},
+	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	bool json = false, force = false;
+	const char *filter = NULL, *html = NULL, *markdown = NULL;
 	long seed = 1;
 	int o;
 	optind = 1;
@@ -324,6 +330,15 @@ int cmd_report(int argc, char **argv)
 				return cli_usage_error("report", "--seed wants a number, not '%s'",
 				                       optarg);
 			break;
+		case 'H':
+			html = optarg;
+			break;
+		case 'M':
+			markdown = optarg;
+			break;
+		case 'F':
+			force = true;
+			break;
 		case 'h':
 			fputs(report_help, stdout);
 			return EXIT_OK;
@@ -336,6 +351,9 @@ int cmd_report(int argc, char **argv)
 	if (!study_path || extra)
 		return cli_usage_error("report",
 		                       study_path ? "one study expected" : "no study given");
+	if ((html && markdown) || ((html || markdown) && json))
+		return cli_usage_error("report",
+		                       "--html, --markdown and --json exclude each other");
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;
@@ -348,7 +366,15 @@ int cmd_report(int argc, char **argv)
 	r.idx = filter ? idx : NULL;
 	report_compute(&r, (uint64_t)seed);
 	int rc;
-	if (json) {
+	if (html || markdown) {
+		struct report_doc d = {.s = s,
+		                       .filter = filter,
+		                       .n = r.n,
+		                       .mm = r.mm,
+		                       .pm = r.pm,
+		                       .n_pairs = r.n_pairs};
+		rc = report_doc_write(&d, html ? html : markdown, !html, force);
+	} else if (json) {
 		rc = cli_json_print(report_json(&r, filter));
 	} else {
 		char **mnames = xcalloc(s->n_models, sizeof *mnames);

@@ -125,6 +125,12 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "--all" nncmp decisions demo-data/digits --a
 	expect_completion "blocks sixel" nncmp preview demo-data/digits --graphics ""
 	expect_completion "blocks none sixel" nncmp demo-data/digits --graphics ""
+	expect_completion "classes" nncmp cla
+	expect_completion "calibration" nncmp cal
+	expect_completion "gate" nncmp ga
+	expect_completion "cnn cnn_early knn mlp" nncmp gate demo-data/digits --base cnn --new ""
+	expect_completion "accuracy macro_f1" nncmp gate demo-data/digits --metric ""
+	expect_completion "--help --html" nncmp report demo-data/digits --h
 else
 	echo "skip: bash not installed"
 fi
