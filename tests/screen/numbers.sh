@@ -85,6 +85,19 @@ key_column() {
 	else
 		"$BIN" instances $C15 --sort "$1" --json --top 0 >"$TMP/inst.json"
 	fi
+	# the screen is read again until it matches (or the time is up): a capture can catch tmux
+	# between the header's update and the rows' on a loaded machine
+	i=0
+	while ! key_rows "$1" 2>"$TMP/key.err"; do
+		i=$((i + 1))
+		[ $i -ge $((TIMEOUT * 5)) ] && { cat "$TMP/key.err" >&2; return 1; }
+		sleep 0.2
+		screen >"$TMP/screen.txt"
+	done
+}
+
+# key_rows KEY: the check of key_column on the screen in $TMP/screen.txt
+key_rows() {
 	$PY - "$1" "$TMP/inst.json" "$TMP/screen.txt" <<'PY'
 import json, sys
 key = sys.argv[1].rsplit(":", 1)[0] if sys.argv[1].endswith((":asc", ":desc")) else sys.argv[1]
