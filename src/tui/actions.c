@@ -237,6 +237,13 @@ static int act_back(struct app *app)
 	return app_back(app);
 }
 
+/* Esc on the panes: the loop has already cleared the message line; nothing else changes. */
+static int act_dismiss(struct app *app)
+{
+	(void)app;
+	return REDRAW_STATUS;
+}
+
 static int agree(struct app *app, enum agree_mode m)
 {
 	return app_agree(app, m, app->cls);
@@ -443,7 +450,10 @@ struct action actions[] = {
      "open: confusion cell -> its instances, class row -> that class, model -> A, neuron -> "
      "instances sorted by it",
      act_enter, K('\n', '\r', KEY_ENTER)},
-    {"back", "back to the previous filter", act_back, K(KEY_ESC, KEY_BACKSPACE, 127)},
+    {"back", "back to the previous filter (the status line says when there is one)", act_back,
+     K(127, KEY_BACKSPACE, CTRL('h'))},
+    {"dismiss", "close the message line (Esc closes a prompt or a view too, nothing more)",
+     act_dismiss, K(KEY_ESC)},
     {"zoom", "zoom the focused pane (again: back to the split)", act_zoom, K('z')},
     {"confusion", "confusion matrix: cycle A, B, B-A", act_confusion, K('c')},
     {"agree-all", "agreement: all instances (of the chosen class)", act_agree_all, K('a')},

@@ -619,8 +619,12 @@ void status_draw(struct app *app)
 	if (app->s->n_decided)
 		snprintf(dec, sizeof dec, "%s%zu decision%s applied", sep, app->s->n_decided,
 		         app->s->n_decided == 1 ? "" : "s");
-	snprintf(right, sizeof right, "%s%zu/%zu%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
-	         app->n_sel, app->s->n, dec, sep, key, sep, app->model_names[app->a],
+	/* the back step is a key of its own (Esc only closes things): say when there is one */
+	char back[48] = "", kb[24];
+	if (app->n_back)
+		snprintf(back, sizeof back, "%s%s back", sep, action_key("back", kb, sizeof kb));
+	snprintf(right, sizeof right, "%s%zu/%zu%s%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
+	         app->n_sel, app->s->n, back, dec, sep, key, sep, app->model_names[app->a],
 	         app->model_names[app->b], work);
 	free(key);
 	int rc = text_cols(right);

@@ -220,6 +220,8 @@ static void msg_draw(struct app *app)
 		int x = 1;
 		for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
 			char kb[24], lab[48];
+			if (strcmp(hints[i].action, "back") == 0 && app->n_back == 0)
+				continue; /* named only while there is a filter to go back to */
 			action_key(hints[i].action, kb, sizeof kb);
 			snprintf(lab, sizeof lab, " %s  ", hints[i].label);
 			int need = text_cols(kb) + text_cols(lab);
@@ -317,6 +319,8 @@ static int help_key(struct app *app, int key)
 		app->help_top = app->help_top > pg ? app->help_top - pg : 0;
 	} else if (strcmp(name, "top") == 0) {
 		app->help_top = 0;
+	} else if (strcmp(name, "bottom") == 0) {
+		app->help_top = SIZE_MAX / 2; /* help_draw() clamps it to the last page */
 	} else if (key == 'q' || key == KEY_ESC || strcmp(name, "help") == 0 ||
 	           strcmp(name, "quit") == 0 || strcmp(name, "enter") == 0) {
 		app->help = false;
