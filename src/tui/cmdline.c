@@ -177,9 +177,11 @@ static void candidates(const struct app *app, const char *cmd, struct cands *c)
 	} else if (strcmp(cmd, "layer") == 0 || strcmp(cmd, "sort") == 0) {
 		for (size_t m = 0; m < s->n_models; m++)
 			for (size_t l = 0; l < s->models[m].n_layers; l++) {
-				if (!s->models[m].layers[l].act_path)
-					continue;
 				bool layer = strcmp(cmd, "layer") == 0;
+				const struct layer *ly = &s->models[m].layers[l];
+				/* :layer also takes a layer with weights only (for H) */
+				if (!ly->act_path && !(layer && ly->weights_path))
+					continue;
 				char *w =
 				    xasprintf("%s%s.%s%s", layer ? "" : "act(", s->models[m].name,
 				              s->models[m].layers[l].name, layer ? "" : ".");

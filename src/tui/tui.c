@@ -40,6 +40,18 @@ void app_message(struct app *app, bool error, const char *fmt, ...)
 	app->msg_dirty = true;
 }
 
+/* True when path is a study.ini manifest, or a directory holding one (study_open's rule). */
+static bool study_is_manifest(const char *path)
+{
+	size_t n = strlen(path);
+	if (n >= 4 && strcmp(path + n - 4, ".ini") == 0)
+		return true;
+	char *ini = xasprintf("%s/study.ini", path);
+	bool yes = access(ini, F_OK) == 0;
+	free(ini);
+	return yes;
+}
+
 /* ---- layout ---- */
 
 static void pane_place(struct app *app, enum pane_id p, int y, int x, int h, int w)
@@ -430,6 +442,8 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->b = s->n_models > 1 ? 1 : 0;
 	/* the neuron pane starts on the first layer with activations, model A's if it has one */
 	app->lm = app->ll = -1;
+	app->wm = app->wl = -1;
+	app->manifest = study_is_manifest(path);
 	for (size_t m = 0; m < s->n_models && app->lm < 0; m++)
 		for (size_t l = 0; l < s->models[m].n_layers; l++)
 			if (s->models[m].layers[l].act_path) {

@@ -202,6 +202,10 @@ struct app {
 	/* the neuron pane's layer: model lm, layer ll of that model; -1 when no layer has
 	 * activations */
 	int lm, ll;
+	/* the weights view's layer, chosen with :layer or L there; -1 when it follows the neuron
+	 * pane's layer (or the first with weights) */
+	int wm, wl;
+	bool manifest; /* the study is a study.ini: hints name its keys, not directory paths */
 	struct worker
 	    *worker; /* background computations (worker.h); NULL if no thread could start */
 

@@ -56,4 +56,51 @@ sleep 0.3
 expect "a second Esc leaves the filter alone" "filter: good != gt and poor != gt"
 expect "and its count" "$both/$total"
 keys q
+
+echo "== H: every layer with weights, also when activations are saved for another layer"
+# a real study: act/fc1.npy for one layer, weights/fc2.npy for another
+mkdir -p "$TMP/real" && cp -r $C15/. "$TMP/real/" && rm "$TMP/real/models/good/weights/fc1.npy"
+start C.UTF-8 160 45 "$TMP/real"
+expect "opens" "/300"
+keys H
+expect "H shows the layer that has weights" "good.fc2 weights (15 x 16)"
+expect "H says why not the neuron pane's layer" "the neuron pane's layer good.fc1 has no weights (models/good/weights/fc1.npy); showing good.fc2"
+keys Escape
+keys :
+type_text "layer good.fc2"
+keys Enter
+expect ":layer accepts a weights-only layer" "good.fc2 has weights only: H shows them"
+keys q
+# the same as a manifest: the hint names the manifest's key
+cat >"$TMP/real/study.ini" <<'INI'
+[study]
+labels = labels.npy
+classes = classes.txt
+samples = samples.jsonl
+[model good]
+probs = models/good/probs.npy
+act.fc1 = models/good/act/fc1.npy
+weights.fc2 = models/good/weights/fc2.npy
+[model poor]
+probs = models/poor/probs.npy
+INI
+start C.UTF-8 160 45 "$TMP/real/study.ini"
+expect "the manifest opens" "/300"
+keys H
+expect "manifest: H shows fc2" "good.fc2 weights (15 x 16)"
+expect "manifest: the hint names the key" "has no weights (weights.fc1 = ... in [model good] of study.ini)"
+keys q
+# both layers with weights: L in the view steps through them
+start C.UTF-8 160 45 $C15
+keys H
+expect "H: the neuron pane's layer when it has weights" "good.fc1 weights (16 x 8)"
+expect "H lists the layers with weights" "layers with weights: [good.fc1] good.fc2   L: next"
+keys L
+expect "L: the next layer with weights" "good.fc2 weights (15 x 16)"
+keys Escape
+keys :
+type_text "layer good.fc2"
+keys Enter H
+expect ":layer M.L then H shows that layer" "good.fc2 weights (15 x 16)"
+keys q
 finish moving
