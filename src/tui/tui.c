@@ -40,6 +40,45 @@ void app_message(struct app *app, bool error, const char *fmt, ...)
 	app->msg_dirty = true;
 }
 
+/* The state to open in (tui_set_start), borrowed from main's argv. */
+static struct {
+	const char *filter, *sort, *a, *b;
+} start;
+
+void tui_set_start(const char *filter, const char *sort, const char *model_a, const char *model_b)
+{
+	start.filter = filter;
+	start.sort = sort;
+	start.a = model_a;
+	start.b = model_b;
+}
+
+/*
+ * Applies the state of --models, --filter and --sort (in that order: the filter may name the
+ * pair's models); false after printing what is wrong on stderr. push: the filter's replacing
+ * "all" is a back step (the first time; again after the journal is applied it is not).
+ */
+static bool start_apply(struct app *app, bool push)
+{
+	if (start.a && start.b && !(app_set_models(app, start.a, start.b) & RECOMPUTE)) {
+		/* app_set_models says RECOMPUTE | REDRAW_ALL, or only REDRAW_STATUS on error */
+		goto bad;
+	}
+	if (start.filter && *start.filter &&
+	    !(app_set_filter(app, start.filter, AGREE_CUSTOM, -1, push) & RECOMPUTE))
+		goto bad;
+	if (start.sort && !(app_set_sort(app, start.sort) & REDRAW_ONE(PANE_INSTANCES)))
+		goto bad;
+	app->msg[0] = '\0';
+	return true;
+bad : {
+	char *m = text_sanitize(app->msg, true);
+	fprintf(stderr, "nncmp: %s\n", m);
+	free(m);
+	return false;
+}
+}
+
 /* True when path is a study.ini manifest, or a directory holding one (study_open's rule). */
 static bool study_is_manifest(const char *path)
 {
@@ -471,6 +510,11 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->upper = PANE_AGREE;
 	app->sel = xcalloc(s->n ? s->n : 1, sizeof *app->sel);
 	app->n_sel = expr_select(NULL, s, app->sel);
+	/* --models, --filter, --sort: checked before the screen is touched */
+	if (!start_apply(app, true)) {
+		app_free(app);
+		return 2;
+	}
 
 	char cfg_theme[128] = "";
 	struct nn_err cfg_err = {{0}};
@@ -482,6 +526,9 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		env_theme = NULL;
 	if (!theme || !*theme)
 		theme = env_theme && *env_theme ? env_theme : cfg_theme[0] ? cfg_theme : NULL;
+	if (theme_colour_when() == COLOUR_NEVER)
+		theme =
+		    NULL; /* --color=never: the monochrome attributes, whatever theme is named */
 
 	/* the terminal is asked about sixel before curses owns it */
 	bool passthrough = false;
@@ -518,6 +565,12 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
 	app->worker = worker_new();
 	triage_open(app);
+	if (start.filter || start.sort) { /* again, over the journal's labels */
+		char keep[sizeof app->msg];
+		memcpy(keep, app->msg, sizeof keep); /* the journal's message */
+		start_apply(app, false);
+		memcpy(app->msg, keep, sizeof keep);
+	}
 	app_recompute(app);
 	neurons_request(app);
 	react(app, RELAYOUT);

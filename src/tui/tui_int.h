@@ -56,9 +56,11 @@ enum role {
 
 /* Loads theme `name` (a name or an .ini path) and applies it; returns 0 or -1 with err set. */
 int theme_load(const char *name, struct nn_err *err);
-/* True when NO_COLOR is set and not empty: theme_default() gives the monochrome attributes and
- * no colour pairs. */
+/* True when NO_COLOR is set and not empty, or --color=never (and false with --color=always):
+ * theme_default() gives the monochrome attributes and no colour pairs. */
 bool theme_no_colour(void);
+/* What --color said (tui_set_colour). */
+enum colour_when theme_colour_when(void);
 /* Applies the compiled-in default theme (used when no theme file can be read). */
 void theme_default(void);
 /* The attribute (colour pair or monochrome attribute) of a role under the current theme. */

@@ -47,6 +47,7 @@ both=$(n $C15 'good != gt and poor != gt')
 expect "w: both wrong" "$both/$total"
 keys E
 expect "E: the overview" "Label errors overview"
+expect "the overview is computed" "Enter: review them"
 keys Enter
 expect "Enter: a review of the cell" "Review queue"
 keys Escape
@@ -102,5 +103,31 @@ keys :
 type_text "layer good.fc2"
 keys Enter H
 expect ":layer M.L then H shows that layer" "good.fc2 weights (15 x 16)"
+keys q
+
+echo "== nncmp STUDY --filter --sort --models: the TUI in that state"
+start C.UTF-8 160 45 "demo-data/digits --filter 'mlp != gt' --sort 'conf(mlp)' --models mlp knn"
+total=$(n demo-data/digits 'index >= 0')
+m=$(n demo-data/digits 'mlp != gt')
+expect "--filter: the TUI opens with it" "filter: mlp != gt"
+expect "--filter: its count" "$m/$total"
+expect "--sort: the key" "sort: conf(mlp)"
+expect "--models: the pair" "A=mlp  B=knn"
+expect "the command line's filter is a back step" "BS back"
+keys q
+start C.UTF-8 160 45 "demo-data/digits --filter 'cnnn == gt'"
+expect "a bad --filter: said on stderr, the TUI does not start" "rc=2"
+grep -q "unknown name 'cnnn'" "$TMP/stderr" && ok "a bad --filter names the problem" || no "stderr: $(cat "$TMP/stderr")"
+start C.UTF-8 160 45 "-- demo-data/digits"
+expect "nncmp -- STUDY opens the TUI" "$total/$total"
+keys q
+# --color=never: no colour escapes at all; --color=always over NO_COLOR
+start C.UTF-8 160 45 "--color=never demo-data/digits"
+expect "--color=never opens" "$total/$total"
+if tm capture-pane -e -p -t "$S" | grep -q '38;5;\|48;5;\|\[3[0-7]m\|\[4[0-7]m'; then no "--color=never drew colours"; else ok "--color=never draws no colour"; fi
+keys q
+start C.UTF-8 160 45 "--color=always demo-data/digits" "."
+expect "--color=always opens" "$total/$total"
+if tm capture-pane -e -p -t "$S" | grep -q '38;5;\|48;5;'; then ok "--color=always draws colour"; else no "--color=always drew none"; fi
 keys q
 finish moving
