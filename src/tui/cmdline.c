@@ -1,6 +1,7 @@
 /*
  * cmdline.c — the ':' command line: editing (wide characters, so class names in any script can be
- * typed), history recalled with Up/Down, and the commands :filter, :sort, :models, :theme, :q.
+ * typed; C-a C-e C-u C-k C-w as in readline), history recalled with Up/Down and kept across
+ * runs (history.c), and the commands :filter, :sort, :models, :theme, :q.
  */
 #include "tui_int.h"
 
@@ -345,6 +346,21 @@ int cmdline_key(struct app *app, wint_t ch, bool is_key)
 	case 5: /* C-e */
 		app->cmd_pos = app->cmd_len;
 		return REDRAW_STATUS;
+	case 11: /* C-k: the rest of the line */
+		app->cmd_len = app->cmd_pos;
+		app->cmd[app->cmd_len] = L'\0';
+		return REDRAW_STATUS;
+	case 23: { /* C-w: the word before the cursor, and the spaces after it */
+		size_t k = app->cmd_pos;
+		while (k > 0 && iswspace((wint_t)app->cmd[k - 1]))
+			k--;
+		while (k > 0 && !iswspace((wint_t)app->cmd[k - 1]))
+			k--;
+		wmemmove(app->cmd + k, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
+		app->cmd_len -= app->cmd_pos - k;
+		app->cmd_pos = k;
+		return REDRAW_STATUS;
+	}
 	case 21: /* C-u */
 		wmemmove(app->cmd, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
 		app->cmd_len -= app->cmd_pos;
@@ -385,6 +401,7 @@ enter : {
 		return search_run(app, line, 1) | REDRAW_STATUS;
 	}
 	history_add(app, line);
+	history_save(app, line);
 	app->hist_pos = app->n_hist;
 	return cmd_run(app, line) | REDRAW_STATUS;
 }

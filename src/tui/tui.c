@@ -563,6 +563,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	else if (s->warnings.n)
 		app_message(app, false, "warning: %s%s", s->warnings.v[0],
 		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
+	history_load(app);
 	app->worker = worker_new();
 	triage_open(app);
 	if (start.filter || start.sort) { /* again, over the journal's labels */

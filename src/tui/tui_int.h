@@ -199,6 +199,7 @@ struct app {
 	size_t cmd_len, cmd_pos;
 	char *hist[HIST_MAX];
 	size_t n_hist, hist_pos;
+	bool hist_off; /* the history file could not be read or written: left alone (history.c) */
 	bool quit;
 
 	/* the neuron pane's layer: model lm, layer ll of that model; -1 when no layer has
@@ -340,6 +341,13 @@ void cmdline_open_search(struct app *app);
 /* Handles a key while the command line is open; returns reaction flags. */
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
 void cmdline_draw(struct app *app);
+
+/* ---- the command line's history across runs (history.c) ---- */
+
+/* Reads $XDG_STATE_HOME/nncmp/history into app->hist (a message when it cannot). */
+void history_load(struct app *app);
+/* Adds line to the history file, written anew and renamed into place (a message on failure). */
+void history_save(struct app *app, const char *line);
 
 /* ---- search (search.c) ---- */
 

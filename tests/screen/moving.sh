@@ -130,4 +130,52 @@ start C.UTF-8 160 45 "--color=always demo-data/digits" "."
 expect "--color=always opens" "$total/$total"
 if tm capture-pane -e -p -t "$S" | grep -q '38;5;\|48;5;'; then ok "--color=always draws colour"; else no "--color=always drew none"; fi
 keys q
+
+echo "== the command line: C-w, C-k, and a history kept across runs"
+start C.UTF-8 160 45 demo-data/digits
+expect "opens" "/899"
+keys :
+type_text "filter cnn != gt and mlp"
+keys C-w
+type_text "knn != gt"
+keys Enter
+expect "C-w deleted the last word" "filter: cnn != gt and knn != gt"
+keys :
+type_text "sort conf(cnn) bogus tail"
+keys Left Left Left Left Left Left Left Left Left Left Left C-k Enter
+expect "C-k deleted to the end of the line" "sort: conf(cnn)"
+keys q
+hist=$TMP/.local/state/nncmp/history
+[ -f "$hist" ] && ok "the history is in ~/.local/state/nncmp/history" || no "no $hist"
+[ "$(tail -1 "$hist")" = "sort conf(cnn)" ] && ok "its last line is the last command" || no "history: $(cat "$hist")"
+[ -z "$(find "$hist".* 2>/dev/null)" ] && ok "no temporary file left" || no "left: $(ls "$hist".*)"
+start C.UTF-8 160 45 demo-data/digits
+expect "opens again" "/899"
+keys : Up
+expect "Up recalls the last run's last command" ":sort conf(cnn)"
+keys Up
+expect "Up again the one before" ":filter cnn != gt and knn != gt"
+keys Escape q
+# bounded: 150 commands leave the last 100
+i=0; while [ $i -lt 150 ]; do echo "filter index >= $i"; i=$((i + 1)); done >"$hist"
+start C.UTF-8 160 45 demo-data/digits
+expect "opens with a long history" "/899"
+keys :
+type_text "filter index < 5"
+keys Enter q
+wait_prompt
+[ "$(wc -l <"$hist")" -eq 100 ] && ok "the history keeps 100 lines" || no "history has $(wc -l <"$hist") lines"
+[ "$(head -1 "$hist")" = "filter index >= 51" ] && ok "the oldest go first" || no "first line: $(head -1 "$hist")"
+# a FIFO where the history should be: no hang, no replacing it
+rm -f "$hist" && mkfifo "$hist"
+start C.UTF-8 160 45 demo-data/digits
+expect "a FIFO as history: nncmp opens anyway" "/899"
+expect "and says why the history is not kept" "history: "
+keys :
+type_text "filter index < 5"
+keys Enter
+expect "commands still work" "filter: index < 5"
+keys q
+expect "and it quits" "rc=0"
+[ -p "$hist" ] && ok "the FIFO is left as it was" || no "the FIFO was replaced"
 finish moving
