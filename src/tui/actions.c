@@ -422,6 +422,11 @@ static int act_dups(struct app *app)
 	return view_open(app, "dups");
 }
 
+static int act_copy(struct app *app)
+{
+	return clipboard_copy(app, "id");
+}
+
 static int act_quit(struct app *app)
 {
 	(void)app;
@@ -491,6 +496,8 @@ struct action actions[] = {
      K('E')},
     {"view-grid", "images: thumbnails of the shown instances", act_grid, K('t')},
     {"view-preview", "images: the instance's image over the whole screen", act_preview, K('v')},
+    {"copy", "copy the instance's id to the clipboard (OSC 52; :copy FIELD for another field)",
+     act_copy, K('y')},
     {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_dups, K('Y')},
 };
 const size_t n_actions = sizeof actions / sizeof *actions;

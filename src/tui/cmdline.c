@@ -126,9 +126,12 @@ static int cmd_run(struct app *app, char *line)
 		return triage_export(app, arg, word[6] == '!');
 	if (strcmp(word, "rescore") == 0)
 		return triage_rescore(app);
+	if (strcmp(word, "copy") == 0)
+		return clipboard_copy(app, arg);
 	app_message(
 	    app, true,
-	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore :q)",
+	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore "
+	    ":copy :q)",
 	    word);
 	return REDRAW_STATUS;
 }
@@ -163,14 +166,18 @@ static void cand_models(const struct app *app, struct cands *c, const char *pre,
 /* Candidates for the word being typed; cmd is the command word ("" while typing it). */
 static void candidates(const struct app *app, const char *cmd, struct cands *c)
 {
-	static const char *const commands[] = {"filter", "sort",   "models",  "layer",
-	                                       "theme",  "export", "rescore", "q"};
+	static const char *const commands[] = {"filter", "sort",    "models", "layer", "theme",
+	                                       "export", "rescore", "copy",   "q"};
 	static const char *const themes[] = {"default", "light", "colorblind", "monochrome"};
 	const struct study *s = app->s;
 	if (!*cmd) {
 		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 			cand_add(c, commands[i]);
 	} else if (strcmp(cmd, "models") == 0) {
+		cand_models(app, c, "", "");
+	} else if (strcmp(cmd, "copy") == 0) {
+		for (const char *const *f = clipboard_fields(); *f; f++)
+			cand_add(c, *f);
 		cand_models(app, c, "", "");
 	} else if (strcmp(cmd, "theme") == 0) {
 		for (size_t i = 0; i < sizeof themes / sizeof *themes; i++)

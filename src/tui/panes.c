@@ -658,6 +658,9 @@ void help_draw(struct app *app)
 	    ":sort KEY[:asc]   index, id, conf(M), margin(M), p(M, CLASS), act(M.L.J), issue ...",
 	    ":models A B       compare model A with model B",
 	    ":theme NAME       themes/NAME.ini (default, light, colorblind, monochrome)",
+	    ":layer M.L        the neuron pane's layer (a layer with weights only: for H)",
+	    ":copy FIELD       copy id, index, text, image, gt, given, split or a model's "
+	    "prediction",
 	    ":q                quit",
 	};
 	size_t n_cmd = sizeof commands / sizeof *commands;

@@ -342,6 +342,14 @@ void cmdline_open_search(struct app *app);
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
 void cmdline_draw(struct app *app);
 
+/* ---- copying to the clipboard (clipboard.c) ---- */
+
+/* Copies field ("id" when NULL or empty) of the selected instance with OSC 52, saying so on
+ * the message line; returns reaction flags. */
+int clipboard_copy(struct app *app, const char *field);
+/* The fields :copy names (NULL-terminated; a model's name copies its prediction as well). */
+const char *const *clipboard_fields(void);
+
 /* ---- the command line's history across runs (history.c) ---- */
 
 /* Reads $XDG_STATE_HOME/nncmp/history into app->hist (a message when it cannot). */

@@ -178,4 +178,58 @@ expect "commands still work" "filter: index < 5"
 keys q
 expect "and it quits" "rc=0"
 [ -p "$hist" ] && ok "the FIFO is left as it was" || no "the FIFO was replaced"
+
+echo "== y and :copy: OSC 52, the data base64-encoded"
+# tmux takes an application's OSC 52 into a paste buffer when set-clipboard is on: that buffer
+# is what a terminal's clipboard would get
+tm set -s set-clipboard on
+start C.UTF-8 160 45 $C15
+expect "opens" "/300"
+tm pipe-pane -t "$S" -o "cat > $TMP/osc"
+sleep 0.3
+keys y
+expect "y says what it copied" "copied the id of #0 to the clipboard (OSC 52): t000"
+[ "$(tm show-buffer 2>/dev/null)" = "t000" ] && ok "the clipboard holds the id" || no "buffer: '$(tm show-buffer 2>&1)'"
+want=$(/usr/bin/python3 -c 'import json; print(json.loads(open("tests/data/classes15/samples.jsonl").readline())["text"], end="")')
+keys :
+type_text "copy text"
+keys Enter
+expect ":copy text says so" "copied the text of #0"
+tm show-buffer >"$TMP/buf" 2>/dev/null
+if [ "$(cat "$TMP/buf")" = "$want" ]; then ok ":copy text: the exact text, newlines and tabs included"; else no ":copy text: '$(cat "$TMP/buf")', wanted '$want'"; fi
+tm pipe-pane -t "$S"
+b64=$(printf '%s' "$want" | base64 -w0)
+grep -qF "]52;c;$b64" "$TMP/osc" && ok "the text went as base64 in nncmp's own OSC 52" || no "no OSC 52 with the text's base64"
+# none of the text's own bytes (its tab) reached the terminal raw
+tab=$(printf '\t')
+case $want in *"$tab"*) ;; *) no "fixture text has no tab" ;; esac
+grep -q "$tab" "$TMP/osc" && no "a raw tab from the data reached the terminal" || ok "no raw data byte reached the terminal"
+keys :
+type_text "copy bogus"
+keys Enter
+expect ":copy names the fields" "nothing called 'bogus' to copy"
+keys :
+type_text "copy good"
+keys Enter
+good0=$("$BIN" instances $C15 --filter 'index == 0' --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["preds"]["good"])')
+expect ":copy MODEL: its prediction" "copied the good of #0"
+[ "$(tm show-buffer)" = "$good0" ] && ok ":copy good holds the class" || no "buffer '$(tm show-buffer)', wanted '$good0'"
+keys q
+# inside tmux ($TMUX set) the sequence also goes through the passthrough wrapper
+printf '#!/bin/sh\nTMUX=/tmp/fake,1,0 exec %s "$@"\n' "$BIN" >"$TMP/in-tmux"
+chmod +x "$TMP/in-tmux"
+REAL_BIN=$BIN
+BIN=$TMP/in-tmux
+start C.UTF-8 160 45 demo-data/digits
+BIN=$REAL_BIN
+expect "opens with TMUX set" "/899"
+tm pipe-pane -t "$S" -o "cat > $TMP/osc2"
+sleep 0.3
+keys y
+expect "inside tmux, y says it used the passthrough" "also through tmux's passthrough"
+tm pipe-pane -t "$S"
+b64=$(printf 'digit-00000' | base64 -w0)
+esc=$(printf '\033')
+grep -qF "${esc}Ptmux;${esc}${esc}]52;c;$b64" "$TMP/osc2" && ok "the wrapped OSC 52 (ESC doubled)" || no "no passthrough-wrapped OSC 52: $(od -c "$TMP/osc2" | head -5)"
+keys q
 finish moving
