@@ -567,6 +567,8 @@ static int key_parse(const char *s)
 /* [ui] graphics and graphics_passthrough, as the config file said (config_graphics()) */
 static char ui_graphics[16];
 static bool ui_passthrough;
+/* [ui] mouse (config_mouse()): on unless the config says false */
+static bool ui_mouse = true;
 
 struct config_ctx {
 	char *theme;
@@ -625,12 +627,28 @@ static int config_handler(void *user, const char *section, const char *name, con
 		snprintf(ctx->theme, ctx->size, "%s", value);
 	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "graphics") == 0) {
 		snprintf(ui_graphics, sizeof ui_graphics, "%s", value);
+	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "mouse") == 0) {
+		ui_mouse = !(strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
+		             strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0);
 	} else if (strcasecmp(section, "ui") == 0 &&
 	           strcasecmp(name, "graphics_passthrough") == 0) {
 		ui_passthrough = strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
 		                 strcmp(value, "1") == 0;
 	}
 	return 1;
+}
+
+bool config_mouse(void)
+{
+	return ui_mouse;
+}
+
+int action_run(struct app *app, const char *name)
+{
+	for (size_t i = 0; i < n_actions; i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return actions[i].run(app);
+	return 0;
 }
 
 const char *config_graphics(bool *passthrough)

@@ -21,8 +21,8 @@
 /* Terminals cap OSC 52 (xterm at about 100 000 bytes of base64): larger values are refused. */
 #define COPY_MAX 65536
 
-static const char *const copy_fields[] = {"id", "index", "text", "image", "gt", "given", "split",
-                                          NULL};
+static const char *const copy_fields[] = {"id", "index", "text",  "image",
+                                          "gt", "given", "split", NULL};
 
 /* Base64 of buf[0..n) (RFC 4648, padded), newly allocated. */
 static char *base64(const unsigned char *buf, size_t n)
@@ -82,8 +82,7 @@ static bool osc52_send(const char *value)
  * The value of field for instance i, newly allocated, or NULL with a message in why (no such
  * field, or the study has none for it).
  */
-static char *field_value(const struct app *app, size_t i, const char *field, char *why,
-                         size_t size)
+static char *field_value(const struct app *app, size_t i, const char *field, char *why, size_t size)
 {
 	const struct study *s = app->s;
 	char buf[32];
@@ -131,15 +130,18 @@ int clipboard_copy(struct app *app, const char *field)
 	}
 	size_t n = strlen(v);
 	if (n > COPY_MAX) {
-		app_message(app, true, "copy: the %.40s of #%zu is %zu bytes, more than terminals take "
-		            "(%d)", field, i, n, COPY_MAX);
+		app_message(app, true,
+		            "copy: the %.40s of #%zu is %zu bytes, more than terminals take "
+		            "(%d)",
+		            field, i, n, COPY_MAX);
 		free(v);
 		return REDRAW_STATUS;
 	}
 	bool tmux = osc52_send(v);
 	/* the message line sanitizes what it draws */
-	app_message(app, false, "copied the %.40s of #%zu to the clipboard (OSC 52%s): %.80s%s", field,
-	            i, tmux ? ", also through tmux's passthrough" : "", v, n > 80 ? "..." : "");
+	app_message(app, false, "copied the %.40s of #%zu to the clipboard (OSC 52%s): %.80s%s",
+	            field, i, tmux ? ", also through tmux's passthrough" : "", v,
+	            n > 80 ? "..." : "");
 	free(v);
 	return REDRAW_STATUS;
 }

@@ -319,6 +319,8 @@ void pane_confusion_draw(struct app *app)
 		lw += row_digits + 1;
 	}
 	int vis_cols = (pn->w - lw) / cw;
+	app->conf_lw = lw; /* for a click's cell (mouse.c) */
+	app->conf_cw = cw;
 	if (vis_rows < 1 || vis_cols < 1) {
 		wnoutrefresh(w);
 		return;

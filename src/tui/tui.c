@@ -551,6 +551,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	set_escdelay(50);
 	curs_set(0);
 	wtimeout(stdscr, 1000);
+	mouse_start();
 	theme_default();
 	if (theme && theme_load(theme, &err) != 0)
 		app_message(app, true, "%s; using the default theme", err.msg);
@@ -610,7 +611,9 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 			continue;
 		}
 		int flags;
-		if (app->cmd_active)
+		if (is_key && key == KEY_MOUSE)
+			flags = mouse_event(app);
+		else if (app->cmd_active)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
 			flags = help_key(app, key);

@@ -188,6 +188,7 @@ struct app {
 	int conf_view;         /* 0: A, 1: B, 2: B − A */
 	size_t conf_r, conf_c; /* cursor cell */
 	size_t conf_top, conf_left;
+	int conf_lw, conf_cw; /* as last drawn: row labels' width, a cell's width (mouse.c) */
 
 	/* message line and command line */
 	char msg[NN_ERR_MAX + 64];
@@ -262,6 +263,10 @@ const struct action *action_for_key(int key);
 int config_load(char *theme, size_t size, struct nn_err *err);
 /* The config's [ui] graphics (NULL when unset) and graphics_passthrough, after config_load(). */
 const char *config_graphics(bool *passthrough);
+/* The config's [ui] mouse (true unless it says false), after config_load(). */
+bool config_mouse(void);
+/* Runs the action called name (as its key would); returns its reaction flags. */
+int action_run(struct app *app, const char *name);
 /* Writes a readable name of key ("j", "Tab", "C-l", "PgDn") into buf. */
 const char *key_label(int key, char *buf, size_t size);
 /* The first key bound to the action called name, as text ("?" when unbound). */
@@ -341,6 +346,14 @@ void cmdline_open_search(struct app *app);
 /* Handles a key while the command line is open; returns reaction flags. */
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
 void cmdline_draw(struct app *app);
+
+/* ---- the mouse (mouse.c) ---- */
+
+/* Asks the terminal for mouse reports (clicks and the wheel), unless [ui] mouse = false. */
+void mouse_start(void);
+/* Handles a KEY_MOUSE: a click focuses a pane and selects the row (opens a confusion cell), the
+ * wheel scrolls the list under the pointer, the help or a view. Returns reaction flags. */
+int mouse_event(struct app *app);
 
 /* ---- copying to the clipboard (clipboard.c) ---- */
 

@@ -232,4 +232,98 @@ b64=$(printf 'digit-00000' | base64 -w0)
 esc=$(printf '\033')
 grep -qF "${esc}Ptmux;${esc}${esc}]52;c;$b64" "$TMP/osc2" && ok "the wrapped OSC 52 (ESC doubled)" || no "no passthrough-wrapped OSC 52: $(od -c "$TMP/osc2" | head -5)"
 keys q
+
+echo "== the mouse: a click selects a pane and a row, the wheel scrolls, a cell opens"
+start C.UTF-8 160 45 demo-data/digits
+total=$(n demo-data/digits 'index >= 0')
+expect "opens" "$total/$total"
+[ "$(tm display -p -t "$S" '#{mouse_any_flag}')" = 1 ] && ok "nncmp asks the terminal for mouse reports" || no "mouse reporting is off"
+# click: ESC [ < 0 ; X ; Y M (1-based), as a terminal sends it in SGR mode
+click() { tm send-keys -t "$S" -l "$(printf '\033[<0;%d;%dM\033[<0;%d;%dm' "$1" "$2" "$1" "$2")"; }
+wheel() { tm send-keys -t "$S" -l "$(printf '\033[<%d;%d;%dM' "$1" "$2" "$3")"; }
+# where a string is on the screen: "X Y", 1-based, by characters (python, for UTF-8)
+where() { screen | /usr/bin/python3 -c '
+import sys
+want, skip = sys.argv[1], int(sys.argv[2])
+for y, line in enumerate(sys.stdin.read().split("\n")):
+    x = line.find(want, skip)
+    if x >= 0:
+        print(x + 1, y + 1); break' "$1" "${2:-0}"; }
+# the instance table's row of digit-00004: a click selects it (the detail pane follows)
+set -- $(where "digit-00004")
+click "$1" "$2"
+expect "a click on a row selects it" "Instance #3  digit-00004"
+# the agreement pane's row of class 3: the pane gets the focus and the row the cursor
+row3=$(screen | grep -n '^  3  ' | head -1 | cut -d: -f1)
+click 4 "$row3"
+sleep 0.3
+keys Enter
+n3=$(n demo-data/digits 'gt == 3')
+expect "the clicked class row is the one Enter opens" "filter: gt == 3"
+expect "its count" "$n3/$total"
+keys BSpace
+expect "back to all" "filter: (all)"
+# the wheel over the instance table scrolls it
+set -- $(where "0 digit-00000 ")
+wheel 65 "$1" "$2"
+expect "the wheel scrolls the table down" "Instance #3  digit-00004"
+wheel 64 "$1" "$2"
+expect "and up" "Instance #0  digit-00000"
+# over the detail pane (no list) the wheel moves nothing
+set -- $(where "Instance #0  digit-00000")
+wheel 65 "$1" "$2"
+sleep 0.3
+expect "the wheel over the detail pane leaves the table" "Instance #0  digit-00000"
+# a click on confusion cell truth 3, pred 8 opens it: find the matrix's header and row 3
+hdr=$(screen | grep -n 'truth↓' | head -1 | cut -d: -f1)
+col=$(screen | sed -n "${hdr}p" | /usr/bin/python3 -c 'import sys; l=sys.stdin.read(); t=l.index("truth"); print(l.index(" 8", t) + 2)')
+click "$col" $((hdr + 4))
+n38=$(n demo-data/digits 'gt == 3 and cnn == 8')
+expect "a click on a confusion cell opens it" "filter: gt == 3 and cnn == 8"
+expect "with its count" "│ $n38/$total"
+keys BSpace
+# the help scrolls with the wheel
+keys '?'
+expect "help opens" "nncmp help"
+wheel 65 10 10
+wheel 65 10 10
+expect_not "the wheel scrolls the help" "this help (any of q"
+keys q
+keys q
+expect "quits" "rc=0"
+[ "$(tm display -p -t "$S" '#{mouse_any_flag}')" = 0 ] && ok "mouse reporting is off again after quitting" || no "mouse reporting left on"
+# [ui] mouse = false: nncmp never asks for mouse reports
+mkdir -p "$TMP/config/nncmp"
+printf '[ui]\nmouse = false\n' >"$TMP/config/nncmp/config.ini"
+start C.UTF-8 160 45 demo-data/digits
+expect "opens with mouse = false" "$total/$total"
+[ "$(tm display -p -t "$S" '#{mouse_any_flag}')" = 0 ] && ok "[ui] mouse = false: no mouse reporting" || no "mouse reporting is on"
+keys q
+rm "$TMP/config/nncmp/config.ini"
+
+echo "== paging like less; G in help"
+start C.UTF-8 160 45 demo-data/digits
+expect "opens" "/$total"
+top() { screen | grep -o 'Instance #[0-9]*' | head -1; }
+first=$(top)
+keys Space
+sleep 0.3
+after=$(top)
+[ "$after" != "$first" ] && ok "Space pages down ($first -> $after)" || no "Space did not move"
+keys C-f
+sleep 0.3
+after2=$(top)
+[ "$after2" != "$after" ] && ok "C-f pages down ($after -> $after2)" || no "C-f did not move"
+keys C-b
+expect "C-b pages back" "$after"
+keys '?'
+expect "help opens" "nncmp help"
+expect_not "the help's last line is below the screen" ":q                quit"
+keys G
+expect "G in help reaches the bottom" ":q                quit"
+keys g
+expect "g back to the top" "this help (any of q"
+keys Space
+expect_not "Space pages the help" "this help (any of q"
+keys q q
 finish moving
