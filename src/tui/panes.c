@@ -628,18 +628,25 @@ void status_draw(struct app *app)
 	snprintf(right, sizeof right, "%s%zu/%zu%s%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
 	         app->n_sel, app->s->n, back, dec, sep, key, sep, app->model_names[app->a],
 	         app->model_names[app->b], work);
-	free(key);
 	int rc = text_cols(right);
 	int x = draw_text(app, w, 0, 1, 24, app->s->name, a | A_BOLD, false) + 1;
 	x += draw_safe(app, w, 0, x, width - x, sep, a, false);
 	x += draw_safe(app, w, 0, x, width - x, "filter: ", a, false);
 	int room = width - x - rc;
-	if (room < 8) {
-		/* narrow: the count matters more than the pair */
-		snprintf(right, sizeof right, "%s%zu/%zu ", sep, app->n_sel, app->s->n);
+	if (room < 20) {
+		/* narrow: the filter and the count matter more than the pair (the panes name it) */
+		snprintf(right, sizeof right, "%s%zu/%zu%s%s%ssort: %.40s%s ", sep, app->n_sel,
+		         app->s->n, back, dec, sep, key, work);
 		rc = text_cols(right);
 		room = width - x - rc;
 	}
+	if (room < 8) {
+		/* narrower: the count and the way back */
+		snprintf(right, sizeof right, "%s%zu/%zu%s ", sep, app->n_sel, app->s->n, back);
+		rc = text_cols(right);
+		room = width - x - rc;
+	}
+	free(key);
 	draw_text(app, w, 0, x, room, *app->filter ? app->filter : "(all)", a | A_BOLD, false);
 	if (width - rc > x)
 		draw_safe(app, w, 0, width - rc, rc, right, a, false);
