@@ -156,6 +156,19 @@ expect "Up recalls the last run's last command" ":sort conf(cnn)"
 keys Up
 expect "Up again the one before" ":filter cnn != gt and knn != gt"
 keys Escape q
+# $XDG_STATE_HOME, when set, is where the history goes
+printf '#!/bin/sh\nXDG_STATE_HOME=%s/xdg-state exec %s "$@"\n' "$TMP" "$BIN" >"$TMP/with-xdg"
+chmod +x "$TMP/with-xdg"
+REAL_BIN=$BIN
+BIN=$TMP/with-xdg
+start C.UTF-8 160 45 demo-data/digits
+BIN=$REAL_BIN
+expect "opens with XDG_STATE_HOME set" "/899"
+keys :
+type_text "filter index < 7"
+keys Enter q
+wait_prompt
+[ "$(cat "$TMP/xdg-state/nncmp/history" 2>/dev/null)" = "filter index < 7" ] && ok "the history is in \$XDG_STATE_HOME/nncmp/history" || no "no history under XDG_STATE_HOME"
 # bounded: 150 commands leave the last 100
 i=0; while [ $i -lt 150 ]; do echo "filter index >= $i"; i=$((i + 1)); done >"$hist"
 start C.UTF-8 160 45 demo-data/digits
