@@ -31,7 +31,7 @@ _nncmp_opts()
         classes) echo "--model --top --json --help" ;;
         calibration) echo "--model --bins --json --help" ;;
         gate) echo "--base --new --alpha --metric --seed --json --help" ;;
-        *) echo "--theme --graphics --help --version" ;;
+        *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
 }
 
@@ -42,7 +42,7 @@ _nncmp_nargs()
         --models) echo 2 ;;
         --filter | --sort | --top | --seed | --model | --layer | --by | --bins | --threads | \
             --index | --rows | --sort-row | --with | --neuron | --grid | --summary | \
-            --decades | --theme | --method | --k | --size | --threshold | --out | --format | \
+            --decades | --theme | --color | --colour | --method | --k | --size | --threshold | --out | --format | \
             --width | --graphics | --base | --new | --alpha | --metric | --html | \
             --markdown) echo 1 ;;
         *) echo 0 ;;
@@ -266,6 +266,10 @@ _nncmp()
             COMPREPLY=($(compgen -W "$(_nncmp_themes)" -- "$cur"))
             return 0
             ;;
+        --color | --colour)
+            COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
+            return 0
+            ;;
         --by)
             COMPREPLY=($(compgen -W "d mean std dead" -- "$cur"))
             return 0
@@ -315,6 +319,10 @@ _nncmp()
         return 0
     fi
 
+    if [[ $cur == --color=* ]]; then
+        COMPREPLY=($(compgen -P --color= -W "auto always never" -- "${cur#--color=}"))
+        return 0
+    fi
     if [[ $COMP_CWORD -eq 1 && $cur != -* ]]; then
         COMPREPLY=($(compgen -W "$_nncmp_subcommands" -- "$cur"))
         _nncmp_complete_study "$cur"
@@ -323,7 +331,8 @@ _nncmp()
     if [[ $cur == -* ]]; then
         local c=$cmd
         [[ $c == - ]] && c=
-        COMPREPLY=($(compgen -W "$(_nncmp_opts "$c" | tr ' ' '\n') --no-journal" -- "$cur"))
+        COMPREPLY=($(compgen -W "$(_nncmp_opts "$c" | tr ' ' '\n') --no-journal --color= --" -- "$cur"))
+        [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == --color= ]] && compopt -o nospace 2>/dev/null
         return 0
     fi
     if [[ -z $study ]]; then

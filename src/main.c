@@ -14,8 +14,10 @@
 #include "nncmp/tui.h"
 
 static const char usage[] =
-    "usage: nncmp [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
-    "                                     open a study (the TUI on a terminal, else the report)\n"
+    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
+    "             [--filter EXPR] [--sort KEY] [--models A B]\n"
+    "                                     open a study (the TUI on a terminal, in that state;\n"
+    "                                     else the report, over --filter)\n"
     "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
     "       nncmp report STUDY --html OUT.html | --markdown OUT.md [--force]   one file to share\n"
     "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
@@ -40,6 +42,8 @@ static const char usage[] =
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
+    "--color=auto|always|never (any command) says whether to use colour; auto: on a terminal\n"
+    "and when NO_COLOR is unset. '--' ends the options (a study whose name starts with '-').\n"
     "Every command applies the study's triage journal (gt is the corrected label, removed\n"
     "instances leave the metrics); --no-journal reads the labels as in the files.\n"
     "STUDY is a directory (labels.npy, classes.txt, samples.jsonl, models/NAME/probs.npy ...)\n"
@@ -86,26 +90,42 @@ static int is_study_dir(const char *dir)
 }
 
 /*
- * `nncmp [STUDY] [--theme NAME] [--graphics MODE]`: the TUI when stdin and stdout are terminals,
- * else the report (scripts and tests rely on that). Returns an exit status, or -1 when argv is not
- * this form.
+ * `nncmp [--] [STUDY] [--theme NAME] [--graphics MODE] [--filter EXPR] [--sort KEY] [--models A
+ * B]`: the TUI in that state when stdin and stdout are terminals, else the report (scripts and
+ * tests rely on that; it takes --filter). Returns an exit status, or -1 when argv is not this
+ * form.
  */
 static int open_study(int argc, char **argv)
 {
-	const char *study = NULL, *theme = NULL, *graphics = NULL;
+	const char *study = NULL, *theme = NULL, *graphics = NULL, *filter = NULL, *sort = NULL;
+	const char *ma = NULL, *mb = NULL;
+	bool opts = true, state = false;
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--theme") == 0 && i + 1 < argc)
+		const char *a = argv[i];
+		if (opts && strcmp(a, "--") == 0)
+			opts = false;
+		else if (opts && strcmp(a, "--theme") == 0 && i + 1 < argc)
 			theme = argv[++i];
-		else if (strncmp(argv[i], "--theme=", 8) == 0)
-			theme = argv[i] + 8;
-		else if (strcmp(argv[i], "--graphics") == 0 && i + 1 < argc)
+		else if (opts && strncmp(a, "--theme=", 8) == 0)
+			theme = a + 8;
+		else if (opts && strcmp(a, "--graphics") == 0 && i + 1 < argc)
 			graphics = argv[++i];
-		else if (strncmp(argv[i], "--graphics=", 11) == 0)
-			graphics = argv[i] + 11;
-		else if (argv[i][0] == '-' || study)
+		else if (opts && strncmp(a, "--graphics=", 11) == 0)
+			graphics = a + 11;
+		else if (opts && strcmp(a, "--filter") == 0 && i + 1 < argc)
+			filter = argv[++i];
+		else if (opts && strncmp(a, "--filter=", 9) == 0)
+			filter = a + 9;
+		else if (opts && strcmp(a, "--sort") == 0 && i + 1 < argc)
+			sort = argv[++i], state = true;
+		else if (opts && strncmp(a, "--sort=", 7) == 0)
+			sort = a + 7, state = true;
+		else if (opts && strcmp(a, "--models") == 0 && i + 2 < argc)
+			ma = argv[++i], mb = argv[++i], state = true;
+		else if ((opts && a[0] == '-') || study)
 			return -1;
 		else
-			study = argv[i];
+			study = a;
 	}
 	if (!study) {
 		if (!is_study_dir(".")) {
@@ -123,10 +143,70 @@ static int open_study(int argc, char **argv)
 		free(safe);
 		return EXIT_BAD_INPUT;
 	}
-	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO))
+	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		tui_set_start(filter, sort, ma, mb);
 		return tui_run(study, theme, graphics);
-	char *args[] = {argv[0], (char *)study, NULL};
-	return cmd_report(2, args);
+	}
+	if (state) {
+		fprintf(stderr,
+		        "nncmp: --sort and --models set up the TUI, which needs a terminal; "
+		        "piped, use nncmp instances STUDY --sort KEY or nncmp report\n");
+		return EXIT_BAD_INPUT;
+	}
+	char *args[] = {argv[0],      (char *)"--filter", (char *)filter,
+	                (char *)"--", (char *)study,      NULL};
+	if (filter)
+		return cmd_report(5, args);
+	char *plain[] = {argv[0], (char *)"--", (char *)study, NULL};
+	return cmd_report(3, plain);
+}
+
+/* Parses --color's WHEN; returns -1 when it is none of auto, always, never. */
+static int colour_parse(const char *w)
+{
+	if (strcmp(w, "auto") == 0)
+		return COLOUR_AUTO;
+	if (strcmp(w, "always") == 0 || strcmp(w, "yes") == 0 || strcmp(w, "force") == 0)
+		return COLOUR_ALWAYS;
+	if (strcmp(w, "never") == 0 || strcmp(w, "no") == 0 || strcmp(w, "none") == 0)
+		return COLOUR_NEVER;
+	return -1;
+}
+
+/*
+ * Takes --color[=WHEN] (and --colour) out of argv for every command, as take_no_journal does;
+ * a bare --color means always (ls), "--color WHEN" is ripgrep's form. Returns the new argc, or -1
+ * after a message when WHEN is not one of the three.
+ */
+static int take_colour(int argc, char **argv, enum colour_when *when)
+{
+	int out = 1;
+	bool opts = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (opts && strcmp(a, "--") == 0)
+			opts = false;
+		bool is = opts && (strncmp(a, "--color", 7) == 0 || strncmp(a, "--colour", 8) == 0);
+		const char *rest = is ? a + (a[7] == 'u' ? 8 : 7) : NULL;
+		if (!is || (*rest && *rest != '=')) {
+			argv[out++] = argv[i];
+			continue;
+		}
+		const char *w = *rest == '=' ? rest + 1 : NULL;
+		if (!w && i + 1 < argc && colour_parse(argv[i + 1]) >= 0)
+			w = argv[++i];
+		int c = w ? colour_parse(w) : COLOUR_ALWAYS;
+		if (c < 0) {
+			char *safe = text_sanitize(w, false);
+			fprintf(stderr, "nncmp: --color wants auto, always or never, not '%s'\n",
+			        safe);
+			free(safe);
+			return -1;
+		}
+		*when = (enum colour_when)c;
+	}
+	argv[out] = NULL;
+	return out;
 }
 
 /*
@@ -182,8 +262,18 @@ int main(int argc, char **argv)
 	argc = take_no_journal(argc, argv, &no_journal);
 	cli_set_journal(!no_journal);
 	tui_set_journal(!no_journal);
-	if (argc < 2 || strncmp(argv[1], "--theme", 7) == 0 ||
-	    strncmp(argv[1], "--graphics", 10) == 0) {
+	enum colour_when when = COLOUR_AUTO;
+	argc = take_colour(argc, argv, &when);
+	if (argc < 0)
+		return EXIT_BAD_INPUT;
+	cli_set_colour(when);
+	tui_set_colour(when);
+	static const char *const tui_opts[] = {"--theme", "--graphics", "--filter", "--sort",
+	                                       "--models"};
+	bool tui_opt = argc >= 2 && strcmp(argv[1], "--") == 0;
+	for (size_t k = 0; argc >= 2 && k < sizeof tui_opts / sizeof *tui_opts; k++)
+		tui_opt = tui_opt || strncmp(argv[1], tui_opts[k], strlen(tui_opts[k])) == 0;
+	if (argc < 2 || tui_opt) {
 		int rc = open_study(argc, argv);
 		if (rc >= 0)
 			return rc;

@@ -89,4 +89,7 @@ struct strvec {
 void strvec_push(struct strvec *sv, char *s);
 void strvec_free(struct strvec *sv);
 
+/* --color=WHEN, as ls and ripgrep take it: auto (a terminal, and NO_COLOR unset), always, never. */
+enum colour_when { COLOUR_AUTO, COLOUR_ALWAYS, COLOUR_NEVER };
+
 #endif

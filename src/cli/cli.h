@@ -42,6 +42,10 @@ int cmd_gate(int argc, char **argv);
  */
 struct study *cli_open_study(const char *path);
 void cli_set_journal(bool use);
+/* --color for every command; cli_colour() says whether stdout gets colour escapes: always,
+ * never, or (auto) when it is a terminal that can show them and NO_COLOR is unset. */
+void cli_set_colour(enum colour_when when);
+bool cli_colour(void);
 /* Prints "nncmp CMD: MESSAGE" and a pointer to --help; returns EXIT_BAD_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON number, or null for NaN and infinities (which JSON cannot hold). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nncmp/filter.h"
 #include "nncmp/journal.h"
@@ -14,6 +15,21 @@
 
 /* Whether cli_open_study applies the study's journal (--no-journal turns it off). */
 static bool use_journal = true;
+
+static enum colour_when colour_when = COLOUR_AUTO;
+
+void cli_set_colour(enum colour_when when)
+{
+	colour_when = when;
+}
+
+bool cli_colour(void)
+{
+	if (colour_when != COLOUR_AUTO)
+		return colour_when == COLOUR_ALWAYS;
+	const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
+	return isatty(STDOUT_FILENO) && !(no && *no) && term && *term && strcmp(term, "dumb") != 0;
+}
 
 void cli_set_journal(bool use)
 {

@@ -206,9 +206,7 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
                             const struct weights_grid *g)
 {
 	bool utf8 = cli_utf8();
-	const char *term = getenv("TERM");
-	bool colour = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && term && *term &&
-	              strcmp(term, "dumb") != 0;
+	bool colour = cli_colour();
 	char *mn = cli_safe(m->name), *ln = cli_safe(ly->name), *path = cli_safe(ly->weights_path);
 	char shape[64], dt[8];
 	shape_text(ly->weights.h.ndim, ly->weights.h.dims, shape, sizeof shape);

@@ -348,6 +348,10 @@ int cmd_report(int argc, char **argv)
 			return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
+	for (; optind < argc; optind++) { /* after "--": a study whose name starts with '-' */
+		extra = extra || study_path;
+		study_path = argv[optind];
+	}
 	if (!study_path || extra)
 		return cli_usage_error("report",
 		                       study_path ? "one study expected" : "no study given");

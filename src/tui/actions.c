@@ -239,6 +239,13 @@ static int act_back(struct app *app)
 	return app_back(app);
 }
 
+/* Esc on the panes: the loop has already cleared the message line; nothing else changes. */
+static int act_dismiss(struct app *app)
+{
+	(void)app;
+	return REDRAW_STATUS;
+}
+
 static int agree(struct app *app, enum agree_mode m)
 {
 	return app_agree(app, m, app->cls);
@@ -417,6 +424,11 @@ static int act_dups(struct app *app)
 	return view_open(app, "dups");
 }
 
+static int act_copy(struct app *app)
+{
+	return clipboard_copy(app, "id");
+}
+
 static int act_quit(struct app *app)
 {
 	(void)app;
@@ -445,7 +457,10 @@ struct action actions[] = {
      "open: confusion cell -> its instances, class row -> that class, model -> A, neuron -> "
      "instances sorted by it",
      act_enter, K('\n', '\r', KEY_ENTER)},
-    {"back", "back to the previous filter", act_back, K(KEY_ESC, KEY_BACKSPACE, 127)},
+    {"back", "back to the previous filter (the status line says when there is one)", act_back,
+     K(127, KEY_BACKSPACE, CTRL('h'))},
+    {"dismiss", "close the message line (Esc closes a prompt or a view too, nothing more)",
+     act_dismiss, K(KEY_ESC)},
     {"zoom", "zoom the focused pane (again: back to the split)", act_zoom, K('z')},
     {"confusion", "confusion matrix: cycle A, B, B-A", act_confusion, K('c')},
     {"agree-all", "agreement: all instances (of the chosen class)", act_agree_all, K('a')},
@@ -483,6 +498,8 @@ struct action actions[] = {
      K('E')},
     {"view-grid", "images: thumbnails of the shown instances", act_grid, K('t')},
     {"view-preview", "images: the instance's image over the whole screen", act_preview, K('v')},
+    {"copy", "copy the instance's id to the clipboard (OSC 52; :copy FIELD for another field)",
+     act_copy, K('y')},
     {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_dups, K('Y')},
 };
 const size_t n_actions = sizeof actions / sizeof *actions;
@@ -552,6 +569,8 @@ static int key_parse(const char *s)
 /* [ui] graphics and graphics_passthrough, as the config file said (config_graphics()) */
 static char ui_graphics[16];
 static bool ui_passthrough;
+/* [ui] mouse (config_mouse()): on unless the config says false */
+static bool ui_mouse = true;
 
 struct config_ctx {
 	char *theme;
@@ -610,12 +629,28 @@ static int config_handler(void *user, const char *section, const char *name, con
 		snprintf(ctx->theme, ctx->size, "%s", value);
 	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "graphics") == 0) {
 		snprintf(ui_graphics, sizeof ui_graphics, "%s", value);
+	} else if (strcasecmp(section, "ui") == 0 && strcasecmp(name, "mouse") == 0) {
+		ui_mouse = !(strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
+		             strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0);
 	} else if (strcasecmp(section, "ui") == 0 &&
 	           strcasecmp(name, "graphics_passthrough") == 0) {
 		ui_passthrough = strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
 		                 strcmp(value, "1") == 0;
 	}
 	return 1;
+}
+
+bool config_mouse(void)
+{
+	return ui_mouse;
+}
+
+int action_run(struct app *app, const char *name)
+{
+	for (size_t i = 0; i < n_actions; i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return actions[i].run(app);
+	return 0;
 }
 
 const char *config_graphics(bool *passthrough)

@@ -1,6 +1,7 @@
 /*
  * cmdline.c — the ':' command line: editing (wide characters, so class names in any script can be
- * typed), history recalled with Up/Down, and the commands :filter, :sort, :models, :theme, :q.
+ * typed; C-a C-e C-u C-k C-w as in readline), history recalled with Up/Down and kept across
+ * runs (history.c), and the commands :filter, :sort, :models, :theme, :q.
  */
 #include "tui_int.h"
 
@@ -125,9 +126,12 @@ static int cmd_run(struct app *app, char *line)
 		return triage_export(app, arg, word[6] == '!');
 	if (strcmp(word, "rescore") == 0)
 		return triage_rescore(app);
+	if (strcmp(word, "copy") == 0)
+		return clipboard_copy(app, arg);
 	app_message(
 	    app, true,
-	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore :q)",
+	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore "
+	    ":copy :q)",
 	    word);
 	return REDRAW_STATUS;
 }
@@ -162,8 +166,8 @@ static void cand_models(const struct app *app, struct cands *c, const char *pre,
 /* Candidates for the word being typed; cmd is the command word ("" while typing it). */
 static void candidates(const struct app *app, const char *cmd, struct cands *c)
 {
-	static const char *const commands[] = {"filter", "sort",   "models",  "layer",
-	                                       "theme",  "export", "rescore", "q"};
+	static const char *const commands[] = {"filter", "sort",    "models", "layer", "theme",
+	                                       "export", "rescore", "copy",   "q"};
 	static const char *const themes[] = {"default", "light", "colorblind", "monochrome"};
 	const struct study *s = app->s;
 	if (!*cmd) {
@@ -171,15 +175,21 @@ static void candidates(const struct app *app, const char *cmd, struct cands *c)
 			cand_add(c, commands[i]);
 	} else if (strcmp(cmd, "models") == 0) {
 		cand_models(app, c, "", "");
+	} else if (strcmp(cmd, "copy") == 0) {
+		for (const char *const *f = clipboard_fields(); *f; f++)
+			cand_add(c, *f);
+		cand_models(app, c, "", "");
 	} else if (strcmp(cmd, "theme") == 0) {
 		for (size_t i = 0; i < sizeof themes / sizeof *themes; i++)
 			cand_add(c, themes[i]);
 	} else if (strcmp(cmd, "layer") == 0 || strcmp(cmd, "sort") == 0) {
 		for (size_t m = 0; m < s->n_models; m++)
 			for (size_t l = 0; l < s->models[m].n_layers; l++) {
-				if (!s->models[m].layers[l].act_path)
-					continue;
 				bool layer = strcmp(cmd, "layer") == 0;
+				const struct layer *ly = &s->models[m].layers[l];
+				/* :layer also takes a layer with weights only (for H) */
+				if (!ly->act_path && !(layer && ly->weights_path))
+					continue;
 				char *w =
 				    xasprintf("%s%s.%s%s", layer ? "" : "act(", s->models[m].name,
 				              s->models[m].layers[l].name, layer ? "" : ".");
@@ -343,6 +353,21 @@ int cmdline_key(struct app *app, wint_t ch, bool is_key)
 	case 5: /* C-e */
 		app->cmd_pos = app->cmd_len;
 		return REDRAW_STATUS;
+	case 11: /* C-k: the rest of the line */
+		app->cmd_len = app->cmd_pos;
+		app->cmd[app->cmd_len] = L'\0';
+		return REDRAW_STATUS;
+	case 23: { /* C-w: the word before the cursor, and the spaces after it */
+		size_t k = app->cmd_pos;
+		while (k > 0 && iswspace((wint_t)app->cmd[k - 1]))
+			k--;
+		while (k > 0 && !iswspace((wint_t)app->cmd[k - 1]))
+			k--;
+		wmemmove(app->cmd + k, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
+		app->cmd_len -= app->cmd_pos - k;
+		app->cmd_pos = k;
+		return REDRAW_STATUS;
+	}
 	case 21: /* C-u */
 		wmemmove(app->cmd, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
 		app->cmd_len -= app->cmd_pos;
@@ -383,6 +408,7 @@ enter : {
 		return search_run(app, line, 1) | REDRAW_STATUS;
 	}
 	history_add(app, line);
+	history_save(app, line);
 	app->hist_pos = app->n_hist;
 	return cmd_run(app, line) | REDRAW_STATUS;
 }

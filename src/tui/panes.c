@@ -350,6 +350,8 @@ void pane_confusion_draw(struct app *app)
 		lw += row_digits + 1;
 	}
 	int vis_cols = (pn->w - lw) / cw;
+	app->conf_lw = lw; /* for a click's cell (mouse.c) */
+	app->conf_cw = cw;
 	if (vis_rows < 1 || vis_cols < 1) {
 		wnoutrefresh(w);
 		return;
@@ -730,21 +732,32 @@ void status_draw(struct app *app)
 	if (app->s->n_decided)
 		snprintf(dec, sizeof dec, "%s%zu decision%s applied", sep, app->s->n_decided,
 		         app->s->n_decided == 1 ? "" : "s");
-	snprintf(right, sizeof right, "%s%zu/%zu%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
-	         app->n_sel, app->s->n, dec, sep, key, sep, app->model_names[app->a],
+	/* the back step is a key of its own (Esc only closes things): say when there is one */
+	char back[48] = "", kb[24];
+	if (app->n_back)
+		snprintf(back, sizeof back, "%s%s back", sep, action_key("back", kb, sizeof kb));
+	snprintf(right, sizeof right, "%s%zu/%zu%s%s%ssort: %.40s%sA=%.24s B=%.24s%s ", sep,
+	         app->n_sel, app->s->n, back, dec, sep, key, sep, app->model_names[app->a],
 	         app->model_names[app->b], work);
-	free(key);
 	int rc = text_cols(right);
 	int x = draw_text(app, w, 0, 1, 24, app->s->name, a | A_BOLD, false) + 1;
 	x += draw_safe(app, w, 0, x, width - x, sep, a, false);
 	x += draw_safe(app, w, 0, x, width - x, "filter: ", a, false);
 	int room = width - x - rc;
-	if (room < 8) {
-		/* narrow: the count matters more than the pair */
-		snprintf(right, sizeof right, "%s%zu/%zu ", sep, app->n_sel, app->s->n);
+	if (room < 20) {
+		/* narrow: the filter and the count matter more than the pair (the panes name it) */
+		snprintf(right, sizeof right, "%s%zu/%zu%s%s%ssort: %.40s%s ", sep, app->n_sel,
+		         app->s->n, back, dec, sep, key, work);
 		rc = text_cols(right);
 		room = width - x - rc;
 	}
+	if (room < 8) {
+		/* narrower: the count and the way back */
+		snprintf(right, sizeof right, "%s%zu/%zu%s ", sep, app->n_sel, app->s->n, back);
+		rc = text_cols(right);
+		room = width - x - rc;
+	}
+	free(key);
 	draw_text(app, w, 0, x, room, *app->filter ? app->filter : "(all)", a | A_BOLD, false);
 	if (width - rc > x)
 		draw_safe(app, w, 0, width - rc, rc, right, a, false);
@@ -765,6 +778,9 @@ void help_draw(struct app *app)
 	    ":sort KEY[:asc]   index, id, conf(M), margin(M), p(M, CLASS), act(M.L.J), issue ...",
 	    ":models A B       compare model A with model B",
 	    ":theme NAME       themes/NAME.ini (default, light, colorblind, monochrome)",
+	    ":layer M.L        the neuron pane's layer (a layer with weights only: for H)",
+	    ":copy FIELD       copy id, index, text, image, gt, given, split or a model's "
+	    "prediction",
 	    ":q                quit",
 	};
 	size_t n_cmd = sizeof commands / sizeof *commands;

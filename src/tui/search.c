@@ -13,6 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "nncmp/text.h"
+#include "views.h"
+
 /* Case-insensitive (ASCII) substring test. */
 static bool has(const char *hay, const char *needle)
 {
@@ -99,14 +102,34 @@ int app_set_layer(struct app *app, const char *spec)
 		if (m < 0)
 			continue;
 		int l = study_layer_index(&s->models[m], dot + 1);
-		if (l < 0 || !s->models[m].layers[l].act_path)
+		if (l < 0)
 			continue;
+		const struct layer *ly = &s->models[m].layers[l];
+		if (!ly->act_path && ly->weights_path) {
+			/* weights only: the layer of the weights view; the neuron pane keeps its
+			 * own */
+			app->wm = m;
+			app->wl = l;
+			char *safe = text_sanitize(spec, !app->utf8);
+			app_message(app, false,
+			            "%.200s has weights only: H shows them (the neuron pane needs "
+			            "activations)",
+			            safe);
+			free(safe);
+			if (app->view == &view_weights)
+				return view_open(app, "weights");
+			return REDRAW_STATUS;
+		}
+		if (!ly->act_path)
+			continue;
+		app->wm = app->wl = -1; /* H follows the neuron pane's layer again */
 		app->lm = m;
 		app->ll = l;
 		app->panes[PANE_NEURONS].cur = app->panes[PANE_NEURONS].top = 0;
 		neurons_request(app);
 		return REDRAW_ONE(PANE_NEURONS) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 	}
-	app_message(app, true, "no layer with activations called %.200s (MODEL.LAYER)", spec);
+	app_message(app, true, "no layer with activations or weights called %.200s (MODEL.LAYER)",
+	            spec);
 	return REDRAW_STATUS;
 }

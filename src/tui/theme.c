@@ -14,6 +14,7 @@
  * (theme_load: --theme, :theme) brings colours back.
  */
 #include "tui_int.h"
+#include "nncmp/tui.h"
 
 #include <ini.h>
 #include <limits.h>
@@ -257,8 +258,23 @@ int class_pair(int fg_class, int bg_class)
 	return CLASS_PAIR_BASE + f * CLASS_HUES + b;
 }
 
+/* --color: never and always override NO_COLOR (tui_set_colour) */
+static enum colour_when colour_when = COLOUR_AUTO;
+
+void tui_set_colour(enum colour_when when)
+{
+	colour_when = when;
+}
+
+enum colour_when theme_colour_when(void)
+{
+	return colour_when;
+}
+
 bool theme_no_colour(void)
 {
+	if (colour_when != COLOUR_AUTO)
+		return colour_when == COLOUR_NEVER;
 	const char *v = getenv("NO_COLOR");
 	return v && *v;
 }

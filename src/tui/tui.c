@@ -44,6 +44,57 @@ void app_message(struct app *app, bool error, const char *fmt, ...)
 	app->msg_dirty = true;
 }
 
+/* The state to open in (tui_set_start), borrowed from main's argv. */
+static struct {
+	const char *filter, *sort, *a, *b;
+} start;
+
+void tui_set_start(const char *filter, const char *sort, const char *model_a, const char *model_b)
+{
+	start.filter = filter;
+	start.sort = sort;
+	start.a = model_a;
+	start.b = model_b;
+}
+
+/*
+ * Applies the state of --models, --filter and --sort (in that order: the filter may name the
+ * pair's models); false after printing what is wrong on stderr. push: the filter's replacing
+ * "all" is a back step (the first time; again after the journal is applied it is not).
+ */
+static bool start_apply(struct app *app, bool push)
+{
+	if (start.a && start.b && !(app_set_models(app, start.a, start.b) & RECOMPUTE)) {
+		/* app_set_models says RECOMPUTE | REDRAW_ALL, or only REDRAW_STATUS on error */
+		goto bad;
+	}
+	if (start.filter && *start.filter &&
+	    !(app_set_filter(app, start.filter, AGREE_CUSTOM, -1, push) & RECOMPUTE))
+		goto bad;
+	if (start.sort && !(app_set_sort(app, start.sort) & REDRAW_ONE(PANE_INSTANCES)))
+		goto bad;
+	app->msg[0] = '\0';
+	return true;
+bad : {
+	char *m = text_sanitize(app->msg, true);
+	fprintf(stderr, "nncmp: %s\n", m);
+	free(m);
+	return false;
+}
+}
+
+/* True when path is a study.ini manifest, or a directory holding one (study_open's rule). */
+static bool study_is_manifest(const char *path)
+{
+	size_t n = strlen(path);
+	if (n >= 4 && strcmp(path + n - 4, ".ini") == 0)
+		return true;
+	char *ini = xasprintf("%s/study.ini", path);
+	bool yes = access(ini, F_OK) == 0;
+	free(ini);
+	return yes;
+}
+
 /* ---- layout ---- */
 
 static void pane_place(struct app *app, enum pane_id p, int y, int x, int h, int w)
@@ -224,6 +275,8 @@ static void msg_draw(struct app *app)
 		int x = 1;
 		for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
 			char kb[24], lab[48];
+			if (strcmp(hints[i].action, "back") == 0 && app->n_back == 0)
+				continue; /* named only while there is a filter to go back to */
 			action_key(hints[i].action, kb, sizeof kb);
 			snprintf(lab, sizeof lab, " %s  ", hints[i].label);
 			int need = text_cols(kb) + text_cols(lab);
@@ -321,6 +374,8 @@ static int help_key(struct app *app, int key)
 		app->help_top = app->help_top > pg ? app->help_top - pg : 0;
 	} else if (strcmp(name, "top") == 0) {
 		app->help_top = 0;
+	} else if (strcmp(name, "bottom") == 0) {
+		app->help_top = SIZE_MAX / 2; /* help_draw() clamps it to the last page */
 	} else if (key == 'q' || key == KEY_ESC || strcmp(name, "help") == 0 ||
 	           strcmp(name, "quit") == 0 || strcmp(name, "enter") == 0) {
 		app->help = false;
@@ -485,7 +540,9 @@ static void run_loop(struct app *app)
 			continue;
 		}
 		int flags;
-		if (app->cmd_active)
+		if (is_key && key == KEY_MOUSE)
+			flags = mouse_event(app);
+		else if (app->cmd_active)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
 			flags = help_key(app, key);
@@ -551,6 +608,8 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->b = s->n_models > 1 ? 1 : 0;
 	/* the neuron pane starts on the first layer with activations, model A's if it has one */
 	app->lm = app->ll = -1;
+	app->wm = app->wl = -1;
+	app->manifest = study_is_manifest(path);
 	for (size_t m = 0; m < s->n_models && app->lm < 0; m++)
 		for (size_t l = 0; l < s->models[m].n_layers; l++)
 			if (s->models[m].layers[l].act_path) {
@@ -578,6 +637,11 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->upper = PANE_AGREE;
 	app->sel = xcalloc(s->n ? s->n : 1, sizeof *app->sel);
 	app->n_sel = expr_select(NULL, s, app->sel);
+	/* --models, --filter, --sort: checked before the screen is touched */
+	if (!start_apply(app, true)) {
+		app_free(app);
+		return 2;
+	}
 
 	char cfg_theme[128] = "";
 	struct nn_err cfg_err = {{0}};
@@ -589,6 +653,9 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		env_theme = NULL;
 	if (!theme || !*theme)
 		theme = env_theme && *env_theme ? env_theme : cfg_theme[0] ? cfg_theme : NULL;
+	if (theme_colour_when() == COLOUR_NEVER)
+		theme =
+		    NULL; /* --color=never: the monochrome attributes, whatever theme is named */
 
 	/* the terminal is asked about sixel before curses owns it */
 	bool passthrough = false;
@@ -613,6 +680,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	curs_set(0);
 	wtimeout(stdscr, 1000);
 	restore_arm();
+	mouse_start();
 	theme_default();
 	if (theme && theme_load(theme, &err) != 0)
 		app_message(app, true, "%s; using the default theme", err.msg);
@@ -625,8 +693,15 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	else if (s->warnings.n)
 		app_message(app, false, "warning: %s%s", s->warnings.v[0],
 		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
+	history_load(app);
 	app->worker = worker_new();
 	triage_open(app);
+	if (start.filter || start.sort) { /* again, over the journal's labels */
+		char keep[sizeof app->msg];
+		memcpy(keep, app->msg, sizeof keep); /* the journal's message */
+		start_apply(app, false);
+		memcpy(app->msg, keep, sizeof keep);
+	}
 	app_recompute(app);
 	neurons_request(app);
 	react(app, RELAYOUT);

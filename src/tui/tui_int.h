@@ -57,9 +57,11 @@ enum role {
 
 /* Loads theme `name` (a name or an .ini path) and applies it; returns 0 or -1 with err set. */
 int theme_load(const char *name, struct nn_err *err);
-/* True when NO_COLOR is set and not empty: theme_default() gives the monochrome attributes and
- * no colour pairs. */
+/* True when NO_COLOR is set and not empty, or --color=never (and false with --color=always):
+ * theme_default() gives the monochrome attributes and no colour pairs. */
 bool theme_no_colour(void);
+/* What --color said (tui_set_colour). */
+enum colour_when theme_colour_when(void);
 /* Applies the compiled-in default theme (used when no theme file can be read). */
 void theme_default(void);
 /* The attribute (colour pair or monochrome attribute) of a role under the current theme. */
@@ -199,6 +201,7 @@ struct app {
 	int conf_view;         /* 0: A, 1: B, 2: B − A */
 	size_t conf_r, conf_c; /* cursor cell */
 	size_t conf_top, conf_left;
+	int conf_lw, conf_cw; /* as last drawn: row labels' width, a cell's width (mouse.c) */
 
 	/* message line and command line */
 	char msg[NN_ERR_MAX + 64];
@@ -210,11 +213,16 @@ struct app {
 	size_t cmd_len, cmd_pos;
 	char *hist[HIST_MAX];
 	size_t n_hist, hist_pos;
+	bool hist_off; /* the history file could not be read or written: left alone (history.c) */
 	bool quit;
 
 	/* the neuron pane's layer: model lm, layer ll of that model; -1 when no layer has
 	 * activations */
 	int lm, ll;
+	/* the weights view's layer, chosen with :layer or L there; -1 when it follows the neuron
+	 * pane's layer (or the first with weights) */
+	int wm, wl;
+	bool manifest; /* the study is a study.ini: hints name its keys, not directory paths */
 	struct worker
 	    *worker; /* background computations (worker.h); NULL if no thread could start */
 
@@ -268,6 +276,10 @@ const struct action *action_for_key(int key);
 int config_load(char *theme, size_t size, struct nn_err *err);
 /* The config's [ui] graphics (NULL when unset) and graphics_passthrough, after config_load(). */
 const char *config_graphics(bool *passthrough);
+/* The config's [ui] mouse (true unless it says false), after config_load(). */
+bool config_mouse(void);
+/* Runs the action called name (as its key would); returns its reaction flags. */
+int action_run(struct app *app, const char *name);
 /* Writes a readable name of key ("j", "Tab", "C-l", "PgDn") into buf. */
 const char *key_label(int key, char *buf, size_t size);
 /* The first key bound to the action called name, as text ("?" when unbound). */
@@ -355,6 +367,29 @@ void cmdline_open_search(struct app *app);
 /* Handles a key while the command line is open; returns reaction flags. */
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
 void cmdline_draw(struct app *app);
+
+/* ---- the mouse (mouse.c) ---- */
+
+/* Asks the terminal for mouse reports (clicks and the wheel), unless [ui] mouse = false. */
+void mouse_start(void);
+/* Handles a KEY_MOUSE: a click focuses a pane and selects the row (opens a confusion cell), the
+ * wheel scrolls the list under the pointer, the help or a view. Returns reaction flags. */
+int mouse_event(struct app *app);
+
+/* ---- copying to the clipboard (clipboard.c) ---- */
+
+/* Copies field ("id" when NULL or empty) of the selected instance with OSC 52, saying so on
+ * the message line; returns reaction flags. */
+int clipboard_copy(struct app *app, const char *field);
+/* The fields :copy names (NULL-terminated; a model's name copies its prediction as well). */
+const char *const *clipboard_fields(void);
+
+/* ---- the command line's history across runs (history.c) ---- */
+
+/* Reads $XDG_STATE_HOME/nncmp/history into app->hist (a message when it cannot). */
+void history_load(struct app *app);
+/* Adds line to the history file, written anew and renamed into place (a message on failure). */
+void history_save(struct app *app, const char *line);
 
 /* ---- search (search.c) ---- */
 

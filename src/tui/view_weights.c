@@ -26,51 +26,124 @@ struct weights_ctx {
 	size_t inst;
 	char inst_id[64];
 	char shape[64], dtype[8];
+	char layers[300]; /* "layers with weights: ..." */
+	char note[400];   /* why this layer and not the neuron pane's, or "" */
 };
+
+/* Whether layer l of model m holds weights. */
+static bool has_weights(const struct study *s, int m, int l)
+{
+	return m >= 0 && l >= 0 && (size_t)m < s->n_models && (size_t)l < s->models[m].n_layers &&
+	       s->models[m].layers[l].weights_path;
+}
+
+/*
+ * Where a layer's weights would come from, for a hint: the manifest's key when the study is a
+ * study.ini, else the directory's path.
+ */
+static void weights_source_hint(const struct app *app, const char *mn, const char *ln, char *buf,
+                                size_t size)
+{
+	if (app->manifest)
+		snprintf(buf, size, "weights.%.60s = ... in [model %.60s] of study.ini", ln, mn);
+	else
+		snprintf(buf, size, "models/%.60s/weights/%.60s.npy", mn, ln);
+}
+
+/*
+ * The layer H shows: the one :layer or L chose for it, else the neuron pane's when it has weights,
+ * else the first with weights (model A's first). False when no layer has weights.
+ */
+static bool weights_layer(const struct app *app, int *m, int *l)
+{
+	const struct study *s = app->s;
+	if (has_weights(s, app->wm, app->wl)) {
+		*m = app->wm;
+		*l = app->wl;
+		return true;
+	}
+	int nm = -1, nl = -1;
+	struct nn_err e2 = {{0}};
+	if (view_layer(app, &nm, &nl, &e2) && has_weights(s, nm, nl)) {
+		*m = nm;
+		*l = nl;
+		return true;
+	}
+	int first = nm >= 0 ? nm : (int)app->a;
+	for (size_t k = 0; k < s->n_models; k++) {
+		int mi = (int)(((size_t)first + k) % s->n_models);
+		for (size_t li = 0; li < s->models[mi].n_layers; li++)
+			if (s->models[mi].layers[li].weights_path) {
+				*m = mi;
+				*l = (int)li;
+				return true;
+			}
+	}
+	return false;
+}
 
 static void *weights_prepare(struct app *app, struct nn_err *err)
 {
 	const struct study *s = app->s;
 	int m = -1, l = -1;
-	struct nn_err e2 = {{0}};
-	if (!view_layer(app, &m, &l, &e2)) {
-		/* no activations: the first layer with weights */
-		for (size_t mi = 0; m < 0 && mi < s->n_models; mi++)
-			for (size_t li = 0; li < s->models[mi].n_layers; li++)
-				if (s->models[mi].layers[li].weights_path) {
-					m = (int)mi;
-					l = (int)li;
-					break;
-				}
-		if (m < 0) {
-			nn_err_set(err,
-			           "the study has no layer weights (models/M/weights/LAYER.npy)");
-			return NULL;
-		}
-	}
-	const struct model *md = &s->models[m];
-	const struct layer *ly = &md->layers[l];
-	char *mn = text_sanitize(md->name, !app->utf8), *ln = text_sanitize(ly->name, !app->utf8);
-	if (!ly->weights_path) {
-		nn_err_set(
-		    err,
-		    "layer %.60s of model %.60s has no weights (models/%.60s/weights/%.60s.npy); "
-		    "choose another layer in the neuron pane",
-		    ln, mn, mn, ln);
+	if (!weights_layer(app, &m, &l)) {
+		char hint[200];
+		const struct model *m0 = &s->models[app->a];
+		char *mn = text_sanitize(m0->name, !app->utf8);
+		char *ln = text_sanitize(m0->n_layers ? m0->layers[0].name : "LAYER", !app->utf8);
+		weights_source_hint(app, mn, ln, hint, sizeof hint);
+		nn_err_set(err, "the study has no layer weights (%s)", hint);
 		free(mn);
 		free(ln);
 		return NULL;
 	}
+	const struct model *md = &s->models[m];
+	const struct layer *ly = &md->layers[l];
+	char *mn = text_sanitize(md->name, !app->utf8), *ln = text_sanitize(ly->name, !app->utf8);
 	struct weights_ctx *c = xcalloc(1, sizeof *c);
 	c->w = &ly->weights;
 	c->title = xasprintf("%s.%s", mn, ln);
 	free(mn);
 	free(ln);
-	int H = app->rows - 2 - 6, W = app->cols - 16;
+	/* the other layers with weights, and why the neuron pane's layer is not the one shown */
+	size_t o = (size_t)snprintf(c->layers, sizeof c->layers, "layers with weights:");
+	size_t n_with = 0;
+	for (size_t mi = 0; mi < s->n_models; mi++)
+		for (size_t li = 0; li < s->models[mi].n_layers; li++) {
+			if (!s->models[mi].layers[li].weights_path || o + 8 >= sizeof c->layers)
+				continue;
+			char *a = text_sanitize(s->models[mi].name, !app->utf8);
+			char *b = text_sanitize(s->models[mi].layers[li].name, !app->utf8);
+			bool here = (int)mi == m && (int)li == l;
+			o += (size_t)snprintf(c->layers + o, sizeof c->layers - o,
+			                      " %s%.40s.%.40s%s", here ? "[" : "", a, b,
+			                      here ? "]" : "");
+			n_with++;
+			free(a);
+			free(b);
+		}
+	if (n_with > 1 && o < sizeof c->layers)
+		snprintf(c->layers + o, sizeof c->layers - o, "   L: next");
+	int nm = -1, nl = -1;
+	struct nn_err e2 = {{0}};
+	if (view_layer(app, &nm, &nl, &e2) && !has_weights(s, nm, nl) &&
+	    !has_weights(s, app->wm, app->wl)) {
+		char *a = text_sanitize(s->models[nm].name, !app->utf8);
+		char *b = text_sanitize(s->models[nm].layers[nl].name, !app->utf8);
+		char hint[200];
+		weights_source_hint(app, a, b, hint, sizeof hint);
+		snprintf(
+		    c->note, sizeof c->note,
+		    "the neuron pane's layer %.40s.%.40s has no weights (%.150s); showing %.60s", a,
+		    b, hint, c->title);
+		free(a);
+		free(b);
+	}
+	int H = app->rows - 2 - 7, W = app->cols - 16;
 	c->max_rows = H < 1 ? 1 : (size_t)H;
 	c->max_cols = W < 1 ? 1 : (size_t)W;
 	const struct npy_header *hd = &ly->weights.h;
-	size_t o = 0;
+	o = 0;
 	for (int k = 0; k < (hd->ndim < 1 ? 1 : hd->ndim) && o < sizeof c->shape - 24; k++)
 		o += (size_t)snprintf(c->shape + o, sizeof c->shape - o, "%s%zu", k ? " x " : "",
 		                      hd->ndim < 1 ? (size_t)1 : hd->dims[k]);
@@ -187,7 +260,12 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 		         c->inst == SIZE_MAX ? "no instance is selected"
 		                             : "the layer has no activations");
 	draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_DIM), false);
-	int y0 = 5, vis = H - y0;
+	if (c->note[0])
+		snprintf(line, sizeof line, "%.290s   %.290s", c->note, c->layers);
+	else
+		snprintf(line, sizeof line, "%s", c->layers);
+	draw_safe(app, w, 4, 1, W - 2, line, role_attr(ROLE_DIM), false);
+	int y0 = 6, vis = H - y0;
 	if (vis < 1)
 		return;
 	view_clamp(nav, g->grid_rows, (size_t)vis);
@@ -231,11 +309,38 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	}
 }
 
+/* L: the next layer with weights after the one shown (any model), wrapping. */
+static int weights_next_layer(struct app *app)
+{
+	const struct study *s = app->s;
+	int m = -1, l = -1;
+	if (!weights_layer(app, &m, &l))
+		return 0;
+	size_t total = 0;
+	for (size_t mi = 0; mi < s->n_models; mi++)
+		total += s->models[mi].n_layers;
+	size_t mi = (size_t)m, li = (size_t)l;
+	for (size_t k = 0; k < total; k++) {
+		if (++li >= s->models[mi].n_layers) {
+			li = 0;
+			do
+				mi = (mi + 1) % s->n_models;
+			while (s->models[mi].n_layers == 0);
+		}
+		if (s->models[mi].layers[li].weights_path)
+			break;
+	}
+	app->wm = (int)mi;
+	app->wl = (int)li;
+	return view_open(app, "weights"); /* a new grid for that layer */
+}
+
 static int weights_key(struct app *app, void *p, struct view_nav *nav, int key)
 {
-	(void)app;
 	(void)nav;
 	struct weights_ctx *c = p;
+	if (key == 'L')
+		return weights_next_layer(app);
 	if (key != 'm')
 		return -1;
 	c->how = !c->how;

@@ -247,5 +247,22 @@ expect 0 'alpha bravo⏎charlie delta⏎ echo foxtrot' -- env LC_ALL=C.UTF-8 "$N
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
 
+# "--" ends the options: a study named like an option opens; --color as ls and ripgrep take it
+mkdir -p "$TMP/dash" && cp -r $DIGITS "$TMP/dash/-digits"
+(cd "$TMP/dash" && "$NNCMP" -- -digits) | grep -q '^-digits .* 899 instances' && ok || bad "nncmp -- -digits"
+expect 0 "digits" -- "$NNCMP" -- $DIGITS
+(cd "$TMP/dash" && "$NNCMP" report -- -digits) | grep -q '899 instances' && ok || bad "nncmp report -- -digits"
+expect 2 "--color wants auto, always or never, not 'sometimes'" -- "$NNCMP" --color=sometimes report $DIGITS
+esc=$(printf '\033')
+"$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=always | grep -q "$esc\[" && ok || bad "--color=always: no colour when piped"
+"$NNCMP" --color always weights $DIGITS --model cnn --layer fc1 | grep -q "$esc\[" && ok || bad "--color always (ripgrep's form)"
+NO_COLOR=1 "$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=always | grep -q "$esc\[" && ok || bad "--color=always over NO_COLOR"
+"$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=never | grep -q "$esc\[" && bad "--color=never wrote colour" || ok
+"$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=auto | grep -q "$esc\[" && bad "--color=auto, piped, wrote colour" || ok
+# --filter on the study: the report over it when piped; --sort and --models need the TUI
+expect 0 "53 match 'cnn != gt'" -- "$NNCMP" $DIGITS --filter 'cnn != gt'
+expect 2 "--sort and --models set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
+expect 0 "digits" -- "$NNCMP" --filter 'cnn != gt' $DIGITS
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -88,9 +88,14 @@ n=$(count 'gt == 3 and cnn == 8')
 keys Enter
 expect "Enter opens the cell's filter" "filter: gt == 3 and cnn == 8"
 expect "cell count" "$n/$total"
+expect "a back step exists: the status line names its key" "BS back"
+# Esc closes things and nothing more (issue #16): the filter stays; Backspace goes back
 keys Escape
-expect "Esc goes back to the previous filter" "filter: (all)"
-expect "Esc restores the count" "$total/$total"
+sleep 0.3
+expect "Esc keeps the cell's filter" "filter: gt == 3 and cnn == 8"
+keys BSpace
+expect "Backspace goes back to the previous filter" "filter: (all)"
+expect "Backspace restores the count" "$total/$total"
 
 # command line
 keys :

@@ -70,7 +70,9 @@ expect "Esc closes the matrix" "Agreement per class"
 # --- weights heatmap, the first instance's activations beside it
 keys H
 expect "H opens the weights view" "Layer weights"
-"$BIN" weights demo-data/digits --model "$M" --layer "$L" --grid 37x144 --json >"$TMP/w.json"
+# the grid fills the window below the view's title and its five lines of header (the fifth
+# lists the layers with weights): 45 - 2 - 7 rows
+"$BIN" weights demo-data/digits --model "$M" --layer "$L" --grid 36x144 --json >"$TMP/w.json"
 line=$(py '
 import json, sys, numpy as np
 d = json.load(open(sys.argv[1]))
@@ -224,7 +226,7 @@ start C 80 24 demo-data/digits
 expect "the TUI is up" "digits"
 keys H
 expect "H at 80x24" "Layer weights"
-"$BIN" weights demo-data/digits --model "$M" --layer "$L" --grid 16x64 --json >"$TMP/w2.json"
+"$BIN" weights demo-data/digits --model "$M" --layer "$L" --grid 15x64 --json >"$TMP/w2.json"
 line=$(py '
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -237,7 +239,7 @@ for v in d["grid"][0]:
     out.append(".-=#"[b] if t < 0 else ".+*@"[b])
 print("|%s|" % "".join(out))
 ' "$TMP/w2.json")
-expect "ASCII weights row 0 from the CLI's 16x64 grid" "$line"
+expect "ASCII weights row 0 from the CLI's 15x64 grid" "$line"
 keys Escape
 keys P
 expect "ASCII projection: legend" "@ #0  # 0"

@@ -230,7 +230,7 @@ raw_clean "TUI raw stream (tmux): none of the escapes" "$TMP/raw.tmux"
 
 echo "== escapes: the TUI under script(1), raw typescript"
 (sleep 1.2; printf 'jj'; sleep 0.3; printf ':filter gt == 5\r'; sleep 0.3; printf '?'; sleep 0.3; printf 'q'; sleep 0.3; printf 'q'; sleep 1) |
-	TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 timeout 20 script -q -e \
+	TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 XDG_STATE_HOME=$TMP/state timeout 20 script -q -e \
 		-c "stty cols 160 rows 45; $BIN $H" "$TMP/raw.script" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "script: the TUI ran and quit with q (exit 0)" || no "script: exit $rc"
@@ -239,7 +239,7 @@ grep -aqF 'zero\e]52' "$TMP/raw.script" && ok "script: visible \\e]52 in the str
 raw_clean "TUI raw stream (script): none of the escapes" "$TMP/raw.script"
 
 (sleep 1.2; printf 'jjq'; sleep 1) |
-	TERM=xterm LANG=C LC_ALL=C timeout 20 script -q -e \
+	TERM=xterm LANG=C LC_ALL=C XDG_STATE_HOME=$TMP/state timeout 20 script -q -e \
 		-c "stty cols 120 rows 35; $BIN $H" "$TMP/raw.c" >/dev/null 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "script, LANG=C: the TUI ran and quit (exit 0)" || no "script, LANG=C: exit $rc"
