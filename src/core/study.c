@@ -151,6 +151,41 @@ static int convention_scan(const char *root, struct manifest *mf, struct nn_err 
 	return rc;
 }
 
+/* FNV-1a: the hash of the duplicate check below. */
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/*
+ * The index of the first name equal to an earlier one, or n when all differ: an open-addressing
+ * set of indices (linear probing, at most half full), so n names cost O(n).
+ */
+static size_t first_duplicate(char *const *v, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	size_t *slot = xreallocarray(NULL, cap, sizeof *slot);
+	for (size_t k = 0; k < cap; k++)
+		slot[k] = SIZE_MAX;
+	size_t dup = n;
+	for (size_t i = 0; i < n && dup == n; i++) {
+		size_t k = (size_t)str_hash(v[i]) & (cap - 1);
+		for (; slot[k] != SIZE_MAX; k = (k + 1) & (cap - 1))
+			if (strcmp(v[slot[k]], v[i]) == 0) {
+				dup = i;
+				break;
+			}
+		slot[k] = i;
+	}
+	free(slot);
+	return dup;
+}
+
 /* Reads classes.txt: one name per line, no empty or duplicate names. */
 static int load_classes(struct study *s, const char *path, struct nn_err *err)
 {
@@ -158,6 +193,17 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
 	if (!buf)
 		return -1;
+	/* the limit first: what follows is linear, but a huge list has no use being read */
+	size_t lines = 0;
+	for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + len - q))); q++)
+		lines++;
+	if (len && buf[len - 1] != '\n')
+		lines++;
+	if (lines > STUDY_MAX_CLASSES) {
+		free(buf);
+		return nn_err_set(err, "%s: %zu classes; at most %d are supported", path, lines,
+		                  STUDY_MAX_CLASSES);
+	}
 	struct strvec names = {0};
 	size_t line = 0;
 	char *p = buf, *end = buf + len;
@@ -183,13 +229,10 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 	free(buf);
 	if (rc == 0 && names.n == 0)
 		rc = nn_err_set(err, "%s: no class names", path);
-	for (size_t i = 0; rc == 0 && i < names.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(names.v[i], names.v[j]) == 0) {
-				rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path,
-				                i + 1, names.v[i]);
-				break;
-			}
+	size_t dup = rc == 0 ? first_duplicate(names.v, names.n) : names.n;
+	if (dup < names.n)
+		rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path, dup + 1,
+		                names.v[dup]);
 	if (rc < 0) {
 		strvec_free(&names);
 		return -1;

@@ -141,6 +141,8 @@ good "$S"; rm "$S/labels.npy"; ln -s labels.npy "$S/labels.npy"; bad "symlink lo
 good "$S"; rm "$S/classes.txt"; mkfifo "$S/classes.txt"; bad "FIFO instead of a file" "classes.txt: not a regular file"
 good "$S"; printf 'a\nb\na\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 3)' "$F1$F0$F0$F0$F1$F0"; bad "duplicate class" "classes.txt:3: class 'a' is listed twice"
 good "$S"; : >"$S/classes.txt"; bad "empty classes.txt" "classes.txt: no class names"
+good "$S"; awk 'BEGIN { for (i = 0; i < 300000; i++) print "c" i }' >"$S/classes.txt"; bad "300k class names, refused before the duplicate check" "classes.txt: 300000 classes; at most 5000 are supported"
+good "$S"; awk 'BEGIN { for (i = 0; i < 4999; i++) print "c" i; print "c4321" }' >"$S/classes.txt"; bad "a duplicate among 5000 names" "classes.txt:5000: class 'c4321' is listed twice"
 good "$S"; printf 'a\000x\nb\n' >"$S/classes.txt"; bad "NUL in a class name" "classes.txt:1: NUL byte"
 good "$S"; printf '{}\n' >"$S/samples.jsonl"; bad "samples: too few lines" "samples.jsonl: 1 lines, but"
 good "$S"; printf '{}\n{"id": \n' >"$S/samples.jsonl"; bad "samples: invalid JSON" "samples.jsonl:2:"
