@@ -16,14 +16,16 @@ n=0
 # npy FILE DESCR SHAPE HEXBYTES: a version 1.0 npy file (header padded to 64 as NumPy does)
 npy() {
 	local dict="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
-	local total=$((10 + ${#dict} + 1))
+	local dlen # in bytes: DESCR may hold printf escapes (\000)
+	dlen=$(printf '%b' "$dict" | wc -c)
+	local total=$((10 + dlen + 1))
 	local pad=$(((64 - total % 64) % 64))
-	local hlen=$((${#dict} + pad + 1))
+	local hlen=$((dlen + pad + 1))
 	mkdir -p "$(dirname "$1")"
 	{
 		printf '\223NUMPY\001\000'
 		printf "\\$(printf %03o $((hlen & 255)))\\$(printf %03o $((hlen >> 8)))"
-		printf '%s' "$dict"
+		printf '%b' "$dict"
 		printf '%*s' $pad ''
 		printf '\n'
 		printf "$4"
@@ -108,6 +110,8 @@ good "$S"; npy "$S/labels.npy" '<i8' '(1000000000000,)' "$I0$I1"; bad "header cl
 good "$S"; npy "$S/labels.npy" '<i8' '(99999999999999999999999999,)' "$I0"; bad "shape beyond size_t" "labels.npy: malformed npy header (shape)"
 good "$S"; npy "$S/labels.npy" '<c8' '(2,)' "$I0$I1"; bad "complex dtype" "unsupported dtype '<c8'"
 good "$S"; npy "$S/labels.npy" '<U4' '(2,)' "$I0$I1$I0$I1"; bad "string dtype" "unsupported dtype '<U4'"
+good "$S"; npy "$S/labels.npy" '<i8\000junk' '(2,)' "$I0$I1"; bad "NUL inside the descr" "labels.npy: malformed npy header (descr)"
+good "$S"; npy "$S/models/m/probs.npy" '<f4\000junk' '(2, 2)' "$F3Q$FQ$FQ$F3Q"; bad "NUL inside the probs descr" "probs.npy: malformed npy header (descr)"
 good "$S"; npy "$S/labels.npy" '<f4' '(2,)' "$F0$FNAN"; bad "NaN label" "labels.npy: row 1 holds nan"
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$IM1"; bad "negative label" "labels.npy: row 1 holds -1"
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I5"; bad "label out of range" "labels.npy: row 1 holds class 5, but there are 2 classes"
@@ -156,6 +160,11 @@ good "$S"; npy "$S/labels.npy" '<i8' '(1,)' "$I0"; npy "$S/models/m/probs.npy" '
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I0"; printf 'only\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 1)' "$F1$F1"; accepted "one class"
 good "$S"; rm "$S/labels.npy"; printf 'label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "labels.csv names without classes.txt" "classes are the 2 label names in sorted order"
 good "$S"; rm "$S/labels.npy"; printf 'label\n"a\n' >"$S/labels.csv"; bad "malformed labels.csv" "labels.csv: malformed CSV"
+good "$S"; rm "$S/labels.npy"; printf 'label\n0\n1\000\n' >"$S/labels.csv"; bad "NUL in a labels.csv cell" "labels.csv: row 3: NUL byte in a cell"
+good "$S"; rm "$S/labels.npy"; printf '\357\273\277label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "a BOM before the labels.csv header" "classes are the 2 label names in sorted order"
+n=$((n + 1))
+if [ "$("$NNCMP" instances "$S" --json 2>/dev/null | jq -c '[.instances[] | [.label, .label_id]]')" = '[["b",1],["a",0]]' ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL [labels after a BOM]: $("$NNCMP" instances "$S" --json 2>&1 | head -c 300)"; fi
+good "$S"; rm "$S/labels.npy"; printf '\357\273\277label,id\n1,x\n0,y\n' >"$S/labels.csv"; accepted "a BOM before a two-column labels.csv header"
 good "$S"; printf 'x\033]52;c;aGk=\007\nb\033[2J\n' >"$S/classes.txt"; accepted "escape sequences in class names"
 n=$((n + 1))
 if "$NNCMP" report "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC in the report]"; else pass=$((pass + 1)); fi
