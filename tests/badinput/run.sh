@@ -137,6 +137,12 @@ good "$S"; mv "$S/models/m" "$S/models/not"; bad "reserved model name" "model na
 good "$S"; mv "$S/models/m" "$S/models/9lives"; bad "model name starting with a digit" "must start with a letter"
 good "$S"; cp -r "$S/models/m" "$S/models/m2"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[model m2]\nprobs = models/m2/probs.npy\n[model m]\npred = x.npy\n' >"$S/study.ini"; bad "duplicate model names" "model 'm' is defined twice"
 good "$S"; printf '[study]\nlabels = labels.npy\nlabel = x\n' >"$S/study.ini"; bad "manifest unknown key" "study.ini:3: unknown key 'label'"
+L43=$(printf 'm%.0s' $(seq 43)) # "[model NAME]" with the longest NAME inih keeps whole (49 characters)
+good "$S"; printf '[study]\nlabels = labels.npy\n[model %s]\nprobs = models/m/probs.npy\n' "$L43" >"$S/study.ini"; accepted "a 43-character model name"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model %sa]\nprobs = models/m/probs.npy\n[model %sb]\nact.fc = models/m/act/fc.npy\n' "$L43" "$L43" >"$S/study.ini"; bad "model names past inih's section limit" "study.ini:3: section name longer than 49 characters"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[model m]\nact.fc = models/m/act/fc.npy\n' >"$S/study.ini"; bad "one model's section twice in a row" "study.ini:5: model 'm' is defined twice (first at line 3)"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[study]\nclasses = classes.txt\n' >"$S/study.ini"; bad "[study] twice" "study.ini:5: section [study] is given twice (first at line 1)"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy,\n  ; [model m] in a comment\n [model m]\n' >"$S/study.ini"; bad "an indented header is a continuation line, as inih reads it" "s/[model m]: No such file"
 good "$S"; printf '[study]\nclasses = classes.txt\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "manifest without labels" "does not name 'labels'"
 good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = elsewhere/probs.npy\n' >"$S/study.ini"; bad "manifest names a missing file" "elsewhere/probs.npy: No such file or directory"
 good "$S"; printf '\377\376garbage\000\n' >"$S/study.ini"; bad "binary manifest" "study.ini"
