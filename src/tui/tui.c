@@ -354,6 +354,7 @@ static void app_free(struct app *app)
 	free(app->sel);
 	free(app->filter);
 	free(app->sort_key);
+	free(app->search);
 	study_free(app->s);
 }
 
