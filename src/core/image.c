@@ -164,6 +164,36 @@ static bool path_inside(const char *p)
 	}
 }
 
+/*
+ * A relative path without ".." can still leave the study through a symbolic link (a linked file,
+ * or a linked directory on the way). Resolves full and the study's root and returns 0 when the
+ * first lies inside the second, else -1 with err set (also when full does not resolve at all).
+ */
+static int resolves_inside(const char *root, const char *full, struct nn_err *err)
+{
+	char *real = realpath(full, NULL);
+	if (!real)
+		return nn_err_set(err, "%s: %s", full,
+		                  errno == ENOENT ? "no such file" : strerror(errno));
+	char *real_root = realpath(root && *root ? root : ".", NULL);
+	int rc = 0;
+	if (!real_root) {
+		rc = nn_err_set(err, "%s: %s", root, strerror(errno));
+	} else {
+		size_t rl = strlen(real_root);
+		bool inside = strcmp(real_root, "/") == 0 ||
+		              (strncmp(real, real_root, rl) == 0 && real[rl] == '/');
+		if (!inside)
+			rc = nn_err_set(err,
+			                "%s: image path leads outside the study directory (through "
+			                "a symbolic link)",
+			                full);
+	}
+	free(real);
+	free(real_root);
+	return rc;
+}
+
 char *image_path(const struct study *s, size_t i, struct nn_err *err)
 {
 	if (i >= s->n) {
@@ -184,7 +214,12 @@ char *image_path(const struct study *s, size_t i, struct nn_err *err)
 		nn_err_set(err, "%s: image path leaves the study directory", rel);
 		return NULL;
 	}
-	return path_join(s->root, rel);
+	char *full = path_join(s->root, rel);
+	if (resolves_inside(s->root, full, err) != 0) {
+		free(full);
+		return NULL;
+	}
+	return full;
 }
 
 /* Nearest-neighbour enlargement by the integer factor k. */

@@ -181,6 +181,30 @@ expect 2 "899 instances" "$NNCMP" preview "$DIGITS" --index 899 --graphics block
 expect 2 "--graphics" "$NNCMP" preview "$DIGITS" --index 0 --graphics kitty
 expect 2 "--index" "$NNCMP" preview "$DIGITS"
 expect 2 "--width" "$NNCMP" preview "$DIGITS" --index 0 --width 0
+
+# symbolic links: a linked file or a linked directory inside the study that points outside it is
+# refused (preview, and dups --pixels leaves it out); a link to a file inside the study is allowed
+L=$TMP/linked
+mkdir -p "$L/models/m" "$L/img" "$TMP/outside"
+cp "$S/labels.npy" "$L/"
+cp "$S/models/m/probs.npy" "$L/models/m/"
+cp "$S/img/big.png" "$L/img/"
+cp "$S/img/big.png" "$TMP/outside/secret.png"
+ln -s "$TMP/outside/secret.png" "$L/img/out.png"
+ln -s "$TMP/outside" "$L/img/dir"
+ln -s big.png "$L/img/in.png"
+printf '{"image": "img/big.png"}\n{"image": "img/out.png"}\n{"image": "img/dir/secret.png"}\n{"image": "img/in.png"}\n' >"$L/samples.jsonl"
+expect 2 "img/out.png: image path leads outside the study directory" "$NNCMP" preview "$L" --index 1 --graphics blocks
+expect 2 "img/dir/secret.png: image path leads outside the study directory" "$NNCMP" preview "$L" --index 2 --graphics blocks
+if "$NNCMP" preview "$L" --index 3 --graphics blocks --width 40 >"$TMP/in.txt" 2>"$TMP/err" &&
+	"$NNCMP" preview "$L" --index 0 --graphics blocks --width 40 >"$TMP/big.txt" && cmp -s "$TMP/in.txt" "$TMP/big.txt"; then
+	ok
+else
+	bad "a link to a file inside the study: $(head -1 "$TMP/err")"
+fi
+got=$("$NNCMP" dups "$L" --pixels --size 8 --model m --threshold 0.5 --any-class --json 2>&1 |
+	"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["left_out"]["no_image"], sorted((p["a"], p["b"]) for p in d["pairs"]))' 2>&1)
+[ "$got" = "2 [(0, 3)]" ] && ok || bad "dups --pixels through links: no_image and pairs = $got, want 2 [(0, 3)]"
 # piped without --graphics: blocks, never a terminal query
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
