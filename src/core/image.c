@@ -104,6 +104,132 @@ static SIXELSTATUS load_frame(sixel_frame_t *frame, void *priv)
 	return frame_to_rgb(frame, ctx) == 0 ? SIXEL_OK : SIXEL_BAD_INPUT;
 }
 
+static unsigned be16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* JPEG: the size in the first start-of-frame segment, walking the segments before it. */
+static bool jpeg_dims(FILE *f, long long *w, long long *h)
+{
+	if (fseek(f, 2, SEEK_SET) != 0)
+		return false;
+	for (int seg = 0; seg < 4096; seg++) {
+		int c = getc(f);
+		if (c != 0xff)
+			return false;
+		while ((c = getc(f)) == 0xff)
+			;
+		if (c == EOF)
+			return false;
+		if (c == 0x01 || (c >= 0xd0 && c <= 0xd8))
+			continue; /* markers without a length */
+		uint8_t b[7];
+		if (fread(b, 1, 2, f) != 2 || be16(b) < 2)
+			return false;
+		bool sof = c >= 0xc0 && c <= 0xcf && c != 0xc4 && c != 0xc8 && c != 0xcc;
+		if (sof) {
+			if (fread(b + 2, 1, 5, f) != 5)
+				return false;
+			*h = be16(b + 3);
+			*w = be16(b + 5);
+			return true;
+		}
+		if (fseek(f, (long)be16(b) - 2, SEEK_CUR) != 0)
+			return false;
+	}
+	return false;
+}
+
+/* PNM (P1-P6): the width and height after the magic, past white space and comments. */
+static bool pnm_dims(FILE *f, long long *w, long long *h)
+{
+	long long v[2];
+	if (fseek(f, 2, SEEK_SET) != 0)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		int c = getc(f);
+		while (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '#') {
+			if (c == '#')
+				while (c != '\n' && c != EOF)
+					c = getc(f);
+			c = getc(f);
+		}
+		if (c < '0' || c > '9')
+			return false;
+		v[k] = 0;
+		for (; c >= '0' && c <= '9'; c = getc(f))
+			if ((v[k] = v[k] * 10 + (c - '0')) > INT32_MAX)
+				return false;
+	}
+	*w = v[0];
+	*h = v[1];
+	return true;
+}
+
+/*
+ * The size an image file declares in its header (PNG, JPEG, GIF, BMP, PNM), so that a huge image
+ * is refused before the decoder allocates it. Returns true with *w and *h when the format is one
+ * of these and its header could be read; other files are left to the decoder.
+ */
+static bool header_dims(FILE *f, long long *w, long long *h)
+{
+	uint8_t b[26];
+	size_t n = fread(b, 1, sizeof b, f);
+	if (n >= 24 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0) {
+		*w = be32(b + 16);
+		*h = be32(b + 20);
+		return true;
+	}
+	if (n >= 10 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0)) {
+		*w = b[6] | b[7] << 8;
+		*h = b[8] | b[9] << 8;
+		return true;
+	}
+	if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+		if (le32(b + 14) == 12) { /* OS/2 BITMAPCOREHEADER: 16-bit sizes */
+			*w = b[18] | b[19] << 8;
+			*h = b[20] | b[21] << 8;
+		} else {
+			*w = (int32_t)le32(b + 18);
+			*h = (int32_t)le32(b + 22);
+			*w = *w < 0 ? -*w : *w;
+			*h = *h < 0 ? -*h : *h; /* negative: rows stored top-down */
+		}
+		return true;
+	}
+	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+		return jpeg_dims(f, w, h);
+	if (n >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6')
+		return pnm_dims(f, w, h);
+	return false;
+}
+
+/* Refuses an image whose header declares more than IMAGE_MAX_PIXELS. Returns 0 or -1. */
+static int check_declared_size(const char *path, struct nn_err *err)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	long long w = 0, h = 0;
+	bool known = header_dims(f, &w, &h);
+	fclose(f);
+	if (known && (w > IMAGE_MAX_PIXELS || h > IMAGE_MAX_PIXELS || w * h > IMAGE_MAX_PIXELS))
+		return nn_err_set(err, "%s: image too large (%lld x %lld pixels, at most %d)", path,
+		                  w, h, IMAGE_MAX_PIXELS);
+	return 0;
+}
+
 int image_load(const char *path, struct image *out, struct nn_err *err)
 {
 	memset(out, 0, sizeof *out);
@@ -123,6 +249,8 @@ int image_load(const char *path, struct image *out, struct nn_err *err)
 	if (!f)
 		return nn_err_set(err, "%s: %s", path, strerror(errno));
 	fclose(f);
+	if (check_declared_size(path, err) != 0)
+		return -1;
 
 	struct load_ctx ctx = {.out = out};
 	unsigned char bg[3] = {0, 0, 0};

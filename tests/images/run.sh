@@ -205,6 +205,36 @@ fi
 got=$("$NNCMP" dups "$L" --pixels --size 8 --model m --threshold 0.5 --any-class --json 2>&1 |
 	"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["left_out"]["no_image"], sorted((p["a"], p["b"]) for p in d["pairs"]))' 2>&1)
 [ "$got" = "2 [(0, 3)]" ] && ok || bad "dups --pixels through links: no_image and pairs = $got, want 2 [(0, 3)]"
+
+# images whose header declares 30000 x 30000 pixels are refused before decoding: a valid PNG
+# (1-bit grey, 30000 rows of zeros: about 100 KB), and the headers of a GIF, a BMP and a JPEG
+H=$TMP/huge
+mkdir -p "$H/models/m" "$H/img"
+cp "$S/labels.npy" "$H/"
+cp "$S/models/m/probs.npy" "$H/models/m/"
+"$PY" - "$H/img" <<'PYEOF'
+import struct, sys, zlib
+d = sys.argv[1]
+def chunk(t, b):
+    return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+z = zlib.compressobj(9)
+row = b"\0" * (1 + 30000 // 8)
+idat = b"".join(z.compress(row) for _ in range(30000)) + z.flush()
+open(d + "/huge.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0))
+                                  + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+open(d + "/huge.gif", "wb").write(b"GIF89a" + struct.pack("<HH", 30000, 30000) + b"\0" * 64)
+open(d + "/huge.bmp", "wb").write(b"BM" + struct.pack("<IHHIIiiHH", 0, 0, 0, 54, 40, 30000, -30000, 1, 24) + b"\0" * 64)
+open(d + "/huge.jpg", "wb").write(b"\xff\xd8\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0" + b"\0" * 9
+                                  + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 30000, 30000, 1) + b"\1\x11\0" + b"\0" * 64)
+with open(d + "/../samples.jsonl", "w") as f:
+    for e in ["png", "gif", "bmp", "jpg"]:
+        f.write('{"image": "img/huge.%s"}\n' % e)
+PYEOF
+k=0
+for e in png gif bmp jpg; do
+	expect 2 "img/huge.$e: image too large (30000 x 30000 pixels" timeout 5 "$NNCMP" preview "$H" --index $k --graphics blocks
+	k=$((k + 1))
+done
 # piped without --graphics: blocks, never a terminal query
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
