@@ -162,6 +162,42 @@ expect 0 "axis 1 explains" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 -
 expect 0 '"points":[[' -- "$NNCMP" project $FORTUNES --model bow --layer fc1 --json
 one_line_error "$NNCMP" project $DIGITS --model cnn --layer nosuch
 
+# many models: 10000 prediction-only models in a generated manifest (two pred files, named over
+# and over). Past 16 models report compares only the pairs --pairs names; its table for a pair
+# equals the one of a study of just those two models.
+M=$TMP/many
+mkdir -p "$M"
+/usr/bin/python3 - "$M" <<'PYEOF'
+import struct, sys
+d = sys.argv[1]
+def npy(name, vals):
+    h = "{'descr': '<i8', 'fortran_order': False, 'shape': (%d,), }" % len(vals)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(d + "/" + name, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                                     + struct.pack("<%dq" % len(vals), *vals))
+npy("labels.npy", [0, 1, 2, 0, 1, 2, 0, 1])
+npy("a.npy", [0, 1, 2, 0, 1, 2, 1, 0])
+npy("b.npy", [0, 1, 1, 1, 1, 2, 0, 1])
+with open(d + "/study.ini", "w") as f:
+    f.write("[study]\nlabels = labels.npy\n")
+    for i in range(10000):
+        f.write("[model m%d]\npred = %s.npy\n" % (i, "ab"[i % 2]))
+with open(d + "/two.ini", "w") as f:
+    f.write("[study]\nlabels = labels.npy\n[model m0]\npred = a.npy\n[model m1]\npred = b.npy\n")
+PYEOF
+expect 0 "pairwise tables omitted for 49995000 of 49995000 pairs of models: name pairs with --pairs A:B,C:D" -- timeout 60 "$NNCMP" report "$M/study.ini"
+out=$(timeout 60 "$NNCMP" report "$M/study.ini" --pairs m0:m1 --json | jq -c '[.pairs_omitted, [.pairs[] | del(.a, .b)], [.pairs[] | [.a, .b]]]')
+want=$("$NNCMP" report "$M/two.ini" --json | jq -c '[49994999, [.pairs[] | del(.a, .b)], [.pairs[] | [.a, .b]]]')
+[ -n "$want" ] && [ "$out" = "$want" ] && ok || bad "report --pairs m0:m1 of 10000 models: $out, want $want"
+out=$(timeout 60 "$NNCMP" report "$M/study.ini" --pairs m3:m9998,m0:m1 | grep -E '^m[0-9]+ vs m[0-9]+ ' | awk '{print $1, $3, $4, $5, $6, $7}' | tr '\n' ';')
+[ "$out" = "m3 m9998 4 2 2 0;m0 m1 4 2 2 0;" ] && ok || bad "report --pairs m3:m9998,m0:m1: $out"
+expect 2 "--pairs: 'm0:nope' names no model 'nope'" -- "$NNCMP" report "$M/two.ini" --pairs m0:nope
+expect 2 "--pairs: 'm0:m0' pairs a model with itself" -- "$NNCMP" report "$M/two.ini" --pairs m0:m0
+expect 2 "--pairs: 'm0' is not MODEL:MODEL" -- "$NNCMP" report "$M/two.ini" --pairs m0
+expect 2 "--pairs: 'm1:m0' is named twice" -- "$NNCMP" report "$M/two.ini" --pairs m0:m1,m1:m0
+n=$("$NNCMP" report $DIGITS --json | jq '[(.pairs | length), .pairs_omitted] | tostring')
+[ "$n" = '"[6,0]"' ] && ok || bad "report of 4 models: pairs and pairs_omitted $n, want [6,0]"
+
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"
 
