@@ -158,7 +158,7 @@ static json_t *report_json(const struct report *r, const char *filter)
 	size_t c = s->n_classes;
 	json_t *classes = json_array();
 	for (size_t j = 0; j < c; j++)
-		json_array_append_new(classes, json_string(s->classes[j]));
+		json_array_append_new(classes, cli_jstr(s->classes[j]));
 	json_t *models = json_array();
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model_metrics *mm = &r->mm[m];
@@ -181,12 +181,13 @@ static json_t *report_json(const struct report *r, const char *filter)
 			json_object_set_new(topk, key, cli_json_real(mm->topk[t]));
 		}
 		json_array_append_new(
-		    models, json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-		                      s->models[m].name, "source", src_names[s->models[m].src],
-		                      "correct", (json_int_t)mm->correct, "accuracy",
-		                      cli_json_real(mm->accuracy), "macro_f1",
-		                      cli_json_real(mm->macro_f1), "ece", cli_json_real(mm->ece),
-		                      "top_k", topk, "confusion", conf, "per_class", per));
+		    models,
+		    json_pack("{s:o, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
+		              cli_jstr(s->models[m].name), "source", src_names[s->models[m].src],
+		              "correct", (json_int_t)mm->correct, "accuracy",
+		              cli_json_real(mm->accuracy), "macro_f1", cli_json_real(mm->macro_f1),
+		              "ece", cli_json_real(mm->ece), "top_k", topk, "confusion", conf,
+		              "per_class", per));
 	}
 	json_t *pairs = json_array();
 	for (size_t k = 0; k < r->n_pairs; k++) {
@@ -195,8 +196,8 @@ static json_t *report_json(const struct report *r, const char *filter)
 		for (size_t y = 0; y < c; y++)
 			json_array_append_new(per, agreement_json(&pm->per_class[y]));
 		json_t *o = agreement_json(&pm->all);
-		json_object_set_new(o, "a", json_string(s->models[pm->a].name));
-		json_object_set_new(o, "b", json_string(s->models[pm->b].name));
+		json_object_set_new(o, "a", cli_jstr(s->models[pm->a].name));
+		json_object_set_new(o, "b", cli_jstr(s->models[pm->b].name));
 		json_object_set_new(o, "per_class", per);
 		json_object_set_new(o, "agreement", cli_json_real(pm->agreement));
 		json_object_set_new(o, "kappa", cli_json_real(pm->kappa));
@@ -211,11 +212,11 @@ static json_t *report_json(const struct report *r, const char *filter)
 	json_t *ncorrect = json_array();
 	for (size_t k = 0; k <= s->n_models; k++)
 		json_array_append_new(ncorrect, json_integer(r->n_correct[k]));
-	return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "study", s->name, "n",
-	                 (json_int_t)r->n, "total", (json_int_t)s->n, "filter",
-	                 filter ? json_string(filter) : json_null(), "classes", classes, "models",
-	                 models, "pairs", pairs, "pairs_omitted", (json_int_t)r->pairs_omitted,
-	                 "n_correct", ncorrect);
+	return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "study",
+	                 cli_jstr(s->name), "n", (json_int_t)r->n, "total", (json_int_t)s->n,
+	                 "filter", cli_jstr(filter), "classes", classes, "models", models, "pairs",
+	                 pairs, "pairs_omitted", (json_int_t)r->pairs_omitted, "n_correct",
+	                 ncorrect);
 }
 
 /* Width of the longest sanitized name among models (at least min). */
