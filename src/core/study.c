@@ -186,31 +186,25 @@ static size_t first_duplicate(char *const *v, size_t n)
 	return dup;
 }
 
-/* Reads classes.txt: one name per line, no empty or duplicate names. */
-static int load_classes(struct study *s, const char *path, struct nn_err *err)
+int study_parse_classes(struct study *s, const char *buf, size_t len, const char *path,
+                        struct nn_err *err)
 {
-	size_t len;
-	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
-	if (!buf)
-		return -1;
 	/* the limit first: what follows is linear, but a huge list has no use being read */
 	size_t lines = 0;
-	for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + len - q))); q++)
-		lines++;
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
 	if (len && buf[len - 1] != '\n')
 		lines++;
-	if (lines > STUDY_MAX_CLASSES) {
-		free(buf);
+	if (lines > STUDY_MAX_CLASSES)
 		return nn_err_set(err, "%s: %zu classes; at most %d are supported", path, lines,
 		                  STUDY_MAX_CLASSES);
-	}
 	struct strvec names = {0};
 	size_t line = 0;
-	char *p = buf, *end = buf + len;
+	const char *p = buf, *end = buf + len;
 	int rc = 0;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *le = nl ? nl : end;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
 		line++;
 		size_t n = (size_t)(le - p);
 		if (n && p[n - 1] == '\r')
@@ -226,7 +220,6 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 		strvec_push(&names, xstrndup(p, n));
 		p = nl ? nl + 1 : end;
 	}
-	free(buf);
 	if (rc == 0 && names.n == 0)
 		rc = nn_err_set(err, "%s: no class names", path);
 	size_t dup = rc == 0 ? first_duplicate(names.v, names.n) : names.n;
@@ -240,6 +233,18 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 	s->classes = names.v;
 	s->n_classes = names.n;
 	return 0;
+}
+
+/* Reads classes.txt (study_parse_classes). */
+static int load_classes(struct study *s, const char *path, struct nn_err *err)
+{
+	size_t len;
+	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
+	if (!buf)
+		return -1;
+	int rc = study_parse_classes(s, buf, len, path, err);
+	free(buf);
+	return rc;
 }
 
 /*
