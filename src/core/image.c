@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 void image_free(struct image *img)
 {
@@ -215,7 +216,67 @@ static bool header_dims(FILE *f, long long *w, long long *h)
 	return false;
 }
 
-/* Refuses an image whose header declares more than IMAGE_MAX_PIXELS. Returns 0 or -1. */
+/*
+ * A PNG's compressed image data must be one complete zlib stream of no more bytes than its
+ * size calls for: libsixel's decoder (stb_image) can spin for minutes on a truncated or corrupt
+ * stream of a hundred bytes. Inflates the IDAT chunks into nothing, counting; returns true when
+ * the stream is whole and within bounds. f is positioned after the signature.
+ */
+static bool png_stream_ok(FILE *f, long long w, long long h)
+{
+	uint8_t hdr[8], ihdr[13];
+	if (fseek(f, 8, SEEK_SET) != 0 || fread(hdr, 1, 8, f) != 8 || fread(ihdr, 1, 13, f) != 13)
+		return false;
+	/* at most 16 bits times 4 channels per pixel; a filter byte per row, per pass when
+	   interlaced (7 passes) */
+	unsigned long long bound = (unsigned long long)h * (8ull * (unsigned long long)w + 7) + 64;
+	if (fseek(f, 4, SEEK_CUR) != 0) /* IHDR's CRC */
+		return false;
+	z_stream z = {0};
+	if (inflateInit(&z) != Z_OK)
+		return false;
+	uint8_t in[4096], out[16384];
+	unsigned long long total = 0;
+	int zr = Z_OK;
+	while (zr != Z_STREAM_END) {
+		if (fread(hdr, 1, 8, f) != 8)
+			break;
+		uint32_t n = be32(hdr);
+		if (memcmp(hdr + 4, "IDAT", 4) != 0) {
+			if (memcmp(hdr + 4, "IEND", 4) == 0 || fseek(f, (long)n + 4, SEEK_CUR) != 0)
+				break;
+			continue;
+		}
+		while (n > 0 && zr != Z_STREAM_END) {
+			size_t want = n < sizeof in ? n : sizeof in;
+			if (fread(in, 1, want, f) != want)
+				goto out;
+			n -= (uint32_t)want;
+			z.next_in = in;
+			z.avail_in = (uInt)want;
+			while (z.avail_in > 0 && zr != Z_STREAM_END) {
+				z.next_out = out;
+				z.avail_out = sizeof out;
+				zr = inflate(&z, Z_NO_FLUSH);
+				if (zr != Z_OK && zr != Z_STREAM_END)
+					goto out;
+				total += sizeof out - z.avail_out;
+				if (total > bound)
+					goto out;
+			}
+		}
+		if (fseek(f, (long)n + 4, SEEK_CUR) != 0) /* the rest and the CRC */
+			break;
+	}
+out:
+	inflateEnd(&z);
+	return zr == Z_STREAM_END && total <= bound;
+}
+
+/*
+ * Refuses an image whose header declares more than IMAGE_MAX_PIXELS, and a PNG whose data
+ * stream is broken (png_stream_ok). Returns 0 or -1.
+ */
 static int check_declared_size(const char *path, struct nn_err *err)
 {
 	FILE *f = fopen(path, "rbe");
@@ -223,11 +284,16 @@ static int check_declared_size(const char *path, struct nn_err *err)
 		return nn_err_set(err, "%s: %s", path, strerror(errno));
 	long long w = 0, h = 0;
 	bool known = header_dims(f, &w, &h);
-	fclose(f);
+	int rc = 0;
 	if (known && (w > IMAGE_MAX_PIXELS || h > IMAGE_MAX_PIXELS || w * h > IMAGE_MAX_PIXELS))
-		return nn_err_set(err, "%s: image too large (%lld x %lld pixels, at most %d)", path,
-		                  w, h, IMAGE_MAX_PIXELS);
-	return 0;
+		rc = nn_err_set(err, "%s: image too large (%lld x %lld pixels, at most %d)", path,
+		                w, h, IMAGE_MAX_PIXELS);
+	uint8_t sig[8];
+	if (rc == 0 && known && fseek(f, 0, SEEK_SET) == 0 && fread(sig, 1, 8, f) == 8 &&
+	    memcmp(sig, "\x89PNG", 4) == 0 && !png_stream_ok(f, w, h))
+		rc = nn_err_set(err, "%s: a PNG whose image data is truncated or corrupt", path);
+	fclose(f);
+	return rc;
 }
 
 int image_load(const char *path, struct image *out, struct nn_err *err)

@@ -235,6 +235,12 @@ for e in png gif bmp jpg; do
 	expect 2 "img/huge.$e: image too large (30000 x 30000 pixels" timeout 5 "$NNCMP" preview "$H" --index $k --graphics blocks
 	k=$((k + 1))
 done
+# an 8x8 PNG of 131 bytes whose zlib stream is cut short (found by fuzz_image): libsixel's
+# decoder spun on it for minutes; it is refused at once
+"$PY" -c 'import sys; open(sys.argv[1], "wb").write(bytes.fromhex(sys.argv[2]))' "$H/img/cut.png" \
+	89504e470d0a1a0a0000000d4948445200000008000000080800000000e164e1570000004a49444154789c05c1011180201000c11bc60044a08134d0084620828d8c4014318136f04d70eea2bdeeafa235b7dc9d18cf59626c89a8851912b1c007897c11238377e96d55f458b202f7abd22105e482cbfb0000000049454e44ae426082
+printf '{"image": "img/cut.png"}\n{}\n{}\n{}\n' >"$H/samples.jsonl"
+expect 2 "img/cut.png: a PNG whose image data is truncated or corrupt" timeout 5 "$NNCMP" preview "$H" --index 0 --graphics blocks
 # piped without --graphics: blocks, never a terminal query
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
