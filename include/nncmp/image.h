@@ -39,9 +39,8 @@ void image_free(struct image *img);
 /*
  * The file of instance i's image: samples.jsonl's "image" field resolved against the study's
  * root (newly allocated). NULL with err set when the study has no image for i, when the path
- * is absolute or has a ".." component (the rule samples.c applies when it reads the file), when
- * it does not resolve, or when it resolves (through symbolic links) outside the study's real
- * directory.
+ * is absolute or has a ".." component (the rule samples.c applies when it reads the file), or
+ * when it resolves (through symbolic links) outside the study's real directory.
  */
 char *image_path(const struct study *s, size_t i, struct nn_err *err);
 

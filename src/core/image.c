@@ -360,15 +360,15 @@ static bool path_inside(const char *p)
 
 /*
  * A relative path without ".." can still leave the study through a symbolic link (a linked file,
- * or a linked directory on the way). Resolves full and the study's root and returns 0 when the
- * first lies inside the second, else -1 with err set (also when full does not resolve at all).
+ * or a linked directory on the way). Resolves full (rel in the study) and the study's root and
+ * returns 0 when the first lies inside the second, else -1 with err set. A path that does not
+ * resolve because nothing is there is let through: opening it then says "no such file".
  */
-static int resolves_inside(const char *root, const char *full, struct nn_err *err)
+static int resolves_inside(const char *root, const char *rel, const char *full, struct nn_err *err)
 {
 	char *real = realpath(full, NULL);
 	if (!real)
-		return nn_err_set(err, "%s: %s", full,
-		                  errno == ENOENT ? "no such file" : strerror(errno));
+		return errno == ENOENT ? 0 : nn_err_set(err, "%s: %s", rel, strerror(errno));
 	char *real_root = realpath(root && *root ? root : ".", NULL);
 	int rc = 0;
 	if (!real_root) {
@@ -381,7 +381,7 @@ static int resolves_inside(const char *root, const char *full, struct nn_err *er
 			rc = nn_err_set(err,
 			                "%s: image path leads outside the study directory (through "
 			                "a symbolic link)",
-			                full);
+			                rel);
 	}
 	free(real);
 	free(real_root);
@@ -409,7 +409,7 @@ char *image_path(const struct study *s, size_t i, struct nn_err *err)
 		return NULL;
 	}
 	char *full = path_join(s->root, rel);
-	if (resolves_inside(s->root, full, err) != 0) {
+	if (resolves_inside(s->root, rel, full, err) != 0) {
 		free(full);
 		return NULL;
 	}

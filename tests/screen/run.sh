@@ -213,6 +213,12 @@ expect "the next instance shows its image again" "Instance #1 "
 n=$(screen | grep -c '▀▀▀▀▀▀▀▀')
 [ "$n" -ge 4 ] && ok "the image after the placeholder" || no "no image after the placeholder"
 keys q
+# the first image a symbolic link to a file outside the study: refused with the reason
+cp demo-data/digits/images/00001.png "$TMP/outside.png"
+ln -s "$TMP/outside.png" "$TMP/noimg/images/00000.png"
+start C.UTF-8 160 45 "$TMP/noimg --graphics blocks"
+expect "a link out of the study: placeholder with the reason" "outside the study"
+keys q
 
 echo "== ASCII (LANG=C), 120x35, demo-data/digits"
 start C 120 35 "demo-data/digits --theme light"
