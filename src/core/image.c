@@ -274,8 +274,9 @@ out:
 }
 
 /*
- * Refuses an image whose header declares more than IMAGE_MAX_PIXELS, and a PNG whose data
- * stream is broken (png_stream_ok). Returns 0 or -1.
+ * Refuses a file that is not a PNG, JPEG, GIF, BMP or PNM with a readable size, an image whose
+ * header declares more than IMAGE_MAX_PIXELS, and a PNG whose data stream is broken
+ * (png_stream_ok). Returns 0 or -1.
  */
 static int check_declared_size(const char *path, struct nn_err *err)
 {
@@ -285,6 +286,11 @@ static int check_declared_size(const char *path, struct nn_err *err)
 	long long w = 0, h = 0;
 	bool known = header_dims(f, &w, &h);
 	int rc = 0;
+	/* libsixel's loader also guesses formats without a signature (TGA, PSD, HDR, PIC), and
+	   allocates what 19 bytes of such a file declare, 150 MB, then leaks it */
+	if (!known)
+		rc = nn_err_set(
+		    err, "%s: not an image libsixel can read (PNG, JPEG, GIF, BMP, PNM)", path);
 	if (known && (w > IMAGE_MAX_PIXELS || h > IMAGE_MAX_PIXELS || w * h > IMAGE_MAX_PIXELS))
 		rc = nn_err_set(err, "%s: image too large (%lld x %lld pixels, at most %d)", path,
 		                w, h, IMAGE_MAX_PIXELS);
