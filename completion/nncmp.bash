@@ -13,7 +13,7 @@ _nncmp_subcommands="report instances check neurons profile matrix similarity pro
 _nncmp_opts()
 {
     case $1 in
-        report) echo "--filter --json --seed --html --markdown --force --help" ;;
+        report) echo "--filter --pairs --json --seed --html --markdown --force --help" ;;
         instances) echo "--filter --sort --top --json --help" ;;
         check) echo "--json --help" ;;
         neurons) echo "--model --layer --filter --by --top --bins --threads --json --help" ;;

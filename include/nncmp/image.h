@@ -2,8 +2,9 @@
  * image.h — sample images: loading, scaling, and the three renderings nncmp draws them with
  * (sixel, Unicode half-blocks in colour, ASCII shades).
  *
- * image_load() reads any file libsixel's loader reads (PNG, JPEG, GIF, BMP, PNM, sixel ...) into
- * 8-bit RGB, whatever the file's colour type (palette, grey, alpha laid over black). Every
+ * image_load() reads PNG, JPEG, GIF, BMP and PNM files with libsixel's loader into 8-bit RGB,
+ * whatever the file's colour type (palette, grey, alpha laid over black); the size in the
+ * file's header is checked first, and other formats libsixel would guess at are refused. Every
  * struct image owns its pixels; release them with image_free(). Functions that return char * or
  * fill *out return memory the caller owns (free() / image_free()). Nothing here prints or touches
  * the terminal: the bytes are returned, and failures are one line in struct nn_err that names the
@@ -38,8 +39,9 @@ void image_free(struct image *img);
 
 /*
  * The file of instance i's image: samples.jsonl's "image" field resolved against the study's
- * root (newly allocated). NULL with err set when the study has no image for i, or when the path
- * is absolute or has a ".." component (the rule samples.c applies when it reads the file).
+ * root (newly allocated). NULL with err set when the study has no image for i, when the path
+ * is absolute or has a ".." component (the rule samples.c applies when it reads the file), or
+ * when it resolves (through symbolic links) outside the study's real directory.
  */
 char *image_path(const struct study *s, size_t i, struct nn_err *err);
 

@@ -93,6 +93,14 @@ struct study {
 struct study *study_open(const char *path, struct nn_err *err);
 void study_free(struct study *s);
 
+/*
+ * Parses classes.txt from buf (len bytes; `path` names it in messages): one name per line, no
+ * empty or duplicate names, no NUL, at most STUDY_MAX_CLASSES. Sets s->classes (owned by s) and
+ * s->n_classes; returns 0, or -1 with err set and s unchanged.
+ */
+int study_parse_classes(struct study *s, const char *buf, size_t len, const char *path,
+                        struct nn_err *err);
+
 /* Index of the model or class with this name, or -1. */
 int study_model_index(const struct study *s, const char *name);
 int study_class_index(const struct study *s, const char *name);

@@ -16,6 +16,12 @@
 char *text_sanitize(const char *s, bool ascii);
 /* The same for a buffer of len bytes (which may hold NUL bytes). */
 char *text_sanitize_n(const char *s, size_t len, bool ascii);
+/*
+ * A valid UTF-8 copy of s (caller frees) for JSON, which cannot hold anything else: each byte
+ * that is not part of a valid UTF-8 sequence becomes the four characters \xHH, as
+ * text_sanitize() writes it; everything else, control characters too, is kept.
+ */
+char *text_valid_utf8(const char *s);
 
 /*
  * For text laid out over lines (the detail pane, the review queue): as text_sanitize, but each

@@ -40,7 +40,7 @@ static json_t *matrix_json(const struct npy *a, const char *path)
 	size_t nan_count, inf_count;
 	char dt[8];
 	scan(a, &nan_count, &inf_count);
-	return json_pack("{s:s, s:[I, I], s:s, s:b, s:I, s:I}", "path", path, "shape",
+	return json_pack("{s:o, s:[I, I], s:s, s:b, s:I, s:I}", "path", cli_jstr(path), "shape",
 	                 (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
 	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
 	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count);
@@ -100,7 +100,7 @@ int cmd_check(int argc, char **argv)
 		json_t *layers = json_array();
 		for (size_t l = 0; l < md->n_layers; l++) {
 			const struct layer *ly = &md->layers[l];
-			json_t *o2 = json_pack("{s:s}", "name", ly->name);
+			json_t *o2 = json_pack("{s:o}", "name", cli_jstr(ly->name));
 			if (ly->act_path)
 				json_object_set_new(o2, "act", matrix_json(&ly->act, ly->act_path));
 			if (ly->weights_path)
@@ -108,15 +108,16 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_array_append_new(models, json_pack("{s:s, s:s, s:s, s:o}", "name", md->name,
-		                                        "source", src_names[md->src], "path",
-		                                        md->src_path, "layers", layers));
+		json_array_append_new(models,
+		                      json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name),
+		                                "source", src_names[md->src], "path",
+		                                cli_jstr(md->src_path), "layers", layers));
 	}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)
-		json_array_append_new(classes, json_string(s->classes[j]));
+		json_array_append_new(classes, cli_jstr(s->classes[j]));
 	json_t *out =
-	    json_pack("{s:s, s:I, s:o, s:b, s:b, s:b, s:o}", "study", s->name, "n",
+	    json_pack("{s:o, s:I, s:o, s:b, s:b, s:b, s:o}", "study", cli_jstr(s->name), "n",
 	              (json_int_t)s->n, "classes", classes, "texts", s->texts != NULL, "images",
 	              s->images != NULL, "splits", s->splits != NULL, "models", models);
 	int rc;

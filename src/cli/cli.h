@@ -50,7 +50,10 @@ bool cli_colour(void);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON number, or null for NaN and infinities (which JSON cannot hold). */
 json_t *cli_json_real(double v);
-/* Writes v to stdout followed by a newline and releases it; returns an exit status. */
+/*
+ * Writes v to stdout followed by a newline and releases it; returns an exit status. A NULL v (a
+ * json_pack that failed) is an internal error with a message on stderr.
+ */
 int cli_json_print(json_t *v);
 /* True when the locale's codeset is UTF-8 (else output uses ASCII glyphs and escapes). */
 bool cli_utf8(void);
@@ -124,7 +127,11 @@ int cli_text_width(const char *raw);
 void cli_print_layer(const char *model, const char *layer);
 /* "" for 1, else "s". */
 const char *cli_plural(size_t n);
-/* A JSON string of text from outside (names, filters); bytes that are not UTF-8 are escaped. */
+/*
+ * The JSON string of any text from outside (names, ids, paths, filters, texts): every string in
+ * JSON output goes through here. Bytes that are not UTF-8 become \xHH, as the text output shows
+ * them (text_valid_utf8), so no field is dropped; NULL gives JSON null. Never returns NULL.
+ */
 json_t *cli_jstr(const char *text);
 /*
  * Prints the JSON object meta without its closing brace, so that large arrays can follow it

@@ -111,9 +111,27 @@ json_t *cli_json_real(double v)
 	return isfinite(v) ? json_real(v) : json_null();
 }
 
+json_t *cli_jstr(const char *text)
+{
+	if (!text)
+		return json_null();
+	char *valid = text_valid_utf8(text);
+	json_t *v = json_string(valid);
+	free(valid);
+	if (!v) { /* valid UTF-8 without NUL: only out of memory is left */
+		fputs("nncmp: out of memory building JSON\n", stderr);
+		exit(EXIT_INTERNAL);
+	}
+	return v;
+}
+
 /* ASCII only: C1 controls and bidi overrides in data must not reach a terminal even as JSON. */
 int cli_json_print(json_t *v)
 {
+	if (!v) {
+		fputs("nncmp: internal error: a value could not be encoded as JSON\n", stderr);
+		return EXIT_INTERNAL;
+	}
 	int rc =
 	    json_dumpf(v, stdout, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17)) == 0
 	        ? EXIT_OK

@@ -145,8 +145,9 @@ static json_t *grid_json(const struct study *s, const struct model *m, const str
 			json_array_append_new(row, cli_json_real(g->cell[i * g->grid_cols + j]));
 		json_array_append_new(rows, row);
 	}
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:b}", "study", s->name, "model",
-	                      m->name, "layer", ly->name, "path", ly->weights_path, "shape",
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:s, s:b}", "study", cli_jstr(s->name),
+	                      "model", cli_jstr(m->name), "layer", cli_jstr(ly->name), "path",
+	                      cli_jstr(ly->weights_path), "shape",
 	                      shape_json(ly->weights.h.ndim, ly->weights.h.dims), "dtype",
 	                      npy_dtype_str(&ly->weights.h, dt), "fortran", ly->weights.h.fortran);
 	json_object_set_new(o, "n", json_integer((json_int_t)g->n));
@@ -394,7 +395,7 @@ static json_t *diff_json(const char *a, const char *b, const struct wdiff *d)
 		for (size_t j = 0; j <= l->bins; j++)
 			json_array_append_new(edges, json_real(l->bin_edges[j]));
 		json_t *o =
-		    json_pack("{s:s, s:o, s:[s, s]}", "name", l->name, "shape",
+		    json_pack("{s:o, s:o, s:[s, s]}", "name", cli_jstr(l->name), "shape",
 		              shape_json(l->ndim, l->dims), "dtype", l->dtype_a, l->dtype_b);
 		json_object_set_new(o, "n", json_integer((json_int_t)l->n));
 		json_object_set_new(o, "nonfinite", json_integer((json_int_t)l->n_nonfinite));
@@ -409,10 +410,11 @@ static json_t *diff_json(const char *a, const char *b, const struct wdiff *d)
 	}
 	json_t *skipped = json_array();
 	for (size_t i = 0; i < d->n_skipped; i++)
-		json_array_append_new(skipped, json_pack("{s:s, s:s}", "name", d->skipped[i].name,
-		                                         "reason", d->skipped[i].reason));
-	return json_pack("{s:s, s:s, s:o, s:o}", "a", a, "b", b, "layers", layers, "skipped",
-	                 skipped);
+		json_array_append_new(skipped,
+		                      json_pack("{s:o, s:o}", "name", cli_jstr(d->skipped[i].name),
+		                                "reason", cli_jstr(d->skipped[i].reason)));
+	return json_pack("{s:o, s:o, s:o, s:o}", "a", cli_jstr(a), "b", cli_jstr(b), "layers",
+	                 layers, "skipped", skipped);
 }
 
 /* A sparkline of counts, each scaled to the tallest; an empty bin is a space. */

@@ -169,11 +169,11 @@ int cmd_export(int argc, char **argv)
 static json_t *decision_json(const struct study *s, const struct decision *d, bool all)
 {
 	char idbuf[32];
-	json_t *o = json_pack("{s:I, s:I, s:I, s:o, s:s, s:i, s:i, s:s}", "seq", (json_int_t)d->seq,
+	json_t *o = json_pack("{s:I, s:I, s:I, s:o, s:s, s:i, s:i, s:o}", "seq", (json_int_t)d->seq,
 	                      "batch", (json_int_t)d->batch, "index", (json_int_t)d->index, "id",
 	                      cli_jstr(study_instance_id(s, d->index, idbuf, sizeof idbuf)),
 	                      "action", journal_action_name(d->action), "old", (int)d->old_label,
-	                      "new", (int)d->new_label, "time", d->time);
+	                      "new", (int)d->new_label, "time", cli_jstr(d->time));
 	if (all)
 		json_object_set_new(o, "undone", json_boolean(d->undone));
 	return o;

@@ -55,15 +55,15 @@ static json_t *instance_json(const struct study *s, size_t i)
 	json_t *preds = json_object(), *conf = json_object();
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model *md = &s->models[m];
-		json_object_set_new(preds, md->name, json_string(s->classes[md->pred[i]]));
+		json_object_set_new(preds, md->name, cli_jstr(s->classes[md->pred[i]]));
 		if (md->conf)
 			json_object_set_new(conf, md->name, cli_json_real(md->conf[i]));
 	}
-	json_t *o =
-	    json_pack("{s:I, s:s, s:s, s:i, s:o, s:o, s:i, s:o}", "index", (json_int_t)i, "id",
-	              study_instance_id(s, i, buf, sizeof buf), "label", s->classes[s->labels[i]],
-	              "label_id", s->labels[i], "preds", preds, "conf", conf, "correct",
-	              metrics_correct_count(s, i), "issue", cli_json_real(study_issue_score(s, i)));
+	json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:o, s:o, s:i, s:o}", "index", (json_int_t)i,
+	                      "id", cli_jstr(study_instance_id(s, i, buf, sizeof buf)), "label",
+	                      cli_jstr(s->classes[s->labels[i]]), "label_id", s->labels[i], "preds",
+	                      preds, "conf", conf, "correct", metrics_correct_count(s, i), "issue",
+	                      cli_json_real(study_issue_score(s, i)));
 	if (s->status) { /* a journal was applied: label is the corrected one */
 		int32_t g = study_given(s)[i];
 		json_object_set_new(o, "given", cli_jstr(s->classes[g]));
@@ -72,11 +72,11 @@ static json_t *instance_json(const struct study *s, size_t i)
 		                    json_string(journal_status_name(study_status(s, i))));
 	}
 	if (s->splits && s->splits[i])
-		json_object_set_new(o, "split", json_string(s->splits[i]));
+		json_object_set_new(o, "split", cli_jstr(s->splits[i]));
 	if (s->images && s->images[i])
-		json_object_set_new(o, "image", json_string(s->images[i]));
+		json_object_set_new(o, "image", cli_jstr(s->images[i]));
 	if (s->texts && s->texts[i])
-		json_object_set_new(o, "text", json_string(s->texts[i]));
+		json_object_set_new(o, "text", cli_jstr(s->texts[i]));
 	return o;
 }
 
@@ -325,10 +325,10 @@ int cmd_instances(int argc, char **argv)
 					                    cli_json_real(keys[k]));
 				json_array_append_new(arr, inst);
 			}
-			rc = cli_json_print(json_pack(
-			    "{s:I, s:I, s:o, s:o, s:o}", "count", (json_int_t)count, "total",
-			    (json_int_t)s->n, "filter", filter ? json_string(filter) : json_null(),
-			    "sort", sort ? json_string(sort) : json_null(), "instances", arr));
+			rc = cli_json_print(json_pack("{s:I, s:I, s:o, s:o, s:o}", "count",
+			                              (json_int_t)count, "total", (json_int_t)s->n,
+			                              "filter", cli_jstr(filter), "sort",
+			                              cli_jstr(sort), "instances", arr));
 		} else {
 			print_text(s, idx, shown, count, keys);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;

@@ -272,28 +272,20 @@ int cli_text_width(const char *raw)
 	return cols;
 }
 
-/* A JSON string of text from outside (names, filters); bytes that are not UTF-8 are escaped. */
-json_t *cli_jstr(const char *text)
-{
-	json_t *v = json_string(text);
-	if (!v) {
-		char *safe = text_sanitize(text, false);
-		v = json_string(safe);
-		free(safe);
-	}
-	return v;
-}
-
 /*
  * Prints the JSON object meta without its closing brace, so that large arrays can follow it
  * streamed (jansson would hold every number as an object). Releases meta. Returns 0 or -1.
  */
 int cli_json_open_object(json_t *meta)
 {
-	char *text = json_dumps(meta, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	char *text =
+	    meta ? json_dumps(meta, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17))
+	         : NULL;
 	json_decref(meta);
-	if (!text)
+	if (!text) {
+		fputs("nncmp: internal error: a value could not be encoded as JSON\n", stderr);
 		return -1;
+	}
 	size_t len = strlen(text);
 	fwrite(text, 1, len - 1, stdout); /* without the final '}' */
 	free(text);

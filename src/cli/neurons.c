@@ -210,13 +210,13 @@ static int neurons_json(const struct neurons_args *a, const struct study *s,
 	json_t *range = json_array();
 	json_array_append_new(range, cli_json_real(st->lo));
 	json_array_append_new(range, cli_json_real(st->hi));
-	json_t *root = json_pack(
-	    "{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}", "model", a->model,
-	    "layer", a->layer, "filter", a->filter ? json_string(a->filter) : json_null(), "by",
-	    neurons_key_name(a->by), "n", (json_int_t)s->n, "n_in",
-	    (json_int_t)(ss ? ss->n_in : s->n), "n_out", (json_int_t)(ss ? ss->n_out : 0), "h",
-	    (json_int_t)st->h, "bins", (json_int_t)st->bins, "range", range, "cached",
-	    st->from_cache, "neurons", arr);
+	json_t *root = json_pack("{s:o, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:b, s:o}",
+	                         "model", cli_jstr(a->model), "layer", cli_jstr(a->layer), "filter",
+	                         cli_jstr(a->filter), "by", neurons_key_name(a->by), "n",
+	                         (json_int_t)s->n, "n_in", (json_int_t)(ss ? ss->n_in : s->n),
+	                         "n_out", (json_int_t)(ss ? ss->n_out : 0), "h", (json_int_t)st->h,
+	                         "bins", (json_int_t)st->bins, "range", range, "cached",
+	                         st->from_cache, "neurons", arr);
 	return cli_json_print(root);
 }
 
@@ -611,10 +611,11 @@ int cmd_profile(int argc, char **argv)
 				                                     (json_int_t)order[r], "value",
 				                                     cli_json_real(v[order[r]])));
 			rc = cli_json_print(json_pack(
-			    "{s:I, s:s, s:s, s:s, s:s, s:s, s:o}", "index", (json_int_t)index, "id",
-			    study_instance_id(s, (size_t)index, buf, sizeof buf), "model", md->name,
-			    "layer", ly->name, "label", s->classes[s->labels[index]], "pred",
-			    s->classes[md->pred[index]], "neurons", arr));
+			    "{s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "index", (json_int_t)index, "id",
+			    cli_jstr(study_instance_id(s, (size_t)index, buf, sizeof buf)), "model",
+			    cli_jstr(md->name), "layer", cli_jstr(ly->name), "label",
+			    cli_jstr(s->classes[s->labels[index]]), "pred",
+			    cli_jstr(s->classes[md->pred[index]]), "neurons", arr));
 		} else {
 			profile_text(s, md, ly->name, (size_t)index, v, order, h, shown);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;

@@ -169,7 +169,7 @@ static int project_json(const struct layer_args *a, const struct projection *p, 
 	              "skipped", (json_int_t)p->skipped, "explained",
 	              cli_json_real(p->explained[0]), cli_json_real(p->explained[1]), "variance",
 	              cli_json_real(p->variance[0]), cli_json_real(p->variance[1]));
-	if (!meta || cli_json_open_object(meta) != 0)
+	if (cli_json_open_object(meta) != 0)
 		return EXIT_INTERNAL;
 	fputs(",\"index\":[", stdout);
 	for (size_t k = 0; k < p->n; k++)

@@ -11,7 +11,7 @@
 #include "nncmp/metrics.h"
 
 static const char report_help[] =
-    "usage: nncmp report STUDY [--filter EXPR] [--json] [--seed N]\n"
+    "usage: nncmp report STUDY [--filter EXPR] [--pairs A:B,...|all] [--json] [--seed N]\n"
     "       nncmp report STUDY (--html OUT.html | --markdown OUT.md) [--force] [--filter EXPR]\n"
     "\n"
     "Accuracy, macro-F1, top-k accuracy and calibration error (ECE, 15 bins) of every model;\n"
@@ -20,7 +20,11 @@ static const char report_help[] =
     "per ground-truth class), agreement rate, Cohen's kappa, McNemar's exact p-value and a\n"
     "bootstrap 95% interval of the accuracy difference B - A.\n"
     "\n"
+    "With more than 16 models the pairs are too many to compare all: only the pairs named with\n"
+    "--pairs are, and the report says how many it left out.\n"
+    "\n"
     "  --filter EXPR  restrict every figure to the instances that match EXPR\n"
+    "  --pairs LIST   compare only these pairs of models (A:B,C:D), or every pair (all)\n"
     "  --json         one JSON object on stdout instead of text\n"
     "  --seed N       seed of the bootstrap (default 1; the same seed gives the same interval)\n"
     "  --html PATH    write the report as one self-contained HTML file (no network reference;\n"
@@ -30,6 +34,9 @@ static const char report_help[] =
     "  --force        replace an existing PATH\n"
     "  --help         this text\n";
 
+/* Past this many models, the pairs (M(M-1)/2, each with a bootstrap) are compared on request. */
+#define REPORT_ALL_PAIRS_MAX_MODELS 16
+
 struct report {
 	const struct study *s;
 	const uint32_t *idx; /* NULL: all instances */
@@ -37,24 +44,97 @@ struct report {
 	struct model_metrics *mm;
 	size_t n_pairs;
 	struct pair_metrics *pm;
+	size_t pairs_omitted; /* of the M(M-1)/2, how many were not compared */
 	int64_t *n_correct;
 };
 
-static void report_compute(struct report *r, uint64_t seed)
+/* The pairs to compare: a (A, B) list of model indices, 2 per pair. */
+struct pair_list {
+	size_t *ab;
+	size_t n;
+};
+
+/*
+ * Parses --pairs ("A:B,C:D" or "all"; NULL: all when there are few models) into *pl. Returns
+ * EXIT_OK, or EXIT_BAD_INPUT after a usage error naming the pair.
+ */
+static int pairs_parse(const struct study *s, const char *spec, struct pair_list *pl)
+{
+	size_t m = s->n_models;
+	pl->ab = NULL;
+	pl->n = 0;
+	if (!spec ? m <= REPORT_ALL_PAIRS_MAX_MODELS : strcmp(spec, "all") == 0) {
+		pl->ab = xreallocarray(NULL, m * (m - 1) / 2 + 1, 2 * sizeof *pl->ab);
+		for (size_t a = 0; a < m; a++)
+			for (size_t b = a + 1; b < m; b++) {
+				pl->ab[2 * pl->n] = a;
+				pl->ab[2 * pl->n++ + 1] = b;
+			}
+		return EXIT_OK;
+	}
+	if (!spec)
+		return EXIT_OK;
+	char *copy = xstrdup(spec);
+	int rc = EXIT_OK;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && rc == EXIT_OK;
+	     tok = strtok_r(NULL, ",", &save)) {
+		char *colon = strchr(tok, ':');
+		char *safe = cli_safe(tok);
+		if (!colon) {
+			rc = cli_usage_error("report", "--pairs: '%s' is not MODEL:MODEL", safe);
+		} else {
+			*colon = '\0';
+			int a = study_model_index(s, tok), b = study_model_index(s, colon + 1);
+			*colon = ':';
+			if (a < 0 || b < 0) {
+				char *name = cli_safe(a < 0 ? tok : colon + 1);
+				rc = cli_usage_error("report", "--pairs: '%s' names no model '%s'",
+				                     safe, name);
+				free(name);
+			} else if (a == b)
+				rc = cli_usage_error(
+				    "report", "--pairs: '%s' pairs a model with itself", safe);
+			for (size_t k = 0; rc == EXIT_OK && k < pl->n; k++)
+				if ((pl->ab[2 * k] == (size_t)a &&
+				     pl->ab[2 * k + 1] == (size_t)b) ||
+				    (pl->ab[2 * k] == (size_t)b && pl->ab[2 * k + 1] == (size_t)a))
+					rc = cli_usage_error("report",
+					                     "--pairs: '%s' is named twice", safe);
+			if (rc == EXIT_OK) {
+				pl->ab = xreallocarray(pl->ab, pl->n + 1, 2 * sizeof *pl->ab);
+				pl->ab[2 * pl->n] = (size_t)a;
+				pl->ab[2 * pl->n++ + 1] = (size_t)b;
+			}
+		}
+		free(safe);
+	}
+	free(copy);
+	if (rc == EXIT_OK && pl->n == 0)
+		rc = cli_usage_error("report", "--pairs names no pair");
+	if (rc != EXIT_OK) {
+		free(pl->ab);
+		pl->ab = NULL;
+	}
+	return rc;
+}
+
+static void report_compute(struct report *r, const struct pair_list *pl, uint64_t seed)
 {
 	const struct study *s = r->s;
-	r->mm = xcalloc(s->n_models, sizeof *r->mm);
-	for (size_t m = 0; m < s->n_models; m++)
-		metrics_model(s, m, r->idx, r->n, &r->mm[m]);
-	r->n_pairs = s->n_models * (s->n_models - 1) / 2;
+	size_t m = s->n_models;
+	r->mm = xcalloc(m, sizeof *r->mm);
+	for (size_t k = 0; k < m; k++)
+		metrics_model(s, k, r->idx, r->n, &r->mm[k]);
+	r->n_pairs = pl->n;
+	r->pairs_omitted = m * (m - 1) / 2 - pl->n;
 	r->pm = xcalloc(r->n_pairs ? r->n_pairs : 1, sizeof *r->pm);
-	size_t k = 0;
-	for (size_t a = 0; a < s->n_models; a++)
-		for (size_t b = a + 1; b < s->n_models; b++)
-			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS,
-			             seed + metrics_pair_index(s->n_models, a, b), &r->pm[k]),
-			    k++;
-	r->n_correct = xcalloc(s->n_models + 1, sizeof *r->n_correct);
+	for (size_t k = 0; k < pl->n; k++) {
+		size_t a = pl->ab[2 * k], b = pl->ab[2 * k + 1];
+		/* the pair's place among all pairs seeds its bootstrap, named or not */
+		size_t place = metrics_pair_index(m, a < b ? a : b, a < b ? b : a);
+		metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, seed + place, &r->pm[k]);
+	}
+	r->n_correct = xcalloc(m + 1, sizeof *r->n_correct);
 	metrics_n_correct(s, r->idx, r->n, r->n_correct);
 }
 
@@ -84,7 +164,7 @@ static json_t *report_json(const struct report *r, const char *filter)
 	size_t c = s->n_classes;
 	json_t *classes = json_array();
 	for (size_t j = 0; j < c; j++)
-		json_array_append_new(classes, json_string(s->classes[j]));
+		json_array_append_new(classes, cli_jstr(s->classes[j]));
 	json_t *models = json_array();
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model_metrics *mm = &r->mm[m];
@@ -107,12 +187,13 @@ static json_t *report_json(const struct report *r, const char *filter)
 			json_object_set_new(topk, key, cli_json_real(mm->topk[t]));
 		}
 		json_array_append_new(
-		    models, json_pack("{s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
-		                      s->models[m].name, "source", src_names[s->models[m].src],
-		                      "correct", (json_int_t)mm->correct, "accuracy",
-		                      cli_json_real(mm->accuracy), "macro_f1",
-		                      cli_json_real(mm->macro_f1), "ece", cli_json_real(mm->ece),
-		                      "top_k", topk, "confusion", conf, "per_class", per));
+		    models,
+		    json_pack("{s:o, s:s, s:I, s:o, s:o, s:o, s:o, s:o, s:o}", "name",
+		              cli_jstr(s->models[m].name), "source", src_names[s->models[m].src],
+		              "correct", (json_int_t)mm->correct, "accuracy",
+		              cli_json_real(mm->accuracy), "macro_f1", cli_json_real(mm->macro_f1),
+		              "ece", cli_json_real(mm->ece), "top_k", topk, "confusion", conf,
+		              "per_class", per));
 	}
 	json_t *pairs = json_array();
 	for (size_t k = 0; k < r->n_pairs; k++) {
@@ -121,8 +202,8 @@ static json_t *report_json(const struct report *r, const char *filter)
 		for (size_t y = 0; y < c; y++)
 			json_array_append_new(per, agreement_json(&pm->per_class[y]));
 		json_t *o = agreement_json(&pm->all);
-		json_object_set_new(o, "a", json_string(s->models[pm->a].name));
-		json_object_set_new(o, "b", json_string(s->models[pm->b].name));
+		json_object_set_new(o, "a", cli_jstr(s->models[pm->a].name));
+		json_object_set_new(o, "b", cli_jstr(s->models[pm->b].name));
 		json_object_set_new(o, "per_class", per);
 		json_object_set_new(o, "agreement", cli_json_real(pm->agreement));
 		json_object_set_new(o, "kappa", cli_json_real(pm->kappa));
@@ -137,10 +218,11 @@ static json_t *report_json(const struct report *r, const char *filter)
 	json_t *ncorrect = json_array();
 	for (size_t k = 0; k <= s->n_models; k++)
 		json_array_append_new(ncorrect, json_integer(r->n_correct[k]));
-	json_t *o = json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o}", "study", s->name, "n",
-	                      (json_int_t)r->n, "total", (json_int_t)s->n, "filter",
-	                      filter ? json_string(filter) : json_null(), "classes", classes,
-	                      "models", models, "pairs", pairs, "n_correct", ncorrect);
+	json_t *o = json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "study",
+	                      cli_jstr(s->name), "n", (json_int_t)r->n, "total", (json_int_t)s->n,
+	                      "filter", cli_jstr(filter), "classes", classes, "models", models,
+	                      "pairs", pairs, "pairs_omitted", (json_int_t)r->pairs_omitted,
+	                      "n_correct", ncorrect);
 	/* the journal's decisions in effect: gt is corrected, removed instances are left out */
 	json_object_set_new(o, "decisions_applied", json_integer((json_int_t)s->n_decided));
 	json_object_set_new(o, "removed", json_integer((json_int_t)s->n_removed));
@@ -227,6 +309,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 				printf("-\n");
 		}
 	}
+	if (r->pairs_omitted)
+		printf("\n(pairwise tables omitted for %zu of %zu pairs of models: name pairs with "
+		       "--pairs A:B,C:D, or --pairs all)\n",
+		       r->pairs_omitted, r->pairs_omitted + r->n_pairs);
 	printf("\nmodels right per instance:");
 	for (size_t k = 0; k <= s->n_models; k++)
 		printf("  %zu: %lld", k, (long long)r->n_correct[k]);
@@ -302,9 +388,10 @@ int cmd_report(int argc, char **argv)
 	    {"json", no_argument, NULL, 'j'},           {"filter", required_argument, NULL, 'f'},
 	    {"seed", required_argument, NULL, 's'},     {"html", required_argument, NULL, 'H'},
 	    {"markdown", required_argument, NULL, 'M'}, {"force", no_argument, NULL, 'F'},
-	    {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	    {"pairs", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	bool json = false, force = false;
-	const char *filter = NULL, *html = NULL, *markdown = NULL;
+	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL;
 	long seed = 1;
 	int o;
 	optind = 1;
@@ -324,6 +411,9 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'f':
 			filter = optarg;
+			break;
+		case 'p':
+			pairs = optarg;
 			break;
 		case 's':
 			if ((seed = cli_parse_count(optarg)) < 0)
@@ -362,13 +452,20 @@ int cmd_report(int argc, char **argv)
 	if (!s)
 		return EXIT_BAD_INPUT;
 	struct report r = {.s = s};
+	struct pair_list pl;
+	if (pairs_parse(s, pairs, &pl) != EXIT_OK) {
+		study_free(s);
+		return EXIT_BAD_INPUT;
+	}
 	uint32_t *idx = NULL;
 	if (cli_select("report", s, filter, &idx, &r.n) != EXIT_OK) {
+		free(pl.ab);
 		study_free(s);
 		return EXIT_BAD_INPUT;
 	}
 	r.idx = filter ? idx : NULL;
-	report_compute(&r, (uint64_t)seed);
+	report_compute(&r, &pl, (uint64_t)seed);
+	free(pl.ab);
 	int rc;
 	if (html || markdown) {
 		struct report_doc d = {.s = s,

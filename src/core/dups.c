@@ -309,7 +309,8 @@ static void refine(const struct rows_src *src, struct dups_pair *p, size_t n)
 	}
 	free(x);
 	free(y);
-	qsort(p, n, sizeof *p, pair_cmp);
+	if (n > 1) /* p is NULL when no pair was kept, and qsort's pointer must not be */
+		qsort(p, n, sizeof *p, pair_cmp);
 }
 
 /* Chooses rows per block from the vector length and the caller's wish. */

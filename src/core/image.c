@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 void image_free(struct image *img)
 {
@@ -106,6 +107,203 @@ static SIXELSTATUS load_frame(sixel_frame_t *frame, void *priv)
 	return frame_to_rgb(frame, ctx) == 0 ? SIXEL_OK : SIXEL_BAD_INPUT;
 }
 
+static unsigned be16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* JPEG: the size in the first start-of-frame segment, walking the segments before it. */
+static bool jpeg_dims(FILE *f, long long *w, long long *h)
+{
+	if (fseek(f, 2, SEEK_SET) != 0)
+		return false;
+	for (int seg = 0; seg < 4096; seg++) {
+		int c = getc(f);
+		if (c != 0xff)
+			return false;
+		while ((c = getc(f)) == 0xff)
+			;
+		if (c == EOF)
+			return false;
+		if (c == 0x01 || (c >= 0xd0 && c <= 0xd8))
+			continue; /* markers without a length */
+		uint8_t b[7];
+		if (fread(b, 1, 2, f) != 2 || be16(b) < 2)
+			return false;
+		bool sof = c >= 0xc0 && c <= 0xcf && c != 0xc4 && c != 0xc8 && c != 0xcc;
+		if (sof) {
+			if (fread(b + 2, 1, 5, f) != 5)
+				return false;
+			*h = be16(b + 3);
+			*w = be16(b + 5);
+			return true;
+		}
+		if (fseek(f, (long)be16(b) - 2, SEEK_CUR) != 0)
+			return false;
+	}
+	return false;
+}
+
+/* PNM (P1-P6): the width and height after the magic, past white space and comments. */
+static bool pnm_dims(FILE *f, long long *w, long long *h)
+{
+	long long v[2];
+	if (fseek(f, 2, SEEK_SET) != 0)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		int c = getc(f);
+		while (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '#') {
+			if (c == '#')
+				while (c != '\n' && c != EOF)
+					c = getc(f);
+			c = getc(f);
+		}
+		if (c < '0' || c > '9')
+			return false;
+		v[k] = 0;
+		for (; c >= '0' && c <= '9'; c = getc(f))
+			if ((v[k] = v[k] * 10 + (c - '0')) > INT32_MAX)
+				return false;
+	}
+	*w = v[0];
+	*h = v[1];
+	return true;
+}
+
+/*
+ * The size an image file declares in its header (PNG, JPEG, GIF, BMP, PNM), so that a huge image
+ * is refused before the decoder allocates it. Returns true with *w and *h when the format is one
+ * of these and its header could be read; other files are left to the decoder.
+ */
+static bool header_dims(FILE *f, long long *w, long long *h)
+{
+	uint8_t b[26];
+	size_t n = fread(b, 1, sizeof b, f);
+	if (n >= 24 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0) {
+		*w = be32(b + 16);
+		*h = be32(b + 20);
+		return true;
+	}
+	if (n >= 10 && (memcmp(b, "GIF87a", 6) == 0 || memcmp(b, "GIF89a", 6) == 0)) {
+		*w = b[6] | b[7] << 8;
+		*h = b[8] | b[9] << 8;
+		return true;
+	}
+	if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+		if (le32(b + 14) == 12) { /* OS/2 BITMAPCOREHEADER: 16-bit sizes */
+			*w = b[18] | b[19] << 8;
+			*h = b[20] | b[21] << 8;
+		} else {
+			*w = (int32_t)le32(b + 18);
+			*h = (int32_t)le32(b + 22);
+			*w = *w < 0 ? -*w : *w;
+			*h = *h < 0 ? -*h : *h; /* negative: rows stored top-down */
+		}
+		return true;
+	}
+	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
+		return jpeg_dims(f, w, h);
+	if (n >= 3 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6')
+		return pnm_dims(f, w, h);
+	return false;
+}
+
+/*
+ * A PNG's compressed image data must be one complete zlib stream of no more bytes than its
+ * size calls for: libsixel's decoder (stb_image) can spin for minutes on a truncated or corrupt
+ * stream of a hundred bytes. Inflates the IDAT chunks into nothing, counting; returns true when
+ * the stream is whole and within bounds. f is positioned after the signature.
+ */
+static bool png_stream_ok(FILE *f, long long w, long long h)
+{
+	uint8_t hdr[8], ihdr[13];
+	if (fseek(f, 8, SEEK_SET) != 0 || fread(hdr, 1, 8, f) != 8 || fread(ihdr, 1, 13, f) != 13)
+		return false;
+	/* at most 16 bits times 4 channels per pixel; a filter byte per row, per pass when
+	   interlaced (7 passes) */
+	unsigned long long bound = (unsigned long long)h * (8ull * (unsigned long long)w + 7) + 64;
+	if (fseek(f, 4, SEEK_CUR) != 0) /* IHDR's CRC */
+		return false;
+	z_stream z = {0};
+	if (inflateInit(&z) != Z_OK)
+		return false;
+	uint8_t in[4096], out[16384];
+	unsigned long long total = 0;
+	int zr = Z_OK;
+	while (zr != Z_STREAM_END) {
+		if (fread(hdr, 1, 8, f) != 8)
+			break;
+		uint32_t n = be32(hdr);
+		if (memcmp(hdr + 4, "IDAT", 4) != 0) {
+			if (memcmp(hdr + 4, "IEND", 4) == 0 || fseek(f, (long)n + 4, SEEK_CUR) != 0)
+				break;
+			continue;
+		}
+		while (n > 0 && zr != Z_STREAM_END) {
+			size_t want = n < sizeof in ? n : sizeof in;
+			if (fread(in, 1, want, f) != want)
+				goto out;
+			n -= (uint32_t)want;
+			z.next_in = in;
+			z.avail_in = (uInt)want;
+			while (z.avail_in > 0 && zr != Z_STREAM_END) {
+				z.next_out = out;
+				z.avail_out = sizeof out;
+				zr = inflate(&z, Z_NO_FLUSH);
+				if (zr != Z_OK && zr != Z_STREAM_END)
+					goto out;
+				total += sizeof out - z.avail_out;
+				if (total > bound)
+					goto out;
+			}
+		}
+		if (fseek(f, (long)n + 4, SEEK_CUR) != 0) /* the rest and the CRC */
+			break;
+	}
+out:
+	inflateEnd(&z);
+	return zr == Z_STREAM_END && total <= bound;
+}
+
+/*
+ * Refuses a file that is not a PNG, JPEG, GIF, BMP or PNM with a readable size, an image whose
+ * header declares more than IMAGE_MAX_PIXELS, and a PNG whose data stream is broken
+ * (png_stream_ok). Returns 0 or -1.
+ */
+static int check_declared_size(const char *path, struct nn_err *err)
+{
+	FILE *f = fopen(path, "rbe");
+	if (!f)
+		return nn_err_set(err, "%s: %s", path, strerror(errno));
+	long long w = 0, h = 0;
+	bool known = header_dims(f, &w, &h);
+	int rc = 0;
+	/* libsixel's loader also guesses formats without a signature (TGA, PSD, HDR, PIC), and
+	   allocates what 19 bytes of such a file declare, 150 MB, then leaks it */
+	if (!known)
+		rc = nn_err_set(
+		    err, "%s: not an image libsixel can read (PNG, JPEG, GIF, BMP, PNM)", path);
+	if (known && (w > IMAGE_MAX_PIXELS || h > IMAGE_MAX_PIXELS || w * h > IMAGE_MAX_PIXELS))
+		rc = nn_err_set(err, "%s: image too large (%lld x %lld pixels, at most %d)", path,
+		                w, h, IMAGE_MAX_PIXELS);
+	uint8_t sig[8];
+	if (rc == 0 && known && fseek(f, 0, SEEK_SET) == 0 && fread(sig, 1, 8, f) == 8 &&
+	    memcmp(sig, "\x89PNG", 4) == 0 && !png_stream_ok(f, w, h))
+		rc = nn_err_set(err, "%s: a PNG whose image data is truncated or corrupt", path);
+	fclose(f);
+	return rc;
+}
+
 int image_load(const char *path, struct image *out, struct nn_err *err)
 {
 	memset(out, 0, sizeof *out);
@@ -128,6 +326,8 @@ int image_load(const char *path, struct image *out, struct nn_err *err)
 	if ((unsigned long long)st.st_size > IMAGE_MAX_FILE_BYTES)
 		return nn_err_set(err, "%s: file too large (%lld bytes)", path,
 		                  (long long)st.st_size);
+	if (check_declared_size(path, err) != 0)
+		return -1;
 
 	struct load_ctx ctx = {.out = out};
 	unsigned char bg[3] = {0, 0, 0};
@@ -169,6 +369,36 @@ static bool path_inside(const char *p)
 	}
 }
 
+/*
+ * A relative path without ".." can still leave the study through a symbolic link (a linked file,
+ * or a linked directory on the way). Resolves full (rel in the study) and the study's root and
+ * returns 0 when the first lies inside the second, else -1 with err set. A path that does not
+ * resolve because nothing is there is let through: opening it then says "no such file".
+ */
+static int resolves_inside(const char *root, const char *rel, const char *full, struct nn_err *err)
+{
+	char *real = realpath(full, NULL);
+	if (!real)
+		return errno == ENOENT ? 0 : nn_err_set(err, "%s: %s", rel, strerror(errno));
+	char *real_root = realpath(root && *root ? root : ".", NULL);
+	int rc = 0;
+	if (!real_root) {
+		rc = nn_err_set(err, "%s: %s", root, strerror(errno));
+	} else {
+		size_t rl = strlen(real_root);
+		bool inside = strcmp(real_root, "/") == 0 ||
+		              (strncmp(real, real_root, rl) == 0 && real[rl] == '/');
+		if (!inside)
+			rc = nn_err_set(err,
+			                "%s: image path leads outside the study directory (through "
+			                "a symbolic link)",
+			                rel);
+	}
+	free(real);
+	free(real_root);
+	return rc;
+}
+
 char *image_path(const struct study *s, size_t i, struct nn_err *err)
 {
 	if (i >= s->n) {
@@ -189,7 +419,12 @@ char *image_path(const struct study *s, size_t i, struct nn_err *err)
 		nn_err_set(err, "%s: image path leaves the study directory", rel);
 		return NULL;
 	}
-	return path_join(s->root, rel);
+	char *full = path_join(s->root, rel);
+	if (resolves_inside(s->root, rel, full, err) != 0) {
+		free(full);
+		return NULL;
+	}
+	return full;
 }
 
 /* Nearest-neighbour enlargement by the integer factor k. */

@@ -58,15 +58,13 @@ const char *journal_status_name(enum decision_status st)
 	return (unsigned)st < 5 ? status_names[st] : "?";
 }
 
-/* Text as the journal stores it: itself when valid UTF-8, else escaped (caller frees). */
+/*
+ * Text as the journal stores it (caller frees): bytes that are not UTF-8 as \xHH, the rule of
+ * all JSON that nncmp writes (text_valid_utf8).
+ */
 static char *norm_text(const char *s)
 {
-	json_t *t = json_string(s);
-	if (t) {
-		json_decref(t);
-		return xstrdup(s);
-	}
-	return text_sanitize(s, false);
+	return text_valid_utf8(s);
 }
 
 static json_t *jtext(const char *s)

@@ -11,6 +11,9 @@
 
 /* Debian's inih reads lines into a 200-byte buffer; longer lines would be cut silently. */
 #define INI_LINE_LIMIT 199
+/* ... and section names into a 50-byte one: two [model NAME]s with the same first 43
+   characters of NAME would become one. */
+#define INI_SECTION_LIMIT 49
 
 void manifest_init(struct manifest *mf)
 {
@@ -305,12 +308,117 @@ static int check_line_lengths(const char *text, const char *name, struct nn_err 
 	return 0;
 }
 
+struct section_at {
+	char *name; /* "study", or "model " and the model's name */
+	size_t line;
+};
+
+static int section_cmp(const void *a, const void *b)
+{
+	const struct section_at *p = a, *q = b;
+	int c = strcmp(p->name, q->name);
+	return c ? c : (p->line > q->line) - (p->line < q->line);
+}
+
+/*
+ * Refuses section headers inih would cut, and a section given twice (inih hands entries on one
+ * by one, so a repeated header would silently merge into the section before). Reads the lines as
+ * inih does: comments, indented continuation lines, "[name]" up to the first ']'. A header inih
+ * cannot read is left for inih to report.
+ */
+static int check_sections(const char *text, const char *name, struct nn_err *err)
+{
+	struct section_at *v = NULL;
+	size_t n = 0, line = 0;
+	bool after_entry = false; /* an indented line then continues the entry's value */
+	int rc = 0;
+	for (const char *p = text; *p && rc == 0;) {
+		const char *e = strchr(p, '\n');
+		if (!e)
+			e = p + strlen(p);
+		line++;
+		const char *start = p;
+		if (line == 1 && strncmp(start, "\xef\xbb\xbf", 3) == 0)
+			start += 3;
+		const char *end = e;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		if (start == end || *start == ';' || *start == '#') {
+			/* a comment or an empty line */
+		} else if (after_entry && start > p) {
+			/* a continuation line */
+		} else if (*start == '[') {
+			const char *close = start + 1;
+			while (close < end && *close != ']' &&
+			       !(*close == ';' && isspace((unsigned char)close[-1])))
+				close++;
+			if (close < end && *close == ']') {
+				size_t len = (size_t)(close - start - 1);
+				if (len > INI_SECTION_LIMIT) {
+					rc = nn_err_set(err,
+					                "%s:%zu: section name longer than %d "
+					                "characters",
+					                name, line, INI_SECTION_LIMIT);
+					break;
+				}
+				char *sec = xstrndup(start + 1, len);
+				if (strncmp(sec, "model ", 6) == 0) {
+					const char *m = sec + 6;
+					while (*m == ' ')
+						m++;
+					char *norm = xasprintf("model %s", m);
+					free(sec);
+					sec = norm;
+				}
+				v = xreallocarray(v, n + 1, sizeof *v);
+				v[n++] = (struct section_at){sec, line};
+			}
+			after_entry = false;
+		} else {
+			after_entry = true;
+		}
+		p = *e ? e + 1 : e;
+	}
+	if (rc == 0 && n > 1) {
+		qsort(v, n, sizeof *v, section_cmp);
+		size_t best = 0; /* the earliest second header */
+		for (size_t i = 1; i < n; i++)
+			if (strcmp(v[i].name, v[i - 1].name) == 0 &&
+			    (!best || v[i].line < v[best].line))
+				best = i;
+		if (best) {
+			/* the first header of this name sorts right before the group */
+			size_t first = best - 1;
+			while (first > 0 && strcmp(v[first - 1].name, v[best].name) == 0)
+				first--;
+			if (strncmp(v[best].name, "model ", 6) == 0)
+				rc =
+				    nn_err_set(err,
+				               "%s:%zu: model '%s' is defined twice (first at "
+				               "line %zu)",
+				               name, v[best].line, v[best].name + 6, v[first].line);
+			else
+				rc =
+				    nn_err_set(err,
+				               "%s:%zu: section [%s] is given twice (first at line "
+				               "%zu)",
+				               name, v[best].line, v[best].name, v[first].line);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	return rc;
+}
+
 int manifest_parse(struct manifest *mf, const char *text, const char *name, const char *root,
                    struct nn_err *err)
 {
 	free(mf->root);
 	mf->root = xstrdup(root);
-	if (check_line_lengths(text, name, err) < 0)
+	if (check_line_lengths(text, name, err) < 0 || check_sections(text, name, err) < 0)
 		return -1;
 	struct parse_ctx c = {.mf = mf, .err = err};
 	int line = ini_parse_string(text, on_entry, &c);

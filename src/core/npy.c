@@ -40,7 +40,10 @@ static int expect(struct cursor *c, char ch)
 	return -1;
 }
 
-/* Reads a quoted Python string literal (no escapes occur in npy headers) into buf. */
+/*
+ * Reads a quoted Python string literal (no escapes occur in npy headers) into buf. A NUL inside
+ * is refused: the C string would end there, and '<f4\0junk' would read as '<f4'.
+ */
 static int parse_str(struct cursor *c, char *buf, size_t bufsize)
 {
 	skip_ws(c);
@@ -49,7 +52,7 @@ static int parse_str(struct cursor *c, char *buf, size_t bufsize)
 	char q = *c->p++;
 	size_t n = 0;
 	while (c->p < c->end && *c->p != q) {
-		if (n + 1 >= bufsize)
+		if (n + 1 >= bufsize || *c->p == '\0')
 			return -1;
 		buf[n++] = *c->p++;
 	}

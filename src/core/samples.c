@@ -139,6 +139,11 @@ struct csv_ctx {
 static void on_cell(void *data, size_t len, void *user)
 {
 	struct csv_ctx *c = user;
+	/* a NUL would end the C string early: "1\0" must not read as 1 */
+	if (data && memchr(data, '\0', len) && !c->failed) {
+		snprintf(c->msg, sizeof c->msg, "row %zu: NUL byte in a cell", c->row + 1);
+		c->failed = true;
+	}
 	strvec_push(&c->cells, xstrndup(data ? data : "", len));
 }
 
@@ -243,6 +248,11 @@ int samples_parse_labels_csv(struct study *s, const char *buf, size_t len, const
 		return nn_err_set(err, "%s: cannot start the CSV parser", name);
 	struct csv_ctx c = {.label_col = -1};
 	int rc = 0;
+	/* a UTF-8 byte order mark (spreadsheets write one) is not part of the first cell */
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+		buf += 3;
+		len -= 3;
+	}
 	if (csv_parse(&p, buf, len, on_cell, on_row, &c) != len ||
 	    csv_fini(&p, on_cell, on_row, &c) != 0)
 		rc = nn_err_set(err, "%s: malformed CSV near row %zu: %s", name, c.row + 1,

@@ -147,20 +147,60 @@ static int convention_scan(const char *root, struct manifest *mf, struct nn_err 
 	return rc;
 }
 
-/* Reads classes.txt: one name per line, no empty or duplicate names. */
-static int load_classes(struct study *s, const char *path, struct nn_err *err)
+/* FNV-1a: the hash of the duplicate check below. */
+static uint64_t str_hash(const char *s)
 {
-	size_t len;
-	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
-	if (!buf)
-		return -1;
+	uint64_t h = 14695981039346656037u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/*
+ * The index of the first name equal to an earlier one, or n when all differ: an open-addressing
+ * set of indices (linear probing, at most half full), so n names cost O(n).
+ */
+static size_t first_duplicate(char *const *v, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	size_t *slot = xreallocarray(NULL, cap, sizeof *slot);
+	for (size_t k = 0; k < cap; k++)
+		slot[k] = SIZE_MAX;
+	size_t dup = n;
+	for (size_t i = 0; i < n && dup == n; i++) {
+		size_t k = (size_t)str_hash(v[i]) & (cap - 1);
+		for (; slot[k] != SIZE_MAX; k = (k + 1) & (cap - 1))
+			if (strcmp(v[slot[k]], v[i]) == 0) {
+				dup = i;
+				break;
+			}
+		slot[k] = i;
+	}
+	free(slot);
+	return dup;
+}
+
+int study_parse_classes(struct study *s, const char *buf, size_t len, const char *path,
+                        struct nn_err *err)
+{
+	/* the limit first: what follows is linear, but a huge list has no use being read */
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += buf[i] == '\n';
+	if (len && buf[len - 1] != '\n')
+		lines++;
+	if (lines > STUDY_MAX_CLASSES)
+		return nn_err_set(err, "%s: %zu classes; at most %d are supported", path, lines,
+		                  STUDY_MAX_CLASSES);
 	struct strvec names = {0};
 	size_t line = 0;
-	char *p = buf, *end = buf + len;
+	const char *p = buf, *end = buf + len;
 	int rc = 0;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *le = nl ? nl : end;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
 		line++;
 		size_t n = (size_t)(le - p);
 		if (n && p[n - 1] == '\r')
@@ -176,16 +216,12 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 		strvec_push(&names, xstrndup(p, n));
 		p = nl ? nl + 1 : end;
 	}
-	free(buf);
 	if (rc == 0 && names.n == 0)
 		rc = nn_err_set(err, "%s: no class names", path);
-	for (size_t i = 0; rc == 0 && i < names.n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(names.v[i], names.v[j]) == 0) {
-				rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path,
-				                i + 1, names.v[i]);
-				break;
-			}
+	size_t dup = rc == 0 ? first_duplicate(names.v, names.n) : names.n;
+	if (dup < names.n)
+		rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path, dup + 1,
+		                names.v[dup]);
 	if (rc < 0) {
 		strvec_free(&names);
 		return -1;
@@ -193,6 +229,18 @@ static int load_classes(struct study *s, const char *path, struct nn_err *err)
 	s->classes = names.v;
 	s->n_classes = names.n;
 	return 0;
+}
+
+/* Reads classes.txt (study_parse_classes). */
+static int load_classes(struct study *s, const char *path, struct nn_err *err)
+{
+	size_t len;
+	char *buf = file_read_all(path, (size_t)64 << 20, &len, err);
+	if (!buf)
+		return -1;
+	int rc = study_parse_classes(s, buf, len, path, err);
+	free(buf);
+	return rc;
 }
 
 /*

@@ -158,3 +158,25 @@ char *text_sanitize(const char *s, bool ascii)
 {
 	return text_sanitize_n(s, strlen(s), ascii);
 }
+
+char *text_valid_utf8(const char *s)
+{
+	struct buf b = {0};
+	put(&b, "", 0);
+	const unsigned char *p = (const unsigned char *)s;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp);
+		if (n == 0) {
+			char esc[8];
+			snprintf(esc, sizeof esc, "\\x%02x", p[i]);
+			put(&b, esc, 4);
+			i++;
+		} else {
+			put(&b, (const char *)p + i, n);
+			i += n;
+		}
+	}
+	return b.p;
+}

@@ -107,12 +107,44 @@ static bool detail_image(struct app *app, WINDOW *w, int y, int x, int rows, int
 	char *path = image_path(app->s, i, &err);
 	if (!path) { /* e.g. a path that leaves the study: say why instead of an image */
 		gfx_hide(app->gfx, slot);
-		draw_text(app, w, y, x, cols, err.msg, role_attr(ROLE_ERROR), false);
+		detail_draw_wrapped(app, w, y, x, rows, cols, detail_image_reason(app, i, err.msg),
+		                    role_attr(ROLE_ERROR));
 		return true;
 	}
 	gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);
 	free(path);
 	return true;
+}
+
+void detail_draw_wrapped(const struct app *app, WINDOW *w, int y, int x, int rows, int cols,
+                         const char *text, attr_t attr)
+{
+	const char *p = text;
+	for (int r = 0; r < rows && *p; r++) {
+		while (*p == ' ')
+			p++;
+		size_t n = strlen(p), cut = n;
+		if (n > (size_t)cols) { /* break at the last space that fits, else mid-word */
+			cut = (size_t)cols;
+			while (cut > 0 && p[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = (size_t)cols;
+		}
+		char *line = xstrndup(p, cut);
+		draw_text(app, w, y + r, x, cols, line, attr, false);
+		free(line);
+		p += cut;
+	}
+}
+
+const char *detail_image_reason(const struct app *app, size_t i, const char *msg)
+{
+	const char *rel = app->s->images && i < app->s->n ? app->s->images[i] : NULL;
+	size_t n = rel ? strlen(rel) : 0;
+	if (n && strncmp(msg, rel, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+		return msg + n + 2;
+	return msg;
 }
 
 int detail_models(struct app *app, WINDOW *w, int y0, int x0, int rows, int cols, size_t i)

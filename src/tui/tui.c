@@ -418,6 +418,7 @@ static void app_free(struct app *app)
 	free(app->sel_keys);
 	free(app->filter);
 	free(app->sort_key);
+	free(app->search);
 	study_free(app->s);
 }
 

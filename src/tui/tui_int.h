@@ -432,6 +432,12 @@ void pane_detail_draw(struct app *app);
 /* Each model's top probabilities for instance i as bars, one row per model, in the rectangle;
  * returns the rows used (pane_detail.c; the review queue shows the same). */
 int detail_models(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i);
+/* Why instance i has no image, from image_path's message: without the path, which the panes
+   show already, so that the reason fits a narrow placeholder (pane_detail.c). */
+const char *detail_image_reason(const struct app *app, size_t i, const char *msg);
+/* Draws text word-wrapped into rows × cols at (y, x), sanitized (pane_detail.c). */
+void detail_draw_wrapped(const struct app *app, WINDOW *w, int y, int x, int rows, int cols,
+                         const char *text, attr_t attr);
 /* Graphics slots (gfx.h): one per place an image can show at a time. */
 enum { GFX_SLOT_DETAIL = 1, GFX_SLOT_REVIEW = 2, GFX_SLOT_PREVIEW = 3, GFX_SLOT_GRID = 100 };
 /* Instance i's text (wrapped) or image (as graphics slot `slot`) in the rectangle. */

@@ -136,7 +136,8 @@ static void picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols
 	char *path = image_path(app->s, i, &err);
 	if (!path) {
 		gfx_hide(app->gfx, slot);
-		draw_text(app, w, y, x, cols, err.msg, role_attr(ROLE_ERROR), false);
+		detail_draw_wrapped(app, w, y, x, rows, cols, detail_image_reason(app, i, err.msg),
+		                    role_attr(ROLE_ERROR));
 		return;
 	}
 	gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);

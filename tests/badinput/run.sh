@@ -16,14 +16,16 @@ n=0
 # npy FILE DESCR SHAPE HEXBYTES: a version 1.0 npy file (header padded to 64 as NumPy does)
 npy() {
 	local dict="{'descr': '$2', 'fortran_order': False, 'shape': $3, }"
-	local total=$((10 + ${#dict} + 1))
+	local dlen # in bytes: DESCR may hold printf escapes (\000)
+	dlen=$(printf '%b' "$dict" | wc -c)
+	local total=$((10 + dlen + 1))
 	local pad=$(((64 - total % 64) % 64))
-	local hlen=$((${#dict} + pad + 1))
+	local hlen=$((dlen + pad + 1))
 	mkdir -p "$(dirname "$1")"
 	{
 		printf '\223NUMPY\001\000'
 		printf "\\$(printf %03o $((hlen & 255)))\\$(printf %03o $((hlen >> 8)))"
-		printf '%s' "$dict"
+		printf '%b' "$dict"
 		printf '%*s' $pad ''
 		printf '\n'
 		printf "$4"
@@ -108,6 +110,8 @@ good "$S"; npy "$S/labels.npy" '<i8' '(1000000000000,)' "$I0$I1"; bad "header cl
 good "$S"; npy "$S/labels.npy" '<i8' '(99999999999999999999999999,)' "$I0"; bad "shape beyond size_t" "labels.npy: malformed npy header (shape)"
 good "$S"; npy "$S/labels.npy" '<c8' '(2,)' "$I0$I1"; bad "complex dtype" "unsupported dtype '<c8'"
 good "$S"; npy "$S/labels.npy" '<U4' '(2,)' "$I0$I1$I0$I1"; bad "string dtype" "unsupported dtype '<U4'"
+good "$S"; npy "$S/labels.npy" '<i8\000junk' '(2,)' "$I0$I1"; bad "NUL inside the descr" "labels.npy: malformed npy header (descr)"
+good "$S"; npy "$S/models/m/probs.npy" '<f4\000junk' '(2, 2)' "$F3Q$FQ$FQ$F3Q"; bad "NUL inside the probs descr" "probs.npy: malformed npy header (descr)"
 good "$S"; npy "$S/labels.npy" '<f4' '(2,)' "$F0$FNAN"; bad "NaN label" "labels.npy: row 1 holds nan"
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$IM1"; bad "negative label" "labels.npy: row 1 holds -1"
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I5"; bad "label out of range" "labels.npy: row 1 holds class 5, but there are 2 classes"
@@ -133,6 +137,12 @@ good "$S"; mv "$S/models/m" "$S/models/not"; bad "reserved model name" "model na
 good "$S"; mv "$S/models/m" "$S/models/9lives"; bad "model name starting with a digit" "must start with a letter"
 good "$S"; cp -r "$S/models/m" "$S/models/m2"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[model m2]\nprobs = models/m2/probs.npy\n[model m]\npred = x.npy\n' >"$S/study.ini"; bad "duplicate model names" "model 'm' is defined twice"
 good "$S"; printf '[study]\nlabels = labels.npy\nlabel = x\n' >"$S/study.ini"; bad "manifest unknown key" "study.ini:3: unknown key 'label'"
+L43=$(printf 'm%.0s' $(seq 43)) # "[model NAME]" with the longest NAME inih keeps whole (49 characters)
+good "$S"; printf '[study]\nlabels = labels.npy\n[model %s]\nprobs = models/m/probs.npy\n' "$L43" >"$S/study.ini"; accepted "a 43-character model name"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model %sa]\nprobs = models/m/probs.npy\n[model %sb]\nact.fc = models/m/act/fc.npy\n' "$L43" "$L43" >"$S/study.ini"; bad "model names past inih's section limit" "study.ini:3: section name longer than 49 characters"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[model m]\nact.fc = models/m/act/fc.npy\n' >"$S/study.ini"; bad "one model's section twice in a row" "study.ini:5: model 'm' is defined twice (first at line 3)"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n[study]\nclasses = classes.txt\n' >"$S/study.ini"; bad "[study] twice" "study.ini:5: section [study] is given twice (first at line 1)"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy,\n  ; [model m] in a comment\n [model m]\n' >"$S/study.ini"; bad "an indented header is a continuation line, as inih reads it" "s/[model m]: No such file"
 good "$S"; printf '[study]\nclasses = classes.txt\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "manifest without labels" "does not name 'labels'"
 good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = elsewhere/probs.npy\n' >"$S/study.ini"; bad "manifest names a missing file" "elsewhere/probs.npy: No such file or directory"
 good "$S"; printf '\377\376garbage\000\n' >"$S/study.ini"; bad "binary manifest" "study.ini"
@@ -164,6 +174,8 @@ if [ $st -eq 2 ] && printf '%s' "$err" | grep -qF "x.png: not a regular file"; t
 	fail=$((fail + 1)); echo "FAIL [FIFO image]: exit $st: $err"; fi
 good "$S"; printf 'a\nb\na\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 3)' "$F1$F0$F0$F0$F1$F0"; bad "duplicate class" "classes.txt:3: class 'a' is listed twice"
 good "$S"; : >"$S/classes.txt"; bad "empty classes.txt" "classes.txt: no class names"
+good "$S"; awk 'BEGIN { for (i = 0; i < 300000; i++) print "c" i }' >"$S/classes.txt"; bad "300k class names, refused before the duplicate check" "classes.txt: 300000 classes; at most 5000 are supported"
+good "$S"; awk 'BEGIN { for (i = 0; i < 4999; i++) print "c" i; print "c4321" }' >"$S/classes.txt"; bad "a duplicate among 5000 names" "classes.txt:5000: class 'c4321' is listed twice"
 good "$S"; printf 'a\000x\nb\n' >"$S/classes.txt"; bad "NUL in a class name" "classes.txt:1: NUL byte"
 good "$S"; printf '{}\n' >"$S/samples.jsonl"; bad "samples: too few lines" "samples.jsonl: 1 lines, but"
 good "$S"; printf '{}\n{"id": \n' >"$S/samples.jsonl"; bad "samples: invalid JSON" "samples.jsonl:2:"
@@ -177,6 +189,11 @@ good "$S"; npy "$S/labels.npy" '<i8' '(1,)' "$I0"; npy "$S/models/m/probs.npy" '
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I0"; printf 'only\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 1)' "$F1$F1"; accepted "one class"
 good "$S"; rm "$S/labels.npy"; printf 'label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "labels.csv names without classes.txt" "classes are the 2 label names in sorted order"
 good "$S"; rm "$S/labels.npy"; printf 'label\n"a\n' >"$S/labels.csv"; bad "malformed labels.csv" "labels.csv: malformed CSV"
+good "$S"; rm "$S/labels.npy"; printf 'label\n0\n1\000\n' >"$S/labels.csv"; bad "NUL in a labels.csv cell" "labels.csv: row 3: NUL byte in a cell"
+good "$S"; rm "$S/labels.npy"; printf '\357\273\277label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "a BOM before the labels.csv header" "classes are the 2 label names in sorted order"
+n=$((n + 1))
+if [ "$("$NNCMP" instances "$S" --json 2>/dev/null | jq -c '[.instances[] | [.label, .label_id]]')" = '[["b",1],["a",0]]' ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL [labels after a BOM]: $("$NNCMP" instances "$S" --json 2>&1 | head -c 300)"; fi
+good "$S"; rm "$S/labels.npy"; printf '\357\273\277label,id\n1,x\n0,y\n' >"$S/labels.csv"; accepted "a BOM before a two-column labels.csv header"
 good "$S"; printf 'x\033]52;c;aGk=\007\nb\033[2J\n' >"$S/classes.txt"; accepted "escape sequences in class names"
 n=$((n + 1))
 if "$NNCMP" report "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC in the report]"; else pass=$((pass + 1)); fi

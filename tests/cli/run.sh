@@ -243,6 +243,119 @@ done
 # instances: a text on one line, each line break one mark, a tab a space, escapes as before
 expect 0 'alpha bravo|charlie delta| echo foxtrot' -- env LC_ALL=C "$NNCMP" instances tests/data/classes15 --top 1
 expect 0 'alpha bravo⏎charlie delta⏎ echo foxtrot' -- env LC_ALL=C.UTF-8 "$NNCMP" instances tests/data/classes15 --top 1
+# many models: 10000 prediction-only models in a generated manifest (two pred files, named over
+# and over). Past 16 models report compares only the pairs --pairs names; its table for a pair
+# equals the one of a study of just those two models.
+M=$TMP/many
+mkdir -p "$M"
+/usr/bin/python3 - "$M" <<'PYEOF'
+import struct, sys
+d = sys.argv[1]
+def npy(name, vals):
+    h = "{'descr': '<i8', 'fortran_order': False, 'shape': (%d,), }" % len(vals)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(d + "/" + name, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode()
+                                     + struct.pack("<%dq" % len(vals), *vals))
+npy("labels.npy", [0, 1, 2, 0, 1, 2, 0, 1])
+npy("a.npy", [0, 1, 2, 0, 1, 2, 1, 0])
+npy("b.npy", [0, 1, 1, 1, 1, 2, 0, 1])
+with open(d + "/study.ini", "w") as f:
+    f.write("[study]\nlabels = labels.npy\n")
+    for i in range(10000):
+        f.write("[model m%d]\npred = %s.npy\n" % (i, "ab"[i % 2]))
+with open(d + "/two.ini", "w") as f:
+    f.write("[study]\nlabels = labels.npy\n[model m0]\npred = a.npy\n[model m1]\npred = b.npy\n")
+PYEOF
+expect 0 "pairwise tables omitted for 49995000 of 49995000 pairs of models: name pairs with --pairs A:B,C:D" -- timeout 60 "$NNCMP" report "$M/study.ini"
+out=$(timeout 60 "$NNCMP" report "$M/study.ini" --pairs m0:m1 --json | jq -c '[.pairs_omitted, [.pairs[] | del(.a, .b)], [.pairs[] | [.a, .b]]]')
+want=$("$NNCMP" report "$M/two.ini" --json | jq -c '[49994999, [.pairs[] | del(.a, .b)], [.pairs[] | [.a, .b]]]')
+[ -n "$want" ] && [ "$out" = "$want" ] && ok || bad "report --pairs m0:m1 of 10000 models: $out, want $want"
+out=$(timeout 60 "$NNCMP" report "$M/study.ini" --pairs m3:m9998,m0:m1 | grep -E '^m[0-9]+ vs m[0-9]+ ' | awk '{print $1, $3, $4, $5, $6, $7}' | tr '\n' ';')
+[ "$out" = "m3 m9998 4 2 2 0;m0 m1 4 2 2 0;" ] && ok || bad "report --pairs m3:m9998,m0:m1: $out"
+expect 2 "--pairs: 'm0:nope' names no model 'nope'" -- "$NNCMP" report "$M/two.ini" --pairs m0:nope
+expect 2 "--pairs: 'm0:m0' pairs a model with itself" -- "$NNCMP" report "$M/two.ini" --pairs m0:m0
+expect 2 "--pairs: 'm0' is not MODEL:MODEL" -- "$NNCMP" report "$M/two.ini" --pairs m0
+expect 2 "--pairs: 'm1:m0' is named twice" -- "$NNCMP" report "$M/two.ini" --pairs m0:m1,m1:m0
+n=$("$NNCMP" report $DIGITS --json | jq '[(.pairs | length), .pairs_omitted] | tostring')
+[ "$n" = '"[6,0]"' ] && ok || bad "report of 4 models: pairs and pairs_omitted $n, want [6,0]"
+
+# names that are not UTF-8: a class name, a layer file name and the study directory's name with
+# a byte 0xff, an id with a control character. JSON cannot hold the byte, so every JSON string
+# shows it as the four characters \xff, as the text output does: for every subcommand the JSON is
+# whole (no field dropped, exit 0) and its strings read as the text shows them.
+FF=$(printf '\377')
+U=$TMP/bad${FF}study
+mkdir -p "$U/models/m/act" "$U/models/m/weights" "$U/models/m2/act" "$U/models/m2/weights"
+/usr/bin/python3 - "$U" <<'PYEOF'
+import struct, sys
+d = sys.argv[1]
+def npy(name, descr, shape, fmt, vals):
+    h = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, shape)
+    h += " " * ((64 - (10 + len(h) + 1) % 64) % 64) + "\n"
+    open(d.encode("utf-8", "surrogateescape") + b"/" + name, "wb").write(
+        b"\x93NUMPY\x01\x00" + struct.pack("<H", len(h)) + h.encode() + struct.pack("<%d%s" % (len(vals), fmt), *vals))
+npy(b"labels.npy", "<i8", "(4,)", "q", [0, 1, 0, 1])
+open(d.encode("utf-8", "surrogateescape") + b"/classes.txt", "wb").write(b"zero\xff\none\n")
+open(d.encode("utf-8", "surrogateescape") + b"/samples.jsonl", "w").write(
+    '{"id": "a\\u001bb"}\n{"id": "i1"}\n{"id": "i2"}\n{"id": "i3"}\n')
+for m, p in (("m", [.9, .1, .3, .7, .4, .6, .2, .8]), ("m2", [.8, .2, .6, .4, .7, .3, .1, .9])):
+    npy(b"models/%s/probs.npy" % m.encode(), "<f4", "(4, 2)", "f", p)
+    npy(b"models/%s/act/fc\xff.npy" % m.encode(), "<f4", "(4, 3)", "f", [1, 0, 2, 0, 1, 1, 1, 2, 0, 2, 2, 1])
+    npy(b"models/%s/weights/fc\xff.npy" % m.encode(), "<f4", "(3, 2)", "f", [.5, -.5, .25, 1, -1, 0] if m == "m" else [.5, -.4, .25, 1, -1, .1])
+PYEOF
+L=fc$FF
+# utf8_case NAME JQ -- ARGS...: nncmp ARGS exits 0 with text and with --json; the strings JQ picks
+# from the JSON (one per line, each holding \xff) each appear in the text output
+utf8_case() {
+	name=$1 filter=$2
+	shift 3
+	"$NNCMP" "$@" >"$TMP/u.txt" 2>"$TMP/u.err"
+	st=$?
+	if [ $st -ne 0 ]; then
+		bad "$name (text) -> exit $st: $(head -2 "$TMP/u.err")"
+		return
+	fi
+	"$NNCMP" "$@" --json >"$TMP/u.json" 2>"$TMP/u.err"
+	st=$?
+	if [ $st -ne 0 ]; then
+		bad "$name --json -> exit $st: $(head -2 "$TMP/u.err")"
+		return
+	fi
+	if ! jq -r "$filter" "$TMP/u.json" >"$TMP/u.want" 2>"$TMP/u.err" || [ ! -s "$TMP/u.want" ]; then
+		bad "$name --json: nothing at '$filter': $(head -c 300 "$TMP/u.json")"
+		return
+	fi
+	while IFS= read -r v; do
+		case $v in
+		*'\xff'*) ;;
+		*) bad "$name --json: '$v' does not show the byte as \\xff"; return ;;
+		esac
+		if ! grep -qF -- "$v" "$TMP/u.txt"; then
+			bad "$name: JSON string '$v' is not in the text output"
+			return
+		fi
+	done <"$TMP/u.want"
+	ok
+}
+utf8_case check '.study, .models[].layers[].name, .models[0].layers[0].act.path' -- check "$U"
+n=$("$NNCMP" check "$U" --json | jq -c '[.classes, [.models[].layers[].name]]')
+[ "$n" = '[["zero\\xff","one"],["fc\\xff","fc\\xff"]]' ] && ok || bad "check --json of a study with \\xff names: $n"
+utf8_case report '.study, .classes[0]' -- report "$U"
+n=$("$NNCMP" report "$U" --json | jq -c '[(.classes | length), (.models[0].confusion | length)]')
+[ "$n" = '[2,2]' ] && ok || bad "report --json: $n class names and confusion rows, want [2,2]"
+utf8_case instances '.instances[] | select(.label_id == 0) | .label' -- instances "$U"
+n=$("$NNCMP" instances "$U" --json | jq -c '[.count, (.instances | length), [.instances[].id]]')
+[ "$n" = '[4,4,["a\u001bb","i1","i2","i3"]]' ] && ok || bad "instances --json: $n"
+utf8_case issues '.issues[] | select(.label | test("zero")) | .label' -- issues "$U" --method margin --model m
+utf8_case neurons '.layer' -- neurons "$U" --model m --layer "$L"
+utf8_case profile '.layer, .label' -- profile "$U" --model m --layer "$L" --index 0
+utf8_case matrix '.layer, .rows[0].name' -- matrix "$U" --model m --layer "$L" --rows class
+utf8_case similarity '.a.layer, .b.layer' -- similarity "$U" --model m --layer "$L" --with "m2.$L"
+utf8_case project '.layer' -- project "$U" --model m --layer "$L"
+utf8_case weights '.study, .layer' -- weights "$U" --model m --layer "$L"
+utf8_case diff '.layers[0].name' -- diff "$U" --models m m2
+utf8_case dups '.pairs[0].label_a' -- dups "$U" --layer "$L" --threshold 0 --any-class
+utf8_case decisions '.journal' -- decisions "$U"
 
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"

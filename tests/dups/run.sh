@@ -128,5 +128,17 @@ one_line_error "$NNCMP" dups "$TMP/nosplit" --layer fc --across-splits
 expect 2 "no \"split\" in samples.jsonl" "$NNCMP" dups "$TMP/nosplit" --layer fc --across-splits
 expect 2 "no \"image\" in samples.jsonl" "$NNCMP" dups "$TMP/nosplit" --pixels
 
+# a layer of 0 columns: every vector is zero, so every instance is left out and no pair is kept
+# (under ASan this once aborted in qsort(NULL, 0))
+"$PY" -c 'import numpy as np, sys; np.save(sys.argv[1], np.zeros((len(np.load(sys.argv[2])), 0), np.float32))' \
+	"$TMP/nosplit/models/m/act/empty.npy" "$DATA/labels.npy"
+if "$NNCMP" dups "$TMP/nosplit" --layer empty --json >"$TMP/out.json" 2>"$TMP/err"; then
+	got=$("$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(d["count"], len(d["pairs"]), d["left_out"]["zero"])' "$TMP/out.json")
+	want="0 0 $("$PY" -c 'import numpy as np, sys; print(len(np.load(sys.argv[1])))' "$DATA/labels.npy")"
+	[ "$got" = "$want" ] && ok || bad "dups on a 0-column layer: count, pairs, zero = $got, want $want"
+else
+	bad "dups on a 0-column layer -> exit $?: $(head -3 "$TMP/err")"
+fi
+
 echo "dups: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -181,6 +181,66 @@ expect 2 "899 instances" "$NNCMP" preview "$DIGITS" --index 899 --graphics block
 expect 2 "--graphics" "$NNCMP" preview "$DIGITS" --index 0 --graphics kitty
 expect 2 "--index" "$NNCMP" preview "$DIGITS"
 expect 2 "--width" "$NNCMP" preview "$DIGITS" --index 0 --width 0
+
+# symbolic links: a linked file or a linked directory inside the study that points outside it is
+# refused (preview, and dups --pixels leaves it out); a link to a file inside the study is allowed
+L=$TMP/linked
+mkdir -p "$L/models/m" "$L/img" "$TMP/outside"
+cp "$S/labels.npy" "$L/"
+cp "$S/models/m/probs.npy" "$L/models/m/"
+cp "$S/img/big.png" "$L/img/"
+cp "$S/img/big.png" "$TMP/outside/secret.png"
+ln -s "$TMP/outside/secret.png" "$L/img/out.png"
+ln -s "$TMP/outside" "$L/img/dir"
+ln -s big.png "$L/img/in.png"
+printf '{"image": "img/big.png"}\n{"image": "img/out.png"}\n{"image": "img/dir/secret.png"}\n{"image": "img/in.png"}\n' >"$L/samples.jsonl"
+expect 2 "img/out.png: image path leads outside the study directory" "$NNCMP" preview "$L" --index 1 --graphics blocks
+expect 2 "img/dir/secret.png: image path leads outside the study directory" "$NNCMP" preview "$L" --index 2 --graphics blocks
+if "$NNCMP" preview "$L" --index 3 --graphics blocks --width 40 >"$TMP/in.txt" 2>"$TMP/err" &&
+	"$NNCMP" preview "$L" --index 0 --graphics blocks --width 40 >"$TMP/big.txt" && cmp -s "$TMP/in.txt" "$TMP/big.txt"; then
+	ok
+else
+	bad "a link to a file inside the study: $(head -1 "$TMP/err")"
+fi
+got=$("$NNCMP" dups "$L" --pixels --size 8 --model m --threshold 0.5 --any-class --json 2>&1 |
+	"$PY" -c 'import json, sys; d = json.load(sys.stdin); print(d["left_out"]["no_image"], sorted((p["a"], p["b"]) for p in d["pairs"]))' 2>&1)
+[ "$got" = "2 [(0, 3)]" ] && ok || bad "dups --pixels through links: no_image and pairs = $got, want 2 [(0, 3)]"
+
+# images whose header declares 30000 x 30000 pixels are refused before decoding: a valid PNG
+# (1-bit grey, 30000 rows of zeros: about 100 KB), and the headers of a GIF, a BMP and a JPEG
+H=$TMP/huge
+mkdir -p "$H/models/m" "$H/img"
+cp "$S/labels.npy" "$H/"
+cp "$S/models/m/probs.npy" "$H/models/m/"
+"$PY" - "$H/img" <<'PYEOF'
+import struct, sys, zlib
+d = sys.argv[1]
+def chunk(t, b):
+    return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b))
+z = zlib.compressobj(9)
+row = b"\0" * (1 + 30000 // 8)
+idat = b"".join(z.compress(row) for _ in range(30000)) + z.flush()
+open(d + "/huge.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 30000, 30000, 1, 0, 0, 0, 0))
+                                  + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+open(d + "/huge.gif", "wb").write(b"GIF89a" + struct.pack("<HH", 30000, 30000) + b"\0" * 64)
+open(d + "/huge.bmp", "wb").write(b"BM" + struct.pack("<IHHIIiiHH", 0, 0, 0, 54, 40, 30000, -30000, 1, 24) + b"\0" * 64)
+open(d + "/huge.jpg", "wb").write(b"\xff\xd8\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0" + b"\0" * 9
+                                  + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 30000, 30000, 1) + b"\1\x11\0" + b"\0" * 64)
+with open(d + "/../samples.jsonl", "w") as f:
+    for e in ["png", "gif", "bmp", "jpg"]:
+        f.write('{"image": "img/huge.%s"}\n' % e)
+PYEOF
+k=0
+for e in png gif bmp jpg; do
+	expect 2 "img/huge.$e: image too large (30000 x 30000 pixels" timeout 5 "$NNCMP" preview "$H" --index $k --graphics blocks
+	k=$((k + 1))
+done
+# an 8x8 PNG of 131 bytes whose zlib stream is cut short (found by fuzz_image): libsixel's
+# decoder spun on it for minutes; it is refused at once
+"$PY" -c 'import sys; open(sys.argv[1], "wb").write(bytes.fromhex(sys.argv[2]))' "$H/img/cut.png" \
+	89504e470d0a1a0a0000000d4948445200000008000000080800000000e164e1570000004a49444154789c05c1011180201000c11bc60044a08134d0084620828d8c4014318136f04d70eea2bdeeafa235b7dc9d18cf59626c89a8851912b1c007897c11238377e96d55f458b202f7abd22105e482cbfb0000000049454e44ae426082
+printf '{"image": "img/cut.png"}\n{}\n{}\n{}\n' >"$H/samples.jsonl"
+expect 2 "img/cut.png: a PNG whose image data is truncated or corrupt" timeout 5 "$NNCMP" preview "$H" --index 0 --graphics blocks
 # piped without --graphics: blocks, never a terminal query
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac

@@ -218,6 +218,12 @@ expect "the next instance shows its image again" "Instance #1 "
 n=$(screen | grep -c '▀▀▀▀▀▀▀▀')
 [ "$n" -ge 4 ] && ok "the image after the placeholder" || no "no image after the placeholder"
 keys q
+# the first image a symbolic link to a file outside the study: refused with the reason
+cp demo-data/digits/images/00001.png "$TMP/outside.png"
+ln -s "$TMP/outside.png" "$TMP/noimg/images/00000.png"
+start C.UTF-8 160 45 "$TMP/noimg --graphics blocks"
+expect "a link out of the study: placeholder with the reason" "outside the study"
+keys q
 
 echo "== ASCII (LANG=C), 120x35, demo-data/digits"
 start C 120 35 "demo-data/digits --theme light"
@@ -285,6 +291,35 @@ if [ -n "$pid" ]; then
 else
 	no "could not find nncmp's pid"
 fi
+
+echo "== a layer of 0 columns, and a search (both once failed under ASan)"
+Z=$TMP/zero
+mkdir -p "$Z/models/cnn/act"
+cp demo-data/digits/labels.npy demo-data/digits/classes.txt "$Z/"
+cp demo-data/digits/models/cnn/probs.npy "$Z/models/cnn/"
+/usr/bin/python3 - "$Z/models/cnn/act/empty.npy" <<'PY'
+import sys
+d = "{'descr': '<f4', 'fortran_order': False, 'shape': (899, 0), }"
+d += " " * ((64 - (10 + len(d) + 1) % 64) % 64) + "\n"
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + len(d).to_bytes(2, "little") + d.encode())
+PY
+rm -f "$TMP/config/nncmp/config.ini" # the default keys again
+start C.UTF-8 120 40 "$Z"
+expect "the study with an empty layer opens" "/899"
+keys :
+type_text "layer cnn.empty"
+keys Enter
+expect ":layer picks the empty layer" "Neurons cnn.empty"
+keys Y
+expect "Y on 0 columns: no pairs, every instance left out" "cnn.empty: 0 pairs"
+keys Escape
+sleep 0.3 # an Esc right before '/' would read as Alt-/
+keys /
+type_text "7"
+keys Enter
+expect "/: the search moves to the next match" "Instance #7"
+keys q
+expect "quits after a search" "rc=0"
 
 echo "== not a terminal: the report, as before"
 if "$BIN" demo-data/digits </dev/null | grep -q 'pair (A vs B)'; then ok "piped: prints the report"; else no "piped: no report"; fi

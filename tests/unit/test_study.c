@@ -386,7 +386,7 @@ static void test_manifest_errors(void **state)
 	expect_manifest_error(
 	    "[study]\nlabels = labels.npy\n[model a]\nprobs = models/a/probs.npy\n"
 	    "[model b]\npred = models/c/pred.npy\n[model a]\npred = x\n",
-	    "study.ini:8: model 'a' is defined twice");
+	    "study.ini:7: model 'a' is defined twice (first at line 3)");
 	expect_manifest_error("[study]\nlabels = labels.npy\n[model a]\nact.x = y\n",
 	                      "[model a] names none of probs, logits, pred");
 	expect_manifest_error("[study]\nclasses = classes.txt\n", "[study] does not name 'labels'");

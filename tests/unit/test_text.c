@@ -92,6 +92,34 @@ static void test_one_line(void **state)
 	                "charlie delta\xe2\x8f\x8e echo");
 	expect_one_line("a\nb\033]0;x\007", true, "|", "a|b\\e]0;x\\x07");
 	expect_one_line("caf\xc3\xa9\n", true, "|", "caf\\u00e9|");
+
+static void expect_valid(const char *in, const char *want)
+{
+	char *got = text_valid_utf8(in);
+	if (strcmp(got, want) != 0)
+		fail_msg("valid_utf8: got '%s', want '%s'", got, want);
+	/* the invalid bytes read as text_sanitize shows them */
+	char *a = text_sanitize(in, false), *b = text_sanitize(got, false);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	free(got);
+}
+
+/* JSON's rule: invalid bytes become \xHH, everything valid (controls too) is kept. */
+static void test_valid_utf8(void **state)
+{
+	(void)state;
+	expect_valid("plain", "plain");
+	expect_valid("zero\xff", "zero\\xff");
+	expect_valid("caf\xc3\xa9 \xe2\x82", "caf\xc3\xa9 \\xe2\\x82");
+	expect_valid("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* a surrogate */
+	expect_valid("\xc0\xaf", "\\xc0\\xaf");                   /* overlong '/' */
+	expect_valid("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* past U+10FFFF */
+	expect_valid("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");
+	char *esc = text_valid_utf8("a\033b\n");
+	assert_string_equal(esc, "a\033b\n");
+	free(esc);
 }
 
 int main(void)
@@ -101,6 +129,8 @@ int main(void)
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_lines),
 	    cmocka_unit_test(test_one_line),
+
+	    cmocka_unit_test(test_valid_utf8),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
 }
