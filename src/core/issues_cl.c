@@ -223,20 +223,21 @@ static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *bes
 		ncf[k] = jcf[k] = 0;
 	}
 	size_t j = 0;
-	for (; j + CL_LANES <= c; j += CL_LANES)
+	double jd = 0; /* j as a double: no integer conversion in the vector loop */
+	for (; j + CL_LANES <= c; j += CL_LANES, jd += CL_LANES)
 		for (size_t k = 0; k < CL_LANES; k++) {
 			double v = p[j + k];
 			bool cf = v >= tc[j + k];
 			top[k] = v > top[k] ? v : top[k];
 			ncf[k] += cf ? 1.0 : 0.0;
-			jcf[k] += cf ? (double)(j + k) : 0.0;
+			jcf[k] += cf ? jd + (double)k : 0.0;
 		}
 	for (size_t k = 0; j + k < c; k++) {
 		double v = p[j + k];
 		bool cf = v >= tc[j + k];
 		top[k] = v > top[k] ? v : top[k];
 		ncf[k] += cf ? 1.0 : 0.0;
-		jcf[k] += cf ? (double)(j + k) : 0.0;
+		jcf[k] += cf ? jd + (double)k : 0.0;
 	}
 	double b = -1, nc = 0, jc = 0;
 	for (size_t k = 0; k < CL_LANES; k++) {
