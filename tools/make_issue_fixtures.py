@@ -9,6 +9,8 @@ Writes, under tests/data/issues/:
                     rows (classes of very different self-confidence), and its expectations
   sparse/, sparse.json   a study whose ReLU layer has rows of zeros and a row with a NaN (no
                     cosine: no neighbours, and no one's neighbour), and its expectations
+  clrules/, clrules.json   a study in which each of cleanlab's rules that a simpler confident
+                    learning would skip (see write_clrules) changes the flagged set
   demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
 
 Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
