@@ -245,10 +245,9 @@ def cleanlab_default(P, y):
        instance is left alone;
     6. unflagged again where the label is the argmax of P with 1e-6 added to the label's p.
 
-    It differs from confident learning as `nncmp issues --method cl` computes it (the fixture
-    oracle, make_issue_fixtures.cl_vectorized) in steps 2 (there, the most probable confident
-    class), 3 (there, floors and the largest remainders), 4 (not there), 5 (there, every instance
-    at least as far as the count-th margin) and 6 (there, without the 1e-6)."""
+    `nncmp issues --method cl` and the fixture oracle (make_issue_fixtures.cl_vectorized) follow
+    the same steps (they used to differ in steps 2 to 6); tools/cl_vs_cleanlab.py compares nncmp
+    with this function on a directory of studies."""
     n, c = P.shape
     rows = np.arange(n)
     cnt = np.bincount(y, minlength=c)

@@ -9,6 +9,8 @@ Writes, under tests/data/issues/:
                     rows (classes of very different self-confidence), and its expectations
   sparse/, sparse.json   a study whose ReLU layer has rows of zeros and a row with a NaN (no
                     cosine: no neighbours, and no one's neighbour), and its expectations
+  clrules/, clrules.json   a study in which each of cleanlab's rules that a simpler confident
+                    learning would skip (see write_clrules) changes the flagged set
   demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
 
 Each case is {method, model, exclude, labels, k} and its expectation {count, flagged (sorted),
@@ -29,9 +31,17 @@ holds on more than 10 points more rows than argmax P = y, averages Q over the la
 ranks by 1 - P'[i, y_i], P' = P/2 + Q/2; suggested argmax P' (the runner-up if that is the
 label).
 
-Confident learning is computed twice: vectorized (the reference written to the file) and as a
-literal per-row loop of the paper's definitions (Northcutt, Jiang & Chuang 2021, eq. 1-2, with
-cleanlab's calibration and prune_by_noise_rate); the script stops when the two disagree.
+Confident learning (Northcutt, Jiang & Chuang 2021) is cleanlab 2.9's find_label_issues default
+(prune_by_noise_rate): thresholds t_k = mean p_k over the kept instances labelled k (at least
+2e-6), confident where p >= t - 1e-6; an instance counts in (label, its only confident class, or
+argmax p when several are confident); the joint calibrated (rows to the label counts, the whole
+to N), rows rounded keeping their totals (np.round, then the entries rounding moved most); one
+instance kept in a class whose diagonal rounded to 0; for each cell the count of the label's
+instances of largest margin p_j - p_label (ties to the lower index), in a class of at least two;
+unflagged where p_label + 1e-6 is the first maximum. It is computed three times: vectorized
+(the reference written to the file), as per-row loops, and by tools/bench_triage.py's
+cleanlab_default (written apart, from cleanlab's documented steps); the script stops when they
+disagree.
 
 Usage: /usr/bin/python3 tools/make_issue_fixtures.py   (from the top of the tree)
 """
@@ -89,52 +99,87 @@ def mean_probs(models, model):
     return s
 
 
+def round_row(v):
+    """v rounded to integers that keep its total: np.round (ties to even) each, then, while the
+    total is off round(v.sum()), add to (take from) the entries whose v - rounded is largest
+    (smallest); equal gaps: the higher index first when adding, the lower when taking away."""
+    ints = np.round(v)
+    want = np.round(v.sum())
+    while abs(ints.sum() - want) > 1e-6:
+        gap = v - ints
+        cols = np.arange(len(v))
+        m = min(int(abs(want - ints.sum())), len(v))
+        if want > ints.sum():
+            pick = np.lexsort((-cols, -gap))[:m]  # largest gap, then the higher column
+            ints[pick] += 1
+        else:
+            pick = np.lexsort((cols, gap))[:m]  # smallest gap, then the lower column
+            ints[pick] -= 1
+    return ints.astype(np.int64)
+
+
+def cl_counts(cj, cnt):
+    """cleanlab's steps from the confident joint (diagonal at least 1) to the prune counts:
+    rows scaled to the label counts, the whole to N, rows rounded keeping their totals (the
+    calibrated joint); then in each row whose diagonal rounded to 0, the diagonal set to 1 and
+    1 / (its other nonzero cells, at least 1) taken from every other cell, floored at 0 and
+    truncated. Returns (calibrated joint, prune counts with a zero diagonal)."""
+    c = len(cnt)
+    v = cj / np.maximum(cj.sum(axis=1, keepdims=True), 1e-100) * cnt[:, None]
+    v = v / max(v.sum(), 1e-100) * cnt.sum()
+    cal = np.stack([round_row(r) for r in v])
+    prune = np.zeros((c, c), np.int64)
+    for k in range(c):
+        d = cal[k, k]
+        take = (max(d, 1) - d) / max(np.count_nonzero(cal[k]) - 1, 1)
+        prune[k] = np.trunc(np.clip(cal[k] - take, 0, None)).astype(np.int64)
+        prune[k, k] = 0
+    return cal, prune
+
+
 def cl_vectorized(P, y, keep):
+    """cleanlab 2.9's find_label_issues default (prune_by_noise_rate) on the kept rows."""
     n, c = P.shape
     flag = np.zeros(n, bool)
     idx = np.nonzero(keep)[0]
     Pk, yk = P[idx], y[idx]
-    pl = Pk[np.arange(len(idx)), yk]
+    rows = np.arange(len(idx))
+    pl = Pk[rows, yk]
     cnt = np.bincount(yk, minlength=c)
-    t = np.full(c, np.nan)
+    t = np.full(c, 2.0)
     for k in range(c):
         if cnt[k]:
             t[k] = np.cumsum(pl[yk == k])[-1] / cnt[k]  # sequential sum, as nncmp adds
-    t = t - SLACK
-    with np.errstate(invalid="ignore"):
-        conf = Pk >= t
-    has = conf.any(axis=1)
-    guess = np.where(conf, Pk, -np.inf).argmax(axis=1)
+    t = np.maximum(t, 2e-6) - SLACK
+    conf = Pk >= t
+    nconf = conf.sum(axis=1)
+    guess = np.where(nconf > 1, Pk.argmax(axis=1), conf.argmax(axis=1))
+    has = nconf > 0
     cj = np.zeros((c, c), np.int64)
     np.add.at(cj, (yk[has], guess[has]), 1)
     np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
-    v = cj / cj.sum(axis=1, keepdims=True).astype(np.float64) * cnt[:, None].astype(np.float64)
-    prune = np.floor(v).astype(np.int64)
-    frac = v - np.floor(v)
-    for i in range(c):
-        rem = int(cnt[i] - prune[i].sum())
-        if rem > 0:
-            order = np.argsort(-frac[i], kind="stable")[:rem]
-            prune[i, order] += 1
+    cal, prune = cl_counts(cj, cnt)
     sel = np.zeros(len(idx), bool)
     for i in range(c):
-        rows = yk == i
+        members = np.nonzero(yk == i)[0]
+        if len(members) <= 1:
+            continue
         for j in range(c):
-            if i == j or prune[i, j] == 0:
-                continue
-            m = Pk[:, j] - Pk[:, i]
-            thr = np.sort(m[rows])[::-1][prune[i, j] - 1]
-            sel |= rows & (m >= thr)
-    sel &= Pk.argmax(axis=1) != yk
+            if prune[i, j] > 0:
+                m = Pk[members, j] - Pk[members, i]
+                sel[members[np.lexsort((members, -m))[:prune[i, j]]]] = True
+    bumped = Pk.copy()
+    bumped[rows, yk] += SLACK
+    sel &= bumped.argmax(axis=1) != yk
     flag[idx] = sel
     score = np.full(n, np.nan)
     score[idx] = 1.0 - pl
     sugg = P.argmax(axis=1)
-    return flag, score, sugg, (t, cj, prune)
+    return flag, score, sugg, (t, cal, prune)
 
 
 def cl_loops(P, y, keep):
-    """The same steps written as loops over rows (the paper's definitions), for a cross-check."""
+    """The same steps written as loops over rows, for a cross-check."""
     n, c = P.shape
     rows = [i for i in range(n) if keep[i]]
     t = []
@@ -143,38 +188,34 @@ def cl_loops(P, y, keep):
         acc = 0.0
         for x in vals:
             acc += x
-        t.append(acc / len(vals) - SLACK if vals else float("nan"))
+        t.append(max(acc / len(vals) if vals else 2.0, 2e-6) - SLACK)
     cj = [[0] * c for _ in range(c)]
     for i in rows:
-        best = None
-        for j in range(c):
-            if P[i, j] >= t[j] and (best is None or P[i, j] > P[i, best]):
-                best = j
-        if best is not None:
-            cj[y[i]][best] += 1
+        confident = [j for j in range(c) if P[i, j] >= t[j]]
+        if len(confident) == 1:
+            cj[y[i]][confident[0]] += 1
+        elif confident:
+            cj[y[i]][int(np.argmax(P[i]))] += 1
     for k in range(c):
         cj[k][k] = max(cj[k][k], 1)
     cnt = [sum(1 for i in rows if y[i] == k) for k in range(c)]
-    prune = [[0] * c for _ in range(c)]
-    for i in range(c):
-        rs = sum(cj[i])
-        vals = [cj[i][j] / rs * cnt[i] for j in range(c)]
-        fl = [int(np.floor(x)) for x in vals]
-        fr = [x - np.floor(x) for x in vals]
-        rem = cnt[i] - sum(fl)
-        for j in sorted(range(c), key=lambda j: (-fr[j], j))[:max(rem, 0)]:
-            fl[j] += 1
-        prune[i] = fl
+    _, prune = cl_counts(np.array(cj, np.int64), np.array(cnt, np.int64))
     flagged = set()
     for i in range(c):
+        members = [r for r in rows if y[r] == i]
+        if len(members) <= 1:
+            continue
         for j in range(c):
-            if i == j or prune[i][j] == 0:
-                continue
-            members = [r for r in rows if y[r] == i]
-            margins = sorted((P[r, j] - P[r, i] for r in members), reverse=True)
-            thr = margins[prune[i][j] - 1]
-            flagged |= {r for r in members if P[r, j] - P[r, i] >= thr}
-    return {r for r in flagged if int(np.argmax(P[r])) != y[r]}
+            if prune[i][j] > 0:
+                order = sorted(members, key=lambda r: (-(P[r, j] - P[r, i]), r))
+                flagged |= set(order[:prune[i][j]])
+    out = set()
+    for r in flagged:
+        b = list(P[r])
+        b[y[r]] += SLACK
+        if int(np.argmax(b)) != y[r]:
+            out.add(r)
+    return out
 
 
 def margin_iies(P, y, keep, iies):
@@ -342,11 +383,16 @@ def expect(labels, models, acts, case):
     estimated, extra = None, {}
     if m == "cl":
         P = mean_probs(models, model)
-        flag, score, sugg, (_, _, prune) = cl_vectorized(P, y, keep)
-        estimated = int(prune.sum() - np.trace(prune))
+        flag, score, sugg, (_, cal, _) = cl_vectorized(P, y, keep)
+        estimated = int(cal.sum() - np.trace(cal))
         loops = cl_loops(P, y, keep)
         if loops != set(np.nonzero(flag)[0].tolist()):
             sys.exit(f"make_issue_fixtures: the two cl implementations disagree on {case}")
+        import bench_triage  # cleanlab_default, written apart from both, on the kept rows
+        idx = np.nonzero(keep)[0]
+        if set(idx[bench_triage.cleanlab_default(P[idx], y[idx])].tolist()) != loops:
+            sys.exit(f"make_issue_fixtures: cl and bench_triage.cleanlab_default disagree "
+                     f"on {case}")
     elif m in ("margin", "iies"):
         flag, score, sugg = margin_iies(mean_probs(models, model), y, keep, m == "iies")
     elif m == "consensus":
@@ -487,6 +533,55 @@ def write_skewed(path, rng):
     np.save(os.path.join(path, "models", "a", "probs.npy"), probs)
 
 
+def write_clrules(path, rng):
+    """A study where each of cleanlab's rules that a simpler confident learning would miss changes
+    the flagged set (float64, so that the values below stay exact):
+    class 0 has three instances with p_0 = 0 (its threshold is the least, 2e-6), each confident
+    in another class only: its calibrated row is 3/4 everywhere, rounds to 1 everywhere and gives
+    back the extra 1 from the lowest column, its diagonal, so that one instance is kept and the
+    other cells lose 1/3 (truncated to 0); rows labelled 1 confident in classes 1 and 2 whose
+    argmax is 3 (not confident) count in (1, 3); probabilities in steps of 0.05 make equal margins
+    at the prune counts' cutoffs; and rows labelled 2 whose p_2 is within 1e-6 of the maximum."""
+    os.makedirs(os.path.join(path, "models", "a"), exist_ok=True)
+    rows, labels = [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]], [0, 0, 0]
+
+    def q(v):  # rounded to steps of 0.05, at least one step for the label
+        return np.round(np.asarray(v) * 20) / 20
+
+    for _ in range(30):  # class 1, unsure (t_1 about 0.2)
+        p1 = q(rng.uniform(0.1, 0.3))
+        rest = q(rng.dirichlet([1, 1, 1]) * (1 - p1))
+        rows.append([0, p1, rest[1], rest[2]] if rest[1] + rest[2] > 0 else [0, p1, 1 - p1, 0])
+        labels.append(1)
+    for _ in range(8):  # class 1, confident in 1 and 2, argmax 3
+        rows.append([0, 0.3, 0.25, 0.45])
+        labels.append(1)
+    for _ in range(30):  # class 2, unsure (t_2 about 0.2)
+        p2 = q(rng.uniform(0.1, 0.3))
+        rest = q(rng.dirichlet([1, 1, 1]) * (1 - p2))
+        rows.append([0, rest[0] + rest[2], p2, rest[1]])
+        labels.append(2)
+    for _ in range(6):  # class 2, argmax 1 by 5e-7
+        rows.append([0, 0.4, 0.4 - 5e-7, 0.2 + 5e-7])
+        labels.append(2)
+    for _ in range(30):  # class 3, confident (t_3 about 0.9)
+        p3 = q(rng.uniform(0.8, 1.0))
+        r = q(rng.uniform(0, 1) * (1 - p3))
+        rows.append([0, r, 1 - p3 - r, p3])
+        labels.append(3)
+    for _ in range(10):  # class 3, mislabelled 1 or 2, equal margins
+        k = int(rng.integers(1, 3))
+        rows.append([0, 0.6 if k == 1 else 0.1, 0.6 if k == 2 else 0.1, 0.3])
+        labels.append(3)
+    order = rng.permutation(len(rows))
+    probs = np.clip(np.array(rows, dtype=np.float64), 0, None)[order]
+    probs = probs / probs.sum(axis=1, keepdims=True)
+    np.save(os.path.join(path, "labels.npy"), np.array(labels, dtype=np.int64)[order])
+    with open(os.path.join(path, "classes.txt"), "w") as f:
+        f.write("zero\none\ntwo\nthree\n")
+    np.save(os.path.join(path, "models", "a", "probs.npy"), probs)
+
+
 SPARSE_DEAD = [3, 5, 20, 33, 40]  # rows of the sparse study's layer that are all zero
 SPARSE_NAN = 44  # and one with a NaN
 
@@ -532,9 +627,13 @@ def main():
     sparse = os.path.join(OUT, "sparse")
     write_sparse(sparse, np.random.default_rng(20261201))  # its own generator: the others stay
     targets.append(("sparse", sparse))
+    clrules = os.path.join(OUT, "clrules")
+    write_clrules(clrules, np.random.default_rng(20261202))  # its own generator: the others stay
+    targets.append(("clrules", clrules))
     for name, path in targets:
         labels, classes, models, acts = load_study(path)
-        cases = cases_for(labels, models, acts, rng, name in ("small", "skewed", "sparse"))
+        cases = cases_for(labels, models, acts, rng,
+                          name in ("small", "skewed", "sparse", "clrules"))
         for case in cases:
             case["expect"] = expect(labels, models, acts, case)
         with open(os.path.join(OUT, name + ".json"), "w") as f:

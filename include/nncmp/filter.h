@@ -68,6 +68,14 @@ double expr_value(const struct expr *e, size_t i);
 size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
 
 /*
+ * Reads every float32 act(M.L.J) of e for the instances idx[0 .. n) (increasing) once, in blocks
+ * of rows with pread() (neurons_gather_column), so that expr_value() on those instances reads
+ * the gathered values instead of faulting the layer in through its mapping. The values are the
+ * same; other instances read NaN afterwards. Layers of other types stay as they are.
+ */
+void expr_gather(struct expr *e, const uint32_t *idx, size_t n);
+
+/*
  * Orders idx[0..n) by key, as `nncmp instances --sort` and the TUI's :sort do: "index" and "id"
  * ascending, any value expression (conf(M), act(M.L.J), issue, ...) highest first, with NaN last
  * and ties by index; a ":asc" or ":desc" suffix chooses the direction. When keys is not NULL and

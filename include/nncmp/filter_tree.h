@@ -3,9 +3,10 @@
  *
  * Only src/core/filter_parse.c and src/core/filter_eval.c include this header; everyone else sees
  * struct expr through filter.h as an opaque type. filter_parse.c builds the tree (expr_compile)
- * and frees it (expr_free); filter_eval.c only reads it. Every node is owned by its expression
- * (the next_alloc list) and lives until expr_free(); the arrays and names a node points into are
- * borrowed from the study and live as long as it does.
+ * and frees it (expr_free); filter_eval.c reads it, and expr_gather() turns its float32 act()
+ * nodes into N_FLOATS over columns it gathered (owned by the node). Every node is owned by its
+ * expression (the next_alloc list) and lives until expr_free(); the arrays and names a node points
+ * into are borrowed from the study and live as long as it does.
  */
 #ifndef NNCMP_FILTER_TREE_H
 #define NNCMP_FILTER_TREE_H
@@ -63,6 +64,7 @@ struct node {
 	double num;              /* N_CONST */
 	const int32_t *ints;     /* N_INTS */
 	const double *floats;    /* N_FLOATS */
+	double *gathered;        /* N_FLOATS made by expr_gather: floats, owned */
 	const struct npy *arr;   /* N_ACT, N_PROB*; the class comes from b */
 	size_t col;              /* N_ACT */
 	char *str;               /* N_STR_CONST text, N_MATCH_* needle in lower case; owned */

@@ -125,6 +125,16 @@ enum neuron_key { NEURON_BY_D, NEURON_BY_MEAN, NEURON_BY_STD, NEURON_BY_DEAD };
 
 /* Parses "d", "mean", "std" or "dead"; returns 0, or -1 when s is none of them. */
 int neurons_key_parse(const char *s, enum neuron_key *out);
+
+/*
+ * Column col of act (native float32 in C order) for the instances rows[0 .. n), increasing (NULL:
+ * 0 .. n-1), into out[instance], read in blocks of rows as the neuron passes read them: with
+ * pread() into one block's buffer unless the rows' pages are already mapped, so that memory
+ * stays at out and one block. Returns false, writing nothing, for another type or layout (the
+ * caller then reads act through the mapping).
+ */
+bool neurons_gather_column(const struct npy *act, size_t col, const uint32_t *rows, size_t n,
+                           double *out);
 const char *neurons_key_name(enum neuron_key key);
 
 /*

@@ -8,6 +8,7 @@
  */
 #include "nncmp/filter.h"
 #include "nncmp/filter_tree.h"
+#include "nncmp/neurons.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -338,6 +339,33 @@ bool expr_match(const struct expr *e, size_t i)
 		return eval_bool(e->root, i);
 	double v = eval_num(e->root, i);
 	return v != 0 && !isnan(v);
+}
+
+static void gather_node(struct node *n, const uint32_t *idx, size_t count)
+{
+	if (!n)
+		return;
+	if (n->kind == N_ACT_F32) {
+		double *col = xmalloc((n->arr->rows ? n->arr->rows : 1) * sizeof *col);
+		for (size_t k = 0; k < n->arr->rows; k++)
+			col[k] = NAN;
+		if (neurons_gather_column(n->arr, n->col, idx, count, col)) {
+			n->kind = N_FLOATS;
+			n->floats = n->gathered = col;
+		} else {
+			free(col);
+		}
+		return;
+	}
+	gather_node(n->a, idx, count);
+	gather_node(n->b, idx, count);
+	for (size_t k = 0; k < n->n_kids; k++)
+		gather_node(n->kids[k], idx, count);
+}
+
+void expr_gather(struct expr *e, const uint32_t *idx, size_t n)
+{
+	gather_node(e->root, idx, n);
 }
 
 double expr_value(const struct expr *e, size_t i)

@@ -413,6 +413,7 @@ static void nodes_free(struct node *n)
 		free(n->kids);
 		free(n->str);
 		free(n->class_hit);
+		free(n->gathered);
 		free(n);
 		n = next;
 	}

@@ -76,8 +76,10 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 			           name);
 			rc = -1;
 		} else {
-			/* ties by index: index order first, then a stable sort by value */
+			/* ties by index: index order first, then a stable sort by value; the
+			 * act() columns read once in blocks (expr_gather), not through the map */
 			keysort_index(idx, n);
+			expr_gather(e, idx, n);
 			double *v = xmalloc((n ? n : 1) * sizeof *v);
 			for (size_t k = 0; k < n; k++)
 				v[k] = expr_value(e, idx[k]);

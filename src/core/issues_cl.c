@@ -1,12 +1,14 @@
 /*
- * issues_cl.c — confident learning (Northcutt, Jiang & Chuang 2021; cleanlab's default
- * "prune_by_noise_rate"), streamed. The thresholds come from the derived p_label without a pass.
- * One pass over every row counts the confident joint and finds each row's argmax. The pruning
- * thresholds (the n_ij-th largest margin p_j - p_i among the instances labelled i) are then
- * found with bounded heaps from the misclassified rows alone: a correctly classified row has no
- * positive margin, so when a cell's heap fills with positive margins it is exact. Only a cell
- * that does not (rare) needs the other rows of its class. A last look at the misclassified rows
- * decides which are flagged.
+ * issues_cl.c — confident learning (Northcutt, Jiang & Chuang 2021) as cleanlab 2.9's
+ * find_label_issues computes it by default (filter_by="prune_by_noise_rate", frac_noise 1,
+ * min_examples_per_class 1; tools/bench_triage.py's cleanlab_default writes the same steps in
+ * NumPy), streamed. The thresholds come from the derived p_label without a pass. One pass over
+ * every row counts the confident joint and finds each row's argmax. The pruning sets (for every
+ * label i and class j, the n_ij instances labelled i of largest margin p_j - p_i, ties to the
+ * lower index) are then found with bounded heaps from the misclassified rows alone: a correctly
+ * classified row has no positive margin, so when a cell's heap fills with positive margins it
+ * is exact. Only a cell that does not (rare) needs the other rows of its class. A last look at
+ * the misclassified rows decides which are flagged.
  */
 #include <math.h>
 #include <pthread.h>
@@ -16,40 +18,54 @@
 
 #include "nncmp/issues_internal.h"
 
-/* cleanlab's tolerance: p_j >= t_j - 1e-6 counts as confident. */
+/* cleanlab's tolerance: p_j >= t_j - 1e-6 counts as confident; its least threshold 2e-6. */
 #define CL_THRESHOLD_SLACK 1e-6
+#define CL_THRESHOLD_MIN   2e-6
+/* cleanlab's tolerance for the label: not flagged when p_label + 1e-6 is the first maximum. */
+#define CL_LABEL_SLACK 1e-6
 /* The passes run on up to this many threads, each over its own range of rows. */
 #define CL_MAX_THREADS 8
 /* Independent lanes in the row scan, so that the compiler can use vector instructions. */
 #define CL_LANES 4
 
-/* One off-diagonal cell (i, j) to prune: a min-heap of the n_ij largest margins p_j - p_i. */
+/* A margin p_j - p_i and its row: larger margins first, then lower rows (a total order). */
+struct mrow {
+	double m;
+	size_t i;
+};
+
+static bool mrow_before(struct mrow a, struct mrow b)
+{
+	return a.m > b.m || (a.m == b.m && a.i < b.i);
+}
+
+/* One off-diagonal cell (i, j) to prune: a min-heap of the n_ij first rows by margin. */
 struct cell {
 	int32_t j;
 	size_t cap, size;
-	double *heap;
+	struct mrow *heap;
 };
 
-static void heap_push(struct cell *h, double v)
+static void heap_push(struct cell *h, struct mrow v)
 {
 	if (h->size < h->cap) {
 		size_t k = h->size++;
-		while (k > 0 && h->heap[(k - 1) / 2] > v) {
+		while (k > 0 && mrow_before(h->heap[(k - 1) / 2], v)) {
 			h->heap[k] = h->heap[(k - 1) / 2];
 			k = (k - 1) / 2;
 		}
 		h->heap[k] = v;
 		return;
 	}
-	if (v <= h->heap[0])
+	if (!mrow_before(v, h->heap[0]))
 		return;
 	size_t k = 0, n = h->size;
 	for (;;) {
 		size_t a = 2 * k + 1, b = a + 1, m = k;
-		double mv = v;
-		if (a < n && h->heap[a] < mv)
+		struct mrow mv = v;
+		if (a < n && mrow_before(mv, h->heap[a]))
 			m = a, mv = h->heap[a];
-		if (b < n && h->heap[b] < mv)
+		if (b < n && mrow_before(mv, h->heap[b]))
 			m = b;
 		if (m == k)
 			break;
@@ -59,70 +75,191 @@ static void heap_push(struct cell *h, double v)
 	h->heap[k] = v;
 }
 
-/*
- * Calibrates row i of the confident joint to sum to cnt (cleanlab: C[i][j] / rowsum · cnt) and
- * rounds it preserving the total: floors, then one more for the largest remainders (the lower
- * column first on ties).
- */
-static void calibrate_row(const uint64_t *cj, size_t c, uint64_t cnt, uint64_t *out, double *v)
+/* NumPy's pairwise sum of a[0 .. n) for n <= 8192 (8 accumulators over blocks of 128). */
+static double np_pairwise(const double *a, size_t n)
 {
-	uint64_t rs = 0, fl = 0;
-	for (size_t j = 0; j < c; j++)
-		rs += cj[j];
-	for (size_t j = 0; j < c; j++) {
-		v[j] = rs ? (double)cj[j] / (double)rs * (double)cnt : 0;
-		out[j] = (uint64_t)floor(v[j]);
-		v[j] -= floor(v[j]);
-		fl += out[j];
+	if (n < 8) {
+		double r = 0;
+		for (size_t i = 0; i < n; i++)
+			r += a[i];
+		return r;
 	}
-	for (uint64_t rem = cnt > fl ? cnt - fl : 0; rem > 0; rem--) {
-		size_t best = c;
+	if (n <= 128) {
+		double r[8];
+		for (size_t k = 0; k < 8; k++)
+			r[k] = a[k];
+		size_t i = 8;
+		for (; i < n - n % 8; i += 8)
+			for (size_t k = 0; k < 8; k++)
+				r[k] += a[i + k];
+		double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+		for (; i < n; i++)
+			res += a[i];
+		return res;
+	}
+	size_t n2 = n / 2;
+	n2 -= n2 % 8;
+	return np_pairwise(a, n2) + np_pairwise(a + n2, n - n2);
+}
+
+/*
+ * The sum NumPy's np.sum gives for a contiguous float64 array (blocks of 8192, its buffer,
+ * each summed pairwise, added in order): cleanlab's calibration divides by it, and a
+ * calibrated value of exactly k + 1/2 rounds to even, so the last bit matters.
+ */
+static double np_sum(const double *a, size_t n)
+{
+	double r = 0;
+	for (size_t i = 0; i < n; i += 8192)
+		r += np_pairwise(a + i, n - i < 8192 ? n - i : 8192);
+	return r;
+}
+
+/* A sort key and its column. */
+struct keyed {
+	double key;
+	size_t j;
+};
+
+/* Ascending by key, then by column: NumPy's stable argsort. */
+static int keyed_cmp(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	return x->key < y->key ? -1 : x->key > y->key ? 1 : (x->j > y->j) - (x->j < y->j);
+}
+
+/*
+ * Rounds v[0 .. c) to integers out[] whose sum is v's, rounded, as cleanlab's
+ * round_preserving_row_totals does: each to nearest (ties to even), then, while the total is
+ * off, moves by one the entries that rounding moved most the other way (adding: the largest
+ * v - rounded first, the higher column on ties; taking away: the smallest first, the lower
+ * column on ties), at most every entry per round. order is c scratch entries.
+ */
+static void round_keeping_total(const double *v, size_t c, int64_t *out, struct keyed *order)
+{
+	double want = nearbyint(np_pairwise(v, c)), sum = 0;
+	for (size_t j = 0; j < c; j++) {
+		out[j] = (int64_t)nearbyint(v[j]);
+		sum += (double)out[j];
+	}
+	while (fabs(sum - want) > 1e-6) {
+		int64_t step = want > sum ? 1 : -1;
+		double gap = fabs(want - sum);
+		size_t m = gap < (double)c ? (size_t)gap : c;
 		for (size_t j = 0; j < c; j++)
-			if (v[j] >= 0 && (best == c || v[j] > v[best]))
-				best = j;
-		if (best == c)
-			break;
-		out[best]++;
-		v[best] = -1; /* each entry gets at most one */
+			order[j] = (struct keyed){v[j] - (double)out[j], j};
+		qsort(order, c, sizeof *order, keyed_cmp);
+		for (size_t k = 0; k < m; k++)
+			out[order[step > 0 ? c - 1 - k : k].j] += step;
+		sum = 0;
+		for (size_t j = 0; j < c; j++)
+			sum += (double)out[j];
 	}
 }
 
 /*
- * Scans one row of probabilities p[c] (every p_j >= 0): *best, its argmax, and *guess, the
- * argmax among the confident columns (p_j >= t_j; c when there is none). First maxima win.
- * The maxima come from independent lanes (vector code), then their first columns.
+ * From the confident joint cj (c × c, its diagonal at least 1) and the label counts cnt to the
+ * number of instances to prune in every cell, prune (c × c, the diagonal 0), as cleanlab does:
+ * each row scaled to its label count, the whole to N, each row rounded keeping its total (the
+ * calibrated joint; *estimated, its off-diagonal sum, is cleanlab's num_label_issues
+ * "off_diagonal_calibrated"); then a class whose diagonal rounded to 0 keeps one instance, the
+ * difference taken evenly from the other nonzero cells of its row, and truncated.
+ */
+static void cl_prune_counts(const uint64_t *cj, const uint64_t *cnt, size_t c, int64_t *prune,
+                            size_t *estimated)
+{
+	double *cal = xmalloc(c * c * sizeof *cal);
+	struct keyed *order = xmalloc(c * sizeof *order);
+	uint64_t n = 0;
+	for (size_t i = 0; i < c; i++) {
+		uint64_t rs = 0;
+		for (size_t j = 0; j < c; j++)
+			rs += cj[i * c + j];
+		double d = rs ? (double)rs : 1e-100;
+		for (size_t j = 0; j < c; j++)
+			cal[i * c + j] = (double)cj[i * c + j] / d * (double)cnt[i];
+		n += cnt[i];
+	}
+	double total = np_sum(cal, c * c);
+	total = total > 1e-100 ? total : 1e-100;
+	for (size_t e = 0; e < c * c; e++)
+		cal[e] = cal[e] / total * (double)n;
+	int64_t off = 0;
+	for (size_t i = 0; i < c; i++) {
+		int64_t *r = prune + i * c;
+		round_keeping_total(cal + i * c, c, r, order);
+		size_t nonzero = 0;
+		for (size_t j = 0; j < c; j++) {
+			nonzero += r[j] != 0;
+			off += j != i ? r[j] : 0;
+		}
+		double diag = (double)r[i], raised = diag > 1 ? diag : 1;
+		double others = nonzero > 2 ? (double)(nonzero - 1) : 1;
+		double take = (raised - diag) / others;
+		for (size_t j = 0; j < c; j++) {
+			double x = (double)r[j] - take;
+			r[j] = j == i || !(x > 0) ? 0 : (int64_t)x;
+		}
+	}
+	*estimated = off > 0 ? (size_t)off : 0;
+	free(cal);
+	free(order);
+}
+
+/*
+ * Scans one row of probabilities p[c] (every p_j >= 0): *best, its argmax (the first maximum),
+ * and *guess, the class it counts in in the confident joint (confident: p_j >= tc_j): its only
+ * confident class, the argmax when several are confident (cleanlab's rule, even when the argmax
+ * itself is not), c when none is. The maximum and the confident count (and the sum of the
+ * confident columns, which is the column when there is one) come from independent lanes
+ * (vector code).
  */
 NN_VECTOR_CLONES
-static void cl_row_scan(const double *p, const double *t, size_t c, size_t *best, size_t *guess)
+static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *best, size_t *guess)
 {
-	double top[CL_LANES], gtop[CL_LANES];
-	for (size_t k = 0; k < CL_LANES; k++)
-		top[k] = gtop[k] = -1;
+	double top[CL_LANES], ncf[CL_LANES], jcf[CL_LANES];
+	for (size_t k = 0; k < CL_LANES; k++) {
+		top[k] = -1;
+		ncf[k] = jcf[k] = 0;
+	}
 	size_t j = 0;
-	for (; j + CL_LANES <= c; j += CL_LANES)
+	double jd = 0; /* j as a double: no integer conversion in the vector loop */
+	for (; j + CL_LANES <= c; j += CL_LANES, jd += CL_LANES)
 		for (size_t k = 0; k < CL_LANES; k++) {
-			double v = p[j + k], g = v >= t[j + k] ? v : -1;
+			double v = p[j + k];
+			bool cf = v >= tc[j + k];
 			top[k] = v > top[k] ? v : top[k];
-			gtop[k] = g > gtop[k] ? g : gtop[k];
+			ncf[k] += cf ? 1.0 : 0.0;
+			jcf[k] += cf ? jd + (double)k : 0.0;
 		}
 	for (size_t k = 0; j + k < c; k++) {
-		double v = p[j + k], g = v >= t[j + k] ? v : -1;
+		double v = p[j + k];
+		bool cf = v >= tc[j + k];
 		top[k] = v > top[k] ? v : top[k];
-		gtop[k] = g > gtop[k] ? g : gtop[k];
+		ncf[k] += cf ? 1.0 : 0.0;
+		jcf[k] += cf ? jd + (double)k : 0.0;
 	}
-	double b = -1, gb = -1;
+	double b = -1, nc = 0, jc = 0;
 	for (size_t k = 0; k < CL_LANES; k++) {
 		b = top[k] > b ? top[k] : b;
-		gb = gtop[k] > gb ? gtop[k] : gb;
+		nc += ncf[k];
+		jc += jcf[k];
 	}
-	size_t bi = 0, gi = c;
+	size_t bi = 0;
 	while (bi + 1 < c && p[bi] != b)
 		bi++;
-	if (gb >= 0)
-		for (gi = 0; gi + 1 < c && !(p[gi] == gb && p[gi] >= t[gi]);)
-			gi++;
 	*best = bi;
-	*guess = gi;
+	*guess = nc > 1.5 ? bi : nc > 0.5 ? (size_t)jc : c;
+}
+
+/* True when p_label + 1e-6 is not p's first maximum (cleanlab's last condition to flag). */
+static bool cl_beyond_label(const double *p, size_t c, size_t l)
+{
+	double b = p[l] + CL_LABEL_SLACK;
+	for (size_t j = 0; j < c; j++)
+		if (j != l && (p[j] > b || (j < l && p[j] == b)))
+			return true;
+	return false;
 }
 
 /* Which rows a pass reads, and what it does with them. */
@@ -138,7 +275,7 @@ struct cl_part {
 	const struct prob_src *ps;
 	size_t i0, i1;
 	enum cl_pass_kind kind;
-	const double *t;
+	const double *tc; /* the confidence thresholds t_j - 1e-6 */
 	int32_t *sugg;
 	uint8_t *flag;
 	uint64_t *cj;        /* CL_JOINT: c × c */
@@ -192,18 +329,22 @@ static void *cl_part_run(void *arg)
 			}
 			if (w->kind == CL_JOINT) {
 				size_t best, guess;
-				cl_row_scan(p, w->t, c, &best, &guess);
+				cl_row_scan(p, w->tc, c, &best, &guess);
 				w->sugg[i] = (int32_t)best;
 				if (guess < c)
 					w->cj[l * c + guess]++;
 			} else if (w->kind == CL_FLAG) {
-				for (size_t k = w->ncell[l]; k < w->ncell[l + 1] && !w->flag[i];
-				     k++)
-					w->flag[i] = w->cells[k].size == w->cells[k].cap &&
-					             p[w->cells[k].j] - p[l] >= w->cells[k].heap[0];
+				bool in = false;
+				for (size_t k = w->ncell[l]; k < w->ncell[l + 1] && !in; k++) {
+					const struct cell *h = &w->cells[k];
+					struct mrow me = {p[h->j] - p[l], i};
+					in = h->size < h->cap || !mrow_before(h->heap[0], me);
+				}
+				w->flag[i] = in && cl_beyond_label(p, c, l);
 			} else {
 				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
-					heap_push(&w->cells[k], p[w->cells[k].j] - p[l]);
+					heap_push(&w->cells[k],
+					          (struct mrow){p[w->cells[k].j] - p[l], i});
 			}
 		}
 		w->rc = issues_tick(ps->prog, nb, &w->err);
@@ -269,12 +410,12 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	struct prob_scratch sc;
 	prob_scratch_init(&sc, ps, 1);
 	uint64_t *cnt = xcalloc(c, sizeof *cnt), *cj = xcalloc(c * c, sizeof *cj);
-	uint64_t *prune = xcalloc(c * c, sizeof *prune);
-	double *t = xcalloc(c, sizeof *t), *v = xcalloc(c, sizeof *v);
+	int64_t *prune = xcalloc(c * c, sizeof *prune);
+	double *t = xcalloc(c, sizeof *t);
 	size_t *ncell = xcalloc(c + 1, sizeof *ncell);
 	uint8_t *full = xcalloc(c, sizeof *full);
 	struct cell *cells = NULL;
-	double *heaps = NULL;
+	struct mrow *heaps = NULL;
 	struct cl_part *parts = NULL;
 	int rc = 0;
 	if (ps->prog)
@@ -289,8 +430,10 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 		t[lab[i]] += pl;
 		cnt[lab[i]]++;
 	}
-	for (size_t j = 0; j < c; j++)
-		t[j] = cnt[j] ? t[j] / (double)cnt[j] - CL_THRESHOLD_SLACK : NAN;
+	for (size_t j = 0; j < c; j++) { /* cleanlab: 2 for a class nobody has, at least 2e-6 */
+		t[j] = cnt[j] ? t[j] / (double)cnt[j] : 2.0;
+		t[j] = (t[j] > CL_THRESHOLD_MIN ? t[j] : CL_THRESHOLD_MIN) - CL_THRESHOLD_SLACK;
+	}
 
 	/* the confident joint, and every instance's argmax */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -300,7 +443,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	parts = xcalloc(nt, sizeof *parts);
 	for (size_t k = 0; k < nt; k++) {
 		parts[k] =
-		    (struct cl_part){.ps = ps, .t = t, .sugg = sugg, .flag = flag, .full = full};
+		    (struct cl_part){.ps = ps, .tc = t, .sugg = sugg, .flag = flag, .full = full};
 		parts[k].cj = k ? xcalloc(c * c, sizeof *cj) : cj;
 	}
 	rc = cl_pass(parts, nt, n, CL_JOINT, err);
@@ -312,20 +455,21 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	if (rc)
 		goto out;
 
-	/* calibrate, round, and lay out one heap per off-diagonal cell to prune */
-	size_t total = 0;
-	for (size_t i = 0; i < c; i++) {
+	/* calibrate, round, and lay out one heap per off-diagonal cell to prune (none in a class
+	 * of at most one instance) */
+	for (size_t i = 0; i < c; i++)
 		if (cj[i * c + i] < 1)
 			cj[i * c + i] = 1;
-		calibrate_row(cj + i * c, c, cnt[i], prune + i * c, v);
+	cl_prune_counts(cj, cnt, c, prune, estimated);
+	size_t total = 0;
+	for (size_t i = 0; i < c; i++) {
 		for (size_t j = 0; j < c; j++)
-			if (j != i && prune[i * c + j]) {
+			if (cnt[i] > 1 && prune[i * c + j] > 0) {
 				ncell[i + 1]++;
-				total += prune[i * c + j];
+				total += (size_t)prune[i * c + j];
 			}
 		ncell[i + 1] += ncell[i];
 	}
-	*estimated = total; /* cleanlab's num_label_issues("off_diagonal_calibrated") */
 	/* each part fills heaps of its own; part 0's then take in the others' values */
 	size_t nc = ncell[c] ? ncell[c] : 1;
 	cells = xcalloc(nt * nc, sizeof *cells);
@@ -333,18 +477,18 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	for (size_t w = 0; w < nt; w++) {
 		for (size_t i = 0, k = 0, off = w * (total ? total : 1); i < c; i++)
 			for (size_t j = 0; j < c; j++)
-				if (j != i && prune[i * c + j]) {
+				if (cnt[i] > 1 && prune[i * c + j] > 0) {
 					cells[w * nc + k] = (struct cell){
-					    (int32_t)j, prune[i * c + j], 0, heaps + off};
-					off += prune[i * c + j];
+					    (int32_t)j, (size_t)prune[i * c + j], 0, heaps + off};
+					off += (size_t)prune[i * c + j];
 					k++;
 				}
 		parts[w].ncell = ncell;
 		parts[w].cells = cells + w * nc;
 	}
 
-	/* the n_ij-th largest margin p_j - p_i among the instances labelled i: from the
-	 * misclassified rows when they fill the heap with positive margins, else from all */
+	/* the n_ij first instances labelled i by margin p_j - p_i (ties to the lower row): from
+	 * the misclassified rows when they fill the heap with positive margins, else from all */
 	rc = cl_pass(parts, nt, n, CL_MARGINS, err);
 	if (rc)
 		goto out;
@@ -352,7 +496,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	bool any_full = false;
 	for (size_t i = 0; i < c; i++)
 		for (size_t k = ncell[i]; k < ncell[i + 1]; k++)
-			if (cells[k].size < cells[k].cap || !(cells[k].heap[0] > 0)) {
+			if (cells[k].size < cells[k].cap || !(cells[k].heap[0].m > 0)) {
 				full[i] = 1;
 				any_full = true;
 			}
@@ -365,7 +509,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 		cl_merge_heaps(cells, nt, nc, ncell[c]);
 	}
 
-	/* flagged: a margin reaches its cell's threshold, and argmax is not the label */
+	/* flagged: in a cell's first n_ij, and p_label + 1e-6 is not the first maximum */
 	for (size_t w = 0; w < nt; w++)
 		parts[w].cells = cells;
 	rc = cl_pass(parts, nt, n, CL_FLAG, err);
@@ -376,7 +520,6 @@ out:
 	free(cj);
 	free(prune);
 	free(t);
-	free(v);
 	free(ncell);
 	free(full);
 	free(cells);

@@ -64,8 +64,10 @@ expect 0 '"layers_mixed":0,"layers_dropped":0' -- "$NNCMP" issues "$TMP/noact" -
 # text: the header, then the table
 expect 0 "method mix (mean probabilities mixed with neighbour labels, 5 layers): 52 of 899 instances flagged; the first 20" -- \
 	"$NNCMP" issues $DIGITS
-expect 0 "method cl (confident learning): 18 of 899 instances flagged; then the best 2 unflagged" -- \
+expect 0 "method cl (confident learning): 20 of 899 instances flagged" -- \
 	"$NNCMP" issues $DIGITS --method cl
+expect 0 "method cl (confident learning): 20 of 899 instances flagged; then the best 2 unflagged" -- \
+	"$NNCMP" issues $DIGITS --method cl --top 22
 expect 0 "rank   index  id" -- "$NNCMP" issues $DIGITS --top 3
 expect 0 "  flagged" -- "$NNCMP" issues $DIGITS --top 3
 expect 0 "method consensus (consensus of models, model knn)" -- \
@@ -73,7 +75,7 @@ expect 0 "method consensus (consensus of models, model knn)" -- \
 
 # JSON: the shape, and the order of the NumPy oracle (the first case of each file is cl over
 # all models)
-expect 0 '{"method":"cl","count":18,"estimated_errors":20,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
+expect 0 '{"method":"cl","count":20,"estimated_errors":20,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
 	"$NNCMP" issues $DIGITS --method cl --json --top 1
 expect 0 '{"method":"mix","count":52,"estimated_errors":52,"layers_mixed":5,"layers_dropped":0,"issues":[{"index":480,' -- \
 	"$NNCMP" issues $DIGITS --json --top 1

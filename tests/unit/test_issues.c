@@ -232,6 +232,17 @@ static void test_oracle_skewed(void **state)
 }
 
 /*
+ * Each of cleanlab's rules changes the flagged set here: the class counted when several are
+ * confident, the rounding, one instance kept per class, exact prune counts on equal margins,
+ * and the 1e-6 for the label (tools/make_issue_fixtures.py, write_clrules).
+ */
+static void test_oracle_clrules(void **state)
+{
+	(void)state;
+	run_fixture("tests/data/issues/clrules.json");
+}
+
+/*
  * A ReLU layer with rows of zeros and a row with a NaN: the fixture's expectations, and, said
  * directly, that such a row has no neighbours (knn: score 0; mix: the mean's score, P kept) and
  * is no one's neighbour (every other row's knn vote is the same as on the layer without them).
@@ -422,7 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_oracle_small),    cmocka_unit_test(test_oracle_digits),
 	    cmocka_unit_test(test_oracle_fortunes), cmocka_unit_test(test_iies_per_model),
 	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_oracle_sparse),
-	    cmocka_unit_test(test_injected),
+	    cmocka_unit_test(test_oracle_clrules),  cmocka_unit_test(test_injected),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
