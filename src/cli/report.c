@@ -218,11 +218,11 @@ static json_t *report_json(const struct report *r, const char *filter)
 	json_t *ncorrect = json_array();
 	for (size_t k = 0; k <= s->n_models; k++)
 		json_array_append_new(ncorrect, json_integer(r->n_correct[k]));
-	json_t *o = json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "study",
-	                      cli_jstr(s->name), "n", (json_int_t)r->n, "total", (json_int_t)s->n,
-	                      "filter", cli_jstr(filter), "classes", classes, "models", models,
-	                      "pairs", pairs, "pairs_omitted", (json_int_t)r->pairs_omitted,
-	                      "n_correct", ncorrect);
+	json_t *o =
+	    json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:o}", "study", cli_jstr(s->name),
+	              "n", (json_int_t)r->n, "total", (json_int_t)s->n, "filter", cli_jstr(filter),
+	              "classes", classes, "models", models, "pairs", pairs, "pairs_omitted",
+	              (json_int_t)r->pairs_omitted, "n_correct", ncorrect);
 	/* the journal's decisions in effect: gt is corrected, removed instances are left out */
 	json_object_set_new(o, "decisions_applied", json_integer((json_int_t)s->n_decided));
 	json_object_set_new(o, "removed", json_integer((json_int_t)s->n_removed));
@@ -384,12 +384,15 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},           {"filter", required_argument, NULL, 'f'},
-	    {"seed", required_argument, NULL, 's'},     {"html", required_argument, NULL, 'H'},
-	    {"markdown", required_argument, NULL, 'M'}, {"force", no_argument, NULL, 'F'},
-	    {"pairs", required_argument, NULL, 'p'},    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"filter", required_argument, NULL, 'f'},
+	                                     {"seed", required_argument, NULL, 's'},
+	                                     {"html", required_argument, NULL, 'H'},
+	                                     {"markdown", required_argument, NULL, 'M'},
+	                                     {"force", no_argument, NULL, 'F'},
+	                                     {"pairs", required_argument, NULL, 'p'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
 	bool json = false, force = false;
 	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL;
 	long seed = 1;

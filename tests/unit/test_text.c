@@ -92,6 +92,7 @@ static void test_one_line(void **state)
 	                "charlie delta\xe2\x8f\x8e echo");
 	expect_one_line("a\nb\033]0;x\007", true, "|", "a|b\\e]0;x\\x07");
 	expect_one_line("caf\xc3\xa9\n", true, "|", "caf\\u00e9|");
+}
 
 static void expect_valid(const char *in, const char *want)
 {
@@ -125,11 +126,8 @@ static void test_valid_utf8(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_controls),
-	    cmocka_unit_test(test_utf8),
-	    cmocka_unit_test(test_lines),
-	    cmocka_unit_test(test_one_line),
-
+	    cmocka_unit_test(test_controls),   cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_lines),      cmocka_unit_test(test_one_line),
 	    cmocka_unit_test(test_valid_utf8),
 	};
 	return cmocka_run_group_tests_name("text", tests, NULL, NULL);
