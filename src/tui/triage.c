@@ -642,23 +642,30 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		snprintf(est, sizeof est, "errors left ~%zu (%s's own estimate; no decisions yet)",
 		         r->list.estimated, issue_method_name(r->method));
 	char line[640];
-	snprintf(line, sizeof line,
-	         "%s%s%s: %zu %s, %zu left  |  decided %zu = %zu relabelled + %zu removed + %zu "
-	         "kept  |  %s",
-	         issue_method_name(r->method), r->title[0] ? " " : "", r->title, r->n,
-	         r->cell ? "in this cell" : "flagged", left, decided, relab, removed, kept, est);
+	int n =
+	    snprintf(line, sizeof line,
+	             "%s%s%s: %zu %s, %zu left  |  decided %zu = %zu relabelled + %zu removed + "
+	             "%zu kept",
+	             issue_method_name(r->method), r->title[0] ? " " : "", r->title, r->n,
+	             r->cell ? "in this cell" : "flagged", left, decided, relab, removed, kept);
+	/* on a narrow screen the estimate gets a row of its own, and the rest moves down one */
+	int off = n < 0 || (size_t)n >= sizeof line || text_cols(line) + 5 + text_cols(est) > W - 2;
+	if (!off)
+		snprintf(line + n, sizeof line - (size_t)n, "  |  %s", est);
 	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
+	if (off)
+		draw_text(app, w, 2, 1, W - 2, est, role_attr(ROLE_HEADER), false);
 	if (r->pending) {
 		snprintf(line, sizeof line, "%zu samples: %s?  Enter confirms, Esc cancels",
 		         r->n_pending, r->pending_what);
-		draw_text(app, w, 2, 1, W - 2, line, role_attr(ROLE_FOCUS) | A_BOLD, false);
+		draw_text(app, w, 2 + off, 1, W - 2, line, role_attr(ROLE_FOCUS) | A_BOLD, false);
 	} else if (r->n_marked) {
 		snprintf(line, sizeof line, "%zu marked: the next decision applies to each of them",
 		         r->n_marked);
-		draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_ONLY_B), false);
+		draw_safe(app, w, 2 + off, 1, W - 2, line, role_attr(ROLE_ONLY_B), false);
 	}
 	if (r->n == 0) {
-		draw_safe(app, w, 4, 2, W - 4,
+		draw_safe(app, w, 4 + off, 2, W - 4,
 		          "nothing flagged: no suspect left (:rescore after relabelling)",
 		          role_attr(ROLE_DIM), false);
 		return;
@@ -667,12 +674,14 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	size_t i = r->queue[nav->cur];
 	char idb[32];
 	snprintf(line, sizeof line, "%zu/%zu  #%zu  id ", nav->cur + 1, r->n, i);
-	int x = draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_NORMAL) | A_BOLD, false) + 1;
-	x += draw_text(app, w, 3, x, W - x - 1, study_instance_id(s, i, idb, sizeof idb),
+	int x =
+	    draw_safe(app, w, 3 + off, 1, W - 2, line, role_attr(ROLE_NORMAL) | A_BOLD, false) + 1;
+	x += draw_text(app, w, 3 + off, x, W - x - 1, study_instance_id(s, i, idb, sizeof idb),
 	               role_attr(ROLE_NORMAL) | A_BOLD, false);
 	if (r->marked[i])
-		x += draw_safe(app, w, 3, x, W - x, "  [marked]", role_attr(ROLE_ONLY_B), false);
-	int y = 4;
+		x += draw_safe(app, w, 3 + off, x, W - x, "  [marked]", role_attr(ROLE_ONLY_B),
+		               false);
+	int y = 4 + off;
 	x = draw_safe(app, w, y, 1, W - 2, "given ", role_attr(ROLE_DIM), false) + 1;
 	x += draw_text(app, w, y, x, 30, s->classes[study_given(s)[i]],
 	               role_attr(ROLE_WRONG) | A_BOLD, false);
@@ -682,7 +691,7 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	snprintf(line, sizeof line, "   score %.3f", r->score[nav->cur]);
 	x += draw_safe(app, w, y, x, W - x, line, role_attr(ROLE_DIM), false);
 	y++;
-	if (st[i] != STATUS_UNDECIDED) {
+	if (!undecided(app, i)) {
 		snprintf(line, sizeof line, "decided: %s%s%.60s  (u undoes the last decision)",
 		         journal_status_name((enum decision_status)st[i]),
 		         st[i] == STATUS_RELABELLED ? " to " : "",

@@ -269,4 +269,14 @@ assert rep["decisions_applied"] == 3 and rep["removed"] == 1, rep["decisions_app
 assert rep0["decisions_applied"] == 0 and rep0["removed"] == 0
 PY
 
+echo "== a narrow terminal keeps the estimate"
+start C.UTF-8 80 24 "$ST2"
+expect "the TUI opens at 80x24" "Agreement"
+keys R
+expect_re "the counts add up at 80 columns" "decided 3 = [0-9] relabelled \+ 1 removed \+ [0-9] kept"
+expect "the estimate has a row of its own" "decisions so far were errors)"
+keys Escape
+keys q
+expect "quit" "rc=0"
+
 finish triage
