@@ -715,7 +715,7 @@ void status_draw(struct app *app)
 	werase(w);
 	draw_safe(app, w, 0, 0, width, "", a, true);
 	const char *sep = glyph(app, " \xe2\x94\x82 ", " | ");
-	char right[256];
+	char right[512];
 	char *key = text_sanitize(app->sort_key, !app->utf8);
 	char work[96] = "";
 	double frac = -1;
