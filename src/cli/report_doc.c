@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nncmp/outfile.h"
 #include "nncmp/image.h"
 #include "nncmp/issues.h"
 #include "nncmp/journal.h"
@@ -531,54 +532,6 @@ static int doc_body(struct doc *d, const struct report_doc *r)
 	return 0;
 }
 
-/*
- * Creates the temporary ".NAME.PID.K.tmp" beside path with O_EXCL and mode 0666, so that the
- * umask applies as to any new file (as the journal's export does). Returns the descriptor and
- * *tmp (caller frees), or -1 with errno set.
- */
-static int doc_tmp(const char *path, char **tmp)
-{
-	char *dir = path_dirname(path);
-	const char *base = strrchr(path, '/');
-	base = base ? base + 1 : path;
-	int fd = -1;
-	for (int k = 0; k < 100 && fd < 0; k++) {
-		*tmp = xasprintf("%s/.%s.%ld.%d.tmp", dir, base, (long)getpid(), k);
-		fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (fd < 0) {
-			int e = errno;
-			free(*tmp);
-			*tmp = NULL;
-			errno = e;
-			if (e != EEXIST)
-				break;
-		}
-	}
-	free(dir);
-	return fd;
-}
-
-/*
- * Moves tmp to path: with force, rename() replaces; without, link() refuses a path that appeared
- * since the check (where the file system has no hard links, a rename after a fresh check).
- * Returns 0 or -1 with errno set.
- */
-static int doc_place(const char *tmp, const char *path, bool force)
-{
-	if (force)
-		return rename(tmp, path);
-	if (link(tmp, path) == 0)
-		return unlink(tmp), 0;
-	if (errno != EPERM && errno != ENOTSUP && errno != EXDEV)
-		return -1;
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		errno = EEXIST;
-		return -1;
-	}
-	return rename(tmp, path);
-}
-
 int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force)
 {
 	char *safe = cli_safe(path);
@@ -588,43 +541,34 @@ int report_doc_write(const struct report_doc *r, const char *path, bool markdown
 		free(safe);
 		return EXIT_BAD_INPUT;
 	}
-	char *tmp = NULL;
-	int fd = doc_tmp(path, &tmp);
-	if (fd < 0) {
-		fprintf(stderr, "nncmp report: %s: %s\n", safe, strerror(errno));
-		free(safe);
-		return EXIT_BAD_INPUT;
+	struct nn_err err = {{0}};
+	struct outfile out;
+	int rc = EXIT_OK;
+	bool exists = false;
+	struct doc d = {.md = markdown};
+	if (outfile_open(&out, path, 0666, &err) < 0) {
+		rc = EXIT_BAD_INPUT;
+	} else {
+		d.f = out.f;
+		if (doc_body(&d, r) < 0) {
+			nn_err_set(&err, "%s: cannot write the report", path);
+			rc = EXIT_INTERNAL;
+		}
+		if (outfile_finish(&out, &err) < 0 && rc == EXIT_OK)
+			rc = EXIT_INTERNAL;
+		if (rc == EXIT_OK && outfile_commit(&out, force, &exists, &err) < 0)
+			rc = exists ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	}
-	struct doc d = {.f = fdopen(fd, "w"), .md = markdown};
-	if (!d.f) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		fprintf(stderr, "nncmp report: %s: %s\n", safe, strerror(e));
-		free(tmp);
-		free(safe);
-		return EXIT_INTERNAL;
-	}
-	int rc = doc_body(&d, r) < 0 ? EXIT_INTERNAL : EXIT_OK, e = 0;
-	if (rc == EXIT_OK && (fflush(d.f) != 0 || fsync(fileno(d.f)) != 0))
-		e = errno, rc = EXIT_INTERNAL;
-	if (fclose(d.f) != 0 && rc == EXIT_OK)
-		e = errno, rc = EXIT_INTERNAL;
-	if (rc == EXIT_OK && doc_place(tmp, path, force) != 0) {
-		e = errno;
-		rc = e == EEXIST ? EXIT_BAD_INPUT : EXIT_INTERNAL;
-	}
+	outfile_discard(&out);
 	if (rc != EXIT_OK) {
-		unlink(tmp);
-		if (e)
-			fprintf(stderr, "nncmp report: %s: %s\n", safe,
-			        e == EEXIST ? "appeared meanwhile (--force replaces it)"
-			                    : strerror(e));
+		char *m = cli_safe(err.msg);
+		fprintf(stderr, "nncmp report: %s%s\n", m,
+		        exists ? " meanwhile (--force replaces it)" : "");
+		free(m);
 	} else {
 		printf("wrote %s (%s, %zu image%s)\n", safe, markdown ? "Markdown" : "HTML",
 		       d.images, cli_plural(d.images));
 	}
-	free(tmp);
 	free(safe);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /* journal.c — the triage journal: durable JSONL of labelling decisions, replay, undo, locking. */
 #include "nncmp/journal.h"
 #include "nncmp/derive.h"
+#include "nncmp/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1017,84 +1018,6 @@ int journal_undo(struct journal *j, size_t *n_undone, struct nn_err *err)
 
 /* ---- export ---- */
 
-/* A file written under a temporary name in its directory and renamed over its target. */
-struct atomic_out {
-	char *target, *tmp;
-	FILE *f;
-};
-
-/*
- * Creates the temporary ".NAME.PID.K.tmp" next to target with O_EXCL and mode 0666, so that the
- * umask applies as to any new file (mkstemp's 0600, and umask() to undo it, would not do:
- * umask is process-wide and the TUI has other threads). Returns 0 or -1 with err set.
- */
-static int aout_open(struct atomic_out *a, char *target, struct nn_err *err)
-{
-	static unsigned counter;
-	a->target = target;
-	struct stat st;
-	if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode))
-		return nn_err_set(err, "%s: %s: refusing to replace it with the export", target,
-		                  S_ISLNK(st.st_mode)   ? "a symbolic link"
-		                  : S_ISDIR(st.st_mode) ? "a directory"
-		                                        : "not a regular file");
-	char *dir = path_dirname(target);
-	const char *slash = strrchr(target, '/');
-	int fd = -1;
-	for (int tries = 0; fd < 0 && tries < 100; tries++) {
-		free(a->tmp);
-		a->tmp = xasprintf("%s/.%s.%ld.%u.tmp", dir, slash ? slash + 1 : target,
-		                   (long)getpid(), counter++);
-		fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	free(dir);
-	if (fd < 0 || !(a->f = fdopen(fd, "w"))) {
-		nn_err_set(err, "%s: %s", target, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(a->tmp);
-		}
-		free(a->tmp);
-		a->tmp = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* Flushes and fsyncs the temporary; returns 0 or -1 (the temporary is then removed). */
-static int aout_finish(struct atomic_out *a, struct nn_err *err)
-{
-	int rc = 0;
-	if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) < 0)
-		rc = nn_err_set(err, "%s: %s", a->target, strerror(errno));
-	if (fclose(a->f) != 0 && rc == 0)
-		rc = nn_err_set(err, "%s: %s", a->target, strerror(errno));
-	a->f = NULL;
-	return rc;
-}
-
-static void aout_discard(struct atomic_out *a)
-{
-	if (a->f)
-		fclose(a->f);
-	if (a->tmp)
-		unlink(a->tmp);
-	free(a->tmp);
-	free(a->target);
-	memset(a, 0, sizeof *a);
-}
-
-static int aout_commit(struct atomic_out *a, struct nn_err *err)
-{
-	if (rename(a->tmp, a->target) < 0)
-		return nn_err_set(err, "%s: %s", a->target, strerror(errno));
-	free(a->tmp);
-	a->tmp = NULL;
-	return 0;
-}
-
 /* Writes a CSV field, quoted when it holds a comma, a quote or a line break. */
 static void csv_field(FILE *f, const char *s)
 {
@@ -1228,14 +1151,14 @@ int journal_export(const struct study *s, const struct journal *j, const char *p
 		                  format);
 	if (s != j->s || s->n == 0)
 		return nn_err_set(err, "%s: the journal belongs to another study", path);
-	struct atomic_out lab = {0}, dec = {0};
-	if (aout_open(&lab, xstrdup(path), err) < 0) {
-		aout_discard(&lab);
-		return -1;
-	}
-	if (aout_open(&dec, journal_export_decisions_path(path, format), err) < 0) {
-		aout_discard(&lab);
-		aout_discard(&dec);
+	struct outfile lab = {0}, dec = {0};
+	char *dec_path = journal_export_decisions_path(path, format);
+	int opened = outfile_open(&lab, path, 0666, err) == 0 &&
+	             outfile_open(&dec, dec_path, 0666, err) == 0;
+	free(dec_path);
+	if (!opened) {
+		outfile_discard(&lab);
+		outfile_discard(&dec);
 		return -1;
 	}
 	bool csv = strcmp(format, "jsonl") != 0;
@@ -1245,12 +1168,10 @@ int journal_export(const struct study *s, const struct journal *j, const char *p
 		write_labels_text(lab.f, s, j, csv);
 	write_decisions(dec.f, s, j, csv);
 	int rc = 0;
-	if (aout_finish(&lab, err) < 0 || aout_finish(&dec, err) < 0 ||
-	    aout_commit(&dec, err) < 0 || aout_commit(&lab, err) < 0)
+	if (outfile_finish(&lab, err) < 0 || outfile_finish(&dec, err) < 0 ||
+	    outfile_commit(&dec, true, NULL, err) < 0 || outfile_commit(&lab, true, NULL, err) < 0)
 		rc = -1;
-	if (rc == 0 && fsync_dir_of(path) < 0)
-		rc = nn_err_set(err, "%s: cannot sync its directory: %s", path, strerror(errno));
-	aout_discard(&lab);
-	aout_discard(&dec);
+	outfile_discard(&lab);
+	outfile_discard(&dec);
 	return rc;
 }

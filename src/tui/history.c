@@ -11,6 +11,8 @@
  */
 #include "tui_int.h"
 
+#include "nncmp/outfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -131,21 +133,6 @@ void history_load(struct app *app)
 	app->hist_pos = app->n_hist;
 }
 
-/* Writes all of buf[0..len) to fd; 0 or -1. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, buf, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		buf += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 void history_save(struct app *app, const char *line)
 {
 	char dir[4096], path[4100];
@@ -161,34 +148,21 @@ void history_save(struct app *app, const char *line)
 		return;
 	}
 	list_push(v, &n, line);
-	char tmp[4200];
-	snprintf(tmp, sizeof tmp, "%s.XXXXXX", path);
-	int fd = -1;
-	if (mkdir_p(dir) == 0)
-		fd = mkstemp(tmp);
-	bool ok = fd >= 0;
-	for (size_t k = 0; ok && k < n; k++)
-		ok = write_all(fd, v[k], strlen(v[k])) == 0 && write_all(fd, "\n", 1) == 0;
-	ok = ok && fsync(fd) == 0;
-	int saved = errno;
-	if (fd >= 0 && close(fd) != 0)
-		ok = false;
-	if (ok && rename(tmp, path) != 0) {
-		saved = errno;
-		ok = false;
-	}
-	if (!ok) {
-		if (fd >= 0)
-			unlink(tmp);
+	/* written whole or not at all, private as a shell's history is */
+	struct outfile out = {0};
+	int rc = mkdir_p(dir) == 0 ? 0 : nn_err_set(&err, "%s: %s", dir, strerror(errno));
+	if (rc == 0)
+		rc = outfile_open(&out, path, 0600, &err);
+	for (size_t k = 0; rc == 0 && k < n; k++)
+		fprintf(out.f, "%s\n", v[k]);
+	if (rc == 0)
+		rc = outfile_finish(&out, &err);
+	if (rc == 0)
+		rc = outfile_commit(&out, true, NULL, &err);
+	outfile_discard(&out);
+	if (rc != 0) {
 		app->hist_off = true;
-		app_message(app, true, "history: cannot write %.200s: %s (not kept this session)",
-		            path, strerror(saved));
-	} else {
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) { /* the rename itself survives a crash */
-			fsync(dfd);
-			close(dfd);
-		}
+		app_message(app, true, "history: %.300s (not kept this session)", err.msg);
 	}
 	list_free(v, n);
 }
