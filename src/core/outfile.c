@@ -27,7 +27,7 @@ int outfile_open(struct outfile *a, const char *target, unsigned mode, struct nn
 		a->tmp = xasprintf("%s/.%s.%ld.%u.tmp", dir, slash ? slash + 1 : target,
 		                   (long)getpid(), atomic_fetch_add(&counter, 1));
 		fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-		            (mode_t)mode);
+		          (mode_t)mode);
 		if (fd < 0 && errno != EEXIST)
 			break;
 	}

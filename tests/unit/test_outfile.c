@@ -33,8 +33,7 @@ static size_t entries(const char *dir)
 }
 
 /* Writes text to path through outfile; returns outfile_commit's result. */
-static int put(const char *path, const char *text, bool replace, bool *exists,
-               struct nn_err *err)
+static int put(const char *path, const char *text, bool replace, bool *exists, struct nn_err *err)
 {
 	struct outfile o;
 	int rc = outfile_open(&o, path, 0644, err);
