@@ -23,6 +23,14 @@ As a module:
     export_torch("out/study", models={"mlp": mlp, "cnn": cnn}, loader=loader,
                  layers={"mlp": ["fc1"], "cnn": ["conv1", "fc"]}, classes=classes)
 
+    # Hugging Face-style dict batches; per-token layers pooled over the attention mask
+    export_torch("out/text", models={"bert": bert}, loader=tokenized_loader,
+                 layers={"bert": {"bert.encoder.layer.11": "mean"}}, label_key="labels")
+
+    # on every rank of a torch.distributed group, each loader over its DistributedSampler:
+    # one shard per rank in the dataset's order, and rank 0 writes study.ini
+    export_torch("/shared/study", models={"cnn": cnn}, loader=rank_loader)
+
 Every matrix is written in batches: the .npy header is written with room for a
 20-digit row count and rewritten on close(), so a million-instance run never
 holds its activations in memory.  Only NumPy is needed; export_torch imports

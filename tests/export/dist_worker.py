@@ -6,7 +6,8 @@
 spawns WORLD (2) processes with torch.multiprocessing; each joins a gloo process group, takes
 its DistributedSampler shard of dataset() (shuffled, so the ranks' orders are not the
 dataset's; 37 rows, so the sampler pads with a repeat) and calls export_torch(OUT, ...) with
-the models of models().  The test exports the same models over the whole dataset in one
+the models of models(), and writes the
+dataset indices it ran, in order, to OUT.order-RANK.json.  The test exports the same models over the whole dataset in one
 process and compares.  Also importable: dataset(), models(), LAYERS, CLASSES, BATCH.
 """
 import os
@@ -72,7 +73,8 @@ def worker(rank, world, out, port):
         loader = torch.utils.data.DataLoader(ds, batch_size=BATCH, sampler=sampler)
         nx.export_torch(out, models=models(), loader=loader, layers=LAYERS, classes=CLASSES,
                         dtype=np.float32)
-        print("rank %d: %s" % (rank, [int(i) for i in sampler]), flush=True)
+        with open("%s.order-%d.json" % (out, rank), "w") as f:  # the order this rank ran
+            f.write("[%s]\n" % ", ".join(str(int(i)) for i in sampler))
     finally:
         torch.distributed.destroy_process_group()
 

@@ -594,9 +594,9 @@ def t_distributed():
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-3000:]
     orders = {}
-    for line in p.stdout.splitlines():
-        r, idx = line.split(": ", 1)
-        orders[r] = json.loads(idx)
+    for r in (0, 1):
+        with open("%s.order-%d.json" % (two, r)) as f:
+            orders["rank %d" % r] = json.load(f)
     # the ranks' orders are not the dataset's: a reorder was needed, and one index repeats
     assert sorted(orders["rank 0"] + orders["rank 1"]) != list(range(dw.N))
     assert sorted(set(orders["rank 0"] + orders["rank 1"])) == list(range(dw.N))
@@ -635,6 +635,50 @@ def t_distributed():
                 a = nncmp_json("profile", one, "--model", m, "--layer", ln, "--index", str(i))
                 b = nncmp_json("profile", two, "--model", m, "--layer", ln, "--index", str(i))
                 assert a == b, (m, ln, i)
+
+
+@check("README: every exporter snippet runs as written, and nncmp opens what it wrote")
+def t_readme_snippets():
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        return "SKIP torch not importable (%s)" % e
+    import re
+    with open(os.path.join(TOP, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    sec = text[text.index("## Exporting from PyTorch"):]
+    sec = sec[:sec.index("\n## ", 3)]
+    blocks = re.findall(r"```python\n(.*?)```", sec, re.S)
+    assert len(blocks) == 4, len(blocks)
+    work = os.path.join(TMP, "readme")
+    os.makedirs(work)
+    os.symlink(os.path.join(TOP, "tools"), os.path.join(work, "tools"))
+    for k, code in enumerate(blocks):
+        assert "import" in code and "from nncmp_export import" in code, k
+        fn = os.path.join(work, "snippet%d.py" % k)
+        with open(fn, "w", encoding="utf-8") as f:
+            f.write(code)
+        if code.startswith("# export_dist.py"):
+            # the README's loop, as torchrun would start the ranks (Debian's torchrun fails)
+            procs = [subprocess.Popen(
+                [sys.executable, fn], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, env=dict(os.environ, RANK=str(r), WORLD_SIZE="2",
+                                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)))
+                for port in [_free_port()] for r in (0, 1)]
+            for r, pr in enumerate(procs):
+                _, err = pr.communicate(timeout=300)
+                assert pr.returncode == 0, (k, r, err[-3000:])
+            continue
+        p = subprocess.run([sys.executable, fn], cwd=work, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, (k, p.stderr[-3000:])
+    want = {"study": 500, "text": 64, "dist": 1000, "mine": 1000}
+    for d, n in want.items():
+        chk = nncmp_json("check", os.path.join(work, "runs", d))
+        assert chk["n"] == n, (d, chk["n"])
+    L = layers_of(nncmp_json("check", os.path.join(work, "runs", "text")))["tiny"]
+    assert L["embed"]["act"]["shape"] == [64, 16] and L["encoder"]["act"]["shape"] == [64, 16]
+    nncmp("report", os.path.join(work, "runs", "dist"))
 
 
 print("tmp %s" % TMP, file=sys.stderr)
