@@ -93,6 +93,7 @@ unit: $(UNIT_BIN) $(BUILD)/nncmp
 test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
+	tests/cli/formats.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
@@ -146,6 +147,8 @@ asan: deps-test
 		-fno-sanitize-recover=all' LDFLAGS='-fsanitize=address,undefined' unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/formats.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
