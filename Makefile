@@ -94,6 +94,8 @@ test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
 	tests/cli/formats.sh ./nncmp
+	tests/cli/plurals.sh ./nncmp
+	tests/readme/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh

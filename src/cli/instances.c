@@ -211,7 +211,8 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 	                         .safe = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *sn.safe)};
 	for (size_t c = 0; c < s->n_classes; c++)
 		sn.safe[c] = cli_safe(s->classes[c]);
-	printf("%zu of %zu instances match", count, s->n);
+	printf("%zu of %zu instance%s match%s", count, s->n, cli_plural(s->n),
+	       count == 1 ? "es" : "");
 	if (shown < count)
 		printf(" (first %zu shown; --top 0 for all)", shown);
 	printf("\n\n%8s  %-14s %-12s", "index", "id", "label");

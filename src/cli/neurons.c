@@ -225,7 +225,8 @@ static void neurons_text(const struct neurons_args *a, const struct neuron_stats
 {
 	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
-	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
+	printf("%s.%s: %zu instance%s, %zu neuron%s", m, l, st->n, cli_plural(st->n), st->h,
+	       cli_plural(st->h));
 	if (ss) {
 		char *f = cli_safe(a->filter);
 		printf("; S = '%s' (%zu instance%s), R = the other %zu", f, ss->n_in,
@@ -486,7 +487,7 @@ static void profile_text(const struct study *s, const struct model *md, const ch
 	char *label = cli_safe(s->classes[s->labels[i]]);
 	char *pred = cli_safe(s->classes[md->pred[i]]);
 	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
-	printf("%s.%s: %zu neurons, most positive first", m, l, h);
+	printf("%s.%s: %zu neuron%s, most positive first", m, l, h, cli_plural(h));
 	if (shown < h)
 		printf(" (first %zu shown; --top 0 for all)", shown);
 	printf("\n\n%7s %11s\n", "neuron", "value");
