@@ -178,6 +178,33 @@ elif lost:
 else:
     ok("the man page's key list names all %d actions" % len(names))
 
+# 5. the dependency lists are tools/deps.sh's (build: the README's list and gcc make pkg-config)
+deps = open("tools/deps.sh", encoding="utf-8").read()
+build = set(re.search(r'^build="([^"]*)"', deps, re.M).group(1).split())
+test = set(re.search(r'^test\) want="\$build ([^"]*)"', deps, re.M).group(1).split())
+m = re.search(r"Build dependencies \(Debian packages, found with pkg-config\): `([^`]*)`; for\s+"
+              r"the tests also `([^`]*)`", readme)
+if not m:
+    bad("README: the dependency lists are not where this test looks")
+else:
+    rb, rt = set(m.group(1).split()), set(m.group(2).split())
+    if rb | {"gcc", "make", "pkg-config"} != build:
+        bad("README's build list %s, tools/deps.sh's %s" % (sorted(rb), sorted(build)))
+    elif rt != test:
+        bad("README's test list differs from tools/deps.sh: only README %s, only deps.sh %s"
+            % (sorted(rt - test), sorted(test - rt)))
+    else:
+        ok("README's dependency lists are tools/deps.sh's (%d build, %d test)"
+           % (len(rb), len(rt)))
+# the commands the test scripts call come from a listed package
+for tool, pkg in (("jq", "jq"), ("tmux", "tmux"), ("convert", "imagemagick"), ("man", "man-db")):
+    used = subprocess.run(["sh", "-c", "grep -lw '%s' tests/*/*.sh" % tool],
+                          capture_output=True, text=True).stdout.split()
+    if used and pkg not in test | build:
+        bad("%s (used by %s) needs %s, which tools/deps.sh test lacks" % (tool, used[0], pkg))
+    elif used:
+        ok("%s, used by the tests, is in the test set (%s)" % (tool, pkg))
+
 print("skipped (not run here, by design):")
 for s in skipped:
     print("     " + s)
