@@ -232,8 +232,7 @@ static void *derive_worker(void *arg)
  * Fills from the cache what it holds (dm entries of models found there leave the work); keys[k]
  * gets each remaining model's key, to store its arrays once they are derived.
  */
-static void derive_from_cache(struct study *s, const char *dir, struct derive_work *w,
-                              char **keys)
+static void derive_from_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
 {
 	uint32_t crc = derive_cache_labels_crc(s);
 	size_t kept = 0;
@@ -252,8 +251,7 @@ static void derive_from_cache(struct study *s, const char *dir, struct derive_wo
 }
 
 /* Stores each derived model whose sources did not change while they were read. */
-static void derive_to_cache(struct study *s, const char *dir, struct derive_work *w,
-                            char **keys)
+static void derive_to_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
 {
 	uint32_t crc = derive_cache_labels_crc(s);
 	for (size_t k = 0; k < w->n_dm; k++) {

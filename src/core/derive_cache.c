@@ -1,4 +1,5 @@
-/* derive_cache.c — the on-disk cache of each model's derived per-instance arrays (derive_cache.h). */
+/* derive_cache.c — the on-disk cache of each model's derived per-instance arrays (derive_cache.h).
+ */
 #include "nncmp/derive_cache.h"
 
 #include <errno.h>
@@ -93,12 +94,12 @@ char *derive_cache_key(const struct study *s, const struct model *m, uint32_t la
 	size_t n_src = sources(&m->probs, src, NPY_MAX_SHARDS);
 	char dt[8];
 	const struct npy_header *h = &m->probs.h;
-	char *key = xasprintf("nncmp-derive v%d tol=%g logits=%d n=%zu classes=%zu labels=%08x "
-	                      "dtype=%s%s fortran=%d shape=%zux%zu offset=%zu sources=%zu",
-	                      DCACHE_VERSION, PROB_SUM_TOLERANCE, m->src == SRC_LOGITS, s->n,
-	                      s->n_classes, (unsigned)labels_crc, npy_dtype_str(h, dt),
-	                      h->swap ? "-swapped" : "", h->fortran, m->probs.rows, m->probs.cols,
-	                      h->data_offset, n_src);
+	char *key =
+	    xasprintf("nncmp-derive v%d tol=%g logits=%d n=%zu classes=%zu labels=%08x "
+	              "dtype=%s%s fortran=%d shape=%zux%zu offset=%zu sources=%zu",
+	              DCACHE_VERSION, PROB_SUM_TOLERANCE, m->src == SRC_LOGITS, s->n, s->n_classes,
+	              (unsigned)labels_crc, npy_dtype_str(h, dt), h->swap ? "-swapped" : "",
+	              h->fortran, m->probs.rows, m->probs.cols, h->data_offset, n_src);
 	for (size_t k = 0; k < n_src; k++) {
 		struct stat st;
 		char *real = source_file(src[k], &st);
@@ -107,10 +108,10 @@ char *derive_cache_key(const struct study *s, const struct model *m, uint32_t la
 			return NULL;
 		}
 		/* fixed-format fields first and the names last, one source per line */
-		char *more = xasprintf("%s\nsize=%lld mtime=%lld.%09ld ino=%llu dev=%llu file=%s spec=%s",
-		                       key, (long long)st.st_size, (long long)st.st_mtim.tv_sec,
-		                       (long)st.st_mtim.tv_nsec, (unsigned long long)st.st_ino,
-		                       (unsigned long long)st.st_dev, real, src[k]);
+		char *more = xasprintf(
+		    "%s\nsize=%lld mtime=%lld.%09ld ino=%llu dev=%llu file=%s spec=%s", key,
+		    (long long)st.st_size, (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec,
+		    (unsigned long long)st.st_ino, (unsigned long long)st.st_dev, real, src[k]);
 		free(real);
 		free(key);
 		key = more;
@@ -238,8 +239,8 @@ static int load_fd(int fd, const char *key, const struct study *s, struct model 
 	                 read_at(fd, meta, sizeof meta, (off_t)(16 + klen)) == 0
 	             ? 0
 	             : -1;
-	uint32_t crc = crc_add(crc_add((uint32_t)crc32(0, Z_NULL, 0), head, sizeof head), stored,
-	                       klen);
+	uint32_t crc =
+	    crc_add(crc_add((uint32_t)crc32(0, Z_NULL, 0), head, sizeof head), stored, klen);
 	free(stored);
 	if (rc < 0)
 		return -1;
@@ -392,7 +393,8 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 	uint8_t tail[4];
 	put_u32(tail, crc);
 	fwrite(tail, 1, sizeof tail, out.f);
-	rc = outfile_finish(&out, &err) == 0 && outfile_commit(&out, true, NULL, &err) == 0 ? 0 : -1;
+	rc =
+	    outfile_finish(&out, &err) == 0 && outfile_commit(&out, true, NULL, &err) == 0 ? 0 : -1;
 	outfile_discard(&out);
 	return rc;
 }

@@ -114,11 +114,12 @@ static void assert_same(const struct study *x, const struct study *y)
 			    memcmp(&a->conf[i], &b->conf[i], sizeof(double)) != 0 ||
 			    memcmp(&a->margin[i], &b->margin[i], sizeof(double)) != 0 ||
 			    memcmp(&a->p_label[i], &b->p_label[i], sizeof(double)) != 0)
-				fail_msg("model %s, row %zu: pred %d/%d rank %d/%d conf %.17g/%.17g "
-				         "margin %.17g/%.17g p %.17g/%.17g",
-				         a->name, i, a->pred[i], b->pred[i], a->rank[i], b->rank[i],
-				         a->conf[i], b->conf[i], a->margin[i], b->margin[i],
-				         a->p_label[i], b->p_label[i]);
+				fail_msg(
+				    "model %s, row %zu: pred %d/%d rank %d/%d conf %.17g/%.17g "
+				    "margin %.17g/%.17g p %.17g/%.17g",
+				    a->name, i, a->pred[i], b->pred[i], a->rank[i], b->rank[i],
+				    a->conf[i], b->conf[i], a->margin[i], b->margin[i],
+				    a->p_label[i], b->p_label[i]);
 		}
 	}
 }
