@@ -717,12 +717,20 @@ def _agree(err):
 
 
 def _step(fn, *a):
-    """Runs fn on this rank, then _agree()s on its error; returns fn's value."""
+    """Runs fn on this rank, then _agree()s on its error; returns fn's value.  The rank that
+    failed raises its own exception, the others a ValueError naming it."""
     try:
-        r, err = fn(*a), None
-    except (ValueError, OSError) as e:
-        r, err = None, str(e)
-    _agree(err)
+        r, exc = fn(*a), None
+    except Exception as e:  # noqa: BLE001 -- any failure must reach the other ranks
+        r, exc = None, e
+    err = None if exc is None else str(exc) if isinstance(exc, ValueError) \
+        else "%s: %s" % (type(exc).__name__, exc)
+    try:
+        _agree(err)
+    except ValueError:
+        if exc is not None:
+            raise exc
+        raise
     return r
 
 
