@@ -57,5 +57,21 @@ expect 2 "the study has 1 instance " -- "$NNCMP" preview "$S" --index 3
 expect 0 "1 label (0 relabelled" -- "$NNCMP" export "$S" --out "$TMP/o2.csv"
 expect 0 "digits — 899 instances, 10 classes, 4 models" -- "$NNCMP" report demo-data/digits
 
+# the messages that refuse a study count right too: a binary model's one column of scores
+B=$TMP/bin
+/usr/bin/python3 - "$B" <<'PY' || bad "could not write the one-column study"
+import os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d + "/models/m/act")
+np.save(d + "/labels.npy", np.array([0, 1, 1], np.int64))
+with open(d + "/classes.txt", "w") as f:
+    f.write("a\nb\n")
+np.save(d + "/models/m/probs.npy", np.ones((3, 1), np.float32))
+PY
+expect 2 "models/m/probs.npy: 1 column, but $B/classes.txt names 2 classes" -- "$NNCMP" check "$B"
+/usr/bin/python3 -c "import numpy as np; np.save('$B/models/m/probs.npy', np.full((3, 2), 0.5, np.float32)); np.save('$B/models/m/act/fc.npy', np.ones((1, 4), np.float32))"
+expect 2 "models/m/act/fc.npy: 1 row, but $B/labels.npy has 3" -- "$NNCMP" check "$B"
+
 echo "plurals: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
