@@ -430,7 +430,7 @@ def _first_tensor(out):
     raise ValueError("model output of type %s holds no tensor" % type(out).__name__)
 
 
-def _split_batch(batch, label_key):
+def _split_batch(batch, label_key="labels"):
     """(inputs, labels) of one batch: an (inputs, labels) pair, or a dict (a Hugging Face
     datasets batch, a BatchEncoding) whose label_key entry holds the labels and whose other
     entries are the model's keyword arguments."""
@@ -445,7 +445,7 @@ def _split_batch(batch, label_key):
                      "label_key=%r" % (label_key,))
 
 
-def _call_model(model, x, forward):
+def _call_model(model, x, forward=None):
     """One forward pass: forward(model, inputs) when given, else model(**x) for a dict,
     model(*x) for a tuple or list, model(x) otherwise."""
     if forward is not None:
