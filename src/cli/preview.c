@@ -5,9 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../tui/gfx.h"
 #include "cli.h"
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 
 static const char preview_help[] =
     "usage: nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]\n"

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 #include "nncmp/text.h"
 
 /* Encodings kept, all entries together (the 8×8 digits in a pane take a few KB each). */

@@ -1,10 +1,11 @@
 /*
- * gfx.h — the TUI's graphics layer: probing the terminal for sixel and its cell size, and
- * showing images in rectangles of the screen as sixel or as coloured half-blocks.
+ * gfx.h — the TUI's graphics layer: showing images in rectangles of the curses screen as
+ * sixel or as coloured half-blocks. The probe and the encoders are curses-free, in termgfx.h.
  *
- * Probe before initscr() (gfx_probe), then create one struct gfx for the session (gfx_new) and
- * free it after endwin(). The layer owns its placements (one per caller-chosen slot key) and a
- * bounded cache of encodings (per file and pixel size, least recently used dropped first).
+ * Probe before initscr() (gfx_probe, termgfx.h), then create one struct gfx for the session
+ * (gfx_new) and free it after endwin(). The layer owns its placements (one per caller-chosen slot
+ * key) and a bounded cache of encodings (per file and pixel size, least recently used dropped
+ * first).
  *
  * With sixel, curses must never draw into a placed rectangle: gfx_show() blanks it in the
  * window and the caller leaves it blank until gfx_hide(); the image itself is written straight
@@ -22,33 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum gfx_mode { GFX_NONE, GFX_BLOCKS, GFX_SIXEL };
-
-/* What gfx_probe found out. */
-struct gfx_term {
-	enum gfx_mode mode;
-	int cell_w, cell_h;    /* pixels per cell; 10 × 20 when the terminal did not say */
-	bool cell_known;       /* the size came from the terminal */
-	bool tmux_passthrough; /* wrap sixel for tmux < 3.4 (opted in) */
-	bool da1;              /* the terminal answered DA1 */
-	uint8_t pending[64];   /* bytes the user typed during the probe, in order (for ungetch) */
-	size_t n_pending;
-	char why[160]; /* one line: how the mode was chosen */
-};
-
-/*
- * Chooses the graphics mode before curses starts. override is "sixel", "blocks", "none",
- * "auto" or NULL (from --graphics or the config's `graphics`); passthrough is the config's
- * `graphics_passthrough` (NNCMP_TMUX_PASSTHROUGH=1 also turns it on). Unless the choice is
- * "none" or "blocks", and when stdin and stdout are terminals, it asks the terminal (DA1, and
- * CSI 16 t / 14 t when TIOCGWINSZ has no pixel size) and waits for DA1's reply at most
- * NNCMP_PROBE_TIMEOUT_MS (default 1500) milliseconds. Returns 0, or -1 for an unknown
- * override (t->why says so).
- */
-int gfx_probe(const char *override, bool passthrough, struct gfx_term *t);
-
-/* Parses "sixel" | "blocks" | "none"; returns -1 for anything else. */
-int gfx_mode_parse(const char *s, enum gfx_mode *mode);
+#include "nncmp/termgfx.h"
 
 /* Colour pairs GFX_PAIR_BASE .. COLOR_PAIRS-1 (at most GFX_PAIR_MAX of them) are the layer's. */
 #define GFX_PAIR_BASE 64

@@ -245,5 +245,13 @@ expect 2 "img/cut.png: a PNG whose image data is truncated or corrupt" timeout 5
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
 
+# layering (issue #15): the CLI and the shared graphics module (src/gfx) never reach into the
+# TUI, and src/gfx has no curses, so `nncmp preview` and the tests can link it alone
+if grep -nE '#include +[<"](\.\./tui/|n?curses)' src/cli/*.c src/gfx/*.c include/nncmp/*.h; then
+	bad "src/cli, src/gfx or include/nncmp include the TUI or curses (above)"
+else
+	ok
+fi
+
 echo "images: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,5 +1,5 @@
-/* probe.c — asking the terminal, before curses starts, whether it draws sixel and how large a
-   cell is in pixels. */
+/* probe.c — asking the terminal, before curses starts (or with no curses at all), whether it
+   draws sixel and how large a cell is in pixels. The only terminal I/O of the gfx module. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gfx.h"
+#include "nncmp/termgfx.h"
 #include "nncmp/termreply.h"
 
 #define CELL_W_DEFAULT 10
