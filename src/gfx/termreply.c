@@ -116,7 +116,9 @@ static bool apply_string(uint8_t intro, const uint8_t *body, size_t n, struct te
 			at++;
 			scale = milli(body, n, &at);
 		}
-		if (h <= 0 || w <= 0 || scale <= 0 || at != n)
+		/* a cell of at most 4096 points, a scale of at most 16: no overflow below */
+		if (h <= 0 || w <= 0 || scale <= 0 || at != n || h > 4096000 || w > 4096000 ||
+		    scale > 16000)
 			return false;
 		/* points × scale, rounded: both in thousandths */
 		r->iterm_cell_h = (int)((h * scale + 500000) / 1000000);

@@ -1,17 +1,19 @@
 /*
  * gfx.h — the TUI's graphics layer: showing images in rectangles of the curses screen as
- * sixel or as coloured half-blocks. The probe and the encoders are curses-free, in termgfx.h.
+ * sixel, kitty or iTerm2 images, or as coloured half-blocks. The probe and the encoders are
+ * curses-free, in termgfx.h.
  *
  * Probe before initscr() (gfx_probe, termgfx.h), then create one struct gfx for the session
  * (gfx_new) and free it after endwin(). The layer owns its placements (one per caller-chosen slot
  * key) and a bounded cache of encodings (per file and pixel size, least recently used dropped
  * first).
  *
- * With sixel, curses must never draw into a placed rectangle: gfx_show() blanks it in the
- * window and the caller leaves it blank until gfx_hide(); the image itself is written straight
- * to the terminal by gfx_flush() after doupdate(), wrapped in cursor save/restore, and written
- * again only when the placement changes or after gfx_invalidate() (resize, Ctrl-L). Removing a
- * placement writes real spaces over it at once. With blocks, gfx_show() draws the image into the
+ * With sixel, kitty and iTerm2 images, curses must never draw into a placed rectangle: gfx_show()
+ * blanks it in the window and the caller leaves it blank until gfx_hide(); the image itself is
+ * written straight to the terminal by gfx_flush() after doupdate(), wrapped in cursor save/restore,
+ * and written again only when the placement changes or after gfx_invalidate() (resize, Ctrl-L).
+ * Removing a placement writes real spaces over it at once (and, for kitty, whose images do not live
+ * in the cells, deletes the image there first). With blocks, gfx_show() draws the image into the
  * window with curses (colour pairs from GFX_PAIR_BASE up) and nothing is written outside curses.
  * Every path and message shown is sanitized.
  */
@@ -46,10 +48,11 @@ enum gfx_mode gfx_mode(const struct gfx *g);
  */
 int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path, int key,
              int *used_w);
-/* Erases slot key (real spaces over a sixel) and forgets it; nothing happens for an unknown key. */
+/* Erases slot key (real spaces over an image written around curses) and forgets it; nothing
+   happens for an unknown key. */
 void gfx_hide(struct gfx *g, int key);
 void gfx_hide_all(struct gfx *g);
-/* After doupdate(): writes the sixel placements that are new or invalidated. */
+/* After doupdate(): writes the sixel, kitty or iTerm2 placements that are new or invalidated. */
 void gfx_flush(struct gfx *g);
 /* After a resize or Ctrl-L (once curses has cleared the screen): every placement is written
    again on the next flush. */

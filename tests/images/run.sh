@@ -205,6 +205,17 @@ assert first[b"C"] == b"1" and first[b"q"] == b"2", first
 assert len(chunks) > 3 and all(len(p or b"") <= 4096 for _, p in chunks), [len(p) for _, p in chunks]
 PYEOF
 
+# the TUI on a pseudo-terminal that answers the probe as kitty, WezTerm, iTerm2, xterm -ti vt340,
+# VTE (no sixel) or tmux would: the protocol it draws with, and kitty's image decoded
+for profile in kitty wezterm iterm2 xterm-vt340 vte tmux-kitty; do
+	if out=$(timeout 60 $PY tests/images/fake_term.py "$NNCMP" "$DIGITS" $profile 2>&1); then
+		ok
+	else
+		bad "fake terminal $profile: $(printf '%s\n' "$out" | grep -v '^ok' | head -5)"
+	fi
+	if [ -n "${VERBOSE:-}" ]; then printf '%s\n' "$out"; fi
+done
+
 # a study of our own: a large colour picture, a missing file, a corrupt one
 S=$TMP/study
 mkdir -p "$S/img" "$S/models/m"

@@ -97,4 +97,5 @@ def main():
     print(json.dumps(keys))
 
 
-main()
+if __name__ == "__main__":
+    main()
