@@ -1,7 +1,9 @@
 #!/bin/sh
 # Image previews checked from outside: `nncmp preview` writes sixel, ImageMagick (Debian's
 # imagemagick package) decodes it, and the pixels are compared with the source image scaled by
-# PIL; the half-block output is parsed back into pixels and compared the same way.
+# PIL; the half-block output is parsed back into pixels and compared the same way; kitty and
+# iTerm2 images go through termimg.py, a decoder of our own; the TUI's choice of protocol is
+# checked on fake terminals (fake_term.py) and inside tmux (tmux_kitty.py).
 # Usage: tests/images/run.sh ./nncmp     (from the top of the tree)
 set -u
 NNCMP=${1:-./nncmp}
@@ -214,6 +216,15 @@ for profile in kitty wezterm iterm2 xterm-vt340 vte tmux-kitty; do
 		bad "fake terminal $profile: $(printf '%s\n' "$out" | grep -v '^ok' | head -5)"
 	fi
 	if [ -n "${VERBOSE:-}" ]; then printf '%s\n' "$out"; fi
+done
+
+# --graphics kitty inside tmux 3.3: through tmux's passthrough when allowed, dropped when not
+for pt in on off; do
+	if out=$(timeout 30 $PY tests/images/tmux_kitty.py "$NNCMP" "$DIGITS" $pt 2>&1); then
+		ok
+	else
+		bad "tmux, allow-passthrough $pt: $out"
+	fi
 done
 
 # a study of our own: a large colour picture, a missing file, a corrupt one
