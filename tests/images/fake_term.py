@@ -133,6 +133,7 @@ else:
         dele = re.search(rb"\x1b_Ga=d,d=P,x=\d+,y=\d+,q=2\x1b\\", seg)
         check(got2 and dele is not None and dele.start() < re.search(pats[want], seg).start(),
               "j: the old kitty image is deleted, then the next drawn")
+mark3 = len(out)
 os.write(fd, b"q")
 deadline = time.time() + 5
 status = None
@@ -143,6 +144,11 @@ while time.time() < deadline:
         status = st
         break
 check(status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "q quits cleanly")
+if want == "kitty":
+    # kitty keeps images apart from the text: they are deleted before the screen is given back
+    seg = out[mark3:]
+    check(b"\x1b_Ga=d,d=P," in seg and seg.find(b"\x1b_Ga=d,d=P,") < max(seg.rfind(b"\x1b[?1049l"), 0),
+          "q: the kitty image is deleted before the alternate screen is left")
 if status is None:
     os.kill(pid, 9)
 sys.exit(1 if fails else 0)
