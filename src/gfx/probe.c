@@ -155,13 +155,11 @@ int gfx_probe(const char *override, bool passthrough, struct gfx_term *t)
 	if (te && atol(te) > 0)
 		timeout = atol(te) > 10000 ? 10000 : atol(te);
 	bool console = strcmp(term, "linux") == 0;
-	struct gfx_hints no_tmux = h;
-	no_tmux.in_tmux = false;
-	struct termreply none = {0};
-	char scratch[8];
-	/* ReportCellSize only where iTerm2 is named: other terminals need not see OSC 1337 */
+	/* ReportCellSize only where the environment names iTerm2 (inside tmux too, for
+	   --graphics iterm): other terminals need not see OSC 1337 */
+	const char *tp = h.term_program, *lc = h.lc_terminal;
 	bool ask_iterm =
-	    !console && gfx_choose(&none, &no_tmux, scratch, sizeof scratch) == GFX_ITERM;
+	    !console && ((tp && strcmp(tp, "iTerm.app") == 0) || (lc && strcmp(lc, "iTerm2") == 0));
 	struct termreply r = ask(qfd, !t->cell_known, !console, ask_iterm, timeout, t);
 	if (fd >= 0)
 		close(fd);
