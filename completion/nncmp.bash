@@ -284,9 +284,9 @@ _nncmp()
             ;;
         --graphics)
             if [[ $cmd == preview ]]; then
-                COMPREPLY=($(compgen -W "sixel blocks" -- "$cur"))
+                COMPREPLY=($(compgen -W "sixel kitty iterm blocks" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "sixel blocks none" -- "$cur"))
+                COMPREPLY=($(compgen -W "sixel kitty iterm blocks none" -- "$cur"))
             fi
             return 0
             ;;

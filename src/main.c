@@ -14,7 +14,7 @@
 #include "nncmp/tui.h"
 
 static const char usage[] =
-    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
+    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|kitty|iterm|blocks|none]\n"
     "             [--filter EXPR] [--sort KEY] [--models A B]\n"
     "                                     open a study (the TUI on a terminal, in that state;\n"
     "                                     else the report, over --filter)\n"
@@ -39,7 +39,7 @@ static const char usage[] =
     "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
     "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
     "                                     exit 3 when B is significantly worse than A\n"
-    "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
+    "       nncmp preview STUDY --index I [--graphics MODE] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
     "--color=auto|always|never (any command) says whether to use colour; auto: on a terminal\n"

@@ -123,8 +123,8 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "fc1" nncmp dups demo-data/digits --model mlp --layer ""
 	expect_completion "csv jsonl npy" nncmp export demo-data/digits --format ""
 	expect_completion "--all" nncmp decisions demo-data/digits --a
-	expect_completion "blocks sixel" nncmp preview demo-data/digits --graphics ""
-	expect_completion "blocks none sixel" nncmp demo-data/digits --graphics ""
+	expect_completion "blocks iterm kitty sixel" nncmp preview demo-data/digits --graphics ""
+	expect_completion "blocks iterm kitty none sixel" nncmp demo-data/digits --graphics ""
 	expect_completion "classes" nncmp cla
 	expect_completion "calibration" nncmp cal
 	expect_completion "gate" nncmp ga
