@@ -74,6 +74,8 @@ static const struct command commands[] = {
     {"classes", cmd_classes},
     {"calibration", cmd_calibration},
     {"gate", cmd_gate},
+    {"words", cmd_words},
+    {"overview", cmd_overview},
 };
 
 static int is_study_dir(const char *dir)
