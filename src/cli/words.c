@@ -25,11 +25,11 @@ static const char words_help[] =
     "                 ties by the other key, then by the word\n"
     "  --stop         keep the stop words (the, and, of, ...; hidden by default)\n"
     "  --top K        only the first K words (default: all)\n"
-    "\n"
-    "JSON: {\"n\", \"n_subset\", \"n_words\" (words reaching --min), \"words\": [{\"word\",\n"
-    "\"in_subset\", \"in_all\", \"share_subset\", \"share_all\", \"lift\", \"stop\"}], ...}.\n"
+
     "  --json         one JSON object on stdout instead of text\n"
-    "  --help         this text\n";
+    "  --help         this text\n"    "\n"
+    "JSON: {\"n\", \"n_subset\", \"n_words\" (words reaching --min), \"words\": [{\"word\",\n"
+    "\"in_subset\", \"in_all\", \"share_subset\", \"share_all\", \"lift\", \"stop\"}], ...}.\n";
 
 struct words_args {
 	const char *study, *filter, *by;
