@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/filter.h"
 #include "nncmp/words.h"
 
 struct words_ctx {
@@ -169,19 +170,10 @@ static int words_enter(struct app *app, void *p, struct view_nav *nav)
 	if (nav->cur >= c->n_shown)
 		return 0;
 	const char *word = c->wc.words[c->shown[nav->cur]].text;
-	/* quoted with the \" and \\ escapes (a word holds neither, but stay safe) */
-	size_t len = strlen(word), o = 0;
-	char *q = xmalloc(2 * len + 3);
-	q[o++] = '"';
-	for (size_t k = 0; k < len; k++) {
-		if (word[k] == '"' || word[k] == '\\')
-			q[o++] = '\\';
-		q[o++] = word[k];
-	}
-	q[o++] = '"';
-	q[o] = '\0';
-	char *f = *app->filter ? xasprintf("(%s) and text ~ %s", app->filter, q)
-	                       : xasprintf("text ~ %s", q);
+	char *q = filter_quote(word);
+	char *cond = xasprintf("text ~ %s", q);
+	char *f = filter_and(app->filter, cond);
+	free(cond);
 	int rc = app_set_filter(app, f, AGREE_CUSTOM, app->cls, true);
 	free(f);
 	free(q);
