@@ -64,7 +64,8 @@ char *filter_quote(const char *text);
  * frees.
  */
 char *filter_class_literal(const struct study *s, int c);
-/* "(base) and cond", or the one that is not empty (leading blanks of base ignored). Caller frees. */
+/* "(base) and cond", or the one that is not empty (leading blanks of base ignored). Caller frees.
+ */
 char *filter_and(const char *base, const char *cond);
 
 /* The outcomes of a pair of models that the agreement table counts. */
@@ -82,8 +83,7 @@ enum filter_outcome {
  * " and not removed" when the study has removed instances (the table does not count them).
  * OUTCOME_ANY with cls -1 gives "". Caller frees.
  */
-char *filter_agreement(const struct study *s, size_t a, size_t b, enum filter_outcome o,
-                       int cls);
+char *filter_agreement(const struct study *s, size_t a, size_t b, enum filter_outcome o, int cls);
 /*
  * The condition of a confusion matrix cell: truth class `truth` predicted as `pred` by model m,
  * or (m2 >= 0) by m or by m2; " and not removed" as above. Caller frees.

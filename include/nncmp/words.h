@@ -36,8 +36,8 @@ struct word_stat {
 };
 
 struct word_counts {
-	size_t n;     /* the study's instances */
-	size_t n_sel; /* the subset's */
+	size_t n;                /* the study's instances */
+	size_t n_sel;            /* the subset's */
 	struct word_stat *words; /* n_words, in order of first appearance */
 	size_t n_words;
 	size_t cap, *slots, n_slots; /* private: the hash table */
@@ -56,8 +56,8 @@ enum words_order {
  * "cancelled". Returns 0, or -1 with err set (no texts in the study, cancelled), out then
  * empty (words_free is still allowed).
  */
-int words_count(const struct study *s, const uint32_t *idx, size_t n_idx,
-                struct nn_progress *prog, struct word_counts *out, struct nn_err *err);
+int words_count(const struct study *s, const uint32_t *idx, size_t n_idx, struct nn_progress *prog,
+                struct word_counts *out, struct nn_err *err);
 void words_free(struct word_counts *wc);
 
 /* The lift of word w (see above); NaN for an empty subset. */

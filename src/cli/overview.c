@@ -1,4 +1,5 @@
-/* overview.c — `nncmp overview`: Bäuerle's label -> prediction overview of one model (overview.h). */
+/* overview.c — `nncmp overview`: Bäuerle's label -> prediction overview of one model (overview.h).
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,16 +30,18 @@ static json_t *overview_json(const struct study *s, const struct overview *o)
 		const struct overview_row *row = &o->rows[r];
 		json_t *cells = json_array();
 		for (size_t k = 0; k < row->n_cells; k++)
-			json_array_append_new(cells, json_pack("{s:o, s:I}", "predicted",
-			                                       cli_jstr(s->classes[row->cells[k].pred]),
-			                                       "count", (json_int_t)row->cells[k].n));
+			json_array_append_new(cells,
+			                      json_pack("{s:o, s:I}", "predicted",
+			                                cli_jstr(s->classes[row->cells[k].pred]),
+			                                "count", (json_int_t)row->cells[k].n));
 		json_array_append_new(rows, json_pack("{s:o, s:I, s:o}", "label",
 		                                      cli_jstr(s->classes[row->label]), "errors",
 		                                      (json_int_t)row->errors, "cells", cells));
 	}
 	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:o}", "study", cli_jstr(s->name), "model",
 	                 cli_jstr(s->models[o->model].name), "n", (json_int_t)s->n, "errors",
-	                 (json_int_t)o->n_errors, "settled", (json_int_t)o->n_settled, "rows", rows);
+	                 (json_int_t)o->n_errors, "settled", (json_int_t)o->n_settled, "rows",
+	                 rows);
 }
 
 static void overview_text(const struct study *s, const struct overview *o)

@@ -172,13 +172,13 @@ static json_t *spread_json(const struct report *r)
 		const struct class_spread *c = &sp[k];
 		bool none = isnan(c->lo);
 		json_array_append_new(
-		    a, json_pack("{s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "class",
-		                 cli_jstr(s->classes[c->c]), "support", (json_int_t)c->support,
-		                 "min_recall", cli_json_real(c->lo), "max_recall", cli_json_real(c->hi),
-		                 "spread", cli_json_real(c->hi - c->lo), "model_at_min",
-		                 none ? json_null() : cli_jstr(s->models[c->at_lo].name),
-		                 "model_at_max",
-		                 none ? json_null() : cli_jstr(s->models[c->at_hi].name)));
+		    a,
+		    json_pack(
+		        "{s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "class", cli_jstr(s->classes[c->c]),
+		        "support", (json_int_t)c->support, "min_recall", cli_json_real(c->lo),
+		        "max_recall", cli_json_real(c->hi), "spread", cli_json_real(c->hi - c->lo),
+		        "model_at_min", none ? json_null() : cli_jstr(s->models[c->at_lo].name),
+		        "model_at_max", none ? json_null() : cli_jstr(s->models[c->at_hi].name)));
 	}
 	free(sp);
 	return a;

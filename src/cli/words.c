@@ -27,7 +27,8 @@ static const char words_help[] =
     "  --top K        only the first K words (default: all)\n"
 
     "  --json         one JSON object on stdout instead of text\n"
-    "  --help         this text\n"    "\n"
+    "  --help         this text\n"
+    "\n"
     "JSON: {\"n\", \"n_subset\", \"n_words\" (words reaching --min), \"words\": [{\"word\",\n"
     "\"in_subset\", \"in_all\", \"share_subset\", \"share_all\", \"lift\", \"stop\"}], ...}.\n";
 
@@ -40,14 +41,11 @@ struct words_args {
 /* Returns -1 to go on, or an exit status after --help or a usage error. */
 static int words_parse(int argc, char **argv, struct words_args *a)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"min", required_argument, NULL, 'n'},
-	                                     {"by", required_argument, NULL, 'b'},
-	                                     {"stop", no_argument, NULL, 's'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},      {"filter", required_argument, NULL, 'f'},
+	    {"min", required_argument, NULL, 'n'}, {"by", required_argument, NULL, 'b'},
+	    {"stop", no_argument, NULL, 's'},      {"top", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
 	bool extra = false;
 	int o;
 	optind = 1;
@@ -67,14 +65,15 @@ static int words_parse(int argc, char **argv, struct words_args *a)
 		case 'n':
 			a->min = cli_parse_count(optarg);
 			if (a->min < 1)
-				return cli_usage_error("words", "--min wants a count of at least 1, "
-				                                "not '%s'",
+				return cli_usage_error("words",
+				                       "--min wants a count of at least 1, "
+				                       "not '%s'",
 				                       optarg);
 			break;
 		case 'b':
 			if (strcmp(optarg, "lift") != 0 && strcmp(optarg, "count") != 0)
-				return cli_usage_error("words", "--by wants lift or count, not '%s'",
-				                       optarg);
+				return cli_usage_error(
+				    "words", "--by wants lift or count, not '%s'", optarg);
 			a->by = optarg;
 			break;
 		case 's':
@@ -83,8 +82,9 @@ static int words_parse(int argc, char **argv, struct words_args *a)
 		case 't':
 			a->top = cli_parse_count(optarg);
 			if (a->top < 1)
-				return cli_usage_error("words", "--top wants a count of at least 1, "
-				                                "not '%s'",
+				return cli_usage_error("words",
+				                       "--top wants a count of at least 1, "
+				                       "not '%s'",
 				                       optarg);
 			break;
 		case 'h':
@@ -102,29 +102,28 @@ static int words_parse(int argc, char **argv, struct words_args *a)
 }
 
 static json_t *words_json(const struct study *s, const struct words_args *a,
-                          const struct word_counts *wc, const size_t *rank, size_t n,
-                          size_t total)
+                          const struct word_counts *wc, const size_t *rank, size_t n, size_t total)
 {
 	json_t *list = json_array();
 	for (size_t k = 0; k < n; k++) {
 		const struct word_stat *w = &wc->words[rank[k]];
 		json_array_append_new(
-		    list, json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:b}", "word", cli_jstr(w->text),
-		                    "in_subset", (json_int_t)w->df_sel, "in_all",
+		    list, json_pack("{s:o, s:I, s:I, s:o, s:o, s:o, s:b}", "word",
+		                    cli_jstr(w->text), "in_subset", (json_int_t)w->df_sel, "in_all",
 		                    (json_int_t)w->df_all, "share_subset",
 		                    cli_json_real(wc->n_sel ? (double)w->df_sel / (double)wc->n_sel
 		                                            : NAN),
 		                    "share_all", cli_json_real((double)w->df_all / (double)wc->n),
 		                    "lift", cli_json_real(words_lift(wc, w)), "stop", w->stop));
 	}
-	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:s, s:b, s:I, s:o}", "study", cli_jstr(s->name),
-	                 "filter", cli_jstr(a->filter), "n", (json_int_t)wc->n, "n_subset",
-	                 (json_int_t)wc->n_sel, "min", (json_int_t)a->min, "by", a->by,
+	return json_pack("{s:o, s:o, s:I, s:I, s:I, s:s, s:b, s:I, s:o}", "study",
+	                 cli_jstr(s->name), "filter", cli_jstr(a->filter), "n", (json_int_t)wc->n,
+	                 "n_subset", (json_int_t)wc->n_sel, "min", (json_int_t)a->min, "by", a->by,
 	                 "stop_words", a->stop, "n_words", (json_int_t)total, "words", list);
 }
 
-static void words_text(const struct word_counts *wc, const struct words_args *a,
-                       const size_t *rank, size_t n, size_t total)
+static void words_text(const struct word_counts *wc, const struct words_args *a, const size_t *rank,
+                       size_t n, size_t total)
 {
 	printf("%zu of %zu instances; words in at least %ld of their texts%s; by %s", wc->n_sel,
 	       wc->n, a->min, a->stop ? "" : ", stop words hidden", a->by);
@@ -179,8 +178,9 @@ int cmd_words(int argc, char **argv)
 		return rc;
 	}
 	size_t *rank = xcalloc(wc.n_words ? wc.n_words : 1, sizeof *rank);
-	size_t total = words_rank(&wc, (size_t)a.min, a.stop,
-	                          strcmp(a.by, "count") == 0 ? WORDS_BY_COUNT : WORDS_BY_LIFT, rank);
+	size_t total =
+	    words_rank(&wc, (size_t)a.min, a.stop,
+	               strcmp(a.by, "count") == 0 ? WORDS_BY_COUNT : WORDS_BY_LIFT, rank);
 	size_t n = a.top && (size_t)a.top < total ? (size_t)a.top : total;
 	if (a.json) {
 		rc = cli_json_print(words_json(s, &a, &wc, rank, n, total));

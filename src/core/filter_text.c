@@ -86,8 +86,7 @@ char *filter_and(const char *base, const char *cond)
 	return xasprintf("(%s) and %s", base, cond);
 }
 
-char *filter_agreement(const struct study *s, size_t a, size_t b, enum filter_outcome o,
-                       int cls)
+char *filter_agreement(const struct study *s, size_t a, size_t b, enum filter_outcome o, int cls)
 {
 	const char *ma = s->models[a].name, *mb = s->models[b].name;
 	char *outcome;
@@ -142,7 +141,8 @@ struct expr *expr_compile_condition(const struct study *s, const char *text, str
 	if (e && !expr_is_bool(e)) {
 		expr_free(e);
 		*err_col = 0;
-		nn_err_set(err, "a value, not a condition (compare it with something, e.g. '> 0.5')");
+		nn_err_set(err,
+		           "a value, not a condition (compare it with something, e.g. '> 0.5')");
 		return NULL;
 	}
 	return e;

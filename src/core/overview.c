@@ -1,4 +1,5 @@
-/* overview.c — Bäuerle's label -> prediction overview of the misclassified instances (overview.h). */
+/* overview.c — Bäuerle's label -> prediction overview of the misclassified instances (overview.h).
+ */
 #include "nncmp/overview.h"
 
 #include <math.h>
@@ -98,7 +99,9 @@ int overview_compute(const struct study *s, size_t model, struct nn_progress *pr
 			c->idx[c->n++] = (uint32_t)i;
 			double b = floor((iies[i] - 0.5) * 2 * OVERVIEW_BINS);
 			b = isnan(b) ? 0 : b;
-			c->hist[b < 0 ? 0 : b > OVERVIEW_BINS - 1 ? OVERVIEW_BINS - 1 : (int)b] += 1;
+			c->hist[b < 0                   ? 0
+			        : b > OVERVIEW_BINS - 1 ? OVERVIEW_BINS - 1
+			                                : (int)b] += 1;
 		}
 		if (prog && (i & 0xffff) == 0xffff) {
 			atomic_store(&prog->done, i + 1);
@@ -119,7 +122,8 @@ int overview_compute(const struct study *s, size_t model, struct nn_progress *pr
 	if (prog)
 		atomic_store(&prog->done, N);
 	for (size_t r = 0; r < out->n_rows; r++)
-		qsort(out->rows[r].cells, out->rows[r].n_cells, sizeof *out->rows[r].cells, cmp_cell);
+		qsort(out->rows[r].cells, out->rows[r].n_cells, sizeof *out->rows[r].cells,
+		      cmp_cell);
 	qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_row);
 	return 0;
 }

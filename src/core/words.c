@@ -157,12 +157,13 @@ static void doc_count(struct word_counts *c, const char *text, size_t doc, bool 
 	}
 }
 
-int words_count(const struct study *s, const uint32_t *idx, size_t n_idx,
-                struct nn_progress *prog, struct word_counts *out, struct nn_err *err)
+int words_count(const struct study *s, const uint32_t *idx, size_t n_idx, struct nn_progress *prog,
+                struct word_counts *out, struct nn_err *err)
 {
 	memset(out, 0, sizeof *out);
 	if (!s->texts)
-		return nn_err_set(err, "the study has no texts (samples.jsonl has no \"text\" field)");
+		return nn_err_set(err,
+		                  "the study has no texts (samples.jsonl has no \"text\" field)");
 	uint8_t *in_sel = xcalloc(s->n ? s->n : 1, 1);
 	if (idx) {
 		for (size_t k = 0; k < n_idx; k++)
@@ -222,7 +223,8 @@ struct ranked {
  */
 static int cmp_lift(const struct ranked *a, const struct ranked *b)
 {
-	uint64_t x = (uint64_t)a->w->df_sel * b->w->df_all, y = (uint64_t)b->w->df_sel * a->w->df_all;
+	uint64_t x = (uint64_t)a->w->df_sel * b->w->df_all,
+	         y = (uint64_t)b->w->df_sel * a->w->df_all;
 	return x > y ? -1 : x < y;
 }
 

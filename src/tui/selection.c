@@ -331,10 +331,12 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 
 int app_agree(struct app *app, enum agree_mode mode, int cls)
 {
-	static const enum filter_outcome outcome[] = {
-	    [AGREE_ALL] = OUTCOME_ANY,           [AGREE_BOTH_RIGHT] = OUTCOME_BOTH_RIGHT,
-	    [AGREE_ONLY_A] = OUTCOME_ONLY_A,     [AGREE_ONLY_B] = OUTCOME_ONLY_B,
-	    [AGREE_BOTH_WRONG] = OUTCOME_BOTH_WRONG, [AGREE_DISAGREE] = OUTCOME_DISAGREE};
+	static const enum filter_outcome outcome[] = {[AGREE_ALL] = OUTCOME_ANY,
+	                                              [AGREE_BOTH_RIGHT] = OUTCOME_BOTH_RIGHT,
+	                                              [AGREE_ONLY_A] = OUTCOME_ONLY_A,
+	                                              [AGREE_ONLY_B] = OUTCOME_ONLY_B,
+	                                              [AGREE_BOTH_WRONG] = OUTCOME_BOTH_WRONG,
+	                                              [AGREE_DISAGREE] = OUTCOME_DISAGREE};
 	if (mode < AGREE_ALL || mode > AGREE_DISAGREE)
 		mode = AGREE_ALL;
 	char *f = filter_agreement(app->s, app->a, app->b, outcome[mode], cls);

@@ -830,8 +830,8 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 			draw_safe(app, w, y, cx + 1, nw, pname[cell->pred], a, false);
 			snprintf(line, sizeof line, "%*zu", cw, cell->n);
 			draw_safe(app, w, y, cx + 2 + nw, cw, line, a, false);
-			draw_sparkline(app, w, y, cx + 3 + nw + cw, CELL_SPARK, cell->hist, OVERVIEW_BINS,
-			               at ? a : role_attr(ROLE_ONLY_B));
+			draw_sparkline(app, w, y, cx + 3 + nw + cw, CELL_SPARK, cell->hist,
+			               OVERVIEW_BINS, at ? a : role_attr(ROLE_ONLY_B));
 		}
 	}
 	const struct overview_cell *cc = &cur->cells[nav->left];

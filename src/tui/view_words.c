@@ -86,7 +86,7 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	snprintf(line, sizeof line,
 	         "lift = (%% of shown texts with the word) / (%% of all texts with it)%s",
 	         c->n_sel == c->wc.n ? "; no filter, so every lift is 1: filter first (f, 1, 2, w)"
-	                          : "");
+	                             : "");
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	draw_safe(app, w, 3, 1, W - 2,
 	          "o: sort by lift/count   s: stop words   + -: min support   Enter: keep texts "

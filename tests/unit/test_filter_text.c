@@ -21,19 +21,39 @@
 
 #include "nncmp/filter.h"
 
-#define C 12
+#define C      12
 #define STR(s) ((char *)(s))
 
 static char *classes[C] = {
-    STR("cat"),     STR("sea lion"),   STR("say \"hi\""), STR("and"),
-    STR("mlp"),     STR("\xc3\x9cn\xc3\xaf" "code"), STR("back\\slash"), STR("tab\there"),
-    STR("9"),       STR("8"),          STR("GT"),         STR("11"),
+    STR("cat"),
+    STR("sea lion"),
+    STR("say \"hi\""),
+    STR("and"),
+    STR("mlp"),
+    STR("\xc3\x9cn\xc3\xaf"
+        "code"),
+    STR("back\\slash"),
+    STR("tab\there"),
+    STR("9"),
+    STR("8"),
+    STR("GT"),
+    STR("11"),
 };
 /* what filter_class_literal must give for each */
 static const char *const want_lit[C] = {
-    "cat",     "\"sea lion\"",  "\"say \\\"hi\\\"\"", "\"and\"",
-    "\"mlp\"", "\"\xc3\x9cn\xc3\xaf" "code\"", "\"back\\\\slash\"", "7",
-    "\"9\"",   "\"8\"",         "\"GT\"",        "11",
+    "cat",
+    "\"sea lion\"",
+    "\"say \\\"hi\\\"\"",
+    "\"and\"",
+    "\"mlp\"",
+    "\"\xc3\x9cn\xc3\xaf"
+    "code\"",
+    "\"back\\\\slash\"",
+    "7",
+    "\"9\"",
+    "\"8\"",
+    "\"GT\"",
+    "11",
 };
 static int32_t labels[C] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
 static int32_t mlp_pred[C] = {0, 0, 0, 3, 4, 5, 6, 7, 8, 9, 10, 11};
@@ -98,8 +118,8 @@ static void test_bare_names(void **state)
 	(void)state;
 	assert_true(filter_bare_name(&study, "cat"));
 	assert_true(filter_bare_name(&study, "a-b.c_1"));
-	assert_false(filter_bare_name(&study, "mlp"));    /* a model */
-	assert_false(filter_bare_name(&study, "NOT"));    /* a keyword, any case */
+	assert_false(filter_bare_name(&study, "mlp"));   /* a model */
+	assert_false(filter_bare_name(&study, "NOT"));   /* a keyword, any case */
 	assert_false(filter_bare_name(&study, "Given")); /* a built-in name, any case */
 	assert_false(filter_bare_name(&study, "1abc"));
 	assert_false(filter_bare_name(&study, "-x"));

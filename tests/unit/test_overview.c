@@ -27,8 +27,8 @@
 
 #include "nncmp/overview.h"
 
-#define N 8
-#define C 3
+#define N      8
+#define C      3
 #define STR(s) ((char *)(s))
 
 static char *classes[C] = {STR("a"), STR("b"), STR("c")};

@@ -27,9 +27,8 @@
 static void test_spread(void **state)
 {
 	(void)state;
-	static const double recall[M][C] = {{0.5, NAN, 0.25, 0.9, 1},
-	                                    {0.9, NAN, 0.25, 0.5, 1},
-	                                    {0.5, NAN, 0.75, 0.9, 1}};
+	static const double recall[M][C] = {
+	    {0.5, NAN, 0.25, 0.9, 1}, {0.9, NAN, 0.25, 0.5, 1}, {0.5, NAN, 0.75, 0.9, 1}};
 	static const int64_t support[C] = {10, 0, 4, 5, 2};
 	struct class_scores per[M][C];
 	struct model_metrics mm[M];

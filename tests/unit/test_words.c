@@ -26,13 +26,16 @@
 
 #include "nncmp/words.h"
 
-#define N 7
+#define N      7
 #define STR(s) ((char *)(s))
 
 static char long_text[400];
 static char *texts[N] = {STR("The cat sat. Cat!"),
                          STR("Dog's day: 'dog' and cat"),
-                         STR("\xc3\x9c" "ber stra\xc3\x9f" "e \xe2\x80\x94 \xc3\x9c" "BER"),
+                         STR("\xc3\x9c"
+                             "ber stra\xc3\x9f"
+                             "e \xe2\x80\x94 \xc3\x9c"
+                             "BER"),
                          NULL,
                          STR("cat\ndog"),
                          STR("x\xc3\x97y"),
@@ -87,11 +90,20 @@ static void test_counts(void **state)
 		const char *w;
 		size_t sel, all;
 		bool stop;
-	} want[] = {{"cat", 3, 4, false},  {"the", 1, 1, true},
-	            {"sat", 1, 1, false},  {"dog's", 1, 1, false},
-	            {"day", 1, 1, false},  {"dog", 2, 2, false},
-	            {"and", 1, 1, true},   {"\xc3\x9c" "ber", 0, 1, false},
-	            {"stra\xc3\x9f" "e", 0, 1, false}, {"x", 0, 1, false},
+	} want[] = {{"cat", 3, 4, false},
+	            {"the", 1, 1, true},
+	            {"sat", 1, 1, false},
+	            {"dog's", 1, 1, false},
+	            {"day", 1, 1, false},
+	            {"dog", 2, 2, false},
+	            {"and", 1, 1, true},
+	            {"\xc3\x9c"
+	             "ber",
+	             0, 1, false},
+	            {"stra\xc3\x9f"
+	             "e",
+	             0, 1, false},
+	            {"x", 0, 1, false},
 	            {"y", 0, 1, false}};
 	for (size_t k = 0; k < sizeof want / sizeof *want; k++) {
 		const struct word_stat *w = find(&wc, want[k].w);
@@ -129,7 +141,9 @@ static void test_orders(void **state)
 	assert_string_equal(buf, "dog cat");
 	/* support 0 lets the words outside the subset in, last, by bytes (Ü is 0xc3 0x9c) */
 	ranked(&wc, 0, false, WORDS_BY_LIFT, buf, sizeof buf);
-	assert_string_equal(buf, "dog day dog's sat cat stra\xc3\x9f" "e x y \xc3\x9c" "ber");
+	assert_string_equal(buf, "dog day dog's sat cat stra\xc3\x9f"
+	                         "e x y \xc3\x9c"
+	                         "ber");
 	words_free(&wc);
 }
 
