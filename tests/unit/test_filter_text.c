@@ -104,7 +104,7 @@ static void test_class_literals(void **state)
 		char *lit = filter_class_literal(&study, c);
 		assert_string_equal(lit, want_lit[c]);
 		/* and it names exactly that class */
-		char *f = xasprintf("gt == %s", lit), got[64], want[8];
+		char *f = xasprintf("gt == %s", lit), got[64], want[16];
 		select_text(f, got, sizeof got);
 		snprintf(want, sizeof want, "%d", c);
 		assert_string_equal(got, want);
