@@ -41,7 +41,10 @@ struct expr;
  * with NULL: for completion, and for the names a model cannot take.
  */
 extern const char *const filter_words[];
-/* True when name is one of filter_words (without the "("); fold compares case-insensitively. */
+/*
+ * True when name is one of filter_words (without the "("); fold compares case-insensitively.
+ * The keywords and, or, not match in any case either way, as the lexer reads them.
+ */
 bool filter_reserved(const char *name, bool fold);
 /* True when byte c may be in a name (first: may start one): letters, '_', bytes above 0x7f,
  * then also digits, '.' and '-'. The lexer reads names with it. */

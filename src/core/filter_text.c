@@ -19,6 +19,10 @@ const char *const filter_words[] = {"gt",      "given",   "and",        "or",   
 
 bool filter_reserved(const char *name, bool fold)
 {
+	/* the lexer reads and, or, not in any case, so no name can be one of them in any case */
+	if (strcasecmp(name, "and") == 0 || strcasecmp(name, "or") == 0 ||
+	    strcasecmp(name, "not") == 0)
+		return true;
 	size_t len = strlen(name);
 	for (const char *const *w = filter_words; *w; w++) {
 		size_t wl = strlen(*w) - ((*w)[strlen(*w) - 1] == '(');

@@ -40,6 +40,11 @@ b=$("$NNCMP" overview $DIGITS --model cnn --json)
 [ "$a" = "$b" ] && ok || bad "overview without --model is not the first model's"
 # a mostly wrong model: 218 of 300
 expect 0 "poor: 218 of 300 instances misclassified" -- "$NNCMP" overview $C15 --model poor
+# a model named like a keyword in another case could never be named in a filter: refused
+TMP=$(mktemp -d)
+cp -r $C15 "$TMP/s" && rm -f "$TMP/s/nncmp-journal.jsonl" && mv "$TMP/s/models/poor" "$TMP/s/models/And"
+expect 2 "model name 'And' is reserved by the filter language" -- "$NNCMP" overview "$TMP/s"
+rm -rf "$TMP"
 # errors are one line
 for args in "words $DIGITS" "overview $DIGITS --model nope" "overview /nonexistent" "words /nonexistent"; do
 	n=$("$NNCMP" $args 2>&1 >/dev/null | wc -l)

@@ -129,6 +129,10 @@ static void test_bare_names(void **state)
 	assert_true(filter_reserved("conf", false));
 	assert_true(filter_reserved("Decided", true));
 	assert_false(filter_reserved("Decided", false));
+	/* keywords are read in any case: a model called "And" could never be named */
+	assert_true(filter_reserved("And", false));
+	assert_true(filter_reserved("OR", false));
+	assert_false(filter_reserved("android", false));
 	assert_true(filter_name_char('-', false));
 	assert_false(filter_name_char('-', true));
 	assert_true(filter_name_char(0xc3, true));
