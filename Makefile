@@ -107,6 +107,7 @@ test: deps-test
 	tests/install/run.sh
 	tests/issues/run.sh ./nncmp
 	tests/stats/run.sh ./nncmp
+	tests/core/run.sh ./nncmp
 	tests/report/run.sh ./nncmp
 	tests/dups/run.sh ./nncmp
 	tests/journal/run.sh ./nncmp
@@ -167,6 +168,8 @@ asan: deps-test
 		tests/screen/numbers.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/stats/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/core/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/report/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
