@@ -182,8 +182,8 @@ else:
 deps = open("tools/deps.sh", encoding="utf-8").read()
 build = set(re.search(r'^build="([^"]*)"', deps, re.M).group(1).split())
 test = set(re.search(r'^test\) want="\$build ([^"]*)"', deps, re.M).group(1).split())
-m = re.search(r"Build dependencies \(Debian packages, found with pkg-config\): `([^`]*)`; for\s+"
-              r"the tests also `([^`]*)`", readme)
+m = re.search(r"Build dependencies \(Debian packages, found with pkg-config\): `([^`]*)`[^`]*?; "
+              r"for\s+the tests also `([^`]*)`", readme)
 if not m:
     bad("README: the dependency lists are not where this test looks")
 else:
