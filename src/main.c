@@ -39,6 +39,7 @@ static const char usage[] =
     "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
     "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
     "                                     exit 3 when B is significantly worse than A\n"
+    "       nncmp arch STUDY --model M [--json]   the model's layers, repeated blocks folded\n"
     "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
     "       nncmp --help | --version\n"
     "\n"
@@ -74,6 +75,7 @@ static const struct command commands[] = {
     {"classes", cmd_classes},
     {"calibration", cmd_calibration},
     {"gate", cmd_gate},
+    {"arch", cmd_arch},
 };
 
 static int is_study_dir(const char *dir)
