@@ -94,7 +94,7 @@ static void print_op(const struct arch_layer *ly, const struct glyphs *g)
 	free(op);
 	for (int k = 0; k < ly->nkernel; k++)
 		printf("%s%zu", k ? g->times : " ", ly->kernel[k]);
-	if ((strncmp(ly->op, "Conv", 4) == 0 || strcmp(ly->op, "Linear") == 0) && ly->ndim)
+	if (strncmp(ly->op, "Conv", 4) == 0 && ly->ndim) /* Net2Vis's "Conv2d 3×3 64" */
 		printf(" %zu", ly->shape[0]);
 }
 
@@ -131,7 +131,8 @@ static void arch_text(const struct arch *a)
 {
 	struct glyphs g = cli_utf8() ? (struct glyphs){"×", "→"} : (struct glyphs){"x", "->"};
 	char *mn = cli_safe(a->model);
-	printf("%s: %zu layers, %llu parameters (%s%s)\n", mn, a->n_layers,
+	printf("%s: %zu layer%s, %llu parameters (%s%s)\n", mn, a->n_layers,
+	       a->n_layers == 1 ? "" : "s",
 	       (unsigned long long)a->params, a->source == ARCH_LAYERS ? "the study's layers" :
 	                                          "graph.json, ",
 	       a->source == ARCH_LAYERS ? "" : arch_source_name(a->source));
