@@ -86,7 +86,7 @@ static const char *shape_str(const struct arch_layer *ly, const struct glyphs *g
 	return buf;
 }
 
-/* The layer's type with its kernel and width: "Conv2d 3×3 64", "Linear 10", "ReLU". */
+/* The layer's type with its kernel, and a convolution's width: "Conv2d 3×3 64", "ReLU". */
 static void print_op(const struct arch_layer *ly, const struct glyphs *g)
 {
 	char *op = cli_safe(ly->op);
