@@ -7,7 +7,7 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate arch"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -31,6 +31,7 @@ _nncmp_opts()
         classes) echo "--model --top --json --help" ;;
         calibration) echo "--model --bins --json --help" ;;
         gate) echo "--base --new --alpha --metric --seed --json --help" ;;
+        arch) echo "--model --json --help" ;;
         *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
 }

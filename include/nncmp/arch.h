@@ -24,17 +24,18 @@
 
 #define ARCH_MAX_DIMS 8
 /* graph.json limits: the file's size, its modules, a name's bytes, a module's inputs. */
-#define ARCH_MAX_BYTES ((size_t)64 << 20)
+#define ARCH_MAX_BYTES   ((size_t)64 << 20)
 #define ARCH_MAX_MODULES 200000
-#define ARCH_MAX_NAME 1024
-#define ARCH_MAX_INPUTS 4096
+#define ARCH_MAX_NAME    1024
+#define ARCH_MAX_INPUTS  4096
 /* Folding looks for repeated runs of at most this many layers. */
 #define ARCH_MAX_BLOCK 64
 
 enum arch_source { ARCH_FX, ARCH_ORDER, ARCH_LAYERS };
 
 struct arch_layer {
-	char *name; /* qualified module name ("layer1.0.conv1"); a module called twice is two layers */
+	char *name; /* qualified module name ("layer1.0.conv1"); a module called twice is two layers
+	             */
 	char *op;   /* module type ("Conv2d"); "?" when the study's layers do not tell */
 	int ndim;   /* output shape without the batch dimension; 0 when unknown */
 	size_t shape[ARCH_MAX_DIMS];
@@ -42,7 +43,7 @@ struct arch_layer {
 	size_t kernel[3];
 	uint64_t params;
 	size_t n_inputs;
-	long *inputs; /* indices of earlier layers; -1 is the model's input */
+	long *inputs;              /* indices of earlier layers; -1 is the model's input */
 	bool activations, weights; /* the study holds them for this name */
 };
 

@@ -23,7 +23,8 @@ static const char arch_help[] =
     "weights.\n"
     "\n"
     "  --model M  the model (required)\n"
-    "  --json     {\"model\", \"source\": \"fx\"|\"order\"|\"layers\", \"params\", \"layers\": [{\"name\",\n"
+    "  --json     {\"model\", \"source\": \"fx\"|\"order\"|\"layers\", \"params\", \"layers\": "
+    "[{\"name\",\n"
     "             \"op\", \"shape\", \"params\", \"activations\", \"weights\", \"inputs\"}],\n"
     "             \"blocks\": [{\"repeat\", \"start\", \"layers\": [...]}]}\n"
     "  --help     this text\n";
@@ -35,10 +36,10 @@ static json_t *layer_json(const struct arch_layer *ly)
 		json_array_append_new(shape, json_integer((json_int_t)ly->shape[d]));
 	for (size_t k = 0; k < ly->n_inputs; k++)
 		json_array_append_new(inputs, json_integer(ly->inputs[k]));
-	json_t *o = json_pack("{s:o, s:o, s:o, s:I, s:b, s:b, s:o}", "name", cli_jstr(ly->name),
-	                      "op", cli_jstr(ly->op), "shape", shape, "params",
-	                      (json_int_t)ly->params, "activations", ly->activations, "weights",
-	                      ly->weights, "inputs", inputs);
+	json_t *o =
+	    json_pack("{s:o, s:o, s:o, s:I, s:b, s:b, s:o}", "name", cli_jstr(ly->name), "op",
+	              cli_jstr(ly->op), "shape", shape, "params", (json_int_t)ly->params,
+	              "activations", ly->activations, "weights", ly->weights, "inputs", inputs);
 	if (ly->nkernel) {
 		json_t *k = json_array();
 		for (int d = 0; d < ly->nkernel; d++)
@@ -58,9 +59,9 @@ static json_t *arch_json(const struct arch *a)
 		json_t *bl = json_array();
 		for (size_t k = 0; k < bk->len; k++)
 			json_array_append_new(bl, layer_json(&a->layers[bk->start + k]));
-		json_array_append_new(blocks, json_pack("{s:I, s:I, s:o}", "repeat",
-		                                        (json_int_t)bk->repeat, "start",
-		                                        (json_int_t)bk->start, "layers", bl));
+		json_array_append_new(blocks,
+		                      json_pack("{s:I, s:I, s:o}", "repeat", (json_int_t)bk->repeat,
+		                                "start", (json_int_t)bk->start, "layers", bl));
 	}
 	return json_pack("{s:o, s:s, s:I, s:o, s:o}", "model", cli_jstr(a->model), "source",
 	                 arch_source_name(a->source), "params", (json_int_t)a->params, "layers",
@@ -112,8 +113,8 @@ static void print_layer(const struct arch_layer *ly, bool name, bool marks, cons
 	if (ly->params)
 		printf(" (%llu)", (unsigned long long)ly->params);
 	if (marks && (ly->activations || ly->weights))
-		printf(" [%s%s%s]", ly->activations ? "A" : "", ly->activations && ly->weights ? " " : "",
-		       ly->weights ? "W" : "");
+		printf(" [%s%s%s]", ly->activations ? "A" : "",
+		       ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
 }
 
 /* Whether two layers' outputs have the same spatial size (dimensions after the first). */
@@ -132,9 +133,8 @@ static void arch_text(const struct arch *a)
 	struct glyphs g = cli_utf8() ? (struct glyphs){"×", "→"} : (struct glyphs){"x", "->"};
 	char *mn = cli_safe(a->model);
 	printf("%s: %zu layer%s, %llu parameters (%s%s)\n", mn, a->n_layers,
-	       a->n_layers == 1 ? "" : "s",
-	       (unsigned long long)a->params, a->source == ARCH_LAYERS ? "the study's layers" :
-	                                          "graph.json, ",
+	       a->n_layers == 1 ? "" : "s", (unsigned long long)a->params,
+	       a->source == ARCH_LAYERS ? "the study's layers" : "graph.json, ",
 	       a->source == ARCH_LAYERS ? "" : arch_source_name(a->source));
 	free(mn);
 	size_t stage = 0;
@@ -153,7 +153,8 @@ static void arch_text(const struct arch *a)
 					printf("%s ", g.arrow);
 				print_layer(&a->layers[bk->start + k], false, false, &g);
 			}
-			const struct arch_layer *last = &a->layers[bk->start + bk->len * bk->repeat - 1];
+			const struct arch_layer *last =
+			    &a->layers[bk->start + bk->len * bk->repeat - 1];
 			char *n0 = cli_safe(first->name), *n1 = cli_safe(last->name);
 			printf("]  %s .. %s", n0, n1);
 			free(n0);
@@ -164,8 +165,10 @@ static void arch_text(const struct arch *a)
 				if (!ly->activations && !ly->weights)
 					continue;
 				char *n = cli_safe(ly->name);
-				printf("%s%s [%s%s%s]", any ? ", " : "; ", n, ly->activations ? "A" : "",
-				       ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
+				printf("%s%s [%s%s%s]", any ? ", " : "; ", n,
+				       ly->activations ? "A" : "",
+				       ly->activations && ly->weights ? " " : "",
+				       ly->weights ? "W" : "");
 				free(n);
 				any = true;
 			}
@@ -224,7 +227,8 @@ int cmd_arch(int argc, char **argv)
 		}
 	}
 	if (!study_path || extra)
-		return cli_usage_error("arch", study_path ? "one study expected" : "no study given");
+		return cli_usage_error("arch",
+		                       study_path ? "one study expected" : "no study given");
 	if (!model)
 		return cli_usage_error("arch", "--model is required");
 	struct study *s = cli_open_study(study_path);
@@ -233,10 +237,11 @@ int cmd_arch(int argc, char **argv)
 	int mi = study_model_index(s, model), rc;
 	if (mi < 0) {
 		char msg[NN_ERR_MAX];
-		size_t len = (size_t)snprintf(msg, sizeof msg, "no model '%s' in %s (models:", model,
-		                              s->name);
+		size_t len = (size_t)snprintf(msg, sizeof msg,
+		                              "no model '%s' in %s (models:", model, s->name);
 		for (size_t m = 0; m < s->n_models && len < sizeof msg; m++)
-			len += (size_t)snprintf(msg + len, sizeof msg - len, " %s", s->models[m].name);
+			len +=
+			    (size_t)snprintf(msg + len, sizeof msg - len, " %s", s->models[m].name);
 		if (len < sizeof msg)
 			snprintf(msg + len, sizeof msg - len, ")");
 		rc = cli_input_error("arch", msg);

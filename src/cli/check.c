@@ -19,7 +19,8 @@ static const char check_help[] =
     "\n"
     "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"graph\", "
     "\"layers\":\n"
-    "           [{\"name\", \"act\", \"weights\"}]}]}; act and weights: {\"path\", \"shape\" (as a\n"
+    "           [{\"name\", \"act\", \"weights\"}]}]}; act and weights: {\"path\", \"shape\" (as "
+    "a\n"
     "           matrix), \"dims\" (as stored), \"dtype\", \"fortran\", \"nan\", \"inf\"}\n"
     "  --help   this text\n";
 
@@ -138,11 +139,10 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_array_append_new(models,
-		                      json_pack("{s:o, s:s, s:o, s:o, s:o}", "name",
-		                                cli_jstr(md->name), "source", src_names[md->src],
-		                                "path", cli_jstr(md->src_path), "graph", graph,
-		                                "layers", layers));
+		json_array_append_new(
+		    models, json_pack("{s:o, s:s, s:o, s:o, s:o}", "name", cli_jstr(md->name),
+		                      "source", src_names[md->src], "path", cli_jstr(md->src_path),
+		                      "graph", graph, "layers", layers));
 	}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)

@@ -78,47 +78,60 @@ static int parse_module(const json_t *m, size_t i, const long *leaf_of, struct a
 	json_int_t x;
 	const json_t *id = json_object_get(m, "id");
 	if (id && (!json_int_in(id, 0, ARCH_MAX_MODULES, &x) || (size_t)x != i))
-		return nn_err_set(err, "%s: modules[%zu]: id must be %zu, its position", path, i, i);
+		return nn_err_set(err, "%s: modules[%zu]: id must be %zu, its position", path, i,
+		                  i);
 	const json_t *lf = json_object_get(m, "leaf");
 	if (lf && !json_is_boolean(lf))
 		return nn_err_set(err, "%s: modules[%zu]: leaf must be true or false", path, i);
 	*leaf = !lf || json_is_true(lf);
 	if (!(ly->name = json_name(json_object_get(m, "name"), ARCH_MAX_NAME)))
-		return nn_err_set(err, "%s: modules[%zu]: name must be a non-empty string of at most "
-		                  "%d bytes", path, i, ARCH_MAX_NAME);
+		return nn_err_set(err,
+		                  "%s: modules[%zu]: name must be a non-empty string of at most "
+		                  "%d bytes",
+		                  path, i, ARCH_MAX_NAME);
 	if (!(ly->op = json_name(json_object_get(m, "type"), 256)))
 		return nn_err_set(err, "%s: modules[%zu] (%.64s): type must be a non-empty string",
 		                  path, i, ly->name);
 	int nd = json_ints(json_object_get(m, "shape"), ARCH_MAX_DIMS, 0, (json_int_t)1 << 40,
 	                   ly->shape);
 	if (nd < 0)
-		return nn_err_set(err, "%s: modules[%zu] (%.64s): shape must be an array of at most "
-		                  "%d non-negative integers", path, i, ly->name, ARCH_MAX_DIMS);
+		return nn_err_set(err,
+		                  "%s: modules[%zu] (%.64s): shape must be an array of at most "
+		                  "%d non-negative integers",
+		                  path, i, ly->name, ARCH_MAX_DIMS);
 	ly->ndim = nd;
 	if (!json_int_in(json_object_get(m, "params"), 0, (json_int_t)1 << 50, &x))
-		return nn_err_set(err, "%s: modules[%zu] (%.64s): params must be a non-negative "
-		                  "integer", path, i, ly->name);
+		return nn_err_set(err,
+		                  "%s: modules[%zu] (%.64s): params must be a non-negative "
+		                  "integer",
+		                  path, i, ly->name);
 	ly->params = (uint64_t)x;
 	const json_t *k = json_object_get(m, "kernel");
 	if (k) {
 		int nk = json_ints(k, 3, 1, 1 << 20, ly->kernel);
 		if (nk < 1)
-			return nn_err_set(err, "%s: modules[%zu] (%.64s): kernel must be 1 to 3 "
-			                  "positive integers", path, i, ly->name);
+			return nn_err_set(err,
+			                  "%s: modules[%zu] (%.64s): kernel must be 1 to 3 "
+			                  "positive integers",
+			                  path, i, ly->name);
 		ly->nkernel = nk;
 	}
 	const json_t *in = json_object_get(m, "inputs");
 	if (!*leaf || !in)
 		return 0;
 	if (!json_is_array(in) || json_array_size(in) > ARCH_MAX_INPUTS)
-		return nn_err_set(err, "%s: modules[%zu] (%.64s): inputs must be an array of at "
-		                  "most %d module ids", path, i, ly->name, ARCH_MAX_INPUTS);
+		return nn_err_set(err,
+		                  "%s: modules[%zu] (%.64s): inputs must be an array of at "
+		                  "most %d module ids",
+		                  path, i, ly->name, ARCH_MAX_INPUTS);
 	ly->inputs = xcalloc(json_array_size(in) + 1, sizeof *ly->inputs);
 	for (size_t j = 0; j < json_array_size(in); j++) {
 		if (!json_int_in(json_array_get(in, j), -1, (json_int_t)i - 1, &x) ||
 		    (x >= 0 && leaf_of[x] < 0))
-			return nn_err_set(err, "%s: modules[%zu] (%.64s): input %zu is not -1 or the "
-			                  "id of an earlier leaf module", path, i, ly->name, j);
+			return nn_err_set(err,
+			                  "%s: modules[%zu] (%.64s): input %zu is not -1 or the "
+			                  "id of an earlier leaf module",
+			                  path, i, ly->name, j);
 		ly->inputs[ly->n_inputs++] = x < 0 ? -1 : leaf_of[x];
 	}
 	return 0;
@@ -142,7 +155,8 @@ int arch_parse_graph(const char *buf, size_t len, const char *path, struct arch 
 	if (!json_is_object(root)) {
 		rc = nn_err_set(err, "%s: expected a JSON object", path);
 	} else if (fmt && (!json_is_integer(fmt) || json_integer_value(fmt) != 1)) {
-		rc = nn_err_set(err, "%s: format must be 1 (this nncmp reads graph format 1)", path);
+		rc =
+		    nn_err_set(err, "%s: format must be 1 (this nncmp reads graph format 1)", path);
 	} else if (!json_is_string(src) || (strcmp(json_string_value(src), "fx") != 0 &&
 	                                    strcmp(json_string_value(src), "order") != 0)) {
 		rc = nn_err_set(err, "%s: source must be \"fx\" or \"order\"", path);
@@ -230,7 +244,8 @@ int arch_name_cmp(const char *x, const char *y)
 
 static int cmp_layer_ptr(const void *p, const void *q)
 {
-	const struct layer *x = *(const struct layer *const *)p, *y = *(const struct layer *const *)q;
+	const struct layer *x = *(const struct layer *const *)p,
+	                   *y = *(const struct layer *const *)q;
 	return arch_name_cmp(x->name, y->name);
 }
 
@@ -376,8 +391,9 @@ void arch_fold(struct arch *a)
 		size_t len, rep;
 		best_run(a, i, &len, &rep);
 		/*
-		 * A run that starts mid-module ("act, conv, bn" repeated) is the phase-shifted twin of
-		 * one a few layers on that starts where a module does ("conv, bn, relu"): prefer that.
+		 * A run that starts mid-module ("act, conv, bn" repeated) is the phase-shifted twin
+		 * of one a few layers on that starts where a module does ("conv, bn, relu"): prefer
+		 * that.
 		 */
 		if (rep >= 2 && !starts_module(a, i)) {
 			for (size_t d = 1; d < len; d++) {

@@ -19,12 +19,15 @@ static char *graph_text(const struct mod *m, size_t n, const char *src)
 {
 	size_t cap = 256 + n * 256, len = 0;
 	char *buf = malloc(cap);
-	len += (size_t)snprintf(buf + len, cap - len, "{\"format\": 1, \"source\": \"%s\", "
-	                        "\"modules\": [", src);
+	len += (size_t)snprintf(buf + len, cap - len,
+	                        "{\"format\": 1, \"source\": \"%s\", "
+	                        "\"modules\": [",
+	                        src);
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(
 		    buf + len, cap - len,
-		    "%s{\"id\": %zu, \"name\": \"%s\", \"type\": \"%s\", \"shape\": %s, \"params\": "
+		    "%s{\"id\": %zu, \"name\": \"%s\", \"type\": \"%s\", \"shape\": %s, "
+		    "\"params\": "
 		    "%d, \"leaf\": true, \"inputs\": [%ld]%s%s}",
 		    i ? ", " : "", i, m[i].name, m[i].type, m[i].shape, m[i].params, (long)i - 1,
 		    m[i].kernel ? ", \"kernel\": " : "", m[i].kernel ? m[i].kernel : "");
@@ -64,9 +67,18 @@ static void fold_of(const struct mod *m, size_t n, const char *want)
 	arch_free(&a);
 }
 
-#define CONV(nm) {nm, "Conv2d", "[6, 8, 8]", 330, "[3, 3]"}
-#define BN(nm) {nm, "BatchNorm2d", "[6, 8, 8]", 12, NULL}
-#define RELU(nm) {nm, "ReLU", "[6, 8, 8]", 0, NULL}
+#define CONV(nm)                                                                                   \
+	{                                                                                          \
+		nm, "Conv2d", "[6, 8, 8]", 330, "[3, 3]"                                           \
+	}
+#define BN(nm)                                                                                     \
+	{                                                                                          \
+		nm, "BatchNorm2d", "[6, 8, 8]", 12, NULL                                           \
+	}
+#define RELU(nm)                                                                                   \
+	{                                                                                          \
+		nm, "ReLU", "[6, 8, 8]", 0, NULL                                                   \
+	}
 
 static void test_fold_resnet_like(void **state)
 {
@@ -126,13 +138,15 @@ static void test_parse_containers_inputs(void **state)
 	/* ids 0 (container), 1, 2 (container), 3, 4: layers are 1, 3, 4 → 0, 1, 2 */
 	const char *t =
 	    "{\"source\": \"fx\", \"model\": \"m\", \"params\": 77, \"modules\": ["
-	    "{\"id\": 0, \"name\": \"seq\", \"type\": \"Sequential\", \"shape\": [4], \"params\": 9, "
+	    "{\"id\": 0, \"name\": \"seq\", \"type\": \"Sequential\", \"shape\": [4], \"params\": "
+	    "9, "
 	    "\"leaf\": false, \"inputs\": []},"
 	    "{\"id\": 1, \"name\": \"seq.0\", \"type\": \"Linear\", \"shape\": [4], \"params\": 9, "
 	    "\"inputs\": [-1]},"
 	    "{\"id\": 2, \"name\": \"blk\", \"type\": \"Block\", \"shape\": [4], \"params\": 0, "
 	    "\"leaf\": false},"
-	    "{\"id\": 3, \"name\": \"blk.relu\", \"type\": \"ReLU\", \"shape\": [4], \"params\": 0, "
+	    "{\"id\": 3, \"name\": \"blk.relu\", \"type\": \"ReLU\", \"shape\": [4], \"params\": "
+	    "0, "
 	    "\"inputs\": [1]},"
 	    "{\"id\": 4, \"name\": \"add\", \"type\": \"Identity\", \"shape\": [4], \"params\": 0, "
 	    "\"inputs\": [1, 3, -1], \"kernel\": [5]}]}";
@@ -156,10 +170,11 @@ static void test_parse_containers_inputs(void **state)
 	assert_int_equal(a.layers[0].shape[0], 4);
 	arch_free(&a);
 	/* without "params" the total is the leaves' sum */
-	parse_ok("{\"source\": \"order\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", "
-	         "\"shape\": [], \"params\": 5}, {\"name\": \"b\", \"type\": \"L\", \"shape\": [2], "
-	         "\"params\": 6}]}",
-	         &a);
+	parse_ok(
+	    "{\"source\": \"order\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", "
+	    "\"shape\": [], \"params\": 5}, {\"name\": \"b\", \"type\": \"L\", \"shape\": [2], "
+	    "\"params\": 6}]}",
+	    &a);
 	assert_int_equal(a.source, ARCH_ORDER);
 	assert_int_equal(a.params, 11);
 	assert_int_equal(a.layers[0].ndim, 0);
@@ -194,48 +209,58 @@ static void test_parse_refusals(void **state)
 	refused("{\"source\": \"fx\", \"params\": -1, \"modules\": []}", "params must be");
 	refused("{\"source\": \"fx\", \"model\": 3, \"modules\": []}", "model must be");
 	refused("{\"source\": \"fx\", \"modules\": [3]}", "modules[0] is not an object");
-	refused("{\"source\": \"fx\", \"modules\": [{\"type\": \"L\", \"shape\": [], \"params\": 0}]}",
-	        "modules[0]: name must be");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"\", \"type\": \"L\", \"shape\": [], "
-	        "\"params\": 0}]}",
-	        "name must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"type\": \"L\", \"shape\": [], \"params\": 0}]}",
+	    "modules[0]: name must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"\", \"type\": \"L\", \"shape\": [], "
+	    "\"params\": 0}]}",
+	    "name must be");
 	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\\u0000b\", \"type\": \"L\", "
 	        "\"shape\": [], \"params\": 0}]}",
 	        "not allowed"); /* jansson refuses NUL before the parser sees it */
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"shape\": [], \"params\": 0}]}",
-	        "type must be");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [-1], "
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"shape\": [], \"params\": 0}]}",
+	    "type must be");
+	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": "
+	        "[-1], "
 	        "\"params\": 0}]}",
 	        "shape must be");
 	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": "
 	        "[1,1,1,1,1,1,1,1,1], \"params\": 0}]}",
 	        "shape must be");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1.5}]}",
-	        "params must be");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1, \"kernel\": [0]}]}",
-	        "kernel must be");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1, \"leaf\": 1}]}",
-	        "leaf must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1.5}]}",
+	    "params must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1, \"kernel\": [0]}]}",
+	    "kernel must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1, \"leaf\": 1}]}",
+	    "leaf must be");
 	refused("{\"source\": \"fx\", \"modules\": [" M0 ", {\"id\": 5, \"name\": \"b\", \"type\": "
 	        "\"L\", \"shape\": [1], \"params\": 1}]}",
 	        "modules[1]: id must be 1");
 	/* an input must be an earlier leaf: not itself, not later, not a container */
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1, \"inputs\": [0]}]}",
-	        "input 0 is not");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1, \"inputs\": [0]}]}",
+	    "input 0 is not");
 	refused("{\"source\": \"fx\", \"modules\": [" M0 ", {\"name\": \"b\", \"type\": \"L\", "
 	        "\"shape\": [1], \"params\": 1, \"inputs\": [-2]}]}",
 	        "input 0 is not");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"s\", \"type\": \"S\", \"shape\": [1], "
-	        "\"params\": 1, \"leaf\": false}, {\"name\": \"b\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1, \"inputs\": [-1, 0]}]}",
-	        "input 1 is not");
-	refused("{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
-	        "\"params\": 1, \"inputs\": 7}]}",
-	        "inputs must be");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"s\", \"type\": \"S\", \"shape\": [1], "
+	    "\"params\": 1, \"leaf\": false}, {\"name\": \"b\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1, \"inputs\": [-1, 0]}]}",
+	    "input 1 is not");
+	refused(
+	    "{\"source\": \"fx\", \"modules\": [{\"name\": \"a\", \"type\": \"L\", \"shape\": [1], "
+	    "\"params\": 1, \"inputs\": 7}]}",
+	    "inputs must be");
 }
 
 static void test_name_cmp(void **state)
@@ -292,9 +317,10 @@ static void test_load_from_layers(void **state)
 	assert_blocks(&a, "0:1x2 2:1x1");
 	arch_free(&a);
 	/* a graph.json, once there, is what is read; a bad one is an error naming it */
-	tu_write_str(dir, "models/m/graph.json", "{\"source\": \"order\", \"modules\": [{\"name\": "
-	                                         "\"block.2\", \"type\": \"Conv2d\", \"shape\": [3, 2, 2], "
-	                                         "\"params\": 84}]}");
+	tu_write_str(dir, "models/m/graph.json",
+	             "{\"source\": \"order\", \"modules\": [{\"name\": "
+	             "\"block.2\", \"type\": \"Conv2d\", \"shape\": [3, 2, 2], "
+	             "\"params\": 84}]}");
 	assert_int_equal(arch_load(s, &s->models[0], &a, &err), 0);
 	assert_int_equal(a.source, ARCH_ORDER);
 	assert_int_equal(a.n_layers, 1);
@@ -311,9 +337,12 @@ static void test_load_from_layers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fold_resnet_like),    cmocka_unit_test(test_fold_cases),
-	    cmocka_unit_test(test_parse_containers_inputs), cmocka_unit_test(test_parse_refusals),
-	    cmocka_unit_test(test_name_cmp),            cmocka_unit_test(test_load_from_layers),
+	    cmocka_unit_test(test_fold_resnet_like),
+	    cmocka_unit_test(test_fold_cases),
+	    cmocka_unit_test(test_parse_containers_inputs),
+	    cmocka_unit_test(test_parse_refusals),
+	    cmocka_unit_test(test_name_cmp),
+	    cmocka_unit_test(test_load_from_layers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
