@@ -227,7 +227,10 @@ def t_spatial():
     assert L["fc"]["act"]["dims"] == [300, 3]
     txt = nncmp("check", STUDY).stdout
     assert "300 × 384" in txt and "(6×8×8)" in txt, txt
-    # the flat view, value by value: neuron j of instance i is a[i].reshape(-1)[j]
+    t = nncmp("neurons", STUDY, "--model", "cnn", "--layer", "blocks.1.conv", "--top", "1").stdout
+    assert "384 neurons (6×8×8: neuron = c·64 + y·8 + x)" in t.splitlines()[0], t
+    # the flat view, value by value: neuron j of instance i is a[i].reshape(-1)[j], which is
+    # a[i, c, y, x] for j = c·64 + y·8 + x (C order), as the line above says
     for i in (0, 137, 299):
         p = json.loads(nncmp("profile", STUDY, "--index", str(i), "--model", "cnn",
                              "--layer", "blocks.1.conv", "--json").stdout)
