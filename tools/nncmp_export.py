@@ -648,7 +648,7 @@ def _record_modules(model, x):
     open_calls = {}  # id(module) -> stack of entry indices
 
     def pre(mod, inp, name):
-        e = {"id": len(entries), "name": name or "(model)", "type": type(mod).__name__,
+        e = {"id": len(entries), "name": name, "type": type(mod).__name__,
              "shape": None, "params": _param_count(mod),
              "leaf": not any(True for _ in mod.children())}
         k = _tuple_of_ints(getattr(mod, "kernel_size", None))
@@ -866,6 +866,9 @@ def image_uint8(t):
 
 def _sample_records(samples, x, start, count, path, save_images):
     """The samples.jsonl records of instances start .. start+count-1 (and their PNGs)."""
+    if save_images and (not hasattr(x, "shape") or len(x.shape) not in (3, 4)):
+        raise ValueError("save_images: the loader's inputs must be a tensor of images, (batch, C, "
+                         "H, W) or (batch, H, W); got %s" % type(x).__name__)
     recs = []
     for k in range(count):
         i = start + k

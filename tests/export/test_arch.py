@@ -344,6 +344,14 @@ def t_samples():
         a = xr[i].numpy().astype(np.float64).transpose(1, 2, 0)
         ref = np.round((a - a.min()) / (a.max() - a.min()) * 255)
         assert im.shape == (5, 4, 3) and np.array_equal(im, ref), i
+    flat = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(xr.flatten(1), yr),
+                                       batch_size=4)
+    try:
+        nx.export_torch(os.path.join(TMP, "flatimg"), models={"t": Tiny()}, loader=flat,
+                        save_images=True)
+        raise AssertionError("save_images on (batch, 60) inputs was accepted")
+    except ValueError as e:
+        assert "tensor of images" in str(e), e
     try:
         nx.export_torch(os.path.join(TMP, "short"), models={"t": Tiny()}, loader=ld,
                         samples=[{"id": 1}] * 3)
