@@ -1,6 +1,5 @@
 /* check.c — `nncmp check`: describe a study and scan every matrix for NaN and infinities. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,35 +16,21 @@ static const char check_help[] =
     "as rows × the product of the rest; its shape follows in parentheses: (C×H×W)). A model's\n"
     "graph.json (nncmp arch) is parsed too; \"graph\" says its source, null without one.\n"
     "\n"
-    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"graph\", "
-    "\"layers\":\n"
-    "           [{\"name\", \"act\", \"weights\"}]}]}; act and weights: {\"path\", \"shape\" (as "
-    "a\n"
-    "           matrix), \"dims\" (as stored), \"dtype\", \"fortran\", \"nan\", \"inf\"}\n"
+    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\",\n"
+    "           \"graph\", \"layers\": [{\"name\", \"act\", \"weights\"}]}]}; act and\n"
+    "           weights: {\"path\", \"shape\" (as a matrix), \"dims\" (as stored),\n"
+    "           \"dtype\", \"fortran\", \"nan\", \"inf\"}\n"
     "  --help   this text\n";
-
-/* Counts NaN and infinite values of a matrix. */
-static void scan(const struct npy *a, size_t *nan_count, size_t *inf_count)
-{
-	*nan_count = *inf_count = 0;
-	if (a->h.kind != NPY_FLOAT)
-		return;
-	double *row = xcalloc(a->cols ? a->cols : 1, sizeof *row);
-	for (size_t i = 0; i < a->rows; i++) {
-		npy_row_f64(a, i, row);
-		for (size_t j = 0; j < a->cols; j++) {
-			*nan_count += isnan(row[j]) != 0;
-			*inf_count += isinf(row[j]) != 0;
-		}
-	}
-	free(row);
-}
 
 static json_t *matrix_json(const struct npy *a, const char *path)
 {
 	size_t nan_count, inf_count;
 	char dt[8];
-	scan(a, &nan_count, &inf_count);
+	struct nn_err err = {0};
+	if (npy_count_nonfinite(a, &nan_count, &inf_count, &err) < 0) {
+		fprintf(stderr, "nncmp: %s\n", err.msg);
+		exit(EXIT_BAD_INPUT);
+	}
 	json_t *dims = json_array();
 	for (int d = 0; d < a->h.ndim; d++)
 		json_array_append_new(dims, json_integer((json_int_t)a->h.dims[d]));
