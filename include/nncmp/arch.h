@@ -45,6 +45,7 @@ struct arch_layer {
 	size_t n_inputs;
 	long *inputs;              /* indices of earlier layers; -1 is the model's input */
 	bool activations, weights; /* the study holds them for this name */
+	size_t act_cols;           /* values per instance in those activations (0 without) */
 };
 
 /* Layers start .. start+len-1, then the same run repeated: repeat × len layers in all. */

@@ -20,12 +20,14 @@ static const char arch_help[] =
     "size, or a repeated block); consecutive identical blocks are folded as\n"
     "\"3 × [Conv2d 3×3 64 → BatchNorm2d → ReLU]\". Each layer shows its output shape (without\n"
     "the batch) and parameter count; [A] marks layers with activations in the study, [W] with\n"
-    "weights.\n"
+    "weights; A(16) says the activations hold 16 values per instance where the output shape\n"
+    "holds another number (a pooled copy, say).\n"
     "\n"
     "  --model M  the model (required)\n"
     "  --json     {\"model\", \"source\": \"fx\"|\"order\"|\"layers\", \"params\", \"layers\": "
     "[{\"name\",\n"
-    "             \"op\", \"shape\", \"params\", \"activations\", \"weights\", \"inputs\"}],\n"
+    "             \"op\", \"shape\", \"params\", \"activations\", \"weights\", \"inputs\",\n"
+    "             \"kernel\", \"act_cols\"}],\n"
     "             \"blocks\": [{\"repeat\", \"start\", \"layers\": [...]}]}\n"
     "  --help     this text\n";
 
@@ -40,6 +42,8 @@ static json_t *layer_json(const struct arch_layer *ly)
 	    json_pack("{s:o, s:o, s:o, s:I, s:b, s:b, s:o}", "name", cli_jstr(ly->name), "op",
 	              cli_jstr(ly->op), "shape", shape, "params", (json_int_t)ly->params,
 	              "activations", ly->activations, "weights", ly->weights, "inputs", inputs);
+	if (ly->activations)
+		json_object_set_new(o, "act_cols", json_integer((json_int_t)ly->act_cols));
 	if (ly->nkernel) {
 		json_t *k = json_array();
 		for (int d = 0; d < ly->nkernel; d++)
@@ -99,6 +103,23 @@ static void print_op(const struct arch_layer *ly, const struct glyphs *g)
 		printf(" %zu", ly->shape[0]);
 }
 
+/*
+ * The marks of a layer the study holds files for: "[A W]", "[A]", "[W]"; "A(16)" when the
+ * activations hold another number of values than the output shape (a pooled copy, say).
+ */
+static void print_marks(const struct arch_layer *ly)
+{
+	size_t want = ly->ndim ? 1 : 0;
+	for (int d = 0; d < ly->ndim; d++)
+		want *= ly->shape[d];
+	printf("[");
+	if (ly->activations && want && want != ly->act_cols)
+		printf("A(%zu)", ly->act_cols);
+	else if (ly->activations)
+		printf("A");
+	printf("%s%s]", ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
+}
+
 /* One layer: [NAME: ]OP SHAPE[ (PARAMS)][ [A W]]. */
 static void print_layer(const struct arch_layer *ly, bool name, bool marks, const struct glyphs *g)
 {
@@ -112,9 +133,10 @@ static void print_layer(const struct arch_layer *ly, bool name, bool marks, cons
 	printf(" %s", shape_str(ly, g, sh, sizeof sh));
 	if (ly->params)
 		printf(" (%llu)", (unsigned long long)ly->params);
-	if (marks && (ly->activations || ly->weights))
-		printf(" [%s%s%s]", ly->activations ? "A" : "",
-		       ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
+	if (marks && (ly->activations || ly->weights)) {
+		printf(" ");
+		print_marks(ly);
+	}
 }
 
 /* Whether two layers' outputs have the same spatial size (dimensions after the first). */
@@ -165,10 +187,8 @@ static void arch_text(const struct arch *a)
 				if (!ly->activations && !ly->weights)
 					continue;
 				char *n = cli_safe(ly->name);
-				printf("%s%s [%s%s%s]", any ? ", " : "; ", n,
-				       ly->activations ? "A" : "",
-				       ly->activations && ly->weights ? " " : "",
-				       ly->weights ? "W" : "");
+				printf("%s%s ", any ? ", " : "; ", n);
+				print_marks(ly);
 				free(n);
 				any = true;
 			}

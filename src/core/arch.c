@@ -313,6 +313,7 @@ int arch_load(const struct study *s, const struct model *m, struct arch *a, stru
 		int li = study_layer_index(m, a->layers[i].name);
 		if (li >= 0) {
 			a->layers[i].activations = m->layers[li].act_path != NULL;
+			a->layers[i].act_cols = m->layers[li].act_path ? m->layers[li].act.cols : 0;
 			a->layers[i].weights = m->layers[li].weights_path != NULL;
 		}
 	}

@@ -375,12 +375,13 @@ def t_arch():
                                                        "blocks.0.relu"]
     assert sum(b["repeat"] * len(b["layers"]) for b in a["blocks"]) == 16
     L = {ly["name"]: ly for ly in a["layers"]}
-    assert L["stem"]["activations"] and L["stem"]["weights"]
+    assert L["stem"]["activations"] and L["stem"]["weights"] and L["stem"]["act_cols"] == 384
     assert L["blocks.1.conv"]["activations"] and not L["blocks.0.conv"]["activations"]
     assert not L["act"]["weights"] and L["fc"]["shape"] == [3] and L["fc"]["params"] == 18
     assert L["layer4"]["shape"] == [5, 4, 4] and L["layer4"]["params"] == conv_params(6, 5, 3)
     txt = nncmp("arch", STUDY, "--model", "cnn").stdout
     assert "3 × [Conv2d 3×3 6" in txt and "BatchNorm2d" in txt, txt
+    assert "stem: Conv2d 3×3 6 6×8×8 (60) [A W]" in txt, txt
     b = json.loads(nncmp("arch", STUDY, "--model", "branchy", "--json").stdout)
     assert b["source"] == "order" and [ly["op"] for ly in b["layers"]] == \
         ["Linear", "ReLU", "Linear"]

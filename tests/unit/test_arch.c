@@ -310,7 +310,9 @@ static void test_load_from_layers(void **state)
 	assert_int_equal(a.layers[0].shape[2], 2);
 	assert_int_equal(a.layers[0].params, 81);
 	assert_true(a.layers[0].activations && a.layers[0].weights);
+	assert_int_equal(a.layers[0].act_cols, 12); /* 3×2×2 read as one row per instance */
 	assert_string_equal(a.layers[2].op, "Linear");
+	assert_int_equal(a.layers[2].act_cols, 0);
 	assert_int_equal(a.layers[2].shape[0], 2);
 	assert_false(a.layers[2].activations);
 	assert_int_equal(a.params, 81 + 81 + 24);
