@@ -39,6 +39,7 @@ static const char usage[] =
     "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
     "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
     "                                     exit 3 when B is significantly worse than A\n"
+    "       nncmp arch STUDY --model M [--json]   the model's layers, repeated blocks folded\n"
     "       nncmp preview STUDY --index I [--graphics MODE] [--width PX]   an image\n"
     "       nncmp words STUDY [--filter EXPR] [--min N] [--json]   frequent words, their lift\n"
     "       nncmp overview STUDY [--model M] [--json]   per label, the predicted classes of\n"
@@ -79,6 +80,7 @@ static const struct command commands[] = {
     {"gate", cmd_gate},
     {"words", cmd_words},
     {"overview", cmd_overview},
+    {"arch", cmd_arch},
 };
 
 static int is_study_dir(const char *dir)

@@ -302,7 +302,8 @@ def t_torch():
             print("   %s accuracy %.4f (nncmp) = %.4f (numpy)" % (m["name"], m["accuracy"], mine),
                   flush=True)
         conv = np.load(os.path.join(path, "models", "cnn", "act", "conv1.npy"))
-        assert np.allclose(conv, models["cnn"].conv1(x).flatten(1).numpy(), atol=1e-5)
+        assert conv.shape == (n, 4, 8, 8), "spatial outputs keep their shape"
+        assert np.allclose(conv, models["cnn"].conv1(x).numpy(), atol=1e-5)
         w = np.load(os.path.join(path, "models", "cnn", "weights", "conv1.npy"))
         assert w.shape == (4, 1, 3, 3) and np.array_equal(w, models["cnn"].conv1.weight.numpy())
     # probs and float16 activations
@@ -551,7 +552,8 @@ def t_torchvision():
     lg = np.load(os.path.join(path, "models", "resnet18", "logits.npy"))
     assert np.allclose(lg, direct, atol=1e-4), np.abs(lg - direct).max()
     act = np.load(os.path.join(path, "models", "resnet18", "act", "layer2.1.conv2.npy"))
-    assert np.allclose(act, seen["c"], atol=1e-4)
+    assert act.shape == (12, 128, 4, 4), act.shape  # a conv output keeps its (C, H, W)
+    assert np.allclose(act.reshape(12, -1), seen["c"], atol=1e-4)
     assert np.array_equal(np.load(os.path.join(path, "labels.npy")), y)
     wt = np.load(os.path.join(path, "models", "resnet18", "weights", "layer2.1.conv2.npy"))
     assert np.array_equal(wt, net.layer2[1].conv2.weight.detach().numpy())
