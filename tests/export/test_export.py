@@ -653,7 +653,7 @@ def t_readme_snippets():
     sec = text[text.index("## Exporting from PyTorch"):]
     sec = sec[:sec.index("\n## ", 3)]
     blocks = re.findall(r"```python\n(.*?)```", sec, re.S)
-    assert len(blocks) == 4, len(blocks)
+    assert len(blocks) == 5, len(blocks)
     work = os.path.join(TMP, "readme")
     os.makedirs(work)
     os.symlink(os.path.join(TOP, "tools"), os.path.join(work, "tools"))
@@ -676,13 +676,14 @@ def t_readme_snippets():
         p = subprocess.run([sys.executable, fn], cwd=work, capture_output=True, text=True,
                            timeout=300)
         assert p.returncode == 0, (k, p.stderr[-3000:])
-    want = {"study": 500, "text": 64, "dist": 1000, "mine": 1000}
+    want = {"study": 500, "text": 64, "dist": 1000, "mine": 1000, "cnn": 24}
     for d, n in want.items():
         chk = nncmp_json("check", os.path.join(work, "runs", d))
         assert chk["n"] == n, (d, chk["n"])
     L = layers_of(nncmp_json("check", os.path.join(work, "runs", "text")))["tiny"]
     assert L["embed"]["act"]["shape"] == [64, 16] and L["encoder"]["act"]["shape"] == [64, 16]
     nncmp("report", os.path.join(work, "runs", "dist"))
+    nncmp("arch", os.path.join(work, "runs", "cnn"), "--model", "cnn")
 
 
 print("tmp %s" % TMP, file=sys.stderr)
