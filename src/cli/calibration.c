@@ -56,9 +56,10 @@ static void print_bar(int64_t v, int64_t max, int width)
 static void calibration_text(const struct study *s, size_t m, const struct calibration *cb)
 {
 	char *name = cli_safe(s->models[m].name);
-	printf("%s: ECE %.4f over %zu bins, %zu instances; mean confidence right %.4f, wrong "
+	printf("%s: ECE %.4f over %zu bins, %zu instance%s; mean confidence right %.4f, wrong "
 	       "%.4f\n",
-	       name, cb->ece, cb->bins, cb->n, cb->mean_conf_right, cb->mean_conf_wrong);
+	       name, cb->ece, cb->bins, cb->n, cli_plural(cb->n), cb->mean_conf_right,
+	       cb->mean_conf_wrong);
 	free(name);
 	int64_t max_r = 0, max_w = 0;
 	for (size_t b = 0; b < cb->bins; b++) {

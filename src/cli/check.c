@@ -142,9 +142,9 @@ int cmd_check(int argc, char **argv)
 		rc = cli_json_print(out);
 	} else {
 		char *name = cli_safe(s->name);
-		printf("%s: %zu instances, %zu classes%s%s%s\n", name, s->n, s->n_classes,
-		       s->texts ? ", texts" : "", s->images ? ", images" : "",
-		       s->splits ? ", splits" : "");
+		printf("%s: %zu instance%s, %zu class%s%s%s%s\n", name, s->n, cli_plural(s->n),
+		       s->n_classes, s->n_classes == 1 ? "" : "es", s->texts ? ", texts" : "",
+		       s->images ? ", images" : "", s->splits ? ", splits" : "");
 		free(name);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const json_t *jm = json_array_get(json_object_get(out, "models"), m);

@@ -86,8 +86,9 @@ static void classes_text(const struct study *s, size_t m, const struct class_dis
 	for (size_t a = 0; a < c; a++) {
 		size_t i = cd->order[a];
 		cli_print_cell(s->classes[i], w, false);
-		printf(" %9.4f %9.4f  (%lld instances)\n", cd->layout[i * 2], cd->layout[i * 2 + 1],
-		       (long long)cd->support[i]);
+		printf(" %9.4f %9.4f  (%lld instance%s)\n", cd->layout[i * 2],
+		       cd->layout[i * 2 + 1], (long long)cd->support[i],
+		       cli_plural((size_t)cd->support[i]));
 	}
 	printf("\nclosest pairs\n");
 	for (size_t k = 0; k < top && k < cd->n_pairs; k++) {

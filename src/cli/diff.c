@@ -220,8 +220,8 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
 		printf("no finite weights (%zu NaN or infinite)\n", g->n_nonfinite);
 		return;
 	}
-	printf("min %.6g  max %.6g  mean %.6g  std %.6g  zeros %.2f%%  (%zu values", g->min, g->max,
-	       g->mean, g->std, 100 * g->frac_zero, g->n);
+	printf("min %.6g  max %.6g  mean %.6g  std %.6g  zeros %.2f%%  (%zu value%s", g->min,
+	       g->max, g->mean, g->std, 100 * g->frac_zero, g->n, cli_plural(g->n));
 	if (g->n_nonfinite)
 		printf(", %zu NaN or infinite left out", g->n_nonfinite);
 	printf(")\n");
@@ -480,10 +480,11 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 		const struct wdiff_layer *l = &d->layers[i];
 		char shape[64];
 		shape_text(l->ndim, l->dims, shape, sizeof shape);
-		printf("\n%s %s, %s vs %s, %zu weights", names[i], shape, l->dtype_a, l->dtype_b,
-		       l->n);
+		printf("\n%s %s, %s vs %s, %zu weight%s", names[i], shape, l->dtype_a, l->dtype_b,
+		       l->n, cli_plural(l->n));
 		if (l->n_nonfinite)
-			printf(" (%zu pairs with NaN or infinity left out)", l->n_nonfinite);
+			printf(" (%zu pair%s with NaN or infinity left out)", l->n_nonfinite,
+			       cli_plural(l->n_nonfinite));
 		printf(": ||A-B|| = %.6g, ||A|| = %.6g, ||B|| = %.6g, relative %.4g\n", l->l2,
 		       l->norm_a, l->norm_b, l->relative);
 		if (l->n == 0) {

@@ -150,9 +150,9 @@ int cmd_export(int argc, char **argv)
 			for (size_t k = 0; k < nd; k++)
 				live += !d[k].undone;
 			char *po = cli_safe(out), *pd = cli_safe(dpath);
-			printf("%s: %zu labels (%zu relabelled, %zu kept, %zu removed, %zu "
+			printf("%s: %zu label%s (%zu relabelled, %zu kept, %zu removed, %zu "
 			       "skipped)\n%s: %zu decision%s\n",
-			       po, s->n, journal_count(j, DECIDE_RELABEL),
+			       po, s->n, cli_plural(s->n), journal_count(j, DECIDE_RELABEL),
 			       journal_count(j, DECIDE_KEEP), journal_count(j, DECIDE_REMOVE),
 			       journal_count(j, DECIDE_SKIP), pd, live, cli_plural(live));
 			free(po);

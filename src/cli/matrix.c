@@ -126,9 +126,9 @@ static void matrix_text(const struct layer_args *a, const struct matrices_subset
 {
 	size_t shown = a->top == 0 || (size_t)a->top > m->cols ? m->cols : (size_t)a->top;
 	char head[512];
-	snprintf(head, sizeof head, "%s.%s: mean activation per %s, %zu neuron%s, %zu instances",
+	snprintf(head, sizeof head, "%s.%s: mean activation per %s, %zu neuron%s, %zu instance%s",
 	         a->model, a->layer, by_class ? "class" : "filter", m->cols, cli_plural(m->cols),
-	         n_inst);
+	         n_inst, cli_plural(n_inst));
 	cli_print_cell(head, cli_text_width(head), false);
 	if (by_class && a->n_filters) {
 		printf(" matching '");

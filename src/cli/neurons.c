@@ -244,7 +244,8 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 {
 	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
-	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
+	printf("%s.%s: %zu instance%s, %zu neuron%s", m, l, st->n, cli_plural(st->n), st->h,
+	       cli_plural(st->h));
 	print_dims(dims, utf8);
 	if (ss) {
 		char *f = cli_safe(a->filter);
@@ -506,7 +507,7 @@ static void profile_text(const struct study *s, const struct model *md, const st
 	char *label = cli_safe(s->classes[s->labels[i]]);
 	char *pred = cli_safe(s->classes[md->pred[i]]);
 	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
-	printf("%s.%s: %zu neurons", m, l, h);
+	printf("%s.%s: %zu neuron%s", m, l, h, cli_plural(h));
 	print_dims(&ly->act.h, utf8);
 	printf(", most positive first");
 	if (shown < h)

@@ -89,8 +89,8 @@ int cmd_preview(int argc, char **argv)
 	char *path = NULL;
 	struct image src = {0}, fit = {0};
 	if ((size_t)index >= s->n) {
-		rc = cli_usage_error("preview", "--index %ld: the study has %zu instances", index,
-		                     s->n);
+		rc = cli_usage_error("preview", "--index %ld: the study has %zu instance%s", index,
+		                     s->n, cli_plural(s->n));
 		goto out;
 	}
 	if (!(path = image_path(s, (size_t)index, &err)) || image_load(path, &src, &err) != 0) {

@@ -122,7 +122,7 @@ static void project_text(const struct study *s, const struct layer_args *a,
                          const struct projection *p, const uint32_t *idx)
 {
 	cli_print_layer(a->model, a->layer);
-	printf(": PCA of %zu instances", p->used);
+	printf(": PCA of %zu instance%s", p->used, cli_plural(p->used));
 	if (a->n_filters) {
 		printf(" matching '");
 		cli_print_cell(a->filters[0], cli_text_width(a->filters[0]), false);

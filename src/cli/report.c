@@ -281,14 +281,15 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	const struct study *s = r->s;
 	size_t c = s->n_classes;
 	char *sname = cli_safe(s->name);
-	printf("%s — %zu instances", sname, s->n);
+	printf("%s — %zu instance%s", sname, s->n, cli_plural(s->n));
 	free(sname);
 	if (filter) {
 		char *f = cli_safe(filter);
 		printf(", %zu match '%s'", r->n, f);
 		free(f);
 	}
-	printf(", %zu classes, %zu models", c, s->n_models);
+	printf(", %zu class%s, %zu model%s", c, c == 1 ? "" : "es", s->n_models,
+	       cli_plural(s->n_models));
 	if (s->n_decided)
 		printf("; %zu triage decision%s applied (%zu removed instance%s left out)",
 		       s->n_decided, cli_plural(s->n_decided), s->n_removed,

@@ -100,8 +100,8 @@ static void similarity_text(const struct sim_view *v)
 		printf(" (%zu neuron%s)", sim->h1, cli_plural(sim->h1));
 	printf(" vs ");
 	cli_print_layer(v->model_b, v->layer_b);
-	printf(" (%zu neuron%s): Pearson r over %zu instances", sim->h2, cli_plural(sim->h2),
-	       sim->used);
+	printf(" (%zu neuron%s): Pearson r over %zu instance%s", sim->h2, cli_plural(sim->h2),
+	       sim->used, cli_plural(sim->used));
 	if (a->n_filters) {
 		printf(" matching '");
 		cli_print_cell(a->filters[0], cli_text_width(a->filters[0]), false);
