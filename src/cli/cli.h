@@ -8,6 +8,7 @@
 #define NNCMP_CLI_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 
 #include "nncmp/study.h"
@@ -69,6 +70,70 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
                size_t *n);
 /* Parses a non-negative integer option value; returns -1 when it is not one. */
 long cli_parse_count(const char *s);
+/* Parses a whole option value as a number into *v; returns 0, or -1 when it is not one. */
+int cli_parse_real(const char *s, double *v);
+
+/* ---- options (opts.c) ---- */
+
+/* What an option takes and where cli_parse_args stores it (dest's type). */
+enum cli_opt_type {
+	CLI_FLAG,   /* bool: set true; takes no value */
+	CLI_STR,    /* const char *: the value (the last one given) */
+	CLI_STRS,   /* struct cli_strs: every value, in order (a repeatable option) */
+	CLI_PAIR,   /* const char *[2]: the value, and the next STUDY-like word (--models A B) */
+	CLI_LONG,   /* long: an integer from min to max */
+	CLI_CHOICE, /* int: the index of the value in choices */
+	CLI_FN,     /* anything: fn(value, dest) stores it, or returns -1 when it is bad */
+};
+/* The values of a CLI_STRS option; v points into argv and is the caller's to free. */
+struct cli_strs {
+	const char **v;
+	size_t n;
+};
+/*
+ * One option of a subcommand, --NAME (and -LETTER when letter is not 0). A bad value is
+ * reported as "--NAME wants WANT, not 'VALUE'"; without want, a CLI_LONG says "MIN to MAX" and
+ * a CLI_CHOICE lists its choices. seen, when not NULL, is set when the option is given.
+ */
+struct cli_opt {
+	const char *name;
+	char letter;
+	enum cli_opt_type type;
+	void *dest;
+	const char *want;
+	long min, max;              /* CLI_LONG */
+	const char *const *choices; /* CLI_CHOICE: NULL-terminated */
+	int (*fn)(const char *value, void *dest);
+	bool *seen;
+};
+/* The options many subcommands share, spelt once. */
+/* clang-format off */
+#define CLI_OPT_JSON(p) {.name = "json", .letter = 'j', .type = CLI_FLAG, .dest = (p)}
+#define CLI_OPT_MODEL(p) {.name = "model", .letter = 'm', .type = CLI_STR, .dest = (p)}
+#define CLI_OPT_LAYER(p) {.name = "layer", .letter = 'l', .type = CLI_STR, .dest = (p)}
+#define CLI_OPT_FILTER(p) {.name = "filter", .letter = 'f', .type = CLI_STR, .dest = (p)}
+#define CLI_OPT_FORCE(p) {.name = "force", .type = CLI_FLAG, .dest = (p)}
+#define CLI_OPT_TOP(p) \
+	{.name = "top", .letter = 't', .type = CLI_LONG, .dest = (p), .want = "a count", \
+	 .max = LONG_MAX}
+#define CLI_OPT_INDEX(p) \
+	{.name = "index", .letter = 'i', .type = CLI_LONG, .dest = (p), \
+	 .want = "an instance number", .max = LONG_MAX}
+#define CLI_OPT_SEED(p) \
+	{.name = "seed", .type = CLI_LONG, .dest = (p), .want = "a number", .max = LONG_MAX}
+#define CLI_OPT_THREADS(p, most) \
+	{.name = "threads", .type = CLI_LONG, .dest = (p), .min = 1, .max = (most)}
+#define CLI_OPT_END {.name = NULL}
+/* clang-format on */
+/*
+ * Parses a subcommand's argv (argv[0] is its name) by the table opts (ended by CLI_OPT_END),
+ * plus --help, which prints help; exactly one STUDY is expected, among the options or after
+ * "--", and stored in *study (borrowed from argv). --no-journal and --color were taken out by
+ * main. Returns -1 to go on, or the exit status to return: EXIT_OK after --help, EXIT_BAD_INPUT
+ * after a one-line message naming cmd (unknown option, missing or bad value, no or two studies).
+ */
+int cli_parse_args(const char *cmd, const char *help, const struct cli_opt *opts, int argc,
+                   char **argv, const char **study);
 
 /* ---- report --html / --markdown (report_doc.c) ---- */
 

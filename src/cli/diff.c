@@ -2,7 +2,6 @@
  * diff.c — `nncmp weights`: one layer's weights as statistics and a heat grid; `nncmp diff`: two
  * snapshots of a model compared layer by layer. Text or JSON.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,65 +252,41 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
 	}
 }
 
+/* --grid RxC into dest's two sizes; -1 when the value is not one. */
+static int parse_grid_opt(const char *value, void *dest)
+{
+	size_t *grid = dest;
+	return parse_grid(value, &grid[0], &grid[1]);
+}
+
 int cmd_weights(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"grid", required_argument, NULL, 'g'},
-	                                     {"summary", required_argument, NULL, 's'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false, extra = false;
-	const char *study_path = NULL, *model = NULL, *layer = NULL;
-	size_t gr = 32, gc = 64;
-	enum weights_summary how = WSUM_PEAK;
-	int o;
-	optind = 1;
-	opterr = 0;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jm:l:g:s:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'l':
-			layer = optarg;
-			break;
-		case 'g':
-			if (parse_grid(optarg, &gr, &gc) < 0)
-				return cli_usage_error(
-				    "weights", "--grid wants RxC with sides 1..%d, not '%s'",
-				    WEIGHTS_GRID_MAX, optarg);
-			break;
-		case 's':
-			if (strcmp(optarg, "peak") == 0)
-				how = WSUM_PEAK;
-			else if (strcmp(optarg, "mean") == 0)
-				how = WSUM_MEAN;
-			else
-				return cli_usage_error(
-				    "weights", "--summary is peak or mean, not '%s'", optarg);
-			break;
-		case 'h':
-			fputs(weights_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("weights", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("weights", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("weights",
-		                       study_path ? "one study expected" : "no study given");
+	bool json = false;
+	const char *study_path, *model = NULL, *layer = NULL;
+	size_t grid[2] = {32, 64};
+	int how = WSUM_PEAK;
+	static const char *const summaries[] = {"peak", "mean", NULL};
+	char want_grid[64];
+	snprintf(want_grid, sizeof want_grid, "RxC with sides 1..%d", WEIGHTS_GRID_MAX);
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),
+	                               CLI_OPT_MODEL(&model),
+	                               CLI_OPT_LAYER(&layer),
+	                               {.name = "grid",
+	                                .letter = 'g',
+	                                .type = CLI_FN,
+	                                .dest = grid,
+	                                .want = want_grid,
+	                                .fn = parse_grid_opt},
+	                               {.name = "summary",
+	                                .letter = 's',
+	                                .type = CLI_CHOICE,
+	                                .dest = &how,
+	                                .choices = summaries},
+	                               CLI_OPT_END};
+	int prc = cli_parse_args("weights", weights_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
+	size_t gr = grid[0], gc = grid[1];
 	if (!model)
 		return cli_usage_error("weights", "--model M is needed");
 	struct study *s = cli_open_study(study_path);
@@ -529,73 +504,41 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 	free(sb);
 }
 
+/* --decades: a number in (0, 300]; -1 when the value is not one. */
+static int parse_decades(const char *value, void *dest)
+{
+	double *d = dest;
+	return cli_parse_real(value, d) == 0 && *d > 0 && *d <= 300 ? 0 : -1;
+}
+
 int cmd_diff(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"models", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"bins", required_argument, NULL, 'b'},
-	                                     {"decades", required_argument, NULL, 'd'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false, extra = false, want_b = false;
-	const char *study_path = NULL, *ma = NULL, *mb = NULL, *layer = NULL;
+	bool json = false;
+	const char *study_path, *models[2] = {NULL, NULL}, *layer = NULL;
 	long bins = WDIFF_BINS_DEFAULT;
 	double decades = WDIFF_DECADES_DEFAULT;
-	int o;
-	optind = 1;
-	opterr = 0;
-	/* "-": positionals come back in order as option 1, so the B after "--models A" does too */
-	while ((o = getopt_long(argc, argv, "-:jm:l:b:d:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			if (want_b) {
-				mb = optarg;
-				want_b = false;
-			} else {
-				extra = extra || study_path;
-				study_path = optarg;
-			}
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			ma = optarg;
-			mb = NULL;
-			want_b = true;
-			break;
-		case 'l':
-			layer = optarg;
-			break;
-		case 'b':
-			bins = cli_parse_count(optarg);
-			if (bins < 1 || bins > WDIFF_BINS_MAX)
-				return cli_usage_error("diff", "--bins wants 1..%d, not '%s'",
-				                       WDIFF_BINS_MAX, optarg);
-			break;
-		case 'd': {
-			char *end;
-			decades = strtod(optarg, &end);
-			if (end == optarg || *end || !(decades > 0 && decades <= 300))
-				return cli_usage_error("diff",
-				                       "--decades wants a number in (0, 300], "
-				                       "not '%s'",
-				                       optarg);
-			break;
-		}
-		case 'h':
-			fputs(diff_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("diff", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("diff", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("diff",
-		                       study_path ? "one study expected" : "no study given");
+	/* the B after "--models A" comes back as a positional, wherever it stands */
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    {.name = "models", .letter = 'm', .type = CLI_PAIR, .dest = models},
+	    CLI_OPT_LAYER(&layer),
+	    {.name = "bins",
+	     .letter = 'b',
+	     .type = CLI_LONG,
+	     .dest = &bins,
+	     .min = 1,
+	     .max = WDIFF_BINS_MAX},
+	    {.name = "decades",
+	     .letter = 'd',
+	     .type = CLI_FN,
+	     .dest = &decades,
+	     .want = "a number in (0, 300]",
+	     .fn = parse_decades},
+	    CLI_OPT_END};
+	int prc = cli_parse_args("diff", diff_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
+	const char *ma = models[0], *mb = models[1];
 	if (!ma || !mb || !*ma || !*mb)
 		return cli_usage_error("diff", "--models A B is needed");
 	struct study *s = cli_open_study(study_path);

@@ -1,5 +1,4 @@
 /* instances.c — `nncmp instances`: the instances that match a filter, sorted, text or JSON. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,53 +257,18 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 
 int cmd_instances(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},       {"filter", required_argument, NULL, 'f'},
-	    {"sort", required_argument, NULL, 's'}, {"top", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
 	bool json = false;
-	const char *filter = NULL, *sort = NULL;
+	const char *filter = NULL, *sort = NULL, *study_path;
 	long top = 50;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jf:s:t:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		switch (o) {
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 's':
-			sort = optarg;
-			break;
-		case 't':
-			if ((top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("instances", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(instances_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("instances", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("instances", "unknown option '%s'",
-			                       argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("instances",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    CLI_OPT_FILTER(&filter),
+	    {.name = "sort", .letter = 's', .type = CLI_STR, .dest = &sort},
+	    CLI_OPT_TOP(&top),
+	    CLI_OPT_END};
+	int prc = cli_parse_args("instances", instances_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

@@ -2,7 +2,6 @@
  * layer_cmd.c — what the subcommands over one layer's activations (matrix, similarity, project)
  * share: their options, finding a layer, a progress meter, and printing names and numbers.
  */
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -14,95 +13,34 @@
 #include "cli.h"
 #include "nncmp/text.h"
 
-enum { OPT_SORT_ROW = 256, OPT_THREADS, OPT_WITH, OPT_NEURON, OPT_ABS, OPT_CKA, OPT_MATRIX };
-
 /* Parses argv into a; returns -1 to go on, or an exit status (after --help or a usage error). */
 int layer_args_parse(int argc, char **argv, struct layer_args *a, const char *help)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"rows", required_argument, NULL, 'r'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {"sort-row", required_argument, NULL, OPT_SORT_ROW},
-	                                     {"threads", required_argument, NULL, OPT_THREADS},
-	                                     {"with", required_argument, NULL, OPT_WITH},
-	                                     {"neuron", required_argument, NULL, OPT_NEURON},
-	                                     {"abs", no_argument, NULL, OPT_ABS},
-	                                     {"cka", no_argument, NULL, OPT_CKA},
-	                                     {"matrix", no_argument, NULL, OPT_MATRIX},
-	                                     {NULL, 0, NULL, 0}};
-	int o;
-	bool extra = false;
-	optind = 1;
-	opterr = 0;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jm:l:f:r:t:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'm':
-			a->model = optarg;
-			break;
-		case 'l':
-			a->layer = optarg;
-			break;
-		case 'f':
-			a->filters =
-			    xreallocarray(a->filters, a->n_filters + 1, sizeof *a->filters);
-			a->filters[a->n_filters++] = optarg;
-			break;
-		case 'r':
-			a->rows = optarg;
-			break;
-		case 't':
-			if ((a->top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error(a->cmd, "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case OPT_SORT_ROW:
-			a->sort_row = optarg;
-			break;
-		case OPT_THREADS:
-			if ((a->threads = cli_parse_count(optarg)) < 1 || a->threads > 4096)
-				return cli_usage_error(
-				    a->cmd, "--threads wants 1 to 4096, not '%s'", optarg);
-			break;
-		case OPT_WITH:
-			a->with = optarg;
-			break;
-		case OPT_NEURON:
-			if ((a->neuron = cli_parse_count(optarg)) < 0)
-				return cli_usage_error(a->cmd, "--neuron wants an index, not '%s'",
-				                       optarg);
-			break;
-		case OPT_ABS:
-			a->abs = true;
-			break;
-		case OPT_CKA:
-			a->cka = true;
-			break;
-		case OPT_MATRIX:
-			a->matrix = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(a->cmd, "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error(a->cmd, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!a->study || extra)
-		return cli_usage_error(a->cmd, a->study ? "one study expected" : "no study given");
+	struct cli_strs filters = {0};
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&a->json),
+	    CLI_OPT_MODEL(&a->model),
+	    CLI_OPT_LAYER(&a->layer),
+	    {.name = "filter", .letter = 'f', .type = CLI_STRS, .dest = &filters},
+	    {.name = "rows", .letter = 'r', .type = CLI_STR, .dest = &a->rows},
+	    CLI_OPT_TOP(&a->top),
+	    {.name = "sort-row", .type = CLI_STR, .dest = &a->sort_row},
+	    CLI_OPT_THREADS(&a->threads, 4096),
+	    {.name = "with", .type = CLI_STR, .dest = &a->with},
+	    {.name = "neuron",
+	     .type = CLI_LONG,
+	     .dest = &a->neuron,
+	     .want = "an index",
+	     .max = LONG_MAX},
+	    {.name = "abs", .type = CLI_FLAG, .dest = &a->abs},
+	    {.name = "cka", .type = CLI_FLAG, .dest = &a->cka},
+	    {.name = "matrix", .type = CLI_FLAG, .dest = &a->matrix},
+	    CLI_OPT_END};
+	int rc = cli_parse_args(a->cmd, help, opts, argc, argv, &a->study);
+	a->filters = filters.v;
+	a->n_filters = filters.n;
+	if (rc >= 0)
+		return rc;
 	if (!a->model || !a->layer)
 		return cli_usage_error(a->cmd, "--model and --layer are required");
 	return -1;

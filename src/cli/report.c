@@ -1,5 +1,4 @@
 /* report.c — `nncmp report`: every model's scores and every pair's agreement, text or JSON. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -384,70 +383,20 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"seed", required_argument, NULL, 's'},
-	                                     {"html", required_argument, NULL, 'H'},
-	                                     {"markdown", required_argument, NULL, 'M'},
-	                                     {"force", no_argument, NULL, 'F'},
-	                                     {"pairs", required_argument, NULL, 'p'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
 	bool json = false, force = false;
-	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL;
+	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL, *study_path;
 	long seed = 1;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jf:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		switch (o) {
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 'p':
-			pairs = optarg;
-			break;
-		case 's':
-			if ((seed = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("report", "--seed wants a number, not '%s'",
-				                       optarg);
-			break;
-		case 'H':
-			html = optarg;
-			break;
-		case 'M':
-			markdown = optarg;
-			break;
-		case 'F':
-			force = true;
-			break;
-		case 'h':
-			fputs(report_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("report", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	for (; optind < argc; optind++) { /* after "--": a study whose name starts with '-' */
-		extra = extra || study_path;
-		study_path = argv[optind];
-	}
-	if (!study_path || extra)
-		return cli_usage_error("report",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),
+	                               CLI_OPT_FILTER(&filter),
+	                               CLI_OPT_SEED(&seed),
+	                               {.name = "html", .type = CLI_STR, .dest = &html},
+	                               {.name = "markdown", .type = CLI_STR, .dest = &markdown},
+	                               CLI_OPT_FORCE(&force),
+	                               {.name = "pairs", .type = CLI_STR, .dest = &pairs},
+	                               CLI_OPT_END};
+	int prc = cli_parse_args("report", report_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if ((html && markdown) || ((html || markdown) && json))
 		return cli_usage_error("report",
 		                       "--html, --markdown and --json exclude each other");

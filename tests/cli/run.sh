@@ -51,6 +51,32 @@ done
 expect 2 "--top wants a count" -- "$NNCMP" instances $DIGITS --top -3
 expect 2 "--filter needs a value" -- "$NNCMP" instances $DIGITS --filter
 
+# one option parser: every subcommand of `nncmp --help` takes --help and a study after "--",
+# and says an unknown option, a missing value and a bad value in the same words, naming itself
+cmds=$("$NNCMP" --help | sed -n 's/^       nncmp \([a-z][a-z]*\) .*/\1/p')
+[ "$(printf '%s\n' $cmds | wc -l)" -ge 18 ] && ok || bad "nncmp --help lists $(printf '%s\n' $cmds | wc -l) subcommands: $cmds"
+for cmd in $cmds; do
+	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
+	out=$("$NNCMP" $cmd $DIGITS --nope 2>&1)
+	[ "$out" = "nncmp $cmd: unknown option '--nope' (see 'nncmp $cmd --help')" ] && ok ||
+		bad "$cmd --nope: '$out'"
+	expect 2 "nncmp $cmd: no study given (see 'nncmp $cmd --help')" -- "$NNCMP" $cmd
+	# README's Subcommands tables and the man page's synopsis name every subcommand
+	grep -q "^| \`nncmp $cmd " README.md && ok || bad "README's Subcommands lack $cmd"
+	grep -qx "\.B $cmd" doc/nncmp.1 && ok || bad "doc/nncmp.1's synopsis lacks $cmd"
+done
+# and nothing in README's tables that --help does not list
+for cmd in $(sed -n 's/^| `nncmp \([a-z][a-z]*\) .*/\1/p' README.md | sort -u); do
+	printf '%s\n' $cmds | grep -qx "$cmd" && ok || bad "README lists $cmd, nncmp --help does not"
+done
+expect 2 "nncmp export: --out needs a value (see" -- "$NNCMP" export $DIGITS --out
+expect 2 "nncmp preview: --graphics needs a value (see" -- "$NNCMP" preview $DIGITS --graphics
+expect 2 "nncmp weights: --summary wants peak or mean, not 'x'" -- "$NNCMP" weights $DIGITS --model cnn --summary x
+expect 2 "nncmp gate: --metric wants accuracy or macro_f1, not 'f2'" -- "$NNCMP" gate $DIGITS --base cnn --new mlp --metric f2
+expect 2 "nncmp neurons: --bins wants" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --bins 1
+expect 0 "899 instances" -- "$NNCMP" check -- $DIGITS
+expect 0 "\"b\":\"mlp\"" -- "$NNCMP" diff $DIGITS --models cnn --json mlp
+
 # the report, text and JSON; options may follow the study
 expect 0 "899 instances, 10 classes" -- "$NNCMP" report $DIGITS
 expect 0 "confusion matrix of cnn" -- "$NNCMP" report $DIGITS
