@@ -49,7 +49,7 @@ static const struct command commands[] = {
      "[--html OUT.html | --markdown OUT.md [--force]]",
      cmd_report},
     {"instances", "the matching instances, sorted",
-     "STUDY [--filter EXPR] [--sort KEY[:asc]] [--top K] [--json]", cmd_instances},
+     "STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json]", cmd_instances},
     {"check", "validate every file, describe the study", "STUDY [--json]", cmd_check},
     {"diff", "two snapshots compared layer by layer",
      "STUDY --models A B [--layer L] [--bins K] [--decades D] [--json]", cmd_diff},
@@ -67,7 +67,7 @@ static const struct command commands[] = {
      "STUDY --model M --layer L [--filter EXPR] [--top K] [--json] [--threads N]", cmd_project},
     {"neurons", "per-neuron statistics, ranked",
      "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--top K] [--bins B] "
-     "[--json]",
+     "[--threads N] [--json]",
      cmd_neurons},
     {"profile", "one instance's activations over a layer",
      "STUDY --index I --model M --layer L [--top K] [--json]", cmd_profile},

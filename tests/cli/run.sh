@@ -65,6 +65,16 @@ for cmd in $cmds; do
 	grep -q "^| \`nncmp $cmd " README.md && ok || bad "README's Subcommands lack $cmd"
 	grep -qx "\.B $cmd" doc/nncmp.1 && ok || bad "doc/nncmp.1's synopsis lacks $cmd"
 done
+# each usage of nncmp --help (wrapped lines joined) is README's, word for word (report has two rows)
+"$NNCMP" --help | awk '
+	function flush() { if (cur != "") print cur; cur = "" }
+	/^       nncmp [a-z]/ { flush(); cur = $0; sub(/^ +/, "", cur); sub(/   .*$/, "", cur); next }
+	/^ +\[/ && cur != "" { l = $0; sub(/^ +/, "", l); sub(/   .*$/, "", l); cur = cur " " l; next }
+	{ flush() }' | grep -v '^nncmp report ' | sed 's/|/\\|/g' >"$TMP/usages"
+[ "$(wc -l <"$TMP/usages")" -ge 17 ] && ok || bad "usages from nncmp --help: $(cat "$TMP/usages")"
+while IFS= read -r u; do
+	grep -qF "| \`$u\` |" README.md && ok || bad "README's Subcommands lack '$u' (nncmp --help)"
+done <"$TMP/usages"
 # and nothing in README's tables that --help does not list
 for cmd in $(sed -n 's/^| `nncmp \([a-z][a-z]*\) .*/\1/p' README.md | sort -u); do
 	printf '%s\n' $cmds | grep -qx "$cmd" && ok || bad "README lists $cmd, nncmp --help does not"
