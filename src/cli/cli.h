@@ -184,10 +184,18 @@ struct cli_meter *cli_meter_start(const char *what);
 struct nn_progress *cli_meter_prog(struct cli_meter *m);
 void cli_meter_stop(struct cli_meter *m);
 
-/* Prints sanitized text in exactly `width` columns (cut or padded; right-aligned when right). */
+/*
+ * Columns are display columns everywhere (text_width: wcwidth, so a CJK character is two, as in
+ * the TUI); a cut never splits a character, and a wide one that does not fit leaves a space.
+ * cli_print_cell prints raw sanitized in exactly `width` columns (cut or padded; right-aligned
+ * when right); cli_text_width is the columns of raw sanitized.
+ */
 void cli_print_cell(const char *raw, int width, bool right);
-/* Display width of a string as cli_print_cell counts it (code points). */
 int cli_text_width(const char *raw);
+/* For text already sanitized: prints at most width columns of it and returns how many it
+ * printed; cli_put_padded pads it with spaces to width, left-aligned. */
+int cli_put_cols(const char *safe, int width);
+void cli_put_padded(const char *safe, int width);
 /* Prints "model.layer" sanitized. */
 void cli_print_layer(const char *model, const char *layer);
 /* "" for 1, else "s". */

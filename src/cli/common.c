@@ -1,7 +1,6 @@
 /* common.c — what the subcommands share. */
 #include "cli.h"
 
-#include <langinfo.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,10 +145,8 @@ int cli_json_print(json_t *v)
 bool cli_utf8(void)
 {
 	static int utf8 = -1;
-	if (utf8 < 0) {
-		const char *cs = nl_langinfo(CODESET);
-		utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-	}
+	if (utf8 < 0)
+		utf8 = text_locale_utf8();
 	return utf8;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nncmp/text.h"
 #include "nncmp/weights.h"
 
 static const char weights_help[] =
@@ -431,7 +432,7 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 	int nw = 5;
 	for (size_t i = 0; i < d->n_layers; i++) {
 		names[i] = cli_safe(d->layers[i].name);
-		int l = (int)strlen(names[i]);
+		int l = text_width(names[i]);
 		nw = l > nw ? l : nw;
 	}
 	if (d->n_layers) {
@@ -444,8 +445,9 @@ static void print_diff_text(const char *a, const char *b, const struct wdiff *d,
 		const struct wdiff_layer *l = &d->layers[i];
 		char shape[64];
 		shape_text(l->ndim, l->dims, shape, sizeof shape);
-		printf("%-*s  %-12s %10.4g %10.4g %9.4g %10.4g", nw, names[i], shape, l->l2,
-		       l->norm_a, l->relative, l->max_abs_delta);
+		cli_put_padded(names[i], nw);
+		printf("  %-12s %10.4g %10.4g %9.4g %10.4g", shape, l->l2, l->norm_a, l->relative,
+		       l->max_abs_delta);
 		for (int v = 0; v < WDIFF_LEVELS; v++)
 			printf(" %6.2f%%",
 			       l->n ? 100.0 * (double)l->level_count[v] / (double)l->n : 0.0);

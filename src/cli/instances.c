@@ -84,14 +84,7 @@ static json_t *instance_json(const struct study *s, size_t i)
 static int print_cell_pad(const char *raw, int width, bool pad)
 {
 	char *s = cli_safe(raw);
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p && cols < width) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : 4;
-		fwrite(p, 1, n, stdout);
-		p += n;
-		cols++;
-	}
+	int cols = cli_put_cols(s, width);
 	if (pad)
 		printf("%*s", width - cols, "");
 	free(s);
@@ -187,7 +180,7 @@ static void print_label(struct short_names *sn, size_t i, int width)
 		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x",
 		                 short_name(sn, now, width - 1));
 	else if (g != now) {
-		int room = width - classnames_cols(arrow), w1 = room / 2;
+		int room = width - text_width(arrow), w1 = room / 2;
 		cell = xasprintf("%s%s%s", short_name(sn, g, w1), arrow,
 		                 short_name(sn, now, room - w1));
 	} else

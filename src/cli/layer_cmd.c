@@ -177,18 +177,27 @@ void cli_meter_stop(struct cli_meter *m)
 }
 
 /* Prints sanitized text in exactly `width` columns (cut or padded; right-aligned when right). */
+int cli_put_cols(const char *safe, int width)
+{
+	int cols;
+	fwrite(safe, 1, text_fit(safe, width, &cols), stdout);
+	return cols;
+}
+
+void cli_put_padded(const char *safe, int width)
+{
+	int cols = cli_put_cols(safe, width);
+	printf("%*s", width - cols, "");
+}
+
 void cli_print_cell(const char *raw, int width, bool right)
 {
 	char *s = cli_safe(raw);
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s, *end = p;
-	while (*end && cols < width) {
-		end += *end < 0x80 ? 1 : (*end & 0xe0) == 0xc0 ? 2 : (*end & 0xf0) == 0xe0 ? 3 : 4;
-		cols++;
-	}
+	int cols;
+	size_t n = text_fit(s, width, &cols);
 	if (right)
 		printf("%*s", width - cols, "");
-	fwrite(p, 1, (size_t)(end - p), stdout);
+	fwrite(s, 1, n, stdout);
 	if (!right)
 		printf("%*s", width - cols, "");
 	free(s);
@@ -199,13 +208,10 @@ const char *cli_plural(size_t n)
 	return n == 1 ? "" : "s";
 }
 
-/* Display width of a string as cli_print_cell counts it (code points). */
 int cli_text_width(const char *raw)
 {
 	char *s = cli_safe(raw);
-	int cols = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		cols += (*p & 0xc0) != 0x80;
+	int cols = text_width(s);
 	free(s);
 	return cols;
 }

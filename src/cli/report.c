@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "nncmp/classnames.h"
+#include "nncmp/text.h"
 #include "nncmp/filter.h"
 #include "nncmp/metrics.h"
 
@@ -233,7 +234,7 @@ static int name_width(char **names, size_t n, int min)
 {
 	int w = min;
 	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(names[i]);
+		int l = text_width(names[i]);
 		if (l > w)
 			w = l;
 	}
@@ -272,7 +273,8 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	       "macro-F1", "top-2", "top-3", "top-5", "ECE");
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model_metrics *mm = &r->mm[m];
-		printf("%-*s  %-6s", mw, mnames[m], src_names[s->models[m].src]);
+		cli_put_padded(mnames[m], mw);
+		printf("  %-6s", src_names[s->models[m].src]);
 		print_num(mm->accuracy, 9, 4);
 		print_num(mm->macro_f1, 9, 4);
 		static const int ks[3] = {2, 3, 5};
@@ -295,9 +297,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 			const struct pair_metrics *pm = &r->pm[k];
 			char label[512];
 			snprintf(label, sizeof label, "%s vs %s", mnames[pm->a], mnames[pm->b]);
-			printf("%-*s %10lld %7lld %7lld %10lld", 2 * mw + 4, label,
-			       (long long)pm->all.both_correct, (long long)pm->all.only_a,
-			       (long long)pm->all.only_b, (long long)pm->all.both_wrong);
+			cli_put_padded(label, 2 * mw + 4);
+			printf(" %10lld %7lld %7lld %10lld", (long long)pm->all.both_correct,
+			       (long long)pm->all.only_a, (long long)pm->all.only_b,
+			       (long long)pm->all.both_wrong);
 			print_num(pm->agreement, 6, 3);
 			print_num(pm->kappa, 6, 3);
 			printf(" %10.3e  ", pm->mcnemar_p);
@@ -321,10 +324,11 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	printf("\nper class: F1 of each model (precision / recall in --json)\n%-*s %8s", cw,
 	       "class", "support");
 	for (size_t m = 0; m < s->n_models; m++)
-		printf(" %*s", mw > 8 ? mw : 8, mnames[m]);
+		printf(" %*s%s", (mw > 8 ? mw : 8) - text_width(mnames[m]), "", mnames[m]);
 	printf("\n");
 	for (size_t y = 0; y < c; y++) {
-		printf("%-*s %8lld", cw, cnames[y], (long long)r->mm[0].per_class[y].support);
+		cli_put_padded(cnames[y], cw);
+		printf(" %8lld", (long long)r->mm[0].per_class[y].support);
 		for (size_t m = 0; m < s->n_models; m++)
 			print_num(r->mm[m].per_class[y].f1, mw > 8 ? mw : 8, 4);
 		printf("\n");
@@ -337,9 +341,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 		       "both wrong");
 		for (size_t y = 0; y < c; y++) {
 			const struct agreement *g = &pm->per_class[y];
-			printf("%-*s %10lld %7lld %7lld %10lld\n", cw, cnames[y],
-			       (long long)g->both_correct, (long long)g->only_a,
-			       (long long)g->only_b, (long long)g->both_wrong);
+			cli_put_padded(cnames[y], cw);
+			printf(" %10lld %7lld %7lld %10lld\n", (long long)g->both_correct,
+			       (long long)g->only_a, (long long)g->only_b,
+			       (long long)g->both_wrong);
 		}
 	}
 
@@ -358,10 +363,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 			printf("\nconfusion matrix of %s (rows: truth, columns: prediction)\n%-*s",
 			       mnames[m], cw, "");
 			for (size_t p = 0; p < c; p++)
-				printf(" %*s%s", w - classnames_cols(heads[p]), "", heads[p]);
+				printf(" %*s%s", w - text_width(heads[p]), "", heads[p]);
 			printf("\n");
 			for (size_t y = 0; y < c; y++) {
-				printf("%-*s", cw, cnames[y]);
+				cli_put_padded(cnames[y], cw);
 				for (size_t p = 0; p < c; p++)
 					printf(" %*lld", w,
 					       (long long)r->mm[m].confusion[y * c + p]);

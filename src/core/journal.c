@@ -90,37 +90,6 @@ static bool exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
-/* Creates dir and its missing parents with mode; returns 0 or -1 with errno set. */
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char *p = xstrdup(dir);
-	for (char *c = p + 1; *c; c++) {
-		if (*c != '/')
-			continue;
-		*c = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*c = '/';
-	}
-	int rc = mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return rc;
-}
-
-static int fsync_dir_of(const char *path)
-{
-	char *dir = path_dirname(path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* The fallback journal path for study root `root` (caller frees), or NULL without a home. */
 static char *fallback_path(const char *root)
 {
@@ -534,18 +503,11 @@ static int append_durably(struct journal *j, const char *buf, size_t len, struct
 	off_t end = lseek(j->fd, 0, SEEK_END);
 	if (end < 0)
 		return nn_err_set(err, "%s: %s", j->path, strerror(errno));
-	size_t done = 0;
-	while (done < len) {
-		ssize_t w = write(j->fd, buf + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			int e = w < 0 ? errno : EIO;
-			if (ftruncate(j->fd, end) == 0)
-				(void)fsync(j->fd);
-			return nn_err_set(err, "%s: %s", j->path, strerror(e));
-		}
-		done += (size_t)w;
+	if (write_all(j->fd, buf, len) < 0) {
+		int e = errno;
+		if (ftruncate(j->fd, end) == 0)
+			(void)fsync(j->fd);
+		return nn_err_set(err, "%s: %s", j->path, strerror(e));
 	}
 	if (fsync(j->fd) < 0) {
 		int e = errno;

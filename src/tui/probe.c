@@ -13,6 +13,7 @@
 
 #include "gfx.h"
 #include "nncmp/termreply.h"
+#include "nncmp/util.h"
 
 #define CELL_W_DEFAULT 10
 #define CELL_H_DEFAULT 20
@@ -37,20 +38,6 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static void write_all(int fd, const char *s)
-{
-	size_t n = strlen(s);
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
 /*
  * Sends the queries on fd and reads replies until DA1's (which every terminal sends, and sends
  * last, since it answers in order) or until timeout_ms. Returns what the replies said; the
@@ -68,7 +55,8 @@ static struct termreply ask(int fd, bool want_cell, long timeout_ms, struct gfx_
 	raw.c_cc[VTIME] = 0;
 	if (tcsetattr(fd, TCSANOW, &raw) != 0)
 		return r;
-	write_all(fd, want_cell ? "\033[16t\033[14t\033[c" : "\033[c");
+	const char *ask = want_cell ? "\033[16t\033[14t\033[c" : "\033[c";
+	(void)write_all(fd, ask, strlen(ask));
 
 	uint8_t buf[512];
 	size_t have = 0;

@@ -413,5 +413,16 @@ expect 0 "53 match 'cnn != gt'" -- "$NNCMP" $DIGITS --filter 'cnn != gt'
 expect 2 "--sort and --models set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
 expect 0 "digits" -- "$NNCMP" --filter 'cnn != gt' $DIGITS
 
+# text tables line up in display columns (wcwidth, as in the TUI) with CJK class names, ids and
+# texts: the oracle is Python's East Asian Width table (tests/cli/cjk_align.py)
+CJK=tests/data/cjk
+for what in report instances; do
+	if LC_ALL=C.UTF-8 "$NNCMP" $what $CJK --no-journal 2>/dev/null | python3 tests/cli/cjk_align.py $what >"$TMP/align"; then
+		ok
+	else
+		bad "$what on $CJK misaligned: $(head -3 "$TMP/align")"
+	fi
+done
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
