@@ -155,6 +155,13 @@ struct report_doc {
  */
 int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force);
 
+/* ---- what weights and diff share (weights.c) ---- */
+
+/* The shape as stored: [out, in, kh, kw] for a conv kernel, [n] for a vector; as JSON, or as
+ * text such as "(64, 256)" into buf. */
+json_t *cli_shape_json(int ndim, const size_t *dims);
+void cli_shape_text(int ndim, const size_t *dims, char *buf, size_t size);
+
 /* ---- what matrix, similarity and project share (layer_cmd.c) ---- */
 
 /* Their options, parsed by one parser so that each can name the options of the others. */
