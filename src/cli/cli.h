@@ -166,16 +166,24 @@ void cli_shape_text(int ndim, const size_t *dims, char *buf, size_t size);
 
 /* Their options, parsed by one parser so that each can name the options of the others. */
 struct layer_args {
-	const char *cmd; /* set by the caller, with the defaults of top and neuron */
+	const char
+	    *cmd; /* set by the caller, with many_filters and the defaults of top and neuron */
 	const char *study, *model, *layer, *with, *rows, *sort_row;
 	const char **filters; /* n_filters --filter values, in order (the array is the caller's to
 	                         free) */
 	size_t n_filters;
 	long top, neuron, threads;
 	bool json, abs, cka, matrix;
+	bool many_filters; /* --filter may be given more than once (matrix) */
 };
-/* Parses argv into a; returns -1 to go on, or an exit status (after --help or a usage error). */
+/*
+ * Parses argv into a: the options of all three, an option of another of them refused as "--X
+ * belongs to 'nncmp Y'"; --model and --layer are required. Returns -1 to go on, or an exit status
+ * (after --help or a usage error; then a->filters is freed).
+ */
 int layer_args_parse(int argc, char **argv, struct layer_args *a, const char *help);
+/* Opens a->study as cli_open_study does; on failure frees a->filters and returns NULL. */
+struct study *layer_args_open(struct layer_args *a);
 /* Finds model.layer with activations; returns it and sets *mp, or NULL after a one-line error. */
 const struct layer *layer_find(const struct study *s, const char *cmd, const char *model,
                                const char *layer, const struct model **mp);

@@ -13,37 +13,61 @@
 #include "cli.h"
 #include "nncmp/text.h"
 
-/* Parses argv into a; returns -1 to go on, or an exit status (after --help or a usage error). */
 int layer_args_parse(int argc, char **argv, struct layer_args *a, const char *help)
 {
 	struct cli_strs filters = {0};
+	/* seen[k]: option k of the table was given (only the options of one command are checked) */
+	bool seen[16] = {false};
 	const struct cli_opt opts[] = {
 	    CLI_OPT_JSON(&a->json),
 	    CLI_OPT_MODEL(&a->model),
 	    CLI_OPT_LAYER(&a->layer),
 	    {.name = "filter", .letter = 'f', .type = CLI_STRS, .dest = &filters},
-	    {.name = "rows", .letter = 'r', .type = CLI_STR, .dest = &a->rows},
 	    CLI_OPT_TOP(&a->top),
-	    {.name = "sort-row", .type = CLI_STR, .dest = &a->sort_row},
 	    CLI_OPT_THREADS(&a->threads, 4096),
-	    {.name = "with", .type = CLI_STR, .dest = &a->with},
+	    /* from here on, options of one command (owner[] below) */
+	    {.name = "rows", .letter = 'r', .type = CLI_STR, .dest = &a->rows, .seen = &seen[6]},
+	    {.name = "sort-row", .type = CLI_STR, .dest = &a->sort_row, .seen = &seen[7]},
+	    {.name = "with", .type = CLI_STR, .dest = &a->with, .seen = &seen[8]},
 	    {.name = "neuron",
 	     .type = CLI_LONG,
 	     .dest = &a->neuron,
 	     .want = "an index",
-	     .max = LONG_MAX},
-	    {.name = "abs", .type = CLI_FLAG, .dest = &a->abs},
-	    {.name = "cka", .type = CLI_FLAG, .dest = &a->cka},
-	    {.name = "matrix", .type = CLI_FLAG, .dest = &a->matrix},
+	     .max = LONG_MAX,
+	     .seen = &seen[9]},
+	    {.name = "abs", .type = CLI_FLAG, .dest = &a->abs, .seen = &seen[10]},
+	    {.name = "cka", .type = CLI_FLAG, .dest = &a->cka, .seen = &seen[11]},
+	    {.name = "matrix", .type = CLI_FLAG, .dest = &a->matrix, .seen = &seen[12]},
 	    CLI_OPT_END};
+	static const char *const owner[] = {
+	    [6] = "matrix",      [7] = "matrix",      [8] = "similarity", [9] = "similarity",
+	    [10] = "similarity", [11] = "similarity", [12] = "similarity"};
 	int rc = cli_parse_args(a->cmd, help, opts, argc, argv, &a->study);
 	a->filters = filters.v;
 	a->n_filters = filters.n;
-	if (rc >= 0)
-		return rc;
-	if (!a->model || !a->layer)
-		return cli_usage_error(a->cmd, "--model and --layer are required");
-	return -1;
+	for (size_t k = 6; rc < 0 && k < sizeof owner / sizeof *owner; k++)
+		if (seen[k] && strcmp(owner[k], a->cmd) != 0)
+			rc = cli_usage_error(a->cmd, "--%s belongs to 'nncmp %s'", opts[k].name,
+			                     owner[k]);
+	if (rc < 0 && (!a->model || !a->layer))
+		rc = cli_usage_error(a->cmd, "--model and --layer are required");
+	if (rc < 0 && !a->many_filters && a->n_filters > 1)
+		rc = cli_usage_error(a->cmd, "one --filter at most");
+	if (rc >= 0) {
+		free(a->filters);
+		a->filters = NULL;
+	}
+	return rc;
+}
+
+struct study *layer_args_open(struct layer_args *a)
+{
+	struct study *s = cli_open_study(a->study);
+	if (!s) {
+		free(a->filters);
+		a->filters = NULL;
+	}
+	return s;
 }
 
 /* Prints a one-line error about the study's content; returns EXIT_BAD_INPUT. */

@@ -85,6 +85,11 @@ expect 2 "nncmp weights: --summary wants peak or mean, not 'x'" -- "$NNCMP" weig
 expect 2 "nncmp gate: --metric wants accuracy or macro_f1, not 'f2'" -- "$NNCMP" gate $DIGITS --base cnn --new mlp --metric f2
 expect 2 "nncmp neurons: --bins wants" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --bins 1
 expect 0 "899 instances" -- "$NNCMP" check -- $DIGITS
+# matrix, similarity and project share one parser: each refuses the others' options by name
+expect 2 "nncmp project: --cka belongs to 'nncmp similarity'" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --cka
+expect 2 "nncmp matrix: --with belongs to 'nncmp similarity'" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --with fc2
+expect 2 "nncmp similarity: --sort-row belongs to 'nncmp matrix'" -- "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --sort-row x
+expect 2 "nncmp project: one --filter at most" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --filter 'gt == 1' --filter 'gt == 2'
 expect 0 "\"b\":\"mlp\"" -- "$NNCMP" diff $DIGITS --models cnn --json mlp
 
 # the report, text and JSON; options may follow the study
