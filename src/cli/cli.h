@@ -1,6 +1,7 @@
 /*
- * cli.h — the headless subcommands and what they share: opening a study with a one-line error,
- * JSON output (jansson), and option parsing conventions.
+ * cli.h — the headless subcommands and what they share: opening a study with a one-line error
+ * (common.c), the option parser (opts.c), printing text and JSON (print.c), the options of the
+ * layer commands (layer_cmd.c). main.c's table lists the subcommands and generates --help.
  *
  * Exit statuses: 0 success, 2 bad input or usage, 1 internal failure (and 3 for gate's verdict).
  */
@@ -47,6 +48,8 @@ void cli_set_journal(bool use);
  * never, or (auto) when it is a terminal that can show them and NO_COLOR is unset. */
 void cli_set_colour(enum colour_when when);
 bool cli_colour(void);
+/* Prints "nncmp CMD: MSG" (sanitized): an error in the study's content; returns EXIT_BAD_INPUT. */
+int cli_input_error(const char *cmd, const char *msg);
 /* Prints "nncmp CMD: MESSAGE" and a pointer to --help; returns EXIT_BAD_INPUT. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A JSON number, or null for NaN and infinities (which JSON cannot hold). */
@@ -70,8 +73,6 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
                size_t *n);
 /* Parses a non-negative integer option value; returns -1 when it is not one. */
 long cli_parse_count(const char *s);
-/* Parses a whole option value as a number into *v; returns 0, or -1 when it is not one. */
-int cli_parse_real(const char *s, double *v);
 
 /* ---- options (opts.c) ---- */
 
@@ -134,6 +135,8 @@ struct cli_opt {
  */
 int cli_parse_args(const char *cmd, const char *help, const struct cli_opt *opts, int argc,
                    char **argv, const char **study);
+/* Parses a whole option value as a number into *v (for CLI_FN); returns 0, or -1 when it is not. */
+int cli_parse_real(const char *s, double *v);
 
 /* ---- report --html / --markdown (report_doc.c) ---- */
 
@@ -166,8 +169,8 @@ void cli_shape_text(int ndim, const size_t *dims, char *buf, size_t size);
 
 /* Their options, parsed by one parser so that each can name the options of the others. */
 struct layer_args {
-	const char
-	    *cmd; /* set by the caller, with many_filters and the defaults of top and neuron */
+	/* cmd is set by the caller, with many_filters and the defaults of top and neuron */
+	const char *cmd;
 	const char *study, *model, *layer, *with, *rows, *sort_row;
 	const char **filters; /* n_filters --filter values, in order (the array is the caller's to
 	                         free) */
@@ -187,8 +190,8 @@ struct study *layer_args_open(struct layer_args *a);
 /* Finds model.layer with activations; returns it and sets *mp, or NULL after a one-line error. */
 const struct layer *layer_find(const struct study *s, const char *cmd, const char *model,
                                const char *layer, const struct model **mp);
-/* Prints "nncmp CMD: MSG" (sanitized) to stderr; returns EXIT_BAD_INPUT. */
-int cli_input_error(const char *cmd, const char *msg);
+
+/* ---- printing (print.c) ---- */
 
 /*
  * Progress on stderr while a long computation runs, when stderr is a terminal: pass

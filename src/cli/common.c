@@ -105,6 +105,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_BAD_INPUT;
 }
 
+int cli_input_error(const char *cmd, const char *msg)
+{
+	char *m = cli_safe(msg);
+	fprintf(stderr, "nncmp %s: %s\n", cmd, m);
+	free(m);
+	return EXIT_BAD_INPUT;
+}
+
 json_t *cli_json_real(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
