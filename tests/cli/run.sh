@@ -75,6 +75,12 @@ done
 while IFS= read -r u; do
 	grep -qF "| \`$u\` |" README.md && ok || bad "README's Subcommands lack '$u' (nncmp --help)"
 done <"$TMP/usages"
+# the shell completions offer the same subcommands
+bash_cmds=$(sed -n 's/^_nncmp_subcommands="\(.*\)"$/\1/p' completion/nncmp.bash | tr ' ' '\n' | sort)
+[ "$bash_cmds" = "$(printf '%s\n' $cmds | sort)" ] && ok || bad "completion/nncmp.bash offers '$bash_cmds', nncmp --help lists '$cmds'"
+for cmd in $cmds; do
+	grep -q "^    '$cmd:" completion/_nncmp && ok || bad "completion/_nncmp lacks $cmd"
+done
 # and nothing in README's tables that --help does not list
 for cmd in $(sed -n 's/^| `nncmp \([a-z][a-z]*\) .*/\1/p' README.md | sort -u); do
 	printf '%s\n' $cmds | grep -qx "$cmd" && ok || bad "README lists $cmd, nncmp --help does not"
