@@ -331,12 +331,14 @@ int neurons_cache_store(const char *dir, const char *key, const struct neuron_st
 	if (mkdir_p(dir, 0700) < 0)
 		return -1;
 	char *path = neurons_cache_path(dir, key);
-	struct outfile out;
-	struct nn_err err;
+	struct outfile out = {0};
+	struct nn_err err = {{0}};
 	int rc = outfile_open(&out, path, 0600, &err);
 	free(path);
-	if (rc < 0)
+	if (rc < 0) {
+		outfile_discard(&out);
 		return -1;
+	}
 	uint8_t *buf;
 	size_t len;
 	neurons_cache_encode(st, key, &buf, &len);

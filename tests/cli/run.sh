@@ -424,6 +424,11 @@ expect 0 "53 match 'cnn != gt'" -- "$NNCMP" $DIGITS --filter 'cnn != gt'
 expect 2 "--sort and --models set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
 expect 0 "digits" -- "$NNCMP" --filter 'cnn != gt' $DIGITS
 
+# the caches create their directory with its parents (mkdir_p): the derived-data cache made only
+# the last level, so it was never written under a cache home that did not exist yet
+XDG_CACHE_HOME=$TMP/fresh/home/cache "$NNCMP" report $DIGITS >/dev/null 2>&1
+ls "$TMP"/fresh/home/cache/nncmp/*.ndv >/dev/null 2>&1 && ok || bad "no derived-data cache under a new XDG_CACHE_HOME"
+
 # text tables line up in display columns (wcwidth, as in the TUI) with CJK class names, ids and
 # texts: the oracle is Python's East Asian Width table (tests/cli/cjk_align.py)
 CJK=tests/data/cjk
