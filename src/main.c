@@ -15,7 +15,7 @@
 
 /* The form that opens a study, before the subcommands in --help. */
 static const char usage_open[] =
-    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
+    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|kitty|iterm|blocks|none]\n"
     "             [--filter EXPR] [--sort KEY] [--models A B]\n"
     "                                     open a study (the TUI on a terminal, in that state;\n"
     "                                     else the report, over --filter)\n";
@@ -89,8 +89,12 @@ static const struct command commands[] = {
     {"gate", "exit 3 when B is significantly worse than A",
      "STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1] [--seed N] [--json]",
      cmd_gate},
-    {"preview", "an instance's image as sixel or half-blocks",
-     "STUDY --index I [--graphics sixel|blocks] [--width PX]", cmd_preview},
+    {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",
+     "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
+    {"words", "frequent words of the matching texts, their lift",
+     "STUDY [--filter EXPR] [--min N] [--by lift|count] [--stop] [--top K] [--json]", cmd_words},
+    {"overview", "per label, the classes its misclassified instances were predicted as",
+     "STUDY [--model M] [--json]", cmd_overview},
 };
 
 /* Columns of --help: where a summary starts, and the widest line. */

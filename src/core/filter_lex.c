@@ -15,12 +15,12 @@
 
 static bool is_name_start(int c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+	return filter_name_char(c, true);
 }
 
 static bool is_name_char(int c)
 {
-	return is_name_start(c) || is_digit(c) || c == '.' || c == '-';
+	return filter_name_char(c, false);
 }
 
 const char *filter_clip(const char *text, size_t n, char *buf)

@@ -386,22 +386,6 @@ static struct node *parse_call(struct parser *p, size_t lp)
 	return parse_model_fn(p, fn, pos);
 }
 
-const char *const filter_words[] = {"gt",      "given",   "and",        "or",   "not",
-                                    "split",   "issue",   "text",       "id",   "index",
-                                    "correct", "decided", "relabelled", "kept", "removed",
-                                    "conf(",   "margin(", "p(",         "act(", NULL};
-
-bool filter_reserved(const char *name, bool fold)
-{
-	size_t len = strlen(name);
-	for (const char *const *w = filter_words; *w; w++) {
-		size_t wl = strlen(*w) - ((*w)[strlen(*w) - 1] == '(');
-		if (wl == len && (fold ? strncasecmp(name, *w, wl) : strncmp(name, *w, wl)) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* The status a decision word names (-1 for decided, any decision), or -2 for other words. */
 static int status_word(const char *name)
 {

@@ -34,7 +34,7 @@ expect 0 "nncmp 0." -- "$NNCMP" --version
 expect 2 "usage: nncmp" -- "$NNCMP"
 expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
 expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
-for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate; do
+for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate words overview; do
 	# what a subcommand needs besides the study, so that the missing study is what it meets
 	case $cmd in
 	neurons | matrix | similarity | project) need="--model cnn --layer fc1" ;;
