@@ -93,8 +93,8 @@ static const struct command commands[] = {
      "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
     {"words", "frequent words of the matching texts, their lift",
      "STUDY [--filter EXPR] [--min N] [--by lift|count] [--stop] [--top K] [--json]", cmd_words},
-    {"overview", "per label, the classes its misclassified instances were predicted as",
-     "STUDY [--model M] [--json]", cmd_overview},
+    {"overview", "per label, the predicted classes of its errors", "STUDY [--model M] [--json]",
+     cmd_overview},
 };
 
 /* Columns of --help: where a summary starts, and the widest line. */
