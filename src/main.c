@@ -89,6 +89,7 @@ static const struct command commands[] = {
     {"gate", "exit 3 when B is significantly worse than A",
      "STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1] [--seed N] [--json]",
      cmd_gate},
+    {"arch", "the model's layers, repeated blocks folded", "STUDY --model M [--json]", cmd_arch},
     {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",
      "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
     {"words", "frequent words of the matching texts, their lift",

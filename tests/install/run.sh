@@ -96,6 +96,8 @@ expect_completion() {
 if command -v bash >/dev/null 2>&1; then
 	expect_completion "neurons" nncmp ne
 	expect_completion "check" nncmp ch
+	expect_completion "arch" nncmp ar
+	expect_completion "-- --color= --help --json --model --no-journal" nncmp arch demo-data/digits --
 	expect_completion "cnn cnn_early knn mlp" nncmp neurons demo-data/digits --model ""
 	expect_completion "conv2 fc1 fc2" nncmp neurons demo-data/digits --model cnn --layer ""
 	expect_completion "fc1" nncmp neurons demo-data/digits --model mlp --layer ""
