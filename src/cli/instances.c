@@ -2,7 +2,6 @@
  * instances.c — `nncmp instances`: the instances that match a filter, sorted; as a text table,
  * one JSON object, JSON lines, CSV or TSV (the last three for pandas and VisiData).
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,14 +91,7 @@ static json_t *instance_json(const struct study *s, size_t i)
 static int print_cell_pad(const char *raw, int width, bool pad)
 {
 	char *s = cli_safe(raw);
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p && cols < width) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : 4;
-		fwrite(p, 1, n, stdout);
-		p += n;
-		cols++;
-	}
+	int cols = cli_put_cols(s, width);
 	if (pad)
 		printf("%*s", width - cols, "");
 	free(s);
@@ -195,7 +187,7 @@ static void print_label(struct short_names *sn, size_t i, int width)
 		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x",
 		                 short_name(sn, now, width - 1));
 	else if (g != now) {
-		int room = width - classnames_cols(arrow), w1 = room / 2;
+		int room = width - text_width(arrow), w1 = room / 2;
 		cell = xasprintf("%s%s%s", short_name(sn, g, w1), arrow,
 		                 short_name(sn, now, room - w1));
 	} else
@@ -265,16 +257,6 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 }
 
 enum inst_format { FMT_TEXT, FMT_JSON, FMT_JSONL, FMT_CSV, FMT_TSV };
-
-/* The --format value, or -1. */
-static int parse_format(const char *v)
-{
-	static const char *const names[] = {"text", "json", "jsonl", "csv", "tsv"};
-	for (int k = 0; k < 5; k++)
-		if (strcmp(v, names[k]) == 0)
-			return k;
-	return -1;
-}
 
 /*
  * One CSV/TSV cell (RFC 4180 quoting): quoted when it holds the separator, a quote or a line
@@ -412,64 +394,23 @@ static int print_rows(const struct study *s, const uint32_t *idx, size_t shown, 
 
 int cmd_instances(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"sort", required_argument, NULL, 's'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"format", required_argument, NULL, 'F'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
+	static const char *const formats[] = {"text", "json", "jsonl", "csv", "tsv", NULL};
+	bool json = false;
 	int fmt = FMT_TEXT;
-	const char *filter = NULL, *sort = NULL;
+	const char *filter = NULL, *sort = NULL, *study_path;
 	long top = 50;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jf:s:t:F:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		switch (o) {
-		case 'j':
-			fmt = FMT_JSON;
-			break;
-		case 'F':
-			if ((fmt = parse_format(optarg)) < 0)
-				return cli_usage_error(
-				    "instances",
-				    "--format is text, json, jsonl, csv or tsv, not "
-				    "'%s'",
-				    optarg);
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 's':
-			sort = optarg;
-			break;
-		case 't':
-			if ((top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("instances", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(instances_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("instances", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("instances", "unknown option '%s'",
-			                       argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("instances",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    CLI_OPT_FILTER(&filter),
+	    {.name = "sort", .letter = 's', .type = CLI_STR, .dest = &sort},
+	    CLI_OPT_TOP(&top),
+	    {.name = "format", .letter = 'F', .type = CLI_CHOICE, .dest = &fmt, .choices = formats},
+	    CLI_OPT_END};
+	int prc = cli_parse_args("instances", instances_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
+	if (json && fmt == FMT_TEXT)
+		fmt = FMT_JSON;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

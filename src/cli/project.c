@@ -190,22 +190,11 @@ int cmd_project(int argc, char **argv)
 {
 	struct layer_args a = {.cmd = "project", .top = 10, .neuron = -1};
 	int rc = layer_args_parse(argc, argv, &a, project_help);
-	if (rc < 0) {
-		if (a.rows || a.sort_row || a.with || a.neuron >= 0 || a.abs || a.cka || a.matrix)
-			rc = cli_usage_error(a.cmd, "takes --model, --layer, --filter, --top, "
-			                            "--json and --threads only");
-		else if (a.n_filters > 1)
-			rc = cli_usage_error(a.cmd, "one --filter at most");
-	}
-	if (rc >= 0) {
-		free(a.filters);
+	if (rc >= 0)
 		return rc;
-	}
-	struct study *s = cli_open_study(a.study);
-	if (!s) {
-		free(a.filters);
+	struct study *s = layer_args_open(&a);
+	if (!s)
 		return EXIT_BAD_INPUT;
-	}
 	const struct model *m;
 	const struct layer *l = layer_find(s, a.cmd, a.model, a.layer, &m);
 	uint32_t *idx = NULL;

@@ -134,7 +134,7 @@ printf '%s\n' "$out" | grep -qF '"""q""\xff"' && ok || bad "csv: invalid byte no
 printf '%s\n' "$out" | head -1 | grep -qF 'index,id,label,label_id,preds.m-2,preds.m1,conf.m1,correct,issue,split,text' &&
 	ok || bad "csv header: $(printf '%s\n' "$out" | head -1)"
 expect 0 "index	id	label" -- "$NNCMP" instances "$TMP/texts" --format tsv
-expect 2 "--format is text, json, jsonl, csv or tsv, not 'xml'" -- "$NNCMP" instances "$TMP/texts" --format xml
+expect 2 "--format wants text, json, jsonl, csv or tsv, not 'xml'" -- "$NNCMP" instances "$TMP/texts" --format xml
 expect 2 "--format needs a value" -- "$NNCMP" instances "$TMP/texts" --format
 expect 0 "12 of 12 instances match" -- "$NNCMP" instances "$TMP/texts" --format text
 # the given/status columns of a journal
