@@ -39,6 +39,8 @@ int cmd_gate(int argc, char **argv);
 int cmd_words(int argc, char **argv);
 int cmd_overview(int argc, char **argv);
 int cmd_arch(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
+int cmd_patches(int argc, char **argv);
 
 /*
  * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The
@@ -232,6 +234,12 @@ json_t *cli_jstr(const char *text);
  * streamed (jansson would hold every number as an object). Releases meta. Returns 0 or -1.
  */
 int cli_json_open_object(json_t *meta);
+/*
+ * One heat-map cell for v / scale (weights, kernels): a glyph per band of |v| / scale in both
+ * signs (. - = # below 0, . + * @ above), so the picture reads without colour; with colour red
+ * for negative, green for positive, brighter when stronger. "?" for NaN and infinities.
+ */
+void cli_heat_cell(double v, double scale, bool utf8, bool colour);
 /* A number for streamed JSON: enough digits for a float32 or a double, null when not finite. */
 void cli_json_num(double v, bool single);
 
