@@ -17,13 +17,16 @@ Channel maxima: for activations X of shape (N, C, H, W), M = nanmax(X, axis=(2, 
 neurons command over the finite values of M's columns: mean, sample std (ddof 1), and
 d = (mean_S - mean_R) / s_pooled for S = the instances with label 1. Patches: per channel, the
 instances by M descending (ties by lower index, NaN last), with the (y, x) of the first maximum in
-C order.
+C order, and the image region of that cell: x0 = floor(x w / W), x1 = max(floor((x + 1) w / W),
+x0 + 1), likewise for y with h and H (w x h the image's size; instances without an image in
+samples.jsonl have none). Image 0 is smaller than the feature map, so the "+ 1" rule shows.
 """
 import json
 import os
 import sys
 
 import numpy as np
+from PIL import Image
 
 OUT = sys.argv[1] if len(sys.argv) > 1 else "tests/data/kernels"
 STUDY = os.path.join(OUT, "study")
@@ -72,6 +75,17 @@ labels = (np.arange(N) % 3 == 1).astype(np.int64)
 save("labels.npy", labels)
 save("models/a/pred.npy", labels.copy())
 save("models/b/pred.npy", np.zeros(N, np.int64))
+SIZES = {i: ((7, 2) if i == 0 else (20, 9)) for i in range(0, N, 2)}  # (w, h)
+os.makedirs(os.path.join(STUDY, "images"), exist_ok=True)
+with open(os.path.join(STUDY, "samples.jsonl"), "w") as f:
+    for i in range(N):
+        rec = {"id": "s%02d" % i}
+        if i in SIZES:
+            rec["image"] = "images/%02d.png" % i
+            w, h = SIZES[i]
+            px = (rng.random((h, w, 3)) * 255).astype(np.uint8)
+            Image.fromarray(px, "RGB").save(os.path.join(STUDY, rec["image"]))
+        f.write(json.dumps(rec) + "\n")
 
 # --- weights: a (3, 2, 2, 3) conv in A and B, a 2-D layer --------------------------------------
 wa = (rng.standard_normal((3, 2, 2, 3)) * 0.3).astype(np.float32)
@@ -130,7 +144,16 @@ for c in range(C):
             continue
         flat = x[i, c].reshape(-1)
         p = int(np.nanargmax(flat))
-        top.append({"index": i, "value": num(m[i, c]), "y": p // W, "x": p % W})
+        y, xx = p // W, p % W
+        hit = {"index": i, "value": num(m[i, c]), "y": y, "x": xx}
+        if i in SIZES:
+            w, h = SIZES[i]
+            x0, y0 = xx * w // W, y * h // H
+            hit["box"] = [x0, y0, max((xx + 1) * w // W, x0 + 1), max((y + 1) * h // H, y0 + 1)]
+            hit["image_size"] = [w, h]
+        else:
+            hit["box"] = None
+        top.append(hit)
     chans.append({"mean": num(col[fin].mean()), "std": num(col[fin].std(ddof=1)),
                   "min": num(col[fin].min()), "max": num(col[fin].max()),
                   "nan": int((~fin).sum()), "d": num(d), "top": top})

@@ -183,12 +183,165 @@ static void test_channel_top(void **state)
 	json_decref(e);
 }
 
+/* Runs the binary; returns its exit status and, when out is not NULL, its stdout as JSON. */
+static int run(const char *args, json_t **out)
+{
+	char cmd[1024];
+	const char *bin = getenv("NNCMP") ? getenv("NNCMP") : "./nncmp";
+	snprintf(cmd, sizeof cmd, "%s %s 2>/dev/null", bin, args);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	json_error_t je;
+	json_t *v = out ? json_loadf(p, 0, &je) : NULL;
+	char sink[4096];
+	while (fread(sink, 1, sizeof sink, p) > 0)
+		;
+	int rc = pclose(p);
+	if (out) {
+		if (!v)
+			fail_msg("%s: no JSON: %s", cmd, je.text);
+		*out = v;
+	}
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void test_cli_kernels(void **state)
+{
+	(void)state;
+	json_t *e = expected(), *j;
+	assert_int_equal(run("kernels " STUDY " --model a --layer conv --vs b --json", &j), 0);
+	assert_string_equal(json_string_value(json_object_get(j, "values")), "b-a");
+	assert_true(json_equal(json_object_get(j, "shape"), json_object_get(e, "shape")));
+	near("scale", 0, json_number_value(json_object_get(j, "scale")),
+	     jnum(json_object_get(e, "scale_diff")), 1e-12);
+	/* kernels[o].tiles[c][y][x] is map[c·kh + y][o·kw + x] */
+	const json_t *ks = json_object_get(j, "kernels"), *map = json_object_get(e, "map_diff"),
+	             *lv = json_object_get(e, "levels");
+	size_t kh = 2, kw = 3, checked = 0;
+	for (size_t o = 0; o < json_array_size(ks); o++) {
+		const json_t *k = json_array_get(ks, o);
+		assert_int_equal(json_integer_value(json_object_get(k, "out")), o);
+		const json_t *tiles = json_object_get(k, "tiles"), *levels = json_object_get(k, "levels");
+		for (size_t c = 0; c < json_array_size(tiles); c++)
+			for (size_t y = 0; y < kh; y++)
+				for (size_t x = 0; x < kw; x++) {
+					const json_t *row = json_array_get(map, c * kh + y);
+					double got = json_number_value(json_array_get(
+					    json_array_get(json_array_get(tiles, c), y), x));
+					near("tiles", checked, got,
+					     jnum(json_array_get(row, o * kw + x)), 0);
+					assert_int_equal(
+					    json_integer_value(json_array_get(
+					        json_array_get(json_array_get(levels, c), y), x)),
+					    json_integer_value(json_array_get(
+					        json_array_get(lv, c * kh + y), o * kw + x)));
+					checked++;
+				}
+	}
+	assert_int_equal(checked, 36);
+	json_decref(j);
+	assert_int_equal(run("kernels " STUDY " --model a --layer conv --json", &j), 0);
+	assert_null(json_object_get(json_array_get(json_object_get(j, "kernels"), 0), "levels"));
+	json_decref(j);
+	assert_int_equal(run("kernels " STUDY " --model a --layer conv --vs b", NULL), 0);
+	assert_int_equal(run("kernels " STUDY " --model a --layer fc", NULL), 2);
+	assert_int_equal(run("kernels " STUDY " --model a --layer conv_other --vs b", NULL), 2);
+	assert_int_equal(run("kernels " STUDY " --model a --layer conv --vs zz", NULL), 2);
+	assert_int_equal(run("kernels " STUDY " --model a", NULL), 2);
+	json_decref(e);
+}
+
+static void test_cli_channels(void **state)
+{
+	(void)state;
+	json_t *e = expected(), *j;
+	const json_t *chans = json_object_get(e, "channels");
+	assert_int_equal(
+	    run("neurons " STUDY " --model a --layer conv --channels --filter 'gt == 1' --json", &j),
+	    0);
+	assert_true(json_is_true(json_object_get(j, "channels")));
+	const json_t *ns = json_object_get(j, "neurons");
+	assert_int_equal(json_array_size(ns), json_array_size(chans));
+	double last = INFINITY;
+	for (size_t r = 0; r < json_array_size(ns); r++) {
+		const json_t *n = json_array_get(ns, r);
+		size_t c = (size_t)json_integer_value(json_object_get(n, "index"));
+		const json_t *w = json_array_get(chans, c);
+		double d = json_number_value(json_object_get(n, "d"));
+		near("d", c, d, jnum(json_object_get(w, "d")), 1e-9);
+		near("std", c, json_number_value(json_object_get(n, "std")),
+		     jnum(json_object_get(w, "std")), 1e-9);
+		near("min", c, json_number_value(json_object_get(n, "min")),
+		     jnum(json_object_get(w, "min")), 0);
+		assert_int_equal(json_integer_value(json_object_get(n, "nan")),
+		                 json_integer_value(json_object_get(w, "nan")));
+		assert_true(fabs(d) <= last); /* ranked by |d| */
+		last = fabs(d);
+	}
+	json_decref(j);
+	assert_int_equal(run("neurons " STUDY " --model a --layer conv --channels --json", &j), 0);
+	const json_t *first = json_array_get(json_object_get(j, "neurons"), 0);
+	size_t c = (size_t)json_integer_value(json_object_get(first, "index"));
+	near("mean", c, json_number_value(json_object_get(first, "mean_in")),
+	     jnum(json_object_get(json_array_get(chans, c), "mean")), 1e-9);
+	json_decref(j);
+	assert_int_equal(run("neurons " STUDY " --model a --layer fc --channels", NULL), 2);
+	json_decref(e);
+}
+
+static void test_cli_patches(void **state)
+{
+	(void)state;
+	json_t *e = expected(), *j;
+	const json_t *chans = json_object_get(e, "channels");
+	for (size_t c = 0; c < json_array_size(chans); c++) {
+		char args[512];
+		snprintf(args, sizeof args,
+		         "patches " STUDY " --model a --layer conv --channel %zu --top 20 --json", c);
+		assert_int_equal(run(args, &j), 0);
+		const json_t *want = json_object_get(json_array_get(chans, c), "top");
+		const json_t *got = json_object_get(j, "patches");
+		assert_int_equal(json_array_size(got), json_array_size(want));
+		for (size_t i = 0; i < json_array_size(got); i++) {
+			const json_t *g = json_array_get(got, i), *w = json_array_get(want, i);
+			assert_int_equal(json_integer_value(json_object_get(g, "index")),
+			                 json_integer_value(json_object_get(w, "index")));
+			assert_int_equal(json_integer_value(json_object_get(g, "y")),
+			                 json_integer_value(json_object_get(w, "y")));
+			assert_int_equal(json_integer_value(json_object_get(g, "x")),
+			                 json_integer_value(json_object_get(w, "x")));
+			const json_t *box = json_object_get(w, "box");
+			assert_true(json_equal(json_object_get(g, "box"), box));
+			double wv = jnum(json_object_get(w, "value"));
+			if (isfinite(wv))
+				near("value", i, json_number_value(json_object_get(g, "value")), wv, 0);
+			else
+				assert_true(json_is_null(json_object_get(g, "value")));
+			if (!json_is_null(box))
+				assert_true(json_equal(json_object_get(g, "image_size"),
+				                       json_object_get(w, "image_size")));
+		}
+		json_decref(j);
+	}
+	assert_int_equal(run("patches " STUDY " --model a --layer conv --channel 1 --top 3", NULL),
+	                 0);
+	assert_int_equal(run("patches " STUDY " --model a --layer conv --channel 4", NULL), 2);
+	assert_int_equal(run("patches " STUDY " --model a --layer fc --channel 0", NULL), 2);
+	assert_int_equal(run("patches " STUDY " --model a --layer conv", NULL), 2);
+	assert_int_equal(run("patches " STUDY " --model a --layer conv --channel 0 --top 0", NULL),
+	                 2);
+	json_decref(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_layout),
 	    cmocka_unit_test(test_channel_max),
 	    cmocka_unit_test(test_channel_top),
+	    cmocka_unit_test(test_cli_kernels),
+	    cmocka_unit_test(test_cli_channels),
+	    cmocka_unit_test(test_cli_patches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
