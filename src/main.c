@@ -68,8 +68,8 @@ static const struct command commands[] = {
     {"project", "2-D PCA scatter of a layer's activations",
      "STUDY --model M --layer L [--filter EXPR] [--top K] [--json] [--threads N]", cmd_project},
     {"neurons", "per-neuron statistics, ranked",
-     "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--top K] [--bins B] "
-     "[--threads N] [--json]",
+     "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--channels] [--top K] "
+     "[--bins B] [--threads N] [--json]",
      cmd_neurons},
     {"profile", "one instance's activations over a layer",
      "STUDY --index I --model M --layer L [--top K] [--json]", cmd_profile},

@@ -36,8 +36,7 @@ static const char kernels_help[] =
     "layer: red is negative, green positive; glyphs say the same without colour.\n";
 
 /* The layer of model `name` with weights, or NULL after a one-line error. */
-static const struct layer *weights_layer(const struct study *s, const char *name,
-                                         const char *layer)
+static const struct layer *weights_layer(const struct study *s, const char *name, const char *layer)
 {
 	int mi = study_model_index(s, name);
 	char *mn = cli_safe(name), *ln = cli_safe(layer);
@@ -47,7 +46,7 @@ static const struct layer *weights_layer(const struct study *s, const char *name
 	} else {
 		int li = study_layer_index(&s->models[mi], layer);
 		ly = li >= 0 && s->models[mi].layers[li].weights_path ? &s->models[mi].layers[li]
-		                                                        : NULL;
+		                                                      : NULL;
 		if (!ly)
 			fprintf(stderr, "nncmp kernels: model %s has no weights for layer '%s'\n",
 			        mn, ln);
@@ -135,11 +134,11 @@ static void print_text(const char *model, const char *vs, const char *layer,
 static int print_json(const char *model, const char *vs, const char *layer,
                       const struct kernel_map *k)
 {
-	json_t *o = json_pack("{s:o, s:o, s:o, s:s, s:[I, I, I, I], s:o}", "model",
-	                      cli_jstr(model), "vs", cli_jstr(vs), "layer", cli_jstr(layer),
-	                      "values", vs ? "b-a" : "weights", "shape", (json_int_t)k->out,
-	                      (json_int_t)k->in, (json_int_t)k->kh, (json_int_t)k->kw, "scale",
-	                      cli_json_real(k->scale));
+	json_t *o =
+	    json_pack("{s:o, s:o, s:o, s:s, s:[I, I, I, I], s:o}", "model", cli_jstr(model), "vs",
+	              cli_jstr(vs), "layer", cli_jstr(layer), "values", vs ? "b-a" : "weights",
+	              "shape", (json_int_t)k->out, (json_int_t)k->in, (json_int_t)k->kh,
+	              (json_int_t)k->kw, "scale", cli_json_real(k->scale));
 	if (o && k->level) {
 		size_t counts[WDIFF_LEVELS + 1];
 		count_levels(k, counts);

@@ -253,8 +253,8 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 	printf("%s.%s: %zu instance%s, %zu %s%s", m, l, st->n, cli_plural(st->n), st->h, unit,
 	       cli_plural(st->h));
 	if (a->channels)
-		printf(" (each instance's maximum over %zu%s%zu)", dims->dims[2],
-		       utf8 ? "×" : "x", dims->dims[3]);
+		printf(" (each instance's maximum over %zu%s%zu)", dims->dims[2], utf8 ? "×" : "x",
+		       dims->dims[3]);
 	else
 		print_dims(dims, utf8);
 	if (ss) {
@@ -279,8 +279,8 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 	for (size_t j = 0; j < st->h; j++)
 		nan_total += st->n - st->count[j];
 	if (ss)
-		printf("%6s %7s %9s %9s %9s %9s %7s  %s\n", "rank", unit, "d", "mean S",
-		       "mean R", "std S", "dead S", "histogram (all instances)");
+		printf("%6s %7s %9s %9s %9s %9s %7s  %s\n", "rank", unit, "d", "mean S", "mean R",
+		       "std S", "dead S", "histogram (all instances)");
 	else
 		printf("%6s %7s %9s %9s %9s %9s %7s  %s\n", "rank", unit, "mean", "std", "min",
 		       "max", "dead", "histogram");

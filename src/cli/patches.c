@@ -27,7 +27,8 @@ static const char patches_help[] =
     "  --channel C   the channel, 0-based (required)\n"
     "  --top K       the number of instances (default 10)\n"
     "  --json        {\"model\", \"layer\", \"channel\", \"shape\": [N, C, H, W], \"patches\":\n"
-    "                [{\"index\", \"id\", \"value\", \"y\", \"x\", \"box_frac\": [x0, y0, x1, y1],\n"
+    "                [{\"index\", \"id\", \"value\", \"y\", \"x\", \"box_frac\": [x0, y0, x1, "
+    "y1],\n"
     "                \"image\", \"image_size\": [w, h], \"box\": [x0, y0, x1, y1]}]} (image,\n"
     "                image_size and box null when the image is unknown or unreadable;\n"
     "                value null when infinite)\n"
@@ -35,10 +36,10 @@ static const char patches_help[] =
 
 struct patch {
 	struct channel_hit hit;
-	char *image;       /* path as samples.jsonl gives it, or NULL */
-	int w, h;          /* image size; 0 when unknown */
-	int box[4];        /* x0, y0, x1, y1 in pixels, when w > 0 */
-	double frac[4];    /* the same as fractions of the image */
+	char *image;    /* path as samples.jsonl gives it, or NULL */
+	int w, h;       /* image size; 0 when unknown */
+	int box[4];     /* x0, y0, x1, y1 in pixels, when w > 0 */
+	double frac[4]; /* the same as fractions of the image */
 };
 
 /* The start of cell i of n scaled to size: floor(i·size / n). */
@@ -84,30 +85,30 @@ static int print_json(const struct study *s, const char *model, const char *laye
 	for (size_t k = 0; k < n; k++) {
 		const struct patch *p = &ps[k];
 		char buf[32];
-		json_t *o = json_pack(
-		    "{s:I, s:o, s:o, s:I, s:I, s:[f, f, f, f]}", "index", (json_int_t)p->hit.index,
-		    "id", cli_jstr(study_instance_id(s, p->hit.index, buf, sizeof buf)), "value",
-		    cli_json_real(p->hit.value), "y", (json_int_t)p->hit.y, "x",
-		    (json_int_t)p->hit.x, "box_frac", p->frac[0], p->frac[1], p->frac[2], p->frac[3]);
+		json_t *o = json_pack("{s:I, s:o, s:o, s:I, s:I, s:[f, f, f, f]}", "index",
+		                      (json_int_t)p->hit.index, "id",
+		                      cli_jstr(study_instance_id(s, p->hit.index, buf, sizeof buf)),
+		                      "value", cli_json_real(p->hit.value), "y",
+		                      (json_int_t)p->hit.y, "x", (json_int_t)p->hit.x, "box_frac",
+		                      p->frac[0], p->frac[1], p->frac[2], p->frac[3]);
 		json_object_set_new(o, "image", cli_jstr(p->image));
 		json_object_set_new(o, "image_size",
 		                    p->w ? json_pack("[i, i]", p->w, p->h) : json_null());
-		json_object_set_new(o, "box",
-		                    p->w ? json_pack("[i, i, i, i]", p->box[0], p->box[1],
-		                                     p->box[2], p->box[3])
-		                         : json_null());
+		json_object_set_new(
+		    o, "box",
+		    p->w ? json_pack("[i, i, i, i]", p->box[0], p->box[1], p->box[2], p->box[3])
+		         : json_null());
 		json_array_append_new(arr, o);
 	}
 	const size_t *d = act->h.dims;
-	return cli_json_print(json_pack("{s:o, s:o, s:I, s:[I, I, I, I], s:o}", "model",
-	                                cli_jstr(model), "layer", cli_jstr(layer), "channel",
-	                                (json_int_t)channel, "shape", (json_int_t)d[0],
-	                                (json_int_t)d[1], (json_int_t)d[2], (json_int_t)d[3],
-	                                "patches", arr));
+	return cli_json_print(
+	    json_pack("{s:o, s:o, s:I, s:[I, I, I, I], s:o}", "model", cli_jstr(model), "layer",
+	              cli_jstr(layer), "channel", (json_int_t)channel, "shape", (json_int_t)d[0],
+	              (json_int_t)d[1], (json_int_t)d[2], (json_int_t)d[3], "patches", arr));
 }
 
-static void print_text(const struct study *s, const char *model, const char *layer,
-                       long channel, const struct npy *act, const struct patch *ps, size_t n)
+static void print_text(const struct study *s, const char *model, const char *layer, long channel,
+                       const struct npy *act, const struct patch *ps, size_t n)
 {
 	char *mn = cli_safe(model), *ln = cli_safe(layer);
 	const size_t *d = act->h.dims;
@@ -141,22 +142,18 @@ int cmd_patches(int argc, char **argv)
 	bool json = false;
 	const char *study_path, *model = NULL, *layer = NULL;
 	long channel = -1, top = 10;
-	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),
-	                               CLI_OPT_MODEL(&model),
-	                               CLI_OPT_LAYER(&layer),
-	                               {.name = "channel",
-	                                .letter = 'c',
-	                                .type = CLI_LONG,
-	                                .dest = &channel,
-	                                .min = 0,
-	                                .max = 1L << 30},
-	                               {.name = "top",
-	                                .letter = 't',
-	                                .type = CLI_LONG,
-	                                .dest = &top,
-	                                .min = 1,
-	                                .max = 100000},
-	                               CLI_OPT_END};
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    CLI_OPT_MODEL(&model),
+	    CLI_OPT_LAYER(&layer),
+	    {.name = "channel",
+	     .letter = 'c',
+	     .type = CLI_LONG,
+	     .dest = &channel,
+	     .min = 0,
+	     .max = 1L << 30},
+	    {.name = "top", .letter = 't', .type = CLI_LONG, .dest = &top, .min = 1, .max = 100000},
+	    CLI_OPT_END};
 	int prc = cli_parse_args("patches", patches_help, opts, argc, argv, &study_path);
 	if (prc >= 0)
 		return prc;

@@ -62,8 +62,8 @@ int kernels_map(const struct npy *a, const struct npy *b, struct kernel_map *out
 			same = a->h.dims[k] == b->h.dims[k];
 		if (!same)
 			return nn_err_set(err, "%s: a shape other than %s's (%zu, %zu, %zu, %zu)",
-			                  b->path ? b->path : "b", name, a->h.dims[0],
-			                  a->h.dims[1], a->h.dims[2], a->h.dims[3]);
+			                  b->path ? b->path : "b", name, a->h.dims[0], a->h.dims[1],
+			                  a->h.dims[2], a->h.dims[3]);
 	}
 	size_t o = a->h.dims[0], c = a->h.dims[1], kh = a->h.dims[2], kw = a->h.dims[3];
 	if (!o || !c || !kh || !kw)

@@ -44,7 +44,7 @@ static double jnum(const json_t *v)
 /* got equals want to a relative tol; NaN matches NaN, infinities match exactly. */
 static void near(const char *what, size_t i, double got, double want, double tol)
 {
-	if (isnan(want) ? !isnan(got)
+	if (isnan(want)   ? !isnan(got)
 	    : isinf(want) ? got != want
 	                  : !(fabs(got - want) <= tol * fmax(1.0, fabs(want))))
 		fail_msg("%s [%zu]: got %.17g, want %.17g", what, i, got, want);
@@ -89,8 +89,8 @@ static void test_layout(void **state)
 	for (size_t r = 0; r < k.rows; r++)
 		for (size_t c = 0; c < k.cols; c++) {
 			size_t i = kernels_index(&k, c / k.kw, r / k.kh, r % k.kh, c % k.kw);
-			assert_int_equal(k.level[i],
-			                 json_integer_value(json_array_get(json_array_get(lv, r), c)));
+			assert_int_equal(k.level[i], json_integer_value(
+			                                 json_array_get(json_array_get(lv, r), c)));
 		}
 	kernels_free(&k);
 	npy_close(&b);
@@ -169,8 +169,10 @@ static void test_channel_top(void **state)
 				assert_int_equal(hits[i].index,
 				                 json_integer_value(json_object_get(t, "index")));
 				near("top", i, hits[i].value, jnum(json_object_get(t, "value")), 0);
-				assert_int_equal(hits[i].y, json_integer_value(json_object_get(t, "y")));
-				assert_int_equal(hits[i].x, json_integer_value(json_object_get(t, "x")));
+				assert_int_equal(hits[i].y,
+				                 json_integer_value(json_object_get(t, "y")));
+				assert_int_equal(hits[i].x,
+				                 json_integer_value(json_object_get(t, "x")));
 			}
 			free(hits);
 		}
@@ -221,7 +223,8 @@ static void test_cli_kernels(void **state)
 	for (size_t o = 0; o < json_array_size(ks); o++) {
 		const json_t *k = json_array_get(ks, o);
 		assert_int_equal(json_integer_value(json_object_get(k, "out")), o);
-		const json_t *tiles = json_object_get(k, "tiles"), *levels = json_object_get(k, "levels");
+		const json_t *tiles = json_object_get(k, "tiles"),
+		             *levels = json_object_get(k, "levels");
 		for (size_t c = 0; c < json_array_size(tiles); c++)
 			for (size_t y = 0; y < kh; y++)
 				for (size_t x = 0; x < kw; x++) {
@@ -256,9 +259,10 @@ static void test_cli_channels(void **state)
 	(void)state;
 	json_t *e = expected(), *j;
 	const json_t *chans = json_object_get(e, "channels");
-	assert_int_equal(
-	    run("neurons " STUDY " --model a --layer conv --channels --filter 'gt == 1' --json", &j),
-	    0);
+	assert_int_equal(run("neurons " STUDY
+	                     " --model a --layer conv --channels --filter 'gt == 1' --json",
+	                     &j),
+	                 0);
 	assert_true(json_is_true(json_object_get(j, "channels")));
 	const json_t *ns = json_object_get(j, "neurons");
 	assert_int_equal(json_array_size(ns), json_array_size(chans));
@@ -297,7 +301,8 @@ static void test_cli_patches(void **state)
 	for (size_t c = 0; c < json_array_size(chans); c++) {
 		char args[512];
 		snprintf(args, sizeof args,
-		         "patches " STUDY " --model a --layer conv --channel %zu --top 20 --json", c);
+		         "patches " STUDY " --model a --layer conv --channel %zu --top 20 --json",
+		         c);
 		assert_int_equal(run(args, &j), 0);
 		const json_t *want = json_object_get(json_array_get(chans, c), "top");
 		const json_t *got = json_object_get(j, "patches");
@@ -314,7 +319,8 @@ static void test_cli_patches(void **state)
 			assert_true(json_equal(json_object_get(g, "box"), box));
 			double wv = jnum(json_object_get(w, "value"));
 			if (isfinite(wv))
-				near("value", i, json_number_value(json_object_get(g, "value")), wv, 0);
+				near("value", i, json_number_value(json_object_get(g, "value")), wv,
+				     0);
 			else
 				assert_true(json_is_null(json_object_get(g, "value")));
 			if (!json_is_null(box))
@@ -336,12 +342,9 @@ static void test_cli_patches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_layout),
-	    cmocka_unit_test(test_channel_max),
-	    cmocka_unit_test(test_channel_top),
-	    cmocka_unit_test(test_cli_kernels),
-	    cmocka_unit_test(test_cli_channels),
-	    cmocka_unit_test(test_cli_patches),
+	    cmocka_unit_test(test_layout),       cmocka_unit_test(test_channel_max),
+	    cmocka_unit_test(test_channel_top),  cmocka_unit_test(test_cli_kernels),
+	    cmocka_unit_test(test_cli_channels), cmocka_unit_test(test_cli_patches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
