@@ -30,10 +30,12 @@
 int channels_check(const struct npy *act, struct nn_err *err);
 
 /*
- * Opens the N × C float32 matrix of act's channel maxima as *out. Returns 0, or -1 with err set
+ * Opens the N × C float32 matrix of act's channel maxima as *out, reading block_rows rows at a
+ * time (0: about 1 MiB; tests make it small). Returns 0, or -1 with err set
  * (not 4-D, no temporary file, the layer changed on disk); on failure *out needs no close.
  */
-int channels_max_open(const struct npy *act, struct npy *out, struct nn_err *err);
+int channels_max_open(const struct npy *act, size_t block_rows, struct npy *out,
+                      struct nn_err *err);
 
 struct channel_hit {
 	uint32_t index; /* instance */
@@ -43,10 +45,11 @@ struct channel_hit {
 
 /*
  * The k (≥ 1) instances with the highest spatial maximum of channel c, highest first, ties by
- * lower index; instances whose channel is all NaN are never listed, so *n ≤ min(k, N). *hits is
+ * lower index; instances whose channel is all NaN are never listed, so *n ≤ min(k, N). Rows are
+ * read block_rows at a time as by channels_max_open(). *hits is
  * newly allocated (NULL when *n is 0). Returns 0, or -1 with err set.
  */
-int channels_top(const struct npy *act, size_t c, size_t k, struct channel_hit **hits, size_t *n,
-                 struct nn_err *err);
+int channels_top(const struct npy *act, size_t c, size_t k, size_t block_rows,
+                 struct channel_hit **hits, size_t *n, struct nn_err *err);
 
 #endif

@@ -423,7 +423,7 @@ int cmd_neurons(int argc, char **argv)
 	struct npy chm = {0};
 	const struct npy *act = ly ? &ly->act : NULL;
 	if (rc == EXIT_OK && a.channels) {
-		if (channels_max_open(&ly->act, &chm, &err) < 0)
+		if (channels_max_open(&ly->act, 0, &chm, &err) < 0)
 			rc = EXIT_BAD_INPUT;
 		act = &chm;
 		opt.cache_dir = "";

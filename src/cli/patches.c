@@ -168,7 +168,7 @@ int cmd_patches(int argc, char **argv)
 	struct channel_hit *hits = NULL;
 	size_t n = 0;
 	struct nn_err err = {{0}};
-	if (ly && channels_top(&ly->act, (size_t)channel, (size_t)top, &hits, &n, &err) < 0) {
+	if (ly && channels_top(&ly->act, (size_t)channel, (size_t)top, 0, &hits, &n, &err) < 0) {
 		char *msg = cli_safe(err.msg);
 		fprintf(stderr, "nncmp patches: %s\n", msg);
 		free(msg);

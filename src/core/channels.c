@@ -26,10 +26,10 @@ int channels_check(const struct npy *act, struct nn_err *err)
 	return 0;
 }
 
-/* Rows per block: about BLOCK_FLOATS values, at least one row. */
-static size_t block_rows(const struct npy *act)
+/* Rows per block: `want`, or about BLOCK_FLOATS values, at least one row. */
+static size_t block_rows(const struct npy *act, size_t want)
 {
-	size_t r = BLOCK_FLOATS / act->cols;
+	size_t r = want ? want : BLOCK_FLOATS / act->cols;
 	return r < 1 ? 1 : r > act->rows ? act->rows : r;
 }
 
@@ -84,7 +84,7 @@ static size_t npy_header_f32(char *buf, size_t size, size_t n, size_t c)
 	return total;
 }
 
-int channels_max_open(const struct npy *act, struct npy *out, struct nn_err *err)
+int channels_max_open(const struct npy *act, size_t want_rows, struct npy *out, struct nn_err *err)
 {
 	memset(out, 0, sizeof *out);
 	if (channels_check(act, err) < 0)
@@ -103,7 +103,7 @@ int channels_max_open(const struct npy *act, struct npy *out, struct nn_err *err
 	int rc = -1;
 	char head[256];
 	size_t hl = npy_header_f32(head, sizeof head, n, c);
-	size_t br = block_rows(act);
+	size_t br = block_rows(act, want_rows);
 	float *in = xcalloc(br * act->cols, sizeof *in);
 	float *mx = xcalloc(br * c, sizeof *mx);
 	bool ok = hl > 0 && write_full(fd, head, hl) == 0;
@@ -143,8 +143,8 @@ static bool before(const struct channel_hit *a, const struct channel_hit *b)
 	return a->value > b->value || (a->value == b->value && a->index < b->index);
 }
 
-int channels_top(const struct npy *act, size_t c, size_t k, struct channel_hit **hits, size_t *n,
-                 struct nn_err *err)
+int channels_top(const struct npy *act, size_t c, size_t k, size_t want_rows,
+                 struct channel_hit **hits, size_t *n, struct nn_err *err)
 {
 	*hits = NULL;
 	*n = 0;
@@ -160,7 +160,7 @@ int channels_top(const struct npy *act, size_t c, size_t k, struct channel_hit *
 		return nn_err_set(err, "%s: a top of 0 instances", name);
 	if (k > rows)
 		k = rows;
-	size_t br = block_rows(act);
+	size_t br = block_rows(act, want_rows);
 	float *in = xcalloc(br * act->cols, sizeof *in);
 	struct channel_hit *top = xcalloc(k, sizeof *top);
 	size_t m = 0;

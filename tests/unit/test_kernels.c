@@ -109,25 +109,29 @@ static void test_layout(void **state)
 	json_decref(e);
 }
 
+/* Checks the maxima read in blocks of 0 (the default), 1, 5 and N + 1 rows. */
 static void check_chmax(const char *rel, const json_t *want)
 {
-	struct npy act, m;
-	open_npy(&act, rel);
-	struct nn_err err = {{0}};
-	assert_int_equal(channels_max_open(&act, &m, &err), 0);
-	assert_int_equal(m.rows, json_array_size(want));
-	assert_int_equal(m.h.kind, NPY_FLOAT);
-	assert_int_equal(m.h.itemsize, 4);
-	assert_non_null(strstr(m.path, "(channel maxima)"));
-	for (size_t i = 0; i < m.rows; i++) {
-		const json_t *row = json_array_get(want, i);
-		assert_int_equal(m.cols, json_array_size(row));
-		for (size_t c = 0; c < m.cols; c++)
-			near(rel, i * m.cols + c, npy_at(&m, i, c), jnum(json_array_get(row, c)),
-			     0);
+	static const size_t blocks[] = {0, 1, 5, 13};
+	for (size_t b = 0; b < sizeof blocks / sizeof *blocks; b++) {
+		struct npy act, m;
+		open_npy(&act, rel);
+		struct nn_err err = {{0}};
+		assert_int_equal(channels_max_open(&act, blocks[b], &m, &err), 0);
+		assert_int_equal(m.rows, json_array_size(want));
+		assert_int_equal(m.h.kind, NPY_FLOAT);
+		assert_int_equal(m.h.itemsize, 4);
+		assert_non_null(strstr(m.path, "(channel maxima)"));
+		for (size_t i = 0; i < m.rows; i++) {
+			const json_t *row = json_array_get(want, i);
+			assert_int_equal(m.cols, json_array_size(row));
+			for (size_t c = 0; c < m.cols; c++)
+				near(rel, i * m.cols + c, npy_at(&m, i, c),
+				     jnum(json_array_get(row, c)), 0);
+		}
+		npy_close(&m);
+		npy_close(&act);
 	}
-	npy_close(&m);
-	npy_close(&act);
 }
 
 static void test_channel_max(void **state)
@@ -139,11 +143,11 @@ static void test_channel_max(void **state)
 	struct npy act, m;
 	struct nn_err err = {{0}};
 	open_npy(&act, STUDY "/models/a/act/fc.npy");
-	assert_int_equal(channels_max_open(&act, &m, &err), -1);
+	assert_int_equal(channels_max_open(&act, 0, &m, &err), -1);
 	assert_non_null(strstr(err.msg, "fc.npy: 2-D activations"));
 	struct channel_hit *hits;
 	size_t n;
-	assert_int_equal(channels_top(&act, 0, 3, &hits, &n, &err), -1);
+	assert_int_equal(channels_top(&act, 0, 3, 0, &hits, &n, &err), -1);
 	npy_close(&act);
 	json_decref(e);
 }
@@ -161,7 +165,7 @@ static void test_channel_top(void **state)
 		for (size_t k = 1; k <= act.rows + 2; k += 4) {
 			struct channel_hit *hits;
 			size_t n;
-			assert_int_equal(channels_top(&act, c, k, &hits, &n, &err), 0);
+			assert_int_equal(channels_top(&act, c, k, k % 3, &hits, &n, &err), 0);
 			size_t want_n = k < json_array_size(top) ? k : json_array_size(top);
 			assert_int_equal(n, want_n);
 			for (size_t i = 0; i < n; i++) {
@@ -179,7 +183,7 @@ static void test_channel_top(void **state)
 	}
 	struct channel_hit *hits;
 	size_t n;
-	assert_int_equal(channels_top(&act, 4, 1, &hits, &n, &err), -1);
+	assert_int_equal(channels_top(&act, 4, 1, 0, &hits, &n, &err), -1);
 	assert_non_null(strstr(err.msg, "no channel 4"));
 	npy_close(&act);
 	json_decref(e);
