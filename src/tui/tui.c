@@ -24,8 +24,6 @@
 #include "gfx.h"
 #include "worker.h"
 
-#define KEY_ESC 27
-
 /* Set by the handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT; the loop quits when it sees it. */
 static volatile sig_atomic_t got_signal;
 
@@ -125,25 +123,10 @@ static void windows_free(struct app *app)
 	}
 }
 
-bool pane_visible(const struct app *app, enum pane_id p)
-{
-	return app->panes[p].win != NULL;
-}
-
 /* Rows an overview pane wants: its title, header and every row. */
 static int pane_need(const struct app *app, enum pane_id p)
 {
-	int c = (int)app->s->n_classes, m = (int)app->s->n_models;
-	switch (p) {
-	case PANE_MODELS:
-		return m + 2;
-	case PANE_DETAIL:
-		return m + 12;
-	case PANE_NEURONS:
-		return 16;
-	default:
-		return c + 3;
-	}
+	return pane_classes[p]->need(app);
 }
 
 /* Builds the windows for the terminal's size; which panes show depends on it. */
@@ -250,14 +233,21 @@ static void msg_draw(struct app *app)
 		draw_text(app, w, 0, 0, width, app->msg,
 		          role_attr(app->msg_error ? ROLE_ERROR : ROLE_NORMAL), false);
 	} else if (app->view) {
-		/* the pane keys do not apply inside a view: name the ones that do */
-		int x = 1 + draw_safe(app, w, 0, 1, width - 1, "Esc", role_attr(ROLE_KEY), false);
-		x += draw_safe(app, w, 0, x, width - x, " close the view  ", role_attr(ROLE_DIM),
-		               false);
-		x += draw_safe(app, w, 0, x, width - x, "j k g G", role_attr(ROLE_KEY), false);
-		x += draw_safe(app, w, 0, x, width - x, " move  ", role_attr(ROLE_DIM), false);
-		x += draw_safe(app, w, 0, x, width - x, ":", role_attr(ROLE_KEY), false);
-		draw_safe(app, w, 0, x, width - x, " command", role_attr(ROLE_DIM), false);
+		/* the pane keys do not apply inside a view: name the ones that do (view_keys) */
+		static const struct {
+			const char *action, *label;
+		} hints[] = {{"close", "close the view"}, {"down", "down"}, {"up", "up"},
+		             {"search", "search"},        {"help", "keys"}, {"command", "command"}};
+		int x = 1;
+		for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
+			char kb[24], lab[48];
+			keymode_key(&view_keys, hints[i].action, kb, sizeof kb);
+			snprintf(lab, sizeof lab, " %s  ", hints[i].label);
+			if (x + text_cols(kb) + text_cols(lab) > width)
+				break;
+			x += draw_safe(app, w, 0, x, width - x, kb, role_attr(ROLE_KEY), false);
+			x += draw_safe(app, w, 0, x, width - x, lab, role_attr(ROLE_DIM), false);
+		}
 	} else {
 		static const struct {
 			const char *action, *label;
@@ -300,14 +290,7 @@ static void draw_dirty(struct app *app)
 			view_draw(app);
 		app->view_dirty = false;
 	} else {
-		static void (*const draw[PANE_COUNT])(struct app *) = {
-		    pane_models_draw,    pane_agree_draw,   pane_confusion_draw,
-		    pane_instances_draw, pane_neurons_draw, pane_detail_draw};
-		for (int p = 0; p < PANE_COUNT; p++)
-			if (app->panes[p].win && app->panes[p].dirty) {
-				draw[p](app);
-				app->panes[p].dirty = false;
-			}
+		panes_draw_dirty(app);
 	}
 	if (app->status_dirty)
 		status_draw(app);
@@ -345,8 +328,9 @@ static void react(struct app *app, int flags)
 	}
 	if (flags & REDRAW_PANE) {
 		app->panes[app->focus].dirty = true;
-		if (app->focus == PANE_INSTANCES) /* the detail follows the cursor */
-			app->panes[PANE_DETAIL].dirty = true;
+		int f = pane_classes[app->focus]->follower; /* the detail follows the instances */
+		if (f >= 0)
+			app->panes[f].dirty = true;
 	}
 	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS))
 		app->view_dirty = true;
@@ -360,7 +344,7 @@ static void react(struct app *app, int flags)
 /* Keys while the help screen is up: scroll it, or close it. */
 static int help_key(struct app *app, int key)
 {
-	const struct action *act = action_for_key(key);
+	const struct key_action *act = keymode_find(&panes_keys, key);
 	const char *name = act ? act->name : "";
 	if (strcmp(name, "down") == 0) {
 		app->help_top++;
@@ -547,19 +531,19 @@ static void run_loop(struct app *app)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
 			flags = help_key(app, key);
-		else if (app->view && !(is_key == false && key == ':'))
+		else if (app->view)
 			flags = view_key(app, key, is_key);
 		else {
 			/* a character that is not ASCII may share its number with a KEY_ code */
-			const struct action *act =
-			    !is_key && key > 255 ? NULL : action_for_key(key);
+			const struct key_action *act =
+			    !is_key && key > 255 ? NULL : panes_find(app, key);
 			if (!act)
 				continue;
 			if (app->msg[0]) {
 				app->msg[0] = '\0';
 				app->msg_dirty = true;
 			}
-			flags = act->run(app);
+			flags = panes_run(app, act);
 		}
 		if (flags & QUIT)
 			return;

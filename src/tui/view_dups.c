@@ -137,17 +137,22 @@ static void dups_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 	}
 }
 
-static int dups_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+/* d: only the pairs whose labels differ, or every pair. */
+static int dups_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)app;
+	(void)arg;
 	struct dview *d = ctx;
-	if (key != 'd')
-		return -1;
 	d->differ_only = !d->differ_only;
 	filter_rows(d);
 	nav->cur = nav->top = 0;
 	return 0;
 }
+
+static struct key_action dups_acts[] = {
+    {"differ", "only the pairs whose labels differ (again: every pair)", dups_act, 0, K('d')},
+};
+static KEYMODE(dups_keys, "dups", "Keys of the near-duplicates view", dups_acts);
 
 /* Enter: the instance table shows the pair. */
 static int dups_enter(struct app *app, void *ctx, struct view_nav *nav)
@@ -169,7 +174,7 @@ const struct view_class view_dups = {
     .compute = dups_compute,
     .draw = dups_draw,
     .rows = dups_rows,
-    .key = dups_key,
+    .keys = &dups_keys,
     .enter = dups_enter,
     .free = dups_view_free,
 };

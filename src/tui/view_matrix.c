@@ -220,36 +220,39 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	free(ln);
 }
 
-static int matrix_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* r: per class or per outcome (arg 0); o: sort the neurons by the cursor row, or unsort (1). */
+static int matrix_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	struct matrix_ctx *c = p;
 	size_t cols = c->means[c->mode].cols;
-	switch (key) {
-	case 'r':
+	if (arg == 0) {
 		c->mode = !c->mode;
 		c->sorted = false;
 		nav->cur = nav->top = 0;
 		for (size_t j = 0; j < cols; j++)
 			c->order[j] = (uint32_t)j;
 		return 0;
-	case 'o':
-		if (c->sorted) {
-			for (size_t j = 0; j < cols; j++)
-				c->order[j] = (uint32_t)j;
-			c->sorted = false;
-		} else {
-			matrices_order(&c->means[c->mode], nav->cur, c->order);
-			c->sorted = true;
-			c->sorted_row = nav->cur;
-		}
-		nav->left = 0;
-		c->col_off = 0;
-		return 0;
-	default:
-		return -1;
 	}
+	if (c->sorted) {
+		for (size_t j = 0; j < cols; j++)
+			c->order[j] = (uint32_t)j;
+		c->sorted = false;
+	} else {
+		matrices_order(&c->means[c->mode], nav->cur, c->order);
+		c->sorted = true;
+		c->sorted_row = nav->cur;
+	}
+	nav->left = 0;
+	c->col_off = 0;
+	return 0;
 }
+
+static struct key_action matrix_acts[] = {
+    {"rows", "rows: per class, or per outcome of the pair", matrix_act, 0, K('r')},
+    {"order", "sort the neurons by the cursor row (again: unsorted)", matrix_act, 1, K('o')},
+};
+static KEYMODE(matrix_keys, "matrix", "Keys of the subset x neuron matrix", matrix_acts);
 
 static int matrix_enter(struct app *app, void *p, struct view_nav *nav)
 {
@@ -275,7 +278,7 @@ const struct view_class view_matrix = {
     .compute = matrix_compute,
     .draw = matrix_draw,
     .rows = matrix_rows,
-    .key = matrix_key,
+    .keys = &matrix_keys,
     .enter = matrix_enter,
     .free = matrix_free,
 };

@@ -287,19 +287,24 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	class_legend(app, c, w, y, x, W, true);
 }
 
-static int proj_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* c: colour by class or by A right (arg 0); t: class letters instead of dots (1). */
+static int proj_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	(void)nav;
 	struct proj_ctx *c = p;
-	if (key == 'c')
+	if (arg == 0)
 		c->colour = !c->colour;
-	else if (key == 't')
-		c->labels = !c->labels;
 	else
-		return -1;
+		c->labels = !c->labels;
 	return 0;
 }
+
+static struct key_action proj_acts[] = {
+    {"colour", "colour by class, or by whether model A is right", proj_act, 0, K('c')},
+    {"letters", "class letters instead of dots", proj_act, 1, K('t')},
+};
+static KEYMODE(proj_keys, "projection", "Keys of the projection", proj_acts);
 
 const struct view_class view_projection = {
     .name = "projection",
@@ -309,7 +314,7 @@ const struct view_class view_projection = {
     .compute = proj_compute,
     .draw = proj_draw,
     .rows = proj_rows,
-    .key = proj_key,
+    .keys = &proj_keys,
     .enter = NULL,
     .free = proj_free,
 };

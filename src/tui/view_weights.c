@@ -335,17 +335,22 @@ static int weights_next_layer(struct app *app)
 	return view_open(app, "weights"); /* a new grid for that layer */
 }
 
-static int weights_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* m: strongest weight or block mean (arg 0); L: the next layer with weights (1). */
+static int weights_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)nav;
 	struct weights_ctx *c = p;
-	if (key == 'L')
+	if (arg == 1)
 		return weights_next_layer(app);
-	if (key != 'm')
-		return -1;
 	c->how = !c->how;
 	return 0;
 }
+
+static struct key_action weights_acts[] = {
+    {"cells", "a cell shows the strongest weight or the block mean", weights_act, 0, K('m')},
+    {"layer-next", "the next layer with weights", weights_act, 1, K('L')},
+};
+static KEYMODE(weights_keys, "weights", "Keys of the layer weights view", weights_acts);
 
 const struct view_class view_weights = {
     .name = "weights",
@@ -355,7 +360,7 @@ const struct view_class view_weights = {
     .compute = weights_compute,
     .draw = weights_draw,
     .rows = weights_rows,
-    .key = weights_key,
+    .keys = &weights_keys,
     .enter = NULL,
     .free = weights_free,
 };

@@ -350,28 +350,20 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	}
 }
 
-static int words_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* The words view's keys: arg 0 sort by lift/count, 1 stop words, 2 and 3 the minimum support up
+ * and down. */
+static int words_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	struct words_ctx *c = p;
-	switch (key) {
-	case 'o':
+	if (arg == 0)
 		c->by_count = !c->by_count;
-		break;
-	case 's':
+	else if (arg == 1)
 		c->show_stop = !c->show_stop;
-		break;
-	case '+':
-	case '=':
+	else if (arg == 2)
 		c->min_support++;
-		break;
-	case '-':
-		if (c->min_support > 1)
-			c->min_support--;
-		break;
-	default:
-		return -1;
-	}
+	else if (c->min_support > 1)
+		c->min_support--;
 	words_list(c);
 	nav->cur = nav->top = 0;
 	return 0;
@@ -404,6 +396,21 @@ static int words_enter(struct app *app, void *p, struct view_nav *nav)
 	return rc;
 }
 
+static bool words_match(const struct app *app, const void *p, size_t row, const char *text)
+{
+	(void)app;
+	const struct words_ctx *c = p;
+	return row < c->n_shown && search_has(c->words[c->shown[row]].text, text);
+}
+
+static struct key_action words_acts[] = {
+    {"sort", "sort by lift or by count", words_act, 0, K('o')},
+    {"stop-words", "show or hide the stop words", words_act, 1, K('s')},
+    {"support-up", "raise the minimum support", words_act, 2, K('+', '=')},
+    {"support-down", "lower the minimum support", words_act, 3, K('-')},
+};
+static KEYMODE(words_keys, "words", "Keys of the frequent words view", words_acts);
+
 const struct view_class view_words = {
     .name = "words",
     .title = "Frequent words",
@@ -412,7 +419,8 @@ const struct view_class view_words = {
     .compute = words_compute,
     .draw = words_draw,
     .rows = words_rows,
-    .key = words_key,
+    .keys = &words_keys,
+    .match = words_match,
     .enter = words_enter,
     .free = words_free,
 };
