@@ -35,31 +35,64 @@ struct binding {
 	int line;
 };
 
+/* A problem of the file, said with the others on one line in the order of the lines. */
+struct problem {
+	int line;
+	size_t order; /* the order it was found in, to keep that within a line */
+	char text[240];
+};
+#define PROBLEMS_MAX 16
+
 struct config_ctx {
 	char *theme;
 	size_t size;
-	char problems[NN_ERR_MAX];
-	size_t n_problems;
+	struct problem problems[PROBLEMS_MAX];
+	size_t n_problems; /* may pass PROBLEMS_MAX: those are counted, not kept */
 	struct binding *b;
 	size_t n_b, cap_b;
 	int line; /* inih's current line, counted by the handler */
 };
 
-/* Adds one problem to the line of problems ("line 3: ...; line 5: ..."). */
+/* Records one problem of line `line`. */
 static void problem(struct config_ctx *ctx, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void problem(struct config_ctx *ctx, int line, const char *fmt, ...)
 {
-	char one[240];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(one, sizeof one, fmt, ap);
-	va_end(ap);
-	size_t o = strlen(ctx->problems);
-	if (o + 20 < sizeof ctx->problems)
-		snprintf(ctx->problems + o, sizeof ctx->problems - o, "%sline %d: %s",
-		         ctx->n_problems ? "; " : "", line, one);
+	if (ctx->n_problems < PROBLEMS_MAX) {
+		struct problem *p = &ctx->problems[ctx->n_problems];
+		p->line = line;
+		p->order = ctx->n_problems;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(p->text, sizeof p->text, fmt, ap);
+		va_end(ap);
+	}
 	ctx->n_problems++;
+}
+
+static int cmp_problem(const void *a, const void *b)
+{
+	const struct problem *x = a, *y = b;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Every problem on one line, by line: "line 3: ...; line 5: ...". */
+static void problems_join(struct config_ctx *ctx, char *buf, size_t size)
+{
+	size_t kept = ctx->n_problems < PROBLEMS_MAX ? ctx->n_problems : PROBLEMS_MAX, o = 0;
+	qsort(ctx->problems, kept, sizeof *ctx->problems, cmp_problem);
+	buf[0] = '\0';
+	for (size_t k = 0; k < kept; k++) {
+		int w = snprintf(buf + o, size - o, "%sline %d: %s", k ? "; " : "",
+		                 ctx->problems[k].line, ctx->problems[k].text);
+		if (w < 0 || (size_t)w >= size - o)
+			return;
+		o += (size_t)w;
+	}
+	if (ctx->n_problems > kept)
+		snprintf(buf + o, size - o, "; and %zu more", ctx->n_problems - kept);
 }
 
 /* Records "name = value" of [keys] (applied once the whole file is read). */
@@ -234,7 +267,10 @@ int config_load(char *theme, size_t size, struct nn_err *err)
 		problem(&ctx, line, "syntax error");
 	bindings_apply(&ctx);
 	free(ctx.b);
-	if (ctx.n_problems)
-		return nn_err_set(err, "config.ini %.900s", ctx.problems);
+	if (ctx.n_problems) {
+		char all[NN_ERR_MAX];
+		problems_join(&ctx, all, sizeof all);
+		return nn_err_set(err, "config.ini %.900s", all);
+	}
 	return 0;
 }

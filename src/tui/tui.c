@@ -1,7 +1,9 @@
 /*
- * tui.c — the TUI's main loop: opening the study, the layout of panes for the terminal's size,
- * signals, and the one loop that reads a key, runs its action and acts on the reaction flags
- * (recompute, redraw the dirty panes, relayout) with a single doupdate per key.
+ * tui.c — the TUI's main loop: opening the study (tui_study, app_init), taking the terminal
+ * (screen_init), the layout of panes for the terminal's size, signals, the one loop that reads a
+ * key, hands it to the mode in use (command line, help, view, panes) and acts on the reaction
+ * flags (recompute, redraw the dirty panes, relayout) with a single doupdate per key, and giving
+ * the terminal back (teardown).
  */
 #include "nncmp/tui.h"
 #include "tui_int.h"
@@ -551,7 +553,8 @@ static void run_loop(struct app *app)
 	}
 }
 
-int tui_run(const char *path, const char *theme, const char *graphics)
+/* Opens the study for the TUI, or says on stderr why it cannot (NULL: exit status 2). */
+static struct study *tui_study(const char *path)
 {
 	struct nn_err err = {{0}};
 	if (!terminal_usable()) {
@@ -563,22 +566,26 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		    "set TERM (e.g. xterm-256color) or use nncmp report\n",
 		    *m ? m : "(unset)");
 		free(m);
-		return 2;
+		return NULL;
 	}
 	struct study *s = study_open(path, &err);
 	if (!s) {
 		char *m = text_sanitize(err.msg, true);
 		fprintf(stderr, "nncmp: %s\n", m);
 		free(m);
-		return 2;
+		return NULL;
 	}
 	if (s->n_models == 0 || s->n_classes == 0) {
 		fprintf(stderr, "nncmp: the study has no models to compare\n");
 		study_free(s);
-		return 2;
+		return NULL;
 	}
-	struct app app_storage;
-	struct app *app = &app_storage;
+	return s;
+}
+
+/* The app's state before the screen: names, the pair, the layer, every instance shown. */
+static void app_init(struct app *app, struct study *s, const char *path)
+{
 	memset(app, 0, sizeof *app);
 	app->s = s;
 	const char *cs = nl_langinfo(CODESET);
@@ -622,12 +629,16 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->upper = PANE_AGREE;
 	app->sel = xcalloc(s->n ? s->n : 1, sizeof *app->sel);
 	app->n_sel = expr_select(NULL, s, app->sel);
-	/* --models, --filter, --sort: checked before the screen is touched */
-	if (!start_apply(app, true)) {
-		app_free(app);
-		return 2;
-	}
+}
 
+/*
+ * Takes the terminal: the config file, the graphics probe (before curses owns the terminal),
+ * curses, the theme, the worker and the journal, then the first screen. Returns 0, or 2 after
+ * saying on stderr why the probe failed (the terminal untouched).
+ */
+static int screen_init(struct app *app, const char *theme, const char *graphics)
+{
+	struct nn_err err = {{0}};
 	char cfg_theme[128] = "";
 	struct nn_err cfg_err = {{0}};
 	int cfg_rc = config_load(cfg_theme, sizeof cfg_theme, &cfg_err);
@@ -650,7 +661,6 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		char *m = text_sanitize(term.why, true);
 		fprintf(stderr, "nncmp: %s\n", m);
 		free(m);
-		app_free(app);
 		return 2;
 	}
 
@@ -673,11 +683,9 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->gfx = gfx_new(&term, app->utf8);
 	for (size_t k = term.n_pending; k-- > 0;) /* keys typed while the terminal was asked */
 		ungetch(term.pending[k]);
-	if (cfg_rc != 0)
-		app_message(app, true, "%s", cfg_err.msg);
-	else if (s->warnings.n)
-		app_message(app, false, "warning: %s%s", s->warnings.v[0],
-		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
+	if (app->s->warnings.n)
+		app_message(app, false, "warning: %s%s", app->s->warnings.v[0],
+		            app->s->warnings.n > 1 ? " (and more: nncmp check)" : "");
 	history_load(app);
 	app->worker = worker_new();
 	triage_open(app);
@@ -687,20 +695,33 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		start_apply(app, false);
 		memcpy(app->msg, keep, sizeof keep);
 	}
+	if (cfg_rc != 0) /* last: what is wrong in the config file is the one to fix */
+		app_message(app, true, "%s", cfg_err.msg);
 	app_recompute(app);
 	neurons_request(app);
 	react(app, RELAYOUT);
+	return 0;
+}
 
-	/* a mapped file truncated under us faults here (SIGBUS): leave cleanly, saying which */
-	char fault_path[PATH_MAX] = "";
+/*
+ * The loop, under a guard: a mapped file truncated under us faults (SIGBUS) and lands here;
+ * fault_path then names the file (size bytes), else it stays "".
+ */
+static void loop_guarded(struct app *app, char *fault_path, size_t size)
+{
 	struct fault_guard g;
 	fault_push(&g);
 	if (sigsetjmp(g.env, 1) == 0) {
 		run_loop(app);
 		fault_pop(&g);
-	} else if (!fault_map_path(g.addr, fault_path, sizeof fault_path)) {
-		snprintf(fault_path, sizeof fault_path, "a mapped file");
+	} else if (!fault_map_path(g.addr, fault_path, size)) {
+		snprintf(fault_path, size, "a mapped file");
 	}
+}
+
+/* Gives the terminal back and frees the app; returns the exit status. */
+static int teardown(struct app *app, const char *fault_path)
+{
 	if (app->gfx)
 		gfx_hide_all(app->gfx);
 	windows_free(app);
@@ -719,4 +740,22 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	if (sig)
 		fprintf(stderr, "nncmp: stopped by signal %d\n", sig);
 	return sig ? 128 + sig : 0;
+}
+
+int tui_run(const char *path, const char *theme, const char *graphics)
+{
+	struct study *s = tui_study(path);
+	if (!s)
+		return 2;
+	struct app app_storage;
+	struct app *app = &app_storage;
+	app_init(app, s, path);
+	/* --models, --filter, --sort: checked before the screen is touched */
+	if (!start_apply(app, true) || screen_init(app, theme, graphics) != 0) {
+		app_free(app);
+		return 2;
+	}
+	char fault_path[PATH_MAX] = "";
+	loop_guarded(app, fault_path, sizeof fault_path);
+	return teardown(app, fault_path);
 }

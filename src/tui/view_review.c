@@ -663,9 +663,9 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	                                 "remove\0remove",
 	                                 "skip\0skip (no decision)",
 	                                 "undo\0undo"};
-	static const char *const n2[] = {"mark\0mark", "mark-all\0mark all/none",
-	                                 "view.down\0browse", "view.help\0keys",
-	                                 "view.close\0close  :rescore  :export PATH"};
+	static const char *const n2[] = {
+	    "mark\0mark",  "mark-all\0mark all/none", "view.down\0down",
+	    "view.up\0up", "view.help\0keys",         "view.close\0close  :rescore  :export PATH"};
 	char k1[320], k2[320];
 	review_hint(k1, sizeof k1, n1, sizeof n1 / sizeof *n1);
 	review_hint(k2, sizeof k2, n2, sizeof n2 / sizeof *n2);
