@@ -132,8 +132,10 @@ enum {
 	CLEAR = 1 << 6,      /* repaint the whole terminal (resize, Ctrl-L) */
 	VIEW_CLOSE = 1 << 7, /* close the open view */
 };
-/* Redraw one named pane (whether focused or not). */
+/* Redraw one named pane (whether focused or not): bits 8 .. 8 + PANE_COUNT - 1. */
 #define REDRAW_ONE(p) (1 << (8 + (p)))
+/* Redraw the open view. */
+#define REDRAW_VIEW (1 << 15)
 
 /* ---- state changes (selection.c; app_message in tui.c) ---- */
 

@@ -72,9 +72,7 @@ int search_run(struct app *app, const char *text, int dir)
 		bool wrapped = dir > 0 ? row <= cur : row >= cur;
 		if (wrapped)
 			app_message(app, false, "search wrapped around");
-		if (app->view)
-			app->view_dirty = true;
-		return REDRAW_PANE | REDRAW_STATUS;
+		return (app->view ? REDRAW_VIEW : REDRAW_PANE) | REDRAW_STATUS;
 	}
 	app_message(app, true, "not found in this %s: %.200s", app->view ? "view" : "pane", text);
 	return REDRAW_STATUS;

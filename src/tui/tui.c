@@ -334,7 +334,7 @@ static void react(struct app *app, int flags)
 		if (f >= 0)
 			app->panes[f].dirty = true;
 	}
-	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS))
+	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS | REDRAW_VIEW))
 		app->view_dirty = true;
 	for (int p = 0; p < PANE_COUNT; p++)
 		if (flags & REDRAW_ONE(p))

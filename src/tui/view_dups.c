@@ -149,6 +149,18 @@ static int dups_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	return 0;
 }
 
+/* A pair matches by either sample's id. */
+static bool dups_match(const struct app *app, const void *ctx, size_t row, const char *text)
+{
+	const struct dview *d = ctx;
+	if (row >= d->n_shown)
+		return false;
+	const struct dups_pair *p = &d->res.pairs[d->shown[row]];
+	char ia[32], ib[32];
+	return search_has(study_instance_id(app->s, p->a, ia, sizeof ia), text) ||
+	       search_has(study_instance_id(app->s, p->b, ib, sizeof ib), text);
+}
+
 static struct key_action dups_acts[] = {
     {"differ", "only the pairs whose labels differ (again: every pair)", dups_act, 0, K('d')},
 };
@@ -175,6 +187,7 @@ const struct view_class view_dups = {
     .draw = dups_draw,
     .rows = dups_rows,
     .keys = &dups_keys,
+    .match = dups_match,
     .enter = dups_enter,
     .free = dups_view_free,
 };

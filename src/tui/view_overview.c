@@ -265,6 +265,13 @@ static int overview_enter(struct app *app, void *ctx, struct view_nav *nav)
 	return view_open(app, "review");
 }
 
+/* A row matches by its given label. */
+static bool overview_match(const struct app *app, const void *ctx, size_t row, const char *text)
+{
+	const struct overview *o = ctx;
+	return row < o->n_rows && search_has(app->s->classes[o->rows[row].label], text);
+}
+
 const struct view_class view_overview = {
     .name = "labels",
     .title = "Label errors overview (Bauerle): given label -> predicted class",
@@ -273,6 +280,7 @@ const struct view_class view_overview = {
     .compute = overview_compute,
     .draw = overview_draw,
     .rows = overview_rows,
+    .match = overview_match,
     .enter = overview_enter,
     .free = overview_free,
 };

@@ -59,8 +59,7 @@ static int job_done(struct app *app, void *p, int rc, const struct nn_err *err)
 		h->failed = true;
 		h->err = *err;
 	}
-	app->view_dirty = true;
-	return REDRAW_ALL;
+	return REDRAW_ALL | REDRAW_VIEW;
 }
 
 uint32_t *view_sel_sorted(const struct app *app, size_t *n)
@@ -282,10 +281,8 @@ int view_key(struct app *app, int key, bool is_key)
 	/* a view in a state of its own (a picker, a batch to confirm) sees every key first */
 	if (app->view_ready && app->view->capture) {
 		int r = app->view->capture(app, h->ctx, &app->nav, key);
-		if (r >= 0) {
-			app->view_dirty = true;
-			return r;
-		}
+		if (r >= 0)
+			return r | REDRAW_VIEW;
 	}
 	/* then the view's own keys, then the keys every view shares (htop's order) */
 	const struct key_action *a =
@@ -294,11 +291,8 @@ int view_key(struct app *app, int key, bool is_key)
 		a = keymode_find(&view_keys, key);
 	if (!a)
 		return 0;
-	void *ctx = h->ctx;
-	int r = a->run(app, ctx, &app->nav, a->arg);
-	if (app->view)
-		app->view_dirty = true;
-	return r;
+	/* a view's handlers change what it shows: it is redrawn after each */
+	return a->run(app, h->ctx, &app->nav, a->arg) | REDRAW_VIEW;
 }
 
 void view_draw(struct app *app)

@@ -69,6 +69,25 @@ expect "the panes keep their own j" "Instance #1 "
 keys q
 expect "q quits" "rc=0"
 
+echo "== / searches inside a view; ? lists the view's own keys"
+rm -f "$TMP/config/nncmp/config.ini"
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "A=cnn B=cnn_early"
+keys O
+expect "O opens the models view" "Esc: close"
+keys '?'
+expect "? in a view lists its own keys" "models.sort-next"
+expect "? in a view lists the keys every view shares" "view.search"
+keys q
+keys /
+type_text "knn"
+keys Enter
+sleep 0.3
+keys Enter
+expect "/ found knn in the view: Enter makes it A" "A=knn"
+keys q
+expect "q quits" "rc=0"
+
 echo "== unknown action and mode, a key taken from another action"
 printf '[keys]\nbogus-action = z\ndown = j n\nnosuch.down = x\nreview.accept = Q\n' \
 	>"$TMP/config/nncmp/config.ini"
