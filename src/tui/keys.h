@@ -57,7 +57,7 @@ struct keymode {
 		__VA_ARGS__                                                                        \
 	}
 
-/* The modes every screen has (keys.c, actions.c, views.c, cmdline.c). */
+/* The modes every screen has (actions.c, views.c, cmdline.c). */
 extern struct keymode panes_keys, view_keys, cmdline_keys;
 
 /* The k-th mode of every mode there is (the fixed ones, each pane's, each view's), or NULL past

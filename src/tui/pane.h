@@ -1,9 +1,10 @@
 /*
  * pane.h — the panes of the main screen, each a struct pane_class (one file per pane:
  * pane_models.c, pane_agree.c, pane_confusion.c, pane_instances.c, pane_neurons.c,
- * pane_detail.c) hosted by panes.c the way views.c hosts the views: the host lays them out, draws
- * the dirty ones, moves their cursor (struct view_nav, the one list cursor panes and views share)
- * and hands the focused pane its own keys first, then the panes' keys (htop's ScreenManager).
+ * pane_detail.c) hosted by panes.c the way views.c hosts the views: the host draws the dirty
+ * ones, moves their cursor (struct view_nav, the one list cursor panes and views share) and hands
+ * the focused pane its own keys first, then the panes' keys (htop's ScreenManager); tui.c's
+ * app_layout() places them for the terminal's size.
  */
 #ifndef NNCMP_TUI_PANE_H
 #define NNCMP_TUI_PANE_H
@@ -38,7 +39,7 @@ struct pane {
 	int y, x, h, w;
 	bool dirty;
 	struct view_nav nav;
-	int cell_x, cell_w; /* a cell cursor's columns as last drawn: first x, width (mouse.c) */
+	int cell_x, cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
 };
 
 /* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */

@@ -189,7 +189,7 @@ bool search_has(const char *hay, const char *needle);
 /* Sets the neuron pane's layer by "model.layer"; returns flags (message on error). */
 int app_set_layer(struct app *app, const char *spec);
 
-/* ---- drawing (draw.c, panes.c) ---- */
+/* ---- drawing (draw.c; the detail pane's helpers in pane_detail.c) ---- */
 
 /* Draws untrusted text sanitized at (y, x), at most maxcols display columns; returns the columns
  * used. With fill, pads with spaces to maxcols. */
