@@ -39,7 +39,8 @@ struct pane {
 	int y, x, h, w;
 	bool dirty;
 	struct view_nav nav;
-	int cell_x, cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
+	int cell_x,
+	    cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
 };
 
 /* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */
