@@ -108,10 +108,10 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_array_append_new(models,
-		                      json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name),
-		                                "source", src_names[md->src], "path",
-		                                cli_jstr(md->src_path), "layers", layers));
+		json_array_append_new(
+		    models, json_pack("{s:o, s:s, s:o, s:b, s:o}", "name", cli_jstr(md->name),
+		                      "source", src_names[md->src], "path", cli_jstr(md->src_path),
+		                      "derived_cached", md->derived_cached, "layers", layers));
 	}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)
@@ -133,7 +133,9 @@ int cmd_check(int argc, char **argv)
 			const json_t *jm = json_array_get(json_object_get(out, "models"), m);
 			char *mn = cli_safe(s->models[m].name),
 			     *p = cli_safe(s->models[m].src_path);
-			printf("  model %s: %s %s\n", mn, src_names[s->models[m].src], p);
+			printf("  model %s: %s %s%s\n", mn, src_names[s->models[m].src], p,
+			       s->models[m].derived_cached ? " (derived values from the cache)"
+			                                   : "");
 			free(mn);
 			free(p);
 			const json_t *layers = json_object_get(jm, "layers");
