@@ -227,6 +227,9 @@ static int images_enter(struct app *app, void *ctx, struct view_nav *nav)
 	return VIEW_CLOSE | REDRAW_ALL;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode preview_keys;
+
 static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
 {
 	place(ctx, nav);
@@ -234,9 +237,11 @@ static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	if (nav->cur >= app->n_sel)
 		nav->cur = app->n_sel - 1;
 	size_t i = app->sel[nav->cur];
-	char line[96];
-	snprintf(line, sizeof line, "#%zu  (%zu of %zu shown)   j/k: next/previous   ", i,
-	         nav->cur + 1, app->n_sel);
+	char line[128];
+	char kn[24], kp[24];
+	snprintf(line, sizeof line, "#%zu  (%zu of %zu shown)   %s/%s: next/previous   ", i,
+	         nav->cur + 1, app->n_sel, keymode_key(&preview_keys, "next", kn, sizeof kn),
+	         keymode_key(&preview_keys, "prev", kp, sizeof kp));
 	int x = draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false) + 1;
 	caption(app, w, 1, x, W - x - 1, i, role_attr(ROLE_NORMAL) | A_BOLD);
 	int rows = H - 3 - (int)app->s->n_models;

@@ -124,6 +124,9 @@ static size_t matrix_rows(const void *p)
 	return c->means[c->mode].rows;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode matrix_keys;
+
 static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct matrix_ctx *c = p;
@@ -137,9 +140,15 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	         ln, c->mode ? "outcomes of the pair and the filter vs the rest" : "each class",
 	         c->n_sel);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+	char kr[24], ko[24], kh[24], kl[24], ke[24];
 	snprintf(line, sizeof line,
-	         "r: rows by %s   o: %s   h/l: column   Enter: sort instances by the neuron",
-	         c->mode ? "class" : "outcome", c->sorted ? "neuron order" : "sort by this row");
+	         "%s: rows by %s   %s: %s   %s/%s: column   %s: sort instances by the neuron",
+	         keymode_key(&matrix_keys, "rows", kr, sizeof kr), c->mode ? "class" : "outcome",
+	         keymode_key(&matrix_keys, "order", ko, sizeof ko),
+	         c->sorted ? "neuron order" : "sort by this row",
+	         keymode_key(&view_keys, "left", kh, sizeof kh),
+	         keymode_key(&view_keys, "right", kl, sizeof kl),
+	         keymode_key(&view_keys, "enter", ke, sizeof ke));
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	if (m->cols == 0) {
 		free(mn);

@@ -82,6 +82,9 @@ static bool weights_layer(const struct app *app, int *m, int *l)
 	return false;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode weights_keys;
+
 static void *weights_prepare(struct app *app, struct nn_err *err)
 {
 	const struct study *s = app->s;
@@ -122,8 +125,11 @@ static void *weights_prepare(struct app *app, struct nn_err *err)
 			free(a);
 			free(b);
 		}
-	if (n_with > 1 && o < sizeof c->layers)
-		snprintf(c->layers + o, sizeof c->layers - o, "   L: next");
+	if (n_with > 1 && o < sizeof c->layers) {
+		char kb[24];
+		snprintf(c->layers + o, sizeof c->layers - o, "   %s: next",
+		         keymode_key(&weights_keys, "layer-next", kb, sizeof kb));
+	}
 	int nm = -1, nl = -1;
 	struct nn_err e2 = {{0}};
 	if (view_layer(app, &nm, &nl, &e2) && !has_weights(s, nm, nl) &&
@@ -228,14 +234,16 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	    : c->how ? "each cell the mean of its block"
 	             : "each cell the strongest weight of its block");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+	char km[24], how[48] = "";
+	if (!whole)
+		snprintf(how, sizeof how, "   %s: %s",
+		         keymode_key(&weights_keys, "cells", km, sizeof km),
+		         c->how ? "strongest weights" : "block means");
 	snprintf(
 	    line, sizeof line,
 	    "# = -  below -0.7 -0.35 -0.1 x scale   %s |v| < 0.1 x scale   + * @  above 0.1 0.35 "
 	    "0.7 x scale   (scale %.4g)%s",
-	    glyph(app, "\xc2\xb7", "."), g->scale,
-	    whole    ? ""
-	    : c->how ? "   m: strongest weights"
-	             : "   m: block means");
+	    glyph(app, "\xc2\xb7", "."), g->scale, how);
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	bool overlay = c->act && c->h == g->rows;
 	double lo = INFINITY, hi = -INFINITY;

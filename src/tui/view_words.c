@@ -284,6 +284,9 @@ static size_t words_rows(const void *p)
 	return c->n_shown;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode words_keys;
+
 static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct words_ctx *c = p;
@@ -301,10 +304,16 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	         c->n_sel == c->n ? "; no filter, so every lift is 1: filter first (f, 1, 2, w)"
 	                          : "");
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
-	draw_safe(app, w, 3, 1, W - 2,
-	          "o: sort by lift/count   s: stop words   + -: min support   Enter: keep texts "
-	          "containing the word",
-	          role_attr(ROLE_DIM), false);
+	char ko[24], ks[24], kp[24], km[24], ke[24];
+	snprintf(line, sizeof line,
+	         "%s: sort by lift/count   %s: stop words   %s %s: min support   %s: keep texts "
+	         "containing the word",
+	         keymode_key(&words_keys, "sort", ko, sizeof ko),
+	         keymode_key(&words_keys, "stop-words", ks, sizeof ks),
+	         keymode_key(&words_keys, "support-up", kp, sizeof kp),
+	         keymode_key(&words_keys, "support-down", km, sizeof km),
+	         keymode_key(&view_keys, "enter", ke, sizeof ke));
+	draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	int y0 = 5, ww = 18;
 	attr_t hd = role_attr(ROLE_HEADER);
 	snprintf(line, sizeof line, " %-*s %9s %7s %7s %7s  %s", ww, "word", "in shown", "% shown",
