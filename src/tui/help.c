@@ -23,6 +23,8 @@ static size_t help_modes(const struct app *app, const struct keymode **out)
 	if (app->view) {
 		if (app->view->keys)
 			out[n++] = app->view->keys;
+		if (app->view->keys && strcmp(app->view->keys->name, "review") == 0)
+			out[n++] = &picker_keys; /* a mode inside the review */
 		out[n++] = &view_keys;
 	} else {
 		const struct pane_class *pc = pane_classes[app->focus];

@@ -59,6 +59,8 @@ struct keymode {
 
 /* The modes every screen has (actions.c, views.c, cmdline.c). */
 extern struct keymode panes_keys, view_keys, cmdline_keys;
+/* The review queue's class picker (view_review.c): a mode of its own inside the review. */
+extern struct keymode picker_keys;
 
 /* The k-th mode of every mode there is (the fixed ones, each pane's, each view's), or NULL past
  * the last. */

@@ -334,6 +334,10 @@ static int decide(struct app *app, struct review *r, struct view_nav *nav, bool 
 }
 
 /* Enter carries out the pending batch; any other key cancels it. */
+/* The review's own keys and the picker's (defined with their handlers below). */
+static struct keymode review_keys;
+struct keymode picker_keys;
+
 static int confirm_key(struct app *app, struct review *r, struct view_nav *nav, int key)
 {
 	struct decision_req *req = r->pending;
@@ -341,7 +345,8 @@ static int confirm_key(struct app *app, struct review *r, struct view_nav *nav, 
 	r->pending = NULL;
 	r->n_pending = 0;
 	int flags = REDRAW_STATUS;
-	if (key == '\n' || key == '\r' || key == KEY_ENTER)
+	const struct key_action *a = keymode_find(&review_keys, key);
+	if (a && strcmp(a->name, "confirm") == 0)
 		flags = commit(app, r, nav, req, n, r->pending_what);
 	else
 		app_message(app, false, "cancelled: nothing changed (%zu still marked)",
@@ -358,31 +363,69 @@ static int review_capture(struct app *app, void *ctx, struct view_nav *nav, int 
 		return confirm_key(app, r, nav, key);
 	if (!r->picking)
 		return -1;
-	int32_t m[PICK_MAX];
-	size_t nm = pick_matches(app, r, m, PICK_MAX);
+	const struct key_action *a = keymode_find(&picker_keys, key);
+	if (a)
+		return a->run(app, r, nav, a->arg);
 	size_t len = strlen(r->pick);
-	if (key == KEY_ESC) {
-		r->picking = false;
-	} else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
-		r->picking = false;
-		if (nm)
-			return decide(app, r, nav, false, DECIDE_RELABEL,
-			              m[r->pick_cur < nm ? r->pick_cur : 0]);
-	} else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
-		if (len)
-			r->pick[len - 1] = '\0';
-		r->pick_cur = 0;
-	} else if (key == KEY_DOWN || key == '\t') {
-		if (r->pick_cur + 1 < nm)
-			r->pick_cur++;
-	} else if (key == KEY_UP || key == KEY_BTAB) {
-		if (r->pick_cur)
-			r->pick_cur--;
-	} else if (key >= 0x20 && key < 0x7f && len + 1 < PICK_MAX) {
+	if (key >= 0x20 && key < 0x7f && len + 1 < PICK_MAX) { /* typed: the search narrows */
 		r->pick[len] = (char)key;
 		r->pick[len + 1] = '\0';
 		r->pick_cur = 0;
 	}
+	return 0;
+}
+
+/* The picker's keys: arg 0 close it, 1 relabel to the class under its cursor, 2 erase the last
+ * character typed, 3 and 4 the next and the previous class. */
+static int pact(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	struct review *r = ctx;
+	int32_t m[PICK_MAX];
+	size_t nm = pick_matches(app, r, m, PICK_MAX);
+	size_t len = strlen(r->pick);
+	switch (arg) {
+	case 0:
+		r->picking = false;
+		break;
+	case 1:
+		r->picking = false;
+		if (nm)
+			return decide(app, r, nav, false, DECIDE_RELABEL,
+			              m[r->pick_cur < nm ? r->pick_cur : 0]);
+		break;
+	case 2:
+		if (len)
+			r->pick[len - 1] = '\0';
+		r->pick_cur = 0;
+		break;
+	case 3:
+		if (r->pick_cur + 1 < nm)
+			r->pick_cur++;
+		break;
+	default:
+		if (r->pick_cur)
+			r->pick_cur--;
+		break;
+	}
+	return 0;
+}
+
+static struct key_action picker_acts[] = {
+    {"cancel", "close the picker, nothing decided", pact, 0, K(KEY_ESC)},
+    {"choose", "relabel to the class under the cursor", pact, 1, K('\n', '\r', KEY_ENTER)},
+    {"erase", "erase the last character typed", pact, 2, K(KEY_BACKSPACE, 127, 8)},
+    {"next", "the next matching class", pact, 3, K(KEY_DOWN, '\t')},
+    {"prev", "the previous matching class", pact, 4, K(KEY_UP, KEY_BTAB)},
+};
+KEYMODE(picker_keys, "picker", "Keys of the review's class picker (other keys type)", picker_acts);
+
+/* Enter with a batch waiting (confirm_key runs it); nothing otherwise. */
+static int ract_confirm(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)app;
+	(void)ctx;
+	(void)nav;
+	(void)arg;
 	return 0;
 }
 
@@ -504,6 +547,8 @@ static struct key_action review_acts[] = {
     {"mark", "mark the sample (the next decision applies to every marked one)", ract_mark, 0,
      K('m')},
     {"mark-all", "mark every undecided sample, or none", ract_mark, 1, K('M')},
+    {"confirm", "carry out a decision on several marked samples (other keys cancel it)",
+     ract_confirm, 0, K('\n', '\r', KEY_ENTER)},
     RELABEL(0),
     RELABEL(1),
     RELABEL(2),
@@ -605,8 +650,10 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	if (off)
 		draw_text(app, w, 2, 1, W - 2, est, role_attr(ROLE_HEADER), false);
 	if (r->pending) {
-		snprintf(line, sizeof line, "%zu samples: %s?  Enter confirms, Esc cancels",
-		         r->n_pending, r->pending_what);
+		char kc[24];
+		snprintf(line, sizeof line, "%zu samples: %s?  %s confirms, Esc cancels",
+		         r->n_pending, r->pending_what,
+		         keymode_key(&review_keys, "confirm", kc, sizeof kc));
 		draw_text(app, w, 2 + off, 1, W - 2, line, role_attr(ROLE_FOCUS) | A_BOLD, false);
 	} else if (r->n_marked) {
 		snprintf(line, sizeof line, "%zu marked: the next decision applies to each of them",
