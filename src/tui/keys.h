@@ -18,7 +18,7 @@
 struct app;
 struct view_nav;
 
-#define KEYS_MAX 4
+#define KEYS_MAX 6
 #define KEY_ESC  27
 #define CTRL(c)  ((c)&0x1f)
 

@@ -252,7 +252,7 @@ static int vact_panes(struct app *app, void *ctx, struct view_nav *nav, long arg
 }
 
 static struct key_action view_acts[] = {
-    {"close", "close the view", vact_close, 0, K(KEY_ESC, 'q', KEY_BACKSPACE, 127)},
+    {"close", "close the view", vact_close, 0, K(KEY_ESC, 'q', KEY_BACKSPACE, 127, CTRL('h'))},
     {"down", "next row", vact_move, 1, K('j', KEY_DOWN)},
     {"up", "previous row", vact_move, -1, K('k', KEY_UP)},
     {"page-down", "next page", vact_move, MOVE_PAGE, K(KEY_NPAGE, ' ', CTRL('f'))},
