@@ -111,6 +111,11 @@ static void key_line(struct config_ctx *ctx, const char *name, const char *value
 		return;
 	}
 	struct key_action *act = keymode_action(m, aname);
+	/* a name without a mode may also be a pane's own key (left and right were the panes' once)
+	 */
+	for (size_t p = 0; !act && !dot && p < PANE_COUNT; p++)
+		if (pane_classes[p]->keys && (act = keymode_action(pane_classes[p]->keys, aname)))
+			m = pane_classes[p]->keys;
 	if (!act) {
 		problem(ctx, line, "[keys] no action called '%.40s' in %s (? lists them)", aname,
 		        m->name);
