@@ -73,12 +73,6 @@ const char *action_key(const char *name, char *buf, size_t size)
 	return keymode_key(&panes_keys, name, buf, size);
 }
 
-int action_run(struct app *app, const char *name)
-{
-	const struct key_action *a = keymode_action(&panes_keys, name);
-	return a ? a->run(app, NULL, &app->panes[app->focus].nav, a->arg) : 0;
-}
-
 static const struct {
 	const char *name;
 	int key;

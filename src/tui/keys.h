@@ -81,9 +81,6 @@ const char *key_label(int key, char *buf, size_t size);
 int key_parse(const char *s);
 /* The first key of the panes' action called name, as text ("?" when unbound). */
 const char *action_key(const char *name, char *buf, size_t size);
-/* Runs the panes' action called name (as its key would) on the focused pane; returns its
- * reaction flags. */
-int action_run(struct app *app, const char *name);
 /* Puts every table back to its default keys (the first call records them; fuzz_config). */
 void keys_reset(void);
 

@@ -14,8 +14,6 @@
 #include "nncmp/image.h"
 #include "nncmp/text.h"
 
-#define KEY_ESC 27
-
 struct images {
 	int per_row;  /* thumbnails per grid row, as last drawn */
 	int shown;    /* grid slots in use, as last drawn */
