@@ -1,13 +1,63 @@
 /*
  * help.c — the help screen (?), generated from the tables of the mode in use: the open view's
  * own keys and the keys every view shares, or the focused pane's own keys and the panes' keys;
- * then the ':' commands (commands.c) and the command line's keys. Each key line shows the keys,
+ * then the help's own keys (mode "help"), the ':' commands (commands.c) and the command line's
+ * keys. Each key line shows the keys,
  * the name config.ini rebinds (MODE.NAME; the panes' names without MODE.) and the help text.
  */
 #include "tui_int.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* The help's own keys: arg rows (±MOVE_PAGE a page, ±MOVE_ALL the ends). */
+static int hact_scroll(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	size_t pg = (size_t)(app->rows > 6 ? app->rows - 6 : 1);
+	if (arg == MOVE_ALL)
+		app->help_top = SIZE_MAX / 2; /* help_draw() clamps it to the last page */
+	else if (arg == -MOVE_ALL)
+		app->help_top = 0;
+	else if (arg == MOVE_PAGE)
+		app->help_top += pg;
+	else if (arg == -MOVE_PAGE)
+		app->help_top = app->help_top > pg ? app->help_top - pg : 0;
+	else if (arg > 0)
+		app->help_top++;
+	else if (app->help_top)
+		app->help_top--;
+	return REDRAW_ALL;
+}
+
+static int hact_close(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	(void)arg;
+	app->help = false;
+	return RELAYOUT;
+}
+
+static struct key_action help_acts[] = {
+    {"close", "close the help", hact_close, 0,
+     K('q', KEY_ESC, '?', KEY_F(1), '\n', '\r', KEY_ENTER)},
+    {"down", "scroll down", hact_scroll, 1, K('j', KEY_DOWN)},
+    {"up", "scroll up", hact_scroll, -1, K('k', KEY_UP)},
+    {"page-down", "a page down", hact_scroll, MOVE_PAGE, K(KEY_NPAGE, CTRL('f'), ' ')},
+    {"page-up", "a page up", hact_scroll, -MOVE_PAGE, K(KEY_PPAGE, CTRL('b'))},
+    {"top", "the top", hact_scroll, -MOVE_ALL, K('g', KEY_HOME)},
+    {"bottom", "the bottom", hact_scroll, MOVE_ALL, K('G', KEY_END)},
+};
+KEYMODE(help_keys, "help", "Keys of this help", help_acts);
+
+int help_key(struct app *app, int key, bool is_key)
+{
+	/* a character that is not ASCII may share its number with a KEY_ code */
+	const struct key_action *a = !is_key && key > 255 ? NULL : keymode_find(&help_keys, key);
+	return a ? a->run(app, NULL, NULL, a->arg) : 0;
+}
 
 /* One line of the help: a heading, a key action, a command, or an empty line. */
 struct hline {
@@ -60,6 +110,22 @@ static bool help_line(const struct app *app, size_t k, struct hline *h)
 		k--;
 	}
 	if (k == 0) {
+		h->kind = H_HEAD;
+		h->m = &help_keys;
+		return true;
+	}
+	k--;
+	if (k < help_keys.n) {
+		h->kind = H_KEY;
+		h->m = &help_keys;
+		h->i = k;
+		return true;
+	}
+	k -= help_keys.n;
+	if (k == 0)
+		return true;
+	k--;
+	if (k == 0) {
 		h->kind = H_HEAD; /* the commands */
 		return true;
 	}
@@ -94,7 +160,7 @@ size_t help_lines(const struct app *app)
 	size_t nm = help_modes(app, ms), n = 0;
 	for (size_t j = 0; j < nm; j++)
 		n += ms[j]->n + 2;
-	return n + 1 + n_cmds + 1 + 1 + cmdline_keys.n;
+	return n + 1 + help_keys.n + 1 + 1 + n_cmds + 1 + 1 + cmdline_keys.n;
 }
 
 void help_draw(struct app *app)
@@ -144,10 +210,11 @@ void help_draw(struct app *app)
 			draw_safe(app, w, y, 26, W - 26, c->help, role_attr(ROLE_NORMAL), false);
 		}
 	}
-	char k1[24], k2[24], k3[24], foot[128];
-	snprintf(foot, sizeof foot, " %s/%s scroll   q, Esc or %s closes",
-	         action_key("down", k1, sizeof k1), action_key("up", k2, sizeof k2),
-	         action_key("help", k3, sizeof k3));
+	char k1[24], k2[24], keys[64], foot[160];
+	snprintf(foot, sizeof foot, " %s/%s scroll   %s closes",
+	         keymode_key(&help_keys, "down", k1, sizeof k1),
+	         keymode_key(&help_keys, "up", k2, sizeof k2),
+	         key_action_labels(keymode_action(&help_keys, "close"), keys, sizeof keys));
 	draw_safe(app, w, H - 1, 0, W, foot, role_attr(ROLE_STATUS), true);
 	wnoutrefresh(w);
 }

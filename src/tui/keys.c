@@ -16,7 +16,7 @@
 
 struct keymode *keymode_at(size_t k)
 {
-	static struct keymode *const fixed[] = {&panes_keys, &view_keys, &cmdline_keys,
+	static struct keymode *const fixed[] = {&panes_keys, &view_keys, &cmdline_keys, &help_keys,
 	                                        &picker_keys};
 	size_t nf = sizeof fixed / sizeof *fixed;
 	if (k < nf)

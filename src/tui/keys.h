@@ -18,7 +18,7 @@
 struct app;
 struct view_nav;
 
-#define KEYS_MAX 6
+#define KEYS_MAX 8
 #define KEY_ESC  27
 #define CTRL(c)  ((c)&0x1f)
 
@@ -58,7 +58,7 @@ struct keymode {
 	}
 
 /* The modes every screen has (actions.c, views.c, cmdline.c). */
-extern struct keymode panes_keys, view_keys, cmdline_keys;
+extern struct keymode panes_keys, view_keys, cmdline_keys, help_keys;
 /* The review queue's class picker (view_review.c): a mode of its own inside the review. */
 extern struct keymode picker_keys;
 

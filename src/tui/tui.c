@@ -343,35 +343,6 @@ static void react(struct app *app, int flags)
 		app->status_dirty = app->msg_dirty = true;
 }
 
-/* Keys while the help screen is up: scroll it, or close it. */
-static int help_key(struct app *app, int key)
-{
-	const struct key_action *act = keymode_find(&panes_keys, key);
-	const char *name = act ? act->name : "";
-	if (strcmp(name, "down") == 0) {
-		app->help_top++;
-	} else if (strcmp(name, "up") == 0) {
-		if (app->help_top)
-			app->help_top--;
-	} else if (strcmp(name, "page-down") == 0) {
-		app->help_top += (size_t)(app->rows > 6 ? app->rows - 6 : 1);
-	} else if (strcmp(name, "page-up") == 0) {
-		size_t pg = (size_t)(app->rows > 6 ? app->rows - 6 : 1);
-		app->help_top = app->help_top > pg ? app->help_top - pg : 0;
-	} else if (strcmp(name, "top") == 0) {
-		app->help_top = 0;
-	} else if (strcmp(name, "bottom") == 0) {
-		app->help_top = SIZE_MAX / 2; /* help_draw() clamps it to the last page */
-	} else if (key == 'q' || key == KEY_ESC || strcmp(name, "help") == 0 ||
-	           strcmp(name, "quit") == 0 || strcmp(name, "enter") == 0) {
-		app->help = false;
-		return RELAYOUT;
-	} else {
-		return 0;
-	}
-	return REDRAW_ALL;
-}
-
 static void app_free(struct app *app)
 {
 	if (app->view)
@@ -532,7 +503,7 @@ static void run_loop(struct app *app)
 		else if (app->cmd_active)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
-			flags = help_key(app, key);
+			flags = help_key(app, key, is_key);
 		else if (app->view)
 			flags = view_key(app, key, is_key);
 		else {

@@ -231,5 +231,7 @@ void status_draw(struct app *app);
 void help_draw(struct app *app);
 /* The number of lines the help screen has for the mode in use. */
 size_t help_lines(const struct app *app);
+/* A key while the help is up (mode "help": scroll, close); returns reaction flags. */
+int help_key(struct app *app, int key, bool is_key);
 
 #endif
