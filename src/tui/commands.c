@@ -55,9 +55,9 @@ static void complete_filter(const struct app *app, struct cands *c)
 		cand_add(c, *w);
 	cand_models(app, c, "", "");
 	for (size_t k = 0; k < app->s->n_classes; k++) {
-		char lit[256];
-		app_class_literal(app, (int)k, lit, sizeof lit);
+		char *lit = filter_class_literal(app->s, (int)k);
 		cand_add(c, lit);
+		free(lit);
 	}
 }
 

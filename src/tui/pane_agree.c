@@ -6,6 +6,8 @@
  */
 #include "tui_int.h"
 
+#include "nncmp/filter.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,11 +171,11 @@ static int agree_enter(struct app *app)
 	if (app->mode == AGREE_CUSTOM && *app->filter) {
 		if (cls < 0)
 			return 0;
-		char lit[256];
-		app_class_literal(app, cls, lit, sizeof lit);
-		char *f = xasprintf("(%s) and gt == %s", app->filter, lit);
+		char *c = filter_agreement(app->s, app->a, app->b, OUTCOME_ANY, cls);
+		char *f = filter_and(app->filter, c);
 		int rc = app_set_filter(app, f, AGREE_CUSTOM, cls, true);
 		free(f);
+		free(c);
 		return rc;
 	}
 	return app_agree(app, app->mode == AGREE_CUSTOM ? AGREE_ALL : app->mode, cls);

@@ -7,6 +7,8 @@
  */
 #include "tui_int.h"
 
+#include "nncmp/filter.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,7 +232,6 @@ static int confusion_enter(struct app *app)
 {
 	const struct study *s = app->s;
 	const struct view_nav *nv = &app->panes[PANE_CONFUSION].nav;
-	const char *ma = s->models[app->a].name, *mb = s->models[app->b].name;
 	size_t C = s->n_classes, cell_at = nv->cur * C + nv->left;
 	if (nv->cur >= C || nv->left >= C)
 		return 0;
@@ -241,19 +242,11 @@ static int confusion_enter(struct app *app)
 		app_message(app, false, "that cell is empty: nothing to open");
 		return REDRAW_STATUS;
 	}
-	char lit_r[256], lit_c[256];
-	app_class_literal(app, (int)nv->cur, lit_r, sizeof lit_r);
-	app_class_literal(app, (int)nv->left, lit_c, sizeof lit_c);
-	char *cell;
-	if (app->conf_view == 2)
-		cell =
-		    xasprintf("gt == %s and (%s == %s or %s == %s)", lit_r, ma, lit_c, mb, lit_c);
-	else
-		cell = xasprintf("gt == %s and %s == %s", lit_r, app->conf_view ? mb : ma, lit_c);
-	/* removed samples are not in the matrix's counts, so not in its cells either */
-	const char *kept = app->s->n_removed ? " and not removed" : "";
-	char *f = *app->filter ? xasprintf("(%s) and %s%s", app->filter, cell, kept)
-	                       : xasprintf("%s%s", cell, kept);
+	/* view 0 and 1: model A's or B's cell; 2: the difference, either model's */
+	char *cell = filter_confusion_cell(s, (int)nv->cur, (int)nv->left,
+	                                   app->conf_view == 1 ? app->b : app->a,
+	                                   app->conf_view == 2 ? (int)app->b : -1);
+	char *f = filter_and(app->filter, cell);
 	int rc = app_set_filter(app, f, AGREE_CUSTOM, app->cls, true);
 	free(f);
 	free(cell);
