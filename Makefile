@@ -102,6 +102,9 @@ unit: $(UNIT_BIN) $(BUILD)/nncmp
 test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
+	tests/cli/formats.sh ./nncmp
+	tests/cli/plurals.sh ./nncmp
+	tests/readme/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
 	tests/install/run.sh
@@ -121,6 +124,7 @@ test: deps-test
 	tests/screen/numbers.sh ./nncmp
 	tests/screen/moving.sh ./nncmp
 	tests/screen/keys.sh ./nncmp
+	tests/screen/plurals.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -158,6 +162,8 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/formats.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/run.sh build-asan/nncmp
@@ -177,6 +183,10 @@ asan: deps-test
 		tests/screen/moving.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/keys.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/plurals.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -124,11 +124,11 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 	const struct overview_cell *cc = &cur->cells[nav->left];
 	char kh[24], kl[24], ke[24];
 	snprintf(line, sizeof line,
-	         "given %.40s, predicted %.40s: %zu samples   %s/%s: cell   %s: review them",
-	         s->classes[cur->label], s->classes[cc->pred], cc->n,
+	         "given %.40s, predicted %.40s: %zu sample%s   %s/%s: cell   %s: review %s",
+	         s->classes[cur->label], s->classes[cc->pred], cc->n, cc->n == 1 ? "" : "s",
 	         keymode_key(&view_keys, "left", kh, sizeof kh),
 	         keymode_key(&view_keys, "right", kl, sizeof kl),
-	         keymode_key(&view_keys, "enter", ke, sizeof ke));
+	         keymode_key(&view_keys, "enter", ke, sizeof ke), cc->n == 1 ? "it" : "them");
 	draw_text(app, w, H - 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 }
 

@@ -625,10 +625,10 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	size_t kept = journal_count(j, DECIDE_KEEP), decided = relab + removed + kept;
 	char est[120];
 	if (decided > 0)
-		snprintf(est, sizeof est,
-		         "errors left ~%.0f (%zu of %zu decisions so far were errors)",
+		snprintf(est, sizeof est, "errors left ~%.0f (%zu of %zu decision%s so far %s)",
 		         (double)left * (double)(relab + removed) / (double)decided,
-		         relab + removed, decided);
+		         relab + removed, decided, decided == 1 ? "" : "s",
+		         relab + removed == 1 ? "was an error" : "were errors");
 	else if (r->cell) /* a cell of the overview: every sample in it is misclassified */
 		snprintf(est, sizeof est, "errors left ~%zu (no decisions yet: every sample here)",
 		         left);
