@@ -21,7 +21,7 @@ CC         ?= cc
 BUILD      ?= build
 
 # libcsv ships no pkg-config file; it is linked by name.
-PKGS        = ncursesw libsixel chafa openblas lapacke inih jansson libpng zlib
+PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
