@@ -123,6 +123,7 @@ test: deps-test
 	tests/screen/classnames.sh ./nncmp
 	tests/screen/numbers.sh ./nncmp
 	tests/screen/moving.sh ./nncmp
+	tests/screen/keys.sh ./nncmp
 	tests/screen/plurals.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
@@ -180,6 +181,8 @@ asan: deps-test
 		tests/report/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/moving.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/keys.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
