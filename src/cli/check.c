@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -12,7 +13,9 @@ static const char check_help[] =
     "Opens the study (which validates labels, classes, samples and every model's outputs),\n"
     "then reads every activation and weight matrix in full and counts NaN and infinite values,\n"
     "which analyses leave out. Prints what the study holds: instances, classes, models, their\n"
-    "sources and layers with shapes and dtypes.\n"
+    "sources and layers with shapes and dtypes, and how each matrix is held when it is not\n"
+    "simply mapped (a deflated npz member decompressed into memory, a chunked HDF5 dataset\n"
+    "read in row blocks, a CSV converted into a float32 cache).\n"
     "\n"
     "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"layers\": "
     "[...]}]}\n"
@@ -40,10 +43,11 @@ static json_t *matrix_json(const struct npy *a, const char *path)
 	size_t nan_count, inf_count;
 	char dt[8];
 	scan(a, &nan_count, &inf_count);
-	return json_pack("{s:o, s:[I, I], s:s, s:b, s:I, s:I}", "path", cli_jstr(path), "shape",
-	                 (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
+	return json_pack("{s:o, s:[I, I], s:s, s:b, s:I, s:I, s:s}", "path", cli_jstr(path),
+	                 "shape", (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
 	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
-	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count);
+	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count, "storage",
+	                 npy_storage_str(a));
 }
 
 static void print_matrix(const char *what, const json_t *m)
@@ -58,6 +62,9 @@ static void print_matrix(const char *what, const json_t *m)
 	       json_string_value(json_object_get(m, "dtype")), path);
 	if (nan_count || inf_count)
 		printf("  (%lld NaN, %lld infinite: left out of statistics)", nan_count, inf_count);
+	const char *storage = json_string_value(json_object_get(m, "storage"));
+	if (storage && strcmp(storage, "mapped") != 0)
+		printf("  (%s)", storage);
 	printf("\n");
 	free(path);
 }
@@ -108,10 +115,12 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_array_append_new(models,
-		                      json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name),
-		                                "source", src_names[md->src], "path",
-		                                cli_jstr(md->src_path), "layers", layers));
+		json_t *jm = json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name), "source",
+		                       src_names[md->src], "path", cli_jstr(md->src_path), "layers",
+		                       layers);
+		if (md->src != SRC_PRED)
+			json_object_set_new(jm, "storage", json_string(npy_storage_str(&md->probs)));
+		json_array_append_new(models, jm);
 	}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)
@@ -133,7 +142,11 @@ int cmd_check(int argc, char **argv)
 			const json_t *jm = json_array_get(json_object_get(out, "models"), m);
 			char *mn = cli_safe(s->models[m].name),
 			     *p = cli_safe(s->models[m].src_path);
-			printf("  model %s: %s %s\n", mn, src_names[s->models[m].src], p);
+			const char *st = json_string_value(json_object_get(jm, "storage"));
+			printf("  model %s: %s %s", mn, src_names[s->models[m].src], p);
+			if (st && strcmp(st, "mapped") != 0)
+				printf("  (%s)", st);
+			printf("\n");
 			free(mn);
 			free(p);
 			const json_t *layers = json_object_get(jm, "layers");
