@@ -156,6 +156,11 @@ int npy_open_reader(struct npy *a, const struct npy_header *h, const struct npy_
                     void *ctx, const char *name);
 /* Anonymous read-write mapping of len bytes (len > 0), or NULL with err set naming `name`. */
 void *npy_anon_map(size_t len, const char *name, struct nn_err *err);
+/*
+ * True when a read through a's reader (or a shard's) has failed since it was opened: the values
+ * of those rows were given as NaN. Readers of damaged files check this after a pass.
+ */
+bool npy_read_failed(const struct npy *a);
 /* A short description of a's storage for `nncmp check` ("mapped", "decompressed in memory"...). */
 const char *npy_storage_str(const struct npy *a);
 

@@ -122,6 +122,23 @@ int cmd_check(int argc, char **argv)
 			json_object_set_new(jm, "storage", json_string(npy_storage_str(&md->probs)));
 		json_array_append_new(models, jm);
 	}
+	/* a chunked dataset whose rows could not be read was scanned as NaN: say so instead */
+	for (size_t m = 0; m < s->n_models; m++)
+		for (size_t l = 0; l < s->models[m].n_layers; l++) {
+			const struct layer *ly = &s->models[m].layers[l];
+			const char *bad = ly->act_path && npy_read_failed(&ly->act) ? ly->act_path
+			                  : ly->weights_path && npy_read_failed(&ly->weights)
+			                      ? ly->weights_path
+			                      : NULL;
+			if (bad) {
+				char msg[NN_ERR_MAX];
+				snprintf(msg, sizeof msg, "%s: rows could not be read (damaged data?)",
+				         bad);
+				json_decref(models);
+				study_free(s);
+				return cli_input_error("check", msg);
+			}
+		}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)
 		json_array_append_new(classes, cli_jstr(s->classes[j]));

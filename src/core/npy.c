@@ -361,6 +361,7 @@ void *npy_anon_map(size_t len, const char *name, struct nn_err *err)
 /* The rows npy_at() read last from a reader, so a loop over one column costs a read per block. */
 struct npy_rowcache {
 	pthread_mutex_t lock;
+	int failed; /* a read_rows() failed (read and written with __atomic builtins) */
 	size_t row0, nrows; /* nrows 0: empty */
 	uint8_t *raw;       /* up to cap rows */
 	size_t cap;
@@ -388,6 +389,14 @@ int npy_open_reader(struct npy *a, const struct npy_header *h, const struct npy_
 	c->cap = rb && rb < READER_CHUNK_BYTES ? READER_CHUNK_BYTES / rb : 1;
 	a->rowcache = c;
 	return 0;
+}
+
+bool npy_read_failed(const struct npy *a)
+{
+	for (size_t k = 0; k < a->n_shards; k++)
+		if (npy_read_failed(&a->shards[k]))
+			return true;
+	return a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED);
 }
 
 const char *npy_storage_str(const struct npy *a)
@@ -647,6 +656,7 @@ static void reader_span(const struct npy *a, size_t first, size_t count, float *
 		if (take > count - done)
 			take = count - done;
 		if (a->reader->read_rows(a->reader_ctx, r0, nr, raw) < 0) {
+			__atomic_store_n(&a->rowcache->failed, 1, __ATOMIC_RELAXED);
 			for (size_t q = 0; q < take; q++) {
 				if (f32)
 					f32[done + q] = NAN;
@@ -678,6 +688,8 @@ static double reader_at(const struct npy *a, size_t row, size_t col)
 		if (a->reader->read_rows(a->reader_ctx, row, nr, c->raw) == 0) {
 			c->row0 = row;
 			c->nrows = nr;
+		} else {
+			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
 		}
 	}
 	if (c->nrows)

@@ -577,6 +577,11 @@ struct study *study_open(const char *path, struct nn_err *err)
 		rc = samples_read(s, mf.samples, err);
 	if (rc == 0)
 		rc = derive_models(s, err);
+	/* a read that failed gave NaN, which derive_models() may have refused first */
+	for (size_t k = 0; k < s->n_models && s->models; k++)
+		if (s->models[k].src != SRC_PRED && npy_read_failed(&s->models[k].probs))
+			rc = nn_err_set(err, "%s: rows could not be read (damaged data?)",
+			                s->models[k].src_path);
 	manifest_free(&mf);
 	if (rc < 0) {
 		study_free(s);
