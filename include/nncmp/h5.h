@@ -11,6 +11,9 @@
  * converts an npy file, and never more than a block is in the heap. libhdf5 is built thread-safe
  * on Debian; reads from worker threads go through its own lock.
  *
+ * A dataset may not claim more than 1100 times the bytes it stores plus 1 MB (the bound of
+ * deflate), so a forged shape cannot make reads allocate gigabytes.
+ *
  * A dataset is named by its path ("/cnn/fc1"; the leading '/' may be left out), or left out
  * when the file holds one dataset.
  */

@@ -115,11 +115,12 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_t *jm = json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name), "source",
-		                       src_names[md->src], "path", cli_jstr(md->src_path), "layers",
-		                       layers);
+		json_t *jm =
+		    json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name), "source",
+		              src_names[md->src], "path", cli_jstr(md->src_path), "layers", layers);
 		if (md->src != SRC_PRED)
-			json_object_set_new(jm, "storage", json_string(npy_storage_str(&md->probs)));
+			json_object_set_new(jm, "storage",
+			                    json_string(npy_storage_str(&md->probs)));
 		json_array_append_new(models, jm);
 	}
 	/* a chunked dataset whose rows could not be read was scanned as NaN: say so instead */
@@ -132,8 +133,8 @@ int cmd_check(int argc, char **argv)
 			                      : NULL;
 			if (bad) {
 				char msg[NN_ERR_MAX];
-				snprintf(msg, sizeof msg, "%s: rows could not be read (damaged data?)",
-				         bad);
+				snprintf(msg, sizeof msg,
+				         "%s: rows could not be read (damaged data?)", bad);
 				json_decref(models);
 				study_free(s);
 				return cli_input_error("check", msg);

@@ -17,8 +17,8 @@
 
 #define CSVF_MAGIC   "NNCMPCSV"
 #define CSVF_VERSION 1
-#define CSVF_PREFIX  32            /* magic, version, key_len, npy_off, names_off */
-#define NPY_HDR      128           /* the npy image's header, padded as numpy pads */
+#define CSVF_PREFIX  32                /* magic, version, key_len, npy_off, names_off */
+#define NPY_HDR      128               /* the npy image's header, padded as numpy pads */
 #define MAX_FIELDS   ((size_t)1 << 24) /* fields in a row */
 
 static uint64_t fnv1a(const void *p, size_t len, uint64_t h)
@@ -52,9 +52,9 @@ struct parse {
 	size_t n_names;
 	const char *names_from;
 	FILE *out;
-	size_t record; /* 1-based number of the record being read */
-	size_t cols;   /* 0 until the first row settles it */
-	size_t rows;   /* data rows written */
+	size_t record;       /* 1-based number of the record being read */
+	size_t cols;         /* 0 until the first row settles it */
+	size_t rows;         /* data rows written */
 	struct strvec first; /* the first record's fields, until it is settled */
 	struct strvec header;
 	float *row;
@@ -170,9 +170,9 @@ static void first_row(struct parse *p)
 	for (size_t j = 0; p->names && j < n; j++)
 		if (strcmp(p->first.v[j], p->names[j]) != 0) {
 			char s1[44], s2[44];
-			fail(p, "%s: header column %zu is '%s', but class %zu in %s is '%s'", p->name,
-			     j + 1, field_show(p->first.v[j], strlen(p->first.v[j]), s1), j,
-			     p->names_from, field_show(p->names[j], strlen(p->names[j]), s2));
+			fail(p, "%s: header column %zu is '%s', but class %zu in %s is '%s'",
+			     p->name, j + 1, field_show(p->first.v[j], strlen(p->first.v[j]), s1),
+			     j, p->names_from, field_show(p->names[j], strlen(p->names[j]), s2));
 			return;
 		}
 	p->header = p->first;
@@ -234,8 +234,12 @@ static size_t parse_into(FILE *out, const char *buf, size_t len, bool tsv, const
 	put_le(pre + 12, kl, 4);
 	put_le(pre + 16, npy_off, 8);
 	memcpy(pre + CSVF_PREFIX, key, kl);
-	struct parse p = {.name = name, .names = names, .n_names = n_names,
-	                  .names_from = names_from, .out = out, .record = 1};
+	struct parse p = {.name = name,
+	                  .names = names,
+	                  .n_names = n_names,
+	                  .names_from = names_from,
+	                  .out = out,
+	                  .record = 1};
 	if (fwrite(pre, 1, npy_off + NPY_HDR, out) != npy_off + NPY_HDR)
 		fail(&p, "%s: cannot write the float32 copy: %s", name, strerror(errno));
 	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
@@ -417,10 +421,10 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 	                      (unsigned long long)nh, real);
 	free(real);
 	char *dir = neurons_cache_dir();
-	char *cpath = dir ? xasprintf("%s/%016llx.csvf", dir,
-	                              (unsigned long long)fnv1a(key, strlen(key),
-	                                                        0xcbf29ce484222325u))
-	                  : NULL;
+	char *cpath =
+	    dir ? xasprintf("%s/%016llx.csvf", dir,
+	                    (unsigned long long)fnv1a(key, strlen(key), 0xcbf29ce484222325u))
+	        : NULL;
 	int rc = -1;
 	/* a hit: map the cache */
 	if (cpath) {
@@ -456,7 +460,8 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 		if (!out)
 			out = tmpfile();
 		if (!out) {
-			nn_err_set(err, "%s: cannot make a float32 copy: %s", path, strerror(errno));
+			nn_err_set(err, "%s: cannot make a float32 copy: %s", path,
+			           strerror(errno));
 		} else {
 			size_t total = parse_into(out, src, slen, tsv, path, key, names, n_names,
 			                          names_from, err);

@@ -1,4 +1,5 @@
-/* h5.c — a dataset of an HDF5 file through libhdf5: contiguous ones mapped, others in row blocks. */
+/* h5.c — a dataset of an HDF5 file through libhdf5: contiguous ones mapped, others in row blocks.
+ */
 #include "nncmp/h5.h"
 
 #include <errno.h>
@@ -10,6 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * A dataset may not claim more than this many times the bytes it stores (deflate expands at
+ * most about 1032:1), plus a megabyte for datasets never written (all fill value).
+ */
+#define H5_MAX_RATIO 1100u
 
 /* What libhdf5 needs to read rows of one dataset (the reader's ctx). */
 struct h5ctx {
@@ -39,8 +46,9 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 	hid_t fs = H5Dget_space(c->dset);
 	if (fs < 0)
 		return -1;
-	herr_t rc = c->ndim == 0 ? H5Sselect_all(fs)
-	                         : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+	herr_t rc = c->ndim == 0
+	                ? H5Sselect_all(fs)
+	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
 	hid_t ms = rc < 0 ? -1 : H5Screate_simple(1, &total, NULL);
 	if (ms >= 0)
 		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
@@ -227,6 +235,13 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 		rc = type_to_npy(t, name, &h, err);
 	if (rc == 0)
 		rc = space_to_npy(sp, name, &h, dims, err);
+	/* a forged shape over a tiny file would make every read allocate and fill gigabytes */
+	hsize_t stored = rc == 0 ? H5Dget_storage_size(d) : 0;
+	if (rc == 0 && h.data_bytes / H5_MAX_RATIO > stored + ((hsize_t)1 << 20))
+		rc = nn_err_set(err,
+		                "%s: the dataset claims %zu bytes but stores %llu, not a plausible "
+		                "file",
+		                name, h.data_bytes, (unsigned long long)stored);
 	bool in_place = rc == 0 && path && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
 	                H5Pget_nfilters(dcpl) == 0 && H5Pget_external_count(dcpl) == 0 &&
 	                h.data_bytes > 0;

@@ -415,7 +415,8 @@ static char *long_values_hide(const char *text, struct strvec *vals)
 						if (*q == '=' || *q == ':')
 							delim = q;
 				} else {
-					delim = s - 1; /* a continuation: the whole text is the value */
+					delim =
+					    s - 1; /* a continuation: the whole text is the value */
 				}
 			}
 			if (delim && (size_t)(delim - line) < INI_LINE_LIMIT - 40) {
@@ -423,7 +424,8 @@ static char *long_values_hide(const char *text, struct strvec *vals)
 				while (v < end && isspace((unsigned char)*v))
 					v++;
 				const char *ve = v;
-				while (ve < end && !(*ve == ';' && ve > v && isspace((unsigned char)ve[-1])))
+				while (ve < end &&
+				       !(*ve == ';' && ve > v && isspace((unsigned char)ve[-1])))
 					ve++;
 				while (ve > v && isspace((unsigned char)ve[-1]))
 					ve--;

@@ -348,8 +348,8 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 
 void *npy_anon_map(size_t len, const char *name, struct nn_err *err)
 {
-	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-	               -1, 0);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED) {
 		nn_err_set(err, "%s: cannot map %zu bytes of memory: %s", name, len,
 		           strerror(errno));
@@ -361,7 +361,7 @@ void *npy_anon_map(size_t len, const char *name, struct nn_err *err)
 /* The rows npy_at() read last from a reader, so a loop over one column costs a read per block. */
 struct npy_rowcache {
 	pthread_mutex_t lock;
-	int failed; /* a read_rows() failed (read and written with __atomic builtins) */
+	int failed;         /* a read_rows() failed (read and written with __atomic builtins) */
 	size_t row0, nrows; /* nrows 0: empty */
 	uint8_t *raw;       /* up to cap rows */
 	size_t cap;
@@ -447,7 +447,9 @@ int npy_open_any(struct npy *a, const char *spec, struct nn_err *err)
 		int rc;
 		if (member && !*member)
 			rc = nn_err_set(err, "%s: no %s name after ':'", spec,
-			                k == 0 ? "tensor" : k == 1 ? "array" : "dataset");
+			                k == 0   ? "tensor"
+			                : k == 1 ? "array"
+			                         : "dataset");
 		else if (k == 0)
 			rc = safetensors_open(a, file, member, err);
 		else if (k == 1)
@@ -730,7 +732,8 @@ static void shard_span(const struct npy *a, size_t first, size_t count, float *f
 		if (take > count - done)
 			take = count - done;
 		if (s->reader) {
-			reader_span(s, local, take, f32 ? f32 + done : NULL, f32 ? NULL : f64 + done);
+			reader_span(s, local, take, f32 ? f32 + done : NULL,
+			            f32 ? NULL : f64 + done);
 		} else if (c_order(s)) {
 			const uint8_t *src = s->data + local * s->h.itemsize;
 			if (f32)

@@ -50,7 +50,8 @@ static zip_int64_t memsrc_cb(void *user, void *data, zip_uint64_t len, zip_sourc
 	case ZIP_SOURCE_FREE:
 		return 0;
 	case ZIP_SOURCE_SEEK: {
-		zip_int64_t at = zip_source_seek_compute_offset(m->pos, m->len, data, len, &m->error);
+		zip_int64_t at =
+		    zip_source_seek_compute_offset(m->pos, m->len, data, len, &m->error);
 		if (at < 0)
 			return -1;
 		m->pos = (size_t)at;
@@ -59,11 +60,10 @@ static zip_int64_t memsrc_cb(void *user, void *data, zip_uint64_t len, zip_sourc
 	case ZIP_SOURCE_TELL:
 		return (zip_int64_t)m->pos;
 	case ZIP_SOURCE_SUPPORTS:
-		return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ,
-		                                      ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
-		                                      ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE,
-		                                      ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
-		                                      ZIP_SOURCE_SUPPORTS, -1);
+		return zip_source_make_command_bitmap(
+		    ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+		    ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
+		    ZIP_SOURCE_SUPPORTS, -1);
 	default:
 		zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
 		return -1;
@@ -93,8 +93,7 @@ static void member_list(zip_t *za, char *buf, size_t size)
 }
 
 /* The index of the member called `member` (or member.npy), or of the only one; -1 with err. */
-static zip_int64_t member_find(zip_t *za, const char *file, const char *member,
-                               struct nn_err *err)
+static zip_int64_t member_find(zip_t *za, const char *file, const char *member, struct nn_err *err)
 {
 	char names[200];
 	zip_int64_t n = zip_get_num_entries(za, 0);
@@ -104,8 +103,8 @@ static zip_int64_t member_find(zip_t *za, const char *file, const char *member,
 		member_list(za, names, sizeof names);
 		if (n == 0)
 			return nn_err_set(err, "%s: empty npz archive", file);
-		nn_err_set(err, "%s: holds %lld arrays, name one as %s:NAME (%s)", file, (long long)n,
-		           file, names);
+		nn_err_set(err, "%s: holds %lld arrays, name one as %s:NAME (%s)", file,
+		           (long long)n, file, names);
 		return -1;
 	}
 	char *npy = xasprintf("%s.npy", member);
@@ -185,7 +184,8 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
 	zip_source_t *src = zip_source_function_create(memsrc_cb, &ms, &ze);
 	zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
 	if (!za) {
-		nn_err_set(err, "%s: not a readable npz (zip) archive: %s", file, zip_error_strerror(&ze));
+		nn_err_set(err, "%s: not a readable npz (zip) archive: %s", file,
+		           zip_error_strerror(&ze));
 		if (src)
 			zip_source_free(src);
 		zip_error_fini(&ze);
@@ -227,7 +227,8 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
 		if (zf)
 			zip_fclose(zf);
 		if (r != (zip_int64_t)want) {
-			nn_err_set(err, "%s: %s", name, zf ? "member ends early (truncated)" : zip_strerror(za));
+			nn_err_set(err, "%s: %s", name,
+			           zf ? "member ends early (truncated)" : zip_strerror(za));
 			goto out;
 		}
 		if (off <= len && st.size <= len - off &&
@@ -248,7 +249,8 @@ out:
 	zip_error_fini(&ms.error);
 	if (rc == 0 && inflated) {
 		npy_unmap(map, len);
-		rc = npy_open_image(a, inflated, img_len, 0, img_len, name, NPY_STORE_INFLATED, err);
+		rc =
+		    npy_open_image(a, inflated, img_len, 0, img_len, name, NPY_STORE_INFLATED, err);
 	} else if (rc == 0) {
 		rc = npy_open_image(a, map, len, img_off, img_len, name, NPY_STORE_MAPPED, err);
 	} else {

@@ -157,9 +157,9 @@ int samples_read_shards(struct study *s, const char *const *paths, size_t n, str
 		fclose(f);
 	}
 	if (rc == 0 && row != s->n)
-		rc = nn_err_set(err, "%s .. %s: %zu lines in all, but %s has %zu instances", paths[0],
-		                paths[n - 1], row, s->labels_path ? s->labels_path : "the labels",
-		                s->n);
+		rc = nn_err_set(err, "%s .. %s: %zu lines in all, but %s has %zu instances",
+		                paths[0], paths[n - 1], row,
+		                s->labels_path ? s->labels_path : "the labels", s->n);
 	arrays_take(s, arrays);
 	return rc;
 }

@@ -271,7 +271,8 @@ static int open_source(const struct study *s, struct npy *a, const char *path,
                        const struct strvec *shards, struct nn_err *err)
 {
 	if ((!shards || shards->n <= 1) && is_csv(path))
-		return csvmat_open(a, path, s->classes_path ? (const char *const *)s->classes : NULL,
+		return csvmat_open(a, path,
+		                   s->classes_path ? (const char *const *)s->classes : NULL,
 		                   s->n_classes, s->classes_path, err);
 	return open_matrix(a, path, shards, err);
 }
