@@ -37,8 +37,8 @@
 int csvmat_open(struct npy *a, const char *path, const char *const *names, size_t n_names,
                 const char *names_from, struct nn_err *err);
 /*
- * Parses CSV text in memory (len bytes; tab-separated when tsv) into a (an anonymous mapping,
- * no cache), for the fuzzer and unit tests; name stands for the file.
+ * Parses CSV text in memory (len bytes; tab-separated when tsv) into a (through an unlinked
+ * temporary file, no cache), for the fuzzer and unit tests; name stands for the file.
  */
 int csvmat_parse(struct npy *a, const char *buf, size_t len, bool tsv, const char *name,
                  const char *const *names, size_t n_names, const char *names_from,

@@ -279,7 +279,8 @@ static size_t parse_into(FILE *out, const char *buf, size_t len, bool tsv, const
 		put_le(pre + 24, names_off, 8);
 		npy_header_make(pre + npy_off, p.rows, p.cols);
 		if (fflush(out) != 0 || fseek(out, 0, SEEK_SET) != 0 ||
-		    fwrite(pre, 1, npy_off + NPY_HDR, out) != npy_off + NPY_HDR || fflush(out) != 0)
+		    fwrite(pre, 1, npy_off + NPY_HDR, out) != npy_off + NPY_HDR ||
+		    fseek(out, 0, SEEK_END) != 0 || fflush(out) != 0) /* a memstream's size: here */
 			fail(&p, "%s: cannot write the float32 copy: %s", name, strerror(errno));
 	}
 	free(pre);
@@ -344,31 +345,39 @@ static int image_open(struct npy *a, void *map, size_t len, const char *key, con
 	return 0;
 }
 
+/* Maps the whole of fd (len bytes) read-only; NULL on failure. */
+static void *map_fd(int fd, size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Parses buf into the temporary or cache file out and maps what it wrote; 0 or -1 with err. */
+static int parse_and_map(struct npy *a, FILE *out, const char *buf, size_t len, bool tsv,
+                         const char *name, const char *key, const char *const *names,
+                         size_t n_names, const char *names_from, struct nn_err *err)
+{
+	size_t total = parse_into(out, buf, len, tsv, name, key, names, n_names, names_from, err);
+	if (total == 0)
+		return -1;
+	void *m = map_fd(fileno(out), total);
+	if (!m)
+		return nn_err_set(err, "%s: cannot map the float32 copy: %s", name,
+		                  strerror(errno));
+	return image_open(a, m, total, key, name, NPY_STORE_CACHED, err);
+}
+
 int csvmat_parse(struct npy *a, const char *buf, size_t len, bool tsv, const char *name,
                  const char *const *names, size_t n_names, const char *names_from,
                  struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
-	char *mem = NULL;
-	size_t mlen = 0;
-	FILE *out = open_memstream(&mem, &mlen);
+	FILE *out = tmpfile();
 	if (!out)
-		return nn_err_set(err, "%s: %s", name, strerror(errno));
-	size_t total = parse_into(out, buf, len, tsv, name, "", names, n_names, names_from, err);
+		return nn_err_set(err, "%s: cannot make a float32 copy: %s", name, strerror(errno));
+	int rc = parse_and_map(a, out, buf, len, tsv, name, "", names, n_names, names_from, err);
 	fclose(out);
-	if (total == 0 || mlen < total) {
-		free(mem);
-		return total == 0 ? -1 : nn_err_set(err, "%s: short float32 copy", name);
-	}
-	void *map = npy_anon_map(total, name, err);
-	if (!map) {
-		free(mem);
-		return -1;
-	}
-	memcpy(map, mem, total);
-	free(mem);
-	mprotect(map, total, PROT_READ);
-	return image_open(a, map, total, "", name, NPY_STORE_CACHED, err);
+	return rc;
 }
 
 /* mkdir -p with mode 0700 for the parts it makes. */
@@ -383,13 +392,6 @@ static int mkdir_p(const char *dir)
 	if (rc < 0)
 		return -1;
 	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
-/* Maps the whole of fd (len bytes) read-only; NULL on failure. */
-static void *map_fd(int fd, size_t len)
-{
-	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	return m == MAP_FAILED ? NULL : m;
 }
 
 int csvmat_open(struct npy *a, const char *path, const char *const *names, size_t n_names,
@@ -463,18 +465,11 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 			nn_err_set(err, "%s: cannot make a float32 copy: %s", path,
 			           strerror(errno));
 		} else {
-			size_t total = parse_into(out, src, slen, tsv, path, key, names, n_names,
-			                          names_from, err);
-			void *m = total ? map_fd(fileno(out), total) : NULL;
-			if (total && !m)
-				nn_err_set(err, "%s: cannot map the float32 copy: %s", path,
-				           strerror(errno));
-			bool keep = m && tmp && rename(tmp, cpath) == 0;
-			if (tmp && !keep)
+			rc = parse_and_map(a, out, src, slen, tsv, path, key, names, n_names,
+			                   names_from, err);
+			if (tmp && (rc < 0 || rename(tmp, cpath) != 0))
 				unlink(tmp);
 			fclose(out);
-			if (m)
-				rc = image_open(a, m, total, key, path, NPY_STORE_CACHED, err);
 		}
 		free(tmp);
 	}

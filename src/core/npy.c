@@ -650,6 +650,7 @@ static void reader_span(const struct npy *a, size_t first, size_t count, float *
 	if (per > r_last - r_first + 1)
 		per = r_last - r_first + 1;
 	uint8_t *raw = xreallocarray(NULL, per, rb);
+	bool *bad = xcalloc(per, sizeof *bad);
 	size_t done = 0;
 	for (size_t r0 = r_first; r0 <= r_last; r0 += per) {
 		size_t nr = r_last - r0 + 1 < per ? r_last - r0 + 1 : per;
@@ -657,21 +658,30 @@ static void reader_span(const struct npy *a, size_t first, size_t count, float *
 		size_t take = nr * cols - skip;
 		if (take > count - done)
 			take = count - done;
-		if (a->reader->read_rows(a->reader_ctx, r0, nr, raw) < 0) {
-			__atomic_store_n(&a->rowcache->failed, 1, __ATOMIC_RELAXED);
-			for (size_t q = 0; q < take; q++) {
+		bool all_ok = a->reader->read_rows(a->reader_ctx, r0, nr, raw) == 0;
+		/* else row by row, so that only the rows that cannot be read become NaN */
+		for (size_t r = 0; !all_ok && r < nr; r++) {
+			bad[r] = nr == 1 ||
+			         a->reader->read_rows(a->reader_ctx, r0 + r, 1, raw + r * rb) < 0;
+			if (bad[r]) {
+				__atomic_store_n(&a->rowcache->failed, 1, __ATOMIC_RELAXED);
+				memset(raw + r * rb, 0, rb);
+			}
+		}
+		if (f32)
+			elems_f32(&a->h, raw + skip * isz, take, f32 + done);
+		else
+			elems_f64(&a->h, raw + skip * isz, take, f64 + done);
+		for (size_t q = 0; !all_ok && q < take; q++)
+			if (bad[(skip + q) / cols]) {
 				if (f32)
 					f32[done + q] = NAN;
 				else
 					f64[done + q] = NAN;
 			}
-		} else if (f32) {
-			elems_f32(&a->h, raw + skip * isz, take, f32 + done);
-		} else {
-			elems_f64(&a->h, raw + skip * isz, take, f64 + done);
-		}
 		done += take;
 	}
+	free(bad);
 	free(raw);
 }
 
@@ -687,7 +697,8 @@ static double reader_at(const struct npy *a, size_t row, size_t col)
 		if (!c->raw)
 			c->raw = xreallocarray(NULL, c->cap, rb);
 		c->nrows = 0;
-		if (a->reader->read_rows(a->reader_ctx, row, nr, c->raw) == 0) {
+		if (a->reader->read_rows(a->reader_ctx, row, nr, c->raw) == 0 ||
+		    (nr > 1 && a->reader->read_rows(a->reader_ctx, row, nr = 1, c->raw) == 0)) {
 			c->row0 = row;
 			c->nrows = nr;
 		} else {
