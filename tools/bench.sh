@@ -57,10 +57,11 @@ def die(msg):
     sys.exit(1)
 
 
-def run(argv, stdout=subprocess.DEVNULL, sample_mem=False):
+def run(argv, stdout=subprocess.DEVNULL, sample_mem=False, env=None):
     """Runs argv; returns (seconds, peak RSS KiB from getrusage, peak anonymous RSS KiB or None)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout)
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout,
+                         env=dict(os.environ, **env) if env else None)
     anon = None
     if sample_mem:
         anon = 0
@@ -89,7 +90,12 @@ def best_of(argv, **kw):
     return min(run(argv, **kw)[0] for _ in range(reps))
 
 
-# --- nncmp: one run for its numbers, then the timed runs, then one run sampling memory
+# --- nncmp: one run for its numbers (it fills the derived-data cache), then the timed runs
+# without the cache and reopened (with it), then one run sampling memory. A source modified in the
+# last 2 s is not cached (derive_cache.h): a freshly generated study waits that long first.
+newest = max(os.path.getmtime(f) for f in probs + [os.path.join(study, "labels.npy")])
+if time.time() - newest < 3:
+    time.sleep(3 - (time.time() - newest))
 with tempfile.TemporaryFile("w+") as out:
     run([nncmp, "report", study, "--json"], stdout=out)
     out.seek(0)
@@ -99,12 +105,26 @@ with tempfile.TemporaryFile("w+") as out:
         die(f"'{nncmp} report {study} --json' did not print valid JSON: {e}")
 print(f"bench.sh: timing {nncmp} report ({reps} runs) ...", file=sys.stderr)
 t_nncmp = best_of([nncmp, "report", study, "--json"])
+t_nocache = best_of([nncmp, "report", study, "--json"], env={"NNCMP_CACHE": "0"})
+check_out = subprocess.run([nncmp, "check", study, "--json"], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, text=True, check=True)
+cached = [m["derived_cached"] for m in json.loads(check_out.stdout)["models"]]
 _, rss_kib, anon_kib = run([nncmp, "report", study, "--json"], sample_mem=True)
 
 # --- memory-bandwidth floor: one plain sequential read() of the probability files, warm cache
 read_cmd = ["sh", "-c", 'for f; do dd if="$f" of=/dev/null bs=1M status=none; done', "sh"] + probs
 t_read = best_of(read_cmd)
 prob_bytes = sum(os.path.getsize(f) for f in probs)
+labels_file = os.path.join(study, "labels.npy")
+t_read_lp = best_of(read_cmd + [labels_file])
+lp_bytes = prob_bytes + os.path.getsize(labels_file)
+
+# --- check reads every matrix in full (NaN/Inf counts): against one read of all of them
+every_npy = sorted(os.path.join(d, f) for d, _, fs in os.walk(study) for f in fs if f.endswith(".npy"))
+print(f"bench.sh: timing {nncmp} check ({reps} runs) ...", file=sys.stderr)
+t_check = best_of([nncmp, "check", study])
+t_read_all = best_of(read_cmd[:4] + every_npy)
+all_bytes = sum(os.path.getsize(f) for f in every_npy)
 
 # --- the reference (times itself, best of reps, excluding interpreter start-up and imports)
 print(f"bench.sh: running the NumPy/scikit-learn reference ({reps} runs; this takes a while) ...",
@@ -258,7 +278,8 @@ def ratio(a, b):
     return f"{1 / r:.1f}× slower"
 
 
-rows, missed = [("report (all metrics)", t_nncmp, t_ref, "")], []
+rows, missed = [("report (all metrics, reopened)", t_nncmp, t_ref, "derived-data cache"),
+                ("report (all metrics, no cache)", t_nocache, t_ref, "NNCMP_CACHE=0")], []
 rows.append(("label issues (cl, 3 models)", t_issues, ref_issues["seconds"],
              f"{ref_issues['count']:,} flagged; nncmp: process incl. study open"))
 if with_neurons:
@@ -307,6 +328,25 @@ if with_neurons:
     print(f"{'ranking / floor':<42}{', '.join(parts)}  (target: within 1.5×)")
 print(f"{'sequential read of probs':<42}{secs(t_read):<11}{'':<11}"
       f"({prob_bytes / 2**20:,.0f} MiB at {prob_bytes / t_read / 2**30:.1f} GiB/s)")
+print(f"{'sequential read of labels + probs':<42}{secs(t_read_lp):<11}{'':<11}"
+      f"({lp_bytes / 2**20:,.0f} MiB)")
+r_cached, r_nocache = t_nncmp / t_read_lp, t_nocache / t_read_lp
+print(f"{'report / read of labels + probs':<42}reopened {r_cached:.2f}× (target: within 0.3×; "
+      f"{sum(cached)} of {len(cached)} models from the cache), no cache {r_nocache:.2f}× "
+      "(target: within 1.5×)")
+r_check = t_check / t_read_all
+print(f"{'check (every matrix in full)':<42}{secs(t_check):<11}{'':<11}{r_check:.2f}× one read of "
+      f"every matrix ({all_bytes / 2**20:,.0f} MiB in {secs(t_read_all)}; target: within 1.5×)")
+if r_check > 1.5:
+    missed.append(f"target missed: check takes {r_check:.2f}× one read of every matrix (target: within 1.5×)")
+if not all(cached):
+    missed.append("derived-data cache: not every model was read from the cache on reopening")
+if r_cached > 0.3:
+    missed.append(f"target missed: report on a reopened study takes {r_cached:.2f}× one read of "
+                  "labels + probs (target: within 0.3×)")
+if r_nocache > 1.5:
+    missed.append(f"target missed: report without caches takes {r_nocache:.2f}× one read of "
+                  "labels + probs (target: within 1.5×)")
 anon = f", {anon_kib / 1024:,.0f} MiB of it anonymous (sampled)" if anon_kib else ""
 print(f"peak RSS of nncmp report: {rss_kib / 1024:,.0f} MiB (includes mapped file pages){anon}")
 print()

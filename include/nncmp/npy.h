@@ -190,6 +190,12 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out);
 int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err);
 int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
                          struct nn_err *err);
+/*
+ * Counts the NaN and the infinite values of a float matrix (0 and 0 for other kinds) on every
+ * CPU (npy_scan.c); a matrix with a reader is read in row blocks. Returns 0, or -1 with err set
+ * when the file changed under its mapping or a reader could not read rows.
+ */
+int npy_count_nonfinite(const struct npy *a, size_t *nan, size_t *inf, struct nn_err *err);
 /* Short dtype description such as "f4", for messages. */
 const char *npy_dtype_str(const struct npy_header *h, char buf[8]);
 

@@ -59,6 +59,7 @@ struct model {
 	double *margin;  /* p(pred) − second-highest p; NULL for SRC_PRED */
 	double *p_label; /* probability given to the ground-truth label; NULL for SRC_PRED */
 	int32_t *rank; /* 0-based rank of the label, ties as scikit-learn's top_k; NULL for pred */
+	bool derived_cached; /* the five arrays above came from the derived-data cache */
 	size_t n_layers;
 	struct layer *layers;
 };

@@ -1,6 +1,5 @@
 /* check.c — `nncmp check`: describe a study and scan every matrix for NaN and infinities. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,28 +20,15 @@ static const char check_help[] =
     "[...]}]}\n"
     "  --help   this text\n";
 
-/* Counts NaN and infinite values of a matrix. */
-static void scan(const struct npy *a, size_t *nan_count, size_t *inf_count)
-{
-	*nan_count = *inf_count = 0;
-	if (a->h.kind != NPY_FLOAT)
-		return;
-	double *row = xcalloc(a->cols ? a->cols : 1, sizeof *row);
-	for (size_t i = 0; i < a->rows; i++) {
-		npy_row_f64(a, i, row);
-		for (size_t j = 0; j < a->cols; j++) {
-			*nan_count += isnan(row[j]) != 0;
-			*inf_count += isinf(row[j]) != 0;
-		}
-	}
-	free(row);
-}
-
 static json_t *matrix_json(const struct npy *a, const char *path)
 {
 	size_t nan_count, inf_count;
 	char dt[8];
-	scan(a, &nan_count, &inf_count);
+	struct nn_err err = {0};
+	if (npy_count_nonfinite(a, &nan_count, &inf_count, &err) < 0) {
+		fprintf(stderr, "nncmp: %s\n", err.msg);
+		exit(EXIT_BAD_INPUT);
+	}
 	return json_pack("{s:o, s:[I, I], s:s, s:b, s:I, s:I, s:s}", "path", cli_jstr(path),
 	                 "shape", (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
 	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
@@ -115,9 +101,9 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_t *jm =
-		    json_pack("{s:o, s:s, s:o, s:o}", "name", cli_jstr(md->name), "source",
-		              src_names[md->src], "path", cli_jstr(md->src_path), "layers", layers);
+		json_t *jm = json_pack("{s:o, s:s, s:o, s:b, s:o}", "name", cli_jstr(md->name),
+		                       "source", src_names[md->src], "path", cli_jstr(md->src_path),
+		                       "derived_cached", md->derived_cached, "layers", layers);
 		if (md->src != SRC_PRED)
 			json_object_set_new(jm, "storage",
 			                    json_string(npy_storage_str(&md->probs)));
@@ -164,7 +150,9 @@ int cmd_check(int argc, char **argv)
 			printf("  model %s: %s %s", mn, src_names[s->models[m].src], p);
 			if (st && strcmp(st, "mapped") != 0)
 				printf("  (%s)", st);
-			printf("\n");
+			printf("%s\n", s->models[m].derived_cached
+			                   ? " (derived values from the cache)"
+			                   : "");
 			free(mn);
 			free(p);
 			const json_t *layers = json_object_get(jm, "layers");

@@ -1,6 +1,9 @@
 /* derive.c — per-instance predictions and scores from probabilities, on every CPU. */
 #include "nncmp/derive.h"
 
+#include "nncmp/derive_cache.h"
+#include "nncmp/neurons.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -225,6 +228,43 @@ static void *derive_worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Fills from the cache what it holds (dm entries of models found there leave the work); keys[k]
+ * gets each remaining model's key, to store its arrays once they are derived.
+ */
+static void derive_from_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
+{
+	uint32_t crc = derive_cache_labels_crc(s);
+	size_t kept = 0;
+	for (size_t k = 0; k < w->n_dm; k++) {
+		struct model *m = w->dm[k].m;
+		char *key = w->dm[k].why ? NULL : derive_cache_key(s, m, crc);
+		if (key && derive_cache_load(dir, key, s, m) == 0) {
+			m->derived_cached = true;
+			free(key);
+			continue;
+		}
+		keys[kept] = key;
+		w->dm[kept++] = w->dm[k];
+	}
+	w->n_dm = kept;
+}
+
+/* Stores each derived model whose sources did not change while they were read. */
+static void derive_to_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
+{
+	uint32_t crc = derive_cache_labels_crc(s);
+	for (size_t k = 0; k < w->n_dm; k++) {
+		struct model *m = w->dm[k].m;
+		if (!keys[k] || !derive_cache_settled(m))
+			continue;
+		char *after = derive_cache_key(s, m, crc);
+		if (after && strcmp(after, keys[k]) == 0)
+			derive_cache_store(dir, keys[k], s, m);
+		free(after);
+	}
+}
+
 int derive_models(struct study *s, struct nn_err *err)
 {
 	size_t n = s->n;
@@ -246,6 +286,10 @@ int derive_models(struct study *s, struct nn_err *err)
 			w.dm[w.n_dm - 1].why = "0 columns";
 		}
 	}
+	char *dir = neurons_cache_dir();
+	char **keys = xcalloc(w.n_dm ? w.n_dm : 1, sizeof *keys);
+	if (dir)
+		derive_from_cache(s, dir, &w, keys);
 	pthread_mutex_init(&w.lock, NULL);
 	atomic_init(&w.next, 0);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -266,6 +310,12 @@ int derive_models(struct study *s, struct nn_err *err)
 		if (w.dm[k].bad_row < n || w.dm[k].why)
 			rc = nn_err_set(err, "%s: row %zu: %s", w.dm[k].m->src_path,
 			                w.dm[k].bad_row, w.dm[k].why);
+	if (rc == 0 && dir)
+		derive_to_cache(s, dir, &w, keys);
+	for (size_t k = 0; k < w.n_dm; k++)
+		free(keys[k]);
+	free(keys);
+	free(dir);
 	free(w.dm);
 	free(tids);
 	free(started);

@@ -43,6 +43,33 @@ done
 grep -q '"neurons":\[{' "$TMP/base.neurons" && grep -q '"count":416,' "$TMP/base.neurons" && ok ||
 	bad "neurons/instances printed nothing: $(head -c 200 "$TMP/base.neurons")"
 
+# NaN and infinities in a chunked HDF5 layer and in a matrix of an npy and an HDF5 shard (the
+# same values split at row 500): 2 NaN and 2 infinities each, as NumPy counts them
+$PY - "$TMP/s" <<'PYEOF'
+import sys, numpy as np, h5py
+d = sys.argv[1]
+a = np.load(d + "/npy/cnn_act_fc1.npy").astype(np.float64)
+a[3, 5] = a[800, 0] = np.nan
+a[10, 1] = np.inf; a[11, 2] = -np.inf; a[12, 3] = 1e300  # 1e300: finite in float64
+with h5py.File(d + "/npy/nan.h5", "w") as f:
+    f.create_dataset("a", data=a, chunks=(50, 64), compression="gzip")
+    f.create_dataset("b", data=a[500:], chunks=(50, 64), compression="gzip")
+np.save(d + "/npy/nan_head.npy", a[:500])
+ini = open(d + "/npy/study.ini").read()
+ini = ini.replace("act.fc1 = cnn_act_fc1.npy", "act.fc1 = nan.h5:/a", 1)
+ini = ini.replace("act.fc1 = cnn_early_act_fc1.npy", "act.fc1 = nan_head.npy, nan.h5:/b", 1)
+open(d + "/npy/nan.ini", "w").write(ini)
+assert (np.isnan(a).sum(), np.isinf(a).sum()) == (2, 2)
+PYEOF
+"$NNCMP" check --json "$TMP/s/npy/nan.ini" >"$TMP/nan.json" 2>&1
+got=$($PY -c '
+import json, sys
+m = {x["name"]: x for x in json.load(open(sys.argv[1]))["models"]}
+f = lambda n: [l["act"] for l in m[n]["layers"] if l["name"] == "fc1"][0]
+a, b = f("cnn"), f("cnn_early")
+print(a["nan"], a["inf"], b["nan"], b["inf"], a["storage"])' "$TMP/nan.json" 2>&1)
+[ "$got" = "2 2 2 2 read in row blocks through libhdf5" ] && ok || bad "check's NaN/Inf counts of HDF5 sources: $got"
+
 # how each matrix is held
 expect 0 "probs $TMP/s/npzz/cnn.npz:probs  (decompressed once into memory)" -- "$NNCMP" check "$TMP/s/npzz"
 out=$("$NNCMP" check "$TMP/s/npz")

@@ -1,0 +1,301 @@
+/*
+ * test_derive_cache.c — the derived-data cache (derive_cache.h) gives back exactly what deriving
+ * from the probabilities gives, value by value and bit for bit, and is a miss whenever it must
+ * be: a damaged or truncated file, changed labels, a changed source, a source too fresh to trust,
+ * NNCMP_CACHE=0.
+ */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <math.h>
+#include <sys/time.h>
+
+#include "nncmp/derive_cache.h"
+#include "nncmp/rng.h"
+#include "nncmp/study.h"
+
+#define N 5000 /* more than one block of the reader */
+#define C 7
+
+static char study_dir[512], cache_root[600];
+
+/* Sets a file's modification time to an hour ago: old enough to be cached. */
+static void age(const char *rel)
+{
+	char path[1024];
+	snprintf(path, sizeof path, "%s/%s", study_dir, rel);
+	struct timeval tv[2];
+	gettimeofday(&tv[0], NULL);
+	tv[0].tv_sec -= 3600;
+	tv[1] = tv[0];
+	assert_int_equal(utimes(path, tv), 0);
+}
+
+static void write_labels(const int64_t *labels)
+{
+	tu_write_i64(study_dir, "labels.npy", labels, N);
+	age("labels.npy");
+}
+
+/* Rows with ties (to the label and for the maximum), zeros, and a model of a single class. */
+static void make_study(void)
+{
+	struct rng r;
+	rng_seed(&r, 7);
+	int64_t *labels = malloc(N * sizeof *labels);
+	float *p32 = malloc(N * C * sizeof *p32), *lg = malloc(N * C * sizeof *lg);
+	double *p64 = malloc(N * C * sizeof *p64);
+	for (size_t i = 0; i < N; i++) {
+		labels[i] = (int64_t)(rng_next(&r) % C);
+		double sum = 0;
+		for (size_t j = 0; j < C; j++) {
+			unsigned q = (unsigned)(rng_next(&r) % 9);
+			p64[i * C + j] = i % 11 == 0 ? 1.0 : q == 0 ? 0.0 : (double)q; /* ties */
+			sum += p64[i * C + j];
+			lg[i * C + j] = (float)(rng_uniform(&r) * 8 - 4);
+		}
+		for (size_t j = 0; j < C; j++) {
+			p64[i * C + j] /= sum;
+			p32[i * C + j] = (float)p64[i * C + j];
+		}
+	}
+	write_labels(labels);
+	tu_write_f32(study_dir, "models/a32/probs.npy", p32, N, C);
+	tu_write_npy(study_dir, "models/b64/probs.npy", "<f8", "(5000, 7)", p64,
+	             N * C * sizeof *p64);
+	tu_write_f32(study_dir, "models/c_logits/logits.npy", lg, N, C);
+	age("models/a32/probs.npy");
+	age("models/b64/probs.npy");
+	age("models/c_logits/logits.npy");
+	free(labels);
+	free(p32);
+	free(p64);
+	free(lg);
+}
+
+static struct study *open_study(void)
+{
+	struct nn_err err = {0};
+	struct study *s = study_open(study_dir, &err);
+	if (!s)
+		fail_msg("%s", err.msg);
+	return s;
+}
+
+/* The number of .ndv files in the cache directory. */
+static int cache_files(void)
+{
+	DIR *d = opendir(cache_root);
+	if (!d)
+		return 0;
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += strstr(e->d_name, ".ndv") != NULL;
+	closedir(d);
+	return n;
+}
+
+static void assert_cached(const struct study *s, bool want)
+{
+	for (size_t k = 0; k < s->n_models; k++)
+		if (s->models[k].derived_cached != want)
+			fail_msg("model %s: derived_cached %d, want %d", s->models[k].name,
+			         s->models[k].derived_cached, want);
+}
+
+/* Every derived value of every model, bit for bit. */
+static void assert_same(const struct study *x, const struct study *y)
+{
+	assert_int_equal(x->n_models, y->n_models);
+	for (size_t k = 0; k < x->n_models; k++) {
+		const struct model *a = &x->models[k], *b = &y->models[k];
+		for (size_t i = 0; i < x->n; i++) {
+			if (a->pred[i] != b->pred[i] || a->rank[i] != b->rank[i] ||
+			    memcmp(&a->conf[i], &b->conf[i], sizeof(double)) != 0 ||
+			    memcmp(&a->margin[i], &b->margin[i], sizeof(double)) != 0 ||
+			    memcmp(&a->p_label[i], &b->p_label[i], sizeof(double)) != 0)
+				fail_msg(
+				    "model %s, row %zu: pred %d/%d rank %d/%d conf %.17g/%.17g "
+				    "margin %.17g/%.17g p %.17g/%.17g",
+				    a->name, i, a->pred[i], b->pred[i], a->rank[i], b->rank[i],
+				    a->conf[i], b->conf[i], a->margin[i], b->margin[i],
+				    a->p_label[i], b->p_label[i]);
+		}
+	}
+}
+
+static struct study *open_uncached(void)
+{
+	setenv("NNCMP_CACHE", "0", 1);
+	struct study *s = open_study();
+	unsetenv("NNCMP_CACHE");
+	assert_cached(s, false);
+	return s;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(study_dir, sizeof study_dir, "%s/study", tu_mkdtemp());
+	mkdir(study_dir, 0700);
+	snprintf(cache_root, sizeof cache_root, "%s/cache/nncmp", tu_dir);
+	char xdg[600];
+	snprintf(xdg, sizeof xdg, "%s/cache", tu_dir);
+	mkdir(xdg, 0700);
+	setenv("XDG_CACHE_HOME", xdg, 1);
+	unsetenv("NNCMP_CACHE");
+	make_study();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tu_rm_rf(tu_dir);
+	return 0;
+}
+
+static void clear_cache(void)
+{
+	char cmd[700];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", cache_root);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_hit_is_exact(void **state)
+{
+	(void)state;
+	clear_cache();
+	struct study *ref = open_uncached();
+	assert_int_equal(cache_files(), 0); /* NNCMP_CACHE=0 writes nothing */
+	struct study *first = open_study();
+	assert_cached(first, false);
+	assert_int_equal(cache_files(), 3);
+	assert_same(ref, first);
+	struct study *again = open_study();
+	assert_cached(again, true);
+	assert_same(ref, again);
+	study_free(ref);
+	study_free(first);
+	study_free(again);
+}
+
+/* Changes one byte of every cache file at `at` bytes from its end (or truncates it). */
+static void damage(long from_end, bool truncate_file)
+{
+	DIR *d = opendir(cache_root);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strstr(e->d_name, ".ndv"))
+			continue;
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", cache_root, e->d_name);
+		if (truncate_file) {
+			struct stat st;
+			assert_int_equal(stat(path, &st), 0);
+			assert_int_equal(truncate(path, st.st_size - from_end), 0);
+			continue;
+		}
+		FILE *f = fopen(path, "r+b");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, -from_end, SEEK_END), 0);
+		int c = fgetc(f);
+		assert_int_equal(fseek(f, -from_end, SEEK_END), 0);
+		fputc(c ^ 0x01, f);
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static void test_damage_is_a_miss(void **state)
+{
+	(void)state;
+	clear_cache();
+	struct study *ref = open_uncached();
+	study_free(open_study()); /* fills the cache */
+	/* a flipped low bit of a value in range: only the checksum can see it */
+	static const long at[] = {10, 4, 1};
+	for (size_t t = 0; t < sizeof at / sizeof *at; t++) {
+		damage(at[t], false);
+		struct study *s = open_study();
+		assert_cached(s, false);
+		assert_same(ref, s);
+		study_free(s);
+		struct study *rewritten = open_study(); /* the miss wrote a good file back */
+		assert_cached(rewritten, true);
+		study_free(rewritten);
+	}
+	damage(5, true);
+	struct study *s = open_study();
+	assert_cached(s, false);
+	assert_same(ref, s);
+	study_free(s);
+	study_free(ref);
+}
+
+static void test_changed_labels_are_a_miss(void **state)
+{
+	(void)state;
+	clear_cache();
+	study_free(open_study());
+	struct study *before = open_study();
+	assert_cached(before, true);
+	int64_t *labels = malloc(N * sizeof *labels);
+	for (size_t i = 0; i < N; i++)
+		labels[i] = before->labels[i];
+	labels[123] = (labels[123] + 1) % C;
+	write_labels(labels);
+	struct study *after = open_study();
+	assert_cached(after, false);
+	struct study *ref = open_uncached();
+	assert_same(ref, after);
+	assert_true(after->models[0].p_label[123] != before->models[0].p_label[123] ||
+	            after->models[0].rank[123] != before->models[0].rank[123]);
+	/* and back: the first cache file answers again */
+	labels[123] = before->labels[123];
+	write_labels(labels);
+	struct study *back = open_study();
+	assert_cached(back, true);
+	assert_same(before, back);
+	free(labels);
+	study_free(before);
+	study_free(after);
+	study_free(ref);
+	study_free(back);
+}
+
+static void test_fresh_or_changed_source(void **state)
+{
+	(void)state;
+	clear_cache();
+	/* a source modified just now is derived but not cached */
+	char path[1024];
+	snprintf(path, sizeof path, "%s/models/a32/probs.npy", study_dir);
+	assert_int_equal(utimes(path, NULL), 0);
+	struct study *s = open_study();
+	assert_int_equal(cache_files(), 2);
+	study_free(s);
+	s = open_study();
+	assert_false(s->models[0].derived_cached);
+	assert_true(s->models[1].derived_cached);
+	study_free(s);
+	/* once it has aged its mtime differs from the one the cache would have used */
+	age("models/a32/probs.npy");
+	s = open_study();
+	assert_false(s->models[0].derived_cached);
+	study_free(s);
+	s = open_study();
+	assert_cached(s, true);
+	study_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hit_is_exact),
+	    cmocka_unit_test(test_damage_is_a_miss),
+	    cmocka_unit_test(test_changed_labels_are_a_miss),
+	    cmocka_unit_test(test_fresh_or_changed_source),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
