@@ -16,8 +16,8 @@ static const char check_help[] =
     "simply mapped (a deflated npz member decompressed into memory, a chunked HDF5 dataset\n"
     "read in row blocks, a CSV converted into a float32 cache).\n"
     "\n"
-    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"layers\": "
-    "[...]}]}\n"
+    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"storage\", "
+    "\"layers\": [...]}]}\n"
     "  --help   this text\n";
 
 static json_t *matrix_json(const struct npy *a, const char *path)
