@@ -12,7 +12,8 @@
  * on Debian; reads from worker threads go through its own lock.
  *
  * A dataset may not claim more than 1100 times the bytes it stores plus 1 MB (the bound of
- * deflate), so a forged shape cannot make reads allocate gigabytes.
+ * deflate), nor be cut into more chunks than it stores bytes plus 65536, so a forged shape
+ * cannot make reads allocate gigabytes or walk millions of chunks.
  *
  * A dataset is named by its path ("/cnn/fc1"; the leading '/' may be left out), or left out
  * when the file holds one dataset.

@@ -242,6 +242,20 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 		                "%s: the dataset claims %zu bytes but stores %llu, not a plausible "
 		                "file",
 		                name, h.data_bytes, (unsigned long long)stored);
+	/* tiny chunks over a large dataspace make every row read walk thousands of chunks */
+	if (rc == 0 && H5Pget_layout(dcpl) == H5D_CHUNKED) {
+		hsize_t cdims[NPY_MAX_DIMS] = {0}, chunks = 1;
+		int cn = H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
+		for (int k = 0; k < cn && k < h.ndim; k++) {
+			hsize_t per = cdims[k] ? (dims[k] + cdims[k] - 1) / cdims[k] : dims[k];
+			chunks = per && chunks > ((hsize_t)1 << 40) / per ? (hsize_t)1 << 40
+			                                                  : chunks * per;
+		}
+		if (cn < 0 || chunks > stored + ((hsize_t)1 << 16))
+			rc = nn_err_set(
+			    err, "%s: %llu chunks for %llu stored bytes, not a plausible file",
+			    name, (unsigned long long)chunks, (unsigned long long)stored);
+	}
 	bool in_place = rc == 0 && path && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
 	                H5Pget_nfilters(dcpl) == 0 && H5Pget_external_count(dcpl) == 0 &&
 	                h.data_bytes > 0;
