@@ -23,7 +23,7 @@ BUILD      ?= build
 # libcsv ships no pkg-config file; it is linked by name. Debian's libhdf5-dev installs both
 # hdf5-serial.pc and (through alternatives) hdf5.pc; other systems have only hdf5.pc.
 HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
-PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libzip $(HDF5_PKG)
+PKGS        = ncursesw libsixel chafa openblas lapacke inih jansson libpng zlib libzip $(HDF5_PKG)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -46,11 +46,16 @@ ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DNNCMP_VERSIO
 ALL_LDFLAGS = -pthread $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
 
+# src/gfx (the terminal probe and the image encoders, no curses) is a library of its own that
+# both fronts and the tests link; it uses the core, so it comes first on the link line.
 CORE_SRC = $(wildcard src/core/*.c)
+GFX_SRC  = $(wildcard src/gfx/*.c)
 CLI_SRC  = $(wildcard src/cli/*.c) $(wildcard src/tui/*.c) src/main.c
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+GFX_OBJ  = $(GFX_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 LIBCORE  = $(BUILD)/libnncmp.a
+LIBGFX   = $(BUILD)/libnncmp-gfx.a
 
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -66,10 +71,14 @@ all: nncmp
 nncmp: $(BUILD)/nncmp
 	cp $< $@.tmp && mv $@.tmp $@
 
-$(BUILD)/nncmp: $(CLI_OBJ) $(LIBCORE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBCORE) $(LIBS)
+$(BUILD)/nncmp: $(CLI_OBJ) $(LIBGFX) $(LIBCORE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBGFX) $(LIBCORE) $(LIBS)
 
 $(LIBCORE): $(CORE_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBGFX): $(GFX_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
@@ -77,9 +86,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBCORE)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBCORE) $(LIBS) $(TEST_LIBS) \
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBGFX) $(LIBCORE) $(LIBS) $(TEST_LIBS) \
 		$(ALL_LDFLAGS)
 
 deps-build:
@@ -101,6 +110,7 @@ test: deps-test
 	tests/install/run.sh
 	tests/issues/run.sh ./nncmp
 	tests/stats/run.sh ./nncmp
+	tests/core/run.sh ./nncmp
 	tests/report/run.sh ./nncmp
 	tests/dups/run.sh ./nncmp
 	tests/journal/run.sh ./nncmp
@@ -164,6 +174,8 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/stats/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/core/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/report/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/moving.sh build-asan/nncmp
@@ -186,7 +198,7 @@ ubsan: asan
 FUZZ_CC ?= clang
 FUZZ    ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_TUI = fuzz_theme fuzz_config
-fuzz: $(CORE_SRC)
+fuzz: $(CORE_SRC) $(GFX_SRC)
 	@mkdir -p $(BUILD)/fuzz
 	@for n in $(FUZZ); do \
 		f=tests/fuzz/$$n.c; \
@@ -194,7 +206,7 @@ fuzz: $(CORE_SRC)
 		case " $(FUZZ_TUI) " in *" $$n "*) extra="$(wildcard src/tui/*.c)" ;; *) extra= ;; esac; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
-			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) \
+			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) $(GFX_SRC) \
 			$$extra $(LIBS) -pthread || exit 1; \
 		mkdir -p tests/fuzz/corpus-work/$$n; \
 		case $$n in fuzz_h5) asan=allocator_may_return_null=1 ;; *) asan= ;; esac; \
@@ -237,4 +249,4 @@ check-format:
 clean:
 	rm -rf build build-asan nncmp
 
--include $(CORE_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(CORE_OBJ:.o=.d) $(GFX_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

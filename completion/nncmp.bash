@@ -7,7 +7,7 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -31,6 +31,9 @@ _nncmp_opts()
         classes) echo "--model --top --json --help" ;;
         calibration) echo "--model --bins --json --help" ;;
         gate) echo "--base --new --alpha --metric --seed --json --help" ;;
+        words) echo "--filter --min --by --stop --top --json --help" ;;
+        overview) echo "--model --json --help" ;;
+        arch) echo "--model --json --help" ;;
         *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
 }
@@ -44,7 +47,7 @@ _nncmp_nargs()
             --index | --rows | --sort-row | --with | --neuron | --grid | --summary | \
             --decades | --theme | --color | --colour | --method | --k | --size | --threshold | --out | --format | \
             --width | --graphics | --base | --new | --alpha | --metric | --html | \
-            --markdown) echo 1 ;;
+            --markdown | --min) echo 1 ;;
         *) echo 0 ;;
     esac
 }
@@ -271,7 +274,11 @@ _nncmp()
             return 0
             ;;
         --by)
-            COMPREPLY=($(compgen -W "d mean std dead" -- "$cur"))
+            if [[ $cmd == words ]]; then
+                COMPREPLY=($(compgen -W "lift count" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "d mean std dead" -- "$cur"))
+            fi
             return 0
             ;;
         --method)
@@ -284,9 +291,9 @@ _nncmp()
             ;;
         --graphics)
             if [[ $cmd == preview ]]; then
-                COMPREPLY=($(compgen -W "sixel blocks" -- "$cur"))
+                COMPREPLY=($(compgen -W "sixel kitty iterm blocks" -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "sixel blocks none" -- "$cur"))
+                COMPREPLY=($(compgen -W "sixel kitty iterm blocks none" -- "$cur"))
             fi
             return 0
             ;;

@@ -14,7 +14,7 @@
 #include "nncmp/tui.h"
 
 static const char usage[] =
-    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|blocks|none]\n"
+    "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|kitty|iterm|blocks|none]\n"
     "             [--filter EXPR] [--sort KEY] [--models A B]\n"
     "                                     open a study (the TUI on a terminal, in that state;\n"
     "                                     else the report, over --filter)\n"
@@ -39,7 +39,11 @@ static const char usage[] =
     "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
     "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
     "                                     exit 3 when B is significantly worse than A\n"
-    "       nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]   an image\n"
+    "       nncmp arch STUDY --model M [--json]   the model's layers, repeated blocks folded\n"
+    "       nncmp preview STUDY --index I [--graphics MODE] [--width PX]   an image\n"
+    "       nncmp words STUDY [--filter EXPR] [--min N] [--json]   frequent words, their lift\n"
+    "       nncmp overview STUDY [--model M] [--json]   per label, the predicted classes of\n"
+    "                                     its misclassified instances\n"
     "       nncmp --help | --version\n"
     "\n"
     "--color=auto|always|never (any command) says whether to use colour; auto: on a terminal\n"
@@ -74,6 +78,9 @@ static const struct command commands[] = {
     {"classes", cmd_classes},
     {"calibration", cmd_calibration},
     {"gate", cmd_gate},
+    {"words", cmd_words},
+    {"overview", cmd_overview},
+    {"arch", cmd_arch},
 };
 
 static int is_study_dir(const char *dir)

@@ -5,7 +5,8 @@ Writes two studies under --out (default: demo-data):
 
   digits/    scikit-learn's bundled copy of the UCI optical digits (1797 8x8 images, 10 classes)
              with ~4% of the labels corrupted on purpose. Models: cnn, cnn_early (the same run's
-             checkpoint after one epoch), knn (predictions only), mlp (logits).
+             checkpoint after one epoch), knn (predictions only), mlp (logits); cnn and
+             cnn_early also get graph.json (nncmp arch) and saliency/conv2.npy (Grad-CAM).
   fortunes/  entries of Debian's `fortunes` package (computers, literature, politics, science,
              startrek; at most 450 per class) with ~3% of the labels corrupted. Models: bow
              (tf-idf MLP), cnn (1-D CNN over word embeddings), nb (multinomial naive Bayes).
@@ -222,6 +223,17 @@ def softmax(z):
     return torch.softmax(torch.from_numpy(z), dim=1).numpy()
 
 
+def write_inside(md, name, model, x):
+    """graph.json (nncmp arch) and Grad-CAM maps on conv2 (issue 17), with tools/nncmp_export.py's
+    functions, which export_torch uses; the model is in eval mode."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import nncmp_export as nx
+    write_json(f"{md}/{name}/graph.json", nx.model_graph(model, x[:64], name), indent=1)
+    cams = [nx.grad_cam(model, model.conv2, x[b:b + 256])[0].numpy()
+            for b in range(0, len(x), 256)]
+    save_npy(f"{md}/{name}/saliency/conv2.npy", np.concatenate(cams), np.float16)
+
+
 def make_digits(out):
     t0 = t = time.time()
     study = os.path.join(out, "digits")
@@ -261,6 +273,7 @@ def make_digits(out):
         save_npy(f"{md}/{name}/act/fc1.npy", acts["fc1"], np.float32)
         save_npy(f"{md}/{name}/act/conv2.npy", acts["conv2"], np.float16)
         save_weights(md, name, m, ("conv2", "fc1", "fc2"))
+        write_inside(md, name, m, Ximg[te])
     t = tick("cnn + cnn_early", t)
 
     # mlp: logits

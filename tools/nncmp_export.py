@@ -7,6 +7,9 @@ A study is a directory (see nncmp's README, "The study format"):
     STUDY/models/NAME/{probs,logits,pred}.npy
     STUDY/models/NAME/act/LAYER.npy       (N, ...) activations, one row per instance
     STUDY/models/NAME/weights/LAYER.npy   the layer's weights, any shape
+    STUDY/models/NAME/graph.json          the modules that ran (export_torch graph=True)
+    STUDY/models/NAME/saliency/LAYER.npy  (N, h, w) float16 Grad-CAM maps (saliency=)
+    STUDY/images/NNNNNN.png               the inputs as images (save_images=True)
 
 As a module:
 
@@ -21,7 +24,8 @@ As a module:
     # finishes the .npy headers.
 
     export_torch("out/study", models={"mlp": mlp, "cnn": cnn}, loader=loader,
-                 layers={"mlp": ["fc1"], "cnn": ["conv1", "fc"]}, classes=classes)
+                 layers={"mlp": ["fc1"], "cnn": ["conv1", "fc"]}, classes=classes,
+                 graph=True, saliency={"cnn": "conv1"}, save_images=True)
 
 Every matrix is written in batches: the .npy header is written with room for a
 20-digit row count and rewritten on close(), so a million-instance run never
@@ -39,7 +43,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["StudyWriter", "export_torch", "check_model_name", "RESERVED_NAMES"]
+__all__ = ["StudyWriter", "export_torch", "check_model_name", "RESERVED_NAMES", "grad_cam",
+           "model_graph", "image_uint8"]
 
 RESERVED_NAMES = frozenset(
     "gt and or not split issue text id index correct conf margin p act".split())
@@ -416,8 +421,53 @@ def _first_tensor(out):
     raise ValueError("model output of type %s holds no tensor" % type(out).__name__)
 
 
+def _extras_check(models, graph, saliency):
+    """Checks export_torch's graph and saliency arguments; returns (model names, {name: (layer,
+    module)})."""
+    if graph is True:
+        want = set(models)
+    elif not graph:
+        want = set()
+    else:
+        want = set([graph] if isinstance(graph, str) else graph)
+        for n in want:
+            if n not in models:
+                raise ValueError("graph names model %r, which is not in models (%s)"
+                                 % (n, ", ".join(models)))
+    sal = {}
+    for n, ln in dict(saliency or {}).items():
+        if n not in models:
+            raise ValueError("saliency names model %r, which is not in models (%s)"
+                             % (n, ", ".join(models)))
+        mods = dict(models[n].named_modules())
+        if not isinstance(ln, str) or ln not in mods or not ln:
+            raise ValueError("saliency: model %r has no module %r; its modules are: %s"
+                             % (n, ln, ", ".join(k for k in mods if k)))
+        _check_layer_name(ln)
+        sal[n] = (ln, mods[ln])
+    return want, sal
+
+
+def _extras_run(w, path, name, model, loader, device, graph, sal):
+    """graph.json and the saliency maps of one model, in eval mode on device."""
+    if not graph and not sal:
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        if graph:
+            x, _ = _split_batch(next(iter(loader)))
+            _write_graph(path, name, model, _to_device(x, device))
+        if sal:
+            _saliency_pass(w, name, model, sal[0], sal[1], loader, device)
+    finally:
+        if was_training:
+            model.train()
+
+
 def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
-                 dtype=np.float32, logits=True, overwrite=False, weights=True):
+                 dtype=np.float32, logits=True, overwrite=False, weights=True,
+                 graph=False, saliency=None, samples=None, save_images=False):
     """Run PyTorch models over a DataLoader and write a study.
 
     models   {name: torch.nn.Module}; each is run in eval mode under no_grad
@@ -425,10 +475,25 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
              or a dict: model(**inputs)).  It must yield the same order on every pass
              (shuffle=False): the labels of each model's pass are checked against the first.
     layers   {name: [module names as in model.named_modules()]}: a forward hook on each
-             writes its output, flattened to (batch, -1), to models/NAME/act/MODULE.npy,
-             and the module's .weight (if any) to models/NAME/weights/MODULE.npy
+             writes its output to models/NAME/act/MODULE.npy, flattened to (batch, -1)
+             unless it has spatial dimensions ((batch, C, H, W) and (batch, C, D, H, W)
+             are kept as they are), and the module's .weight (if any) to
+             models/NAME/weights/MODULE.npy
     dtype    activations' dtype (e.g. numpy.float16); outputs are stored float32
     logits   True: write logits.npy (raw outputs); False: softmax to probs.npy
+    graph    True (every model) or a list of model names: models/NAME/graph.json, every
+             module that ran on the first batch in execution order with its name, type,
+             output shape (without the batch dimension), parameter count and inputs
+             ("source": "fx" when torch.fx traces the model, else "order": a chain)
+    saliency {name: module name}: Grad-CAM of the predicted class on that module's
+             (batch, C, h, w) output, max-normalised, to models/NAME/saliency/MODULE.npy
+             as (N, h, w) float16, computed batch by batch on `device`
+    samples  a list (one entry per instance) or a callable(dataset index) giving a dict
+             with any of id, text, image, split (or a text) -> samples.jsonl; ids default
+             to the index
+    save_images  True: each input (C, H, W) or (H, W) tensor of the loader is saved as
+             images/NNNNNN.png and named as the sample's image (floats in [0, 1] scaled
+             by 255, other ranges stretched min to max)
     Returns the study path.  Raises ValueError on bad names or disagreeing passes.
     """
     import torch
@@ -456,6 +521,8 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
             _check_layer_name(ln)
         resolved[name] = [(ln, mods[ln]) for ln in want]
 
+    want_graph, sal = _extras_check(models, graph, saliency)
+    write_samples = samples is not None or save_images
     first_labels = None
     with StudyWriter(path, classes=classes, overwrite=overwrite) as w:
         for mi, (name, model) in enumerate(models.items()):
@@ -485,6 +552,9 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
                         if mi == 0:
                             w.add_labels(y)
                             labels_seen.append(y.astype(np.int64))
+                            if write_samples:
+                                w.add_samples(_sample_records(samples, x, pos, len(y), path,
+                                                              save_images))
                         else:
                             ref = first_labels[pos:pos + len(y)]
                             if len(ref) != len(y) or not np.array_equal(ref, y.astype(np.int64)):
@@ -521,7 +591,9 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
                                 raise ValueError("model %r module %r: output shape %s does not "
                                                  "start with the batch size %d"
                                                  % (name, ln, tuple(t.shape), len(y)))
-                            a = t.reshape(t.shape[0], -1).float().cpu().numpy()
+                            if t.dim() not in (4, 5):  # spatial outputs keep their shape
+                                t = t.reshape(t.shape[0], -1)
+                            a = t.float().cpu().numpy()
                             w.add_activations(name, ln, a, dtype=dtype)
                         captured.clear()
             finally:
@@ -540,7 +612,291 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
                     wt = getattr(mod, "weight", None)
                     if isinstance(wt, torch.Tensor):
                         w.set_weights(name, ln, wt.detach().float().cpu().numpy())
+            _extras_run(w, path, name, model, loader, device, name in want_graph, sal.get(name))
     return path
+
+
+# ---------------------------------------------------------------------------
+# Architecture, saliency and samples of export_torch (issue #17).  Each is its own
+# function so that export_torch only calls them.
+
+_GRAPH_FORMAT = 1
+
+
+def _param_count(mod):
+    return int(sum(p.numel() for p in mod.parameters()))
+
+
+def _tuple_of_ints(v):
+    if isinstance(v, int):
+        return [v]
+    if isinstance(v, (tuple, list)) and v and all(isinstance(k, int) for k in v):
+        return [int(k) for k in v]
+    return None
+
+
+def _record_modules(model, x):
+    """Runs model once on x with hooks on every module; returns the entries of the run.
+
+    Each entry: id, name, type, shape (without the batch dimension), params, leaf, kernel
+    (convolutions and pooling); in the order the modules' forward calls began.  A module
+    called twice (a shared ReLU) gives two entries.
+    """
+    import torch
+    entries = []
+    handles = []
+    open_calls = {}  # id(module) -> stack of entry indices
+
+    def pre(mod, inp, name):
+        e = {"id": len(entries), "name": name, "type": type(mod).__name__,
+             "shape": None, "params": _param_count(mod),
+             "leaf": not any(True for _ in mod.children())}
+        k = _tuple_of_ints(getattr(mod, "kernel_size", None))
+        if k is not None:
+            tn = e["type"]
+            dims = 3 if tn.endswith("3d") else 1 if tn.endswith("1d") else 2
+            e["kernel"] = k * dims if len(k) == 1 else k
+        entries.append(e)
+        open_calls.setdefault(id(mod), []).append(e["id"])
+
+    def post(mod, inp, out):
+        i = open_calls[id(mod)].pop()
+        try:
+            t = _first_tensor(out)
+            entries[i]["shape"] = [int(d) for d in t.shape[1:]]
+        except ValueError:
+            entries[i]["shape"] = []
+
+    for name, mod in model.named_modules():
+        if mod is model:
+            continue
+        handles.append(mod.register_forward_pre_hook(
+            lambda m, i, n=name: pre(m, i, n)))
+        handles.append(mod.register_forward_hook(post))
+    try:
+        with torch.no_grad():
+            _call_model(model, x)
+    finally:
+        for h in handles:
+            h.remove()
+    for e in entries:
+        if e["shape"] is None:  # raised inside: cannot happen once the call returned
+            e["shape"] = []
+    return entries
+
+
+def _fx_inputs(model, entries):
+    """Inputs of each leaf entry from torch.fx, or None when the model does not trace.
+
+    The k-th call_module node of the traced graph must be the k-th leaf call of the run
+    (same module name), else the trace is not what ran and None is returned.  A leaf's
+    inputs are the nearest leaf calls upstream of its arguments (through functions and
+    methods), -1 for the model's input.
+    """
+    try:
+        import torch.fx
+        gm = torch.fx.symbolic_trace(model)
+    except Exception:  # noqa: BLE001  any tracing failure means "does not trace"
+        return None
+    leaves = [e for e in entries if e["leaf"]]
+    calls = [nd for nd in gm.graph.nodes if nd.op == "call_module"]
+    if len(calls) != len(leaves) or any(nd.target != e["name"] for nd, e in zip(calls, leaves)):
+        return None
+    of_node = {nd: e["id"] for nd, e in zip(calls, leaves)}
+    memo = {}
+
+    def sources(nd):
+        if nd in of_node:
+            return [of_node[nd]]
+        if nd.op == "placeholder":
+            return [-1]
+        if nd in memo:
+            return memo[nd]
+        memo[nd] = []
+        out = []
+        for a in nd.all_input_nodes:
+            for s in sources(a):
+                if s not in out:
+                    out.append(s)
+        memo[nd] = out
+        return out
+
+    res = {}
+    for nd in calls:
+        ins = []
+        for a in nd.all_input_nodes:
+            for s in sources(a):
+                if s not in ins:
+                    ins.append(s)
+        res[of_node[nd]] = sorted(ins)
+    return res
+
+
+def model_graph(model, x, name="model"):
+    """The graph.json record of model run on the batch x (see export_torch's graph)."""
+    entries = _record_modules(model, x)
+    fx = _fx_inputs(model, entries)
+    prev = -1
+    for e in entries:
+        if not e["leaf"]:
+            e["inputs"] = []
+        elif fx is not None:
+            e["inputs"] = fx[e["id"]]
+        else:
+            e["inputs"] = [prev]
+        if e["leaf"]:
+            prev = e["id"]
+    first = _first_tensor(x) if not isinstance(x, dict) else None
+    rec = {"format": _GRAPH_FORMAT, "model": name, "source": "fx" if fx is not None else "order",
+           "params": _param_count(model), "modules": entries}
+    if first is not None:
+        rec["input_shape"] = [int(d) for d in first.shape[1:]]
+    return rec
+
+
+def _call_model(model, x):
+    if isinstance(x, dict):
+        return model(**x)
+    if isinstance(x, (list, tuple)):
+        return model(*x)
+    return model(x)
+
+
+def _write_graph(path, name, model, x):
+    rec = model_graph(model, x, name)
+    d = os.path.join(path, "models", name)
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, ".graph.json.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(rec, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, os.path.join(d, "graph.json"))
+
+
+def grad_cam(model, layer_module, x):
+    """Grad-CAM of the predicted class on layer_module's output, for the batch x.
+
+    Returns (cam, pred): cam (B, h, w) float32 on x's device, ReLU of the channel sum of the
+    layer's output weighted by the spatial mean of d logit[pred] / d output, divided by its
+    maximum per instance (0 where the maximum is 0).
+    """
+    import torch
+    got = []
+    h = layer_module.register_forward_hook(lambda m, i, o: got.append(_first_tensor(o)))
+    try:
+        with torch.enable_grad():
+            out = _first_tensor(_call_model(model, x))
+            if len(got) != 1:
+                raise ValueError("saliency layer ran %d times in one forward pass (expected "
+                                 "once)" % len(got))
+            a = got[0]
+            if a.dim() != 4:
+                raise ValueError("saliency layer output has shape %s; Grad-CAM needs "
+                                 "(batch, channels, h, w)" % (tuple(a.shape),))
+            pred = out.argmax(1)
+            # instances do not interact in eval mode: the gradient of the sum is each one's own
+            score = out.gather(1, pred[:, None]).sum()
+            (g,) = torch.autograd.grad(score, a)
+    finally:
+        h.remove()
+    with torch.no_grad():
+        wts = g.mean(dim=(2, 3), keepdim=True)
+        cam = torch.relu((wts * a).sum(1)).float()
+        mx = cam.flatten(1).max(1).values[:, None, None]
+        cam = torch.where(mx > 0, cam / torch.where(mx > 0, mx, torch.ones_like(mx)),
+                          torch.zeros_like(cam))
+    return cam.detach(), pred.detach()
+
+
+def _saliency_pass(w, name, model, layer, module, loader, device):
+    """Writes models/NAME/saliency/LAYER.npy: Grad-CAM of every instance, batch by batch."""
+    rel = os.path.join("models", name, "saliency", layer + ".npy")
+    s = w._stream((name, "saliency", layer), rel, np.float16,
+                  "model %r saliency %r" % (name, layer))
+    for batch in loader:
+        x, _ = _split_batch(batch)
+        x = _to_device(x, device)
+        cam, _ = grad_cam(model, module, x)
+        s.append(cam.cpu().numpy())
+
+
+def _split_batch(batch):
+    if not isinstance(batch, (list, tuple)) or len(batch) != 2:
+        raise ValueError("the loader must yield (inputs, labels)")
+    return batch[0], batch[1]
+
+
+def _png_bytes(img):
+    """An 8-bit PNG (grey, or RGB for (H, W, 3)) of the uint8 array img."""
+    import struct
+    import zlib
+    h, wd = img.shape[:2]
+    ctype = 2 if img.ndim == 3 else 0
+    raw = b"".join(b"\x00" + img[r].tobytes() for r in range(h))
+
+    def chunk(tag, data):
+        c = struct.pack(">I", len(data)) + tag + data
+        return c + struct.pack(">I", zlib.crc32(tag + data) & 0xffffffff)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", wd, h, 8, ctype, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def image_uint8(t):
+    """One image (C, H, W) with C 1 or 3, or (H, W), as a uint8 (H, W[, 3]) array.
+
+    uint8 data is kept; floats in [0, 1] are scaled by 255; anything else is stretched from
+    its minimum to its maximum (a constant image becomes 0).
+    """
+    a = np.asarray(t)
+    if a.ndim == 3 and a.shape[0] in (1, 3):
+        a = a[0] if a.shape[0] == 1 else np.transpose(a, (1, 2, 0))
+    elif a.ndim != 2:
+        raise ValueError("save_images: an image must be (C, H, W) with C 1 or 3, or (H, W); "
+                         "got shape %s" % (a.shape,))
+    if a.dtype == np.uint8:
+        return np.ascontiguousarray(a)
+    a = a.astype(np.float64)
+    if a.size and a.min() >= 0 and a.max() <= 1:
+        return np.ascontiguousarray(np.round(a * 255).astype(np.uint8))
+    lo, hi = (a.min(), a.max()) if a.size else (0, 0)
+    if hi <= lo:
+        return np.zeros(a.shape, np.uint8)
+    return np.ascontiguousarray(np.round((a - lo) / (hi - lo) * 255).astype(np.uint8))
+
+
+def _sample_records(samples, x, start, count, path, save_images):
+    """The samples.jsonl records of instances start .. start+count-1 (and their PNGs)."""
+    if save_images and (not hasattr(x, "shape") or len(x.shape) not in (3, 4)):
+        raise ValueError("save_images: the loader's inputs must be a tensor of images, (batch, C, "
+                         "H, W) or (batch, H, W); got %s" % type(x).__name__)
+    recs = []
+    for k in range(count):
+        i = start + k
+        if samples is None:
+            r = {"id": i}
+        elif callable(samples):
+            r = samples(i)
+        else:
+            if i >= len(samples):
+                raise ValueError("samples has %d entries, but the loader yields more"
+                                 % len(samples))
+            r = samples[i]
+        if isinstance(r, str):
+            r = {"id": i, "text": r}
+        elif not isinstance(r, dict):
+            raise ValueError("sample %d is not a dict (or a text)" % i)
+        else:
+            r = dict(r)
+            r.setdefault("id", i)
+        if save_images:
+            rel = "images/%06d.png" % i
+            os.makedirs(os.path.join(path, "images"), exist_ok=True)
+            xi = x[k].detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x[k])
+            with open(os.path.join(path, rel), "wb") as f:
+                f.write(_png_bytes(image_uint8(xi)))
+            r.setdefault("image", rel)
+        recs.append(r)
+    return recs
 
 
 # ---------------------------------------------------------------------------

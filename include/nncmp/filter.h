@@ -41,8 +41,57 @@ struct expr;
  * with NULL: for completion, and for the names a model cannot take.
  */
 extern const char *const filter_words[];
-/* True when name is one of filter_words (without the "("); fold compares case-insensitively. */
+/*
+ * True when name is one of filter_words (without the "("); fold compares case-insensitively.
+ * The keywords and, or, not match in any case either way, as the lexer reads them.
+ */
 bool filter_reserved(const char *name, bool fold);
+/* True when byte c may be in a name (first: may start one): letters, '_', bytes above 0x7f,
+ * then also digits, '.' and '-'. The lexer reads names with it. */
+bool filter_name_char(int c, bool first);
+
+/* ---- writing expressions (filter_text.c): every piece of filter text nncmp builds ---- */
+
+/*
+ * True when name can stand bare in an expression of s and mean that class: ASCII name
+ * characters starting with a letter or '_', not a reserved word in any case, not a model's name.
+ */
+bool filter_bare_name(const struct study *s, const char *name);
+/* text as a quoted string literal: "..." with \" and \\ escaped (the only escapes the lexer
+ * knows). Caller frees. */
+char *filter_quote(const char *text);
+/*
+ * The literal that names class c in an expression of s: its id when the name is its own id or
+ * holds a control character, else the bare name when filter_bare_name allows it, else the name
+ * quoted (a quoted string beside a class names a class, so a model cannot shadow it). Caller
+ * frees.
+ */
+char *filter_class_literal(const struct study *s, int c);
+/* "(base) and cond", or the one that is not empty (leading blanks of base ignored). Caller frees.
+ */
+char *filter_and(const char *base, const char *cond);
+
+/* The outcomes of a pair of models that the agreement table counts. */
+enum filter_outcome {
+	OUTCOME_ANY,
+	OUTCOME_BOTH_RIGHT,
+	OUTCOME_ONLY_A,
+	OUTCOME_ONLY_B,
+	OUTCOME_BOTH_WRONG,
+	OUTCOME_DISAGREE /* a != b, right or wrong */
+};
+/*
+ * The condition of an agreement table cell: models a and b with outcome o, on the instances of
+ * class cls (-1: every class), e.g. `gt == cat and cnn == gt and mlp != gt`; with
+ * " and not removed" when the study has removed instances (the table does not count them).
+ * OUTCOME_ANY with cls -1 gives "". Caller frees.
+ */
+char *filter_agreement(const struct study *s, size_t a, size_t b, enum filter_outcome o, int cls);
+/*
+ * The condition of a confusion matrix cell: truth class `truth` predicted as `pred` by model m,
+ * or (m2 >= 0) by m or by m2; " and not removed" as above. Caller frees.
+ */
+char *filter_confusion_cell(const struct study *s, int truth, int pred, size_t m, int m2);
 
 /*
  * Compiles text against study s. Returns NULL with err set ("unknown name 'cnnn'") and *err_col
@@ -51,6 +100,12 @@ bool filter_reserved(const char *name, bool fold);
 struct expr *expr_compile(const struct study *s, const char *text, struct nn_err *err,
                           size_t *err_col);
 void expr_free(struct expr *e);
+/*
+ * expr_compile for a filter: also fails (*err_col 0) when the expression is a value rather than
+ * a condition ("a value, not a condition ...").
+ */
+struct expr *expr_compile_condition(const struct study *s, const char *text, struct nn_err *err,
+                                    size_t *err_col);
 
 /* True when the expression yields a truth value (a filter) rather than a number (a sort key). */
 bool expr_is_bool(const struct expr *e);

@@ -77,6 +77,25 @@ void metrics_pair_bootstrap(const struct agreement *all, size_t n, unsigned reps
  * them ((0,1), (0,2), ..., (1,2), ...): report seeds that pair's bootstrap with seed + this. */
 size_t metrics_pair_index(size_t n_models, size_t a, size_t b);
 
+/*
+ * The spread of per-class recall across models (VAC-CNN): for every class, the lowest and the
+ * highest recall among the n_models results mm (all over the same instances) and the first
+ * model (lowest index) that has each. support is the class's count in the truth; lo and hi are
+ * NaN when it is 0.
+ */
+struct class_spread {
+	size_t c;
+	int64_t support;
+	double lo, hi;
+	size_t at_lo, at_hi;
+};
+/*
+ * Writes the n_classes spreads into out, the classes where the models diverge most first:
+ * hi − lo descending, ties by class id ascending, classes without support last (by id).
+ */
+void metrics_class_spread(const struct model_metrics *mm, size_t n_models, size_t n_classes,
+                          struct class_spread *out);
+
 /* hist[k] = how many instances exactly k models predict correctly; hist has n_models+1 entries. */
 void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx, int64_t *hist);
 /* How many models predict instance i correctly. */

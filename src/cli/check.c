@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nncmp/arch.h"
 
 static const char check_help[] =
     "usage: nncmp check STUDY [--json]\n"
@@ -12,12 +13,17 @@ static const char check_help[] =
     "Opens the study (which validates labels, classes, samples and every model's outputs),\n"
     "then reads every activation and weight matrix in full and counts NaN and infinite values,\n"
     "which analyses leave out. Prints what the study holds: instances, classes, models, their\n"
-    "sources and layers with shapes and dtypes, and how each matrix is held when it is not\n"
-    "simply mapped (a deflated npz member decompressed into memory, a chunked HDF5 dataset\n"
-    "read in row blocks, a CSV converted into a float32 cache).\n"
+    "sources and layers with shapes and dtypes (an array of more than two dimensions is read\n"
+    "as rows × the product of the rest; its shape follows in parentheses: (C×H×W)), and how\n"
+    "each matrix is held when it is not simply mapped (a deflated npz member decompressed\n"
+    "into memory, a chunked HDF5 dataset read in row blocks, a CSV converted into a float32\n"
+    "cache). A model's graph.json (nncmp arch) is parsed too; \"graph\" says its source, null\n"
+    "without one.\n"
     "\n"
-    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"storage\", "
-    "\"layers\": [...]}]}\n"
+    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"storage\",\n"
+    "           \"graph\", \"layers\": [{\"name\", \"act\", \"weights\"}]}]}; act and\n"
+    "           weights: {\"path\", \"shape\" (as a matrix), \"dims\" (as stored),\n"
+    "           \"dtype\", \"fortran\", \"nan\", \"inf\", \"storage\"}\n"
     "  --help   this text\n";
 
 static json_t *matrix_json(const struct npy *a, const char *path)
@@ -29,8 +35,11 @@ static json_t *matrix_json(const struct npy *a, const char *path)
 		fprintf(stderr, "nncmp: %s\n", err.msg);
 		exit(EXIT_BAD_INPUT);
 	}
-	return json_pack("{s:o, s:[I, I], s:s, s:b, s:I, s:I, s:s}", "path", cli_jstr(path),
-	                 "shape", (json_int_t)a->rows, (json_int_t)a->cols, "dtype",
+	json_t *dims = json_array();
+	for (int d = 0; d < a->h.ndim; d++)
+		json_array_append_new(dims, json_integer((json_int_t)a->h.dims[d]));
+	return json_pack("{s:o, s:[I, I], s:o, s:s, s:b, s:I, s:I, s:s}", "path", cli_jstr(path),
+	                 "shape", (json_int_t)a->rows, (json_int_t)a->cols, "dims", dims, "dtype",
 	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
 	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count, "storage",
 	                 npy_storage_str(a));
@@ -46,6 +55,14 @@ static void print_matrix(const char *what, const json_t *m)
 	       (long long)json_integer_value(json_array_get(shape, 0)),
 	       (long long)json_integer_value(json_array_get(shape, 1)),
 	       json_string_value(json_object_get(m, "dtype")), path);
+	const json_t *dims = json_object_get(m, "dims");
+	if (json_array_size(dims) > 2) { /* the shape behind the matrix view: (C×H×W) */
+		printf("  (");
+		for (size_t d = 1; d < json_array_size(dims); d++)
+			printf("%s%lld", d > 1 ? (cli_utf8() ? "×" : "x") : "",
+			       (long long)json_integer_value(json_array_get(dims, d)));
+		printf(")");
+	}
 	if (nan_count || inf_count)
 		printf("  (%lld NaN, %lld infinite: left out of statistics)", nan_count, inf_count);
 	const char *storage = json_string_value(json_object_get(m, "storage"));
@@ -90,6 +107,20 @@ int cmd_check(int argc, char **argv)
 	json_t *models = json_array();
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model *md = &s->models[m];
+		char *gpath;
+		json_t *graph = json_null();
+		if (arch_graph_path(s, md, &gpath)) { /* graph.json is validated like every file */
+			struct arch a;
+			struct nn_err err;
+			free(gpath);
+			if (arch_load(s, md, &a, &err) != 0) {
+				json_decref(models);
+				study_free(s);
+				return cli_input_error("check", err.msg);
+			}
+			graph = json_string(arch_source_name(a.source));
+			arch_free(&a);
+		}
 		json_t *layers = json_array();
 		for (size_t l = 0; l < md->n_layers; l++) {
 			const struct layer *ly = &md->layers[l];
@@ -101,9 +132,10 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_t *jm = json_pack("{s:o, s:s, s:o, s:b, s:o}", "name", cli_jstr(md->name),
+		json_t *jm = json_pack("{s:o, s:s, s:o, s:b, s:o, s:o}", "name", cli_jstr(md->name),
 		                       "source", src_names[md->src], "path", cli_jstr(md->src_path),
-		                       "derived_cached", md->derived_cached, "layers", layers);
+		                       "derived_cached", md->derived_cached, "graph", graph,
+		                       "layers", layers);
 		if (md->src != SRC_PRED)
 			json_object_set_new(jm, "storage",
 			                    json_string(npy_storage_str(&md->probs)));

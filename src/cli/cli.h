@@ -34,6 +34,9 @@ int cmd_issues(int argc, char **argv);
 int cmd_classes(int argc, char **argv);
 int cmd_calibration(int argc, char **argv);
 int cmd_gate(int argc, char **argv);
+int cmd_words(int argc, char **argv);
+int cmd_overview(int argc, char **argv);
+int cmd_arch(int argc, char **argv);
 
 /*
  * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The

@@ -168,13 +168,8 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
 	}
 	struct nn_err err = {{0}};
 	size_t col = 0;
-	struct expr *e = expr_compile(s, filter, &err, &col);
-	if (!e || !expr_is_bool(e)) {
-		if (e) {
-			snprintf(err.msg, sizeof err.msg,
-			         "not a condition (compare it with something, e.g. '> 0.5')");
-			col = 0;
-		}
+	struct expr *e = expr_compile_condition(s, filter, &err, &col);
+	if (!e) {
 		char *f = cli_safe(filter), *m = cli_safe(err.msg);
 		fprintf(stderr, "nncmp %s: filter: %s\n  %s\n", cmd, m, f);
 		if (col)

@@ -220,12 +220,32 @@ static int neurons_json(const struct neurons_args *a, const struct study *s,
 	return cli_json_print(root);
 }
 
-static void neurons_text(const struct neurons_args *a, const struct neuron_stats *st,
-                         const struct neuron_subset *ss, const uint32_t *order, size_t shown)
+/*
+ * After "N neurons": the stored shape of a spatial layer, and how a neuron's index maps to it,
+ * " (6×8×8: neuron = c·64 + y·8 + x)"; nothing for a layer stored as a matrix.
+ */
+static void print_dims(const struct npy_header *h, bool utf8)
+{
+	if (h->ndim < 3)
+		return;
+	const char *times = utf8 ? "×" : "x", *dot = utf8 ? "·" : "*";
+	printf(" (");
+	for (int d = 1; d < h->ndim; d++)
+		printf("%s%zu", d > 1 ? times : "", h->dims[d]);
+	if (h->ndim == 4)
+		printf(": neuron = c%s%zu + y%s%zu + x", dot, h->dims[2] * h->dims[3], dot,
+		       h->dims[3]);
+	printf(")");
+}
+
+static void neurons_text(const struct neurons_args *a, const struct npy_header *dims,
+                         const struct neuron_stats *st, const struct neuron_subset *ss,
+                         const uint32_t *order, size_t shown)
 {
 	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
 	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
+	print_dims(dims, utf8);
 	if (ss) {
 		char *f = cli_safe(a->filter);
 		printf("; S = '%s' (%zu instance%s), R = the other %zu", f, ss->n_in,
@@ -442,7 +462,7 @@ int cmd_neurons(int argc, char **argv)
 		if (a.json) {
 			rc = neurons_json(&a, s, &st, sp, score, order, shown);
 		} else {
-			neurons_text(&a, &st, sp, order, shown);
+			neurons_text(&a, &ly->act.h, &st, sp, order, shown);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
 		}
 		free(score);
@@ -476,17 +496,19 @@ static void print_bar(double f, int width, bool utf8)
 	}
 }
 
-static void profile_text(const struct study *s, const struct model *md, const char *layer, size_t i,
-                         const float *v, const uint32_t *order, size_t h, size_t shown)
+static void profile_text(const struct study *s, const struct model *md, const struct layer *ly,
+                         size_t i, const float *v, const uint32_t *order, size_t h, size_t shown)
 {
 	bool utf8 = cli_utf8();
 	char buf[32];
 	char *id = cli_safe(study_instance_id(s, i, buf, sizeof buf));
-	char *m = cli_safe(md->name), *l = cli_safe(layer);
+	char *m = cli_safe(md->name), *l = cli_safe(ly->name);
 	char *label = cli_safe(s->classes[s->labels[i]]);
 	char *pred = cli_safe(s->classes[md->pred[i]]);
 	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
-	printf("%s.%s: %zu neurons, most positive first", m, l, h);
+	printf("%s.%s: %zu neurons", m, l, h);
+	print_dims(&ly->act.h, utf8);
+	printf(", most positive first");
 	if (shown < h)
 		printf(" (first %zu shown; --top 0 for all)", shown);
 	printf("\n\n%7s %11s\n", "neuron", "value");
@@ -617,7 +639,7 @@ int cmd_profile(int argc, char **argv)
 			    cli_jstr(s->classes[s->labels[index]]), "pred",
 			    cli_jstr(s->classes[md->pred[index]]), "neurons", arr));
 		} else {
-			profile_text(s, md, ly->name, (size_t)index, v, order, h, shown);
+			profile_text(s, md, ly, (size_t)index, v, order, h, shown);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
 		}
 		free(v);

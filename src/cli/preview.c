@@ -1,25 +1,26 @@
-/* preview.c — `nncmp preview`: one instance's image as sixel or coloured half-blocks on stdout. */
+/* preview.c — `nncmp preview`: one instance's image on stdout as sixel, kitty's graphics
+   protocol, an iTerm2 inline image or coloured half-blocks. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "../tui/gfx.h"
 #include "cli.h"
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 
 static const char preview_help[] =
-    "usage: nncmp preview STUDY --index I [--graphics sixel|blocks] [--width PX]\n"
+    "usage: nncmp preview STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]\n"
     "\n"
     "Writes the image of instance I (its \"image\" field in samples.jsonl, relative to the\n"
-    "study) to stdout: as sixel, or as Unicode half-blocks in colour (ASCII shades when the\n"
-    "locale is not UTF-8; 24-bit colour when COLORTERM is truecolor or 24bit, else the xterm\n"
-    "256-colour palette). The default is sixel when stdout is a terminal that answers DA1 with\n"
-    "sixel, else blocks.\n"
+    "study) to stdout: as sixel, with kitty's graphics protocol, as an iTerm2 inline image, or\n"
+    "as Unicode half-blocks in colour (ASCII shades when the locale is not UTF-8; 24-bit colour\n"
+    "when COLORTERM is truecolor or 24bit, else the xterm 256-colour palette). The default is\n"
+    "what the terminal on stdout answers it draws (kitty, then iTerm2, then sixel), else blocks;\n"
+    "piped, blocks.\n"
     "\n"
     "  --index I         the instance (0-based, file order)\n"
-    "  --graphics MODE   sixel or blocks\n"
+    "  --graphics MODE   sixel, kitty, iterm or blocks\n"
     "  --width PX        the width in pixels (default 256); blocks take one column per 8 px.\n"
     "                    Small images are enlarged by a whole factor (nearest neighbour), large\n"
     "                    ones reduced; the aspect ratio is kept\n"
@@ -78,7 +79,7 @@ int cmd_preview(int argc, char **argv)
 		return cli_usage_error("preview", "--index I is required");
 	enum gfx_mode mode = GFX_BLOCKS;
 	if (mode_arg && (gfx_mode_parse(mode_arg, &mode) != 0 || mode == GFX_NONE))
-		return cli_usage_error("preview", "--graphics wants sixel or blocks");
+		return cli_usage_error("preview", "--graphics wants sixel, kitty, iterm or blocks");
 
 	struct study *s = cli_open_study(study_path);
 	if (!s)
@@ -96,12 +97,39 @@ int cmd_preview(int argc, char **argv)
 		rc = cli_input_error("preview", err.msg);
 		goto out;
 	}
-	if (!mode_arg) {
-		struct gfx_term t;
-		gfx_probe(NULL, false, &t);
-		mode = t.mode == GFX_SIXEL ? GFX_SIXEL : GFX_BLOCKS;
+	/* kitty and iTerm2 images are laid out in cells: their size comes from the probe too */
+	struct gfx_term t = {.cell_w = 10, .cell_h = 20};
+	if (!mode_arg || mode == GFX_KITTY || mode == GFX_ITERM) {
+		gfx_probe(mode_arg, false, &t);
+		if (!mode_arg)
+			mode = t.mode == GFX_NONE ? GFX_BLOCKS : t.mode;
 	}
-	if (mode == GFX_SIXEL) {
+	if (mode == GFX_KITTY || mode == GFX_ITERM) {
+		image_fit(&src, (int)width, (int)width * 8, &fit);
+		int cols = (fit.w + t.cell_w - 1) / t.cell_w,
+		    rows = (fit.h + t.cell_h - 1) / t.cell_h;
+		char *seq;
+		size_t len;
+		int erc = mode == GFX_KITTY
+		              ? image_kitty(&fit, cols, rows, t.cell_w, t.cell_h, &seq, &len, &err)
+		              : image_iterm(&fit, cols, rows, t.cell_w, t.cell_h, &seq, &len, &err);
+		if (erc != 0) {
+			rc = cli_input_error("preview", err.msg);
+			goto out;
+		}
+		if (t.tmux_passthrough) {
+			size_t wlen;
+			char *w = image_tmux_wrap(seq, len, &wlen);
+			free(seq);
+			seq = w;
+			len = wlen;
+		}
+		fwrite(seq, 1, len, stdout);
+		/* kitty's placement keeps the cursor: the next line is below the image */
+		for (int r = 0; r < (mode == GFX_KITTY ? rows : 1); r++)
+			fputc('\n', stdout);
+		free(seq);
+	} else if (mode == GFX_SIXEL) {
 		/* no height limit beyond a generous one: the width decides */
 		image_fit(&src, (int)width, (int)width * 8, &fit);
 		char *six;

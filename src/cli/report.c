@@ -158,6 +158,32 @@ static json_t *agreement_json(const struct agreement *g)
 	                 "both_wrong", (json_int_t)g->both_wrong);
 }
 
+/*
+ * Per class, the lowest and highest recall across the models (metrics_class_spread), the
+ * classes where they diverge most first; nulls for a class without support.
+ */
+static json_t *spread_json(const struct report *r)
+{
+	const struct study *s = r->s;
+	struct class_spread *sp = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *sp);
+	metrics_class_spread(r->mm, s->n_models, s->n_classes, sp);
+	json_t *a = json_array();
+	for (size_t k = 0; k < s->n_classes; k++) {
+		const struct class_spread *c = &sp[k];
+		bool none = isnan(c->lo);
+		json_array_append_new(
+		    a,
+		    json_pack(
+		        "{s:o, s:I, s:o, s:o, s:o, s:o, s:o}", "class", cli_jstr(s->classes[c->c]),
+		        "support", (json_int_t)c->support, "min_recall", cli_json_real(c->lo),
+		        "max_recall", cli_json_real(c->hi), "spread", cli_json_real(c->hi - c->lo),
+		        "model_at_min", none ? json_null() : cli_jstr(s->models[c->at_lo].name),
+		        "model_at_max", none ? json_null() : cli_jstr(s->models[c->at_hi].name)));
+	}
+	free(sp);
+	return a;
+}
+
 static json_t *report_json(const struct report *r, const char *filter)
 {
 	const struct study *s = r->s;
@@ -223,6 +249,7 @@ static json_t *report_json(const struct report *r, const char *filter)
 	              "n", (json_int_t)r->n, "total", (json_int_t)s->n, "filter", cli_jstr(filter),
 	              "classes", classes, "models", models, "pairs", pairs, "pairs_omitted",
 	              (json_int_t)r->pairs_omitted, "n_correct", ncorrect);
+	json_object_set_new(o, "class_spread", spread_json(r));
 	/* the journal's decisions in effect: gt is corrected, removed instances are left out */
 	json_object_set_new(o, "decisions_applied", json_integer((json_int_t)s->n_decided));
 	json_object_set_new(o, "removed", json_integer((json_int_t)s->n_removed));

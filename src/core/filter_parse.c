@@ -109,12 +109,12 @@ static bool is_digit(int c)
 
 static bool is_name_start(int c)
 {
-	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c >= 0x80;
+	return filter_name_char(c, true);
 }
 
 static bool is_name_char(int c)
 {
-	return is_name_start(c) || is_digit(c) || c == '.' || c == '-';
+	return filter_name_char(c, false);
 }
 
 /* Copies text[0..n) into buf (at least CLIP_BYTES + 4 bytes) for a message: cut at a character
@@ -724,22 +724,6 @@ static struct node *parse_call(struct parser *p, size_t lp)
 	p->at = lp + 1;
 	lex_next(p);
 	return parse_model_fn(p, fn, pos);
-}
-
-const char *const filter_words[] = {"gt",      "given",   "and",        "or",   "not",
-                                    "split",   "issue",   "text",       "id",   "index",
-                                    "correct", "decided", "relabelled", "kept", "removed",
-                                    "conf(",   "margin(", "p(",         "act(", NULL};
-
-bool filter_reserved(const char *name, bool fold)
-{
-	size_t len = strlen(name);
-	for (const char *const *w = filter_words; *w; w++) {
-		size_t wl = strlen(*w) - ((*w)[strlen(*w) - 1] == '(');
-		if (wl == len && (fold ? strncasecmp(name, *w, wl) : strncmp(name, *w, wl)) == 0)
-			return true;
-	}
-	return false;
 }
 
 /* The status a decision word names (-1 for decided, any decision), or -2 for other words. */

@@ -16,6 +16,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "nncmp/filter.h"
+
 #define CTRL(c) ((c)&0x1f)
 #define KEY_ESC 27
 
@@ -144,7 +146,6 @@ static int act_swap(struct app *app)
 static int act_enter(struct app *app)
 {
 	const struct study *s = app->s;
-	char lit_r[256], lit_c[256];
 	switch (app->focus) {
 	case PANE_AGREE: {
 		size_t row = app->panes[PANE_AGREE].cur;
@@ -152,16 +153,16 @@ static int act_enter(struct app *app)
 		if (app->mode == AGREE_CUSTOM && *app->filter) {
 			if (cls < 0)
 				return 0;
-			app_class_literal(app, cls, lit_r, sizeof lit_r);
-			char *f = xasprintf("(%s) and gt == %s", app->filter, lit_r);
+			char *c = filter_agreement(s, app->a, app->b, OUTCOME_ANY, cls);
+			char *f = filter_and(app->filter, c);
 			int rc = app_set_filter(app, f, AGREE_CUSTOM, cls, true);
 			free(f);
+			free(c);
 			return rc;
 		}
 		return app_agree(app, app->mode == AGREE_CUSTOM ? AGREE_ALL : app->mode, cls);
 	}
 	case PANE_CONFUSION: {
-		const char *ma = s->models[app->a].name, *mb = s->models[app->b].name;
 		size_t C = s->n_classes, cell_at = app->conf_r * C + app->conf_c;
 		int64_t in_a = app->mm[app->a].confusion[cell_at];
 		int64_t in_b = app->mm[app->b].confusion[cell_at];
@@ -170,19 +171,11 @@ static int act_enter(struct app *app)
 			app_message(app, false, "that cell is empty: nothing to open");
 			return REDRAW_STATUS;
 		}
-		app_class_literal(app, (int)app->conf_r, lit_r, sizeof lit_r);
-		app_class_literal(app, (int)app->conf_c, lit_c, sizeof lit_c);
-		char *cell;
-		if (app->conf_view == 2)
-			cell = xasprintf("gt == %s and (%s == %s or %s == %s)", lit_r, ma, lit_c,
-			                 mb, lit_c);
-		else
-			cell = xasprintf("gt == %s and %s == %s", lit_r, app->conf_view ? mb : ma,
-			                 lit_c);
-		/* removed samples are not in the matrix's counts, so not in its cells either */
-		const char *kept = app->s->n_removed ? " and not removed" : "";
-		char *f = *app->filter ? xasprintf("(%s) and %s%s", app->filter, cell, kept)
-		                       : xasprintf("%s%s", cell, kept);
+		/* view 0 and 1: model A's or B's cell; 2: the difference, either model's */
+		char *cell = filter_confusion_cell(s, (int)app->conf_r, (int)app->conf_c,
+		                                   app->conf_view == 1 ? app->b : app->a,
+		                                   app->conf_view == 2 ? (int)app->b : -1);
+		char *f = filter_and(app->filter, cell);
 		int rc = app_set_filter(app, f, AGREE_CUSTOM, app->cls, true);
 		free(f);
 		free(cell);

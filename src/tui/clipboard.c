@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 
 /* Terminals cap OSC 52 (xterm at about 100 000 bytes of base64): larger values are refused. */
 #define COPY_MAX 65536

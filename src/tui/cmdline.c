@@ -208,9 +208,9 @@ static void candidates(const struct app *app, const char *cmd, struct cands *c)
 			cand_add(c, *w);
 		cand_models(app, c, "", "");
 		for (size_t k = 0; k < s->n_classes; k++) {
-			char lit[256];
-			app_class_literal(app, (int)k, lit, sizeof lit);
+			char *lit = filter_class_literal(s, (int)k);
 			cand_add(c, lit);
+			free(lit);
 		}
 	}
 }

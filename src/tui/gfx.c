@@ -1,5 +1,6 @@
-/* gfx.c — image placements on the curses screen: sixel written around curses, or half-blocks
-   drawn through it; a bounded cache of scaled images and their sixel encodings. */
+/* gfx.c — image placements on the curses screen: sixel, kitty or iTerm2 images written around
+   curses, or half-blocks drawn through it; a bounded cache of scaled images and their
+   encodings. */
 #include "gfx.h"
 
 #include <errno.h>
@@ -8,19 +9,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 #include "nncmp/text.h"
 
 /* Encodings kept, all entries together (the 8×8 digits in a pane take a few KB each). */
 #define CACHE_BUDGET (4u << 20)
-/* The largest sixel written at once: far below tmux's input buffer, quick over SSH. */
+/* The largest image escape written at once: far below tmux's input buffer, quick over SSH. */
 #define SIXEL_MAX_BYTES (256u << 10)
 
 struct entry {
 	char *path;
 	int pw, ph;       /* the pixel box it was fitted to */
 	struct image img; /* fitted (blocks), or empty */
-	char *six;        /* the sixel string (sixel mode) */
+	char *six;        /* the escape string (sixel, kitty or iTerm2 mode) */
 	size_t six_len;
 	char *error; /* why it cannot be shown (sanitized), or NULL */
 	size_t bytes;
@@ -140,8 +141,14 @@ static void erase_rect(const struct gfx *g, int y, int x, int rows, int cols)
 static void place_drop(struct gfx *g, struct placement **pp, bool erase)
 {
 	struct placement *p = *pp;
-	if (erase && g->t.mode == GFX_SIXEL && p->e->six)
+	if (erase && gfx_mode_is_pixels(g->t.mode) && p->e->six) {
+		if (g->t.mode == GFX_KITTY) {
+			/* kitty's images are not in the cells: spaces alone would leave it */
+			char del[64];
+			emit(g, del, image_kitty_delete_at(p->y, p->x, del, sizeof del));
+		}
 		erase_rect(g, p->y, p->x, p->rows, p->cols);
+	}
 	p->e->pins--;
 	*pp = p->next;
 	free(p);
@@ -194,7 +201,8 @@ static void cache_trim(struct gfx *g)
 	}
 }
 
-/* Loads, fits and (for sixel) encodes path for a pixel box; failures become e->error. */
+/* Loads, fits and (for sixel, kitty, iTerm2) encodes path for a pixel box; failures become
+   e->error. */
 static void entry_fill(struct gfx *g, struct entry *e)
 {
 	struct nn_err err = {{0}};
@@ -210,13 +218,19 @@ static void entry_fill(struct gfx *g, struct entry *e)
 			e->error = xstrdup("image: no room");
 			break;
 		}
-		if (g->t.mode != GFX_SIXEL) {
+		if (!gfx_mode_is_pixels(g->t.mode)) {
 			e->img = fit;
 			break;
 		}
 		char *six;
 		size_t len;
-		int rc = image_sixel(&fit, &six, &len, &err);
+		int cw = g->t.cell_w, ch = g->t.cell_h;
+		int cols = (fit.w + cw - 1) / cw, rows = (fit.h + ch - 1) / ch;
+		int rc = g->t.mode == GFX_KITTY
+		             ? image_kitty(&fit, cols, rows, cw, ch, &six, &len, &err)
+		         : g->t.mode == GFX_ITERM
+		             ? image_iterm(&fit, cols, rows, cw, ch, &six, &len, &err)
+		             : image_sixel(&fit, &six, &len, &err);
 		int fw = fit.w, fh = fit.h;
 		image_free(&fit);
 		if (rc != 0) {
@@ -375,8 +389,9 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 	if (g->t.mode == GFX_NONE || h <= 0 || w <= 0)
 		return 0;
 	int y = getbegy(win) + wy, x = getbegx(win) + wx;
-	/* a sixel on the last line could scroll the screen */
-	if (g->t.mode == GFX_SIXEL && y + h > LINES - 1)
+	/* an image on the last line could scroll the screen */
+	bool pixels = gfx_mode_is_pixels(g->t.mode);
+	if (pixels && y + h > LINES - 1)
 		h = LINES - 1 - y;
 	if (h <= 0)
 		return 0;
@@ -386,6 +401,9 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 		ph = h * g->t.cell_h / 6 * 6; /* sixel rows are 6 pixels: none may spill below */
 		if (ph < 6)
 			ph = 6;
+	} else if (pixels) {
+		pw = w * g->t.cell_w;
+		ph = h * g->t.cell_h;
 	} else {
 		pw = w;
 		ph = 2 * h;
@@ -409,7 +427,7 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 		return (e->img.h + 1) / 2;
 	}
 	/* sixel paints whole bands of 6 pixel rows: count the rows the last band reaches */
-	int band_h = (e->img.h + 5) / 6 * 6;
+	int band_h = g->t.mode == GFX_SIXEL ? (e->img.h + 5) / 6 * 6 : e->img.h;
 	int rows = (band_h + g->t.cell_h - 1) / g->t.cell_h;
 	int cols = (e->img.w + g->t.cell_w - 1) / g->t.cell_w;
 	rows = rows > h ? h : rows;
@@ -441,13 +459,17 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 
 void gfx_flush(struct gfx *g)
 {
-	if (g->t.mode != GFX_SIXEL)
+	if (!gfx_mode_is_pixels(g->t.mode))
 		return;
 	for (struct placement *p = g->places; p; p = p->next) {
 		if (!p->dirty || !p->e->six)
 			continue;
-		char head[48];
+		char head[112];
 		int n = snprintf(head, sizeof head, "\0337\033[%d;%dH", p->y + 1, p->x + 1);
+		/* a kitty image sent again would lie over the old one (and keep its memory) */
+		if (g->t.mode == GFX_KITTY)
+			n += (int)image_kitty_delete_at(p->y, p->x, head + n,
+			                                sizeof head - (size_t)n);
 		size_t len = (size_t)n + p->e->six_len + 2;
 		char *all = xmalloc(len);
 		memcpy(all, head, (size_t)n);

@@ -1,16 +1,19 @@
 /*
- * gfx.h — the TUI's graphics layer: probing the terminal for sixel and its cell size, and
- * showing images in rectangles of the screen as sixel or as coloured half-blocks.
+ * gfx.h — the TUI's graphics layer: showing images in rectangles of the curses screen as
+ * sixel, kitty or iTerm2 images, or as coloured half-blocks. The probe and the encoders are
+ * curses-free, in termgfx.h.
  *
- * Probe before initscr() (gfx_probe), then create one struct gfx for the session (gfx_new) and
- * free it after endwin(). The layer owns its placements (one per caller-chosen slot key) and a
- * bounded cache of encodings (per file and pixel size, least recently used dropped first).
+ * Probe before initscr() (gfx_probe, termgfx.h), then create one struct gfx for the session
+ * (gfx_new) and free it after endwin(). The layer owns its placements (one per caller-chosen slot
+ * key) and a bounded cache of encodings (per file and pixel size, least recently used dropped
+ * first).
  *
- * With sixel, curses must never draw into a placed rectangle: gfx_show() blanks it in the
- * window and the caller leaves it blank until gfx_hide(); the image itself is written straight
- * to the terminal by gfx_flush() after doupdate(), wrapped in cursor save/restore, and written
- * again only when the placement changes or after gfx_invalidate() (resize, Ctrl-L). Removing a
- * placement writes real spaces over it at once. With blocks, gfx_show() draws the image into the
+ * With sixel, kitty and iTerm2 images, curses must never draw into a placed rectangle: gfx_show()
+ * blanks it in the window and the caller leaves it blank until gfx_hide(); the image itself is
+ * written straight to the terminal by gfx_flush() after doupdate(), wrapped in cursor save/restore,
+ * and written again only when the placement changes or after gfx_invalidate() (resize, Ctrl-L).
+ * Removing a placement writes real spaces over it at once (and, for kitty, whose images do not live
+ * in the cells, deletes the image there first). With blocks, gfx_show() draws the image into the
  * window with curses (colour pairs from GFX_PAIR_BASE up) and nothing is written outside curses.
  * Every path and message shown is sanitized.
  */
@@ -22,33 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum gfx_mode { GFX_NONE, GFX_BLOCKS, GFX_SIXEL };
-
-/* What gfx_probe found out. */
-struct gfx_term {
-	enum gfx_mode mode;
-	int cell_w, cell_h;    /* pixels per cell; 10 × 20 when the terminal did not say */
-	bool cell_known;       /* the size came from the terminal */
-	bool tmux_passthrough; /* wrap sixel for tmux < 3.4 (opted in) */
-	bool da1;              /* the terminal answered DA1 */
-	uint8_t pending[64];   /* bytes the user typed during the probe, in order (for ungetch) */
-	size_t n_pending;
-	char why[160]; /* one line: how the mode was chosen */
-};
-
-/*
- * Chooses the graphics mode before curses starts. override is "sixel", "blocks", "none",
- * "auto" or NULL (from --graphics or the config's `graphics`); passthrough is the config's
- * `graphics_passthrough` (NNCMP_TMUX_PASSTHROUGH=1 also turns it on). Unless the choice is
- * "none" or "blocks", and when stdin and stdout are terminals, it asks the terminal (DA1, and
- * CSI 16 t / 14 t when TIOCGWINSZ has no pixel size) and waits for DA1's reply at most
- * NNCMP_PROBE_TIMEOUT_MS (default 1500) milliseconds. Returns 0, or -1 for an unknown
- * override (t->why says so).
- */
-int gfx_probe(const char *override, bool passthrough, struct gfx_term *t);
-
-/* Parses "sixel" | "blocks" | "none"; returns -1 for anything else. */
-int gfx_mode_parse(const char *s, enum gfx_mode *mode);
+#include "nncmp/termgfx.h"
 
 /* Colour pairs GFX_PAIR_BASE .. COLOR_PAIRS-1 (at most GFX_PAIR_MAX of them) are the layer's. */
 #define GFX_PAIR_BASE 64
@@ -71,10 +48,11 @@ enum gfx_mode gfx_mode(const struct gfx *g);
  */
 int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path, int key,
              int *used_w);
-/* Erases slot key (real spaces over a sixel) and forgets it; nothing happens for an unknown key. */
+/* Erases slot key (real spaces over an image written around curses) and forgets it; nothing
+   happens for an unknown key. */
 void gfx_hide(struct gfx *g, int key);
 void gfx_hide_all(struct gfx *g);
-/* After doupdate(): writes the sixel placements that are new or invalidated. */
+/* After doupdate(): writes the sixel, kitty or iTerm2 placements that are new or invalidated. */
 void gfx_flush(struct gfx *g);
 /* After a resize or Ctrl-L (once curses has cleared the screen): every placement is written
    again on the next flush. */

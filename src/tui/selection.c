@@ -15,21 +15,6 @@
 #include "nncmp/text.h"
 #include "worker.h"
 
-/* True when name can stand bare in a filter as the class name (no keyword or model shadows it). */
-static bool bare_name_ok(const struct study *s, const char *name)
-{
-	if (!((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= 'A' && name[0] <= 'Z') ||
-	      name[0] == '_'))
-		return false;
-	for (const char *p = name; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '-' || *p == '.'))
-			return false;
-	if (filter_reserved(name, true))
-		return false;
-	return study_model_index(s, name) < 0;
-}
-
 enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size)
 {
 	const struct study *s = app->s;
@@ -82,35 +67,6 @@ enum decision_status app_label_short(struct app *app, size_t i, int width, char 
 	snprintf(buf, size, "%s%s%s", g, arrow, app_class_abbrev(app, w2, NULL)[now]);
 	free(g);
 	return study_status(s, i);
-}
-
-void app_class_literal(const struct app *app, int c, char *buf, size_t size)
-{
-	const char *name = app->s->classes[c];
-	char num[32];
-	snprintf(num, sizeof num, "%d", c);
-	if (strcmp(name, num) == 0 || strlen(name) > 200) {
-		snprintf(buf, size, "%d", c);
-		return;
-	}
-	if (bare_name_ok(app->s, name)) {
-		snprintf(buf, size, "%s", name);
-		return;
-	}
-	/* quoted, when nothing in it needs more than the \" and \\ escapes */
-	size_t k = 0;
-	buf[k++] = '"';
-	for (const char *p = name; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || k + 4 >= size) {
-			snprintf(buf, size, "%d", c);
-			return;
-		}
-		if (*p == '"' || *p == '\\')
-			buf[k++] = '\\';
-		buf[k++] = *p;
-	}
-	buf[k++] = '"';
-	buf[k] = '\0';
 }
 
 size_t app_current(const struct app *app)
@@ -340,21 +296,13 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	if (*text) {
 		struct nn_err err = {{0}};
 		size_t col = 0;
-		e = expr_compile(app->s, text, &err, &col);
+		e = expr_compile_condition(app->s, text, &err, &col);
 		if (!e) {
 			if (col)
 				app_message(app, true, "filter: %s (column %zu): %s", err.msg, col,
 				            text);
 			else
 				app_message(app, true, "filter: %s: %s", err.msg, text);
-			return REDRAW_STATUS;
-		}
-		if (!expr_is_bool(e)) {
-			app_message(app, true,
-			            "filter: '%.200s' is a value, not a condition (try :sort, or "
-			            "compare it: > 0.5)",
-			            text);
-			expr_free(e);
 			return REDRAW_STATUS;
 		}
 	}
@@ -383,39 +331,17 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 
 int app_agree(struct app *app, enum agree_mode mode, int cls)
 {
-	const char *a = app->s->models[app->a].name, *b = app->s->models[app->b].name;
-	char lit[256] = "";
-	if (cls >= 0)
-		app_class_literal(app, cls, lit, sizeof lit);
-	char *outcome;
-	switch (mode) {
-	case AGREE_BOTH_RIGHT:
-		outcome = xasprintf("%s == gt and %s == gt", a, b);
-		break;
-	case AGREE_ONLY_A:
-		outcome = xasprintf("%s == gt and %s != gt", a, b);
-		break;
-	case AGREE_ONLY_B:
-		outcome = xasprintf("%s != gt and %s == gt", a, b);
-		break;
-	case AGREE_BOTH_WRONG:
-		outcome = xasprintf("%s != gt and %s != gt", a, b);
-		break;
-	case AGREE_DISAGREE:
-		outcome = xasprintf("%s != %s", a, b);
-		break;
-	default:
+	static const enum filter_outcome outcome[] = {[AGREE_ALL] = OUTCOME_ANY,
+	                                              [AGREE_BOTH_RIGHT] = OUTCOME_BOTH_RIGHT,
+	                                              [AGREE_ONLY_A] = OUTCOME_ONLY_A,
+	                                              [AGREE_ONLY_B] = OUTCOME_ONLY_B,
+	                                              [AGREE_BOTH_WRONG] = OUTCOME_BOTH_WRONG,
+	                                              [AGREE_DISAGREE] = OUTCOME_DISAGREE};
+	if (mode < AGREE_ALL || mode > AGREE_DISAGREE)
 		mode = AGREE_ALL;
-		outcome = xstrdup("");
-		break;
-	}
-	/* removed samples are not in the table's counts, so not in what its cells open */
-	const char *kept = app->s->n_removed && (cls >= 0 || *outcome) ? " and not removed" : "";
-	char *f = xasprintf("%s%s%s%s%s", cls >= 0 ? "gt == " : "", lit,
-	                    cls >= 0 && *outcome ? " and " : "", outcome, kept);
+	char *f = filter_agreement(app->s, app->a, app->b, outcome[mode], cls);
 	int rc = app_set_filter(app, f, mode, cls, true);
 	free(f);
-	free(outcome);
 	return rc;
 }
 

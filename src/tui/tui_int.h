@@ -304,8 +304,6 @@ int app_set_models(struct app *app, const char *a, const char *b);
 /* Sets the message line (printf-style); error selects the error colour. */
 void app_message(struct app *app, bool error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Appends a quoted form of class c usable in a filter into buf. */
-void app_class_literal(const struct app *app, int c, char *buf, size_t size);
 /*
  * The instance's label as the screen shows it (sanitized): "given→new" when a decision
  * relabelled it, else its name. Returns its status (STATUS_REMOVED: draw it as removed).

@@ -2,7 +2,8 @@
  * view_models.c — the N-model table (VAC-CNN): one row per model with its accuracy, macro-F1,
  * top-k accuracy and calibration error over the shown instances, sortable by any column; below,
  * the spread of per-class recall across the models, the classes where the models diverge most
- * first. The numbers are copies of app->mm (metrics.h, over the selection) taken at open.
+ * first (metrics_class_spread, as `nncmp report --json` prints it in class_spread). The numbers
+ * are copies of app->mm (metrics.h, over the selection) taken at open.
  */
 #include "views.h"
 
@@ -20,19 +21,12 @@ struct mrow {
 	double v[N_COLS]; /* COL_NAME unused */
 };
 
-struct spread {
-	size_t c;
-	double lo, hi; /* NaN when the class is not among the shown instances */
-	size_t at_lo, at_hi;
-	int64_t support;
-};
-
 struct models_ctx {
 	size_t n_models, n_classes, n_sel;
 	char **names;       /* borrowed from app->model_names */
 	char **class_names; /* borrowed from app->class_names */
 	struct mrow *rows;
-	struct spread *spread;
+	struct class_spread *spread;
 	int topk_k; /* the k of the top-k column, 0 when none */
 	int sort_col;
 	size_t a, b;
@@ -53,17 +47,6 @@ static int cmp_rows(const void *pa, const void *pb)
 	if (x != y && !isnan(x))
 		return (up ? x < y : x > y) ? -1 : 1;
 	return a->m < b->m ? -1 : a->m > b->m;
-}
-
-static int cmp_spread(const void *pa, const void *pb)
-{
-	const struct spread *a = pa, *b = pb;
-	double x = a->hi - a->lo, y = b->hi - b->lo;
-	if (isnan(x) != isnan(y))
-		return isnan(x) ? 1 : -1;
-	if (x != y && !isnan(x))
-		return x > y ? -1 : 1;
-	return a->c < b->c ? -1 : a->c > b->c;
 }
 
 static void models_sort(struct models_ctx *c)
@@ -108,26 +91,7 @@ static void *models_prepare(struct app *app, struct nn_err *err)
 	c->sort_col = COL_ACC;
 	models_sort(c);
 	c->spread = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *c->spread);
-	for (size_t k = 0; k < s->n_classes; k++) {
-		struct spread *sp = &c->spread[k];
-		sp->c = k;
-		sp->lo = sp->hi = NAN;
-		sp->support = s->n_models ? app->mm[0].per_class[k].support : 0;
-		if (sp->support == 0)
-			continue;
-		for (size_t m = 0; m < s->n_models; m++) {
-			double r = app->mm[m].per_class[k].recall;
-			if (isnan(sp->lo) || r < sp->lo) {
-				sp->lo = r;
-				sp->at_lo = m;
-			}
-			if (isnan(sp->hi) || r > sp->hi) {
-				sp->hi = r;
-				sp->at_hi = m;
-			}
-		}
-	}
-	qsort(c->spread, s->n_classes, sizeof *c->spread, cmp_spread);
+	metrics_class_spread(app->mm, s->n_models, s->n_classes, c->spread);
 	return c;
 }
 
@@ -236,7 +200,7 @@ static void models_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	bar_w = bar_w > 30 ? 30 : bar_w;
 	size_t shown = 0;
 	for (size_t k = 0; k < c->n_classes && y < H - (k + 1 < c->n_classes ? 1 : 0); k++, y++) {
-		const struct spread *sp = &c->spread[k];
+		const struct class_spread *sp = &c->spread[k];
 		draw_safe(app, w, y, 3, cw, c->class_names[sp->c], role_attr(ROLE_NORMAL), false);
 		if (isnan(sp->lo)) {
 			snprintf(line, sizeof line, "%7lld %7s %7s", (long long)sp->support, "-",

@@ -163,6 +163,29 @@ if mknod "$ROOT/zero" c 1 5 2>/dev/null; then
 else
 	echo "(skipped: device nodes need root)"
 fi
+# issue 17: models/NAME/graph.json (export_torch graph=True), read by check and arch
+gj() { printf '%s' "$1" >"$S/models/m/graph.json"; }
+GM='{"name": "fc", "type": "Linear", "shape": [3], "params": 12'
+good "$S"; gj "{\"source\": \"fx\", \"modules\": [$GM, \"inputs\": [-1]}]}"; accepted "a good graph.json"
+good "$S"; gj '{"source": "fx", "modules": ['; bad "truncated graph.json" "graph.json: line 1:"
+good "$S"; gj ''; bad "empty graph.json" "graph.json"
+good "$S"; gj '[]'; bad "graph.json not an object" "graph.json: expected a JSON object"
+good "$S"; gj '{"source": "jit", "modules": []}'; bad "graph.json unknown source" "graph.json: source must be"
+good "$S"; gj '{"source": "fx", "modules": {}}'; bad "graph.json modules not an array" "graph.json: modules must be an array"
+good "$S"; gj "{\"source\": \"fx\", \"modules\": [$GM, \"inputs\": [0]}]}"; bad "graph.json input to itself" "graph.json: modules[0] (fc): input 0 is not"
+good "$S"; gj "{\"source\": \"fx\", \"modules\": [$GM, \"inputs\": [99999999999999999999]}]}"; bad "graph.json huge input id" "graph.json"
+good "$S"; gj '{"source": "fx", "modules": [{"name": "fc", "type": "Linear", "shape": [-3], "params": 1}]}'; bad "graph.json negative shape" "graph.json: modules[0] (fc): shape must be"
+good "$S"; gj '{"source": "fx", "modules": [{"name": "fc", "type": "Linear", "shape": [3], "params": "many"}]}'; bad "graph.json params not a number" "params must be a non-negative integer"
+good "$S"; gj "{\"source\": \"fx\", \"modules\": [$GM, \"name\": \"x\"}]}"; bad "graph.json duplicate key" "graph.json: line 1: duplicate object key"
+good "$S"; gj '{"source": "fx", "modules": [{"name": "\u001b[2J", "type": "L", "shape": [1], "params": -1}]}'; bad "graph.json escape in a name" "params must be"
+n=$((n + 1)); if "$NNCMP" check "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC from graph.json in an error]"; else pass=$((pass + 1)); fi
+good "$S"; gj "$(head -c 3000 /dev/zero | tr '\0' '[')"; bad "graph.json nested 3000 deep" "graph.json"
+good "$S"; mkfifo "$S/models/m/graph.json"; bad "FIFO graph.json" "graph.json: not a regular file"
+good "$S"; mkdir -p "$S/models/m/graph.json"; bad "directory as graph.json" "graph.json: is a directory"
+n=$((n + 1))
+good "$S"; gj '{"source": "fx", "modules": [{"name": "fc", "type": "Linear", "shape": [3], "params": "x"}]}'
+err=$(timeout 20 "$NNCMP" arch "$S" --model m 2>&1 >/dev/null); st=$?
+if [ $st -eq 2 ] && [ "$(printf '%s\n' "$err" | grep -c '')" -eq 1 ] && printf '%s' "$err" | grep -qF "graph.json: modules[0] (fc): params must be"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL [arch on a bad graph.json]: exit $st: $err"; fi
 # a study file that is a symbolic link to a regular file is the user's choice: it is read
 good "$S"; mv "$S/classes.txt" "$ROOT/classes.real"; ln -s "$ROOT/classes.real" "$S/classes.txt"; accepted "classes.txt as a symbolic link"
 # an image that is a FIFO: preview refuses it at once

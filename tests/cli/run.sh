@@ -34,12 +34,13 @@ expect 0 "nncmp 0." -- "$NNCMP" --version
 expect 2 "usage: nncmp" -- "$NNCMP"
 expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
 expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
-for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate; do
+for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate words overview arch; do
 	# what a subcommand needs besides the study, so that the missing study is what it meets
 	case $cmd in
 	neurons | matrix | similarity | project) need="--model cnn --layer fc1" ;;
 	profile) need="--model cnn --layer fc1 --index 0" ;;
 	gate) need="--base cnn --new cnn" ;;
+	arch) need="--model cnn" ;;
 	*) need= ;;
 	esac
 	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
@@ -356,6 +357,23 @@ utf8_case weights '.study, .layer' -- weights "$U" --model m --layer "$L"
 utf8_case diff '.layers[0].name' -- diff "$U" --models m m2
 utf8_case dups '.pairs[0].label_a' -- dups "$U" --layer "$L" --threshold 0 --any-class
 utf8_case decisions '.journal' -- decisions "$U"
+
+# arch (issue 17): the demo cnn's graph.json, parameters counted by hand: conv1 1·8·9+8 = 80,
+# conv2 8·16·9+16 = 1168, fc1 256·64+64 = 16448, fc2 64·10+10 = 650; the shared dropout twice
+n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.source, .params, [.layers[] | [.name, .params]], [.blocks[].repeat]]')
+[ "$n" = '["fx",18346,[["conv1",80],["conv2",1168],["drop",0],["fc1",16448],["drop",0],["fc2",650]],[1,1,1,1,1,1]]' ] && ok || bad "arch cnn --json: $n"
+n=$("$NNCMP" arch $DIGITS --model mlp --json | jq -c '[.source, [.layers[] | [.name, .op, .shape, .params, .activations, .weights]]]')
+[ "$n" = '["layers",[["fc1","Linear",[32],2048,true,true]]]' ] && ok || bad "arch mlp --json (no graph.json): $n"
+# the demo's act/conv2.npy is conv2's pooled output, 16 values, not its 16×8×8: A(16) says so
+expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) -> conv2: Conv2d 3x3 16 16x8x8 (1168) [A(16) W]" -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn
+expect 0 "conv2: Conv2d 3×3 16 16×8×8 (1168) [A(16) W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
+expect 0 "fc1: Linear 64 (16448) [A W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
+n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.layers[] | .act_cols]')
+[ "$n" = '[null,16,null,64,null,null]' ] && ok || bad "arch act_cols: $n"
+expect 2 "--model is required" -- "$NNCMP" arch $DIGITS
+expect 2 "no model 'nope' in digits (models: cnn cnn_early knn mlp)" -- "$NNCMP" arch $DIGITS --model nope
+n=$("$NNCMP" check $DIGITS --json | jq -c '[.models[] | .graph]')
+[ "$n" = '["fx","fx",null,null]' ] && ok || bad "check --json graph: $n"
 
 # a study found in the current directory
 (cd $DIGITS && "$NNCMP" >/dev/null 2>&1) && ok || bad "nncmp inside a study directory"

@@ -6,17 +6,21 @@ PY=${PYTHON:-/usr/bin/python3}
 export NNCMP
 out=$(mktemp)
 trap 'rm -f "$out" "$out.err"' EXIT
-"$PY" tests/export/test_export.py 2>"$out.err" | tee "$out"
-status=${PIPESTATUS[0]}
+status=0
+: >"$out.err"
+for t in tests/export/test_*.py; do
+	"$PY" "$t" 2>>"$out.err" | tee -a "$out"
+	[ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+done
 pass=$(grep -c '^ok ' "$out")
 fail=$(grep -c '^FAIL ' "$out")
 skip=$(grep -c '^SKIP ' "$out")
-tmp=$(sed -n 's/^tmp //p' "$out.err")
+tmps=$(sed -n 's/^tmp //p' "$out.err")
 if [ "$fail" -gt 0 ] || [ "$status" -ne 0 ]; then
     cat "$out.err" >&2
     [ "$status" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
 fi
 rm -f "$out.err"
-[ -n "$tmp" ] && [ -d "$tmp" ] && rm -rf "$tmp"
+for tmp in $tmps; do [ -d "$tmp" ] && rm -rf "$tmp"; done
 echo "export: $pass passed, $fail failed${skip:+, $skip skipped}" | sed 's/, 0 skipped//'
 [ "$fail" -eq 0 ]

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

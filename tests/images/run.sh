@@ -1,7 +1,9 @@
 #!/bin/sh
 # Image previews checked from outside: `nncmp preview` writes sixel, ImageMagick (Debian's
 # imagemagick package) decodes it, and the pixels are compared with the source image scaled by
-# PIL; the half-block output is parsed back into pixels and compared the same way.
+# PIL; the half-block output is parsed back into pixels and compared the same way; kitty and
+# iTerm2 images go through termimg.py, a decoder of our own; the TUI's choice of protocol is
+# checked on fake terminals (fake_term.py) and inside tmux (tmux_kitty.py).
 # Usage: tests/images/run.sh ./nncmp     (from the top of the tree)
 set -u
 NNCMP=${1:-./nncmp}
@@ -133,6 +135,98 @@ COLORTERM= LC_ALL=C.UTF-8 "$NNCMP" preview "$DIGITS" --index 0 --graphics blocks
 LC_ALL=C "$NNCMP" preview "$DIGITS" --index 0 --graphics blocks --width 64 >"$TMP/a.txt" &&
 	compare shades "$TMP/a.txt" "$DIGITS/$img" 1 0 || bad "preview --graphics blocks (ASCII)"
 
+# kitty's graphics protocol and iTerm2's inline images (libchafa) round-trip through our own
+# decoder (termimg.py): the image lies at the top left of a transparent canvas of whole cells
+# (10 x 20 pixels when the terminal does not say, as here), its pixels unresampled. RGB must be
+# exact; alpha is 255 except for libchafa 1.12's kitty encoder, which leaves a sparse diagonal of
+# pixels at 243 (seen: 32 of 4096): at most 1 % of them, none below 243. The padding is alpha 0.
+cat >"$TMP/roundtrip.py" <<'PYEOF'
+import json, sys
+import numpy as np
+from PIL import Image
+png, keys_json, src_path, scale, cols, rows = sys.argv[1:7]
+keys = json.loads(keys_json)
+src = Image.open(src_path).convert("RGB")
+if "x" in scale:
+    w, h = map(int, scale.split("x"))
+    want, tol = np.asarray(src.resize((w, h), Image.BOX)).astype(int), 4
+else:
+    k = int(scale)
+    want, tol = np.asarray(src.resize((src.width * k, src.height * k), Image.NEAREST)).astype(int), 0
+got = np.asarray(Image.open(png).convert("RGBA")).astype(int)
+h, w = want.shape[:2]
+errs = []
+if got.shape[:2] != (int(rows) * 20, int(cols) * 10):
+    errs.append("canvas %s, want %d x %d cells of 10 x 20" % (got.shape[:2], int(cols), int(rows)))
+if keys.get("c", keys.get("width")) != cols or keys.get("r", keys.get("height")) != rows:
+    errs.append("cells %s" % keys)
+if not errs:
+    area = got[:h, :w]
+    d = np.abs(area[..., :3] - want)
+    a = area[..., 3]
+    pad = np.concatenate([got[h:, :, 3].ravel(), got[:h, w:, 3].ravel()])
+    if d.max() > tol:
+        errs.append("RGB differs by %d (tolerance %d)" % (d.max(), tol))
+    if a.min() < 243 or (a != 255).mean() > 0.01:
+        errs.append("alpha min %d, %.2f %% not opaque" % (a.min(), 100 * (a != 255).mean()))
+    if pad.size and pad.max() != 0:
+        errs.append("padding not transparent")
+print("; ".join(errs) or "%dx%d in %sx%s cells, max |diff| %d" % (w, h, cols, rows, d.max()))
+sys.exit(1 if errs else 0)
+PYEOF
+roundtrip() { # roundtrip kitty|iterm STUDY INDEX WIDTH SCALE COLS ROWS
+	if ! "$NNCMP" preview "$2" --index "$3" --graphics "$1" --width "$4" >"$TMP/t.$1" </dev/null; then
+		bad "preview --graphics $1 --index $3"
+		return
+	fi
+	if ! keys=$($PY tests/images/termimg.py "$1" "$TMP/t.$1" "$TMP/t.png"); then
+		bad "$1 output does not decode"
+		return
+	fi
+	src=$(sed -n "$(($3 + 1))p" "$2/samples.jsonl" | sed 's/.*"image": "\([^"]*\)".*/\1/')
+	if out=$($PY "$TMP/roundtrip.py" "$TMP/t.png" "$keys" "$2/$src" "$5" "$6" "$7" 2>&1); then
+		ok
+	else
+		bad "$1 round trip of $2 #$3: $out"
+	fi
+	if [ -n "${VERBOSE:-}" ]; then echo "$1 #$3: $out"; fi
+}
+for proto in kitty iterm; do
+	roundtrip $proto "$DIGITS" 0 64 8 7 4
+	roundtrip $proto "$DIGITS" 123 200 25 20 10
+done
+# kitty's chunks: each at most 4096 base64 characters, and the transmission keeps the cursor
+# and asks for no reply
+"$NNCMP" preview "$DIGITS" --index 5 --graphics kitty --width 256 >"$TMP/k.out" </dev/null
+$PY - "$TMP/k.out" <<'PYEOF' && ok || bad "kitty chunking"
+import re, sys
+d = open(sys.argv[1], "rb").read()
+chunks = re.findall(rb"\x1b_G([^;\x1b]*)(?:;([^\x1b]*))?\x1b\\", d)
+first = dict(kv.split(b"=") for kv in chunks[0][0].split(b","))
+assert first[b"C"] == b"1" and first[b"q"] == b"2", first
+assert len(chunks) > 3 and all(len(p or b"") <= 4096 for _, p in chunks), [len(p) for _, p in chunks]
+PYEOF
+
+# the TUI on a pseudo-terminal that answers the probe as kitty, WezTerm, iTerm2, xterm -ti vt340,
+# VTE (no sixel) or tmux would: the protocol it draws with, and kitty's image decoded
+for profile in kitty wezterm iterm2 xterm-vt340 vte tmux-kitty; do
+	if out=$(timeout 60 $PY tests/images/fake_term.py "$NNCMP" "$DIGITS" $profile 2>&1); then
+		ok
+	else
+		bad "fake terminal $profile: $(printf '%s\n' "$out" | grep -v '^ok' | head -5)"
+	fi
+	if [ -n "${VERBOSE:-}" ]; then printf '%s\n' "$out"; fi
+done
+
+# --graphics kitty inside tmux 3.3: through tmux's passthrough when allowed, dropped when not
+for pt in on off; do
+	if out=$(timeout 30 $PY tests/images/tmux_kitty.py "$NNCMP" "$DIGITS" $pt 2>&1); then
+		ok
+	else
+		bad "tmux, allow-passthrough $pt: $out"
+	fi
+done
+
 # a study of our own: a large colour picture, a missing file, a corrupt one
 S=$TMP/study
 mkdir -p "$S/img" "$S/models/m"
@@ -156,6 +250,9 @@ if "$NNCMP" preview "$S" --index 0 --graphics sixel --width 200 >"$TMP/big.six" 
 else
 	bad "preview of a 600x300 picture"
 fi
+# reduced by averaging (image_fit), then carried unresampled: within the sixel test's tolerance
+roundtrip kitty "$S" 0 200 200x100 20 5
+roundtrip iterm "$S" 0 200 200x100 20 5
 
 # expect STATUS NEEDLE CMD...: the exit status and a one-line message holding NEEDLE
 expect() {
@@ -178,7 +275,7 @@ expect 2 "img/corrupt.png: not an image" "$NNCMP" preview "$S" --index 2 --graph
 expect 2 "instance 3: no image" "$NNCMP" preview "$S" --index 3
 expect 2 "no images" "$NNCMP" preview demo-data/fortunes --index 0 --graphics blocks
 expect 2 "899 instances" "$NNCMP" preview "$DIGITS" --index 899 --graphics blocks
-expect 2 "--graphics" "$NNCMP" preview "$DIGITS" --index 0 --graphics kitty
+expect 2 "--graphics" "$NNCMP" preview "$DIGITS" --index 0 --graphics kitten
 expect 2 "--index" "$NNCMP" preview "$DIGITS"
 expect 2 "--width" "$NNCMP" preview "$DIGITS" --index 0 --width 0
 
@@ -244,6 +341,14 @@ expect 2 "img/cut.png: a PNG whose image data is truncated or corrupt" timeout 5
 # piped without --graphics: blocks, never a terminal query
 out=$("$NNCMP" preview "$DIGITS" --index 0 </dev/null | head -c 20 | od -c | head -1)
 case $out in *"033   ["*) ok ;; *) bad "default mode when piped: $out" ;; esac
+
+# layering (issue #15): the CLI and the shared graphics module (src/gfx) never reach into the
+# TUI, and src/gfx has no curses, so `nncmp preview` and the tests can link it alone
+if grep -nE '#include +[<"](\.\./tui/|n?curses)' src/cli/*.c src/gfx/*.c include/nncmp/*.h; then
+	bad "src/cli, src/gfx or include/nncmp include the TUI or curses (above)"
+else
+	ok
+fi
 
 echo "images: $pass passed, $fail failed"
 [ "$fail" = 0 ]

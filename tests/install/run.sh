@@ -96,6 +96,8 @@ expect_completion() {
 if command -v bash >/dev/null 2>&1; then
 	expect_completion "neurons" nncmp ne
 	expect_completion "check" nncmp ch
+	expect_completion "arch" nncmp ar
+	expect_completion "-- --color= --help --json --model --no-journal" nncmp arch demo-data/digits --
 	expect_completion "cnn cnn_early knn mlp" nncmp neurons demo-data/digits --model ""
 	expect_completion "conv2 fc1 fc2" nncmp neurons demo-data/digits --model cnn --layer ""
 	expect_completion "fc1" nncmp neurons demo-data/digits --model mlp --layer ""
@@ -123,14 +125,20 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "fc1" nncmp dups demo-data/digits --model mlp --layer ""
 	expect_completion "csv jsonl npy" nncmp export demo-data/digits --format ""
 	expect_completion "--all" nncmp decisions demo-data/digits --a
-	expect_completion "blocks sixel" nncmp preview demo-data/digits --graphics ""
-	expect_completion "blocks none sixel" nncmp demo-data/digits --graphics ""
+	expect_completion "blocks iterm kitty sixel" nncmp preview demo-data/digits --graphics ""
+	expect_completion "blocks iterm kitty none sixel" nncmp demo-data/digits --graphics ""
 	expect_completion "classes" nncmp cla
 	expect_completion "calibration" nncmp cal
 	expect_completion "gate" nncmp ga
 	expect_completion "cnn cnn_early knn mlp" nncmp gate demo-data/digits --base cnn --new ""
 	expect_completion "accuracy macro_f1" nncmp gate demo-data/digits --metric ""
 	expect_completion "--help --html" nncmp report demo-data/digits --h
+	expect_completion "words" nncmp wo
+	expect_completion "overview" nncmp ov
+	expect_completion "count lift" nncmp words demo-data/fortunes --by ""
+	expect_completion "d dead" nncmp neurons demo-data/digits --by d
+	expect_completion "--min" nncmp words demo-data/fortunes --mi
+	expect_completion "bow cnn nb" nncmp overview demo-data/fortunes --model ""
 else
 	echo "skip: bash not installed"
 fi

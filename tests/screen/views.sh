@@ -215,10 +215,65 @@ print("%s %d %.1f%% %.1f%% %.2f" % (w, k, 100.0 * k / n, 100.0 * df_all[w] / N, 
 ' "$TMP/sel.json" demo-data/fortunes/samples.jsonl)
 set -- $top
 expect_re "the first word by lift, from Python: $top" "^ $1 +$2 +$3 +$4 +$5 "
+# the view draws what `nncmp words` prints: its first rows, in its order
+"$BIN" words demo-data/fortunes --filter 'bow == gt and cnn != gt' --stop --top 6 --json >"$TMP/words.json"
+py '
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+for w in d["words"]:
+    print("^ %s +%d +%.1f%% +%.1f%% +%.2f " % (re.escape(w["word"]), w["in_subset"],
+          100 * w["share_subset"], 100 * w["share_all"], w["lift"]))
+' "$TMP/words.json" >"$TMP/words.txt"
+k=0
+while read -r re; do
+	k=$((k + 1))
+	screen | sed -n "$((k + 5))p" | grep -qE -- "$re" && ok "words row $k is the CLI's: $re" ||
+		no "words row $k is not the CLI's ($re): $(screen | sed -n "$((k + 5))p")"
+done <"$TMP/words.txt"
 keys Enter
 n=$("$BIN" instances demo-data/fortunes --filter "(bow == gt and cnn != gt) and text ~ \"$1\"" --json --top 1 | jq .count)
 expect "Enter filters the texts with the word" "filter: (bow == gt and cnn != gt) and text ~ \"$1\""
 expect "and the count matches the CLI" "$n/$N"
+keys q
+
+echo "== fortunes, UTF-8, 160x45: the labels overview and the recall spread draw the CLI's rows"
+start C.UTF-8 160 45 demo-data/fortunes
+expect "the TUI is up" "Agreement per class"
+keys E
+expect "E opens the overview" "Enter: review them"
+"$BIN" overview demo-data/fortunes --model bow --json >"$TMP/ov.json"
+py '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for r in d["rows"]:
+    cells = "".join(".*\u2192[^ ]+ +%d " % c["count"] for c in r["cells"])
+    print("^ +%d %s%s" % (r["errors"], r["label"][:5], cells))
+' "$TMP/ov.json" >"$TMP/ov.txt"
+k=0
+while read -r re; do
+	k=$((k + 1))
+	screen | sed -n "$((k + 3))p" | grep -qE -- "$re" && ok "overview row $k is the CLI's: $re" ||
+		no "overview row $k is not the CLI's ($re): $(screen | sed -n "$((k + 3))p")"
+done <"$TMP/ov.txt"
+[ "$k" -gt 0 ] && ok "the overview has rows" || no "overview --json has no rows"
+keys Escape
+keys O
+expect "O opens the model table" "Recall per class across the models"
+"$BIN" report demo-data/fortunes --json >"$TMP/rs.json"
+py '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for c in d["class_spread"]:
+    print("^   %s +%d +%.3f +%.3f +%s +%s +%.3f " % (c["class"], c["support"], c["min_recall"],
+          c["max_recall"], c["model_at_min"], c["model_at_max"], c["spread"]))
+' "$TMP/rs.json" >"$TMP/rs.txt"
+k=0
+y0=$(screen | grep -n "model at min" | cut -d: -f1)
+while read -r re; do
+	k=$((k + 1))
+	screen | sed -n "$((y0 + k))p" | grep -qE -- "$re" && ok "spread row $k is report's class_spread: $re" ||
+		no "spread row $k is not report's class_spread ($re): $(screen | sed -n "$((y0 + k))p")"
+done <"$TMP/rs.txt"
 keys q
 
 echo "== digits, ASCII (LANG=C), 80x24"

@@ -2,7 +2,7 @@
    decoded by PIL (tests/data/images/make.py wrote them beside each fixture as NAME.rgb). */
 #include "testutil.h"
 
-#include "nncmp/image.h"
+#include "nncmp/termgfx.h"
 #include "nncmp/study.h"
 
 #define DIR "tests/data/images/"

@@ -1,5 +1,6 @@
-/* sixel_out.c — the renderings of an image: sixel (libsixel), half-block cells, ANSI text. */
-#include "nncmp/image.h"
+/* encode.c — an image's renderings for a terminal: sixel (libsixel), half-block cells, ANSI
+   text, tmux's passthrough wrapper. Bytes only; nothing is written here. */
+#include "nncmp/termgfx.h"
 
 #include <sixel.h>
 #include <stdio.h>

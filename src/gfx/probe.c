@@ -1,5 +1,6 @@
-/* probe.c — asking the terminal, before curses starts, whether it draws sixel and how large a
-   cell is in pixels. */
+/* probe.c — asking the terminal, before curses starts (or with no curses at all), which image
+   protocol it draws and how large a cell is in pixels. The only terminal I/O of the gfx module;
+   gfx_choose (choose.c) decides from the replies. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,24 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gfx.h"
+#include "nncmp/termgfx.h"
 #include "nncmp/termreply.h"
 
 #define CELL_W_DEFAULT 10
 #define CELL_H_DEFAULT 20
-
-int gfx_mode_parse(const char *s, enum gfx_mode *mode)
-{
-	if (strcmp(s, "sixel") == 0)
-		*mode = GFX_SIXEL;
-	else if (strcmp(s, "blocks") == 0)
-		*mode = GFX_BLOCKS;
-	else if (strcmp(s, "none") == 0)
-		*mode = GFX_NONE;
-	else
-		return -1;
-	return 0;
-}
 
 static long now_ms(void)
 {
@@ -51,12 +39,19 @@ static void write_all(int fd, const char *s)
 	}
 }
 
+/* kitty's graphics query: a 1×1 RGB image with id 31, queried (a=q), not stored */
+#define KITTY_QUERY "\033_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\033\\"
+#define XTVERSION   "\033[>0q"
+#define ITERM_CELL  "\033]1337;ReportCellSize\a"
+
 /*
  * Sends the queries on fd and reads replies until DA1's (which every terminal sends, and sends
  * last, since it answers in order) or until timeout_ms. Returns what the replies said; the
- * bytes that were not replies go to t->pending.
+ * bytes that were not replies go to t->pending. The Linux console is asked DA1 (and the cell
+ * size) only: it knows none of the other sequences.
  */
-static struct termreply ask(int fd, bool want_cell, long timeout_ms, struct gfx_term *t)
+static struct termreply ask(int fd, bool want_cell, bool ask_protocols, bool ask_iterm,
+                            long timeout_ms, struct gfx_term *t)
 {
 	struct termreply r = {0};
 	struct termios saved, raw;
@@ -68,7 +63,10 @@ static struct termreply ask(int fd, bool want_cell, long timeout_ms, struct gfx_
 	raw.c_cc[VTIME] = 0;
 	if (tcsetattr(fd, TCSANOW, &raw) != 0)
 		return r;
-	write_all(fd, want_cell ? "\033[16t\033[14t\033[c" : "\033[c");
+	char q[160];
+	snprintf(q, sizeof q, "%s%s%s%s", ask_protocols ? KITTY_QUERY XTVERSION : "",
+	         ask_iterm ? ITERM_CELL : "", want_cell ? "\033[16t\033[14t" : "", "\033[c");
+	write_all(fd, q);
 
 	uint8_t buf[512];
 	size_t have = 0;
@@ -117,21 +115,29 @@ int gfx_probe(const char *override, bool passthrough, struct gfx_term *t)
 	bool auto_mode = !override || strcmp(override, "auto") == 0;
 	if (!auto_mode && gfx_mode_parse(override, &forced) != 0) {
 		snprintf(t->why, sizeof t->why,
-		         "unknown graphics mode (sixel, blocks, none, auto)");
+		         "unknown graphics mode (sixel, kitty, iterm, blocks, none, auto)");
 		return -1;
 	}
-	passthrough = passthrough || env_on("NNCMP_TMUX_PASSTHROUGH");
-	const char *term = getenv("TERM");
-	if (!auto_mode && forced != GFX_SIXEL) {
+	struct gfx_hints h = {
+	    .term = getenv("TERM"),
+	    .term_program = getenv("TERM_PROGRAM"),
+	    .lc_terminal = getenv("LC_TERMINAL"),
+	    .in_tmux = getenv("TMUX") && *getenv("TMUX"),
+	    .passthrough = passthrough || env_on("NNCMP_TMUX_PASSTHROUGH"),
+	};
+	const char *term = h.term;
+	if (!auto_mode && !gfx_mode_is_pixels(forced)) {
 		t->mode = forced;
 		snprintf(t->why, sizeof t->why, "%s (as asked)", override);
 		return 0;
 	}
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO) || !term || !*term ||
 	    strcmp(term, "dumb") == 0) {
-		t->mode = auto_mode ? GFX_BLOCKS : GFX_SIXEL;
+		t->mode = auto_mode ? GFX_BLOCKS : forced;
+		t->tmux_passthrough =
+		    !auto_mode && forced != GFX_SIXEL && h.in_tmux && h.passthrough;
 		snprintf(t->why, sizeof t->why, "%s (not a terminal that can be asked)",
-		         auto_mode ? "blocks" : "sixel");
+		         gfx_mode_name(t->mode));
 		return 0;
 	}
 
@@ -148,7 +154,13 @@ int gfx_probe(const char *override, bool passthrough, struct gfx_term *t)
 	const char *te = getenv("NNCMP_PROBE_TIMEOUT_MS");
 	if (te && atol(te) > 0)
 		timeout = atol(te) > 10000 ? 10000 : atol(te);
-	struct termreply r = ask(qfd, !t->cell_known, timeout, t);
+	bool console = strcmp(term, "linux") == 0;
+	/* ReportCellSize only where the environment names iTerm2 (inside tmux too, for
+	   --graphics iterm): other terminals need not see OSC 1337 */
+	const char *tp = h.term_program, *lc = h.lc_terminal;
+	bool ask_iterm =
+	    !console && ((tp && strcmp(tp, "iTerm.app") == 0) || (lc && strcmp(lc, "iTerm2") == 0));
+	struct termreply r = ask(qfd, !t->cell_known, !console, ask_iterm, timeout, t);
 	if (fd >= 0)
 		close(fd);
 
@@ -156,6 +168,10 @@ int gfx_probe(const char *override, bool passthrough, struct gfx_term *t)
 	if (!t->cell_known && r.cell_w > 0 && r.cell_h > 0) {
 		t->cell_w = r.cell_w;
 		t->cell_h = r.cell_h;
+		t->cell_known = true;
+	} else if (!t->cell_known && r.iterm_cell_w > 0 && r.iterm_cell_h > 0) {
+		t->cell_w = r.iterm_cell_w;
+		t->cell_h = r.iterm_cell_h;
 		t->cell_known = true;
 	} else if (!t->cell_known && r.text_w > 0 && r.text_h > 0 &&
 	           ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 && ws.ws_row > 0) {
@@ -167,26 +183,17 @@ int gfx_probe(const char *override, bool passthrough, struct gfx_term *t)
 			t->cell_h = CELL_H_DEFAULT;
 		}
 	}
-	bool in_tmux = getenv("TMUX") && *getenv("TMUX");
 	if (!auto_mode) {
-		t->mode = GFX_SIXEL;
-		t->tmux_passthrough = in_tmux && !r.sixel && passthrough;
-		snprintf(t->why, sizeof t->why, "sixel (as asked)%s",
+		t->mode = forced;
+		/* sixel goes through tmux's passthrough only when tmux cannot draw it itself; kitty
+		   and iTerm2 images always need it */
+		t->tmux_passthrough =
+		    h.in_tmux && h.passthrough && (forced != GFX_SIXEL || !r.sixel);
+		snprintf(t->why, sizeof t->why, "%s (as asked)%s", override,
 		         t->tmux_passthrough ? " through tmux passthrough" : "");
-	} else if (r.sixel) {
-		t->mode = GFX_SIXEL;
-		snprintf(t->why, sizeof t->why, "sixel (%s answers DA1 with 4)",
-		         in_tmux ? "tmux" : "the terminal");
-	} else if (in_tmux && passthrough) {
-		/* tmux before 3.4 (or built without sixel) answers for itself: the user vouches for
-		   the terminal outside */
-		t->mode = GFX_SIXEL;
-		t->tmux_passthrough = true;
-		snprintf(t->why, sizeof t->why, "sixel through tmux passthrough (opted in)");
-	} else {
-		t->mode = GFX_BLOCKS;
-		snprintf(t->why, sizeof t->why, "blocks (%s)",
-		         r.da1 ? "no sixel in the DA1 reply" : "no DA1 reply in time");
+		return 0;
 	}
+	t->mode = gfx_choose(&r, &h, t->why, sizeof t->why);
+	t->tmux_passthrough = t->mode == GFX_SIXEL && h.in_tmux && h.passthrough && !r.sixel;
 	return 0;
 }

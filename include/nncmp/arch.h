@@ -1,0 +1,90 @@
+/*
+ * arch.h — a model's architecture: its layers in execution order, folded into repeated blocks.
+ *
+ * The source is models/NAME/graph.json as tools/nncmp_export.py writes it (export_torch
+ * graph=True: every module that ran, with its type, output shape, parameter count and inputs,
+ * from torch.fx or as a chain), or, without that file, the study's own layers in name order with
+ * what their activation and weight shapes tell. Only leaf modules (those without children) become
+ * layers; containers only tell the folding where a repetition starts.
+ *
+ * arch_parse_graph() is the pure parser (the fuzzer drives it); arch_load() finds the file,
+ * parses it and marks the layers the study holds activations or weights for; arch_fold() groups
+ * consecutive identical runs of layers (same type, kernel, output shape and parameter count) into
+ * blocks. A struct arch owns every string and array it points to until arch_free().
+ */
+#ifndef NNCMP_ARCH_H
+#define NNCMP_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nncmp/study.h"
+#include "nncmp/util.h"
+
+#define ARCH_MAX_DIMS 8
+/* graph.json limits: the file's size, its modules, a name's bytes, a module's inputs. */
+#define ARCH_MAX_BYTES   ((size_t)64 << 20)
+#define ARCH_MAX_MODULES 200000
+#define ARCH_MAX_NAME    1024
+#define ARCH_MAX_INPUTS  4096
+/* Folding looks for repeated runs of at most this many layers. */
+#define ARCH_MAX_BLOCK 64
+
+enum arch_source { ARCH_FX, ARCH_ORDER, ARCH_LAYERS };
+
+struct arch_layer {
+	char *name; /* qualified module name ("layer1.0.conv1"); a module called twice is two layers
+	             */
+	char *op;   /* module type ("Conv2d"); "?" when the study's layers do not tell */
+	int ndim;   /* output shape without the batch dimension; 0 when unknown */
+	size_t shape[ARCH_MAX_DIMS];
+	int nkernel; /* kernel size of convolutions and pooling, 0 when none */
+	size_t kernel[3];
+	uint64_t params;
+	size_t n_inputs;
+	long *inputs;              /* indices of earlier layers; -1 is the model's input */
+	bool activations, weights; /* the study holds them for this name */
+	size_t act_cols;           /* values per instance in those activations (0 without) */
+};
+
+/* Layers start .. start+len-1, then the same run repeated: repeat × len layers in all. */
+struct arch_block {
+	size_t start, len, repeat;
+};
+
+struct arch {
+	char *model; /* NULL until arch_load() */
+	enum arch_source source;
+	uint64_t params; /* the model's parameter count (graph.json's, else the layers' sum) */
+	size_t n_layers;
+	struct arch_layer *layers;
+	size_t n_blocks;
+	struct arch_block *blocks; /* after arch_fold(): cover the layers in order */
+};
+
+/*
+ * Parses graph.json from buf (len bytes; `path` names it in messages) into *a (zeroed first).
+ * Returns 0, or -1 with a one-line message in err and *a needing no free.
+ */
+int arch_parse_graph(const char *buf, size_t len, const char *path, struct arch *a,
+                     struct nn_err *err);
+/*
+ * The architecture of model m of study s: models/NAME/graph.json under the study's root when
+ * present, else from m's layers (source ARCH_LAYERS); folded, the study's layers marked.
+ * Returns 0, or -1 with err naming the file at fault.
+ */
+int arch_load(const struct study *s, const struct model *m, struct arch *a, struct nn_err *err);
+/* Whether the study has a graph.json for model m (path set to it, caller frees, when true). */
+bool arch_graph_path(const struct study *s, const struct model *m, char **path);
+/* Groups a->layers into a->blocks (replacing any earlier folding). */
+void arch_fold(struct arch *a);
+/* Two layers fold together: same op, kernel, output shape and parameter count. */
+bool arch_same_layer(const struct arch_layer *x, const struct arch_layer *y);
+/* Compares layer names with digit runs as numbers ("b.2" < "b.10"), as strcmp returns. */
+int arch_name_cmp(const char *x, const char *y);
+/* "fx", "order" or "layers". */
+const char *arch_source_name(enum arch_source src);
+void arch_free(struct arch *a);
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * arch.c — `nncmp arch`: a model's architecture as Net2Vis draws it, in text: one line per stage,
+ * repeated blocks folded, each layer with its output shape and parameters, and the layers the
+ * study holds activations or weights for marked.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "nncmp/arch.h"
+
+static const char arch_help[] =
+    "usage: nncmp arch STUDY --model M [--json]\n"
+    "\n"
+    "The architecture of model M: from models/M/graph.json (tools/nncmp_export.py, export_torch\n"
+    "graph=True: every module that ran, from torch.fx or in execution order), else from the\n"
+    "study's layers in name order (source \"layers\"). One line per stage (a change of spatial\n"
+    "size, or a repeated block); consecutive identical blocks are folded as\n"
+    "\"3 × [Conv2d 3×3 64 → BatchNorm2d → ReLU]\". Each layer shows its output shape (without\n"
+    "the batch) and parameter count; [A] marks layers with activations in the study, [W] with\n"
+    "weights; A(16) says the activations hold 16 values per instance where the output shape\n"
+    "holds another number (a pooled copy, say).\n"
+    "\n"
+    "  --model M  the model (required)\n"
+    "  --json     {\"model\", \"source\": \"fx\"|\"order\"|\"layers\", \"params\", \"layers\": "
+    "[{\"name\",\n"
+    "             \"op\", \"shape\", \"params\", \"activations\", \"weights\", \"inputs\",\n"
+    "             \"kernel\", \"act_cols\"}],\n"
+    "             \"blocks\": [{\"repeat\", \"start\", \"layers\": [...]}]}\n"
+    "  --help     this text\n";
+
+static json_t *layer_json(const struct arch_layer *ly)
+{
+	json_t *shape = json_array(), *inputs = json_array();
+	for (int d = 0; d < ly->ndim; d++)
+		json_array_append_new(shape, json_integer((json_int_t)ly->shape[d]));
+	for (size_t k = 0; k < ly->n_inputs; k++)
+		json_array_append_new(inputs, json_integer(ly->inputs[k]));
+	json_t *o =
+	    json_pack("{s:o, s:o, s:o, s:I, s:b, s:b, s:o}", "name", cli_jstr(ly->name), "op",
+	              cli_jstr(ly->op), "shape", shape, "params", (json_int_t)ly->params,
+	              "activations", ly->activations, "weights", ly->weights, "inputs", inputs);
+	if (ly->activations)
+		json_object_set_new(o, "act_cols", json_integer((json_int_t)ly->act_cols));
+	if (ly->nkernel) {
+		json_t *k = json_array();
+		for (int d = 0; d < ly->nkernel; d++)
+			json_array_append_new(k, json_integer((json_int_t)ly->kernel[d]));
+		json_object_set_new(o, "kernel", k);
+	}
+	return o;
+}
+
+static json_t *arch_json(const struct arch *a)
+{
+	json_t *layers = json_array(), *blocks = json_array();
+	for (size_t i = 0; i < a->n_layers; i++)
+		json_array_append_new(layers, layer_json(&a->layers[i]));
+	for (size_t b = 0; b < a->n_blocks; b++) {
+		const struct arch_block *bk = &a->blocks[b];
+		json_t *bl = json_array();
+		for (size_t k = 0; k < bk->len; k++)
+			json_array_append_new(bl, layer_json(&a->layers[bk->start + k]));
+		json_array_append_new(blocks,
+		                      json_pack("{s:I, s:I, s:o}", "repeat", (json_int_t)bk->repeat,
+		                                "start", (json_int_t)bk->start, "layers", bl));
+	}
+	return json_pack("{s:o, s:s, s:I, s:o, s:o}", "model", cli_jstr(a->model), "source",
+	                 arch_source_name(a->source), "params", (json_int_t)a->params, "layers",
+	                 layers, "blocks", blocks);
+}
+
+/* Glyphs: UTF-8 or ASCII. */
+struct glyphs {
+	const char *times, *arrow;
+};
+
+/* "6×8×8" (or "?" when unknown) into buf. */
+static const char *shape_str(const struct arch_layer *ly, const struct glyphs *g, char *buf,
+                             size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int d = 0; d < ly->ndim && len < size; d++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%zu", d ? g->times : "",
+		                        ly->shape[d]);
+	if (!ly->ndim)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
+/* The layer's type with its kernel, and a convolution's width: "Conv2d 3×3 64", "ReLU". */
+static void print_op(const struct arch_layer *ly, const struct glyphs *g)
+{
+	char *op = cli_safe(ly->op);
+	printf("%s", op);
+	free(op);
+	for (int k = 0; k < ly->nkernel; k++)
+		printf("%s%zu", k ? g->times : " ", ly->kernel[k]);
+	if (strncmp(ly->op, "Conv", 4) == 0 && ly->ndim) /* Net2Vis's "Conv2d 3×3 64" */
+		printf(" %zu", ly->shape[0]);
+}
+
+/*
+ * The marks of a layer the study holds files for: "[A W]", "[A]", "[W]"; "A(16)" when the
+ * activations hold another number of values than the output shape (a pooled copy, say).
+ */
+static void print_marks(const struct arch_layer *ly)
+{
+	size_t want = ly->ndim ? 1 : 0;
+	for (int d = 0; d < ly->ndim; d++)
+		want *= ly->shape[d];
+	printf("[");
+	if (ly->activations && want && want != ly->act_cols)
+		printf("A(%zu)", ly->act_cols);
+	else if (ly->activations)
+		printf("A");
+	printf("%s%s]", ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
+}
+
+/* One layer: [NAME: ]OP SHAPE[ (PARAMS)][ [A W]]. */
+static void print_layer(const struct arch_layer *ly, bool name, bool marks, const struct glyphs *g)
+{
+	char sh[128];
+	if (name) {
+		char *n = cli_safe(ly->name);
+		printf("%s: ", n);
+		free(n);
+	}
+	print_op(ly, g);
+	printf(" %s", shape_str(ly, g, sh, sizeof sh));
+	if (ly->params)
+		printf(" (%llu)", (unsigned long long)ly->params);
+	if (marks && (ly->activations || ly->weights)) {
+		printf(" ");
+		print_marks(ly);
+	}
+}
+
+/* Whether two layers' outputs have the same spatial size (dimensions after the first). */
+static bool same_spatial(const struct arch_layer *x, const struct arch_layer *y)
+{
+	if (x->ndim != y->ndim)
+		return false;
+	for (int d = 1; d < x->ndim; d++)
+		if (x->shape[d] != y->shape[d])
+			return false;
+	return true;
+}
+
+static void arch_text(const struct arch *a)
+{
+	struct glyphs g = cli_utf8() ? (struct glyphs){"×", "→"} : (struct glyphs){"x", "->"};
+	char *mn = cli_safe(a->model);
+	printf("%s: %zu layer%s, %llu parameters (%s%s)\n", mn, a->n_layers,
+	       a->n_layers == 1 ? "" : "s", (unsigned long long)a->params,
+	       a->source == ARCH_LAYERS ? "the study's layers" : "graph.json, ",
+	       a->source == ARCH_LAYERS ? "" : arch_source_name(a->source));
+	free(mn);
+	size_t stage = 0;
+	bool open = false;
+	const struct arch_layer *prev = NULL;
+	for (size_t b = 0; b < a->n_blocks; b++) {
+		const struct arch_block *bk = &a->blocks[b];
+		const struct arch_layer *first = &a->layers[bk->start];
+		if (bk->repeat > 1) {
+			if (open)
+				printf("\n");
+			printf("  %2zu  %zu %s [", ++stage, bk->repeat, g.times);
+			for (size_t k = 0; k < bk->len; k++) {
+				printf("%s", k ? " " : "");
+				if (k)
+					printf("%s ", g.arrow);
+				print_layer(&a->layers[bk->start + k], false, false, &g);
+			}
+			const struct arch_layer *last =
+			    &a->layers[bk->start + bk->len * bk->repeat - 1];
+			char *n0 = cli_safe(first->name), *n1 = cli_safe(last->name);
+			printf("]  %s .. %s", n0, n1);
+			free(n0);
+			free(n1);
+			bool any = false;
+			for (size_t k = 0; k < bk->len * bk->repeat; k++) {
+				const struct arch_layer *ly = &a->layers[bk->start + k];
+				if (!ly->activations && !ly->weights)
+					continue;
+				char *n = cli_safe(ly->name);
+				printf("%s%s ", any ? ", " : "; ", n);
+				print_marks(ly);
+				free(n);
+				any = true;
+			}
+			printf("\n");
+			open = false;
+			prev = last;
+			continue;
+		}
+		if (open && prev && !same_spatial(prev, first)) {
+			printf("\n");
+			open = false;
+		}
+		if (!open)
+			printf("  %2zu  ", ++stage);
+		else
+			printf(" %s ", g.arrow);
+		print_layer(first, true, true, &g);
+		open = true;
+		prev = first;
+	}
+	if (open)
+		printf("\n");
+	printf("[A] activations in the study, [W] weights; shapes without the batch dimension\n");
+}
+
+int cmd_arch(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	                                     {"model", required_argument, NULL, 'm'},
+	                                     {"help", no_argument, NULL, 'h'},
+	                                     {NULL, 0, NULL, 0}};
+	bool json = false, extra = false;
+	const char *study_path = NULL, *model = NULL;
+	int o;
+	optind = 1;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "-:jm:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 1:
+			extra = extra || study_path;
+			study_path = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			model = optarg;
+			break;
+		case 'h':
+			fputs(arch_help, stdout);
+			return EXIT_OK;
+		case ':':
+			return cli_usage_error("arch", "%s needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error("arch", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (!study_path || extra)
+		return cli_usage_error("arch",
+		                       study_path ? "one study expected" : "no study given");
+	if (!model)
+		return cli_usage_error("arch", "--model is required");
+	struct study *s = cli_open_study(study_path);
+	if (!s)
+		return EXIT_BAD_INPUT;
+	int mi = study_model_index(s, model), rc;
+	if (mi < 0) {
+		char msg[NN_ERR_MAX];
+		size_t len = (size_t)snprintf(msg, sizeof msg,
+		                              "no model '%s' in %s (models:", model, s->name);
+		for (size_t m = 0; m < s->n_models && len < sizeof msg; m++)
+			len +=
+			    (size_t)snprintf(msg + len, sizeof msg - len, " %s", s->models[m].name);
+		if (len < sizeof msg)
+			snprintf(msg + len, sizeof msg - len, ")");
+		rc = cli_input_error("arch", msg);
+		study_free(s);
+		return rc;
+	}
+	struct arch a;
+	struct nn_err err;
+	if (arch_load(s, &s->models[mi], &a, &err) != 0) {
+		rc = cli_input_error("arch", err.msg);
+	} else if (json) {
+		rc = cli_json_print(arch_json(&a));
+		arch_free(&a);
+	} else {
+		arch_text(&a);
+		arch_free(&a);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	}
+	study_free(s);
+	return rc;
+}
