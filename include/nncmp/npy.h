@@ -158,7 +158,8 @@ int npy_open_reader(struct npy *a, const struct npy_header *h, const struct npy_
 void *npy_anon_map(size_t len, const char *name, struct nn_err *err);
 /*
  * True when a read through a's reader (or a shard's) has failed since it was opened: the values
- * of those rows were given as NaN. Readers of damaged files check this after a pass.
+ * of those rows were given as NaN, and so are all values read from then on (a damaged file's
+ * reads can be slow; it is not read again). Readers of damaged files check this after a pass.
  */
 bool npy_read_failed(const struct npy *a);
 /* A short description of a's storage for `nncmp check` ("mapped", "decompressed in memory"...). */

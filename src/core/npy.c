@@ -658,10 +658,12 @@ static void reader_span(const struct npy *a, size_t first, size_t count, float *
 		size_t take = nr * cols - skip;
 		if (take > count - done)
 			take = count - done;
-		bool all_ok = a->reader->read_rows(a->reader_ctx, r0, nr, raw) == 0;
+		/* once a read has failed the matrix is damaged: no more reads (they can be slow) */
+		bool broken = __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED);
+		bool all_ok = !broken && a->reader->read_rows(a->reader_ctx, r0, nr, raw) == 0;
 		/* else row by row, so that only the rows that cannot be read become NaN */
 		for (size_t r = 0; !all_ok && r < nr; r++) {
-			bad[r] = nr == 1 ||
+			bad[r] = broken || nr == 1 ||
 			         a->reader->read_rows(a->reader_ctx, r0 + r, 1, raw + r * rb) < 0;
 			if (bad[r]) {
 				__atomic_store_n(&a->rowcache->failed, 1, __ATOMIC_RELAXED);
@@ -692,7 +694,8 @@ static double reader_at(const struct npy *a, size_t row, size_t col)
 	const size_t rb = a->cols * a->h.itemsize;
 	double v = NAN;
 	pthread_mutex_lock(&c->lock);
-	if (!(c->nrows && row >= c->row0 && row - c->row0 < c->nrows)) {
+	if (!(c->nrows && row >= c->row0 && row - c->row0 < c->nrows) &&
+	    !__atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
 		size_t nr = a->rows - row < c->cap ? a->rows - row : c->cap;
 		if (!c->raw)
 			c->raw = xreallocarray(NULL, c->cap, rb);
@@ -705,7 +708,7 @@ static double reader_at(const struct npy *a, size_t row, size_t col)
 			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
 		}
 	}
-	if (c->nrows)
+	if (c->nrows && row >= c->row0 && row - c->row0 < c->nrows)
 		v = convert(&a->h, c->raw + ((row - c->row0) * a->cols + col) * a->h.itemsize);
 	pthread_mutex_unlock(&c->lock);
 	return v;
