@@ -11,9 +11,11 @@
  * converts an npy file, and never more than a block is in the heap. libhdf5 is built thread-safe
  * on Debian; reads from worker threads go through its own lock.
  *
- * A dataset may not claim more than 1100 times the bytes it stores plus 1 MB (the bound of
- * deflate), nor be cut into more chunks than it stores bytes plus 65536, so a forged shape
- * cannot make reads allocate gigabytes or walk millions of chunks.
+ * A dataset may not claim more than 1100 times the bytes it stores (the bound of deflate) plus
+ * about 70 KB (1 GB for a dataset never written: fill value only), nor be cut into more chunks
+ * than it stores bytes plus 65536, so a forged shape cannot make reads allocate gigabytes or walk
+ * millions of chunks. (libhdf5 1.10 itself reads past a chunk that inflates to less than its
+ * size; the first rule keeps the cases fuzz_h5 found out, not every such file.)
  *
  * A dataset is named by its path ("/cnn/fc1"; the leading '/' may be left out), or left out
  * when the file holds one dataset.
