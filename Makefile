@@ -23,7 +23,7 @@ BUILD      ?= build
 # libcsv ships no pkg-config file; it is linked by name. Debian's libhdf5-dev installs both
 # hdf5-serial.pc and (through alternatives) hdf5.pc; other systems have only hdf5.pc.
 HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
-PKGS        = ncursesw libsixel chafa openblas lapacke inih jansson libpng zlib libzip $(HDF5_PKG)
+PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libzip $(HDF5_PKG)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
@@ -104,6 +104,9 @@ unit: $(UNIT_BIN) $(BUILD)/nncmp
 test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
+	tests/cli/formats.sh ./nncmp
+	tests/cli/plurals.sh ./nncmp
+	tests/readme/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	tests/formats/run.sh ./nncmp
 	NNCMP=./nncmp tests/export/run.sh
@@ -123,6 +126,7 @@ test: deps-test
 	tests/screen/classnames.sh ./nncmp
 	tests/screen/numbers.sh ./nncmp
 	tests/screen/moving.sh ./nncmp
+	tests/screen/plurals.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -160,6 +164,8 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/formats.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/formats/run.sh build-asan/nncmp
@@ -179,6 +185,10 @@ asan: deps-test
 		tests/report/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/moving.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/plurals.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/cli/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

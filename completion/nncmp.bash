@@ -14,7 +14,7 @@ _nncmp_opts()
 {
     case $1 in
         report) echo "--filter --pairs --json --seed --html --markdown --force --help" ;;
-        instances) echo "--filter --sort --top --json --help" ;;
+        instances) echo "--filter --sort --top --json --format --help" ;;
         check) echo "--json --help" ;;
         neurons) echo "--model --layer --filter --by --top --bins --threads --json --help" ;;
         profile) echo "--index --model --layer --top --json --help" ;;
@@ -286,7 +286,11 @@ _nncmp()
             return 0
             ;;
         --format)
-            COMPREPLY=($(compgen -W "npy csv jsonl" -- "$cur"))
+            if [[ $cmd == instances ]]; then
+                COMPREPLY=($(compgen -W "text json jsonl csv tsv" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "npy csv jsonl" -- "$cur"))
+            fi
             return 0
             ;;
         --graphics)

@@ -13,37 +13,14 @@
 #include "nncmp/text.h"
 #include "nncmp/tui.h"
 
-static const char usage[] =
+/* The form that opens a study, before the subcommands in --help. */
+static const char usage_open[] =
     "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|kitty|iterm|blocks|none]\n"
     "             [--filter EXPR] [--sort KEY] [--models A B]\n"
     "                                     open a study (the TUI on a terminal, in that state;\n"
-    "                                     else the report, over --filter)\n"
-    "       nncmp report STUDY [--json]   models, per-class scores, pairwise agreement\n"
-    "       nncmp report STUDY --html OUT.html | --markdown OUT.md [--force]   one file to share\n"
-    "       nncmp instances STUDY [--filter EXPR] [--sort KEY] [--top K] [--json]\n"
-    "       nncmp check STUDY [--json]    validate every file, describe the study\n"
-    "       nncmp diff STUDY --models A B [--json]   two snapshots compared layer by layer\n"
-    "       nncmp weights STUDY --model M --layer L [--json]   a layer's weights as a heat grid\n"
-    "       nncmp matrix STUDY --model M --layer L [--rows class|filter]   mean activations\n"
-    "       nncmp similarity STUDY --model A --layer L --with B.L2 [--cka]   neuron matches\n"
-    "       nncmp project STUDY --model M --layer L [--filter EXPR]   2-D PCA scatter\n"
-    "       nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
-    "       nncmp profile STUDY --index I --model M --layer L   one instance's activations\n"
-    "       nncmp export STUDY --out PATH [--format npy|csv|jsonl] [--force]   new labels\n"
-    "       nncmp decisions STUDY [--all] [--json]   the triage journal's decisions\n"
-    "       nncmp issues STUDY [--method cl|margin|iies|consensus|knn] [--top K] [--json]\n"
-    "                                     likely label errors, best suspects first\n"
-    "       nncmp dups STUDY [--layer L | --pixels] [--threshold T] [--across-splits]\n"
-    "                                     near-duplicate pairs\n"
-    "       nncmp classes STUDY [--model M] [--json]   class distances, layout, closest pairs\n"
-    "       nncmp calibration STUDY [--model M] [--bins B] [--json]   reliability diagrams\n"
-    "       nncmp gate STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1]\n"
-    "                                     exit 3 when B is significantly worse than A\n"
-    "       nncmp arch STUDY --model M [--json]   the model's layers, repeated blocks folded\n"
-    "       nncmp preview STUDY --index I [--graphics MODE] [--width PX]   an image\n"
-    "       nncmp words STUDY [--filter EXPR] [--min N] [--json]   frequent words, their lift\n"
-    "       nncmp overview STUDY [--model M] [--json]   per label, the predicted classes of\n"
-    "                                     its misclassified instances\n"
+    "                                     else the report, over --filter)\n";
+
+static const char usage_end[] =
     "       nncmp --help | --version\n"
     "\n"
     "--color=auto|always|never (any command) says whether to use colour; auto: on a terminal\n"
@@ -54,34 +31,114 @@ static const char usage[] =
     "or a study.ini manifest. 'nncmp CMD --help' describes a subcommand.\n"
     "Exit status: 0 success, 2 bad input or usage, 1 internal failure; gate: 3 when worse.\n";
 
+/*
+ * Every subcommand: its name, what it does in a line, its arguments and its handler. `nncmp
+ * --help` is generated from this table, in this order; `nncmp NAME --help` is the handler's.
+ * README's Subcommands section and doc/nncmp.1 list the same usages (tests/cli checks the names).
+ */
 struct command {
 	const char *name;
+	const char *summary;
+	const char *usage;
 	int (*run)(int argc, char **argv);
 };
 
 static const struct command commands[] = {
-    {"report", cmd_report},
-    {"instances", cmd_instances},
-    {"check", cmd_check},
-    {"diff", cmd_diff},
-    {"weights", cmd_weights},
-    {"matrix", cmd_matrix},
-    {"similarity", cmd_similarity},
-    {"project", cmd_project},
-    {"neurons", cmd_neurons},
-    {"profile", cmd_profile},
-    {"export", cmd_export},
-    {"decisions", cmd_decisions},
-    {"dups", cmd_dups},
-    {"issues", cmd_issues},
-    {"preview", cmd_preview},
-    {"classes", cmd_classes},
-    {"calibration", cmd_calibration},
-    {"gate", cmd_gate},
-    {"words", cmd_words},
-    {"overview", cmd_overview},
-    {"arch", cmd_arch},
+    {"report", "models, per-class and pairwise scores; a file with --html, --markdown",
+     "STUDY [--filter EXPR] [--pairs A:B,...|all] [--json] [--seed N] "
+     "[--html OUT.html | --markdown OUT.md [--force]]",
+     cmd_report},
+    {"instances", "the matching instances, sorted",
+     "STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json | --format "
+     "text|json|jsonl|csv|tsv]",
+     cmd_instances},
+    {"check", "validate every file, describe the study", "STUDY [--json]", cmd_check},
+    {"diff", "two snapshots compared layer by layer",
+     "STUDY --models A B [--layer L] [--bins K] [--decades D] [--json]", cmd_diff},
+    {"weights", "a layer's weights as a heat grid",
+     "STUDY --model M [--layer L] [--grid RxC] [--summary peak|mean] [--json]", cmd_weights},
+    {"matrix", "mean activations per class or per filter",
+     "STUDY --model M --layer L [--rows class|filter] [--filter EXPR]... [--sort-row NAME] "
+     "[--top K] [--json] [--threads N]",
+     cmd_matrix},
+    {"similarity", "neuron matches between layers, linear CKA",
+     "STUDY --model A --layer L [--with [B.]L2] [--neuron J] [--top K] [--abs] [--cka] "
+     "[--filter EXPR] [--matrix] [--json] [--threads N]",
+     cmd_similarity},
+    {"project", "2-D PCA scatter of a layer's activations",
+     "STUDY --model M --layer L [--filter EXPR] [--top K] [--json] [--threads N]", cmd_project},
+    {"neurons", "per-neuron statistics, ranked",
+     "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--top K] [--bins B] "
+     "[--threads N] [--json]",
+     cmd_neurons},
+    {"profile", "one instance's activations over a layer",
+     "STUDY --index I --model M --layer L [--top K] [--json]", cmd_profile},
+    {"export", "the corrected labels and the decisions table",
+     "STUDY --out PATH [--format npy|csv|jsonl] [--force]", cmd_export},
+    {"decisions", "the triage journal's decisions", "STUDY [--all] [--json]", cmd_decisions},
+    {"issues", "likely label errors, best suspects first",
+     "STUDY [--method mix|mean|cl|margin|iies|consensus|knn] [--model M] [--top K] "
+     "[--filter EXPR] [--layer M.L] [--k N] [--force] [--json]",
+     cmd_issues},
+    {"dups", "near-duplicate pairs",
+     "STUDY [--model M] [--layer L | --pixels [--size S]] [--threshold T] [--top K] "
+     "[--across-splits] [--any-class] [--json] [--threads N]",
+     cmd_dups},
+    {"classes", "class distances, layout, closest pairs", "STUDY [--model M] [--top K] [--json]",
+     cmd_classes},
+    {"calibration", "reliability diagrams", "STUDY [--model M] [--bins B] [--json]",
+     cmd_calibration},
+    {"gate", "exit 3 when B is significantly worse than A",
+     "STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1] [--seed N] [--json]",
+     cmd_gate},
+    {"arch", "the model's layers, repeated blocks folded", "STUDY --model M [--json]", cmd_arch},
+    {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",
+     "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
+    {"words", "frequent words of the matching texts, their lift",
+     "STUDY [--filter EXPR] [--min N] [--by lift|count] [--stop] [--top K] [--json]", cmd_words},
+    {"overview", "per label, the predicted classes of its errors", "STUDY [--model M] [--json]",
+     cmd_overview},
 };
+
+/* Columns of --help: where a summary starts, and the widest line. */
+enum { HELP_SUMMARY_COL = 37, HELP_WIDTH = 100 };
+
+/* Bytes of u up to the first space outside brackets: a piece --help does not break. */
+static size_t usage_piece(const char *u)
+{
+	size_t k = 0;
+	int depth = 0;
+	for (; u[k] && (u[k] != ' ' || depth > 0); k++)
+		depth += (u[k] == '[' || u[k] == '(') - (u[k] == ']' || u[k] == ')');
+	return k;
+}
+
+/*
+ * Prints the usage of every subcommand from the table: "nncmp NAME USAGE" wrapped between
+ * bracketed pieces to HELP_WIDTH, then the summary after it when it fits on the line, else on a
+ * line of its own.
+ */
+static void usage_print(FILE *f)
+{
+	fputs(usage_open, f);
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		const struct command *c = &commands[i];
+		int indent = 13 + (int)strlen(c->name); /* under the first argument */
+		int col = fprintf(f, "       nncmp %s", c->name);
+		for (const char *u = c->usage; *u; u += strspn(u, " ")) {
+			size_t w = usage_piece(u);
+			if (col + 1 + (int)w > HELP_WIDTH)
+				col = fprintf(f, "\n%*s", indent, "") - 1;
+			col += fprintf(f, " %.*s", (int)w, u);
+			u += w;
+		}
+		if (col + 3 + (int)strlen(c->summary) <= HELP_WIDTH)
+			fprintf(f, "   %s\n", c->summary);
+		else
+			fprintf(f, "\n%*s%s\n", HELP_SUMMARY_COL, "", c->summary);
+	}
+	fputs(usage_end, f);
+}
 
 static int is_study_dir(const char *dir)
 {
@@ -136,7 +193,7 @@ static int open_study(int argc, char **argv)
 	}
 	if (!study) {
 		if (!is_study_dir(".")) {
-			fputs(usage, stderr);
+			usage_print(stderr);
 			return EXIT_BAD_INPUT;
 		}
 		study = ".";
@@ -284,12 +341,12 @@ int main(int argc, char **argv)
 		int rc = open_study(argc, argv);
 		if (rc >= 0)
 			return rc;
-		fputs(usage, stderr);
+		usage_print(stderr);
 		return EXIT_BAD_INPUT;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-		fputs(usage, stdout);
+		usage_print(stdout);
 		return EXIT_OK;
 	}
 	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {

@@ -27,6 +27,14 @@ As a module:
                  layers={"mlp": ["fc1"], "cnn": ["conv1", "fc"]}, classes=classes,
                  graph=True, saliency={"cnn": "conv1"}, save_images=True)
 
+    # Hugging Face-style dict batches; per-token layers pooled over the attention mask
+    export_torch("out/text", models={"bert": bert}, loader=tokenized_loader,
+                 layers={"bert": {"bert.encoder.layer.11": "mean"}}, label_key="labels")
+
+    # on every rank of a torch.distributed group, each loader over its DistributedSampler:
+    # one shard per rank in the dataset's order, and rank 0 writes study.ini
+    export_torch("/shared/study", models={"cnn": cnn}, loader=rank_loader)
+
 Every matrix is written in batches: the .npy header is written with room for a
 20-digit row count and rewritten on close(), so a million-instance run never
 holds its activations in memory.  Only NumPy is needed; export_torch imports
@@ -40,6 +48,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -155,7 +164,7 @@ class StudyWriter:
     (and if the block raised, files are closed without the checks).
     """
 
-    def __init__(self, path, classes=None, overwrite=False):
+    def __init__(self, path, classes=None, overwrite=False, *, _hint="pass overwrite=True"):
         self.path = os.fspath(path)
         if classes is not None:
             classes = [str(c) for c in classes]
@@ -170,8 +179,8 @@ class StudyWriter:
                 raise ValueError("%s exists and is not a directory" % self.path)
             if os.listdir(self.path):
                 if not overwrite:
-                    raise ValueError("%s is not empty (pass overwrite=True to replace "
-                                     "the study in it)" % self.path)
+                    raise ValueError("%s is not empty (%s to replace the study in it)"
+                                     % (self.path, _hint))
                 for name in ("labels.npy", "labels.csv", "classes.txt", "samples.jsonl",
                              "study.ini", "models"):
                     p = os.path.join(self.path, name)
@@ -397,13 +406,18 @@ class StudyWriter:
 
 
 # ---------------------------------------------------------------------------
+# PyTorch: batches, forward passes and pooled layers (export_torch's pieces)
+
+_POOLS = ("mean", "first", "last", "max")
+
+
 def _to_device(x, device):
     import torch
     if isinstance(x, torch.Tensor):
         return x.to(device)
     if isinstance(x, (list, tuple)):
         return type(x)(_to_device(v, device) for v in x)
-    if isinstance(x, dict):
+    if isinstance(x, Mapping):
         return {k: _to_device(v, device) for k, v in x.items()}
     return x
 
@@ -416,9 +430,120 @@ def _first_tensor(out):
         return out.logits
     if isinstance(out, (list, tuple)) and out:
         return _first_tensor(out[0])
-    if isinstance(out, dict) and out:
+    if isinstance(out, Mapping) and out:
         return _first_tensor(next(iter(out.values())))
     raise ValueError("model output of type %s holds no tensor" % type(out).__name__)
+
+
+def _split_batch(batch, label_key="labels"):
+    """(inputs, labels) of one batch: an (inputs, labels) pair, or a dict (a Hugging Face
+    datasets batch, a BatchEncoding) whose label_key entry holds the labels and whose other
+    entries are the model's keyword arguments."""
+    if isinstance(batch, Mapping):
+        if label_key not in batch:
+            raise ValueError("a dict batch must hold the labels under label_key=%r; its keys "
+                             "are %s" % (label_key, ", ".join(map(str, batch.keys()))))
+        return {k: v for k, v in batch.items() if k != label_key}, batch[label_key]
+    if isinstance(batch, (list, tuple)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ValueError("the loader must yield (inputs, labels) pairs or dicts holding "
+                     "label_key=%r" % (label_key,))
+
+
+def _call_model(model, x, forward=None):
+    """One forward pass: forward(model, inputs) when given, else model(**x) for a dict,
+    model(*x) for a tuple or list, model(x) otherwise."""
+    if forward is not None:
+        return forward(model, x)
+    if isinstance(x, Mapping):
+        return model(**x)
+    if isinstance(x, (list, tuple)):
+        return model(*x)
+    return model(x)
+
+
+def _pick_output(out, output, name):
+    """The (batch, classes) scores in a model's output: output(out) when given, else the
+    output itself, its .logits, or its first tensor."""
+    import torch
+    t = output(out) if output is not None else _first_tensor(out)
+    if not isinstance(t, torch.Tensor):
+        raise ValueError("model %r: output=... returned %s, not a tensor"
+                         % (name, type(t).__name__))
+    return t
+
+
+def _layer_specs(name, model, want):
+    """[(module name, module, pool or None)] for layers[name]: a module name, a list of
+    names or (name, pool) pairs, or a dict {name: pool or None}."""
+    mods = dict(model.named_modules())
+    if want is None:
+        want = []
+    if isinstance(want, str):
+        want = [want]
+    items = list(want.items()) if isinstance(want, Mapping) else \
+        [w if isinstance(w, (list, tuple)) else (w, None) for w in want]
+    specs = []
+    for item in items:
+        if len(item) != 2:
+            raise ValueError("model %r: a layer is a module name or (name, pool), got %r"
+                             % (name, item))
+        ln, pool = item
+        if ln not in mods:
+            avail = [k for k in mods if k]
+            raise ValueError("model %r has no module %r; its modules are: %s"
+                             % (name, ln, ", ".join(avail)))
+        _check_layer_name(ln)
+        if pool is not None and pool not in _POOLS:
+            raise ValueError("model %r layer %r: pool=%r; pool is one of %s, or None"
+                             % (name, ln, pool, ", ".join(_POOLS)))
+        specs.append((ln, mods[ln], pool))
+    return specs
+
+
+def _pool_tokens(t, mask, pool, what):
+    """(B, H) from a per-token output t (B, T, H): the mean, the first or last token or the
+    maximum over the tokens that mask (B, T) marks as real (every token when mask is None)."""
+    import torch
+    if t.dim() != 3:
+        raise ValueError("%s: pool=%r needs a (batch, tokens, features) output, got shape %s"
+                         % (what, pool, tuple(t.shape)))
+    b, n, _ = t.shape
+    if mask is None:
+        m = torch.ones(b, n, dtype=torch.bool, device=t.device)
+    else:
+        m = mask.to(t.device)
+        if tuple(m.shape) != (b, n):
+            raise ValueError("%s: attention mask of shape %s, but the output has %d rows of "
+                             "%d tokens" % (what, tuple(m.shape), b, n))
+        m = m != 0
+    counts = m.sum(1)
+    if bool((counts == 0).any()):
+        raise ValueError("%s: a row of the batch has no token in its attention mask" % what)
+    t = t.float()
+    if pool == "mean":
+        return (t * m.unsqueeze(2)).sum(1) / counts.unsqueeze(1).float()
+    if pool == "max":
+        return t.masked_fill(~m.unsqueeze(2), float("-inf")).max(1).values
+    mi = m.int()
+    if pool == "first":
+        idx = mi.argmax(1)
+    else:  # last: the first real token counted from the end
+        idx = n - 1 - mi.flip(1).argmax(1)
+    return t[torch.arange(b, device=t.device), idx]
+
+
+def _layer_rows(t, pool, mask, what, batch_size):
+    """A hooked output as the rows written for it: pooled to (B, H), kept (B, C, H, W) or
+    (B, C, D, H, W), or flattened to (B, -1)."""
+    if t.dim() == 0 or t.shape[0] != batch_size:
+        raise ValueError("%s: output shape %s does not start with the batch size %d"
+                         % (what, tuple(t.shape), batch_size))
+    if pool is not None:
+        t = _pool_tokens(t, mask, pool, what)
+    elif t.dim() not in (4, 5):  # spatial outputs (N, C, H, W), (N, C, D, H, W) keep their shape
+        t = t.reshape(t.shape[0], -1)
+    return t.float().cpu().numpy()
 
 
 def _extras_check(models, graph, saliency):
@@ -448,7 +573,7 @@ def _extras_check(models, graph, saliency):
     return want, sal
 
 
-def _extras_run(w, path, name, model, loader, device, graph, sal):
+def _extras_run(w, path, name, model, loader, device, graph, sal, label_key="labels"):
     """graph.json and the saliency maps of one model, in eval mode on device."""
     if not graph and not sal:
         return
@@ -456,31 +581,145 @@ def _extras_run(w, path, name, model, loader, device, graph, sal):
     model.eval()
     try:
         if graph:
-            x, _ = _split_batch(next(iter(loader)))
+            x, _ = _split_batch(next(iter(loader)), label_key)
             _write_graph(path, name, model, _to_device(x, device))
         if sal:
-            _saliency_pass(w, name, model, sal[0], sal[1], loader, device)
+            _saliency_pass(w, name, model, sal[0], sal[1], loader, device, label_key)
     finally:
         if was_training:
             model.train()
 
 
+def _export_local(w, models, loader, resolved, device, dtype, logits, weights, label_key,
+                  forward, output, mask_key, extras=None):
+    """Runs every model over the loader into StudyWriter w; returns the labels (int64).
+    extras: (models for graph.json, {model: saliency (layer, module)}, samples, save_images)."""
+    want_graph, sal, samples, save_images = extras or (set(), {}, None, False)
+    write_samples = samples is not None or save_images
+    import torch
+
+    first_labels = None
+    for mi, (name, model) in enumerate(models.items()):
+        was_training = model.training
+        model.eval()
+        model.to(device)
+        captured = {}
+        handles = []
+
+        def make_hook(ln):
+            def hook(mod, inp, out):
+                captured.setdefault(ln, []).append(_first_tensor(out).detach())
+            return hook
+
+        for ln, mod, _ in resolved[name]:
+            handles.append(mod.register_forward_hook(make_hook(ln)))
+        labels_seen = []
+        tails = {}
+        pos = 0
+        try:
+            with torch.no_grad():
+                for bi, batch in enumerate(loader):
+                    x, y = _split_batch(batch, label_key)
+                    y = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+                    y = y.reshape(-1)
+                    if mi == 0:
+                        w.add_labels(y)
+                        labels_seen.append(y.astype(np.int64))
+                        if write_samples:
+                            w.add_samples(_sample_records(samples, x, pos, len(y), w.path,
+                                                          save_images))
+                    else:
+                        ref = first_labels[pos:pos + len(y)]
+                        if len(ref) != len(y) or not np.array_equal(ref, y.astype(np.int64)):
+                            raise ValueError(
+                                "model %r: the loader's labels in batch %d differ from the "
+                                "first pass (for model %r); the loader must yield the same "
+                                "order every time (shuffle=False)"
+                                % (name, bi, next(iter(models))))
+                    pos += len(y)
+                    captured.clear()
+                    x = _to_device(x, device)
+                    mask = x.get(mask_key) if isinstance(x, Mapping) else None
+                    out = _pick_output(_call_model(model, x, forward), output, name)
+                    out = out.detach().float()
+                    if out.dim() != 2 or out.shape[0] != len(y):
+                        raise ValueError("model %r: output shape %s, expected (%d, classes)"
+                                         % (name, tuple(out.shape), len(y)))
+                    if logits:
+                        w.add_logits(name, out.cpu().numpy())
+                    else:
+                        w.add_probs(name, torch.softmax(out, dim=1).cpu().numpy())
+                    for ln, _, pool in resolved[name]:
+                        got = captured.get(ln, [])
+                        what = "model %r module %r" % (name, ln)
+                        if len(got) != 1:
+                            raise ValueError("%s ran %d times in one forward pass (expected "
+                                             "once)" % (what, len(got)))
+                        a = _layer_rows(got[0], pool, mask, what, len(y))
+                        if pool is None and got[0].dim() >= 3:
+                            tail = tuple(got[0].shape[1:])
+                            if tails.setdefault(ln, tail) != tail:
+                                raise ValueError(
+                                    "%s: output shape %s in batch %d, %s before (padded "
+                                    "per batch?); pool it to (batch, features) with "
+                                    "layers={%r: {%r: \"mean\"}} (or first, last, max)"
+                                    % (what, tuple(got[0].shape), bi,
+                                       (len(y),) + tails[ln], name, ln))
+                        w.add_activations(name, ln, a, dtype=dtype)
+                    captured.clear()
+        finally:
+            for h in handles:
+                h.remove()
+            if was_training:
+                model.train()
+        if mi == 0:
+            first_labels = (np.concatenate(labels_seen) if labels_seen
+                            else np.zeros(0, np.int64))
+        elif pos != len(first_labels):
+            raise ValueError("model %r: the loader yielded %d samples, the first pass %d"
+                             % (name, pos, len(first_labels)))
+        if weights:
+            for ln, mod, _ in resolved[name]:
+                wt = getattr(mod, "weight", None)
+                if isinstance(wt, torch.Tensor):
+                    w.set_weights(name, ln, wt.detach().float().cpu().numpy())
+        _extras_run(w, w.path, name, model, loader, device, name in want_graph, sal.get(name),
+                    label_key)
+    return first_labels
+
+
 def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
                  dtype=np.float32, logits=True, overwrite=False, weights=True,
-                 graph=False, saliency=None, samples=None, save_images=False):
+                 label_key="labels", forward=None, output=None, mask_key="attention_mask",
+                 distributed="auto", indices=None, graph=False, saliency=None, samples=None,
+                 save_images=False):
     """Run PyTorch models over a DataLoader and write a study.
 
     models   {name: torch.nn.Module}; each is run in eval mode under no_grad
-    loader   iterable of (inputs, labels); inputs a tensor (or a tuple/list: model(*inputs),
-             or a dict: model(**inputs)).  It must yield the same order on every pass
+    loader   iterable of (inputs, labels), or of dicts (Hugging Face datasets batches,
+             BatchEncoding): batch[label_key] is the labels, the other entries the inputs.
+             Inputs are called as model(**inputs) for a dict, model(*inputs) for a tuple or
+             list, model(inputs) otherwise.  It must yield the same order on every pass
              (shuffle=False): the labels of each model's pass are checked against the first.
     layers   {name: [module names as in model.named_modules()]}: a forward hook on each
              writes its output to models/NAME/act/MODULE.npy, flattened to (batch, -1)
              unless it has spatial dimensions ((batch, C, H, W) and (batch, C, D, H, W)
              are kept as they are), and the module's .weight (if any) to
-             models/NAME/weights/MODULE.npy
+             models/NAME/weights/MODULE.npy.
+             {name: {module: pool}} pools a per-token output (batch, tokens, features) to
+             (batch, features): pool is "mean", "first", "last" or "max" over the tokens
+             that inputs[mask_key] marks (every token without a mask), or None to flatten.
+    forward  forward(model, inputs) -> output, for models called another way
+    output   output(model_output) -> (batch, classes) tensor; default: the output, its
+             .logits, or its first tensor
     dtype    activations' dtype (e.g. numpy.float16); outputs are stored float32
     logits   True: write logits.npy (raw outputs); False: softmax to probs.npy
+    distributed  "auto" (the default): when torch.distributed is initialised with more than
+             one rank, call export_torch on every rank with the same arguments and a loader
+             over that rank's DistributedSampler; True/False force it.  Each rank writes one
+             shard, rank 0 the study.ini; see _export_distributed.
+    indices  distributed only: the dataset indices of the rows the loader yields, in order
+             (default: list(loader.sampler))
     graph    True (every model) or a list of model names: models/NAME/graph.json, every
              module that ran on the first batch in execution order with its name, type,
              output shape (without the batch dimension), parameter count and inputs
@@ -494,10 +733,10 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
     save_images  True: each input (C, H, W) or (H, W) tensor of the loader is saved as
              images/NNNNNN.png and named as the sample's image (floats in [0, 1] scaled
              by 255, other ranges stretched min to max)
+             graph, saliency, samples and save_images are not supported with distributed
+             (yet): they raise ValueError there
     Returns the study path.  Raises ValueError on bad names or disagreeing passes.
     """
-    import torch
-
     layers = dict(layers or {})
     if not models:
         raise ValueError("export_torch: no models")
@@ -507,112 +746,18 @@ def export_torch(path, models, loader, layers=None, classes=None, device="cpu",
         if name not in models:
             raise ValueError("layers names model %r, which is not in models (%s)"
                              % (name, ", ".join(models)))
-    resolved = {}
-    for name, model in models.items():
-        mods = dict(model.named_modules())
-        want = layers.get(name) or []
-        if isinstance(want, str):
-            want = [want]
-        for ln in want:
-            if ln not in mods:
-                avail = [k for k in mods if k]
-                raise ValueError("model %r has no module %r; its modules are: %s"
-                                 % (name, ln, ", ".join(avail)))
-            _check_layer_name(ln)
-        resolved[name] = [(ln, mods[ln]) for ln in want]
-
+    resolved = {name: _layer_specs(name, model, layers.get(name))
+                for name, model in models.items()}
     want_graph, sal = _extras_check(models, graph, saliency)
-    write_samples = samples is not None or save_images
-    first_labels = None
+    args = (models, loader, resolved, device, dtype, logits, weights, label_key, forward,
+            output, mask_key)
+    if _use_distributed(distributed):
+        if want_graph or sal or samples is not None or save_images:
+            raise ValueError("export_torch: graph, saliency, samples and save_images are not "
+                             "supported with torch.distributed yet; export them in one process")
+        return _export_distributed(path, classes, overwrite, indices, args)
     with StudyWriter(path, classes=classes, overwrite=overwrite) as w:
-        for mi, (name, model) in enumerate(models.items()):
-            was_training = model.training
-            model.eval()
-            model.to(device)
-            captured = {}
-            handles = []
-
-            def make_hook(ln):
-                def hook(mod, inp, out):
-                    captured.setdefault(ln, []).append(_first_tensor(out).detach())
-                return hook
-
-            for ln, mod in resolved[name]:
-                handles.append(mod.register_forward_hook(make_hook(ln)))
-            labels_seen = []
-            pos = 0
-            try:
-                with torch.no_grad():
-                    for bi, batch in enumerate(loader):
-                        if not isinstance(batch, (list, tuple)) or len(batch) != 2:
-                            raise ValueError("the loader must yield (inputs, labels)")
-                        x, y = batch
-                        y = np.asarray(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
-                        y = y.reshape(-1)
-                        if mi == 0:
-                            w.add_labels(y)
-                            labels_seen.append(y.astype(np.int64))
-                            if write_samples:
-                                w.add_samples(_sample_records(samples, x, pos, len(y), path,
-                                                              save_images))
-                        else:
-                            ref = first_labels[pos:pos + len(y)]
-                            if len(ref) != len(y) or not np.array_equal(ref, y.astype(np.int64)):
-                                raise ValueError(
-                                    "model %r: the loader's labels in batch %d differ from the "
-                                    "first pass (for model %r); the loader must yield the same "
-                                    "order every time (shuffle=False)"
-                                    % (name, bi, next(iter(models))))
-                        pos += len(y)
-                        captured.clear()
-                        x = _to_device(x, device)
-                        if isinstance(x, dict):
-                            out = model(**x)
-                        elif isinstance(x, (list, tuple)):
-                            out = model(*x)
-                        else:
-                            out = model(x)
-                        out = _first_tensor(out).detach().float()
-                        if out.dim() != 2 or out.shape[0] != len(y):
-                            raise ValueError("model %r: output shape %s, expected (%d, classes)"
-                                             % (name, tuple(out.shape), len(y)))
-                        if logits:
-                            w.add_logits(name, out.cpu().numpy())
-                        else:
-                            w.add_probs(name, torch.softmax(out, dim=1).cpu().numpy())
-                        for ln, _ in resolved[name]:
-                            got = captured.get(ln, [])
-                            if len(got) != 1:
-                                raise ValueError("model %r module %r ran %d times in one "
-                                                 "forward pass (expected once)"
-                                                 % (name, ln, len(got)))
-                            t = got[0]
-                            if t.dim() == 0 or t.shape[0] != len(y):
-                                raise ValueError("model %r module %r: output shape %s does not "
-                                                 "start with the batch size %d"
-                                                 % (name, ln, tuple(t.shape), len(y)))
-                            if t.dim() not in (4, 5):  # spatial outputs keep their shape
-                                t = t.reshape(t.shape[0], -1)
-                            a = t.float().cpu().numpy()
-                            w.add_activations(name, ln, a, dtype=dtype)
-                        captured.clear()
-            finally:
-                for h in handles:
-                    h.remove()
-                if was_training:
-                    model.train()
-            if mi == 0:
-                first_labels = (np.concatenate(labels_seen) if labels_seen
-                                else np.zeros(0, np.int64))
-            elif pos != len(first_labels):
-                raise ValueError("model %r: the loader yielded %d samples, the first pass %d"
-                                 % (name, pos, len(first_labels)))
-            if weights:
-                for ln, mod in resolved[name]:
-                    wt = getattr(mod, "weight", None)
-                    if isinstance(wt, torch.Tensor):
-                        w.set_weights(name, ln, wt.detach().float().cpu().numpy())
-            _extras_run(w, path, name, model, loader, device, name in want_graph, sal.get(name))
+        _export_local(w, *args, extras=(want_graph, sal, samples, save_images))
     return path
 
 
@@ -754,14 +899,6 @@ def model_graph(model, x, name="model"):
     return rec
 
 
-def _call_model(model, x):
-    if isinstance(x, dict):
-        return model(**x)
-    if isinstance(x, (list, tuple)):
-        return model(*x)
-    return model(x)
-
-
 def _write_graph(path, name, model, x):
     rec = model_graph(model, x, name)
     d = os.path.join(path, "models", name)
@@ -808,22 +945,16 @@ def grad_cam(model, layer_module, x):
     return cam.detach(), pred.detach()
 
 
-def _saliency_pass(w, name, model, layer, module, loader, device):
+def _saliency_pass(w, name, model, layer, module, loader, device, label_key="labels"):
     """Writes models/NAME/saliency/LAYER.npy: Grad-CAM of every instance, batch by batch."""
     rel = os.path.join("models", name, "saliency", layer + ".npy")
     s = w._stream((name, "saliency", layer), rel, np.float16,
                   "model %r saliency %r" % (name, layer))
     for batch in loader:
-        x, _ = _split_batch(batch)
+        x, _ = _split_batch(batch, label_key)
         x = _to_device(x, device)
         cam, _ = grad_cam(model, module, x)
         s.append(cam.cpu().numpy())
-
-
-def _split_batch(batch):
-    if not isinstance(batch, (list, tuple)) or len(batch) != 2:
-        raise ValueError("the loader must yield (inputs, labels)")
-    return batch[0], batch[1]
 
 
 def _png_bytes(img):
@@ -900,11 +1031,232 @@ def _sample_records(samples, x, start, count, path, save_images):
 
 
 # ---------------------------------------------------------------------------
-def write_demo(out, n=240, overwrite=False, seed=0):
+# torch.distributed: one shard per rank, in the dataset's order, and a study.ini
+#
+# A DistributedSampler deals indices round-robin (rank r gets r, r+W, r+2W, ...; shuffled
+# or padded with repeats as it is told), but nncmp reads a sharded matrix as its shards' rows
+# concatenated in order.  So every rank first writes the rows its loader yields to a scratch
+# study (.nncmp-ranks/rank-R), the ranks exchange the dataset indices they saw, and then rank R
+# writes shards/rank-R: the rows of the contiguous range R of the dataset order, gathered from
+# every rank's scratch files (a shared file system, which the manifest needs anyway).  Rank 0
+# writes labels.npy, classes.txt, the weights and study.ini, which lists the shards in rank
+# order; the scratch files are removed.  Padding repeats are written once; an index no rank saw
+# (drop_last=True) is refused.
+
+def _use_distributed(distributed):
+    if distributed not in ("auto", True, False):
+        raise ValueError("distributed=%r: 'auto', True or False" % (distributed,))
+    if distributed is False:
+        return False
+    import torch.distributed as dist
+    on = dist.is_available() and dist.is_initialized()
+    if distributed is True and not on:
+        raise ValueError("distributed=True, but torch.distributed is not initialised "
+                         "(call torch.distributed.init_process_group first)")
+    return on and (distributed is True or dist.get_world_size() > 1)
+
+
+def _agree(err):
+    """Every rank's error (None or a message) to all; raises ValueError on every rank when any
+    rank had one, so that no rank waits forever for one that failed."""
+    import torch.distributed as dist
+    errs = [None] * dist.get_world_size()
+    dist.all_gather_object(errs, err)
+    bad = ["rank %d: %s" % (r, e) for r, e in enumerate(errs) if e is not None]
+    if bad:
+        raise ValueError("; ".join(bad))
+
+
+def _step(fn, *a):
+    """Runs fn on this rank, then _agree()s on its error; returns fn's value.  The rank that
+    failed raises its own exception, the others a ValueError naming it."""
+    try:
+        r, exc = fn(*a), None
+    except Exception as e:  # noqa: BLE001 -- any failure must reach the other ranks
+        r, exc = None, e
+    err = None if exc is None else str(exc) if isinstance(exc, ValueError) \
+        else "%s: %s" % (type(exc).__name__, exc)
+    try:
+        _agree(err)
+    except ValueError:
+        if exc is not None:
+            raise exc
+        raise
+    return r
+
+
+def _rank_indices(loader, indices):
+    if indices is None:
+        sampler = getattr(loader, "sampler", None)
+        if sampler is None:
+            raise ValueError("distributed export: pass indices=... (the dataset indices of "
+                             "the loader's rows) or a DataLoader with a sampler")
+        indices = list(iter(sampler))
+    a = np.asarray(indices).reshape(-1)
+    if a.size and a.dtype.kind not in "iu":
+        raise ValueError("distributed export: indices must be integers, got %s" % a.dtype)
+    return a.astype(np.int64)
+
+
+def _placement(all_idx):
+    """For every dataset index 0..N-1 the (rank, row) that holds it (its first occurrence)."""
+    n = 1 + max((int(a.max()) for a in all_idx if a.size), default=-1)
+    if any(a.size and a.min() < 0 for a in all_idx):
+        raise ValueError("distributed export: a negative dataset index")
+    src_rank = np.full(n, -1, np.int64)
+    src_row = np.zeros(n, np.int64)
+    for r in range(len(all_idx) - 1, -1, -1):  # so that earlier ranks and rows win
+        a = all_idx[r]
+        rows = np.arange(a.size, dtype=np.int64)[::-1]
+        src_rank[a[::-1]] = r
+        src_row[a[::-1]] = rows
+    missing = np.flatnonzero(src_rank < 0)
+    if missing.size:
+        raise ValueError("distributed export: no rank saw dataset index %d (%d of %d missing; "
+                         "DistributedSampler(drop_last=True) drops samples)"
+                         % (missing[0], missing.size, n))
+    return src_rank, src_row
+
+
+def _matrix_files(root):
+    """The .npy files of a scratch study but its weights, as paths relative to root."""
+    out = []
+    for dp, dn, fn in os.walk(root):
+        dn.sort()
+        rel = os.path.relpath(dp, root)
+        parts = rel.split(os.sep)
+        if len(parts) >= 3 and parts[0] == "models" and parts[2] == "weights":
+            continue
+        out += [os.path.normpath(os.path.join(rel, f)) for f in sorted(fn) if f.endswith(".npy")]
+    return out
+
+
+def _reshard(scratch, rank, world, src_rank, src_row, out_dir, rels, block=4096):
+    """Writes out_dir/REL for each REL: the rows of this rank's contiguous range of the dataset
+    order, gathered from every rank's scratch copy of REL."""
+    n = len(src_rank)
+    lo, hi = n * rank // world, n * (rank + 1) // world
+    if hi == lo:
+        return
+    for rel in rels:
+        srcs = [np.load(os.path.join(scratch(r), rel), mmap_mode="r") for r in range(world)]
+        s = _NpyStream(os.path.join(out_dir, rel), srcs[0].dtype, rel)
+        try:
+            for b in range(lo, hi, block):
+                e = min(hi, b + block)
+                sr, rw = src_rank[b:e], src_row[b:e]
+                rows = np.empty((e - b,) + srcs[0].shape[1:], srcs[0].dtype)
+                for r in np.unique(sr):
+                    sel = sr == r
+                    rows[sel] = srcs[r][rw[sel]]
+                s.append(rows)
+        finally:
+            s.close()
+            del srcs
+
+
+def _write_manifest(path, ranks, rels, model_names, weight_files, has_classes):
+    """study.ini naming labels.npy, classes.txt and, per model, its shards in rank order
+    (ranks: those whose range of the dataset is not empty)."""
+    def shard_list(rel):
+        files = ["shards/rank-%05d/%s" % (r, rel.replace(os.sep, "/")) for r in ranks]
+        return ",\n    ".join(files)
+
+    lines = ["; written by nncmp_export.py: %d shards, one per rank, in dataset order"
+             % len(ranks),
+             "[study]", "labels = labels.npy"]
+    if has_classes:
+        lines.append("classes = classes.txt")
+    for m in model_names:
+        lines += ["", "[model %s]" % m]
+        for rel in rels:
+            parts = rel.split(os.sep)
+            if parts[:2] != ["models", m]:
+                continue
+            if len(parts) == 3:
+                lines.append("%s = %s" % (parts[2][:-4], shard_list(rel)))
+            elif parts[2] == "act":
+                lines.append("act.%s = %s" % (parts[3][:-4], shard_list(rel)))
+        for wm, wl, wrel in weight_files:
+            if wm == m:
+                lines.append("weights.%s = %s" % (wl, wrel))
+    tmp = os.path.join(path, "study.ini.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, os.path.join(path, "study.ini"))
+
+
+def _export_distributed(path, classes, overwrite, indices, args):
+    import torch.distributed as dist
+    rank, world = dist.get_rank(), dist.get_world_size()
+    path = os.fspath(path)
+    models = args[0]
+    scratch_root = os.path.join(path, ".nncmp-ranks")
+
+    def scratch(r):
+        return os.path.join(scratch_root, "rank-%05d" % r)
+
+    def prepare():
+        if rank == 0:
+            StudyWriter(path, overwrite=overwrite)  # refuses a non-empty path, or clears it
+            for d in (scratch_root, os.path.join(path, "shards"), os.path.join(path, "weights")):
+                if os.path.isdir(d):
+                    shutil.rmtree(d)
+    _step(prepare)
+
+    def run_rank():
+        idx = _rank_indices(args[1], indices)
+        with StudyWriter(scratch(rank), classes=classes, overwrite=True) as w:
+            labels = _export_local(w, *args)
+        if len(labels) != len(idx):
+            raise ValueError("the loader yielded %d rows, but its indices (the sampler) %d"
+                             % (len(labels), len(idx)))
+        return idx
+    idx = _step(run_rank)
+    all_idx = [None] * world
+    dist.all_gather_object(all_idx, idx)
+    src_rank, src_row = _step(_placement, all_idx) or (None, None)
+    rels = _matrix_files(scratch(0))
+    out_dir = os.path.join(path, "shards", "rank-%05d" % rank)
+    _step(_reshard, scratch, rank, world, src_rank, src_row, out_dir, rels)
+
+    def finish():
+        if rank != 0:
+            return
+        n = len(src_rank)
+        ranks = [r for r in range(world) if n * (r + 1) // world > n * r // world]
+        lab = np.concatenate([np.load(os.path.join(path, "shards", "rank-%05d" % r,
+                                                   "labels.npy")) for r in ranks])
+        np.save(os.path.join(path, "labels.npy"), lab)
+        if classes is not None:
+            shutil.copyfile(os.path.join(scratch(0), "classes.txt"),
+                            os.path.join(path, "classes.txt"))
+        weight_files = []
+        for m in sorted(models):
+            wd = os.path.join(scratch(0), "models", m, "weights")
+            for f in sorted(os.listdir(wd)) if os.path.isdir(wd) else []:
+                rel = "weights/%s/%s" % (m, f)
+                os.makedirs(os.path.join(path, "weights", m), exist_ok=True)
+                shutil.copyfile(os.path.join(wd, f), os.path.join(path, rel))
+                weight_files.append((m, f[:-4], rel))
+        mrels = [r for r in rels if r != "labels.npy"]
+        _write_manifest(path, ranks, mrels, sorted(models), weight_files, classes is not None)
+    _step(finish)
+    if os.path.exists(os.path.join(out_dir, "labels.npy")):
+        os.remove(os.path.join(out_dir, "labels.npy"))
+    shutil.rmtree(scratch(rank))
+    _step(lambda: None)
+    if rank == 0:
+        shutil.rmtree(scratch_root, ignore_errors=True)
+    return path
+
+
+# ---------------------------------------------------------------------------
+def write_demo(out, n=240, overwrite=False, seed=0, _hint="pass overwrite=True"):
     """A tiny synthetic study: 3 classes, models 'lin' (probs) and 'deep' (logits)."""
     rng = np.random.default_rng(seed)
     classes = ["red", "green", "blue"]
-    with StudyWriter(out, classes=classes, overwrite=overwrite) as w:
+    with StudyWriter(out, classes=classes, overwrite=overwrite, _hint=_hint) as w:
         for start in range(0, n, 100):
             b = min(100, n - start)
             y = rng.integers(0, 3, b)
@@ -937,7 +1289,7 @@ def main(argv=None):
         ap.print_help()
         return 2
     try:
-        write_demo(args.demo, n=args.rows, overwrite=args.overwrite)
+        write_demo(args.demo, n=args.rows, overwrite=args.overwrite, _hint="use --overwrite")
     except ValueError as e:
         print("nncmp_export.py: %s" % e, file=sys.stderr)
         return 2

@@ -12,8 +12,8 @@
  * classes get their numbers (0, 1, ...; in one column 0-9a-zA-Z), which the caller must explain
  * with a legend.
  *
- * Widths are display columns (wcwidth under the current locale; a character it does not know
- * counts one). The names should already be sanitized (text.h): the result is drawn as it is.
+ * Widths are display columns (text_width: wcwidth under the current locale; a character it does not
+ * know counts one). The names should already be sanitized (text.h): the result is drawn as it is.
  * Pure and thread-safe; the caller owns the strings written to out and releases them with
  * classnames_free().
  */
@@ -40,8 +40,5 @@ enum classnames_kind classnames_abbrev(const char *const *names, size_t n, int w
 
 /* Frees the n strings classnames_abbrev() wrote to out (not out itself). */
 void classnames_free(char **out, size_t n);
-
-/* The display columns of s (as classnames_abbrev counts them). */
-int classnames_cols(const char *s);
 
 #endif

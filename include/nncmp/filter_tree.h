@@ -1,7 +1,7 @@
 /*
  * filter_tree.h — the compiled form of a filter or sort expression, private to the filter module.
  *
- * Only src/core/filter_parse.c and src/core/filter_eval.c include this header; everyone else sees
+ * Only the filter module (src/core/filter_*.c) includes this header; everyone else sees
  * struct expr through filter.h as an opaque type. filter_parse.c builds the tree (expr_compile)
  * and frees it (expr_free); filter_eval.c reads it, and expr_gather() turns its float32 act()
  * nodes into N_FLOATS over columns it gathered (owned by the node). Every node is owned by its

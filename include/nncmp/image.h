@@ -54,5 +54,7 @@ int image_fit(const struct image *in, int max_w, int max_h, struct image *out);
  * ("data:image/png;base64,..."), newly allocated; NULL with err set when libpng fails.
  */
 char *image_png_data_uri(const struct image *img, struct nn_err *err);
+/* The base64 (no prefix) of a PNG of w × h RGBA pixels (8 bits each, unassociated alpha). */
+char *image_png_base64_rgba(const uint8_t *rgba, int w, int h, struct nn_err *err);
 
 #endif

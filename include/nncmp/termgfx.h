@@ -2,7 +2,7 @@
  * termgfx.h — terminal graphics that both fronts use, with no curses in it: asking the terminal
  * what it can draw (gfx_probe, before curses starts or instead of it), and the renderings of an
  * image as bytes for a terminal (sixel through libsixel; kitty's graphics protocol and iTerm2's
- * inline images through libchafa; half-block cells, ANSI text; tmux's passthrough wrapper). The TUI
+ * inline images as PNG; half-block cells, ANSI text; tmux's passthrough wrapper). The TUI
  * places them on its curses screen (src/tui/gfx.h); `nncmp preview` writes them to stdout.
  *
  * The probe is the only part that does terminal I/O (it writes its queries to /dev/tty and reads
@@ -91,15 +91,15 @@ int gfx_mode_parse(const char *s, enum gfx_mode *mode);
 int image_sixel(const struct image *img, char **out, size_t *len, struct nn_err *err);
 
 /*
- * Encodes img for kitty's graphics protocol (APC ESC _ G a=T,f=32,s=W,v=H,c=COLS,r=ROWS ...
- * ESC \, the RGBA pixels in base64 chunks) or as an iTerm2 inline image (OSC ESC ] 1337 ;
- * File=inline=1;width=COLS;height=ROWS;preserveAspectRatio=0 : base64 of a TIFF, BEL), through
- * libchafa. The image takes cols × rows cells with cells of cell_w × cell_h pixels: it is laid
- * at the top left of a transparent canvas of exactly cols·cell_w × rows·cell_h pixels, so that
- * no pixel is resampled (the terminal shows it 1:1 when the cell size is right, and scales the
- * whole canvas into the cells when not). img must fit that canvas. The kitty form does not move
- * the cursor (C=1) and asks for no reply (q=2). Returns 0 with *out (owned, NUL-terminated) and
- * *len, or -1 with err set.
+ * Encodes img for kitty's graphics protocol (APC ESC _ G a=T,f=100,c=COLS,r=ROWS,C=1,q=2,m=1 ;
+ * a PNG in base64 chunks of at most 4096 characters, each m=1, then an empty m=0 command) or as
+ * an iTerm2 inline image (OSC ESC ] 1337 ; File=inline=1;size=BYTES;width=COLS;height=ROWS;
+ * preserveAspectRatio=0 : base64 of a PNG, BEL) (inline.c). The image takes cols × rows cells with
+ * cells of cell_w × cell_h pixels: it is laid at the top left of a transparent canvas of exactly
+ * cols·cell_w × rows·cell_h pixels, so that no pixel is resampled (the terminal shows it 1:1 when
+ * the cell size is right, and scales the whole canvas into the cells when not). img must fit that
+ * canvas. The kitty form does not move the cursor (C=1) and asks for no reply (q=2). Returns 0 with
+ * *out (owned, NUL-terminated) and *len, or -1 with err set.
  */
 int image_kitty(const struct image *img, int cols, int rows, int cell_w, int cell_h, char **out,
                 size_t *len, struct nn_err *err);

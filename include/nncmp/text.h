@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 char *text_sanitize(const char *s, bool ascii);
 /* The same for a buffer of len bytes (which may hold NUL bytes). */
@@ -37,5 +38,23 @@ char *text_sanitize_lines(const char *s, bool ascii, int tab_cols);
  * Caller frees.
  */
 char *text_sanitize_one_line(const char *s, bool ascii, const char *line_mark);
+
+/* ---- UTF-8 and display columns: the one decoder and width that the CLI and the TUI share ---- */
+
+/*
+ * Decodes the UTF-8 character at s (len bytes available) into *cp; returns its bytes, or 0 when
+ * they are not valid UTF-8 (overlong, surrogate, above U+10FFFF, cut short) or len is 0.
+ */
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp);
+/* Display columns of a code point: wcwidth() under the current locale (so 2 for CJK), 1 for
+ * ASCII and for what wcwidth does not know. */
+int text_cp_width(uint32_t cp);
+/* Display columns of a string (a byte that is not UTF-8 counts one); meant for sanitized text. */
+int text_width(const char *s);
+/* Bytes of the longest start of s that fits in width columns (never half a character); *cols
+ * (may be NULL) gets its columns. */
+size_t text_fit(const char *s, int width, int *cols);
+/* True when the locale's codeset (LC_CTYPE, after setlocale) is UTF-8. */
+bool text_locale_utf8(void);
 
 #endif

@@ -81,6 +81,15 @@ FILE *nn_fopen_regular(const char *path, struct nn_err *err);
 /* Reads a whole regular file into a NUL-terminated heap buffer of at most max bytes. */
 char *file_read_all(const char *path, size_t max, size_t *len, struct nn_err *err);
 
+/* The one copy of each small file-system helper (a file written whole is outfile.h's). */
+/* Writes all len bytes to fd, again after EINTR and short writes; 0, or -1 with errno set. */
+int write_all(int fd, const void *buf, size_t len);
+/* Creates dir and its missing parents with mode; 0 when dir is a directory afterwards, else -1
+ * with errno set (ENOTDIR when something else is there). */
+int mkdir_p(const char *dir, unsigned mode);
+/* fsyncs the directory that holds path (after a file in it was created or renamed); 0 or -1. */
+int fsync_dir_of(const char *path);
+
 /* A growable array of strings (owned). */
 struct strvec {
 	char **v;

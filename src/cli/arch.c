@@ -3,7 +3,6 @@
  * repeated blocks folded, each layer with its output shape and parameters, and the layers the
  * study holds activations or weights for marked.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,39 +215,12 @@ static void arch_text(const struct arch *a)
 
 int cmd_arch(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false, extra = false;
-	const char *study_path = NULL, *model = NULL;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'h':
-			fputs(arch_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("arch", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("arch", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("arch",
-		                       study_path ? "one study expected" : "no study given");
+	bool json = false;
+	const char *study_path, *model = NULL;
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json), CLI_OPT_MODEL(&model), CLI_OPT_END};
+	int prc = cli_parse_args("arch", arch_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if (!model)
 		return cli_usage_error("arch", "--model is required");
 	struct study *s = cli_open_study(study_path);

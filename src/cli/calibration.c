@@ -1,5 +1,4 @@
 /* calibration.c — `nncmp calibration`: reliability diagrams and confidence histograms. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +55,10 @@ static void print_bar(int64_t v, int64_t max, int width)
 static void calibration_text(const struct study *s, size_t m, const struct calibration *cb)
 {
 	char *name = cli_safe(s->models[m].name);
-	printf("%s: ECE %.4f over %zu bins, %zu instances; mean confidence right %.4f, wrong "
+	printf("%s: ECE %.4f over %zu bins, %zu instance%s; mean confidence right %.4f, wrong "
 	       "%.4f\n",
-	       name, cb->ece, cb->bins, cb->n, cb->mean_conf_right, cb->mean_conf_wrong);
+	       name, cb->ece, cb->bins, cb->n, cli_plural(cb->n), cb->mean_conf_right,
+	       cb->mean_conf_wrong);
 	free(name);
 	int64_t max_r = 0, max_w = 0;
 	for (size_t b = 0; b < cb->bins; b++) {
@@ -86,49 +86,21 @@ static void calibration_text(const struct study *s, size_t m, const struct calib
 
 int cmd_calibration(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"bins", required_argument, NULL, 'b'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false, extra = false;
-	const char *model = NULL, *study_path = NULL;
+	bool json = false;
+	const char *model = NULL, *study_path;
 	long bins = ECE_BINS;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:b:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'b':
-			bins = cli_parse_count(optarg);
-			if (bins < 1 || bins > CALIBRATION_MAX_BINS)
-				return cli_usage_error("calibration",
-				                       "--bins wants 1 to %d, not '%s'",
-				                       CALIBRATION_MAX_BINS, optarg);
-			break;
-		case 'h':
-			fputs(calibration_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("calibration", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("calibration", "unknown option '%s'",
-			                       argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("calibration",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),
+	                               CLI_OPT_MODEL(&model),
+	                               {.name = "bins",
+	                                .letter = 'b',
+	                                .type = CLI_LONG,
+	                                .dest = &bins,
+	                                .min = 1,
+	                                .max = CALIBRATION_MAX_BINS},
+	                               CLI_OPT_END};
+	int prc = cli_parse_args("calibration", calibration_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

@@ -1,5 +1,4 @@
 /* check.c — `nncmp check`: describe a study and scan every matrix for NaN and infinities. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,32 +73,12 @@ static void print_matrix(const char *what, const json_t *m)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	bool json = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jh", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		if (o == 'j')
-			json = true;
-		else if (o == 'h') {
-			fputs(check_help, stdout);
-			return EXIT_OK;
-		} else
-			return cli_usage_error("check", "unknown option '%s'", argv[optind - 1]);
-	}
-	if (!study_path || extra)
-		return cli_usage_error("check",
-		                       study_path ? "one study expected" : "no study given");
+	const char *study_path;
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json), CLI_OPT_END};
+	int prc = cli_parse_args("check", check_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;
@@ -170,9 +149,9 @@ int cmd_check(int argc, char **argv)
 		rc = cli_json_print(out);
 	} else {
 		char *name = cli_safe(s->name);
-		printf("%s: %zu instances, %zu classes%s%s%s\n", name, s->n, s->n_classes,
-		       s->texts ? ", texts" : "", s->images ? ", images" : "",
-		       s->splits ? ", splits" : "");
+		printf("%s: %zu instance%s, %zu class%s%s%s%s\n", name, s->n, cli_plural(s->n),
+		       s->n_classes, s->n_classes == 1 ? "" : "es", s->texts ? ", texts" : "",
+		       s->images ? ", images" : "", s->splits ? ", splits" : "");
 		free(name);
 		for (size_t m = 0; m < s->n_models; m++) {
 			const json_t *jm = json_array_get(json_object_get(out, "models"), m);

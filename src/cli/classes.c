@@ -1,5 +1,4 @@
 /* classes.c — `nncmp classes`: how far apart each model holds the classes (VAC-CNN). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,8 +85,9 @@ static void classes_text(const struct study *s, size_t m, const struct class_dis
 	for (size_t a = 0; a < c; a++) {
 		size_t i = cd->order[a];
 		cli_print_cell(s->classes[i], w, false);
-		printf(" %9.4f %9.4f  (%lld instances)\n", cd->layout[i * 2], cd->layout[i * 2 + 1],
-		       (long long)cd->support[i]);
+		printf(" %9.4f %9.4f  (%lld instance%s)\n", cd->layout[i * 2],
+		       cd->layout[i * 2 + 1], (long long)cd->support[i],
+		       cli_plural((size_t)cd->support[i]));
 	}
 	printf("\nclosest pairs\n");
 	for (size_t k = 0; k < top && k < cd->n_pairs; k++) {
@@ -102,47 +102,14 @@ static void classes_text(const struct study *s, size_t m, const struct class_dis
 
 int cmd_classes(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
 	bool json = false;
-	const char *model = NULL, *study_path = NULL;
+	const char *model = NULL, *study_path;
 	long top = 5;
-	bool extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:t:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 't':
-			if ((top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("classes", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(classes_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("classes", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("classes", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("classes",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json), CLI_OPT_MODEL(&model),
+	                               CLI_OPT_TOP(&top), CLI_OPT_END};
+	int prc = cli_parse_args("classes", classes_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

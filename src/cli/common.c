@@ -1,7 +1,6 @@
 /* common.c — what the subcommands share. */
 #include "cli.h"
 
-#include <langinfo.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -106,6 +105,14 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return EXIT_BAD_INPUT;
 }
 
+int cli_input_error(const char *cmd, const char *msg)
+{
+	char *m = cli_safe(msg);
+	fprintf(stderr, "nncmp %s: %s\n", cmd, m);
+	free(m);
+	return EXIT_BAD_INPUT;
+}
+
 json_t *cli_json_real(double v)
 {
 	return isfinite(v) ? json_real(v) : json_null();
@@ -146,10 +153,8 @@ int cli_json_print(json_t *v)
 bool cli_utf8(void)
 {
 	static int utf8 = -1;
-	if (utf8 < 0) {
-		const char *cs = nl_langinfo(CODESET);
-		utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
-	}
+	if (utf8 < 0)
+		utf8 = text_locale_utf8();
 	return utf8;
 }
 

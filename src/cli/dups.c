@@ -2,7 +2,6 @@
  * dups.c — `nncmp dups`: near-duplicate pairs (cosine of activations or of pixels) within each
  * predicted class, optionally only across splits, text or JSON.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,87 +49,35 @@ struct dups_args {
 	long top, threads, side;
 };
 
-enum { OPT_THRESHOLD = 256, OPT_TOP, OPT_ACROSS, OPT_ANY, OPT_THREADS, OPT_PIXELS, OPT_SIZE };
+/* --threshold: a cosine from -1 to 1; -1 when the value is not one. */
+static int parse_threshold(const char *value, void *dest)
+{
+	double *t = dest;
+	return cli_parse_real(value, t) == 0 && *t >= -1 && *t <= 1 ? 0 : -1;
+}
 
 /* Parses argv; returns -1 to go on, or an exit status (after --help or a usage error). */
 static int dups_parse(int argc, char **argv, struct dups_args *a)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {"threshold", required_argument, NULL, OPT_THRESHOLD},
-	                                     {"top", required_argument, NULL, OPT_TOP},
-	                                     {"across-splits", no_argument, NULL, OPT_ACROSS},
-	                                     {"any-class", no_argument, NULL, OPT_ANY},
-	                                     {"threads", required_argument, NULL, OPT_THREADS},
-	                                     {"pixels", no_argument, NULL, OPT_PIXELS},
-	                                     {"size", required_argument, NULL, OPT_SIZE},
-	                                     {NULL, 0, NULL, 0}};
-	int o;
-	bool extra = false;
-	char *end;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:l:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'm':
-			a->model = optarg;
-			break;
-		case 'l':
-			a->layer = optarg;
-			break;
-		case OPT_THRESHOLD:
-			a->threshold = strtod(optarg, &end);
-			if (!*optarg || *end || !(a->threshold >= -1 && a->threshold <= 1))
-				return cli_usage_error(
-				    "dups",
-				    "--threshold wants a cosine from -1 to 1, not "
-				    "'%s'",
-				    optarg);
-			break;
-		case OPT_TOP:
-			if ((a->top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("dups", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case OPT_ACROSS:
-			a->across = true;
-			break;
-		case OPT_ANY:
-			a->any = true;
-			break;
-		case OPT_PIXELS:
-			a->pixels = true;
-			break;
-		case OPT_SIZE:
-			if ((a->side = cli_parse_count(optarg)) < 1 || a->side > 256)
-				return cli_usage_error("dups", "--size wants 1 to 256, not '%s'",
-				                       optarg);
-			break;
-		case OPT_THREADS:
-			if ((a->threads = cli_parse_count(optarg)) < 1 || a->threads > 4096)
-				return cli_usage_error(
-				    "dups", "--threads wants 1 to 4096, not '%s'", optarg);
-			break;
-		case 'h':
-			fputs(dups_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("dups", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("dups", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!a->study || extra)
-		return cli_usage_error("dups", a->study ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&a->json),
+	    CLI_OPT_MODEL(&a->model),
+	    CLI_OPT_LAYER(&a->layer),
+	    {.name = "threshold",
+	     .type = CLI_FN,
+	     .dest = &a->threshold,
+	     .want = "a cosine from -1 to 1",
+	     .fn = parse_threshold},
+	    {.name = "top", .type = CLI_LONG, .dest = &a->top, .want = "a count", .max = LONG_MAX},
+	    {.name = "across-splits", .type = CLI_FLAG, .dest = &a->across},
+	    {.name = "any-class", .type = CLI_FLAG, .dest = &a->any},
+	    CLI_OPT_THREADS(&a->threads, 4096),
+	    {.name = "pixels", .type = CLI_FLAG, .dest = &a->pixels},
+	    {.name = "size", .type = CLI_LONG, .dest = &a->side, .min = 1, .max = 256},
+	    CLI_OPT_END};
+	int rc = cli_parse_args("dups", dups_help, opts, argc, argv, &a->study);
+	if (rc >= 0)
+		return rc;
 	if (!a->layer == !a->pixels)
 		return cli_usage_error("dups", a->pixels ? "--layer and --pixels exclude each other"
 		                                         : "--layer L or --pixels is required");

@@ -1,5 +1,4 @@
 /* export.c — `nncmp export` (corrected labels from the triage journal) and `nncmp decisions`. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,39 +78,16 @@ static const char *format_of(const char *path)
 
 int cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-	                                     {"format", required_argument, NULL, 'f'},
-	                                     {"force", no_argument, NULL, 'F'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	const char *study_path = NULL, *out = NULL, *format = NULL;
-	bool force = false, extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:o:f:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-		} else if (o == 'o') {
-			out = optarg;
-		} else if (o == 'f') {
-			format = optarg;
-		} else if (o == 'F') {
-			force = true;
-		} else if (o == 'h') {
-			fputs(export_help, stdout);
-			return EXIT_OK;
-		} else if (o == ':') {
-			return cli_usage_error("export", "option '%s' needs a value",
-			                       argv[optind - 1]);
-		} else {
-			return cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("export",
-		                       study_path ? "one study expected" : "no study given");
+	const char *study_path, *out = NULL, *format = NULL;
+	bool force = false;
+	const struct cli_opt opts[] = {
+	    {.name = "out", .letter = 'o', .type = CLI_STR, .dest = &out},
+	    {.name = "format", .letter = 'f', .type = CLI_STR, .dest = &format},
+	    CLI_OPT_FORCE(&force),
+	    CLI_OPT_END};
+	int prc = cli_parse_args("export", export_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if (!out || !*out)
 		return cli_usage_error("export", "--out PATH is required");
 	if (!format)
@@ -150,9 +126,9 @@ int cmd_export(int argc, char **argv)
 			for (size_t k = 0; k < nd; k++)
 				live += !d[k].undone;
 			char *po = cli_safe(out), *pd = cli_safe(dpath);
-			printf("%s: %zu labels (%zu relabelled, %zu kept, %zu removed, %zu "
+			printf("%s: %zu label%s (%zu relabelled, %zu kept, %zu removed, %zu "
 			       "skipped)\n%s: %zu decision%s\n",
-			       po, s->n, journal_count(j, DECIDE_RELABEL),
+			       po, s->n, cli_plural(s->n), journal_count(j, DECIDE_RELABEL),
 			       journal_count(j, DECIDE_KEEP), journal_count(j, DECIDE_REMOVE),
 			       journal_count(j, DECIDE_SKIP), pd, live, cli_plural(live));
 			free(po);
@@ -181,34 +157,15 @@ static json_t *decision_json(const struct study *s, const struct decision *d, bo
 
 int cmd_decisions(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"all", no_argument, NULL, 'a'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	const char *study_path = NULL;
-	bool json = false, all = false, extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jah", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-		} else if (o == 'j') {
-			json = true;
-		} else if (o == 'a') {
-			all = true;
-		} else if (o == 'h') {
-			fputs(decisions_help, stdout);
-			return EXIT_OK;
-		} else {
-			return cli_usage_error("decisions", "unknown option '%s'",
-			                       argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("decisions",
-		                       study_path ? "one study expected" : "no study given");
+	const char *study_path;
+	bool json = false, all = false;
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    {.name = "all", .letter = 'a', .type = CLI_FLAG, .dest = &all},
+	    CLI_OPT_END};
+	int prc = cli_parse_args("decisions", decisions_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

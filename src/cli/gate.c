@@ -1,5 +1,4 @@
 /* gate.c — `nncmp gate`: exit 3 when a new model is significantly worse than a base model. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,70 +30,41 @@ static const char gate_help[] =
 
 static const char *const metric_names[] = {"accuracy", "macro_f1"};
 
+/* --alpha: a significance level in (0, 1); -1 otherwise. */
+static int parse_alpha(const char *value, void *dest)
+{
+	double *alpha = dest;
+	return cli_parse_real(value, alpha) == 0 && *alpha > 0 && *alpha < 1 ? 0 : -1;
+}
+
 int cmd_gate(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},         {"base", required_argument, NULL, 'a'},
-	    {"new", required_argument, NULL, 'b'},    {"alpha", required_argument, NULL, 'p'},
-	    {"metric", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 's'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-	bool json = false, extra = false;
-	const char *base = NULL, *cand = NULL, *study_path = NULL;
+	bool json = false;
+	const char *base = NULL, *cand = NULL, *study_path;
 	double alpha = 0.05;
-	enum gate_metric metric = GATE_ACCURACY;
+	int metric = GATE_ACCURACY;
 	long seed = 1;
-	char *end;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:ja:b:p:m:s:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'a':
-			base = optarg;
-			break;
-		case 'b':
-			cand = optarg;
-			break;
-		case 'p':
-			alpha = strtod(optarg, &end);
-			if (end == optarg || *end || !(alpha > 0 && alpha < 1))
-				return cli_usage_error(
-				    "gate", "--alpha wants a number in (0, 1), not '%s'", optarg);
-			break;
-		case 'm':
-			if (strcmp(optarg, "accuracy") == 0)
-				metric = GATE_ACCURACY;
-			else if (strcmp(optarg, "macro_f1") == 0)
-				metric = GATE_MACRO_F1;
-			else
-				return cli_usage_error(
-				    "gate", "--metric wants accuracy or macro_f1, not '%s'",
-				    optarg);
-			break;
-		case 's':
-			if ((seed = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("gate", "--seed wants a number, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(gate_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("gate", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("gate", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("gate",
-		                       study_path ? "one study expected" : "no study given");
+	static const char *const metrics[] = {"accuracy", "macro_f1", NULL};
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    {.name = "base", .letter = 'a', .type = CLI_STR, .dest = &base},
+	    {.name = "new", .letter = 'b', .type = CLI_STR, .dest = &cand},
+	    {.name = "alpha",
+	     .letter = 'p',
+	     .type = CLI_FN,
+	     .dest = &alpha,
+	     .want = "a number in (0, 1)",
+	     .fn = parse_alpha},
+	    {.name = "metric",
+	     .letter = 'm',
+	     .type = CLI_CHOICE,
+	     .dest = &metric,
+	     .choices = metrics},
+	    CLI_OPT_SEED(&seed),
+	    CLI_OPT_END};
+	int prc = cli_parse_args("gate", gate_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if (!base || !cand)
 		return cli_usage_error("gate", "--base A and --new B are both needed");
 	struct study *s = cli_open_study(study_path);

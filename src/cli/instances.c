@@ -1,5 +1,7 @@
-/* instances.c — `nncmp instances`: the instances that match a filter, sorted, text or JSON. */
-#include <getopt.h>
+/*
+ * instances.c — `nncmp instances`: the instances that match a filter, sorted; as a text table,
+ * one JSON object, JSON lines, CSV or TSV (the last three for pandas and VisiData).
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +15,8 @@
 #include "nncmp/text.h"
 
 static const char instances_help[] =
-    "usage: nncmp instances STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K] [--json]\n"
+    "usage: nncmp instances STUDY [--filter EXPR] [--sort KEY[:asc|:desc]] [--top K]\n"
+    "                       [--json | --format text|json|jsonl|csv|tsv]\n"
     "\n"
     "Lists the instances that match EXPR (all without --filter): index, id, label, each\n"
     "model's prediction and confidence, how many models are right, the label-issue score and\n"
@@ -26,6 +29,9 @@ static const char instances_help[] =
     "  --top K        print the first K (default 50; 0 prints all); the count is of all matches\n"
     "  --json         {\"count\", \"instances\": [{\"index\", \"id\", \"label\", \"preds\", "
     "...}]}\n"
+    "  --format F     text (default), json (= --json), jsonl (one instance object a line),\n"
+    "                 csv or tsv (a header row, then a row per instance; columns as\n"
+    "                 pandas.json_normalize names them: preds.MODEL, conf.MODEL)\n"
     "  --help         this text\n";
 
 static void print_error(const char *what, const char *text, const struct nn_err *err, size_t col)
@@ -85,14 +91,7 @@ static json_t *instance_json(const struct study *s, size_t i)
 static int print_cell_pad(const char *raw, int width, bool pad)
 {
 	char *s = cli_safe(raw);
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s;
-	while (*p && cols < width) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : 4;
-		fwrite(p, 1, n, stdout);
-		p += n;
-		cols++;
-	}
+	int cols = cli_put_cols(s, width);
 	if (pad)
 		printf("%*s", width - cols, "");
 	free(s);
@@ -188,7 +187,7 @@ static void print_label(struct short_names *sn, size_t i, int width)
 		cell = xasprintf("%s%s", cli_utf8() ? "\xe2\x9c\x95" : "x",
 		                 short_name(sn, now, width - 1));
 	else if (g != now) {
-		int room = width - classnames_cols(arrow), w1 = room / 2;
+		int room = width - text_width(arrow), w1 = room / 2;
 		cell = xasprintf("%s%s%s", short_name(sn, g, w1), arrow,
 		                 short_name(sn, now, room - w1));
 	} else
@@ -204,7 +203,8 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 	                         .safe = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *sn.safe)};
 	for (size_t c = 0; c < s->n_classes; c++)
 		sn.safe[c] = cli_safe(s->classes[c]);
-	printf("%zu of %zu instances match", count, s->n);
+	printf("%zu of %zu instance%s match%s", count, s->n, cli_plural(s->n),
+	       count == 1 ? "es" : "");
 	if (shown < count)
 		printf(" (first %zu shown; --top 0 for all)", shown);
 	printf("\n\n%8s  %-14s %-12s", "index", "id", "label");
@@ -256,55 +256,161 @@ static void print_text(const struct study *s, const uint32_t *idx, size_t shown,
 	short_free(&sn);
 }
 
-int cmd_instances(int argc, char **argv)
+enum inst_format { FMT_TEXT, FMT_JSON, FMT_JSONL, FMT_CSV, FMT_TSV };
+
+/*
+ * One CSV/TSV cell (RFC 4180 quoting): quoted when it holds the separator, a quote or a line
+ * break, quotes doubled. Control characters other than tab and line breaks, DEL and the C1
+ * controls become \uXXXX, so that no escape sequence reaches a terminal.
+ */
+static void dsv_cell(const char *v, char sep)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},       {"filter", required_argument, NULL, 'f'},
-	    {"sort", required_argument, NULL, 's'}, {"top", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-	bool json = false;
-	const char *filter = NULL, *sort = NULL;
-	long top = 50;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jf:s:t:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		switch (o) {
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 's':
-			sort = optarg;
-			break;
-		case 't':
-			if ((top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("instances", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(instances_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("instances", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("instances", "unknown option '%s'",
-			                       argv[optind - 1]);
+	bool quote = strchr(v, sep) || strpbrk(v, "\"\r\n");
+	if (quote)
+		putchar('"');
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		if (*p == '"')
+			fputs("\"\"", stdout);
+		else if ((*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r') || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			printf("\\u%04x", *++p);
+		else
+			putchar(*p);
+	}
+	if (quote)
+		putchar('"');
+}
+
+/* A JSON value as a cell: a string as it is, a number as --json writes it, null empty. */
+static void dsv_value(const json_t *v, char sep)
+{
+	if (!v || json_is_null(v))
+		return;
+	if (json_is_string(v)) {
+		dsv_cell(json_string_value(v), sep);
+		return;
+	}
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+	if (t)
+		fputs(t, stdout);
+	free(t);
+}
+
+/* The columns of the CSV/TSV form: the instance objects' keys, "preds" and "conf" flattened
+ * to "preds.MODEL" and "conf.MODEL" as pandas.json_normalize names them. */
+struct dsv_cols {
+	const char *key[16];
+	size_t n_keys;
+};
+
+static void dsv_columns(const struct study *s, bool keys, struct dsv_cols *c)
+{
+	static const char *const head[] = {"index", "id", "label", "label_id"};
+	c->n_keys = 0;
+	for (size_t k = 0; k < 4; k++)
+		c->key[c->n_keys++] = head[k];
+	if (s->status) {
+		c->key[c->n_keys++] = "given";
+		c->key[c->n_keys++] = "given_id";
+		c->key[c->n_keys++] = "status";
+	}
+	c->key[c->n_keys++] = "preds";
+	c->key[c->n_keys++] = "conf";
+	c->key[c->n_keys++] = "correct";
+	c->key[c->n_keys++] = "issue";
+	if (keys)
+		c->key[c->n_keys++] = "sort_value";
+	if (s->splits)
+		c->key[c->n_keys++] = "split";
+	if (s->images)
+		c->key[c->n_keys++] = "image";
+	if (s->texts)
+		c->key[c->n_keys++] = "text";
+}
+
+/* Prints one row: the header (the column names) when o is NULL, else o's values. */
+static void dsv_row(const struct study *s, const struct dsv_cols *c, const json_t *o, char sep)
+{
+	bool first = true;
+	for (size_t k = 0; k < c->n_keys; k++) {
+		bool nested = strcmp(c->key[k], "preds") == 0 || strcmp(c->key[k], "conf") == 0;
+		for (size_t m = 0; m < (nested ? s->n_models : 1); m++) {
+			if (nested && c->key[k][0] == 'c' && !s->models[m].conf)
+				continue;
+			if (!first)
+				putchar(sep);
+			first = false;
+			if (!o) {
+				char *name = nested
+				                 ? xasprintf("%s.%s", c->key[k], s->models[m].name)
+				                 : xstrdup(c->key[k]);
+				json_t *j = cli_jstr(name); /* the name as JSON writes it */
+				dsv_cell(json_string_value(j), sep);
+				json_decref(j);
+				free(name);
+				continue;
+			}
+			const json_t *v = json_object_get(o, c->key[k]);
+			if (nested) {
+				json_t *j = cli_jstr(s->models[m].name);
+				v = v ? json_object_get(v, json_string_value(j)) : NULL;
+				json_decref(j);
+			}
+			dsv_value(v, sep);
 		}
 	}
-	if (!study_path || extra)
-		return cli_usage_error("instances",
-		                       study_path ? "one study expected" : "no study given");
+	putchar('\n');
+}
+
+/* Writes the shown instances as JSON lines, CSV or TSV; returns an exit status. */
+static int print_rows(const struct study *s, const uint32_t *idx, size_t shown, const double *keys,
+                      int fmt)
+{
+	char sep = fmt == FMT_TSV ? '\t' : ',';
+	struct dsv_cols c;
+	dsv_columns(s, keys != NULL, &c);
+	if (fmt != FMT_JSONL)
+		dsv_row(s, &c, NULL, sep);
+	int rc = EXIT_OK;
+	for (size_t k = 0; k < shown && rc == EXIT_OK; k++) {
+		json_t *inst = instance_json(s, idx[k]);
+		if (keys)
+			json_object_set_new(inst, "sort_value", cli_json_real(keys[k]));
+		if (fmt == FMT_JSONL) {
+			if (json_dumpf(inst, stdout,
+			               JSON_COMPACT | JSON_ENSURE_ASCII |
+			                   JSON_REAL_PRECISION(17)) != 0)
+				rc = EXIT_INTERNAL;
+			putchar('\n');
+		} else
+			dsv_row(s, &c, inst, sep);
+		json_decref(inst);
+	}
+	if (fflush(stdout) != 0)
+		rc = EXIT_INTERNAL;
+	return rc;
+}
+
+int cmd_instances(int argc, char **argv)
+{
+	static const char *const formats[] = {"text", "json", "jsonl", "csv", "tsv", NULL};
+	bool json = false;
+	int fmt = FMT_TEXT;
+	const char *filter = NULL, *sort = NULL, *study_path;
+	long top = 50;
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&json),
+	    CLI_OPT_FILTER(&filter),
+	    {.name = "sort", .letter = 's', .type = CLI_STR, .dest = &sort},
+	    CLI_OPT_TOP(&top),
+	    {.name = "format", .letter = 'F', .type = CLI_CHOICE, .dest = &fmt, .choices = formats},
+	    CLI_OPT_END};
+	int prc = cli_parse_args("instances", instances_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
+	if (json && fmt == FMT_TEXT)
+		fmt = FMT_JSON;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;
@@ -316,7 +422,9 @@ int cmd_instances(int argc, char **argv)
 		rc = sort_selection(s, idx, count, sort, &keys);
 	if (rc == EXIT_OK) {
 		size_t shown = top == 0 || (size_t)top > count ? count : (size_t)top;
-		if (json) {
+		if (fmt == FMT_JSONL || fmt == FMT_CSV || fmt == FMT_TSV) {
+			rc = print_rows(s, idx, shown, keys, fmt);
+		} else if (fmt == FMT_JSON) {
 			json_t *arr = json_array();
 			for (size_t k = 0; k < shown; k++) {
 				json_t *inst = instance_json(s, idx[k]);

@@ -1,5 +1,4 @@
 /* issues.c — `nncmp issues`: the instances most likely mislabeled, ranked, text or JSON. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,63 +65,20 @@ struct issues_args {
 /* Parses argv; returns -1 to go on, or an exit status. */
 static int issues_parse(int argc, char **argv, struct issues_args *a)
 {
-	static const struct option opts[] = {
-	    {"method", required_argument, NULL, 'm'}, {"model", required_argument, NULL, 'M'},
-	    {"top", required_argument, NULL, 't'},    {"filter", required_argument, NULL, 'f'},
-	    {"layer", required_argument, NULL, 'l'},  {"k", required_argument, NULL, 'k'},
-	    {"force", no_argument, NULL, 'F'},        {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-	bool extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
 	a->top = 20;
-	while ((o = getopt_long(argc, argv, "-:m:M:t:f:l:k:Fjh", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'm':
-			a->method = optarg;
-			break;
-		case 'M':
-			a->model = optarg;
-			break;
-		case 'f':
-			a->filter = optarg;
-			break;
-		case 'l':
-			a->layer = optarg;
-			break;
-		case 't':
-			if ((a->top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("issues", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'k':
-			if ((a->k = cli_parse_count(optarg)) <= 0 || a->k > 1000)
-				return cli_usage_error("issues", "--k wants 1 to 1000, not '%s'",
-				                       optarg);
-			break;
-		case 'F':
-			a->force = true;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'h':
-			fputs(issues_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("issues", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("issues", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!a->study || extra)
-		return cli_usage_error("issues",
-		                       a->study ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {
+	    {.name = "method", .letter = 'm', .type = CLI_STR, .dest = &a->method},
+	    {.name = "model", .letter = 'M', .type = CLI_STR, .dest = &a->model},
+	    CLI_OPT_TOP(&a->top),
+	    CLI_OPT_FILTER(&a->filter),
+	    CLI_OPT_LAYER(&a->layer),
+	    {.name = "k", .letter = 'k', .type = CLI_LONG, .dest = &a->k, .min = 1, .max = 1000},
+	    {.name = "force", .letter = 'F', .type = CLI_FLAG, .dest = &a->force},
+	    CLI_OPT_JSON(&a->json),
+	    CLI_OPT_END};
+	int rc = cli_parse_args("issues", issues_help, opts, argc, argv, &a->study);
+	if (rc >= 0)
+		return rc;
 	if (a->method && issue_method_parse(a->method) < 0)
 		return cli_usage_error(
 		    "issues", "unknown method '%s' (mix, mean, cl, margin, iies, consensus, knn)",

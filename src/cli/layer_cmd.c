@@ -1,120 +1,70 @@
 /*
  * layer_cmd.c — what the subcommands over one layer's activations (matrix, similarity, project)
- * share: their options, finding a layer, a progress meter, and printing names and numbers.
+ * share: their options and finding the layer.
  */
-#include <getopt.h>
-#include <math.h>
-#include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "nncmp/text.h"
 
-enum { OPT_SORT_ROW = 256, OPT_THREADS, OPT_WITH, OPT_NEURON, OPT_ABS, OPT_CKA, OPT_MATRIX };
-
-/* Parses argv into a; returns -1 to go on, or an exit status (after --help or a usage error). */
 int layer_args_parse(int argc, char **argv, struct layer_args *a, const char *help)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"rows", required_argument, NULL, 'r'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {"sort-row", required_argument, NULL, OPT_SORT_ROW},
-	                                     {"threads", required_argument, NULL, OPT_THREADS},
-	                                     {"with", required_argument, NULL, OPT_WITH},
-	                                     {"neuron", required_argument, NULL, OPT_NEURON},
-	                                     {"abs", no_argument, NULL, OPT_ABS},
-	                                     {"cka", no_argument, NULL, OPT_CKA},
-	                                     {"matrix", no_argument, NULL, OPT_MATRIX},
-	                                     {NULL, 0, NULL, 0}};
-	int o;
-	bool extra = false;
-	optind = 1;
-	opterr = 0;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jm:l:f:r:t:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'm':
-			a->model = optarg;
-			break;
-		case 'l':
-			a->layer = optarg;
-			break;
-		case 'f':
-			a->filters =
-			    xreallocarray(a->filters, a->n_filters + 1, sizeof *a->filters);
-			a->filters[a->n_filters++] = optarg;
-			break;
-		case 'r':
-			a->rows = optarg;
-			break;
-		case 't':
-			if ((a->top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error(a->cmd, "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case OPT_SORT_ROW:
-			a->sort_row = optarg;
-			break;
-		case OPT_THREADS:
-			if ((a->threads = cli_parse_count(optarg)) < 1 || a->threads > 4096)
-				return cli_usage_error(
-				    a->cmd, "--threads wants 1 to 4096, not '%s'", optarg);
-			break;
-		case OPT_WITH:
-			a->with = optarg;
-			break;
-		case OPT_NEURON:
-			if ((a->neuron = cli_parse_count(optarg)) < 0)
-				return cli_usage_error(a->cmd, "--neuron wants an index, not '%s'",
-				                       optarg);
-			break;
-		case OPT_ABS:
-			a->abs = true;
-			break;
-		case OPT_CKA:
-			a->cka = true;
-			break;
-		case OPT_MATRIX:
-			a->matrix = true;
-			break;
-		case 'h':
-			fputs(help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error(a->cmd, "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error(a->cmd, "unknown option '%s'", argv[optind - 1]);
-		}
+	struct cli_strs filters = {0};
+	/* seen[k]: option k of the table was given (only the options of one command are checked) */
+	bool seen[16] = {false};
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&a->json),
+	    CLI_OPT_MODEL(&a->model),
+	    CLI_OPT_LAYER(&a->layer),
+	    {.name = "filter", .letter = 'f', .type = CLI_STRS, .dest = &filters},
+	    CLI_OPT_TOP(&a->top),
+	    CLI_OPT_THREADS(&a->threads, 4096),
+	    /* from here on, options of one command (owner[] below) */
+	    {.name = "rows", .letter = 'r', .type = CLI_STR, .dest = &a->rows, .seen = &seen[6]},
+	    {.name = "sort-row", .type = CLI_STR, .dest = &a->sort_row, .seen = &seen[7]},
+	    {.name = "with", .type = CLI_STR, .dest = &a->with, .seen = &seen[8]},
+	    {.name = "neuron",
+	     .type = CLI_LONG,
+	     .dest = &a->neuron,
+	     .want = "an index",
+	     .max = LONG_MAX,
+	     .seen = &seen[9]},
+	    {.name = "abs", .type = CLI_FLAG, .dest = &a->abs, .seen = &seen[10]},
+	    {.name = "cka", .type = CLI_FLAG, .dest = &a->cka, .seen = &seen[11]},
+	    {.name = "matrix", .type = CLI_FLAG, .dest = &a->matrix, .seen = &seen[12]},
+	    CLI_OPT_END};
+	static const char *const owner[] = {
+	    [6] = "matrix",      [7] = "matrix",      [8] = "similarity", [9] = "similarity",
+	    [10] = "similarity", [11] = "similarity", [12] = "similarity"};
+	int rc = cli_parse_args(a->cmd, help, opts, argc, argv, &a->study);
+	a->filters = filters.v;
+	a->n_filters = filters.n;
+	for (size_t k = 6; rc < 0 && k < sizeof owner / sizeof *owner; k++)
+		if (seen[k] && strcmp(owner[k], a->cmd) != 0)
+			rc = cli_usage_error(a->cmd, "--%s belongs to 'nncmp %s'", opts[k].name,
+			                     owner[k]);
+	if (rc < 0 && (!a->model || !a->layer))
+		rc = cli_usage_error(a->cmd, "--model and --layer are required");
+	if (rc < 0 && !a->many_filters && a->n_filters > 1)
+		rc = cli_usage_error(a->cmd, "one --filter at most");
+	if (rc >= 0) {
+		free(a->filters);
+		a->filters = NULL;
 	}
-	if (!a->study || extra)
-		return cli_usage_error(a->cmd, a->study ? "one study expected" : "no study given");
-	if (!a->model || !a->layer)
-		return cli_usage_error(a->cmd, "--model and --layer are required");
-	return -1;
+	return rc;
 }
 
-/* Prints a one-line error about the study's content; returns EXIT_BAD_INPUT. */
-int cli_input_error(const char *cmd, const char *msg)
+struct study *layer_args_open(struct layer_args *a)
 {
-	char *m = cli_safe(msg);
-	fprintf(stderr, "nncmp %s: %s\n", cmd, m);
-	free(m);
-	return EXIT_BAD_INPUT;
+	struct study *s = cli_open_study(a->study);
+	if (!s) {
+		free(a->filters);
+		a->filters = NULL;
+	}
+	return s;
 }
 
 /* Appends the names of the layers of m that have activations to buf. */
@@ -158,153 +108,4 @@ const struct layer *layer_find(const struct study *s, const char *cmd, const cha
 	}
 	*mp = m;
 	return &m->layers[li];
-}
-
-struct cli_meter {
-	struct nn_progress prog;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool on, stop;
-	const char *what;
-};
-
-static void *meter_run(void *arg)
-{
-	struct cli_meter *m = arg;
-	struct timespec t;
-	clock_gettime(CLOCK_REALTIME, &t);
-	bool shown = false;
-	pthread_mutex_lock(&m->lock);
-	while (!m->stop) {
-		t.tv_nsec += 250000000;
-		if (t.tv_nsec >= 1000000000) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&m->cond, &m->lock, &t);
-		if (m->stop)
-			break;
-		size_t total = atomic_load(&m->prog.total), done = atomic_load(&m->prog.done);
-		if (total) {
-			fprintf(stderr, "\rnncmp: %s %3.0f%%", m->what,
-			        100.0 * (double)done / (double)total);
-			shown = true;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	if (shown)
-		fprintf(stderr, "\r\033[K");
-	return NULL;
-}
-
-struct cli_meter *cli_meter_start(const char *what)
-{
-	struct cli_meter *m = xcalloc(1, sizeof *m);
-	atomic_init(&m->prog.done, 0);
-	atomic_init(&m->prog.total, 0);
-	atomic_init(&m->prog.cancel, false);
-	m->what = what;
-	m->stop = false;
-	m->on = isatty(STDERR_FILENO) && getenv("TERM") && strcmp(getenv("TERM"), "dumb") != 0;
-	if (m->on) {
-		pthread_mutex_init(&m->lock, NULL);
-		pthread_cond_init(&m->cond, NULL);
-		if (pthread_create(&m->thread, NULL, meter_run, m) != 0) {
-			pthread_mutex_destroy(&m->lock);
-			pthread_cond_destroy(&m->cond);
-			m->on = false;
-		}
-	}
-	return m;
-}
-
-struct nn_progress *cli_meter_prog(struct cli_meter *m)
-{
-	return &m->prog;
-}
-
-void cli_meter_stop(struct cli_meter *m)
-{
-	if (m->on) {
-		pthread_mutex_lock(&m->lock);
-		m->stop = true;
-		pthread_cond_signal(&m->cond);
-		pthread_mutex_unlock(&m->lock);
-		pthread_join(m->thread, NULL);
-		pthread_mutex_destroy(&m->lock);
-		pthread_cond_destroy(&m->cond);
-	}
-	free(m);
-}
-
-/* Prints sanitized text in exactly `width` columns (cut or padded; right-aligned when right). */
-void cli_print_cell(const char *raw, int width, bool right)
-{
-	char *s = cli_safe(raw);
-	int cols = 0;
-	const unsigned char *p = (const unsigned char *)s, *end = p;
-	while (*end && cols < width) {
-		end += *end < 0x80 ? 1 : (*end & 0xe0) == 0xc0 ? 2 : (*end & 0xf0) == 0xe0 ? 3 : 4;
-		cols++;
-	}
-	if (right)
-		printf("%*s", width - cols, "");
-	fwrite(p, 1, (size_t)(end - p), stdout);
-	if (!right)
-		printf("%*s", width - cols, "");
-	free(s);
-}
-
-const char *cli_plural(size_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-/* Display width of a string as cli_print_cell counts it (code points). */
-int cli_text_width(const char *raw)
-{
-	char *s = cli_safe(raw);
-	int cols = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		cols += (*p & 0xc0) != 0x80;
-	free(s);
-	return cols;
-}
-
-/*
- * Prints the JSON object meta without its closing brace, so that large arrays can follow it
- * streamed (jansson would hold every number as an object). Releases meta. Returns 0 or -1.
- */
-int cli_json_open_object(json_t *meta)
-{
-	char *text =
-	    meta ? json_dumps(meta, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17))
-	         : NULL;
-	json_decref(meta);
-	if (!text) {
-		fputs("nncmp: internal error: a value could not be encoded as JSON\n", stderr);
-		return -1;
-	}
-	size_t len = strlen(text);
-	fwrite(text, 1, len - 1, stdout); /* without the final '}' */
-	free(text);
-	return 0;
-}
-
-/* A number for streamed JSON: enough digits for a float32 or a double, null when not finite. */
-void cli_json_num(double v, bool single)
-{
-	if (!isfinite(v))
-		fputs("null", stdout);
-	else
-		printf(single ? "%.9g" : "%.17g", v);
-}
-
-/* Prints "model.layer" sanitized. */
-void cli_print_layer(const char *model, const char *layer)
-{
-	char *name = xasprintf("%s.%s", model, layer);
-	cli_print_cell(name, cli_text_width(name), false);
-	free(name);
 }

@@ -126,9 +126,9 @@ static void matrix_text(const struct layer_args *a, const struct matrices_subset
 {
 	size_t shown = a->top == 0 || (size_t)a->top > m->cols ? m->cols : (size_t)a->top;
 	char head[512];
-	snprintf(head, sizeof head, "%s.%s: mean activation per %s, %zu neuron%s, %zu instances",
+	snprintf(head, sizeof head, "%s.%s: mean activation per %s, %zu neuron%s, %zu instance%s",
 	         a->model, a->layer, by_class ? "class" : "filter", m->cols, cli_plural(m->cols),
-	         n_inst);
+	         n_inst, cli_plural(n_inst));
 	cli_print_cell(head, cli_text_width(head), false);
 	if (by_class && a->n_filters) {
 		printf(" matching '");
@@ -208,12 +208,10 @@ static json_t *matrix_json(const struct layer_args *a, const struct matrices_sub
 
 int cmd_matrix(int argc, char **argv)
 {
-	struct layer_args a = {.cmd = "matrix", .top = 10, .neuron = -1};
+	struct layer_args a = {.cmd = "matrix", .top = 10, .neuron = -1, .many_filters = true};
 	int rc = layer_args_parse(argc, argv, &a, matrix_help);
-	if (rc >= 0) {
-		free(a.filters);
+	if (rc >= 0)
 		return rc;
-	}
 	bool by_class = a.rows ? strcmp(a.rows, "class") == 0 : a.n_filters == 0;
 	if (a.rows && !by_class && strcmp(a.rows, "filter") != 0)
 		rc = cli_usage_error("matrix", "--rows is 'class' or 'filter', not '%s'", a.rows);
@@ -222,18 +220,13 @@ int cmd_matrix(int argc, char **argv)
 	else if (by_class && a.n_filters > 1)
 		rc = cli_usage_error("matrix", "with --rows class, one --filter at most (it "
 		                               "restricts the instances of every class)");
-	else if (a.with || a.neuron >= 0 || a.abs || a.cka || a.matrix)
-		rc = cli_usage_error("matrix", "--with, --neuron, --abs, --cka and --matrix belong "
-		                               "to 'nncmp similarity'");
 	if (rc >= 0) {
 		free(a.filters);
 		return rc;
 	}
-	struct study *s = cli_open_study(a.study);
-	if (!s) {
-		free(a.filters);
+	struct study *s = layer_args_open(&a);
+	if (!s)
 		return EXIT_BAD_INPUT;
-	}
 	const struct model *m;
 	const struct layer *l = layer_find(s, a.cmd, a.model, a.layer, &m);
 	struct matrices_subsets rows = {0};

@@ -2,7 +2,6 @@
  * neurons.c — `nncmp neurons` (per-neuron statistics, and neurons ranked by how they separate a
  * filter's subset from the rest) and `nncmp profile` (one instance's activations over a layer).
  */
-#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -244,7 +243,8 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 {
 	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
-	printf("%s.%s: %zu instances, %zu neurons", m, l, st->n, st->h);
+	printf("%s.%s: %zu instance%s, %zu neuron%s", m, l, st->n, cli_plural(st->n), st->h,
+	       cli_plural(st->h));
 	print_dims(dims, utf8);
 	if (ss) {
 		char *f = cli_safe(a->filter);
@@ -317,74 +317,46 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 		       nan_total);
 }
 
+/* --by: a neuron ranking key; -1 when it is none. */
+static int parse_by(const char *value, void *dest)
+{
+	return neurons_key_parse(value, dest);
+}
+
+/* Parses argv; returns -1 to go on, or an exit status (after --help or a usage error). */
 static int neurons_parse(int argc, char **argv, struct neurons_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},        {"model", required_argument, NULL, 'm'},
-	    {"layer", required_argument, NULL, 'l'}, {"filter", required_argument, NULL, 'f'},
-	    {"by", required_argument, NULL, 'b'},    {"top", required_argument, NULL, 't'},
-	    {"bins", required_argument, NULL, 'B'},  {"threads", required_argument, NULL, 'T'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
 	memset(a, 0, sizeof *a);
 	a->top = 20;
 	a->bins = NEURONS_BINS_DEFAULT;
-	bool extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:l:f:b:t:B:T:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'm':
-			a->model = optarg;
-			break;
-		case 'l':
-			a->layer = optarg;
-			break;
-		case 'f':
-			a->filter = optarg;
-			break;
-		case 'b':
-			if (neurons_key_parse(optarg, &a->by) < 0)
-				return cli_usage_error(
-				    "neurons", "--by wants d, mean, std or dead, not '%s'", optarg);
-			a->by_set = true;
-			break;
-		case 't':
-			if ((a->top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("neurons", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'B':
-			a->bins = cli_parse_count(optarg);
-			if (a->bins < NEURONS_BINS_MIN || a->bins > NEURONS_BINS_MAX)
-				return cli_usage_error("neurons", "--bins wants %d to %d, not '%s'",
-				                       NEURONS_BINS_MIN, NEURONS_BINS_MAX, optarg);
-			break;
-		case 'T':
-			a->threads = cli_parse_count(optarg);
-			if (a->threads < 1 || a->threads > 64)
-				return cli_usage_error("neurons",
-				                       "--threads wants 1 to 64, not '%s'", optarg);
-			break;
-		case 'h':
-			fputs(neurons_help, stdout);
-			return -1;
-		case ':':
-			return cli_usage_error("neurons", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("neurons", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!a->study || extra)
-		return cli_usage_error("neurons",
-		                       a->study ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&a->json),
+	                               CLI_OPT_MODEL(&a->model),
+	                               CLI_OPT_LAYER(&a->layer),
+	                               CLI_OPT_FILTER(&a->filter),
+	                               {.name = "by",
+	                                .letter = 'b',
+	                                .type = CLI_FN,
+	                                .dest = &a->by,
+	                                .want = "d, mean, std or dead",
+	                                .fn = parse_by,
+	                                .seen = &a->by_set},
+	                               CLI_OPT_TOP(&a->top),
+	                               {.name = "bins",
+	                                .letter = 'B',
+	                                .type = CLI_LONG,
+	                                .dest = &a->bins,
+	                                .min = NEURONS_BINS_MIN,
+	                                .max = NEURONS_BINS_MAX},
+	                               {.name = "threads",
+	                                .letter = 'T',
+	                                .type = CLI_LONG,
+	                                .dest = &a->threads,
+	                                .min = 1,
+	                                .max = 64},
+	                               CLI_OPT_END};
+	int rc = cli_parse_args("neurons", neurons_help, opts, argc, argv, &a->study);
+	if (rc >= 0)
+		return rc;
 	if (!a->model || !a->layer)
 		return cli_usage_error("neurons", "--model and --layer are required");
 	if (!a->by_set)
@@ -393,15 +365,15 @@ static int neurons_parse(int argc, char **argv, struct neurons_args *a)
 		return cli_usage_error("neurons",
 		                       "--by d compares the --filter subset with the rest; give "
 		                       "--filter, or rank by mean, std or dead");
-	return 0;
+	return -1;
 }
 
 int cmd_neurons(int argc, char **argv)
 {
 	struct neurons_args a;
 	int prc = neurons_parse(argc, argv, &a);
-	if (prc != 0)
-		return prc < 0 ? EXIT_OK : prc;
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(a.study);
 	if (!s)
 		return EXIT_BAD_INPUT;
@@ -506,7 +478,7 @@ static void profile_text(const struct study *s, const struct model *md, const st
 	char *label = cli_safe(s->classes[s->labels[i]]);
 	char *pred = cli_safe(s->classes[md->pred[i]]);
 	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
-	printf("%s.%s: %zu neurons", m, l, h);
+	printf("%s.%s: %zu neuron%s", m, l, h, cli_plural(h));
 	print_dims(&ly->act.h, utf8);
 	printf(", most positive first");
 	if (shown < h)
@@ -551,57 +523,15 @@ static void profile_text(const struct study *s, const struct model *md, const st
 
 int cmd_profile(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"layer", required_argument, NULL, 'l'},
-	                                     {"index", required_argument, NULL, 'i'},
-	                                     {"top", required_argument, NULL, 't'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	const char *study_path = NULL, *model = NULL, *layer = NULL;
-	bool json = false, extra = false;
+	const char *study_path, *model = NULL, *layer = NULL;
+	bool json = false;
 	long top = 0, index = -1;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:l:i:t:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'l':
-			layer = optarg;
-			break;
-		case 'i':
-			if ((index = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("profile",
-				                       "--index wants an instance number, not '%s'",
-				                       optarg);
-			break;
-		case 't':
-			if ((top = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("profile", "--top wants a count, not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(profile_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("profile", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("profile", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("profile",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),   CLI_OPT_MODEL(&model),
+	                               CLI_OPT_LAYER(&layer), CLI_OPT_INDEX(&index),
+	                               CLI_OPT_TOP(&top),     CLI_OPT_END};
+	int prc = cli_parse_args("profile", profile_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if (!model || !layer || index < 0)
 		return cli_usage_error("profile", "--index, --model and --layer are required");
 	struct study *s = cli_open_study(study_path);

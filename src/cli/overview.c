@@ -1,6 +1,5 @@
 /* overview.c — `nncmp overview`: Bäuerle's label -> prediction overview of one model (overview.h).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,39 +81,12 @@ static void overview_text(const struct study *s, const struct overview *o)
 
 int cmd_overview(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"model", required_argument, NULL, 'm'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	bool json = false, extra = false;
-	const char *model = NULL, *study_path = NULL;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jm:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || study_path;
-			study_path = optarg;
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'm':
-			model = optarg;
-			break;
-		case 'h':
-			fputs(overview_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("overview", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("overview", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("overview",
-		                       study_path ? "one study expected" : "no study given");
+	bool json = false;
+	const char *model = NULL, *study_path;
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json), CLI_OPT_MODEL(&model), CLI_OPT_END};
+	int prc = cli_parse_args("overview", overview_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	struct study *s = cli_open_study(study_path);
 	if (!s)
 		return EXIT_BAD_INPUT;

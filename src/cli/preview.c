@@ -1,6 +1,5 @@
 /* preview.c — `nncmp preview`: one instance's image on stdout as sixel, kitty's graphics
    protocol, an iTerm2 inline image or coloured half-blocks. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,45 +35,22 @@ static bool truecolor(void)
 
 int cmd_preview(int argc, char **argv)
 {
-	static const struct option opts[] = {{"index", required_argument, NULL, 'i'},
-	                                     {"graphics", required_argument, NULL, 'g'},
-	                                     {"width", required_argument, NULL, 'w'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
-	const char *study_path = NULL, *mode_arg = NULL;
+	const char *study_path, *mode_arg = NULL;
 	long index = -1, width = 256;
-	bool extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:i:g:w:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-		} else if (o == 'i') {
-			if ((index = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("preview",
-				                       "--index wants an instance number");
-		} else if (o == 'g') {
-			mode_arg = optarg;
-		} else if (o == 'w') {
-			width = cli_parse_count(optarg);
-			if (width < 8 || width > 4096)
-				return cli_usage_error("preview",
-				                       "--width wants pixels, from 8 to 4096");
-		} else if (o == 'h') {
-			fputs(preview_help, stdout);
-			return EXIT_OK;
-		} else if (o == ':') {
-			return cli_usage_error("preview", "option '%s' needs a value",
-			                       argv[optind - 1]);
-		} else {
-			return cli_usage_error("preview", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!study_path || extra)
-		return cli_usage_error("preview",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {
+	    CLI_OPT_INDEX(&index),
+	    {.name = "graphics", .letter = 'g', .type = CLI_STR, .dest = &mode_arg},
+	    {.name = "width",
+	     .letter = 'w',
+	     .type = CLI_LONG,
+	     .dest = &width,
+	     .want = "pixels, from 8 to 4096",
+	     .min = 8,
+	     .max = 4096},
+	    CLI_OPT_END};
+	int prc = cli_parse_args("preview", preview_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if (index < 0)
 		return cli_usage_error("preview", "--index I is required");
 	enum gfx_mode mode = GFX_BLOCKS;
@@ -89,8 +65,8 @@ int cmd_preview(int argc, char **argv)
 	char *path = NULL;
 	struct image src = {0}, fit = {0};
 	if ((size_t)index >= s->n) {
-		rc = cli_usage_error("preview", "--index %ld: the study has %zu instances", index,
-		                     s->n);
+		rc = cli_usage_error("preview", "--index %ld: the study has %zu instance%s", index,
+		                     s->n, cli_plural(s->n));
 		goto out;
 	}
 	if (!(path = image_path(s, (size_t)index, &err)) || image_load(path, &src, &err) != 0) {

@@ -122,7 +122,7 @@ static void project_text(const struct study *s, const struct layer_args *a,
                          const struct projection *p, const uint32_t *idx)
 {
 	cli_print_layer(a->model, a->layer);
-	printf(": PCA of %zu instances", p->used);
+	printf(": PCA of %zu instance%s", p->used, cli_plural(p->used));
 	if (a->n_filters) {
 		printf(" matching '");
 		cli_print_cell(a->filters[0], cli_text_width(a->filters[0]), false);
@@ -190,22 +190,11 @@ int cmd_project(int argc, char **argv)
 {
 	struct layer_args a = {.cmd = "project", .top = 10, .neuron = -1};
 	int rc = layer_args_parse(argc, argv, &a, project_help);
-	if (rc < 0) {
-		if (a.rows || a.sort_row || a.with || a.neuron >= 0 || a.abs || a.cka || a.matrix)
-			rc = cli_usage_error(a.cmd, "takes --model, --layer, --filter, --top, "
-			                            "--json and --threads only");
-		else if (a.n_filters > 1)
-			rc = cli_usage_error(a.cmd, "one --filter at most");
-	}
-	if (rc >= 0) {
-		free(a.filters);
+	if (rc >= 0)
 		return rc;
-	}
-	struct study *s = cli_open_study(a.study);
-	if (!s) {
-		free(a.filters);
+	struct study *s = layer_args_open(&a);
+	if (!s)
 		return EXIT_BAD_INPUT;
-	}
 	const struct model *m;
 	const struct layer *l = layer_find(s, a.cmd, a.model, a.layer, &m);
 	uint32_t *idx = NULL;

@@ -1,5 +1,4 @@
 /* report.c — `nncmp report`: every model's scores and every pair's agreement, text or JSON. */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +6,7 @@
 
 #include "cli.h"
 #include "nncmp/classnames.h"
+#include "nncmp/text.h"
 #include "nncmp/filter.h"
 #include "nncmp/metrics.h"
 
@@ -261,7 +261,7 @@ static int name_width(char **names, size_t n, int min)
 {
 	int w = min;
 	for (size_t i = 0; i < n; i++) {
-		int l = (int)strlen(names[i]);
+		int l = text_width(names[i]);
 		if (l > w)
 			w = l;
 	}
@@ -281,14 +281,15 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	const struct study *s = r->s;
 	size_t c = s->n_classes;
 	char *sname = cli_safe(s->name);
-	printf("%s — %zu instances", sname, s->n);
+	printf("%s — %zu instance%s", sname, s->n, cli_plural(s->n));
 	free(sname);
 	if (filter) {
 		char *f = cli_safe(filter);
 		printf(", %zu match '%s'", r->n, f);
 		free(f);
 	}
-	printf(", %zu classes, %zu models", c, s->n_models);
+	printf(", %zu class%s, %zu model%s", c, c == 1 ? "" : "es", s->n_models,
+	       cli_plural(s->n_models));
 	if (s->n_decided)
 		printf("; %zu triage decision%s applied (%zu removed instance%s left out)",
 		       s->n_decided, cli_plural(s->n_decided), s->n_removed,
@@ -300,7 +301,8 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	       "macro-F1", "top-2", "top-3", "top-5", "ECE");
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model_metrics *mm = &r->mm[m];
-		printf("%-*s  %-6s", mw, mnames[m], src_names[s->models[m].src]);
+		cli_put_padded(mnames[m], mw);
+		printf("  %-6s", src_names[s->models[m].src]);
 		print_num(mm->accuracy, 9, 4);
 		print_num(mm->macro_f1, 9, 4);
 		static const int ks[3] = {2, 3, 5};
@@ -323,9 +325,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 			const struct pair_metrics *pm = &r->pm[k];
 			char label[512];
 			snprintf(label, sizeof label, "%s vs %s", mnames[pm->a], mnames[pm->b]);
-			printf("%-*s %10lld %7lld %7lld %10lld", 2 * mw + 4, label,
-			       (long long)pm->all.both_correct, (long long)pm->all.only_a,
-			       (long long)pm->all.only_b, (long long)pm->all.both_wrong);
+			cli_put_padded(label, 2 * mw + 4);
+			printf(" %10lld %7lld %7lld %10lld", (long long)pm->all.both_correct,
+			       (long long)pm->all.only_a, (long long)pm->all.only_b,
+			       (long long)pm->all.both_wrong);
 			print_num(pm->agreement, 6, 3);
 			print_num(pm->kappa, 6, 3);
 			printf(" %10.3e  ", pm->mcnemar_p);
@@ -349,10 +352,11 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 	printf("\nper class: F1 of each model (precision / recall in --json)\n%-*s %8s", cw,
 	       "class", "support");
 	for (size_t m = 0; m < s->n_models; m++)
-		printf(" %*s", mw > 8 ? mw : 8, mnames[m]);
+		printf(" %*s%s", (mw > 8 ? mw : 8) - text_width(mnames[m]), "", mnames[m]);
 	printf("\n");
 	for (size_t y = 0; y < c; y++) {
-		printf("%-*s %8lld", cw, cnames[y], (long long)r->mm[0].per_class[y].support);
+		cli_put_padded(cnames[y], cw);
+		printf(" %8lld", (long long)r->mm[0].per_class[y].support);
 		for (size_t m = 0; m < s->n_models; m++)
 			print_num(r->mm[m].per_class[y].f1, mw > 8 ? mw : 8, 4);
 		printf("\n");
@@ -365,9 +369,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 		       "both wrong");
 		for (size_t y = 0; y < c; y++) {
 			const struct agreement *g = &pm->per_class[y];
-			printf("%-*s %10lld %7lld %7lld %10lld\n", cw, cnames[y],
-			       (long long)g->both_correct, (long long)g->only_a,
-			       (long long)g->only_b, (long long)g->both_wrong);
+			cli_put_padded(cnames[y], cw);
+			printf(" %10lld %7lld %7lld %10lld\n", (long long)g->both_correct,
+			       (long long)g->only_a, (long long)g->only_b,
+			       (long long)g->both_wrong);
 		}
 	}
 
@@ -386,10 +391,10 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 			printf("\nconfusion matrix of %s (rows: truth, columns: prediction)\n%-*s",
 			       mnames[m], cw, "");
 			for (size_t p = 0; p < c; p++)
-				printf(" %*s%s", w - classnames_cols(heads[p]), "", heads[p]);
+				printf(" %*s%s", w - text_width(heads[p]), "", heads[p]);
 			printf("\n");
 			for (size_t y = 0; y < c; y++) {
-				printf("%-*s", cw, cnames[y]);
+				cli_put_padded(cnames[y], cw);
 				for (size_t p = 0; p < c; p++)
 					printf(" %*lld", w,
 					       (long long)r->mm[m].confusion[y * c + p]);
@@ -411,70 +416,20 @@ static void print_text(const struct report *r, char **mnames, char **cnames, con
 
 int cmd_report(int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
-	                                     {"filter", required_argument, NULL, 'f'},
-	                                     {"seed", required_argument, NULL, 's'},
-	                                     {"html", required_argument, NULL, 'H'},
-	                                     {"markdown", required_argument, NULL, 'M'},
-	                                     {"force", no_argument, NULL, 'F'},
-	                                     {"pairs", required_argument, NULL, 'p'},
-	                                     {"help", no_argument, NULL, 'h'},
-	                                     {NULL, 0, NULL, 0}};
 	bool json = false, force = false;
-	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL;
+	const char *filter = NULL, *html = NULL, *markdown = NULL, *pairs = NULL, *study_path;
 	long seed = 1;
-	int o;
-	optind = 1;
-	opterr = 0;
-	const char *study_path = NULL;
-	bool extra = false;
-	/* "-": positionals come back in order as option 1, wherever they stand */
-	while ((o = getopt_long(argc, argv, "-:jf:h", opts, NULL)) != -1) {
-		if (o == 1) {
-			extra = extra || study_path;
-			study_path = optarg;
-			continue;
-		}
-		switch (o) {
-		case 'j':
-			json = true;
-			break;
-		case 'f':
-			filter = optarg;
-			break;
-		case 'p':
-			pairs = optarg;
-			break;
-		case 's':
-			if ((seed = cli_parse_count(optarg)) < 0)
-				return cli_usage_error("report", "--seed wants a number, not '%s'",
-				                       optarg);
-			break;
-		case 'H':
-			html = optarg;
-			break;
-		case 'M':
-			markdown = optarg;
-			break;
-		case 'F':
-			force = true;
-			break;
-		case 'h':
-			fputs(report_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("report", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	for (; optind < argc; optind++) { /* after "--": a study whose name starts with '-' */
-		extra = extra || study_path;
-		study_path = argv[optind];
-	}
-	if (!study_path || extra)
-		return cli_usage_error("report",
-		                       study_path ? "one study expected" : "no study given");
+	const struct cli_opt opts[] = {CLI_OPT_JSON(&json),
+	                               CLI_OPT_FILTER(&filter),
+	                               CLI_OPT_SEED(&seed),
+	                               {.name = "html", .type = CLI_STR, .dest = &html},
+	                               {.name = "markdown", .type = CLI_STR, .dest = &markdown},
+	                               CLI_OPT_FORCE(&force),
+	                               {.name = "pairs", .type = CLI_STR, .dest = &pairs},
+	                               CLI_OPT_END};
+	int prc = cli_parse_args("report", report_help, opts, argc, argv, &study_path);
+	if (prc >= 0)
+		return prc;
 	if ((html && markdown) || ((html || markdown) && json))
 		return cli_usage_error("report",
 		                       "--html, --markdown and --json exclude each other");

@@ -509,15 +509,16 @@ static int doc_body(struct doc *d, const struct report_doc *r)
 		doc_text(d, s->name);
 		fputs("</h1>\n<p>", d->f);
 	}
-	doc_printf(d, "%zu instances", s->n);
+	doc_printf(d, "%zu instance%s", s->n, cli_plural(s->n));
 	if (r->filter) {
 		doc_printf(d, ", %zu match the filter ", r->n);
 		doc_text(d, r->filter);
 	}
 	doc_printf(d,
-	           ", %zu classes, %zu models; %zu triage decision%s applied (%zu removed "
+	           ", %zu class%s, %zu model%s; %zu triage decision%s applied (%zu removed "
 	           "instance%s left out of every figure).",
-	           s->n_classes, s->n_models, s->n_decided, cli_plural(s->n_decided), s->n_removed,
+	           s->n_classes, s->n_classes == 1 ? "" : "es", s->n_models,
+	           cli_plural(s->n_models), s->n_decided, cli_plural(s->n_decided), s->n_removed,
 	           cli_plural(s->n_removed));
 	fputs(d->md ? "\n" : "</p>\n", d->f);
 	doc_models(d, r);

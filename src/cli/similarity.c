@@ -100,8 +100,8 @@ static void similarity_text(const struct sim_view *v)
 		printf(" (%zu neuron%s)", sim->h1, cli_plural(sim->h1));
 	printf(" vs ");
 	cli_print_layer(v->model_b, v->layer_b);
-	printf(" (%zu neuron%s): Pearson r over %zu instances", sim->h2, cli_plural(sim->h2),
-	       sim->used);
+	printf(" (%zu neuron%s): Pearson r over %zu instance%s", sim->h2, cli_plural(sim->h2),
+	       sim->used, cli_plural(sim->used));
 	if (a->n_filters) {
 		printf(" matching '");
 		cli_print_cell(a->filters[0], cli_text_width(a->filters[0]), false);
@@ -221,24 +221,15 @@ int cmd_similarity(int argc, char **argv)
 {
 	struct layer_args a = {.cmd = "similarity", .top = -1, .neuron = -1};
 	int rc = layer_args_parse(argc, argv, &a, similarity_help);
-	if (rc < 0) {
-		if (a.rows || a.sort_row)
-			rc = cli_usage_error(a.cmd,
-			                     "--rows and --sort-row belong to 'nncmp matrix'");
-		else if (a.n_filters > 1)
-			rc = cli_usage_error(a.cmd, "one --filter at most");
-		else if (a.matrix && !a.json)
-			rc = cli_usage_error(a.cmd, "--matrix goes with --json");
-	}
+	if (rc < 0 && a.matrix && !a.json)
+		rc = cli_usage_error(a.cmd, "--matrix goes with --json");
 	if (rc >= 0) {
 		free(a.filters);
 		return rc;
 	}
-	struct study *s = cli_open_study(a.study);
-	if (!s) {
-		free(a.filters);
+	struct study *s = layer_args_open(&a);
+	if (!s)
 		return EXIT_BAD_INPUT;
-	}
 	const struct model *ma = NULL, *mb = NULL;
 	const struct layer *la = layer_find(s, a.cmd, a.model, a.layer, &ma), *lb = la;
 	mb = ma;

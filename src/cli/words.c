@@ -1,5 +1,4 @@
 /* words.c — `nncmp words`: the frequent words of the filtered texts and their lift (words.h). */
-#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,64 +40,38 @@ struct words_args {
 /* Returns -1 to go on, or an exit status after --help or a usage error. */
 static int words_parse(int argc, char **argv, struct words_args *a)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},      {"filter", required_argument, NULL, 'f'},
-	    {"min", required_argument, NULL, 'n'}, {"by", required_argument, NULL, 'b'},
-	    {"stop", no_argument, NULL, 's'},      {"top", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},      {NULL, 0, NULL, 0}};
-	bool extra = false;
-	int o;
-	optind = 1;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "-:jf:n:b:st:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 1:
-			extra = extra || a->study;
-			a->study = optarg;
-			break;
-		case 'j':
-			a->json = true;
-			break;
-		case 'f':
-			a->filter = optarg;
-			break;
-		case 'n':
-			a->min = cli_parse_count(optarg);
-			if (a->min < 1)
-				return cli_usage_error("words",
-				                       "--min wants a count of at least 1, "
-				                       "not '%s'",
-				                       optarg);
-			break;
-		case 'b':
-			if (strcmp(optarg, "lift") != 0 && strcmp(optarg, "count") != 0)
-				return cli_usage_error(
-				    "words", "--by wants lift or count, not '%s'", optarg);
-			a->by = optarg;
-			break;
-		case 's':
-			a->stop = true;
-			break;
-		case 't':
-			a->top = cli_parse_count(optarg);
-			if (a->top < 1)
-				return cli_usage_error("words",
-				                       "--top wants a count of at least 1, "
-				                       "not '%s'",
-				                       optarg);
-			break;
-		case 'h':
-			fputs(words_help, stdout);
-			return EXIT_OK;
-		case ':':
-			return cli_usage_error("words", "%s needs a value", argv[optind - 1]);
-		default:
-			return cli_usage_error("words", "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	if (!a->study || extra)
-		return cli_usage_error("words", a->study ? "one study expected" : "no study given");
-	return -1;
+	static const char *const keys[] = {"lift", "count", NULL};
+	int by = 0;
+	bool by_set = false;
+	const struct cli_opt opts[] = {
+	    CLI_OPT_JSON(&a->json),
+	    CLI_OPT_FILTER(&a->filter),
+	    {.name = "min",
+	     .letter = 'n',
+	     .type = CLI_LONG,
+	     .dest = &a->min,
+	     .want = "a count of at least 1",
+	     .min = 1,
+	     .max = LONG_MAX},
+	    {.name = "by",
+	     .letter = 'b',
+	     .type = CLI_CHOICE,
+	     .dest = &by,
+	     .choices = keys,
+	     .seen = &by_set},
+	    {.name = "stop", .letter = 's', .type = CLI_FLAG, .dest = &a->stop},
+	    {.name = "top",
+	     .letter = 't',
+	     .type = CLI_LONG,
+	     .dest = &a->top,
+	     .want = "a count of at least 1",
+	     .min = 1,
+	     .max = LONG_MAX},
+	    CLI_OPT_END};
+	int rc = cli_parse_args("words", words_help, opts, argc, argv, &a->study);
+	if (by_set)
+		a->by = keys[by];
+	return rc;
 }
 
 static json_t *words_json(const struct study *s, const struct words_args *a,

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wchar.h>
 
+#include "nncmp/text.h"
 #include "nncmp/util.h"
 
 /* A name as code points: cp[k], its display columns w[k], its bytes off[k] .. off[k + 1]. */
@@ -21,38 +21,6 @@ struct cps {
 	size_t *off;
 };
 
-/* Decodes one UTF-8 character at p into *cp; returns its length (1 for a byte that is not). */
-static size_t decode(const unsigned char *p, uint32_t *cp)
-{
-	size_t n = *p < 0x80             ? 1
-	           : (*p & 0xe0) == 0xc0 ? 2
-	           : (*p & 0xf0) == 0xe0 ? 3
-	           : (*p & 0xf8) == 0xf0 ? 4
-	                                 : 0;
-	if (n == 0) {
-		*cp = *p;
-		return 1;
-	}
-	uint32_t v = n == 1 ? *p : n == 2 ? *p & 0x1fu : n == 3 ? *p & 0x0fu : *p & 0x07u;
-	for (size_t k = 1; k < n; k++) {
-		if ((p[k] & 0xc0) != 0x80) {
-			*cp = *p;
-			return 1;
-		}
-		v = v << 6 | (p[k] & 0x3fu);
-	}
-	*cp = v;
-	return n;
-}
-
-static int cp_cols(uint32_t cp)
-{
-	if (cp < 0x80)
-		return 1;
-	int w = wcwidth((wchar_t)cp);
-	return w < 0 ? 1 : w;
-}
-
 static void cps_read(const char *s, struct cps *c)
 {
 	size_t len = strlen(s);
@@ -62,8 +30,11 @@ static void cps_read(const char *s, struct cps *c)
 	c->n = 0;
 	for (size_t b = 0; b < len;) {
 		c->off[c->n] = b;
-		b += decode((const unsigned char *)s + b, &c->cp[c->n]);
-		c->w[c->n] = cp_cols(c->cp[c->n]);
+		size_t n = text_utf8_decode(s + b, len - b, &c->cp[c->n]);
+		if (n == 0) /* not UTF-8: the byte alone, one column */
+			c->cp[c->n] = (unsigned char)s[b];
+		b += n ? n : 1;
+		c->w[c->n] = text_cp_width(c->cp[c->n]);
 		c->n++;
 	}
 	c->off[c->n] = len;
@@ -74,17 +45,6 @@ static void cps_free(struct cps *c)
 	free(c->cp);
 	free(c->w);
 	free(c->off);
-}
-
-int classnames_cols(const char *s)
-{
-	int cols = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		uint32_t cp;
-		p += decode(p, &cp);
-		cols += cp_cols(cp);
-	}
-	return cols;
 }
 
 enum kind { K_SEP, K_DIGIT, K_LETTER };
@@ -255,7 +215,7 @@ enum classnames_kind classnames_abbrev(const char *const *names, size_t n, int w
 		return CLASSNAMES_FULL;
 	bool fit = true;
 	for (size_t i = 0; i < n && fit; i++)
-		fit = classnames_cols(names[i]) <= width;
+		fit = text_width(names[i]) <= width;
 	if (fit) {
 		for (size_t i = 0; i < n; i++)
 			out[i] = xstrdup(names[i]);

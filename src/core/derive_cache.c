@@ -350,7 +350,7 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 {
 	if (!little_endian())
 		return -1;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+	if (mkdir_p(dir, 0700) < 0)
 		return -1;
 	size_t klen = strlen(key), n = s->n, c = m->probs.cols;
 	uint32_t kind = fits_f32(m, n, c) ? KIND_F32 : KIND_F64;

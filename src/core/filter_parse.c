@@ -1,8 +1,8 @@
 /*
- * filter_parse.c — compiling filter and sort expressions: a lexer and a recursive-descent parser
- * build a typed tree (include/nncmp/filter_tree.h), which filter_eval.c walks: expr_match() and
- * expr_value() for one instance, expr_select() for blocks of instances at a time (the block loops
- * are several times faster than one walk per row).
+ * filter_parse.c — compiling filter and sort expressions: a recursive-descent parser over the
+ * tokens of filter_lex.c builds a typed tree (include/nncmp/filter_tree.h), which filter_eval.c
+ * walks: expr_match() and expr_value() for one instance, expr_select() for blocks of instances at a
+ * time (the block loops are several times faster than one walk per row).
  *
  * Every value has a type fixed at compile time: a condition, a number, a class or a string. Type
  * errors, unknown names and missing data are reported by expr_compile(), so evaluation never
@@ -33,359 +33,14 @@
  *    filter is 1 or 0. A NULL expression is a filter that matches everything.
  */
 #include "nncmp/filter.h"
+#include "nncmp/filter_lex.h"
 #include "nncmp/filter_tree.h"
 
-#include <locale.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Deepest nesting of parentheses, `not`, unary minus and function arguments. */
-#define MAX_DEPTH 200
-/* Bytes of user text quoted in a message before it is cut with "...". */
-#define CLIP_BYTES 40
-
-enum tok_kind {
-	T_END,
-	T_ERR, /* a lexical error, already reported */
-	T_NUM,
-	T_STR,
-	T_NAME,
-	T_LP,
-	T_RP,
-	T_COMMA,
-	T_AND,
-	T_OR,
-	T_NOT,
-	T_MINUS,
-	T_EQ,
-	T_NE,
-	T_LT,
-	T_LE,
-	T_GT,
-	T_GE,
-	T_MATCH,
-};
-
-struct tok {
-	enum tok_kind kind;
-	size_t pos, len; /* bytes into the source */
-	double num;      /* T_NUM */
-	char *str;       /* T_STR: the decoded text, owned by the token until a node takes it */
-};
-
-struct parser {
-	const struct study *s;
-	const char *src;
-	size_t len;
-	size_t at; /* next byte to lex */
-	struct tok tok;
-	int depth;
-	struct node *nodes;
-	bool failed;
-	struct nn_err err;
-	size_t err_col;
-};
-
-/* ---- helpers ---------------------------------------------------------------------------- */
-
-static int uc(char c)
-{
-	return (unsigned char)c;
-}
-
-static bool is_space(int c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-static bool is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_name_start(int c)
-{
-	return filter_name_char(c, true);
-}
-
-static bool is_name_char(int c)
-{
-	return filter_name_char(c, false);
-}
-
-/* Copies text[0..n) into buf (at least CLIP_BYTES + 4 bytes) for a message: cut at a character
- * boundary with "..." when long, control characters shown as '?'. Returns buf. */
-static const char *clip(const char *text, size_t n, char *buf)
-{
-	size_t cut = n;
-	if (n > CLIP_BYTES) {
-		cut = CLIP_BYTES;
-		while (cut > 0 && (uc(text[cut]) & 0xC0) == 0x80)
-			cut--;
-	}
-	for (size_t k = 0; k < cut; k++)
-		buf[k] = uc(text[k]) < 0x20 || text[k] == 0x7f ? '?' : text[k];
-	strcpy(buf + cut, cut < n ? "..." : "");
-	return buf;
-}
-
-/* A comma-separated list of names for a message, cut with "..." when it grows long. */
-struct joiner {
-	char buf[240];
-	size_t len;
-	bool full;
-};
-
-static void join_add(struct joiner *j, const char *name)
-{
-	if (j->full)
-		return;
-	size_t sep = j->len ? 2 : 0, n = strlen(name);
-	/* keep room for ", ..." and the terminator */
-	if (j->len + sep + n + 6 > sizeof j->buf) {
-		strcpy(j->buf + j->len, j->len ? ", ..." : "...");
-		j->full = true;
-		return;
-	}
-	memcpy(j->buf + j->len, ", ", sep);
-	memcpy(j->buf + j->len + sep, name, n + 1);
-	j->len += sep + n;
-}
-
-/* ---- lexer ------------------------------------------------------------------------------ */
-
-static size_t column(const struct parser *p, size_t pos)
-{
-	size_t col = 1;
-	for (size_t k = 0; k < pos && k < p->len; k++)
-		col += (uc(p->src[k]) & 0xC0) != 0x80;
-	return col;
-}
-
-/* Records the first error, at byte pos of the source. Returns NULL for `return fail(...)`. */
-static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void *fail(struct parser *p, size_t pos, const char *fmt, ...)
-{
-	if (p->failed)
-		return NULL;
-	p->failed = true;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->err.msg, sizeof p->err.msg, fmt, ap);
-	va_end(ap);
-	p->err_col = column(p, pos);
-	return NULL;
-}
-
-static void lex_error(struct parser *p)
-{
-	p->tok.kind = T_ERR;
-	p->at = p->len;
-}
-
-static void lex_string(struct parser *p, size_t start)
-{
-	const char *src = p->src;
-	char q = src[start];
-	char *out = xmalloc(p->len - start);
-	size_t k = start + 1, n = 0;
-	while (k < p->len && src[k] != q) {
-		if (src[k] == '\\') {
-			char e = src[k + 1];
-			if (e == '\0') {
-				k = p->len;
-				break;
-			}
-			if (e != '"' && e != '\'' && e != '\\') {
-				size_t cl = 1; /* the whole UTF-8 character after the backslash */
-				while ((uc(src[k + 1 + cl]) & 0xC0) == 0x80)
-					cl++;
-				char buf[CLIP_BYTES + 4];
-				fail(p, k, "unknown escape '\\%s' (only \\\" \\' \\\\ are known)",
-				     clip(src + k + 1, cl, buf));
-				free(out);
-				lex_error(p);
-				return;
-			}
-			out[n++] = e;
-			k += 2;
-			continue;
-		}
-		out[n++] = src[k++];
-	}
-	if (k >= p->len) {
-		fail(p, start, "unterminated string");
-		free(out);
-		lex_error(p);
-		return;
-	}
-	out[n] = '\0';
-	p->tok.kind = T_STR;
-	p->tok.str = out;
-	p->tok.len = k + 1 - start;
-	p->at = k + 1;
-}
-
-static void lex_number(struct parser *p, size_t start)
-{
-	const char *src = p->src;
-	size_t k = start;
-	while (is_digit(uc(src[k])))
-		k++;
-	if (src[k] == '.') {
-		k++;
-		while (is_digit(uc(src[k])))
-			k++;
-	}
-	if (src[k] == 'e' || src[k] == 'E') {
-		size_t e = k + 1;
-		if (src[e] == '+' || src[e] == '-')
-			e++;
-		if (is_digit(uc(src[e]))) {
-			while (is_digit(uc(src[e])))
-				e++;
-			k = e;
-		}
-	}
-	if (is_name_char(uc(src[k])) && src[k] != '-') {
-		size_t end = k;
-		while (is_name_char(uc(src[end])) && src[end] != '-')
-			end++;
-		char buf[CLIP_BYTES + 4];
-		fail(p, start, "malformed number '%s'", clip(src + start, end - start, buf));
-		lex_error(p);
-		return;
-	}
-	/* strtod follows LC_NUMERIC, which the terminal front may have set from the environment */
-	const char *dp = localeconv()->decimal_point;
-	size_t dpl = dp ? strlen(dp) : 0;
-	if (dpl == 0 || dpl > 4) {
-		dp = ".";
-		dpl = 1;
-	}
-	char *tmp = xmalloc((k - start) * 4 + 1), *t = tmp;
-	for (size_t j = start; j < k; j++) {
-		if (src[j] == '.') {
-			memcpy(t, dp, dpl);
-			t += dpl;
-		} else {
-			*t++ = src[j];
-		}
-	}
-	*t = '\0';
-	p->tok.num = strtod(tmp, NULL);
-	free(tmp);
-	p->tok.kind = T_NUM;
-	p->tok.len = k - start;
-	p->at = k;
-}
-
-static bool word_is(const char *s, size_t n, const char *kw)
-{
-	if (strlen(kw) != n)
-		return false;
-	for (size_t k = 0; k < n; k++)
-		if (filter_fold(uc(s[k])) != kw[k])
-			return false;
-	return true;
-}
-
-/* Reads the next token into p->tok, dropping the current one. */
-static void lex_next(struct parser *p)
-{
-	free(p->tok.str);
-	p->tok = (struct tok){.kind = T_END};
-	const char *src = p->src;
-	size_t at = p->at;
-	while (at < p->len && is_space(uc(src[at])))
-		at++;
-	p->tok.pos = at;
-	if (at >= p->len) {
-		p->at = at;
-		return;
-	}
-	int c = uc(src[at]), d = uc(src[at + 1]);
-	enum tok_kind kind;
-	size_t n = 1;
-	switch (c) {
-	case '(':
-		kind = T_LP;
-		break;
-	case ')':
-		kind = T_RP;
-		break;
-	case ',':
-		kind = T_COMMA;
-		break;
-	case '~':
-		kind = T_MATCH;
-		break;
-	case '-':
-		kind = T_MINUS;
-		break;
-	case '=':
-		kind = T_EQ;
-		n = d == '=' ? 2 : 1;
-		break;
-	case '!':
-		kind = d == '=' ? T_NE : T_NOT;
-		n = d == '=' ? 2 : 1;
-		break;
-	case '<':
-		kind = d == '=' ? T_LE : T_LT;
-		n = d == '=' ? 2 : 1;
-		break;
-	case '>':
-		kind = d == '=' ? T_GE : T_GT;
-		n = d == '=' ? 2 : 1;
-		break;
-	case '&':
-	case '|':
-		if (d != c) {
-			fail(p, at, "unexpected '%c' (write '%c%c' or '%s')", c, c, c,
-			     c == '&' ? "and" : "or");
-			lex_error(p);
-			return;
-		}
-		kind = c == '&' ? T_AND : T_OR;
-		n = 2;
-		break;
-	case '"':
-	case '\'':
-		lex_string(p, at);
-		return;
-	default:
-		if (is_digit(c) || (c == '.' && is_digit(d))) {
-			lex_number(p, at);
-			return;
-		}
-		if (is_name_start(c)) {
-			size_t k = at;
-			while (is_name_char(uc(src[k])))
-				k++;
-			n = k - at;
-			kind = word_is(src + at, n, "and")   ? T_AND
-			       : word_is(src + at, n, "or")  ? T_OR
-			       : word_is(src + at, n, "not") ? T_NOT
-			                                     : T_NAME;
-			break;
-		}
-		if (c < 0x20 || c == 0x7f)
-			fail(p, at, "unexpected control character 0x%02x", (unsigned)c);
-		else
-			fail(p, at, "unexpected '%c'", c);
-		lex_error(p);
-		return;
-	}
-	p->tok.kind = kind;
-	p->tok.len = n;
-	p->at = at + n;
-}
 
 /* ---- parser ----------------------------------------------------------------------------- */
 
@@ -451,7 +106,7 @@ static bool enter(struct parser *p, size_t pos)
 {
 	if (++p->depth <= MAX_DEPTH)
 		return true;
-	fail(p, pos, "expression nested too deeply (more than %d levels)", MAX_DEPTH);
+	filter_fail(p, pos, "expression nested too deeply (more than %d levels)", MAX_DEPTH);
 	return false;
 }
 
@@ -473,7 +128,7 @@ static const char *type_name(enum type t)
 /* The source text of n, for a message. */
 static const char *span(const struct parser *p, const struct node *n, char *buf)
 {
-	return clip(p->src + n->pos, n->end - n->pos, buf);
+	return filter_clip(p->src + n->pos, n->end - n->pos, buf);
 }
 
 /* How to call n in "cannot compare X with Y": a literal by its type, anything else by its text. */
@@ -490,7 +145,7 @@ static const char *tok_desc(const struct parser *p, char *buf)
 	if (p->tok.kind == T_END)
 		return "the end";
 	buf[0] = '\'';
-	clip(p->src + p->tok.pos, p->tok.len, buf + 1);
+	filter_clip(p->src + p->tok.pos, p->tok.len, buf + 1);
 	strcat(buf, "'");
 	return buf;
 }
@@ -500,7 +155,8 @@ static bool want_bool(struct parser *p, const struct node *n)
 	if (n->type == TY_BOOL)
 		return true;
 	char buf[CLIP_BYTES + 4];
-	fail(p, n->pos, "expected a condition, but %s is %s", span(p, n, buf), type_name(n->type));
+	filter_fail(p, n->pos, "expected a condition, but %s is %s", span(p, n, buf),
+	            type_name(n->type));
 	return false;
 }
 
@@ -510,7 +166,7 @@ static bool expect(struct parser *p, enum tok_kind kind, const char *what)
 		return true;
 	if (p->tok.kind != T_ERR) {
 		char buf[CLIP_BYTES + 8];
-		fail(p, p->tok.pos, "expected %s, found %s", what, tok_desc(p, buf));
+		filter_fail(p, p->tok.pos, "expected %s, found %s", what, tok_desc(p, buf));
 	}
 	return false;
 }
@@ -521,7 +177,8 @@ static bool string_to_class(struct parser *p, struct node *n)
 	int c = study_class_index(p->s, n->str);
 	if (c < 0) {
 		char buf[CLIP_BYTES + 4];
-		fail(p, n->pos, "unknown class '%s'", clip(n->str, strlen(n->str), buf));
+		filter_fail(p, n->pos, "unknown class '%s'",
+		            filter_clip(n->str, strlen(n->str), buf));
 		return false;
 	}
 	free(n->str);
@@ -547,15 +204,15 @@ static bool want_class(struct parser *p, struct node *n, const char *fn)
 			return true;
 		}
 		if (p->s->n_classes == 0)
-			fail(p, n->pos, "no class %g: the study has no classes", v);
+			filter_fail(p, n->pos, "no class %g: the study has no classes", v);
 		else
-			fail(p, n->pos, "no class %g (class ids are 0 to %zu)", v,
-			     p->s->n_classes - 1);
+			filter_fail(p, n->pos, "no class %g (class ids are 0 to %zu)", v,
+			            p->s->n_classes - 1);
 		return false;
 	}
 	char buf[CLIP_BYTES + 4];
-	fail(p, n->pos, "%s() needs a class, but %s is %s", fn, span(p, n, buf),
-	     type_name(n->type));
+	filter_fail(p, n->pos, "%s() needs a class, but %s is %s", fn, span(p, n, buf),
+	            type_name(n->type));
 	return false;
 }
 
@@ -567,13 +224,13 @@ static const struct model *find_model(struct parser *p, const char *name, size_t
 	char buf[CLIP_BYTES + 4];
 	struct joiner j = {.len = 0};
 	for (size_t m = 0; m < p->s->n_models; m++)
-		join_add(&j, p->s->models[m].name);
+		filter_join_add(&j, p->s->models[m].name);
 	if (p->s->n_models == 0)
-		fail(p, pos, "unknown model '%s' (the study has no models)",
-		     clip(name, strlen(name), buf));
+		filter_fail(p, pos, "unknown model '%s' (the study has no models)",
+		            filter_clip(name, strlen(name), buf));
 	else
-		fail(p, pos, "unknown model '%s' (models: %s)", clip(name, strlen(name), buf),
-		     j.buf);
+		filter_fail(p, pos, "unknown model '%s' (models: %s)",
+		            filter_clip(name, strlen(name), buf), j.buf);
 	return NULL;
 }
 
@@ -585,7 +242,7 @@ static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
 	while (b < p->len && src[b] != ')')
 		b++;
 	if (b >= p->len)
-		return fail(p, lp, "unclosed '('");
+		return filter_fail(p, lp, "unclosed '('");
 	size_t close = b;
 	while (a < b && is_space(uc(src[a])))
 		a++;
@@ -596,7 +253,7 @@ static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
 		if (*q == '.')
 			d2 = q;
 	if (!d1 || d1 == d2 || d1 == src + a || d2 == d1 + 1 || d2 + 1 == src + b)
-		return fail(p, a, "act() needs model.layer.unit, such as act(cnn.fc1.0)");
+		return filter_fail(p, a, "act() needs model.layer.unit, such as act(cnn.fc1.0)");
 	size_t lpos = (size_t)(d1 + 1 - src), upos = (size_t)(d2 + 1 - src);
 	char *mname = xstrndup(src + a, (size_t)(d1 - (src + a)));
 	char *lname = xstrndup(d1 + 1, (size_t)(d2 - d1 - 1));
@@ -609,35 +266,37 @@ static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
 	if (li < 0) {
 		struct joiner j = {.len = 0};
 		for (size_t k = 0; k < m->n_layers; k++)
-			join_add(&j, m->layers[k].name);
+			filter_join_add(&j, m->layers[k].name);
 		if (m->n_layers == 0)
-			fail(p, lpos, "model '%s' has no layers", clip(mname, strlen(mname), buf));
+			filter_fail(p, lpos, "model '%s' has no layers",
+			            filter_clip(mname, strlen(mname), buf));
 		else
-			fail(p, lpos, "model '%s' has no layer '%s' (layers: %s)",
-			     clip(mname, strlen(mname), buf), clip(lname, strlen(lname), buf2),
-			     j.buf);
+			filter_fail(p, lpos, "model '%s' has no layer '%s' (layers: %s)",
+			            filter_clip(mname, strlen(mname), buf),
+			            filter_clip(lname, strlen(lname), buf2), j.buf);
 		goto out;
 	}
 	const struct layer *l = &m->layers[li];
 	if (!l->act_path || l->act.rows < p->s->n) {
-		fail(p, lpos, "layer '%s' of model '%s' has no activations",
-		     clip(lname, strlen(lname), buf), clip(mname, strlen(mname), buf2));
+		filter_fail(p, lpos, "layer '%s' of model '%s' has no activations",
+		            filter_clip(lname, strlen(lname), buf),
+		            filter_clip(mname, strlen(mname), buf2));
 		goto out;
 	}
 	size_t unit = 0;
 	for (size_t k = upos; k < b; k++) {
 		if (!is_digit(uc(src[k]))) {
-			fail(p, upos, "act() unit '%s' is not a whole number",
-			     clip(src + upos, b - upos, buf));
+			filter_fail(p, upos, "act() unit '%s' is not a whole number",
+			            filter_clip(src + upos, b - upos, buf));
 			goto out;
 		}
 		if (unit < l->act.cols)
 			unit = unit * 10 + (size_t)(src[k] - '0');
 	}
 	if (unit >= l->act.cols) {
-		fail(p, upos, "unit %s is out of range: layer '%s' has %zu units",
-		     clip(src + upos, b - upos, buf), clip(lname, strlen(lname), buf2),
-		     l->act.cols);
+		filter_fail(p, upos, "unit %s is out of range: layer '%s' has %zu units",
+		            filter_clip(src + upos, b - upos, buf),
+		            filter_clip(lname, strlen(lname), buf2), l->act.cols);
 		goto out;
 	}
 	const struct npy_header *h = &l->act.h;
@@ -647,7 +306,7 @@ static struct node *parse_act(struct parser *p, size_t name_pos, size_t lp)
 	n->arr = &l->act;
 	n->col = unit;
 	p->at = close + 1;
-	lex_next(p);
+	filter_lex_next(p);
 out:
 	free(mname);
 	free(lname);
@@ -661,31 +320,31 @@ static struct node *parse_model_fn(struct parser *p, const char *fn, size_t name
 		if (p->tok.kind == T_ERR)
 			return NULL;
 		char buf[CLIP_BYTES + 8];
-		return fail(p, p->tok.pos, "%s() needs a model name, found %s", fn,
-		            tok_desc(p, buf));
+		return filter_fail(p, p->tok.pos, "%s() needs a model name, found %s", fn,
+		                   tok_desc(p, buf));
 	}
 	size_t mpos = p->tok.pos;
 	char *mname =
 	    p->tok.kind == T_STR ? xstrdup(p->tok.str) : xstrndup(p->src + p->tok.pos, p->tok.len);
 	const struct model *m = find_model(p, mname, mpos);
 	char buf[CLIP_BYTES + 4];
-	clip(mname, strlen(mname), buf);
+	filter_clip(mname, strlen(mname), buf);
 	free(mname);
 	if (!m)
 		return NULL;
 	bool is_p = strcmp(fn, "p") == 0;
 	if (m->src == SRC_PRED || !m->conf)
-		return fail(p, mpos, "model '%s' has only predictions", buf);
+		return filter_fail(p, mpos, "model '%s' has only predictions", buf);
 	if (is_p ? !m->probs.data || m->probs.cols != p->s->n_classes || m->probs.rows < p->s->n
 	         : !m->margin)
-		return fail(p, mpos, "model '%s' has no usable %s", buf,
-		            is_p ? "probabilities" : "margins");
-	lex_next(p);
+		return filter_fail(p, mpos, "model '%s' has no usable %s", buf,
+		                   is_p ? "probabilities" : "margins");
+	filter_lex_next(p);
 	struct node *n;
 	if (is_p) {
 		if (!expect(p, T_COMMA, "',' and a class"))
 			return NULL;
-		lex_next(p);
+		filter_lex_next(p);
 		if (!enter(p, p->tok.pos))
 			return NULL;
 		struct node *c = parse_value(p);
@@ -702,7 +361,7 @@ static struct node *parse_model_fn(struct parser *p, const char *fn, size_t name
 	if (!expect(p, T_RP, "')'"))
 		return NULL;
 	n->end = p->tok.pos + 1;
-	lex_next(p);
+	filter_lex_next(p);
 	return n;
 }
 
@@ -718,11 +377,12 @@ static struct node *parse_call(struct parser *p, size_t lp)
 	                                                            : NULL;
 	if (!fn) {
 		char buf[CLIP_BYTES + 4];
-		return fail(p, pos, "unknown function '%s' (functions: conf, margin, p, act)",
-		            clip(name, n, buf));
+		return filter_fail(p, pos,
+		                   "unknown function '%s' (functions: conf, margin, p, act)",
+		                   filter_clip(name, n, buf));
 	}
 	p->at = lp + 1;
-	lex_next(p);
+	filter_lex_next(p);
 	return parse_model_fn(p, fn, pos);
 }
 
@@ -767,7 +427,7 @@ static struct node *parse_name(struct parser *p)
 	} else if (strcmp(name, "split") == 0 || strcmp(name, "text") == 0) {
 		char *const *arr = name[0] == 's' ? s->splits : s->texts;
 		if (!arr) {
-			fail(p, pos, "the study has no %ss", name);
+			filter_fail(p, pos, "the study has no %ss", name);
 		} else {
 			n = node_new(p, N_STR_ARRAY, TY_STR, pos, end);
 			n->strs = arr;
@@ -788,16 +448,16 @@ static struct node *parse_name(struct parser *p)
 		n->num = c;
 	} else if (strcmp(name, "conf") == 0 || strcmp(name, "margin") == 0 ||
 	           strcmp(name, "p") == 0 || strcmp(name, "act") == 0) {
-		fail(p, pos, "%s is a function: write %s(%s)", name, name,
-		     name[0] == 'a'   ? "model.layer.unit"
-		     : name[0] == 'p' ? "model, class"
-		                      : "model");
+		filter_fail(p, pos, "%s is a function: write %s(%s)", name, name,
+		            name[0] == 'a'   ? "model.layer.unit"
+		            : name[0] == 'p' ? "model, class"
+		                             : "model");
 	} else {
-		fail(p, pos, "unknown name '%s'", clip(name, len, buf));
+		filter_fail(p, pos, "unknown name '%s'", filter_clip(name, len, buf));
 	}
 	free(name);
 	if (n)
-		lex_next(p);
+		filter_lex_next(p);
 	return n;
 }
 
@@ -811,41 +471,41 @@ static struct node *parse_value(struct parser *p)
 		n = node_new(p, N_CONST, TY_NUM, t.pos, t.pos + t.len);
 		n->num = t.num;
 		n->literal = true;
-		lex_next(p);
+		filter_lex_next(p);
 		return n;
 	case T_STR:
 		n = node_new(p, N_STR_CONST, TY_STR, t.pos, t.pos + t.len);
 		n->str = p->tok.str;
 		p->tok.str = NULL;
 		n->literal = true;
-		lex_next(p);
+		filter_lex_next(p);
 		return n;
 	case T_NAME:
 		return parse_name(p);
 	case T_LP:
 		if (!enter(p, t.pos))
 			return NULL;
-		lex_next(p);
+		filter_lex_next(p);
 		n = parse_or(p);
 		p->depth--;
 		if (!n)
 			return NULL;
 		if (p->tok.kind == T_END)
-			return fail(p, t.pos, "unclosed '('");
+			return filter_fail(p, t.pos, "unclosed '('");
 		if (!expect(p, T_RP, "')'"))
 			return NULL;
-		lex_next(p);
+		filter_lex_next(p);
 		return n;
 	case T_MINUS: {
 		if (!enter(p, t.pos))
 			return NULL;
-		lex_next(p);
+		filter_lex_next(p);
 		struct node *a = parse_value(p);
 		p->depth--;
 		if (!a)
 			return NULL;
 		if (a->type != TY_NUM)
-			return fail(p, t.pos, "cannot negate %s", describe(p, a, buf));
+			return filter_fail(p, t.pos, "cannot negate %s", describe(p, a, buf));
 		if (a->literal) {
 			a->num = -a->num;
 			a->pos = t.pos;
@@ -858,9 +518,9 @@ static struct node *parse_value(struct parser *p)
 	case T_ERR:
 		return NULL;
 	case T_END:
-		return fail(p, t.pos, "unexpected end of expression");
+		return filter_fail(p, t.pos, "unexpected end of expression");
 	default:
-		return fail(p, t.pos, "expected a value, found %s", tok_desc(p, buf));
+		return filter_fail(p, t.pos, "expected a value, found %s", tok_desc(p, buf));
 	}
 }
 
@@ -874,13 +534,14 @@ static struct node *make_match(struct parser *p, struct node *a, size_t op_pos)
 {
 	char buf[CLIP_BYTES + 8];
 	if (a->type != TY_STR && a->type != TY_CLASS)
-		return fail(p, op_pos, "'~' needs text or a class on its left, but %s is %s",
-		            span(p, a, buf), type_name(a->type));
+		return filter_fail(p, op_pos, "'~' needs text or a class on its left, but %s is %s",
+		                   span(p, a, buf), type_name(a->type));
 	if (p->tok.kind != T_STR) {
 		if (p->tok.kind == T_ERR)
 			return NULL;
-		return fail(p, p->tok.pos, "'~' needs a quoted string on its right, found %s",
-		            tok_desc(p, buf));
+		return filter_fail(p, p->tok.pos,
+		                   "'~' needs a quoted string on its right, found %s",
+		                   tok_desc(p, buf));
 	}
 	struct node *n = node_new(p, N_MATCH_STR, TY_BOOL, a->pos, p->tok.pos + p->tok.len);
 	n->a = a;
@@ -896,7 +557,7 @@ static struct node *make_match(struct parser *p, struct node *a, size_t op_pos)
 			n->class_hit[c] =
 			    filter_contains_folded(p->s->classes[c], n->str, n->str_len);
 	}
-	lex_next(p);
+	filter_lex_next(p);
 	return n;
 }
 
@@ -909,10 +570,10 @@ static struct node *make_cmp(struct parser *p, struct node *a, struct node *b, e
 	enum kind kind;
 	if (a->type == TY_BOOL || b->type == TY_BOOL) {
 		if (a->type != b->type)
-			return fail(p, op_pos, "cannot compare %s with %s", describe(p, a, ba),
-			            describe(p, b, bb));
+			return filter_fail(p, op_pos, "cannot compare %s with %s",
+			                   describe(p, a, ba), describe(p, b, bb));
 		if (op != T_EQ && op != T_NE)
-			return fail(p, op_pos, "conditions compare only with '==' and '!='");
+			return filter_fail(p, op_pos, "conditions compare only with '==' and '!='");
 		kind = N_CMP_BOOL;
 	} else {
 		if (a->type == TY_CLASS && b->literal && b->type == TY_STR) {
@@ -923,8 +584,8 @@ static struct node *make_cmp(struct parser *p, struct node *a, struct node *b, e
 				return NULL;
 		}
 		if ((a->type == TY_STR) != (b->type == TY_STR))
-			return fail(p, op_pos, "cannot compare %s with %s", describe(p, a, ba),
-			            describe(p, b, bb));
+			return filter_fail(p, op_pos, "cannot compare %s with %s",
+			                   describe(p, a, ba), describe(p, b, bb));
 		kind = a->type == TY_STR ? N_CMP_STR : N_CMP_NUM;
 	}
 	struct node *n = node_new(p, kind, TY_BOOL, a->pos, b->end);
@@ -945,7 +606,7 @@ static struct node *parse_cmp(struct parser *p)
 		return a;
 	enum tok_kind op = p->tok.kind;
 	size_t op_pos = p->tok.pos;
-	lex_next(p);
+	filter_lex_next(p);
 	struct node *n;
 	if (op == T_MATCH) {
 		n = make_match(p, a, op_pos);
@@ -956,7 +617,7 @@ static struct node *parse_cmp(struct parser *p)
 		n = make_cmp(p, a, b, op, op_pos);
 	}
 	if (n && is_cmp(p->tok.kind))
-		return fail(p, p->tok.pos, "comparisons do not chain: join them with 'and'");
+		return filter_fail(p, p->tok.pos, "comparisons do not chain: join them with 'and'");
 	return n;
 }
 
@@ -967,7 +628,7 @@ static struct node *parse_not(struct parser *p)
 	size_t pos = p->tok.pos;
 	if (!enter(p, pos))
 		return NULL;
-	lex_next(p);
+	filter_lex_next(p);
 	struct node *a = parse_not(p);
 	p->depth--;
 	if (!a || !want_bool(p, a))
@@ -989,7 +650,7 @@ static struct node *parse_chain(struct parser *p, enum tok_kind op, enum kind ki
 	struct node *n = node_new(p, kind, TY_BOOL, a->pos, a->end);
 	kid_push(n, a);
 	while (p->tok.kind == op) {
-		lex_next(p);
+		filter_lex_next(p);
 		struct node *b = sub(p);
 		if (!b || !want_bool(p, b))
 			return NULL;
@@ -1015,23 +676,23 @@ struct expr *expr_compile(const struct study *s, const char *text, struct nn_err
 {
 	struct parser p = {.s = s, .src = text ? text : "", .len = text ? strlen(text) : 0};
 	struct node *root = NULL;
-	lex_next(&p);
+	filter_lex_next(&p);
 	if (p.tok.kind == T_END) {
-		fail(&p, 0, "empty expression");
+		filter_fail(&p, 0, "empty expression");
 		p.err_col = 0;
 	} else {
 		root = parse_or(&p);
 		char buf[CLIP_BYTES + 8];
 		if (root && p.tok.kind != T_END)
-			fail(&p, p.tok.pos, "unexpected %s", tok_desc(&p, buf));
+			filter_fail(&p, p.tok.pos, "unexpected %s", tok_desc(&p, buf));
 		if (root && root->type == TY_STR)
-			fail(&p, root->pos, "cannot sort by %s", describe(&p, root, buf));
+			filter_fail(&p, root->pos, "cannot sort by %s", describe(&p, root, buf));
 	}
 	free(p.tok.str);
 	if (p.failed || !root) {
 		nodes_free(p.nodes);
 		if (!p.failed) /* cannot happen: every NULL comes with a message */
-			fail(&p, 0, "invalid expression");
+			filter_fail(&p, 0, "invalid expression");
 		if (err)
 			*err = p.err;
 		if (err_col)

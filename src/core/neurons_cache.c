@@ -19,6 +19,7 @@
  * so a reader sees a whole file or none.
  */
 #include "nncmp/neurons.h"
+#include "nncmp/outfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -325,48 +326,27 @@ int neurons_cache_load(const char *dir, const char *key, struct neuron_stats *ou
 	return rc;
 }
 
-/* Creates dir and its missing parents with mode 0700; returns 0 when dir exists afterwards. */
-static int mkdir_p(const char *dir)
-{
-	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : -1;
-	char *parent = path_dirname(dir);
-	int rc = strcmp(parent, dir) != 0 && strcmp(parent, ".") != 0 ? mkdir_p(parent) : 0;
-	free(parent);
-	if (rc < 0)
-		return -1;
-	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 int neurons_cache_store(const char *dir, const char *key, const struct neuron_stats *st)
 {
-	if (mkdir_p(dir) < 0)
+	if (mkdir_p(dir, 0700) < 0)
 		return -1;
 	char *path = neurons_cache_path(dir, key);
-	char *tmp = xasprintf("%s.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		free(path);
+	struct outfile out = {0};
+	struct nn_err err = {{0}};
+	int rc = outfile_open(&out, path, 0600, &err);
+	free(path);
+	if (rc < 0) {
+		outfile_discard(&out);
 		return -1;
 	}
 	uint8_t *buf;
-	size_t len, done = 0;
+	size_t len;
 	neurons_cache_encode(st, key, &buf, &len);
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
+	bool wrote = fwrite(buf, 1, len, out.f) == len;
 	free(buf);
-	int rc = close(fd) == 0 && done == len && rename(tmp, path) == 0 ? 0 : -1;
-	if (rc < 0)
-		unlink(tmp);
-	free(tmp);
-	free(path);
+	rc = wrote && outfile_finish(&out, &err) == 0 && outfile_commit(&out, true, NULL, &err) == 0
+	         ? 0
+	         : -1;
+	outfile_discard(&out);
 	return rc;
 }

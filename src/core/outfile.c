@@ -85,15 +85,10 @@ int outfile_commit(struct outfile *a, bool replace, bool *exists, struct nn_err 
 	}
 	free(a->tmp);
 	a->tmp = NULL;
-	char *dir = path_dirname(a->target);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dir);
-	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : -1;
-	if (rc < 0)
-		nn_err_set(err, "%s: cannot sync its directory: %s", a->target, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return rc;
+	if (fsync_dir_of(a->target) < 0)
+		return nn_err_set(err, "%s: cannot sync its directory: %s", a->target,
+		                  strerror(errno));
+	return 0;
 }
 
 void outfile_discard(struct outfile *a)

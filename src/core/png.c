@@ -1,4 +1,7 @@
-/* png.c — an image as a PNG data: URI, for reports that must be one self-contained file. */
+/*
+ * png.c — images as PNG (libpng) in base64: a data: URI for reports that must be one
+ * self-contained file, and the RGBA payload of kitty's and iTerm2's inline images.
+ */
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,30 +35,42 @@ static char *base64(const uint8_t *in, size_t len, const char *prefix)
 	return out;
 }
 
-char *image_png_data_uri(const struct image *img, struct nn_err *err)
+/* The base64 of a PNG of w × h pixels in the given libpng format, after prefix; NULL on failure. */
+static char *png_base64(const uint8_t *px, int w, int h, png_uint_32 format, const char *prefix,
+                        struct nn_err *err)
 {
 	png_image pi;
 	memset(&pi, 0, sizeof pi);
 	pi.version = PNG_IMAGE_VERSION;
-	pi.width = (png_uint_32)img->w;
-	pi.height = (png_uint_32)img->h;
-	pi.format = PNG_FORMAT_RGB;
+	pi.width = (png_uint_32)w;
+	pi.height = (png_uint_32)h;
+	pi.format = format;
 	png_alloc_size_t size = 0;
 	/* the first call measures, the second writes */
-	if (!png_image_write_to_memory(&pi, NULL, &size, 0, img->rgb, 0, NULL)) {
+	if (!png_image_write_to_memory(&pi, NULL, &size, 0, px, 0, NULL)) {
 		nn_err_set(err, "PNG encoding failed: %s", pi.message);
 		png_image_free(&pi);
 		return NULL;
 	}
 	uint8_t *buf = xmalloc(size ? size : 1);
-	if (!png_image_write_to_memory(&pi, buf, &size, 0, img->rgb, 0, NULL)) {
+	if (!png_image_write_to_memory(&pi, buf, &size, 0, px, 0, NULL)) {
 		nn_err_set(err, "PNG encoding failed: %s", pi.message);
 		png_image_free(&pi);
 		free(buf);
 		return NULL;
 	}
 	png_image_free(&pi);
-	char *uri = base64(buf, size, "data:image/png;base64,");
+	char *out = base64(buf, size, prefix);
 	free(buf);
-	return uri;
+	return out;
+}
+
+char *image_png_data_uri(const struct image *img, struct nn_err *err)
+{
+	return png_base64(img->rgb, img->w, img->h, PNG_FORMAT_RGB, "data:image/png;base64,", err);
+}
+
+char *image_png_base64_rgba(const uint8_t *rgba, int w, int h, struct nn_err *err)
+{
+	return png_base64(rgba, w, h, PNG_FORMAT_RGBA, "", err);
 }

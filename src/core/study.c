@@ -16,6 +16,12 @@
 #include "nncmp/manifest.h"
 #include "nncmp/samples.h"
 
+/* "s" after a count that is not 1, for messages. */
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -319,8 +325,8 @@ static int check_ids_in_range(const int32_t *v, size_t n, size_t n_classes, cons
 	for (size_t i = 0; i < n; i++)
 		if ((size_t)v[i] >= n_classes)
 			return nn_err_set(err,
-			                  "%s: row %zu holds class %d, but there are %zu classes",
-			                  path, i, v[i], n_classes);
+			                  "%s: row %zu holds class %d, but there are %zu class%s",
+			                  path, i, v[i], n_classes, n_classes == 1 ? "" : "es");
 	return 0;
 }
 
@@ -360,8 +366,9 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 				    err, "%s: a scalar, expected an (N, H) activation matrix",
 				    l->act_path);
 			if (l->act.rows != s->n)
-				return nn_err_set(err, "%s: %zu rows, but %s has %zu", l->act_path,
-				                  l->act.rows, s->labels_path, s->n);
+				return nn_err_set(err, "%s: %zu row%s, but %s has %zu", l->act_path,
+				                  l->act.rows, plural(l->act.rows), s->labels_path,
+				                  s->n);
 			if (l->act.h.kind == NPY_BOOL)
 				return nn_err_set(err, "%s: boolean activations are not supported",
 				                  l->act_path);
@@ -402,8 +409,8 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 			if (!m->pred)
 				return -1;
 			if (n != s->n)
-				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
-				                  n, s->labels_path, s->n);
+				return nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->src_path,
+				                  n, plural(n), s->labels_path, s->n);
 		} else {
 			if (open_source(s, &m->probs, m->src_path, &mm->src_shards, err) < 0)
 				return -1;
@@ -412,8 +419,9 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 				                  "%s: %d-dimensional, expected an (N, C) matrix",
 				                  m->src_path, m->probs.h.ndim);
 			if (m->probs.rows != s->n)
-				return nn_err_set(err, "%s: %zu rows, but %s has %zu", m->src_path,
-				                  m->probs.rows, s->labels_path, s->n);
+				return nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->src_path,
+				                  m->probs.rows, plural(m->probs.rows),
+				                  s->labels_path, s->n);
 			if (m->probs.cols == 0)
 				return nn_err_set(err, "%s: 0 columns, expected (N, C) with C >= 1",
 				                  m->src_path);
@@ -439,16 +447,16 @@ static int settle_classes(struct study *s, struct nn_err *err)
 		if (m->src == SRC_PRED)
 			continue;
 		if (s->classes && m->probs.cols != s->n_classes)
-			return nn_err_set(err, "%s: %zu columns, but %s names %zu classes",
-			                  m->src_path, m->probs.cols,
+			return nn_err_set(err, "%s: %zu column%s, but %s names %zu class%s",
+			                  m->src_path, m->probs.cols, plural(m->probs.cols),
 			                  s->classes_path ? s->classes_path : s->labels_path,
-			                  s->n_classes);
+			                  s->n_classes, s->n_classes == 1 ? "" : "es");
 		if (!cols_from) {
 			cols = m->probs.cols;
 			cols_from = m->src_path;
 		} else if (m->probs.cols != cols) {
-			return nn_err_set(err, "%s: %zu columns, but %s has %zu", m->src_path,
-			                  m->probs.cols, cols_from, cols);
+			return nn_err_set(err, "%s: %zu column%s, but %s has %zu", m->src_path,
+			                  m->probs.cols, plural(m->probs.cols), cols_from, cols);
 		}
 	}
 	if (s->classes) {

@@ -1,9 +1,11 @@
-/* text.c — visible escapes for untrusted text. */
+/* text.c — visible escapes for untrusted text; UTF-8 decoding, display width, the locale. */
 #include "nncmp/text.h"
 
+#include <langinfo.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "nncmp/util.h"
 
@@ -24,7 +26,6 @@ static void put(struct buf *b, const char *s, size_t n)
 	b->p[b->n] = '\0';
 }
 
-/* Decodes one UTF-8 sequence; returns its length (0 when invalid) and the code point. */
 static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 {
 	unsigned char c = s[0];
@@ -179,4 +180,62 @@ char *text_valid_utf8(const char *s)
 		}
 	}
 	return b.p;
+}
+
+size_t text_utf8_decode(const char *s, size_t len, uint32_t *cp)
+{
+	return len ? utf8_decode((const unsigned char *)s, len, cp) : 0;
+}
+
+int text_cp_width(uint32_t cp)
+{
+	if (cp < 0x80)
+		return 1;
+	int w = wcwidth((wchar_t)cp);
+	return w < 0 ? 1 : w;
+}
+
+/* The code point and columns of the character at s (len bytes left); returns its bytes. */
+static size_t char_at(const char *s, size_t len, int *cols)
+{
+	uint32_t cp;
+	size_t n = utf8_decode((const unsigned char *)s, len, &cp);
+	if (n == 0) { /* a byte that is not UTF-8: one column, as its escape starts */
+		*cols = 1;
+		return 1;
+	}
+	*cols = text_cp_width(cp);
+	return n;
+}
+
+int text_width(const char *s)
+{
+	int cols = 0, w;
+	for (size_t len = strlen(s), k = 0; k < len;) {
+		k += char_at(s + k, len - k, &w);
+		cols += w;
+	}
+	return cols;
+}
+
+size_t text_fit(const char *s, int width, int *cols)
+{
+	size_t len = strlen(s), k = 0;
+	int used = 0, w;
+	while (k < len) {
+		size_t n = char_at(s + k, len - k, &w);
+		if (used + w > width)
+			break;
+		used += w;
+		k += n;
+	}
+	if (cols)
+		*cols = used;
+	return k;
+}
+
+bool text_locale_utf8(void)
+{
+	const char *cs = nl_langinfo(CODESET);
+	return cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
 }

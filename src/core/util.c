@@ -224,3 +224,60 @@ void strvec_free(struct strvec *sv)
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
 }
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (w == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int mkdir_p(const char *dir, unsigned mode)
+{
+	char *p = xstrdup(dir);
+	int rc = 0;
+	for (char *c = p + 1; *c && rc == 0; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			rc = -1;
+		*c = '/';
+	}
+	if (rc == 0 && mkdir(p, (mode_t)mode) < 0) {
+		struct stat st;
+		if (errno != EEXIST)
+			rc = -1;
+		else if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			rc = -1;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+int fsync_dir_of(const char *path)
+{
+	char *dir = path_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}

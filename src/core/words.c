@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/text.h"
+
 static const char *const stop_words[] = {
     "a",     "about", "after",  "again",   "all",    "also",    "am",     "an",     "and",
     "any",   "are",   "as",     "at",      "be",     "been",    "but",    "by",     "can",
@@ -86,23 +88,15 @@ static void word_count(struct word_counts *c, const char *w, size_t len, size_t 
 	c->slots[j] = ++c->n_words;
 }
 
-/* Byte length of the UTF-8 character at p and its code point (1 and U+FFFD for a bad byte). */
+/* Byte length of the UTF-8 character at p and its code point (1 and U+FFFD for a bad byte). The
+ * decoder stops at the first byte that is not a continuation, so it never reads past the NUL. */
 static size_t utf8_char(const unsigned char *p, uint32_t *cp)
 {
-	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 1;
-	if (p[0] >= 0x80 && n == 1) {
+	size_t n = text_utf8_decode((const char *)p, 4, cp);
+	if (n == 0) {
 		*cp = 0xfffd;
 		return 1;
 	}
-	uint32_t v = n == 1 ? p[0] : p[0] & (0x3f >> (n - 1));
-	for (size_t k = 1; k < n; k++) {
-		if ((p[k] & 0xc0) != 0x80) {
-			*cp = 0xfffd;
-			return 1;
-		}
-		v = (v << 6) | (p[k] & 0x3f);
-	}
-	*cp = v;
 	return n;
 }
 

@@ -14,6 +14,7 @@
 
 #include "nncmp/termgfx.h"
 #include "nncmp/termreply.h"
+#include "nncmp/util.h"
 
 #define CELL_W_DEFAULT 10
 #define CELL_H_DEFAULT 20
@@ -23,20 +24,6 @@ static long now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static void write_all(int fd, const char *s)
-{
-	size_t n = strlen(s);
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
 }
 
 /* kitty's graphics query: a 1×1 RGB image with id 31, queried (a=q), not stored */
@@ -66,7 +53,7 @@ static struct termreply ask(int fd, bool want_cell, bool ask_protocols, bool ask
 	char q[160];
 	snprintf(q, sizeof q, "%s%s%s%s", ask_protocols ? KITTY_QUERY XTVERSION : "",
 	         ask_iterm ? ITERM_CELL : "", want_cell ? "\033[16t\033[14t" : "", "\033[c");
-	write_all(fd, q);
+	(void)write_all(fd, q, strlen(q));
 
 	uint8_t buf[512];
 	size_t have = 0;

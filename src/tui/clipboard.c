@@ -45,19 +45,6 @@ static char *base64(const unsigned char *buf, size_t n)
 	return out;
 }
 
-static void write_all(const char *s, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
-}
-
 /* Sends value to the clipboard; returns whether it went through tmux's passthrough too. */
 static bool osc52_send(const char *value)
 {
@@ -65,13 +52,13 @@ static bool osc52_send(const char *value)
 	char *seq = xasprintf("\033]52;c;%s\a", b64);
 	free(b64);
 	size_t n = strlen(seq);
-	write_all(seq, n);
+	(void)write_all(STDOUT_FILENO, seq, n);
 	const char *tmux = getenv("TMUX");
 	bool in_tmux = tmux && *tmux;
 	if (in_tmux) {
 		size_t wl;
 		char *wrapped = image_tmux_wrap(seq, n, &wl);
-		write_all(wrapped, wl);
+		(void)write_all(STDOUT_FILENO, wrapped, wl);
 		free(wrapped);
 	}
 	free(seq);

@@ -89,15 +89,7 @@ static void entry_free(struct entry *e)
 
 static void write_raw(const char *s, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
-	}
+	(void)write_all(STDOUT_FILENO, s, n);
 }
 
 /*

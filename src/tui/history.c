@@ -40,23 +40,6 @@ static bool history_paths(char *dir, size_t dsize, char *path, size_t psize)
 	return true;
 }
 
-/* Creates dir and its parents (mode 0700 for the ones made); 0 or -1 with errno. */
-static int mkdir_p(char *dir)
-{
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int rc = mkdir(dir, 0700);
-		*p = '/';
-		if (rc != 0 && errno != EEXIST)
-			return -1;
-	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* True when line can be a command of the history: not empty, no control characters. */
 static bool line_ok(const char *line, size_t n)
 {
@@ -150,7 +133,7 @@ void history_save(struct app *app, const char *line)
 	list_push(v, &n, line);
 	/* written whole or not at all, private as a shell's history is */
 	struct outfile out = {0};
-	int rc = mkdir_p(dir) == 0 ? 0 : nn_err_set(&err, "%s: %s", dir, strerror(errno));
+	int rc = mkdir_p(dir, 0700) == 0 ? 0 : nn_err_set(&err, "%s: %s", dir, strerror(errno));
 	if (rc == 0)
 		rc = outfile_open(&out, path, 0600, &err);
 	for (size_t k = 0; rc == 0 && k < n; k++)

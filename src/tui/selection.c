@@ -62,7 +62,7 @@ enum decision_status app_label_short(struct app *app, size_t i, int width, char 
 		return study_status(s, i);
 	}
 	const char *arrow = glyph(app, "\xe2\x86\x92", "->");
-	int room = width - classnames_cols(arrow), w1 = room / 2, w2 = room - w1;
+	int room = width - text_width(arrow), w1 = room / 2, w2 = room - w1;
 	char *g = xstrdup(app_class_abbrev(app, w1, NULL)[given]);
 	snprintf(buf, size, "%s%s%s", g, arrow, app_class_abbrev(app, w2, NULL)[now]);
 	free(g);

@@ -632,10 +632,10 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	size_t kept = journal_count(j, DECIDE_KEEP), decided = relab + removed + kept;
 	char est[120];
 	if (decided > 0)
-		snprintf(est, sizeof est,
-		         "errors left ~%.0f (%zu of %zu decisions so far were errors)",
+		snprintf(est, sizeof est, "errors left ~%.0f (%zu of %zu decision%s so far %s)",
 		         (double)left * (double)(relab + removed) / (double)decided,
-		         relab + removed, decided);
+		         relab + removed, decided, decided == 1 ? "" : "s",
+		         relab + removed == 1 ? "was an error" : "were errors");
 	else if (r->cell) /* a cell of the overview: every sample in it is misclassified */
 		snprintf(est, sizeof est, "errors left ~%zu (no decisions yet: every sample here)",
 		         left);
@@ -836,8 +836,9 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 	}
 	const struct overview_cell *cc = &cur->cells[nav->left];
 	snprintf(line, sizeof line,
-	         "given %.40s, predicted %.40s: %zu samples   h/l: cell   Enter: review them",
-	         s->classes[cur->label], s->classes[cc->pred], cc->n);
+	         "given %.40s, predicted %.40s: %zu sample%s   h/l: cell   Enter: review %s",
+	         s->classes[cur->label], s->classes[cc->pred], cc->n, cc->n == 1 ? "" : "s",
+	         cc->n == 1 ? "it" : "them");
 	draw_text(app, w, H - 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 }
 

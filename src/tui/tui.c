@@ -597,8 +597,7 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	struct app *app = &app_storage;
 	memset(app, 0, sizeof *app);
 	app->s = s;
-	const char *cs = nl_langinfo(CODESET);
-	app->utf8 = cs && (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf8") == 0);
+	app->utf8 = text_locale_utf8();
 	app->class_names = xcalloc(s->n_classes, sizeof *app->class_names);
 	for (size_t c = 0; c < s->n_classes; c++)
 		app->class_names[c] = text_sanitize(s->classes[c], !app->utf8);

@@ -87,12 +87,14 @@ static void dups_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 	size_t differ = 0;
 	for (size_t k = 0; k < d->res.n_pairs; k++)
 		differ += s->labels[d->res.pairs[k].a] != s->labels[d->res.pairs[k].b];
-	snprintf(line, sizeof line,
-	         "%.40s.%.40s: %zu pairs with the same prediction and cosine >= %.2f%s, %zu of the "
-	         "listed with different labels (*)   d: %s",
-	         s->models[d->m].name, s->models[d->m].layers[d->l].name, d->res.count,
-	         DUPS_VIEW_THRESHOLD, d->res.count > d->res.n_pairs ? " (the closest listed)" : "",
-	         differ, d->differ_only ? "every pair" : "only differing labels");
+	snprintf(
+	    line, sizeof line,
+	    "%.40s.%.40s: %zu pair%s with the same prediction and cosine >= %.2f%s, %zu of the "
+	    "listed with different labels (*)   d: %s",
+	    s->models[d->m].name, s->models[d->m].layers[d->l].name, d->res.count,
+	    d->res.count == 1 ? "" : "s", DUPS_VIEW_THRESHOLD,
+	    d->res.count > d->res.n_pairs ? " (the closest listed)" : "", differ,
+	    d->differ_only ? "every pair" : "only differing labels");
 	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
 	if (d->n_shown == 0) {
 		draw_safe(app, w, 3, 2, W - 4, "no pair", role_attr(ROLE_DIM), false);

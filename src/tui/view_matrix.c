@@ -133,9 +133,9 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	char line[512];
 	char *mn = text_sanitize(c->model, !app->utf8), *ln = text_sanitize(c->layer, !app->utf8);
 	snprintf(line, sizeof line,
-	         "%s.%s: mean activation of each neuron (columns) over %s; %zu instances shown", mn,
-	         ln, c->mode ? "outcomes of the pair and the filter vs the rest" : "each class",
-	         c->n_sel);
+	         "%s.%s: mean activation of each neuron (columns) over %s; %zu instance%s shown",
+	         mn, ln, c->mode ? "outcomes of the pair and the filter vs the rest" : "each class",
+	         c->n_sel, c->n_sel == 1 ? "" : "s");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	snprintf(line, sizeof line,
 	         "r: rows by %s   o: %s   h/l: column   Enter: sort instances by the neuron",

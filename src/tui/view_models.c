@@ -122,10 +122,12 @@ static void models_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	struct models_ctx *c = p;
 	int W = getmaxx(w), H = getmaxy(w);
 	char line[600], cell[6][32];
-	snprintf(line, sizeof line,
-	         "%zu models over the %zu shown instances; sorted by %s   o or < >: sort column   "
-	         "Enter: make the model A",
-	         c->n_models, c->n_sel, col_names[c->sort_col]);
+	snprintf(
+	    line, sizeof line,
+	    "%zu model%s over the %zu shown instance%s; sorted by %s   o or < >: sort column   "
+	    "Enter: make the model A",
+	    c->n_models, c->n_models == 1 ? "" : "s", c->n_sel, c->n_sel == 1 ? "" : "s",
+	    col_names[c->sort_col]);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	int nw = 8;
 	for (size_t m = 0; m < c->n_models; m++) {

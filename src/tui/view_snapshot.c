@@ -177,9 +177,10 @@ static void snap_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	else if (l->bins > 1)
 		snprintf(
 		    line, sizeof line,
-		    "%s, %zu weights, ||A|| %.4g: |dw| per level of d; bin 0 is [0, %.3g), then "
+		    "%s, %zu weight%s, ||A|| %.4g: |dw| per level of d; bin 0 is [0, %.3g), then "
 		    "%zu log-spaced bins up to max |dw| %.4g",
-		    name, l->n, l->norm_a, l->bin_edges[1], l->bins - 1, l->max_abs_delta);
+		    name, l->n, l->n == 1 ? "" : "s", l->norm_a, l->bin_edges[1], l->bins - 1,
+		    l->max_abs_delta);
 	else
 		snprintf(line, sizeof line, "%s: one bin, [0, %.4g]", name, l->max_abs_delta);
 	free(name);

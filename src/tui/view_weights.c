@@ -253,8 +253,8 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	else if (c->act)
 		snprintf(
 		    line, sizeof line,
-		    "no overlay: the layer's activations have %zu neurons, its weights %zu rows",
-		    c->h, g->rows);
+		    "no overlay: the layer's activations have %zu neuron%s, its weights %zu row%s",
+		    c->h, c->h == 1 ? "" : "s", g->rows, g->rows == 1 ? "" : "s");
 	else
 		snprintf(line, sizeof line, "no overlay: %s",
 		         c->inst == SIZE_MAX ? "no instance is selected"

@@ -79,9 +79,9 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	int W = getmaxx(w), H = getmaxy(w);
 	char line[512];
 	snprintf(line, sizeof line,
-	         "%zu of %zu texts shown; words in at least %zu of them%s; sorted by %s", c->n_sel,
-	         c->wc.n, c->min_support, c->show_stop ? "" : ", stop words hidden",
-	         c->by_count ? "count" : "lift");
+	         "%zu of %zu text%s shown; words in at least %zu of them%s; sorted by %s", c->n_sel,
+	         c->wc.n, c->wc.n == 1 ? "" : "s", c->min_support,
+	         c->show_stop ? "" : ", stop words hidden", c->by_count ? "count" : "lift");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	snprintf(line, sizeof line,
 	         "lift = (%% of shown texts with the word) / (%% of all texts with it)%s",

@@ -52,6 +52,53 @@ done
 expect 2 "--top wants a count" -- "$NNCMP" instances $DIGITS --top -3
 expect 2 "--filter needs a value" -- "$NNCMP" instances $DIGITS --filter
 
+# one option parser: every subcommand of `nncmp --help` takes --help and a study after "--",
+# and says an unknown option, a missing value and a bad value in the same words, naming itself
+cmds=$("$NNCMP" --help | sed -n 's/^       nncmp \([a-z][a-z]*\) .*/\1/p')
+[ "$(printf '%s\n' $cmds | wc -l)" -ge 18 ] && ok || bad "nncmp --help lists $(printf '%s\n' $cmds | wc -l) subcommands: $cmds"
+for cmd in $cmds; do
+	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help
+	out=$("$NNCMP" $cmd $DIGITS --nope 2>&1)
+	[ "$out" = "nncmp $cmd: unknown option '--nope' (see 'nncmp $cmd --help')" ] && ok ||
+		bad "$cmd --nope: '$out'"
+	expect 2 "nncmp $cmd: no study given (see 'nncmp $cmd --help')" -- "$NNCMP" $cmd
+	# README's Subcommands tables and the man page's synopsis name every subcommand
+	grep -q "^| \`nncmp $cmd " README.md && ok || bad "README's Subcommands lack $cmd"
+	grep -qx "\.B $cmd" doc/nncmp.1 && ok || bad "doc/nncmp.1's synopsis lacks $cmd"
+done
+# each usage of nncmp --help (wrapped lines joined) is README's, word for word (report has two rows)
+"$NNCMP" --help | awk '
+	function flush() { if (cur != "") print cur; cur = "" }
+	/^       nncmp [a-z]/ { flush(); cur = $0; sub(/^ +/, "", cur); sub(/   .*$/, "", cur); next }
+	/^ +\[/ && cur != "" { l = $0; sub(/^ +/, "", l); sub(/   .*$/, "", l); cur = cur " " l; next }
+	{ flush() }' | grep -v '^nncmp report ' | sed 's/|/\\|/g' >"$TMP/usages"
+[ "$(wc -l <"$TMP/usages")" -ge 17 ] && ok || bad "usages from nncmp --help: $(cat "$TMP/usages")"
+while IFS= read -r u; do
+	grep -qF "| \`$u\` |" README.md && ok || bad "README's Subcommands lack '$u' (nncmp --help)"
+done <"$TMP/usages"
+# the shell completions offer the same subcommands
+bash_cmds=$(sed -n 's/^_nncmp_subcommands="\(.*\)"$/\1/p' completion/nncmp.bash | tr ' ' '\n' | sort)
+[ "$bash_cmds" = "$(printf '%s\n' $cmds | sort)" ] && ok || bad "completion/nncmp.bash offers '$bash_cmds', nncmp --help lists '$cmds'"
+for cmd in $cmds; do
+	grep -q "^    '$cmd:" completion/_nncmp && ok || bad "completion/_nncmp lacks $cmd"
+done
+# and nothing in README's tables that --help does not list
+for cmd in $(sed -n 's/^| `nncmp \([a-z][a-z]*\) .*/\1/p' README.md | sort -u); do
+	printf '%s\n' $cmds | grep -qx "$cmd" && ok || bad "README lists $cmd, nncmp --help does not"
+done
+expect 2 "nncmp export: --out needs a value (see" -- "$NNCMP" export $DIGITS --out
+expect 2 "nncmp preview: --graphics needs a value (see" -- "$NNCMP" preview $DIGITS --graphics
+expect 2 "nncmp weights: --summary wants peak or mean, not 'x'" -- "$NNCMP" weights $DIGITS --model cnn --summary x
+expect 2 "nncmp gate: --metric wants accuracy or macro_f1, not 'f2'" -- "$NNCMP" gate $DIGITS --base cnn --new mlp --metric f2
+expect 2 "nncmp neurons: --bins wants" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1 --bins 1
+expect 0 "899 instances" -- "$NNCMP" check -- $DIGITS
+# matrix, similarity and project share one parser: each refuses the others' options by name
+expect 2 "nncmp project: --cka belongs to 'nncmp similarity'" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --cka
+expect 2 "nncmp matrix: --with belongs to 'nncmp similarity'" -- "$NNCMP" matrix $DIGITS --model cnn --layer fc1 --with fc2
+expect 2 "nncmp similarity: --sort-row belongs to 'nncmp matrix'" -- "$NNCMP" similarity $DIGITS --model cnn --layer fc1 --sort-row x
+expect 2 "nncmp project: one --filter at most" -- "$NNCMP" project $DIGITS --model cnn --layer fc1 --filter 'gt == 1' --filter 'gt == 2'
+expect 0 "\"b\":\"mlp\"" -- "$NNCMP" diff $DIGITS --models cnn --json mlp
+
 # the report, text and JSON; options may follow the study
 expect 0 "899 instances, 10 classes" -- "$NNCMP" report $DIGITS
 expect 0 "confusion matrix of cnn" -- "$NNCMP" report $DIGITS
@@ -394,6 +441,22 @@ NO_COLOR=1 "$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=always | gre
 expect 0 "53 match 'cnn != gt'" -- "$NNCMP" $DIGITS --filter 'cnn != gt'
 expect 2 "--sort and --models set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
 expect 0 "digits" -- "$NNCMP" --filter 'cnn != gt' $DIGITS
+
+# the caches create their directory with its parents (mkdir_p): the derived-data cache made only
+# the last level, so it was never written under a cache home that did not exist yet
+XDG_CACHE_HOME=$TMP/fresh/home/cache "$NNCMP" report $DIGITS >/dev/null 2>&1
+ls "$TMP"/fresh/home/cache/nncmp/*.ndv >/dev/null 2>&1 && ok || bad "no derived-data cache under a new XDG_CACHE_HOME"
+
+# text tables line up in display columns (wcwidth, as in the TUI) with CJK class names, ids and
+# texts: the oracle is Python's East Asian Width table (tests/cli/cjk_align.py)
+CJK=tests/data/cjk
+for what in report instances; do
+	if LC_ALL=C.UTF-8 "$NNCMP" $what $CJK --no-journal 2>/dev/null | python3 tests/cli/cjk_align.py $what >"$TMP/align"; then
+		ok
+	else
+		bad "$what on $CJK misaligned: $(head -3 "$TMP/align")"
+	fi
+done
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -18,6 +18,7 @@ import nncmp_export as nx  # noqa: E402
 
 NNCMP = os.environ.get("NNCMP", "./nncmp")
 TMP = tempfile.mkdtemp(prefix="nncmp-export-")
+os.environ["XDG_CACHE_HOME"] = os.path.join(TMP, "cache")  # nncmp's caches stay in scratch
 results = []
 
 
@@ -159,6 +160,11 @@ def t_demo():
     p = subprocess.run([py, "tools/nncmp_export.py", "--demo", out], capture_output=True,
                        text=True)
     assert p.returncode == 2 and "not empty" in p.stderr, (p.returncode, p.stderr)
+    assert "--overwrite" in p.stderr and "overwrite=True" not in p.stderr, p.stderr
+    # executable, as the README runs it
+    assert os.access("tools/nncmp_export.py", os.X_OK)
+    with open("tools/nncmp_export.py", encoding="utf-8") as f:
+        assert f.readline().startswith("#!/usr/bin/python3")
     p = subprocess.run([py, "tools/nncmp_export.py", "--demo", out, "--overwrite",
                         "--rows", "50"], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
@@ -346,6 +352,338 @@ def t_errors():
            "already has probs")
     raises(lambda: nx.StudyWriter(os.path.join(TMP, "err5"), classes=["a", "b"])
            .add_labels([0, 2]), "out of range")
+
+
+# 5. Frameworks: dict batches and pooled tokens, torchvision, torch.distributed ---------------
+def _free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def tiny_transformer_parts():
+    """A two-block transformer encoder in plain torch, and a Hugging Face-style loader."""
+    import collections
+    import torch
+    from torch import nn
+
+    class Out:  # what transformers' SequenceClassifierOutput offers here: .logits
+        def __init__(self, logits):
+            self.logits = logits
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d, 2, batch_first=True)
+            self.ff = nn.Sequential(nn.Linear(d, 2 * d), nn.ReLU(), nn.Linear(2 * d, d))
+            self.n1, self.n2 = nn.LayerNorm(d), nn.LayerNorm(d)
+
+        def forward(self, h, pad):
+            a, _ = self.attn(h, h, h, key_padding_mask=pad, need_weights=False)
+            h = self.n1(h + a)
+            return self.n2(h + self.ff(h))
+
+    class Tiny(nn.Module):
+        def __init__(self, vocab=30, d=8, classes=3):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, d)
+            self.pos = nn.Embedding(16, d)
+            self.blocks = nn.ModuleList([Block(d), Block(d)])
+            self.head = nn.Linear(d, classes)
+
+        def forward(self, input_ids, attention_mask):
+            pad = attention_mask == 0
+            h = self.embed(input_ids) + self.pos(torch.arange(input_ids.shape[1]))
+            for b in self.blocks:
+                h = b(h, pad)
+            m = attention_mask.unsqueeze(2).float()
+            return Out(self.head((h * m).sum(1) / m.sum(1)))
+
+    class Encoding(collections.UserDict):  # transformers' BatchEncoding is a UserDict
+        pass
+
+    g = torch.Generator().manual_seed(2)
+    n = 41
+    lens = torch.randint(2, 13, (n,), generator=g)
+    seqs = [torch.randint(1, 30, (int(k),), generator=g) for k in lens]
+    labels = torch.randint(0, 3, (n,), generator=g)
+    rows = [{"input_ids": s, "labels": int(l)} for s, l in zip(seqs, labels)]
+
+    def collate(batch):  # dynamic padding: to the longest row of the batch
+        t = max(len(r["input_ids"]) for r in batch)
+        ids = torch.zeros(len(batch), t, dtype=torch.long)
+        mask = torch.zeros(len(batch), t, dtype=torch.long)
+        for i, r in enumerate(batch):
+            ids[i, :len(r["input_ids"])] = r["input_ids"]
+            mask[i, :len(r["input_ids"])] = 1
+        return Encoding(input_ids=ids, attention_mask=mask,
+                        labels=torch.tensor([r["labels"] for r in batch]))
+
+    loader = torch.utils.data.DataLoader(rows, batch_size=6, shuffle=False, collate_fn=collate)
+    torch.manual_seed(4)
+    return Tiny, loader, seqs, labels
+
+
+@check("torch: Hugging Face-style dict batches, a tiny transformer, pooled per-token layers")
+def t_transformer():
+    try:
+        import torch
+    except ImportError as e:
+        return "SKIP torch not importable (%s)" % e
+    Tiny, loader, seqs, labels = tiny_transformer_parts()
+    tx, tx2 = Tiny(), Tiny()
+    pools = {"embed": "first", "blocks.0": "mean", "blocks.1": "max", "blocks.1.n1": "last"}
+    path = os.path.join(TMP, "tx")
+    # tx2 is called through forward= with positional arguments and answers a dict:
+    # output= picks its scores (its first value is a loss, which must not be taken)
+    nx.export_torch(
+        path, models={"tx": tx}, loader=loader, layers={"tx": pools},
+        classes=["x", "y", "z"])
+    p2 = os.path.join(TMP, "tx2")
+    nx.export_torch(
+        p2, models={"tx2": tx2}, loader=loader, layers={"tx2": [("blocks.1", "mean")]},
+        classes=["x", "y", "z"],
+        forward=lambda m, x: {"loss": torch.zeros(()),
+                              "scores": m(x["input_ids"], x["attention_mask"]).logits},
+        output=lambda out: out["scores"])
+    n = len(seqs)
+    chk = nncmp_json("check", path)
+    assert chk["n"] == n
+    L = layers_of(chk)["tx"]
+    assert sorted(L) == sorted(pools), sorted(L)
+    for ln in pools:
+        assert L[ln]["act"]["shape"] == [n, 8], (ln, L[ln]["act"]["shape"])
+    rep = nncmp_json("report", path)
+    assert rep["n"] == n and [m["name"] for m in rep["models"]] == ["tx"]
+    assert np.array_equal(np.load(os.path.join(path, "labels.npy")), labels.numpy())
+    # oracle: each sequence alone, unpadded (the model ignores padding), pooled by NumPy
+    got = {ln: np.load(os.path.join(path, "models", "tx", "act", ln + ".npy")) for ln in pools}
+    lg = np.load(os.path.join(path, "models", "tx", "logits.npy"))
+    lg2 = np.load(os.path.join(p2, "models", "tx2", "logits.npy"))
+    got2 = np.load(os.path.join(p2, "models", "tx2", "act", "blocks.1.npy"))
+    mods = dict(tx.named_modules())
+    tx.eval()
+    tx2.eval()
+    for i, s in enumerate(seqs):
+        seen = {}
+        hs = [mods[ln].register_forward_hook(
+            lambda mod, inp, out, ln=ln: seen.__setitem__(ln, out.detach().numpy()[0]))
+            for ln in pools]
+        with torch.no_grad():
+            ids, mask = s[None], torch.ones(1, len(s), dtype=torch.long)
+            direct = tx(ids, mask).logits.numpy()[0]
+            h2 = {}
+            hh = dict(tx2.named_modules())["blocks.1"].register_forward_hook(
+                lambda mod, inp, out: h2.__setitem__("h", out.detach().numpy()[0]))
+            direct2 = tx2(ids, mask).logits.numpy()[0]
+            hh.remove()
+        for h in hs:
+            h.remove()
+        ref = {"embed": seen["embed"][0], "blocks.0": seen["blocks.0"].mean(0),
+               "blocks.1": seen["blocks.1"].max(0), "blocks.1.n1": seen["blocks.1.n1"][-1]}
+        for ln in pools:
+            assert np.allclose(got[ln][i], ref[ln], atol=1e-5), (ln, i, got[ln][i], ref[ln])
+        assert np.allclose(lg[i], direct, atol=1e-5), (i, lg[i], direct)
+        assert np.allclose(lg2[i], direct2, atol=1e-5) and not np.allclose(lg2[i], 0)
+        assert np.allclose(got2[i], h2["h"].mean(0), atol=1e-5)
+    # padding really varies, so some rows were pooled over a shorter length than their batch
+    assert len(set(len(s) for s in seqs[:6])) > 1
+    # without pool a per-token layer of varying length is refused, naming pool
+    raises(lambda: nx.export_torch(os.path.join(TMP, "txbad"), models={"tx": tx},
+                                   loader=loader, layers={"tx": ["blocks.0"]}),
+           "blocks.0", "pool", "mean")
+    raises(lambda: nx.export_torch(os.path.join(TMP, "txbad2"), models={"tx": tx},
+                                   loader=loader, layers={"tx": {"blocks.0": "avg"}}),
+           "'avg'", "mean", "first", "last", "max")
+    raises(lambda: nx.export_torch(os.path.join(TMP, "txbad3"), models={"tx": tx},
+                                   loader=loader, label_key="label"), "'label'", "labels")
+    nncmp("neurons", path, "--model", "tx", "--layer", "blocks.1.n1", "--json")
+
+
+@check("torchvision: a ResNet-18 (random weights) over an ImageFolder, layers by module path")
+def t_torchvision():
+    try:
+        import torch
+        import torchvision
+        from PIL import Image
+    except ImportError as e:
+        return "SKIP torch, torchvision or PIL not importable (%s)" % e
+    from torchvision import transforms
+    rng = np.random.default_rng(7)
+    root = os.path.join(TMP, "imgs")
+    classes = ["circle", "square"]
+    for c, cls in enumerate(classes):
+        os.makedirs(os.path.join(root, cls))
+        for k in range(6):
+            a = rng.integers(0, 80, (32, 32, 3)).astype(np.uint8)
+            yy, xx = np.mgrid[:32, :32]
+            shape = ((yy - 16) ** 2 + (xx - 16) ** 2 < 100) if c == 0 else \
+                ((abs(yy - 16) < 9) & (abs(xx - 16) < 9))
+            a[shape] += np.uint8(120 + 10 * k)
+            Image.fromarray(a).save(os.path.join(root, cls, "%d.png" % k))
+    ds = torchvision.datasets.ImageFolder(root, transform=transforms.ToTensor())
+    assert ds.classes == classes and len(ds) == 12
+    loader = torch.utils.data.DataLoader(ds, batch_size=5, shuffle=False)
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(weights=None, num_classes=2)
+    layers = ["layer2.1.conv2", "layer4", "avgpool", "fc"]
+    path = os.path.join(TMP, "resnet")
+    nx.export_torch(path, models={"resnet18": net}, loader=loader,
+                    layers={"resnet18": layers}, classes=ds.classes)
+    chk = nncmp_json("check", path)
+    L = layers_of(chk)["resnet18"]
+    assert sorted(L) == sorted(layers), sorted(L)
+    assert L["layer2.1.conv2"]["act"]["shape"] == [12, 128 * 4 * 4]
+    assert L["layer2.1.conv2"]["weights"]["shape"] == [128, 128 * 9]
+    assert L["layer4"]["act"]["shape"] == [12, 512] and "weights" not in L["layer4"]
+    assert L["avgpool"]["act"]["shape"] == [12, 512]
+    assert L["fc"]["weights"]["shape"] == [2, 512]
+    x = torch.stack([ds[i][0] for i in range(12)])
+    y = np.array([ds[i][1] for i in range(12)])
+    net.eval()
+    with torch.no_grad():
+        direct = net(x).numpy()
+        seen = {}
+        h = net.layer2[1].conv2.register_forward_hook(
+            lambda m, i, o: seen.__setitem__("c", o.flatten(1).numpy()))
+        net(x)
+        h.remove()
+    lg = np.load(os.path.join(path, "models", "resnet18", "logits.npy"))
+    assert np.allclose(lg, direct, atol=1e-4), np.abs(lg - direct).max()
+    act = np.load(os.path.join(path, "models", "resnet18", "act", "layer2.1.conv2.npy"))
+    assert act.shape == (12, 128, 4, 4), act.shape  # a conv output keeps its (C, H, W)
+    assert np.allclose(act.reshape(12, -1), seen["c"], atol=1e-4)
+    assert np.array_equal(np.load(os.path.join(path, "labels.npy")), y)
+    wt = np.load(os.path.join(path, "models", "resnet18", "weights", "layer2.1.conv2.npy"))
+    assert np.array_equal(wt, net.layer2[1].conv2.weight.detach().numpy())
+    rep = nncmp_json("report", path)
+    assert abs(rep["models"][0]["accuracy"] - np.mean(direct.argmax(1) == y)) < 1e-12
+    nncmp("neurons", path, "--model", "resnet18", "--layer", "layer2.1.conv2", "--json")
+
+
+@check("torch.distributed: 2 gloo ranks, shuffled DistributedSampler shards read as one study")
+def t_distributed():
+    try:
+        import configparser
+        import torch
+        import torch.distributed as dist
+    except ImportError as e:
+        return "SKIP torch not importable (%s)" % e
+    if not dist.is_available():
+        return "SKIP torch.distributed is not available"
+    sys.path.insert(0, os.path.join(TOP, "tests", "export"))
+    import dist_worker as dw
+    # the reference: one process, the whole dataset in its order
+    one = os.path.join(TMP, "one", "run")
+    loader = torch.utils.data.DataLoader(dw.dataset(), batch_size=dw.BATCH, shuffle=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the ranks run
+    try:
+        nx.export_torch(one, models=dw.models(), loader=loader, layers=dw.LAYERS,
+                        classes=dw.CLASSES)
+    finally:
+        torch.set_num_threads(threads)
+    two = os.path.join(TMP, "two", "run")
+    os.makedirs(two)
+    with open(os.path.join(two, "old.txt"), "w") as f:
+        f.write("x")
+    p = subprocess.run([sys.executable, "tests/export/dist_worker.py", two, str(_free_port())],
+                       capture_output=True, text=True, timeout=300)
+    # rank 0 refuses the non-empty directory; rank 1 is told so instead of waiting forever
+    assert p.returncode != 0 and "not empty" in p.stderr and "ValueError: rank 0:" in p.stderr, \
+        (p.returncode, p.stderr[-2000:])
+    os.remove(os.path.join(two, "old.txt"))
+    p = subprocess.run([sys.executable, "tests/export/dist_worker.py", two, str(_free_port())],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    orders = {}
+    for r in (0, 1):
+        with open("%s.order-%d.json" % (two, r)) as f:
+            orders["rank %d" % r] = json.load(f)
+    # the ranks' orders are not the dataset's: a reorder was needed, and one index repeats
+    assert sorted(orders["rank 0"] + orders["rank 1"]) != list(range(dw.N))
+    assert sorted(set(orders["rank 0"] + orders["rank 1"])) == list(range(dw.N))
+    assert orders["rank 0"] + orders["rank 1"] != list(range(dw.N))
+    assert sorted(os.listdir(two)) == ["classes.txt", "labels.npy", "shards", "study.ini",
+                                       "weights"], os.listdir(two)
+    assert sorted(os.listdir(os.path.join(two, "shards"))) == ["rank-00000", "rank-00001"]
+    ini = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=(";",))
+    ini.read(os.path.join(two, "study.ini"))
+    for m, lns in dw.LAYERS.items():
+        sec = ini["model " + m]
+        mats = [("logits", "logits.npy")] + [("act." + ln, os.path.join("act", ln + ".npy"))
+                                            for ln in lns]
+        for key, rel in mats:
+            files = [f.strip() for f in sec[key].replace("\n", "").split(",")]
+            assert len(files) == 2, files
+            cat = np.concatenate([np.load(os.path.join(two, f)) for f in files])
+            ref = np.load(os.path.join(one, "models", m, rel))
+            assert cat.dtype == ref.dtype and cat.shape == ref.shape, (key, cat.shape)
+            assert np.array_equal(cat, ref), (m, key, np.abs(cat - ref).max())
+        for ln in lns:
+            ref = np.load(os.path.join(one, "models", m, "weights", ln + ".npy"))
+            assert np.array_equal(np.load(os.path.join(two, sec["weights." + ln])), ref)
+    assert np.array_equal(np.load(os.path.join(two, "labels.npy")),
+                          np.load(os.path.join(one, "labels.npy")))
+    # nncmp reads the two as the same study: every figure and every instance
+    for args in (("report",), ("instances", "--top", "0", "--sort", "conf(mlp)")):
+        a, b = nncmp_json(*args, one), nncmp_json(*args, two)
+        assert a == b, args
+    for m, lns in dw.LAYERS.items():
+        for ln in lns:
+            a = nncmp_json("neurons", one, "--model", m, "--layer", ln)
+            b = nncmp_json("neurons", two, "--model", m, "--layer", ln)
+            assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True), (m, ln)
+            for i in (0, 18, 19, 36):
+                a = nncmp_json("profile", one, "--model", m, "--layer", ln, "--index", str(i))
+                b = nncmp_json("profile", two, "--model", m, "--layer", ln, "--index", str(i))
+                assert a == b, (m, ln, i)
+
+
+@check("README: every exporter snippet runs as written, and nncmp opens what it wrote")
+def t_readme_snippets():
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        return "SKIP torch not importable (%s)" % e
+    import re
+    with open(os.path.join(TOP, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    sec = text[text.index("## Exporting from PyTorch"):]
+    sec = sec[:sec.index("\n## ", 3)]
+    blocks = re.findall(r"```python\n(.*?)```", sec, re.S)
+    assert len(blocks) == 5, len(blocks)
+    work = os.path.join(TMP, "readme")
+    os.makedirs(work)
+    os.symlink(os.path.join(TOP, "tools"), os.path.join(work, "tools"))
+    for k, code in enumerate(blocks):
+        assert "import" in code and "from nncmp_export import" in code, k
+        fn = os.path.join(work, "snippet%d.py" % k)
+        with open(fn, "w", encoding="utf-8") as f:
+            f.write(code)
+        if code.startswith("# export_dist.py"):
+            # the README's loop, as torchrun would start the ranks (Debian's torchrun fails)
+            procs = [subprocess.Popen(
+                [sys.executable, fn], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                text=True, env=dict(os.environ, RANK=str(r), WORLD_SIZE="2",
+                                    MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)))
+                for port in [_free_port()] for r in (0, 1)]
+            for r, pr in enumerate(procs):
+                _, err = pr.communicate(timeout=300)
+                assert pr.returncode == 0, (k, r, err[-3000:])
+            continue
+        p = subprocess.run([sys.executable, fn], cwd=work, capture_output=True, text=True,
+                           timeout=300)
+        assert p.returncode == 0, (k, p.stderr[-3000:])
+    want = {"study": 500, "text": 64, "dist": 1000, "mine": 1000, "cnn": 24}
+    for d, n in want.items():
+        chk = nncmp_json("check", os.path.join(work, "runs", d))
+        assert chk["n"] == n, (d, chk["n"])
+    L = layers_of(nncmp_json("check", os.path.join(work, "runs", "text")))["tiny"]
+    assert L["embed"]["act"]["shape"] == [64, 16] and L["encoder"]["act"]["shape"] == [64, 16]
+    nncmp("report", os.path.join(work, "runs", "dist"))
+    nncmp("arch", os.path.join(work, "runs", "cnn"), "--model", "cnn")
 
 
 print("tmp %s" % TMP, file=sys.stderr)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""termimg.py — decodes the terminal image protocols nncmp writes, independently of nncmp and of
-libchafa: kitty's graphics protocol (APC ESC _ G key=value,...;base64 ESC \\, chunks joined while
+"""termimg.py — decodes the terminal image protocols nncmp writes, independently of nncmp:
+kitty's graphics protocol (APC ESC _ G key=value,...;base64 ESC \\, chunks joined while
 m=1, formats f=24 RGB, f=32 RGBA, f=100 PNG, o=z zlib) and iTerm2's inline images (OSC
 ESC ] 1337 ; File=key=value;... : base64 BEL or ESC \\, any format PIL reads).
 

@@ -4,6 +4,7 @@
 #include <locale.h>
 
 #include "nncmp/classnames.h"
+#include "nncmp/text.h"
 #include "nncmp/util.h"
 
 /*
@@ -23,9 +24,8 @@ static void check(const char *const *names, int width, bool ascii, enum classnam
 		if (strcmp(out[i], want[i]) != 0)
 			fail_msg("width %d, '%s': got '%s', want '%s'", width, names[i], out[i],
 			         want[i]);
-		if (classnames_cols(out[i]) > (width < 1 ? 1 : width))
-			fail_msg("width %d: '%s' is %d columns", width, out[i],
-			         classnames_cols(out[i]));
+		if (text_width(out[i]) > (width < 1 ? 1 : width))
+			fail_msg("width %d: '%s' is %d columns", width, out[i], text_width(out[i]));
 	}
 	assert_null(want[n]);
 	if (got != kind)
