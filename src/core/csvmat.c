@@ -380,20 +380,6 @@ int csvmat_parse(struct npy *a, const char *buf, size_t len, bool tsv, const cha
 	return rc;
 }
 
-/* mkdir -p with mode 0700 for the parts it makes. */
-static int mkdir_p(const char *dir)
-{
-	struct stat st;
-	if (stat(dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : -1;
-	char *parent = path_dirname(dir);
-	int rc = strcmp(parent, dir) != 0 && strcmp(parent, ".") != 0 ? mkdir_p(parent) : 0;
-	free(parent);
-	if (rc < 0)
-		return -1;
-	return mkdir(dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
-}
-
 int csvmat_open(struct npy *a, const char *path, const char *const *names, size_t n_names,
                 const char *names_from, struct nn_err *err)
 {
@@ -446,7 +432,7 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 	if (rc < 0) {
 		char *tmp = NULL;
 		FILE *out = NULL;
-		if (cpath && mkdir_p(dir) == 0) {
+		if (cpath && mkdir_p(dir, 0700) == 0) {
 			tmp = xasprintf("%s.XXXXXX", cpath);
 			int fd = mkstemp(tmp);
 			out = fd >= 0 ? fdopen(fd, "w+") : NULL;
