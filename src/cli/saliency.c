@@ -179,9 +179,11 @@ static void pairs_text(const struct sal_set *z)
 		wa = a > wa ? a : wa;
 		wb = b > wb ? b : wb;
 	}
-	cli_print_cell("a", wa, false);
+	wa = wa < 5 ? 5 : wa;
+	wb = wb < 5 ? 5 : wb;
+	cli_print_cell("model", wa, false);
 	fputs("  ", stdout);
-	cli_print_cell("b", wb, false);
+	cli_print_cell("model", wb, false);
 	printf("  %8s  %8s\n", "l1", "ssim");
 	for (size_t k = 0; k < z->n_pairs; k++) {
 		const struct sal_pair *p = &z->pairs[k];
@@ -243,12 +245,15 @@ static int run_index(const struct study *s, struct sal_set *z, size_t i, bool js
 		return cli_json_print(json_pack("{s:I, s:o, s:o}", "index", (json_int_t)i, "models",
 		                                models, "similarity", pairs_json(z)));
 	}
-	char idbuf[32];
-	char *id = cli_safe(study_instance_id(s, i, idbuf, sizeof idbuf));
-	printf("instance %zu (%s): %zu model%s with saliency maps; legend: %s %s %s %s  below "
-	       "0.1, 0.35, 0.7, above, of the map's maximum\n\n",
-	       i, id, z->n, cli_plural(z->n), cli_utf8() ? "\u00b7" : ".", "+", "*", "@");
-	free(id);
+	printf("instance %zu", i);
+	if (s->ids) {
+		char *id = cli_safe(s->ids[i]);
+		printf(" (id %s)", id);
+		free(id);
+	}
+	printf(": %zu model%s with saliency maps; each cell is the map's value over its maximum: "
+	       "%s below 0.1, + below 0.35, * below 0.7, @ above\n\n",
+	       z->n, cli_plural(z->n), cli_utf8() ? "\u00b7" : ".");
 	for (size_t k = 0; k < z->n; k++) {
 		map_text(z->m[k], z->raw[k], z->norm[k]);
 		putchar('\n');

@@ -79,6 +79,7 @@ def _carr(v):
 
 def header(path):
     lines = ["/* saliency_oracle.h — written by tests/saliency/saliency_ref.py header: do not edit. */",
+             "/* clang-format off */",
              "struct sal_case {", "\tconst char *name;", "\tsize_t h, w;",
              "\tconst double *a, *b;", "\tdouble l1, ssim; /* of the max-normalised maps */",
              "};"]
@@ -93,6 +94,7 @@ def header(path):
             name, a.shape[0], a.shape[1], name, name, l1(na, nb),
             "NAN" if np.isnan(s) else repr(s)))
     lines.append("};")
+    lines.append("/* clang-format on */")
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
 
