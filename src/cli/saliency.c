@@ -23,6 +23,7 @@ static const char saliency_help[] =
     "        with data_range=1 and its defaults: 7x7 uniform window, K1 0.01, K2 0.03, sample\n"
     "        covariance, mean over the pixels at least 3 from the edges (1: equal); null for\n"
     "        maps smaller than 7x7\n"
+    "A map holding NaN makes its pairs' numbers null (\"-\" in text), and so their means.\n"
     "\n"
     "  --index I      instance I: each model's map as a heat grid (scaled by its maximum), then\n"
     "                 the pairs\n"
