@@ -15,7 +15,13 @@
  * in the next, indented line:
  *   act.fc1 = part-000.npy, part-001.npy,
  *             part-002.npy
- * A value that names an existing file whole is one file, commas and all.
+ * A value that names an existing file whole is one file, commas and all. labels and samples may
+ * be shards too (labels = y0.npy, y1.npy; samples = s0.jsonl, s1.jsonl), in the same row order.
+ *
+ * Paths expand "~" (or "~/...") at their start to $HOME and "${VAR}" anywhere to the
+ * environment variable's value; a variable that is not set is an error. Lines may be of any
+ * length (inih's 200-byte line buffer is worked around: long values are handed to inih as short
+ * tokens), but a key or section name must fit in it.
  */
 #ifndef NNCMP_MANIFEST_H
 #define NNCMP_MANIFEST_H
@@ -48,6 +54,7 @@ struct manifest {
 	char *path; /* the study.ini, or NULL for a directory by convention */
 	char *root; /* directory relative paths are resolved against */
 	char *name, *labels, *classes, *samples;
+	struct strvec labels_shards, samples_shards; /* as for matrices: empty for one file */
 	size_t n_models;
 	struct manifest_model *models;
 	struct strvec warnings;

@@ -16,7 +16,15 @@
  * Other sources fill the same struct, so everything downstream reads them alike:
  *   npy_open_any()    a .npy path, or a tensor of a safetensors file ("acts.safetensors:fc1", or
  *                     "acts.safetensors" when the file holds one tensor; safetensors.h);
- *   npy_open_shards() several sources read as one matrix, their rows concatenated in order.
+ *   npy_open_shards() several sources read as one matrix, their rows concatenated in order;
+ *   npz_open()        a member of an .npz archive (npz.h): stored members mapped in place,
+ *                     deflated ones decompressed once into an anonymous mapping;
+ *   h5_open()         an HDF5 dataset (h5.h): contiguous ones mapped at their file offset,
+ *                     chunked or filtered ones read in row blocks through libhdf5 (a reader);
+ *   csvmat_open()     a CSV/TSV of numbers (csvmat.h), converted once into a float32 cache file
+ *                     that is then mapped.
+ * A matrix with a reader (`reader` set) is not contiguous either: its `data` is NPY_SHARDED_DATA
+ * too, and npy_at(), npy_row_f64() and npy_rows_f32() ask the reader for the raw rows.
  * A sharded matrix is not contiguous: its `data` is NPY_SHARDED_DATA, which must never be read
  * through. Code that reads `data` directly (the in-place float32 fast paths of filter_parse.c,
  * matrices.c and neurons_pass.c) must first check npy_contiguous(); npy_at(), npy_row_f64() and
@@ -48,6 +56,27 @@ struct npy_header {
 	size_t data_bytes; /* product of shape times itemsize */
 };
 
+/* Where a matrix's elements are, for `nncmp check`. */
+enum npy_storage {
+	NPY_STORE_MAPPED = 0, /* the file's own bytes, mapped */
+	NPY_STORE_INFLATED,   /* decompressed once into an anonymous mapping */
+	NPY_STORE_BLOCKS,     /* read in row blocks through a reader */
+	NPY_STORE_CACHED,     /* converted once into a cache file, mapped */
+};
+
+/*
+ * A source that cannot be mapped: read_rows() copies rows row0 .. row0+nrows-1 as raw elements
+ * of the header's dtype and byte order, C order, into out (nrows × cols × itemsize bytes) and
+ * returns 0, or -1 when the read failed. It must be safe to call from several threads at once.
+ * close() releases ctx.
+ */
+struct npy_reader {
+	int (*read_rows)(void *ctx, size_t row0, size_t nrows, uint8_t *out);
+	void (*close)(void *ctx);
+};
+
+struct npy_rowcache; /* npy.c: the rows npy_at() read last from a reader */
+
 struct npy {
 	struct npy_header h;
 	size_t rows, cols; /* shape viewed as a matrix: (n,) is n×1, a scalar 1×1 */
@@ -63,6 +92,13 @@ struct npy {
 	size_t n_shards;
 	struct npy *shards;
 	size_t *shard_start;
+	enum npy_storage storage;
+	/* set for a source read through a reader (data is then NPY_SHARDED_DATA); owned */
+	const struct npy_reader *reader;
+	void *reader_ctx;
+	struct npy_rowcache *rowcache;
+	/* CSV only: the header's column names when the file had a header row (owned) */
+	struct strvec colnames;
 };
 
 /*
@@ -98,11 +134,36 @@ int npy_open_shards(struct npy *a, const char *const *specs, size_t n, const cha
 /* Unmaps (every shard); *a is zeroed. */
 void npy_close(struct npy *a);
 
-/* True when a->data holds all rows × cols elements in one block (a single source). */
+/* True when a->data holds all rows × cols elements in one block (a single mapped source). */
 static inline bool npy_contiguous(const struct npy *a)
 {
-	return a->n_shards == 0;
+	return a->n_shards == 0 && !a->reader;
 }
+
+/*
+ * Takes an npy image that starts at map + off and is len bytes long (the whole image, header
+ * and data) as a's source. map (map_len bytes) becomes a's: it is unmapped by npy_close(), and
+ * here on failure. `name` names the source in messages and becomes a->path. Returns 0, or -1
+ * with err set; on failure *a needs no close.
+ */
+int npy_open_image(struct npy *a, void *map, size_t map_len, size_t off, size_t len,
+                   const char *name, enum npy_storage storage, struct nn_err *err);
+/*
+ * Makes a a matrix read through reader (ctx becomes a's; on failure it is closed here) with
+ * header h. Returns 0 (it cannot fail today; the int is for symmetry).
+ */
+int npy_open_reader(struct npy *a, const struct npy_header *h, const struct npy_reader *reader,
+                    void *ctx, const char *name);
+/* Anonymous read-write mapping of len bytes (len > 0), or NULL with err set naming `name`. */
+void *npy_anon_map(size_t len, const char *name, struct nn_err *err);
+/*
+ * True when a read through a's reader (or a shard's) has failed since it was opened: the values
+ * of those rows were given as NaN, and so are all values read from then on (a damaged file's
+ * reads can be slow; it is not read again). Readers of damaged files check this after a pass.
+ */
+bool npy_read_failed(const struct npy *a);
+/* A short description of a's storage for `nncmp check` ("mapped", "decompressed in memory"...). */
+const char *npy_storage_str(const struct npy *a);
 
 /*
  * Maps the whole regular file at path read-only (refusing FIFOs, directories and empty files;
@@ -132,7 +193,8 @@ int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *
                          struct nn_err *err);
 /*
  * Counts the NaN and the infinite values of a float matrix (0 and 0 for other kinds) on every
- * CPU (npy_scan.c). Returns 0, or -1 with err set when the file changed under its mapping.
+ * CPU (npy_scan.c); a matrix with a reader is read in row blocks. Returns 0, or -1 with err set
+ * when the file changed under its mapping or a reader could not read rows.
  */
 int npy_count_nonfinite(const struct npy *a, size_t *nan, size_t *inf, struct nn_err *err);
 /* Short dtype description such as "f4", for messages. */

@@ -18,6 +18,8 @@
 
 /* Reads samples.jsonl into s->ids/texts/images/splits; needs s->n. */
 int samples_read(struct study *s, const char *path, struct nn_err *err);
+/* Reads samples.jsonl shards (n files, their lines in order) as one file. */
+int samples_read_shards(struct study *s, const char *const *paths, size_t n, struct nn_err *err);
 /* The same from an open stream; name is used in messages. */
 int samples_parse(struct study *s, FILE *f, const char *name, struct nn_err *err);
 

@@ -1,6 +1,7 @@
 /* check.c — `nncmp check`: describe a study and scan every matrix for NaN and infinities. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "nncmp/arch.h"
@@ -12,13 +13,16 @@ static const char check_help[] =
     "then reads every activation and weight matrix in full and counts NaN and infinite values,\n"
     "which analyses leave out. Prints what the study holds: instances, classes, models, their\n"
     "sources and layers with shapes and dtypes (an array of more than two dimensions is read\n"
-    "as rows × the product of the rest; its shape follows in parentheses: (C×H×W)). A model's\n"
-    "graph.json (nncmp arch) is parsed too; \"graph\" says its source, null without one.\n"
+    "as rows × the product of the rest; its shape follows in parentheses: (C×H×W)), and how\n"
+    "each matrix is held when it is not simply mapped (a deflated npz member decompressed\n"
+    "into memory, a chunked HDF5 dataset read in row blocks, a CSV converted into a float32\n"
+    "cache). A model's graph.json (nncmp arch) is parsed too; \"graph\" says its source, null\n"
+    "without one.\n"
     "\n"
-    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\",\n"
+    "  --json   {\"study\", \"n\", \"classes\", \"models\": [{\"name\", \"source\", \"storage\",\n"
     "           \"graph\", \"layers\": [{\"name\", \"act\", \"weights\"}]}]}; act and\n"
     "           weights: {\"path\", \"shape\" (as a matrix), \"dims\" (as stored),\n"
-    "           \"dtype\", \"fortran\", \"nan\", \"inf\"}\n"
+    "           \"dtype\", \"fortran\", \"nan\", \"inf\", \"storage\"}\n"
     "  --help   this text\n";
 
 static json_t *matrix_json(const struct npy *a, const char *path)
@@ -33,10 +37,11 @@ static json_t *matrix_json(const struct npy *a, const char *path)
 	json_t *dims = json_array();
 	for (int d = 0; d < a->h.ndim; d++)
 		json_array_append_new(dims, json_integer((json_int_t)a->h.dims[d]));
-	return json_pack("{s:o, s:[I, I], s:o, s:s, s:b, s:I, s:I}", "path", cli_jstr(path),
+	return json_pack("{s:o, s:[I, I], s:o, s:s, s:b, s:I, s:I, s:s}", "path", cli_jstr(path),
 	                 "shape", (json_int_t)a->rows, (json_int_t)a->cols, "dims", dims, "dtype",
 	                 npy_dtype_str(&a->h, dt), "fortran", a->h.fortran, "nan",
-	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count);
+	                 (json_int_t)nan_count, "inf", (json_int_t)inf_count, "storage",
+	                 npy_storage_str(a));
 }
 
 static void print_matrix(const char *what, const json_t *m)
@@ -59,6 +64,9 @@ static void print_matrix(const char *what, const json_t *m)
 	}
 	if (nan_count || inf_count)
 		printf("  (%lld NaN, %lld infinite: left out of statistics)", nan_count, inf_count);
+	const char *storage = json_string_value(json_object_get(m, "storage"));
+	if (storage && strcmp(storage, "mapped") != 0)
+		printf("  (%s)", storage);
 	printf("\n");
 	free(path);
 }
@@ -103,12 +111,32 @@ int cmd_check(int argc, char **argv)
 				                    matrix_json(&ly->weights, ly->weights_path));
 			json_array_append_new(layers, o2);
 		}
-		json_array_append_new(
-		    models, json_pack("{s:o, s:s, s:o, s:b, s:o, s:o}", "name", cli_jstr(md->name),
-		                      "source", src_names[md->src], "path", cli_jstr(md->src_path),
-		                      "derived_cached", md->derived_cached, "graph", graph,
-		                      "layers", layers));
+		json_t *jm = json_pack("{s:o, s:s, s:o, s:b, s:o, s:o}", "name", cli_jstr(md->name),
+		                       "source", src_names[md->src], "path", cli_jstr(md->src_path),
+		                       "derived_cached", md->derived_cached, "graph", graph,
+		                       "layers", layers);
+		if (md->src != SRC_PRED)
+			json_object_set_new(jm, "storage",
+			                    json_string(npy_storage_str(&md->probs)));
+		json_array_append_new(models, jm);
 	}
+	/* a chunked dataset whose rows could not be read was scanned as NaN: say so instead */
+	for (size_t m = 0; m < s->n_models; m++)
+		for (size_t l = 0; l < s->models[m].n_layers; l++) {
+			const struct layer *ly = &s->models[m].layers[l];
+			const char *bad = ly->act_path && npy_read_failed(&ly->act) ? ly->act_path
+			                  : ly->weights_path && npy_read_failed(&ly->weights)
+			                      ? ly->weights_path
+			                      : NULL;
+			if (bad) {
+				char msg[NN_ERR_MAX];
+				snprintf(msg, sizeof msg,
+				         "%s: rows could not be read (damaged data?)", bad);
+				json_decref(models);
+				study_free(s);
+				return cli_input_error("check", msg);
+			}
+		}
 	json_t *classes = json_array();
 	for (size_t j = 0; j < s->n_classes; j++)
 		json_array_append_new(classes, cli_jstr(s->classes[j]));
@@ -129,9 +157,13 @@ int cmd_check(int argc, char **argv)
 			const json_t *jm = json_array_get(json_object_get(out, "models"), m);
 			char *mn = cli_safe(s->models[m].name),
 			     *p = cli_safe(s->models[m].src_path);
-			printf("  model %s: %s %s%s\n", mn, src_names[s->models[m].src], p,
-			       s->models[m].derived_cached ? " (derived values from the cache)"
-			                                   : "");
+			const char *st = json_string_value(json_object_get(jm, "storage"));
+			printf("  model %s: %s %s", mn, src_names[s->models[m].src], p);
+			if (st && strcmp(st, "mapped") != 0)
+				printf("  (%s)", st);
+			printf("%s\n", s->models[m].derived_cached
+			                   ? " (derived values from the cache)"
+			                   : "");
 			free(mn);
 			free(p);
 			const json_t *layers = json_object_get(jm, "layers");

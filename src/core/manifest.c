@@ -9,8 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* Debian's inih reads lines into a 200-byte buffer; longer lines would be cut silently. */
+/*
+ * Debian's inih reads lines into a 200-byte buffer; longer lines would be cut silently. Values
+ * longer than that are taken out of the text before inih sees it (long_values_hide()) and put
+ * back in on_entry(); what is left must fit.
+ */
 #define INI_LINE_LIMIT 199
+/* Stands for the N-th long value in the text inih reads. */
+#define LONG_TOKEN "@nncmp-long-value-%zu@"
 /* ... and section names into a 50-byte one: two [model NAME]s with the same first 43
    characters of NAME would become one. */
 #define INI_SECTION_LIMIT 49
@@ -43,6 +49,8 @@ void manifest_free(struct manifest *mf)
 	free(mf->labels);
 	free(mf->classes);
 	free(mf->samples);
+	strvec_free(&mf->labels_shards);
+	strvec_free(&mf->samples_shards);
 	strvec_free(&mf->warnings);
 	memset(mf, 0, sizeof *mf);
 }
@@ -86,6 +94,7 @@ struct parse_ctx {
 	char *cont_section, *cont_key;
 	char **cont_path;
 	struct strvec *cont_shards;
+	struct strvec long_values; /* values of lines too long for inih, by token number */
 };
 
 static void cont_clear(struct parse_ctx *c)
@@ -110,14 +119,76 @@ __attribute__((format(printf, 2, 3))) static int fail(struct parse_ctx *c, const
 	return 0;
 }
 
+/*
+ * A path from the manifest with "~" or "~/" at its start replaced by $HOME and each "${VAR}" by
+ * the variable's value, joined to the manifest's directory when relative. Returns it
+ * (allocated), or NULL after fail() when a variable is not set or a "${" is not closed.
+ */
+static char *path_expand(struct parse_ctx *c, const char *key, const char *value)
+{
+	struct strvec parts = {0};
+	const char *p = value;
+	if (p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
+		const char *home = getenv("HOME");
+		if (!home || !home[0]) {
+			fail(c, "'%s': '~' needs $HOME, which is not set", key);
+			return NULL;
+		}
+		strvec_push(&parts, xstrdup(home));
+		p++;
+	}
+	while (*p) {
+		const char *d = strstr(p, "${");
+		if (!d) {
+			strvec_push(&parts, xstrdup(p));
+			break;
+		}
+		strvec_push(&parts, xstrndup(p, (size_t)(d - p)));
+		const char *close = strchr(d + 2, '}');
+		if (!close) {
+			strvec_free(&parts);
+			fail(c, "'%s': '${' without a closing '}'", key);
+			return NULL;
+		}
+		char *var = xstrndup(d + 2, (size_t)(close - d - 2));
+		const char *val = var[0] ? getenv(var) : NULL;
+		if (!val) {
+			if (var[0])
+				fail(c, "'%s': environment variable ${%s} is not set", key, var);
+			else
+				fail(c, "'%s': '${}' names no variable", key);
+			free(var);
+			strvec_free(&parts);
+			return NULL;
+		}
+		free(var);
+		strvec_push(&parts, xstrdup(val));
+		p = close + 1;
+	}
+	size_t len = 0;
+	for (size_t i = 0; i < parts.n; i++)
+		len += strlen(parts.v[i]);
+	char *joined = xmalloc(len + 1), *w = joined;
+	for (size_t i = 0; i < parts.n; i++) {
+		size_t l = strlen(parts.v[i]);
+		memcpy(w, parts.v[i], l);
+		w += l;
+	}
+	*w = '\0';
+	strvec_free(&parts);
+	char *full = path_join(c->mf->root, joined);
+	free(joined);
+	return full;
+}
+
 static int set_once(struct parse_ctx *c, char **slot, const char *key, const char *value)
 {
 	if (*slot)
 		return fail(c, "'%s' is given twice", key);
 	if (!value[0])
 		return fail(c, "'%s' is empty", key);
-	*slot = path_join(c->mf->root, value);
-	return 1;
+	*slot = path_expand(c, key, value);
+	return *slot ? 1 : 0;
 }
 
 #define CONT_HINT                                                                                  \
@@ -146,8 +217,13 @@ static int set_matrix(struct parse_ctx *c, const char *section, const char *key,
                       char **path, struct strvec *shards)
 {
 	bool cont = shards->n > 0;
-	char *whole = path_join(c->mf->root, value);
-	if (!cont && (!strchr(value, ',') || is_file(whole))) {
+	char *whole = path_expand(c, key, value);
+	if (!whole) {
+		if (!strchr(value, ','))
+			return 0;
+		c->failed = false; /* the parts may expand where the whole does not */
+	}
+	if (whole && !cont && (!strchr(value, ',') || is_file(whole))) {
 		free(*path);
 		*path = whole;
 		return 1;
@@ -170,8 +246,11 @@ static int set_matrix(struct parse_ctx *c, const char *section, const char *key,
 		if (shards->n == NPY_MAX_SHARDS)
 			return fail(c, "'%s' lists more than %d files", key, NPY_MAX_SHARDS);
 		char *part = xstrndup(p, (size_t)(e - p));
-		strvec_push(shards, path_join(c->mf->root, part));
+		char *full = path_expand(c, key, part);
 		free(part);
+		if (!full)
+			return 0;
+		strvec_push(shards, full);
 		if (!comma)
 			break;
 		p = comma + 1;
@@ -195,6 +274,11 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	struct manifest *mf = c->mf;
 	if (c->failed)
 		return 0;
+	size_t tok;
+	int used = 0;
+	if (sscanf(value, LONG_TOKEN "%n", &tok, &used) == 1 && value[used] == '\0' &&
+	    tok < c->long_values.n)
+		value = c->long_values.v[tok];
 	if (c->cont_key) {
 		/* inih hands an indented line on as another value of the same key */
 		bool same = strcmp(section, c->cont_section) == 0 && strcmp(key, c->cont_key) == 0;
@@ -220,12 +304,18 @@ static int on_entry(void *user, const char *section, const char *key, const char
 			mf->name = xstrdup(value);
 			return 1;
 		}
-		if (strcmp(key, "labels") == 0)
-			return set_once(c, &mf->labels, key, value);
+		bool is_labels = strcmp(key, "labels") == 0;
+		if (is_labels || strcmp(key, "samples") == 0) {
+			char **slot = is_labels ? &mf->labels : &mf->samples;
+			if (*slot)
+				return fail(c, "'%s' is given twice%s", key, CONT_HINT);
+			if (!value[0])
+				return fail(c, "'%s' is empty", key);
+			return set_matrix(c, section, key, value, slot,
+			                  is_labels ? &mf->labels_shards : &mf->samples_shards);
+		}
 		if (strcmp(key, "classes") == 0)
 			return set_once(c, &mf->classes, key, value);
-		if (strcmp(key, "samples") == 0)
-			return set_once(c, &mf->samples, key, value);
 		return fail(c, "unknown key '%s' in [study] (name, labels, classes, samples)", key);
 	}
 	if (strncmp(section, "model ", 6) != 0)
@@ -279,6 +369,10 @@ static int on_entry(void *user, const char *section, const char *key, const char
 /* A list of one file is that file: its shard list is dropped. */
 static void single_shards_drop(struct manifest *mf)
 {
+	if (mf->labels_shards.n == 1)
+		strvec_free(&mf->labels_shards);
+	if (mf->samples_shards.n == 1)
+		strvec_free(&mf->samples_shards);
 	for (size_t i = 0; i < mf->n_models; i++) {
 		struct manifest_model *mm = &mf->models[i];
 		if (mm->src_shards.n == 1)
@@ -290,6 +384,73 @@ static void single_shards_drop(struct manifest *mf)
 				strvec_free(&mm->layers[j].weights_shards);
 		}
 	}
+}
+
+/*
+ * The text with every line longer than inih reads rewritten to fit: a "key = value" or indented
+ * continuation line keeps its key and indent and gets a token in place of its value (the value
+ * as inih would hand it on, inline comment and outer spaces removed, goes to *vals), a comment
+ * line becomes ";". Other long lines are left for check_line_lengths() to refuse. Returns new
+ * text (allocated).
+ */
+static char *long_values_hide(const char *text, struct strvec *vals)
+{
+	size_t cap = strlen(text) + 1, len = 0;
+	char *out = xmalloc(cap);
+	for (const char *p = text; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t ll = e ? (size_t)(e - p) : strlen(p);
+		const char *line = p;
+		char *repl = NULL;
+		if (ll > INI_LINE_LIMIT) {
+			const char *s = line, *end = line + ll;
+			while (s < end && (*s == ' ' || *s == '\t'))
+				s++;
+			const char *delim = NULL;
+			if (s < end && (*s == ';' || *s == '#')) {
+				repl = xstrdup(";");
+			} else if (s < end && *s != '[') {
+				if (s == line) {
+					for (const char *q = s; q < end && !delim; q++)
+						if (*q == '=' || *q == ':')
+							delim = q;
+				} else {
+					delim =
+					    s - 1; /* a continuation: the whole text is the value */
+				}
+			}
+			if (delim && (size_t)(delim - line) < INI_LINE_LIMIT - 40) {
+				const char *v = delim + 1;
+				while (v < end && isspace((unsigned char)*v))
+					v++;
+				const char *ve = v;
+				while (ve < end &&
+				       !(*ve == ';' && ve > v && isspace((unsigned char)ve[-1])))
+					ve++;
+				while (ve > v && isspace((unsigned char)ve[-1]))
+					ve--;
+				strvec_push(vals, xstrndup(v, (size_t)(ve - v)));
+				char tok[48];
+				snprintf(tok, sizeof tok, LONG_TOKEN, vals->n - 1);
+				repl = xasprintf("%.*s%s%s", (int)(delim + 1 - line), line,
+				                 s == line ? " " : "", tok);
+			}
+		}
+		const char *src = repl ? repl : line;
+		size_t sl = repl ? strlen(repl) : ll;
+		if (len + sl + 2 > cap) {
+			cap = (len + sl + 2) * 2;
+			out = xreallocarray(out, cap, 1);
+		}
+		memcpy(out + len, src, sl);
+		len += sl;
+		if (e)
+			out[len++] = '\n';
+		free(repl);
+		p = e ? e + 1 : p + ll;
+	}
+	out[len] = '\0';
+	return out;
 }
 
 /* Refuses lines inih would truncate, naming the line. */
@@ -418,10 +579,17 @@ int manifest_parse(struct manifest *mf, const char *text, const char *name, cons
 {
 	free(mf->root);
 	mf->root = xstrdup(root);
-	if (check_line_lengths(text, name, err) < 0 || check_sections(text, name, err) < 0)
-		return -1;
 	struct parse_ctx c = {.mf = mf, .err = err};
-	int line = ini_parse_string(text, on_entry, &c);
+	char *short_text = long_values_hide(text, &c.long_values);
+	if (check_line_lengths(short_text, name, err) < 0 ||
+	    check_sections(short_text, name, err) < 0) {
+		free(short_text);
+		strvec_free(&c.long_values);
+		return -1;
+	}
+	int line = ini_parse_string(short_text, on_entry, &c);
+	free(short_text);
+	strvec_free(&c.long_values);
 	cont_clear(&c);
 	single_shards_drop(mf);
 	if (line != 0) {

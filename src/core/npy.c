@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "nncmp/fault.h"
+#include "nncmp/csvmat.h"
+#include "nncmp/h5.h"
+#include "nncmp/npz.h"
 #include "nncmp/safetensors.h"
 
 /* A header longer than this is refused: real ones are a few hundred bytes. */
@@ -304,6 +307,35 @@ void npy_unmap(void *map, size_t len)
 	munmap(map, len);
 }
 
+int npy_open_image(struct npy *a, void *map, size_t map_len, size_t off, size_t len,
+                   const char *name, enum npy_storage storage, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	const uint8_t *img = (const uint8_t *)map + off;
+	if (npy_parse_header(img, len, name, &a->h, err) < 0) {
+		npy_unmap(map, map_len);
+		return -1;
+	}
+	size_t want = a->h.data_offset + a->h.data_bytes;
+	if (len != want) {
+		nn_err_set(err,
+		           "%s: header promises %zu data bytes for shape (%zu, %zu), but the file "
+		           "holds %zu",
+		           name, a->h.data_bytes, a->h.shape[0], a->h.shape[1],
+		           len - a->h.data_offset);
+		npy_unmap(map, map_len);
+		return -1;
+	}
+	a->map = map;
+	a->map_len = map_len;
+	a->data = img + a->h.data_offset;
+	a->rows = a->h.ndim == 0 ? 1 : a->h.shape[0];
+	a->cols = a->h.ndim >= 2 ? a->h.shape[1] : 1;
+	a->path = xstrdup(name);
+	a->storage = storage;
+	return 0;
+}
+
 int npy_open(struct npy *a, const char *path, struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
@@ -311,52 +343,138 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	size_t size;
 	if (npy_map_file(path, "an npy file", &map, &size, err) < 0)
 		return -1;
-	if (npy_parse_header(map, size, path, &a->h, err) < 0) {
-		npy_unmap(map, size);
-		return -1;
+	return npy_open_image(a, map, size, 0, size, path, NPY_STORE_MAPPED, err);
+}
+
+void *npy_anon_map(size_t len, const char *name, struct nn_err *err)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED) {
+		nn_err_set(err, "%s: cannot map %zu bytes of memory: %s", name, len,
+		           strerror(errno));
+		return NULL;
 	}
-	size_t want = a->h.data_offset + a->h.data_bytes;
-	if (size != want) {
-		nn_err_set(err,
-		           "%s: header promises %zu data bytes for shape (%zu, %zu), but the file "
-		           "holds %zu",
-		           path, a->h.data_bytes, a->h.shape[0], a->h.shape[1],
-		           size - a->h.data_offset);
-		npy_unmap(map, size);
-		return -1;
-	}
-	a->map = map;
-	a->map_len = size;
-	a->data = (const uint8_t *)map + a->h.data_offset;
+	return m;
+}
+
+/* The rows npy_at() read last from a reader, so a loop over one column costs a read per block. */
+struct npy_rowcache {
+	pthread_mutex_t lock;
+	int failed;         /* a read_rows() failed (read and written with __atomic builtins) */
+	size_t row0, nrows; /* nrows 0: empty */
+	uint8_t *raw;       /* up to cap rows */
+	size_t cap;
+};
+
+#define READER_CHUNK_BYTES ((size_t)1 << 20) /* raw bytes per read_rows() call */
+
+int npy_open_reader(struct npy *a, const struct npy_header *h, const struct npy_reader *reader,
+                    void *ctx, const char *name)
+{
+	memset(a, 0, sizeof *a);
+	a->h = *h;
+	a->h.fortran = false;
+	a->h.data_offset = 0;
 	a->rows = a->h.ndim == 0 ? 1 : a->h.shape[0];
 	a->cols = a->h.ndim >= 2 ? a->h.shape[1] : 1;
-	a->path = xstrdup(path);
+	a->data = NPY_SHARDED_DATA;
+	a->path = xstrdup(name);
+	a->storage = NPY_STORE_BLOCKS;
+	a->reader = reader;
+	a->reader_ctx = ctx;
+	struct npy_rowcache *c = xcalloc(1, sizeof *c);
+	pthread_mutex_init(&c->lock, NULL);
+	size_t rb = a->cols * a->h.itemsize;
+	c->cap = rb && rb < READER_CHUNK_BYTES ? READER_CHUNK_BYTES / rb : 1;
+	a->rowcache = c;
 	return 0;
+}
+
+bool npy_read_failed(const struct npy *a)
+{
+	for (size_t k = 0; k < a->n_shards; k++)
+		if (npy_read_failed(&a->shards[k]))
+			return true;
+	return a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED);
+}
+
+const char *npy_storage_str(const struct npy *a)
+{
+	switch (a->storage) {
+	case NPY_STORE_INFLATED:
+		return "decompressed once into memory";
+	case NPY_STORE_BLOCKS:
+		return "read in row blocks through libhdf5";
+	case NPY_STORE_CACHED:
+		return "converted once into a mapped float32 cache";
+	case NPY_STORE_MAPPED:
+		break;
+	}
+	return "mapped";
+}
+
+/*
+ * Whether spec names a member of a container file with extension ext: "FILE.ext:MEMBER" sets
+ * *file (allocated) and *member (pointing into spec), "FILE.ext" sets *file and a NULL *member.
+ */
+static bool container_spec(const char *spec, const char *ext, char **file, const char **member)
+{
+	const size_t el = strlen(ext), sl = strlen(spec);
+	for (const char *at = strstr(spec, ext); at; at = strstr(at + 1, ext))
+		if (at[el] == ':') {
+			*file = xstrndup(spec, (size_t)(at - spec) + el);
+			*member = at + el + 1;
+			return true;
+		}
+	if (sl > el && strcmp(spec + sl - el, ext) == 0) {
+		*file = xstrdup(spec);
+		*member = NULL;
+		return true;
+	}
+	return false;
 }
 
 int npy_open_any(struct npy *a, const char *spec, struct nn_err *err)
 {
-	static const char ext[] = ".safetensors";
-	const size_t el = sizeof ext - 1, sl = strlen(spec);
-	const char *at = strstr(spec, ".safetensors:");
-	if (at) {
-		const char *tensor = at + el + 1;
-		if (!*tensor) {
-			memset(a, 0, sizeof *a);
-			return nn_err_set(err, "%s: no tensor name after ':'", spec);
-		}
-		char *file = xstrndup(spec, (size_t)(at - spec) + el);
-		int rc = safetensors_open(a, file, tensor, err);
+	static const char *const exts[] = {".safetensors", ".npz", ".h5", ".hdf5"};
+	memset(a, 0, sizeof *a);
+	for (size_t k = 0; k < sizeof exts / sizeof *exts; k++) {
+		char *file;
+		const char *member;
+		if (!container_spec(spec, exts[k], &file, &member))
+			continue;
+		int rc;
+		if (member && !*member)
+			rc = nn_err_set(err, "%s: no %s name after ':'", spec,
+			                k == 0   ? "tensor"
+			                : k == 1 ? "array"
+			                         : "dataset");
+		else if (k == 0)
+			rc = safetensors_open(a, file, member, err);
+		else if (k == 1)
+			rc = npz_open(a, file, member, err);
+		else
+			rc = h5_open(a, file, member, err);
 		free(file);
 		return rc;
 	}
-	if (sl > el && strcmp(spec + sl - el, ext) == 0)
-		return safetensors_open(a, spec, NULL, err);
+	size_t sl = strlen(spec);
+	if (sl > 4 && (strcmp(spec + sl - 4, ".csv") == 0 || strcmp(spec + sl - 4, ".tsv") == 0))
+		return csvmat_open(a, spec, NULL, 0, NULL, err);
 	return npy_open(a, spec, err);
 }
 
 void npy_close(struct npy *a)
 {
+	if (a->reader)
+		a->reader->close(a->reader_ctx);
+	if (a->rowcache) {
+		pthread_mutex_destroy(&a->rowcache->lock);
+		free(a->rowcache->raw);
+		free(a->rowcache);
+	}
+	strvec_free(&a->colnames);
 	for (size_t k = 0; k < a->n_shards; k++)
 		npy_close(&a->shards[k]);
 	free(a->shards);
@@ -517,6 +635,86 @@ static inline void elems_f64(const struct npy_header *h, const uint8_t *src, siz
 }
 
 /*
+ * Converts count elements of a matrix with a reader, from element `first` on in C order, into
+ * f32 (or f64 when f32 is NULL): the rows that hold them are read a megabyte at a time. Rows
+ * that cannot be read become NaN (the reader's file changed or broke under it).
+ */
+static void reader_span(const struct npy *a, size_t first, size_t count, float *f32, double *f64)
+{
+	const size_t cols = a->cols, isz = a->h.itemsize;
+	if (count == 0 || cols == 0)
+		return;
+	const size_t rb = cols * isz;
+	size_t per = rb < READER_CHUNK_BYTES ? READER_CHUNK_BYTES / rb : 1;
+	const size_t r_first = first / cols, r_last = (first + count - 1) / cols;
+	if (per > r_last - r_first + 1)
+		per = r_last - r_first + 1;
+	uint8_t *raw = xreallocarray(NULL, per, rb);
+	bool *bad = xcalloc(per, sizeof *bad);
+	size_t done = 0;
+	for (size_t r0 = r_first; r0 <= r_last; r0 += per) {
+		size_t nr = r_last - r0 + 1 < per ? r_last - r0 + 1 : per;
+		size_t e0 = r0 * cols, skip = first + done - e0;
+		size_t take = nr * cols - skip;
+		if (take > count - done)
+			take = count - done;
+		/* once a read has failed the matrix is damaged: no more reads (they can be slow) */
+		bool broken = __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED);
+		bool all_ok = !broken && a->reader->read_rows(a->reader_ctx, r0, nr, raw) == 0;
+		/* else row by row, so that only the rows that cannot be read become NaN */
+		for (size_t r = 0; !all_ok && r < nr; r++) {
+			bad[r] = broken || nr == 1 ||
+			         a->reader->read_rows(a->reader_ctx, r0 + r, 1, raw + r * rb) < 0;
+			if (bad[r]) {
+				__atomic_store_n(&a->rowcache->failed, 1, __ATOMIC_RELAXED);
+				memset(raw + r * rb, 0, rb);
+			}
+		}
+		if (f32)
+			elems_f32(&a->h, raw + skip * isz, take, f32 + done);
+		else
+			elems_f64(&a->h, raw + skip * isz, take, f64 + done);
+		for (size_t q = 0; !all_ok && q < take; q++)
+			if (bad[(skip + q) / cols]) {
+				if (f32)
+					f32[done + q] = NAN;
+				else
+					f64[done + q] = NAN;
+			}
+		done += take;
+	}
+	free(bad);
+	free(raw);
+}
+
+/* One element of a matrix with a reader, through its row cache. */
+static double reader_at(const struct npy *a, size_t row, size_t col)
+{
+	struct npy_rowcache *c = a->rowcache;
+	const size_t rb = a->cols * a->h.itemsize;
+	double v = NAN;
+	pthread_mutex_lock(&c->lock);
+	if (!(c->nrows && row >= c->row0 && row - c->row0 < c->nrows) &&
+	    !__atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
+		size_t nr = a->rows - row < c->cap ? a->rows - row : c->cap;
+		if (!c->raw)
+			c->raw = xreallocarray(NULL, c->cap, rb);
+		c->nrows = 0;
+		if (a->reader->read_rows(a->reader_ctx, row, nr, c->raw) == 0 ||
+		    (nr > 1 && a->reader->read_rows(a->reader_ctx, row, nr = 1, c->raw) == 0)) {
+			c->row0 = row;
+			c->nrows = nr;
+		} else {
+			__atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
+		}
+	}
+	if (c->nrows && row >= c->row0 && row - c->row0 < c->nrows)
+		v = convert(&a->h, c->raw + ((row - c->row0) * a->cols + col) * a->h.itemsize);
+	pthread_mutex_unlock(&c->lock);
+	return v;
+}
+
+/*
  * The shard of a sharded matrix that holds element idx (C order): the last to begin at or before
  * it, so that empty shards are passed over.
  */
@@ -547,7 +745,10 @@ static void shard_span(const struct npy *a, size_t first, size_t count, float *f
 		size_t take = a->shard_start[k + 1] - pos;
 		if (take > count - done)
 			take = count - done;
-		if (c_order(s)) {
+		if (s->reader) {
+			reader_span(s, local, take, f32 ? f32 + done : NULL,
+			            f32 ? NULL : f64 + done);
+		} else if (c_order(s)) {
 			const uint8_t *src = s->data + local * s->h.itemsize;
 			if (f32)
 				elems_f32(&s->h, src, take, f32 + done);
@@ -574,6 +775,8 @@ double npy_at(const struct npy *a, size_t row, size_t col)
 		shard_span(a, row * a->cols + col, 1, NULL, &v);
 		return v;
 	}
+	if (__builtin_expect(a->reader != NULL, 0))
+		return reader_at(a, row, col);
 	return convert(&a->h, a->data + elem_offset(a, row, col) * a->h.itemsize);
 }
 
@@ -582,6 +785,10 @@ void npy_row_f64(const struct npy *a, size_t row, double *out)
 	size_t cols = a->cols;
 	if (a->n_shards) {
 		shard_span(a, row * cols, cols, NULL, out);
+		return;
+	}
+	if (a->reader) {
+		reader_span(a, row * cols, cols, NULL, out);
 		return;
 	}
 	if (c_order(a)) {
@@ -597,6 +804,10 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out)
 	size_t cols = a->cols;
 	if (a->n_shards) {
 		shard_span(a, row0 * cols, nrows * cols, out, NULL);
+		return;
+	}
+	if (a->reader) {
+		reader_span(a, row0 * cols, nrows * cols, out, NULL);
 		return;
 	}
 	if (a->h.fortran && cols > 1) {

@@ -6,8 +6,10 @@
  */
 #include "nncmp/npy.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -154,6 +156,32 @@ static int count_one(const struct npy *a, size_t *nan, size_t *inf, struct nn_er
 	return 0;
 }
 
+/*
+ * A matrix read through a reader (a chunked HDF5 dataset) has no mapping to share out: its rows
+ * are read in blocks as doubles (every float type widens exactly) and counted here. A block that
+ * cannot be read is an error rather than NaN.
+ */
+static int count_reader(const struct npy *a, size_t *nan, size_t *inf, struct nn_err *err)
+{
+	const size_t cols = a->cols ? a->cols : 1;
+	size_t per = ((size_t)1 << 17) / cols;
+	per = per ? per : 1;
+	double *buf = xreallocarray(NULL, per * cols, sizeof *buf);
+	for (size_t r0 = 0; r0 < a->rows; r0 += per) {
+		size_t nr = a->rows - r0 < per ? a->rows - r0 : per;
+		for (size_t r = 0; r < nr; r++)
+			npy_row_f64(a, r0 + r, buf + r * cols);
+		for (size_t k = 0; k < nr * a->cols; k++) {
+			*nan += isnan(buf[k]) != 0;
+			*inf += isinf(buf[k]) != 0;
+		}
+	}
+	free(buf);
+	if (npy_read_failed(a))
+		return nn_err_set(err, "%s: rows could not be read (damaged data?)", a->path);
+	return 0;
+}
+
 int npy_count_nonfinite(const struct npy *a, size_t *nan, size_t *inf, struct nn_err *err)
 {
 	*nan = *inf = 0;
@@ -161,8 +189,11 @@ int npy_count_nonfinite(const struct npy *a, size_t *nan, size_t *inf, struct nn
 		return 0;
 	if (npy_contiguous(a))
 		return count_one(a, nan, inf, err);
+	if (a->reader)
+		return count_reader(a, nan, inf, err);
 	for (size_t k = 0; k < a->n_shards; k++)
-		if (count_one(&a->shards[k], nan, inf, err) < 0)
+		if ((a->shards[k].reader ? count_reader(&a->shards[k], nan, inf, err)
+		                         : count_one(&a->shards[k], nan, inf, err)) < 0)
 			return -1;
 	return 0;
 }

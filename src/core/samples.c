@@ -76,42 +76,59 @@ out:
 	return rc;
 }
 
-int samples_parse(struct study *s, FILE *f, const char *name, struct nn_err *err)
+/*
+ * Reads the lines of f into arrays from row *row on, advancing it; name is used in messages.
+ * Returns 0, or -1 with err set.
+ */
+static int parse_lines(struct study *s, FILE *f, const char *name, char ***arrays, size_t *row,
+                       struct nn_err *err)
 {
-	char **arrays[F_COUNT] = {0};
 	char *line = NULL;
-	size_t cap = 0, row = 0;
+	size_t cap = 0;
 	ssize_t got;
 	int rc = 0;
 	while ((got = getline(&line, &cap, f)) >= 0) {
 		size_t len = (size_t)got;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (len == 0 && row >= s->n)
+		if (len == 0 && *row >= s->n)
 			continue; /* blank lines after the last instance */
-		if (row >= s->n) {
+		if (*row >= s->n) {
 			rc = nn_err_set(err, "%s: more than the %zu lines labels have", name, s->n);
 			break;
 		}
 		if (len == 0) {
 			rc = nn_err_set(err, "%s:%zu: empty line, expected a JSON object", name,
-			                row + 1);
+			                *row + 1);
 			break;
 		}
-		if ((rc = take_line(s, arrays, row, line, len, name, err)) < 0)
+		if ((rc = take_line(s, arrays, *row, line, len, name, err)) < 0)
 			break;
-		row++;
+		(*row)++;
 	}
 	if (rc == 0 && ferror(f))
 		rc = nn_err_set(err, "%s: %s", name, strerror(errno));
-	if (rc == 0 && row != s->n)
-		rc = nn_err_set(err, "%s: %zu lines, but %s has %zu instances", name, row,
-		                s->labels_path ? s->labels_path : "the labels", s->n);
 	free(line);
+	return rc;
+}
+
+static void arrays_take(struct study *s, char ***arrays)
+{
 	s->ids = arrays[F_ID];
 	s->texts = arrays[F_TEXT];
 	s->images = arrays[F_IMAGE];
 	s->splits = arrays[F_SPLIT];
+}
+
+int samples_parse(struct study *s, FILE *f, const char *name, struct nn_err *err)
+{
+	char **arrays[F_COUNT] = {0};
+	size_t row = 0;
+	int rc = parse_lines(s, f, name, arrays, &row, err);
+	if (rc == 0 && row != s->n)
+		rc = nn_err_set(err, "%s: %zu lines, but %s has %zu instances", name, row,
+		                s->labels_path ? s->labels_path : "the labels", s->n);
+	arrays_take(s, arrays);
 	return rc;
 }
 
@@ -122,6 +139,28 @@ int samples_read(struct study *s, const char *path, struct nn_err *err)
 		return -1;
 	int rc = samples_parse(s, f, path, err);
 	fclose(f);
+	return rc;
+}
+
+int samples_read_shards(struct study *s, const char *const *paths, size_t n, struct nn_err *err)
+{
+	char **arrays[F_COUNT] = {0};
+	size_t row = 0;
+	int rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++) {
+		FILE *f = nn_fopen_regular(paths[k], err);
+		if (!f) {
+			rc = -1;
+			break;
+		}
+		rc = parse_lines(s, f, paths[k], arrays, &row, err);
+		fclose(f);
+	}
+	if (rc == 0 && row != s->n)
+		rc = nn_err_set(err, "%s .. %s: %zu lines in all, but %s has %zu instances",
+		                paths[0], paths[n - 1], row,
+		                s->labels_path ? s->labels_path : "the labels", s->n);
+	arrays_take(s, arrays);
 	return rc;
 }
 

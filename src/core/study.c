@@ -12,6 +12,7 @@
 
 #include "nncmp/derive.h"
 #include "nncmp/filter.h"
+#include "nncmp/csvmat.h"
 #include "nncmp/manifest.h"
 #include "nncmp/samples.h"
 
@@ -261,6 +262,27 @@ static int open_matrix(struct npy *a, const char *path, const struct strvec *sha
 	return npy_open_any(a, path, err);
 }
 
+/* Whether path names a CSV or TSV file by its extension. */
+static bool is_csv(const char *path)
+{
+	size_t l = strlen(path);
+	return l > 4 && (strcmp(path + l - 4, ".csv") == 0 || strcmp(path + l - 4, ".tsv") == 0);
+}
+
+/*
+ * Opens a model's probabilities or logits: as open_matrix(), but a single CSV/TSV file gets the
+ * class names of classes.txt to check its header against.
+ */
+static int open_source(const struct study *s, struct npy *a, const char *path,
+                       const struct strvec *shards, struct nn_err *err)
+{
+	if ((!shards || shards->n <= 1) && is_csv(path))
+		return csvmat_open(a, path,
+		                   s->classes_path ? (const char *const *)s->classes : NULL,
+		                   s->n_classes, s->classes_path, err);
+	return open_matrix(a, path, shards, err);
+}
+
 /* Reads an (N,) or (N, 1) integer vector of class ids into a new int32 array. */
 static int32_t *load_class_vector(const char *path, const struct strvec *shards, const char *what,
                                   size_t *n_out, struct nn_err *err)
@@ -428,7 +450,7 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 				return nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->src_path,
 				                  n, plural(n), s->labels_path, s->n);
 		} else {
-			if (open_matrix(&m->probs, m->src_path, &mm->src_shards, err) < 0)
+			if (open_source(s, &m->probs, m->src_path, &mm->src_shards, err) < 0)
 				return -1;
 			if (m->probs.h.ndim != 2)
 				return nn_err_set(err,
@@ -581,7 +603,8 @@ struct study *study_open(const char *path, struct nn_err *err)
 		size_t ll = strlen(mf.labels);
 		if (ll >= 4 && strcmp(mf.labels + ll - 4, ".csv") == 0)
 			rc = samples_read_labels_csv(s, mf.labels, err);
-		else if (!(s->labels = load_class_vector(mf.labels, NULL, "class ids", &s->n, err)))
+		else if (!(s->labels = load_class_vector(mf.labels, &mf.labels_shards, "class ids",
+		                                         &s->n, err)))
 			rc = -1;
 	}
 	if (rc == 0 && s->n == 0)
@@ -596,10 +619,18 @@ struct study *study_open(const char *path, struct nn_err *err)
 		if (s->models[k].src == SRC_PRED)
 			rc = check_ids_in_range(s->models[k].pred, s->n, s->n_classes,
 			                        s->models[k].src_path, err);
-	if (rc == 0 && mf.samples)
+	if (rc == 0 && mf.samples_shards.n > 1)
+		rc = samples_read_shards(s, (const char *const *)mf.samples_shards.v,
+		                         mf.samples_shards.n, err);
+	else if (rc == 0 && mf.samples)
 		rc = samples_read(s, mf.samples, err);
 	if (rc == 0)
 		rc = derive_models(s, err);
+	/* a read that failed gave NaN, which derive_models() may have refused first */
+	for (size_t k = 0; k < s->n_models && s->models; k++)
+		if (s->models[k].src != SRC_PRED && npy_read_failed(&s->models[k].probs))
+			rc = nn_err_set(err, "%s: rows could not be read (damaged data?)",
+			                s->models[k].src_path);
 	manifest_free(&mf);
 	if (rc < 0) {
 		study_free(s);

@@ -1,18 +1,15 @@
 /*
  * cmdline.c — the ':' command line: editing (wide characters, so class names in any script can be
  * typed; C-a C-e C-u C-k C-w as in readline), history recalled with Up/Down and kept across
- * runs (history.c), and the commands :filter, :sort, :models, :theme, :q.
+ * runs (history.c), Tab completion from the command table (commands.c), and the '/' search
+ * line. Its keys are the mode "cmdline" (keys.h); other printable characters are typed.
  */
 #include "tui_int.h"
-
-#include "nncmp/filter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <wctype.h>
-
-#define KEY_ESC 27
 
 void cmdline_open(struct app *app, const char *prefill)
 {
@@ -61,158 +58,18 @@ static void history_add(struct app *app, const char *line)
 	app->hist[app->n_hist++] = xstrdup(line);
 }
 
-/* Skips spaces; returns the rest. */
-static char *skip_ws(char *p)
-{
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return p;
-}
-
-/* Runs one command line (without the ':'); returns reaction flags. */
-static int cmd_run(struct app *app, char *line)
-{
-	char *p = skip_ws(line);
-	char *word = p;
-	while (*p && *p != ' ' && *p != '\t')
-		p++;
-	if (*p)
-		*p++ = '\0';
-	char *arg = skip_ws(p);
-	size_t al = strlen(arg);
-	while (al && (arg[al - 1] == ' ' || arg[al - 1] == '\t'))
-		arg[--al] = '\0';
-	if (!*word)
-		return REDRAW_STATUS;
-	if (strcmp(word, "q") == 0 || strcmp(word, "quit") == 0)
-		return QUIT;
-	if (strcmp(word, "filter") == 0 || strcmp(word, "f") == 0)
-		return app_set_filter(app, arg, AGREE_CUSTOM, -1, true);
-	if (strcmp(word, "sort") == 0)
-		return app_set_sort(app, *arg ? arg : "index");
-	if (strcmp(word, "models") == 0) {
-		char *b = arg;
-		while (*b && *b != ' ' && *b != '\t')
-			b++;
-		if (*b)
-			*b++ = '\0';
-		b = skip_ws(b);
-		if (!*arg || !*b) {
-			app_message(app, true,
-			            ":models wants two model names, e.g. :models %.40s %.40s",
-			            app->s->models[0].name,
-			            app->s->models[app->s->n_models > 1 ? 1 : 0].name);
-			return REDRAW_STATUS;
-		}
-		return app_set_models(app, arg, b);
-	}
-	if (strcmp(word, "theme") == 0) {
-		struct nn_err err = {{0}};
-		if (!*arg) {
-			app_message(app, false, "theme: %s", theme_name());
-			return REDRAW_STATUS;
-		}
-		if (theme_load(arg, &err) != 0) {
-			app_message(app, true, "%s", err.msg);
-			return REDRAW_STATUS;
-		}
-		app->shapes = theme_needs_shapes();
-		app_message(app, false, "theme %s", theme_name());
-		return RELAYOUT;
-	}
-	if (strcmp(word, "layer") == 0)
-		return app_set_layer(app, arg);
-	if (strcmp(word, "export") == 0 || strcmp(word, "export!") == 0)
-		return triage_export(app, arg, word[6] == '!');
-	if (strcmp(word, "rescore") == 0)
-		return triage_rescore(app);
-	if (strcmp(word, "copy") == 0)
-		return clipboard_copy(app, arg);
-	app_message(
-	    app, true,
-	    "unknown command ':%.60s' (:filter :sort :models :layer :theme :export :rescore "
-	    ":copy :q)",
-	    word);
-	return REDRAW_STATUS;
-}
-
-/* ---- completion ---- */
-
-struct cands {
-	struct strvec v;
-	const char *prefix;
-};
-
-static void cand_add(struct cands *c, const char *word)
-{
-	if (strncmp(word, c->prefix, strlen(c->prefix)) != 0)
-		return;
-	for (size_t i = 0; i < c->v.n; i++)
-		if (strcmp(c->v.v[i], word) == 0)
-			return;
-	strvec_push(&c->v, xstrdup(word));
-}
-
-/* Adds pre + each model's name + post. */
-static void cand_models(const struct app *app, struct cands *c, const char *pre, const char *post)
-{
-	for (size_t m = 0; m < app->s->n_models; m++) {
-		char *w = xasprintf("%s%s%s", pre, app->s->models[m].name, post);
-		cand_add(c, w);
-		free(w);
-	}
-}
-
 /* Candidates for the word being typed; cmd is the command word ("" while typing it). */
 static void candidates(const struct app *app, const char *cmd, struct cands *c)
 {
-	static const char *const commands[] = {"filter", "sort",    "models", "layer", "theme",
-	                                       "export", "rescore", "copy",   "q"};
-	static const char *const themes[] = {"default", "light", "colorblind", "monochrome"};
-	const struct study *s = app->s;
 	if (!*cmd) {
-		for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-			cand_add(c, commands[i]);
-	} else if (strcmp(cmd, "models") == 0) {
-		cand_models(app, c, "", "");
-	} else if (strcmp(cmd, "copy") == 0) {
-		for (const char *const *f = clipboard_fields(); *f; f++)
-			cand_add(c, *f);
-		cand_models(app, c, "", "");
-	} else if (strcmp(cmd, "theme") == 0) {
-		for (size_t i = 0; i < sizeof themes / sizeof *themes; i++)
-			cand_add(c, themes[i]);
-	} else if (strcmp(cmd, "layer") == 0 || strcmp(cmd, "sort") == 0) {
-		for (size_t m = 0; m < s->n_models; m++)
-			for (size_t l = 0; l < s->models[m].n_layers; l++) {
-				bool layer = strcmp(cmd, "layer") == 0;
-				const struct layer *ly = &s->models[m].layers[l];
-				/* :layer also takes a layer with weights only (for H) */
-				if (!ly->act_path && !(layer && ly->weights_path))
-					continue;
-				char *w =
-				    xasprintf("%s%s.%s%s", layer ? "" : "act(", s->models[m].name,
-				              s->models[m].layers[l].name, layer ? "" : ".");
-				cand_add(c, w);
-				free(w);
-			}
-		if (strcmp(cmd, "sort") == 0) {
-			cand_add(c, "index");
-			cand_add(c, "id");
-			cand_add(c, "issue");
-			cand_models(app, c, "conf(", ")");
-			cand_models(app, c, "margin(", ")");
-		}
-	} else if (strcmp(cmd, "filter") == 0 || strcmp(cmd, "f") == 0) {
-		for (const char *const *w = filter_words; *w; w++)
-			cand_add(c, *w);
-		cand_models(app, c, "", "");
-		for (size_t k = 0; k < s->n_classes; k++) {
-			char *lit = filter_class_literal(s, (int)k);
-			cand_add(c, lit);
-			free(lit);
-		}
+		for (size_t i = 0; i < n_cmds; i++)
+			cand_add(c, cmd_table[i].name);
+		return;
 	}
+	bool bang;
+	const struct cmd_entry *e = cmd_find(cmd, &bang);
+	if (e && e->complete)
+		e->complete(app, c);
 }
 
 /* Tab: completes the word before the cursor, or lists the choices on the message line. */
@@ -285,115 +142,102 @@ static int complete(struct app *app)
 	return REDRAW_STATUS;
 }
 
-int cmdline_key(struct app *app, wint_t ch, bool is_key)
+/* The command line's keys: editing, history, completion, running. */
+static int cact_cancel(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
-	if (is_key || ch != '\t')
-		app->msg[0] = '\0'; /* the completion choices of the last Tab */
-	if (is_key) {
-		switch (ch) {
-		case KEY_LEFT:
-			if (app->cmd_pos)
-				app->cmd_pos--;
-			break;
-		case KEY_RIGHT:
-			if (app->cmd_pos < app->cmd_len)
-				app->cmd_pos++;
-			break;
-		case KEY_HOME:
-			app->cmd_pos = 0;
-			break;
-		case KEY_END:
-			app->cmd_pos = app->cmd_len;
-			break;
-		case KEY_BACKSPACE:
-			goto backspace;
-		case KEY_DC:
-			if (app->cmd_pos < app->cmd_len) {
-				wmemmove(app->cmd + app->cmd_pos, app->cmd + app->cmd_pos + 1,
-				         app->cmd_len - app->cmd_pos);
-				app->cmd_len--;
-			}
-			break;
-		case KEY_UP:
-			if (app->hist_pos > 0)
-				cmd_set_text(app, app->hist[--app->hist_pos]);
-			break;
-		case KEY_DOWN:
-			if (app->hist_pos < app->n_hist) {
-				app->hist_pos++;
-				cmd_set_text(app, app->hist_pos < app->n_hist
-				                      ? app->hist[app->hist_pos]
-				                      : "");
-			}
-			break;
-		case KEY_ENTER:
-			goto enter;
-		default:
-			break;
-		}
-		return REDRAW_STATUS;
-	}
-	switch (ch) {
-	case KEY_ESC:
-	case 3: /* C-c */
-	case 7: /* C-g */
-		cmdline_close(app);
-		return REDRAW_STATUS;
-	case '\n':
-	case '\r':
-		goto enter;
-	case 127:
-	case 8:
-		goto backspace;
-	case '\t':
-		return app->cmd_prompt == '/' ? 0 : complete(app);
-	case 1: /* C-a */
+	(void)ctx;
+	(void)nav;
+	(void)arg;
+	cmdline_close(app);
+	return REDRAW_STATUS;
+}
+
+/* The cursor: arg 0 the start, 1 the end, -1 and 2 a character left and right. */
+static int cact_cursor(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	if (arg == 0)
 		app->cmd_pos = 0;
-		return REDRAW_STATUS;
-	case 5: /* C-e */
+	else if (arg == 1)
 		app->cmd_pos = app->cmd_len;
-		return REDRAW_STATUS;
-	case 11: /* C-k: the rest of the line */
+	else if (arg == -1 && app->cmd_pos)
+		app->cmd_pos--;
+	else if (arg == 2 && app->cmd_pos < app->cmd_len)
+		app->cmd_pos++;
+	return REDRAW_STATUS;
+}
+
+/* Deletes: arg 0 the character before the cursor (on an empty line: closes it), 1 the one
+ * under it, 2 to the end, 3 the word before the cursor and the spaces after it, 4 to the start. */
+static int cact_delete(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	size_t k = app->cmd_pos;
+	switch (arg) {
+	case 0:
+		if (app->cmd_pos == 0) {
+			if (app->cmd_len == 0)
+				cmdline_close(app);
+			return REDRAW_STATUS;
+		}
+		k = app->cmd_pos - 1;
+		break;
+	case 1:
+		if (app->cmd_pos >= app->cmd_len)
+			return REDRAW_STATUS;
+		app->cmd_pos++;
+		break;
+	case 2:
 		app->cmd_len = app->cmd_pos;
 		app->cmd[app->cmd_len] = L'\0';
 		return REDRAW_STATUS;
-	case 23: { /* C-w: the word before the cursor, and the spaces after it */
-		size_t k = app->cmd_pos;
+	case 3:
 		while (k > 0 && iswspace((wint_t)app->cmd[k - 1]))
 			k--;
 		while (k > 0 && !iswspace((wint_t)app->cmd[k - 1]))
 			k--;
-		wmemmove(app->cmd + k, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
-		app->cmd_len -= app->cmd_pos - k;
-		app->cmd_pos = k;
-		return REDRAW_STATUS;
-	}
-	case 21: /* C-u */
-		wmemmove(app->cmd, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
-		app->cmd_len -= app->cmd_pos;
-		app->cmd_pos = 0;
-		return REDRAW_STATUS;
+		break;
 	default:
-		if (iswprint(ch) && app->cmd_len + 1 < CMD_MAX) {
-			wmemmove(app->cmd + app->cmd_pos + 1, app->cmd + app->cmd_pos,
-			         app->cmd_len - app->cmd_pos + 1);
-			app->cmd[app->cmd_pos++] = (wchar_t)ch;
-			app->cmd_len++;
-		}
-		return REDRAW_STATUS;
+		k = 0;
+		break;
 	}
-backspace:
-	if (app->cmd_pos == 0) {
-		if (app->cmd_len == 0)
-			cmdline_close(app);
-		return REDRAW_STATUS;
-	}
-	wmemmove(app->cmd + app->cmd_pos - 1, app->cmd + app->cmd_pos,
-	         app->cmd_len - app->cmd_pos + 1);
-	app->cmd_pos--;
-	app->cmd_len--;
+	/* remove [k, cmd_pos) */
+	wmemmove(app->cmd + k, app->cmd + app->cmd_pos, app->cmd_len - app->cmd_pos + 1);
+	app->cmd_len -= app->cmd_pos - k;
+	app->cmd_pos = k;
 	return REDRAW_STATUS;
-enter : {
+}
+
+/* The history: arg -1 the older line, 1 the newer one. */
+static int cact_history(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	if (arg < 0 && app->hist_pos > 0) {
+		cmd_set_text(app, app->hist[--app->hist_pos]);
+	} else if (arg > 0 && app->hist_pos < app->n_hist) {
+		app->hist_pos++;
+		cmd_set_text(app, app->hist_pos < app->n_hist ? app->hist[app->hist_pos] : "");
+	}
+	return REDRAW_STATUS;
+}
+
+static int cact_complete(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	(void)arg;
+	return app->cmd_prompt == '/' ? 0 : complete(app);
+}
+
+/* Enter: the search, or the command (kept in the history). */
+static int cact_run(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	(void)arg;
 	char line[CMD_MAX * 4 + 1];
 	size_t n = wcstombs(line, app->cmd, sizeof line - 1);
 	if (n == (size_t)-1)
@@ -412,6 +256,42 @@ enter : {
 	app->hist_pos = app->n_hist;
 	return cmd_run(app, line) | REDRAW_STATUS;
 }
+
+static struct key_action cmdline_acts[] = {
+    {"run", "run the command (or search)", cact_run, 0, K('\n', '\r', KEY_ENTER)},
+    {"cancel", "close the line", cact_cancel, 0, K(KEY_ESC, CTRL('c'), CTRL('g'))},
+    {"complete", "complete the word (twice: list the choices)", cact_complete, 0, K('\t')},
+    {"backspace", "delete the character before the cursor", cact_delete, 0,
+     K(127, CTRL('h'), KEY_BACKSPACE)},
+    {"delete", "delete the character under the cursor", cact_delete, 1, K(KEY_DC)},
+    {"kill-end", "delete to the end of the line", cact_delete, 2, K(CTRL('k'))},
+    {"kill-word", "delete the word before the cursor", cact_delete, 3, K(CTRL('w'))},
+    {"kill-start", "delete to the start of the line", cact_delete, 4, K(CTRL('u'))},
+    {"start", "to the start of the line", cact_cursor, 0, K(CTRL('a'), KEY_HOME)},
+    {"end", "to the end of the line", cact_cursor, 1, K(CTRL('e'), KEY_END)},
+    {"left", "a character left", cact_cursor, -1, K(KEY_LEFT)},
+    {"right", "a character right", cact_cursor, 2, K(KEY_RIGHT)},
+    {"history-prev", "the older line of the history", cact_history, -1, K(KEY_UP)},
+    {"history-next", "the newer line of the history", cact_history, 1, K(KEY_DOWN)},
+};
+KEYMODE(cmdline_keys, "cmdline", "Keys of the command line", cmdline_acts);
+
+int cmdline_key(struct app *app, wint_t ch, bool is_key)
+{
+	if (is_key || ch != '\t')
+		app->msg[0] = '\0'; /* the completion choices of the last Tab */
+	/* a character that is not ASCII may share its number with a KEY_ code */
+	const struct key_action *a =
+	    !is_key && ch > 255 ? NULL : keymode_find(&cmdline_keys, (int)ch);
+	if (a)
+		return a->run(app, NULL, NULL, a->arg);
+	if (!is_key && iswprint(ch) && app->cmd_len + 1 < CMD_MAX) {
+		wmemmove(app->cmd + app->cmd_pos + 1, app->cmd + app->cmd_pos,
+		         app->cmd_len - app->cmd_pos + 1);
+		app->cmd[app->cmd_pos++] = (wchar_t)ch;
+		app->cmd_len++;
+	}
+	return REDRAW_STATUS;
 }
 
 void cmdline_draw(struct app *app)

@@ -1,9 +1,9 @@
 /*
  * mouse.c — clicks and the wheel, when the terminal reports them (curses decodes xterm's SGR and
  * X10 reports into KEY_MOUSE). A click focuses the pane under it and selects the row there; a
- * click on a confusion cell opens it, as Enter would; the wheel scrolls the list under the
- * pointer, the help screen or the open view. Hit-testing uses the panes' rectangles (tui.c's
- * layout) and the rows the panes draw: title, column header, then the list.
+ * click on a confusion cell opens it, as Enter would (pane_class.click); the wheel scrolls the list
+ * under the pointer, the help screen or the open view. Hit-testing uses the panes' rectangles
+ * (tui.c's layout) and the rows the panes draw: title, column header, then the list.
  */
 #include "tui_int.h"
 
@@ -35,22 +35,9 @@ static int pane_at(const struct app *app, int y, int x)
 /* Moves pane p's cursor by delta rows, clamped; returns reaction flags. */
 static int scroll_pane(struct app *app, enum pane_id p, long delta)
 {
-	if (p == PANE_CONFUSION) {
-		long r = (long)app->conf_r + delta, n = (long)app->s->n_classes;
-		app->conf_r = (size_t)(r < 0 ? 0 : r >= n ? n - 1 : r);
-		return REDRAW_ONE(PANE_CONFUSION);
-	}
-	struct pane *pn = &app->panes[p];
-	size_t n = pane_rows(app, p);
-	if (n == 0)
+	if (!nav_move(&app->panes[p].nav, pane_rows(app, p), 1, delta))
 		return 0;
-	long cur = (long)pn->cur + delta;
-	cur = cur < 0 ? 0 : cur >= (long)n ? (long)n - 1 : cur;
-	pn->cur = (size_t)cur;
-	int flags = REDRAW_ONE(p);
-	if (p == PANE_INSTANCES) /* the detail follows the cursor */
-		flags |= REDRAW_ONE(PANE_DETAIL);
-	return flags;
+	return pane_moved(p);
 }
 
 /* A click at pane-relative (ry, rx) in pane p: focus, then the row or the cell there. */
@@ -66,22 +53,25 @@ static int click_pane(struct app *app, enum pane_id p, int ry, int rx)
 	int row = ry - 2; /* below the title and the column header */
 	if (row < 0 || row >= pane_list_height(app, p))
 		return flags | REDRAW_PANE;
-	if (p == PANE_CONFUSION) {
-		int cw = app->conf_cw, lw = app->conf_lw;
-		if (cw <= 0 || rx < lw)
-			return flags | REDRAW_PANE;
-		size_t r = app->conf_top + (size_t)row;
-		size_t c = app->conf_left + (size_t)((rx - lw) / cw);
-		if (r >= app->s->n_classes || c >= app->s->n_classes)
-			return flags | REDRAW_PANE;
-		app->conf_r = r;
-		app->conf_c = c;
-		return flags | REDRAW_PANE | action_run(app, "enter");
-	}
-	size_t n = pane_rows(app, p), k = app->panes[p].top + (size_t)row;
+	if (pane_classes[p]->click)
+		return flags | pane_classes[p]->click(app, ry, rx);
+	size_t n = pane_rows(app, p), k = app->panes[p].nav.top + (size_t)row;
 	if (k < n)
-		app->panes[p].cur = k;
+		app->panes[p].nav.cur = k;
 	return flags | REDRAW_PANE;
+}
+
+/* The wheel in a view: its "up" or "down" key, as the view's tables have them. */
+static int wheel_view(struct app *app, bool up)
+{
+	const char *name = up ? "up" : "down";
+	const struct key_action *a = keymode_action(view_own_keys(app), name);
+	if (!a || !a->keys[0])
+		a = keymode_action(&view_keys, name);
+	int flags = 0;
+	for (int k = 0; a && a->keys[0] && k < WHEEL_ROWS; k++)
+		flags |= view_key(app, a->keys[0], a->keys[0] > 255);
+	return flags;
 }
 
 int mouse_event(struct app *app)
@@ -100,12 +90,8 @@ int mouse_event(struct app *app)
 			app->help_top += WHEEL_ROWS; /* help_draw() keeps it in range */
 		return up || down ? REDRAW_ALL : 0;
 	}
-	if (app->view) {
-		int flags = 0;
-		for (int k = 0; (up || down) && k < WHEEL_ROWS; k++)
-			flags |= view_key(app, up ? KEY_UP : KEY_DOWN, true);
-		return flags;
-	}
+	if (app->view)
+		return up || down ? wheel_view(app, up) : 0;
 	int p = pane_at(app, ev.y, ev.x);
 	if (p < 0)
 		return 0;

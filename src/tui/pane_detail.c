@@ -214,7 +214,7 @@ void detail_sample(struct app *app, WINDOW *w, int y, int x, int rows, int cols,
 		draw_text(app, w, y, x, cols, s->images[i], role_attr(ROLE_DIM), false);
 }
 
-void pane_detail_draw(struct app *app)
+static void detail_draw(struct app *app)
 {
 	struct pane *pn = &app->panes[PANE_DETAIL];
 	WINDOW *w = pn->win;
@@ -318,3 +318,16 @@ void pane_detail_draw(struct app *app)
 	}
 	wnoutrefresh(w);
 }
+
+static int detail_need(const struct app *app)
+{
+	return (int)app->s->n_models + 12;
+}
+
+const struct pane_class pane_detail = {
+    .name = "detail",
+    .cursor = CURSOR_NONE,
+    .need = detail_need,
+    .draw = detail_draw,
+    .follower = -1,
+};

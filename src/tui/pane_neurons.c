@@ -170,7 +170,7 @@ static int njob_done(struct app *app, void *ctx, int rc, const struct nn_err *er
 		np->by_d = false;
 	}
 	np->have = true;
-	app->panes[PANE_NEURONS].cur = app->panes[PANE_NEURONS].top = 0;
+	app->panes[PANE_NEURONS].nav.cur = app->panes[PANE_NEURONS].nav.top = 0;
 	return REDRAW_ONE(PANE_NEURONS) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 }
 
@@ -223,7 +223,7 @@ int neurons_pane_neuron(const struct app *app, size_t row)
 	return (int)np->order[row];
 }
 
-void pane_neurons_draw(struct app *app)
+static void neurons_draw(struct app *app)
 {
 	struct pane *pn = &app->panes[PANE_NEURONS];
 	WINDOW *w = pn->win;
@@ -282,11 +282,11 @@ void pane_neurons_draw(struct app *app)
 	int h = pane_list_height(app, PANE_NEURONS);
 	double *hv = xcalloc(st->bins ? st->bins : 1, sizeof *hv);
 	double *hr = xcalloc(st->bins ? st->bins : 1, sizeof *hr);
-	for (int r = 0; r < h && pn->top + (size_t)r < np->h; r++) {
-		size_t k = pn->top + (size_t)r;
+	for (int r = 0; r < h && pn->nav.top + (size_t)r < np->h; r++) {
+		size_t k = pn->nav.top + (size_t)r;
 		uint32_t j = np->order[k];
 		int y = r + 2;
-		bool sel = app->focus == PANE_NEURONS && k == pn->cur;
+		bool sel = app->focus == PANE_NEURONS && k == pn->nav.cur;
 		attr_t a = role_attr(sel ? ROLE_SELECTION : ROLE_NORMAL);
 		draw_safe(app, w, y, 0, W, "", a, true);
 		char buf[96];
@@ -321,3 +321,49 @@ void pane_neurons_draw(struct app *app)
 	free(hr);
 	wnoutrefresh(w);
 }
+
+static int neurons_need(const struct app *app)
+{
+	(void)app;
+	return 16;
+}
+
+/* Enter: the instances sorted by the neuron's activation, highest first. */
+static int neurons_enter(struct app *app)
+{
+	const struct study *s = app->s;
+	int j = neurons_pane_neuron(app, app->panes[PANE_NEURONS].nav.cur);
+	if (j < 0 || app->lm < 0)
+		return 0;
+	const struct model *m = &s->models[app->lm];
+	char *key = xasprintf("act(%s.%s.%d)", m->name, m->layers[app->ll].name, j);
+	int rc = app_set_sort(app, key);
+	free(key);
+	if (rc & REDRAW_ONE(PANE_INSTANCES)) {
+		app->focus = PANE_INSTANCES;
+		app->panes[PANE_INSTANCES].nav.cur = app->panes[PANE_INSTANCES].nav.top = 0;
+		app_message(app, false, "instances sorted by neuron %d, highest first", j);
+		rc |= app->layout != 0 || app->zoom ? RELAYOUT : REDRAW_ALL;
+	}
+	return rc;
+}
+
+/* A neuron matches by its number, exactly. */
+static bool neurons_match(const struct app *app, size_t row, const char *text)
+{
+	int j = neurons_pane_neuron(app, row);
+	char buf[24];
+	snprintf(buf, sizeof buf, "%d", j);
+	return j >= 0 && strcmp(buf, text) == 0;
+}
+
+const struct pane_class pane_neurons = {
+    .name = "neurons",
+    .cursor = CURSOR_ROWS,
+    .need = neurons_need,
+    .rows = neurons_pane_rows,
+    .draw = neurons_draw,
+    .enter = neurons_enter,
+    .match = neurons_match,
+    .follower = -1,
+};

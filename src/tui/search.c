@@ -1,10 +1,10 @@
 /*
- * search.c — `/` search in the focused list (n and N repeat it) and the choice of the neuron
+ * search.c — `/` search in the list in focus (n and N repeat it) and the choice of the neuron
  * pane's layer (:layer, and the layer-next action).
  *
- * A row matches when the search text is a case-insensitive substring of what the row names:
- * an instance's id, truth or text (or image path); a class row's class name; a model's name; a
- * neuron's number.
+ * Each pane and view says what its rows match (pane_class / view_class match; search_has()
+ * is the rule: a case-insensitive substring of what the row names). The search runs in the open
+ * view when it has one, else in the focused pane.
  */
 #include "tui_int.h"
 
@@ -16,8 +16,7 @@
 #include "nncmp/text.h"
 #include "views.h"
 
-/* Case-insensitive (ASCII) substring test. */
-static bool has(const char *hay, const char *needle)
+bool search_has(const char *hay, const char *needle)
 {
 	if (!hay)
 		return false;
@@ -28,33 +27,19 @@ static bool has(const char *hay, const char *needle)
 	return nl == 0;
 }
 
-static bool row_matches(const struct app *app, enum pane_id p, size_t row, const char *text)
+/* The list in focus: the open view's (when it has a search), else the focused pane's. */
+struct target {
+	struct view_nav *nav;
+	size_t n;
+	const struct pane_class *pc;
+	const struct view_class *vc;
+	const void *ctx;
+};
+
+static bool target_match(const struct app *app, const struct target *t, size_t row,
+                         const char *text)
 {
-	const struct study *s = app->s;
-	switch (p) {
-	case PANE_MODELS:
-		return has(s->models[row].name, text);
-	case PANE_AGREE:
-		return row == 0 ? has("all", text) : has(s->classes[row - 1], text);
-	case PANE_CONFUSION:
-		return has(s->classes[row], text);
-	case PANE_NEURONS: {
-		int j = neurons_pane_neuron(app, row);
-		char buf[24];
-		snprintf(buf, sizeof buf, "%d", j);
-		return j >= 0 && strcmp(buf, text) == 0;
-	}
-	case PANE_INSTANCES: {
-		size_t i = app->sel[row];
-		char idb[32];
-		return has(study_instance_id(s, i, idb, sizeof idb), text) ||
-		       has(s->classes[s->labels[i]], text) ||
-		       (s->texts && has(s->texts[i], text)) ||
-		       (s->images && has(s->images[i], text));
-	}
-	default:
-		return false;
-	}
+	return t->vc ? t->vc->match(app, t->ctx, row, text) : t->pc->match(app, row, text);
 }
 
 int search_run(struct app *app, const char *text, int dir)
@@ -63,23 +48,33 @@ int search_run(struct app *app, const char *text, int dir)
 		app_message(app, true, "no search yet: / starts one");
 		return REDRAW_STATUS;
 	}
-	enum pane_id p = app->focus;
-	size_t n = pane_rows(app, p);
-	size_t cur = p == PANE_CONFUSION ? app->conf_r : app->panes[p].cur;
-	for (size_t k = 1; k <= n; k++) {
-		size_t row = dir > 0 ? (cur + k) % n : (cur + n - k % n) % n;
-		if (!row_matches(app, p, row, text))
+	struct target t = {0};
+	if (app->view) {
+		if (!app->view_ready || !app->view->match || !app->view->rows) {
+			app_message(app, true, "this view has no search");
+			return REDRAW_STATUS;
+		}
+		t.vc = app->view;
+		t.ctx = view_ctx(app);
+		t.nav = &app->nav;
+		t.n = app->view->rows(t.ctx);
+	} else {
+		t.pc = pane_classes[app->focus];
+		t.nav = &app->panes[app->focus].nav;
+		t.n = t.pc->match ? pane_rows(app, app->focus) : 0;
+	}
+	size_t cur = t.nav->cur;
+	for (size_t k = 1; k <= t.n; k++) {
+		size_t row = dir > 0 ? (cur + k) % t.n : (cur + t.n - k % t.n) % t.n;
+		if (!target_match(app, &t, row, text))
 			continue;
-		if (p == PANE_CONFUSION)
-			app->conf_r = row;
-		else
-			app->panes[p].cur = row;
+		t.nav->cur = row;
 		bool wrapped = dir > 0 ? row <= cur : row >= cur;
 		if (wrapped)
 			app_message(app, false, "search wrapped around");
-		return REDRAW_PANE | REDRAW_STATUS;
+		return (app->view ? REDRAW_VIEW : REDRAW_PANE) | REDRAW_STATUS;
 	}
-	app_message(app, true, "not found in this pane: %.200s", text);
+	app_message(app, true, "not found in this %s: %.200s", app->view ? "view" : "pane", text);
 	return REDRAW_STATUS;
 }
 
@@ -125,7 +120,7 @@ int app_set_layer(struct app *app, const char *spec)
 		app->wm = app->wl = -1; /* H follows the neuron pane's layer again */
 		app->lm = m;
 		app->ll = l;
-		app->panes[PANE_NEURONS].cur = app->panes[PANE_NEURONS].top = 0;
+		app->panes[PANE_NEURONS].nav.cur = app->panes[PANE_NEURONS].nav.top = 0;
 		neurons_request(app);
 		return REDRAW_ONE(PANE_NEURONS) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 	}

@@ -71,7 +71,7 @@ enum decision_status app_label_short(struct app *app, size_t i, int width, char 
 
 size_t app_current(const struct app *app)
 {
-	size_t k = app->panes[PANE_INSTANCES].cur;
+	size_t k = app->panes[PANE_INSTANCES].nav.cur;
 	return k < app->n_sel ? app->sel[k] : SIZE_MAX;
 }
 
@@ -220,7 +220,7 @@ static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err
 	free(app->sel_keys);
 	app->sel_keys = j->keys; /* computed once, with the order: the table's key column */
 	j->keys = NULL;
-	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	app->panes[PANE_INSTANCES].nav.cur = app->panes[PANE_INSTANCES].nav.top = 0;
 	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 }
 
@@ -318,13 +318,13 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	app->filter = xstrdup(text);
 	app->mode = mode;
 	app->cls = cls;
-	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	app->panes[PANE_INSTANCES].nav.cur = app->panes[PANE_INSTANCES].nav.top = 0;
 	/* the sort key compiled when it was set, so this keeps the order the user chose */
 	sort_request(app, true);
 	if (cls >= 0) { /* the class follows into the agreement and confusion cursors */
-		app->panes[PANE_AGREE].cur = (size_t)cls + 1;
+		app->panes[PANE_AGREE].nav.cur = (size_t)cls + 1;
 		if (mode != AGREE_CUSTOM)
-			app->conf_r = (size_t)cls;
+			app->panes[PANE_CONFUSION].nav.cur = (size_t)cls;
 	}
 	return RECOMPUTE | REDRAW_ALL;
 }
@@ -364,7 +364,7 @@ int app_set_sort(struct app *app, const char *key)
 		return REDRAW_STATUS;
 	free(app->sort_key);
 	app->sort_key = xstrdup(key);
-	app->panes[PANE_INSTANCES].cur = app->panes[PANE_INSTANCES].top = 0;
+	app->panes[PANE_INSTANCES].nav.cur = app->panes[PANE_INSTANCES].nav.top = 0;
 	sort_request(app, false);
 	return REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL) | REDRAW_STATUS;
 }
@@ -394,6 +394,17 @@ int app_set_models(struct app *app, const char *a, const char *b)
 	}
 	app->a = (size_t)ia;
 	app->b = (size_t)ib;
+	if (app->mode != AGREE_CUSTOM && app->mode != AGREE_ALL)
+		return app_agree(app, app->mode, app->cls);
+	return RECOMPUTE | REDRAW_ALL;
+}
+
+int app_swap(struct app *app)
+{
+	size_t t = app->a;
+	app->a = app->b;
+	app->b = t;
+	/* the agreement filter names the models: rebuild it for the new order */
 	if (app->mode != AGREE_CUSTOM && app->mode != AGREE_ALL)
 		return app_agree(app, app->mode, app->cls);
 	return RECOMPUTE | REDRAW_ALL;

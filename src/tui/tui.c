@@ -1,7 +1,9 @@
 /*
- * tui.c — the TUI's main loop: opening the study, the layout of panes for the terminal's size,
- * signals, and the one loop that reads a key, runs its action and acts on the reaction flags
- * (recompute, redraw the dirty panes, relayout) with a single doupdate per key.
+ * tui.c — the TUI's main loop: opening the study (tui_study, app_init), taking the terminal
+ * (screen_init), the layout of panes for the terminal's size, signals, the one loop that reads a
+ * key, hands it to the mode in use (command line, help, view, panes) and acts on the reaction
+ * flags (recompute, redraw the dirty panes, relayout) with a single doupdate per key, and giving
+ * the terminal back (teardown).
  */
 #include "nncmp/tui.h"
 #include "tui_int.h"
@@ -23,8 +25,6 @@
 #include "nncmp/text.h"
 #include "gfx.h"
 #include "worker.h"
-
-#define KEY_ESC 27
 
 /* Set by the handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT; the loop quits when it sees it. */
 static volatile sig_atomic_t got_signal;
@@ -125,25 +125,10 @@ static void windows_free(struct app *app)
 	}
 }
 
-bool pane_visible(const struct app *app, enum pane_id p)
-{
-	return app->panes[p].win != NULL;
-}
-
 /* Rows an overview pane wants: its title, header and every row. */
 static int pane_need(const struct app *app, enum pane_id p)
 {
-	int c = (int)app->s->n_classes, m = (int)app->s->n_models;
-	switch (p) {
-	case PANE_MODELS:
-		return m + 2;
-	case PANE_DETAIL:
-		return m + 12;
-	case PANE_NEURONS:
-		return 16;
-	default:
-		return c + 3;
-	}
+	return pane_classes[p]->need(app);
 }
 
 /* Builds the windows for the terminal's size; which panes show depends on it. */
@@ -250,14 +235,21 @@ static void msg_draw(struct app *app)
 		draw_text(app, w, 0, 0, width, app->msg,
 		          role_attr(app->msg_error ? ROLE_ERROR : ROLE_NORMAL), false);
 	} else if (app->view) {
-		/* the pane keys do not apply inside a view: name the ones that do */
-		int x = 1 + draw_safe(app, w, 0, 1, width - 1, "Esc", role_attr(ROLE_KEY), false);
-		x += draw_safe(app, w, 0, x, width - x, " close the view  ", role_attr(ROLE_DIM),
-		               false);
-		x += draw_safe(app, w, 0, x, width - x, "j k g G", role_attr(ROLE_KEY), false);
-		x += draw_safe(app, w, 0, x, width - x, " move  ", role_attr(ROLE_DIM), false);
-		x += draw_safe(app, w, 0, x, width - x, ":", role_attr(ROLE_KEY), false);
-		draw_safe(app, w, 0, x, width - x, " command", role_attr(ROLE_DIM), false);
+		/* the pane keys do not apply inside a view: name the ones that do (view_keys) */
+		static const struct {
+			const char *action, *label;
+		} hints[] = {{"close", "close the view"}, {"down", "down"}, {"up", "up"},
+		             {"search", "search"},        {"help", "keys"}, {"command", "command"}};
+		int x = 1;
+		for (size_t i = 0; i < sizeof hints / sizeof *hints; i++) {
+			char kb[24], lab[48];
+			keymode_key(&view_keys, hints[i].action, kb, sizeof kb);
+			snprintf(lab, sizeof lab, " %s  ", hints[i].label);
+			if (x + text_cols(kb) + text_cols(lab) > width)
+				break;
+			x += draw_safe(app, w, 0, x, width - x, kb, role_attr(ROLE_KEY), false);
+			x += draw_safe(app, w, 0, x, width - x, lab, role_attr(ROLE_DIM), false);
+		}
 	} else {
 		static const struct {
 			const char *action, *label;
@@ -300,14 +292,7 @@ static void draw_dirty(struct app *app)
 			view_draw(app);
 		app->view_dirty = false;
 	} else {
-		static void (*const draw[PANE_COUNT])(struct app *) = {
-		    pane_models_draw,    pane_agree_draw,   pane_confusion_draw,
-		    pane_instances_draw, pane_neurons_draw, pane_detail_draw};
-		for (int p = 0; p < PANE_COUNT; p++)
-			if (app->panes[p].win && app->panes[p].dirty) {
-				draw[p](app);
-				app->panes[p].dirty = false;
-			}
+		panes_draw_dirty(app);
 	}
 	if (app->status_dirty)
 		status_draw(app);
@@ -345,45 +330,17 @@ static void react(struct app *app, int flags)
 	}
 	if (flags & REDRAW_PANE) {
 		app->panes[app->focus].dirty = true;
-		if (app->focus == PANE_INSTANCES) /* the detail follows the cursor */
-			app->panes[PANE_DETAIL].dirty = true;
+		int f = pane_classes[app->focus]->follower; /* the detail follows the instances */
+		if (f >= 0)
+			app->panes[f].dirty = true;
 	}
-	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS))
+	if (flags & (REDRAW_ALL | RELAYOUT | REDRAW_STATUS | REDRAW_VIEW))
 		app->view_dirty = true;
 	for (int p = 0; p < PANE_COUNT; p++)
 		if (flags & REDRAW_ONE(p))
 			app->panes[p].dirty = true;
 	if (flags & REDRAW_STATUS)
 		app->status_dirty = app->msg_dirty = true;
-}
-
-/* Keys while the help screen is up: scroll it, or close it. */
-static int help_key(struct app *app, int key)
-{
-	const struct action *act = action_for_key(key);
-	const char *name = act ? act->name : "";
-	if (strcmp(name, "down") == 0) {
-		app->help_top++;
-	} else if (strcmp(name, "up") == 0) {
-		if (app->help_top)
-			app->help_top--;
-	} else if (strcmp(name, "page-down") == 0) {
-		app->help_top += (size_t)(app->rows > 6 ? app->rows - 6 : 1);
-	} else if (strcmp(name, "page-up") == 0) {
-		size_t pg = (size_t)(app->rows > 6 ? app->rows - 6 : 1);
-		app->help_top = app->help_top > pg ? app->help_top - pg : 0;
-	} else if (strcmp(name, "top") == 0) {
-		app->help_top = 0;
-	} else if (strcmp(name, "bottom") == 0) {
-		app->help_top = SIZE_MAX / 2; /* help_draw() clamps it to the last page */
-	} else if (key == 'q' || key == KEY_ESC || strcmp(name, "help") == 0 ||
-	           strcmp(name, "quit") == 0 || strcmp(name, "enter") == 0) {
-		app->help = false;
-		return RELAYOUT;
-	} else {
-		return 0;
-	}
-	return REDRAW_ALL;
 }
 
 static void app_free(struct app *app)
@@ -546,20 +503,20 @@ static void run_loop(struct app *app)
 		else if (app->cmd_active)
 			flags = cmdline_key(app, ch, is_key);
 		else if (app->help)
-			flags = help_key(app, key);
-		else if (app->view && !(is_key == false && key == ':'))
+			flags = help_key(app, key, is_key);
+		else if (app->view)
 			flags = view_key(app, key, is_key);
 		else {
 			/* a character that is not ASCII may share its number with a KEY_ code */
-			const struct action *act =
-			    !is_key && key > 255 ? NULL : action_for_key(key);
+			const struct key_action *act =
+			    !is_key && key > 255 ? NULL : panes_find(app, key);
 			if (!act)
 				continue;
 			if (app->msg[0]) {
 				app->msg[0] = '\0';
 				app->msg_dirty = true;
 			}
-			flags = act->run(app);
+			flags = panes_run(app, act);
 		}
 		if (flags & QUIT)
 			return;
@@ -567,7 +524,8 @@ static void run_loop(struct app *app)
 	}
 }
 
-int tui_run(const char *path, const char *theme, const char *graphics)
+/* Opens the study for the TUI, or says on stderr why it cannot (NULL: exit status 2). */
+static struct study *tui_study(const char *path)
 {
 	struct nn_err err = {{0}};
 	if (!terminal_usable()) {
@@ -579,22 +537,26 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		    "set TERM (e.g. xterm-256color) or use nncmp report\n",
 		    *m ? m : "(unset)");
 		free(m);
-		return 2;
+		return NULL;
 	}
 	struct study *s = study_open(path, &err);
 	if (!s) {
 		char *m = text_sanitize(err.msg, true);
 		fprintf(stderr, "nncmp: %s\n", m);
 		free(m);
-		return 2;
+		return NULL;
 	}
 	if (s->n_models == 0 || s->n_classes == 0) {
 		fprintf(stderr, "nncmp: the study has no models to compare\n");
 		study_free(s);
-		return 2;
+		return NULL;
 	}
-	struct app app_storage;
-	struct app *app = &app_storage;
+	return s;
+}
+
+/* The app's state before the screen: names, the pair, the layer, every instance shown. */
+static void app_init(struct app *app, struct study *s, const char *path)
+{
 	memset(app, 0, sizeof *app);
 	app->s = s;
 	app->utf8 = text_locale_utf8();
@@ -637,12 +599,16 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->upper = PANE_AGREE;
 	app->sel = xcalloc(s->n ? s->n : 1, sizeof *app->sel);
 	app->n_sel = expr_select(NULL, s, app->sel);
-	/* --models, --filter, --sort: checked before the screen is touched */
-	if (!start_apply(app, true)) {
-		app_free(app);
-		return 2;
-	}
+}
 
+/*
+ * Takes the terminal: the config file, the graphics probe (before curses owns the terminal),
+ * curses, the theme, the worker and the journal, then the first screen. Returns 0, or 2 after
+ * saying on stderr why the probe failed (the terminal untouched).
+ */
+static int screen_init(struct app *app, const char *theme, const char *graphics)
+{
+	struct nn_err err = {{0}};
 	char cfg_theme[128] = "";
 	struct nn_err cfg_err = {{0}};
 	int cfg_rc = config_load(cfg_theme, sizeof cfg_theme, &cfg_err);
@@ -665,7 +631,6 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		char *m = text_sanitize(term.why, true);
 		fprintf(stderr, "nncmp: %s\n", m);
 		free(m);
-		app_free(app);
 		return 2;
 	}
 
@@ -688,11 +653,9 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	app->gfx = gfx_new(&term, app->utf8);
 	for (size_t k = term.n_pending; k-- > 0;) /* keys typed while the terminal was asked */
 		ungetch(term.pending[k]);
-	if (cfg_rc != 0)
-		app_message(app, true, "%s", cfg_err.msg);
-	else if (s->warnings.n)
-		app_message(app, false, "warning: %s%s", s->warnings.v[0],
-		            s->warnings.n > 1 ? " (and more: nncmp check)" : "");
+	if (app->s->warnings.n)
+		app_message(app, false, "warning: %s%s", app->s->warnings.v[0],
+		            app->s->warnings.n > 1 ? " (and more: nncmp check)" : "");
 	history_load(app);
 	app->worker = worker_new();
 	triage_open(app);
@@ -702,20 +665,33 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 		start_apply(app, false);
 		memcpy(app->msg, keep, sizeof keep);
 	}
+	if (cfg_rc != 0) /* last: what is wrong in the config file is the one to fix */
+		app_message(app, true, "%s", cfg_err.msg);
 	app_recompute(app);
 	neurons_request(app);
 	react(app, RELAYOUT);
+	return 0;
+}
 
-	/* a mapped file truncated under us faults here (SIGBUS): leave cleanly, saying which */
-	char fault_path[PATH_MAX] = "";
+/*
+ * The loop, under a guard: a mapped file truncated under us faults (SIGBUS) and lands here;
+ * fault_path then names the file (size bytes), else it stays "".
+ */
+static void loop_guarded(struct app *app, char *fault_path, size_t size)
+{
 	struct fault_guard g;
 	fault_push(&g);
 	if (sigsetjmp(g.env, 1) == 0) {
 		run_loop(app);
 		fault_pop(&g);
-	} else if (!fault_map_path(g.addr, fault_path, sizeof fault_path)) {
-		snprintf(fault_path, sizeof fault_path, "a mapped file");
+	} else if (!fault_map_path(g.addr, fault_path, size)) {
+		snprintf(fault_path, size, "a mapped file");
 	}
+}
+
+/* Gives the terminal back and frees the app; returns the exit status. */
+static int teardown(struct app *app, const char *fault_path)
+{
 	if (app->gfx)
 		gfx_hide_all(app->gfx);
 	windows_free(app);
@@ -734,4 +710,22 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	if (sig)
 		fprintf(stderr, "nncmp: stopped by signal %d\n", sig);
 	return sig ? 128 + sig : 0;
+}
+
+int tui_run(const char *path, const char *theme, const char *graphics)
+{
+	struct study *s = tui_study(path);
+	if (!s)
+		return 2;
+	struct app app_storage;
+	struct app *app = &app_storage;
+	app_init(app, s, path);
+	/* --models, --filter, --sort: checked before the screen is touched */
+	if (!start_apply(app, true) || screen_init(app, theme, graphics) != 0) {
+		app_free(app);
+		return 2;
+	}
+	char fault_path[PATH_MAX] = "";
+	loop_guarded(app, fault_path, sizeof fault_path);
+	return teardown(app, fault_path);
 }

@@ -1,11 +1,10 @@
 /*
- * tui_int.h — what the TUI's files share: the application state, the panes, colour roles, the
- * action table and the reaction flags that handlers return to the main loop.
+ * tui_int.h — what the TUI's files share: the application state and reaction flags (app.h), the
+ * panes (pane.h), keys as data (keys.h), colour roles (theme.h), and the interfaces of the
+ * views, the command line, search, triage and drawing declared below.
  *
- * One struct app lives for the whole session (tui.c owns it). Panes draw from it and never
- * compute statistics beyond formatting: app_recompute() fills the metrics for the current
- * selection. Every string from the study is drawn through draw_text(), which sanitizes and
- * clips it by display columns.
+ * Every string from the study is drawn through draw_text(), which sanitizes and clips it by
+ * display columns.
  */
 #ifndef NNCMP_TUI_INT_H
 #define NNCMP_TUI_INT_H
@@ -20,112 +19,12 @@
 #include "nncmp/metrics.h"
 #include "nncmp/study.h"
 #include "nncmp/util.h"
-
-/* ---- colour roles: one list shared by the theme loader and the drawing code ---- */
-
-/* X(ID, ini name, default fg, default bg, attribute without colour) */
-#define ROLE_LIST(X)                                                                               \
-	X(NORMAL, "normal", -1, -1, A_NORMAL)                                                      \
-	X(HEADER, "header", 252, 236, A_BOLD)                                                      \
-	X(TITLE, "title", 250, 238, A_NORMAL)                                                      \
-	X(FOCUS, "focus", 16, 75, A_REVERSE)                                                       \
-	X(SELECTION, "selection", 231, 24, A_REVERSE)                                              \
-	X(STATUS, "status", 16, 250, A_REVERSE)                                                    \
-	X(ERROR, "error", 196, -1, A_BOLD)                                                         \
-	X(DIM, "dim", 244, -1, A_DIM)                                                              \
-	X(RIGHT, "right", 40, -1, A_BOLD)                                                          \
-	X(WRONG, "wrong", 196, -1, A_NORMAL)                                                       \
-	X(ONLY_A, "only_a", 75, -1, A_NORMAL)                                                      \
-	X(ONLY_B, "only_b", 214, -1, A_NORMAL)                                                     \
-	X(HEAT_0, "heat_0", 240, -1, A_DIM)                                                        \
-	X(HEAT_1, "heat_1", 229, -1, A_NORMAL)                                                     \
-	X(HEAT_2, "heat_2", 16, 222, A_NORMAL)                                                     \
-	X(HEAT_3, "heat_3", 16, 215, A_BOLD)                                                       \
-	X(HEAT_4, "heat_4", 231, 202, A_BOLD)                                                      \
-	X(HEAT_5, "heat_5", 231, 160, A_REVERSE)                                                   \
-	X(DIAGONAL, "diagonal", 16, 72, A_UNDERLINE)                                               \
-	X(BETTER, "better", 40, -1, A_BOLD)                                                        \
-	X(WORSE, "worse", 203, -1, A_UNDERLINE)                                                    \
-	X(KEY, "key", 75, -1, A_BOLD)
-
-enum role {
-#define X(id, name, fg, bg, mono) ROLE_##id,
-	ROLE_LIST(X)
-#undef X
-	    ROLE_COUNT
-};
-
-/* Loads theme `name` (a name or an .ini path) and applies it; returns 0 or -1 with err set. */
-int theme_load(const char *name, struct nn_err *err);
-/* True when NO_COLOR is set and not empty, or --color=never (and false with --color=always):
- * theme_default() gives the monochrome attributes and no colour pairs. */
-bool theme_no_colour(void);
-/* What --color said (tui_set_colour). */
-enum colour_when theme_colour_when(void);
-/* Applies the compiled-in default theme (used when no theme file can be read). */
-void theme_default(void);
-/* The attribute (colour pair or monochrome attribute) of a role under the current theme. */
-attr_t role_attr(enum role r);
-/* Colour pairs of class hues: above the graphics layer's (gfx.h: 64 .. 64 + 1024). */
-#define CLASS_PAIR_BASE 1100
-/*
- * The colour pair that draws class fg_class's hue on class bg_class's hue (DeepCompare's glyph:
- * a prediction on its truth), or 0 when the theme or the terminal cannot (then draw shapes).
- * Two classes sharing a hue never share a glyph: a wrong prediction in the truth's hue is drawn
- * in a contrast colour instead.
- */
-int class_pair(int fg_class, int bg_class);
-/* True when right and wrong must be told apart by shape (no colours, or a monochrome theme). */
-bool theme_needs_shapes(void);
-/* The name of the theme in use. */
-const char *theme_name(void);
-
-/* ---- panes ---- */
-
-enum pane_id {
-	PANE_MODELS,
-	PANE_AGREE,
-	PANE_CONFUSION,
-	PANE_INSTANCES,
-	PANE_NEURONS,
-	PANE_DETAIL,
-	PANE_COUNT
-};
-
-struct pane {
-	WINDOW *win; /* NULL when the pane is hidden in the current layout */
-	int y, x, h, w;
-	bool dirty;
-	size_t cur, top; /* cursor and first visible row of its list */
-};
-
-/* Agreement controls: which outcome of the pair A, B the filter keeps. */
-enum agree_mode {
-	AGREE_ALL,
-	AGREE_BOTH_RIGHT,
-	AGREE_ONLY_A,
-	AGREE_ONLY_B,
-	AGREE_BOTH_WRONG,
-	AGREE_DISAGREE,
-	AGREE_CUSTOM /* a filter typed by the user */
-};
-
-/* One entry of the Esc stack: the state a drill-in or a new filter replaced. */
-struct back_entry {
-	char *filter;
-	enum agree_mode mode;
-	int cls;
-};
-
-struct app;
+#include "app.h"
+#include "keys.h"
+#include "pane.h"
+#include "theme.h"
 
 /* ---- views reached by keys (views.c): full-screen pages drawn over the pane area ---- */
-
-/* The cursor of a view's list: row cur, first visible row top, horizontal scroll left. */
-struct view_nav {
-	size_t cur, top;
-	size_t left;
-};
 
 /*
  * One kind of view. prepare() runs on the UI thread and copies from the app what compute() needs
@@ -145,183 +44,20 @@ struct view_class {
 	void (*draw)(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav);
 	/* Rows of its list, for the host's j k g G PgUp PgDn. */
 	size_t (*rows)(const void *ctx);
-	/* View-specific keys: reaction flags, or -1 when not handled (then the host's keys apply).
+	/* Its own keys (keys.h), tried before the keys every view shares (view_keys); NULL: none.
 	 */
-	int (*key)(struct app *app, void *ctx, struct view_nav *nav, int key);
+	struct keymode *keys;
+	/* A view in a state of its own that takes every key first (the review's class picker, a
+	 * batch waiting for Enter): reaction flags, or -1 when not in such a state (NULL: never).
+	 */
+	int (*capture)(struct app *app, void *ctx, struct view_nav *nav, int key);
+	/* Whether row matches a / search for text (NULL: the view has no search). */
+	bool (*match)(const struct app *app, const void *ctx, size_t row, const char *text);
 	/* Enter on nav->cur: reaction flags (e.g. sort the instances by a neuron and close: the
 	 * host closes the view when the result has VIEW_CLOSE). */
 	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
 	void (*free)(void *ctx);
 };
-
-#define CMD_MAX  1024
-#define HIST_MAX 100
-
-struct app {
-	struct study *s;
-	bool utf8;                         /* draw UTF-8 glyphs (the locale's codeset is UTF-8) */
-	bool shapes;                       /* tell right from wrong by glyph, not only colour */
-	char **class_names, **model_names; /* sanitized once */
-	/* class names abbreviated for a column width (app_class_abbrev), each width once */
-	struct class_abbrev {
-		int width;
-		enum classnames_kind kind;
-		char **names;
-	} abbrev[16];
-	size_t n_abbrev;
-	int id_cols; /* width of the id column */
-
-	/* the selection: instances matching filter, ordered by sort key */
-	char *filter; /* "" for all */
-	enum agree_mode mode;
-	int cls; /* agreement control's ground-truth class, -1 for all */
-	uint32_t *sel;
-	size_t n_sel;
-	char *sort_key;           /* "index" by default; may end in :asc */
-	bool sorting;             /* sel is being put in sort_key's order on the worker */
-	uint64_t sel_gen;         /* counts selection and sort changes (stale sort jobs see it) */
-	double *sel_keys;         /* the sort key's value for each sel entry (expr_sort), or NULL */
-	size_t a, b;              /* the pair */
-	struct model_metrics *mm; /* one per model, over sel */
-	struct pair_metrics pm;   /* its ci_lo, ci_hi arrive from the worker (ci_pending) */
-	bool ci_pending;          /* the bootstrap interval of pm is being computed */
-	uint64_t pm_gen;          /* counts recomputations of pm (stale bootstrap jobs see it) */
-	struct back_entry *back;
-	size_t n_back, cap_back;
-
-	/* screen */
-	int rows, cols;
-	bool too_small, zoom, help;
-	int layout;                /* 0 full, 1 two panes, 2 one pane */
-	enum pane_id focus, upper; /* upper: which overview pane the two-pane layout shows */
-	struct pane panes[PANE_COUNT];
-	WINDOW *status, *msgline, *helpwin;
-	bool status_dirty, msg_dirty;
-	size_t help_top;
-	int conf_view;         /* 0: A, 1: B, 2: B − A */
-	size_t conf_r, conf_c; /* cursor cell */
-	size_t conf_top, conf_left;
-	int conf_lw, conf_cw; /* as last drawn: row labels' width, a cell's width (mouse.c) */
-
-	/* message line and command line */
-	char msg[NN_ERR_MAX + 64];
-	bool msg_error;
-	bool cmd_active;
-	char cmd_prompt; /* ':' for commands, '/' for a search */
-	char *search;    /* the last search, or NULL */
-	wchar_t cmd[CMD_MAX];
-	size_t cmd_len, cmd_pos;
-	char *hist[HIST_MAX];
-	size_t n_hist, hist_pos;
-	bool hist_off; /* the history file could not be read or written: left alone (history.c) */
-	bool quit;
-
-	/* the neuron pane's layer: model lm, layer ll of that model; -1 when no layer has
-	 * activations */
-	int lm, ll;
-	/* the weights view's layer, chosen with :layer or L there; -1 when it follows the neuron
-	 * pane's layer (or the first with weights) */
-	int wm, wl;
-	bool manifest; /* the study is a study.ini: hints name its keys, not directory paths */
-	struct worker
-	    *worker; /* background computations (worker.h); NULL if no thread could start */
-
-	/* the open view (views.c), or NULL */
-	const struct view_class *view;
-	void *view_ctx;
-	bool view_ready; /* compute() has succeeded */
-	struct view_nav nav;
-	WINDOW *viewwin;
-	bool view_dirty;
-
-	struct npane *np;  /* the neuron pane's state (pane_neurons.c) */
-	struct triage *tr; /* the journal and the review's hand-over (triage.c) */
-	struct gfx *gfx;   /* images (gfx.h) */
-};
-
-/* ---- reactions: what a handler asks the loop to do ---- */
-enum {
-	REDRAW_PANE = 1 << 0, /* the focused pane */
-	REDRAW_ALL = 1 << 1,  /* every pane (state shared by panes changed) */
-	RECOMPUTE = 1 << 2,   /* the selection's metrics are stale */
-	RELAYOUT = 1 << 3,    /* windows must be rebuilt (zoom, resize) */
-	REDRAW_STATUS = 1 << 4,
-	QUIT = 1 << 5,
-	CLEAR = 1 << 6,      /* repaint the whole terminal (resize, Ctrl-L) */
-	VIEW_CLOSE = 1 << 7, /* close the open view */
-};
-/* Redraw one named pane (whether focused or not). */
-#define REDRAW_ONE(p) (1 << (8 + (p)))
-
-/* ---- actions (actions.c) ---- */
-#define KEYS_MAX 4
-
-struct action {
-	const char *name;
-	const char *help;
-	int (*run)(struct app *app);
-	int keys[KEYS_MAX]; /* curses key codes or characters; 0 ends the list */
-};
-
-extern struct action actions[];
-extern const size_t n_actions;
-
-/* The action bound to key, or NULL. */
-const struct action *action_for_key(int key);
-/*
- * Reads $XDG_CONFIG_HOME/nncmp/config.ini (or ~/.config/...): [keys] action = KEY [KEY...]
- * rebinds actions, [ui] theme = NAME is copied into theme (size bytes). Returns 0 (also when
- * there is no file) or -1 with a message in err (the bindings read before the problem stay).
- */
-int config_load(char *theme, size_t size, struct nn_err *err);
-/* The config's [ui] graphics (NULL when unset) and graphics_passthrough, after config_load(). */
-const char *config_graphics(bool *passthrough);
-/* The config's [ui] mouse (true unless it says false), after config_load(). */
-bool config_mouse(void);
-/* Runs the action called name (as its key would); returns its reaction flags. */
-int action_run(struct app *app, const char *name);
-/* Writes a readable name of key ("j", "Tab", "C-l", "PgDn") into buf. */
-const char *key_label(int key, char *buf, size_t size);
-/* The first key bound to the action called name, as text ("?" when unbound). */
-const char *action_key(const char *name, char *buf, size_t size);
-
-/* ---- state changes (tui.c) ---- */
-
-/* Compiles text as the new filter; on success replaces the selection (pushing the old state
- * onto the Esc stack when push) and returns reaction flags; on error sets the message line and
- * returns REDRAW_STATUS. */
-int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int cls, bool push);
-/* Rebuilds the filter from the agreement controls (mode, cls) and applies it. */
-int app_agree(struct app *app, enum agree_mode mode, int cls);
-/* Pops the Esc stack; returns reaction flags. */
-int app_back(struct app *app);
-/* Sets the sort key; on error sets the message and returns REDRAW_STATUS. */
-int app_set_sort(struct app *app, const char *key);
-/* Computes the metrics of every model and of the pair over the selection. */
-void app_recompute(struct app *app);
-/* Sets the pair by model names. */
-int app_set_models(struct app *app, const char *a, const char *b);
-/* Sets the message line (printf-style); error selects the error colour. */
-void app_message(struct app *app, bool error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-/*
- * The instance's label as the screen shows it (sanitized): "given→new" when a decision
- * relabelled it, else its name. Returns its status (STATUS_REMOVED: draw it as removed).
- */
-enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size);
-/*
- * The class names abbreviated to width columns (classnames.h), computed once per width and kept
- * until the app ends; *kind (when not NULL) says whether they are the names, abbreviations or
- * class numbers.
- */
-char *const *app_class_abbrev(struct app *app, int width, enum classnames_kind *kind);
-/* app_label_text() in at most width columns, its names abbreviated. */
-enum decision_status app_label_short(struct app *app, size_t i, int width, char *buf, size_t size);
-/* The visible panes in focus order. */
-bool pane_visible(const struct app *app, enum pane_id p);
-
-/* The instance under the instance table's cursor, or SIZE_MAX when the selection is empty. */
-size_t app_current(const struct app *app);
 
 /* ---- the neuron pane (pane_neurons.c) ---- */
 
@@ -355,8 +91,61 @@ int view_open(struct app *app, const char *name);
 int view_close(struct app *app);
 /* Handles a key while a view is open; returns reaction flags. */
 int view_key(struct app *app, int key, bool is_key);
+/* The open view's context (what its class's functions take), or NULL. */
+void *view_ctx(const struct app *app);
+/* The open view's keys (its own table), or NULL. */
+struct keymode *view_own_keys(const struct app *app);
 /* Draws the open view into app->viewwin (its progress while it computes, or its error). */
 void view_draw(struct app *app);
+
+/* ---- handlers the panes' table (actions.c) borrows ---- */
+
+/* Cycles the confusion pane between A, B and B - A (pane_confusion.c). */
+int pane_confusion_cycle(struct app *app, void *ctx, struct view_nav *nav, long arg);
+
+/* ---- the user's configuration (config.c) ---- */
+
+/*
+ * Reads $XDG_CONFIG_HOME/nncmp/config.ini (or ~/.config/...): [keys] MODE.ACTION = KEY [KEY...]
+ * rebinds actions (MODE. may be left out for the panes), [ui] theme = NAME is copied into theme
+ * (size bytes). Returns 0 (also when there is no file) or -1 with every problem in err, on one
+ * line: a syntax error, an unknown mode, action or key name, a key taken from another action of
+ * the same mode (it moves to the new binding). What could be read is applied either way.
+ */
+int config_load(char *theme, size_t size, struct nn_err *err);
+/* The config's [ui] graphics (NULL when unset) and graphics_passthrough, after config_load(). */
+const char *config_graphics(bool *passthrough);
+/* The config's [ui] mouse (true unless it says false), after config_load(). */
+bool config_mouse(void);
+
+/* ---- ':' commands (commands.c): one table drives running, completion, help and errors ---- */
+
+/* Completion candidates: the words starting with prefix. */
+struct cands {
+	struct strvec v;
+	const char *prefix;
+};
+/* Adds word when it starts with c->prefix and is not there yet. */
+void cand_add(struct cands *c, const char *word);
+
+struct cmd_entry {
+	const char *name;  /* "filter" */
+	const char *alias; /* "f", or NULL */
+	const char *args;  /* "EXPR", for help */
+	const char *help;
+	/* Adds the candidates for the argument being typed (NULL: none). */
+	void (*complete)(const struct app *app, struct cands *c);
+	/* Runs it with arg (trimmed; may be written to); bang: typed as NAME!. Reaction flags. */
+	int (*run)(struct app *app, char *arg, bool bang);
+	bool bang; /* NAME! is accepted */
+};
+/* Every command, in the help screen's order; n_cmds of them. */
+extern const struct cmd_entry cmd_table[];
+extern const size_t n_cmds;
+/* The command called word (its name or alias, a trailing ! allowed where it is), or NULL. */
+const struct cmd_entry *cmd_find(const char *word, bool *bang);
+/* Runs one command line (without the ':'); returns reaction flags. */
+int cmd_run(struct app *app, char *line);
 
 /* ---- command line (cmdline.c) ---- */
 void cmdline_open(struct app *app, const char *prefill);
@@ -391,13 +180,16 @@ void history_save(struct app *app, const char *line);
 
 /* ---- search (search.c) ---- */
 
-/* Finds the next (dir 1) or previous (dir -1) row of the focused list matching text (case
- * folded substring of what the row shows), starting after the cursor, wrapping; returns flags. */
+/* Finds the next (dir 1) or previous (dir -1) row of the list in focus (the open view's, else
+ * the focused pane's) matching text (pane_class / view_class match), starting after the cursor,
+ * wrapping; returns flags. */
 int search_run(struct app *app, const char *text, int dir);
+/* Case-insensitive (ASCII) substring test, the rule every match() follows; false for NULL. */
+bool search_has(const char *hay, const char *needle);
 /* Sets the neuron pane's layer by "model.layer"; returns flags (message on error). */
 int app_set_layer(struct app *app, const char *spec);
 
-/* ---- drawing (draw.c, panes.c) ---- */
+/* ---- drawing (draw.c; the detail pane's helpers in pane_detail.c) ---- */
 
 /* Draws untrusted text sanitized at (y, x), at most maxcols display columns; returns the columns
  * used. With fill, pads with spaces to maxcols. */
@@ -420,13 +212,6 @@ int text_cols(const char *text);
 /* The glyph for a named shape in UTF-8 or ASCII. */
 const char *glyph(const struct app *app, const char *utf8, const char *ascii);
 
-void pane_title(struct app *app, enum pane_id p, const char *title, const char *right);
-void pane_models_draw(struct app *app);
-void pane_agree_draw(struct app *app);
-void pane_confusion_draw(struct app *app);
-void pane_instances_draw(struct app *app);
-void pane_neurons_draw(struct app *app);
-void pane_detail_draw(struct app *app);
 /* Each model's top probabilities for instance i as bars, one row per model, in the rectangle;
  * returns the rows used (pane_detail.c; the review queue shows the same). */
 int detail_models(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i);
@@ -441,13 +226,12 @@ enum { GFX_SLOT_DETAIL = 1, GFX_SLOT_REVIEW = 2, GFX_SLOT_PREVIEW = 3, GFX_SLOT_
 /* Instance i's text (wrapped) or image (as graphics slot `slot`) in the rectangle. */
 void detail_sample(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
                    int slot);
+/* The status line (status.c) and the help screen (help.c). */
 void status_draw(struct app *app);
 void help_draw(struct app *app);
-/* Rows the lists of the panes hold (for cursor movement). */
-size_t pane_rows(const struct app *app, enum pane_id p);
-/* Keeps a pane's cursor inside its list and visible. */
-void pane_clamp(struct app *app, enum pane_id p);
-/* Visible list rows of a pane (its height minus title and header). */
-int pane_list_height(const struct app *app, enum pane_id p);
+/* The number of lines the help screen has for the mode in use. */
+size_t help_lines(const struct app *app);
+/* A key while the help is up (mode "help": scroll, close); returns reaction flags. */
+int help_key(struct app *app, int key, bool is_key);
 
 #endif

@@ -139,17 +139,34 @@ static void dups_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 	}
 }
 
-static int dups_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+/* d: only the pairs whose labels differ, or every pair. */
+static int dups_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)app;
+	(void)arg;
 	struct dview *d = ctx;
-	if (key != 'd')
-		return -1;
 	d->differ_only = !d->differ_only;
 	filter_rows(d);
 	nav->cur = nav->top = 0;
 	return 0;
 }
+
+/* A pair matches by either sample's id. */
+static bool dups_match(const struct app *app, const void *ctx, size_t row, const char *text)
+{
+	const struct dview *d = ctx;
+	if (row >= d->n_shown)
+		return false;
+	const struct dups_pair *p = &d->res.pairs[d->shown[row]];
+	char ia[32], ib[32];
+	return search_has(study_instance_id(app->s, p->a, ia, sizeof ia), text) ||
+	       search_has(study_instance_id(app->s, p->b, ib, sizeof ib), text);
+}
+
+static struct key_action dups_acts[] = {
+    {"differ", "only the pairs whose labels differ (again: every pair)", dups_act, 0, K('d')},
+};
+static KEYMODE(dups_keys, "dups", "Keys of the near-duplicates view", dups_acts);
 
 /* Enter: the instance table shows the pair. */
 static int dups_enter(struct app *app, void *ctx, struct view_nav *nav)
@@ -171,7 +188,8 @@ const struct view_class view_dups = {
     .compute = dups_compute,
     .draw = dups_draw,
     .rows = dups_rows,
-    .key = dups_key,
+    .keys = &dups_keys,
+    .match = dups_match,
     .enter = dups_enter,
     .free = dups_view_free,
 };

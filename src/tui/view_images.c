@@ -14,8 +14,6 @@
 #include "nncmp/image.h"
 #include "nncmp/text.h"
 
-#define KEY_ESC 27
-
 struct images {
 	int per_row;  /* thumbnails per grid row, as last drawn */
 	int shown;    /* grid slots in use, as last drawn */
@@ -41,7 +39,7 @@ static void *images_prepare(struct app *app, bool preview, struct nn_err *err)
 	struct images *v = xcalloc(1, sizeof *v);
 	v->preview = preview;
 	v->per_row = 1;
-	v->start = app->panes[PANE_INSTANCES].cur;
+	v->start = app->panes[PANE_INSTANCES].nav.cur;
 	return v;
 }
 
@@ -189,54 +187,46 @@ static void grid_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 	v->shown = k;
 }
 
-static int grid_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+/* The grid's moves: arg 0 a row down, 1 up, 2 a cell right, 3 left, 4 the first, 5 the last. */
+static int grid_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	struct images *v = ctx;
-	long step = 0;
-	switch (key) {
-	case 'j':
-	case KEY_DOWN:
-		step = v->per_row;
-		break;
-	case 'k':
-	case KEY_UP:
-		step = -v->per_row;
-		break;
-	case 'l':
-	case KEY_RIGHT:
-		step = 1;
-		break;
-	case 'h':
-	case KEY_LEFT:
-		step = -1;
-		break;
-	case 'g':
-	case KEY_HOME:
-		step = -(long)app->n_sel;
-		break;
-	case 'G':
-	case KEY_END:
-		step = (long)app->n_sel;
-		break;
-	default:
-		return -1;
-	}
+	long n = (long)app->n_sel;
+	long step = arg == 0   ? v->per_row
+	            : arg == 1 ? -v->per_row
+	            : arg == 2 ? 1
+	            : arg == 3 ? -1
+	            : arg == 4 ? -n
+	                       : n;
 	long cur = (long)nav->cur + step;
-	cur = cur < 0 ? 0 : cur >= (long)app->n_sel ? (long)app->n_sel - 1 : cur;
+	cur = cur < 0 ? 0 : cur >= n ? n - 1 : cur;
 	nav->cur = (size_t)cur;
 	return 0;
 }
+
+static struct key_action grid_acts[] = {
+    {"down", "the row below", grid_act, 0, K('j', KEY_DOWN)},
+    {"up", "the row above", grid_act, 1, K('k', KEY_UP)},
+    {"right", "the next image", grid_act, 2, K('l', KEY_RIGHT)},
+    {"left", "the previous image", grid_act, 3, K('h', KEY_LEFT)},
+    {"top", "the first image", grid_act, 4, K('g', KEY_HOME)},
+    {"bottom", "the last image", grid_act, 5, K('G', KEY_END)},
+};
+static KEYMODE(grid_keys, "grid", "Keys of the thumbnails", grid_acts);
 
 /* Enter: the table's cursor goes to the picked instance. */
 static int images_enter(struct app *app, void *ctx, struct view_nav *nav)
 {
 	(void)ctx;
 	if (nav->cur < app->n_sel) {
-		app->panes[PANE_INSTANCES].cur = nav->cur;
+		app->panes[PANE_INSTANCES].nav.cur = nav->cur;
 		app->focus = PANE_INSTANCES;
 	}
 	return VIEW_CLOSE | REDRAW_ALL;
 }
+
+/* The view's own keys (defined with their handlers below). */
+static struct keymode preview_keys;
 
 static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
 {
@@ -245,9 +235,11 @@ static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	if (nav->cur >= app->n_sel)
 		nav->cur = app->n_sel - 1;
 	size_t i = app->sel[nav->cur];
-	char line[96];
-	snprintf(line, sizeof line, "#%zu  (%zu of %zu shown)   j/k: next/previous   ", i,
-	         nav->cur + 1, app->n_sel);
+	char line[128];
+	char kn[24], kp[24];
+	snprintf(line, sizeof line, "#%zu  (%zu of %zu shown)   %s/%s: next/previous   ", i,
+	         nav->cur + 1, app->n_sel, keymode_key(&preview_keys, "next", kn, sizeof kn),
+	         keymode_key(&preview_keys, "prev", kp, sizeof kp));
 	int x = draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false) + 1;
 	caption(app, w, 1, x, W - x - 1, i, role_attr(ROLE_NORMAL) | A_BOLD);
 	int rows = H - 3 - (int)app->s->n_models;
@@ -258,24 +250,25 @@ static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 		detail_models(app, w, 2 + rows, 1, H - 2 - rows, W - 2, i);
 }
 
-static int preview_key(struct app *app, void *ctx, struct view_nav *nav, int key)
+/* The preview steps through the shown instances by arg (±MOVE_ALL: the first, the last); the
+ * table follows. */
+static int preview_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)ctx;
-	long step = key == 'j' || key == KEY_DOWN || key == ' ' ? 1
-	            : key == 'k' || key == KEY_UP               ? -1
-	            : key == KEY_NPAGE                          ? 10
-	            : key == KEY_PPAGE                          ? -10
-	            : key == 'g' || key == KEY_HOME             ? -(long)app->n_sel
-	            : key == 'G' || key == KEY_END              ? (long)app->n_sel
-	                                                        : 0;
-	if (step == 0)
-		return -1;
-	long cur = (long)nav->cur + step;
-	cur = cur < 0 ? 0 : cur >= (long)app->n_sel ? (long)app->n_sel - 1 : cur;
-	nav->cur = (size_t)cur;
-	app->panes[PANE_INSTANCES].cur = nav->cur; /* the table follows */
+	nav_move(nav, app->n_sel, 10, arg);
+	app->panes[PANE_INSTANCES].nav.cur = nav->cur; /* the table follows */
 	return 0;
 }
+
+static struct key_action preview_acts[] = {
+    {"next", "the next instance", preview_act, 1, K('j', KEY_DOWN, ' ')},
+    {"prev", "the previous instance", preview_act, -1, K('k', KEY_UP)},
+    {"page-down", "ten instances on", preview_act, 10, K(KEY_NPAGE)},
+    {"page-up", "ten instances back", preview_act, -10, K(KEY_PPAGE)},
+    {"first", "the first instance", preview_act, -MOVE_ALL, K('g', KEY_HOME)},
+    {"last", "the last instance", preview_act, MOVE_ALL, K('G', KEY_END)},
+};
+static KEYMODE(preview_keys, "preview", "Keys of the image preview", preview_acts);
 
 const struct view_class view_grid = {
     .name = "grid",
@@ -284,7 +277,7 @@ const struct view_class view_grid = {
     .prepare = grid_prepare,
     .draw = grid_draw,
     .rows = images_rows,
-    .key = grid_key,
+    .keys = &grid_keys,
     .enter = images_enter,
     .free = images_free,
 };
@@ -296,7 +289,7 @@ const struct view_class view_preview = {
     .prepare = preview_prepare,
     .draw = preview_draw,
     .rows = images_rows,
-    .key = preview_key,
+    .keys = &preview_keys,
     .enter = images_enter,
     .free = images_free,
 };

@@ -124,6 +124,9 @@ static size_t matrix_rows(const void *p)
 	return c->means[c->mode].rows;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode matrix_keys;
+
 static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct matrix_ctx *c = p;
@@ -137,9 +140,15 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	         mn, ln, c->mode ? "outcomes of the pair and the filter vs the rest" : "each class",
 	         c->n_sel, c->n_sel == 1 ? "" : "s");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+	char kr[24], ko[24], kh[24], kl[24], ke[24];
 	snprintf(line, sizeof line,
-	         "r: rows by %s   o: %s   h/l: column   Enter: sort instances by the neuron",
-	         c->mode ? "class" : "outcome", c->sorted ? "neuron order" : "sort by this row");
+	         "%s: rows by %s   %s: %s   %s/%s: column   %s: sort instances by the neuron",
+	         keymode_key(&matrix_keys, "rows", kr, sizeof kr), c->mode ? "class" : "outcome",
+	         keymode_key(&matrix_keys, "order", ko, sizeof ko),
+	         c->sorted ? "neuron order" : "sort by this row",
+	         keymode_key(&view_keys, "left", kh, sizeof kh),
+	         keymode_key(&view_keys, "right", kl, sizeof kl),
+	         keymode_key(&view_keys, "enter", ke, sizeof ke));
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	if (m->cols == 0) {
 		free(mn);
@@ -220,36 +229,39 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	free(ln);
 }
 
-static int matrix_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* r: per class or per outcome (arg 0); o: sort the neurons by the cursor row, or unsort (1). */
+static int matrix_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	struct matrix_ctx *c = p;
 	size_t cols = c->means[c->mode].cols;
-	switch (key) {
-	case 'r':
+	if (arg == 0) {
 		c->mode = !c->mode;
 		c->sorted = false;
 		nav->cur = nav->top = 0;
 		for (size_t j = 0; j < cols; j++)
 			c->order[j] = (uint32_t)j;
 		return 0;
-	case 'o':
-		if (c->sorted) {
-			for (size_t j = 0; j < cols; j++)
-				c->order[j] = (uint32_t)j;
-			c->sorted = false;
-		} else {
-			matrices_order(&c->means[c->mode], nav->cur, c->order);
-			c->sorted = true;
-			c->sorted_row = nav->cur;
-		}
-		nav->left = 0;
-		c->col_off = 0;
-		return 0;
-	default:
-		return -1;
 	}
+	if (c->sorted) {
+		for (size_t j = 0; j < cols; j++)
+			c->order[j] = (uint32_t)j;
+		c->sorted = false;
+	} else {
+		matrices_order(&c->means[c->mode], nav->cur, c->order);
+		c->sorted = true;
+		c->sorted_row = nav->cur;
+	}
+	nav->left = 0;
+	c->col_off = 0;
+	return 0;
 }
+
+static struct key_action matrix_acts[] = {
+    {"rows", "rows: per class, or per outcome of the pair", matrix_act, 0, K('r')},
+    {"order", "sort the neurons by the cursor row (again: unsorted)", matrix_act, 1, K('o')},
+};
+static KEYMODE(matrix_keys, "matrix", "Keys of the subset x neuron matrix", matrix_acts);
 
 static int matrix_enter(struct app *app, void *p, struct view_nav *nav)
 {
@@ -275,7 +287,7 @@ const struct view_class view_matrix = {
     .compute = matrix_compute,
     .draw = matrix_draw,
     .rows = matrix_rows,
-    .key = matrix_key,
+    .keys = &matrix_keys,
     .enter = matrix_enter,
     .free = matrix_free,
 };

@@ -236,25 +236,33 @@ static void models_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	}
 }
 
-static int models_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* The sort column: the next (arg 1) or previous (-1). */
+static int models_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	struct models_ctx *c = p;
 	size_t m = nav->cur < c->n_models ? c->rows[nav->cur].m : 0;
-	if (key == 'o' || key == '>')
-		c->sort_col = (c->sort_col + 1) % N_COLS;
-	else if (key == '<')
-		c->sort_col = (c->sort_col + N_COLS - 1) % N_COLS;
-	else
-		return -1;
+	c->sort_col = (c->sort_col + (arg > 0 ? 1 : N_COLS - 1)) % N_COLS;
 	if (c->sort_col == COL_TOPK && !c->topk_k)
-		c->sort_col = key == '<' ? COL_F1 : COL_ECE;
+		c->sort_col = arg < 0 ? COL_F1 : COL_ECE;
 	models_sort(c);
 	for (size_t k = 0; k < c->n_models; k++) /* the cursor stays on its model */
 		if (c->rows[k].m == m)
 			nav->cur = k;
 	return 0;
 }
+
+static bool models_match(const struct app *app, const void *p, size_t row, const char *text)
+{
+	const struct models_ctx *c = p;
+	return row < c->n_models && search_has(app->s->models[c->rows[row].m].name, text);
+}
+
+static struct key_action models_acts[] = {
+    {"sort-next", "sort by the next column", models_act, 1, K('o', '>')},
+    {"sort-prev", "sort by the previous column", models_act, -1, K('<')},
+};
+static KEYMODE(models_keys, "models", "Keys of the models view", models_acts);
 
 static int models_enter(struct app *app, void *p, struct view_nav *nav)
 {
@@ -281,7 +289,8 @@ const struct view_class view_models = {
     .compute = NULL,
     .draw = models_draw,
     .rows = models_rows,
-    .key = models_key,
+    .keys = &models_keys,
+    .match = models_match,
     .enter = models_enter,
     .free = models_free,
 };

@@ -168,6 +168,9 @@ static int class_legend(struct app *app, const struct proj_ctx *c, WINDOW *w, in
 	return rows;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode proj_keys;
+
 static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	(void)nav;
@@ -182,10 +185,13 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	         100 * pr->explained[0], 100 * pr->explained[1],
 	         pr->skipped ? "; some left out (non-finite)" : "");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
-	snprintf(line, sizeof line, "colour: %s (c: by %s)   t: %s   PC1 %s, PC2 %s",
-	         c->colour ? "model A right or wrong" : "ground-truth class",
-	         c->colour ? "class" : "A right/wrong", c->labels ? "dots" : "class labels",
-	         glyph(app, "\xe2\x86\x92", "->"), glyph(app, "\xe2\x86\x91", "^"));
+	char kc[24], kt[24];
+	snprintf(
+	    line, sizeof line, "colour: %s (%s: by %s)   %s: %s   PC1 %s, PC2 %s",
+	    c->colour ? "model A right or wrong" : "ground-truth class",
+	    keymode_key(&proj_keys, "colour", kc, sizeof kc), c->colour ? "class" : "A right/wrong",
+	    keymode_key(&proj_keys, "letters", kt, sizeof kt), c->labels ? "dots" : "class labels",
+	    glyph(app, "\xe2\x86\x92", "->"), glyph(app, "\xe2\x86\x91", "^"));
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	/* the legend below the plot: the selected instance, then the classes, wrapped */
 	char sel_buf[64] = "";
@@ -287,19 +293,24 @@ static void proj_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	class_legend(app, c, w, y, x, W, true);
 }
 
-static int proj_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* c: colour by class or by A right (arg 0); t: class letters instead of dots (1). */
+static int proj_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	(void)nav;
 	struct proj_ctx *c = p;
-	if (key == 'c')
+	if (arg == 0)
 		c->colour = !c->colour;
-	else if (key == 't')
-		c->labels = !c->labels;
 	else
-		return -1;
+		c->labels = !c->labels;
 	return 0;
 }
+
+static struct key_action proj_acts[] = {
+    {"colour", "colour by class, or by whether model A is right", proj_act, 0, K('c')},
+    {"letters", "class letters instead of dots", proj_act, 1, K('t')},
+};
+static KEYMODE(proj_keys, "projection", "Keys of the projection", proj_acts);
 
 const struct view_class view_projection = {
     .name = "projection",
@@ -309,7 +320,7 @@ const struct view_class view_projection = {
     .compute = proj_compute,
     .draw = proj_draw,
     .rows = proj_rows,
-    .key = proj_key,
+    .keys = &proj_keys,
     .enter = NULL,
     .free = proj_free,
 };

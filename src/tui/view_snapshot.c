@@ -223,7 +223,6 @@ const struct view_class view_snapshot = {
     .compute = snap_compute,
     .draw = snap_draw,
     .rows = snap_rows,
-    .key = NULL,
     .enter = NULL,
     .free = snap_free,
 };

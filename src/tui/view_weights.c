@@ -82,6 +82,9 @@ static bool weights_layer(const struct app *app, int *m, int *l)
 	return false;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode weights_keys;
+
 static void *weights_prepare(struct app *app, struct nn_err *err)
 {
 	const struct study *s = app->s;
@@ -122,8 +125,11 @@ static void *weights_prepare(struct app *app, struct nn_err *err)
 			free(a);
 			free(b);
 		}
-	if (n_with > 1 && o < sizeof c->layers)
-		snprintf(c->layers + o, sizeof c->layers - o, "   L: next");
+	if (n_with > 1 && o < sizeof c->layers) {
+		char kb[24];
+		snprintf(c->layers + o, sizeof c->layers - o, "   %s: next",
+		         keymode_key(&weights_keys, "layer-next", kb, sizeof kb));
+	}
 	int nm = -1, nl = -1;
 	struct nn_err e2 = {{0}};
 	if (view_layer(app, &nm, &nl, &e2) && !has_weights(s, nm, nl) &&
@@ -228,14 +234,16 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	    : c->how ? "each cell the mean of its block"
 	             : "each cell the strongest weight of its block");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+	char km[24], how[48] = "";
+	if (!whole)
+		snprintf(how, sizeof how, "   %s: %s",
+		         keymode_key(&weights_keys, "cells", km, sizeof km),
+		         c->how ? "strongest weights" : "block means");
 	snprintf(
 	    line, sizeof line,
 	    "# = -  below -0.7 -0.35 -0.1 x scale   %s |v| < 0.1 x scale   + * @  above 0.1 0.35 "
 	    "0.7 x scale   (scale %.4g)%s",
-	    glyph(app, "\xc2\xb7", "."), g->scale,
-	    whole    ? ""
-	    : c->how ? "   m: strongest weights"
-	             : "   m: block means");
+	    glyph(app, "\xc2\xb7", "."), g->scale, how);
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	bool overlay = c->act && c->h == g->rows;
 	double lo = INFINITY, hi = -INFINITY;
@@ -335,17 +343,22 @@ static int weights_next_layer(struct app *app)
 	return view_open(app, "weights"); /* a new grid for that layer */
 }
 
-static int weights_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* m: strongest weight or block mean (arg 0); L: the next layer with weights (1). */
+static int weights_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)nav;
 	struct weights_ctx *c = p;
-	if (key == 'L')
+	if (arg == 1)
 		return weights_next_layer(app);
-	if (key != 'm')
-		return -1;
 	c->how = !c->how;
 	return 0;
 }
+
+static struct key_action weights_acts[] = {
+    {"cells", "a cell shows the strongest weight or the block mean", weights_act, 0, K('m')},
+    {"layer-next", "the next layer with weights", weights_act, 1, K('L')},
+};
+static KEYMODE(weights_keys, "weights", "Keys of the layer weights view", weights_acts);
 
 const struct view_class view_weights = {
     .name = "weights",
@@ -355,7 +368,7 @@ const struct view_class view_weights = {
     .compute = weights_compute,
     .draw = weights_draw,
     .rows = weights_rows,
-    .key = weights_key,
+    .keys = &weights_keys,
     .enter = NULL,
     .free = weights_free,
 };

@@ -71,6 +71,9 @@ static size_t words_rows(const void *p)
 	return c->n_shown;
 }
 
+/* The view's own keys (defined with their handlers below). */
+static struct keymode words_keys;
+
 static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct words_ctx *c = p;
@@ -88,10 +91,16 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	         c->n_sel == c->wc.n ? "; no filter, so every lift is 1: filter first (f, 1, 2, w)"
 	                             : "");
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
-	draw_safe(app, w, 3, 1, W - 2,
-	          "o: sort by lift/count   s: stop words   + -: min support   Enter: keep texts "
-	          "containing the word",
-	          role_attr(ROLE_DIM), false);
+	char ko[24], ks[24], kp[24], km[24], ke[24];
+	snprintf(line, sizeof line,
+	         "%s: sort by lift/count   %s: stop words   %s %s: min support   %s: keep texts "
+	         "containing the word",
+	         keymode_key(&words_keys, "sort", ko, sizeof ko),
+	         keymode_key(&words_keys, "stop-words", ks, sizeof ks),
+	         keymode_key(&words_keys, "support-up", kp, sizeof kp),
+	         keymode_key(&words_keys, "support-down", km, sizeof km),
+	         keymode_key(&view_keys, "enter", ke, sizeof ke));
+	draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	int y0 = 5, ww = 18;
 	attr_t hd = role_attr(ROLE_HEADER);
 	snprintf(line, sizeof line, " %-*s %9s %7s %7s %7s  %s", ww, "word", "in shown", "% shown",
@@ -137,28 +146,20 @@ static void words_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav
 	}
 }
 
-static int words_key(struct app *app, void *p, struct view_nav *nav, int key)
+/* The words view's keys: arg 0 sort by lift/count, 1 stop words, 2 and 3 the minimum support up
+ * and down. */
+static int words_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
 	(void)app;
 	struct words_ctx *c = p;
-	switch (key) {
-	case 'o':
+	if (arg == 0)
 		c->by_count = !c->by_count;
-		break;
-	case 's':
+	else if (arg == 1)
 		c->show_stop = !c->show_stop;
-		break;
-	case '+':
-	case '=':
+	else if (arg == 2)
 		c->min_support++;
-		break;
-	case '-':
-		if (c->min_support > 1)
-			c->min_support--;
-		break;
-	default:
-		return -1;
-	}
+	else if (c->min_support > 1)
+		c->min_support--;
 	words_list(c);
 	nav->cur = nav->top = 0;
 	return 0;
@@ -182,6 +183,21 @@ static int words_enter(struct app *app, void *p, struct view_nav *nav)
 	return rc;
 }
 
+static bool words_match(const struct app *app, const void *p, size_t row, const char *text)
+{
+	(void)app;
+	const struct words_ctx *c = p;
+	return row < c->n_shown && search_has(c->wc.words[c->shown[row]].text, text);
+}
+
+static struct key_action words_acts[] = {
+    {"sort", "sort by lift or by count", words_act, 0, K('o')},
+    {"stop-words", "show or hide the stop words", words_act, 1, K('s')},
+    {"support-up", "raise the minimum support", words_act, 2, K('+', '=')},
+    {"support-down", "lower the minimum support", words_act, 3, K('-')},
+};
+static KEYMODE(words_keys, "words", "Keys of the frequent words view", words_acts);
+
 const struct view_class view_words = {
     .name = "words",
     .title = "Frequent words",
@@ -190,7 +206,8 @@ const struct view_class view_words = {
     .compute = words_compute,
     .draw = words_draw,
     .rows = words_rows,
-    .key = words_key,
+    .keys = &words_keys,
+    .match = words_match,
     .enter = words_enter,
     .free = words_view_free,
 };

@@ -1,6 +1,7 @@
 /*
  * views.c — the host of the views reached by keys: opening one (prepare on the UI thread, compute
- * on the worker), the keys every view shares (close, move, scroll, Enter), the title line and the
+ * on the worker), the keys every view shares (the mode "view": close, move, scroll, Enter, search;
+ * a view's own table comes first), the title line and the
  * progress shown while it computes, and helpers the views share (views.h).
  *
  * A view's context is shared by the UI (which draws it) and the worker (which computes into it)
@@ -16,9 +17,6 @@
 #include <string.h>
 
 #include "worker.h"
-
-#define KEY_ESC 27
-#define CTRL(c) ((c)&0x1f)
 
 const struct view_class *const view_classes[] = {
     &view_words,  &view_matrix,   &view_weights, &view_projection, &view_models, &view_snapshot,
@@ -61,8 +59,7 @@ static int job_done(struct app *app, void *p, int rc, const struct nn_err *err)
 		h->failed = true;
 		h->err = *err;
 	}
-	app->view_dirty = true;
-	return REDRAW_ALL;
+	return REDRAW_ALL | REDRAW_VIEW;
 }
 
 uint32_t *view_sel_sorted(const struct app *app, size_t *n)
@@ -193,19 +190,86 @@ int view_close(struct app *app)
 	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
 }
 
-/* Moves the cursor by delta rows within the view's list. */
-static int nav_move(struct app *app, long delta)
+void *view_ctx(const struct app *app)
 {
-	struct view_holder *h = app->view_ctx;
-	size_t n = app->view_ready && app->view->rows ? app->view->rows(h->ctx) : 0;
-	if (n == 0)
-		return 0;
-	long cur = (long)app->nav.cur + delta;
-	cur = cur < 0 ? 0 : cur >= (long)n ? (long)n - 1 : cur;
-	app->nav.cur = (size_t)cur;
-	app->view_dirty = true;
+	const struct view_holder *h = app->view_ctx;
+	return h ? h->ctx : NULL;
+}
+
+struct keymode *view_own_keys(const struct app *app)
+{
+	return app->view ? app->view->keys : NULL;
+}
+
+/* The keys every view shares: arg rows, or ±MOVE_PAGE, ±MOVE_ALL. */
+static int vact_move(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	size_t n = app->view_ready && app->view->rows ? app->view->rows(ctx) : 0;
+	long page = app->viewwin ? getmaxy(app->viewwin) - 4 : 10;
+	nav_move(nav, n, page < 1 ? 1 : page, arg);
 	return 0;
 }
+
+/* h l: the horizontal scroll or column (the view's draw keeps it in range). */
+static int vact_side(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)app;
+	(void)ctx;
+	if (arg < 0 && nav->left > 0)
+		nav->left--;
+	else if (arg > 0)
+		nav->left++;
+	return 0;
+}
+
+static int vact_close(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	(void)arg;
+	return view_close(app) | VIEW_CLOSE;
+}
+
+static int vact_enter(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)arg;
+	if (!app->view_ready || !app->view->enter)
+		return 0;
+	int r = app->view->enter(app, ctx, nav);
+	if (r & VIEW_CLOSE)
+		r |= view_close(app);
+	return r;
+}
+
+/* ? : / n N are the panes' own actions, run from a view. */
+static int vact_panes(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	static const char *const names[] = {"help", "command", "search", "search-next",
+	                                    "search-prev"};
+	const struct key_action *a = keymode_action(&panes_keys, names[arg]);
+	return a ? a->run(app, NULL, nav, a->arg) : 0;
+}
+
+static struct key_action view_acts[] = {
+    {"close", "close the view", vact_close, 0, K(KEY_ESC, 'q', KEY_BACKSPACE, 127, CTRL('h'))},
+    {"down", "next row", vact_move, 1, K('j', KEY_DOWN)},
+    {"up", "previous row", vact_move, -1, K('k', KEY_UP)},
+    {"page-down", "next page", vact_move, MOVE_PAGE, K(KEY_NPAGE, ' ', CTRL('f'))},
+    {"page-up", "previous page", vact_move, -MOVE_PAGE, K(KEY_PPAGE, CTRL('b'))},
+    {"top", "first row", vact_move, -MOVE_ALL, K('g', KEY_HOME)},
+    {"bottom", "last row", vact_move, MOVE_ALL, K('G', KEY_END)},
+    {"left", "scroll left (or the previous column or cell)", vact_side, -1, K('h', KEY_LEFT)},
+    {"right", "scroll right (or the next column or cell)", vact_side, 1, K('l', KEY_RIGHT)},
+    {"enter", "apply the row (what it does is said in the view)", vact_enter, 0,
+     K('\n', '\r', KEY_ENTER)},
+    {"help", "the keys of this view", vact_panes, 0, K('?', KEY_F(1))},
+    {"command", "command line", vact_panes, 1, K(':')},
+    {"search", "search the view's list", vact_panes, 2, K('/')},
+    {"search-next", "next match of the search", vact_panes, 3, K('n')},
+    {"search-prev", "previous match of the search", vact_panes, 4, K('N')},
+};
+KEYMODE(view_keys, "view", "Keys of every view", view_acts);
 
 int view_key(struct app *app, int key, bool is_key)
 {
@@ -214,64 +278,21 @@ int view_key(struct app *app, int key, bool is_key)
 	struct view_holder *h = app->view_ctx;
 	if (!is_key && key > 255)
 		return 0;
-	/* the view sees every key first (a picker inside it takes Enter, Esc and Backspace) */
-	if (app->view_ready && app->view->key) {
-		int r = app->view->key(app, h->ctx, &app->nav, key);
-		if (r >= 0) {
-			app->view_dirty = true;
-			return r;
-		}
+	/* a view in a state of its own (a picker, a batch to confirm) sees every key first */
+	if (app->view_ready && app->view->capture) {
+		int r = app->view->capture(app, h->ctx, &app->nav, key);
+		if (r >= 0)
+			return r | REDRAW_VIEW;
 	}
-	if (key == KEY_ESC || key == 'q' || key == KEY_BACKSPACE || key == 127 || key == CTRL('h'))
-		return view_close(app) | VIEW_CLOSE;
-	if (!app->view_ready)
+	/* then the view's own keys, then the keys every view shares (htop's order) */
+	const struct key_action *a =
+	    app->view_ready && app->view->keys ? keymode_find(app->view->keys, key) : NULL;
+	if (!a)
+		a = keymode_find(&view_keys, key);
+	if (!a)
 		return 0;
-	bool enter = key == '\n' || key == '\r' || key == KEY_ENTER;
-	long page = app->viewwin ? getmaxy(app->viewwin) - 4 : 10;
-	if (page < 1)
-		page = 1;
-	switch (key) {
-	case 'j':
-	case KEY_DOWN:
-		return nav_move(app, 1);
-	case 'k':
-	case KEY_UP:
-		return nav_move(app, -1);
-	case KEY_NPAGE:
-	case ' ':
-	case CTRL('f'):
-		return nav_move(app, page);
-	case KEY_PPAGE:
-	case CTRL('b'):
-		return nav_move(app, -page);
-	case 'g':
-	case KEY_HOME:
-		return nav_move(app, -(long)SIZE_MAX / 4);
-	case 'G':
-	case KEY_END:
-		return nav_move(app, (long)SIZE_MAX / 4);
-	case 'h':
-	case KEY_LEFT:
-		if (app->nav.left > 0)
-			app->nav.left--;
-		app->view_dirty = true;
-		return 0;
-	case 'l':
-	case KEY_RIGHT:
-		app->nav.left++; /* the view's draw keeps it in range */
-		app->view_dirty = true;
-		return 0;
-	default:
-		break;
-	}
-	if (enter && app->view->enter) {
-		int r = app->view->enter(app, h->ctx, &app->nav);
-		if (r & VIEW_CLOSE)
-			r |= view_close(app);
-		app->view_dirty = true;
-		return r;
-	}
-	return 0;
+	/* a view's handlers change what it shows: it is redrawn after each */
+	return a->run(app, h->ctx, &app->nav, a->arg) | REDRAW_VIEW;
 }
 
 void view_draw(struct app *app)
@@ -285,9 +306,16 @@ void view_draw(struct app *app)
 	attr_t a = role_attr(ROLE_FOCUS);
 	draw_safe(app, w, 0, 0, W, "", a, true);
 	int used = draw_safe(app, w, 0, 1, W - 1, app->view->title, a | A_BOLD, false);
-	const char *hint = app->view_ready && app->view->enter
-	                       ? "j/k move  Enter: apply  Esc: close"
-	                       : "Esc: close";
+	char hint[128], k1[24], k2[24], k3[24], k4[24], k5[24];
+	keymode_key(&view_keys, "close", k3, sizeof k3);
+	keymode_key(&view_keys, "help", k4, sizeof k4);
+	if (app->view_ready && app->view->enter)
+		snprintf(hint, sizeof hint, "%s/%s move  %s: apply  %s: close  %s: keys",
+		         keymode_key(&view_keys, "down", k1, sizeof k1),
+		         keymode_key(&view_keys, "up", k2, sizeof k2),
+		         keymode_key(&view_keys, "enter", k5, sizeof k5), k3, k4);
+	else
+		snprintf(hint, sizeof hint, "%s: close  %s: keys", k3, k4);
 	int hc = text_cols(hint);
 	if (hc + used + 3 <= W)
 		draw_safe(app, w, 0, W - hc - 1, hc, hint, a, false);

@@ -233,5 +233,75 @@ good "$S"; E=$(printf 'e\033]0;owned\007'); mv "$S/models/m" "$S/models/$E"; bad
 n=$((n + 1))
 if "$NNCMP" check "$S" 2>&1 | grep -q "$(printf '\033')"; then fail=$((fail + 1)); echo "FAIL [raw ESC in an error]"; else pass=$((pass + 1)); fi
 
+# ---- npz, HDF5 and CSV sources, sharded labels and samples, manifest paths (study.ini) ----
+PY=/usr/bin/python3
+# ini STUDY PROBS_SPEC [EXTRA_MODEL_LINES]: a manifest for the good study with model m's probs
+ini() {
+	printf '[study]\nlabels = labels.npy\nclasses = classes.txt\n[model m]\nprobs = %s\n%s' "$2" "${3:-}" >"$1/study.ini"
+}
+# pyw STUDY CODE: runs Python with numpy as np, h5py, and d the study directory
+pyw() {
+	$PY -c "import sys, numpy as np, h5py; d = sys.argv[1]; $2" "$1" || echo "FAIL: python for $1"
+}
+P='np.array([[0.75, 0.25], [0.25, 0.75]], dtype=np.float32)'
+good "$S"; pyw "$S" "np.savez(d + '/m.npz', probs=$P)"; ini "$S" m.npz:probs; accepted "a stored npz member"
+good "$S"; pyw "$S" "np.savez_compressed(d + '/m.npz', probs=$P)"; ini "$S" m.npz; accepted "a bare npz of one array"
+good "$S"; pyw "$S" "np.savez_compressed(d + '/m.npz', probs=$P)"; head -c 150 "$S/m.npz" >"$S/x" && mv "$S/x" "$S/m.npz"; ini "$S" m.npz:probs; bad "truncated npz" "m.npz: not a readable npz (zip) archive"
+good "$S"; : >"$S/m.npz"; ini "$S" m.npz:probs; bad "empty npz" "m.npz: empty file, expected an npz archive"
+good "$S"; printf 'not a zip at all' >"$S/m.npz"; ini "$S" m.npz:probs; bad "npz that is no zip" "m.npz: not a readable npz (zip) archive"
+good "$S"; pyw "$S" "np.savez(d + '/m.npz', probs=$P)"; ini "$S" m.npz:prob; bad "npz member missing" "m.npz: no array 'prob' in the archive (it holds: probs)"
+good "$S"; pyw "$S" "np.savez(d + '/m.npz', probs=$P)"; ini "$S" m.npz:; bad "npz member name empty" "m.npz:: no array name after ':'"
+good "$S"; pyw "$S" "np.savez(d + '/m.npz', a=$P, b=$P)"; ini "$S" m.npz; bad "bare npz of two arrays" "m.npz: holds 2 arrays, name one as"
+good "$S"; pyw "$S" "np.savez(d + '/m.npz', probs=$P.astype(np.complex64))"; ini "$S" m.npz:probs; bad "npz member of a bad dtype" "m.npz:probs: unsupported dtype '<c8'"
+good "$S"; pyw "$S" "import zipfile; zipfile.ZipFile(d + '/m.npz', 'w').writestr('probs.npy', b'hello')"; ini "$S" m.npz:probs; bad "npz member that is no npy" "m.npz:probs: not an npy file (bad magic)"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f.create_dataset('p', data=$P, chunks=(1, 2), compression='gzip')"; ini "$S" m.h5; accepted "a bare HDF5 file of one chunked dataset"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['/g/probs'] = $P"; ini "$S" m.h5:/g/prob; bad "HDF5 dataset missing" "m.h5: no dataset '/g/prob' in the file (datasets: /g/probs)"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['a'] = $P; f['b'] = $P"; ini "$S" m.h5; bad "bare HDF5 file of two datasets" "m.h5: holds 2 datasets, name one as $S/m.h5:/PATH (/a, /b)"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['p'] = np.array([[b'ab', b'cd'], [b'ef', b'gh']])"; ini "$S" m.h5:/p; bad "HDF5 string dataset" "m.h5:/p: unsupported HDF5 type"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['p'] = np.zeros(2, dtype=[('a', 'f4'), ('b', 'f4')])"; ini "$S" m.h5:/p; bad "HDF5 compound dataset" "m.h5:/p: unsupported HDF5 type"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['p'] = $P"; head -c 1000 "$S/m.h5" >"$S/x" && mv "$S/x" "$S/m.h5"; ini "$S" m.h5:/p; bad "truncated HDF5 file" "m.h5: not a readable HDF5 file"
+good "$S"; printf 'plain text' >"$S/m.h5"; ini "$S" m.h5:/p; bad "HDF5 file that is none" "m.h5: not a readable HDF5 file"
+good "$S"; mkdir "$S/m.h5"; ini "$S" m.h5:/p; bad "HDF5 path is a directory" "m.h5: is a directory"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['p'] = np.array([[1, 0], [0, 1]], dtype='>f2')"; ini "$S" m.h5:/p; accepted "a big-endian float16 HDF5 dataset"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f: f['p'] = $P.astype(np.float64)"; ini "$S" "m.h5:/p" "act.fc = m.h5:/p
+"; accepted "an HDF5 dataset used twice"
+good "$S"; pyw "$S" "
+with h5py.File(d + '/m.h5', 'w') as f:
+    f.create_dataset('p', data=$P, chunks=(1, 2), compression='gzip'); c = f['p'].id.get_chunk_info(1)
+raw = bytearray(open(d + '/m.h5', 'rb').read()); raw[c.byte_offset:c.byte_offset + c.size] = b'\\xff' * c.size
+open(d + '/m.h5', 'wb').write(raw)"; ini "$S" m.h5:/p; bad "damaged HDF5 chunk" "m.h5:/p: rows could not be read (damaged data?)"
+good "$S"; printf 'a,b\n0.75,0.25\n0.25,0.75\n' >"$S/m.csv"; ini "$S" m.csv; accepted "a CSV with a header"
+good "$S"; printf '0.75\t0.25\n0.25\t 0.75\n' >"$S/m.tsv"; ini "$S" m.tsv; accepted "a TSV without a header"
+good "$S"; printf 'a,b\n0.75,0.25\n0.25\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV ragged rows" "m.csv: row 3 has 1 fields, expected 2"
+good "$S"; printf 'a,c\n0.75,0.25\n0.25,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV header mismatch" "m.csv: header column 2 is 'c', but class 1 in"
+good "$S"; printf 'a,b,c\n0.75,0.25,0\n0.25,0.75,0\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV header of 3 for 2 classes" "m.csv: the header names 3 columns, but"
+good "$S"; printf '0.75,0.25\nnan,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV NaN text" "m.csv: row 2, field 1: 'nan' is not a finite number"
+good "$S"; printf '0.75,0.25\n1e999,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV overflow" "m.csv: row 2, field 1: '1e999' is not a finite number"
+good "$S"; printf '0.75,0.25\n,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV empty field" "m.csv: row 2, field 1: '' is not a finite number"
+good "$S"; printf '0.75,0.25\n"0.25,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV unterminated quote" "m.csv: row 2: "
+good "$S"; printf '0.75,0.25\n0.2\0005,0.75\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV NUL byte" "m.csv: row 2, field 1: NUL byte"
+good "$S"; printf 'a,b\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV header only" "m.csv: a header but no data rows"
+good "$S"; : >"$S/m.csv"; ini "$S" m.csv; bad "empty CSV" "m.csv: empty file, expected a CSV file"
+good "$S"; printf '0.75,0.25\n0.25,0.75\n0.5,0.5\n' >"$S/m.csv"; ini "$S" m.csv; bad "CSV of 3 rows for 2 labels" "m.csv: 3 rows, but"
+good "$S"; npy "$S/y0.npy" '<i8' '(1,)' "$I0"; npy "$S/y1.npy" '<i8' '(1,)' "$I1"; printf '[study]\nlabels = y0.npy, y1.npy\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; accepted "sharded labels"
+good "$S"; npy "$S/y0.npy" '<i8' '(1,)' "$I0"; npy "$S/y1.npy" '<f4' '(1,)' "$F1"; printf '[study]\nlabels = y0.npy, y1.npy\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "labels shards of two dtypes" "y1.npy: dtype f4, but the first shard"
+good "$S"; printf '{}\n' >"$S/s0.jsonl"; printf '{}\n{}\n' >"$S/s1.jsonl"; printf '[study]\nlabels = labels.npy\nsamples = s0.jsonl, s1.jsonl\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "samples shards of too many lines" "s1.jsonl: more than the 2 lines labels have"
+good "$S"; printf '[study]\nlabels = ${NNCMP_NO_SUCH_VAR}/labels.npy\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "undefined variable in a path" "study.ini:2: 'labels': environment variable \${NNCMP_NO_SUCH_VAR} is not set"
+good "$S"; printf '[study]\nlabels = ${HOME/labels.npy\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; bad "unclosed \${ in a path" "study.ini:2: 'labels': '\${' without a closing '}'"
+good "$S"; printf '[study]\nlabels = ~/labels.npy\n[model m]\nprobs = models/m/probs.npy\n' >"$S/study.ini"; (unset HOME; pass=0 fail=0; bad "~ without HOME" "study.ini:2: 'labels': '~' needs \$HOME"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
+good "$S"; printf '[study]\nlabels = ~/labels.npy\n[model m]\nprobs = ${NNCMP_BAD_DIR}/models/m/probs.npy\n' >"$S/study.ini"; (export HOME=$S NNCMP_BAD_DIR=$S; pass=0 fail=0; accepted "~ and \${VAR} in paths"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
+LONG=$S/$(printf 'd%.0s' $(seq 120))/$(printf 'e%.0s' $(seq 120))/$(printf 'f%.0s' $(seq 120))
+good "$S"; mkdir -p "$LONG"; cp "$S/models/m/probs.npy" "$LONG/p.npy"; printf '[study]\nlabels = labels.npy\n; %s\n[model m]\nprobs = %s/p.npy ; a comment\n' "$LONG" "$LONG" >"$S/study.ini"; accepted "a 400-character path and comment line"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\nprobs = %s/nope.npy\n' "$LONG" >"$S/study.ini"; bad "a missing file on a long line is named whole" "$LONG/nope.npy: No such file"
+good "$S"; printf '[study]\nlabels = labels.npy\n[model m]\n%s = x\n' "$(printf 'k%.0s' $(seq 250))" >"$S/study.ini"; bad "a key longer than inih's line" "study.ini:4: line longer than 199 characters"
+
 echo "bad input: $pass passed, $fail failed ($n studies)"
 [ $fail -eq 0 ]

@@ -1,8 +1,8 @@
 /*
  * fuzz_config.c — the user configuration reader (config_load: inih plus key names and [ui]) on
  * arbitrary files. XDG_CONFIG_HOME points at a private directory; each input overwrites its
- * nncmp/config.ini. After each load no key may be bound to two actions, the theme name must fit
- * its buffer, and the default bindings are restored for the next input.
+ * nncmp/config.ini. After each load no key may be bound to two actions of one mode (keys.h), the
+ * theme name must fit its buffer, and the default bindings are restored for the next input.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -16,21 +16,23 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[] = "/tmp/fuzz-config-XXXXXX", sub[64], path[80];
-static int (*saved)[KEYS_MAX];
+static bool ready;
 static bool defaults_unique;
 
 /*
- * True when no key is bound to two actions. (One action may list a key twice, "down = j j":
- * harmless, the key still runs that action.)
+ * True when no key is bound to two actions of one mode. (One action may list a key twice,
+ * "down = j j": harmless, the key still runs that action.)
  */
 static bool keys_unique(void)
 {
-	for (size_t i = 0; i < n_actions; i++)
-		for (int a = 0; a < KEYS_MAX && actions[i].keys[a]; a++)
-			for (size_t j = i + 1; j < n_actions; j++)
-				for (int b = 0; b < KEYS_MAX && actions[j].keys[b]; b++)
-					if (actions[i].keys[a] == actions[j].keys[b])
-						return false;
+	struct keymode *m;
+	for (size_t k = 0; (m = keymode_at(k)); k++)
+		for (size_t i = 0; i < m->n; i++)
+			for (int a = 0; a < KEYS_MAX && m->acts[i].keys[a]; a++)
+				for (size_t j = i + 1; j < m->n; j++)
+					for (int b = 0; b < KEYS_MAX && m->acts[j].keys[b]; b++)
+						if (m->acts[i].keys[a] == m->acts[j].keys[b])
+							return false;
 	return true;
 }
 
@@ -51,15 +53,14 @@ static void setup(void)
 	snprintf(sub, sizeof sub, "%s/nncmp", dir);
 	mkdir(sub, 0700);
 	snprintf(path, sizeof path, "%s/nncmp/config.ini", dir);
-	saved = calloc(n_actions, sizeof *saved);
-	for (size_t i = 0; i < n_actions; i++)
-		memcpy(saved[i], actions[i].keys, sizeof saved[i]);
+	keys_reset(); /* records the defaults */
+	ready = true;
 	defaults_unique = keys_unique();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!saved)
+	if (!ready)
 		setup();
 	FILE *f = fopen(path, "wb");
 	if (!f)
@@ -77,7 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (defaults_unique && !keys_unique())
 		abort();
-	for (size_t i = 0; i < n_actions; i++)
-		memcpy(actions[i].keys, saved[i], sizeof saved[i]);
+	keys_reset();
 	return 0;
 }

@@ -164,9 +164,9 @@ if m:
 if shell_blocks < 6:
     bad("found only %d shell code blocks in README.md: the parser is lost" % shell_blocks)
 
-# 4. the man page's key list names every action of the table
+# 4. the man page's key list names every action of the panes' table (keys.h: one table a mode)
 src = open("src/tui/actions.c", encoding="utf-8").read()
-table = src[src.index("actions[] = {"):]
+table = src[src.index("panes_acts[] = {"):]
 table = table[:table.index("\n};")]
 names = re.findall(r'\{\s*"([a-z][a-z-]*)",\s*"', table)
 man = open("doc/nncmp.1", encoding="utf-8").read()

@@ -331,9 +331,9 @@ keys C-b
 expect "C-b pages back" "$after"
 keys '?'
 expect "help opens" "nncmp help"
-expect_not "the help's last line is below the screen" ":q                quit"
+expect_not "the help's last line is below the screen" "cmdline.history-next"
 keys G
-expect "G in help reaches the bottom" ":q                quit"
+expect "G in help reaches the bottom" "cmdline.history-next"
 keys g
 expect "g back to the top" "this help (any of q"
 keys Space

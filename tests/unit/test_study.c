@@ -397,7 +397,8 @@ static void test_manifest_errors(void **state)
 	expect_manifest_error("", "empty manifest");
 	char longline[400];
 	memset(longline, 'x', sizeof longline);
-	memcpy(longline, "[study]\nlabels = ", 17);
+	/* long values are fine (test_formats.c); a line inih must read whole still is refused */
+	memcpy(longline, "[study]\n", 8);
 	longline[sizeof longline - 1] = '\0';
 	expect_manifest_error(longline, "study.ini:2: line longer than 199 characters");
 	expect_manifest_error(

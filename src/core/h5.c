@@ -1,0 +1,368 @@
+/* h5.c — a dataset of an HDF5 file through libhdf5: contiguous ones mapped, others in row blocks.
+ */
+#include "nncmp/h5.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * A dataset may not claim more than this many times the bytes it stores (deflate expands at
+ * most about 1032:1), plus 64 units (about 70 KB of data), or 2^20 (about 1 GB) for a dataset
+ * never written (all fill value, no storage). libhdf5 1.10 reads past a chunk that inflates to less
+ * than it should (fuzz_h5).
+ */
+#define H5_MAX_RATIO 1100u
+
+/* What libhdf5 needs to read rows of one dataset (the reader's ctx). */
+struct h5ctx {
+	hid_t file, dset, mtype; /* mtype: the file's own type, so rows come as raw bytes */
+	int ndim;
+	hsize_t dims[NPY_MAX_DIMS];
+};
+
+/* libhdf5 prints its error stack by default; the stack is per thread in thread-safe builds. */
+static void h5_quiet(void)
+{
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
+{
+	struct h5ctx *c = ctx;
+	h5_quiet();
+	hsize_t start[NPY_MAX_DIMS] = {0}, count[NPY_MAX_DIMS], total = 1;
+	for (int k = 0; k < c->ndim; k++) {
+		count[k] = k == 0 ? (hsize_t)nrows : c->dims[k];
+		total *= count[k];
+	}
+	if (c->ndim > 0 && (nrows == 0 || total == 0))
+		return 0;
+	start[0] = (hsize_t)row0;
+	hid_t fs = H5Dget_space(c->dset);
+	if (fs < 0)
+		return -1;
+	herr_t rc = c->ndim == 0
+	                ? H5Sselect_all(fs)
+	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+	hid_t ms = rc < 0 ? -1 : H5Screate_simple(1, &total, NULL);
+	if (ms >= 0)
+		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
+	else
+		rc = -1;
+	if (ms >= 0)
+		H5Sclose(ms);
+	H5Sclose(fs);
+	return rc < 0 ? -1 : 0;
+}
+
+static void h5_close(void *ctx)
+{
+	struct h5ctx *c = ctx;
+	H5Tclose(c->mtype);
+	H5Dclose(c->dset);
+	H5Fclose(c->file);
+	free(c);
+}
+
+static const struct npy_reader h5_reader = {h5_read_rows, h5_close};
+
+/* Datasets found by a visit: how many, and the names of the first few for messages. */
+struct visit {
+	size_t n;
+	char first[256];
+	char list[200];
+	size_t used;
+};
+
+static herr_t visit_cb(hid_t obj, const char *name, const H5O_info_t *info, void *user)
+{
+	(void)obj;
+	struct visit *v = user;
+	if (info->type != H5O_TYPE_DATASET)
+		return 0;
+	if (v->n++ == 0)
+		snprintf(v->first, sizeof v->first, "/%s", name);
+	if (v->used + 1 < sizeof v->list) {
+		int w = snprintf(v->list + v->used, sizeof v->list - v->used, "%s/%s",
+		                 v->used ? ", " : "", name);
+		v->used = w < 0 ? sizeof v->list : v->used + (size_t)w;
+	}
+	return v->n > 64 ? 1 : 0;
+}
+
+static bool host_big(void)
+{
+	static const uint16_t one = 1;
+	return *(const uint8_t *)&one == 0;
+}
+
+/* Whether float type t is IEEE 754 of its size (binary16, 32 or 64). */
+static bool ieee_float(hid_t t, size_t size)
+{
+	static const size_t want[3][6] = {
+	    {15, 10, 5, 0, 10, 15}, {31, 23, 8, 0, 23, 127}, {63, 52, 11, 0, 52, 1023}};
+	int w = size == 2 ? 0 : size == 4 ? 1 : size == 8 ? 2 : -1;
+	if (w < 0)
+		return false;
+	size_t spos, epos, esize, mpos, msize;
+	if (H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize) < 0)
+		return false;
+	return spos == want[w][0] && epos == want[w][1] && esize == want[w][2] &&
+	       mpos == want[w][3] && msize == want[w][4] && H5Tget_ebias(t) == want[w][5] &&
+	       H5Tget_offset(t) == 0 && H5Tget_precision(t) == 8 * size &&
+	       H5Tget_norm(t) == H5T_NORM_IMPLIED;
+}
+
+/* h5py's bool: an enum over int8 with exactly FALSE = 0 and TRUE = 1. */
+static bool h5py_bool(hid_t t)
+{
+	if (H5Tget_nmembers(t) != 2 || H5Tget_size(t) != 1)
+		return false;
+	bool ok = true;
+	for (unsigned i = 0; ok && i < 2; i++) {
+		signed char v = -1;
+		char *nm = H5Tget_member_name(t, i);
+		ok = nm && H5Tget_member_value(t, i, &v) >= 0 &&
+		     ((v == 0 && strcmp(nm, "FALSE") == 0) || (v == 1 && strcmp(nm, "TRUE") == 0));
+		H5free_memory(nm);
+	}
+	return ok;
+}
+
+/* Fills h's kind, itemsize and swap from HDF5 type t; -1 with err when npy has no such dtype. */
+static int type_to_npy(hid_t t, const char *name, struct npy_header *h, struct nn_err *err)
+{
+	H5T_class_t cls = H5Tget_class(t);
+	size_t size = H5Tget_size(t);
+	H5T_order_t order = H5Tget_order(t);
+	bool ok = false;
+	if (cls == H5T_FLOAT) {
+		ok = ieee_float(t, size);
+		h->kind = NPY_FLOAT;
+	} else if (cls == H5T_INTEGER) {
+		ok = (size == 1 || size == 2 || size == 4 || size == 8) &&
+		     H5Tget_precision(t) == 8 * size && H5Tget_offset(t) == 0;
+		h->kind = H5Tget_sign(t) == H5T_SGN_2 ? NPY_INT : NPY_UINT;
+	} else if (cls == H5T_ENUM) {
+		ok = h5py_bool(t);
+		h->kind = NPY_BOOL;
+	}
+	if (!ok)
+		return nn_err_set(err,
+		                  "%s: unsupported HDF5 type (class %d, %zu bytes; supported: "
+		                  "IEEE f2 f4 f8, i1-i8, u1-u8, h5py bool)",
+		                  name, (int)cls, size);
+	h->itemsize = (unsigned)size;
+	h->swap = size > 1 && ((order == H5T_ORDER_BE) != host_big());
+	return 0;
+}
+
+/* Fills h's shape from dataspace sp; -1 with err when it is null or too large. */
+static int space_to_npy(hid_t sp, const char *name, struct npy_header *h, hsize_t *dims,
+                        struct nn_err *err)
+{
+	H5S_class_t sc = H5Sget_simple_extent_type(sp);
+	int nd = H5Sget_simple_extent_ndims(sp);
+	if (sc == H5S_NULL || nd < 0)
+		return nn_err_set(err, "%s: dataset has no dataspace (empty)", name);
+	if (nd > NPY_MAX_DIMS)
+		return nn_err_set(err, "%s: %d dimensions, at most %d are supported", name, nd,
+		                  NPY_MAX_DIMS);
+	if (H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+		return nn_err_set(err, "%s: cannot read the dataset's shape", name);
+	h->ndim = nd;
+	h->shape[0] = 1;
+	h->shape[1] = 1;
+	for (int k = 0; k < nd; k++) {
+		if ((hsize_t)(size_t)dims[k] != dims[k])
+			return nn_err_set(err, "%s: shape is too large", name);
+		h->dims[k] = (size_t)dims[k];
+		if (k == 0)
+			h->shape[0] = h->dims[0];
+		else if (size_mul(h->shape[1], h->dims[k], &h->shape[1]) < 0)
+			return nn_err_set(err, "%s: shape is too large", name);
+	}
+	size_t count;
+	if (size_mul(h->shape[0], h->shape[1], &count) < 0 ||
+	    size_mul(count, h->itemsize, &h->data_bytes) < 0)
+		return nn_err_set(err, "%s: shape is too large", name);
+	return 0;
+}
+
+/*
+ * Opens the dataset of file f (owned: closed on failure, else given to a). path names the file
+ * on disk to map a contiguous dataset from, or is NULL (an image in memory: always blocks).
+ */
+static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *path,
+                        const char *dataset, struct nn_err *err)
+{
+	char *name = NULL;
+	struct visit v = {0};
+	if (!dataset) {
+		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
+		if (v.n != 1) {
+			nn_err_set(err,
+			           v.n ? "%s: holds %zu datasets, name one as %s:/PATH (%s)"
+			               : "%s: holds no dataset",
+			           file, v.n, file, v.list);
+			H5Fclose(f);
+			return -1;
+		}
+		dataset = v.first;
+		name = xstrdup(file);
+	} else {
+		name = xasprintf("%s:%s", file, dataset);
+	}
+	hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+	if (d < 0) {
+		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
+		nn_err_set(err, "%s: no dataset '%s' in the file (datasets: %s)", file, dataset,
+		           v.n ? v.list : "none");
+		free(name);
+		H5Fclose(f);
+		return -1;
+	}
+	struct npy_header h = {0};
+	hsize_t dims[NPY_MAX_DIMS];
+	hid_t t = H5Dget_type(d), sp = H5Dget_space(d), dcpl = H5Dget_create_plist(d);
+	int rc = t < 0 || sp < 0 || dcpl < 0 ? nn_err_set(err, "%s: unreadable dataset", name) : 0;
+	if (rc == 0)
+		rc = type_to_npy(t, name, &h, err);
+	if (rc == 0)
+		rc = space_to_npy(sp, name, &h, dims, err);
+	/* a forged shape over a tiny file would make every read allocate and fill gigabytes */
+	hsize_t stored = rc == 0 ? H5Dget_storage_size(d) : 0;
+	if (rc == 0 && h.data_bytes / H5_MAX_RATIO > stored + (stored ? 64 : ((hsize_t)1 << 20)))
+		rc = nn_err_set(err,
+		                "%s: the dataset claims %zu bytes but stores %llu, not a plausible "
+		                "file",
+		                name, h.data_bytes, (unsigned long long)stored);
+	/* compact data lives in the object header: libhdf5 1.10 reads past it when it is short */
+	if (rc == 0 && H5Pget_layout(dcpl) == H5D_COMPACT && stored != h.data_bytes)
+		rc = nn_err_set(err, "%s: compact dataset of %zu bytes stores %llu", name,
+		                h.data_bytes, (unsigned long long)stored);
+	/* tiny chunks over a large dataspace make every row read walk thousands of chunks */
+	if (rc == 0 && H5Pget_layout(dcpl) == H5D_CHUNKED) {
+		hsize_t cdims[NPY_MAX_DIMS] = {0}, chunks = 1;
+		int cn = H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
+		for (int k = 0; k < cn && k < h.ndim; k++) {
+			hsize_t per = cdims[k] ? (dims[k] + cdims[k] - 1) / cdims[k] : dims[k];
+			chunks = per && chunks > ((hsize_t)1 << 40) / per ? (hsize_t)1 << 40
+			                                                  : chunks * per;
+		}
+		if (cn < 0 || chunks > stored + ((hsize_t)1 << 16))
+			rc = nn_err_set(
+			    err, "%s: %llu chunks for %llu stored bytes, not a plausible file",
+			    name, (unsigned long long)chunks, (unsigned long long)stored);
+	}
+	bool in_place = rc == 0 && path && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+	                H5Pget_nfilters(dcpl) == 0 && H5Pget_external_count(dcpl) == 0 &&
+	                h.data_bytes > 0;
+	haddr_t off = in_place ? H5Dget_offset(d) : HADDR_UNDEF;
+	if (sp >= 0)
+		H5Sclose(sp);
+	if (dcpl >= 0)
+		H5Pclose(dcpl);
+	void *map = NULL;
+	size_t len = 0;
+	if (rc == 0 && off != HADDR_UNDEF) {
+		if (npy_map_file(path, "an HDF5 file", &map, &len, err) < 0)
+			rc = -1;
+		else if (off > len || h.data_bytes > len - off)
+			rc = nn_err_set(err, "%s: the dataset's data lies past the end of the file",
+			                name);
+	}
+	if (rc < 0) {
+		if (map)
+			npy_unmap(map, len);
+		if (t >= 0)
+			H5Tclose(t);
+		H5Dclose(d);
+		H5Fclose(f);
+		free(name);
+		return -1;
+	}
+	if (map) {
+		H5Tclose(t);
+		H5Dclose(d);
+		H5Fclose(f);
+		memset(a, 0, sizeof *a);
+		a->h = h;
+		a->h.data_offset = (size_t)off;
+		a->map = map;
+		a->map_len = len;
+		a->data = (const uint8_t *)map + off;
+		a->rows = h.ndim == 0 ? 1 : h.shape[0];
+		a->cols = h.ndim >= 2 ? h.shape[1] : 1;
+		a->path = name;
+		a->storage = NPY_STORE_MAPPED;
+		return 0;
+	}
+	struct h5ctx *c = xcalloc(1, sizeof *c);
+	c->file = f;
+	c->dset = d;
+	c->mtype = t;
+	c->ndim = h.ndim;
+	memcpy(c->dims, dims, sizeof dims);
+	npy_open_reader(a, &h, &h5_reader, c, name);
+	free(name);
+	return 0;
+}
+
+/* A file-access property list that does not lock the file (read-only users on shared disks). */
+static hid_t fapl_new(void)
+{
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	if (fapl >= 0)
+		H5Pset_file_locking(fapl, 0, 1);
+	return fapl;
+}
+
+int h5_open(struct npy *a, const char *path, const char *dataset, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	h5_quiet();
+	int fd = nn_open_regular(path, O_RDONLY, err); /* names a missing file; a FIFO: no wait */
+	if (fd < 0) {
+		if (errno == EISDIR)
+			nn_err_set(err, "%s: is a directory, expected an HDF5 file", path);
+		return -1;
+	}
+	struct stat st;
+	bool empty = fstat(fd, &st) == 0 && st.st_size == 0;
+	close(fd);
+	if (empty)
+		return nn_err_set(err, "%s: empty file, expected an HDF5 file", path);
+	hid_t fapl = fapl_new();
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+	H5Pclose(fapl);
+	if (f < 0)
+		return nn_err_set(err, "%s: not a readable HDF5 file", path);
+	return h5_from_file(a, f, path, path, dataset, err);
+}
+
+int h5_open_mem(struct npy *a, const uint8_t *buf, size_t len, const char *name,
+                const char *dataset, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	h5_quiet();
+	if (len == 0)
+		return nn_err_set(err, "%s: empty file, expected an HDF5 file", name);
+	hid_t fapl = fapl_new();
+	hid_t f = -1;
+	if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
+	    H5Pset_file_image(fapl, (void *)(uintptr_t)buf, len) >= 0)
+		f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	if (f < 0)
+		return nn_err_set(err, "%s: not a readable HDF5 file", name);
+	return h5_from_file(a, f, name, NULL, dataset, err);
+}

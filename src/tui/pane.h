@@ -1,0 +1,100 @@
+/*
+ * pane.h — the panes of the main screen, each a struct pane_class (one file per pane:
+ * pane_models.c, pane_agree.c, pane_confusion.c, pane_instances.c, pane_neurons.c,
+ * pane_detail.c) hosted by panes.c the way views.c hosts the views: the host draws the dirty
+ * ones, moves their cursor (struct view_nav, the one list cursor panes and views share) and hands
+ * the focused pane its own keys first, then the panes' keys (htop's ScreenManager); tui.c's
+ * app_layout() places them for the terminal's size.
+ */
+#ifndef NNCMP_TUI_PANE_H
+#define NNCMP_TUI_PANE_H
+
+#include <curses.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct app;
+struct keymode;
+
+enum pane_id {
+	PANE_MODELS,
+	PANE_AGREE,
+	PANE_CONFUSION,
+	PANE_INSTANCES,
+	PANE_NEURONS,
+	PANE_DETAIL,
+	PANE_COUNT
+};
+
+/* The cursor of a list (a pane's or a view's): row cur, first visible row top; left is the
+ * column cursor or the horizontal scroll, first_col the first visible column (cell lists). */
+struct view_nav {
+	size_t cur, top;
+	size_t left;
+	size_t first_col;
+};
+
+struct pane {
+	WINDOW *win; /* NULL when the pane is hidden in the current layout */
+	int y, x, h, w;
+	bool dirty;
+	struct view_nav nav;
+	int cell_x,
+	    cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
+};
+
+/* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */
+enum pane_cursor { CURSOR_NONE, CURSOR_ROWS, CURSOR_CELLS };
+
+struct pane_class {
+	const char *name; /* "confusion" */
+	enum pane_cursor cursor;
+	/* Rows it wants in a layout: title, header and every row. */
+	int (*need)(const struct app *app);
+	/* Rows of its list. */
+	size_t (*rows)(const struct app *app);
+	/* Rows under the list that are not list rows (a footer line), for a pane h rows high. */
+	int (*footer)(const struct app *app, int h);
+	/* Draws into the pane's window and queues it with wnoutrefresh. */
+	void (*draw)(struct app *app);
+	/* Enter on the cursor's row: reaction flags (NULL: nothing). */
+	int (*enter)(struct app *app);
+	/* Whether row matches a / search for text (what the row shows, case folded; NULL: the pane
+	 * has no search). */
+	bool (*match)(const struct app *app, size_t row, const char *text);
+	/* A click at pane-relative (ry, rx) inside the list (NULL: selects the row there). */
+	int (*click)(struct app *app, int ry, int rx);
+	/* Its own keys, tried before the panes' keys while it has the focus (NULL: none). */
+	struct keymode *keys;
+	/* A pane redrawn whenever this one's cursor moves (the detail follows the instances), or
+	 * -1. */
+	int follower;
+};
+
+extern const struct pane_class pane_models, pane_agree, pane_confusion, pane_instances,
+    pane_neurons, pane_detail;
+/* Indexed by enum pane_id. */
+extern const struct pane_class *const pane_classes[PANE_COUNT];
+
+/* Rows the lists of the panes hold (for cursor movement). */
+size_t pane_rows(const struct app *app, enum pane_id p);
+/* Keeps a pane's cursor inside its list and visible. */
+void pane_clamp(struct app *app, enum pane_id p);
+/* Visible list rows of a pane (its height minus title, header and footer). */
+int pane_list_height(const struct app *app, enum pane_id p);
+/* Whether pane p is shown in the current layout. */
+bool pane_visible(const struct app *app, enum pane_id p);
+/* Draws a pane's title line (focus-coloured when it has the focus), right-aligned text after. */
+void pane_title(struct app *app, enum pane_id p, const char *title, const char *right);
+/* Draws the panes marked dirty. */
+void panes_draw_dirty(struct app *app);
+struct key_action;
+/* The action of a key on the panes: the focused pane's own keys, then the panes' keys; NULL
+ * when none has it. Run it on the focused pane's cursor (panes_run). */
+const struct key_action *panes_find(const struct app *app, int key);
+/* Runs a on the focused pane; returns its reaction flags. */
+int panes_run(struct app *app, const struct key_action *a);
+/* The reaction flags that redraw pane p after its cursor moved (and its follower). */
+int pane_moved(enum pane_id p);
+
+#endif

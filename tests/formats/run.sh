@@ -1,0 +1,116 @@
+#!/bin/sh
+# The same study (demo-data/digits) stored in every format study.ini reads — npy, npz stored
+# and deflated, HDF5 contiguous and chunked+gzip, CSV/TSV, mixed shards, paths through ${VAR},
+# ~ and a line longer than inih's — written by NumPy and h5py (tests/formats/gen.py): report
+# --json and neurons --json must be byte-identical to the npy study's, check must say how each
+# matrix is held, and the CSV float32 cache must be reused while the file is unchanged and
+# rebuilt when it changes.
+# Usage: tests/formats/run.sh ./nncmp     (from the top of the tree)
+set -u
+NNCMP=${1:-./nncmp}
+case $NNCMP in /*) ;; *) NNCMP=$(pwd)/$NNCMP ;; esac
+TMP=$(mktemp -d /tmp/nncmp-formats-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+pass=0
+fail=0
+. tests/cli_lib.sh
+PY=/usr/bin/python3
+
+export HOME="$TMP" XDG_CACHE_HOME="$TMP/cache"
+unset NNCMP_CACHE
+$PY tests/formats/gen.py demo-data/digits "$TMP/s" >/dev/null || { echo "FAIL: gen.py"; exit 1; }
+NNCMP_FMT_DEEP=$(cd "$TMP"/s/expand-data/*/*/*/*/*/* && pwd)
+export NNCMP_FMT_DEEP
+
+"$NNCMP" report --json "$TMP/s/npy" >"$TMP/base.json" 2>&1 && ok || bad "report npy"
+"$NNCMP" report --json demo-data/digits | cmp -s - "$TMP/base.json" && ok ||
+	bad "the npy copy does not report as demo-data/digits"
+# neuron statistics: a float16 and a float32 layer, with and without a filter (no neuron cache)
+neurons() {
+	NNCMP_CACHE=0 "$NNCMP" neurons "$1" --model cnn --layer conv2 --filter 'gt == 3' --json &&
+		NNCMP_CACHE=0 "$NNCMP" neurons "$1" --model cnn_early --layer fc1 --json &&
+		NNCMP_CACHE=0 "$NNCMP" instances "$1" --filter 'act(cnn.fc1.7) > 0.5' \
+			--sort 'act(cnn_early.conv2.3)' --top 0 --json
+}
+neurons "$TMP/s/npy" >"$TMP/base.neurons" 2>&1 && ok || bad "neurons npy"
+for v in npz npzz h5 h5z csv shards expand; do
+	"$NNCMP" report --json "$TMP/s/$v" >"$TMP/$v.json" 2>&1
+	cmp -s "$TMP/base.json" "$TMP/$v.json" && ok || bad "report $v differs: $(head -c 200 "$TMP/$v.json")"
+	neurons "$TMP/s/$v" >"$TMP/$v.neurons" 2>&1
+	cmp -s "$TMP/base.neurons" "$TMP/$v.neurons" && ok ||
+		bad "neurons $v differ: $(head -c 200 "$TMP/$v.neurons")"
+done
+grep -q '"neurons":\[{' "$TMP/base.neurons" && grep -q '"count":416,' "$TMP/base.neurons" && ok ||
+	bad "neurons/instances printed nothing: $(head -c 200 "$TMP/base.neurons")"
+
+# NaN and infinities in a chunked HDF5 layer and in a matrix of an npy and an HDF5 shard (the
+# same values split at row 500): 2 NaN and 2 infinities each, as NumPy counts them
+$PY - "$TMP/s" <<'PYEOF'
+import sys, numpy as np, h5py
+d = sys.argv[1]
+a = np.load(d + "/npy/cnn_act_fc1.npy").astype(np.float64)
+a[3, 5] = a[800, 0] = np.nan
+a[10, 1] = np.inf; a[11, 2] = -np.inf; a[12, 3] = 1e300  # 1e300: finite in float64
+with h5py.File(d + "/npy/nan.h5", "w") as f:
+    f.create_dataset("a", data=a, chunks=(50, 64), compression="gzip")
+    f.create_dataset("b", data=a[500:], chunks=(50, 64), compression="gzip")
+np.save(d + "/npy/nan_head.npy", a[:500])
+ini = open(d + "/npy/study.ini").read()
+ini = ini.replace("act.fc1 = cnn_act_fc1.npy", "act.fc1 = nan.h5:/a", 1)
+ini = ini.replace("act.fc1 = cnn_early_act_fc1.npy", "act.fc1 = nan_head.npy, nan.h5:/b", 1)
+open(d + "/npy/nan.ini", "w").write(ini)
+assert (np.isnan(a).sum(), np.isinf(a).sum()) == (2, 2)
+PYEOF
+"$NNCMP" check --json "$TMP/s/npy/nan.ini" >"$TMP/nan.json" 2>&1
+got=$($PY -c '
+import json, sys
+m = {x["name"]: x for x in json.load(open(sys.argv[1]))["models"]}
+f = lambda n: [l["act"] for l in m[n]["layers"] if l["name"] == "fc1"][0]
+a, b = f("cnn"), f("cnn_early")
+print(a["nan"], a["inf"], b["nan"], b["inf"], a["storage"])' "$TMP/nan.json" 2>&1)
+[ "$got" = "2 2 2 2 read in row blocks through libhdf5" ] && ok || bad "check's NaN/Inf counts of HDF5 sources: $got"
+
+# how each matrix is held
+expect 0 "probs $TMP/s/npzz/cnn.npz:probs  (decompressed once into memory)" -- "$NNCMP" check "$TMP/s/npzz"
+out=$("$NNCMP" check "$TMP/s/npz")
+case $out in *"(decompressed"* | *"(read in"*) bad "stored npz members not mapped: $out" ;; *) ok ;; esac
+expect 0 "study.h5:/cnn/act/fc1  (read in row blocks through libhdf5)" -- "$NNCMP" check "$TMP/s/h5z"
+out=$("$NNCMP" check "$TMP/s/h5")
+case $out in *"(read in"*) bad "contiguous HDF5 datasets not mapped: $out" ;; *) ok ;; esac
+expect 0 "cnn.csv  (converted once into a mapped float32 cache)" -- "$NNCMP" check "$TMP/s/csv"
+expect 0 '"storage":"decompressed once into memory"' -- "$NNCMP" check --json "$TMP/s/npzz"
+
+# the CSV cache: one file per CSV, reused, rebuilt when the CSV changes
+n=$(ls "$TMP/cache/nncmp" | grep -c '\.csvf$')
+[ "$n" -eq 3 ] && ok || bad "expected 3 CSV caches (cnn.csv, cnn_early.tsv, mlp.tsv), found $n"
+touch -d '2001-01-01' "$TMP/cache/nncmp"/*.csvf
+"$NNCMP" report --json "$TMP/s/csv" | cmp -s - "$TMP/base.json" && ok || bad "report csv (cached)"
+[ -z "$(find "$TMP/cache/nncmp" -name '*.csvf' -newer "$TMP/base.json")" ] && ok ||
+	bad "an unchanged CSV was parsed again"
+# a changed CSV: the first probability row of cnn becomes class 9 with certainty
+$PY - "$TMP/s/csv/cnn.csv" <<'PYEOF'
+import sys
+p = sys.argv[1]
+lines = open(p).read().split("\n")
+lines[1] = ",".join(["0.0"] * 9 + ["1.0"])
+open(p, "w").write("\n".join(lines))
+PYEOF
+pred0() {
+	"$NNCMP" instances "$1" --filter 'index == 0' --json |
+		$PY -c 'import json,sys; print(json.load(sys.stdin)["instances"][0]["preds"]["cnn"])' 2>&1
+}
+want=$(pred0 "$TMP/s/npy")
+got=$(pred0 "$TMP/s/csv")
+[ "$want" != 9 ] && [ "$got" = 9 ] && ok || bad "changed CSV not re-read: npy pred $want, csv pred $got"
+n=$(ls "$TMP/cache/nncmp" | grep -c '\.csvf$')
+[ "$n" -eq 4 ] && ok || bad "expected a fourth CSV cache, found $n"
+# no cache directory: parsed into a temporary file, same answer
+NNCMP_CACHE=0 "$NNCMP" report --json "$TMP/s/csv" >"$TMP/nc.json" 2>&1
+"$NNCMP" report --json "$TMP/s/csv" | cmp -s - "$TMP/nc.json" && ok || bad "NNCMP_CACHE=0 csv differs"
+
+# an undefined variable is one clear line
+expect 2 "environment variable \${NNCMP_FMT_DEEP} is not set" -- \
+	env -u NNCMP_FMT_DEEP "$NNCMP" check "$TMP/s/expand"
+
+echo "formats: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
