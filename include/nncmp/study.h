@@ -126,6 +126,17 @@ static inline enum decision_status study_status(const struct study *s, size_t i)
 {
 	return s->status ? (enum decision_status)s->status[i] : STATUS_UNDECIDED;
 }
+/* True for a status a decision settled: relabelled, kept or removed (skipped is undecided). */
+static inline bool status_decided(uint8_t st)
+{
+	return st == STATUS_RELABELLED || st == STATUS_KEPT || st == STATUS_REMOVED;
+}
+/*
+ * The n-byte mask of the instances a decision settled (status_decided), which leave the label-issue
+ * rankings everywhere (the CLI's issues, the report's suspects, the TUI's review queue), or NULL
+ * when no journal is applied. Owned by the caller.
+ */
+uint8_t *study_decided_mask(const struct study *s);
 /* True when a decision removed the instance: it leaves every metric. */
 static inline bool study_removed(const struct study *s, size_t i)
 {

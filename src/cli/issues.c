@@ -189,13 +189,8 @@ int cmd_issues(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	struct issue_opts o = {.model = -1, .layer = a.layer, .k = (size_t)a.k, .force = a.force};
 	/* decided instances leave the ranking, as they leave the TUI's review queue */
-	uint8_t *decided = NULL;
-	if (s->status) {
-		decided = xcalloc(s->n, 1);
-		for (size_t i = 0; i < s->n; i++)
-			decided[i] = s->status[i] != STATUS_UNDECIDED;
-		o.exclude = decided;
-	}
+	uint8_t *decided = study_decided_mask(s);
+	o.exclude = decided;
 	enum issue_method meth =
 	    a.method ? (enum issue_method)issue_method_parse(a.method) : issue_method_default(s);
 	uint32_t *sel = NULL, *rows = NULL;

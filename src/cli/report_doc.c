@@ -399,13 +399,8 @@ static int doc_suspects(struct doc *d, const struct report_doc *r)
 	enum issue_method meth = issue_method_default(s);
 	struct issue_opts o = {.model = -1};
 	/* decided instances leave the ranking, as in `nncmp issues` and the TUI's review queue */
-	uint8_t *decided = NULL;
-	if (s->status) {
-		decided = xcalloc(s->n, 1);
-		for (size_t i = 0; i < s->n; i++)
-			decided[i] = s->status[i] != STATUS_UNDECIDED;
-		o.exclude = decided;
-	}
+	uint8_t *decided = study_decided_mask(s);
+	o.exclude = decided;
 	struct issue_list l = {0};
 	struct nn_err err = {{0}};
 	int rc = issues_rank(s, meth, &o, NULL, &l, &err);

@@ -11,8 +11,7 @@
 /* True when a decision settled instance i (skipped counts as undecided). */
 static bool settled(const struct study *s, size_t i)
 {
-	enum decision_status st = study_status(s, i);
-	return st != STATUS_UNDECIDED && st != STATUS_SKIPPED;
+	return status_decided((uint8_t)study_status(s, i));
 }
 
 static int cmp_cell(const void *a, const void *b)

@@ -740,3 +740,13 @@ double study_issue_score(const struct study *s, size_t i)
 		return sum / (double)n;
 	return s->n_models ? (double)wrong / (double)s->n_models : 0.0;
 }
+
+uint8_t *study_decided_mask(const struct study *s)
+{
+	if (!s->status)
+		return NULL;
+	uint8_t *m = xcalloc(s->n ? s->n : 1, 1);
+	for (size_t i = 0; i < s->n; i++)
+		m[i] = status_decided(s->status[i]);
+	return m;
+}

@@ -72,7 +72,7 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 	const uint8_t *st = journal_status(tr->j);
 	memcpy(r->labels, journal_labels(tr->j), s->n * sizeof *r->labels);
 	for (size_t i = 0; i < s->n; i++)
-		r->exclude[i] = st[i] != STATUS_UNDECIDED && st[i] != STATUS_SKIPPED;
+		r->exclude[i] = status_decided(st[i]);
 	if (tr->cell) {
 		r->cell = tr->cell;
 		r->n_cell = tr->n_cell;

@@ -75,6 +75,15 @@ want = [(57, 'relabel', False), (79, 'relabel', False), (182, 'remove', False),
         (406, 'relabel', True), (0, 'keep', False), (1, 'skip', False)]
 print('ok' if got == want and d['undoable'] == 4 and d['counts']['remove'] == 1 else got)"
 
+# decided instances leave the ranking; a skipped one (1) stays in it, as in the review queue
+# (a copy with a model that has probabilities, which the ranking needs; knn has predictions only)
+mkdir -p "$TMP/ranked" && cp -r "$S" "$TMP/ranked/" && cp -r demo-data/digits/models/cnn "$TMP/ranked/digits/models/"
+"$NNCMP" issues "$TMP/ranked/digits" --top 899 --json >"$TMP/iss.json" 2>/dev/null
+check "issues leaves out the decided, keeps the skipped" "
+got = {x['index'] for x in json.load(open('$TMP/iss.json'))['issues']}
+gone = {0, 57, 79, 182} & got
+print('ok' if 1 in got and 406 in got and not gone and len(got) == 899 - 4 else (sorted(gone), 1 in got, len(got)))"
+
 mkdir "$TMP/out"
 expect 0 "899 labels (2 relabelled, 1 kept, 1 removed, 1 skipped)" -- \
 	"$NNCMP" export "$S" --out "$TMP/out/labels.npy"
