@@ -7,7 +7,7 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch saliency"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -34,6 +34,7 @@ _nncmp_opts()
         words) echo "--filter --min --by --stop --top --json --help" ;;
         overview) echo "--model --json --help" ;;
         arch) echo "--model --json --help" ;;
+        saliency) echo "--index --filter --json --help" ;;
         *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
 }

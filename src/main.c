@@ -92,6 +92,8 @@ static const struct command commands[] = {
      "STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1] [--seed N] [--json]",
      cmd_gate},
     {"arch", "the model's layers, repeated blocks folded", "STUDY --model M [--json]", cmd_arch},
+    {"saliency", "explanation maps of the models, how alike",
+     "STUDY (--index I | --filter EXPR) [--json]", cmd_saliency},
     {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",
      "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
     {"words", "frequent words of the matching texts, their lift",

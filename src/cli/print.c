@@ -166,3 +166,27 @@ void cli_print_layer(const char *model, const char *layer)
 	cli_print_cell(name, cli_text_width(name), false);
 	free(name);
 }
+
+/*
+ * One heat cell: a glyph for the band of |v| / scale, in both signs, so that the picture reads
+ * without colour; with colour, red for negative and green for positive, brighter when stronger.
+ */
+void cli_print_heat_cell(double v, double scale, bool utf8, bool colour)
+{
+	if (!isfinite(v)) {
+		fputs("?", stdout);
+		return;
+	}
+	double t = scale > 0 ? v / scale : 0;
+	double a = fabs(t);
+	int band = a < 0.1 ? 0 : a < 0.35 ? 1 : a < 0.7 ? 2 : 3;
+	static const char *const neg[4] = {".", "-", "=", "#"};
+	static const char *const pos[4] = {".", "+", "*", "@"};
+	const char *glyph = band == 0 ? (utf8 ? "\u00b7" : ".") : t < 0 ? neg[band] : pos[band];
+	if (colour && band > 0) {
+		static const char *const style[4] = {"", "2;", "", "1;"};
+		printf("\033[%s%dm%s\033[0m", style[band], t < 0 ? 31 : 32, glyph);
+	} else {
+		fputs(glyph, stdout);
+	}
+}

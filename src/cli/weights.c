@@ -141,30 +141,6 @@ static json_t *grid_json(const struct study *s, const struct model *m, const str
 	return o;
 }
 
-/*
- * One heat cell: a glyph for the band of |v| / scale, in both signs, so that the picture reads
- * without colour; with colour, red for negative and green for positive, brighter when stronger.
- */
-static void print_cell(double v, double scale, bool utf8, bool colour)
-{
-	if (!isfinite(v)) {
-		fputs("?", stdout);
-		return;
-	}
-	double t = scale > 0 ? v / scale : 0;
-	double a = fabs(t);
-	int band = a < 0.1 ? 0 : a < 0.35 ? 1 : a < 0.7 ? 2 : 3;
-	static const char *const neg[4] = {".", "-", "=", "#"};
-	static const char *const pos[4] = {".", "+", "*", "@"};
-	const char *glyph = band == 0 ? (utf8 ? "\u00b7" : ".") : t < 0 ? neg[band] : pos[band];
-	if (colour && band > 0) {
-		static const char *const style[4] = {"", "2;", "", "1;"};
-		printf("\033[%s%dm%s\033[0m", style[band], t < 0 ? 31 : 32, glyph);
-	} else {
-		fputs(glyph, stdout);
-	}
-}
-
 /* "4", or "6-7" when n items do not split evenly into g blocks. */
 static void block_size(size_t n, size_t g, char *buf, size_t size)
 {
@@ -219,7 +195,7 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
 		printf("%*zu %s", lw, weights_block_start(g->rows, g->grid_rows, i),
 		       utf8 ? "\u2502" : "|");
 		for (size_t j = 0; j < g->grid_cols; j++)
-			print_cell(g->cell[i * g->grid_cols + j], g->scale, utf8, colour);
+			cli_print_heat_cell(g->cell[i * g->grid_cols + j], g->scale, utf8, colour);
 		printf("%s\n", utf8 ? "\u2502" : "|");
 	}
 }
