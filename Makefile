@@ -116,6 +116,7 @@ test: deps-test
 	tests/core/run.sh ./nncmp
 	tests/report/run.sh ./nncmp
 	tests/dups/run.sh ./nncmp
+	tests/saliency/run.sh ./nncmp
 	tests/journal/run.sh ./nncmp
 	tests/images/run.sh ./nncmp
 	tests/terminal/run.sh ./nncmp
@@ -194,6 +195,8 @@ asan: deps-test
 		tests/cli/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/dups/run.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/saliency/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/journal/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -7,7 +7,7 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch kernels patches"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch kernels patches saliency"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -36,6 +36,7 @@ _nncmp_opts()
         arch) echo "--model --json --help" ;;
         kernels) echo "--model --layer --vs --json --help" ;;
         patches) echo "--model --layer --channel --top --json --help" ;;
+        saliency) echo "--index --filter --json --help" ;;
         *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
 }

@@ -96,6 +96,8 @@ static const struct command commands[] = {
      "STUDY --model M --layer L [--vs B] [--json]", cmd_kernels},
     {"patches", "the instances that most activate a channel, and where",
      "STUDY --model M --layer L --channel C [--top K] [--json]", cmd_patches},
+    {"saliency", "explanation maps of the models, how alike",
+     "STUDY (--index I | --filter EXPR) [--json]", cmd_saliency},
     {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",
      "STUDY --index I [--graphics sixel|kitty|iterm|blocks] [--width PX]", cmd_preview},
     {"words", "frequent words of the matching texts, their lift",

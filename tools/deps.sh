@@ -7,7 +7,7 @@ set -eu
 build="gcc make pkg-config libncurses-dev libsixel-dev libopenblas-dev liblapacke-dev libinih-dev libjansson-dev libcsv-dev libpng-dev zlib1g-dev libzip-dev libhdf5-dev"
 case "${1:-build}" in
 build) want="$build" ;;
-test) want="$build libcmocka-dev ncurses-term tmux python3-numpy python3-scipy python3-torch python3-torchvision man-db groff-base imagemagick python3-pil jq python3-h5py" ;;
+test) want="$build libcmocka-dev ncurses-term tmux python3-numpy python3-scipy python3-torch python3-torchvision man-db groff-base imagemagick python3-pil jq python3-h5py python3-skimage" ;;
 bench) want="$build python3-numpy python3-sklearn" ;;
 bench-triage) want="$build python3-numpy python3-scipy python3-sklearn fortunes" ;;
 demo-data) want="python3-numpy python3-scipy python3-sklearn python3-torch python3-pil fortunes" ;;

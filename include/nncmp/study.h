@@ -62,6 +62,14 @@ struct model {
 	bool derived_cached; /* the five arrays above came from the derived-data cache */
 	size_t n_layers;
 	struct layer *layers;
+	/*
+	 * models/NAME/saliency/LAYER.npy of a study read by convention (the exporter's Grad-CAM
+	 * maps; saliency.h): (N, h, w) float, mapped. NULL paths when the model has none; of
+	 * several files the first in name order is used and the others are warned about.
+	 */
+	char *saliency_layer;
+	char *saliency_path;
+	struct npy saliency;
 };
 
 struct study {

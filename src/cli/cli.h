@@ -41,6 +41,7 @@ int cmd_overview(int argc, char **argv);
 int cmd_arch(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 int cmd_patches(int argc, char **argv);
+int cmd_saliency(int argc, char **argv);
 
 /*
  * Opens a study, printing warnings and any error (one line) to stderr; NULL on error. The
@@ -235,11 +236,11 @@ json_t *cli_jstr(const char *text);
  */
 int cli_json_open_object(json_t *meta);
 /*
- * One heat-map cell for v / scale (weights, kernels): a glyph per band of |v| / scale in both
- * signs (. - = # below 0, . + * @ above), so the picture reads without colour; with colour red
- * for negative, green for positive, brighter when stronger. "?" for NaN and infinities.
+ * One heat cell of a grid (weights, saliency maps): a glyph for the band of |v| / scale (below
+ * 0.1, 0.35, 0.7, above), in both signs so the picture reads without colour; with colour, red for
+ * negative and green for positive, brighter when stronger. "?" for a value that is not finite.
  */
-void cli_heat_cell(double v, double scale, bool utf8, bool colour);
+void cli_print_heat_cell(double v, double scale, bool utf8, bool colour);
 /* A number for streamed JSON: enough digits for a float32 or a double, null when not finite. */
 void cli_json_num(double v, bool single);
 

@@ -81,7 +81,8 @@ static void print_tiles(const struct kernel_map *k, const uint8_t *level, bool u
 					if (level)
 						print_level(level[i]);
 					else
-						cli_heat_cell(k->v[i], k->scale, utf8, colour);
+						cli_print_heat_cell(k->v[i], k->scale, utf8,
+						                    colour);
 				}
 			}
 			putchar('\n');

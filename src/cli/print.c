@@ -171,7 +171,7 @@ void cli_print_layer(const char *model, const char *layer)
  * One heat cell: a glyph for the band of |v| / scale, in both signs, so that the picture reads
  * without colour; with colour, red for negative and green for positive, brighter when stronger.
  */
-void cli_heat_cell(double v, double scale, bool utf8, bool colour)
+void cli_print_heat_cell(double v, double scale, bool utf8, bool colour)
 {
 	if (!isfinite(v)) {
 		fputs("?", stdout);

@@ -195,7 +195,7 @@ static void print_grid_text(const struct model *m, const struct layer *ly,
 		printf("%*zu %s", lw, weights_block_start(g->rows, g->grid_rows, i),
 		       utf8 ? "\u2502" : "|");
 		for (size_t j = 0; j < g->grid_cols; j++)
-			cli_heat_cell(g->cell[i * g->grid_cols + j], g->scale, utf8, colour);
+			cli_print_heat_cell(g->cell[i * g->grid_cols + j], g->scale, utf8, colour);
 		printf("%s\n", utf8 ? "\u2502" : "|");
 	}
 }

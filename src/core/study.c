@@ -385,6 +385,44 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 	return 0;
 }
 
+/*
+ * Opens the .npy files in models/NAME/saliency of a conventional study (root), when the directory
+ * exists: (N, h, w) float maps, one per instance.
+ */
+static int open_saliency(struct study *s, struct model *m, const char *root, struct nn_err *err)
+{
+	char *dir = xasprintf("%s/models/%s/saliency", root, m->name);
+	struct strvec files = {0};
+	int rc = list_dir(dir, ".npy", false, true, &files, err);
+	if (rc == 0 && files.n > 0) {
+		m->saliency_layer = xstrdup(files.v[0]);
+		m->saliency_path = xasprintf("%s/%s.npy", dir, files.v[0]);
+		for (size_t k = 1; k < files.n; k++)
+			strvec_push(&s->warnings,
+			            xasprintf("%s/%s.npy: ignored, %s is model %s's saliency", dir,
+			                      files.v[k], m->saliency_path, m->name));
+		const struct npy *a = &m->saliency;
+		if (npy_open(&m->saliency, m->saliency_path, err) < 0)
+			rc = -1;
+		else if (a->h.ndim != 3)
+			rc = nn_err_set(err, "%s: %d-dimensional, expected (N, h, w) saliency maps",
+			                m->saliency_path, a->h.ndim);
+		else if (a->h.dims[0] != s->n)
+			rc = nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->saliency_path,
+			                a->h.dims[0], plural(a->h.dims[0]), s->labels_path, s->n);
+		else if (a->h.dims[1] == 0 || a->h.dims[2] == 0)
+			rc = nn_err_set(err, "%s: empty %zu x %zu maps", m->saliency_path,
+			                a->h.dims[1], a->h.dims[2]);
+		else if (a->h.kind != NPY_FLOAT)
+			rc = nn_err_set(err, "%s: %s dtype, expected float saliency maps",
+			                m->saliency_path,
+			                a->h.kind == NPY_BOOL ? "boolean" : "integer");
+	}
+	strvec_free(&files);
+	free(dir);
+	return rc;
+}
+
 /* Opens the probability source of each model and checks its shape against the study. */
 static int open_models(struct study *s, const struct manifest *mf, struct nn_err *err)
 {
@@ -432,6 +470,8 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 				    m->src == SRC_LOGITS ? "logits" : "probabilities");
 		}
 		if (open_layers(s, m, mm, err) < 0)
+			return -1;
+		if (!mf->path && open_saliency(s, m, mf->root, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -630,6 +670,9 @@ void study_free(struct study *s)
 			npy_close(&m->layers[j].weights);
 		}
 		free(m->layers);
+		free(m->saliency_layer);
+		free(m->saliency_path);
+		npy_close(&m->saliency);
 	}
 	free(s->models);
 	free_strings(s->classes, s->n_classes);

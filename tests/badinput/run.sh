@@ -209,6 +209,15 @@ good "$S"; { printf '{}\n{"text": "'; head -c 10000000 /dev/zero | tr '\0' 'x'; 
 good "$S"; npy "$S/models/m/act/fc.npy" '<f4' '(1, 3)' "$F1$F0$F0"; bad "activation rows" "act/fc.npy: 1 row, but"
 good "$S"; npy "$S/models/m/act/fc.npy" '<f4' '()' "$F1"; bad "scalar activation" "act/fc.npy: a scalar"
 good "$S"; npy "$S/labels.npy" '<i8' '(1,)' "$I0"; npy "$S/models/m/probs.npy" '<f4' '(1, 2)' "$F3Q$FQ"; npy "$S/models/m/act/fc.npy" '<f4' '(1, 3)' "$F1$F0$F0"; printf '{}\n' >"$S/samples.jsonl"; accepted "N = 1"
+# saliency maps (models/NAME/saliency/LAYER.npy): (N, h, w) float, checked at open
+H1='\x00\x3c' # float16 1.0
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(2, 1, 2)' "$H1$H1$H1$H1"; accepted "saliency maps"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(2, 1, 2)' "$H1$H1$H1$H1"; npy "$S/models/m/saliency/z.npy" '<f2' '(2, 1, 1)' "$H1$H1"; accepted "two saliency files" "z.npy: ignored"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(1, 1, 2)' "$H1$H1"; bad "saliency rows" "saliency/l4.npy: 1 row, but"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(2, 2)' "$H1$H1$H1$H1"; bad "saliency 2-D" "saliency/l4.npy: 2-dimensional, expected (N, h, w)"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<i8' '(2, 1, 1)' "$I0$I1"; bad "integer saliency" "saliency/l4.npy: integer dtype"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(2, 0, 3)' ""; bad "empty saliency" "saliency/l4.npy: empty 0 x 3 maps"
+good "$S"; npy "$S/models/m/saliency/l4.npy" '<f2' '(2, 1, 2)' "$H1$H1"; bad "truncated saliency" "saliency/l4.npy: header promises"
 good "$S"; npy "$S/labels.npy" '<i8' '(2,)' "$I0$I0"; printf 'only\n' >"$S/classes.txt"; npy "$S/models/m/probs.npy" '<f4' '(2, 1)' "$F1$F1"; accepted "one class"
 good "$S"; rm "$S/labels.npy"; printf 'label\nb\na\n' >"$S/labels.csv"; rm "$S/classes.txt"; accepted "labels.csv names without classes.txt" "classes are the 2 label names in sorted order"
 good "$S"; rm "$S/labels.npy"; printf 'label\n"a\n' >"$S/labels.csv"; bad "malformed labels.csv" "labels.csv: malformed CSV"

@@ -97,6 +97,8 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "neurons" nncmp ne
 	expect_completion "check" nncmp ch
 	expect_completion "arch" nncmp ar
+	expect_completion "saliency" nncmp sal
+	expect_completion "-- --color= --filter --help --index --json --no-journal" nncmp saliency demo-data/digits --
 	expect_completion "-- --color= --help --json --model --no-journal" nncmp arch demo-data/digits --
 	expect_completion "cnn cnn_early knn mlp" nncmp neurons demo-data/digits --model ""
 	expect_completion "conv2 fc1 fc2" nncmp neurons demo-data/digits --model cnn --layer ""
