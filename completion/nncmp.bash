@@ -7,7 +7,7 @@
 # models/M/weights/*.npy, or a study.ini's [model NAME] sections and act.L / weights.L keys);
 # when that finds nothing, from `nncmp check STUDY --json`.
 
-_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch saliency"
+_nncmp_subcommands="report instances check neurons profile matrix similarity project weights diff issues dups export decisions preview classes calibration gate words overview arch kernels patches saliency"
 
 # _nncmp_opts CMD: the options of a subcommand
 _nncmp_opts()
@@ -16,7 +16,7 @@ _nncmp_opts()
         report) echo "--filter --pairs --json --seed --html --markdown --force --help" ;;
         instances) echo "--filter --sort --top --json --format --help" ;;
         check) echo "--json --help" ;;
-        neurons) echo "--model --layer --filter --by --top --bins --threads --json --help" ;;
+        neurons) echo "--model --layer --filter --by --channels --top --bins --threads --json --help" ;;
         profile) echo "--index --model --layer --top --json --help" ;;
         matrix) echo "--model --layer --rows --filter --sort-row --top --threads --json --help" ;;
         similarity) echo "--model --layer --with --neuron --top --abs --cka --filter --matrix --threads --json --help" ;;
@@ -34,6 +34,8 @@ _nncmp_opts()
         words) echo "--filter --min --by --stop --top --json --help" ;;
         overview) echo "--model --json --help" ;;
         arch) echo "--model --json --help" ;;
+        kernels) echo "--model --layer --vs --json --help" ;;
+        patches) echo "--model --layer --channel --top --json --help" ;;
         saliency) echo "--index --filter --json --help" ;;
         *) echo "--theme --graphics --filter --sort --models --help --version" ;;
     esac
@@ -48,7 +50,7 @@ _nncmp_nargs()
             --index | --rows | --sort-row | --with | --neuron | --grid | --summary | \
             --decades | --theme | --color | --colour | --method | --k | --size | --threshold | --out | --format | \
             --width | --graphics | --base | --new | --alpha | --metric | --html | \
-            --markdown | --min) echo 1 ;;
+            --markdown | --min | --vs | --channel) echo 1 ;;
         *) echo 0 ;;
     esac
 }
@@ -211,7 +213,7 @@ _nncmp()
             [[ -n $study ]] && COMPREPLY=($(compgen -W "$(_nncmp_models "$study")" -- "$cur"))
             return 0
             ;;
-        --base | --new)
+        --base | --new | --vs)
             [[ -n $study ]] && COMPREPLY=($(compgen -W "$(_nncmp_models "$study")" -- "$cur"))
             return 0
             ;;

@@ -68,8 +68,8 @@ static const struct command commands[] = {
     {"project", "2-D PCA scatter of a layer's activations",
      "STUDY --model M --layer L [--filter EXPR] [--top K] [--json] [--threads N]", cmd_project},
     {"neurons", "per-neuron statistics, ranked",
-     "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--top K] [--bins B] "
-     "[--threads N] [--json]",
+     "STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead] [--channels] [--top K] "
+     "[--bins B] [--threads N] [--json]",
      cmd_neurons},
     {"profile", "one instance's activations over a layer",
      "STUDY --index I --model M --layer L [--top K] [--json]", cmd_profile},
@@ -92,6 +92,10 @@ static const struct command commands[] = {
      "STUDY --base A --new B [--alpha P] [--metric accuracy|macro_f1] [--seed N] [--json]",
      cmd_gate},
     {"arch", "the model's layers, repeated blocks folded", "STUDY --model M [--json]", cmd_arch},
+    {"kernels", "a conv layer's kernels as a heat grid",
+     "STUDY --model M --layer L [--vs B] [--json]", cmd_kernels},
+    {"patches", "the instances that most activate a channel, and where",
+     "STUDY --model M --layer L --channel C [--top K] [--json]", cmd_patches},
     {"saliency", "explanation maps of the models, how alike",
      "STUDY (--index I | --filter EXPR) [--json]", cmd_saliency},
     {"preview", "an instance's image as sixel, kitty, iTerm2 or half-blocks",

@@ -39,6 +39,8 @@ int cmd_gate(int argc, char **argv);
 int cmd_words(int argc, char **argv);
 int cmd_overview(int argc, char **argv);
 int cmd_arch(int argc, char **argv);
+int cmd_kernels(int argc, char **argv);
+int cmd_patches(int argc, char **argv);
 int cmd_saliency(int argc, char **argv);
 
 /*

@@ -11,11 +11,12 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nncmp/channels.h"
 #include "nncmp/neurons.h"
 
 static const char neurons_help[] =
     "usage: nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
-    "                     [--top K] [--bins B] [--json]\n"
+    "                     [--channels] [--top K] [--bins B] [--json]\n"
     "\n"
     "Per-neuron statistics of layer L of model M: mean, standard deviation, min, max, the\n"
     "fraction of dead (exactly 0) activations, and a histogram over the layer's range drawn\n"
@@ -33,6 +34,9 @@ static const char neurons_help[] =
     "  --filter EXPR  the subset S, e.g. 'cnn != gt' (see 'nncmp instances --help')\n"
     "  --by KEY       d (default with --filter), mean (default without), std, or dead;\n"
     "                 mean, std and dead are taken inside S; highest first\n"
+    "  --channels     rank the channels of a spatial layer (stored (N, C, H, W)) instead:\n"
+    "                 a channel's value for an instance is its maximum over H x W (NaN\n"
+    "                 ignored), then the same statistics and d (not cached)\n"
     "  --top K        print the first K neurons (default 20; 0 prints all)\n"
     "  --bins B       histogram bins, 16 to 64 (default 32)\n"
     "  --threads N    worker threads (default: one per CPU)\n"
@@ -162,7 +166,7 @@ static json_t *hist_json(const uint64_t *hist, unsigned bins)
 
 struct neurons_args {
 	const char *study, *model, *layer, *filter;
-	bool json, by_set;
+	bool json, by_set, channels;
 	enum neuron_key by;
 	long top, bins, threads;
 };
@@ -216,6 +220,8 @@ static int neurons_json(const struct neurons_args *a, const struct study *s,
 	                         "n_out", (json_int_t)(ss ? ss->n_out : 0), "h", (json_int_t)st->h,
 	                         "bins", (json_int_t)st->bins, "range", range, "cached",
 	                         st->from_cache, "neurons", arr);
+	if (root)
+		json_object_set_new(root, "channels", json_boolean(a->channels));
 	return cli_json_print(root);
 }
 
@@ -243,9 +249,14 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 {
 	bool utf8 = cli_utf8();
 	char *m = cli_safe(a->model), *l = cli_safe(a->layer);
-	printf("%s.%s: %zu instance%s, %zu neuron%s", m, l, st->n, cli_plural(st->n), st->h,
+	const char *unit = a->channels ? "channel" : "neuron";
+	printf("%s.%s: %zu instance%s, %zu %s%s", m, l, st->n, cli_plural(st->n), st->h, unit,
 	       cli_plural(st->h));
-	print_dims(dims, utf8);
+	if (a->channels)
+		printf(" (each instance's maximum over %zu%s%zu)", dims->dims[2], utf8 ? "×" : "x",
+		       dims->dims[3]);
+	else
+		print_dims(dims, utf8);
 	if (ss) {
 		char *f = cli_safe(a->filter);
 		printf("; S = '%s' (%zu instance%s), R = the other %zu", f, ss->n_in,
@@ -268,14 +279,14 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 	for (size_t j = 0; j < st->h; j++)
 		nan_total += st->n - st->count[j];
 	if (ss)
-		printf("%6s %6s %9s %9s %9s %9s %7s  %s\n", "rank", "neuron", "d", "mean S",
-		       "mean R", "std S", "dead S", "histogram (all instances)");
+		printf("%6s %7s %9s %9s %9s %9s %7s  %s\n", "rank", unit, "d", "mean S", "mean R",
+		       "std S", "dead S", "histogram (all instances)");
 	else
-		printf("%6s %6s %9s %9s %9s %9s %7s  %s\n", "rank", "neuron", "mean", "std", "min",
+		printf("%6s %7s %9s %9s %9s %9s %7s  %s\n", "rank", unit, "mean", "std", "min",
 		       "max", "dead", "histogram");
 	for (size_t r = 0; r < shown; r++) {
 		size_t j = order[r];
-		printf("%6zu %6zu", r + 1, j);
+		printf("%6zu %7zu", r + 1, j);
 		if (ss) {
 			print_num(neurons_d(ss, j));
 			print_num(ss->mean_in[j]);
@@ -340,6 +351,7 @@ static int neurons_parse(int argc, char **argv, struct neurons_args *a)
 	                                .want = "d, mean, std or dead",
 	                                .fn = parse_by,
 	                                .seen = &a->by_set},
+	                               {.name = "channels", .type = CLI_FLAG, .dest = &a->channels},
 	                               CLI_OPT_TOP(&a->top),
 	                               {.name = "bins",
 	                                .letter = 'B',
@@ -407,14 +419,23 @@ int cmd_neurons(int argc, char **argv)
 	bool have_stats = false, have_subset = false;
 	struct neurons_opts opt = {.bins = (unsigned)a.bins, .threads = (unsigned)a.threads};
 	struct nn_err err = {{0}};
+	/* --channels: the N x C matrix of spatial maxima, in a temporary file, not cached */
+	struct npy chm = {0};
+	const struct npy *act = ly ? &ly->act : NULL;
+	if (rc == EXIT_OK && a.channels) {
+		if (channels_max_open(&ly->act, 0, &chm, &err) < 0)
+			rc = EXIT_BAD_INPUT;
+		act = &chm;
+		opt.cache_dir = "";
+	}
 	if (rc == EXIT_OK) {
-		if (layer_stats(&ly->act, &opt, &st, &err) < 0)
+		if (layer_stats(act, &opt, &st, &err) < 0)
 			rc = EXIT_BAD_INPUT;
 		else
 			have_stats = true;
 	}
 	if (rc == EXIT_OK && a.filter) {
-		if (neurons_subset(&ly->act, &st, idx, count, false, &opt, NULL, &ss, &err) < 0)
+		if (neurons_subset(act, &st, idx, count, false, &opt, NULL, &ss, &err) < 0)
 			rc = EXIT_INTERNAL;
 		else
 			have_subset = true;
@@ -442,6 +463,7 @@ int cmd_neurons(int argc, char **argv)
 	}
 	if (have_subset)
 		neurons_subset_free(&ss);
+	npy_close(&chm);
 	if (have_stats)
 		neurons_stats_free(&st);
 	free(idx);

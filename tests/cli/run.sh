@@ -34,13 +34,15 @@ expect 0 "nncmp 0." -- "$NNCMP" --version
 expect 2 "usage: nncmp" -- "$NNCMP"
 expect 2 "neither a subcommand nor a study" -- "$NNCMP" nosuchthing
 expect 2 "unknown option '--frobnicate'" -- "$NNCMP" --frobnicate
-for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate words overview arch; do
+for cmd in report instances check diff weights neurons profile matrix similarity project classes calibration gate words overview arch kernels patches; do
 	# what a subcommand needs besides the study, so that the missing study is what it meets
 	case $cmd in
 	neurons | matrix | similarity | project) need="--model cnn --layer fc1" ;;
 	profile) need="--model cnn --layer fc1 --index 0" ;;
 	gate) need="--base cnn --new cnn" ;;
 	arch) need="--model cnn" ;;
+	kernels) need="--model cnn --layer conv1" ;;
+	patches) need="--model cnn --layer conv2 --channel 0" ;;
 	*) need= ;;
 	esac
 	expect 0 "usage: nncmp $cmd" -- "$NNCMP" $cmd --help

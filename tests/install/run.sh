@@ -109,6 +109,13 @@ if command -v bash >/dev/null 2>&1; then
 		--with mlp.
 	expect_completion "--bins --by" nncmp neurons demo-data/digits --b
 	expect_completion "d dead" nncmp neurons demo-data/digits --by d
+	expect_completion "kernels" nncmp ke
+	expect_completion "patches" nncmp pa
+	expect_completion "-- --channel --color= --help --json --layer --model --no-journal --top" \
+		nncmp patches demo-data/digits --
+	expect_completion "--vs" nncmp kernels demo-data/digits --v
+	expect_completion "cnn cnn_early knn mlp" nncmp kernels demo-data/digits --model cnn --vs ""
+	expect_completion "--channels" nncmp neurons demo-data/digits --chan
 	expect_completion "demo-data/digits" nncmp report demo-data/dig
 	expect_completion "a b" nncmp neurons tests/data/safetensors/study --model ""
 	expect_completion "fc1 fc2 fc3" nncmp neurons tests/data/safetensors/study/study.ini \
@@ -139,6 +146,13 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "overview" nncmp ov
 	expect_completion "count lift" nncmp words demo-data/fortunes --by ""
 	expect_completion "d dead" nncmp neurons demo-data/digits --by d
+	expect_completion "kernels" nncmp ke
+	expect_completion "patches" nncmp pa
+	expect_completion "-- --channel --color= --help --json --layer --model --no-journal --top" \
+		nncmp patches demo-data/digits --
+	expect_completion "--vs" nncmp kernels demo-data/digits --v
+	expect_completion "cnn cnn_early knn mlp" nncmp kernels demo-data/digits --model cnn --vs ""
+	expect_completion "--channels" nncmp neurons demo-data/digits --chan
 	expect_completion "--min" nncmp words demo-data/fortunes --mi
 	expect_completion "bow cnn nb" nncmp overview demo-data/fortunes --model ""
 else
