@@ -52,8 +52,11 @@ char *neurons_cache_dir(void)
 	const char *xdg = getenv("XDG_CACHE_HOME");
 	if (xdg && xdg[0] == '/') /* the XDG spec: relative paths are invalid, ignore them */
 		return path_join(xdg, "nncmp");
+	/* under a home that exists only: a cache never creates the home itself (HOME=/nonexistent
+	 * for a daemon or a test, and root could) */
 	const char *home = getenv("HOME");
-	if (home && home[0] == '/')
+	struct stat st;
+	if (home && home[0] == '/' && stat(home, &st) == 0 && S_ISDIR(st.st_mode))
 		return xasprintf("%s/.cache/nncmp", home);
 	return NULL;
 }

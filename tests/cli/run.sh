@@ -460,5 +460,16 @@ for what in report instances; do
 	fi
 done
 
+# the caches never create a home that does not exist (HOME=/nonexistent, as root could)
+nohome=$(mktemp -d /tmp/nncmp-nohome-XXXXXX) && rmdir "$nohome"
+if env -u XDG_CACHE_HOME HOME="$nohome" "$NNCMP" report demo-data/digits >/dev/null 2>&1 &&
+	env -u XDG_CACHE_HOME HOME="$nohome" "$NNCMP" neurons demo-data/digits --model cnn --layer fc1 \
+		>/dev/null 2>&1 && [ ! -e "$nohome" ]; then
+	ok
+else
+	bad "a cache under HOME=$nohome, which did not exist"
+	rm -rf "$nohome"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -796,10 +796,18 @@ static void test_cache_dir(void **state)
 	assert_string_equal(d, "/x/cache/nncmp");
 	free(d);
 	setenv("XDG_CACHE_HOME", "relative", 1); /* invalid by the XDG spec: ignored */
-	setenv("HOME", "/home/u", 1);
+	char home[] = "/tmp/nncmp-home-XXXXXX";
+	assert_non_null(mkdtemp(home));
+	setenv("HOME", home, 1);
 	d = neurons_cache_dir();
-	assert_string_equal(d, "/home/u/.cache/nncmp");
+	char want[64];
+	snprintf(want, sizeof want, "%s/.cache/nncmp", home);
+	assert_string_equal(d, want);
 	free(d);
+	rmdir(home);
+	/* a home that does not exist is never created by a cache */
+	d = neurons_cache_dir();
+	assert_null(d);
 	unsetenv("XDG_CACHE_HOME");
 	unsetenv("HOME");
 	assert_null(neurons_cache_dir());
