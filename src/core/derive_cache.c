@@ -333,7 +333,7 @@ static void emit(FILE *f, const void *p, size_t len, uint32_t *crc)
 	*crc = crc_add(*crc, p, len);
 }
 
-/* Writes n values as float32; `second` turns margins back into the runner-up. */
+/* Writes n values of v as float32; with conf, v holds margins and the runner-up conf − v goes. */
 static void emit_f32(FILE *f, const double *v, const double *conf, size_t n, float *buf,
                      uint32_t *crc)
 {
