@@ -83,6 +83,12 @@ void weights_grid_free(struct weights_grid *g);
  */
 #define WDIFF_LEVELS 4
 extern const double wdiff_level_edges[WDIFF_LEVELS + 1];
+/* The level of d(x, y) = 2|x − y| / (|x| + |y|) (0 when both are 0): its wdiff_level_edges
+ * interval. x and y must be finite. */
+int wdiff_level(double x, double y);
+/* The 99th percentile of |v| over the finite v (NumPy's linear interpolation), or the largest
+ * |v| when that is 0: the colour scale of weight heat maps. */
+double weights_colour_scale(const double *v, size_t n);
 #define WDIFF_BINS_DEFAULT    16
 #define WDIFF_BINS_MAX        1000
 #define WDIFF_DECADES_DEFAULT 4.0

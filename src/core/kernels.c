@@ -7,45 +7,10 @@
 
 #include "nncmp/weights.h"
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-	return (a > b) - (a < b);
-}
-
-/* The 99th percentile of |v| over finite v (numpy's linear interpolation), else the max. */
-static double map_scale(const double *v, size_t n)
-{
-	double *abs_v = xcalloc(n ? n : 1, sizeof *abs_v);
-	size_t m = 0;
-	for (size_t k = 0; k < n; k++)
-		if (isfinite(v[k]))
-			abs_v[m++] = fabs(v[k]);
-	double s = 0;
-	if (m) {
-		qsort(abs_v, m, sizeof *abs_v, cmp_double);
-		double pos = 0.99 * (double)(m - 1);
-		size_t lo = (size_t)pos;
-		double t = pos - (double)lo;
-		s = lo + 1 < m ? abs_v[lo] + (abs_v[lo + 1] - abs_v[lo]) * t : abs_v[lo];
-		if (s == 0)
-			s = abs_v[m - 1];
-	}
-	free(abs_v);
-	return s;
-}
-
-/* The level of d(x, y) = 2|x − y| / (|x| + |y|) (0 when both are 0). */
+/* wdiff_level, or KERNELS_LEVEL_NONE where either weight is not finite. */
 static uint8_t change_level(double x, double y)
 {
-	if (!isfinite(x) || !isfinite(y))
-		return KERNELS_LEVEL_NONE;
-	double den = fabs(x) + fabs(y);
-	double d = den > 0 ? 2 * fabs(x - y) / den : 0;
-	uint8_t l = 0;
-	while (l + 1 < WDIFF_LEVELS && d >= wdiff_level_edges[l + 1])
-		l++;
-	return l;
+	return isfinite(x) && isfinite(y) ? (uint8_t)wdiff_level(x, y) : KERNELS_LEVEL_NONE;
 }
 
 int kernels_map(const struct npy *a, const struct npy *b, struct kernel_map *out,
@@ -93,7 +58,7 @@ int kernels_map(const struct npy *a, const struct npy *b, struct kernel_map *out
 		}
 	}
 	free(rb);
-	out->scale = map_scale(out->v, n);
+	out->scale = weights_colour_scale(out->v, n);
 	return 0;
 }
 

@@ -83,8 +83,7 @@ static int cmp_double(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* The 99th percentile of |v| over finite v (numpy's linear interpolation), else max |v|. */
-static double colour_scale(const double *v, size_t n)
+double weights_colour_scale(const double *v, size_t n)
 {
 	double *abs_v = xcalloc(n ? n : 1, sizeof *abs_v);
 	size_t m = 0;
@@ -196,7 +195,7 @@ int weights_grid(const struct npy *w, size_t max_rows, size_t max_cols, enum wei
 	out->grid_cols = gc;
 	out->summary = how;
 	out->cell = cell;
-	out->scale = colour_scale(cell, ncell);
+	out->scale = weights_colour_scale(cell, ncell);
 	out->cell_min = cmin <= cmax ? cmin : NAN;
 	out->cell_max = cmin <= cmax ? cmax : NAN;
 	out->n = total.n;
@@ -219,8 +218,7 @@ void weights_grid_free(struct weights_grid *g)
 	g->cell = NULL;
 }
 
-/* The level of relative change d(x, y): the index of the wdiff_level_edges interval. */
-static int change_level(double x, double y)
+int wdiff_level(double x, double y)
 {
 	double den = fabs(x) + fabs(y);
 	if (den == 0)
@@ -321,7 +319,7 @@ int weights_diff_layer(const char *name, const struct npy *a, const struct npy *
 			lsb += y * y;
 			if (dw > top)
 				top = dw;
-			out->level_count[change_level(x, y)]++;
+			out->level_count[wdiff_level(x, y)]++;
 			out->n++;
 		}
 		ss_d += ld;
@@ -345,7 +343,7 @@ int weights_diff_layer(const char *name, const struct npy *a, const struct npy *
 			if (!isfinite(x) || !isfinite(y))
 				continue;
 			size_t j = top > 0 ? bin_of(e, bins, fabs(x - y)) : 0;
-			hist[(size_t)change_level(x, y) * bins + j]++;
+			hist[(size_t)wdiff_level(x, y) * bins + j]++;
 		}
 	}
 	free(xa);
