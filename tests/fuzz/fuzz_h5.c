@@ -13,23 +13,9 @@
 #include "nncmp/h5.h"
 #include "nncmp/npy.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_npy_touch.h"
 
-static double touch(const struct npy *a)
-{
-	double sum = 0, row[64];
-	float block[4 * 64];
-	for (size_t i = 0; i < a->rows && i < 256; i++) {
-		for (size_t j = 0; j < a->cols && j < 64; j++)
-			sum += npy_at(a, i, j);
-		if (a->cols <= 64) {
-			npy_row_f64(a, i, row);
-			size_t nr = a->rows - i < 4 ? a->rows - i : 4;
-			npy_rows_f32(a, i, nr, block);
-		}
-	}
-	return sum;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -40,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct npy a;
 	struct nn_err err;
 	if (h5_open_mem(&a, data + 1, size - 1, "fuzz.h5", dataset, &err) == 0) {
-		(void)touch(&a);
+		(void)fuzz_npy_touch(&a);
 		(void)npy_read_failed(&a);
 		npy_close(&a);
 	}

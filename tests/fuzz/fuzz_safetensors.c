@@ -10,24 +10,9 @@
 #include "nncmp/npy.h"
 #include "nncmp/safetensors.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_npy_touch.h"
 
-/* Reads a little of everything through every accessor. */
-static double touch(const struct npy *a)
-{
-	double sum = 0, row[64];
-	float block[4 * 64];
-	for (size_t i = 0; i < a->rows && i < 256; i++) {
-		for (size_t j = 0; j < a->cols && j < 64; j++)
-			sum += npy_at(a, i, j);
-		if (a->cols <= 64) {
-			npy_row_f64(a, i, row);
-			size_t nr = a->rows - i < 4 ? a->rows - i : 4;
-			npy_rows_f32(a, i, nr, block);
-		}
-	}
-	return sum;
-}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,12 +38,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	struct npy a;
 	if (safetensors_open(&a, path, tensor, &err) == 0) {
-		(void)touch(&a);
+		(void)fuzz_npy_touch(&a);
 		/* the tensor twice, as shards: rows concatenated, blocks split at the seam */
 		struct npy s;
 		const char *specs[2] = {a.path, a.path};
 		if (a.h.ndim > 0 && npy_open_shards(&s, specs, 2, "both", &err) == 0) {
-			(void)touch(&s);
+			(void)fuzz_npy_touch(&s);
 			npy_close(&s);
 		}
 		npy_close(&a);
