@@ -22,8 +22,8 @@
  */
 #define H5_MAX_RATIO 1100u
 
-#define H5_GUARD_SECONDS 30                  /* the child's time for the checks of one file */
-#define H5_VERIFY_BYTES  ((size_t)256 << 20) /* datasets up to this size are read once there */
+#define H5_GUARD_SECONDS 30                 /* the child's time for the checks of one file */
+#define H5_VERIFY_BYTES  ((size_t)64 << 20) /* datasets up to this size are read once there */
 
 /*
  * libhdf5 is called only with this lock held, by every thread: so no thread is inside libhdf5
@@ -474,7 +474,7 @@ static int open_locked(struct npy *a, const struct h5src *src, struct nn_err *er
 	return h5_from_file(a, f, src->name, src->path, src->dataset, src->verify ? fsize : 0, err);
 }
 
-/* Bytes of a blocked dataset the child reads once: NNCMP_H5_VERIFY_MB, else 256 MiB. */
+/* Bytes of a blocked dataset the child reads once: NNCMP_H5_VERIFY_MB, else 64 MiB. */
 static size_t verify_bytes(void)
 {
 	const char *e = getenv("NNCMP_H5_VERIFY_MB");
