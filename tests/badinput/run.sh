@@ -301,6 +301,9 @@ for k in 1 2 3; do
 	good "$S"; cp "$H5BAD/accum_read_$k.h5" "$S/m.h5"; ini "$S" m.h5:/p
 	bad "HDF5 file crashing libhdf5 ($k)" "m.h5:/p: libhdf5 crashed reading the file (Segmentation fault), not a valid file"
 done
+# and one whose forged chunk index made H5Dread copy past a heap buffer (H5D__select_read)
+good "$S"; cp "$H5BAD/select_read_overflow.h5" "$S/m.h5"; ini "$S" m.h5:/g/probs
+bad "HDF5 forged chunk index" "m.h5:/g/probs: a chunk of 19 bytes at offset 5348024557507551 lies past the end of the file (5125 bytes)"
 good "$S"; cp "$H5BAD/chunk_past_end.h5" "$S/m.h5"; ini "$S" m.h5:/g/probs
 bad "HDF5 chunk past the end of the file" "m.h5:/g/probs: a chunk of 4278193152 bytes at offset 5048 lies past the end of the file (5334 bytes)"
 good "$S"; printf 'a,b\n0.75,0.25\n0.25,0.75\n' >"$S/m.csv"; ini "$S" m.csv; accepted "a CSV with a header"

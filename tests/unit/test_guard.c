@@ -1,7 +1,8 @@
 /*
  * test_guard.c — a check run in a forked child (guard.h): its result and message come back, a
  * crash or a hang becomes an error naming the signal or the time; and HDF5 files that crash
- * libhdf5 1.10 (tests/badinput/h5, found by fuzz_h5) are errors of h5_open() and h5_open_mem().
+ * libhdf5 1.10 (tests/badinput/h5, found by fuzz_h5) are errors of h5_open() and h5_open_mem(),
+ * and one on which it loops is an error after the child's time.
  */
 #include "testutil.h"
 
@@ -99,11 +100,26 @@ static void test_h5_crashers(void **state)
 	                    "(5334 bytes)");
 }
 
+/* A file on which libhdf5 1.10 loops (fuzz_h5 found it): an error after the child's time. */
+static void test_h5_hang(void **state)
+{
+	(void)state;
+	struct npy a;
+	struct nn_err err = {{0}};
+	h5_set_guard_seconds(2);
+	assert_int_equal(h5_open(&a, "tests/badinput/h5/hang.h5", NULL, &err), -1);
+	h5_set_guard_seconds(0);
+	assert_string_equal(err.msg,
+	                    "tests/badinput/h5/hang.h5: libhdf5 did not finish reading the "
+	                    "file in 2 s, not a usable file");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_guard),
 	    cmocka_unit_test(test_h5_crashers),
+	    cmocka_unit_test(test_h5_hang),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
