@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,13 +24,32 @@
 
 #define GUARD_AS_BYTES ((rlim_t)8 << 30) /* address space of the child: 8 GiB */
 
+/*
+ * Gives sig its default action. On Linux through the system call itself: a sanitizer intercepts
+ * signal() and sigaction() and keeps its own handler, which would report the crash and exit 1.
+ */
+static void default_action(int sig)
+{
+#if defined(__linux__) && defined(SYS_rt_sigaction)
+	struct {
+		void (*handler)(int);
+		unsigned long flags;
+		void (*restorer)(void);
+		uint64_t mask;
+	} ksa = {SIG_DFL, 0, NULL, 0};
+	if (syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask) == 0)
+		return;
+#endif
+	signal(sig, SIG_DFL);
+}
+
 /* In the child: limits, quiet crash signals, then fn; never returns. */
 static void child_run(guard_fn fn, void *arg, int wfd, unsigned seconds)
 {
 	static const int crash[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
 	for (size_t k = 0; k < sizeof crash / sizeof *crash; k++)
-		signal(crash[k], SIG_DFL); /* a sanitizer's handler would print a report */
-	signal(SIGALRM, SIG_DFL);
+		default_action(crash[k]);
+	default_action(SIGALRM); /* a fuzzer's timer must not stop the child */
 	signal(SIGPIPE, SIG_IGN);
 	struct rlimit core = {0, 0}, cpu = {seconds + 1, seconds + 2};
 	setrlimit(RLIMIT_CORE, &core);
