@@ -636,6 +636,21 @@ static void free_strings(char **v, size_t n)
 	free(v);
 }
 
+int study_read_error(const struct study *s, struct nn_err *err)
+{
+	for (size_t k = 0; k < s->n_models; k++) {
+		const struct model *m = &s->models[k];
+		if (m->src != SRC_PRED && npy_read_error(&m->probs, err) < 0)
+			return -1;
+		for (size_t j = 0; j < m->n_layers; j++)
+			if ((m->layers[j].act_path && npy_read_error(&m->layers[j].act, err) < 0) ||
+			    (m->layers[j].weights_path &&
+			     npy_read_error(&m->layers[j].weights, err) < 0))
+				return -1;
+	}
+	return 0;
+}
+
 void study_free(struct study *s)
 {
 	if (!s)
