@@ -142,6 +142,7 @@ int guard_run(guard_fn fn, void *arg, const char *name, const char *what_lib, un
 	if (WIFSIGNALED(st))
 		return nn_err_set(err, "%s: %s crashed reading the file (%s), not a valid file",
 		                  name, what_lib, strsignal(WTERMSIG(st)));
-	return nn_err_set(err, "%s: %s failed reading the file (out of memory?), not a usable file",
-	                  name, what_lib);
+	return nn_err_set(err,
+	                  "%s: %s stopped reading the file (exit status %d), not a usable file",
+	                  name, what_lib, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
