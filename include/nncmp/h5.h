@@ -28,7 +28,8 @@
  * failed check is a one-line error naming the file. What stays trusted: that the file does not
  * change between the check and its use, and the chunks of a dataset over the verify size, which are
  * decoded by libhdf5 in this process (a chunk whose decoding fails is an error of the pass that
- * reads it, npy_read_failed(); one that crashes libhdf5 is not caught). Mapped (contiguous)
+ * reads it, npy_read_failed(); one that crashes libhdf5 is not caught), and what libhdf5 does
+ * that does not crash the child (the open is repeated here). Mapped (contiguous)
  * datasets are never read by libhdf5.
  *
  * A dataset is named by its path ("/cnn/fc1"; the leading '/' may be left out), or left out
