@@ -16,15 +16,22 @@
 struct app;
 struct keymode;
 
-enum pane_id {
-	PANE_MODELS,
-	PANE_AGREE,
-	PANE_CONFUSION,
-	PANE_INSTANCES,
-	PANE_NEURONS,
-	PANE_DETAIL,
-	PANE_COUNT
-};
+/*
+ * Every pane, in Tab order, one line each: X(ID, class). The line gives the pane its enum pane_id
+ * (PANE_ID), declares its class and lists it in pane_classes[] (panes.c). A new pane is its file
+ * (copy pane_models.c) plus its line here, and a place in app_layout() (tui.c).
+ */
+#define NNCMP_PANES(X)                                                                             \
+	X(MODELS, pane_models)                                                                     \
+	X(AGREE, pane_agree)                                                                       \
+	X(CONFUSION, pane_confusion)                                                               \
+	X(INSTANCES, pane_instances)                                                               \
+	X(NEURONS, pane_neurons)                                                                   \
+	X(DETAIL, pane_detail)
+
+#define PANE_ENUM(id, cls) PANE_##id,
+enum pane_id { NNCMP_PANES(PANE_ENUM) PANE_COUNT };
+#undef PANE_ENUM
 
 /* The cursor of a list (a pane's or a view's): row cur, first visible row top; left is the
  * column cursor or the horizontal scroll, first_col the first visible column (cell lists). */
@@ -72,8 +79,9 @@ struct pane_class {
 	int follower;
 };
 
-extern const struct pane_class pane_models, pane_agree, pane_confusion, pane_instances,
-    pane_neurons, pane_detail;
+#define PANE_EXTERN(id, cls) extern const struct pane_class cls;
+NNCMP_PANES(PANE_EXTERN)
+#undef PANE_EXTERN
 /* Indexed by enum pane_id. */
 extern const struct pane_class *const pane_classes[PANE_COUNT];
 
