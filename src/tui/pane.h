@@ -19,7 +19,7 @@ struct keymode;
 /*
  * Every pane, in Tab order, one line each: X(ID, class). The line gives the pane its enum pane_id
  * (PANE_ID), declares its class and lists it in pane_classes[] (panes.c). A new pane is its file
- * (copy pane_models.c) plus its line here, and a place in app_layout() (tui.c).
+ * (copy pane_models.c) plus its line here; its class's region, stack and share place it.
  */
 #define NNCMP_PANES(X)                                                                             \
 	X(MODELS, pane_models)                                                                     \
@@ -51,6 +51,11 @@ struct pane {
 	    cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
 };
 
+/* Where a pane sits in the wide layout (app_layout, tui.c): four quarters, each a column of
+ * panes. The bottom-left one is the main list: the medium layout shows it under the one other
+ * pane that last had the focus. */
+enum pane_region { REGION_TOP_LEFT, REGION_TOP_RIGHT, REGION_BOTTOM_LEFT, REGION_BOTTOM_RIGHT };
+
 /* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */
 enum pane_cursor { CURSOR_NONE, CURSOR_ROWS, CURSOR_CELLS };
 
@@ -77,6 +82,15 @@ struct pane_class {
 	/* A pane redrawn whenever this one's cursor moves (the detail follows the instances), or
 	 * -1. */
 	int follower;
+	/* Its place: the region, and its position in that region's column (0 on top). */
+	enum pane_region region;
+	int stack;
+	/* Its height when a pane sits below it in the column: share percent of the column; a
+	 * negative share: what it needs, at most -share percent (and at least 3 rows). The last
+	 * pane of a column takes what is left. */
+	int share;
+	/* Rows added to what it needs when the top panes are sized (a footer line). */
+	int extra;
 };
 
 #define PANE_EXTERN(id, cls) extern const struct pane_class cls;
