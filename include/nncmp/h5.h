@@ -17,8 +17,8 @@
  * millions of chunks. (libhdf5 1.10 itself reads past a chunk that inflates to less than its
  * size; the first rule keeps the cases fuzz_h5 found out, not every such file.)
  *
- * Hostile files: libhdf5 1.10 crashes or hangs on some crafted files (NULL reads in its metadata
- * cache, loops in its B-tree code), so every open first runs in a forked child (guard.h) with a
+ * Hostile files: libhdf5 1.10 crashes or hangs on some crafted files (a NULL read in
+ * H5F__accum_read, an overflow in H5D__select_read, endless loops: fuzz_h5 found them), so every open first runs in a forked child (guard.h) with a
  * time limit (30 s), no core dumps and an 8 GiB address space: the file is opened, the dataset's
  * type, shape, layout and filters checked (every filter must be one libhdf5 can decode), the chunk
  * index walked chunk by chunk (each stored chunk inside the file, as many as H5Dget_num_chunks
