@@ -21,13 +21,13 @@
 
 struct saved {
 	struct view_book book;
-	char *path; /* where :save and quit write */
+	char *path; /* where :save writes */
 	char *alt;  /* the study's own views.ini, read first, when path is the state file */
+	char *last; /* the state file, where quit writes [~last] (NULL without a home) */
 	struct saved_row *rows; /* the matrix's subset rows */
 	size_t n_rows;
 	int matrix_mode; /* the matrix's rows: 0 classes, 1 outcomes, 2 the rows above */
 	char *pending;   /* a view to open once the screen is up */
-	bool loaded;     /* the book could be read (else quit does not overwrite it) */
 };
 
 static const char *start_view; /* --view NAME, borrowed from argv */
@@ -75,6 +75,7 @@ void saved_free(struct app *app)
 	rows_clear(sv);
 	free(sv->path);
 	free(sv->alt);
+	free(sv->last);
 	free(sv->pending);
 	free(sv);
 	app->saved = NULL;
@@ -178,29 +179,33 @@ static int apply(struct app *app, const struct saved_view *v, bool now)
 	} else if (app->view && now) {
 		rc |= view_close(app);
 	}
+	bool last = strcmp(v->name, VIEW_LAST) == 0;
 	if (bad[0])
-		app_message(app, true, "view %.40s, ignored: %s", v->name, bad);
+		app_message(app, true, "%s%.40s, ignored: %s", last ? "the last session's view" : "view ",
+		            last ? "" : v->name, bad);
+	else if (last)
+		app_message(app, false, "the view of the last session (:open NAME for a saved one)");
 	else
 		app_message(app, false, "view %.40s", v->name);
 	return rc | RECOMPUTE | REDRAW_ALL | REDRAW_STATUS;
 }
 
-/* Reads the book (the study's file first when the state file is the one written). */
+/* Reads the book: the study's views.ini, the state file where :save writes when the study
+ * cannot be written, and the state file's [~last]. Problems go to stderr before the screen is up
+ * (the message line would be overwritten) and to the message line after. */
 static void book_load(struct app *app)
 {
 	struct saved *sv = saved_of(app);
 	if (sv->path)
 		return;
 	sv->path = viewbook_path(app->s->root, &sv->alt);
-	struct nn_err err = {{0}};
-	sv->loaded = true;
-	if (sv->alt && viewbook_load(&sv->book, sv->alt, &err) != 0)
-		app_message(app, true, "%s", err.msg);
-	if (viewbook_load(&sv->book, sv->path, &err) != 0) {
-		app_message(app, true, "%s", err.msg);
-		/* an unreadable file is not replaced at quit; one with bad lines is (they are
-		 * named above) */
-		sv->loaded = strstr(err.msg, "(ignored)") != NULL;
+	sv->last = state_path_keyed("views", app->s->root, ".ini");
+	const char *files[] = {sv->alt, sv->path,
+	                       sv->last && strcmp(sv->last, sv->path) != 0 ? sv->last : NULL};
+	for (size_t k = 0; k < 3; k++) {
+		struct nn_err err = {{0}};
+		if (files[k] && viewbook_load(&sv->book, files[k], &err) != 0)
+			app_message(app, true, "%s", err.msg);
 	}
 }
 
@@ -218,6 +223,9 @@ bool saved_check_start(struct app *app)
 void saved_start(struct app *app)
 {
 	book_load(app);
+	const char *restore = getenv("NNCMP_RESTORE"); /* 0: scripts and tests start afresh */
+	if (!start_view && restore && strcmp(restore, "0") == 0)
+		return;
 	const struct saved_view *v =
 	    viewbook_find(&app->saved->book, start_view ? start_view : VIEW_LAST);
 	if (v) {
@@ -242,32 +250,39 @@ int saved_open_pending(struct app *app)
 	return rc;
 }
 
-/* Stores the state as name and writes the book; a message either way. */
-static int store(struct app *app, const char *name, bool quiet)
+/*
+ * Stores the state as name in its file (the state file for [~last]), read afresh so that what
+ * another session saved meanwhile stays; a file that cannot be read is not replaced. Returns 0,
+ * or -1 with err set.
+ */
+static int store(struct app *app, const char *name, struct nn_err *err)
 {
 	struct saved *sv = saved_of(app);
 	book_load(app);
+	const char *target = strcmp(name, VIEW_LAST) == 0 ? sv->last : sv->path;
+	if (!target)
+		return nn_err_set(err, "no home directory for the state file");
 	struct saved_view v;
 	char layer[512];
 	capture(app, name, &v, layer, sizeof layer);
-	viewbook_put(&sv->book, &v);
-	struct nn_err err = {{0}};
-	if (viewbook_save(&sv->book, sv->path, &err) != 0) {
-		if (!quiet)
-			app_message(app, true, "%s", err.msg);
-		return -1;
+	struct view_book fresh = {0};
+	int rc = viewbook_load(&fresh, target, err);
+	if (rc != 0 && !strstr(err->msg, "(ignored)")) {
+		viewbook_free(&fresh);
+		return -1; /* unreadable: left alone */
 	}
-	if (!quiet)
-		app_message(app, false, "saved view %s in %.200s", name, sv->path);
-	return 0;
+	viewbook_put(&fresh, &v);
+	rc = viewbook_save(&fresh, target, err);
+	viewbook_free(&fresh);
+	if (rc == 0)
+		viewbook_put(&sv->book, &v);
+	return rc;
 }
 
 void saved_quit(struct app *app)
 {
-	struct saved *sv = saved_of(app);
-	book_load(app);
-	if (sv->loaded)
-		store(app, VIEW_LAST, true);
+	struct nn_err err = {{0}};
+	store(app, VIEW_LAST, &err); /* quitting: nowhere to say it failed */
 }
 
 int saved_cmd_save(struct app *app, char *arg)
@@ -278,7 +293,11 @@ int saved_cmd_save(struct app *app, char *arg)
 		            ":save errors");
 		return REDRAW_STATUS;
 	}
-	store(app, arg, false);
+	struct nn_err err = {{0}};
+	if (store(app, arg, &err) != 0)
+		app_message(app, true, "%s", err.msg);
+	else
+		app_message(app, false, "saved view %s in %.200s", arg, app->saved->path);
 	return REDRAW_STATUS;
 }
 
