@@ -223,9 +223,10 @@ static int open_study(int argc, char **argv)
 		return tui_run(study, theme, graphics);
 	}
 	if (state) {
-		fprintf(stderr,
-		        "nncmp: --sort, --models and --view set up the TUI, which needs a terminal; "
-		        "piped, use nncmp instances STUDY --sort KEY or nncmp report\n");
+		fprintf(
+		    stderr,
+		    "nncmp: --sort, --models and --view set up the TUI, which needs a terminal; "
+		    "piped, use nncmp instances STUDY --sort KEY or nncmp report\n");
 		return EXIT_BAD_INPUT;
 	}
 	char *args[] = {argv[0],      (char *)"--filter", (char *)filter,

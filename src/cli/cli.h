@@ -172,9 +172,8 @@ int report_doc_save(const struct report_doc *r, const char *path, bool markdown,
  * NULL for all), as the TUI's :export-report writes it: the same pairs, seed and document.
  * Returns an exit status with err set; *images as report_doc_save.
  */
-int report_html_selection(const struct study *s, const char *filter, const uint32_t *idx,
-                          size_t n, const char *path, bool force, size_t *images,
-                          struct nn_err *err);
+int report_html_selection(const struct study *s, const char *filter, const uint32_t *idx, size_t n,
+                          const char *path, bool force, size_t *images, struct nn_err *err);
 
 /* ---- what weights and diff share (weights.c) ---- */
 

@@ -361,7 +361,7 @@ char *viewbook_path(const char *root, char **alt)
 	char *here = path_join(dir, "views.ini");
 	if (alt)
 		*alt = NULL;
-	bool writable = access(here, F_OK) == 0 ? access(here, W_OK) == 0 && access(dir, W_OK) == 0
+	bool writable = access(here, F_OK) == 0  ? access(here, W_OK) == 0 && access(dir, W_OK) == 0
 	                : access(dir, F_OK) == 0 ? access(dir, W_OK) == 0
 	                                         : access(root, W_OK) == 0;
 	free(dir);

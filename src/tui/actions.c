@@ -140,13 +140,14 @@ enum {
 	V_LABELS,
 	V_GRID,
 	V_PREVIEW,
-	V_DUPS
+	V_DUPS,
+	V_BYLABEL
 };
 static const char *const view_names[] = {
     [V_WORDS] = "words",           [V_MATRIX] = "matrix", [V_WEIGHTS] = "weights",
     [V_PROJECTION] = "projection", [V_MODELS] = "models", [V_SNAPSHOT] = "snapshot",
     [V_REVIEW] = "review",         [V_LABELS] = "labels", [V_GRID] = "grid",
-    [V_PREVIEW] = "preview",       [V_DUPS] = "dups"};
+    [V_PREVIEW] = "preview",       [V_DUPS] = "dups",     [V_BYLABEL] = "bylabel"};
 
 /* Opens the view view_names[arg]. */
 static int act_view(struct app *app, void *ctx, struct view_nav *nav, long arg)
@@ -284,5 +285,7 @@ static struct key_action panes_acts[] = {
      act_copy, 0, K('y')},
     {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_view, V_DUPS,
      K('Y')},
+    {"view-bylabel", "view: per true class, the instances model A gets right and wrong", act_view,
+     V_BYLABEL, K('I')},
 };
 KEYMODE(panes_keys, "panes", "Keys of the panes", panes_acts);

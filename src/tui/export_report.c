@@ -11,7 +11,8 @@
 int report_export(struct app *app, const char *path, bool force)
 {
 	if (!path || !*path) {
-		app_message(app, true, ":export-report wants a path, e.g. :export-report report.html");
+		app_message(app, true,
+		            ":export-report wants a path, e.g. :export-report report.html");
 		return REDRAW_STATUS;
 	}
 	size_t n, images = 0;

@@ -181,10 +181,11 @@ static int apply(struct app *app, const struct saved_view *v, bool now)
 	}
 	bool last = strcmp(v->name, VIEW_LAST) == 0;
 	if (bad[0])
-		app_message(app, true, "%s%.40s, ignored: %s", last ? "the last session's view" : "view ",
-		            last ? "" : v->name, bad);
+		app_message(app, true, "%s%.40s, ignored: %s",
+		            last ? "the last session's view" : "view ", last ? "" : v->name, bad);
 	else if (last)
-		app_message(app, false, "the view of the last session (:open NAME for a saved one)");
+		app_message(app, false,
+		            "the view of the last session (:open NAME for a saved one)");
 	else
 		app_message(app, false, "view %.40s", v->name);
 	return rc | RECOMPUTE | REDRAW_ALL | REDRAW_STATUS;
@@ -311,8 +312,9 @@ int saved_cmd_open(struct app *app, char *arg)
 			if (strcmp(app->saved->book.v[i].name, VIEW_LAST) != 0)
 				o += (size_t)snprintf(names + o, sizeof names - o, "%s%s",
 				                      o ? " " : "", app->saved->book.v[i].name);
-		app_message(app, true, "%s%.40s (saved: %s)", *arg ? "no saved view " : ":open NAME",
-		            arg, names[0] ? names : "none yet; :save NAME");
+		app_message(app, true, "%s%.40s (saved: %s)",
+		            *arg ? "no saved view " : ":open NAME", arg,
+		            names[0] ? names : "none yet; :save NAME");
 		return REDRAW_STATUS;
 	}
 	return apply(app, v, true);

@@ -165,9 +165,9 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	snprintf(line, sizeof line,
 	         "%s: rows by %s   %s: %s   %s/%s: column   %s: sort instances by the neuron%s%s",
 	         keymode_key(&matrix_keys, "rows", kr, sizeof kr),
-	         c->mode == 0                        ? "outcome"
+	         c->mode == 0                       ? "outcome"
 	         : c->mode == 1 && c->sets[2].n > 0 ? "your :row rows"
-	                                             : "class",
+	                                            : "class",
 	         keymode_key(&matrix_keys, "order", ko, sizeof ko),
 	         c->sorted ? "neuron order" : "sort by this row",
 	         keymode_key(&view_keys, "left", kh, sizeof kh),
@@ -264,7 +264,8 @@ static int matrix_act(struct app *app, void *p, struct view_nav *nav, long arg)
 	size_t cols = c->means[c->mode].cols;
 	if (arg == 2) {
 		if (c->mode != 2 || nav->cur >= c->sets[2].n) {
-			app_message(app, true, "rows are removed in the rows of :row (r to show them)");
+			app_message(app, true,
+			            "rows are removed in the rows of :row (r to show them)");
 			return REDRAW_STATUS;
 		}
 		char *name = xstrdup(c->sets[2].names[nav->cur]);

@@ -12,7 +12,14 @@
 #include "tui_int.h"
 
 extern const struct view_class view_words, view_matrix, view_weights, view_projection, view_models,
-    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups;
+    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups, view_bylabel;
+
+/* Instance i's image in the rectangle as graphics slot `slot`, or why it has none (the grid's
+ * thumbnails, view_images.c). */
+void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot);
+/* Draws raw text in at most cols columns, cut at its start (after a separator: "…00141") when
+ * it does not fit; returns the columns used (view_images.c). */
+int view_draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a);
 
 /* The selection as a strictly increasing list (caller frees); *n gets its length. */
 uint32_t *view_sel_sorted(const struct app *app, size_t *n);

@@ -44,7 +44,8 @@ static void test_round_trip(void **state)
 	struct saved_view v;
 	fill(&v, "errors");
 	viewbook_put(&b, &v);
-	struct saved_view w = {.name = (char *)VIEW_LAST, .filter = (char *)"", .sort = (char *)"index"};
+	struct saved_view w = {
+	    .name = (char *)VIEW_LAST, .filter = (char *)"", .sort = (char *)"index"};
 	viewbook_put(&b, &w);
 	struct nn_err err = {{0}};
 	assert_int_equal(viewbook_save(&b, path, &err), 0);
