@@ -344,8 +344,8 @@ int main(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	cli_set_colour(when);
 	tui_set_colour(when);
-	static const char *const tui_opts[] = {"--theme", "--graphics", "--filter", "--sort",
-	                                       "--models"};
+	static const char *const tui_opts[] = {"--theme", "--graphics", "--filter",
+	                                       "--sort",  "--models",   "--view"};
 	bool tui_opt = argc >= 2 && strcmp(argv[1], "--") == 0;
 	for (size_t k = 0; argc >= 2 && k < sizeof tui_opts / sizeof *tui_opts; k++)
 		tui_opt = tui_opt || strncmp(argv[1], tui_opts[k], strlen(tui_opts[k])) == 0;

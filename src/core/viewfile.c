@@ -248,6 +248,17 @@ int viewbook_read(struct view_book *b, FILE *f, const char *fname, struct nn_err
 	} else if (bad < 0) {
 		return nn_err_set(err, "%s: cannot read it", fname);
 	}
+	/* a section whose every line was refused is no view (it would not be written back) */
+	size_t k = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		const struct saved_view *v = &b->v[i];
+		if (v->filter || v->sort || v->model_a || v->layer || v->focus || v->open ||
+		    v->n_rows)
+			b->v[k++] = b->v[i];
+		else
+			saved_view_clear(&b->v[i]);
+	}
+	b->n = k;
 	if (!c.n_problems)
 		return 0;
 	if (c.n_problems > 4)

@@ -65,8 +65,8 @@ static void *byl_prepare(struct app *app, struct nn_err *err)
 		}
 		for (size_t c = 0; pass == 0 && c < s->n_classes; c++)
 			for (int sd = 0; sd < 2; sd++)
-				v->rows[c].idx[sd] =
-				    xcalloc(v->rows[c].n[sd] ? v->rows[c].n[sd] : 1, sizeof(uint32_t));
+				v->rows[c].idx[sd] = xcalloc(
+				    v->rows[c].n[sd] ? v->rows[c].n[sd] : 1, sizeof(uint32_t));
 	}
 	free(fill);
 	return v;
@@ -121,7 +121,8 @@ static void byl_cell(struct app *app, struct bylabel *v, WINDOW *w, int y, int x
 		draw_safe(app, w, y + rows, x, cols, cap, a | A_BOLD, true);
 	} else {
 		draw_safe(app, w, y + rows, x, cols, "", a, true);
-		view_draw_tail(app, w, y + rows, x, cols, study_instance_id(s, i, idb, sizeof idb), a);
+		view_draw_tail(app, w, y + rows, x, cols, study_instance_id(s, i, idb, sizeof idb),
+		               a);
 	}
 }
 
@@ -137,7 +138,8 @@ static void byl_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 	snprintf(line, sizeof line,
 	         "model %.40s: right on the left, wrong on the right (-> its prediction)   "
 	         "h/l move   j/k class   %s: other side   Enter: to the table",
-	         app->model_names[v->model], keymode_key(view_own_keys(app), "side", kw, sizeof kw));
+	         app->model_names[v->model],
+	         keymode_key(view_own_keys(app), "side", kw, sizeof kw));
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	int vis = (H - 3) / band;
 	vis = vis < 1 ? 1 : vis;
@@ -166,26 +168,31 @@ static void byl_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 		}
 		for (int sd = 0; sd < 2; sd++) {
 			int x0 = 1 + sd * (half + 1);
-			size_t last = r->first[sd] + (size_t)per < r->n[sd] ? r->first[sd] + (size_t)per
-			                                                    : r->n[sd];
+			size_t last = r->first[sd] + (size_t)per < r->n[sd]
+			                  ? r->first[sd] + (size_t)per
+			                  : r->n[sd];
 			if (sd == 0)
 				snprintf(line, sizeof line, "%s: %zu right", app->class_names[c],
 				         r->n[0]);
 			else
 				snprintf(line, sizeof line, "%zu wrong", r->n[1]);
-			int u = draw_safe(app, w, y, x0, half,
-			                  line, role_attr(cur_row ? ROLE_HEADER : sd ? ROLE_WRONG : ROLE_NORMAL) | A_BOLD,
+			int u = draw_safe(app, w, y, x0, half, line,
+			                  role_attr(cur_row ? ROLE_HEADER
+			                            : sd    ? ROLE_WRONG
+			                                    : ROLE_NORMAL) |
+			                      A_BOLD,
 			                  false);
 			if (r->n[sd] > (size_t)per) { /* where this side has scrolled to */
-				snprintf(line, sizeof line, "  %zu-%zu of %zu", r->first[sd] + 1, last,
-				         r->n[sd]);
+				snprintf(line, sizeof line, "  %zu-%zu of %zu", r->first[sd] + 1,
+				         last, r->n[sd]);
 				draw_safe(app, w, y, x0 + u, half - u, line, role_attr(ROLE_DIM),
 				          false);
 			}
 			for (size_t p = r->first[sd]; p < last; p++) {
 				bool cur = cur_row && sd == side_at && p == pos_at;
-				byl_cell(app, v, w, y + 1, x0 + (int)(p - r->first[sd]) * (ccols + 1),
-				         crows, ccols, r->idx[sd][p], sd == 1, cur, &slot);
+				byl_cell(app, v, w, y + 1,
+				         x0 + (int)(p - r->first[sd]) * (ccols + 1), crows, ccols,
+				         r->idx[sd][p], sd == 1, cur, &slot);
 			}
 		}
 		for (int q = 0; q <= crows; q++)
@@ -219,9 +226,10 @@ static int byl_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	if (!tot)
 		return 0;
 	if (arg == 0)
-		r->at = r->at < r->n[0] ? (r->n[1] ? r->n[0] + (r->first[1] < r->n[1] ? r->first[1] : 0)
-		                                   : r->at)
-		                        : (r->n[0] ? r->first[0] : r->at);
+		r->at =
+		    r->at < r->n[0]
+		        ? (r->n[1] ? r->n[0] + (r->first[1] < r->n[1] ? r->first[1] : 0) : r->at)
+		        : (r->n[0] ? r->first[0] : r->at);
 	else if (arg < 0)
 		r->at = r->at ? r->at - 1 : 0;
 	else
