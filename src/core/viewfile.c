@@ -291,7 +291,7 @@ static bool value_ok(const char *key, const char *value, const char *row, struct
 	const char *why = NULL;
 	if (strpbrk(value, "\r\n"))
 		why = "holds a line break";
-	else if (strstr(value, " ;") || strstr(value, "\t;"))
+	else if (value[0] == ';' || strstr(value, " ;") || strstr(value, "\t;"))
 		why = "holds ' ;', which starts a comment in an ini file";
 	else if (n && (value[0] == ' ' || value[0] == '\t' || value[n - 1] == ' ' ||
 	               value[n - 1] == '\t'))

@@ -146,6 +146,14 @@ static void test_refused_values(void **state)
 	fclose(f);
 	assert_non_null(strstr(err.msg, "starts a comment"));
 	viewbook_free(&b);
+	/* "filter = ;x" would read back as an empty filter (fuzz_viewfile found it) */
+	struct saved_view u = {.name = (char *)"u", .filter = (char *)";cnn != gt"};
+	viewbook_put(&b, &u);
+	f = fmemopen(buf, sizeof buf, "w");
+	assert_int_equal(viewbook_write(&b, f, &err), -1);
+	fclose(f);
+	assert_non_null(strstr(err.msg, "starts a comment"));
+	viewbook_free(&b);
 	char big[300];
 	memset(big, 'a', sizeof big);
 	big[sizeof big - 1] = '\0';
