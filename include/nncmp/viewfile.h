@@ -28,8 +28,9 @@
 
 /* The section of the state left at quit. */
 #define VIEW_LAST "~last"
-/* The longest line inih reads whole (Debian's INI_MAX_LINE 200, less the newline). */
-#define VIEW_LINE_MAX 199
+/* The longest line inih reads whole: its buffer of INI_MAX_LINE (200) bytes holds 198
+ * characters, the newline and the NUL. */
+#define VIEW_LINE_MAX 198
 
 struct saved_row {
 	char *name, *expr;

@@ -297,7 +297,7 @@ static bool value_ok(const char *key, const char *value, const char *row, struct
 	               value[n - 1] == '\t'))
 		why = "starts or ends with a space";
 	else if (line > VIEW_LINE_MAX)
-		why = "is too long for one line of views.ini (199 characters)";
+		why = "is too long for one line of views.ini (198 characters)";
 	if (why)
 		nn_err_set(err, "cannot save %s '%.60s': it %s", key, value, why);
 	return !why;
