@@ -36,6 +36,7 @@ keys x
 expect "x swaps A and B" "A=model-01 B=model-00"
 keys : && type_text "models model-17 model-29" && keys Enter
 expect "a pair from the end of the list" "A=model-17 B=model-29"
+expect_re "the models pane scrolls to A" "^ A model-17 +$(acc model-17)"
 expect_re "the table shows A and B first, and how many columns it leaves out" \
 	"truth +model-17 model-29 .* \+[0-9]+ "
 expect_re "the detail pane lists A first" "^.{80,}model-17 class-"
