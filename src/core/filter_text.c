@@ -14,7 +14,7 @@
 
 const char *const filter_words[] = {"gt",      "given",   "and",        "or",   "not",
                                     "split",   "issue",   "text",       "id",   "index",
-                                    "correct", "decided", "relabelled", "kept", "removed",
+                                    "correct", "right",    "decided", "relabelled", "kept", "removed",
                                     "conf(",   "margin(", "p(",         "act(", NULL};
 
 bool filter_reserved(const char *name, bool fold)

@@ -140,13 +140,19 @@ enum {
 	V_LABELS,
 	V_GRID,
 	V_PREVIEW,
-	V_DUPS
+	V_DUPS,
+	V_AGREEMENT,
+	V_CALIBRATION,
+	V_CLASSES,
+	V_CKA
 };
 static const char *const view_names[] = {
     [V_WORDS] = "words",           [V_MATRIX] = "matrix", [V_WEIGHTS] = "weights",
     [V_PROJECTION] = "projection", [V_MODELS] = "models", [V_SNAPSHOT] = "snapshot",
     [V_REVIEW] = "review",         [V_LABELS] = "labels", [V_GRID] = "grid",
-    [V_PREVIEW] = "preview",       [V_DUPS] = "dups"};
+    [V_PREVIEW] = "preview",       [V_DUPS] = "dups",
+    [V_AGREEMENT] = "agreement", [V_CALIBRATION] = "calibration", [V_CLASSES] = "classes",
+    [V_CKA] = "cka"};
 
 /* Opens the view view_names[arg]. */
 static int act_view(struct app *app, void *ctx, struct view_nav *nav, long arg)
@@ -284,5 +290,13 @@ static struct key_action panes_acts[] = {
      act_copy, 0, K('y')},
     {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_view, V_DUPS,
      K('Y')},
+    {"view-agreement", "view: agreement, kappa and McNemar p of every pair of models", act_view,
+     V_AGREEMENT, K('A')},
+    {"view-calibration", "view: reliability diagrams and confidence of models A and B", act_view,
+     V_CALIBRATION, K('C')},
+    {"view-classes", "view: distances between classes (VAC-CNN) and their 2-D layout", act_view,
+     V_CLASSES, K('K')},
+    {"view-cka", "view: linear CKA between every layer; the neuron's best matches in B", act_view,
+     V_CKA, K('S')},
 };
 KEYMODE(panes_keys, "panes", "Keys of the panes", panes_acts);
