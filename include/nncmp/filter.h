@@ -10,7 +10,7 @@
  *   value   := NUMBER | STRING | NAME | NAME "(" args ")" | "(" expr ")" | "-" value
  * Names: `gt` (ground truth: the corrected label once a journal is applied), `given` (the label
  * in the files), a model's name (its prediction), a class name (that class), `split`,
- * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right), and
+ * `issue` (study_issue_score), `text`, `id`, `index`, `correct` or `right` (how many models are right), and
  * the conditions `decided`, `relabelled`, `kept`, `removed` (the applied journal's statuses).
  * Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a class of the
  * same name; a quoted string compared with a class value names a class.
