@@ -146,13 +146,21 @@ enum {
 	V_CLASSES,
 	V_CKA
 };
-static const char *const view_names[] = {
-    [V_WORDS] = "words",           [V_MATRIX] = "matrix", [V_WEIGHTS] = "weights",
-    [V_PROJECTION] = "projection", [V_MODELS] = "models", [V_SNAPSHOT] = "snapshot",
-    [V_REVIEW] = "review",         [V_LABELS] = "labels", [V_GRID] = "grid",
-    [V_PREVIEW] = "preview",       [V_DUPS] = "dups",
-    [V_AGREEMENT] = "agreement", [V_CALIBRATION] = "calibration", [V_CLASSES] = "classes",
-    [V_CKA] = "cka"};
+static const char *const view_names[] = {[V_WORDS] = "words",
+                                         [V_MATRIX] = "matrix",
+                                         [V_WEIGHTS] = "weights",
+                                         [V_PROJECTION] = "projection",
+                                         [V_MODELS] = "models",
+                                         [V_SNAPSHOT] = "snapshot",
+                                         [V_REVIEW] = "review",
+                                         [V_LABELS] = "labels",
+                                         [V_GRID] = "grid",
+                                         [V_PREVIEW] = "preview",
+                                         [V_DUPS] = "dups",
+                                         [V_AGREEMENT] = "agreement",
+                                         [V_CALIBRATION] = "calibration",
+                                         [V_CLASSES] = "classes",
+                                         [V_CKA] = "cka"};
 
 /* Opens the view view_names[arg]. */
 static int act_view(struct app *app, void *ctx, struct view_nav *nav, long arg)

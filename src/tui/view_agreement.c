@@ -22,10 +22,10 @@ static const char *const stat_names[ST_COUNT] = {"agreement", "Cohen's kappa", "
 
 struct aview {
 	const struct study *s;
-	size_t m;            /* models */
-	uint32_t *idx;       /* the shown instances, sorted */
-	size_t n;            /* of them */
-	double *v[ST_COUNT]; /* m × m each, symmetric; NaN on the diagonal */
+	size_t m;              /* models */
+	uint32_t *idx;         /* the shown instances, sorted */
+	size_t n;              /* of them */
+	double *v[ST_COUNT];   /* m × m each, symmetric; NaN on the diagonal */
 	struct agreement *all; /* m × m: outcomes of (row, column) as (a, b) */
 	enum agree_stat stat;
 	size_t col_top; /* first column drawn */
@@ -94,13 +94,13 @@ static void agree_free(void *ctx)
 	free(d);
 }
 
-/* A cell's text: 3 decimals; a p-value in %.1e when small, starred below 0.05. */
+/* A cell's text: 3 decimals; a p-value starred below 0.05, "<.001" below 0.001. */
 static void cell_text(char *buf, size_t size, enum agree_stat st, double v)
 {
 	if (isnan(v))
 		snprintf(buf, size, "%*s", CELL_W - 1, "-");
-	else if (st == ST_MCNEMAR && v < 0.001)
-		snprintf(buf, size, "%6.0e*", v);
+	else if (st == ST_MCNEMAR && v < 0.001) /* the pair's line below has the value */
+		snprintf(buf, size, "<.001*");
 	else if (st == ST_MCNEMAR)
 		snprintf(buf, size, "%5.3f%s", v, v < 0.05 ? "*" : " ");
 	else
@@ -188,13 +188,14 @@ static void agree_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *n
 	int y = H - 2;
 	if (i != j && i < m && j < m) {
 		const struct agreement *g = &d->all[i * m + j];
-		snprintf(line, sizeof line,
-		         "A %.30s, B %.30s: agreement %.4f  kappa %.4f  McNemar p %.4g   both right "
-		         "%lld  only A %lld  only B %lld  both wrong %lld   Enter: make them A and B",
-		         s->models[i].name, s->models[j].name, d->v[ST_AGREE][i * m + j],
-		         d->v[ST_KAPPA][i * m + j], d->v[ST_MCNEMAR][i * m + j],
-		         (long long)g->both_correct, (long long)g->only_a, (long long)g->only_b,
-		         (long long)g->both_wrong);
+		snprintf(
+		    line, sizeof line,
+		    "A %.30s, B %.30s: agreement %.4f  kappa %.4f  McNemar p %.4g   both right "
+		    "%lld  only A %lld  only B %lld  both wrong %lld   Enter: make them A and B",
+		    s->models[i].name, s->models[j].name, d->v[ST_AGREE][i * m + j],
+		    d->v[ST_KAPPA][i * m + j], d->v[ST_MCNEMAR][i * m + j],
+		    (long long)g->both_correct, (long long)g->only_a, (long long)g->only_b,
+		    (long long)g->both_wrong);
 		draw_text(app, w, y, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	} else {
 		draw_safe(app, w, y, 1, W - 2, "the diagonal: a model against itself (h l: column)",

@@ -61,8 +61,8 @@ static void calib_free(void *ctx)
 }
 
 /* One model's diagram in the columns x .. x+W−1 from row y; the cursor's bin highlighted. */
-static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, int y, int x,
-                      int W, size_t cur)
+static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, int y, int x, int W,
+                      size_t cur)
 {
 	const struct study *s = app->s;
 	char line[300];
@@ -75,7 +75,7 @@ static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, 
 	}
 	const struct calibration *cb = &d->cb[k];
 	snprintf(line, sizeof line, "%c %.40s  ECE %.4f  n %zu  mean conf right %.3f wrong %.3f",
-	         "AB"[k], name, cb->ece, cb->n, cb->mean_conf_right, cb->mean_conf_wrong);
+	         "AB"[k], name, cb -> ece, cb -> n, cb -> mean_conf_right, cb -> mean_conf_wrong);
 	draw_text(app, w, y, x, W, line, role_attr(ROLE_HEADER) | A_BOLD, false);
 	/* columns: conf ≤ (5), n (6), acc (6), the diagram's bar, right and wrong histograms */
 	int fixed = 5 + 6 + 6 + 3;
@@ -109,9 +109,9 @@ static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, 
 		int xx = x + draw_safe(app, w, yy, x, W, line, a, false);
 		if (!isnan(acc)) {
 			/* a calibrated model's bar ends at the mark: shorter is over-confident */
-			draw_bar(app, w, yy, xx, bar, acc, role_attr(acc >= cb->mean_conf[b] - 0.05
-			                                                   ? ROLE_RIGHT
-			                                                   : ROLE_WRONG));
+			draw_bar(
+			    app, w, yy, xx, bar, acc,
+			    role_attr(acc >= cb->mean_conf[b] - 0.05 ? ROLE_RIGHT : ROLE_WRONG));
 			int mx = (int)lround(cb->mean_conf[b] * bar);
 			mx = mx >= bar ? bar - 1 : mx;
 			draw_safe(app, w, yy, xx + mx, 1, "|", role_attr(ROLE_KEY), false);

@@ -31,7 +31,7 @@ struct ckview {
 	/* the neuron pane's neuron and its matches in B's layer */
 	int nm, nl, neuron; /* -1: none */
 	int bm, bl;
-	struct similarity corr; /* the pane layer's neurons against B's layer's */
+	struct similarity corr;   /* the pane layer's neurons against B's layer's */
 	bool have_corr, signed_r; /* signed_r: rank by r, not |r| */
 	struct similarity_match top[CKA_TOP];
 	size_t n_top;
@@ -52,7 +52,8 @@ static void *cka_prepare(struct app *app, struct nn_err *err)
 	for (size_t m = 0; m < s->n_models; m++)
 		for (size_t l = 0; l < s->models[m].n_layers; l++)
 			if (s->models[m].layers[l].act_path) {
-				d->layers = xreallocarray(d->layers, d->n_layers + 1, sizeof *d->layers);
+				d->layers =
+				    xreallocarray(d->layers, d->n_layers + 1, sizeof *d->layers);
 				d->layers[d->n_layers++] = (struct cka_layer){m, l};
 			}
 	if (d->n_layers == 0) {
@@ -185,10 +186,10 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 	int nw = 6;
 	for (size_t i = 0; i < L; i++) {
 		layer_label(s, &d->layers[i], lab, sizeof lab);
-		int t = text_cols(lab);
+		int t = text_cols(lab) + snprintf(NULL, 0, "%zu ", i + 1);
 		nw = t > nw ? t : nw;
 	}
-	nw = nw > 22 ? 22 : nw;
+	nw = nw > 26 ? 26 : nw;
 	int x0 = 1 + nw + 1;
 	size_t vis_c = W > x0 ? (size_t)(W - x0) / CKA_CELL : 1;
 	vis_c = vis_c < 1 ? 1 : vis_c;
@@ -228,8 +229,8 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 				snprintf(cb, sizeof cb, "%*.3f", CKA_CELL - 1, v);
 			attr_t a = i == nav->cur && j == col ? role_attr(ROLE_SELECTION) | A_BOLD
 			                                     : role_attr(view_heat(v, 0, 1));
-			draw_safe(app, w, y, x0 + (int)(j - d->col_top) * CKA_CELL, CKA_CELL - 1, cb, a,
-			          false);
+			draw_safe(app, w, y, x0 + (int)(j - d->col_top) * CKA_CELL, CKA_CELL - 1,
+			          cb, a, false);
 		}
 	}
 	int y = 3 + (body < (int)L ? body : (int)L) + 1;
@@ -248,7 +249,8 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 		          role_attr(ROLE_DIM), false);
 		return;
 	}
-	snprintf(line, sizeof line, "neuron %d of %s.%s: most correlated neurons of %s.%s (by %s)   %s: by %s",
+	snprintf(line, sizeof line,
+	         "neuron %d of %s.%s: most correlated neurons of %s.%s (by %s)   %s: by %s",
 	         d->neuron, s->models[d->nm].name, s->models[d->nm].layers[d->nl].name,
 	         s->models[d->bm].name, s->models[d->bm].layers[d->bl].name,
 	         d->signed_r ? "r" : "|r|", keymode_key(&cka_keys, "signed", kc, sizeof kc),

@@ -87,11 +87,13 @@ static int draw_matrix(struct app *app, WINDOW *w, const struct kview *d, int y,
 				snprintf(cb, sizeof cb, "%*.2f", cw - 1, v);
 			else /* ".43" */
 				snprintf(cb, sizeof cb, "%*.0f", cw - 1, 100 * v);
-			bool on = cur && ((cur->i == i && cur->j == j) || (cur->i == j && cur->j == i));
+			bool on =
+			    cur && ((cur->i == i && cur->j == j) || (cur->i == j && cur->j == i));
 			attr_t a = i == j ? role_attr(ROLE_DIM)
 			           : on   ? role_attr(ROLE_SELECTION) | A_BOLD
 			                  : role_attr(view_heat(hi - v, 0, hi - lo));
-			draw_safe(app, w, y + 1 + (int)r, x + lw + (int)q * cw, cw - 1, cb, a, false);
+			draw_safe(app, w, y + 1 + (int)r, x + lw + (int)q * cw, cw - 1, cb, a,
+			          false);
 		}
 	}
 	return lw + (int)c * cw;
@@ -136,7 +138,8 @@ static void draw_layout(struct app *app, WINDOW *w, const struct kview *d, int y
 					continue;
 				bool free_row = true;
 				for (int q = cx; q < cx + lw + 1 && q < wd; q++)
-					free_row = free_row && !used[(size_t)ty * (size_t)wd + (size_t)q];
+					free_row =
+					    free_row && !used[(size_t)ty * (size_t)wd + (size_t)q];
 				if (free_row) {
 					cy = ty;
 					break;
@@ -160,7 +163,7 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	char line[400], km[24], kl[24];
 	struct keymode *keys = view_own_keys(app);
 	snprintf(line, sizeof line,
-	         "model %.40s: distance between classes, mean (1 - P[other]) both ways   %s: next "
+	         "model %.40s: distance between classes (mean 1 - P[other], both ways)   %s: next "
 	         "model   %s: layout / matrix",
 	         s->models[d->model].name, keymode_key(keys, "model", km, sizeof km),
 	         keymode_key(keys, "layout", kl, sizeof kl));
@@ -211,8 +214,13 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	/* the closest pairs */
 	int px = layout_h > 0 && lwid >= 16 ? lx + lwid + 1 : rx;
 	int pw = W - px - 1;
-	if (pw < 12)
+	if (pw < 12) { /* a narrow screen: the list is with the layout */
+		if (top + 1 + (int)c < H)
+			draw_safe(app, w, top + 1 + (int)c, 1, W - 2,
+			          "(no room for the layout and the closest pairs here: press v)",
+			          role_attr(ROLE_DIM), false);
 		return;
+	}
 	draw_safe(app, w, top, px, pw, "closest pairs (least separated)", role_attr(ROLE_HEADER),
 	          false);
 	int body = H - top - 1;
@@ -256,8 +264,7 @@ static bool classes_match(const struct app *app, const void *ctx, size_t row, co
 
 static struct key_action classes_acts[] = {
     {"model", "the next model", classes_act, 0, K('m')},
-    {"layout", "the 2-D layout instead of the matrix (again: the matrix)", classes_act, 1,
-     K('v')},
+    {"layout", "the 2-D layout instead of the matrix (again: the matrix)", classes_act, 1, K('v')},
 };
 static KEYMODE(classes_keys, "classes", "Keys of the class distances", classes_acts);
 
