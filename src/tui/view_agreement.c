@@ -183,20 +183,23 @@ static void agree_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *n
 			draw_safe(app, w, y, x, CELL_W - 1, cb, a, false);
 		}
 	}
-	/* the cursor's pair in words */
+	/* the cursor's pair in words, on two lines so that a narrow screen keeps them */
 	size_t i = nav->cur, j = col;
-	int y = H - 2;
+	int y = H - 3;
 	if (i != j && i < m && j < m) {
 		const struct agreement *g = &d->all[i * m + j];
+		snprintf(line, sizeof line,
+		         "A %.30s, B %.30s: agreement %.4f  kappa %.4f  McNemar p %.4g",
+		         s->models[i].name, s->models[j].name, d->v[ST_AGREE][i * m + j],
+		         d->v[ST_KAPPA][i * m + j], d->v[ST_MCNEMAR][i * m + j]);
+		draw_text(app, w, y, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 		snprintf(
 		    line, sizeof line,
-		    "A %.30s, B %.30s: agreement %.4f  kappa %.4f  McNemar p %.4g   both right "
-		    "%lld  only A %lld  only B %lld  both wrong %lld   Enter: make them A and B",
-		    s->models[i].name, s->models[j].name, d->v[ST_AGREE][i * m + j],
-		    d->v[ST_KAPPA][i * m + j], d->v[ST_MCNEMAR][i * m + j],
+		    "  both right %lld  only A %lld  only B %lld  both wrong %lld   Enter: make "
+		    "them A and B",
 		    (long long)g->both_correct, (long long)g->only_a, (long long)g->only_b,
 		    (long long)g->both_wrong);
-		draw_text(app, w, y, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+		draw_safe(app, w, y + 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	} else {
 		draw_safe(app, w, y, 1, W - 2, "the diagonal: a model against itself (h l: column)",
 		          role_attr(ROLE_DIM), false);

@@ -138,11 +138,11 @@ static void calib_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *n
 	view_clamp(nav, ECE_BINS, ECE_BINS);
 	char ka[24], kb[24], line[200];
 	snprintf(line, sizeof line,
-	         "reliability: %d bins of confidence (bin b holds conf in ((b-1)/%d, b/%d]); "
-	         "right and wrong each on its own scale   %s / %s: another model left / right",
-	         ECE_BINS, ECE_BINS, ECE_BINS,
+	         "%s/%s: another model left/right   %d bins: conf in ((b-1)/%d, b/%d]; right and "
+	         "wrong each on its own scale",
 	         keymode_key(view_own_keys(app), "left-model", ka, sizeof ka),
-	         keymode_key(view_own_keys(app), "right-model", kb, sizeof kb));
+	         keymode_key(view_own_keys(app), "right-model", kb, sizeof kb), ECE_BINS, ECE_BINS,
+	         ECE_BINS);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	if (W >= 2 * 58 || H < 2 * (ECE_BINS + 3) + 3) {
 		/* side by side; on a narrow, short screen still side by side, with shorter bars */

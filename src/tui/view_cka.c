@@ -250,7 +250,7 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 		return;
 	}
 	snprintf(line, sizeof line,
-	         "neuron %d of %s.%s: most correlated neurons of %s.%s (by %s)   %s: by %s",
+	         "neuron %d of %s.%s: most correlated neurons of %s.%s, by %s (%s: by %s)",
 	         d->neuron, s->models[d->nm].name, s->models[d->nm].layers[d->nl].name,
 	         s->models[d->bm].name, s->models[d->bm].layers[d->bl].name,
 	         d->signed_r ? "r" : "|r|", keymode_key(&cka_keys, "signed", kc, sizeof kc),

@@ -207,8 +207,8 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 		lwid = W - list_w - 3;
 	}
 	if (layout_h > 0 && lwid >= 16) {
-		draw_safe(app, w, top, lx, lwid, "2-D layout (classical MDS of the distances)",
-		          role_attr(ROLE_DIM), false);
+		draw_safe(app, w, top, lx, lwid, "2-D layout (classical MDS)", role_attr(ROLE_DIM),
+		          false);
 		draw_layout(app, w, d, top + 1, lx, layout_h - 1, lwid, cur);
 	}
 	/* the closest pairs */

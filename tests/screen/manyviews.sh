@@ -108,7 +108,7 @@ else
 	no "the neuron pane's neuron is named"
 fi
 keys r
-expect "r: by r" "(by r)"
+expect "r: by r" "cnn_early.conv2, by r (r: by |r|)"
 keys q
 
 echo "== digits at 80x24"
