@@ -157,4 +157,27 @@ expect "the closest pair is classes' ($cl)" "$cl"
 keys q q
 expect "q quits" "rc=0"
 
+echo "== the views' keys are listed by ? and rebound by [keys]"
+mkdir -p "$TMP/config/nncmp"
+printf '[keys]\nagreement.stat = T\ncalibration.left-model = L\n' >"$TMP/config/nncmp/config.ini"
+start C.UTF-8 160 45 "$D"
+expect "the TUI opens" "899/899"
+keys A
+expect "A opens the matrix" "agreement between every pair"
+keys '?'
+expect_re "? lists the matrix's own keys by their names" "T +agreement\.stat"
+keys q
+expect_not "the help closes" "agreement.stat"
+keys c
+sleep 0.5
+if screen | grep -qF "agreement between every pair"; then ok "c (the old default) no longer changes the statistic"; else no "c changed the statistic"; fi
+keys T
+expect "T does" "Cohen's kappa between every pair"
+keys q C
+expect "C opens calibration" "A cnn  ECE"
+keys L
+expect "L: the next model with confidence on the left" "A cnn_early  ECE"
+keys q q
+expect "q quits" "rc=0"
+
 finish manyviews
