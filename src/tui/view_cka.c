@@ -178,10 +178,18 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 	int H = getmaxy(w), W = getmaxx(w);
 	size_t L = d->n_layers;
 	char line[400], lab[200], kc[24];
+	size_t wide = 0;
+	for (size_t i = 0; i < L; i++)
+		wide += layer_width(&s->models[d->layers[i].m].layers[d->layers[i].l]) >
+		        CKA_MAX_NEURONS;
+	char wides[80] = "";
+	if (wide)
+		snprintf(wides, sizeof wides, "; %zu layer%s over %d neurons left out (-)", wide,
+		         wide == 1 ? "" : "s", CKA_MAX_NEURONS);
 	snprintf(line, sizeof line,
-	         "linear CKA between the layers of every model over all %zu instances (1: the "
+	         "linear CKA between the layers of every model over all %zu instances%s (1: the "
 	         "same representation up to rotation and scale)",
-	         s->n);
+	         s->n, wides);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
 	int nw = 6;
 	for (size_t i = 0; i < L; i++) {
