@@ -3,7 +3,8 @@
  * classdist.h; the numbers of `nncmp classes --json`): the class distance matrix as a heat
  * matrix in the core's order (along the layout's first axis, so near classes sit together),
  * the classical-MDS layout with each class drawn at its place as in the projection, and the
- * model's closest pairs as the list (Enter: the instances of the pair the model confuses).
+ * model's closest pairs as the list (Enter: the instances of the pair the model confuses), and
+ * under the matrix each model's closest pair (VAC-CNN: which classes each model separates least).
  * A key switches the model; on a narrow screen another shows the layout instead of the matrix.
  */
 #include "views.h"
@@ -22,6 +23,7 @@ struct kview {
 	struct class_dist cd;
 	bool have;
 	struct nn_err err;
+	struct class_pair *closest; /* per model, its closest pair (d NaN when it failed) */
 };
 
 static void kview_compute(const struct study *s, struct kview *d)
@@ -38,8 +40,16 @@ static void *classes_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	struct kview *d = xcalloc(1, sizeof *d);
+	const struct study *s = app->s;
+	d->closest = xcalloc(s->n_models, sizeof *d->closest);
+	for (size_t m = 0; m < s->n_models; m++) {
+		d->model = m;
+		kview_compute(s, d);
+		d->closest[m] =
+		    d->have && d->cd.n_pairs ? d->cd.pairs[0] : (struct class_pair){0, 0, NAN};
+	}
 	d->model = app->a;
-	kview_compute(app->s, d);
+	kview_compute(s, d);
 	return d;
 }
 
@@ -54,6 +64,7 @@ static void classes_free(void *ctx)
 	struct kview *d = ctx;
 	if (d->have)
 		class_dist_free(&d->cd);
+	free(d->closest);
 	free(d);
 }
 
@@ -195,6 +206,32 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 		used = draw_matrix(app, w, d, top, 1, lw, cw, H - top, cur);
 	else
 		matrix = false;
+	if (matrix && s->n_models > 1 && top + (int)c + 3 < H) {
+		/* which pair each model separates least, under the matrix */
+		int y = top + (int)c + 2;
+		draw_safe(app, w, y++, 1, used, "each model's closest pair", role_attr(ROLE_HEADER),
+		          false);
+		int nw = 1;
+		for (size_t m = 0; m < s->n_models; m++) {
+			int tc = text_cols(app->model_names[m]);
+			nw = tc > nw ? tc : nw;
+		}
+		nw = nw > 16 ? 16 : nw;
+		for (size_t m = 0; m < s->n_models && y < H; m++, y++) {
+			const struct class_pair *p = &d->closest[m];
+			attr_t a = role_attr(m == d->model ? ROLE_SELECTION : ROLE_NORMAL);
+			draw_text(app, w, y, 1, nw, s->models[m].name, a, false);
+			int x = 1 + nw;
+			if (isnan(p->d))
+				continue;
+			snprintf(line, sizeof line, " %6.4f ", p->d);
+			x += draw_safe(app, w, y, x, used - x, line, a, false);
+			x += draw_text(app, w, y, x, (used - x) / 2, app->class_names[p->i], a,
+			               false);
+			x += draw_safe(app, w, y, x, 3, " - ", a, false);
+			draw_text(app, w, y, x, used + 1 - x, app->class_names[p->j], a, false);
+		}
+	}
 	int rx = 1 + used + 2, rw = W - rx - 1;
 	int layout_h = H - top - 1;
 	if (matrix && rw < list_w + 20) {

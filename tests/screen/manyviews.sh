@@ -86,6 +86,10 @@ expect "the closest pair is classes' ($cl)" "$cl"
 ord=$(json "' '.join(d['classes'][i] for i in d['order'])" classes $D --model cnn --json)
 expect_re "the matrix's columns in the core's order ($ord)" "^ +$(echo "$ord" | sed 's/ / +/g') "
 expect "the layout is drawn" "2-D layout (classical MDS"
+for m in cnn cnn_early knn mlp; do
+	c1=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $D --model $m --json)
+	expect_re "under the matrix, $m's closest pair ($c1)" "^ $m +$c1"
+done
 keys m
 cl=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $D --model cnn_early --json)
 expect "m: the next model's closest pair ($cl)" "$cl"
