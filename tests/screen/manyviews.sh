@@ -60,6 +60,17 @@ type_text "filter right >= 3"
 keys Enter
 expect "right >= 3 shows $want" "$want/899"
 
+keys :
+type_text "filter gt == 8"
+keys Enter
+want=$(count "gt == 8")
+expect "gt == 8 shows $want" "$want/899"
+keys A
+fa=$(json "format(next(p for p in d['pairs'] if (p['a'], p['b']) == ('cnn_early', 'knn'))['agreement'], '.4f')" report $D --filter "gt == 8" --json)
+expect "the matrix follows the filter: $want instances" "over $want instances (the filter)"
+expect "cnn_early/knn agreement is report --filter's ($fa)" "A cnn_early, B knn: agreement $fa"
+keys q
+
 echo "== calibration"
 keys :
 type_text "models cnn cnn_early"
