@@ -101,6 +101,12 @@ for m in cnn cnn_early knn mlp; do
 	c1=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $D --model $m --json)
 	expect_re "under the matrix, $m's closest pair ($c1)" "^ $m +$c1"
 done
+keys Enter
+want=$(count "(gt == 1 and cnn == 8) or (gt == 8 and cnn == 1)")
+expect "Enter on 1 - 8: the $want instances cnn gives to the other class" "$want/899"
+expect_not "and closes the view" "Distances between classes"
+keys K
+expect "K again" "Distances between classes"
 keys m
 cl=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $D --model cnn_early --json)
 expect "m: the next model's closest pair ($cl)" "$cl"
