@@ -10,15 +10,15 @@
  *   value   := NUMBER | STRING | NAME | NAME "(" args ")" | "(" expr ")" | "-" value
  * Names: `gt` (ground truth: the corrected label once a journal is applied), `given` (the label
  * in the files), a model's name (its prediction), a class name (that class), `split`,
- * `issue` (study_issue_score), `text`, `id`, `index`, `correct` (how many models are right), and
- * the conditions `decided`, `relabelled`, `kept`, `removed` (the applied journal's statuses).
- * Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a class of the
- * same name; a quoted string compared with a class value names a class.
- * `text ~ "word"` is a case-insensitive substring match (a class on the left matches its name).
- * Any comparison with NaN, or with a sample field the instance lacks, is false; using `text` or
- * `split` when the study has none is a compile error.
- * Names are looked up in this order: keywords, the built-in names above, models, classes. Name
- * characters are letters, digits, '_', '-', '.' and UTF-8; quote anything else.
+ * `issue` (study_issue_score), `text`, `id`, `index`, `correct` or `right` (how many models are
+ * right), and the conditions `decided`, `relabelled`, `kept`, `removed` (the applied journal's
+ * statuses). Functions: conf(M), margin(M), p(M, CLASS), act(M.LAYER.J). A model name shadows a
+ * class of the same name; a quoted string compared with a class value names a class. `text ~
+ * "word"` is a case-insensitive substring match (a class on the left matches its name). Any
+ * comparison with NaN, or with a sample field the instance lacks, is false; using `text` or `split`
+ * when the study has none is a compile error. Names are looked up in this order: keywords, the
+ * built-in names above, models, classes. Name characters are letters, digits, '_', '-', '.' and
+ * UTF-8; quote anything else.
  *
  * A compiled expression borrows the study: it must not outlive it, and expr_select() must be given
  * that same study. Errors carry the 1-based column (in characters) of the offending token.

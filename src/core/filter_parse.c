@@ -12,10 +12,9 @@
  *
  * Choices the header leaves open:
  *  - Lookup order of a bare name: the keywords and/or/not (any case), the built-in names (gt,
- *    given, split, issue, text, id, index, correct, and the decision conditions decided,
- *    relabelled, kept, removed), then model names, then class names. A quoted string
- *    compared with a class always names a class, so `gt == "mlp"` reaches a class hidden by a
- *    model called mlp.
+ *    given, split, issue, text, id, index, correct (also `right`), and the decision conditions
+ * decided, relabelled, kept, removed), then model names, then class names. A quoted string compared
+ * with a class always names a class, so `gt == "mlp"` reaches a class hidden by a model called mlp.
  *  - Names are [A-Za-z_][A-Za-z0-9_.-]*, and bytes above 0x7f count as letters so that UTF-8
  *    class names need no quotes. Because '-' is a name character, `index-1` is one name.
  *  - Missing samples.jsonl fields: naming `split` or `text` in a study that has none is a compile
@@ -438,7 +437,7 @@ static struct node *parse_name(struct parser *p)
 		n = node_new(p, N_ISSUE, TY_NUM, pos, end);
 	} else if (strcmp(name, "index") == 0) {
 		n = node_new(p, N_INDEX, TY_NUM, pos, end);
-	} else if (strcmp(name, "correct") == 0) {
+	} else if (strcmp(name, "correct") == 0 || strcmp(name, "right") == 0) {
 		n = node_new(p, N_CORRECT, TY_NUM, pos, end);
 	} else if ((m = study_model_index(s, name)) >= 0) {
 		n = node_new(p, N_INTS, TY_CLASS, pos, end);

@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
-const char *const filter_words[] = {"gt",      "given",   "and",        "or",   "not",
-                                    "split",   "issue",   "text",       "id",   "index",
-                                    "correct", "decided", "relabelled", "kept", "removed",
-                                    "conf(",   "margin(", "p(",         "act(", NULL};
+const char *const filter_words[] = {
+    "gt",   "given",   "and",   "or",      "not",   "split",   "issue",
+    "text", "id",      "index", "correct", "right", "decided", "relabelled",
+    "kept", "removed", "conf(", "margin(", "p(",    "act(",    NULL};
 
 bool filter_reserved(const char *name, bool fold)
 {

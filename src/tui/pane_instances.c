@@ -1,6 +1,7 @@
 /*
  * pane_instances.c — the instance table: index, id, truth (the journal's label), each model's
- * prediction as DeepCompare's glyph (the prediction's hue on the truth's), the sort key's value
+ * prediction as DeepCompare's glyph (the prediction's hue on the truth's), with more than two
+ * models how many are right (the filter's `right`), the sort key's value
  * when it is not a column, confidence, issue score and the text or image path on one line. The
  * detail pane follows its cursor; Enter says the instance in full on the message line.
  */
@@ -11,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/metrics.h"
 #include "nncmp/text.h"
 
 /* Column widths of the instance table, computed once per draw from the study's shape. */
 struct inst_cols {
-	int index, id, truth, model[64], conf, issue, key;
+	int index, id, truth, model[64], right, conf, issue, key;
 };
 
 /* Copies src to dst (size bytes) without blanks, for comparing keys as the parser reads them. */
@@ -171,6 +173,13 @@ static void instances_draw(struct app *app)
 		draw_safe(app, w, 1, x, 4, buf, hd | A_DIM, false);
 		x += 5;
 	}
+	/* how many models are right (the filter's `right`), with several models */
+	if (s->n_models > 2) {
+		cols.right = 5;
+		if (x < pn->w)
+			draw_safe(app, w, 1, x, cols.right, "right", hd, false);
+		x += cols.right + 1;
+	}
 	/* a text study on a narrow screen: the text matters more than conf and issue */
 	bool numbers = !(s->texts && pn->w - x - cols.conf - cols.issue - 3 < 24);
 	/* the sort key's values, when they are not a column already */
@@ -253,6 +262,12 @@ static void instances_draw(struct app *app)
 			x += cols.model[m] + 1;
 		}
 		x += hidden ? 5 : 0;
+		if (cols.right) {
+			snprintf(buf, sizeof buf, "%*d", cols.right, metrics_correct_count(s, i));
+			if (x < pn->w)
+				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
+			x += cols.right + 1;
+		}
 		if (cols.key) {
 			double v = app->sel_keys[k];
 			if (isnan(v))

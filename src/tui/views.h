@@ -68,7 +68,15 @@ struct view_class {
 	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)",        \
 	  K('Y'))                                                                                  \
 	X(view_bylabel, "bylabel",                                                                 \
-	  "view: per true class, the instances model A gets right and wrong", K('I'))
+	  "view: per true class, the instances model A gets right and wrong", K('I'))              \
+	X(view_agreement, "agreement",                                                             \
+	  "view: agreement, kappa and McNemar p of every pair of models", K('G'))                  \
+	X(view_calibration, "calibration",                                                         \
+	  "view: reliability diagrams and confidence of models A and B", K('F'))                   \
+	X(view_classdist, "classes",                                                               \
+	  "view: distances between classes (VAC-CNN) and their 2-D layout", K('X'))                \
+	X(view_cka, "cka", "view: linear CKA between every layer; the neuron's best matches in B", \
+	  K('U'))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
 NNCMP_VIEWS(VIEW_EXTERN)

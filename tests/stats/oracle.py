@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""tests/stats/oracle.py NNCMP STUDY... — `nncmp classes`, `calibration` and `gate` against NumPy
-and SciPy, computed here from the study's files (labels.npy, models/*/probs.npy | logits.npy |
+"""tests/stats/oracle.py NNCMP STUDY... — `nncmp classes`, `calibration`, `gate`, the N-model
+pairs of `report --json` (agreement, Cohen's kappa, McNemar's exact p: the TUI's agreement view)
+and `similarity --cka` (the TUI's CKA view) against NumPy, SciPy and scikit-learn, computed here from the study's files (labels.npy, models/*/probs.npy | logits.npy |
 pred.npy), not from nncmp's code. Prints one line per failed check; exit 1 if any failed.
 Studies must have no triage journal (the oracle reads the labels as in the files)."""
 import json
@@ -192,8 +193,75 @@ def check_gate(study, y, models, base, new):
             fail(f"{study} gate {base} {new} {metric}: text '{t.stdout.strip()}'")
 
 
+def check_pairs(study, y, models):
+    """Every pair of report --json: agreement, kappa (scikit-learn), McNemar (SciPy's binomtest)."""
+    from sklearn.metrics import cohen_kappa_score
+    rep = json.loads(run("report", study, "--json").stdout)
+    names = list(models)
+    want = {(a, b) for i, a in enumerate(names) for b in names[i + 1:]}
+    got = {(p["a"], p["b"]) for p in rep["pairs"]}
+    if got != want:
+        fail(f"{study}: report pairs {sorted(got)}, want every pair {sorted(want)}")
+    for p in rep["pairs"]:
+        pa, pb = models[p["a"]][1], models[p["b"]][1]
+        ra, rb = pa == y, pb == y
+        counts = (int(np.sum(ra & rb)), int(np.sum(ra & ~rb)), int(np.sum(~ra & rb)),
+                  int(np.sum(~ra & ~rb)))
+        if (p["both_correct"], p["only_a"], p["only_b"], p["both_wrong"]) != counts:
+            fail(f"{study} {p['a']}/{p['b']}: outcomes differ from NumPy {counts}")
+        if abs(p["agreement"] - np.mean(pa == pb)) > 1e-12:
+            fail(f"{study} {p['a']}/{p['b']}: agreement {p['agreement']}, NumPy {np.mean(pa == pb)}")
+        k = cohen_kappa_score(pa, pb)
+        if abs(p["kappa"] - k) > 1e-9:
+            fail(f"{study} {p['a']}/{p['b']}: kappa {p['kappa']}, scikit-learn {k}")
+        b, c = counts[1], counts[2]
+        mp = stats.binomtest(min(b, c), b + c, 0.5).pvalue if b + c else 1.0
+        if abs(p["mcnemar_p"] - mp) > 1e-9 * max(mp, 1e-300) + 1e-15:
+            fail(f"{study} {p['a']}/{p['b']}: McNemar p {p['mcnemar_p']}, SciPy {mp}")
+
+
+def check_right(study, y, models):
+    """The filter word right (how many models are right): each count and each comparison."""
+    right = sum((pred == y).astype(int) for _, pred in models.values())
+    for expr, want in (("right == 0", right == 0), ("right >= 2", right >= 2),
+                       (f"right == {len(models)}", right == len(models)),
+                       ("right < 1 or right > 2", (right < 1) | (right > 2))):
+        out = json.loads(run("instances", study, "--filter", expr, "--json", "--top", "0").stdout)
+        if out["count"] != int(want.sum()):
+            fail(f"{study} --filter '{expr}': {out['count']}, NumPy {int(want.sum())}")
+
+
+def linear_cka(X, Y):
+    X = X - X.mean(axis=0)
+    Y = Y - Y.mean(axis=0)
+    return np.linalg.norm(Y.T @ X) ** 2 / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y))
+
+
+def check_cka(study):
+    """similarity --cka --json between every two layers with activations, against NumPy."""
+    layers = []
+    for name in sorted(os.listdir(os.path.join(study, "models"))):
+        d = os.path.join(study, "models", name, "act")
+        if os.path.isdir(d):
+            layers += [(name, f[:-4]) for f in sorted(os.listdir(d)) if f.endswith(".npy")]
+    for i, (ma, la) in enumerate(layers):
+        X = np.load(os.path.join(study, "models", ma, "act", la + ".npy")).astype(np.float64)
+        X = X.reshape(len(X), -1)
+        for mb, lb in layers[i:]:
+            Y = np.load(os.path.join(study, "models", mb, "act", lb + ".npy")).astype(np.float64)
+            Y = Y.reshape(len(Y), -1)
+            out = json.loads(run("similarity", study, "--model", ma, "--layer", la, "--with",
+                                 f"{mb}.{lb}", "--cka", "--json").stdout)
+            want = linear_cka(X, Y)
+            if abs(out["cka"] - want) > 1e-5:
+                fail(f"{study} CKA {ma}.{la} {mb}.{lb}: {out['cka']}, NumPy {want}")
+
+
 for study in sys.argv[2:]:
     y, models = load(study)
+    check_pairs(study, y, models)
+    check_right(study, y, models)
+    check_cka(study)
     check_classes(study, y, models)
     check_calibration(study, y, models)
     names = list(models)

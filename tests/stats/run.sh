@@ -1,5 +1,6 @@
 #!/bin/sh
-# `nncmp classes`, `calibration` and `gate`: values against NumPy/SciPy (oracle.py), exit
+# `nncmp classes`, `calibration`, `gate`, report's pairs, `similarity --cka` and the filter word
+# `right`: values against NumPy/SciPy/scikit-learn (oracle.py), exit
 # statuses and one-line errors.
 # Usage: tests/stats/run.sh ./nncmp     (from the top of the tree)
 set -u

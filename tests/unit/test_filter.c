@@ -274,6 +274,10 @@ static void test_names(void **state)
 	check_rows("correct == 2", "3");
 	check_rows("correct == 1", "2");
 	check_rows("correct == 0", "5 7");
+	/* right is the same count under the word the instance table heads it with */
+	check_rows("right == 3", "0 1 4 6");
+	check_rows("right >= 2", "0 1 3 4 6");
+	check_rows("right == 0", "5 7");
 	/* issue = mean over cnn and mlp of (conf + 1 - p_label) / 2: rows 0 1 4 6 give 0.5 for
 	 * both; row 2 (0.6 + 0.5) / 2 = 0.55, row 3 (0.5 + 0.667) / 2, row 5 (0.7 + 0.667) / 2, row
 	 * 7 (0.85 + 0.625) / 2 */

@@ -1,0 +1,191 @@
+/*
+ * view_calibration.c — models A and B side by side: each one's reliability diagram over ECE_BINS
+ * equal-width bins of confidence (calibration.h, the numbers of `nncmp calibration --json`):
+ * per bin its instances, their accuracy as a bar with the bin's mean confidence marked on it
+ * (where a calibrated model's bar would end), and the histograms of the confidence of the right
+ * and of the wrong predictions. Every bar has its number beside it, so it reads without colour.
+ */
+#include "views.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nncmp/calibration.h"
+#include "nncmp/metrics.h"
+
+struct cview {
+	size_t model[2]; /* the models shown, left and right */
+	bool have[2];    /* false: the model has only predictions */
+	struct calibration cb[2];
+};
+
+static void side_compute(const struct study *s, struct cview *d, int k)
+{
+	if (d->have[k])
+		calibration_free(&d->cb[k]);
+	d->have[k] = calibration_compute(s, d->model[k], ECE_BINS, &d->cb[k]) == 0;
+}
+
+static void *calib_prepare(struct app *app, struct nn_err *err)
+{
+	const struct study *s = app->s;
+	bool any = false;
+	for (size_t m = 0; m < s->n_models; m++)
+		any = any || s->models[m].conf;
+	if (!any) {
+		nn_err_set(err, "no model has probabilities or logits (only predictions)");
+		return NULL;
+	}
+	struct cview *d = xcalloc(1, sizeof *d);
+	d->model[0] = app->a;
+	d->model[1] = app->b;
+	for (int k = 0; k < 2; k++)
+		side_compute(s, d, k);
+	return d;
+}
+
+static size_t calib_rows(const void *ctx)
+{
+	(void)ctx;
+	return ECE_BINS;
+}
+
+static void calib_free(void *ctx)
+{
+	struct cview *d = ctx;
+	for (int k = 0; k < 2; k++)
+		if (d->have[k])
+			calibration_free(&d->cb[k]);
+	free(d);
+}
+
+/* One model's diagram in the columns x .. x+W−1 from row y; the cursor's bin highlighted. */
+static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, int y, int x, int W,
+                      size_t cur)
+{
+	const struct study *s = app->s;
+	char line[300];
+	const char *name = s->models[d->model[k]].name;
+	if (!d->have[k]) {
+		snprintf(line, sizeof line, "%c %.40s: only predictions, no confidence", "AB"[k],
+		         name);
+		draw_text(app, w, y, x, W, line, role_attr(ROLE_DIM), false);
+		return;
+	}
+	const struct calibration *cb = &d->cb[k];
+	snprintf(line, sizeof line, "%c %.40s  ECE %.4f  n %zu  mean conf right %.3f wrong %.3f",
+	         "AB"[k], name, cb -> ece, cb -> n, cb -> mean_conf_right, cb -> mean_conf_wrong);
+	draw_text(app, w, y, x, W, line, role_attr(ROLE_HEADER) | A_BOLD, false);
+	/* columns: conf ≤ (5), n (6), acc (6), the diagram's bar, right and wrong histograms */
+	int fixed = 5 + 6 + 6 + 3;
+	int rest = W - fixed;
+	if (rest < 9)
+		rest = 9;
+	int bar = rest * 2 / 5, hist = (rest - bar) / 2 - 1;
+	if (hist < 3)
+		hist = 3;
+	snprintf(line, sizeof line, "%-5s%6s%6s %-*s %-*s %-*s", "conf", "n", "acc", bar,
+	         "accuracy (| mean conf)", hist, "right", hist, "wrong");
+	draw_safe(app, w, y + 1, x, W, line, role_attr(ROLE_DIM), false);
+	/* each histogram on its own scale: the wrong ones are few beside the right */
+	int64_t most[2] = {0, 0};
+	for (size_t b = 0; b < cb->bins; b++) {
+		int64_t r = cb->correct[b], wr = cb->count[b] - cb->correct[b];
+		most[0] = r > most[0] ? r : most[0];
+		most[1] = wr > most[1] ? wr : most[1];
+	}
+	for (size_t b = 0; b < cb->bins; b++) {
+		int yy = y + 2 + (int)b;
+		attr_t a = role_attr(b == cur ? ROLE_SELECTION : ROLE_NORMAL);
+		double acc = cb->accuracy[b];
+		char accs[16];
+		if (isnan(acc))
+			snprintf(accs, sizeof accs, "%6s", "-");
+		else
+			snprintf(accs, sizeof accs, "%6.3f", acc);
+		snprintf(line, sizeof line, "%5.3f%6lld%s ", (double)(b + 1) / (double)cb->bins,
+		         (long long)cb->count[b], accs);
+		int xx = x + draw_safe(app, w, yy, x, W, line, a, false);
+		if (!isnan(acc)) {
+			/* a calibrated model's bar ends at the mark: shorter is over-confident */
+			draw_bar(
+			    app, w, yy, xx, bar, acc,
+			    role_attr(acc >= cb->mean_conf[b] - 0.05 ? ROLE_RIGHT : ROLE_WRONG));
+			int mx = (int)lround(cb->mean_conf[b] * bar);
+			mx = mx >= bar ? bar - 1 : mx;
+			draw_safe(app, w, yy, xx + mx, 1, "|", role_attr(ROLE_KEY), false);
+		}
+		xx += bar + 1;
+		int64_t r = cb->correct[b], wr = cb->count[b] - cb->correct[b];
+		int64_t two[2] = {r, wr};
+		for (int h = 0; h < 2; h++) {
+			snprintf(accs, sizeof accs, "%lld", (long long)two[h]);
+			int t = draw_safe(app, w, yy, xx, hist, accs, a, false);
+			if (most[h] > 0)
+				draw_bar(app, w, yy, xx + t + 1, hist - t - 1,
+				         (double)two[h] / (double)most[h],
+				         role_attr(h == 0 ? ROLE_RIGHT : ROLE_WRONG));
+			xx += hist + 1;
+		}
+	}
+}
+
+static void calib_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	struct cview *d = ctx;
+	int H = getmaxy(w), W = getmaxx(w);
+	view_clamp(nav, ECE_BINS, ECE_BINS);
+	char ka[24], kb[24], line[200];
+	snprintf(line, sizeof line,
+	         "%s/%s: another model left/right   %d bins: conf in ((b-1)/%d, b/%d]; right and "
+	         "wrong each on its own scale",
+	         keymode_key(view_own_keys(app), "left-model", ka, sizeof ka),
+	         keymode_key(view_own_keys(app), "right-model", kb, sizeof kb), ECE_BINS, ECE_BINS,
+	         ECE_BINS);
+	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
+	if (W >= 2 * 58 || H < 2 * (ECE_BINS + 3) + 3) {
+		/* side by side; on a narrow, short screen still side by side, with shorter bars */
+		int half = (W - 3) / 2;
+		draw_side(app, w, d, 0, 3, 1, half, nav->cur);
+		draw_side(app, w, d, 1, 3, 2 + half, W - 3 - half, nav->cur);
+	} else {
+		draw_side(app, w, d, 0, 3, 1, W - 2, nav->cur);
+		draw_side(app, w, d, 1, 3 + ECE_BINS + 3, 1, W - 2, nav->cur);
+	}
+}
+
+/* Another model with confidence on a side (arg 0: left, 1: right). */
+static int calib_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)nav;
+	struct cview *d = ctx;
+	const struct study *s = app->s;
+	size_t m = d->model[arg];
+	for (size_t k = 0; k < s->n_models; k++) {
+		m = (m + 1) % s->n_models;
+		if (s->models[m].conf)
+			break;
+	}
+	d->model[arg] = m;
+	side_compute(s, d, (int)arg);
+	return 0;
+}
+
+static struct key_action calib_acts[] = {
+    {"left-model", "the next model on the left", calib_act, 0, K('a')},
+    {"right-model", "the next model on the right", calib_act, 1, K('b')},
+};
+static KEYMODE(calib_keys, "calibration", "Keys of the calibration view", calib_acts);
+
+const struct view_class view_calibration = {
+    .name = "calibration",
+    .title = "Calibration of models A and B",
+    .help = "reliability diagrams and the confidence of right and wrong predictions",
+    .prepare = calib_prepare,
+    .compute = NULL,
+    .draw = calib_draw,
+    .rows = calib_rows,
+    .keys = &calib_keys,
+    .free = calib_free,
+};
