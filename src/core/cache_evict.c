@@ -117,7 +117,8 @@ int cache_evict(const char *dir, uint64_t max_bytes, const char *keep)
 			}
 		}
 		n = m;
-		qsort(e, n, sizeof *e, by_age);
+		if (n > 1)
+			qsort(e, n, sizeof *e, by_age);
 		/* one that cannot be removed (or another process removed) is not counted either */
 		for (size_t i = 0; i < n && total > max_bytes; i++) {
 			if (unlinkat(dfd, e[i].name, 0) == 0)
