@@ -87,6 +87,12 @@ struct issue_opts {
 	                           mix: that layer only, or NULL for every layer */
 	size_t k;               /* knn, mix: neighbours (0: ISSUES_KNN_DEFAULT_K) */
 	bool force;             /* knn, mix: use neighbours even above ISSUES_KNN_MAX_N instances */
+	/* partial: rank every flagged entry but only the best rank_rest of the others (a
+	 * selection); the unflagged entries after those follow in no promised order (index order,
+	 * or ranked when rank_rest is half of them or more). The first count + rank_rest entries
+	 * are exactly those of the full ranking. */
+	bool partial;
+	size_t rank_rest;
 };
 
 struct issue_list {

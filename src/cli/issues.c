@@ -191,6 +191,12 @@ int cmd_issues(int argc, char **argv)
 	/* decided instances leave the ranking, as they leave the TUI's review queue */
 	uint8_t *decided = study_decided_mask(s);
 	o.exclude = decided;
+	/* without a filter only the flagged entries and the first --top are printed: rank the
+	 * others by a selection (with a filter, the top K of the matching ones need them all) */
+	if (!a.filter) {
+		o.partial = true;
+		o.rank_rest = (size_t)a.top;
+	}
 	enum issue_method meth =
 	    a.method ? (enum issue_method)issue_method_parse(a.method) : issue_method_default(s);
 	uint32_t *sel = NULL, *rows = NULL;

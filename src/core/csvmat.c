@@ -1,5 +1,6 @@
 /* csvmat.c — a CSV/TSV of numbers, parsed once with libcsv into a mapped float32 cache. */
 #include "nncmp/csvmat.h"
+#include "nncmp/cache_evict.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -447,8 +448,10 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 			void *m = map_fd(fd, (size_t)cs.st_size);
 			struct nn_err e2;
 			if (m && image_open(a, m, (size_t)cs.st_size, key, path, NPY_STORE_CACHED,
-			                    &e2) == 0)
+			                    &e2) == 0) {
 				rc = 0;
+				cache_touch_fd(fd); /* recently used: kept longest by the cap */
+			}
 		}
 		if (fd >= 0)
 			close(fd);
@@ -480,6 +483,8 @@ int csvmat_open(struct npy *a, const char *path, const char *const *names, size_
 			                   names_from, err);
 			if (tmp && (rc < 0 || rename(tmp, cpath) != 0))
 				unlink(tmp);
+			else if (tmp)
+				cache_evict_after_store(cpath);
 			fclose(out);
 		}
 		free(tmp);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "nncmp/cache_evict.h"
 #include "nncmp/derive.h"
 #include "nncmp/outfile.h"
 
@@ -289,6 +290,8 @@ int derive_cache_load(const char *dir, const char *key, const struct study *s, s
 	if (fd < 0)
 		return -1;
 	int rc = load_fd(fd, key, s, m);
+	if (rc == 0)
+		cache_touch_fd(fd); /* recently used: kept longest by the size cap */
 	close(fd);
 	return rc;
 }
@@ -358,8 +361,8 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 	struct outfile out = {0};
 	struct nn_err err = {0};
 	int rc = outfile_open(&out, path, 0600, &err);
-	free(path);
 	if (rc < 0) {
+		free(path);
 		outfile_discard(&out);
 		return -1;
 	}
@@ -396,5 +399,8 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 	rc =
 	    outfile_finish(&out, &err) == 0 && outfile_commit(&out, true, NULL, &err) == 0 ? 0 : -1;
 	outfile_discard(&out);
+	if (rc == 0)
+		cache_evict_after_store(path);
+	free(path);
 	return rc;
 }

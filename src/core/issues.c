@@ -316,14 +316,99 @@ static void rank_segment(uint32_t *idx, size_t n, const double *score, const dou
 	keysort_by(idx, n, score, true);
 }
 
+/* -1 when x ranks before y (higher first, NaN last), 1 after, 0 equal. */
+static int cmp_desc(double x, double y)
+{
+	bool nx = isnan(x), ny = isnan(y);
+	if (nx || ny)
+		return nx == ny ? 0 : nx ? 1 : -1;
+	return x > y ? -1 : x < y ? 1 : 0;
+}
+
+struct rank_keys {
+	const double *score, *tie;
+};
+
+/* True when instance a ranks after b: by score, then tie, then index (as rank_segment). */
+static bool ranks_after(const struct rank_keys *k, uint32_t a, uint32_t b)
+{
+	int c = cmp_desc(k->score[a], k->score[b]);
+	if (c == 0 && k->tie)
+		c = cmp_desc(k->tie[a], k->tie[b]);
+	return c ? c > 0 : a > b;
+}
+
+/* Sifts h[i] down the heap h[0 .. n) whose root is the entry that ranks last. */
+static void sift_down(uint32_t *h, size_t n, size_t i, const struct rank_keys *k)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			return;
+		if (c + 1 < n && ranks_after(k, h[c + 1], h[c]))
+			c++;
+		if (!ranks_after(k, h[c], h[i]))
+			return;
+		uint32_t t = h[i];
+		h[i] = h[c];
+		h[c] = t;
+		i = c;
+	}
+}
+
+/*
+ * Puts the best top of idx[0 .. n) (in index order) first, ranked exactly as rank_segment ranks
+ * them, and the others after in index order: a heap selection, O(n log top). For a top of half
+ * of n or more, ranks them all.
+ */
+static void rank_top(uint32_t *idx, size_t n, size_t top, const double *score, const double *tie)
+{
+	if (top >= n / 2) {
+		rank_segment(idx, n, score, tie);
+		return;
+	}
+	if (top == 0)
+		return;
+	const struct rank_keys k = {score, tie};
+	uint32_t *h = xmalloc(top * sizeof *h);
+	memcpy(h, idx, top * sizeof *h);
+	for (size_t i = top / 2; i-- > 0;)
+		sift_down(h, top, i, &k);
+	for (size_t j = top; j < n; j++)
+		if (ranks_after(&k, h[0], idx[j])) {
+			h[0] = idx[j];
+			sift_down(h, top, 0, &k);
+		}
+	for (size_t e = top; e-- > 1;) { /* heap sort: the last-ranked to the end */
+		uint32_t t = h[0];
+		h[0] = h[e];
+		h[e] = t;
+		sift_down(h, e, 0, &k);
+	}
+	/* the rest in index order: idx is ascending, and so is every run of it not chosen */
+	uint32_t *sorted = xmalloc(top * sizeof *sorted);
+	memcpy(sorted, h, top * sizeof *sorted);
+	keysort_index(h, top);
+	size_t w = n, hk = top;
+	for (size_t j = n; j-- > 0;) /* from the end, so the tail is written before it is read */
+		if (hk > 0 && idx[j] == h[hk - 1])
+			hk--;
+		else
+			idx[--w] = idx[j];
+	memcpy(idx, sorted, top * sizeof *idx);
+	free(sorted);
+	free(h);
+}
+
 /*
  * Builds the ranked list from the per-instance arrays (tie may be NULL): flagged first, then
  * by score, then by the tie-break, highest first; then by index.
  */
-static void issues_finish(const struct study *s, const uint8_t *exclude, const uint8_t *flag,
+static void issues_finish(const struct study *s, const struct issue_opts *o, const uint8_t *flag,
                           const double *score, const double *tie, const int32_t *sugg,
                           struct issue_list *out)
 {
+	const uint8_t *exclude = o->exclude;
 	size_t n = s->n, kept = 0, flagged = 0;
 	out->all_scores = xmalloc((n ? n : 1) * sizeof *out->all_scores);
 	for (size_t i = 0; i < n; i++) {
@@ -339,7 +424,10 @@ static void issues_finish(const struct study *s, const uint8_t *exclude, const u
 		if (!(exclude && exclude[i]))
 			out->index[flag[i] ? a++ : b++] = (uint32_t)i;
 	rank_segment(out->index, flagged, score, tie);
-	rank_segment(out->index + flagged, kept - flagged, score, tie);
+	if (o->partial)
+		rank_top(out->index + flagged, kept - flagged, o->rank_rest, score, tie);
+	else
+		rank_segment(out->index + flagged, kept - flagged, score, tie);
 	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
 	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
 	for (size_t r = 0; r < kept; r++) {
@@ -481,7 +569,7 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		free(layers);
 	}
 	if (rc == 0) {
-		issues_finish(s, o->exclude, flag, score, tie, sugg, out);
+		issues_finish(s, o, flag, score, tie, sugg, out);
 		if (m != ISSUE_CL)
 			out->estimated = out->count;
 	} else {

@@ -18,6 +18,7 @@
  * Files are written to a temporary name in the same directory and renamed over the final one,
  * so a reader sees a whole file or none.
  */
+#include "nncmp/cache_evict.h"
 #include "nncmp/neurons.h"
 #include "nncmp/outfile.h"
 
@@ -321,11 +322,11 @@ int neurons_cache_load(const char *dir, const char *key, struct neuron_stats *ou
 	char *path = neurons_cache_path(dir, key);
 	size_t len;
 	char *buf = file_read_all(path, CACHE_MAX, &len, NULL);
-	free(path);
-	if (!buf)
-		return -1;
-	int rc = neurons_cache_decode((const uint8_t *)buf, len, key, out, NULL);
+	int rc = buf ? neurons_cache_decode((const uint8_t *)buf, len, key, out, NULL) : -1;
+	if (rc == 0)
+		cache_touch(path); /* recently used: kept longest by the size cap */
 	free(buf);
+	free(path);
 	return rc;
 }
 
@@ -337,8 +338,8 @@ int neurons_cache_store(const char *dir, const char *key, const struct neuron_st
 	struct outfile out = {0};
 	struct nn_err err = {{0}};
 	int rc = outfile_open(&out, path, 0600, &err);
-	free(path);
 	if (rc < 0) {
+		free(path);
 		outfile_discard(&out);
 		return -1;
 	}
@@ -351,5 +352,8 @@ int neurons_cache_store(const char *dir, const char *key, const struct neuron_st
 	         ? 0
 	         : -1;
 	outfile_discard(&out);
+	if (rc == 0)
+		cache_evict_after_store(path);
+	free(path);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <math.h>
 #include <sys/time.h>
 
@@ -289,6 +290,88 @@ static void test_fresh_or_changed_source(void **state)
 	study_free(s);
 }
 
+/* Sets every .ndv file's mtime to t seconds; returns how many. */
+static int set_cache_mtimes(time_t t)
+{
+	DIR *d = opendir(cache_root);
+	assert_non_null(d);
+	int n = 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strstr(e->d_name, ".ndv"))
+			continue;
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", cache_root, e->d_name);
+		struct timespec ts[2] = {{t, 0}, {t, 0}};
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* The oldest .ndv mtime in seconds. */
+static time_t oldest_cache_mtime(void)
+{
+	DIR *d = opendir(cache_root);
+	assert_non_null(d);
+	time_t oldest = (time_t)1 << 40;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strstr(e->d_name, ".ndv"))
+			continue;
+		char path[1200];
+		struct stat st;
+		snprintf(path, sizeof path, "%s/%s", cache_root, e->d_name);
+		assert_int_equal(stat(path, &st), 0);
+		if (st.st_mtime < oldest)
+			oldest = st.st_mtime;
+	}
+	closedir(d);
+	return oldest;
+}
+
+/*
+ * The size cap (cache_evict.h) on real stores: a hit marks its file as used, and with
+ * NNCMP_CACHE_MAX_MB=0 each store removes the others, so of the three models only the last
+ * stored (c_logits) is cached; a foreign file in the directory stays.
+ */
+static void test_size_cap(void **state)
+{
+	(void)state;
+	clear_cache();
+	study_free(open_study());
+	assert_int_equal(set_cache_mtimes(1000), 3);
+	struct study *s = open_study();
+	assert_cached(s, true);
+	study_free(s);
+	assert_true(oldest_cache_mtime() > 1000); /* every hit touched its file */
+
+	clear_cache();
+	mkdir(cache_root, 0700);
+	char foreign[800];
+	snprintf(foreign, sizeof foreign, "%s/README", cache_root);
+	FILE *f = fopen(foreign, "w");
+	assert_non_null(f);
+	fputs("NNCMPDRV not a cache file\n", f);
+	fclose(f);
+	setenv("NNCMP_CACHE_MAX_MB", "0", 1);
+	study_free(open_study());
+	assert_int_equal(cache_files(), 1);
+	s = open_study();
+	assert_false(s->models[0].derived_cached);
+	assert_false(s->models[1].derived_cached);
+	assert_true(s->models[2].derived_cached);
+	study_free(s);
+	unsetenv("NNCMP_CACHE_MAX_MB");
+	struct stat st;
+	assert_int_equal(stat(foreign, &st), 0);
+	/* the default cap keeps all three */
+	study_free(open_study());
+	assert_int_equal(cache_files(), 3);
+	s = open_study();
+	assert_cached(s, true);
+	study_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +379,7 @@ int main(void)
 	    cmocka_unit_test(test_damage_is_a_miss),
 	    cmocka_unit_test(test_changed_labels_are_a_miss),
 	    cmocka_unit_test(test_fresh_or_changed_source),
+	    cmocka_unit_test(test_size_cap),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -425,6 +425,77 @@ static void test_injected(void **state)
 	assert_int_equal(failed, 0);
 }
 
+/*
+ * partial ranking (a selection of the best rank_rest unflagged entries) gives exactly the full
+ * ranking's first count + rank_rest entries, ties (the digits' knn model scores in steps of 1/k)
+ * broken by index, and the other unflagged entries after them in index order.
+ */
+static void test_partial(void **state)
+{
+	(void)state;
+	const char *studies[] = {"demo-data/digits", "tests/data/issues/small"};
+	const enum issue_method meths[] = {ISSUE_CONSENSUS, ISSUE_MARGIN, ISSUE_IIES, ISSUE_CL};
+	const size_t rests[] = {0, 1, 2, 3, 5, 17, 100, 400, 100000};
+	for (size_t si = 0; si < 2; si++) {
+		struct study *s = open_study(studies[si]);
+		uint8_t *ex = xcalloc(s->n, 1);
+		for (size_t i = 0; i < s->n; i += 3)
+			ex[i] = 1;
+		for (int use_ex = 0; use_ex < 2; use_ex++)
+			for (size_t mi = 0; mi < 4; mi++) {
+				struct nn_err err = {{0}};
+				struct issue_opts o = {.model = -1, .exclude = use_ex ? ex : NULL};
+				struct issue_list full = {0};
+				assert_int_equal(issues_rank(s, meths[mi], &o, NULL, &full, &err),
+				                 0);
+				for (size_t ri = 0; ri < sizeof rests / sizeof rests[0]; ri++) {
+					struct issue_opts op = o;
+					op.partial = true;
+					op.rank_rest = rests[ri];
+					struct issue_list part = {0};
+					assert_int_equal(
+					    issues_rank(s, meths[mi], &op, NULL, &part, &err), 0);
+					assert_int_equal(part.n, full.n);
+					assert_int_equal(part.count, full.count);
+					size_t rest = full.n - full.count;
+					size_t ranked =
+					    full.count + (rests[ri] < rest ? rests[ri] : rest);
+					for (size_t r = 0; r < ranked; r++)
+						if (part.index[r] != full.index[r] ||
+						    part.suggested[r] != full.suggested[r] ||
+						    memcmp(&part.score[r], &full.score[r],
+						           sizeof(double)) != 0)
+							fail_msg("%s method %d rest %zu: entry %zu "
+							         "is %u, "
+							         "full ranking %u",
+							         studies[si], (int)meths[mi],
+							         rests[ri], r, part.index[r],
+							         full.index[r]);
+					/* the others: each remaining unflagged entry once */
+					uint8_t *seen = xcalloc(s->n, 1);
+					for (size_t r = 0; r < ranked; r++)
+						seen[full.index[r]] = 1;
+					for (size_t r = ranked; r < part.n; r++) {
+						uint32_t i = part.index[r];
+						if (i >= s->n || seen[i] || (use_ex && ex[i]))
+							fail_msg("%s method %d rest %zu: entry %zu "
+							         "is %u, "
+							         "ranked already, excluded or out "
+							         "of range",
+							         studies[si], (int)meths[mi],
+							         rests[ri], r, i);
+						seen[i] = 1;
+					}
+					free(seen);
+					issue_list_free(&part);
+				}
+				issue_list_free(&full);
+			}
+		free(ex);
+		study_free(s);
+	}
+}
+
 int main(void)
 {
 	linalg_init(1);
@@ -434,6 +505,7 @@ int main(void)
 	    cmocka_unit_test(test_oracle_fortunes), cmocka_unit_test(test_iies_per_model),
 	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_oracle_sparse),
 	    cmocka_unit_test(test_oracle_clrules),  cmocka_unit_test(test_injected),
+	    cmocka_unit_test(test_partial),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
