@@ -476,5 +476,14 @@ else
 	rm -rf "$nohome"
 fi
 
+# saliency on the demo's Grad-CAM maps (cnn, cnn_early): the maps as stored, L1 and SSIM of one
+# instance and the mean over a filter, against NumPy and scikit-image
+for i in 3 123 898; do
+	"$NNCMP" saliency $DIGITS --index $i --json >"$TMP/sal_i.json" &&
+		"$NNCMP" saliency $DIGITS --filter 'gt == 3' --json >"$TMP/sal_f.json" &&
+		msg=$(/usr/bin/python3 tests/cli/saliency_demo.py $DIGITS "$TMP/sal_i.json" \
+			"$TMP/sal_f.json" $i) && ok || bad "saliency demo --index $i: $msg"
+done
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]
