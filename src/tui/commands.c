@@ -5,6 +5,7 @@
  * command, so a new command is one entry here.
  */
 #include "tui_int.h"
+#include "views.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,13 @@ static void complete_copy(const struct app *app, struct cands *c)
 	cand_models(app, c, "", "");
 }
 
+static void complete_view(const struct app *app, struct cands *c)
+{
+	(void)app;
+	for (size_t k = 0; view_classes[k]; k++)
+		cand_add(c, view_classes[k]->name);
+}
+
 /* Skips spaces; returns the rest. */
 static char *skip_ws(char *p)
 {
@@ -177,10 +185,46 @@ static int run_rescore(struct app *app, char *arg, bool bang)
 	return triage_rescore(app);
 }
 
+static int run_view(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	char *end = arg + strlen(arg);
+	while (end > arg && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (!*arg) {
+		app_message(app, true, ":view needs a view's name (Tab lists them)");
+		return REDRAW_STATUS;
+	}
+	return view_open(app, arg);
+}
+
 static int run_copy(struct app *app, char *arg, bool bang)
 {
 	(void)bang;
 	return clipboard_copy(app, arg);
+}
+
+static int run_save(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_save(app, arg);
+}
+
+static int run_open(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_open(app, arg);
+}
+
+static int run_row(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_row(app, arg);
+}
+
+static int run_export_report(struct app *app, char *arg, bool bang)
+{
+	return report_export(app, arg, bang);
 }
 
 const struct cmd_entry cmd_table[] = {
@@ -200,6 +244,16 @@ const struct cmd_entry cmd_table[] = {
      false},
     {"copy", NULL, "FIELD", "copy id, index, text, image, gt, given, split or a model's prediction",
      complete_copy, run_copy, false},
+    {"save", NULL, "NAME", "save the view (filter, sort, pair, layer, pane, view, rows) as NAME",
+     saved_complete, run_save, false},
+    {"open", NULL, "NAME", "restore the view saved as NAME", saved_complete, run_open, false},
+    {"row", NULL, "[NAME =] EXPR", "add a subset row to the matrix view (-NAME removes one)",
+     complete_filter, run_row, false},
+    {"export-report", NULL, "PATH",
+     "write the HTML report of the shown instances (export-report! replaces PATH)", NULL,
+     run_export_report, true},
+    {"view", NULL, "NAME", "open the view called NAME (any view, also one without a key)",
+     complete_view, run_view, false},
     {"q", "quit", "", "quit", NULL, run_quit, false},
 };
 const size_t n_cmds = sizeof cmd_table / sizeof *cmd_table;
