@@ -183,7 +183,7 @@ def t_graph_cnn():
     og = nx.model_graph(odd[:2], torch.zeros(2, 1, 9, 9), "odd")
     got = [[m.get(k) for k in ("kernel", "stride", "padding", "dilation")] for m in og["modules"]]
     assert got == [[[3, 5], [2, 1], [0, 2], [1, 2]], [[3, 3], [1, 1], "same", [1, 1]]], got
-    og = nx.model_graph(odd[2], torch.zeros(2, 2, 9), "odd1d")
+    og = nx.model_graph(odd[2:], torch.zeros(2, 2, 9), "odd1d")
     got = [m.get(k) for m in og["modules"] for k in ("kernel", "stride", "padding", "dilation")]
     assert got == [[3], [1], [0], [1]], got
     # containers: the Sequential and each Block ran, in the order they began
