@@ -191,12 +191,12 @@ class DigitsCNN(nn.Module):
         self.fc2 = nn.Linear(64, 10)
 
     def forward(self, x):
-        h = F.relu(self.conv1(x))
-        c2 = F.relu(self.conv2(h))                 # (B, 16, 8, 8)
+        c1 = F.relu(self.conv1(x))                 # (B, 8, 8, 8)
+        c2 = F.relu(self.conv2(c1))                # (B, 16, 8, 8)
         gap = c2.mean(dim=(2, 3))                  # global average pool, post-ReLU
         h = F.max_pool2d(c2, 2).flatten(1)         # (B, 256)
         f1 = F.relu(self.fc1(self.drop(h)))
-        return self.fc2(self.drop(f1)), {"fc1": f1, "conv2": gap}
+        return self.fc2(self.drop(f1)), {"fc1": f1, "conv2": gap, "conv1": c1}
 
 
 class DigitsMLP(nn.Module):
@@ -272,6 +272,8 @@ def make_digits(out):
         save_npy(f"{md}/{name}/probs.npy", softmax(z), np.float32)
         save_npy(f"{md}/{name}/act/fc1.npy", acts["fc1"], np.float32)
         save_npy(f"{md}/{name}/act/conv2.npy", acts["conv2"], np.float16)
+        # conv1's output as (N, C, H, W): nncmp neurons --channels, nncmp patches
+        save_npy(f"{md}/{name}/act/conv1.npy", acts["conv1"], np.float16)
         save_weights(md, name, m, ("conv2", "fc1", "fc2"))
         write_inside(md, name, m, Ximg[te])
     t = tick("cnn + cnn_early", t)
@@ -514,7 +516,9 @@ def load_study(study):
         ad = os.path.join(d, "act")
         if os.path.isdir(ad):
             for fn in sorted(os.listdir(ad), key=lambda x: x.encode()):
-                m["layers"][fn[:-4]] = np.load(os.path.join(ad, fn)).astype(np.float64)
+                a = np.load(os.path.join(ad, fn)).astype(np.float64)
+                # nncmp reads an (N, C, H, W) layer as N x C*H*W
+                m["layers"][fn[:-4]] = a.reshape(len(a), -1)
         models.append(m)
     s["models"] = models
     return s

@@ -84,7 +84,9 @@ def load_study(path):
         if os.path.isdir(adir):
             for f in sorted(os.listdir(adir)):
                 if f.endswith(".npy"):
-                    acts[f"{name}.{f[:-4]}"] = np.load(os.path.join(adir, f))
+                    a = np.load(os.path.join(adir, f))
+                    # nncmp reads an (N, C, H, W) layer as N x C*H*W
+                    acts[f"{name}.{f[:-4]}"] = a.reshape(len(a), -1)
     return labels, classes, models, acts
 
 

@@ -783,8 +783,8 @@ def _tuple_of_ints(v):
 def _record_modules(model, x):
     """Runs model once on x with hooks on every module; returns the entries of the run.
 
-    Each entry: id, name, type, shape (without the batch dimension), params, leaf, kernel
-    (convolutions and pooling); in the order the modules' forward calls began.  A module
+    Each entry: id, name, type, shape (without the batch dimension), params, leaf, kernel,
+    stride, padding and dilation (convolutions and pooling); in the order the modules' forward calls began.  A module
     called twice (a shared ReLU) gives two entries.
     """
     import torch
@@ -801,6 +801,17 @@ def _record_modules(model, x):
             tn = e["type"]
             dims = 3 if tn.endswith("3d") else 1 if tn.endswith("1d") else 2
             e["kernel"] = k * dims if len(k) == 1 else k
+            # stride, padding and dilation let nncmp compute receptive fields (nncmp patches);
+            # a pooling module's stride defaults to its kernel, "same"/"valid" padding is kept
+            # as the string.
+            for key in ("stride", "padding", "dilation"):
+                v = getattr(mod, key, None)
+                if isinstance(v, str):
+                    e[key] = v
+                    continue
+                v = _tuple_of_ints(v)
+                if v is not None:
+                    e[key] = v * dims if len(v) == 1 else v
         entries.append(e)
         open_calls.setdefault(id(mod), []).append(e["id"])
 

@@ -413,12 +413,17 @@ n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.source, .params, [.layer
 [ "$n" = '["fx",18346,[["conv1",80],["conv2",1168],["drop",0],["fc1",16448],["drop",0],["fc2",650]],[1,1,1,1,1,1]]' ] && ok || bad "arch cnn --json: $n"
 n=$("$NNCMP" arch $DIGITS --model mlp --json | jq -c '[.source, [.layers[] | [.name, .op, .shape, .params, .activations, .weights]]]')
 [ "$n" = '["layers",[["fc1","Linear",[32],2048,true,true]]]' ] && ok || bad "arch mlp --json (no graph.json): $n"
-# the demo's act/conv2.npy is conv2's pooled output, 16 values, not its 16×8×8: A(16) says so
-expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) -> conv2: Conv2d 3x3 16 16x8x8 (1168) [A(16) W]" -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn
+# the demo's act/conv2.npy is conv2's pooled output, 16 values, not its 16×8×8: A(16) says so;
+# act/conv1.npy is conv1's whole (N, 8, 8, 8) output: plain A
+expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) [A] -> conv2: Conv2d 3x3 16 16x8x8 (1168) [A(16) W]" -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn
 expect 0 "conv2: Conv2d 3×3 16 16×8×8 (1168) [A(16) W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
 expect 0 "fc1: Linear 64 (16448) [A W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
 n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.layers[] | .act_cols]')
-[ "$n" = '[null,16,null,64,null,null]' ] && ok || bad "arch act_cols: $n"
+want=$(/usr/bin/python3 -c 'import numpy as np, sys
+d = sys.argv[1] + "/models/cnn/act/"
+w = [int(np.prod(np.load(d + l + ".npy").shape[1:])) for l in ("conv1", "conv2", "fc1")]
+print("[%d,%d,null,%d,null,null]" % tuple(w))' $DIGITS)
+[ "$n" = "$want" ] && ok || bad "arch act_cols: $n"
 expect 2 "--model is required" -- "$NNCMP" arch $DIGITS
 expect 2 "no model 'nope' in digits (models: cnn cnn_early knn mlp)" -- "$NNCMP" arch $DIGITS --model nope
 n=$("$NNCMP" check $DIGITS --json | jq -c '[.models[] | .graph]')
@@ -471,6 +476,15 @@ else
 	bad "a cache under HOME=$nohome, which did not exist"
 	rm -rf "$nohome"
 fi
+
+# saliency on the demo's Grad-CAM maps (cnn, cnn_early): the maps as stored, L1 and SSIM of one
+# instance and the mean over a filter, against NumPy and scikit-image
+for i in 3 123 898; do
+	"$NNCMP" saliency $DIGITS --index $i --json >"$TMP/sal_i.json" &&
+		"$NNCMP" saliency $DIGITS --filter 'gt == 3' --json >"$TMP/sal_f.json" &&
+		msg=$(/usr/bin/python3 tests/cli/saliency_demo.py $DIGITS "$TMP/sal_i.json" \
+			"$TMP/sal_f.json" $i) && ok || bad "saliency demo --index $i: $msg"
+done
 
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

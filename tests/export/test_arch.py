@@ -174,6 +174,18 @@ def t_graph_cnn():
     assert [m["params"] for m in leaves] == params, [m["params"] for m in leaves]
     assert g["params"] == sum(params)
     assert leaves[0]["kernel"] == [3, 3] and leaves[11]["kernel"] == [2, 2]
+    # stride, padding and dilation, for receptive fields: the conv's, and MaxPool2d(2)'s stride
+    # defaulting to its kernel
+    rf = [[m.get(k) for k in ("stride", "padding", "dilation")] for m in (leaves[0], leaves[11])]
+    assert rf == [[[1, 1], [1, 1], [1, 1]], [[2, 2], [0, 0], [1, 1]]], rf
+    odd = nn.Sequential(nn.Conv2d(1, 2, (3, 5), stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+                        nn.Conv2d(2, 2, 3, padding="same"), nn.Conv1d(2, 2, 3))
+    og = nx.model_graph(odd[:2], torch.zeros(2, 1, 9, 9), "odd")
+    got = [[m.get(k) for k in ("kernel", "stride", "padding", "dilation")] for m in og["modules"]]
+    assert got == [[[3, 5], [2, 1], [0, 2], [1, 2]], [[3, 3], [1, 1], "same", [1, 1]]], got
+    og = nx.model_graph(odd[2:], torch.zeros(2, 2, 9), "odd1d")
+    got = [m.get(k) for m in og["modules"] for k in ("kernel", "stride", "padding", "dilation")]
+    assert got == [[3], [1], [0], [1]], got
     # containers: the Sequential and each Block ran, in the order they began
     cont = [m["name"] for m in g["modules"] if not m["leaf"]]
     assert cont == ["blocks", "blocks.0", "blocks.1", "blocks.2"], cont

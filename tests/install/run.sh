@@ -101,7 +101,7 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "-- --color= --filter --help --index --json --no-journal" nncmp saliency demo-data/digits --
 	expect_completion "-- --color= --help --json --model --no-journal" nncmp arch demo-data/digits --
 	expect_completion "cnn cnn_early knn mlp" nncmp neurons demo-data/digits --model ""
-	expect_completion "conv2 fc1 fc2" nncmp neurons demo-data/digits --model cnn --layer ""
+	expect_completion "conv1 conv2 fc1 fc2" nncmp neurons demo-data/digits --model cnn --layer ""
 	expect_completion "fc1" nncmp neurons demo-data/digits --model mlp --layer ""
 	expect_completion "" nncmp neurons demo-data/digits --model knn --layer ""
 	expect_completion "cnn cnn_early knn mlp" nncmp diff demo-data/digits --models cnn ""
@@ -127,7 +127,7 @@ if command -v bash >/dev/null 2>&1; then
 	expect_completion "export" nncmp exp
 	expect_completion "preview" nncmp pre
 	expect_completion "cl consensus iies knn margin mean mix" nncmp issues demo-data/digits --method ""
-	expect_completion "cnn.conv2 cnn.fc1 cnn.fc2" nncmp issues demo-data/digits --model cnn \
+	expect_completion "cnn.conv1 cnn.conv2 cnn.fc1 cnn.fc2" nncmp issues demo-data/digits --model cnn \
 		--layer ""
 	expect_completion "--k" nncmp issues demo-data/digits --k
 	expect_completion "--across-splits --any-class" nncmp dups demo-data/digits --a

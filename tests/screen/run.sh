@@ -178,19 +178,20 @@ expect "neuron pane over all instances" "by std: all instances"
 keys 1
 expect "the ranking follows the filter" "by |d|: filter vs rest"
 keys Tab
-expect "Tab focuses the neurons" "Neurons cnn.conv2"
+# the demo's first layer by name is conv1 (N, 8, 8, 8), then conv2 (pooled), then fc1
+expect "Tab focuses the neurons" "Neurons cnn.conv1"
 # the neuron on the first row, and the instance the CLI puts first when sorting by it
 j=$(screen | grep -A1 ' neuron      d ' | tail -1 | awk '{print $(NF-5)}')
 keys Enter
-expect "Enter sorts the instances by the neuron" "sort: act(cnn.conv2.$j)"
+expect "Enter sorts the instances by the neuron" "sort: act(cnn.conv1.$j)"
 want=$("$BIN" instances demo-data/digits --filter 'cnn == gt and cnn_early != gt' \
-	--sort "act(cnn.conv2.$j)" --json --top 1 | grep -o '"index": *[0-9]*' | head -1 | grep -o '[0-9]*$')
+	--sort "act(cnn.conv1.$j)" --json --top 1 | grep -o '"index": *[0-9]*' | head -1 | grep -o '[0-9]*$')
 first=$(screen | grep -A1 ' index id ' | sed -n 2p | awk '{print $1}')
 [ -n "$want" ] && [ "$first" = "$want" ] && ok "first row is the CLI's top instance (#$want)" ||
 	no "first row #$first, the CLI says #$want"
 expect "the detail pane follows" "Instance #$want "
 keys L
-expect "L: the next layer" "Neurons cnn.fc1"
+expect "L: the next layer" "Neurons cnn.conv2"
 keys q
 
 echo "== images without sixel: half-blocks, and a placeholder for a missing file"

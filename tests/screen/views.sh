@@ -314,7 +314,10 @@ keys q
 
 echo "== Y: near-duplicates of the layer, for review"
 start C.UTF-8 160 45 demo-data/digits
-expect "digits opens" "Neurons cnn.conv2"
+# the demo's layers by name: conv1 (N, 8, 8, 8), conv2 (pooled), fc1
+expect "digits opens" "Neurons cnn.conv1"
+keys L
+expect "L: conv2" "Neurons cnn.conv2"
 keys L
 expect "L: fc1" "Neurons cnn.fc1"
 want=$("$BIN" dups demo-data/digits --model cnn --layer fc1 --threshold 0.99 --json --top 1 |

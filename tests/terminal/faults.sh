@@ -101,14 +101,14 @@ expect_not "back from the review" "Review queue"
 decisions "$TMP/trunc" >"$TMP/trunc.before"
 grep -q '"seq"' "$TMP/trunc.before" && ok "the journal holds the decision" ||
 	no "no decision in the journal"
-# the layer the neuron pane opens next, cut to its first 200 bytes in place
-truncate -s 200 "$TMP/trunc/models/cnn/act/fc1.npy"
+# the layer the neuron pane opens next, cut to its first 200 bytes in place (the demo: conv1, then conv2)
+truncate -s 200 "$TMP/trunc/models/cnn/act/conv2.npy"
 keys L
 expect "the next layer's statistics say what happened" \
-	"trunc/models/cnn/act/fc1.npy changed on disk while open; reopen the study"
+	"trunc/models/cnn/act/conv2.npy changed on disk while open; reopen the study"
 nn_pid >/dev/null && ok "still running after the worker's fault" || no "nncmp died"
 # the last instance's activation profile, past the truncated end, in the detail pane
-n_said() { screen | grep -c "fc1.npy changed on disk while open; reopen the study"; }
+n_said() { screen | grep -c "conv2.npy changed on disk while open; reopen the study"; }
 [ "$(n_said)" = 1 ] && ok "said once, by the neuron pane" || no "said $(n_said) times before G"
 keys G
 i=0
@@ -121,10 +121,10 @@ nn_pid >/dev/null && ok "still running after the detail pane's read" || no "nncm
 # own: the loop's guard takes it, and nncmp leaves cleanly
 keys H
 expect "a fault on the UI thread: exit 2" "rc=2"
-grep -qF "trunc/models/cnn/act/fc1.npy changed on disk while open; reopen the study" \
+grep -qF "trunc/models/cnn/act/conv2.npy changed on disk while open; reopen the study" \
 	"$TMP/stderr" && ok "the same message on stderr" || no "stderr: $(tail -2 "$TMP/stderr")"
 restored "truncated file"
-cp demo-data/digits/models/cnn/act/fc1.npy "$TMP/trunc/models/cnn/act/" # the study opens again
+cp demo-data/digits/models/cnn/act/conv2.npy "$TMP/trunc/models/cnn/act/" # the study opens again
 decisions "$TMP/trunc" >"$TMP/trunc.after"
 cmp -s "$TMP/trunc.before" "$TMP/trunc.after" && ok "the journal is intact" ||
 	no "the journal changed: $(diff "$TMP/trunc.before" "$TMP/trunc.after" | head -5)"
