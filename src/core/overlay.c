@@ -102,6 +102,7 @@ void overlay_box(struct image *img, const double frac[4], int thick, const uint8
 	/* the pixels of the box at most thick - 1 from its edge */
 	for (int y = y0; y < y1; y++)
 		for (int x = x0; x < x1; x++)
-			if (y - y0 < thick || y1 - 1 - y < thick || x - x0 < thick || x1 - 1 - x < thick)
+			if (y - y0 < thick || y1 - 1 - y < thick || x - x0 < thick ||
+			    x1 - 1 - x < thick)
 				put(img, x, y, rgb);
 }

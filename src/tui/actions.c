@@ -282,6 +282,8 @@ static struct key_action panes_acts[] = {
      K('v')},
     {"copy", "copy the instance's id to the clipboard (OSC 52; :copy FIELD for another field)",
      act_copy, 0, K('y')},
+    {"saliency", "images: model A's explanation map (Grad-CAM) over the detail's image, or not",
+     saliency_toggle, 0, K('S')},
     {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_view, V_DUPS,
      K('Y')},
 };

@@ -119,6 +119,7 @@ struct app {
 	struct npane *np;  /* the neuron pane's state (pane_neurons.c) */
 	struct triage *tr; /* the journal and the review's hand-over (triage.c) */
 	struct gfx *gfx;   /* images (gfx.h) */
+	bool saliency;     /* images show the models' explanation maps (saliency_tui.c) */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */

@@ -20,7 +20,8 @@
 
 const struct view_class *const view_classes[] = {
     &view_words,  &view_matrix,   &view_weights, &view_projection, &view_models, &view_snapshot,
-    &view_review, &view_overview, &view_grid,    &view_preview,    &view_dups,   NULL};
+    &view_review, &view_overview, &view_grid,    &view_preview,    &view_dups,   &view_patches,
+    NULL};
 
 /* What app->view_ctx points to while a view is open. */
 struct view_holder {

@@ -12,7 +12,7 @@
 #include "tui_int.h"
 
 extern const struct view_class view_words, view_matrix, view_weights, view_projection, view_models,
-    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups;
+    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups, view_patches;
 
 /* The selection as a strictly increasing list (caller frees); *n gets its length. */
 uint32_t *view_sel_sorted(const struct app *app, size_t *n);
