@@ -94,6 +94,8 @@ int saliency_picture(struct app *app, WINDOW *w, int y, int x, int rows, int col
 	free(tag);
 	free(map);
 	free(path);
+	if (ov.map && text_cols(label) > cols)
+		snprintf(label, sizeof label, "%s", name); /* narrow: the model and layer only */
 	draw_text(app, w, y + used, x, cols, label, role_attr(ov.map ? ROLE_HEADER : ROLE_DIM),
 	          false);
 	return used + 1;

@@ -98,10 +98,11 @@ static void patches_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	char *ln = xasprintf("%s.%s", md->name, md->layers[v->l].name);
 	char *lns = text_sanitize(ln, !app->utf8);
 	char line[200];
-	snprintf(line, sizeof line,
-	         "%.60s channel %zu: the %zu instance%s of highest spatial maximum (nncmp patches), "
-	         "the cell of the maximum outlined   Enter: go to it",
-	         lns, v->channel, v->n, v->n == 1 ? "" : "s");
+	snprintf(
+	    line, sizeof line,
+	    "%.60s channel %zu: the %zu instance%s of highest spatial maximum (nncmp patches), "
+	    "the cell of the maximum outlined   Enter: go to it",
+	    lns, v->channel, v->n, v->n == 1 ? "" : "s");
 	free(ln);
 	free(lns);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);

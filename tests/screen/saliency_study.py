@@ -32,7 +32,7 @@ for name, probs in (("cnn", "probs.npy"), ("cnn_early", "probs.npy")):
     shutil.copy(os.path.join(src, "models", name, probs), md)
     gains = rng.uniform(0.5, 2.0, size=4)
     act = pooled[:, None, :, :] * gains[None, :, None, None]
-    act = act + rng.uniform(0, 0.01, size=act.shape)  # no ties
+    act = act + rng.uniform(0, 0.3, size=act.shape)  # varied, and no ties
     np.save(os.path.join(md, "act", "pool.npy"), act.astype(np.float32))
     sal = pooled if name == "cnn" else 1 - pooled
     mx = sal.reshape(n, -1).max(axis=1)[:, None, None]
