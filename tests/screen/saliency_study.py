@@ -1,8 +1,9 @@
 """tests/screen/saliency_study.py SRC DST — a copy of the digits study (SRC) with what the saliency
 overlay and the patches grid need and the demo may lack: models/cnn and models/cnn_early get
-(N, 4, 4, 4) activations of a layer "pool" (2 x 2 means of the image times per-channel gains, so
-each channel peaks where the digit's ink is) and Grad-CAM-like (N, 4, 4) float16 maps (cnn: the
-pooled ink, cnn_early: its complement), both with NumPy. The images, labels, classes, samples
+(N, 4, 4, 4) activations of a layer "pool" (2 x 2 means of the image's brightness times
+per-channel gains plus noise, so each channel peaks on the white paper around the dark digit) and
+Grad-CAM-like (N, 4, 4) float16 maps (cnn: the pooled brightness, cnn_early: its complement, the
+ink), both with NumPy. The images, labels, classes, samples
 and predictions are the demo's, copied."""
 import os
 import shutil
@@ -23,7 +24,7 @@ import json
 
 imgs = np.stack([io.imread(os.path.join(src, json.loads(l)["image"])).astype(np.float64) / 255
                  for l in ids])  # (n, 8, 8)
-pooled = imgs.reshape(n, 4, 2, 4, 2).mean(axis=(2, 4))  # (n, 4, 4)
+pooled = imgs.reshape(n, 4, 2, 4, 2).mean(axis=(2, 4))  # (n, 4, 4) brightness
 rng = np.random.RandomState(7)
 for name, probs in (("cnn", "probs.npy"), ("cnn_early", "probs.npy")):
     md = os.path.join(dst, "models", name)
