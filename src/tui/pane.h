@@ -39,6 +39,7 @@ struct pane {
 	int y, x, h, w;
 	bool dirty;
 	struct view_nav nav;
+	int mode; /* which variant the pane shows, its own meaning (confusion: 0 A, 1 B, 2 B − A) */
 	int cell_x,
 	    cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
 };
