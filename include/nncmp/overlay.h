@@ -35,5 +35,8 @@ void overlay_blend(struct image *img, const double *map, int ih, int iw);
  * inwards (at least one pixel wide, clipped to the image).
  */
 void overlay_box(struct image *img, const double frac[4], int thick, const uint8_t rgb[3]);
+/* Tints the same box's pixels (at least one): each becomes (1 − alpha)·pixel + alpha·rgb,
+   rounded; for images too small for an outline to leave the inside visible (half-blocks). */
+void overlay_tint(struct image *img, const double frac[4], double alpha, const uint8_t rgb[3]);
 
 #endif

@@ -89,14 +89,36 @@ static void put(struct image *img, int x, int y, const uint8_t rgb[3])
 	px[2] = rgb[2];
 }
 
+/* The box's pixel range, end exclusive, at least one pixel. */
+static void box_px(const struct image *img, const double frac[4], int *x0, int *y0, int *x1,
+                   int *y1)
+{
+	*x0 = edge(frac[0], img->w);
+	*y0 = edge(frac[1], img->h);
+	*x1 = edge(frac[2], img->w);
+	*y1 = edge(frac[3], img->h);
+	if (*x1 <= *x0)
+		*x1 = *x0 + 1;
+	if (*y1 <= *y0)
+		*y1 = *y0 + 1;
+}
+
+void overlay_tint(struct image *img, const double frac[4], double alpha, const uint8_t rgb[3])
+{
+	int x0, y0, x1, y1;
+	box_px(img, frac, &x0, &y0, &x1, &y1);
+	for (int y = y0; y < y1 && y < img->h; y++)
+		for (int x = x0; x < x1 && x < img->w; x++) {
+			uint8_t *px = &img->rgb[((size_t)y * (size_t)img->w + (size_t)x) * 3];
+			for (int k = 0; k < 3; k++)
+				px[k] = (uint8_t)lround((1 - alpha) * px[k] + alpha * rgb[k]);
+		}
+}
+
 void overlay_box(struct image *img, const double frac[4], int thick, const uint8_t rgb[3])
 {
-	int x0 = edge(frac[0], img->w), y0 = edge(frac[1], img->h);
-	int x1 = edge(frac[2], img->w), y1 = edge(frac[3], img->h);
-	if (x1 <= x0)
-		x1 = x0 + 1;
-	if (y1 <= y0)
-		y1 = y0 + 1;
+	int x0, y0, x1, y1;
+	box_px(img, frac, &x0, &y0, &x1, &y1);
 	if (thick < 1)
 		thick = 1;
 	/* the pixels of the box at most thick - 1 from its edge */

@@ -215,11 +215,10 @@ static void entry_fill(struct gfx *g, struct entry *e, const struct gfx_overlay 
 		}
 		if (ov && ov->map)
 			overlay_blend(&fit, ov->map, ov->mh, ov->mw);
-		if (ov && ov->box) {
-			/* a line about a tenth of a cell thick in pixels, one pixel in blocks */
-			int thick = gfx_mode_is_pixels(g->t.mode) ? (fit.w + 39) / 40 : 1;
-			overlay_box(&fit, ov->frac, thick, ov->rgb);
-		}
+		if (ov && ov->box && gfx_mode_is_pixels(g->t.mode))
+			overlay_box(&fit, ov->frac, (fit.w + 39) / 40, ov->rgb);
+		else if (ov && ov->box) /* a cell or two: an outline would hide what it marks */
+			overlay_tint(&fit, ov->frac, 0.6, ov->rgb);
 		if (!gfx_mode_is_pixels(g->t.mode)) {
 			e->img = fit;
 			break;

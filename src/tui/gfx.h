@@ -51,9 +51,10 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 /*
  * What gfx_show_over() draws over the image, after it is scaled to the rectangle (so a map is
  * upsampled to the pixels shown, in half-blocks to two per cell): an explanation map blended
- * as heat colour (overlay.h) and a box outlined. The tag names the overlay in the cache (e.g.
- * "saliency cnn 12"): images with equal path, size and tag are taken to be equal, so it must
- * change whenever the map or the box does; an overlay without a tag is ignored.
+ * as heat colour (overlay.h) and a box, outlined in pixel modes and tinted in half-blocks. The tag
+ * names the overlay in the cache (e.g. "saliency cnn 12"): images with equal path, size and tag are
+ * taken to be equal, so it must change whenever the map or the box does; an overlay without a tag
+ * is ignored.
  */
 struct gfx_overlay {
 	const char *tag;

@@ -3,8 +3,8 @@
  * the instances whose channel has the highest spatial maximum, highest first, the same instances
  * in the same order as `nncmp patches --top 10` (channels_top, channels.h), each with the
  * feature-map cell of its maximum outlined on the image (drawn into the image: a rectangle in
- * sixel, the cells' pixels in half-blocks) and a caption with the index and the maximum. Enter
- * puts the instance table's cursor on the picked instance.
+ * sixel, the cells' pixels tinted red in half-blocks) and a caption with the index and the maximum.
+ * Enter puts the instance table's cursor on the picked instance.
  */
 #include "gfx.h"
 #include "views.h"

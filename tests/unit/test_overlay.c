@@ -147,13 +147,32 @@ static void test_box(void **state)
 	image_free(&img);
 }
 
+static void test_tint(void **state)
+{
+	(void)state;
+	struct image img = {.w = 4, .h = 2, .rgb = malloc(4 * 2 * 3)};
+	memset(img.rgb, 100, 4 * 2 * 3);
+	const uint8_t red[3] = {255, 0, 0};
+	/* x 2..3, y 1: 0.6 of red over grey 100 is (193, 40, 40) (0.4·100 + 0.6·255 = 193) */
+	const double frac[4] = {0.5, 0.5, 1, 1};
+	overlay_tint(&img, frac, 0.6, red);
+	for (int y = 0; y < 2; y++)
+		for (int x = 0; x < 4; x++) {
+			const uint8_t *p = &img.rgb[(y * 4 + x) * 3];
+			bool in = y == 1 && x >= 2;
+			assert_int_equal(p[0], in ? 193 : 100);
+			assert_int_equal(p[1], in ? 40 : 100);
+			assert_int_equal(p[2], in ? 40 : 100);
+		}
+	image_free(&img);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_bilinear),
-	    cmocka_unit_test(test_heat),
-	    cmocka_unit_test(test_blend),
-	    cmocka_unit_test(test_box),
+	    cmocka_unit_test(test_bilinear), cmocka_unit_test(test_heat),
+	    cmocka_unit_test(test_blend),    cmocka_unit_test(test_box),
+	    cmocka_unit_test(test_tint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
