@@ -323,4 +323,6 @@ const struct pane_class pane_confusion = {
     .click = confusion_click,
     .keys = &confusion_keys,
     .follower = -1,
+    .region = REGION_TOP_RIGHT,
+    .extra = 1,
 };

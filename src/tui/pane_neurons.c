@@ -448,4 +448,6 @@ const struct pane_class pane_neurons = {
     .match = neurons_match,
     .keys = &neurons_keys,
     .follower = -1,
+    .region = REGION_BOTTOM_RIGHT,
+    .stack = 1,
 };

@@ -3,7 +3,7 @@
  * struct view_class (what a view is), the list of them, and small helpers for their prepare() and
  * draw().
  *
- * Each view_*.c defines one struct view_class; views.c lists them in view_classes[] and runs
+ * Each view_*.c defines one struct view_class, listed once in NNCMP_VIEWS below; views.c runs
  * them (prepare on the UI thread, compute on the worker, then draw/key/enter on the UI thread).
  * Helpers that return memory say so; the caller frees it.
  */
@@ -45,11 +45,41 @@ struct view_class {
 	void (*free)(void *ctx);
 };
 
-/* The views, in the order of the help screen; NULL-terminated. */
-extern const struct view_class *const view_classes[];
+/*
+ * Every view, in the order of the help screen, one line each: X(class, name, help, keys). A new
+ * view is its file (copy view_dups.c) plus its line here. The line declares the class, lists it
+ * in view_classes[] (views.c) and gives the panes the action "view-NAME" with its default keys
+ * (actions.c), so `?` lists it and config.ini's [keys] rebinds it. NAME is the class's .name.
+ */
+#define NNCMP_VIEWS(X)                                                                             \
+	X(view_words, "words", "view: frequent words of the shown texts, with their lift", K('W')) \
+	X(view_matrix, "matrix", "view: mean activation per class x neuron of the layer", K('M'))  \
+	X(view_weights, "weights", "view: the layer's weights, with the instance's activations",   \
+	  K('H'))                                                                                  \
+	X(view_projection, "projection", "view: PCA scatter of the layer's activations", K('P'))   \
+	X(view_models, "models", "view: table of every model; classes where models diverge",       \
+	  K('O'))                                                                                  \
+	X(view_snapshot, "snapshot", "view: weight change from model A to B (snapshots)", K('D'))  \
+	X(view_review, "review", "triage: review the likely label errors one at a time", K('R'))   \
+	X(view_overview, "labels",                                                                 \
+	  "triage: misclassified samples per given label -> predicted class", K('E'))              \
+	X(view_grid, "grid", "images: thumbnails of the shown instances", K('t'))                  \
+	X(view_preview, "preview", "images: the instance's image over the whole screen", K('v'))   \
+	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)",        \
+	  K('Y'))                                                                                  \
+	X(view_patches, "patches",                                                                 \
+	  "neurons: the top patches of the channel under the cursor (C, then Enter)", K(0))
 
-extern const struct view_class view_words, view_matrix, view_weights, view_projection, view_models,
-    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups, view_patches;
+#define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
+NNCMP_VIEWS(VIEW_EXTERN)
+#undef VIEW_EXTERN
+/* A view's place in view_classes[]: VIEW_IDX(view_words) ... */
+#define VIEW_ENUM(cls, name, help, keys) VIEW_IDX_##cls,
+enum view_index { NNCMP_VIEWS(VIEW_ENUM) VIEW_COUNT };
+#undef VIEW_ENUM
+
+/* The views of NNCMP_VIEWS, in its order; NULL-terminated. */
+extern const struct view_class *const view_classes[];
 
 /* The selection as a strictly increasing list (caller frees); *n gets its length. */
 uint32_t *view_sel_sorted(const struct app *app, size_t *n);
