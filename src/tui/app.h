@@ -115,10 +115,11 @@ struct app {
 	WINDOW *viewwin;
 	bool view_dirty;
 
-	struct npane *np;  /* the neuron pane's state (pane_neurons.c) */
-	struct triage *tr; /* the journal and the review's hand-over (triage.c) */
-	struct gfx *gfx;   /* images (gfx.h) */
-	bool saliency;     /* images show the models' explanation maps (saliency_tui.c) */
+	struct npane *np;    /* the neuron pane's state (pane_neurons.c) */
+	struct triage *tr;   /* the journal and the review's hand-over (triage.c) */
+	struct gfx *gfx;     /* images (gfx.h) */
+	struct saved *saved; /* saved views and the matrix's rows (saved.c) */
+	bool saliency;       /* images show the models' explanation maps (saliency_tui.c) */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */
