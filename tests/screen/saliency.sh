@@ -79,7 +79,13 @@ expect_not "Esc closes the review" "accept suggestion"
 echo "== ? lists the keys"
 keys '?'
 expect "? opens the help" "focus-next"
-keys G
+# page down through the help until the panes' saliency action shows
+n=0
+while [ $n -lt 20 ] && ! screen | grep -qF "explanation map (Grad-CAM)"; do
+	keys NPage
+	sleep 0.2
+	n=$((n + 1))
+done
 expect "help lists the saliency key" "explanation map (Grad-CAM)"
 keys q
 
