@@ -135,6 +135,7 @@ test: deps-test
 	tests/screen/bylabel.sh ./nncmp
 	tests/screen/many.sh ./nncmp
 	tests/screen/manyviews.sh ./nncmp
+	tests/screen/saliency.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -185,6 +186,8 @@ asan: deps-test
 		tests/screen/classnames.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/numbers.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/saliency.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/stats/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

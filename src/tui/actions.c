@@ -247,5 +247,7 @@ static struct key_action panes_acts[] = {
 #define VIEW_ACTION(cls, name, help, keys) {"view-" name, help, act_view, VIEW_IDX_##cls, keys},
     NNCMP_VIEWS(VIEW_ACTION)
 #undef VIEW_ACTION
+        {"saliency", "images: model A's explanation map (Grad-CAM) over the detail's image, or not",
+         saliency_toggle, 0, K('S')},
 };
 KEYMODE(panes_keys, "panes", "Keys of the panes", panes_acts);

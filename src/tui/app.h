@@ -119,6 +119,7 @@ struct app {
 	struct triage *tr;   /* the journal and the review's hand-over (triage.c) */
 	struct gfx *gfx;     /* images (gfx.h) */
 	struct saved *saved; /* saved views and the matrix's rows (saved.c) */
+	bool saliency;       /* images show the models' explanation maps (saliency_tui.c) */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */

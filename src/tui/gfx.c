@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nncmp/overlay.h"
 #include "nncmp/termgfx.h"
 #include "nncmp/text.h"
 
@@ -19,6 +20,7 @@
 
 struct entry {
 	char *path;
+	char *tag;        /* the overlay's tag, or NULL for the plain image */
 	int pw, ph;       /* the pixel box it was fitted to */
 	struct image img; /* fitted (blocks), or empty */
 	char *six;        /* the escape string (sixel, kitty or iTerm2 mode) */
@@ -81,6 +83,7 @@ enum gfx_mode gfx_mode(const struct gfx *g)
 static void entry_free(struct entry *e)
 {
 	free(e->path);
+	free(e->tag);
 	image_free(&e->img);
 	free(e->six);
 	free(e->error);
@@ -195,7 +198,7 @@ static void cache_trim(struct gfx *g)
 
 /* Loads, fits and (for sixel, kitty, iTerm2) encodes path for a pixel box; failures become
    e->error. */
-static void entry_fill(struct gfx *g, struct entry *e)
+static void entry_fill(struct gfx *g, struct entry *e, const struct gfx_overlay *ov)
 {
 	struct nn_err err = {{0}};
 	struct image src;
@@ -210,6 +213,12 @@ static void entry_fill(struct gfx *g, struct entry *e)
 			e->error = xstrdup("image: no room");
 			break;
 		}
+		if (ov && ov->map)
+			overlay_blend(&fit, ov->map, ov->mh, ov->mw);
+		if (ov && ov->box && gfx_mode_is_pixels(g->t.mode))
+			overlay_box(&fit, ov->frac, (fit.w + 39) / 40, ov->rgb);
+		else if (ov && ov->box) /* a cell or two: an outline would hide what it marks */
+			overlay_tint(&fit, ov->frac, 0.6, ov->rgb);
 		if (!gfx_mode_is_pixels(g->t.mode)) {
 			e->img = fit;
 			break;
@@ -244,21 +253,26 @@ static void entry_fill(struct gfx *g, struct entry *e)
 	image_free(&src);
 }
 
-static struct entry *cache_get(struct gfx *g, const char *path, int pw, int ph)
+static struct entry *cache_get(struct gfx *g, const char *path, int pw, int ph,
+                               const struct gfx_overlay *ov)
 {
+	const char *tag = ov ? ov->tag : NULL;
 	g->clock++;
 	for (struct entry *e = g->cache; e; e = e->next)
-		if (e->pw == pw && e->ph == ph && strcmp(e->path, path) == 0) {
+		if (e->pw == pw && e->ph == ph && strcmp(e->path, path) == 0 &&
+		    (e->tag ? tag && strcmp(e->tag, tag) == 0 : !tag)) {
 			e->used = g->clock;
 			return e;
 		}
 	struct entry *e = xcalloc(1, sizeof *e);
 	e->path = xstrdup(path);
+	e->tag = tag ? xstrdup(tag) : NULL;
 	e->pw = pw;
 	e->ph = ph;
 	e->used = g->clock;
-	entry_fill(g, e);
-	e->bytes = sizeof *e + strlen(e->path) + e->six_len + (e->error ? strlen(e->error) : 0) +
+	entry_fill(g, e, ov);
+	e->bytes = sizeof *e + strlen(e->path) + (e->tag ? strlen(e->tag) : 0) + e->six_len +
+	           (e->error ? strlen(e->error) : 0) +
 	           (e->img.rgb ? (size_t)e->img.w * (size_t)e->img.h * 3 : 0);
 	e->pins++; /* not a victim of its own arrival */
 	e->next = g->cache;
@@ -376,6 +390,12 @@ static void draw_placeholder(WINDOW *win, int wy, int wx, int h, int w, const ch
 int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path, int key,
              int *used_w)
 {
+	return gfx_show_over(g, win, wy, wx, h, w, path, key, used_w, NULL);
+}
+
+int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path,
+                  int key, int *used_w, const struct gfx_overlay *ov)
+{
 	if (used_w)
 		*used_w = 0;
 	if (g->t.mode == GFX_NONE || h <= 0 || w <= 0)
@@ -400,7 +420,7 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 		pw = w;
 		ph = 2 * h;
 	}
-	struct entry *e = cache_get(g, path, pw, ph);
+	struct entry *e = cache_get(g, path, pw, ph, ov && ov->tag ? ov : NULL);
 	struct placement **pp = &g->places;
 	while (*pp && (*pp)->key != key)
 		pp = &(*pp)->next;

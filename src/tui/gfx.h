@@ -48,6 +48,25 @@ enum gfx_mode gfx_mode(const struct gfx *g);
  */
 int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path, int key,
              int *used_w);
+/*
+ * What gfx_show_over() draws over the image, after it is scaled to the rectangle (so a map is
+ * upsampled to the pixels shown, in half-blocks to two per cell): an explanation map blended
+ * as heat colour (overlay.h) and a box, outlined in pixel modes and tinted in half-blocks. The tag
+ * names the overlay in the cache (e.g. "saliency cnn 12"): images with equal path, size and tag are
+ * taken to be equal, so it must change whenever the map or the box does; an overlay without a tag
+ * is ignored.
+ */
+struct gfx_overlay {
+	const char *tag;
+	const double *map; /* mh × mw, row-major; NULL: no map */
+	int mh, mw;
+	bool box;
+	double frac[4]; /* x0, y0, x1, y1 as fractions of the image, end exclusive */
+	uint8_t rgb[3]; /* the box's colour */
+};
+/* gfx_show() with an overlay (NULL: none). */
+int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path,
+                  int key, int *used_w, const struct gfx_overlay *ov);
 /* Erases slot key (real spaces over an image written around curses) and forgets it; nothing
    happens for an unknown key. */
 void gfx_hide(struct gfx *g, int key);

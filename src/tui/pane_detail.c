@@ -103,16 +103,9 @@ static bool detail_image(struct app *app, WINDOW *w, int y, int x, int rows, int
 {
 	if (!app->gfx || gfx_mode(app->gfx) == GFX_NONE || rows < 2 || cols < 4)
 		return false;
-	struct nn_err err = {{0}};
-	char *path = image_path(app->s, i, &err);
-	if (!path) { /* e.g. a path that leaves the study: say why instead of an image */
-		gfx_hide(app->gfx, slot);
-		detail_draw_wrapped(app, w, y, x, rows, cols, detail_image_reason(app, i, err.msg),
-		                    role_attr(ROLE_ERROR));
-		return true;
-	}
-	gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);
-	free(path);
+	/* model A's explanation map over it when the overlay is on; a path that leaves the
+	 * study says why instead of an image */
+	saliency_picture(app, w, y, x, rows, cols, i, slot, app->a);
 	return true;
 }
 

@@ -3,7 +3,9 @@
  * separate the selection from the rest (d), each with a sparkline of its activation histogram in
  * the selection and in the rest. The statistics and the ranking are computed on the worker
  * thread (neurons.h); the whole-layer statistics are kept per layer for the session, so that a
- * new filter only reads the rows of the selection.
+ * new filter only reads the rows of the selection. With channels shown (C, a spatial layer) the
+ * rows are the layer's channels, ranked on each channel's spatial maximum per instance exactly
+ * as `nncmp neurons --channels` does (channels.h); Enter on one opens its patches (view_patches.c).
  */
 #include "tui_int.h"
 #include "worker.h"
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/channels.h"
 #include "nncmp/keysort.h"
 #include "nncmp/neurons.h"
 #include "nncmp/text.h"
@@ -21,11 +24,16 @@
 struct layer_stats {
 	bool ready;
 	struct neuron_stats st;
+	bool max_open; /* channel slots: the N x C maxima (channels_max_open), once read */
+	struct npy max;
 };
 
 struct npane {
 	size_t n_slots;
-	struct layer_stats *slots; /* one per (model, layer), in model order */
+	struct layer_stats *slots; /* one per (model, layer), in model order; then as many for
+	                              the layers' channels */
+	bool channels;             /* the rows are channels (when the layer is spatial) */
+	bool ch;                   /* the ranking on screen is of channels */
 	/* the ranking on screen */
 	int lm, ll;
 	bool have; /* a ranking of layer (lm, ll) for the selection of generation gen */
@@ -42,6 +50,9 @@ struct npane {
 
 struct njob {
 	const struct npy *act;
+	const struct npy *layer; /* channels: the (N, C, H, W) layer whose maxima act will be */
+	struct npy max;
+	bool max_open;                    /* max read here (moved to the slot when done) */
 	const struct neuron_stats *stats; /* the layer's, when ready; else computed here */
 	struct neuron_stats own;
 	bool own_ready;
@@ -68,7 +79,7 @@ static struct npane *np_get(struct app *app)
 		struct npane *np = xcalloc(1, sizeof *np);
 		for (size_t m = 0; m < app->s->n_models; m++)
 			np->n_slots += app->s->models[m].n_layers;
-		np->slots = xcalloc(np->n_slots ? np->n_slots : 1, sizeof *np->slots);
+		np->slots = xcalloc(np->n_slots ? 2 * np->n_slots : 1, sizeof *np->slots);
 		np->lm = np->ll = -1;
 		app->np = np;
 	}
@@ -94,9 +105,12 @@ void neurons_pane_free(struct app *app)
 	if (!np)
 		return;
 	ranking_clear(np);
-	for (size_t k = 0; k < np->n_slots; k++)
+	for (size_t k = 0; k < 2 * np->n_slots; k++) {
 		if (np->slots[k].ready)
 			neurons_stats_free(&np->slots[k].st);
+		if (np->slots[k].max_open)
+			npy_close(&np->slots[k].max);
+	}
 	free(np->slots);
 	free(np);
 	app->np = NULL;
@@ -106,6 +120,12 @@ static int njob_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
 {
 	struct njob *j = ctx;
 	struct neurons_opts opt = {0};
+	if (!j->act) {
+		if (channels_max_open(j->layer, 0, &j->max, err) != 0)
+			return -1;
+		j->max_open = true;
+		j->act = &j->max;
+	}
 	if (!j->stats) {
 		if (neurons_stats(j->act, &opt, prog, &j->own, err) != 0)
 			return -1;
@@ -128,6 +148,8 @@ static void njob_free(void *ctx)
 		neurons_stats_free(&j->own);
 	if (j->ss_ready)
 		neurons_subset_free(&j->ss);
+	if (j->max_open)
+		npy_close(&j->max);
 	free(j->idx);
 	free(j);
 }
@@ -139,6 +161,11 @@ static int njob_done(struct app *app, void *ctx, int rc, const struct nn_err *er
 	if (j->gen != np->gen || j->lm != app->lm || j->ll != app->ll)
 		return 0; /* a newer request is on its way */
 	struct layer_stats *ls = &np->slots[j->slot];
+	if (j->max_open && !ls->max_open) {
+		ls->max = j->max; /* moved, like the statistics */
+		ls->max_open = true;
+		j->max_open = false;
+	}
 	if (j->own_ready && !ls->ready) {
 		ls->st = j->own; /* moved: the layer keeps it */
 		ls->ready = true;
@@ -148,6 +175,7 @@ static int njob_done(struct app *app, void *ctx, int rc, const struct nn_err *er
 	np->pending = false;
 	np->lm = j->lm;
 	np->ll = j->ll;
+	np->ch = j->slot >= np->n_slots;
 	if (rc != 0) {
 		snprintf(np->error, sizeof np->error, "%s", err->msg);
 		return REDRAW_ONE(PANE_NEURONS) | REDRAW_STATUS;
@@ -183,10 +211,16 @@ void neurons_request(struct app *app)
 	np->pending = true;
 	const struct layer *L = &app->s->models[app->lm].layers[app->ll];
 	struct njob *j = xcalloc(1, sizeof *j);
-	j->act = &L->act;
+	bool ch = np->channels && L->act.h.ndim == 4;
 	j->lm = app->lm;
 	j->ll = app->ll;
-	j->slot = slot_of(app->s, app->lm, app->ll);
+	j->slot = slot_of(app->s, app->lm, app->ll) + (ch ? np->n_slots : 0);
+	if (!ch)
+		j->act = &L->act;
+	else if (np->slots[j->slot].max_open)
+		j->act = &np->slots[j->slot].max;
+	else
+		j->layer = &L->act; /* the worker reads the maxima first */
 	j->stats = np->slots[j->slot].ready ? &np->slots[j->slot].st : NULL;
 	j->n = app->s->n;
 	j->n_idx = app->n_sel;
@@ -196,8 +230,8 @@ void neurons_request(struct app *app)
 	np->error[0] = '\0';
 	struct job job = {
 	    .tag = JOB_NEURONS, .ctx = j, .run = njob_run, .done = njob_done, .free = njob_free};
-	snprintf(job.what, sizeof job.what, "%s %.24s.%.24s", j->stats ? "ranking" : "statistics",
-	         app->s->models[app->lm].name, L->name);
+	snprintf(job.what, sizeof job.what, "%s %.20s.%.20s%s", j->stats ? "ranking" : "statistics",
+	         app->s->models[app->lm].name, L->name, ch ? " channels" : "");
 	if (app->worker) {
 		worker_submit(app->worker, &job);
 		return;
@@ -241,8 +275,9 @@ static void neurons_draw(struct app *app)
 	char *ln = xasprintf("%s.%s", m->name, m->layers[app->ll].name);
 	char *lns = text_sanitize(ln, !app->utf8);
 	free(ln);
-	bool current = np->have && np->lm == app->lm && np->ll == app->ll;
-	snprintf(title, sizeof title, "Neurons %.60s", lns);
+	bool ch = np->channels && m->layers[app->ll].act.h.ndim == 4;
+	bool current = np->have && np->lm == app->lm && np->ll == app->ll && np->ch == ch;
+	snprintf(title, sizeof title, "%s %.60s", ch ? "Channels" : "Neurons", lns);
 	free(lns);
 	if (current && np->pending)
 		snprintf(right, sizeof right, "updating...");
@@ -265,17 +300,19 @@ static void neurons_draw(struct app *app)
 		wnoutrefresh(w);
 		return;
 	}
-	const struct neuron_stats *st = &np->slots[slot_of(app->s, np->lm, np->ll)].st;
+	const struct neuron_stats *st =
+	    &np->slots[slot_of(app->s, np->lm, np->ll) + (ch ? np->n_slots : 0)].st;
+	const char *unit = ch ? "chan" : "neuron";
 	/* columns: neuron, score, mean in S, mean in R, sparklines */
 	int spark = (W - 34) / 2;
 	if (spark > (int)st->bins)
 		spark = (int)st->bins;
 	char hbuf[160];
 	if (np->by_d)
-		snprintf(hbuf, sizeof hbuf, "%6s %6s %7s %7s  %-*s %s", "neuron", "d", "mean S",
+		snprintf(hbuf, sizeof hbuf, "%6s %6s %7s %7s  %-*s %s", unit, "d", "mean S",
 		         "mean R", spark > 0 ? spark : 0, "in filter", "rest");
 	else
-		snprintf(hbuf, sizeof hbuf, "%6s %6s %7s %7s  %s", "neuron", "std", "mean", "dead%",
+		snprintf(hbuf, sizeof hbuf, "%6s %6s %7s %7s  %s", unit, "std", "mean", "dead%",
 		         "histogram");
 	draw_safe(app, w, 1, 0, W, hbuf, hd, false);
 	pane_clamp(app, PANE_NEURONS);
@@ -328,13 +365,22 @@ static int neurons_need(const struct app *app)
 	return 16;
 }
 
-/* Enter: the instances sorted by the neuron's activation, highest first. */
+bool neurons_pane_channels(const struct app *app)
+{
+	const struct npane *np = app->np;
+	return np && np->have && np->ch;
+}
+
+/* Enter: the instances sorted by the neuron's activation, highest first; on a channel, the
+ * patches that activate it most. */
 static int neurons_enter(struct app *app)
 {
 	const struct study *s = app->s;
 	int j = neurons_pane_neuron(app, app->panes[PANE_NEURONS].nav.cur);
 	if (j < 0 || app->lm < 0)
 		return 0;
+	if (neurons_pane_channels(app))
+		return view_open(app, "patches");
 	const struct model *m = &s->models[app->lm];
 	char *key = xasprintf("act(%s.%s.%d)", m->name, m->layers[app->ll].name, j);
 	int rc = app_set_sort(app, key);
@@ -357,6 +403,41 @@ static bool neurons_match(const struct app *app, size_t row, const char *text)
 	return j >= 0 && strcmp(buf, text) == 0;
 }
 
+/* C: channels or neurons, for a spatial layer. */
+static int nact_channels(struct app *app, void *ctx, struct view_nav *nav, long arg)
+{
+	(void)ctx;
+	(void)nav;
+	(void)arg;
+	struct npane *np = np_get(app);
+	if (app->lm < 0)
+		return 0;
+	const struct layer *L = &app->s->models[app->lm].layers[app->ll];
+	if (L->act.h.ndim != 4) {
+		np->channels = false;
+		app_message(app, true,
+		            "channels: %s.%s is not spatial (its activations are not N, C, H, W)",
+		            app->s->models[app->lm].name, L->name);
+		return REDRAW_STATUS;
+	}
+	np->channels = !np->channels;
+	app->panes[PANE_NEURONS].nav.cur = app->panes[PANE_NEURONS].nav.top = 0;
+	neurons_request(app);
+	app_message(app, false,
+	            np->channels ? "channels of %s.%s: Enter shows a channel's patches"
+	                         : "neurons of %s.%s",
+	            app->s->models[app->lm].name, L->name);
+	return REDRAW_ONE(PANE_NEURONS) | REDRAW_STATUS;
+}
+
+static struct key_action neurons_acts[] = {
+    {"channels",
+     "a spatial layer's channels (spatial maximum) or its neurons; Enter on a "
+     "channel: its top patches",
+     nact_channels, 0, K('C')},
+};
+static KEYMODE(neurons_keys, "neurons", "Keys of the neuron pane", neurons_acts);
+
 const struct pane_class pane_neurons = {
     .name = "neurons",
     .cursor = CURSOR_ROWS,
@@ -365,6 +446,7 @@ const struct pane_class pane_neurons = {
     .draw = neurons_draw,
     .enter = neurons_enter,
     .match = neurons_match,
+    .keys = &neurons_keys,
     .follower = -1,
     .region = REGION_BOTTOM_RIGHT,
     .stack = 1,

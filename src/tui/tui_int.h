@@ -33,6 +33,8 @@ void neurons_pane_free(struct app *app);
 size_t neurons_pane_rows(const struct app *app);
 /* The neuron at a row of the ranking, or -1. */
 int neurons_pane_neuron(const struct app *app, size_t row);
+/* Whether the ranking on screen is of a spatial layer's channels (C in the neuron pane). */
+bool neurons_pane_channels(const struct app *app);
 
 /* ---- label-issue triage (triage.c) ---- */
 
@@ -215,7 +217,20 @@ const char *detail_image_reason(const struct app *app, size_t i, const char *msg
 void detail_draw_wrapped(const struct app *app, WINDOW *w, int y, int x, int rows, int cols,
                          const char *text, attr_t attr);
 /* Graphics slots (gfx.h): one per place an image can show at a time. */
-enum { GFX_SLOT_DETAIL = 1, GFX_SLOT_REVIEW = 2, GFX_SLOT_PREVIEW = 3, GFX_SLOT_GRID = 100 };
+enum {
+	GFX_SLOT_DETAIL = 1,
+	GFX_SLOT_REVIEW = 2,
+	GFX_SLOT_PREVIEW = 3,
+	GFX_SLOT_PREVIEW_B = 4,
+	GFX_SLOT_GRID = 100
+};
+/* The saliency overlay (saliency_tui.c): the key that toggles it, on every screen with images;
+ * instance i's image in the rectangle with model m's map over it when the overlay is on (a
+ * label row under it names the model and the layer) or plain; the reason when it has none.
+ * Returns the rows used. */
+int saliency_toggle(struct app *app, void *ctx, struct view_nav *nav, long arg);
+int saliency_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
+                     int slot, int m);
 /* Instance i's text (wrapped) or image (as graphics slot `slot`) in the rectangle. */
 void detail_sample(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
                    int slot);

@@ -244,7 +244,17 @@ static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	int rows = H - 3 - (int)app->s->n_models;
 	if (rows < 2)
 		rows = H - 3;
-	view_picture(app, w, 2, 1, rows, W - 2, i, GFX_SLOT_PREVIEW);
+	if (app->saliency && app->gfx && gfx_mode(app->gfx) != GFX_NONE) {
+		/* models A and B side by side, each with its own map */
+		int half = (W - 3) / 2;
+		saliency_picture(app, w, 2, 1, rows, half, i, GFX_SLOT_PREVIEW, app->a);
+		saliency_picture(app, w, 2, 2 + half, rows, W - 3 - half, i, GFX_SLOT_PREVIEW_B,
+		                 app->b);
+	} else {
+		if (app->gfx)
+			gfx_hide(app->gfx, GFX_SLOT_PREVIEW_B);
+		view_picture(app, w, 2, 1, rows, W - 2, i, GFX_SLOT_PREVIEW);
+	}
 	if (rows < H - 3)
 		detail_models(app, w, 2 + rows, 1, H - 2 - rows, W - 2, i);
 }
@@ -266,6 +276,8 @@ static struct key_action preview_acts[] = {
     {"page-up", "ten instances back", preview_act, -10, K(KEY_PPAGE)},
     {"first", "the first instance", preview_act, -MOVE_ALL, K('g', KEY_HOME)},
     {"last", "the last instance", preview_act, MOVE_ALL, K('G', KEY_END)},
+    {"saliency", "models A and B side by side, each with its explanation map over the image",
+     saliency_toggle, 0, K('S')},
 };
 static KEYMODE(preview_keys, "preview", "Keys of the image preview", preview_acts);
 

@@ -547,6 +547,7 @@ static struct key_action review_acts[] = {
     {"mark", "mark the sample (the next decision applies to every marked one)", ract_mark, 0,
      K('m')},
     {"mark-all", "mark every undecided sample, or none", ract_mark, 1, K('M')},
+    {"saliency", "model A's explanation map over the image, or not", saliency_toggle, 0, K('S')},
     {"confirm", "carry out a decision on several marked samples (other keys cancel it)",
      ract_confirm, 0, K('\n', '\r', KEY_ENTER)},
     RELABEL(0),

@@ -76,7 +76,9 @@ struct view_class {
 	X(view_classdist, "classes",                                                               \
 	  "view: distances between classes (VAC-CNN) and their 2-D layout", K('X'))                \
 	X(view_cka, "cka", "view: linear CKA between every layer; the neuron's best matches in B", \
-	  K('U'))
+	  K('U'))                                                                                  \
+	X(view_patches, "patches",                                                                 \
+	  "neurons: the top patches of the channel under the cursor (C, then Enter)", K(0))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
 NNCMP_VIEWS(VIEW_EXTERN)
