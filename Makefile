@@ -104,6 +104,7 @@ unit: $(UNIT_BIN) $(BUILD)/nncmp
 test: deps-test
 	$(MAKE) all unit
 	tests/cli/run.sh ./nncmp
+	tests/cli/usage.sh ./nncmp
 	tests/cli/formats.sh ./nncmp
 	tests/cli/plurals.sh ./nncmp
 	tests/readme/run.sh ./nncmp

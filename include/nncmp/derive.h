@@ -30,6 +30,15 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
                    double *margin, double *p_label, int32_t *rank);
 
+/* Logits to probabilities in place: exp(p - max) / sum, as at open (c >= 1, finite values). */
+void derive_softmax(double *p, size_t c);
+
+/*
+ * Row i of model m's C values as study_open derived them: its probabilities, its logits through
+ * derive_softmax, or, for a model with predictions only, its prediction as a one-hot row.
+ */
+void derive_model_row(const struct model *m, size_t i, size_t c, double *out);
+
 /*
  * Re-derives what depends on instance i's label (p_label and rank of every model with
  * probabilities) after s->labels[i] changed; the predictions stay as they are.

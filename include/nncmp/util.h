@@ -32,6 +32,13 @@
 #define NN_VECTOR_CLONES
 #endif
 
+/* True on a big-endian host (npy and HDF5 data say their byte order; the readers compare). */
+static inline bool nn_host_big_endian(void)
+{
+	static const uint16_t one = 1;
+	return *(const uint8_t *)&one == 0;
+}
+
 struct nn_err {
 	char msg[NN_ERR_MAX];
 };

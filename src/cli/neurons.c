@@ -16,7 +16,7 @@
 
 static const char neurons_help[] =
     "usage: nncmp neurons STUDY --model M --layer L [--filter EXPR] [--by d|mean|std|dead]\n"
-    "                     [--channels] [--top K] [--bins B] [--json]\n"
+    "                     [--channels] [--top K] [--bins B] [--threads N] [--json]\n"
     "\n"
     "Per-neuron statistics of layer L of model M: mean, standard deviation, min, max, the\n"
     "fraction of dead (exactly 0) activations, and a histogram over the layer's range drawn\n"

@@ -5,31 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/derive.h"
 #include "nncmp/linalg.h"
-
-/* Row i of model m as study_open derived it: probabilities, logits through a softmax, or the
- * prediction as a one-hot row. */
-static void class_row(const struct model *m, size_t i, size_t c, double *out)
-{
-	if (m->src == SRC_PRED) {
-		memset(out, 0, c * sizeof *out);
-		out[m->pred[i]] = 1.0;
-		return;
-	}
-	npy_row_f64(&m->probs, i, out);
-	if (m->src != SRC_LOGITS)
-		return;
-	double mx = out[0], sum = 0;
-	for (size_t j = 1; j < c; j++)
-		if (out[j] > mx)
-			mx = out[j];
-	for (size_t j = 0; j < c; j++) {
-		out[j] = exp(out[j] - mx);
-		sum += out[j];
-	}
-	for (size_t j = 0; j < c; j++)
-		out[j] /= sum;
-}
 
 static int pair_cmp(const void *pa, const void *pb)
 {
@@ -105,7 +82,7 @@ int class_dist_compute(const struct study *s, size_t mi, struct class_dist *out,
 		if (study_removed(s, i))
 			continue;
 		size_t y = (size_t)s->labels[i];
-		class_row(m, i, c, p);
+		derive_model_row(m, i, c, p);
 		for (size_t j = 0; j < c; j++)
 			d0[y * c + j] += 1.0 - p[j];
 		out->support[y]++;

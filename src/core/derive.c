@@ -11,6 +11,33 @@
 #include <string.h>
 #include <unistd.h>
 
+void derive_softmax(double *p, size_t c)
+{
+	double mx = p[0];
+	for (size_t j = 1; j < c; j++)
+		if (p[j] > mx)
+			mx = p[j];
+	double sum = 0;
+	for (size_t j = 0; j < c; j++) {
+		p[j] = exp(p[j] - mx);
+		sum += p[j];
+	}
+	for (size_t j = 0; j < c; j++)
+		p[j] /= sum;
+}
+
+void derive_model_row(const struct model *m, size_t i, size_t c, double *out)
+{
+	if (m->src == SRC_PRED) {
+		memset(out, 0, c * sizeof *out);
+		out[m->pred[i]] = 1.0;
+		return;
+	}
+	npy_row_f64(&m->probs, i, out);
+	if (m->src == SRC_LOGITS)
+		derive_softmax(out, c);
+}
+
 int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, double *conf,
                double *margin, double *p_label, int32_t *rank, const char **why)
 {
@@ -20,17 +47,7 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 			return -1;
 		}
 	if (logits) {
-		double mx = p[0];
-		for (size_t j = 1; j < c; j++)
-			if (p[j] > mx)
-				mx = p[j];
-		double sum = 0;
-		for (size_t j = 0; j < c; j++) {
-			p[j] = exp(p[j] - mx);
-			sum += p[j];
-		}
-		for (size_t j = 0; j < c; j++)
-			p[j] /= sum;
+		derive_softmax(p, c);
 	} else {
 		double sum = 0;
 		for (size_t j = 0; j < c; j++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/derive.h"
 #include "nncmp/issues_internal.h"
 #include "nncmp/keysort.h"
 
@@ -49,24 +50,6 @@ static bool probs_in_place(const struct model *m)
 	return m->src == SRC_PROBS && a->h.kind == NPY_FLOAT && a->h.itemsize == 4 &&
 	       npy_contiguous(a) && !a->h.swap && !a->h.fortran &&
 	       (uintptr_t)a->data % sizeof(float) == 0;
-}
-
-/* Row i of model m as study_open derived it (derive.c), into out[c]. */
-static void model_row_f64(const struct model *m, size_t i, size_t c, double *out)
-{
-	npy_row_f64(&m->probs, i, out);
-	if (m->src != SRC_LOGITS)
-		return;
-	double mx = out[0], sum = 0;
-	for (size_t j = 1; j < c; j++)
-		if (out[j] > mx)
-			mx = out[j];
-	for (size_t j = 0; j < c; j++) {
-		out[j] = exp(out[j] - mx);
-		sum += out[j];
-	}
-	for (size_t j = 0; j < c; j++)
-		out[j] /= sum;
 }
 
 /* Vector lanes for the loops below: a fixed inner trip count the compiler unrolls into SIMD. */
@@ -146,7 +129,7 @@ void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out,
 				for (size_t j = 0; j < c; j++)
 					dst[j] = f[j];
 			else
-				model_row_f64(ps->m[k], i0 + r, c, dst);
+				derive_model_row(ps->m[k], i0 + r, c, dst);
 			if (k)
 				for (size_t j = 0; j < c; j++)
 					o[j] += dst[j];
@@ -263,7 +246,7 @@ static double model_iies(const struct model *m, size_t i, int32_t l, const struc
 		return m->pred[i] == l ? 0.5 : 1.0;
 	if (l == s->labels[i])
 		return (m->conf[i] + 1.0 - m->p_label[i]) / 2.0;
-	model_row_f64(m, i, s->n_classes, row);
+	derive_model_row(m, i, s->n_classes, row);
 	return (m->conf[i] + 1.0 - row[l]) / 2.0;
 }
 

@@ -5,6 +5,7 @@
  * prefills). The focused pane's own keys (pane_class.keys) are tried before these (panes.c).
  */
 #include "tui_int.h"
+#include "views.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,32 +129,12 @@ static int act_help(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	return RELAYOUT;
 }
 
-/* The views the keys open, by act_view's argument. */
-enum {
-	V_WORDS,
-	V_MATRIX,
-	V_WEIGHTS,
-	V_PROJECTION,
-	V_MODELS,
-	V_SNAPSHOT,
-	V_REVIEW,
-	V_LABELS,
-	V_GRID,
-	V_PREVIEW,
-	V_DUPS
-};
-static const char *const view_names[] = {
-    [V_WORDS] = "words",           [V_MATRIX] = "matrix", [V_WEIGHTS] = "weights",
-    [V_PROJECTION] = "projection", [V_MODELS] = "models", [V_SNAPSHOT] = "snapshot",
-    [V_REVIEW] = "review",         [V_LABELS] = "labels", [V_GRID] = "grid",
-    [V_PREVIEW] = "preview",       [V_DUPS] = "dups"};
-
-/* Opens the view view_names[arg]. */
+/* Opens the view view_classes[arg]. */
 static int act_view(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)ctx;
 	(void)nav;
-	return view_open(app, view_names[arg]);
+	return view_open(app, view_classes[arg]->name);
 }
 
 static int act_redraw(struct app *app, void *ctx, struct view_nav *nav, long arg)
@@ -257,32 +238,14 @@ static struct key_action panes_acts[] = {
     {"sort", "sort the instances (:sort KEY)", act_command, 2, K('s')},
     {"models", "choose models A and B (:models A B)", act_command, 3, K('m')},
     {"redraw", "redraw the whole screen", act_redraw, 0, K(CTRL('l'))},
-    {"view-words", "view: frequent words of the shown texts, with their lift", act_view, V_WORDS,
-     K('W')},
-    {"view-matrix", "view: mean activation per class x neuron of the layer", act_view, V_MATRIX,
-     K('M')},
-    {"view-weights", "view: the layer's weights, with the instance's activations", act_view,
-     V_WEIGHTS, K('H')},
-    {"view-projection", "view: PCA scatter of the layer's activations", act_view, V_PROJECTION,
-     K('P')},
-    {"view-models", "view: table of every model; classes where models diverge", act_view, V_MODELS,
-     K('O')},
-    {"view-snapshot", "view: weight change from model A to B (snapshots)", act_view, V_SNAPSHOT,
-     K('D')},
     {"search", "search the focused list (id, class, text; neuron number)", act_search, 0, K('/')},
     {"search-next", "next match of the search", act_search, 1, K('n')},
     {"search-prev", "previous match of the search", act_search, -1, K('N')},
     {"layer-next", "neuron pane: next layer (:layer MODEL.LAYER)", act_layer_next, 0, K('L')},
-    {"view-review", "triage: review the likely label errors one at a time", act_view, V_REVIEW,
-     K('R')},
-    {"view-labels", "triage: misclassified samples per given label -> predicted class", act_view,
-     V_LABELS, K('E')},
-    {"view-grid", "images: thumbnails of the shown instances", act_view, V_GRID, K('t')},
-    {"view-preview", "images: the instance's image over the whole screen", act_view, V_PREVIEW,
-     K('v')},
     {"copy", "copy the instance's id to the clipboard (OSC 52; :copy FIELD for another field)",
      act_copy, 0, K('y')},
-    {"view-dups", "triage: near-duplicate pairs in the layer (same prediction)", act_view, V_DUPS,
-     K('Y')},
+#define VIEW_ACTION(cls, name, help, keys) {"view-" name, help, act_view, VIEW_IDX_##cls, keys},
+    NNCMP_VIEWS(VIEW_ACTION)
+#undef VIEW_ACTION
 };
 KEYMODE(panes_keys, "panes", "Keys of the panes", panes_acts);

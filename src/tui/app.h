@@ -83,7 +83,6 @@ struct app {
 	WINDOW *status, *msgline, *helpwin;
 	bool status_dirty, msg_dirty;
 	size_t help_top;
-	int conf_view; /* 0: A, 1: B, 2: B − A */
 
 	/* message line and command line */
 	char msg[NN_ERR_MAX + 64];

@@ -5,6 +5,7 @@
  * command, so a new command is one entry here.
  */
 #include "tui_int.h"
+#include "views.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,13 @@ static void complete_copy(const struct app *app, struct cands *c)
 	cand_models(app, c, "", "");
 }
 
+static void complete_view(const struct app *app, struct cands *c)
+{
+	(void)app;
+	for (size_t k = 0; view_classes[k]; k++)
+		cand_add(c, view_classes[k]->name);
+}
+
 /* Skips spaces; returns the rest. */
 static char *skip_ws(char *p)
 {
@@ -177,6 +185,19 @@ static int run_rescore(struct app *app, char *arg, bool bang)
 	return triage_rescore(app);
 }
 
+static int run_view(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	char *end = arg + strlen(arg);
+	while (end > arg && (end[-1] == ' ' || end[-1] == '\t'))
+		*--end = '\0';
+	if (!*arg) {
+		app_message(app, true, ":view needs a view's name (Tab lists them)");
+		return REDRAW_STATUS;
+	}
+	return view_open(app, arg);
+}
+
 static int run_copy(struct app *app, char *arg, bool bang)
 {
 	(void)bang;
@@ -200,6 +221,8 @@ const struct cmd_entry cmd_table[] = {
      false},
     {"copy", NULL, "FIELD", "copy id, index, text, image, gt, given, split or a model's prediction",
      complete_copy, run_copy, false},
+    {"view", NULL, "NAME", "open the view called NAME (any view, also one without a key)",
+     complete_view, run_view, false},
     {"q", "quit", "", "quit", NULL, run_quit, false},
 };
 const size_t n_cmds = sizeof cmd_table / sizeof *cmd_table;

@@ -6,6 +6,7 @@
  * the name config.ini rebinds (MODE.NAME; the panes' names without MODE.) and the help text.
  */
 #include "tui_int.h"
+#include "views.h"
 
 #include <stdio.h>
 #include <string.h>

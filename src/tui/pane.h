@@ -16,15 +16,22 @@
 struct app;
 struct keymode;
 
-enum pane_id {
-	PANE_MODELS,
-	PANE_AGREE,
-	PANE_CONFUSION,
-	PANE_INSTANCES,
-	PANE_NEURONS,
-	PANE_DETAIL,
-	PANE_COUNT
-};
+/*
+ * Every pane, in Tab order, one line each: X(ID, class). The line gives the pane its enum pane_id
+ * (PANE_ID), declares its class and lists it in pane_classes[] (panes.c). A new pane is its file
+ * (copy pane_models.c) plus its line here; its class's region, stack and share place it.
+ */
+#define NNCMP_PANES(X)                                                                             \
+	X(MODELS, pane_models)                                                                     \
+	X(AGREE, pane_agree)                                                                       \
+	X(CONFUSION, pane_confusion)                                                               \
+	X(INSTANCES, pane_instances)                                                               \
+	X(NEURONS, pane_neurons)                                                                   \
+	X(DETAIL, pane_detail)
+
+#define PANE_ENUM(id, cls) PANE_##id,
+enum pane_id { NNCMP_PANES(PANE_ENUM) PANE_COUNT };
+#undef PANE_ENUM
 
 /* The cursor of a list (a pane's or a view's): row cur, first visible row top; left is the
  * column cursor or the horizontal scroll, first_col the first visible column (cell lists). */
@@ -39,9 +46,15 @@ struct pane {
 	int y, x, h, w;
 	bool dirty;
 	struct view_nav nav;
+	int mode; /* which variant the pane shows, its own meaning (confusion: 0 A, 1 B, 2 B − A) */
 	int cell_x,
 	    cell_w; /* a cell cursor's columns as last drawn: first x, width (for a click) */
 };
+
+/* Where a pane sits in the wide layout (app_layout, tui.c): four quarters, each a column of
+ * panes. The bottom-left one is the main list: the medium layout shows it under the one other
+ * pane that last had the focus. */
+enum pane_region { REGION_TOP_LEFT, REGION_TOP_RIGHT, REGION_BOTTOM_LEFT, REGION_BOTTOM_RIGHT };
 
 /* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */
 enum pane_cursor { CURSOR_NONE, CURSOR_ROWS, CURSOR_CELLS };
@@ -69,10 +82,20 @@ struct pane_class {
 	/* A pane redrawn whenever this one's cursor moves (the detail follows the instances), or
 	 * -1. */
 	int follower;
+	/* Its place: the region, and its position in that region's column (0 on top). */
+	enum pane_region region;
+	int stack;
+	/* Its height when a pane sits below it in the column: share percent of the column; a
+	 * negative share: what it needs, at most -share percent (and at least 3 rows). The last
+	 * pane of a column takes what is left. */
+	int share;
+	/* Rows added to what it needs when the top panes are sized (a footer line). */
+	int extra;
 };
 
-extern const struct pane_class pane_models, pane_agree, pane_confusion, pane_instances,
-    pane_neurons, pane_detail;
+#define PANE_EXTERN(id, cls) extern const struct pane_class cls;
+NNCMP_PANES(PANE_EXTERN)
+#undef PANE_EXTERN
 /* Indexed by enum pane_id. */
 extern const struct pane_class *const pane_classes[PANE_COUNT];
 

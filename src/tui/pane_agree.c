@@ -196,4 +196,6 @@ const struct pane_class pane_agree = {
     .enter = agree_enter,
     .match = agree_match,
     .follower = -1,
+    .region = REGION_TOP_LEFT,
+    .stack = 1,
 };

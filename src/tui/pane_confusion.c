@@ -1,6 +1,6 @@
 /*
  * pane_confusion.c — the confusion matrix pane: model A's, B's or the difference B−A
- * (app->conf_view, cycled by the panes' `confusion` action), heat-coloured, the diagonal marked,
+ * (its pane's mode, cycled by the panes' `confusion` action), heat-coloured, the diagonal marked,
  * with a cell cursor (nav.cur the row, nav.left the column, nav.first_col the first column
  * shown). Its own keys (mode "confusion") move the column; Enter or a click opens the cell's
  * instances as a filter.
@@ -13,13 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the pane shows: 0 model A, 1 model B, 2 B − A (struct pane's mode). */
+#define CONF_MODE(app) ((app)->panes[PANE_CONFUSION].mode)
+
 /* Value of confusion cell (r, c) in the current view. */
 static int64_t conf_value(const struct app *app, size_t r, size_t c)
 {
 	size_t C = app->s->n_classes;
 	int64_t va = app->mm[app->a].confusion[r * C + c];
 	int64_t vb = app->mm[app->b].confusion[r * C + c];
-	return app->conf_view == 0 ? va : app->conf_view == 1 ? vb : vb - va;
+	return CONF_MODE(app) == 0 ? va : CONF_MODE(app) == 1 ? vb : vb - va;
 }
 
 /*
@@ -53,13 +56,13 @@ static void confusion_draw(struct app *app)
 	size_t C = s->n_classes;
 	werase(w);
 	char title[160];
-	if (app->conf_view == 2)
+	if (CONF_MODE(app) == 2)
 		snprintf(title, sizeof title, "Confusion B%sA: %.30s %s %.30s",
 		         glyph(app, "\xe2\x88\x92", "-"), app->model_names[app->b],
 		         glyph(app, "\xe2\x88\x92", "-"), app->model_names[app->a]);
 	else
-		snprintf(title, sizeof title, "Confusion %s: %.40s", app->conf_view ? "B" : "A",
-		         app->model_names[app->conf_view ? app->b : app->a]);
+		snprintf(title, sizeof title, "Confusion %s: %.40s", CONF_MODE(app) ? "B" : "A",
+		         app->model_names[CONF_MODE(app) ? app->b : app->a]);
 	char right[64], kbuf[32];
 	snprintf(right, sizeof right, "%s: A/B/B%sA", action_key("confusion", kbuf, sizeof kbuf),
 	         glyph(app, "\xe2\x88\x92", "-"));
@@ -90,7 +93,7 @@ static void confusion_draw(struct app *app)
 		lw = 10;
 	lw += 1;
 	/* cells fit the largest value, and the class names when there is room for them */
-	int cw = digits + (app->conf_view == 2 ? 2 : 1);
+	int cw = digits + (CONF_MODE(app) == 2 ? 2 : 1);
 	if (cw < 4)
 		cw = 4;
 	int want = (name_w > 8 ? 8 : name_w) + 1;
@@ -152,7 +155,7 @@ static void confusion_draw(struct app *app)
 			size_t col = nv->first_col + (size_t)k;
 			int64_t v = conf_value(app, row, col);
 			enum role role;
-			if (app->conf_view == 2)
+			if (CONF_MODE(app) == 2)
 				role = v == 0                    ? ROLE_HEAT_0
 				       : (v > 0) == (row == col) ? ROLE_BETTER
 				                                 : ROLE_WORSE;
@@ -171,7 +174,7 @@ static void confusion_draw(struct app *app)
 			if (v == 0 && row != col)
 				snprintf(num, sizeof num, "%*s", cw - 1,
 				         glyph(app, "\xc2\xb7", "."));
-			else if (app->conf_view == 2)
+			else if (CONF_MODE(app) == 2)
 				snprintf(num, sizeof num, "%+*lld", cw - 1, (long long)v);
 			else
 				snprintf(num, sizeof num, "%*lld", cw - 1, (long long)v);
@@ -179,7 +182,7 @@ static void confusion_draw(struct app *app)
 			int nc = text_cols(num);
 			draw_safe(app, w, y, lw + k * cw, 1, " ", role_attr(ROLE_NORMAL), false);
 			draw_safe(app, w, y, lw + k * cw + 1 + (cw - 1 - nc), nc, num, a, false);
-			if (row == col && app->conf_view != 2 && !app->utf8 &&
+			if (row == col && CONF_MODE(app) != 2 && !app->utf8 &&
 			    role == ROLE_DIAGONAL)
 				mvwchgat(w, y, lw + k * cw + 1, cw - 1, a | A_UNDERLINE, 0, NULL);
 		}
@@ -191,7 +194,7 @@ static void confusion_draw(struct app *app)
 	char rbuf[300];
 	char *tr = xstrdup(app->class_names[nv->cur]);
 	char *pr = xstrdup(app->class_names[nv->left]);
-	if (app->conf_view == 2)
+	if (CONF_MODE(app) == 2)
 		snprintf(rbuf, sizeof rbuf, "truth %.20s %s pred %.20s: %+lld (B%sA)   %s: open",
 		         tr, glyph(app, "\xe2\x86\x92", "->"), pr, (long long)v,
 		         glyph(app, "\xe2\x88\x92", "-"), kb);
@@ -237,15 +240,15 @@ static int confusion_enter(struct app *app)
 		return 0;
 	int64_t in_a = app->mm[app->a].confusion[cell_at];
 	int64_t in_b = app->mm[app->b].confusion[cell_at];
-	if ((app->conf_view == 0 && in_a == 0) || (app->conf_view == 1 && in_b == 0) ||
-	    (app->conf_view == 2 && in_a == 0 && in_b == 0)) {
+	if ((CONF_MODE(app) == 0 && in_a == 0) || (CONF_MODE(app) == 1 && in_b == 0) ||
+	    (CONF_MODE(app) == 2 && in_a == 0 && in_b == 0)) {
 		app_message(app, false, "that cell is empty: nothing to open");
 		return REDRAW_STATUS;
 	}
 	/* view 0 and 1: model A's or B's cell; 2: the difference, either model's */
 	char *cell = filter_confusion_cell(s, (int)nv->cur, (int)nv->left,
-	                                   app->conf_view == 1 ? app->b : app->a,
-	                                   app->conf_view == 2 ? (int)app->b : -1);
+	                                   CONF_MODE(app) == 1 ? app->b : app->a,
+	                                   CONF_MODE(app) == 2 ? (int)app->b : -1);
 	char *f = filter_and(app->filter, cell);
 	int rc = app_set_filter(app, f, AGREE_CUSTOM, app->cls, true);
 	free(f);
@@ -292,7 +295,7 @@ int pane_confusion_cycle(struct app *app, void *ctx, struct view_nav *nav, long 
 	(void)ctx;
 	(void)nav;
 	(void)arg;
-	app->conf_view = (app->conf_view + 1) % 3;
+	CONF_MODE(app) = (CONF_MODE(app) + 1) % 3;
 	if (pane_visible(app, PANE_CONFUSION) || app->zoom)
 		return REDRAW_ONE(PANE_CONFUSION);
 	/* a smaller layout hides the matrix: bring it into view */
@@ -320,4 +323,6 @@ const struct pane_class pane_confusion = {
     .click = confusion_click,
     .keys = &confusion_keys,
     .follower = -1,
+    .region = REGION_TOP_RIGHT,
+    .extra = 1,
 };

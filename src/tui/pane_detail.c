@@ -330,4 +330,7 @@ const struct pane_class pane_detail = {
     .need = detail_need,
     .draw = detail_draw,
     .follower = -1,
+    .region = REGION_BOTTOM_RIGHT,
+    .stack = 0,
+    .share = 55,
 };

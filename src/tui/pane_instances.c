@@ -313,4 +313,5 @@ const struct pane_class pane_instances = {
     .enter = instances_enter,
     .match = instances_match,
     .follower = PANE_DETAIL,
+    .region = REGION_BOTTOM_LEFT,
 };

@@ -89,4 +89,7 @@ const struct pane_class pane_models = {
     .enter = models_enter,
     .match = models_match,
     .follower = -1,
+    .region = REGION_TOP_LEFT,
+    .stack = 0,
+    .share = -50,
 };

@@ -366,4 +366,6 @@ const struct pane_class pane_neurons = {
     .enter = neurons_enter,
     .match = neurons_match,
     .follower = -1,
+    .region = REGION_BOTTOM_RIGHT,
+    .stack = 1,
 };

@@ -7,11 +7,9 @@
 #include "tui_int.h"
 #include "views.h"
 
-const struct pane_class *const pane_classes[PANE_COUNT] = {
-    [PANE_MODELS] = &pane_models,       [PANE_AGREE] = &pane_agree,
-    [PANE_CONFUSION] = &pane_confusion, [PANE_INSTANCES] = &pane_instances,
-    [PANE_NEURONS] = &pane_neurons,     [PANE_DETAIL] = &pane_detail,
-};
+#define PANE_PTR(id, cls) [PANE_##id] = &cls,
+const struct pane_class *const pane_classes[PANE_COUNT] = {NNCMP_PANES(PANE_PTR)};
+#undef PANE_PTR
 
 bool pane_visible(const struct app *app, enum pane_id p)
 {

@@ -131,6 +131,61 @@ static int pane_need(const struct app *app, enum pane_id p)
 	return pane_classes[p]->need(app);
 }
 
+/* The panes of region r from the top (their stack), into out; returns how many. */
+static int column_panes(enum pane_region r, enum pane_id out[PANE_COUNT])
+{
+	int n = 0;
+	for (int p = 0; p < PANE_COUNT; p++)
+		if (pane_classes[p]->region == r) {
+			int k = n++;
+			while (k > 0 && pane_classes[out[k - 1]]->stack > pane_classes[p]->stack) {
+				out[k] = out[k - 1];
+				k--;
+			}
+			out[k] = (enum pane_id)p;
+		}
+	return n;
+}
+
+/* The rows a top column wants: what its panes need, plus their extra rows. */
+static int column_need(const struct app *app, enum pane_region r)
+{
+	enum pane_id ps[PANE_COUNT];
+	int n = column_panes(r, ps), need = 0;
+	for (int k = 0; k < n; k++)
+		need += pane_need(app, ps[k]) + pane_classes[ps[k]]->extra;
+	return need;
+}
+
+/* Stacks region r's panes in the h x w box at (y, x): each but the last by its share. */
+static void column_place(struct app *app, enum pane_region r, int y, int x, int h, int w)
+{
+	enum pane_id ps[PANE_COUNT];
+	int n = column_panes(r, ps);
+	for (int k = 0; k < n; k++) {
+		const struct pane_class *c = pane_classes[ps[k]];
+		int ph = h;
+		if (k + 1 < n && c->share >= 0)
+			ph = h * c->share / 100;
+		else if (k + 1 < n) {
+			int cap = h * -c->share / 100;
+			ph = pane_need(app, ps[k]);
+			if (ph > cap)
+				ph = cap > 3 ? cap : 3;
+		}
+		pane_place(app, ps[k], y, x, ph, w);
+		y += ph;
+		h -= ph;
+	}
+}
+
+/* The main list: the bottom-left pane (the instances). */
+static enum pane_id pane_main(void)
+{
+	enum pane_id ps[PANE_COUNT];
+	return column_panes(REGION_BOTTOM_LEFT, ps) > 0 ? ps[0] : (enum pane_id)0;
+}
+
 /* Builds the windows for the terminal's size; which panes show depends on it. */
 static void app_layout(struct app *app)
 {
@@ -180,37 +235,30 @@ static void app_layout(struct app *app)
 	}
 	if (cols >= 120 && rows >= 35) {
 		app->layout = 0;
-		int lw = cols * 45 / 100;
+		int lw = cols * 45 / 100; /* the top-left column */
 		lw = lw < 62 ? 62 : lw > 84 ? 84 : lw;
-		int need_l = pane_need(app, PANE_MODELS) + pane_need(app, PANE_AGREE);
-		int need_r = pane_need(app, PANE_CONFUSION) + 1;
-		int th = need_l > need_r ? need_l : need_r;
+		int th = column_need(app, REGION_TOP_LEFT), tr = column_need(app, REGION_TOP_RIGHT);
+		th = th > tr ? th : tr;
 		if (th > H / 2)
 			th = H / 2;
-		int mh = pane_need(app, PANE_MODELS);
-		if (mh > th / 2)
-			mh = th / 2 > 3 ? th / 2 : 3;
-		pane_place(app, PANE_MODELS, 0, 0, mh, lw);
-		pane_place(app, PANE_AGREE, mh, 0, th - mh, lw);
-		pane_place(app, PANE_CONFUSION, 0, lw + 1, th, cols - lw - 1);
-		/* below: the instances, and beside them the detail over the neurons */
-		int rw = cols * 2 / 5;
+		int rw = cols * 2 / 5; /* the bottom-right column */
 		rw = rw < 50 ? 50 : rw > 90 ? 90 : rw;
-		int bh = H - th;
-		int dh = bh * 11 / 20;
-		pane_place(app, PANE_INSTANCES, th, 0, bh, cols - rw - 1);
-		pane_place(app, PANE_DETAIL, th, cols - rw, dh, rw);
-		pane_place(app, PANE_NEURONS, th + dh, cols - rw, bh - dh, rw);
+		column_place(app, REGION_TOP_LEFT, 0, 0, th, lw);
+		column_place(app, REGION_TOP_RIGHT, 0, lw + 1, th, cols - lw - 1);
+		column_place(app, REGION_BOTTOM_LEFT, th, 0, H - th, cols - rw - 1);
+		column_place(app, REGION_BOTTOM_RIGHT, th, cols - rw, H - th, rw);
 		return;
 	}
 	if (cols >= 60 && rows >= 20) {
 		app->layout = 1;
-		int uh = pane_need(app, app->upper) + (app->upper == PANE_CONFUSION ? 1 : 0);
+		enum pane_id main = pane_main();
+		const struct pane_class *u = pane_classes[app->upper];
+		int uh = pane_need(app, app->upper) + u->extra;
 		if (uh > H - 9)
 			uh = H / 2 > H - 9 ? H / 2 : H - 9;
 		pane_place(app, app->upper, 0, 0, uh, cols);
-		pane_place(app, PANE_INSTANCES, uh, 0, H - uh, cols);
-		if (app->focus != PANE_INSTANCES)
+		pane_place(app, main, uh, 0, H - uh, cols);
+		if (app->focus != main)
 			app->focus = app->upper;
 		return;
 	}

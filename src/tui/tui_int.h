@@ -24,41 +24,6 @@
 #include "pane.h"
 #include "theme.h"
 
-/* ---- views reached by keys (views.c): full-screen pages drawn over the pane area ---- */
-
-/*
- * One kind of view. prepare() runs on the UI thread and copies from the app what compute() needs
- * (the selection, the layer, the instance); compute() runs on the worker thread (worker.h) and must
- * not touch the app or curses; draw(), key() and enter() run on the UI thread once compute() has
- * succeeded.
- */
-struct view_class {
-	const char *name;  /* "words": bound to the action "view-words" */
-	const char *title; /* "Frequent words" */
-	const char *help;  /* one line for the help screen */
-	/* NULL with err set when the view does not apply ("the study has no texts"). */
-	void *(*prepare)(struct app *app, struct nn_err *err);
-	/* The long part, or NULL when prepare did everything. Returns 0 or -1 with err. */
-	int (*compute)(void *ctx, struct nn_progress *prog, struct nn_err *err);
-	/* Draws into w below the host's title line (rows 1..h-1). */
-	void (*draw)(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav);
-	/* Rows of its list, for the host's j k g G PgUp PgDn. */
-	size_t (*rows)(const void *ctx);
-	/* Its own keys (keys.h), tried before the keys every view shares (view_keys); NULL: none.
-	 */
-	struct keymode *keys;
-	/* A view in a state of its own that takes every key first (the review's class picker, a
-	 * batch waiting for Enter): reaction flags, or -1 when not in such a state (NULL: never).
-	 */
-	int (*capture)(struct app *app, void *ctx, struct view_nav *nav, int key);
-	/* Whether row matches a / search for text (NULL: the view has no search). */
-	bool (*match)(const struct app *app, const void *ctx, size_t row, const char *text);
-	/* Enter on nav->cur: reaction flags (e.g. sort the instances by a neuron and close: the
-	 * host closes the view when the result has VIEW_CLOSE). */
-	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
-	void (*free)(void *ctx);
-};
-
 /* ---- the neuron pane (pane_neurons.c) ---- */
 
 /* Asks the worker for the ranking of layer (app->lm, app->ll) for the current selection. */
@@ -83,8 +48,6 @@ int triage_rescore(struct app *app);
 
 /* ---- views (views.c) ---- */
 
-/* The views, in the order of the help screen; NULL-terminated. */
-extern const struct view_class *const view_classes[];
 /* Opens the view called name (its compute() goes to the worker); returns reaction flags. */
 int view_open(struct app *app, const char *name);
 /* Closes the open view, cancelling its computation; returns reaction flags. */

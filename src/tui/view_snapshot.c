@@ -95,6 +95,14 @@ static size_t snap_rows(const void *p)
 	return c->d.n_layers;
 }
 
+/* A layer row matches by its name. */
+static bool snap_match(const struct app *app, const void *ctx, size_t row, const char *text)
+{
+	(void)app;
+	const struct snap_ctx *c = ctx;
+	return c->have && row < c->d.n_layers && search_has(c->d.layers[row].name, text);
+}
+
 static void shape_text(const struct wdiff_layer *l, char *buf, size_t size)
 {
 	size_t o = 0;
@@ -223,6 +231,7 @@ const struct view_class view_snapshot = {
     .compute = snap_compute,
     .draw = snap_draw,
     .rows = snap_rows,
+    .match = snap_match,
     .enter = NULL,
     .free = snap_free,
 };

@@ -18,9 +18,9 @@
 
 #include "worker.h"
 
-const struct view_class *const view_classes[] = {
-    &view_words,  &view_matrix,   &view_weights, &view_projection, &view_models, &view_snapshot,
-    &view_review, &view_overview, &view_grid,    &view_preview,    &view_dups,   NULL};
+#define VIEW_PTR(cls, name, help, keys) &cls,
+const struct view_class *const view_classes[] = {NNCMP_VIEWS(VIEW_PTR) NULL};
+#undef VIEW_PTR
 
 /* What app->view_ctx points to while a view is open. */
 struct view_holder {

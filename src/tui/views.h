@@ -1,8 +1,9 @@
 /*
  * views.h — what the views reached by keys (views.c and view_*.c) share beyond tui_int.h: the
- * view classes, and small helpers for their prepare() and draw().
+ * struct view_class (what a view is), the list of them, and small helpers for their prepare() and
+ * draw().
  *
- * Each view_*.c defines one struct view_class; views.c lists them in view_classes[] and runs
+ * Each view_*.c defines one struct view_class, listed once in NNCMP_VIEWS below; views.c runs
  * them (prepare on the UI thread, compute on the worker, then draw/key/enter on the UI thread).
  * Helpers that return memory say so; the caller frees it.
  */
@@ -11,8 +12,71 @@
 
 #include "tui_int.h"
 
-extern const struct view_class view_words, view_matrix, view_weights, view_projection, view_models,
-    view_snapshot, view_review, view_overview, view_grid, view_preview, view_dups;
+/*
+ * One kind of view. prepare() runs on the UI thread and copies from the app what compute() needs
+ * (the selection, the layer, the instance); compute() runs on the worker thread (worker.h) and must
+ * not touch the app or curses; draw(), key() and enter() run on the UI thread once compute() has
+ * succeeded.
+ */
+struct view_class {
+	const char *name;  /* "words": bound to the action "view-words" */
+	const char *title; /* "Frequent words" */
+	const char *help;  /* one line for the help screen */
+	/* NULL with err set when the view does not apply ("the study has no texts"). */
+	void *(*prepare)(struct app *app, struct nn_err *err);
+	/* The long part, or NULL when prepare did everything. Returns 0 or -1 with err. */
+	int (*compute)(void *ctx, struct nn_progress *prog, struct nn_err *err);
+	/* Draws into w below the host's title line (rows 1..h-1). */
+	void (*draw)(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav);
+	/* Rows of its list, for the host's j k g G PgUp PgDn. */
+	size_t (*rows)(const void *ctx);
+	/* Its own keys (keys.h), tried before the keys every view shares (view_keys); NULL: none.
+	 */
+	struct keymode *keys;
+	/* A view in a state of its own that takes every key first (the review's class picker, a
+	 * batch waiting for Enter): reaction flags, or -1 when not in such a state (NULL: never).
+	 */
+	int (*capture)(struct app *app, void *ctx, struct view_nav *nav, int key);
+	/* Whether row matches a / search for text (NULL: the view has no search). */
+	bool (*match)(const struct app *app, const void *ctx, size_t row, const char *text);
+	/* Enter on nav->cur: reaction flags (e.g. sort the instances by a neuron and close: the
+	 * host closes the view when the result has VIEW_CLOSE). */
+	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
+	void (*free)(void *ctx);
+};
+
+/*
+ * Every view, in the order of the help screen, one line each: X(class, name, help, keys). A new
+ * view is its file (copy view_dups.c) plus its line here. The line declares the class, lists it
+ * in view_classes[] (views.c) and gives the panes the action "view-NAME" with its default keys
+ * (actions.c), so `?` lists it and config.ini's [keys] rebinds it. NAME is the class's .name.
+ */
+#define NNCMP_VIEWS(X)                                                                             \
+	X(view_words, "words", "view: frequent words of the shown texts, with their lift", K('W')) \
+	X(view_matrix, "matrix", "view: mean activation per class x neuron of the layer", K('M'))  \
+	X(view_weights, "weights", "view: the layer's weights, with the instance's activations",   \
+	  K('H'))                                                                                  \
+	X(view_projection, "projection", "view: PCA scatter of the layer's activations", K('P'))   \
+	X(view_models, "models", "view: table of every model; classes where models diverge",       \
+	  K('O'))                                                                                  \
+	X(view_snapshot, "snapshot", "view: weight change from model A to B (snapshots)", K('D'))  \
+	X(view_review, "review", "triage: review the likely label errors one at a time", K('R'))   \
+	X(view_overview, "labels",                                                                 \
+	  "triage: misclassified samples per given label -> predicted class", K('E'))              \
+	X(view_grid, "grid", "images: thumbnails of the shown instances", K('t'))                  \
+	X(view_preview, "preview", "images: the instance's image over the whole screen", K('v'))   \
+	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)", K('Y'))
+
+#define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
+NNCMP_VIEWS(VIEW_EXTERN)
+#undef VIEW_EXTERN
+/* A view's place in view_classes[]: VIEW_IDX(view_words) ... */
+#define VIEW_ENUM(cls, name, help, keys) VIEW_IDX_##cls,
+enum view_index { NNCMP_VIEWS(VIEW_ENUM) VIEW_COUNT };
+#undef VIEW_ENUM
+
+/* The views of NNCMP_VIEWS, in its order; NULL-terminated. */
+extern const struct view_class *const view_classes[];
 
 /* The selection as a strictly increasing list (caller frees); *n gets its length. */
 uint32_t *view_sel_sorted(const struct app *app, size_t *n);

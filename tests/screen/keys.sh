@@ -109,4 +109,22 @@ keys q
 keys q
 expect "q quits" "rc=0"
 
+echo "== :view NAME opens any view by name, Tab completes the name"
+rm -f "$TMP/config/nncmp/config.ini"
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "A=cnn B=cnn_early"
+keys :
+type_text "view snap"
+keys Tab
+expect ":view Tab completes the view's name" ":view snapshot"
+keys Enter
+expect ":view snapshot opens the snapshot view" "Snapshot comparison"
+keys Escape
+keys :
+type_text "view nosuch"
+keys Enter
+expect ":view of an unknown name says so" "no view called 'nosuch'"
+keys q
+expect "q quits" "rc=0"
+
 finish keys

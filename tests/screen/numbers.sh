@@ -11,9 +11,10 @@ case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
 [ -x "$BIN" ] || { echo "numbers: no binary $BIN" >&2; exit 2; }
 command -v tmux >/dev/null || { echo "numbers: tmux is not installed" >&2; exit 2; }
 PY=/usr/bin/python3
-C15=tests/data/classes15
-
 . tests/screen/lib.sh
+# a copy: the review queue takes the study's journal for writing, which must not land in the tree
+mkdir -p "$TMP/c15" && cp -r tests/data/classes15/. "$TMP/c15/" && rm -f "$TMP/c15/nncmp-journal.jsonl"
+C15=$TMP/c15
 
 # text_of ID: the raw text of classes15's sample ID, as JSON (so newlines and tabs survive)
 text_of() {

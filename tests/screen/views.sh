@@ -155,6 +155,10 @@ for l in d["layers"]:
     print("^ %s +%s +%.4g +%.4g +%.4g +%.4g +%s" % (l["name"], shape, l["l2"], l["norm_a"], l["relative"], l["max_abs_delta"], lv))
 ' "$TMP/d.json" >"$TMP/diff.txt"
 while read -r re; do expect_re "snapshot row: ${re%% +*}" "$re"; done <"$TMP/diff.txt"
+keys /
+type_text "fc2"
+keys Enter
+expect "/ in the snapshot view moves to the layer fc2 (its detail below)" "fc2, 640 weights"
 keys Escape
 keys : ; tm send-keys -t "$S" -l "models cnn mlp"; keys Enter
 expect "pair is cnn, mlp" "A=cnn B=mlp"
