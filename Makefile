@@ -130,6 +130,7 @@ test: deps-test
 	tests/screen/moving.sh ./nncmp
 	tests/screen/keys.sh ./nncmp
 	tests/screen/plurals.sh ./nncmp
+	tests/screen/cnnviews.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits
@@ -192,6 +193,7 @@ asan: deps-test
 		tests/screen/keys.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/plurals.sh build-asan/nncmp
+		tests/screen/cnnviews.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

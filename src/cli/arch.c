@@ -103,8 +103,8 @@ static void print_layer(const struct arch_layer *ly, bool name, bool marks, cons
 
 static void arch_text(const struct arch *a)
 {
-	struct glyphs g = cli_utf8() ? (struct glyphs){"×", "→", true}
-	                          : (struct glyphs){"x", "->", false};
+	struct glyphs g =
+	    cli_utf8() ? (struct glyphs){"×", "→", true} : (struct glyphs){"x", "->", false};
 	char *mn = cli_safe(a->model);
 	printf("%s: %zu layer%s, %llu parameters (%s%s)\n", mn, a->n_layers,
 	       a->n_layers == 1 ? "" : "s", (unsigned long long)a->params,

@@ -65,7 +65,9 @@ struct view_class {
 	  "triage: misclassified samples per given label -> predicted class", K('E'))              \
 	X(view_grid, "grid", "images: thumbnails of the shown instances", K('t'))                  \
 	X(view_preview, "preview", "images: the instance's image over the whole screen", K('v'))   \
-	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)", K('Y'))
+	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)",        \
+	  K('Y'))                                                                                  \
+	X(view_arch, "arch", "view: model A's architecture, repeated blocks folded", K('A'))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
 NNCMP_VIEWS(VIEW_EXTERN)
