@@ -77,8 +77,7 @@ static void pen_item(struct app *app, WINDOW *w, struct pen *p, const char *sep,
 	int need = text_cols(sep) + text_cols(text);
 	if (p->x > p->x0 && p->x + need > p->W - 1) {
 		p->y++;
-		p->x = p->x0 + 2;
-		sep = "";
+		p->x = p->x0 + 3; /* under the stage's text, the arrow leading */
 	}
 	if (p->y >= p->H)
 		return;
@@ -88,13 +87,12 @@ static void pen_item(struct app *app, WINDOW *w, struct pen *p, const char *sep,
 }
 
 /* The look of layer i: the cursor's reversed, layers with activations bold. */
-static attr_t layer_attr(const struct arch_ctx *c, size_t i, size_t cur_blk, size_t cur)
+static attr_t layer_attr(const struct arch_ctx *c, size_t i, size_t cur)
 {
 	const struct arch_layer *ly = &c->a.layers[i];
 	attr_t a = role_attr(ly->activations ? ROLE_KEY : ROLE_NORMAL);
 	if (ly->activations)
 		a |= A_BOLD;
-	(void)cur_blk;
 	if (i == cur)
 		a = role_attr(ROLE_SELECTION) | A_REVERSE;
 	return a;
@@ -149,8 +147,7 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 			for (size_t k = 0; k < bk->len; k++) {
 				size_t i = bk->start + r * bk->len + k;
 				arch_layer_label(&a->layers[i], true, app->utf8, buf, sizeof buf);
-				pen_item(app, w, &pn, k ? arrow : "", buf,
-				         layer_attr(c, i, b, cur));
+				pen_item(app, w, &pn, k ? arrow : "", buf, layer_attr(c, i, cur));
 			}
 			const struct arch_layer *l0 = &a->layers[bk->start];
 			const struct arch_layer *l1 =
@@ -163,7 +160,7 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		char lab[500];
 		snprintf(buf, sizeof buf, "%.200s: %s", ly->name,
 		         arch_layer_label(ly, true, app->utf8, lab, sizeof lab));
-		pen_item(app, w, &pn, sep, buf, layer_attr(c, bk->start, b, cur));
+		pen_item(app, w, &pn, sep, buf, layer_attr(c, bk->start, cur));
 	}
 	if (!a->n_layers || H < 3)
 		return;
