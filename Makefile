@@ -130,6 +130,10 @@ test: deps-test
 	tests/screen/moving.sh ./nncmp
 	tests/screen/keys.sh ./nncmp
 	tests/screen/plurals.sh ./nncmp
+	tests/screen/h5_damaged.sh ./nncmp
+	tests/screen/saved.sh ./nncmp
+	tests/screen/bylabel.sh ./nncmp
+	tests/screen/many.sh ./nncmp
 	tests/screen/cnnviews.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
@@ -194,6 +198,14 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/plurals.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/h5_damaged.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/saved.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/bylabel.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/many.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/cnnviews.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/plurals.sh build-asan/nncmp
@@ -214,7 +226,9 @@ ubsan: asan
 # readers in src/tui/, so they link the TUI's sources (and ncursesw) besides the core's.
 # libhdf5 (not instrumented) asks malloc for absurd sizes on malformed files and copes with
 # NULL, as under glibc: fuzz_h5 runs with allocator_may_return_null; tests/fuzz/lsan.supp
-# leaves out leaks inside libhdf5.
+# leaves out leaks inside libhdf5. Its forked checks crash on purpose: allow_user_segv_handler
+# lets the child die of the signal quietly, and artifacts (also of a child out of libFuzzer's
+# malloc limit) go to build/fuzz, not the top of the tree.
 FUZZ_CC ?= clang
 FUZZ    ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
 FUZZ_TUI = fuzz_theme fuzz_config
@@ -229,9 +243,11 @@ fuzz: $(CORE_SRC) $(GFX_SRC)
 			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) $(GFX_SRC) \
 			$$extra $(LIBS) -pthread || exit 1; \
 		mkdir -p tests/fuzz/corpus-work/$$n; \
-		case $$n in fuzz_h5) asan=allocator_may_return_null=1 ;; *) asan= ;; esac; \
+		case $$n in fuzz_h5) asan=allocator_may_return_null=1:allow_user_segv_handler=1 ;; \
+			*) asan= ;; esac; \
 		ASAN_OPTIONS=$$asan LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 		$(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=5 -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$n- \
 			tests/fuzz/corpus-work/$$n tests/fuzz/seeds/$$n || exit 1; \
 	done
 

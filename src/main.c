@@ -16,7 +16,7 @@
 /* The form that opens a study, before the subcommands in --help. */
 static const char usage_open[] =
     "usage: nncmp [--] [STUDY] [--theme NAME] [--graphics sixel|kitty|iterm|blocks|none]\n"
-    "             [--filter EXPR] [--sort KEY] [--models A B]\n"
+    "             [--filter EXPR] [--sort KEY] [--models A B] [--view NAME]\n"
     "                                     open a study (the TUI on a terminal, in that state;\n"
     "                                     else the report, over --filter)\n";
 
@@ -168,7 +168,7 @@ static int is_study_dir(const char *dir)
 static int open_study(int argc, char **argv)
 {
 	const char *study = NULL, *theme = NULL, *graphics = NULL, *filter = NULL, *sort = NULL;
-	const char *ma = NULL, *mb = NULL;
+	const char *ma = NULL, *mb = NULL, *view = NULL;
 	bool opts = true, state = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -190,6 +190,10 @@ static int open_study(int argc, char **argv)
 			sort = argv[++i], state = true;
 		else if (opts && strncmp(a, "--sort=", 7) == 0)
 			sort = a + 7, state = true;
+		else if (opts && strcmp(a, "--view") == 0 && i + 1 < argc)
+			view = argv[++i], state = true;
+		else if (opts && strncmp(a, "--view=", 7) == 0)
+			view = a + 7, state = true;
 		else if (opts && strcmp(a, "--models") == 0 && i + 2 < argc)
 			ma = argv[++i], mb = argv[++i], state = true;
 		else if ((opts && a[0] == '-') || study)
@@ -215,12 +219,14 @@ static int open_study(int argc, char **argv)
 	}
 	if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
 		tui_set_start(filter, sort, ma, mb);
+		tui_set_view(view);
 		return tui_run(study, theme, graphics);
 	}
 	if (state) {
-		fprintf(stderr,
-		        "nncmp: --sort and --models set up the TUI, which needs a terminal; "
-		        "piped, use nncmp instances STUDY --sort KEY or nncmp report\n");
+		fprintf(
+		    stderr,
+		    "nncmp: --sort, --models and --view set up the TUI, which needs a terminal; "
+		    "piped, use nncmp instances STUDY --sort KEY or nncmp report\n");
 		return EXIT_BAD_INPUT;
 	}
 	char *args[] = {argv[0],      (char *)"--filter", (char *)filter,
@@ -338,8 +344,8 @@ int main(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	cli_set_colour(when);
 	tui_set_colour(when);
-	static const char *const tui_opts[] = {"--theme", "--graphics", "--filter", "--sort",
-	                                       "--models"};
+	static const char *const tui_opts[] = {"--theme", "--graphics", "--filter",
+	                                       "--sort",  "--models",   "--view"};
 	bool tui_opt = argc >= 2 && strcmp(argv[1], "--") == 0;
 	for (size_t k = 0; argc >= 2 && k < sizeof tui_opts / sizeof *tui_opts; k++)
 		tui_opt = tui_opt || strncmp(argv[1], tui_opts[k], strlen(tui_opts[k])) == 0;

@@ -11,7 +11,8 @@ test) want="$build libcmocka-dev ncurses-term tmux python3-numpy python3-scipy p
 bench) want="$build python3-numpy python3-sklearn" ;;
 bench-triage) want="$build python3-numpy python3-scipy python3-sklearn fortunes" ;;
 demo-data) want="python3-numpy python3-scipy python3-sklearn python3-torch python3-pil fortunes" ;;
-*) echo "deps.sh: unknown set '$1' (build, test, bench, bench-triage, demo-data)" >&2; exit 2 ;;
+terminals) want="xvfb xterm x11-apps imagemagick kitty" ;; # looking at images in real terminals
+*) echo "deps.sh: unknown set '$1' (build, test, bench, bench-triage, demo-data, terminals)" >&2; exit 2 ;;
 esac
 
 missing=""

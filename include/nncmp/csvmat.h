@@ -37,6 +37,13 @@
 int csvmat_open(struct npy *a, const char *path, const char *const *names, size_t n_names,
                 const char *names_from, struct nn_err *err);
 /*
+ * Checks a CSV header (a->colnames) against class names: as many, each equal to its class, none
+ * empty or repeated (a header checked against itself checks the last two, for a study that takes
+ * its class names from it). 0, or -1 with err naming path and the first differing column.
+ */
+int csvmat_header_check(const struct strvec *header, const char *path, const char *const *names,
+                        size_t n_names, const char *names_from, struct nn_err *err);
+/*
  * Parses CSV text in memory (len bytes; tab-separated when tsv) into a (through an unlinked
  * temporary file, no cache), for the fuzzer and unit tests; name stands for the file.
  */

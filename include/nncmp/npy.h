@@ -162,6 +162,11 @@ void *npy_anon_map(size_t len, const char *name, struct nn_err *err);
  * reads can be slow; it is not read again). Readers of damaged files check this after a pass.
  */
 bool npy_read_failed(const struct npy *a);
+/*
+ * 0, or -1 with err "PATH: rows could not be read (damaged data?)" naming the source (the shard
+ * of a sharded matrix) whose reader failed: for computations that read a, after reading.
+ */
+int npy_read_error(const struct npy *a, struct nn_err *err);
 /* A short description of a's storage for `nncmp check` ("mapped", "decompressed in memory"...). */
 const char *npy_storage_str(const struct npy *a);
 

@@ -101,6 +101,12 @@ struct study {
 /* Opens path (a directory or a .ini manifest). Returns NULL with err set on any problem. */
 struct study *study_open(const char *path, struct nn_err *err);
 void study_free(struct study *s);
+/*
+ * 0, or -1 with err "PATH: rows could not be read (damaged data?)" when a read of any of the
+ * study's matrices failed (a damaged chunk of an HDF5 dataset read in blocks gives NaN rows): for
+ * a front to check after computing from them (filters, sort keys).
+ */
+int study_read_error(const struct study *s, struct nn_err *err);
 
 /*
  * Parses classes.txt from buf (len bytes; `path` names it in messages): one name per line, no

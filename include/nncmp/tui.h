@@ -33,4 +33,8 @@ void tui_set_colour(enum colour_when when);
  */
 void tui_set_start(const char *filter, const char *sort, const char *model_a, const char *model_b);
 
+/* --view NAME: open with the saved view NAME (views.ini); an unknown name makes tui_run say so
+ * and return 2 before the screen is touched. NULL: the state left at the last quit. */
+void tui_set_view(const char *name);
+
 #endif

@@ -97,6 +97,13 @@ int mkdir_p(const char *dir, unsigned mode);
 /* fsyncs the directory that holds path (after a file in it was created or renamed); 0 or -1. */
 int fsync_dir_of(const char *path);
 
+/*
+ * The per-study file $XDG_STATE_HOME/nncmp/SUBDIR/NAME-HASH.EXT (~/.local/state/... without
+ * XDG_STATE_HOME) for a study whose own directory cannot be written: NAME is the study root's real
+ * path with unsafe bytes as '_' (80 at most), HASH its FNV-1a. Caller frees; NULL without a home.
+ */
+char *state_path_keyed(const char *subdir, const char *root, const char *ext);
+
 /* A growable array of strings (owned). */
 struct strvec {
 	char **v;

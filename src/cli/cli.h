@@ -163,6 +163,17 @@ struct report_doc {
  * returns an exit status after a one-line error.
  */
 int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force);
+/* The same without printing: the number of inlined images in *images, or an exit status with
+ * err set ("PATH exists (--force replaces it)"). */
+int report_doc_save(const struct report_doc *r, const char *path, bool markdown, bool force,
+                    size_t *images, struct nn_err *err);
+/*
+ * `nncmp report --html` for the instances idx[0..n) (filter: their expression, for the title;
+ * NULL for all), as the TUI's :export-report writes it: the same pairs, seed and document.
+ * Returns an exit status with err set; *images as report_doc_save.
+ */
+int report_html_selection(const struct study *s, const char *filter, const uint32_t *idx, size_t n,
+                          const char *path, bool force, size_t *images, struct nn_err *err);
 
 /* ---- what weights and diff share (weights.c) ---- */
 

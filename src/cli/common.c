@@ -188,6 +188,14 @@ int cli_select(const char *cmd, const struct study *s, const char *filter, uint3
 	}
 	*n = expr_select(e, s, *idx);
 	expr_free(e);
+	if (study_read_error(s, &err) < 0) { /* act() over a damaged chunk read as NaN */
+		char *m = cli_safe(err.msg);
+		fprintf(stderr, "nncmp %s: %s\n", cmd, m);
+		free(m);
+		free(*idx);
+		*idx = NULL;
+		return EXIT_BAD_INPUT;
+	}
 	return EXIT_OK;
 }
 

@@ -49,8 +49,17 @@ static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const 
 {
 	struct nn_err err = {{0}};
 	size_t col = 0;
-	if (expr_sort(s, idx, n, key, keys, &err, &col) == 0)
-		return 0;
+	if (expr_sort(s, idx, n, key, keys, &err, &col) == 0) {
+		if (study_read_error(s, &err) == 0)
+			return 0;
+		char *m =
+		    cli_safe(err.msg); /* a damaged chunk under act(): the file, not the key */
+		fprintf(stderr, "nncmp instances: %s\n", m);
+		free(m);
+		free(*keys);
+		*keys = NULL;
+		return EXIT_BAD_INPUT;
+	}
 	print_error("sort key", key, &err, col);
 	return EXIT_BAD_INPUT;
 }

@@ -483,3 +483,18 @@ int cmd_report(int argc, char **argv)
 	study_free(s);
 	return rc;
 }
+
+int report_html_selection(const struct study *s, const char *filter, const uint32_t *idx, size_t n,
+                          const char *path, bool force, size_t *images, struct nn_err *err)
+{
+	struct report r = {.s = s, .idx = idx, .n = n};
+	struct pair_list pl;
+	pairs_parse(s, NULL, &pl);  /* the default pairs: cannot fail */
+	report_compute(&r, &pl, 1); /* --seed's default */
+	free(pl.ab);
+	struct report_doc d = {
+	    .s = s, .filter = filter, .n = r.n, .mm = r.mm, .pm = r.pm, .n_pairs = r.n_pairs};
+	int rc = report_doc_save(&d, path, false, force, images, err);
+	report_free(&r);
+	return rc;
+}

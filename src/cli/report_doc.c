@@ -528,43 +528,56 @@ static int doc_body(struct doc *d, const struct report_doc *r)
 	return 0;
 }
 
-int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force)
+int report_doc_save(const struct report_doc *r, const char *path, bool markdown, bool force,
+                    size_t *images, struct nn_err *err)
 {
-	char *safe = cli_safe(path);
 	struct stat st;
 	if (!force && lstat(path, &st) == 0) {
-		fprintf(stderr, "nncmp report: %s exists (--force replaces it)\n", safe);
-		free(safe);
+		nn_err_set(err, "%s exists (--force replaces it)", path);
 		return EXIT_BAD_INPUT;
 	}
-	struct nn_err err = {{0}};
 	struct outfile out;
 	int rc = EXIT_OK;
 	bool exists = false;
 	struct doc d = {.md = markdown};
-	if (outfile_open(&out, path, 0666, &err) < 0) {
+	if (outfile_open(&out, path, 0666, err) < 0) {
 		rc = EXIT_BAD_INPUT;
 	} else {
 		d.f = out.f;
 		if (doc_body(&d, r) < 0) {
-			nn_err_set(&err, "%s: cannot write the report", path);
+			nn_err_set(err, "%s: cannot write the report", path);
 			rc = EXIT_INTERNAL;
 		}
-		if (outfile_finish(&out, &err) < 0 && rc == EXIT_OK)
+		if (outfile_finish(&out, err) < 0 && rc == EXIT_OK)
 			rc = EXIT_INTERNAL;
-		if (rc == EXIT_OK && outfile_commit(&out, force, &exists, &err) < 0)
+		if (rc == EXIT_OK && outfile_commit(&out, force, &exists, err) < 0) {
 			rc = exists ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+			if (exists) {
+				size_t o = strlen(err->msg);
+				snprintf(err->msg + o, sizeof err->msg - o,
+				         " meanwhile (--force replaces it)");
+			}
+		}
 	}
 	outfile_discard(&out);
+	*images = d.images;
+	return rc;
+}
+
+int report_doc_write(const struct report_doc *r, const char *path, bool markdown, bool force)
+{
+	struct nn_err err = {{0}};
+	size_t images = 0;
+	int rc = report_doc_save(r, path, markdown, force, &images, &err);
 	if (rc != EXIT_OK) {
 		char *m = cli_safe(err.msg);
-		fprintf(stderr, "nncmp report: %s%s\n", m,
-		        exists ? " meanwhile (--force replaces it)" : "");
+		fprintf(stderr, "nncmp report: %s\n", m);
 		free(m);
 	} else {
-		printf("wrote %s (%s, %zu image%s)\n", safe, markdown ? "Markdown" : "HTML",
-		       d.images, cli_plural(d.images));
+		char *safe = cli_safe(path);
+		printf("wrote %s (%s, %zu image%s)\n", safe, markdown ? "Markdown" : "HTML", images,
+		       cli_plural(images));
+		free(safe);
 	}
-	free(safe);
 	return rc;
 }

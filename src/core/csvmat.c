@@ -380,6 +380,31 @@ int csvmat_parse(struct npy *a, const char *buf, size_t len, bool tsv, const cha
 	return rc;
 }
 
+int csvmat_header_check(const struct strvec *header, const char *path, const char *const *names,
+                        size_t n_names, const char *names_from, struct nn_err *err)
+{
+	char s1[44], s2[44];
+	if (header->n != n_names)
+		return nn_err_set(err, "%s: the header names %zu columns, but %s has %zu classes",
+		                  path, header->n, names_from, n_names);
+	for (size_t j = 0; j < header->n; j++) {
+		const char *h = header->v[j];
+		if (!*h)
+			return nn_err_set(err, "%s: header column %zu is empty", path, j + 1);
+		if (strcmp(h, names[j]) != 0)
+			return nn_err_set(
+			    err, "%s: header column %zu is '%s', but class %zu in %s is '%s'", path,
+			    j + 1, field_show(h, strlen(h), s1), j, names_from,
+			    field_show(names[j], strlen(names[j]), s2));
+		for (size_t k = 0; k < j; k++)
+			if (strcmp(header->v[k], h) == 0)
+				return nn_err_set(err,
+				                  "%s: header columns %zu and %zu are both '%s'",
+				                  path, k + 1, j + 1, field_show(h, strlen(h), s1));
+	}
+	return 0;
+}
+
 int csvmat_open(struct npy *a, const char *path, const char *const *names, size_t n_names,
                 const char *names_from, struct nn_err *err)
 {

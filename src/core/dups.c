@@ -450,6 +450,8 @@ int dups_find(const struct study *s, const struct dups_opts *o, struct nn_progre
 	if (o->act) {
 		struct rows_src src = {.act = o->act, .n = s->n, .dim = o->act->cols};
 		int rc = search_run(s, o, &src, 0, prog, res, err);
+		if (rc == 0)
+			rc = npy_read_error(o->act, err);
 		if (rc != 0)
 			dups_free(res);
 		return rc;

@@ -2,6 +2,8 @@
  */
 #include "nncmp/h5.h"
 
+#include "nncmp/guard.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -20,6 +22,16 @@
  */
 #define H5_MAX_RATIO 1100u
 
+#define H5_GUARD_SECONDS 30                 /* the child's time for the checks of one file */
+#define H5_VERIFY_BYTES  ((size_t)64 << 20) /* datasets up to this size are read once there */
+
+/*
+ * libhdf5 is called only with this lock held, by every thread: so no thread is inside libhdf5
+ * when h5_open() forks (the child would wait forever for libhdf5's own lock).
+ */
+static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned guard_seconds = H5_GUARD_SECONDS;
+
 /* What libhdf5 needs to read rows of one dataset (the reader's ctx). */
 struct h5ctx {
 	hid_t file, dset, mtype; /* mtype: the file's own type, so rows come as raw bytes */
@@ -33,7 +45,7 @@ static void h5_quiet(void)
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
+static int h5_read_rows_locked(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 {
 	struct h5ctx *c = ctx;
 	h5_quiet();
@@ -62,13 +74,27 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 	return rc < 0 ? -1 : 0;
 }
 
-static void h5_close(void *ctx)
+static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 {
-	struct h5ctx *c = ctx;
+	pthread_mutex_lock(&h5_lock);
+	int rc = h5_read_rows_locked(ctx, row0, nrows, out);
+	pthread_mutex_unlock(&h5_lock);
+	return rc;
+}
+
+static void h5_close_locked(struct h5ctx *c)
+{
 	H5Tclose(c->mtype);
 	H5Dclose(c->dset);
 	H5Fclose(c->file);
 	free(c);
+}
+
+static void h5_close(void *ctx)
+{
+	pthread_mutex_lock(&h5_lock);
+	h5_close_locked(ctx);
+	pthread_mutex_unlock(&h5_lock);
 }
 
 static const struct npy_reader h5_reader = {h5_read_rows, h5_close};
@@ -196,12 +222,88 @@ static int space_to_npy(hid_t sp, const char *name, struct npy_header *h, hsize_
 	return 0;
 }
 
+/* Every filter of dcpl is one this libhdf5 can decode; else -1 with err naming it. */
+static int filters_check(hid_t dcpl, const char *name, struct nn_err *err)
+{
+	int n = H5Pget_nfilters(dcpl);
+	if (n < 0)
+		return nn_err_set(err, "%s: unreadable filter pipeline", name);
+	for (int i = 0; i < n; i++) {
+		unsigned flags = 0, conf = 0, cd[8];
+		size_t ncd = 8;
+		char fname[64] = "";
+		H5Z_filter_t id =
+		    H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname, &conf);
+		if (id < 0)
+			return nn_err_set(err, "%s: unreadable filter pipeline", name);
+		if (H5Zfilter_avail(id) <= 0)
+			return nn_err_set(err,
+			                  "%s: compressed with HDF5 filter %d, which this libhdf5 "
+			                  "cannot decode (a plugin such as hdf5plugin's is not "
+			                  "loaded)",
+			                  name, (int)id);
+	}
+	return 0;
+}
+
+/*
+ * Walks the chunk grid of chunked dataset d through its index (H5Dget_chunk_info_by_coord): every
+ * chunk that is stored lies inside the file of fsize bytes, and the count agrees with
+ * H5Dget_num_chunks. -1 with err otherwise.
+ */
+static int chunks_check(hid_t d, hid_t dcpl, const struct npy_header *h, const hsize_t *dims,
+                        uint64_t fsize, const char *name, struct nn_err *err)
+{
+	hsize_t cdims[NPY_MAX_DIMS] = {0}, nstored = 0, seen = 0, at[NPY_MAX_DIMS] = {0};
+	int cn = H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
+	hid_t fs = H5Dget_space(d);
+	herr_t nrc = fs < 0 ? -1 : H5Dget_num_chunks(d, fs, &nstored);
+	if (fs >= 0)
+		H5Sclose(fs);
+	if (cn != h->ndim || nrc < 0)
+		return nn_err_set(err, "%s: unreadable chunk index", name);
+	for (int k = 0; k < cn; k++)
+		if (cdims[k] == 0 || dims[k] == 0)
+			return 0; /* an empty dataspace stores nothing */
+	for (;;) {
+		unsigned mask = 0;
+		haddr_t addr = HADDR_UNDEF;
+		hsize_t size = 0;
+		if (H5Dget_chunk_info_by_coord(d, at, &mask, &addr, &size) < 0)
+			return nn_err_set(err, "%s: unreadable chunk index", name);
+		if (addr != HADDR_UNDEF) {
+			if (size == 0 || addr > fsize || size > fsize - addr)
+				return nn_err_set(
+				    err,
+				    "%s: a chunk of %llu bytes at offset %llu lies past the "
+				    "end of the file (%llu bytes)",
+				    name, (unsigned long long)size, (unsigned long long)addr,
+				    (unsigned long long)fsize);
+			seen++;
+		}
+		int k = cn - 1;
+		for (; k >= 0; k--) {
+			at[k] += cdims[k];
+			if (at[k] < dims[k])
+				break;
+			at[k] = 0;
+		}
+		if (k < 0)
+			break;
+	}
+	if (seen != nstored)
+		return nn_err_set(err, "%s: the chunk index lists %llu chunks, the grid finds %llu",
+		                  name, (unsigned long long)nstored, (unsigned long long)seen);
+	return 0;
+}
+
 /*
  * Opens the dataset of file f (owned: closed on failure, else given to a). path names the file
  * on disk to map a contiguous dataset from, or is NULL (an image in memory: always blocks).
+ * verify_size, when not 0, is the file's size: the chunk index is walked and checked against it.
  */
 static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *path,
-                        const char *dataset, struct nn_err *err)
+                        const char *dataset, uint64_t verify_size, struct nn_err *err)
 {
 	char *name = NULL;
 	struct visit v = {0};
@@ -262,6 +364,10 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 			    err, "%s: %llu chunks for %llu stored bytes, not a plausible file",
 			    name, (unsigned long long)chunks, (unsigned long long)stored);
 	}
+	if (rc == 0)
+		rc = filters_check(dcpl, name, err);
+	if (rc == 0 && verify_size && H5Pget_layout(dcpl) == H5D_CHUNKED)
+		rc = chunks_check(d, dcpl, &h, dims, verify_size, name, err);
 	bool in_place = rc == 0 && path && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
 	                H5Pget_nfilters(dcpl) == 0 && H5Pget_external_count(dcpl) == 0 &&
 	                h.data_bytes > 0;
@@ -325,44 +431,120 @@ static hid_t fapl_new(void)
 	return fapl;
 }
 
-int h5_open(struct npy *a, const char *path, const char *dataset, struct nn_err *err)
+/* Where h5_open() and h5_open_mem() read from: a file (path) or an image in memory (buf). */
+struct h5src {
+	const char *path; /* NULL: buf */
+	const uint8_t *buf;
+	size_t len;
+	const char *name, *dataset;
+	bool verify; /* the child's checks: walk the chunk index too */
+};
+
+/* Opens src's dataset in this process; the caller holds h5_lock. */
+static int open_locked(struct npy *a, const struct h5src *src, struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
 	h5_quiet();
-	int fd = nn_open_regular(path, O_RDONLY, err); /* names a missing file; a FIFO: no wait */
-	if (fd < 0) {
-		if (errno == EISDIR)
-			nn_err_set(err, "%s: is a directory, expected an HDF5 file", path);
-		return -1;
+	hid_t fapl = fapl_new(), f = -1;
+	uint64_t fsize = src->len;
+	if (src->path) {
+		int fd = nn_open_regular(src->path, O_RDONLY, err); /* a FIFO: no wait */
+		if (fd < 0) {
+			if (errno == EISDIR)
+				nn_err_set(err, "%s: is a directory, expected an HDF5 file",
+				           src->path);
+			H5Pclose(fapl);
+			return -1;
+		}
+		struct stat st;
+		fsize = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		close(fd);
+		if (fsize > 0)
+			f = H5Fopen(src->path, H5F_ACC_RDONLY, fapl);
+	} else if (fsize > 0 && fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
+	           H5Pset_file_image(fapl, (void *)(uintptr_t)src->buf, src->len) >= 0) {
+		f = H5Fopen(src->name, H5F_ACC_RDONLY, fapl);
 	}
-	struct stat st;
-	bool empty = fstat(fd, &st) == 0 && st.st_size == 0;
-	close(fd);
-	if (empty)
-		return nn_err_set(err, "%s: empty file, expected an HDF5 file", path);
-	hid_t fapl = fapl_new();
-	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-	H5Pclose(fapl);
+	if (fapl >= 0)
+		H5Pclose(fapl);
+	if (fsize == 0)
+		return nn_err_set(err, "%s: empty file, expected an HDF5 file", src->name);
 	if (f < 0)
-		return nn_err_set(err, "%s: not a readable HDF5 file", path);
-	return h5_from_file(a, f, path, path, dataset, err);
+		return nn_err_set(err, "%s: not a readable HDF5 file", src->name);
+	return h5_from_file(a, f, src->name, src->path, src->dataset, src->verify ? fsize : 0, err);
+}
+
+/* Bytes of a blocked dataset the child reads once: NNCMP_H5_VERIFY_MB, else 64 MiB. */
+static size_t verify_bytes(void)
+{
+	const char *e = getenv("NNCMP_H5_VERIFY_MB");
+	char *end;
+	unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 0;
+	if (!e || !*e || *end || mb > ((size_t)-1 >> 20))
+		return H5_VERIFY_BYTES;
+	return (size_t)mb << 20;
+}
+
+/*
+ * The forked child's check: open with every check, then read every row once when the dataset
+ * is read in blocks and not larger than verify_bytes(). Never closes (the child exits; closing
+ * would take h5_lock, which the child holds).
+ */
+static int check_child(void *arg, struct nn_err *err)
+{
+	struct npy a;
+	if (open_locked(&a, arg, err) < 0)
+		return -1;
+	if (a.storage != NPY_STORE_BLOCKS || a.h.data_bytes > verify_bytes())
+		return 0;
+	size_t rb = a.cols * a.h.itemsize,
+	       per = rb && rb < ((size_t)1 << 20) ? ((size_t)1 << 20) / rb : 1;
+	uint8_t *buf = xmalloc(per * (rb ? rb : 1));
+	for (size_t r = 0; r < a.rows; r += per) {
+		size_t n = a.rows - r < per ? a.rows - r : per;
+		if (h5_read_rows_locked(a.reader_ctx, r, n, buf) < 0) {
+			size_t bad = r; /* the first row that fails alone, for the message */
+			while (bad + 1 < r + n &&
+			       h5_read_rows_locked(a.reader_ctx, bad, 1, buf) == 0)
+				bad++;
+			return nn_err_set(err, "%s: row %zu cannot be read (a damaged chunk)",
+			                  a.path, bad);
+		}
+	}
+	return 0;
+}
+
+/* Checks src in a forked child (crashes and hangs of libhdf5 become errors), then opens it. */
+static int open_guarded(struct npy *a, struct h5src *src, struct nn_err *err)
+{
+	memset(a, 0, sizeof *a);
+	char *name =
+	    src->dataset ? xasprintf("%s:%s", src->name, src->dataset) : xstrdup(src->name);
+	pthread_mutex_lock(&h5_lock);
+	src->verify = true;
+	int rc = guard_run(check_child, src, name, "libhdf5", guard_seconds, err);
+	src->verify = false;
+	if (rc == 0)
+		rc = open_locked(a, src, err);
+	pthread_mutex_unlock(&h5_lock);
+	free(name);
+	return rc;
+}
+
+int h5_open(struct npy *a, const char *path, const char *dataset, struct nn_err *err)
+{
+	struct h5src src = {path, NULL, 0, path, dataset, false};
+	return open_guarded(a, &src, err);
 }
 
 int h5_open_mem(struct npy *a, const uint8_t *buf, size_t len, const char *name,
                 const char *dataset, struct nn_err *err)
 {
-	memset(a, 0, sizeof *a);
-	h5_quiet();
-	if (len == 0)
-		return nn_err_set(err, "%s: empty file, expected an HDF5 file", name);
-	hid_t fapl = fapl_new();
-	hid_t f = -1;
-	if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
-	    H5Pset_file_image(fapl, (void *)(uintptr_t)buf, len) >= 0)
-		f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
-	if (fapl >= 0)
-		H5Pclose(fapl);
-	if (f < 0)
-		return nn_err_set(err, "%s: not a readable HDF5 file", name);
-	return h5_from_file(a, f, name, NULL, dataset, err);
+	struct h5src src = {NULL, buf, len, name, dataset, false};
+	return open_guarded(a, &src, err);
+}
+
+void h5_set_guard_seconds(unsigned seconds)
+{
+	guard_seconds = seconds ? seconds : H5_GUARD_SECONDS;
 }

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,44 +21,6 @@ static bool exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
-}
-
-/* The fallback journal path for study root `root` (caller frees), or NULL without a home. */
-static char *fallback_path(const char *root)
-{
-	char *base = NULL;
-	const char *xdg = getenv("XDG_STATE_HOME");
-	if (xdg && xdg[0] == '/') {
-		base = xasprintf("%s/nncmp/journals", xdg);
-	} else {
-		const char *home = getenv("HOME");
-		if (!home || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw ? pw->pw_dir : NULL;
-		}
-		if (!home || home[0] != '/')
-			return NULL;
-		base = xasprintf("%s/.local/state/nncmp/journals", home);
-	}
-	char *real = realpath(root, NULL);
-	const char *r = real ? real : root;
-	uint64_t h = 1469598103934665603ULL;
-	for (const unsigned char *c = (const unsigned char *)r; *c; c++)
-		h = (h ^ *c) * 1099511628211ULL;
-	char name[81];
-	size_t k = 0;
-	for (const char *c = r; *c && k < 80; c++) {
-		if (*c == '/' && k == 0)
-			continue;
-		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		          (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_';
-		name[k++] = ok ? *c : '_';
-	}
-	name[k] = '\0';
-	char *out = xasprintf("%s/%s-%016llx.jsonl", base, name, (unsigned long long)h);
-	free(real);
-	free(base);
-	return out;
 }
 
 /* ---- opening ---- */
@@ -213,7 +174,7 @@ static int locate(struct journal *j, bool *created, struct nn_err *err)
 {
 	const struct study *s = j->s;
 	char *here = path_join(s->root, JOURNAL_FILE);
-	char *fb = fallback_path(s->root);
+	char *fb = state_path_keyed("journals", s->root, ".jsonl");
 	*created = false;
 	bool use_fb = false;
 	if (!exists(here) && fb && exists(fb))

@@ -494,10 +494,10 @@ int matrices_means_path(const struct npy *act, const struct matrices_subsets *su
 	int rc = path == MATRICES_PARTITION
 	             ? sums_partition(act, subsets, prog, sum, miss, &nonfinite)
 	             : sums_gemm(act, subsets, prog, sum, miss, &nonfinite);
-	if (rc != 0) {
+	if (rc != 0 || npy_read_error(act, err) < 0) {
 		free(sum);
 		free(miss);
-		return nn_err_set(err, "cancelled");
+		return rc != 0 ? nn_err_set(err, "cancelled") : -1;
 	}
 	out->rows = R;
 	out->cols = H;

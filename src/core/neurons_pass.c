@@ -164,7 +164,8 @@ unsigned neurons_auto_threads(size_t rows, size_t h, unsigned asked)
 
 /*
  * Runs one pass on t threads (the calling thread is one of them). Returns true, or false with
- * err "cancelled" or "PATH changed on disk while open; reopen the study".
+ * err "cancelled", "PATH changed on disk while open; reopen the study" or "PATH: rows could not
+ * be read (damaged data?)".
  */
 bool neurons_run_pass(struct worker *ws, unsigned t, struct nn_err *err)
 {
@@ -196,7 +197,8 @@ bool neurons_run_pass(struct worker *ws, unsigned t, struct nn_err *err)
 			nn_err_set(err, "cancelled");
 			return false;
 		}
-	return true;
+	/* a failed read of a chunked dataset gave NaN rows: an error, not statistics of NaN */
+	return npy_read_error(job->act, err) == 0;
 }
 
 void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,

@@ -148,6 +148,16 @@ bool npy_read_failed(const struct npy *a)
 	return a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED);
 }
 
+int npy_read_error(const struct npy *a, struct nn_err *err)
+{
+	for (size_t k = 0; k < a->n_shards; k++)
+		if (npy_read_error(&a->shards[k], err) < 0)
+			return -1;
+	if (a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED))
+		return nn_err_set(err, "%s: rows could not be read (damaged data?)", a->path);
+	return 0;
+}
+
 const char *npy_storage_str(const struct npy *a)
 {
 	switch (a->storage) {

@@ -177,9 +177,7 @@ static int count_reader(const struct npy *a, size_t *nan, size_t *inf, struct nn
 		}
 	}
 	free(buf);
-	if (npy_read_failed(a))
-		return nn_err_set(err, "%s: rows could not be read (damaged data?)", a->path);
-	return 0;
+	return npy_read_error(a, err);
 }
 
 int npy_count_nonfinite(const struct npy *a, size_t *nan, size_t *inf, struct nn_err *err)

@@ -133,6 +133,8 @@ int project_pca(const struct npy *act, const uint32_t *idx, size_t n, struct nn_
 	matrices_shift(act, NULL, idx, n, shift, NULL);
 	if (gram_pass(act, idx, n, shift, prog, cov, s1, &used) != 0) {
 		rc = nn_err_set(err, "cancelled");
+	} else if (npy_read_error(act, err) < 0) {
+		rc = -1;
 	} else if (used < 2) {
 		rc = nn_err_set(err, "%s: %zu instance%s with finite activations, 2 needed",
 		                act->path, used, used == 1 ? "" : "s");

@@ -138,6 +138,8 @@ int similarity_compute(const struct npy *x, const struct npy *y, const uint32_t 
 	int rc = 0;
 	if (sum_pass(x, y, idx, n, prog, &p) != 0)
 		rc = nn_err_set(err, "cancelled");
+	else if (npy_read_error(x, err) < 0 || npy_read_error(y, err) < 0)
+		rc = -1;
 	else if (p.used < 2)
 		rc = nn_err_set(err,
 		                "%s, %s: %zu instance%s with finite activations in both, 2 needed",

@@ -79,6 +79,44 @@ static int list_dir(const char *dir, const char *suffix, bool want_dirs, bool op
 	return 0;
 }
 
+/* The file types a conventional study's model files may have, the first found used. */
+static const char *const src_exts[] = {".npy", ".npz", ".h5", ".hdf5", ".csv", ".tsv"};
+#define LAYER_EXTS 4 /* act/ and weights/: the matrix formats, not CSV */
+
+/*
+ * Adds the layers in ldir (LAYER.npy, .npz, .h5 or .hdf5) to mm; a layer in two formats is
+ * taken from the first in src_exts' order, with a warning for the other.
+ */
+static int scan_layers(const char *ldir, bool weights, struct manifest_model *mm,
+                       struct strvec *warnings, struct nn_err *err)
+{
+	struct strvec seen = {0};
+	int rc = 0;
+	for (size_t e = 0; rc == 0 && e < LAYER_EXTS; e++) {
+		struct strvec layers = {0};
+		rc = list_dir(ldir, src_exts[e], false, true, &layers, err);
+		for (size_t j = 0; rc == 0 && j < layers.n; j++) {
+			char *file = xasprintf("%s/%s%s", ldir, layers.v[j], src_exts[e]);
+			size_t k = 0;
+			while (k < seen.n && strcmp(seen.v[k], layers.v[j]) != 0)
+				k++;
+			if (k < seen.n) {
+				strvec_push(warnings,
+				            xasprintf("%s: ignored, layer %s is read from "
+				                      "another file",
+				                      file, layers.v[j]));
+				free(file);
+				continue;
+			}
+			strvec_push(&seen, xstrdup(layers.v[j]));
+			manifest_set_layer(mm, layers.v[j], weights, file);
+		}
+		strvec_free(&layers);
+	}
+	strvec_free(&seen);
+	return rc;
+}
+
 /* Builds the manifest a conventional study directory implies. */
 static int convention_scan(const char *root, struct manifest *mf, struct nn_err *err)
 {
@@ -118,33 +156,36 @@ static int convention_scan(const char *root, struct manifest *mf, struct nn_err 
 	for (size_t i = 0; rc == 0 && i < names.n; i++) {
 		struct manifest_model *mm = manifest_add_model(mf, names.v[i]);
 		char *mdir = path_join(models_dir, names.v[i]);
-		static const char *const srcs[] = {"probs.npy", "logits.npy", "pred.npy"};
-		for (int k = 0; k < 3; k++) {
-			char *sp = path_join(mdir, srcs[k]);
-			if (!exists(sp)) {
-				free(sp);
-				continue;
+		static const char *const srcs[] = {"probs", "logits", "pred"};
+		for (int k = 0; k < 3; k++)
+			for (size_t e = 0; e < sizeof src_exts / sizeof *src_exts; e++) {
+				/* predicted ids are class numbers: no CSV of floats for them */
+				if (k == 2 && src_exts[e][1] != 'n' && src_exts[e][1] != 'h')
+					continue;
+				char *sp = xasprintf("%s/%s%s", mdir, srcs[k], src_exts[e]);
+				if (!exists(sp)) {
+					free(sp);
+					continue;
+				}
+				if (mm->src_path) {
+					strvec_push(
+					    &mf->warnings,
+					    xasprintf("%s: ignored, %s is used", sp, mm->src_path));
+					free(sp);
+					continue;
+				}
+				mm->src = (enum prob_source)k;
+				mm->src_path = sp;
 			}
-			if (mm->src_path) {
-				strvec_push(&mf->warnings,
-				            xasprintf("%s: ignored, %s is used", sp, mm->src_path));
-				free(sp);
-				continue;
-			}
-			mm->src = (enum prob_source)k;
-			mm->src_path = sp;
-		}
 		if (!mm->src_path)
-			rc = nn_err_set(err, "%s: no probs.npy, logits.npy or pred.npy", mdir);
+			rc =
+			    nn_err_set(err,
+			               "%s: no probs, logits or pred file (.npy, .npz, .h5, .hdf5; "
+			               "probs and logits also .csv, .tsv)",
+			               mdir);
 		for (int kind = 0; rc == 0 && kind < 2; kind++) {
 			char *ldir = path_join(mdir, kind == 0 ? "act" : "weights");
-			struct strvec layers = {0};
-			rc = list_dir(ldir, ".npy", false, true, &layers, err);
-			for (size_t j = 0; rc == 0 && j < layers.n; j++) {
-				char *file = xasprintf("%s/%s.npy", ldir, layers.v[j]);
-				manifest_set_layer(mm, layers.v[j], kind == 1, file);
-			}
-			strvec_free(&layers);
+			rc = scan_layers(ldir, kind == 1, mm, &mf->warnings, err);
 			free(ldir);
 		}
 		free(mdir);
@@ -152,90 +193,6 @@ static int convention_scan(const char *root, struct manifest *mf, struct nn_err 
 	strvec_free(&names);
 	free(models_dir);
 	return rc;
-}
-
-/* FNV-1a: the hash of the duplicate check below. */
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return h;
-}
-
-/*
- * The index of the first name equal to an earlier one, or n when all differ: an open-addressing
- * set of indices (linear probing, at most half full), so n names cost O(n).
- */
-static size_t first_duplicate(char *const *v, size_t n)
-{
-	size_t cap = 16;
-	while (cap < 2 * n)
-		cap *= 2;
-	size_t *slot = xreallocarray(NULL, cap, sizeof *slot);
-	for (size_t k = 0; k < cap; k++)
-		slot[k] = SIZE_MAX;
-	size_t dup = n;
-	for (size_t i = 0; i < n && dup == n; i++) {
-		size_t k = (size_t)str_hash(v[i]) & (cap - 1);
-		for (; slot[k] != SIZE_MAX; k = (k + 1) & (cap - 1))
-			if (strcmp(v[slot[k]], v[i]) == 0) {
-				dup = i;
-				break;
-			}
-		slot[k] = i;
-	}
-	free(slot);
-	return dup;
-}
-
-int study_parse_classes(struct study *s, const char *buf, size_t len, const char *path,
-                        struct nn_err *err)
-{
-	/* the limit first: what follows is linear, but a huge list has no use being read */
-	size_t lines = 0;
-	for (size_t i = 0; i < len; i++)
-		lines += buf[i] == '\n';
-	if (len && buf[len - 1] != '\n')
-		lines++;
-	if (lines > STUDY_MAX_CLASSES)
-		return nn_err_set(err, "%s: %zu classes; at most %d are supported", path, lines,
-		                  STUDY_MAX_CLASSES);
-	struct strvec names = {0};
-	size_t line = 0;
-	const char *p = buf, *end = buf + len;
-	int rc = 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		line++;
-		size_t n = (size_t)(le - p);
-		if (n && p[n - 1] == '\r')
-			n--;
-		if (memchr(p, '\0', n)) {
-			rc = nn_err_set(err, "%s:%zu: NUL byte in a class name", path, line);
-			break;
-		}
-		if (n == 0) {
-			rc = nn_err_set(err, "%s:%zu: empty class name", path, line);
-			break;
-		}
-		strvec_push(&names, xstrndup(p, n));
-		p = nl ? nl + 1 : end;
-	}
-	if (rc == 0 && names.n == 0)
-		rc = nn_err_set(err, "%s: no class names", path);
-	size_t dup = rc == 0 ? first_duplicate(names.v, names.n) : names.n;
-	if (dup < names.n)
-		rc = nn_err_set(err, "%s:%zu: class '%s' is listed twice", path, dup + 1,
-		                names.v[dup]);
-	if (rc < 0) {
-		strvec_free(&names);
-		return -1;
-	}
-	s->classes = names.v;
-	s->n_classes = names.n;
-	return 0;
 }
 
 /* Reads classes.txt (study_parse_classes). */
@@ -477,9 +434,40 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 	return 0;
 }
 
+/*
+ * With no classes.txt, the header of the first CSV/TSV source with one names the classes; every
+ * other header must name the same. 0, or -1 with err naming the first differing column.
+ */
+static int classes_from_headers(struct study *s, struct nn_err *err)
+{
+	const struct model *first = NULL;
+	for (size_t i = 0; i < s->n_models; i++) {
+		const struct model *m = &s->models[i];
+		if (m->src == SRC_PRED || m->probs.colnames.n == 0)
+			continue;
+		const struct strvec *h = first ? &first->probs.colnames : &m->probs.colnames;
+		if (csvmat_header_check(&m->probs.colnames, m->src_path, (const char *const *)h->v,
+		                        h->n, first ? first->src_path : m->src_path, err) < 0)
+			return -1;
+		if (!first)
+			first = m;
+	}
+	if (!first)
+		return 0;
+	const struct strvec *h = &first->probs.colnames;
+	s->n_classes = h->n;
+	s->classes = xcalloc(h->n, sizeof *s->classes);
+	for (size_t j = 0; j < h->n; j++)
+		s->classes[j] = xstrdup(h->v[j]);
+	s->classes_path = xstrdup(first->src_path);
+	return 0;
+}
+
 /* Settles the number of classes: classes.txt, else the probability columns, else the ids seen. */
 static int settle_classes(struct study *s, struct nn_err *err)
 {
+	if (!s->classes && classes_from_headers(s, err) < 0)
+		return -1;
 	size_t cols = 0;
 	const char *cols_from = NULL;
 	for (size_t i = 0; i < s->n_models; i++) {
@@ -646,6 +634,21 @@ static void free_strings(char **v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+int study_read_error(const struct study *s, struct nn_err *err)
+{
+	for (size_t k = 0; k < s->n_models; k++) {
+		const struct model *m = &s->models[k];
+		if (m->src != SRC_PRED && npy_read_error(&m->probs, err) < 0)
+			return -1;
+		for (size_t j = 0; j < m->n_layers; j++)
+			if ((m->layers[j].act_path && npy_read_error(&m->layers[j].act, err) < 0) ||
+			    (m->layers[j].weights_path &&
+			     npy_read_error(&m->layers[j].weights, err) < 0))
+				return -1;
+	}
+	return 0;
 }
 
 void study_free(struct study *s)

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +282,41 @@ int fsync_dir_of(const char *path)
 	close(fd);
 	errno = e;
 	return rc;
+}
+
+char *state_path_keyed(const char *subdir, const char *root, const char *ext)
+{
+	char *base = NULL;
+	const char *xdg = getenv("XDG_STATE_HOME");
+	if (xdg && xdg[0] == '/') {
+		base = xasprintf("%s/nncmp/%s", xdg, subdir);
+	} else {
+		const char *home = getenv("HOME");
+		if (!home || home[0] != '/') {
+			struct passwd *pw = getpwuid(getuid());
+			home = pw ? pw->pw_dir : NULL;
+		}
+		if (!home || home[0] != '/')
+			return NULL;
+		base = xasprintf("%s/.local/state/nncmp/%s", home, subdir);
+	}
+	char *real = realpath(root, NULL);
+	const char *r = real ? real : root;
+	uint64_t h = 1469598103934665603ULL;
+	for (const unsigned char *c = (const unsigned char *)r; *c; c++)
+		h = (h ^ *c) * 1099511628211ULL;
+	char name[81];
+	size_t k = 0;
+	for (const char *c = r; *c && k < 80; c++) {
+		if (*c == '/' && k == 0)
+			continue;
+		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		          (*c >= '0' && *c <= '9') || *c == '.' || *c == '-' || *c == '_';
+		name[k++] = ok ? *c : '_';
+	}
+	name[k] = '\0';
+	char *out = xasprintf("%s/%s-%016llx%s", base, name, (unsigned long long)h, ext);
+	free(real);
+	free(base);
+	return out;
 }

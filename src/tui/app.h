@@ -115,9 +115,10 @@ struct app {
 	WINDOW *viewwin;
 	bool view_dirty;
 
-	struct npane *np;  /* the neuron pane's state (pane_neurons.c) */
-	struct triage *tr; /* the journal and the review's hand-over (triage.c) */
-	struct gfx *gfx;   /* images (gfx.h) */
+	struct npane *np;    /* the neuron pane's state (pane_neurons.c) */
+	struct triage *tr;   /* the journal and the review's hand-over (triage.c) */
+	struct gfx *gfx;     /* images (gfx.h) */
+	struct saved *saved; /* saved views and the matrix's rows (saved.c) */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */

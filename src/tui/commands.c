@@ -204,6 +204,29 @@ static int run_copy(struct app *app, char *arg, bool bang)
 	return clipboard_copy(app, arg);
 }
 
+static int run_save(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_save(app, arg);
+}
+
+static int run_open(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_open(app, arg);
+}
+
+static int run_row(struct app *app, char *arg, bool bang)
+{
+	(void)bang;
+	return saved_cmd_row(app, arg);
+}
+
+static int run_export_report(struct app *app, char *arg, bool bang)
+{
+	return report_export(app, arg, bang);
+}
+
 const struct cmd_entry cmd_table[] = {
     {"filter", "f", "EXPR", "keep the instances matching EXPR (none: every instance)",
      complete_filter, run_filter, false},
@@ -221,6 +244,14 @@ const struct cmd_entry cmd_table[] = {
      false},
     {"copy", NULL, "FIELD", "copy id, index, text, image, gt, given, split or a model's prediction",
      complete_copy, run_copy, false},
+    {"save", NULL, "NAME", "save the view (filter, sort, pair, layer, pane, view, rows) as NAME",
+     saved_complete, run_save, false},
+    {"open", NULL, "NAME", "restore the view saved as NAME", saved_complete, run_open, false},
+    {"row", NULL, "[NAME =] EXPR", "add a subset row to the matrix view (-NAME removes one)",
+     complete_filter, run_row, false},
+    {"export-report", NULL, "PATH",
+     "write the HTML report of the shown instances (export-report! replaces PATH)", NULL,
+     run_export_report, true},
     {"view", NULL, "NAME", "open the view called NAME (any view, also one without a key)",
      complete_view, run_view, false},
     {"q", "quit", "", "quit", NULL, run_quit, false},

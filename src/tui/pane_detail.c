@@ -158,7 +158,19 @@ int detail_models(struct app *app, WINDOW *w, int y0, int x0, int rows, int cols
 		if (t > name_w)
 			name_w = t > 12 ? 12 : t;
 	}
-	for (size_t m = 0; m < s->n_models && y < y0 + rows; m++, y++) {
+	/* more models than rows: A and B first (else A and B of 30 models may not show) */
+	size_t *order = xcalloc(s->n_models ? s->n_models : 1, sizeof *order), no = 0;
+	bool ab_first = s->n_models > (size_t)(rows > 0 ? rows : 0);
+	if (ab_first) {
+		order[no++] = app->a;
+		if (app->b != app->a)
+			order[no++] = app->b;
+	}
+	for (size_t m = 0; m < s->n_models; m++)
+		if (!ab_first || (m != app->a && m != app->b))
+			order[no++] = m;
+	for (size_t mi = 0; mi < no && y < y0 + rows; mi++, y++) {
+		size_t m = order[mi];
 		const struct model *md = &s->models[m];
 		draw_safe(app, w, y, x0, name_w, app->model_names[m],
 		          role_attr(m == app->a   ? ROLE_ONLY_A
@@ -197,6 +209,7 @@ int detail_models(struct app *app, WINDOW *w, int y0, int x0, int rows, int cols
 			draw_bar(app, w, y, cx + nw + 6, cell - nw - 7, p[k], ca);
 		}
 	}
+	free(order);
 	return y - y0;
 }
 

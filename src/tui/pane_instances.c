@@ -135,9 +135,41 @@ static void instances_draw(struct app *app)
 	x += cols.id + 1;
 	draw_safe(app, w, 1, x, cols.truth, "truth", hd, false);
 	x += cols.truth + 1;
-	for (size_t m = 0; m < nm && x < pn->w; m++) {
+	/* the models' columns: every model when they fit beside conf, issue and some text, else
+	 * A and B first and as many others as fit, with the number left out (30 models filled
+	 * the row and pushed A and B, conf and the texts off the screen) */
+	size_t mo[64], nmo = 0, hidden = 0;
+	int need = 0;
+	for (size_t m = 0; m < nm; m++)
+		need += cols.model[m] + 1;
+	int room = pn->w - x - cols.conf - cols.issue - 3 - 16;
+	if (need <= room) {
+		for (size_t m = 0; m < nm; m++)
+			mo[nmo++] = m;
+	} else {
+		mo[nmo++] = app->a;
+		if (app->b != app->a)
+			mo[nmo++] = app->b;
+		int used = cols.model[app->a] + 1 + (app->b != app->a ? cols.model[app->b] + 1 : 0);
+		for (size_t m = 0; m < nm; m++) {
+			if (m == app->a || m == app->b)
+				continue;
+			if (used + cols.model[m] + 1 <= room - 5)
+				mo[nmo++] = m, used += cols.model[m] + 1;
+			else
+				hidden++;
+		}
+		hidden += s->n_models - nm;
+	}
+	for (size_t k = 0; k < nmo && x < pn->w; k++) {
+		size_t m = mo[k];
 		draw_safe(app, w, 1, x, cols.model[m], app->model_names[m], hd, false);
 		x += cols.model[m] + 1;
+	}
+	if (hidden) {
+		snprintf(buf, sizeof buf, "+%zu", hidden);
+		draw_safe(app, w, 1, x, 4, buf, hd | A_DIM, false);
+		x += 5;
 	}
 	/* a text study on a narrow screen: the text matters more than conf and issue */
 	bool numbers = !(s->texts && pn->w - x - cols.conf - cols.issue - 3 < 24);
@@ -203,7 +235,8 @@ static void instances_draw(struct app *app)
 			draw_safe(app, w, y, x, cols.truth, lab, a, false);
 		}
 		x += cols.truth + 1;
-		for (size_t m = 0; m < nm && x < pn->w; m++) {
+		for (size_t k2 = 0; k2 < nmo && x < pn->w; k2++) {
+			size_t m = mo[k2];
 			int32_t p = s->models[m].pred[i];
 			bool ok = p == truth;
 			int cp = class_pair(p, truth);
@@ -219,6 +252,7 @@ static void instances_draw(struct app *app)
 				          false);
 			x += cols.model[m] + 1;
 		}
+		x += hidden ? 5 : 0;
 		if (cols.key) {
 			double v = app->sel_keys[k];
 			if (isnan(v))

@@ -394,6 +394,7 @@ int app_set_models(struct app *app, const char *a, const char *b)
 	}
 	app->a = (size_t)ia;
 	app->b = (size_t)ib;
+	app->panes[PANE_MODELS].nav.cur = app->a; /* of 30 models, the pane scrolls to show A */
 	if (app->mode != AGREE_CUSTOM && app->mode != AGREE_ALL)
 		return app_agree(app, app->mode, app->cls);
 	return RECOMPUTE | REDRAW_ALL;

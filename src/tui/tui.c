@@ -398,6 +398,7 @@ static void app_free(struct app *app)
 	worker_free(app->worker); /* before anything its jobs point into */
 	app->worker = NULL;
 	triage_close(app);
+	saved_free(app);
 	neurons_pane_free(app);
 	windows_free(app);
 	for (size_t m = 0; app->mm && m < app->s->n_models; m++)
@@ -707,6 +708,7 @@ static int screen_init(struct app *app, const char *theme, const char *graphics)
 	history_load(app);
 	app->worker = worker_new();
 	triage_open(app);
+	saved_start(app);
 	if (start.filter || start.sort) { /* again, over the journal's labels */
 		char keep[sizeof app->msg];
 		memcpy(keep, app->msg, sizeof keep); /* the journal's message */
@@ -718,6 +720,7 @@ static int screen_init(struct app *app, const char *theme, const char *graphics)
 	app_recompute(app);
 	neurons_request(app);
 	react(app, RELAYOUT);
+	react(app, saved_open_pending(app));
 	return 0;
 }
 
@@ -740,6 +743,8 @@ static void loop_guarded(struct app *app, char *fault_path, size_t size)
 /* Gives the terminal back and frees the app; returns the exit status. */
 static int teardown(struct app *app, const char *fault_path)
 {
+	if (!fault_path[0])
+		saved_quit(app);
 	if (app->gfx)
 		gfx_hide_all(app->gfx);
 	windows_free(app);
@@ -769,7 +774,8 @@ int tui_run(const char *path, const char *theme, const char *graphics)
 	struct app *app = &app_storage;
 	app_init(app, s, path);
 	/* --models, --filter, --sort: checked before the screen is touched */
-	if (!start_apply(app, true) || screen_init(app, theme, graphics) != 0) {
+	if (!start_apply(app, true) || !saved_check_start(app) ||
+	    screen_init(app, theme, graphics) != 0) {
 		app_free(app);
 		return 2;
 	}

@@ -141,6 +141,36 @@ void history_load(struct app *app);
 /* Adds line to the history file, written anew and renamed into place (a message on failure). */
 void history_save(struct app *app, const char *line);
 
+/* ---- saved views and the matrix's rows (saved.c) ---- */
+
+struct saved_row;
+/* Reads the study's views.ini; false after saying on stderr that --view names no view. */
+bool saved_check_start(struct app *app);
+/* Applies --view NAME, else the state left at the last quit (the screen is up). */
+void saved_start(struct app *app);
+/* Opens the view the applied state names, once the first screen is drawn; reaction flags. */
+int saved_open_pending(struct app *app);
+/* Writes the state as the view the next start restores (at quit). */
+void saved_quit(struct app *app);
+void saved_free(struct app *app);
+/* :save NAME, :open NAME, :row [NAME =] EXPR | -NAME; reaction flags. */
+int saved_cmd_save(struct app *app, char *arg);
+int saved_cmd_open(struct app *app, char *arg);
+int saved_cmd_row(struct app *app, char *arg);
+/* Removes the matrix row called name; reaction flags. */
+int saved_row_remove(struct app *app, const char *name);
+/* The saved views' names, for :open's Tab. */
+void saved_complete(const struct app *app, struct cands *c);
+/* The matrix's subset rows (n of them; borrowed until the next :row or :open). */
+const struct saved_row *saved_rows(const struct app *app, size_t *n);
+/* The matrix's row kind (0 classes, 1 outcomes of the pair, 2 the :row rows), kept across
+ * openings. */
+int *saved_matrix_mode(struct app *app);
+
+/* :export-report PATH — the HTML report of the shown instances (export_report.c); an existing
+ * PATH only with force (:export-report!). Reaction flags. */
+int report_export(struct app *app, const char *path, bool force);
+
 /* ---- search (search.c) ---- */
 
 /* Finds the next (dir 1) or previous (dir -1) row of the list in focus (the open view's, else

@@ -78,7 +78,7 @@ static void images_free(void *ctx)
  * where it has one ("digit-00141" -> "…00141"): an id's end is what tells it from its
  * neighbours. Returns the columns used.
  */
-static int draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a)
+int view_draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a)
 {
 	if (cols <= 0)
 		return 0;
@@ -116,7 +116,7 @@ static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i
 	const char *truth = app_class_abbrev(app, tw < 1 ? 1 : tw, NULL)[t];
 	int idw = cols - ab - 1 - text_cols(truth);
 	char idb[32];
-	int used = draw_tail(app, w, y, x, idw, study_instance_id(s, i, idb, sizeof idb), a);
+	int used = view_draw_tail(app, w, y, x, idw, study_instance_id(s, i, idb, sizeof idb), a);
 	used += draw_safe(app, w, y, x + used, cols - used, " ", a, false);
 	used += draw_safe(app, w, y, x + used, cols - used - ab, truth, a, false);
 	used += draw_safe(app, w, y, x + used, cols - used, " ", a, false);
@@ -127,8 +127,7 @@ static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i
 }
 
 /* Shows instance i's image in a rectangle as slot `slot`, or the reason it has none. */
-static void picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
-                    int slot)
+void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot)
 {
 	struct nn_err err = {{0}};
 	char *path = image_path(app->s, i, &err);
@@ -177,7 +176,7 @@ static void grid_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 			size_t i = app->sel[pos];
 			int y = 2 + r * (THUMB_ROWS + 1), x = 1 + c * (THUMB_COLS + 2);
 			bool at = pos == nav->cur;
-			picture(app, w, y, x, THUMB_ROWS, THUMB_COLS, i, GFX_SLOT_GRID + k);
+			view_picture(app, w, y, x, THUMB_ROWS, THUMB_COLS, i, GFX_SLOT_GRID + k);
 			caption(app, w, y + THUMB_ROWS, x, THUMB_COLS + 1, i,
 			        role_attr(at ? ROLE_SELECTION : ROLE_DIM));
 			k++;
@@ -245,7 +244,7 @@ static void preview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	int rows = H - 3 - (int)app->s->n_models;
 	if (rows < 2)
 		rows = H - 3;
-	picture(app, w, 2, 1, rows, W - 2, i, GFX_SLOT_PREVIEW);
+	view_picture(app, w, 2, 1, rows, W - 2, i, GFX_SLOT_PREVIEW);
 	if (rows < H - 3)
 		detail_models(app, w, 2 + rows, 1, H - 2 - rows, W - 2, i);
 }

@@ -11,23 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nncmp/filter.h"
 #include "nncmp/matrices.h"
 #include "nncmp/text.h"
+#include "nncmp/viewfile.h"
 
 #define CELL_W 7
 
 struct matrix_ctx {
 	const struct npy *act;
 	char *model, *layer; /* raw names, for the sort key */
-	struct matrices_subsets sets[2];
-	struct matrices_means means[2];
-	bool have[2];
-	int mode;        /* 0: classes, 1: outcomes of the pair and filter vs rest */
+	struct matrices_subsets sets[3];
+	struct matrices_means means[3];
+	bool have[3];
+	int mode; /* 0: classes, 1: outcomes of the pair and filter vs rest, 2: the :row rows */
 	uint32_t *order; /* display order of the neurons */
 	bool sorted;
 	size_t sorted_row;
 	size_t col_off; /* first neuron column shown */
-	double lo[2], hi[2];
+	double lo[3], hi[3];
 	size_t n_sel;
 	char pair[160];
 };
@@ -74,6 +76,20 @@ static void *matrix_prepare(struct app *app, struct nn_err *err)
 			buf[cnt++] = (uint32_t)i;
 	matrices_subsets_add(&c->sets[1], "rest", buf, cnt);
 	free(in);
+	/* the :row rows, each over every instance (as nncmp matrix --rows filter) */
+	size_t n_rows;
+	const struct saved_row *rows = saved_rows(app, &n_rows);
+	for (size_t r = 0; r < n_rows; r++) {
+		struct nn_err e = {{0}};
+		size_t col = 0;
+		struct expr *x = expr_compile_condition(s, rows[r].expr, &e, &col);
+		size_t k = x ? expr_select(x, s, buf) : 0;
+		expr_free(x);
+		matrices_subsets_add(&c->sets[2], rows[r].name, buf, k);
+	}
+	c->mode = *saved_matrix_mode(app);
+	if (c->mode == 2 && !n_rows)
+		c->mode = 0;
 	free(buf);
 	free(sel);
 	snprintf(c->pair, sizeof c->pair, "A=%.40s B=%.40s", app->model_names[app->a],
@@ -87,7 +103,9 @@ static void *matrix_prepare(struct app *app, struct nn_err *err)
 static int matrix_compute(void *p, struct nn_progress *prog, struct nn_err *err)
 {
 	struct matrix_ctx *c = p;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
+		if (k == 2 && c->sets[2].n == 0)
+			break;
 		if (matrices_means(c->act, &c->sets[k], prog, &c->means[k], err) != 0)
 			return -1;
 		c->have[k] = true;
@@ -107,7 +125,7 @@ static int matrix_compute(void *p, struct nn_progress *prog, struct nn_err *err)
 static void matrix_free(void *p)
 {
 	struct matrix_ctx *c = p;
-	for (int k = 0; k < 2; k++) {
+	for (int k = 0; k < 3; k++) {
 		matrices_subsets_free(&c->sets[k]);
 		if (c->have[k])
 			matrices_means_free(&c->means[k]);
@@ -137,18 +155,27 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	char *mn = text_sanitize(c->model, !app->utf8), *ln = text_sanitize(c->layer, !app->utf8);
 	snprintf(line, sizeof line,
 	         "%s.%s: mean activation of each neuron (columns) over %s; %zu instance%s shown",
-	         mn, ln, c->mode ? "outcomes of the pair and the filter vs the rest" : "each class",
+	         mn, ln,
+	         c->mode == 2   ? "your rows (:row [NAME =] EXPR, each over every instance)"
+	         : c->mode == 1 ? "outcomes of the pair and the filter vs the rest"
+	                        : "each class",
 	         c->n_sel, c->n_sel == 1 ? "" : "s");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
-	char kr[24], ko[24], kh[24], kl[24], ke[24];
+	char kr[24], ko[24], kh[24], kl[24], ke[24], kx[24];
 	snprintf(line, sizeof line,
-	         "%s: rows by %s   %s: %s   %s/%s: column   %s: sort instances by the neuron",
-	         keymode_key(&matrix_keys, "rows", kr, sizeof kr), c->mode ? "class" : "outcome",
+	         "%s: rows by %s   %s: %s   %s/%s: column   %s: sort instances by the neuron%s%s",
+	         keymode_key(&matrix_keys, "rows", kr, sizeof kr),
+	         c->mode == 0                       ? "outcome"
+	         : c->mode == 1 && c->sets[2].n > 0 ? "your :row rows"
+	                                            : "class",
 	         keymode_key(&matrix_keys, "order", ko, sizeof ko),
 	         c->sorted ? "neuron order" : "sort by this row",
 	         keymode_key(&view_keys, "left", kh, sizeof kh),
 	         keymode_key(&view_keys, "right", kl, sizeof kl),
-	         keymode_key(&view_keys, "enter", ke, sizeof ke));
+	         keymode_key(&view_keys, "enter", ke, sizeof ke), c->mode == 2 ? "   " : "",
+	         c->mode == 2 ? keymode_key(&matrix_keys, "row-remove", kx, sizeof kx) : "");
+	if (c->mode == 2)
+		snprintf(line + strlen(line), sizeof line - strlen(line), ": remove the row");
 	draw_safe(app, w, 2, 1, W - 2, line, role_attr(ROLE_DIM), false);
 	if (m->cols == 0) {
 		free(mn);
@@ -176,7 +203,7 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	view_clamp(nav, m->rows, (size_t)vis);
 	attr_t hd = role_attr(ROLE_HEADER);
 	draw_safe(app, w, y0 - 1, 0, W, "", hd, true);
-	snprintf(line, sizeof line, "%s (n)", c->mode ? "subset" : "class");
+	snprintf(line, sizeof line, "%s (n)", c->mode == 2 ? "row" : c->mode ? "subset" : "class");
 	draw_safe(app, w, y0 - 1, 1, lw - 1, line, hd, false);
 	for (int k = 0; k < vis_cols && c->col_off + (size_t)k < m->cols; k++) {
 		size_t pos = c->col_off + (size_t)k;
@@ -229,14 +256,26 @@ static void matrix_draw(struct app *app, void *p, WINDOW *w, struct view_nav *na
 	free(ln);
 }
 
-/* r: per class or per outcome (arg 0); o: sort the neurons by the cursor row, or unsort (1). */
+/* r: per class, per outcome or per :row (arg 0); o: sort the neurons by the cursor row, or
+ * unsort (1); x: remove the :row under the cursor (2). */
 static int matrix_act(struct app *app, void *p, struct view_nav *nav, long arg)
 {
-	(void)app;
 	struct matrix_ctx *c = p;
 	size_t cols = c->means[c->mode].cols;
+	if (arg == 2) {
+		if (c->mode != 2 || nav->cur >= c->sets[2].n) {
+			app_message(app, true,
+			            "rows are removed in the rows of :row (r to show them)");
+			return REDRAW_STATUS;
+		}
+		char *name = xstrdup(c->sets[2].names[nav->cur]);
+		int rc = saved_row_remove(app, name); /* reopens the view: c is gone */
+		free(name);
+		return rc;
+	}
 	if (arg == 0) {
-		c->mode = !c->mode;
+		c->mode = (c->mode + 1) % (c->sets[2].n ? 3 : 2);
+		*saved_matrix_mode(app) = c->mode;
 		c->sorted = false;
 		nav->cur = nav->top = 0;
 		for (size_t j = 0; j < cols; j++)
@@ -260,6 +299,7 @@ static int matrix_act(struct app *app, void *p, struct view_nav *nav, long arg)
 static struct key_action matrix_acts[] = {
     {"rows", "rows: per class, or per outcome of the pair", matrix_act, 0, K('r')},
     {"order", "sort the neurons by the cursor row (again: unsorted)", matrix_act, 1, K('o')},
+    {"row-remove", "remove the :row row under the cursor", matrix_act, 2, K('x')},
 };
 static KEYMODE(matrix_keys, "matrix", "Keys of the subset x neuron matrix", matrix_acts);
 

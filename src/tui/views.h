@@ -67,6 +67,8 @@ struct view_class {
 	X(view_preview, "preview", "images: the instance's image over the whole screen", K('v'))   \
 	X(view_dups, "dups", "triage: near-duplicate pairs in the layer (same prediction)",        \
 	  K('Y'))                                                                                  \
+	X(view_bylabel, "bylabel",                                                                 \
+	  "view: per true class, the instances model A gets right and wrong", K('I'))              \
 	X(view_arch, "arch", "view: model A's architecture, repeated blocks folded", K('A'))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
@@ -79,6 +81,13 @@ enum view_index { NNCMP_VIEWS(VIEW_ENUM) VIEW_COUNT };
 
 /* The views of NNCMP_VIEWS, in its order; NULL-terminated. */
 extern const struct view_class *const view_classes[];
+
+/* Instance i's image in the rectangle as graphics slot `slot`, or why it has none (the grid's
+ * thumbnails, view_images.c). */
+void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot);
+/* Draws raw text in at most cols columns, cut at its start (after a separator: "…00141") when
+ * it does not fit; returns the columns used (view_images.c). */
+int view_draw_tail(struct app *app, WINDOW *w, int y, int x, int cols, const char *raw, attr_t a);
 
 /* The selection as a strictly increasing list (caller frees); *n gets its length. */
 uint32_t *view_sel_sorted(const struct app *app, size_t *n);

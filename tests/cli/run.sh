@@ -441,7 +441,8 @@ NO_COLOR=1 "$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=always | gre
 "$NNCMP" weights $DIGITS --model cnn --layer fc1 --color=auto | grep -q "$esc\[" && bad "--color=auto, piped, wrote colour" || ok
 # --filter on the study: the report over it when piped; --sort and --models need the TUI
 expect 0 "53 match 'cnn != gt'" -- "$NNCMP" $DIGITS --filter 'cnn != gt'
-expect 2 "--sort and --models set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
+expect 2 "--sort, --models and --view set up the TUI" -- "$NNCMP" $DIGITS --sort 'conf(cnn)'
+expect 2 "--sort, --models and --view set up the TUI" -- "$NNCMP" $DIGITS --view errors
 expect 0 "digits" -- "$NNCMP" --filter 'cnn != gt' $DIGITS
 
 # the caches create their directory with its parents (mkdir_p): the derived-data cache made only

@@ -14,6 +14,10 @@ Each OUT_DIR/NAME/study.ini describes the same instances, labels, classes, sampl
                labels as labels.csv
   shards       labels, samples and matrices split in shards of mixed formats (npy, npz, h5)
   expand       paths through ${VAR} and ~, one of them longer than inih's 200-byte line
+  conv-npz/digits, conv-h5/digits, conv-csv/digits
+               no study.ini: the directory convention (models/NAME/probs.EXT, logits.EXT,
+               pred.EXT, act/LAYER.EXT, weights/LAYER.EXT) with bare one-array npz files,
+               one-dataset HDF5 files (chunked + gzip for activations) and CSV/TSV sources
 NumPy and h5py write the files, so the readers are checked against the reference writers.
 """
 import json
@@ -210,4 +214,43 @@ for l in open(os.path.join(out, "npy", "study.ini")).read().splitlines():
     lines.append(l)
 assert any(len(l) > 200 for l in lines)
 study("expand", lines)
+
+# the directory convention, no study.ini: each matrix in a file of its own
+def conv_study(fmt):
+    d = os.path.join(out, "conv-" + fmt, "digits")
+    os.makedirs(d)
+    for f in ("labels.npy", "classes.txt", "samples.jsonl"):
+        shutil.copy(os.path.join(src, f), d)
+    if os.path.isdir(os.path.join(src, "images")):
+        os.symlink(os.path.abspath(os.path.join(src, "images")), os.path.join(d, "images"))
+    for name, m in models.items():
+        md = os.path.join(d, "models", name)
+        os.makedirs(md)
+        g = os.path.join(src, "models", name, "graph.json")
+        if os.path.exists(g):
+            shutil.copy(g, md)
+        kind, a = m["src"]
+        files = [(kind, a)] + [("%s/%s" % (sub, layer), b) for sub in ("act", "weights")
+                               for layer, b in m[sub].items()]
+        for i, (key, b) in enumerate(files):
+            base = os.path.join(md, key)
+            os.makedirs(os.path.dirname(base), exist_ok=True)
+            if fmt == "npz":
+                (np.savez if i % 2 else np.savez_compressed)(base + ".npz", b)
+            elif fmt == "h5":
+                with h5py.File(base + (".hdf5" if i % 3 == 2 else ".h5"), "w") as f:
+                    if key.startswith("act/"):
+                        f.create_dataset("x", data=b, chunks=(min(50, b.shape[0]),) + b.shape[1:],
+                                         compression="gzip")
+                    else:
+                        f.create_dataset("/" + kind if i == 0 else "/w", data=b)
+            elif i == 0 and kind != "pred":
+                csv_write(base + (".csv" if kind == "probs" else ".tsv"), a,
+                          "," if kind == "probs" else "\t", classes if kind == "probs" else None)
+            else:
+                np.save(base + ".npy", b)
+
+
+for fmt in ("npz", "h5", "csv"):
+    conv_study(fmt)
 print(len(os.listdir(out)) - 1, "studies in", out)

@@ -33,12 +33,13 @@ neurons() {
 			--sort 'act(cnn_early.conv2.3)' --top 0 --json
 }
 neurons "$TMP/s/npy" >"$TMP/base.neurons" 2>&1 && ok || bad "neurons npy"
-for v in npz npzz h5 h5z csv shards expand; do
-	"$NNCMP" report --json "$TMP/s/$v" >"$TMP/$v.json" 2>&1
-	cmp -s "$TMP/base.json" "$TMP/$v.json" && ok || bad "report $v differs: $(head -c 200 "$TMP/$v.json")"
-	neurons "$TMP/s/$v" >"$TMP/$v.neurons" 2>&1
-	cmp -s "$TMP/base.neurons" "$TMP/$v.neurons" && ok ||
-		bad "neurons $v differ: $(head -c 200 "$TMP/$v.neurons")"
+for v in npz npzz h5 h5z csv shards expand conv-npz/digits conv-h5/digits conv-csv/digits; do
+	o=$TMP/$(echo "$v" | tr / _)
+	"$NNCMP" report --json "$TMP/s/$v" >"$o.json" 2>&1
+	cmp -s "$TMP/base.json" "$o.json" && ok || bad "report $v differs: $(head -c 200 "$o.json")"
+	neurons "$TMP/s/$v" >"$o.neurons" 2>&1
+	cmp -s "$TMP/base.neurons" "$o.neurons" && ok ||
+		bad "neurons $v differ: $(head -c 200 "$o.neurons")"
 done
 grep -q '"neurons":\[{' "$TMP/base.neurons" && grep -q '"count":416,' "$TMP/base.neurons" && ok ||
 	bad "neurons/instances printed nothing: $(head -c 200 "$TMP/base.neurons")"
@@ -82,7 +83,7 @@ expect 0 '"storage":"decompressed once into memory"' -- "$NNCMP" check --json "$
 
 # the CSV cache: one file per CSV, reused, rebuilt when the CSV changes
 n=$(ls "$TMP/cache/nncmp" | grep -c '\.csvf$')
-[ "$n" -eq 3 ] && ok || bad "expected 3 CSV caches (cnn.csv, cnn_early.tsv, mlp.tsv), found $n"
+[ "$n" -eq 6 ] && ok || bad "expected 6 CSV caches (csv and conv-csv: cnn, cnn_early, mlp), found $n"
 touch -d '2001-01-01' "$TMP/cache/nncmp"/*.csvf
 "$NNCMP" report --json "$TMP/s/csv" | cmp -s - "$TMP/base.json" && ok || bad "report csv (cached)"
 [ -z "$(find "$TMP/cache/nncmp" -name '*.csvf' -newer "$TMP/base.json")" ] && ok ||
@@ -103,10 +104,52 @@ want=$(pred0 "$TMP/s/npy")
 got=$(pred0 "$TMP/s/csv")
 [ "$want" != 9 ] && [ "$got" = 9 ] && ok || bad "changed CSV not re-read: npy pred $want, csv pred $got"
 n=$(ls "$TMP/cache/nncmp" | grep -c '\.csvf$')
-[ "$n" -eq 4 ] && ok || bad "expected a fourth CSV cache, found $n"
+[ "$n" -eq 7 ] && ok || bad "expected a seventh CSV cache, found $n"
 # no cache directory: parsed into a temporary file, same answer
 NNCMP_CACHE=0 "$NNCMP" report --json "$TMP/s/csv" >"$TMP/nc.json" 2>&1
 "$NNCMP" report --json "$TMP/s/csv" | cmp -s - "$TMP/nc.json" && ok || bad "NNCMP_CACHE=0 csv differs"
+
+# a CSV header names the classes of a study without classes.txt; with one, they must agree
+$PY - "$TMP/hdr" <<'PYEOF'
+import os, sys, numpy as np
+root = sys.argv[1]
+y = np.array([0, 1, 2, 1, 0, 2], dtype=np.int64)
+p = np.array([[.7, .2, .1], [.1, .8, .1], [.2, .2, .6], [.5, .4, .1], [.6, .3, .1], [.1, .1, .8]])
+def study(name, heads, classes=None, extra=None):
+    d = os.path.join(root, name, "pets")
+    for m in list(heads) + ["b"]:
+        os.makedirs(os.path.join(d, "models", m))
+    np.save(os.path.join(d, "labels.npy"), y)
+    if classes:
+        open(os.path.join(d, "classes.txt"), "w").write("".join(c + "\n" for c in classes))
+    for m, head in heads.items():
+        f = os.path.join(d, "models", m, "probs.csv")
+        open(f, "w").write(",".join(head) + "\n" + "".join(",".join("%g" % v for v in r) + "\n" for r in p))
+    np.save(os.path.join(d, "models", "b", "probs.npy"), p[:, ::-1].astype(np.float32))
+    if extra:
+        extra(d)
+pets = ["cat", "dog", "bird"]
+study("adopt", {"a": pets})
+study("given", {"a": pets}, classes=pets)
+study("differ", {"a": pets}, classes=["cat", "dog", "fish"])
+study("two", {"a": pets, "c": ["cat", "cow", "bird"]})
+study("dup", {"a": ["cat", "cat", "bird"]})
+study("both", {"a": pets}, extra=lambda d: np.save(os.path.join(d, "models", "a", "probs.npy"), p.astype(np.float32)))
+PYEOF
+H=$TMP/hdr
+"$NNCMP" report --json "$H/adopt/pets" >"$TMP/adopt.json" 2>&1
+got=$($PY -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["classes"]))' "$TMP/adopt.json" 2>&1)
+[ "$got" = "cat,dog,bird" ] && ok || bad "the CSV header's class names were not adopted: $got"
+"$NNCMP" report --json "$H/given/pets" | cmp -s - "$TMP/adopt.json" && ok ||
+	bad "a header equal to classes.txt reports otherwise than the adopted header"
+expect 2 "models/a/probs.csv: header column 3 is 'bird', but class 2 in $H/differ/pets/classes.txt is 'fish'" -- \
+	"$NNCMP" report "$H/differ/pets"
+expect 2 "models/c/probs.csv: header column 2 is 'cow', but class 1 in $H/two/pets/models/a/probs.csv is 'dog'" -- \
+	"$NNCMP" report "$H/two/pets"
+expect 2 "models/a/probs.csv: header columns 1 and 2 are both 'cat'" -- "$NNCMP" report "$H/dup/pets"
+# the convention takes probs.npy before probs.csv and says so
+expect 0 "$H/both/pets/models/a/probs.csv: ignored, $H/both/pets/models/a/probs.npy is used" -- \
+	"$NNCMP" check "$H/both/pets"
 
 # an undefined variable is one clear line
 expect 2 "environment variable \${NNCMP_FMT_DEEP} is not set" -- \

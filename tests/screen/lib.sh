@@ -85,7 +85,7 @@ start() {
 	tm kill-session -t "$S" 2>/dev/null
 	S=t$((${S#t} + 1))
 	tm -f /dev/null new-session -d -s "$S" -x "$2" -y "$3" \
-		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" TERM=xterm-256color LANG=$1 LC_ALL=$1 PS1='prompt\$ ' sh -i"
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=${NNCMP_RESTORE:-0} TERM=xterm-256color LANG=$1 LC_ALL=$1 PS1='prompt\$ ' sh -i"
 	tm set-option -t "$S" status off >/dev/null
 	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
 	keys "clear; cd ${5:-.} && $BIN $4 2>>$TMP/stderr; echo rc=\$?" Enter

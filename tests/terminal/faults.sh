@@ -55,7 +55,7 @@ start_cmd() {
 	tm kill-session -t "$S" 2>/dev/null
 	S=t$((${S#t} + 1))
 	tm -f /dev/null new-session -d -s "$S" -x "$1" -y "$2" \
-		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 PS1='prompt\$ ' sh -i"
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=0 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 PS1='prompt\$ ' sh -i"
 	tm set-option -t "$S" status off >/dev/null
 	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
 	keys "clear; cd $TMP && $3 2>>$TMP/stderr; echo rc=\$?" Enter

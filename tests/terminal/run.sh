@@ -86,7 +86,7 @@ start() {
 	local termenv="TERM=$1"
 	[ "$1" = - ] && termenv=
 	tm -f /dev/null new-session -d -s "$S" -x "$3" -y "$4" \
-		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" $termenv LANG=$2 LC_ALL=$2 PS1='prompt\$ ' sh -i"
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=0 $termenv LANG=$2 LC_ALL=$2 PS1='prompt\$ ' sh -i"
 	tm set-option -t "$S" status off >/dev/null
 	wait_for 'prompt$' || { no "shell prompt at start"; return 1; }
 	[ -n "$5" ] && keys "clear; $5" Enter

@@ -307,7 +307,8 @@ static void test_refusals(void **state)
 	expect_error(dup_class, "classes.txt:3: class 'cat' is listed twice");
 	expect_error(empty_class, "classes.txt:2: empty class name");
 	expect_error(no_models, "no models");
-	expect_error(model_without_source, "models/empty: no probs.npy, logits.npy or pred.npy");
+	expect_error(model_without_source,
+	             "models/empty: no probs, logits or pred file (.npy, .npz, .h5");
 	expect_error(reserved_model, "model name 'and' is reserved");
 	expect_error(pred_out_of_range, "models/c/pred.npy: row 2 holds class 3");
 	expect_error(act_rows, "models/a/act/fc1.npy: 3 rows, but ");
