@@ -79,6 +79,23 @@ int arch_load(const struct study *s, const struct model *m, struct arch *a, stru
 bool arch_graph_path(const struct study *s, const struct model *m, char **path);
 /* Groups a->layers into a->blocks (replacing any earlier folding). */
 void arch_fold(struct arch *a);
+/*
+ * A layer as `nncmp arch` and the TUI's A show it, without its name: "Conv2d 3×3 64 16×8×8
+ * (1168)" (type, kernel, a convolution's channels, output shape or "?", parameters when any)
+ * and, with marks, " [A W]" (arch_layer_marks). UTF-8 or ASCII glyphs; the type is copied raw
+ * from graph.json, so sanitize before drawing. Writes at most size bytes into buf; returns buf.
+ */
+const char *arch_layer_label(const struct arch_layer *ly, bool marks, bool utf8, char *buf,
+                             size_t size);
+/* "[A W]", "[A]", "[W]", "[A(16) W]" (activations holding another number of values than the
+ * output shape, a pooled copy), or "" for a layer the study has no files for. Returns buf. */
+const char *arch_layer_marks(const struct arch_layer *ly, char *buf, size_t size);
+/*
+ * Whether block b starts a new stage, a line of the drawing (`nncmp arch`, the TUI's A): the
+ * first block, a repeated block and the one after it, or a change of spatial size (the
+ * dimensions after the first) from the previous block's last layer.
+ */
+bool arch_new_stage(const struct arch *a, size_t b);
 /* Two layers fold together: same op, kernel, output shape and parameter count. */
 bool arch_same_layer(const struct arch_layer *x, const struct arch_layer *y);
 /* Compares layer names with digit runs as numbers ("b.2" < "b.10"), as strcmp returns. */

@@ -74,33 +74,8 @@ static json_t *arch_json(const struct arch *a)
 /* Glyphs: UTF-8 or ASCII. */
 struct glyphs {
 	const char *times, *arrow;
+	bool utf8;
 };
-
-/* "6×8×8" (or "?" when unknown) into buf. */
-static const char *shape_str(const struct arch_layer *ly, const struct glyphs *g, char *buf,
-                             size_t size)
-{
-	size_t len = 0;
-	buf[0] = '\0';
-	for (int d = 0; d < ly->ndim && len < size; d++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%zu", d ? g->times : "",
-		                        ly->shape[d]);
-	if (!ly->ndim)
-		snprintf(buf, size, "?");
-	return buf;
-}
-
-/* The layer's type with its kernel, and a convolution's width: "Conv2d 3×3 64", "ReLU". */
-static void print_op(const struct arch_layer *ly, const struct glyphs *g)
-{
-	char *op = cli_safe(ly->op);
-	printf("%s", op);
-	free(op);
-	for (int k = 0; k < ly->nkernel; k++)
-		printf("%s%zu", k ? g->times : " ", ly->kernel[k]);
-	if (strncmp(ly->op, "Conv", 4) == 0 && ly->ndim) /* Net2Vis's "Conv2d 3×3 64" */
-		printf(" %zu", ly->shape[0]);
-}
 
 /*
  * The marks of a layer the study holds files for: "[A W]", "[A]", "[W]"; "A(16)" when the
@@ -108,50 +83,28 @@ static void print_op(const struct arch_layer *ly, const struct glyphs *g)
  */
 static void print_marks(const struct arch_layer *ly)
 {
-	size_t want = ly->ndim ? 1 : 0;
-	for (int d = 0; d < ly->ndim; d++)
-		want *= ly->shape[d];
-	printf("[");
-	if (ly->activations && want && want != ly->act_cols)
-		printf("A(%zu)", ly->act_cols);
-	else if (ly->activations)
-		printf("A");
-	printf("%s%s]", ly->activations && ly->weights ? " " : "", ly->weights ? "W" : "");
+	char m[48];
+	printf("%s", arch_layer_marks(ly, m, sizeof m));
 }
 
 /* One layer: [NAME: ]OP SHAPE[ (PARAMS)][ [A W]]. */
 static void print_layer(const struct arch_layer *ly, bool name, bool marks, const struct glyphs *g)
 {
-	char sh[128];
+	char buf[512];
 	if (name) {
 		char *n = cli_safe(ly->name);
 		printf("%s: ", n);
 		free(n);
 	}
-	print_op(ly, g);
-	printf(" %s", shape_str(ly, g, sh, sizeof sh));
-	if (ly->params)
-		printf(" (%llu)", (unsigned long long)ly->params);
-	if (marks && (ly->activations || ly->weights)) {
-		printf(" ");
-		print_marks(ly);
-	}
-}
-
-/* Whether two layers' outputs have the same spatial size (dimensions after the first). */
-static bool same_spatial(const struct arch_layer *x, const struct arch_layer *y)
-{
-	if (x->ndim != y->ndim)
-		return false;
-	for (int d = 1; d < x->ndim; d++)
-		if (x->shape[d] != y->shape[d])
-			return false;
-	return true;
+	char *t = cli_safe(arch_layer_label(ly, marks, g->utf8, buf, sizeof buf));
+	printf("%s", t);
+	free(t);
 }
 
 static void arch_text(const struct arch *a)
 {
-	struct glyphs g = cli_utf8() ? (struct glyphs){"×", "→"} : (struct glyphs){"x", "->"};
+	struct glyphs g =
+	    cli_utf8() ? (struct glyphs){"×", "→", true} : (struct glyphs){"x", "->", false};
 	char *mn = cli_safe(a->model);
 	printf("%s: %zu layer%s, %llu parameters (%s%s)\n", mn, a->n_layers,
 	       a->n_layers == 1 ? "" : "s", (unsigned long long)a->params,
@@ -160,7 +113,6 @@ static void arch_text(const struct arch *a)
 	free(mn);
 	size_t stage = 0;
 	bool open = false;
-	const struct arch_layer *prev = NULL;
 	for (size_t b = 0; b < a->n_blocks; b++) {
 		const struct arch_block *bk = &a->blocks[b];
 		const struct arch_layer *first = &a->layers[bk->start];
@@ -193,10 +145,9 @@ static void arch_text(const struct arch *a)
 			}
 			printf("\n");
 			open = false;
-			prev = last;
 			continue;
 		}
-		if (open && prev && !same_spatial(prev, first)) {
+		if (open && arch_new_stage(a, b)) {
 			printf("\n");
 			open = false;
 		}
@@ -206,7 +157,6 @@ static void arch_text(const struct arch *a)
 			printf(" %s ", g.arrow);
 		print_layer(first, true, true, &g);
 		open = true;
-		prev = first;
 	}
 	if (open)
 		printf("\n");

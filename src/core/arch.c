@@ -5,6 +5,8 @@
 #include "nncmp/arch.h"
 
 #include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +382,81 @@ static void best_run(const struct arch *a, size_t i, size_t *len, size_t *rep)
 			*rep = r;
 		}
 	}
+}
+
+/* Appends printf-style text to buf (size bytes, len used so far); returns the new length. */
+static size_t label_add(char *buf, size_t size, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t label_add(char *buf, size_t size, size_t len, const char *fmt, ...)
+{
+	if (len >= size)
+		return len;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + len, size - len, fmt, ap);
+	va_end(ap);
+	return n < 0 ? len : len + (size_t)n;
+}
+
+const char *arch_layer_marks(const struct arch_layer *ly, char *buf, size_t size)
+{
+	size_t want = ly->ndim ? 1 : 0, len = 0;
+	for (int d = 0; d < ly->ndim; d++)
+		want *= ly->shape[d];
+	buf[0] = '\0';
+	if (!ly->activations && !ly->weights)
+		return buf;
+	len = label_add(buf, size, len, "[");
+	if (ly->activations && want && want != ly->act_cols)
+		len = label_add(buf, size, len, "A(%zu)", ly->act_cols);
+	else if (ly->activations)
+		len = label_add(buf, size, len, "A");
+	label_add(buf, size, len, "%s%s]", ly->activations && ly->weights ? " " : "",
+	          ly->weights ? "W" : "");
+	return buf;
+}
+
+const char *arch_layer_label(const struct arch_layer *ly, bool marks, bool utf8, char *buf,
+                             size_t size)
+{
+	const char *times = utf8 ? "\xc3\x97" : "x";
+	size_t len = label_add(buf, size, 0, "%s", ly->op);
+	buf[len < size ? len : size - 1] = '\0';
+	for (int k = 0; k < ly->nkernel; k++)
+		len = label_add(buf, size, len, "%s%zu", k ? times : " ", ly->kernel[k]);
+	if (strncmp(ly->op, "Conv", 4) == 0 && ly->ndim) /* Net2Vis's "Conv2d 3×3 64" */
+		len = label_add(buf, size, len, " %zu", ly->shape[0]);
+	len = label_add(buf, size, len, " ");
+	for (int d = 0; d < ly->ndim; d++)
+		len = label_add(buf, size, len, "%s%zu", d ? times : "", ly->shape[d]);
+	if (!ly->ndim)
+		len = label_add(buf, size, len, "?");
+	if (ly->params)
+		len = label_add(buf, size, len, " (%llu)", (unsigned long long)ly->params);
+	if (marks && (ly->activations || ly->weights)) {
+		char m[48];
+		label_add(buf, size, len, " %s", arch_layer_marks(ly, m, sizeof m));
+	}
+	return buf;
+}
+
+/* Whether two layers' outputs have the same spatial size (dimensions after the first). */
+static bool same_spatial(const struct arch_layer *x, const struct arch_layer *y)
+{
+	if (x->ndim != y->ndim)
+		return false;
+	for (int d = 1; d < x->ndim; d++)
+		if (x->shape[d] != y->shape[d])
+			return false;
+	return true;
+}
+
+bool arch_new_stage(const struct arch *a, size_t b)
+{
+	if (b == 0 || b >= a->n_blocks || a->blocks[b].repeat > 1 || a->blocks[b - 1].repeat > 1)
+		return true;
+	const struct arch_block *pb = &a->blocks[b - 1];
+	return !same_spatial(&a->layers[pb->start + pb->len - 1], &a->layers[a->blocks[b].start]);
 }
 
 void arch_fold(struct arch *a)

@@ -78,7 +78,8 @@ struct view_class {
 	X(view_cka, "cka", "view: linear CKA between every layer; the neuron's best matches in B", \
 	  K('U'))                                                                                  \
 	X(view_patches, "patches",                                                                 \
-	  "neurons: the top patches of the channel under the cursor (C, then Enter)", K(0))
+	  "neurons: the top patches of the channel under the cursor (C, then Enter)", K(0))        \
+	X(view_arch, "arch", "view: model A's architecture, repeated blocks folded", K('A'))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
 NNCMP_VIEWS(VIEW_EXTERN)

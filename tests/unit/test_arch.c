@@ -336,6 +336,65 @@ static void test_load_from_layers(void **state)
 	tu_rm_rf(dir);
 }
 
+/* A layer's label and the stage rule (arch_layer_label, arch_new_stage): the strings `nncmp arch`
+ * and the TUI's A draw, worked out by hand from the modules. */
+static void test_label_and_stages(void **state)
+{
+	(void)state;
+	const struct mod m[] = {{"stem", "Conv2d", "[6, 8, 8]", 168, "[3, 3]"},
+	                        CONV("b.0.conv"),
+	                        RELU("b.0.relu"),
+	                        CONV("b.1.conv"),
+	                        RELU("b.1.relu"),
+	                        {"pool", "MaxPool2d", "[6, 4, 4]", 0, "[2, 2]"},
+	                        {"fc", "Linear", "[10]", 970, NULL}};
+	char *t = graph_text(m, sizeof m / sizeof *m, "order");
+	struct arch a;
+	parse_ok(t, &a);
+	free(t);
+	arch_fold(&a);
+	char buf[256];
+	assert_string_equal(arch_layer_label(&a.layers[0], true, true, buf, sizeof buf),
+	                    "Conv2d 3\xc3\x97"
+	                    "3 6 6\xc3\x97"
+	                    "8\xc3\x97"
+	                    "8 (168)");
+	assert_string_equal(arch_layer_label(&a.layers[5], true, false, buf, sizeof buf),
+	                    "MaxPool2d 2x2 6x4x4");
+	a.layers[6].activations = true;
+	a.layers[6].act_cols = 10;
+	a.layers[6].weights = true;
+	assert_string_equal(arch_layer_label(&a.layers[6], true, false, buf, sizeof buf),
+	                    "Linear 10 (970) [A W]");
+	assert_string_equal(arch_layer_label(&a.layers[6], false, false, buf, sizeof buf),
+	                    "Linear 10 (970)");
+	a.layers[0].activations = true;
+	a.layers[0].act_cols = 6; /* a pooled copy of 6 × 8 × 8 */
+	assert_string_equal(arch_layer_marks(&a.layers[0], buf, sizeof buf), "[A(6)]");
+	assert_string_equal(arch_layer_marks(&a.layers[1], buf, sizeof buf), "");
+	/* stem | 2 × [conv → relu] | pool (same block after a repeat) | fc (another size) */
+	assert_blocks(&a, "0:1x1 1:2x2 5:1x1 6:1x1");
+	assert_true(arch_new_stage(&a, 0));
+	assert_true(arch_new_stage(&a, 1));  /* a repeated block */
+	assert_true(arch_new_stage(&a, 2));  /* after one */
+	assert_true(arch_new_stage(&a, 3));  /* [10] after 6 × 4 × 4 */
+	assert_true(arch_new_stage(&a, 99)); /* past the end */
+	arch_free(&a);
+	/* conv1 → conv2 of one spatial size share a stage; a pooled size starts one */
+	const struct mod n[] = {CONV("c1"),
+	                        {"c2", "Conv2d", "[8, 8, 8]", 440, "[3, 3]"},
+	                        {"p", "MaxPool2d", "[8, 4, 4]", 0, "[2, 2]"}};
+	t = graph_text(n, 3, "order");
+	parse_ok(t, &a);
+	free(t);
+	arch_fold(&a);
+	assert_blocks(&a, "0:1x1 1:1x1 2:1x1");
+	assert_true(arch_new_stage(&a, 0));
+	assert_false(arch_new_stage(&a, 1));
+	assert_true(arch_new_stage(&a, 2));
+	arch_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +404,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_refusals),
 	    cmocka_unit_test(test_name_cmp),
 	    cmocka_unit_test(test_load_from_layers),
+	    cmocka_unit_test(test_label_and_stages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
