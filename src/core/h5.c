@@ -123,12 +123,6 @@ static herr_t visit_cb(hid_t obj, const char *name, const H5O_info_t *info, void
 	return v->n > 64 ? 1 : 0;
 }
 
-static bool host_big(void)
-{
-	static const uint16_t one = 1;
-	return *(const uint8_t *)&one == 0;
-}
-
 /* Whether float type t is IEEE 754 of its size (binary16, 32 or 64). */
 static bool ieee_float(hid_t t, size_t size)
 {
@@ -186,7 +180,7 @@ static int type_to_npy(hid_t t, const char *name, struct npy_header *h, struct n
 		                  "IEEE f2 f4 f8, i1-i8, u1-u8, h5py bool)",
 		                  name, (int)cls, size);
 	h->itemsize = (unsigned)size;
-	h->swap = size > 1 && ((order == H5T_ORDER_BE) != host_big());
+	h->swap = size > 1 && ((order == H5T_ORDER_BE) != nn_host_big_endian());
 	return 0;
 }
 

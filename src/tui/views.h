@@ -70,7 +70,7 @@ struct view_class {
 	X(view_bylabel, "bylabel",                                                                 \
 	  "view: per true class, the instances model A gets right and wrong", K('I'))              \
 	X(view_agreement, "agreement",                                                             \
-	  "view: agreement, kappa and McNemar p of every pair of models", K('G'))                  \
+	  "view: agreement, kappa and McNemar p of every pair of models", K('T'))                  \
 	X(view_calibration, "calibration",                                                         \
 	  "view: reliability diagrams and confidence of models A and B", K('F'))                   \
 	X(view_classdist, "classes",                                                               \

@@ -29,8 +29,8 @@ pair() { # pair STUDY A B FIELD FORMAT: the field of report --json's pair (A, B)
 echo "== digits at 160x45: the agreement matrix"
 start C.UTF-8 160 45 "$D"
 expect "the TUI opens" "899/899"
-keys G
-expect "G opens the agreement matrix" "Agreement of every pair of models"
+keys T
+expect "T opens the agreement matrix" "Agreement of every pair of models"
 ag=$(pair $D cnn cnn_early agreement .4f)
 expect "it opens on the pair (A, B), whose agreement is report's ($ag)" "A cnn, B cnn_early: agreement $ag"
 k=$(pair $D cnn knn kappa .3f)
@@ -65,7 +65,7 @@ type_text "filter gt == 8"
 keys Enter
 want=$(count "gt == 8")
 expect "gt == 8 shows $want" "$want/899"
-keys G
+keys T
 fa=$(json "format(next(p for p in d['pairs'] if (p['a'], p['b']) == ('cnn_early', 'knn'))['agreement'], '.4f')" report $D --filter "gt == 8" --json)
 expect "the matrix follows the filter: $want instances" "over $want instances (the filter)"
 expect "cnn_early/knn agreement is report --filter's ($fa)" "A cnn_early, B knn: agreement $fa"
@@ -116,32 +116,32 @@ echo "== linear CKA"
 keys U
 expect "U opens the CKA view" "Linear CKA between layers"
 cka=$(json "format(d['cka'], '.6f')" similarity $D --model cnn --layer fc1 --with mlp.fc1 --cka --json)
-expect "the matrix is computed" "5 mlp.fc1"
-keys j l l l l
+expect "the matrix is computed" "7 mlp.fc1"
+keys j j l l l l l l
 expect "CKA(cnn.fc1, mlp.fc1) is similarity's ($cka)" "CKA(cnn.fc1, mlp.fc1) = $cka"
 wait_for "most correlated neurons of"
-nrn=$(screen | sed -n 's/.*neuron \([0-9]*\) of cnn\.conv2: most correlated.*/\1/p' | head -1)
+nrn=$(screen | sed -n 's/.*neuron \([0-9]*\) of cnn\.conv1: most correlated.*/\1/p' | head -1)
 if [ -n "$nrn" ]; then
 	top=$(json "'%6u  r %+.4f' % (d['matches'][0]['top'][0]['neuron'], d['matches'][0]['top'][0]['r'])" \
-		similarity $D --model cnn --layer conv2 --with cnn_early.conv2 --neuron "$nrn" --abs --json)
-	expect "neuron $nrn's best match in B's conv2 is similarity's ($top)" "$top"
+		similarity $D --model cnn --layer conv1 --with cnn_early.conv1 --neuron "$nrn" --abs --json)
+	expect "neuron $nrn's best match in B's conv1 is similarity's ($top)" "$top"
 else
 	no "the neuron pane's neuron is named"
 fi
 keys r
-expect "r: by r" "cnn_early.conv2, by r (r: by |r|)"
+expect "r: by r" "cnn_early.conv1, by r (r: by |r|)"
 keys q
 
 echo "== digits at 80x24"
 start C.UTF-8 80 24 "$D"
 expect "the TUI opens" "899/899"
-for v in "A:Agreement of every pair" "C:Calibration of models" "K:Distances between classes" "S:Linear CKA"; do
+for v in "T:Agreement of every pair" "F:Calibration of models" "X:Distances between classes" "U:Linear CKA"; do
 	keys "${v%%:*}"
 	expect "${v%%:*} opens at 80x24" "${v#*:}"
 	keys q
 	expect_not "and closes" "${v#*:}"
 done
-keys G
+keys T
 k=$(pair $D cnn cnn_early agreement .3f)
 expect_re "the matrix fits 80 columns (cnn/cnn_early $k)" "^ cnn +- +$k "
 keys q q
@@ -150,7 +150,7 @@ expect "q quits" "rc=0"
 echo "== classes15 (15 classes) at 160x45"
 start C.UTF-8 160 45 "$C15"
 expect "the TUI opens" "300/300"
-keys G
+keys T
 ag=$(pair $C15 good poor agreement .4f)
 expect "good/poor agreement is report's ($ag)" "A good, B poor: agreement $ag"
 keys q K
@@ -183,8 +183,8 @@ mkdir -p "$TMP/config/nncmp"
 printf '[keys]\nagreement.stat = T\ncalibration.left-model = L\n' >"$TMP/config/nncmp/config.ini"
 start C.UTF-8 160 45 "$D"
 expect "the TUI opens" "899/899"
-keys G
-expect "G opens the matrix" "agreement between every pair"
+keys T
+expect "T opens the matrix" "agreement between every pair"
 keys '?'
 expect_re "? lists the matrix's own keys by their names" "T +agreement\.stat"
 keys q
