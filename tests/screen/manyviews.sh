@@ -153,16 +153,16 @@ expect "the TUI opens" "300/300"
 keys T
 ag=$(pair $C15 good poor agreement .4f)
 expect "good/poor agreement is report's ($ag)" "A good, B poor: agreement $ag"
-keys q K
+keys q X
 cl=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $C15 --model good --json)
 expect "the closest of 105 pairs is classes' ($cl)" "$cl"
 ord=$(json "' '.join(d['classes'][i][-2:] for i in d['order'][:3])" classes $C15 --model good --json)
 expect_re "15 columns in the core's order (first: $ord)" "^ +[^ ]*$(echo "$ord" | sed 's/ / +[^ ]*/g')"
-keys q C
+keys q F
 ece=$(json "format(next(m for m in d['models'] if m['name'] == 'good')['ece'], '.4f')" calibration $C15 --json)
 expect "good's ECE ($ece)" "A good  ECE $ece"
-keys q S
-expect "S: one layer" "1 good.fc1"
+keys q U
+expect "U: one layer" "1 good.fc1"
 expect "B has no activations: said" "model B (poor) has no layer activations"
 keys q
 
@@ -194,8 +194,8 @@ sleep 0.5
 if screen | grep -qF "agreement between every pair"; then ok "c (the old default) no longer changes the statistic"; else no "c changed the statistic"; fi
 keys T
 expect "T does" "Cohen's kappa between every pair"
-keys q C
-expect "C opens calibration" "A cnn  ECE"
+keys q F
+expect "F opens calibration" "A cnn  ECE"
 keys L
 expect "L: the next model with confidence on the left" "A cnn_early  ECE"
 keys q q

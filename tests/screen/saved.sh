@@ -39,6 +39,8 @@ keys : && type_text "sort conf(cnn):asc" && keys Enter
 expect "the sort applies" "sort: conf(cnn):asc"
 keys : && type_text "models mlp cnn" && keys Enter
 expect "the pair applies" "A=mlp B=cnn"
+keys : && type_text "layer cnn.conv2" && keys Enter
+expect "the layer applies" "Neurons cnn.conv2"
 keys : && type_text "row gt == 3" && keys Enter
 expect "an unnamed row is named row1" "row row1 = gt == 3"
 keys : && type_text "row wrong = cnn != gt" && keys Enter
