@@ -6,6 +6,7 @@
  */
 #include "gfx.h"
 #include "tui_int.h"
+#include "views.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +58,9 @@ int saliency_toggle(struct app *app, void *ctx, struct view_nav *nav, long arg)
 int saliency_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
                      int slot, int m)
 {
-	struct nn_err err = {{0}};
-	char *path = image_path(app->s, i, &err);
-	if (!path) {
-		gfx_hide(app->gfx, slot);
-		detail_draw_wrapped(app, w, y, x, rows, cols, detail_image_reason(app, i, err.msg),
-		                    role_attr(ROLE_ERROR));
+	char *path = view_picture_path(app, w, y, x, rows, cols, i, slot);
+	if (!path)
 		return rows;
-	}
 	const struct model *md = &app->s->models[m];
 	if (!app->saliency || rows < 2) {
 		int used = gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);
@@ -79,6 +75,7 @@ int saliency_picture(struct app *app, WINDOW *w, int y, int x, int rows, int col
 		ov.mh = (int)md->saliency.h.dims[1];
 		ov.mw = (int)md->saliency.h.dims[2];
 		map = xcalloc((size_t)ov.mh * (size_t)ov.mw, sizeof *map);
+		struct nn_err err = {{0}};
 		if (saliency_map(&md->saliency, i, map, &err) == 0) {
 			ov.map = map;
 			snprintf(label, sizeof label, "Grad-CAM %s %dx%d", name, ov.mh, ov.mw);

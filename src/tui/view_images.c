@@ -126,8 +126,8 @@ static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i
 	          role_attr(rb ? ROLE_RIGHT : ROLE_WRONG), false);
 }
 
-/* Shows instance i's image in a rectangle as slot `slot`, or the reason it has none. */
-void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot)
+char *view_picture_path(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
+                        int slot)
 {
 	struct nn_err err = {{0}};
 	char *path = image_path(app->s, i, &err);
@@ -135,8 +135,16 @@ void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, 
 		gfx_hide(app->gfx, slot);
 		detail_draw_wrapped(app, w, y, x, rows, cols, detail_image_reason(app, i, err.msg),
 		                    role_attr(ROLE_ERROR));
-		return;
 	}
+	return path;
+}
+
+/* Shows instance i's image in a rectangle as slot `slot`, or the reason it has none. */
+void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot)
+{
+	char *path = view_picture_path(app, w, y, x, rows, cols, i, slot);
+	if (!path)
+		return;
 	gfx_show(app->gfx, w, y, x, rows, cols, path, slot, NULL);
 	free(path);
 }

@@ -94,6 +94,10 @@ extern const struct view_class *const view_classes[];
 
 /* Instance i's image in the rectangle as graphics slot `slot`, or why it has none (the grid's
  * thumbnails, view_images.c). */
+/* Instance i's image path (caller frees); NULL after hiding slot and drawing, in the rectangle,
+ * the reason it has none. */
+char *view_picture_path(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i,
+                        int slot);
 void view_picture(struct app *app, WINDOW *w, int y, int x, int rows, int cols, size_t i, int slot);
 /* Draws raw text in at most cols columns, cut at its start (after a separator: "…00141") when
  * it does not fit; returns the columns used (view_images.c). */
