@@ -136,12 +136,15 @@ def weight_dtype(w):
 
 
 def save_weights(md, name, model, layers):
-    """weights/LAYER.npy for each layer, in torch's (out, in) layout. nncmp reads matrices of at
-    most two dimensions, so a convolution's (out, in, k...) kernel is flattened to
-    (out, in*k...) in C order: column (c*kh + i)*kw + j for a 2-D kernel."""
+    """weights/LAYER.npy for each layer, in torch's layout: (out, in) for a Linear, and a Conv2d's
+    (out, in, kh, kw) as it is, which `nncmp kernels` and the K view draw as kernels (nncmp reads
+    it as the matrix out x in*kh*kw where it wants one). Other convolutions' (out, in, k) kernels
+    are flattened to (out, in*k) in C order."""
     for l in layers:
-        w = getattr(model, l).weight.detach().numpy()
-        w = w.reshape(w.shape[0], -1)
+        mod = getattr(model, l)
+        w = mod.weight.detach().numpy()
+        if not isinstance(mod, nn.Conv2d):
+            w = w.reshape(w.shape[0], -1)
         save_npy(f"{md}/{name}/weights/{l}.npy", w, weight_dtype(w))
 
 
@@ -274,7 +277,7 @@ def make_digits(out):
         save_npy(f"{md}/{name}/act/conv2.npy", acts["conv2"], np.float16)
         # conv1's output as (N, C, H, W): nncmp neurons --channels, nncmp patches
         save_npy(f"{md}/{name}/act/conv1.npy", acts["conv1"], np.float16)
-        save_weights(md, name, m, ("conv2", "fc1", "fc2"))
+        save_weights(md, name, m, ("conv1", "conv2", "fc1", "fc2"))
         write_inside(md, name, m, Ximg[te])
     t = tick("cnn + cnn_early", t)
 

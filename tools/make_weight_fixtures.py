@@ -21,7 +21,8 @@ Grid summaries (grid_*.npy): the matrix cut into R' x C' blocks, R' = min(R, row
 cols); block i of n items in g blocks covers [floor(i n / g), floor((i + 1) n / g)). "peak" is the
 finite value of largest magnitude in the block (ties: the larger value), "mean" the mean of its
 finite values (NaN when none). Scale: the 99th percentile of |cell| over finite cells (numpy's
-default linear interpolation), or the largest |cell| when that is 0. A 1-D vector is one row.
+default linear interpolation), or the largest |cell| when that is 0. A 1-D vector is one row; a
+conv layer's (out, in, kh, kw) kernels (conv_*.npy) are the matrix out x in*kh*kw.
 Statistics over finite values: min, max, mean, std (population, ddof = 0), fraction of zeros.
 """
 import json
@@ -165,6 +166,15 @@ w[36, 0] = np.inf  # left out
 bvec = (rng.standard_normal(29) * 0.2).astype(np.float32)
 bvec[3] = 0
 
+# a convolution's (out, in, kh, kw) kernels: read as the matrix out x in*kh*kw (C order), as
+# npy.h promises for arrays of more than two dimensions
+conv_a = (rng.standard_normal((5, 4, 3, 3)) * 0.2).astype(np.float32)
+conv_b = (conv_a + rng.standard_normal((5, 4, 3, 3)) * 0.05).astype(np.float32)
+conv_b[0, 0, 0, 0] = -conv_a[0, 0, 0, 0]  # a sign flip: d = 2
+conv_b[1, 2] = conv_a[1, 2]  # a whole tile unchanged: d = 0
+save("conv_a.npy", conv_a)
+save("conv_b.npy", conv_b)
+
 save("grid_w.npy", w)
 save("grid_w_F.npy", np.asfortranarray(w))
 save("grid_w_f2.npy", w.astype(np.float16))
@@ -179,6 +189,8 @@ def grid_expected(m, gr, gc):
     m = m.astype(np.float64)
     if m.ndim == 1:
         m = m[None, :]
+    elif m.ndim > 2:
+        m = m.reshape(m.shape[0], -1)
     rows, cols = m.shape
     gr, gc = min(gr, rows), min(gc, cols)
     peak = np.full((gr, gc), np.nan)
@@ -220,10 +232,15 @@ def grid_expected(m, gr, gc):
 
 
 grid_cases = {}
-for name in ["grid_w.npy", "grid_w_F.npy", "grid_w_f2.npy", "grid_bias.npy", "diff_a_f2.npy"]:
+for name in ["grid_w.npy", "grid_w_F.npy", "grid_w_f2.npy", "grid_bias.npy", "diff_a_f2.npy",
+             "conv_a.npy"]:
     m = np.load(os.path.join(OUT, name))
     for gr, gc in [(5, 7), (64, 64), (1, 1), (4, 6), (2, 100)]:
         grid_cases[f"{name} {gr} {gc}"] = grid_expected(m, gr, gc)
+
+for bins, decades in [(16, 4.0), (5, 2.0), (5, 4.0), (1, 4.0)]:
+    diff_cases[f"conv_a.npy conv_b.npy {bins} {decades:g}"] = diff_expected(conv_a, conv_b, bins,
+                                                                           decades)
 
 with open(os.path.join(OUT, "expected.json"), "w") as f:
     json.dump({"diff": diff_cases, "grid": grid_cases}, f, sort_keys=True)

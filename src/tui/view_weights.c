@@ -2,7 +2,9 @@
  * view_weights.c — a layer's weights as a red–green heat grid (weights.h, summarised to the
  * window as `nncmp weights` does), with the selected instance's activations of that layer beside
  * the rows: a weight matrix is (out, in), so its rows are this layer's neurons, the neurons whose
- * activations the study stores.
+ * activations the study stores. A conv layer's (out, in, kh, kw) weights are the matrix
+ * out × in·kh·kw (npy.h), and with its (N, C, H, W) activations the overlay is each output
+ * channel's mean over its H·W positions.
  */
 #include "views.h"
 
@@ -23,6 +25,7 @@ struct weights_ctx {
 	int how;
 	double *act; /* the instance's activations (h values), or NULL */
 	size_t h;
+	size_t per_channel; /* > 0: act holds each channel's mean over this many positions */
 	size_t inst;
 	char inst_id[64];
 	char shape[64], dtype[8];
@@ -160,6 +163,26 @@ static void *weights_prepare(struct app *app, struct nn_err *err)
 		c->h = ly->act.cols;
 		c->act = xcalloc(c->h ? c->h : 1, sizeof *c->act);
 		npy_row_f64(&ly->act, i, c->act);
+		/* (N, C, H, W) activations of a conv layer whose weights are (C, ...): a row of the
+		 * weights is an output channel, so the overlay is each channel's mean over its
+		 * positions */
+		const struct npy_header *ah = &ly->act.h;
+		if (ah->ndim >= 3 && hd->ndim >= 1 && ah->dims[1] == hd->dims[0] && ah->dims[1] &&
+		    c->h % ah->dims[1] == 0) {
+			size_t C = ah->dims[1], per = c->h / C;
+			for (size_t ch = 0; ch < C; ch++) {
+				double sum = 0;
+				size_t k = 0;
+				for (size_t j = ch * per; j < (ch + 1) * per; j++)
+					if (isfinite(c->act[j])) {
+						sum += c->act[j];
+						k++;
+					}
+				c->act[ch] = k ? sum / (double)k : NAN;
+			}
+			c->h = C;
+			c->per_channel = per;
+		}
 		char buf[32];
 		char *id = text_sanitize(study_instance_id(s, i, buf, sizeof buf), !app->utf8);
 		snprintf(c->inst_id, sizeof c->inst_id, "%.60s", id);
@@ -224,15 +247,14 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	int W = getmaxx(w), H = getmaxy(w);
 	char line[600];
 	bool whole = g->grid_rows == g->rows && g->grid_cols == g->cols;
-	snprintf(
-	    line, sizeof line,
-	    "%s weights (%s) %s, a row per neuron of the layer: min %.4g max %.4g mean %.4g std "
-	    "%.4g; grid %zu x %zu, %s",
-	    c->title, c->shape, c->dtype, g->min, g->max, g->mean, g->std, g->grid_rows,
-	    g->grid_cols,
-	    whole    ? "one cell per weight"
-	    : c->how ? "each cell the mean of its block"
-	             : "each cell the strongest weight of its block");
+	snprintf(line, sizeof line,
+	         "%s weights (%s) %s, a row per %s of the layer: min %.4g max %.4g mean %.4g std "
+	         "%.4g; grid %zu x %zu, %s",
+	         c->title, c->shape, c->dtype, c->w->h.ndim >= 3 ? "output channel" : "neuron",
+	         g->min, g->max, g->mean, g->std, g->grid_rows, g->grid_cols,
+	         whole    ? "one cell per weight"
+	         : c->how ? "each cell the mean of its block"
+	                  : "each cell the strongest weight of its block");
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	char km[24], how[48] = "";
 	if (!whole)
@@ -252,7 +274,12 @@ static void weights_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 			lo = c->act[j] < lo ? c->act[j] : lo;
 			hi = c->act[j] > hi ? c->act[j] : hi;
 		}
-	if (overlay)
+	if (overlay && c->per_channel)
+		snprintf(line, sizeof line,
+		         "act: instance #%zu (%s), the mean activation of the row's output channel "
+		         "over its %zu positions (mean over the row's block), heat %.3g .. %.3g",
+		         c->inst, c->inst_id, c->per_channel, lo, hi);
+	else if (overlay)
 		snprintf(
 		    line, sizeof line,
 		    "act: instance #%zu (%s), its activation of the row's neurons (mean over the "

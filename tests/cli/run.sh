@@ -152,10 +152,42 @@ expect 0 '"layers":' -- "$NNCMP" check "$TMP/d" --json
 expect 0 "cnn / fc2: weights (10, 64)" -- "$NNCMP" weights $DIGITS --model cnn --layer fc2
 expect 0 '"grid":' -- "$NNCMP" weights $DIGITS --model cnn --layer fc1 --json
 expect 2 "" -- "$NNCMP" weights $DIGITS --model nosuch --layer fc1
-expect 0 "3 layers compared" -- "$NNCMP" diff $DIGITS --models cnn cnn_early
+expect 0 "4 layers compared" -- "$NNCMP" diff $DIGITS --models cnn cnn_early
 expect 0 '"layers":' -- "$NNCMP" diff $DIGITS --models cnn cnn_early --json
 expect 0 "nothing to compare" -- "$NNCMP" diff $DIGITS --models cnn mlp
 expect 2 "" -- "$NNCMP" diff $DIGITS --models cnn
+# the demo's conv weights are (out, in, kh, kw): kernels lays them out, weights and diff read them
+# as the matrix out x in*kh*kw (NumPy's reshape); every value from NumPy
+"$NNCMP" kernels $DIGITS --model cnn --layer conv1 --json >"$TMP/k1.json" &&
+	"$NNCMP" kernels $DIGITS --model cnn --layer conv2 --vs cnn_early --json >"$TMP/k2.json" &&
+	"$NNCMP" weights $DIGITS --model cnn --layer conv2 --grid 16x72 --json >"$TMP/w2.json" &&
+	"$NNCMP" diff $DIGITS --models cnn cnn_early --layer conv2 --json >"$TMP/d2.json" &&
+	/usr/bin/python3 - "$DIGITS" "$TMP" <<'PY' && ok || bad "demo conv weights (kernels, weights, diff) against NumPy"
+import json, sys
+import numpy as np
+d, t = sys.argv[1] + "/models/", sys.argv[2] + "/"
+a1 = np.load(d + "cnn/weights/conv1.npy").astype(np.float64)
+a2 = np.load(d + "cnn/weights/conv2.npy").astype(np.float64)
+b2 = np.load(d + "cnn_early/weights/conv2.npy").astype(np.float64)
+assert a1.shape == (8, 1, 3, 3) and a2.shape == (16, 8, 3, 3), (a1.shape, a2.shape)
+k1 = json.load(open(t + "k1.json"))
+assert k1["shape"] == [8, 1, 3, 3] and k1["values"] == "weights"
+assert np.array_equal(np.array([k["tiles"] for k in k1["kernels"]]), a1)
+k2 = json.load(open(t + "k2.json"))
+assert k2["values"] == "b-a" and k2["shape"] == [16, 8, 3, 3]
+assert np.allclose(np.array([k["tiles"] for k in k2["kernels"]]), b2 - a2, rtol=0, atol=1e-12)
+w = json.load(open(t + "w2.json"))
+g = np.array(w["grid"], dtype=np.float64)
+assert np.array_equal(g, a2.reshape(16, -1)), "weights grid != reshape(16, 72)"
+l = json.load(open(t + "d2.json"))["layers"][0]
+x, y = a2.ravel(), b2.ravel()
+assert abs(l["l2"] - np.linalg.norm(x - y)) < 1e-9 and abs(l["norm_a"] - np.linalg.norm(x)) < 1e-9
+den = np.abs(x) + np.abs(y)
+dd = np.where(den == 0, 0, 2 * np.abs(x - y) / np.where(den == 0, 1, den))
+lev = np.searchsorted([0.1, 0.5, 1.0], dd, side="right")
+counts = [v["count"] for v in l["levels"]]
+assert counts == np.bincount(lev, minlength=4).tolist(), (counts, np.bincount(lev))
+PY
 
 # neuron statistics and ranking
 expect 0 "cnn.fc1: 899 instances, 64 neurons" -- "$NNCMP" neurons $DIGITS --model cnn --layer fc1
@@ -414,8 +446,8 @@ n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.source, .params, [.layer
 n=$("$NNCMP" arch $DIGITS --model mlp --json | jq -c '[.source, [.layers[] | [.name, .op, .shape, .params, .activations, .weights]]]')
 [ "$n" = '["layers",[["fc1","Linear",[32],2048,true,true]]]' ] && ok || bad "arch mlp --json (no graph.json): $n"
 # the demo's act/conv2.npy is conv2's pooled output, 16 values, not its 16×8×8: A(16) says so;
-# act/conv1.npy is conv1's whole (N, 8, 8, 8) output: plain A
-expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) [A] -> conv2: Conv2d 3x3 16 16x8x8 (1168) [A(16) W]" -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn
+# act/conv1.npy is conv1's whole (N, 8, 8, 8) output: plain A; both have their (out, in, 3, 3) weights
+expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) [A W] -> conv2: Conv2d 3x3 16 16x8x8 (1168) [A(16) W]" -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn
 expect 0 "conv2: Conv2d 3×3 16 16×8×8 (1168) [A(16) W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
 expect 0 "fc1: Linear 64 (16448) [A W]" -- env LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn
 n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[.layers[] | .act_cols]')

@@ -77,6 +77,8 @@ line=$(py '
 import json, sys, numpy as np
 d = json.load(open(sys.argv[1]))
 act = np.load(sys.argv[2]).astype(np.float64)
+if act.ndim > 2:  # (N, C, H, W): the overlay is the mean of each output channel over H x W
+    act = act.reshape(len(act), act.shape[1], -1).mean(axis=2)
 s = d["scale"]
 out = []
 for v in d["grid"][0]:

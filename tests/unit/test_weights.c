@@ -102,12 +102,16 @@ static void test_grid_fixtures(void **state)
 			check_grid(key, &g, w, peak);
 			if (a.h.ndim == 1)
 				assert_int_equal(g.rows, 1);
+			if (a.h.ndim == 4) { /* (out, in, kh, kw) is out x in*kh*kw */
+				assert_int_equal(g.rows, 5);
+				assert_int_equal(g.cols, 4 * 3 * 3);
+			}
 			weights_grid_free(&g);
 		}
 		npy_close(&a);
 		cases++;
 	}
-	assert_int_equal(cases, 25);
+	assert_int_equal(cases, 30);
 	json_decref(e);
 }
 
@@ -204,12 +208,20 @@ static void test_diff_fixtures(void **state)
 			fail_msg("%s: %s", key, err.msg);
 		check_diff(key, &l, w);
 		assert_string_equal(l.name, "fc");
+		if (a.h.ndim == 4) { /* the shape as stored; compared as out x in*kh*kw */
+			assert_int_equal(l.ndim, 4);
+			assert_int_equal(l.dims[0], 5);
+			assert_int_equal(l.dims[1], 4);
+			assert_int_equal(l.dims[3], 3);
+			assert_int_equal(l.rows, 5);
+			assert_int_equal(l.cols, 36);
+		}
 		weights_diff_layer_free(&l);
 		npy_close(&a);
 		npy_close(&b);
 		cases++;
 	}
-	assert_int_equal(cases, 32);
+	assert_int_equal(cases, 36);
 	json_decref(e);
 }
 
@@ -343,6 +355,23 @@ static void test_models(void **state)
 	assert_int_equal(weights_diff_models(&a, &b, "nope", 16, 4, &d, &err), -1);
 	assert_string_equal(err.msg, "no layer 'nope' in early or late");
 	assert_int_equal(weights_diff_models(&a, &b, NULL, 0, 4, &d, &err), -1);
+
+	/* conv kernels (out, in, kh, kw) compare with kernels of the same shape, not with their
+	 * flattened out x in*kh*kw */
+	struct model ca, cb;
+	static const char *const sca[] = {"conv=conv_a.npy", "flat=conv_a.npy"};
+	static const char *const scb[] = {"conv=conv_b.npy", "flat=diff_a.npy"};
+	model_make(&ca, "a", sca, 2);
+	model_make(&cb, "b", scb, 2);
+	assert_int_equal(weights_diff_models(&ca, &cb, NULL, 16, 4, &d, &err), 0);
+	assert_int_equal(d.n_layers, 1);
+	assert_string_equal(d.layers[0].name, "conv");
+	assert_int_equal(d.layers[0].ndim, 4);
+	assert_int_equal(d.n_skipped, 1);
+	assert_string_equal(d.skipped[0].reason, "shape (5, 4, 3, 3) in a, (6, 10) in b");
+	weights_diff_free(&d);
+	model_drop(&ca);
+	model_drop(&cb);
 
 	/* no comparable layer is not an error */
 	struct model c;
