@@ -17,9 +17,13 @@
 #define CACHE_BUDGET (4u << 20)
 /* The largest image escape written at once: far below tmux's input buffer, quick over SSH. */
 #define SIXEL_MAX_BYTES (256u << 10)
+/* The widest and tallest sixel image: xterm's default maxGraphicSize is 1000 × 1000, and it
+   shows nothing of a larger one. 996 keeps the height whole bands of 6. */
+#define SIXEL_MAX_SIDE 996
 
 struct entry {
-	char *path;
+	char *path;       /* the file, or the image's tag (mem) */
+	bool mem;         /* an image in memory (gfx_show_image), named by path */
 	char *tag;        /* the overlay's tag, or NULL for the plain image */
 	int pw, ph;       /* the pixel box it was fitted to */
 	struct image img; /* fitted (blocks), or empty */
@@ -196,13 +200,16 @@ static void cache_trim(struct gfx *g)
 	}
 }
 
-/* Loads, fits and (for sixel, kitty, iTerm2) encodes path for a pixel box; failures become
-   e->error. */
-static void entry_fill(struct gfx *g, struct entry *e, const struct gfx_overlay *ov)
+/* Loads (unless given: an image in memory, borrowed), fits and (for sixel, kitty, iTerm2)
+   encodes path for a pixel box; failures become e->error. */
+static void entry_fill(struct gfx *g, struct entry *e, const struct gfx_overlay *ov,
+                       const struct image *given)
 {
 	struct nn_err err = {{0}};
-	struct image src;
-	if (image_load(e->path, &src, &err) != 0) {
+	struct image src = {0};
+	if (given)
+		src = *given;
+	else if (image_load(e->path, &src, &err) != 0) {
 		e->error = text_sanitize(err.msg, true);
 		return;
 	}
@@ -250,27 +257,30 @@ static void entry_fill(struct gfx *g, struct entry *e, const struct gfx_overlay 
 		pw = fw * 3 / 4;
 		ph = fh * 3 / 4;
 	}
-	image_free(&src);
+	if (!given)
+		image_free(&src);
 }
 
 static struct entry *cache_get(struct gfx *g, const char *path, int pw, int ph,
-                               const struct gfx_overlay *ov)
+                               const struct gfx_overlay *ov, const struct image *given)
 {
 	const char *tag = ov ? ov->tag : NULL;
 	g->clock++;
 	for (struct entry *e = g->cache; e; e = e->next)
-		if (e->pw == pw && e->ph == ph && strcmp(e->path, path) == 0 &&
+		if (e->pw == pw && e->ph == ph && e->mem == (given != NULL) &&
+		    strcmp(e->path, path) == 0 &&
 		    (e->tag ? tag && strcmp(e->tag, tag) == 0 : !tag)) {
 			e->used = g->clock;
 			return e;
 		}
 	struct entry *e = xcalloc(1, sizeof *e);
 	e->path = xstrdup(path);
+	e->mem = given != NULL;
 	e->tag = tag ? xstrdup(tag) : NULL;
 	e->pw = pw;
 	e->ph = ph;
 	e->used = g->clock;
-	entry_fill(g, e, ov);
+	entry_fill(g, e, ov, given);
 	e->bytes = sizeof *e + strlen(e->path) + (e->tag ? strlen(e->tag) : 0) + e->six_len +
 	           (e->error ? strlen(e->error) : 0) +
 	           (e->img.rgb ? (size_t)e->img.w * (size_t)e->img.h * 3 : 0);
@@ -393,34 +403,66 @@ int gfx_show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const cha
 	return gfx_show_over(g, win, wy, wx, h, w, path, key, used_w, NULL);
 }
 
-int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path,
-                  int key, int *used_w, const struct gfx_overlay *ov)
+/* The rows of a rectangle at screen row y that an image may take: an image on the last line
+   could scroll the screen. */
+static int usable_rows(const struct gfx *g, int y, int h)
+{
+	if (gfx_mode_is_pixels(g->t.mode) && y + h > LINES - 1)
+		h = LINES - 1 - y;
+	return h;
+}
+
+/* The pixel box of h rows × w columns. */
+static void box_px(const struct gfx *g, int h, int w, int *pw, int *ph)
+{
+	if (g->t.mode == GFX_SIXEL) {
+		*pw = w * g->t.cell_w;
+		*ph = h * g->t.cell_h / 6 * 6; /* sixel rows are 6 pixels: none may spill below */
+		*pw = *pw > SIXEL_MAX_SIDE ? SIXEL_MAX_SIDE : *pw;
+		*ph = *ph > SIXEL_MAX_SIDE ? SIXEL_MAX_SIDE : *ph;
+		if (*ph < 6)
+			*ph = 6;
+	} else if (gfx_mode_is_pixels(g->t.mode)) {
+		*pw = w * g->t.cell_w;
+		*ph = h * g->t.cell_h;
+	} else {
+		*pw = w;
+		*ph = 2 * h;
+	}
+}
+
+void gfx_box(const struct gfx *g, WINDOW *win, int wy, int h, int w, int *pw, int *ph)
+{
+	h = usable_rows(g, getbegy(win) + wy, h);
+	if (g->t.mode == GFX_NONE || h <= 0 || w <= 0) {
+		*pw = *ph = 0;
+		return;
+	}
+	box_px(g, h, w, pw, ph);
+}
+
+void gfx_cell_px(const struct gfx *g, int *cw, int *ch)
+{
+	bool pixels = gfx_mode_is_pixels(g->t.mode);
+	*cw = pixels ? g->t.cell_w : 1;
+	*ch = pixels ? g->t.cell_h : 2;
+}
+
+/* gfx_show_over() of a file (given NULL) or of an image in memory named path. */
+static int show(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path, int key,
+                int *used_w, const struct gfx_overlay *ov, const struct image *given)
 {
 	if (used_w)
 		*used_w = 0;
 	if (g->t.mode == GFX_NONE || h <= 0 || w <= 0)
 		return 0;
 	int y = getbegy(win) + wy, x = getbegx(win) + wx;
-	/* an image on the last line could scroll the screen */
-	bool pixels = gfx_mode_is_pixels(g->t.mode);
-	if (pixels && y + h > LINES - 1)
-		h = LINES - 1 - y;
+	h = usable_rows(g, y, h);
 	if (h <= 0)
 		return 0;
 	int pw, ph;
-	if (g->t.mode == GFX_SIXEL) {
-		pw = w * g->t.cell_w;
-		ph = h * g->t.cell_h / 6 * 6; /* sixel rows are 6 pixels: none may spill below */
-		if (ph < 6)
-			ph = 6;
-	} else if (pixels) {
-		pw = w * g->t.cell_w;
-		ph = h * g->t.cell_h;
-	} else {
-		pw = w;
-		ph = 2 * h;
-	}
-	struct entry *e = cache_get(g, path, pw, ph, ov && ov->tag ? ov : NULL);
+	box_px(g, h, w, &pw, &ph);
+	struct entry *e = cache_get(g, path, pw, ph, ov && ov->tag ? ov : NULL, given);
 	struct placement **pp = &g->places;
 	while (*pp && (*pp)->key != key)
 		pp = &(*pp)->next;
@@ -467,6 +509,24 @@ int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, cons
 	if (used_w)
 		*used_w = cols;
 	return rows;
+}
+
+int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path,
+                  int key, int *used_w, const struct gfx_overlay *ov)
+{
+	return show(g, win, wy, wx, h, w, path, key, used_w, ov, NULL);
+}
+
+int gfx_show_image(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w,
+                   const struct image *img, const char *tag, int key, int *used_w)
+{
+	if (!img->rgb || img->w <= 0 || img->h <= 0) {
+		if (used_w)
+			*used_w = 0;
+		gfx_hide(g, key);
+		return 0;
+	}
+	return show(g, win, wy, wx, h, w, tag, key, used_w, NULL, img);
 }
 
 void gfx_flush(struct gfx *g)

@@ -67,6 +67,20 @@ struct gfx_overlay {
 /* gfx_show() with an overlay (NULL: none). */
 int gfx_show_over(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w, const char *path,
                   int key, int *used_w, const struct gfx_overlay *ov);
+/*
+ * gfx_show() of an image in memory: img is borrowed (what the cache keeps is fitted from it) and
+ * named tag in the cache, so images of equal tag and box are taken to be equal: the tag must
+ * change whenever the picture does. An empty image hides the slot and draws nothing.
+ */
+int gfx_show_image(struct gfx *g, WINDOW *win, int wy, int wx, int h, int w,
+                   const struct image *img, const char *tag, int key, int *used_w);
+/* The pixel box an image shown in h rows × w columns at row wy of win is fitted to (w × 2h in
+ * half-blocks; sixel's height cut to whole bands of six, and each side to at most 996 pixels,
+ * as xterm shows no larger image), 0 × 0 when nothing would be drawn.
+ * An image of exactly that size is shown pixel for pixel. */
+void gfx_box(const struct gfx *g, WINDOW *win, int wy, int h, int w, int *pw, int *ph);
+/* The pixels of one cell: the terminal's in the pixel modes, 1 × 2 in half-blocks. */
+void gfx_cell_px(const struct gfx *g, int *cw, int *ch);
 /* Erases slot key (real spaces over an image written around curses) and forgets it; nothing
    happens for an unknown key. */
 void gfx_hide(struct gfx *g, int key);

@@ -383,6 +383,18 @@ attr_t role_attr(enum role r)
 	return attrs[r];
 }
 
+bool role_rgb(enum role r, bool background, uint8_t rgb[3])
+{
+	int c = background ? styles[r].bg : styles[r].fg;
+	if (c < 0)
+		return false;
+	uint32_t v = c & RGB_BIT ? (uint32_t)c & 0xffffff : colour_index_rgb(c);
+	rgb[0] = (uint8_t)(v >> 16);
+	rgb[1] = (uint8_t)(v >> 8);
+	rgb[2] = (uint8_t)v;
+	return true;
+}
+
 bool theme_needs_shapes(void)
 {
 	return shapes;

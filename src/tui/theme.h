@@ -7,6 +7,7 @@
 
 #include <curses.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "nncmp/util.h"
 
@@ -55,6 +56,9 @@ enum colour_when theme_colour_when(void);
 void theme_default(void);
 /* The attribute (colour pair or monochrome attribute) of a role under the current theme. */
 attr_t role_attr(enum role r);
+/* The role's foreground (or background) colour under the current theme as RGB, for pictures
+ * drawn in the theme's colours; false when the theme leaves it to the terminal's default. */
+bool role_rgb(enum role r, bool background, uint8_t rgb[3]);
 /* Colour pairs of class hues: above the graphics layer's (gfx.h: 64 .. 64 + 1024). */
 #define CLASS_PAIR_BASE 1100
 /*
