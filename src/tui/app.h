@@ -103,6 +103,8 @@ struct app {
 	/* the weights view's layer, chosen with :layer or L there; -1 when it follows the neuron
 	 * pane's layer (or the first with weights) */
 	int wm, wl;
+	/* the kernel view's layer, chosen with L there; -1 when it follows the neuron pane's */
+	int km, kl;
 	bool manifest; /* the study is a study.ini: hints name its keys, not directory paths */
 	struct worker
 	    *worker; /* background computations (worker.h); NULL if no thread could start */

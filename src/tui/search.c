@@ -118,6 +118,7 @@ int app_set_layer(struct app *app, const char *spec)
 		if (!ly->act_path)
 			continue;
 		app->wm = app->wl = -1; /* H follows the neuron pane's layer again */
+		app->km = app->kl = -1; /* and K */
 		app->lm = m;
 		app->ll = l;
 		app->panes[PANE_NEURONS].nav.cur = app->panes[PANE_NEURONS].nav.top = 0;

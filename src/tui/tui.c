@@ -620,6 +620,7 @@ static void app_init(struct app *app, struct study *s, const char *path)
 	/* the neuron pane starts on the first layer with activations, model A's if it has one */
 	app->lm = app->ll = -1;
 	app->wm = app->wl = -1;
+	app->km = app->kl = -1;
 	app->manifest = study_is_manifest(path);
 	for (size_t m = 0; m < s->n_models && app->lm < 0; m++)
 		for (size_t l = 0; l < s->models[m].n_layers; l++)

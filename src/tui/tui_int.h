@@ -222,6 +222,7 @@ enum {
 	GFX_SLOT_REVIEW = 2,
 	GFX_SLOT_PREVIEW = 3,
 	GFX_SLOT_PREVIEW_B = 4,
+	GFX_SLOT_KERNELS = 5,
 	GFX_SLOT_GRID = 100
 };
 /* The saliency overlay (saliency_tui.c): the key that toggles it, on every screen with images;

@@ -79,7 +79,9 @@ struct view_class {
 	  K('U'))                                                                                  \
 	X(view_patches, "patches",                                                                 \
 	  "neurons: the top patches of the channel under the cursor (C, then Enter)", K(0))        \
-	X(view_arch, "arch", "view: model A's architecture, repeated blocks folded", K('A'))
+	X(view_arch, "arch", "view: model A's architecture, repeated blocks folded", K('A'))       \
+	X(view_kernels, "kernels",                                                                 \
+	  "view: a conv layer's kernels, a tile per input channel; B - A", K('K'))
 
 #define VIEW_EXTERN(cls, name, help, keys) extern const struct view_class cls;
 NNCMP_VIEWS(VIEW_EXTERN)
