@@ -84,6 +84,11 @@ enum gfx_mode gfx_mode(const struct gfx *g)
 	return g->t.mode;
 }
 
+bool gfx_colour(const struct gfx *g)
+{
+	return gfx_mode_is_pixels(g->t.mode) || (g->t.mode == GFX_BLOCKS && g->colours > 0);
+}
+
 static void entry_free(struct entry *e)
 {
 	free(e->path);

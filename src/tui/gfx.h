@@ -37,6 +37,9 @@ struct gfx;
 struct gfx *gfx_new(const struct gfx_term *t, bool utf8);
 void gfx_free(struct gfx *g);
 enum gfx_mode gfx_mode(const struct gfx *g);
+/* Whether images show in colour: pixel modes, or half-blocks on a terminal with colour pairs to
+   spare (else they are grey shades). */
+bool gfx_colour(const struct gfx *g);
 
 /*
  * Shows image `path` in the rectangle of h rows × w columns at window position (wy, wx) of win

@@ -247,11 +247,13 @@ struct geom {
 	size_t n_o, n_c;        /* output kernels and input channels that fit */
 };
 
-/* Whether the map is a picture: colours, and a graphics layer that draws. */
+/* Whether the map is a picture: a graphics layer that draws in colour, and colours wanted
+ * (grey shades would lose the sign: glyphs say it); half-blocks need UTF-8 (an ASCII cell
+ * would average the two weights it holds). */
 static bool use_picture(const struct app *app)
 {
-	return app->gfx && gfx_mode(app->gfx) != GFX_NONE && has_colors() && COLORS >= 8 &&
-	       !theme_no_colour();
+	return app->gfx && gfx_colour(app->gfx) && !theme_no_colour() &&
+	       (app->utf8 || gfx_mode_is_pixels(gfx_mode(app->gfx)));
 }
 
 static void geom_set(struct geom *g, const struct kernel_map *k, int zoom, bool picture)
