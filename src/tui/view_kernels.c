@@ -414,8 +414,8 @@ static void draw_picture(struct app *app, struct kern_ctx *c, WINDOW *w, const s
 					        (uy + g->zh) * ch / 2, rgb);
 				}
 	char tag[400];
-	snprintf(tag, sizeof tag, "kernels %s %d %d %zu %zu %zu %zu %s", c->title, c->mode, g->zw,
-	         o0, c0, no, nc, theme_name());
+	snprintf(tag, sizeof tag, "kernels %s %s %d %d %zu %zu %zu %zu %s", c->title,
+	         c->name_b ? c->name_b : "-", c->mode, g->zw, o0, c0, no, nc, theme_name());
 	gfx_show_image(app->gfx, w, g->y0, g->x0, rows, cols, &img, tag, GFX_SLOT_KERNELS, NULL);
 	free(img.rgb);
 }
