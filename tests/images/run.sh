@@ -205,6 +205,15 @@ for profile in kitty wezterm iterm2 xterm-vt340 vte tmux-kitty; do
 	if [ -n "${VERBOSE:-}" ]; then printf '%s\n' "$out"; fi
 done
 
+# the kernel map (K) as sixel on a fake xterm -ti vt340: each weight's square decoded by
+# ImageMagick and checked against the npy files
+if out=$(timeout 60 $PY tests/images/kernels_sixel.py "$NNCMP" "$DIGITS" "$CONVERT" 2>&1); then
+	ok
+else
+	bad "kernel map as sixel: $(printf '%s\n' "$out" | grep -v '^ok' | head -5)"
+fi
+if [ -n "${VERBOSE:-}" ]; then printf '%s\n' "$out"; fi
+
 # --graphics kitty inside tmux 3.3: through tmux's passthrough when allowed, dropped when not
 for pt in on off; do
 	if out=$(timeout 30 $PY tests/images/tmux_kitty.py "$NNCMP" "$DIGITS" $pt 2>&1); then
