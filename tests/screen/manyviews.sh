@@ -4,7 +4,8 @@
 # and tests/data/classes15 (15 classes, 2 models), at 160x45 and 80x24. Each shows a number that
 # must equal the CLI's --json for the same thing (report's pairs, calibration, classes,
 # similarity); Enter in the agreement matrix makes the cell's models A and B; the filter word
-# `right` and the instance table's right column agree with `nncmp instances`.
+# `right` and the instance table's right column agree with `nncmp instances`. At 100x30 the class
+# distances draw the 15 classes' names (class-00 ...) apart, not cut to "…".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./nncmp}
@@ -165,6 +166,23 @@ keys q U
 expect "U: one layer" "1 good.fc1"
 expect "B has no activations: said" "model B (poor) has no layer activations"
 keys q
+
+echo "== classes15 at 100x30: the class names stay apart where the room is short"
+start C.UTF-8 100 30 "$C15"
+expect "the TUI opens" "300/300"
+keys X
+expect "X opens at 100x30" "Distances between classes"
+# the list beside the matrix has room for the part of the names after their shared "class-"
+# (cut to their width they all read "class…" or "…"); 3 decimals there
+short=$(json "'%.3f %s-%s' % (d['closest'][0]['distance'], d['closest'][0]['a'][len('class-'):], d['closest'][0]['b'][len('class-'):])" classes $C15 --model good --json)
+expect_re "the closest pair in the list reads $short" " $short\$"
+for m in good poor; do
+	c1=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $C15 --model $m --json)
+	expect_re "under the matrix, $m's closest pair by its full names ($c1)" "^ $m +$c1( |\$)"
+done
+if screen | grep -q '… - …\|…-…'; then no "no pair is drawn as … - …"; else ok "no pair is drawn as … - …"; fi
+keys q q
+expect "q quits" "rc=0"
 
 echo "== classes15 at 80x24"
 start C.UTF-8 80 24 "$C15"
