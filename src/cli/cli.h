@@ -151,8 +151,9 @@ struct pair_metrics;
 /* What the report computed, borrowed for the document. */
 struct report_doc {
 	const struct study *s;
-	const char *filter; /* NULL: every instance */
-	size_t n;           /* instances matching filter */
+	const char *filter;  /* NULL: every instance */
+	const uint32_t *idx; /* the n instances matching filter, sorted (with a filter) */
+	size_t n;            /* instances matching filter */
 	const struct model_metrics *mm;
 	const struct pair_metrics *pm;
 	size_t n_pairs;

@@ -455,6 +455,7 @@ int cmd_report(int argc, char **argv)
 	if (html || markdown) {
 		struct report_doc d = {.s = s,
 		                       .filter = filter,
+		                       .idx = r.idx,
 		                       .n = r.n,
 		                       .mm = r.mm,
 		                       .pm = r.pm,
@@ -492,8 +493,13 @@ int report_html_selection(const struct study *s, const char *filter, const uint3
 	pairs_parse(s, NULL, &pl);  /* the default pairs: cannot fail */
 	report_compute(&r, &pl, 1); /* --seed's default */
 	free(pl.ab);
-	struct report_doc d = {
-	    .s = s, .filter = filter, .n = r.n, .mm = r.mm, .pm = r.pm, .n_pairs = r.n_pairs};
+	struct report_doc d = {.s = s,
+	                       .filter = filter,
+	                       .idx = idx,
+	                       .n = r.n,
+	                       .mm = r.mm,
+	                       .pm = r.pm,
+	                       .n_pairs = r.n_pairs};
 	int rc = report_doc_save(&d, path, false, force, images, err);
 	report_free(&r);
 	return rc;

@@ -411,18 +411,38 @@ static int doc_suspects(struct doc *d, const struct report_doc *r)
 		free(msg);
 		return -1;
 	}
-	char title[128];
-	snprintf(title, sizeof title, "Top suspects (label issues, method %s: %zu flagged)",
-	         issue_method_name(meth), l.count);
+	/* with a filter, the suspects among its instances (scored over all of them, as `nncmp
+	 * issues --filter` lists them): a report of the filter names no instance outside it */
+	uint8_t *in = NULL;
+	size_t in_flagged = 0;
+	if (r->filter && r->idx) {
+		in = xcalloc(s->n ? s->n : 1, 1);
+		for (size_t k = 0; k < r->n; k++)
+			in[r->idx[k]] = 1;
+		for (size_t k = 0; k < l.count; k++)
+			in_flagged += in[l.index[k]];
+	}
+	char title[160];
+	if (in)
+		snprintf(title, sizeof title,
+		         "Top suspects of the filter (label issues, method %s: %zu flagged, %zu of "
+		         "them in the filter)",
+		         issue_method_name(meth), l.count, in_flagged);
+	else
+		snprintf(title, sizeof title, "Top suspects (label issues, method %s: %zu flagged)",
+		         issue_method_name(meth), l.count);
 	doc_h2(d, "suspects", title);
 	static const char *const heads[] = {"rank",      "index", "id",      "label",
 	                                    "suggested", "score", "flagged", "sample"};
 	doc_table(d, "suspects-table", heads, 8);
-	for (size_t k = 0; k < l.n && k < DOC_SUSPECTS; k++) {
+	for (size_t k = 0, shown = 0; k < l.n && shown < DOC_SUSPECTS; k++) {
 		size_t i = l.index[k];
+		if (in && !in[i])
+			continue;
+		shown++; /* the rank among those listed, as `nncmp issues --filter` numbers them */
 		char buf[32];
 		doc_row(d);
-		doc_cell_int(d, (long long)k + 1);
+		doc_cell_int(d, (long long)shown);
 		doc_cell_int(d, (long long)i);
 		doc_cell_text(d, study_instance_id(s, i, buf, sizeof buf));
 		doc_cell_text(d, s->classes[s->labels[i]]);
@@ -441,6 +461,7 @@ static int doc_suspects(struct doc *d, const struct report_doc *r)
 		doc_row_end(d);
 	}
 	doc_table_end(d);
+	free(in);
 	issue_list_free(&l);
 	return 0;
 }

@@ -122,6 +122,7 @@ struct app {
 	struct gfx *gfx;     /* images (gfx.h) */
 	struct saved *saved; /* saved views and the matrix's rows (saved.c) */
 	bool saliency;       /* images show the models' explanation maps (saliency_tui.c) */
+	char *exporting;     /* the path :export-report is writing on the worker, or NULL */
 };
 
 /* ---- reactions: what a handler asks the loop to do ---- */

@@ -396,6 +396,7 @@ static void app_free(struct app *app)
 	if (app->view)
 		view_close(app);
 	worker_free(app->worker); /* before anything its jobs point into */
+	free(app->exporting);
 	app->worker = NULL;
 	triage_close(app);
 	saved_free(app);

@@ -4,27 +4,39 @@
  * per bin its instances, their accuracy as a bar with the bin's mean confidence marked on it
  * (where a calibrated model's bar would end), and the histograms of the confidence of the right
  * and of the wrong predictions. Every bar has its number beside it, so it reads without colour.
+ * The diagrams are computed on the worker, on opening and when a key changes a side's model (the
+ * old diagram stays, dimmed, until the new one lands), so no key waits for a pass over the
+ * probabilities.
  */
 #include "views.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "nncmp/calibration.h"
 #include "nncmp/metrics.h"
 
 struct cview {
-	size_t model[2]; /* the models shown, left and right */
+	const struct study *s;
+	size_t model[2]; /* the models asked for, left and right */
+	size_t shown[2]; /* the models cb[] holds (another while its job runs) */
 	bool have[2];    /* false: the model has only predictions */
 	struct calibration cb[2];
 };
 
-static void side_compute(const struct study *s, struct cview *d, int k)
+/* The diagrams of the sides whose model is not the one shown (want), on the worker. */
+struct cjob {
+	const struct study *s;
+	size_t want[2];
+	bool redo[2], have[2];
+	struct calibration cb[2];
+};
+
+static void side_compute(const struct study *s, size_t m, struct calibration *cb, bool *have)
 {
-	if (d->have[k])
-		calibration_free(&d->cb[k]);
-	d->have[k] = calibration_compute(s, d->model[k], ECE_BINS, &d->cb[k]) == 0;
+	*have = calibration_compute(s, m, ECE_BINS, cb) == 0;
 }
 
 static void *calib_prepare(struct app *app, struct nn_err *err)
@@ -38,11 +50,63 @@ static void *calib_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	struct cview *d = xcalloc(1, sizeof *d);
-	d->model[0] = app->a;
-	d->model[1] = app->b;
-	for (int k = 0; k < 2; k++)
-		side_compute(s, d, k);
+	d->s = s;
+	d->model[0] = d->shown[0] = app->a;
+	d->model[1] = d->shown[1] = app->b;
 	return d;
+}
+
+/* Both sides' diagrams: one pass over the probabilities each, on the worker. */
+static int calib_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct cview *d = ctx;
+	atomic_store(&prog->total, 2);
+	for (int k = 0; k < 2; k++) {
+		if (atomic_load(&prog->cancel))
+			return nn_err_set(err, "cancelled");
+		side_compute(d->s, d->shown[k], &d->cb[k], &d->have[k]);
+		atomic_fetch_add(&prog->done, 1);
+	}
+	return 0;
+}
+
+static int cjob_run(void *p, struct nn_progress *prog, struct nn_err *err)
+{
+	struct cjob *j = p;
+	for (int k = 0; k < 2; k++) {
+		if (atomic_load(&prog->cancel))
+			return nn_err_set(err, "cancelled");
+		if (j->redo[k])
+			side_compute(j->s, j->want[k], &j->cb[k], &j->have[k]);
+	}
+	return 0;
+}
+
+/* UI thread: the new sides replace the shown ones (their results move into the view). */
+static void cjob_done(void *ctx, void *p, int rc, const struct nn_err *err)
+{
+	(void)err;
+	struct cview *d = ctx;
+	struct cjob *j = p;
+	for (int k = 0; k < 2 && rc == 0; k++) {
+		if (!j->redo[k])
+			continue;
+		if (d->have[k])
+			calibration_free(&d->cb[k]);
+		d->cb[k] = j->cb[k];
+		d->have[k] = j->have[k];
+		d->shown[k] = j->want[k];
+		j->have[k] = false;
+	}
+}
+
+static void cjob_free(void *p)
+{
+	struct cjob *j = p;
+	for (int k = 0; k < 2; k++)
+		if (j->have[k])
+			calibration_free(&j->cb[k]);
+	free(j);
 }
 
 static size_t calib_rows(const void *ctx)
@@ -66,7 +130,7 @@ static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, 
 {
 	const struct study *s = app->s;
 	char line[300];
-	const char *name = s->models[d->model[k]].name;
+	const char *name = s->models[d->shown[k]].name;
 	if (!d->have[k]) {
 		snprintf(line, sizeof line, "%c %.40s: only predictions, no confidence", "AB"[k],
 		         name);
@@ -74,18 +138,25 @@ static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, 
 		return;
 	}
 	const struct calibration *cb = &d->cb[k];
-	snprintf(line, sizeof line, "%c %.40s  ECE %.4f  n %zu  mean conf right %.3f wrong %.3f",
-	         "AB"[k], name, cb -> ece, cb -> n, cb -> mean_conf_right, cb -> mean_conf_wrong);
+	if (d->model[k] != d->shown[k])
+		/* its model changed: the old diagram stays, dimmed, until the new one lands */
+		snprintf(line, sizeof line, "%c %.40s: computing %s (dimmed: %.40s)", "AB"[k],
+		         s -> models[d->model[k]].name, glyph(app, "\xe2\x80\xa6", "..."), name);
+	else
+		snprintf(line, sizeof line,
+		         "%c %.40s  ECE %.4f  n %zu  mean conf right %.3f wrong %.3f", "AB"[k],
+		         name, cb -> ece, cb -> n, cb -> mean_conf_right, cb -> mean_conf_wrong);
 	draw_text(app, w, y, x, W, line, role_attr(ROLE_HEADER) | A_BOLD, false);
-	/* columns: conf ≤ (5), n (6), acc (6), the diagram's bar, right and wrong histograms */
-	int fixed = 5 + 6 + 6 + 3;
+	/* columns: conf ≤ (5), n (8: a million instances in one bin still leaves a space), acc
+	 * (6), the diagram's bar, right and wrong histograms */
+	int fixed = 5 + 8 + 6 + 3;
 	int rest = W - fixed;
 	if (rest < 9)
 		rest = 9;
 	int bar = rest * 2 / 5, hist = (rest - bar) / 2 - 1;
 	if (hist < 3)
 		hist = 3;
-	snprintf(line, sizeof line, "%-5s%6s%6s %-*s %-*s %-*s", "conf", "n", "acc", bar,
+	snprintf(line, sizeof line, "%-5s%8s%6s %-*s %-*s %-*s", "conf", "n", "acc", bar,
 	         "accuracy (| mean conf)", hist, "right", hist, "wrong");
 	draw_safe(app, w, y + 1, x, W, line, role_attr(ROLE_DIM), false);
 	/* each histogram on its own scale: the wrong ones are few beside the right */
@@ -104,7 +175,7 @@ static void draw_side(struct app *app, WINDOW *w, const struct cview *d, int k, 
 			snprintf(accs, sizeof accs, "%6s", "-");
 		else
 			snprintf(accs, sizeof accs, "%6.3f", acc);
-		snprintf(line, sizeof line, "%5.3f%6lld%s ", (double)(b + 1) / (double)cb->bins,
+		snprintf(line, sizeof line, "%5.3f%8lld%s ", (double)(b + 1) / (double)cb->bins,
 		         (long long)cb->count[b], accs);
 		int xx = x + draw_safe(app, w, yy, x, W, line, a, false);
 		if (!isnan(acc)) {
@@ -149,9 +220,18 @@ static void calib_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *n
 		int half = (W - 3) / 2;
 		draw_side(app, w, d, 0, 3, 1, half, nav->cur);
 		draw_side(app, w, d, 1, 3, 2 + half, W - 3 - half, nav->cur);
+		if (d->model[0] != d->shown[0])
+			view_dim(w, 4, 3 + ECE_BINS + 2, 1, half);
+		if (d->model[1] != d->shown[1])
+			view_dim(w, 4, 3 + ECE_BINS + 2, 2 + half, W - 3 - half);
 	} else {
+		int y1 = 3 + ECE_BINS + 3;
 		draw_side(app, w, d, 0, 3, 1, W - 2, nav->cur);
-		draw_side(app, w, d, 1, 3 + ECE_BINS + 3, 1, W - 2, nav->cur);
+		draw_side(app, w, d, 1, y1, 1, W - 2, nav->cur);
+		if (d->model[0] != d->shown[0])
+			view_dim(w, 4, 3 + ECE_BINS + 2, 1, W - 2);
+		if (d->model[1] != d->shown[1])
+			view_dim(w, y1 + 1, y1 + ECE_BINS + 2, 1, W - 2);
 	}
 }
 
@@ -168,7 +248,16 @@ static int calib_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 			break;
 	}
 	d->model[arg] = m;
-	side_compute(s, d, (int)arg);
+	/* a job for every side not showing its model: it replaces one for the other side */
+	struct cjob *j = xcalloc(1, sizeof *j);
+	j->s = s;
+	for (int k = 0; k < 2; k++) {
+		j->want[k] = d->model[k];
+		j->redo[k] = d->model[k] != d->shown[k];
+	}
+	char what[64];
+	snprintf(what, sizeof what, "calibration of %.40s", s->models[m].name);
+	view_submit(app, what, j, cjob_run, cjob_done, cjob_free);
 	return 0;
 }
 
@@ -183,7 +272,7 @@ const struct view_class view_calibration = {
     .title = "Calibration of models A and B",
     .help = "reliability diagrams and the confidence of right and wrong predictions",
     .prepare = calib_prepare,
-    .compute = NULL,
+    .compute = calib_compute,
     .draw = calib_draw,
     .rows = calib_rows,
     .keys = &calib_keys,

@@ -1,9 +1,11 @@
 /*
  * view_cka.c — how alike the layers of all models represent the instances: the linear CKA
  * between every two layers that have activations (similarity.h, the number `nncmp similarity
- * --cka --json` prints for the pair), over every instance, computed on the worker pair by pair
- * with progress; and, for the neuron under the neuron pane's cursor, its most correlated neurons
- * in model B's layer (the one of the same name, else B's first layer with activations).
+ * --cka [--filter EXPR] --json` prints for the pair), over the instances the panes show (CKA
+ * compares how two layers represent a set of inputs; the filter chooses the set, as in every
+ * other view), computed on the worker pair by pair with progress; and, for the neuron under the
+ * neuron pane's cursor, its most correlated neurons in model B's layer (the one of the same name,
+ * else B's first layer with activations) over the same instances.
  * Every cell prints its value, so the matrix reads without colour.
  */
 #include "views.h"
@@ -25,6 +27,9 @@ struct cka_layer {
 
 struct ckview {
 	const struct study *s;
+	uint32_t *idx; /* the shown instances, sorted; NULL: all of them */
+	size_t n;      /* of them */
+	bool filtered; /* a filter (or removed instances) leaves some out */
 	size_t n_layers;
 	struct cka_layer *layers;
 	double *cka; /* n_layers²; NaN where undefined or left out */
@@ -61,6 +66,10 @@ static void *cka_prepare(struct app *app, struct nn_err *err)
 		nn_err_set(err, "the study has no layer activations (models/M/act/LAYER.npy)");
 		return NULL;
 	}
+	d->filtered = app->filter[0] || app->n_sel != s->n;
+	d->n = s->n;
+	if (d->filtered)
+		d->idx = view_sel_sorted(app, &d->n);
 	d->cka = xcalloc(d->n_layers * d->n_layers, sizeof *d->cka);
 	for (size_t q = 0; q < d->n_layers * d->n_layers; q++)
 		d->cka[q] = NAN;
@@ -91,9 +100,10 @@ static void *cka_prepare(struct app *app, struct nn_err *err)
 }
 
 /* CKA of layers i and j (one similarity pass); NaN when it fails or a layer is too wide. */
-static double pair_cka(const struct study *s, const struct cka_layer *x, const struct cka_layer *y,
+static double pair_cka(const struct ckview *d, const struct cka_layer *x, const struct cka_layer *y,
                        atomic_bool *cancel)
 {
+	const struct study *s = d->s;
 	const struct layer *lx = &s->models[x->m].layers[x->l], *ly = &s->models[y->m].layers[y->l];
 	if (layer_width(lx) > CKA_MAX_NEURONS || layer_width(ly) > CKA_MAX_NEURONS)
 		return NAN;
@@ -103,7 +113,7 @@ static double pair_cka(const struct study *s, const struct cka_layer *x, const s
 	atomic_init(&p.cancel, atomic_load(cancel));
 	struct similarity sim;
 	struct nn_err err = {{0}};
-	if (similarity_compute(&lx->act, &ly->act, NULL, 0, true, &p, &sim, &err) != 0)
+	if (similarity_compute(&lx->act, &ly->act, d->idx, d->n, true, &p, &sim, &err) != 0)
 		return NAN;
 	double v = sim.cka;
 	similarity_free(&sim);
@@ -128,7 +138,7 @@ static int cka_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
 		for (size_t j = i; j < L; j++) {
 			if (atomic_load(&prog->cancel))
 				return nn_err_set(err, "cancelled");
-			double v = pair_cka(s, &d->layers[i], &d->layers[j], &prog->cancel);
+			double v = pair_cka(d, &d->layers[i], &d->layers[j], &prog->cancel);
 			d->cka[i * L + j] = d->cka[j * L + i] = v;
 			atomic_fetch_add(&prog->done, 1);
 		}
@@ -137,7 +147,8 @@ static int cka_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
 		const struct layer *ly = &s->models[d->bm].layers[d->bl];
 		struct similarity sim;
 		struct nn_err e2 = {{0}};
-		if (similarity_compute(&lx->act, &ly->act, NULL, 0, false, prog, &sim, &e2) != 0) {
+		if (similarity_compute(&lx->act, &ly->act, d->idx, d->n, false, prog, &sim, &e2) !=
+		    0) {
 			snprintf(d->note, sizeof d->note, "%.190s", e2.msg);
 		} else {
 			d->corr = sim;
@@ -161,6 +172,7 @@ static void cka_free(void *ctx)
 		similarity_free(&d->corr);
 	free(d->layers);
 	free(d->cka);
+	free(d->idx);
 	free(d);
 }
 
@@ -186,10 +198,15 @@ static void cka_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 	if (wide)
 		snprintf(wides, sizeof wides, "; %zu layer%s over %d neurons left out (-)", wide,
 		         wide == 1 ? "" : "s", CKA_MAX_NEURONS);
+	char over[64];
+	if (d->filtered)
+		snprintf(over, sizeof over, "%zu filtered instance%s", d->n, d->n == 1 ? "" : "s");
+	else
+		snprintf(over, sizeof over, "all %zu instances", s->n);
 	snprintf(line, sizeof line,
-	         "linear CKA between the layers of every model over all %zu instances%s (1: the "
-	         "same representation up to rotation and scale)",
-	         s->n, wides);
+	         "linear CKA over %s, between the layers of every model%s (1: the same "
+	         "representation up to rotation and scale)",
+	         over, wides);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
 	int nw = 6;
 	for (size_t i = 0; i < L; i++) {

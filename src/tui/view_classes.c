@@ -6,10 +6,14 @@
  * model's closest pairs as the list (Enter: the instances of the pair the model confuses), and
  * under the matrix each model's closest pair (VAC-CNN: which classes each model separates least).
  * A key switches the model; on a narrow screen another shows the layout instead of the matrix.
+ * Every distance matrix is computed on the worker (each model's on opening, for the closest
+ * pairs; the next model's after the key, the old result dimmed until it lands). Class names are
+ * abbreviated to the room they have, so that 15 classes named class-00 .. still read apart.
  */
 #include "views.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +22,9 @@
 #include "nncmp/filter.h"
 
 struct kview {
-	size_t model;
+	const struct study *s;
+	size_t model;     /* the model cd holds */
+	size_t want;      /* the model asked for (another while its job runs) */
 	bool layout_only; /* the narrow screen's toggle: the layout instead of the matrix */
 	struct class_dist cd;
 	bool have;
@@ -26,12 +32,14 @@ struct kview {
 	struct class_pair *closest; /* per model, its closest pair (d NaN when it failed) */
 };
 
-static void kview_compute(const struct study *s, struct kview *d)
-{
-	if (d->have)
-		class_dist_free(&d->cd);
-	d->have = class_dist_compute(s, d->model, &d->cd, &d->err) == 0;
-}
+/* Another model's distances, on the worker. */
+struct kjob {
+	const struct study *s;
+	size_t model;
+	struct class_dist cd;
+	bool have;
+	struct nn_err err;
+};
 
 static void *classes_prepare(struct app *app, struct nn_err *err)
 {
@@ -40,17 +48,72 @@ static void *classes_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	struct kview *d = xcalloc(1, sizeof *d);
-	const struct study *s = app->s;
-	d->closest = xcalloc(s->n_models, sizeof *d->closest);
-	for (size_t m = 0; m < s->n_models; m++) {
-		d->model = m;
-		kview_compute(s, d);
-		d->closest[m] =
-		    d->have && d->cd.n_pairs ? d->cd.pairs[0] : (struct class_pair){0, 0, NAN};
-	}
-	d->model = app->a;
-	kview_compute(s, d);
+	d->s = app->s;
+	d->closest = xcalloc(app->s->n_models, sizeof *d->closest);
+	d->model = d->want = app->a;
 	return d;
+}
+
+/* Every model's closest pair (one pass over its probabilities each), then model A's whole
+ * result: on the worker. */
+static int classes_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct kview *d = ctx;
+	const struct study *s = d->s;
+	atomic_store(&prog->total, s->n_models + 1);
+	for (size_t m = 0; m < s->n_models; m++) {
+		if (atomic_load(&prog->cancel))
+			return nn_err_set(err, "cancelled");
+		struct class_dist cd;
+		struct nn_err e2 = {{0}};
+		bool ok = class_dist_compute(s, m, &cd, &e2) == 0;
+		d->closest[m] = ok && cd.n_pairs ? cd.pairs[0] : (struct class_pair){0, 0, NAN};
+		if (ok && m == d->model) {
+			d->cd = cd; /* model A's: kept, not computed again */
+			d->have = true;
+		} else if (ok) {
+			class_dist_free(&cd);
+		}
+		if (!ok && m == d->model)
+			d->err = e2;
+		atomic_fetch_add(&prog->done, 1);
+	}
+	atomic_fetch_add(&prog->done, 1);
+	return 0;
+}
+
+static int kjob_run(void *p, struct nn_progress *prog, struct nn_err *err)
+{
+	(void)prog;
+	(void)err;
+	struct kjob *j = p;
+	j->have = class_dist_compute(j->s, j->model, &j->cd, &j->err) == 0;
+	return 0;
+}
+
+/* UI thread: the model's distances replace the shown ones. */
+static void kjob_done(void *ctx, void *p, int rc, const struct nn_err *err)
+{
+	(void)err;
+	struct kview *d = ctx;
+	struct kjob *j = p;
+	if (rc != 0 || j->model != d->want)
+		return;
+	if (d->have)
+		class_dist_free(&d->cd);
+	d->cd = j->cd;
+	d->have = j->have;
+	d->err = j->err;
+	d->model = j->model;
+	j->have = false;
+}
+
+static void kjob_free(void *p)
+{
+	struct kjob *j = p;
+	if (j->have)
+		class_dist_free(&j->cd);
+	free(j);
 }
 
 static size_t classes_rows(const void *ctx)
@@ -166,19 +229,12 @@ static void draw_layout(struct app *app, WINDOW *w, const struct kview *d, int y
 	free(used);
 }
 
-static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+/* Everything below the title line: the matrix, the layout, the closest pairs. */
+static void classes_body(struct app *app, struct kview *d, WINDOW *w, struct view_nav *nav)
 {
-	struct kview *d = ctx;
 	const struct study *s = app->s;
 	int H = getmaxy(w), W = getmaxx(w);
-	char line[400], km[24], kl[24];
-	struct keymode *keys = view_own_keys(app);
-	snprintf(line, sizeof line,
-	         "model %.40s: distance between classes (mean 1 - P[other], both ways)   %s: next "
-	         "model   %s: layout / matrix",
-	         s->models[d->model].name, keymode_key(keys, "model", km, sizeof km),
-	         keymode_key(keys, "layout", kl, sizeof kl));
-	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
+	char line[400];
 	if (!d->have) {
 		draw_text(app, w, 3, 2, W - 4, d->err.msg, role_attr(ROLE_ERROR), false);
 		return;
@@ -226,10 +282,12 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 				continue;
 			snprintf(line, sizeof line, " %6.4f ", p->d);
 			x += draw_safe(app, w, y, x, used - x, line, a, false);
-			x += draw_text(app, w, y, x, (used - x) / 2, app->class_names[p->i], a,
-			               false);
+			/* the names when they fit in half the rest, else abbreviations that keep
+			 * the classes apart (a cut name reads "class…" for every class) */
+			char *const *ab = app_class_abbrev(app, (used + 1 - x - 3) / 2, NULL);
+			x += draw_safe(app, w, y, x, used + 1 - x, ab[p->i], a, false);
 			x += draw_safe(app, w, y, x, 3, " - ", a, false);
-			draw_text(app, w, y, x, used + 1 - x, app->class_names[p->j], a, false);
+			draw_safe(app, w, y, x, used + 1 - x, ab[p->j], a, false);
 		}
 	}
 	int rx = 1 + used + 2, rw = W - rx - 1;
@@ -258,21 +316,53 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 			          role_attr(ROLE_DIM), false);
 		return;
 	}
-	draw_safe(app, w, top, px, pw, "closest pairs (least separated)", role_attr(ROLE_HEADER),
-	          false);
+	/* a narrow list (beside a wide matrix) gives the names more room: 3 decimals, "a-b" */
+	bool narrow = pw < 7 + 3 + 2 * 6;
+	draw_safe(app, w, top, px, pw,
+	          pw >= 31 ? "closest pairs (least separated)"
+	          : narrow ? "closest"
+	                   : "closest pairs",
+	          role_attr(ROLE_HEADER), false);
+	const char *dash = narrow ? "-" : " - ";
+	int nwid = (pw - (narrow ? 6 : 7) - (int)strlen(dash)) / 2;
+	char *const *ab = app_class_abbrev(app, nwid, NULL);
 	int body = H - top - 1;
 	view_clamp(nav, cd->n_pairs, (size_t)(body > 0 ? body : 1));
 	for (int r = 0; r < body && nav->top + (size_t)r < cd->n_pairs; r++) {
 		size_t k = nav->top + (size_t)r;
 		const struct class_pair *p = &cd->pairs[k];
 		attr_t a = role_attr(k == nav->cur ? ROLE_SELECTION : ROLE_NORMAL);
-		snprintf(line, sizeof line, "%6.4f ", p->d);
+		snprintf(line, sizeof line, narrow ? "%5.3f " : "%6.4f ", p->d);
 		int x = px + draw_safe(app, w, top + 1 + r, px, pw, line, a, false);
-		int nwid = (px + pw - x - 3) / 2;
-		x += draw_text(app, w, top + 1 + r, x, nwid, app->class_names[p->i], a, false);
-		x += draw_safe(app, w, top + 1 + r, x, 3, " - ", a, false);
-		draw_text(app, w, top + 1 + r, x, px + pw - x, app->class_names[p->j], a, false);
+		x += draw_safe(app, w, top + 1 + r, x, px + pw - x, ab[p->i], a, false);
+		x += draw_safe(app, w, top + 1 + r, x, px + pw - x, dash, a, false);
+		draw_safe(app, w, top + 1 + r, x, px + pw - x, ab[p->j], a, false);
 	}
+}
+
+static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav)
+{
+	struct kview *d = ctx;
+	const struct study *s = app->s;
+	int H = getmaxy(w), W = getmaxx(w);
+	char line[400], km[24], kl[24];
+	struct keymode *keys = view_own_keys(app);
+	bool stale = d->want != d->model;
+	if (stale)
+		/* the old model's result stays, dimmed, until the new one lands */
+		snprintf(line, sizeof line, "model %.40s: computing %s (below, dimmed: %.40s)",
+		         s->models[d->want].name, glyph(app, "\xe2\x80\xa6", "..."),
+		         s->models[d->model].name);
+	else
+		snprintf(line, sizeof line,
+		         "model %.40s: distance between classes (mean 1 - P[other], both ways)   "
+		         "%s: next model   %s: layout / matrix",
+		         s->models[d->model].name, keymode_key(keys, "model", km, sizeof km),
+		         keymode_key(keys, "layout", kl, sizeof kl));
+	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
+	classes_body(app, d, w, nav);
+	if (stale)
+		view_dim(w, 2, H, 0, -1);
 }
 
 /* m: the next model (arg 0); v: the layout instead of the matrix, or back (1). */
@@ -283,8 +373,13 @@ static int classes_act(struct app *app, void *ctx, struct view_nav *nav, long ar
 		d->layout_only = !d->layout_only;
 		return 0;
 	}
-	d->model = (d->model + 1) % app->s->n_models;
-	kview_compute(app->s, d);
+	d->want = (d->want + 1) % app->s->n_models;
+	struct kjob *j = xcalloc(1, sizeof *j);
+	j->s = app->s;
+	j->model = d->want;
+	char what[64];
+	snprintf(what, sizeof what, "class distances of %.40s", app->s->models[d->want].name);
+	view_submit(app, what, j, kjob_run, kjob_done, kjob_free);
 	nav->cur = nav->top = 0;
 	return 0;
 }
@@ -327,7 +422,7 @@ const struct view_class view_classdist = {
     .title = "Distances between classes",
     .help = "VAC-CNN's class distances as a matrix and a 2-D layout; the closest pairs",
     .prepare = classes_prepare,
-    .compute = NULL,
+    .compute = classes_compute,
     .draw = classes_draw,
     .rows = classes_rows,
     .keys = &classes_keys,

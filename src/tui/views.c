@@ -29,6 +29,7 @@ struct view_holder {
 	atomic_int refs;
 	bool failed; /* compute() returned -1: err says why */
 	struct nn_err err;
+	bool pending; /* a view_submit() job has not landed yet */
 };
 
 static void holder_unref(void *p)
@@ -60,6 +61,88 @@ static int job_done(struct app *app, void *p, int rc, const struct nn_err *err)
 		h->err = *err;
 	}
 	return REDRAW_ALL | REDRAW_VIEW;
+}
+
+/* A view_submit() job: the view it belongs to (holding a reference) and the view's own job. */
+struct view_job {
+	struct view_holder *h;
+	void *jctx;
+	int (*run)(void *jctx, struct nn_progress *prog, struct nn_err *err);
+	void (*done)(void *ctx, void *jctx, int rc, const struct nn_err *err);
+	void (*free)(void *jctx);
+};
+
+static int vjob_run(void *p, struct nn_progress *prog, struct nn_err *err)
+{
+	struct view_job *j = p;
+	return j->run(j->jctx, prog, err);
+}
+
+static int vjob_done(struct app *app, void *p, int rc, const struct nn_err *err)
+{
+	struct view_job *j = p;
+	if (app->view_ctx != j->h)
+		return 0; /* its view closed since */
+	j->h->pending = false;
+	j->done(j->h->ctx, j->jctx, rc, err);
+	return REDRAW_VIEW | REDRAW_STATUS;
+}
+
+static void vjob_free(void *p)
+{
+	struct view_job *j = p;
+	if (j->free)
+		j->free(j->jctx);
+	holder_unref(j->h);
+	free(j);
+}
+
+void view_submit(struct app *app, const char *what, void *jctx,
+                 int (*run)(void *jctx, struct nn_progress *prog, struct nn_err *err),
+                 void (*done)(void *ctx, void *jctx, int rc, const struct nn_err *err),
+                 void (*free_fn)(void *jctx))
+{
+	struct view_holder *h = app->view_ctx;
+	struct view_job *j = xcalloc(1, sizeof *j);
+	*j = (struct view_job){h, jctx, run, done, free_fn};
+	atomic_fetch_add(&h->refs, 1);
+	h->pending = true;
+	if (!app->worker) {
+		struct nn_progress prog;
+		atomic_init(&prog.done, 0);
+		atomic_init(&prog.total, 0);
+		atomic_init(&prog.cancel, false);
+		struct nn_err err = {{0}};
+		int rc = run(jctx, &prog, &err);
+		vjob_done(app, j, rc, &err);
+		vjob_free(j);
+		return;
+	}
+	/* JOB_VIEW: the view's own keys work only once its first computation landed, so this
+	 * replaces only an older job of this kind, and closing the view cancels it */
+	struct job job = {
+	    .tag = JOB_VIEW, .ctx = j, .run = vjob_run, .done = vjob_done, .free = vjob_free};
+	snprintf(job.what, sizeof job.what, "%s", what);
+	worker_submit(app->worker, &job);
+}
+
+bool view_pending(const struct app *app)
+{
+	const struct view_holder *h = app->view_ctx;
+	return h && h->pending;
+}
+
+void view_dim(WINDOW *w, int y0, int y1, int x, int cols)
+{
+	attr_t a = role_attr(ROLE_DIM);
+	short pair = (short)PAIR_NUMBER(a);
+	int W = getmaxx(w);
+	if (x < 0 || x >= W)
+		return;
+	if (cols < 0 || cols > W - x)
+		cols = W - x;
+	for (int y = y0 < 0 ? 0 : y0; y < y1 && y < getmaxy(w); y++)
+		mvwchgat(w, y, x, cols, a & ~A_COLOR, pair, NULL);
 }
 
 uint32_t *view_sel_sorted(const struct app *app, size_t *n)

@@ -117,6 +117,24 @@ bool view_layer(const struct app *app, int *m, int *l, struct nn_err *err);
 /* Keeps nav->cur below rows and nav->top such that the cursor shows in `visible` rows. */
 void view_clamp(struct view_nav *nav, size_t rows, size_t visible);
 
+/*
+ * A computation the open view starts after one of its keys (another model, another side), run
+ * on the worker so that the key returns at once. run() works on jctx alone (what the key copied
+ * from the view, and the result), never on the view's context; done() runs on the UI thread,
+ * only while the same view is open, and moves the result from jctx into the view's ctx. A newer
+ * call replaces one that has not landed. The worker frees jctx with free_fn. Without a worker,
+ * run and done happen before this returns.
+ */
+void view_submit(struct app *app, const char *what, void *jctx,
+                 int (*run)(void *jctx, struct nn_progress *prog, struct nn_err *err),
+                 void (*done)(void *ctx, void *jctx, int rc, const struct nn_err *err),
+                 void (*free_fn)(void *jctx));
+/* True while the open view's view_submit() job has not landed: draw what is there dimmed. */
+bool view_pending(const struct app *app);
+/* Repaints rows y0 .. y1-1 of w from column x, cols wide (negative: to the edge), in the dim
+ * role with their text kept: results that are being replaced. */
+void view_dim(WINDOW *w, int y0, int y1, int x, int cols);
+
 /* The heat role (ROLE_HEAT_0..5) of v on the scale lo..hi (HEAT_0 for NaN). */
 enum role view_heat(double v, double lo, double hi);
 

@@ -29,7 +29,8 @@ enum job_tag {
 	JOB_VIEW,
 	JOB_SORT,
 	JOB_ISSUES,
-	JOB_BOOT, /* the pair's bootstrap interval */
+	JOB_BOOT,   /* the pair's bootstrap interval */
+	JOB_EXPORT, /* :export-report's file */
 	JOB_OTHER,
 	JOB_TAG_COUNT
 };

@@ -3,7 +3,9 @@
 Python's own html.parser: every table present, every image a data: URI that decodes as a PNG,
 no network reference, untrusted text escaped (CLASS_NAME, when given, must come back verbatim as
 text and never as markup), and the figures against report --json and the journal's decisions
-given in DECIDED (env, "index:status,...")."""
+given in DECIDED (env, "index:status,..."). With FILTER (env) set, the file is the report of that
+filter (`report --html --filter`, or the TUI's :export-report): its figures are report --json
+--filter's and its suspects those `issues --filter` lists."""
 import base64
 import html.parser
 import io
@@ -18,6 +20,8 @@ from PIL import Image
 path, study = sys.argv[1], sys.argv[2]
 weird = sys.argv[3] if len(sys.argv) > 3 else None
 nncmp = os.environ["NNCMP"]
+flt = os.environ.get("FILTER") or None
+fargs = ["--filter", flt] if flt else []
 failures = 0
 
 
@@ -110,8 +114,10 @@ allowed = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "
 if doc.tags - allowed:
     fail(f"unexpected tags {doc.tags - allowed} (unescaped text?)")
 
-rep = json.loads(subprocess.run([nncmp, "report", study, "--json"], capture_output=True,
+rep = json.loads(subprocess.run([nncmp, "report", study, "--json"] + fargs, capture_output=True,
                                 text=True, check=True).stdout)
+if flt and f"match the filter {html.escape(flt, quote=False)}" not in raw:
+    fail(f"the file does not name the filter {flt!r}")
 models = [m["name"] for m in rep["models"]]
 npairs = len(rep["pairs"])
 want = ["models-table", "pairs-table", "suspects-table", "decisions-counts"]
@@ -151,7 +157,7 @@ for m, mo in enumerate(rep["models"]):
             fail(f"confusion-{m} row {y}")
 
 # suspects: the default ranking of `nncmp issues`
-iss = json.loads(subprocess.run([nncmp, "issues", study, "--json", "--top", "24"],
+iss = json.loads(subprocess.run([nncmp, "issues", study, "--json", "--top", "24"] + fargs,
                                 capture_output=True, text=True, check=True).stdout)
 srows = [cells(r) for r in doc.tables["suspects-table"][1:]]
 if [int(r[1]) for r in srows] != [e["index"] for e in iss["issues"]]:

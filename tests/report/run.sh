@@ -29,6 +29,13 @@ grep -q '899 instances, 90 match the filter gt == 1' "$TMP/d.html" && ok || bad 
 expect 2 "exclude each other" -- "$NNCMP" report $DIGITS --html "$TMP/x.html" --json
 expect 2 "No such file or directory" -- "$NNCMP" report $DIGITS --html "$TMP/nodir/x.html"
 
+# a filter's report: its figures are report --json --filter's, its suspects the filter's
+# (`issues --filter`: scored over every instance, listed among the filter's)
+expect 0 "wrote" -- "$NNCMP" report $DIGITS --html "$TMP/g3.html" --filter 'gt == 3'
+if FILTER='gt == 3' $PY tests/report/check_doc.py "$TMP/g3.html" $DIGITS; then ok; else bad "check_doc.py digits --filter 'gt == 3'"; fi
+grep -q 'Top suspects of the filter (label issues, method mix: 50 flagged, 5 of them in the filter)' "$TMP/g3.html" &&
+	ok || bad "the suspects' heading does not say how many flagged are in the filter"
+
 # Markdown: the same sections, PNG data: URIs, nothing from the network
 expect 0 "Markdown, 24 images" -- "$NNCMP" report $DIGITS --markdown "$TMP/d.md"
 for s in '## Models' '## Significance of each pair' '## Agreement per class' '## Confusion' \

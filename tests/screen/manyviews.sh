@@ -4,7 +4,9 @@
 # and tests/data/classes15 (15 classes, 2 models), at 160x45 and 80x24. Each shows a number that
 # must equal the CLI's --json for the same thing (report's pairs, calibration, classes,
 # similarity); Enter in the agreement matrix makes the cell's models A and B; the filter word
-# `right` and the instance table's right column agree with `nncmp instances`.
+# `right` and the instance table's right column agree with `nncmp instances`; the CKA view computes
+# over the filtered instances (checked against NumPy). At 100x30 the class
+# distances draw the 15 classes' names (class-00 ...) apart, not cut to "…".
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./nncmp}
@@ -113,6 +115,10 @@ expect "m: the next model's closest pair ($cl)" "$cl"
 keys q
 
 echo "== linear CKA"
+keys :
+type_text "filter"
+keys Enter
+expect "the filter left by Enter is cleared: CKA over every instance" "899/899"
 keys U
 expect "U opens the CKA view" "Linear CKA between layers"
 cka=$(json "format(d['cka'], '.6f')" similarity $D --model cnn --layer fc1 --with mlp.fc1 --cka --json)
@@ -130,7 +136,51 @@ else
 fi
 keys r
 expect "r: by r" "cnn_early.conv1, by r (r: by |r|)"
+expect "no filter: over all instances" "linear CKA over all 899 instances"
 keys q
+
+echo "== linear CKA over the filtered instances, against NumPy"
+keys :
+type_text "filter gt == 3"
+keys Enter
+want=$(count "gt == 3")
+expect "gt == 3 shows $want" "$want/899"
+keys U
+expect "U says the CKA is over the filter's $want instances" "linear CKA over $want filtered instances"
+expect "the matrix is computed" "7 mlp.fc1"
+keys j j l l l l l l
+wait_for "CKA(cnn.fc1, mlp.fc1) = "
+got=$(screen | sed -n 's/.*CKA(cnn\.fc1, mlp\.fc1) = \([0-9.]*\).*/\1/p' | head -1)
+# linear CKA in float64 over the rows labelled 3 (Kornblith et al.): ||Yc'Xc||_F^2 / (||Xc'Xc||_F ||Yc'Yc||_F)
+np_cka=$(/usr/bin/python3 -c "
+import numpy as np
+y = np.load('$D/labels.npy'); s = y == 3
+x = np.load('$D/models/cnn/act/fc1.npy')[s].astype(np.float64); z = np.load('$D/models/mlp/act/fc1.npy')[s].astype(np.float64)
+x -= x.mean(0); z -= z.mean(0)
+print('%.6f' % (np.linalg.norm(z.T @ x) ** 2 / (np.linalg.norm(x.T @ x) * np.linalg.norm(z.T @ z))))")
+if [ -n "$got" ] && /usr/bin/python3 -c "import sys; sys.exit(abs($got - $np_cka) > 2e-6)"; then
+	ok "CKA(cnn.fc1, mlp.fc1) over gt == 3 is NumPy's ($got, NumPy $np_cka)"
+else
+	no "CKA(cnn.fc1, mlp.fc1) over gt == 3 is NumPy's (screen '$got', NumPy $np_cka)"
+fi
+all=$(json "format(d['cka'], '.6f')" similarity $D --model cnn --layer fc1 --with mlp.fc1 --cka --json)
+if [ "$got" != "$all" ]; then ok "and not the CKA over all instances ($all)"; else no "the filter changed nothing ($all)"; fi
+cli=$(json "format(d['cka'], '.6f')" similarity $D --model cnn --layer fc1 --with mlp.fc1 --cka --filter "gt == 3" --json)
+expect "and similarity --filter's ($cli)" "CKA(cnn.fc1, mlp.fc1) = $cli"
+wait_for "most correlated neurons of"
+nrn=$(screen | sed -n 's/.*neuron \([0-9]*\) of cnn\.conv1: most correlated.*/\1/p' | head -1)
+if [ -n "$nrn" ]; then
+	top=$(json "'%6u  r %+.4f' % (d['matches'][0]['top'][0]['neuron'], d['matches'][0]['top'][0]['r'])" \
+		similarity $D --model cnn --layer conv1 --with cnn_early.conv1 --neuron "$nrn" --abs --filter "gt == 3" --json)
+	expect "neuron $nrn's best match over the filter is similarity --filter's ($top)" "$top"
+else
+	no "the neuron pane's neuron is named"
+fi
+keys q
+keys :
+type_text "filter"
+keys Enter
+expect "the filter is cleared" "899/899"
 
 echo "== digits at 80x24"
 start C.UTF-8 80 24 "$D"
@@ -165,6 +215,23 @@ keys q U
 expect "U: one layer" "1 good.fc1"
 expect "B has no activations: said" "model B (poor) has no layer activations"
 keys q
+
+echo "== classes15 at 100x30: the class names stay apart where the room is short"
+start C.UTF-8 100 30 "$C15"
+expect "the TUI opens" "300/300"
+keys X
+expect "X opens at 100x30" "Distances between classes"
+# the list beside the matrix has room for the part of the names after their shared "class-"
+# (cut to their width they all read "class…" or "…"); 3 decimals there
+short=$(json "'%.3f %s-%s' % (d['closest'][0]['distance'], d['closest'][0]['a'][len('class-'):], d['closest'][0]['b'][len('class-'):])" classes $C15 --model good --json)
+expect_re "the closest pair in the list reads $short" " $short\$"
+for m in good poor; do
+	c1=$(json "'%.4f %s - %s' % (d['closest'][0]['distance'], d['closest'][0]['a'], d['closest'][0]['b'])" classes $C15 --model $m --json)
+	expect_re "under the matrix, $m's closest pair by its full names ($c1)" "^ $m +$c1( |\$)"
+done
+if screen | grep -q '… - …\|…-…'; then no "no pair is drawn as … - …"; else ok "no pair is drawn as … - …"; fi
+keys q q
+expect "q quits" "rc=0"
 
 echo "== classes15 at 80x24"
 start C.UTF-8 80 24 "$C15"

@@ -6,7 +6,7 @@
 # view; quitting and reopening restores the last view (NNCMP_RESTORE=1), --view NAME opens with
 # one and an unknown name is one line and exit 2; bad values in views.ini are named on one line
 # and ignored; :export-report writes the HTML report of the filter, the same file as
-# `nncmp report --html --filter`.
+# `nncmp report --html --filter`, self-contained (tests/report/check_doc.py).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./nncmp}
@@ -114,6 +114,12 @@ else
 fi
 "$BIN" report "$ST" --filter 'cnn != gt' --html "$TMP/cli.html" >/dev/null
 if cmp -s "$TMP/r.html" "$TMP/cli.html"; then ok "the same file as nncmp report --html"; else no "the same file as nncmp report --html"; fi
+# self-contained (no network reference, every image a PNG data: URI) and the filter's figures
+if NNCMP=$BIN FILTER='cnn != gt' $PY tests/report/check_doc.py "$TMP/r.html" "$ST" >"$TMP/check.out"; then
+	ok "the file is self-contained, with report --filter's figures and issues --filter's suspects"
+else
+	no "check_doc.py on the :export-report file: $(grep FAIL "$TMP/check.out" | head -3)"
+fi
 keys : && type_text "export-report $TMP/r.html" && keys Enter
 expect "an existing file is not replaced" "export-report! replaces it"
 keys : && type_text "filter gt == 1" && keys Enter
