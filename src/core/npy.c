@@ -153,8 +153,12 @@ int npy_read_error(const struct npy *a, struct nn_err *err)
 	for (size_t k = 0; k < a->n_shards; k++)
 		if (npy_read_error(&a->shards[k], err) < 0)
 			return -1;
-	if (a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED))
+	if (a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED)) {
+		const char *why = a->reader->why ? a->reader->why(a->reader_ctx) : NULL;
+		if (why) /* a whole message, naming the file as a->path does */
+			return nn_err_set(err, "%s", why);
 		return nn_err_set(err, "%s: rows could not be read (damaged data?)", a->path);
+	}
 	return 0;
 }
 

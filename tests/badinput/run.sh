@@ -281,14 +281,14 @@ open(d + '/m.h5', 'wb').write(raw)"; ini "$S" m.h5:/p; bad "damaged HDF5 chunk" 
 # the same when the chunks are left to the reads (a dataset over NNCMP_H5_VERIFY_MB): at the open
 # for probabilities, in the pass for an activation layer
 cp "$S/m.h5" "$ROOT/damaged.h5"
-(export NNCMP_H5_VERIFY_MB=0; pass=0 fail=0; bad "damaged HDF5 chunk, not verified" "m.h5:/p: rows could not be read (damaged data?)"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
+(export NNCMP_H5_VERIFY_MB=0; pass=0 fail=0; bad "damaged HDF5 chunk, not verified" "m.h5:/p: row 1 cannot be read (a damaged chunk)"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
 good "$S"; cp "$ROOT/damaged.h5" "$S/m.h5"; ini "$S" models/m/probs.npy "act.fc = m.h5:/p
 "
 n=$((n + 1))
 out=$(NNCMP_H5_VERIFY_MB=0 timeout 20 "$NNCMP" neurons "$S" --model m --layer fc 2>"$ROOT/err")
 st=$?
 if [ $st -eq 2 ] && [ -z "$out" ] && [ "$(grep -c '' "$ROOT/err")" -eq 1 ] &&
-	grep -qF "m.h5:/p: rows could not be read (damaged data?)" "$ROOT/err"; then
+	grep -qF "m.h5:/p: row 1 cannot be read (a damaged chunk)" "$ROOT/err"; then
 	pass=$((pass + 1))
 else
 	fail=$((fail + 1))
@@ -302,7 +302,7 @@ for c in "instances --sort act(m.fc.0)" "instances --filter act(m.fc.0)>0" "simi
 	out=$(NNCMP_H5_VERIFY_MB=0 timeout 20 "$NNCMP" ${c%% *} "$S" ${c#* } 2>"$ROOT/err")
 	st=$?
 	if [ $st -eq 2 ] && [ -z "$out" ] && [ "$(grep -c '' "$ROOT/err")" -eq 1 ] &&
-		grep -qF "m.h5:/p: rows could not be read (damaged data?)" "$ROOT/err"; then
+		grep -qF "m.h5:/p: row 1 cannot be read (a damaged chunk)" "$ROOT/err"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))

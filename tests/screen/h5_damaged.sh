@@ -42,7 +42,7 @@ BIN=$TMP/nncmp-noverify
 echo "== a damaged chunk in the neuron pass, 200x40"
 start C.UTF-8 200 40 "$ST"
 expect "the TUI is up" "Instances"
-expect "the neurons pane names the file (its one dataset)" "act/fc.h5: rows could not be read (damaged"
+expect "the neurons pane names the file (its one dataset) and the row" "act/fc.h5: row 100 cannot be read (a damaged"
 expect_not "no statistics over the NaN rows" "dead%"
 keys q
 wait_prompt
