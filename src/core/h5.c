@@ -25,6 +25,8 @@
 #define H5_GUARD_SECONDS 30                 /* the child's time for the checks of one file */
 #define H5_VERIFY_BYTES  ((size_t)64 << 20) /* datasets up to this size are read once there */
 
+#define H5_CACHE_BYTES ((size_t)32 << 20) /* libhdf5's chunk cache of a dataset, in its child */
+#define H5_CACHE_SLOTS 4099               /* hash slots of that cache (a prime) */
 #define H5_SRV_BYTES ((size_t)16 << 20) /* the buffer shared with a reading child (or a row) */
 
 /*
@@ -64,7 +66,10 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 	herr_t rc = c->ndim == 0
 	                ? H5Sselect_all(fs)
 	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-	hid_t ms = rc < 0 ? -1 : H5Screate_simple(1, &total, NULL);
+	/* the memory space in the selection's own shape: a flat one makes libhdf5 map every
+	 * element to its chunk one by one (H5S_select_iterate: most of a read's time) */
+	hid_t ms = rc < 0 ? -1 : H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total,
+	                                          NULL);
 	if (ms >= 0)
 		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
 	else
@@ -304,7 +309,16 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 	} else {
 		name = xasprintf("%s:%s", file, dataset);
 	}
-	hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+	/* a chunk cache that holds a few chunks as h5py writes them (libhdf5's 1 MiB holds none
+	 * of 2 MiB, so each block read would inflate its chunks again); in the child only */
+	hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+	if (dapl >= 0 && H5Pset_chunk_cache(dapl, H5_CACHE_SLOTS, H5_CACHE_BYTES, 1.0) < 0) {
+		H5Pclose(dapl);
+		dapl = -1;
+	}
+	hid_t d = H5Dopen2(f, dataset, dapl >= 0 ? dapl : H5P_DEFAULT);
+	if (dapl >= 0)
+		H5Pclose(dapl);
 	if (d < 0) {
 		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
 		nn_err_set(err, "%s: no dataset '%s' in the file (datasets: %s)", file, dataset,
