@@ -40,9 +40,9 @@ typedef int (*guard_call_fn)(void *arg, const void *req, uint8_t *buf, size_t ca
 
 /*
  * Starts a server child that runs init(arg, NULL, buf, cap, err) (its answer in the shared
- * buffer, for guard_srv_answer()), then serves call(arg, req, ...) for every guard_call(). Returns the server, or NULL with err set as
- * guard_run() sets it (init's message, or the crash, hang or start failure). arg is the child's
- * copy (fork): what init stores there stays in the child.
+ * buffer, for guard_srv_answer()), then serves call(arg, req, ...) for every guard_call(). Returns
+ * the server, or NULL with err set as guard_run() sets it (init's message, or the crash, hang or
+ * start failure). arg is the child's copy (fork): what init stores there stays in the child.
  */
 struct guard_srv *guard_serve(guard_call_fn init, guard_call_fn call, void *arg, size_t cap,
                               const char *name, const char *what_lib, unsigned seconds,

@@ -194,7 +194,8 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out);
 /*
  * The same, for readers with no guard of their own (fault.h): a read that faults because the
  * file shrank under the mapping returns -1 with err "PATH changed on disk while open; reopen the
- * study" instead of killing the process. Returns 0 otherwise.
+ * study" instead of killing the process, and one through a reader that has failed (now or
+ * before: the values are NaN) returns -1 with npy_read_error()'s message. Returns 0 otherwise.
  */
 int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err);
 int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,

@@ -311,8 +311,8 @@ struct guard_srv *guard_serve(guard_call_fn init, guard_call_fn call, void *arg,
 		           strerror(errno));
 		return NULL;
 	}
-	uint8_t *buf = mmap(NULL, cap ? cap : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	                    -1, 0);
+	uint8_t *buf =
+	    mmap(NULL, cap ? cap : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	pid_t pid = buf == MAP_FAILED ? -1 : fork();
 	if (pid < 0) {
 		nn_err_set(err, "%s: cannot read the file in a child process: %s", name,

@@ -27,7 +27,7 @@
 
 #define H5_CACHE_BYTES ((size_t)32 << 20) /* libhdf5's chunk cache of a dataset, in its child */
 #define H5_CACHE_SLOTS 4099               /* hash slots of that cache (a prime) */
-#define H5_SRV_BYTES ((size_t)16 << 20) /* the buffer shared with a reading child (or a row) */
+#define H5_SRV_BYTES   ((size_t)16 << 20) /* the buffer shared with a reading child (or a row) */
 
 /*
  * libhdf5 runs only in forked children (guard.h): this process never calls it, so no thread of
@@ -68,8 +68,8 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
 	/* the memory space in the selection's own shape: a flat one makes libhdf5 map every
 	 * element to its chunk one by one (H5S_select_iterate: most of a read's time) */
-	hid_t ms = rc < 0 ? -1 : H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total,
-	                                          NULL);
+	hid_t ms =
+	    rc < 0 ? -1 : H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total, NULL);
 	if (ms >= 0)
 		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
 	else
@@ -546,8 +546,9 @@ static int child_read(void *arg, const void *req, uint8_t *buf, size_t cap, stru
 		                  (unsigned long long)q.row0, (unsigned long long)q.nrows);
 	if (h5_read_rows(a->reader_ctx, (size_t)q.row0, (size_t)q.nrows, buf) < 0)
 		return nn_err_set(err,
-		                  q.nrows == 1 ? "%s: row %llu cannot be read (a damaged chunk)"
-		                               : "%s: rows %llu-%llu cannot be read (a damaged chunk)",
+		                  q.nrows == 1
+		                      ? "%s: row %llu cannot be read (a damaged chunk)"
+		                      : "%s: rows %llu-%llu cannot be read (a damaged chunk)",
 		                  a->path, (unsigned long long)q.row0,
 		                  (unsigned long long)(q.row0 + q.nrows - 1));
 	return 0;

@@ -590,6 +590,14 @@ static int guarded_fault(const struct npy *a, const void *addr, struct nn_err *e
 	return nn_err_set(err, FAULT_CHANGED, p ? p : a->path ? a->path : "a mapped file");
 }
 
+/* 0, or -1 (with err when not NULL) when a's reader failed: those values are NaN. */
+static int guarded_read(const struct npy *a, struct nn_err *err)
+{
+	if (!npy_read_failed(a))
+		return 0;
+	return err ? npy_read_error(a, err) : -1;
+}
+
 int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err)
 {
 	struct fault_guard g;
@@ -598,7 +606,7 @@ int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_
 		return guarded_fault(a, g.addr, err);
 	npy_row_f64(a, row, out);
 	fault_pop(&g);
-	return 0;
+	return guarded_read(a, err);
 }
 
 int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
@@ -610,5 +618,5 @@ int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *
 		return guarded_fault(a, g.addr, err);
 	npy_rows_f32(a, row0, nrows, out);
 	fault_pop(&g);
-	return 0;
+	return guarded_read(a, err);
 }

@@ -214,10 +214,8 @@ static void test_h5_in_child(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_guard),
-	    cmocka_unit_test(test_h5_crashers),
-	    cmocka_unit_test(test_h5_hang),
-	    cmocka_unit_test(test_serve),
+	    cmocka_unit_test(test_guard),       cmocka_unit_test(test_h5_crashers),
+	    cmocka_unit_test(test_h5_hang),     cmocka_unit_test(test_serve),
 	    cmocka_unit_test(test_h5_in_child),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
