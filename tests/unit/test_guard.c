@@ -103,7 +103,7 @@ static void test_serve(void **state)
 		guard_srv_answer(s, out, 6);
 		assert_string_equal(out, "ready");
 		for (int k = 0; k < 100; k++) { /* the answer of each call, not of an earlier one */
-			char q[8];
+			char q[16];
 			snprintf(q, sizeof q, "c%d", k);
 			memset(out, 'x', sizeof out);
 			assert_int_equal(guard_call(s, q, strlen(q) + 1, out, 8, &err), 0);
