@@ -123,6 +123,13 @@ double expr_value(const struct expr *e, size_t i);
 size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
 
 /*
+ * 0, or -1 with err naming the file and what failed (npy_read_error) when a matrix e reads (an
+ * act() layer or a model's probabilities) had a read fail: its values were NaN. For after
+ * expr_select() or expr_value() over a layer read in blocks (an HDF5 chunk that cannot be read).
+ */
+int expr_read_error(const struct expr *e, struct nn_err *err);
+
+/*
  * Reads every float32 act(M.L.J) of e for the instances idx[0 .. n) (increasing) once, in blocks
  * of rows with pread() (neurons_gather_column), so that expr_value() on those instances reads
  * the gathered values instead of faulting the layer in through its mapping. The values are the
@@ -136,7 +143,8 @@ void expr_gather(struct expr *e, const uint32_t *idx, size_t n);
  * and ties by index; a ":asc" or ":desc" suffix chooses the direction. When keys is not NULL and
  * the key is a value expression, *keys gets each sorted instance's value (caller frees; NULL for
  * index and id). Returns 0, or -1 with err and *err_col set (a bad expression, or a condition
- * given as a key).
+ * given as a key), or -1 with *err_col 0 and err naming the file when the key read rows that
+ * could not be read (expr_read_error); *keys is then NULL and idx in index order.
  */
 int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, double **keys,
               struct nn_err *err, size_t *err_col);

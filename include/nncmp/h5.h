@@ -9,7 +9,8 @@
  * Any other (chunked, compressed, compact, external) is read in row blocks through libhdf5 as the
  * file's raw bytes (npy.h's reader, NPY_STORE_BLOCKS), so the npy reader converts it exactly as it
  * converts an npy file, and never more than a block is in the heap. libhdf5 is built thread-safe
- * on Debian; reads from worker threads go through its own lock.
+ * on Debian, but it runs only in children here (below); reads from worker threads take turns
+ * per dataset.
  *
  * A dataset may not claim more than 1100 times the bytes it stores (the bound of deflate) plus
  * about 70 KB (1 GB for a dataset never written: fill value only), nor be cut into more chunks
@@ -18,19 +19,22 @@
  * size; the first rule keeps the cases fuzz_h5 found out, not every such file.)
  *
  * Hostile files: libhdf5 1.10 crashes or hangs on some crafted files (a NULL read in
- * H5F__accum_read, an overflow in H5D__select_read, endless loops: fuzz_h5 found them), so every
- * open first runs in a forked child (guard.h) with a time limit (30 s), no core dumps and an 8 GiB
- * address space: the file is opened, the dataset's type, shape, layout and filters checked (every
- * filter must be one libhdf5 can decode), the chunk index walked chunk by chunk (each stored chunk
- * inside the file, as many as H5Dget_num_chunks says), and a dataset read in blocks that holds at
- * most 64 MiB (NNCMP_H5_VERIFY_MB) is read once whole, every chunk decoded (about 10-20 ms per MB
- * of gzip data: 64 MiB bounds the cost). Only when the child reports success is the file opened in
- * the process. A crash, a hang or a failed check is a one-line error naming the file. What stays
- * trusted: that the file does not change between the check and its use, and the chunks of a dataset
- * over the verify size, which are decoded by libhdf5 in this process (a chunk whose decoding fails
- * is an error of the pass that reads it, npy_read_failed(); one that crashes libhdf5 is not
- * caught), and what libhdf5 does that does not crash the child (the open is repeated here). Mapped
- * (contiguous) datasets are never read by libhdf5.
+ * H5F__accum_read, an overflow in H5D__select_read, endless loops: fuzz_h5 found them), so
+ * libhdf5 never runs in this process. Every open forks a child (guard.h: no core dumps, an 8 GiB
+ * address space, 30 s for the open and for each later call, killed after it) that opens the file,
+ * checks the dataset's type, shape, layout and filters (every filter must be one libhdf5 can
+ * decode), walks the chunk index chunk by chunk (each stored chunk inside the file, as many as
+ * H5Dget_num_chunks says), and reads a blocked dataset of at most 64 MiB (NNCMP_H5_VERIFY_MB)
+ * once whole, so that its damaged chunk is an error of the open. It answers with the header: a
+ * contiguous dataset is then mapped here at the offset it found and the child ends; a dataset
+ * read in blocks keeps its child, which does every read (H5Dread into a buffer shared with this
+ * process, copied out under a lock; a chunk cache of 32 MiB in the child). A chunk that cannot
+ * be decoded is an error of the pass that reads it ("FILE:/DS: row R cannot be read (a damaged
+ * chunk)", npy_read_error()), and so is a chunk that crashes or hangs libhdf5: the child dies or
+ * is killed, and every later read of that dataset fails at once with that message. One child
+ * per open blocked dataset lives as long as the dataset is open. What stays trusted: what
+ * libhdf5 does inside the child short of a crash (wrong values from a forged file are possible),
+ * and that a mapped file does not change under the mapping (fault.h guards the readers).
  *
  * A dataset is named by its path ("/cnn/fc1"; the leading '/' may be left out), or left out
  * when the file holds one dataset.

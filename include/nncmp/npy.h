@@ -68,11 +68,13 @@ enum npy_storage {
  * A source that cannot be mapped: read_rows() copies rows row0 .. row0+nrows-1 as raw elements
  * of the header's dtype and byte order, C order, into out (nrows × cols × itemsize bytes) and
  * returns 0, or -1 when the read failed. It must be safe to call from several threads at once.
- * close() releases ctx.
+ * close() releases ctx. why(), when the reader has it, gives the message of the first failed
+ * read (naming the file and what failed), or NULL before any failed.
  */
 struct npy_reader {
 	int (*read_rows)(void *ctx, size_t row0, size_t nrows, uint8_t *out);
 	void (*close)(void *ctx);
+	const char *(*why)(void *ctx);
 };
 
 struct npy_rowcache; /* npy.c: the rows npy_at() read last from a reader */
@@ -164,7 +166,8 @@ void *npy_anon_map(size_t len, const char *name, struct nn_err *err);
 bool npy_read_failed(const struct npy *a);
 /*
  * 0, or -1 with err "PATH: rows could not be read (damaged data?)" naming the source (the shard
- * of a sharded matrix) whose reader failed: for computations that read a, after reading.
+ * of a sharded matrix) whose reader failed, or the reader's own message (why()) when it has
+ * one: for computations that read a, after reading.
  */
 int npy_read_error(const struct npy *a, struct nn_err *err);
 /* A short description of a's storage for `nncmp check` ("mapped", "decompressed in memory"...). */
@@ -191,7 +194,8 @@ void npy_rows_f32(const struct npy *a, size_t row0, size_t nrows, float *out);
 /*
  * The same, for readers with no guard of their own (fault.h): a read that faults because the
  * file shrank under the mapping returns -1 with err "PATH changed on disk while open; reopen the
- * study" instead of killing the process. Returns 0 otherwise.
+ * study" instead of killing the process, and one through a reader that has failed (now or
+ * before: the values are NaN) returns -1 with npy_read_error()'s message. Returns 0 otherwise.
  */
 int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err);
 int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,

@@ -124,14 +124,10 @@ int cmd_check(int argc, char **argv)
 	for (size_t m = 0; m < s->n_models; m++)
 		for (size_t l = 0; l < s->models[m].n_layers; l++) {
 			const struct layer *ly = &s->models[m].layers[l];
-			const char *bad = ly->act_path && npy_read_failed(&ly->act) ? ly->act_path
-			                  : ly->weights_path && npy_read_failed(&ly->weights)
-			                      ? ly->weights_path
-			                      : NULL;
-			if (bad) {
-				char msg[NN_ERR_MAX];
-				snprintf(msg, sizeof msg,
-				         "%s: rows could not be read (damaged data?)", bad);
+			struct nn_err rerr = {{0}};
+			if ((ly->act_path && npy_read_error(&ly->act, &rerr) < 0) ||
+			    (ly->weights_path && npy_read_error(&ly->weights, &rerr) < 0)) {
+				const char *msg = rerr.msg;
 				json_decref(models);
 				study_free(s);
 				return cli_input_error("check", msg);

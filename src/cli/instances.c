@@ -49,17 +49,19 @@ static int sort_selection(const struct study *s, uint32_t *idx, size_t n, const 
 {
 	struct nn_err err = {{0}};
 	size_t col = 0;
-	if (expr_sort(s, idx, n, key, keys, &err, &col) == 0) {
-		if (study_read_error(s, &err) == 0)
-			return 0;
-		char *m =
-		    cli_safe(err.msg); /* a damaged chunk under act(): the file, not the key */
+	int rc = expr_sort(s, idx, n, key, keys, &err, &col);
+	/* a damaged chunk under act(): one line naming the file, not the key */
+	struct nn_err rerr = {{0}};
+	if (study_read_error(s, &rerr) < 0) {
+		char *m = cli_safe(rerr.msg);
 		fprintf(stderr, "nncmp instances: %s\n", m);
 		free(m);
 		free(*keys);
 		*keys = NULL;
 		return EXIT_BAD_INPUT;
 	}
+	if (rc == 0)
+		return 0;
 	print_error("sort key", key, &err, col);
 	return EXIT_BAD_INPUT;
 }

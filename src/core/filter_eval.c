@@ -363,6 +363,14 @@ static void gather_node(struct node *n, const uint32_t *idx, size_t count)
 		gather_node(n->kids[k], idx, count);
 }
 
+int expr_read_error(const struct expr *e, struct nn_err *err)
+{
+	for (const struct node *n = e ? e->nodes : NULL; n; n = n->next_alloc)
+		if (n->arr && npy_read_error(n->arr, err) < 0)
+			return -1;
+	return 0;
+}
+
 void expr_gather(struct expr *e, const uint32_t *idx, size_t n)
 {
 	gather_node(e->root, idx, n);

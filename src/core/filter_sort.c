@@ -83,11 +83,16 @@ int expr_sort(const struct study *s, uint32_t *idx, size_t n, const char *key, d
 			double *v = xmalloc((n ? n : 1) * sizeof *v);
 			for (size_t k = 0; k < n; k++)
 				v[k] = expr_value(e, idx[k]);
-			keysort(idx, v, n, !asc);
-			if (keys)
-				*keys = v;
-			else
+			if (expr_read_error(e, err) < 0) { /* NaN keys of rows never read */
+				rc = -1;
 				free(v);
+			} else {
+				keysort(idx, v, n, !asc);
+				if (keys)
+					*keys = v;
+				else
+					free(v);
+			}
 		}
 		expr_free(e);
 	}

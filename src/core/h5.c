@@ -25,14 +25,17 @@
 #define H5_GUARD_SECONDS 30                 /* the child's time for the checks of one file */
 #define H5_VERIFY_BYTES  ((size_t)64 << 20) /* datasets up to this size are read once there */
 
+#define H5_CACHE_BYTES ((size_t)32 << 20) /* libhdf5's chunk cache of a dataset, in its child */
+#define H5_CACHE_SLOTS 4099               /* hash slots of that cache (a prime) */
+#define H5_SRV_BYTES   ((size_t)16 << 20) /* the buffer shared with a reading child (or a row) */
+
 /*
- * libhdf5 is called only with this lock held, by every thread: so no thread is inside libhdf5
- * when h5_open() forks (the child would wait forever for libhdf5's own lock).
+ * libhdf5 runs only in forked children (guard.h): this process never calls it, so no thread of
+ * it can hold libhdf5's own lock when a child is forked.
  */
-static pthread_mutex_t h5_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned guard_seconds = H5_GUARD_SECONDS;
 
-/* What libhdf5 needs to read rows of one dataset (the reader's ctx). */
+/* What libhdf5 needs to read rows of one dataset, in the child (the child's reader's ctx). */
 struct h5ctx {
 	hid_t file, dset, mtype; /* mtype: the file's own type, so rows come as raw bytes */
 	int ndim;
@@ -45,7 +48,7 @@ static void h5_quiet(void)
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
-static int h5_read_rows_locked(void *ctx, size_t row0, size_t nrows, uint8_t *out)
+static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 {
 	struct h5ctx *c = ctx;
 	h5_quiet();
@@ -63,7 +66,10 @@ static int h5_read_rows_locked(void *ctx, size_t row0, size_t nrows, uint8_t *ou
 	herr_t rc = c->ndim == 0
 	                ? H5Sselect_all(fs)
 	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-	hid_t ms = rc < 0 ? -1 : H5Screate_simple(1, &total, NULL);
+	/* the memory space in the selection's own shape: a flat one makes libhdf5 map every
+	 * element to its chunk one by one (H5S_select_iterate: most of a read's time) */
+	hid_t ms =
+	    rc < 0 ? -1 : H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total, NULL);
 	if (ms >= 0)
 		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
 	else
@@ -74,30 +80,17 @@ static int h5_read_rows_locked(void *ctx, size_t row0, size_t nrows, uint8_t *ou
 	return rc < 0 ? -1 : 0;
 }
 
-static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
+/* Never called: the child exits with its reader open (closing would be wasted work). */
+static void h5_close(void *ctx)
 {
-	pthread_mutex_lock(&h5_lock);
-	int rc = h5_read_rows_locked(ctx, row0, nrows, out);
-	pthread_mutex_unlock(&h5_lock);
-	return rc;
-}
-
-static void h5_close_locked(struct h5ctx *c)
-{
+	struct h5ctx *c = ctx;
 	H5Tclose(c->mtype);
 	H5Dclose(c->dset);
 	H5Fclose(c->file);
 	free(c);
 }
 
-static void h5_close(void *ctx)
-{
-	pthread_mutex_lock(&h5_lock);
-	h5_close_locked(ctx);
-	pthread_mutex_unlock(&h5_lock);
-}
-
-static const struct npy_reader h5_reader = {h5_read_rows, h5_close};
+static const struct npy_reader h5_reader = {h5_read_rows, h5_close, NULL};
 
 /* Datasets found by a visit: how many, and the names of the first few for messages. */
 struct visit {
@@ -316,7 +309,16 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 	} else {
 		name = xasprintf("%s:%s", file, dataset);
 	}
-	hid_t d = H5Dopen2(f, dataset, H5P_DEFAULT);
+	/* a chunk cache that holds a few chunks as h5py writes them (libhdf5's 1 MiB holds none
+	 * of 2 MiB, so each block read would inflate its chunks again); in the child only */
+	hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
+	if (dapl >= 0 && H5Pset_chunk_cache(dapl, H5_CACHE_SLOTS, H5_CACHE_BYTES, 1.0) < 0) {
+		H5Pclose(dapl);
+		dapl = -1;
+	}
+	hid_t d = H5Dopen2(f, dataset, dapl >= 0 ? dapl : H5P_DEFAULT);
+	if (dapl >= 0)
+		H5Pclose(dapl);
 	if (d < 0) {
 		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
 		nn_err_set(err, "%s: no dataset '%s' in the file (datasets: %s)", file, dataset,
@@ -434,7 +436,7 @@ struct h5src {
 	bool verify; /* the child's checks: walk the chunk index too */
 };
 
-/* Opens src's dataset in this process; the caller holds h5_lock. */
+/* Opens src's dataset with libhdf5: in a child only. */
 static int open_locked(struct npy *a, const struct h5src *src, struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
@@ -479,52 +481,192 @@ static size_t verify_bytes(void)
 	return (size_t)mb << 20;
 }
 
-/*
- * The forked child's check: open with every check, then read every row once when the dataset
- * is read in blocks and not larger than verify_bytes(). Never closes (the child exits; closing
- * would take h5_lock, which the child holds).
- */
-static int check_child(void *arg, struct nn_err *err)
-{
+/* What the child of one dataset holds: where it reads from, and the dataset once open. */
+struct h5job {
+	struct h5src src;
 	struct npy a;
-	if (open_locked(&a, arg, err) < 0)
+};
+
+/* What the child answers to its open: the dataset's header and how it is stored. */
+struct h5answer {
+	struct npy_header h;
+	enum npy_storage storage;
+	size_t row_bytes;
+};
+
+/* A request to the child: rows row0 .. row0+nrows-1 into the shared buffer. */
+struct h5req {
+	uint64_t row0, nrows;
+};
+
+/*
+ * The child's open (guard_call_fn, req NULL): open with every check, then read every row once
+ * when the dataset is read in blocks and not larger than verify_bytes(); the answer (h5answer)
+ * into buf. Never closes the dataset (the child exits).
+ */
+static int child_open(void *arg, const void *req, uint8_t *buf, size_t cap, struct nn_err *err)
+{
+	(void)req;
+	struct h5job *job = arg;
+	struct npy *a = &job->a;
+	if (open_locked(a, &job->src, err) < 0)
 		return -1;
-	if (a.storage != NPY_STORE_BLOCKS || a.h.data_bytes > verify_bytes())
+	struct h5answer ans = {a->h, a->storage, a->cols * a->h.itemsize};
+	if (cap < sizeof ans)
+		return nn_err_set(err, "%s: no room for the answer", a->path);
+	memcpy(buf, &ans, sizeof ans);
+	if (a->storage != NPY_STORE_BLOCKS || a->h.data_bytes > verify_bytes())
 		return 0;
-	size_t rb = a.cols * a.h.itemsize,
-	       per = rb && rb < ((size_t)1 << 20) ? ((size_t)1 << 20) / rb : 1;
-	uint8_t *buf = xmalloc(per * (rb ? rb : 1));
-	for (size_t r = 0; r < a.rows; r += per) {
-		size_t n = a.rows - r < per ? a.rows - r : per;
-		if (h5_read_rows_locked(a.reader_ctx, r, n, buf) < 0) {
+	size_t rb = ans.row_bytes, per = rb && rb < ((size_t)1 << 20) ? ((size_t)1 << 20) / rb : 1;
+	uint8_t *rows = xmalloc(per * (rb ? rb : 1));
+	for (size_t r = 0; r < a->rows; r += per) {
+		size_t n = a->rows - r < per ? a->rows - r : per;
+		if (h5_read_rows(a->reader_ctx, r, n, rows) < 0) {
 			size_t bad = r; /* the first row that fails alone, for the message */
-			while (bad + 1 < r + n &&
-			       h5_read_rows_locked(a.reader_ctx, bad, 1, buf) == 0)
+			while (bad + 1 < r + n && h5_read_rows(a->reader_ctx, bad, 1, rows) == 0)
 				bad++;
 			return nn_err_set(err, "%s: row %zu cannot be read (a damaged chunk)",
-			                  a.path, bad);
+			                  a->path, bad);
 		}
+	}
+	free(rows);
+	return 0;
+}
+
+/* The child's read of one request into buf (guard_call_fn). */
+static int child_read(void *arg, const void *req, uint8_t *buf, size_t cap, struct nn_err *err)
+{
+	struct h5job *job = arg;
+	struct h5req q;
+	memcpy(&q, req, sizeof q);
+	const struct npy *a = &job->a;
+	size_t rb = a->cols * a->h.itemsize;
+	if (q.row0 > a->rows || q.nrows > a->rows - q.row0 || (rb && q.nrows > cap / rb))
+		return nn_err_set(err, "%s: a read of rows %llu+%llu out of range", a->path,
+		                  (unsigned long long)q.row0, (unsigned long long)q.nrows);
+	if (h5_read_rows(a->reader_ctx, (size_t)q.row0, (size_t)q.nrows, buf) < 0)
+		return nn_err_set(err,
+		                  q.nrows == 1
+		                      ? "%s: row %llu cannot be read (a damaged chunk)"
+		                      : "%s: rows %llu-%llu cannot be read (a damaged chunk)",
+		                  a->path, (unsigned long long)q.row0,
+		                  (unsigned long long)(q.row0 + q.nrows - 1));
+	return 0;
+}
+
+/* This process's side of a dataset read in blocks: its child, and the first failure. */
+struct h5srv {
+	struct guard_srv *srv;
+	size_t row_bytes, per; /* rows per call: what the shared buffer holds */
+	pthread_mutex_t lock;  /* for why */
+	char why[NN_ERR_MAX];  /* the first failed read's message, "" before */
+	size_t why_rows;       /* how many rows that read asked for */
+};
+
+static int srv_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
+{
+	struct h5srv *c = ctx;
+	for (size_t done = 0; done < nrows;) {
+		size_t n = nrows - done < c->per ? nrows - done : c->per;
+		struct h5req q = {row0 + done, n};
+		struct nn_err err = {{0}};
+		if (guard_call(c->srv, &q, sizeof q, out + done * c->row_bytes, n * c->row_bytes,
+		               &err) < 0) {
+			/* the first failure, or the first of one row (it names the row) */
+			pthread_mutex_lock(&c->lock);
+			if (!c->why[0] || (c->why_rows > 1 && n == 1)) {
+				snprintf(c->why, sizeof c->why, "%s", err.msg);
+				c->why_rows = n;
+			}
+			pthread_mutex_unlock(&c->lock);
+			return -1;
+		}
+		done += n;
 	}
 	return 0;
 }
 
-/* Checks src in a forked child (crashes and hangs of libhdf5 become errors), then opens it. */
+static const char *srv_why(void *ctx)
+{
+	struct h5srv *c = ctx;
+	pthread_mutex_lock(&c->lock);
+	const char *w = c->why[0] ? c->why : NULL;
+	pthread_mutex_unlock(&c->lock);
+	return w;
+}
+
+static void srv_close(void *ctx)
+{
+	struct h5srv *c = ctx;
+	guard_srv_stop(c->srv);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static const struct npy_reader srv_reader = {srv_read_rows, srv_close, srv_why};
+
+/*
+ * Opens src in a forked child that checks it (crashes and hangs of libhdf5 become errors). A
+ * contiguous dataset is then mapped here at the offset the child found, and the child ends; a
+ * dataset read in blocks keeps its child, which does every read (srv_reader).
+ */
 static int open_guarded(struct npy *a, struct h5src *src, struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
 	char *name =
 	    src->dataset ? xasprintf("%s:%s", src->name, src->dataset) : xstrdup(src->name);
-	pthread_mutex_lock(&h5_lock);
-	src->verify = true;
-	int rc = guard_run(check_child, src, name, "libhdf5", guard_seconds, err);
-	src->verify = false;
-	if (rc == 0)
-		rc = open_locked(a, src, err);
-	pthread_mutex_unlock(&h5_lock);
+	struct h5job job = {.src = *src};
+	job.src.verify = true;
+	struct h5answer ans;
+	size_t cap = H5_SRV_BYTES;
+	struct guard_srv *srv = NULL;
+	for (int tries = 0; tries < 2; tries++) {
+		srv = guard_serve(child_open, child_read, &job, cap, name, "libhdf5", guard_seconds,
+		                  err);
+		if (!srv)
+			break;
+		guard_srv_answer(srv, &ans, sizeof ans);
+		if (ans.storage != NPY_STORE_BLOCKS || ans.row_bytes <= cap)
+			break;
+		cap = ans.row_bytes; /* one row is more than the buffer: again with room for it */
+		guard_srv_stop(srv);
+		srv = NULL;
+	}
+	int rc = srv ? 0 : -1;
+	if (rc == 0 && ans.storage == NPY_STORE_BLOCKS) {
+		struct h5srv *c = xcalloc(1, sizeof *c);
+		c->srv = srv;
+		c->row_bytes = ans.row_bytes;
+		c->per = ans.row_bytes ? cap / ans.row_bytes : 1;
+		pthread_mutex_init(&c->lock, NULL);
+		npy_open_reader(a, &ans.h, &srv_reader, c, name);
+	} else if (rc == 0) {
+		guard_srv_stop(srv);
+		void *map = NULL;
+		size_t len = 0, off = ans.h.data_offset;
+		if (!src->path || ans.storage != NPY_STORE_MAPPED)
+			rc = nn_err_set(err, "%s: unexpected storage", name); /* not reached */
+		else if (npy_map_file(src->path, "an HDF5 file", &map, &len, err) < 0)
+			rc = -1;
+		else if (off > len || ans.h.data_bytes > len - off) /* the file changed since */
+			rc = nn_err_set(err, "%s: the dataset's data lies past the end of the file",
+			                name);
+		if (rc < 0 && map)
+			npy_unmap(map, len);
+		if (rc == 0) {
+			a->h = ans.h;
+			a->map = map;
+			a->map_len = len;
+			a->data = (const uint8_t *)map + off;
+			a->rows = ans.h.ndim == 0 ? 1 : ans.h.shape[0];
+			a->cols = ans.h.ndim >= 2 ? ans.h.shape[1] : 1;
+			a->path = xstrdup(name);
+			a->storage = NPY_STORE_MAPPED;
+		}
+	}
 	free(name);
 	return rc;
 }
-
 int h5_open(struct npy *a, const char *path, const char *dataset, struct nn_err *err)
 {
 	struct h5src src = {path, NULL, 0, path, dataset, false};

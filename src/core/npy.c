@@ -153,8 +153,12 @@ int npy_read_error(const struct npy *a, struct nn_err *err)
 	for (size_t k = 0; k < a->n_shards; k++)
 		if (npy_read_error(&a->shards[k], err) < 0)
 			return -1;
-	if (a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED))
+	if (a->rowcache && __atomic_load_n(&a->rowcache->failed, __ATOMIC_RELAXED)) {
+		const char *why = a->reader->why ? a->reader->why(a->reader_ctx) : NULL;
+		if (why) /* a whole message, naming the file as a->path does */
+			return nn_err_set(err, "%s", why);
 		return nn_err_set(err, "%s: rows could not be read (damaged data?)", a->path);
+	}
 	return 0;
 }
 
@@ -586,6 +590,14 @@ static int guarded_fault(const struct npy *a, const void *addr, struct nn_err *e
 	return nn_err_set(err, FAULT_CHANGED, p ? p : a->path ? a->path : "a mapped file");
 }
 
+/* 0, or -1 (with err when not NULL) when a's reader failed: those values are NaN. */
+static int guarded_read(const struct npy *a, struct nn_err *err)
+{
+	if (!npy_read_failed(a))
+		return 0;
+	return err ? npy_read_error(a, err) : -1;
+}
+
 int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_err *err)
 {
 	struct fault_guard g;
@@ -594,7 +606,7 @@ int npy_row_f64_guarded(const struct npy *a, size_t row, double *out, struct nn_
 		return guarded_fault(a, g.addr, err);
 	npy_row_f64(a, row, out);
 	fault_pop(&g);
-	return 0;
+	return guarded_read(a, err);
 }
 
 int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *out,
@@ -606,5 +618,5 @@ int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *
 		return guarded_fault(a, g.addr, err);
 	npy_rows_f32(a, row0, nrows, out);
 	fault_pop(&g);
-	return 0;
+	return guarded_read(a, err);
 }

@@ -617,8 +617,7 @@ struct study *study_open(const char *path, struct nn_err *err)
 	/* a read that failed gave NaN, which derive_models() may have refused first */
 	for (size_t k = 0; k < s->n_models && s->models; k++)
 		if (s->models[k].src != SRC_PRED && npy_read_failed(&s->models[k].probs))
-			rc = nn_err_set(err, "%s: rows could not be read (damaged data?)",
-			                s->models[k].src_path);
+			rc = npy_read_error(&s->models[k].probs, err);
 	manifest_free(&mf);
 	if (rc < 0) {
 		study_free(s);

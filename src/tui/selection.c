@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "nncmp/filter.h"
+#include "nncmp/keysort.h"
 #include "nncmp/text.h"
 #include "worker.h"
 
@@ -174,8 +175,8 @@ static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *ke
 		return 0;
 	if (col)
 		app_message(app, true, "sort: %s (column %zu): %.100s", err.msg, col, key);
-	else
-		app_message(app, true, "sort: %s", err.msg);
+	else /* a condition as a key, or rows of the key that could not be read */
+		app_message(app, true, "sort not applied: %s", err.msg);
 	return -1;
 }
 
@@ -184,6 +185,19 @@ static int sort_indices(struct app *app, uint32_t *sel, size_t n, const char *ke
 #ifndef SORT_SYNC_MAX
 #define SORT_SYNC_MAX 100000
 #endif
+
+/*
+ * After a sort that failed (rows of its key could not be read): no order by NaN keys, the
+ * selection in index order and the key "index", so that the table says what it shows.
+ */
+static void sort_drop(struct app *app)
+{
+	free(app->sort_key);
+	app->sort_key = xstrdup("index");
+	free(app->sel_keys);
+	app->sel_keys = NULL;
+	keysort_index(app->sel, app->n_sel);
+}
 
 struct sort_job {
 	const struct study *s;
@@ -211,8 +225,9 @@ static int sort_job_done(struct app *app, void *ctx, int rc, const struct nn_err
 		return 0; /* the selection changed since: a newer sort is on its way */
 	app->sorting = false;
 	if (rc != 0) {
-		app_message(app, true, "sort: %s", err->msg);
-		return REDRAW_STATUS | REDRAW_ONE(PANE_INSTANCES);
+		app_message(app, true, "sort not applied: %s", err->msg);
+		sort_drop(app);
+		return REDRAW_STATUS | REDRAW_ONE(PANE_INSTANCES) | REDRAW_ONE(PANE_DETAIL);
 	}
 	free(app->sel);
 	app->sel = j->sel; /* the same instances, in the key's order */
@@ -257,6 +272,7 @@ static void sort_request(struct app *app, bool index_order)
 			app->sel = sel;
 		} else {
 			free(sel);
+			sort_drop(app);
 		}
 		return;
 	}
@@ -308,6 +324,13 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	}
 	uint32_t *sel = xcalloc(app->s->n ? app->s->n : 1, sizeof *sel);
 	size_t n = expr_select(e, app->s, sel);
+	struct nn_err rerr = {{0}};
+	if (expr_read_error(e, &rerr) < 0) { /* act() over rows that could not be read: NaN */
+		app_message(app, true, "filter not applied: %s", rerr.msg);
+		expr_free(e);
+		free(sel);
+		return REDRAW_STATUS;
+	}
 	expr_free(e);
 	if (push && (strcmp(text, app->filter) != 0 || mode != app->mode || cls != app->cls))
 		back_push(app);

@@ -281,14 +281,14 @@ open(d + '/m.h5', 'wb').write(raw)"; ini "$S" m.h5:/p; bad "damaged HDF5 chunk" 
 # the same when the chunks are left to the reads (a dataset over NNCMP_H5_VERIFY_MB): at the open
 # for probabilities, in the pass for an activation layer
 cp "$S/m.h5" "$ROOT/damaged.h5"
-(export NNCMP_H5_VERIFY_MB=0; pass=0 fail=0; bad "damaged HDF5 chunk, not verified" "m.h5:/p: rows could not be read (damaged data?)"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
+(export NNCMP_H5_VERIFY_MB=0; pass=0 fail=0; bad "damaged HDF5 chunk, not verified" "m.h5:/p: row 1 cannot be read (a damaged chunk)"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
 good "$S"; cp "$ROOT/damaged.h5" "$S/m.h5"; ini "$S" models/m/probs.npy "act.fc = m.h5:/p
 "
 n=$((n + 1))
 out=$(NNCMP_H5_VERIFY_MB=0 timeout 20 "$NNCMP" neurons "$S" --model m --layer fc 2>"$ROOT/err")
 st=$?
 if [ $st -eq 2 ] && [ -z "$out" ] && [ "$(grep -c '' "$ROOT/err")" -eq 1 ] &&
-	grep -qF "m.h5:/p: rows could not be read (damaged data?)" "$ROOT/err"; then
+	grep -qF "m.h5:/p: row 1 cannot be read (a damaged chunk)" "$ROOT/err"; then
 	pass=$((pass + 1))
 else
 	fail=$((fail + 1))
@@ -302,13 +302,57 @@ for c in "instances --sort act(m.fc.0)" "instances --filter act(m.fc.0)>0" "simi
 	out=$(NNCMP_H5_VERIFY_MB=0 timeout 20 "$NNCMP" ${c%% *} "$S" ${c#* } 2>"$ROOT/err")
 	st=$?
 	if [ $st -eq 2 ] && [ -z "$out" ] && [ "$(grep -c '' "$ROOT/err")" -eq 1 ] &&
-		grep -qF "m.h5:/p: rows could not be read (damaged data?)" "$ROOT/err"; then
+		grep -qF "m.h5:/p: row 1 cannot be read (a damaged chunk)" "$ROOT/err"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
 		echo "FAIL [damaged HDF5 chunk under $c]: exit $st, stdout '$out', stderr '$(cat "$ROOT/err")'"
 	fi
 done
+# a bigger layer (4096 x 4 x 8 x 8 float32, 4 MiB in chunks of 256 rows, gzip) with its last
+# chunk destroyed, over a verify size of 1 MiB: the open reads none of it, every computation over
+# the layer is an error naming the dataset and the first row it could not read, in the process
+# or its reading child; the probabilities of the same file's intact dataset are read as usual
+rm -rf "$S"; mkdir -p "$S"; pyw "$S" "
+n = 4096; rng = np.random.default_rng(1)
+np.save(d + '/labels.npy', (np.arange(n) % 2).astype(np.int64)); open(d + '/classes.txt', 'w').write('a\nb\n')
+p = rng.random((n, 2)).astype(np.float32); p /= p.sum(1, keepdims=True)
+with h5py.File(d + '/big.h5', 'w') as f:
+    f.create_dataset('probs', data=p, chunks=(256, 2), compression='gzip')
+    f.create_dataset('act', data=rng.standard_normal((n, 4, 8, 8)).astype(np.float32), chunks=(256, 4, 8, 8), compression='gzip')
+    c = f['act'].id.get_chunk_info(15)
+assert c.chunk_offset == (3840, 0, 0, 0), c
+raw = bytearray(open(d + '/big.h5', 'rb').read()); raw[c.byte_offset + c.size // 2:c.byte_offset + c.size] = b'\\x00' * (c.size - c.size // 2)
+open(d + '/big.h5', 'wb').write(raw)"
+ini "$S" big.h5:/probs "act.fc = big.h5:/act
+"
+for c in "check" "neurons --model m --layer fc" "instances --sort act(m.fc.0)" "instances --sort act(m.fc.255):asc" \
+	"instances --filter act(m.fc.3)>0" "matrix --model m --layer fc" "matrix --model m --layer fc --rows filter --filter act(m.fc.0)>0" \
+	"patches --model m --layer fc --channel 0" "patches --model m --layer fc --channel 3 --json" \
+	"similarity --model m --layer fc" "project --model m --layer fc" "dups --model m --layer fc"; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086 # c is a command and its arguments
+	args=${c#"${c%% *}"}
+	out=$(NNCMP_H5_VERIFY_MB=1 timeout 60 "$NNCMP" ${c%% *} "$S" $args 2>"$ROOT/err")
+	st=$?
+	if [ $st -eq 2 ] && [ -z "$out" ] && [ "$(grep -c '' "$ROOT/err")" -eq 1 ] &&
+		grep -qF "big.h5:/act: row 3840 cannot be read (a damaged chunk)" "$ROOT/err"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL [damaged chunk past the verify size under $c]: exit $st, stdout '$(printf '%s' "$out" | head -c 200)', stderr '$(cat "$ROOT/err")'"
+	fi
+done
+# the intact rows alone are fine: a filter that reads no act() passes, and the whole file is
+# refused at the open when the verify size covers the layer
+n=$((n + 1))
+if NNCMP_H5_VERIFY_MB=1 timeout 60 "$NNCMP" instances "$S" --filter 'conf(m) > 0.9' --top 1 >/dev/null 2>"$ROOT/err"; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1))
+	echo "FAIL [damaged chunk past the verify size, a filter without act()]: $(cat "$ROOT/err")"
+fi
+(export NNCMP_H5_VERIFY_MB=8; pass=0 fail=0; bad "damaged chunk inside the verify size" "big.h5:/act: row 3840 cannot be read (a damaged chunk)"; exit $fail) && pass=$((pass + 1)) || fail=$((fail + 1)); n=$((n + 1))
 # files that crash libhdf5 1.10 (a NULL read in H5F__accum_read, found by fuzz_h5) or claim a chunk
 # past the end of the file: opened in the forked check only
 H5BAD=$(cd "$(dirname "$0")/h5" && pwd)

@@ -5,9 +5,10 @@
  * the sanitizers; what this catches is our handling of what it returns, and identifiers we leave
  * open (the object count must be 0 after each input). libhdf5 1.10 leaks a little memory on
  * some malformed files inside itself; tests/fuzz/lsan.supp keeps those from stopping the run.
- * h5_open_mem() runs libhdf5 first in a forked child (h5.h): a crash or hang of libhdf5 there is
- * an error, and only what the child accepted is opened and read here. The child's limit is 3 s,
- * below the fuzzer's -timeout=5.
+ * h5_open_mem() runs libhdf5 only in a forked child (h5.h): a crash or hang of libhdf5 there is
+ * an error, and the rows of what the child accepted are read by that child too, into a buffer
+ * shared with this process; what runs here is the answer's and the rows' handling. The child's
+ * limit is 3 s (a call), below the fuzzer's -timeout=5.
  */
 #include <hdf5.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)npy_read_failed(&a);
 		npy_close(&a);
 	}
-	/* every file, dataset and type we opened is closed again, on every path */
+	/* libhdf5 holds nothing open in this process, on every path (it never runs here) */
 	if (H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL) != 0)
 		abort();
 	return 0;

@@ -170,7 +170,7 @@ static void mem_close(void *ctx)
 	(void)ctx;
 	closed++;
 }
-static const struct npy_reader mem_reader = {mem_read, mem_close};
+static const struct npy_reader mem_reader = {mem_read, mem_close, NULL};
 
 static void test_reader(void **state)
 {
