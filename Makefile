@@ -91,6 +91,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBGFX) $(LIBCORE) $(LIBS) $(TEST_LIBS) \
 		$(ALL_LDFLAGS)
 
+# the TUI's worker thread, tested on its own
+$(BUILD)/tests/test_worker: tests/unit/test_worker.c $(BUILD)/src/tui/worker.o $(LIBGFX) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/src/tui/worker.o $(LIBGFX) \
+		$(LIBCORE) $(LIBS) $(TEST_LIBS) $(ALL_LDFLAGS)
+
 deps-build:
 	@tools/deps.sh build
 deps-test:
