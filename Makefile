@@ -91,8 +91,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBGFX) $(LIBCORE) $(LIBS) $(TEST_LIBS) \
 		$(ALL_LDFLAGS)
 
-# Unit tests of the TUI's tables (test_keys) link its objects and the CLI's, without main.
-TUI_UNIT = $(BUILD)/tests/test_keys
+# Unit tests of the TUI's parts (test_keys: its tables; test_worker: its worker thread) link its
+# objects and the CLI's, without main.
+TUI_UNIT = $(BUILD)/tests/test_keys $(BUILD)/tests/test_worker
 TUI_OBJ  = $(filter-out $(BUILD)/src/main.o,$(CLI_OBJ))
 $(TUI_UNIT): $(BUILD)/tests/%: tests/unit/%.c $(TUI_OBJ) $(LIBGFX) $(LIBCORE)
 	@mkdir -p $(@D)

@@ -24,9 +24,11 @@
  * For the few loops written as fixed-width lanes (derive.c, issues.c, issues_cl.c): compiled
  * twice on x86-64, for the baseline and for AVX2, and the CPU's version is picked when the
  * program loads (GCC's and Clang's function multiversioning). The arithmetic is the same in both,
- * so are the results.
+ * so are the results. Not under ThreadSanitizer, whose runtime is not ready when the ifunc
+ * resolvers run (the program crashes as it loads).
  */
-#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(__x86_64__) && defined(__linux__) && (defined(__GNUC__) || defined(__clang__)) &&      \
+    !defined(__SANITIZE_THREAD__)
 #define NN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define NN_VECTOR_CLONES

@@ -8,6 +8,7 @@
  */
 #include "triage.h"
 #include "views.h"
+#include "worker.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -64,11 +65,24 @@ void triage_open(struct app *app)
  */
 int triage_applied(struct app *app)
 {
-	journal_apply(app->tr->j, app->s);
+	struct triage *tr = app->tr;
+	if (app->worker && worker_hold(app->worker)) {
+		tr->apply_pending = true; /* triage_poll() applies it when the job ends */
+		return REDRAW_STATUS;
+	}
+	tr->apply_pending = false;
+	journal_apply(tr->j, app->s);
 	char *filter = xstrdup(app->filter); /* app_set_filter replaces app->filter */
 	int flags = app_set_filter(app, filter, app->mode, app->cls, false);
 	free(filter);
+	if (app->worker)
+		worker_release(app->worker); /* the jobs queued meanwhile read the new labels */
 	return flags | RECOMPUTE | REDRAW_ALL | REDRAW_STATUS;
+}
+
+int triage_poll(struct app *app)
+{
+	return app->tr && app->tr->apply_pending ? triage_applied(app) : 0;
 }
 
 /* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */

@@ -18,13 +18,18 @@ struct triage {
 	uint32_t *cell;
 	size_t n_cell;
 	char cell_title[96];
+	/* decisions saved in the journal but not yet applied to the study: a worker job was
+	 * reading it (triage_applied) */
+	bool apply_pending;
 };
 
 /* Whether the journal is applied and triage may write it (false with --no-journal). */
 bool triage_journal_on(void);
 /*
  * After a decision or an undo: the study takes the journal's labels and statuses, and the
- * filter, the metrics and the panes follow them. Returns the flags for that.
+ * filter, the metrics and the panes follow them. Returns the flags for that. The journal holds
+ * the decision already; while a worker job reads the study, the study is not changed under it:
+ * the worker is held and triage_poll() applies the journal once that job has ended.
  */
 int triage_applied(struct app *app);
 /* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */

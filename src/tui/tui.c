@@ -518,6 +518,7 @@ static void run_loop(struct app *app)
 	while (!got_signal) {
 		if (app->worker) {
 			react(app, worker_poll(app->worker, app));
+			react(app, triage_poll(app));
 			bool busy = worker_busy(app->worker, NULL, 0, NULL);
 			if (busy || was_busy) { /* progress, or its end, on the status line */
 				app->status_dirty = true;

@@ -42,6 +42,8 @@ bool neurons_pane_channels(const struct app *app);
  * holds it). */
 void triage_open(struct app *app);
 void triage_close(struct app *app);
+/* The run loop, each turn: applies the decisions that waited for the worker's job to end. */
+int triage_poll(struct app *app);
 /* :export PATH — the corrected labels and the decisions table; existing files only with force
  * (:export!). */
 int triage_export(struct app *app, const char *path, bool force);

@@ -30,6 +30,7 @@ struct worker {
 	struct node *queue, *finished; /* queue in submission order; finished in any order */
 	struct node *running;
 	bool stop;
+	bool held; /* worker_hold(): start no job */
 };
 
 static void node_free(struct node *n)
@@ -64,7 +65,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->stop && !w->queue)
+		while (!w->stop && (!w->queue || w->held))
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->stop)
 			break;
@@ -192,6 +193,23 @@ int worker_poll(struct worker *w, struct app *app)
 		rev = next;
 	}
 	return flags;
+}
+
+bool worker_hold(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->held = true;
+	bool running = w->running != NULL;
+	pthread_mutex_unlock(&w->lock);
+	return running;
+}
+
+void worker_release(struct worker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->held = false;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
 }
 
 bool worker_busy(struct worker *w, char *what, size_t size, double *fraction)

@@ -59,6 +59,14 @@ void worker_cancel(struct worker *w, enum job_tag tag);
 /* UI thread: calls done() of every finished job; returns the OR of their reaction flags. */
 int worker_poll(struct worker *w, struct app *app);
 /*
+ * Holds the worker: from now until worker_release() no queued job starts (jobs can still be
+ * submitted). Returns true while a job that started before is still running, false when none
+ * is: then nothing on the worker reads the study until the release, and the UI thread may
+ * change it (a decision's labels).
+ */
+bool worker_hold(struct worker *w);
+void worker_release(struct worker *w);
+/*
  * True while a job is queued or running; then what (size bytes) names the running one and
  * *fraction is its progress in [0, 1] (negative when unknown).
  */
