@@ -594,7 +594,7 @@ static void kernels_draw(struct app *app, void *p, WINDOW *w, struct view_nav *n
 	         o, ci, o0, o0 + g.n_o - 1, k->out, c0, c0 + g.n_c - 1, k->in, c->zoom,
 	         keymode_key(&kernels_keys, "zoom-in", k2, sizeof k2),
 	         keymode_key(&kernels_keys, "zoom-out", k3, sizeof k3),
-	         keymode_key(&kernels_keys, "numbers", k1, sizeof k1),
+	         keymode_key(&kernels_keys, "enter", k1, sizeof k1),
 	         c->numbers ? "back to the map" : "the kernel's numbers");
 	draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
 	if (c->note[0] || c->no_b[0])
@@ -727,11 +727,11 @@ static int kernels_act(struct app *app, void *p, struct view_nav *nav, long arg)
 }
 
 static struct key_action kernels_acts[] = {
-    {"kernel-prev", "the previous output kernel (column)", kernels_move, -1, K('h', KEY_LEFT)},
-    {"kernel-next", "the next output kernel (column)", kernels_move, 1, K('l', KEY_RIGHT)},
-    {"channel-down", "the next input channel (row of tiles)", kernels_move, 2, K('j', KEY_DOWN)},
-    {"channel-up", "the previous input channel", kernels_move, -2, K('k', KEY_UP)},
-    {"numbers", "the numbers of the kernel under the cursor (again: the map)", kernels_act, 5,
+    {"left", "the previous output kernel (column)", kernels_move, -1, K('h', KEY_LEFT)},
+    {"right", "the next output kernel (column)", kernels_move, 1, K('l', KEY_RIGHT)},
+    {"down", "the next input channel (row of tiles)", kernels_move, 2, K('j', KEY_DOWN)},
+    {"up", "the previous input channel", kernels_move, -2, K('k', KEY_UP)},
+    {"enter", "the numbers of the kernel under the cursor (again: the map)", kernels_act, 5,
      K('\n', '\r', KEY_ENTER)},
     {"zoom-in", "larger weights (zoom in)", kernels_act, 1, K('+', '=')},
     {"zoom-out", "smaller weights (zoom out)", kernels_act, -1, K('-')},

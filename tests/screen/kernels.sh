@@ -128,7 +128,7 @@ keys L
 expect "L: the next layer with kernels" "cnn_early.conv1 kernels (8 x 1 x 3 x 3)"
 keys '?'
 expect "? lists the view's keys" "kernels.zoom-in"
-expect "? lists the numbers key" "kernels.numbers"
+expect "? lists the numbers key" "kernels.enter"
 keys q
 keys q
 expect_not "q closes the view" "Kernel map"
