@@ -204,6 +204,10 @@ int arch_parse_graph(const char *buf, size_t len, const char *path, struct arch 
 
 bool arch_graph_path(const struct study *s, const struct model *m, char **path)
 {
+	if (m->graph_path) {
+		*path = xstrdup(m->graph_path);
+		return true;
+	}
 	char *p = xasprintf("%s/models/%s/graph.json", s->root ? s->root : ".", m->name);
 	struct stat st;
 	if (stat(p, &st) != 0) {
