@@ -165,6 +165,7 @@ expect 2 "environment variable \${NNCMP_FMT_DEEP} is not set" -- \
 D=$(pwd)/demo-data/digits
 G=$TMP/gsal
 mkdir -p "$G/study" "$TMP/graphs" "$G/maps/early"
+cp -r "$D/images" "$G/study/images" # samples.jsonl's images are relative to the study
 cp "$D/models/cnn/graph.json" "$TMP/graphs/cnn.json"
 cp "$D/models/cnn_early/graph.json" "$G/maps/early/g.json"
 cp "$D/models/cnn/saliency/conv2.npy" "$G/maps/cnn-gradcam.npy"
@@ -197,8 +198,8 @@ done
 "$NNCMP" saliency "$G/study" --index 0 --json >"$TMP/sal.ini" 2>&1
 grep -q '"layer":"conv2"' "$TMP/sal.demo" && cmp -s "$TMP/sal.demo" "$TMP/sal.ini" && ok ||
 	bad "saliency from saliency.conv2 = differs: $(head -c 200 "$TMP/sal.ini")"
-"$NNCMP" patches "$D" --model cnn --layer conv1 --channel 3 --json >"$TMP/patches.demo" 2>&1
-"$NNCMP" patches "$G/study" --model cnn --layer conv1 --channel 3 --json >"$TMP/patches.ini" 2>&1
+"$NNCMP" patches "$D" --model cnn --layer conv1 --channel 2 --json >"$TMP/patches.demo" 2>&1
+"$NNCMP" patches "$G/study" --model cnn --layer conv1 --channel 2 --json >"$TMP/patches.ini" 2>&1
 grep -q '"region_from":"receptive_field"' "$TMP/patches.demo" && cmp -s "$TMP/patches.demo" "$TMP/patches.ini" && ok ||
 	bad "patches with graph = differs: $(head -c 200 "$TMP/patches.ini")"
 # without the keys (the manifest's directory has no models/): no graph, no maps
