@@ -17,6 +17,8 @@
  * do reach it, found by carrying the position's indices back through every layer along each
  * dimension (index i of a layer reads i·t − p + u·d, u < k, of its input); inside the input it
  * is the span above, at the border that span clipped and tightened to the taps that land.
+ * (For layers too large to carry indices through, over RFIELD_WORK taps, the span is only
+ * clipped.)
  * A layer with several inputs takes the union of their fields (same spacing required);
  * elementwise layers (activations, BatchNorm, Dropout, Identity) change nothing. Anything else
  * on the way (a Linear, an upsampling, a normalisation over space, a shape graph.json does not
@@ -34,6 +36,8 @@
 #include "nncmp/arch.h"
 #include "nncmp/study.h"
 #include "nncmp/util.h"
+
+#define RFIELD_WORK ((size_t)1 << 26)
 
 /* One layer between the input and the layer, per dimension (0: rows, 1: columns). */
 struct rfield_step {
@@ -54,6 +58,7 @@ struct rfield {
 	char why[256];  /* !exact: the reason, one line (may hold graph.json's names raw) */
 	size_t n_steps; /* when exact: the layers it depends on, the last one the layer */
 	struct rfield_step *steps;
+	bool tight[2]; /* carrying indices back is cheap enough (else: the span clipped) */
 };
 
 /*

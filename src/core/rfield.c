@@ -276,6 +276,16 @@ void rfield_compute(const struct arch *a, const char *layer, size_t h, size_t w,
 		rf->steps = steps;
 		rf->n_steps = n_steps;
 		steps = NULL;
+		for (int d = 0; d < 2; d++) { /* the bytes and taps reach() would go through */
+			size_t work = rf->in[d];
+			for (size_t k = 0; k < n_steps && work <= RFIELD_WORK; k++) {
+				const struct rfield_step *sp = &rf->steps[k];
+				size_t per = (sp->kernel ? sp->k[d] : 1) * (sp->n_inputs + 1);
+				work += sp->out[d] > RFIELD_WORK / per ? RFIELD_WORK + 1
+				                                       : sp->out[d] * per;
+			}
+			rf->tight[d] = work <= RFIELD_WORK;
+		}
 	}
 	if (steps)
 		for (size_t k = 0; k < n_steps; k++)
@@ -377,11 +387,18 @@ void rfield_region(const struct rfield *rf, size_t y, size_t x, double frac[4], 
 	long b[4];
 	size_t pos[2] = {y, x};
 	for (int d = 0; d < 2; d++) { /* d 0: rows (y), 1: columns (x) */
-		long lo, hi;
-		if (pos[d] >= rf->out[d] || !reach(rf, d, pos[d], &lo, &hi)) {
+		long n = (long)rf->in[d], lo, hi;
+		if (pos[d] < rf->out[d] && !rf->tight[d]) {
+			/* the span, clipped (start, jump, size ≤ 2^40: no overflow below 2^40
+			 * steps) */
+			bool far = rf->jump[d] && pos[d] > RF_LIMIT / rf->jump[d];
+			lo = far ? n : rf->start[d] + (long)(pos[d] * rf->jump[d]);
+			hi = far ? n + 1 : lo + (long)rf->size[d];
+			lo = lo < 0 ? 0 : lo > n - 1 ? n - 1 : lo;
+			hi = hi > n ? n : hi <= lo ? lo + 1 : hi;
+		} else if (pos[d] >= rf->out[d] || !reach(rf, d, pos[d], &lo, &hi)) {
 			/* no pixel reaches it (a position past the layer, or all in the padding):
 			 * the nearest input pixel to its span */
-			long n = (long)rf->in[d];
 			long at = pos[d] >= rf->out[d] ? n - 1 : rf->start[d] < 0 ? 0 : n - 1;
 			lo = at;
 			hi = at + 1;
