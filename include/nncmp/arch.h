@@ -41,6 +41,14 @@ struct arch_layer {
 	size_t shape[ARCH_MAX_DIMS];
 	int nkernel; /* kernel size of convolutions and pooling, 0 when none */
 	size_t kernel[3];
+	/*
+	 * Their stride, padding and dilation as graph.json gives them (as many as the kernel's
+	 * dimensions, else absent: 0): what the receptive field needs (rfield.h). padding "same"
+	 * or "valid" (PyTorch's strings) is pad_mode, with npad 0.
+	 */
+	int nstride, npad, ndilation;
+	size_t stride[3], padding[3], dilation[3];
+	enum arch_pad { ARCH_PAD_NUMBERS, ARCH_PAD_SAME, ARCH_PAD_VALID } pad_mode;
 	uint64_t params;
 	size_t n_inputs;
 	long *inputs;              /* indices of earlier layers; -1 is the model's input */
@@ -57,6 +65,8 @@ struct arch {
 	char *model; /* NULL until arch_load() */
 	enum arch_source source;
 	uint64_t params; /* the model's parameter count (graph.json's, else the layers' sum) */
+	int in_ndim;     /* graph.json's input_shape, without the batch (C, H, W); 0 when absent */
+	size_t in_shape[ARCH_MAX_DIMS];
 	size_t n_layers;
 	struct arch_layer *layers;
 	size_t n_blocks;

@@ -7,7 +7,8 @@
  *
  * study.ini:
  *   [study]               name, labels, classes, samples
- *   [model NAME]          probs | logits | pred, act.LAYER = path, weights.LAYER = path
+ *   [model NAME]          probs | logits | pred, act.LAYER = path, weights.LAYER = path,
+ *                         graph = path (graph.json), saliency.LAYER = path ((N, h, w) maps)
  *
  * A matrix (probs, logits, pred, act.LAYER, weights.LAYER) may be a tensor of a safetensors file,
  * "acts.safetensors:fc1" (npy.h), or shards: several files separated by commas, read as one
@@ -22,6 +23,9 @@
  * environment variable's value; a variable that is not set is an error. Lines may be of any
  * length (inih's 200-byte line buffer is worked around: long values are handed to inih as short
  * tokens), but a key or section name must fit in it.
+ *
+ * graph and saliency.LAYER name one file each (no shards, no tensor of an archive): what a
+ * conventional study holds as models/NAME/graph.json and models/NAME/saliency/LAYER.npy.
  */
 #ifndef NNCMP_MANIFEST_H
 #define NNCMP_MANIFEST_H
@@ -48,6 +52,9 @@ struct manifest_model {
 	struct strvec src_shards;
 	size_t n_layers;
 	struct manifest_layer *layers;
+	char *graph; /* graph.json; NULL: models/NAME/graph.json under the root, if there */
+	/* saliency.LAYER keys in the order given: layer names and their files */
+	struct strvec saliency_layers, saliency_paths;
 };
 
 struct manifest {

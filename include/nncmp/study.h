@@ -63,13 +63,16 @@ struct model {
 	size_t n_layers;
 	struct layer *layers;
 	/*
-	 * models/NAME/saliency/LAYER.npy of a study read by convention (the exporter's Grad-CAM
-	 * maps; saliency.h): (N, h, w) float, mapped. NULL paths when the model has none; of
-	 * several files the first in name order is used and the others are warned about.
+	 * models/NAME/saliency/LAYER.npy of a study read by convention, or the manifest's
+	 * saliency.LAYER (the exporter's Grad-CAM maps; saliency.h): (N, h, w) float, mapped. NULL
+	 * paths when the model has none; of several files the first in name order (in a manifest:
+	 * the first given) is used and the others are warned about.
 	 */
 	char *saliency_layer;
 	char *saliency_path;
 	struct npy saliency;
+	/* the manifest's graph = PATH (an existing file); NULL: models/NAME/graph.json, if there */
+	char *graph_path;
 };
 
 struct study {

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "nncmp/channels.h"
 #include "nncmp/image.h"
+#include "nncmp/rfield.h"
 
 static const char patches_help[] =
     "usage: nncmp patches STUDY --model M --layer L --channel C [--top K] [--json]\n"
@@ -16,22 +17,36 @@ static const char patches_help[] =
     "The K instances with the highest spatial maximum of channel C of layer L (activations\n"
     "stored (N, C, H, W)), highest first (ties by lower index; an all-NaN channel is left out),\n"
     "with the position (y, x) of that maximum (its first occurrence, row by row) and the image\n"
-    "region it maps to: the feature-map cell scaled to the image of samples.jsonl,\n"
-    "x0 = floor(x w / W), x1 = max(floor((x+1) w / W), x0 + 1), likewise y0, y1 with h and H\n"
-    "(w x h the image's size; the end is exclusive). Without a readable image only the box as\n"
-    "fractions of the image is given. The layer's receptive field is not used: the box is the\n"
-    "cell the maximum lies in, not all the pixels that affect it.\n"
+    "region it maps to. When the model's graph.json (tools/nncmp_export.py graph=True, or\n"
+    "study.ini's graph =) gives the kernel, stride, padding and dilation of every convolution\n"
+    "and pooling from the input to L, with the input's shape, the region is L's receptive\n"
+    "field (region_from \"receptive_field\"): with j = 1, r = 1, s = 0 at the input, each layer\n"
+    "of kernel k, stride t, padding p, dilation d gives j' = j t, r' = r + (k-1) d j,\n"
+    "s' = s - p j, and position i spans input pixels s + i j .. s + i j + r - 1 along each\n"
+    "dimension; the region is the bounding box of the pixels that reach the position (that span\n"
+    "clipped to the input and to the taps that do not fall into the padding), scaled to the\n"
+    "image when it is not the input's size (floor for starts, ceil for ends). Elementwise\n"
+    "layers (activations, BatchNorm2d, Dropout) pass the field on; a layer with several inputs\n"
+    "takes the union. Otherwise (no graph.json, another kind of layer on the way, a shape\n"
+    "graph.json does not explain) the region is the feature-map cell scaled to the image\n"
+    "(region_from \"scaled\", scaled_because says why): x0 = floor(x w / W),\n"
+    "x1 = max(floor((x+1) w / W), x0 + 1), likewise y0, y1 with h and H (w x h the image's\n"
+    "size; ends exclusive). Without a readable image only the box as fractions of the image\n"
+    "is given. A malformed graph.json is an error.\n"
     "\n"
     "  --model M     the model (required)\n"
     "  --layer L     the layer, with (N, C, H, W) activations (required)\n"
     "  --channel C   the channel, 0-based (required)\n"
     "  --top K       the number of instances (default 10)\n"
-    "  --json        {\"model\", \"layer\", \"channel\", \"shape\": [N, C, H, W], \"patches\":\n"
-    "                [{\"index\", \"id\", \"value\", \"y\", \"x\", \"box_frac\": [x0, y0, x1, "
-    "y1],\n"
-    "                \"image\", \"image_size\": [w, h], \"box\": [x0, y0, x1, y1]}]} (image,\n"
-    "                image_size and box null when the image is unknown or unreadable;\n"
-    "                value null when infinite)\n"
+    "  --json        {\"model\", \"layer\", \"channel\", \"shape\": [N, C, H, W], "
+    "\"region_from\":\n"
+    "                \"receptive_field\"|\"scaled\", \"receptive_field\": {\"size\", \"jump\",\n"
+    "                \"start\", \"input\"} ([rows, columns] each) or null, \"scaled_because\",\n"
+    "                \"patches\": [{\"index\", \"id\", \"value\", \"y\", \"x\", \"box_frac\":\n"
+    "                [x0, y0, x1, y1], \"image\", \"image_size\": [w, h], \"box\": [x0, y0, x1,\n"
+    "                y1], \"input_box\": [x0, y0, x1, y1]}]} (image, image_size and box null\n"
+    "                when the image is unknown or unreadable; input_box, in the model input's\n"
+    "                pixels, null when scaled; value null when infinite)\n"
     "  --help        this text\n";
 
 struct patch {
@@ -40,21 +55,12 @@ struct patch {
 	int w, h;       /* image size; 0 when unknown */
 	int box[4];     /* x0, y0, x1, y1 in pixels, when w > 0 */
 	double frac[4]; /* the same as fractions of the image */
+	long in_box[4]; /* the receptive field in the model input's pixels, when exact */
 };
 
-/* The start of cell i of n scaled to size: floor(i·size / n). */
-static int scaled(size_t i, size_t n, int size)
+static void patch_fill(const struct study *s, const struct rfield *rf, struct patch *p)
 {
-	return (int)((unsigned long long)i * (unsigned long long)size / n);
-}
-
-static void patch_fill(const struct study *s, size_t hh, size_t ww, struct patch *p)
-{
-	size_t y = p->hit.y, x = p->hit.x;
-	p->frac[0] = (double)x / (double)ww;
-	p->frac[1] = (double)y / (double)hh;
-	p->frac[2] = (double)(x + 1) / (double)ww;
-	p->frac[3] = (double)(y + 1) / (double)hh;
+	rfield_region(rf, p->hit.y, p->hit.x, p->frac, p->in_box);
 	if (!s->images || !s->images[p->hit.index])
 		return;
 	p->image = s->images[p->hit.index];
@@ -69,17 +75,24 @@ static void patch_fill(const struct study *s, size_t hh, size_t ww, struct patch
 	p->w = img.w;
 	p->h = img.h;
 	image_free(&img);
-	p->box[0] = scaled(x, ww, p->w);
-	p->box[1] = scaled(y, hh, p->h);
-	p->box[2] = scaled(x + 1, ww, p->w);
-	p->box[3] = scaled(y + 1, hh, p->h);
-	for (int k = 0; k < 2; k++)
-		if (p->box[k + 2] <= p->box[k])
-			p->box[k + 2] = p->box[k] + 1;
+	rfield_box(rf, p->hit.y, p->hit.x, p->w, p->h, p->box);
+}
+
+/* {"size", "jump", "start", "input"} of an exact field ([rows, columns] each), else null. */
+static json_t *field_json(const struct rfield *rf)
+{
+	if (!rf->exact)
+		return json_null();
+	return json_pack("{s:[I, I], s:[I, I], s:[I, I], s:[I, I]}", "size",
+	                 (json_int_t)rf->size[0], (json_int_t)rf->size[1], "jump",
+	                 (json_int_t)rf->jump[0], (json_int_t)rf->jump[1], "start",
+	                 (json_int_t)rf->start[0], (json_int_t)rf->start[1], "input",
+	                 (json_int_t)rf->in[0], (json_int_t)rf->in[1]);
 }
 
 static int print_json(const struct study *s, const char *model, const char *layer, long channel,
-                      const struct npy *act, const struct patch *ps, size_t n)
+                      const struct npy *act, const struct rfield *rf, const struct patch *ps,
+                      size_t n)
 {
 	json_t *arr = json_array();
 	for (size_t k = 0; k < n; k++) {
@@ -98,22 +111,43 @@ static int print_json(const struct study *s, const char *model, const char *laye
 		    o, "box",
 		    p->w ? json_pack("[i, i, i, i]", p->box[0], p->box[1], p->box[2], p->box[3])
 		         : json_null());
+		json_object_set_new(o, "input_box",
+		                    rf->exact ? json_pack("[I, I, I, I]", (json_int_t)p->in_box[0],
+		                                          (json_int_t)p->in_box[1],
+		                                          (json_int_t)p->in_box[2],
+		                                          (json_int_t)p->in_box[3])
+		                              : json_null());
 		json_array_append_new(arr, o);
 	}
 	const size_t *d = act->h.dims;
-	return cli_json_print(
-	    json_pack("{s:o, s:o, s:I, s:[I, I, I, I], s:o}", "model", cli_jstr(model), "layer",
-	              cli_jstr(layer), "channel", (json_int_t)channel, "shape", (json_int_t)d[0],
-	              (json_int_t)d[1], (json_int_t)d[2], (json_int_t)d[3], "patches", arr));
+	return cli_json_print(json_pack(
+	    "{s:o, s:o, s:I, s:[I, I, I, I], s:s, s:o, s:o, s:o}", "model", cli_jstr(model),
+	    "layer", cli_jstr(layer), "channel", (json_int_t)channel, "shape", (json_int_t)d[0],
+	    (json_int_t)d[1], (json_int_t)d[2], (json_int_t)d[3], "region_from",
+	    rf->exact ? "receptive_field" : "scaled", "receptive_field", field_json(rf),
+	    "scaled_because", rf->exact ? json_null() : cli_jstr(rf->why), "patches", arr));
 }
 
 static void print_text(const struct study *s, const char *model, const char *layer, long channel,
-                       const struct npy *act, const struct patch *ps, size_t n)
+                       const struct npy *act, const struct rfield *rf, const struct patch *ps,
+                       size_t n)
 {
 	char *mn = cli_safe(model), *ln = cli_safe(layer);
 	const size_t *d = act->h.dims;
 	printf("%s.%s channel %ld: the %zu instance%s of highest maximum over %zu x %zu\n", mn, ln,
 	       channel, n, cli_plural(n), d[2], d[3]);
+	if (rf->exact) {
+		printf(
+		    "region: the receptive field, %zu x %zu pixels of the %zu x %zu input (w x h), "
+		    "positions %zu x %zu apart, (0, 0)'s from x %ld, y %ld; clipped to the taps "
+		    "that land in the input\n",
+		    rf->size[1], rf->size[0], rf->in[1], rf->in[0], rf->jump[1], rf->jump[0],
+		    rf->start[1], rf->start[0]);
+	} else {
+		char *why = cli_safe(rf->why);
+		printf("region: the cell scaled to the image (no receptive field: %s)\n", why);
+		free(why);
+	}
 	printf("%6s %-16s %10s %8s  %s\n", "rank", "id", "max", "(y, x)", "image region");
 	for (size_t k = 0; k < n; k++) {
 		const struct patch *p = &ps[k];
@@ -173,18 +207,25 @@ int cmd_patches(int argc, char **argv)
 		fprintf(stderr, "nncmp patches: %s\n", msg);
 		free(msg);
 	} else if (ly) {
+		struct rfield rf;
+		if (rfield_for_layer(s, md, layer, &ly->act, &rf, &err) < 0) {
+			free(hits);
+			study_free(s);
+			return cli_input_error("patches", err.msg);
+		}
 		struct patch *ps = xcalloc(n ? n : 1, sizeof *ps);
 		for (size_t k = 0; k < n; k++) {
 			ps[k].hit = hits[k];
-			patch_fill(s, ly->act.h.dims[2], ly->act.h.dims[3], &ps[k]);
+			patch_fill(s, &rf, &ps[k]);
 		}
 		if (json) {
-			rc = print_json(s, model, layer, channel, &ly->act, ps, n);
+			rc = print_json(s, model, layer, channel, &ly->act, &rf, ps, n);
 		} else {
-			print_text(s, model, layer, channel, &ly->act, ps, n);
+			print_text(s, model, layer, channel, &ly->act, &rf, ps, n);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;
 		}
 		free(ps);
+		rfield_free(&rf);
 	}
 	free(hits);
 	study_free(s);

@@ -14,10 +14,11 @@
 static const char saliency_help[] =
     "usage: nncmp saliency STUDY (--index I | --filter EXPR) [--json]\n"
     "\n"
-    "The explanation maps the exporter wrote (models/NAME/saliency/LAYER.npy, (N, h, w): Grad-CAM\n"
-    "of the predicted class, tools/nncmp_export.py saliency=) and, for every pair of models whose\n"
-    "maps have the same shape, how alike they are, as VAC-CNN's similarity matrix. Both maps are\n"
-    "max-normalised first (divided by their maximum; a map whose maximum is 0 stays 0):\n"
+    "The explanation maps the exporter wrote (models/NAME/saliency/LAYER.npy, or study.ini's\n"
+    "saliency.LAYER = PATH; (N, h, w): Grad-CAM of the predicted class, tools/nncmp_export.py\n"
+    "saliency=) and, for every pair of models whose maps have the same shape, how alike they\n"
+    "are, as VAC-CNN's similarity matrix. Both maps are max-normalised first (divided by their "
+    "maximum; a map whose maximum is 0 stays 0):\n"
     "  l1    the mean absolute difference of the normalised maps (0: equal)\n"
     "  ssim  structural similarity (Wang et al. 2004) as scikit-image's structural_similarity\n"
     "        with data_range=1 and its defaults: 7x7 uniform window, K1 0.01, K2 0.03, sample\n"
@@ -96,7 +97,7 @@ static int set_init(struct sal_set *z, const struct study *s)
 		char *name = cli_safe(s->name);
 		fprintf(stderr,
 		        "nncmp saliency: no model of %s has saliency maps "
-		        "(models/NAME/saliency/LAYER.npy)\n",
+		        "(models/NAME/saliency/LAYER.npy, or saliency.LAYER in study.ini)\n",
 		        name);
 		free(name);
 		return -1;

@@ -117,6 +117,31 @@ static int parse_module(const json_t *m, size_t i, const long *leaf_of, struct a
 			                  "positive integers",
 			                  path, i, ly->name);
 		ly->nkernel = nk;
+		static const char *const keys[] = {"stride", "padding", "dilation"};
+		for (int q = 0; q < 3; q++) {
+			const json_t *v = json_object_get(m, keys[q]);
+			if (!v)
+				continue;
+			if (q == 1 && json_is_string(v)) {
+				const char *pm = json_string_value(v);
+				if (strcmp(pm, "same") == 0 || strcmp(pm, "valid") == 0) {
+					ly->pad_mode =
+					    pm[0] == 's' ? ARCH_PAD_SAME : ARCH_PAD_VALID;
+					continue;
+				}
+			}
+			size_t *out = q == 0 ? ly->stride : q == 1 ? ly->padding : ly->dilation;
+			int nv = json_ints(v, 3, q == 1 ? 0 : 1, 1 << 20, out);
+			if (nv != nk)
+				return nn_err_set(err,
+				                  "%s: modules[%zu] (%.64s): %s must be %d %s "
+				                  "integer%s, as many as the kernel's%s",
+				                  path, i, ly->name, keys[q], nk,
+				                  q == 1 ? "non-negative" : "positive",
+				                  nk == 1 ? "" : "s",
+				                  q == 1 ? ", or \"same\" or \"valid\"" : "");
+			*(q == 0 ? &ly->nstride : q == 1 ? &ly->npad : &ly->ndilation) = nv;
+		}
 	}
 	const json_t *in = json_object_get(m, "inputs");
 	if (!*leaf || !in)
@@ -169,6 +194,16 @@ int arch_parse_graph(const char *buf, size_t len, const char *path, struct arch 
 		rc = nn_err_set(err, "%s: model must be a string", path);
 	} else if (params && !json_int_in(params, 0, (json_int_t)1 << 50, &x)) {
 		rc = nn_err_set(err, "%s: params must be a non-negative integer", path);
+	} else if (json_object_get(root, "input_shape")) {
+		int nd = json_ints(json_object_get(root, "input_shape"), ARCH_MAX_DIMS, 0,
+		                   (json_int_t)1 << 40, a->in_shape);
+		if (nd < 0)
+			rc = nn_err_set(err,
+			                "%s: input_shape must be an array of at most %d "
+			                "non-negative integers",
+			                path, ARCH_MAX_DIMS);
+		else
+			a->in_ndim = nd;
 	}
 	if (rc) {
 		json_decref(root);
@@ -204,6 +239,10 @@ int arch_parse_graph(const char *buf, size_t len, const char *path, struct arch 
 
 bool arch_graph_path(const struct study *s, const struct model *m, char **path)
 {
+	if (m->graph_path) {
+		*path = xstrdup(m->graph_path);
+		return true;
+	}
 	char *p = xasprintf("%s/models/%s/graph.json", s->root ? s->root : ".", m->name);
 	struct stat st;
 	if (stat(p, &st) != 0) {

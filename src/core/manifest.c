@@ -41,6 +41,9 @@ void manifest_free(struct manifest *mf)
 		free(mm->name);
 		free(mm->src_path);
 		strvec_free(&mm->src_shards);
+		free(mm->graph);
+		strvec_free(&mm->saliency_layers);
+		strvec_free(&mm->saliency_paths);
 	}
 	free(mf->models);
 	free(mf->path);
@@ -361,9 +364,26 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		return set_matrix(c, section, key, value, is_w ? &l->weights : &l->act,
 		                  is_w ? &l->weights_shards : &l->act_shards);
 	}
-	return fail(
-	    c, "unknown key '%s' in [model %s] (probs, logits, pred, act.LAYER, weights.LAYER)",
-	    key, mname);
+	if (strcmp(key, "graph") == 0)
+		return set_once(c, &mm->graph, key, value);
+	if (strncmp(key, "saliency.", 9) == 0) {
+		const char *layer = key + 9;
+		if (!*layer)
+			return fail(c, "'%s' names no layer", key);
+		for (size_t j = 0; j < mm->saliency_layers.n; j++)
+			if (strcmp(mm->saliency_layers.v[j], layer) == 0)
+				return fail(c, "'%s' is given twice", key);
+		char *path = NULL;
+		if (!set_once(c, &path, key, value))
+			return 0;
+		strvec_push(&mm->saliency_layers, xstrdup(layer));
+		strvec_push(&mm->saliency_paths, path);
+		return 1;
+	}
+	return fail(c,
+	            "unknown key '%s' in [model %s] (probs, logits, pred, act.LAYER, "
+	            "weights.LAYER, graph, saliency.LAYER)",
+	            key, mname);
 }
 
 /* A list of one file is that file: its shard list is dropped. */

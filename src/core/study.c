@@ -342,38 +342,59 @@ static int open_layers(struct study *s, struct model *m, const struct manifest_m
 	return 0;
 }
 
-/*
- * Opens the .npy files in models/NAME/saliency of a conventional study (root), when the directory
- * exists: (N, h, w) float maps, one per instance.
- */
-static int open_saliency(struct study *s, struct model *m, const char *root, struct nn_err *err)
+/* Opens path as model m's saliency maps of layer: (N, h, w) float maps, one per instance. */
+static int saliency_open(struct study *s, struct model *m, const char *layer, const char *path,
+                         struct nn_err *err)
 {
+	m->saliency_layer = xstrdup(layer);
+	m->saliency_path = xstrdup(path);
+	const struct npy *a = &m->saliency;
+	if (npy_open(&m->saliency, m->saliency_path, err) < 0)
+		return -1;
+	if (a->h.ndim != 3)
+		return nn_err_set(err, "%s: %d-dimensional, expected (N, h, w) saliency maps",
+		                  m->saliency_path, a->h.ndim);
+	if (a->h.dims[0] != s->n)
+		return nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->saliency_path,
+		                  a->h.dims[0], plural(a->h.dims[0]), s->labels_path, s->n);
+	if (a->h.dims[1] == 0 || a->h.dims[2] == 0)
+		return nn_err_set(err, "%s: empty %zu x %zu maps", m->saliency_path, a->h.dims[1],
+		                  a->h.dims[2]);
+	if (a->h.kind != NPY_FLOAT)
+		return nn_err_set(err, "%s: %s dtype, expected float saliency maps",
+		                  m->saliency_path, a->h.kind == NPY_BOOL ? "boolean" : "integer");
+	return 0;
+}
+
+/*
+ * Opens model m's saliency maps: the first saliency.LAYER the manifest gives (the others
+ * warned about), else, in a conventional study (root), the first .npy in name order in
+ * models/NAME/saliency, when the directory exists.
+ */
+static int open_saliency(struct study *s, struct model *m, const struct manifest_model *mm,
+                         const char *root, struct nn_err *err)
+{
+	if (mm->saliency_paths.n > 0) {
+		for (size_t k = 1; k < mm->saliency_paths.n; k++)
+			strvec_push(&s->warnings,
+			            xasprintf("%s: ignored, %s is model %s's saliency",
+			                      mm->saliency_paths.v[k], mm->saliency_paths.v[0],
+			                      m->name));
+		return saliency_open(s, m, mm->saliency_layers.v[0], mm->saliency_paths.v[0], err);
+	}
+	if (!root)
+		return 0;
 	char *dir = xasprintf("%s/models/%s/saliency", root, m->name);
 	struct strvec files = {0};
 	int rc = list_dir(dir, ".npy", false, true, &files, err);
 	if (rc == 0 && files.n > 0) {
-		m->saliency_layer = xstrdup(files.v[0]);
-		m->saliency_path = xasprintf("%s/%s.npy", dir, files.v[0]);
+		char *path = xasprintf("%s/%s.npy", dir, files.v[0]);
 		for (size_t k = 1; k < files.n; k++)
 			strvec_push(&s->warnings,
 			            xasprintf("%s/%s.npy: ignored, %s is model %s's saliency", dir,
-			                      files.v[k], m->saliency_path, m->name));
-		const struct npy *a = &m->saliency;
-		if (npy_open(&m->saliency, m->saliency_path, err) < 0)
-			rc = -1;
-		else if (a->h.ndim != 3)
-			rc = nn_err_set(err, "%s: %d-dimensional, expected (N, h, w) saliency maps",
-			                m->saliency_path, a->h.ndim);
-		else if (a->h.dims[0] != s->n)
-			rc = nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->saliency_path,
-			                a->h.dims[0], plural(a->h.dims[0]), s->labels_path, s->n);
-		else if (a->h.dims[1] == 0 || a->h.dims[2] == 0)
-			rc = nn_err_set(err, "%s: empty %zu x %zu maps", m->saliency_path,
-			                a->h.dims[1], a->h.dims[2]);
-		else if (a->h.kind != NPY_FLOAT)
-			rc = nn_err_set(err, "%s: %s dtype, expected float saliency maps",
-			                m->saliency_path,
-			                a->h.kind == NPY_BOOL ? "boolean" : "integer");
+			                      files.v[k], path, m->name));
+		rc = saliency_open(s, m, files.v[0], path, err);
+		free(path);
 	}
 	strvec_free(&files);
 	free(dir);
@@ -428,8 +449,14 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 		}
 		if (open_layers(s, m, mm, err) < 0)
 			return -1;
-		if (!mf->path && open_saliency(s, m, mf->root, err) < 0)
+		if (open_saliency(s, m, mm, mf->path ? NULL : mf->root, err) < 0)
 			return -1;
+		if (mm->graph) {
+			struct stat st;
+			if (stat(mm->graph, &st) != 0) /* its kind and text are checked when read */
+				return nn_err_set(err, "%s: %s", mm->graph, strerror(errno));
+			m->graph_path = xstrdup(mm->graph);
+		}
 	}
 	return 0;
 }
@@ -674,6 +701,7 @@ void study_free(struct study *s)
 		free(m->layers);
 		free(m->saliency_layer);
 		free(m->saliency_path);
+		free(m->graph_path);
 		npy_close(&m->saliency);
 	}
 	free(s->models);

@@ -1,9 +1,11 @@
 /*
  * view_patches.c — a channel's patches (Enter on a channel in the neuron pane, C): the images of
  * the instances whose channel has the highest spatial maximum, highest first, the same instances
- * in the same order as `nncmp patches --top 10` (channels_top, channels.h), each with the
- * feature-map cell of its maximum outlined on the image (drawn into the image: a rectangle in
- * sixel, the cells' pixels tinted red in half-blocks) and a caption with the index and the maximum.
+ * in the same order as `nncmp patches --top 10` (channels_top, channels.h), each with the region
+ * of its maximum outlined on the image as `nncmp patches` gives it (rfield.h: the receptive
+ * field when graph.json allows, else the feature-map cell scaled; drawn into the image: a
+ * rectangle in sixel, the region's pixels tinted red in half-blocks) and a caption with the
+ * index and the maximum.
  * Enter puts the instance table's cursor on the picked instance.
  */
 #include "gfx.h"
@@ -15,6 +17,7 @@
 
 #include "nncmp/channels.h"
 #include "nncmp/image.h"
+#include "nncmp/rfield.h"
 #include "nncmp/text.h"
 
 /* As many as `nncmp patches` lists by default. */
@@ -23,12 +26,14 @@
 #define PTHUMB_COLS 14
 
 struct patches {
+	const struct study *s;
 	int m, l;
 	size_t channel;
 	const struct npy *act;
 	struct channel_hit *hits;
 	size_t n;
-	int shown; /* graphics slots in use */
+	struct rfield rf; /* the region of a position (computed with the hits) */
+	int shown;        /* graphics slots in use */
 };
 
 static void *patches_prepare(struct app *app, struct nn_err *err)
@@ -44,6 +49,7 @@ static void *patches_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	struct patches *v = xcalloc(1, sizeof *v);
+	v->s = app->s;
 	v->m = app->lm;
 	v->l = app->ll;
 	v->channel = (size_t)c;
@@ -55,7 +61,13 @@ static int patches_compute(void *ctx, struct nn_progress *prog, struct nn_err *e
 {
 	(void)prog;
 	struct patches *v = ctx;
-	return channels_top(v->act, v->channel, PATCHES_TOP, 0, &v->hits, &v->n, err);
+	if (channels_top(v->act, v->channel, PATCHES_TOP, 0, &v->hits, &v->n, err) < 0)
+		return -1;
+	/* a malformed graph.json is said in the header (rf.why) rather than refused here */
+	struct nn_err gerr = {{0}};
+	const struct model *md = &v->s->models[v->m];
+	rfield_for_layer(v->s, md, md->layers[v->l].name, v->act, &v->rf, &gerr);
+	return 0;
 }
 
 static size_t patches_rows(const void *ctx)
@@ -77,11 +89,9 @@ static void patch_picture(struct app *app, struct patches *v, WINDOW *w, int y, 
 		                    role_attr(ROLE_ERROR));
 		return;
 	}
-	/* the cell of the maximum scaled to the image, as nncmp patches' box_frac */
-	double H = (double)v->act->h.dims[2], W = (double)v->act->h.dims[3];
-	struct gfx_overlay ov = {.box = true,
-	                         .frac = {h->x / W, h->y / H, (h->x + 1) / W, (h->y + 1) / H},
-	                         .rgb = {255, 40, 40}};
+	/* the region of the maximum, as nncmp patches' box_frac */
+	struct gfx_overlay ov = {.box = true, .rgb = {255, 40, 40}};
+	rfield_region(&v->rf, h->y, h->x, ov.frac, NULL);
 	char *tag = xasprintf("patch %u %u", h->y, h->x);
 	ov.tag = tag;
 	gfx_show_over(app->gfx, w, y, x, PTHUMB_ROWS, PTHUMB_COLS, path, GFX_SLOT_GRID + slot, NULL,
@@ -97,22 +107,35 @@ static void patches_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	const struct model *md = &app->s->models[v->m];
 	char *ln = xasprintf("%s.%s", md->name, md->layers[v->l].name);
 	char *lns = text_sanitize(ln, !app->utf8);
-	char line[200];
-	snprintf(
-	    line, sizeof line,
-	    "%.60s channel %zu: the %zu instance%s of highest spatial maximum (nncmp patches), "
-	    "the cell of the maximum outlined   Enter: go to it",
-	    lns, v->channel, v->n, v->n == 1 ? "" : "s");
+	char line[200], region[400];
+	snprintf(line, sizeof line,
+	         "%.60s channel %zu: the %zu instance%s of highest spatial maximum (nncmp patches)"
+	         "   Enter: go to it",
+	         lns, v->channel, v->n, v->n == 1 ? "" : "s");
+	if (v->rf.exact)
+		snprintf(region, sizeof region,
+		         "outlined: the receptive field of the maximum, %zu%s%zu pixels of the "
+		         "%zu%s%zu input, clipped",
+		         v->rf.size[1], app->utf8 ? "\xc3\x97" : "x", v->rf.size[0], v->rf.in[1],
+		         app->utf8 ? "\xc3\x97" : "x", v->rf.in[0]);
+	else
+		snprintf(region, sizeof region,
+		         "outlined: the cell of the maximum scaled to the image (no receptive "
+		         "field: %s)",
+		         v->rf.why);
+	char *rs = text_sanitize(region, !app->utf8);
 	free(ln);
 	free(lns);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
+	draw_safe(app, w, 2, 1, W - 2, rs, role_attr(ROLE_DIM), false);
+	free(rs);
 	if (v->n == 0) {
 		draw_safe(app, w, 3, 2, W - 3, "no instance has a finite value in this channel",
 		          role_attr(ROLE_DIM), false);
 		return;
 	}
 	int per_row = (W - 1) / (PTHUMB_COLS + 2);
-	int grid_rows = (H - 2) / (PTHUMB_ROWS + 1);
+	int grid_rows = (H - 3) / (PTHUMB_ROWS + 1);
 	per_row = per_row < 1 ? 1 : per_row;
 	grid_rows = grid_rows < 1 ? 1 : grid_rows;
 	size_t per_page = (size_t)(per_row * grid_rows);
@@ -122,7 +145,7 @@ static void patches_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 	int k = 0;
 	for (size_t pos = nav->top; pos < v->n && pos < nav->top + per_page; pos++, k++) {
 		int r = k / per_row, c = k % per_row;
-		int y = 2 + r * (PTHUMB_ROWS + 1), x = 1 + c * (PTHUMB_COLS + 2);
+		int y = 3 + r * (PTHUMB_ROWS + 1), x = 1 + c * (PTHUMB_COLS + 2);
 		patch_picture(app, v, w, y, x, pos, k);
 		char cap[64];
 		snprintf(cap, sizeof cap, "%zu. #%u %.3g", pos + 1, v->hits[pos].index,
@@ -170,13 +193,15 @@ static void patches_free(void *ctx)
 {
 	struct patches *v = ctx;
 	free(v->hits);
+	rfield_free(&v->rf);
 	free(v);
 }
 
 const struct view_class view_patches = {
     .name = "patches",
     .title = "Patches of a channel",
-    .help = "the images that most activate a channel, the cell of the maximum outlined",
+    .help = "the images that most activate a channel, the receptive field of the maximum "
+            "outlined",
     .prepare = patches_prepare,
     .compute = patches_compute,
     .draw = patches_draw,

@@ -186,6 +186,26 @@ n=$((n + 1))
 good "$S"; gj '{"source": "fx", "modules": [{"name": "fc", "type": "Linear", "shape": [3], "params": "x"}]}'
 err=$(timeout 20 "$NNCMP" arch "$S" --model m 2>&1 >/dev/null); st=$?
 if [ $st -eq 2 ] && [ "$(printf '%s\n' "$err" | grep -c '')" -eq 1 ] && printf '%s' "$err" | grep -qF "graph.json: modules[0] (fc): params must be"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL [arch on a bad graph.json]: exit $st: $err"; fi
+# study.ini's graph = PATH and saliency.LAYER = PATH: the same checks as the directory's files
+mi() { printf '[study]\nlabels = labels.npy\n[model m]\nprobs = models/m/probs.npy\n%b' "$1" >"$S/study.ini"; }
+good "$S"; mkdir -p "$S/g"; printf '{"source": "fx", "modules": [%s, "inputs": [-1]}]}' "$GM" >"$S/g/fc.json"; mi 'graph = g/fc.json\n'; accepted "graph = an existing graph.json"
+good "$S"; mi 'graph = g/none.json\n'; bad "graph = a missing file" "g/none.json: No such file or directory"
+good "$S"; mkdir -p "$S/g"; printf '{"source": "fx", "modules": [' >"$S/g/bad.json"; mi 'graph = g/bad.json\n'; bad "graph = a truncated graph.json" "g/bad.json: line 1:"
+good "$S"; mkdir -p "$S/g"; printf '[]' >"$S/g/bad.json"; mi 'graph = g/bad.json\n'; bad "graph = a graph.json not an object" "g/bad.json: expected a JSON object"
+good "$S"; mkdir -p "$S/g/dir.json"; mi 'graph = g/dir.json\n'; bad "graph = a directory" "g/dir.json: is a directory"
+good "$S"; mi 'graph = ${NNCMP_NO_SUCH_VAR}/g.json\n'; bad "graph = an unset variable" "study.ini:5: 'graph': environment variable \${NNCMP_NO_SUCH_VAR} is not set"
+good "$S"; mi 'graph = \n'; bad "graph = nothing" "study.ini:5: 'graph' is empty"
+good "$S"; mkdir -p "$S/g"; : >"$S/g/a.json"; mi 'graph = g/a.json\ngraph = g/a.json\n'; bad "graph twice" "study.ini:6: 'graph' is given twice"
+good "$S"; npy "$S/sal.npy" '<f4' '(2, 1, 2)' "$F1$F0$FH$FQ"; mi 'saliency.fc = sal.npy\n'; accepted "saliency.fc = (2, 1, 2) maps"
+good "$S"; mi 'saliency.fc = maps/none.npy\n'; bad "saliency.LAYER = a missing file" "maps/none.npy: No such file or directory"
+good "$S"; npy "$S/sal.npy" '<f4' '(2, 2)' "$F1$F0$FH$FQ"; mi 'saliency.fc = sal.npy\n'; bad "saliency.LAYER = 2-D" "sal.npy: 2-dimensional, expected (N, h, w) saliency maps"
+good "$S"; npy "$S/sal.npy" '<f4' '(1, 2, 2)' "$F1$F0$FH$FQ"; mi 'saliency.fc = sal.npy\n'; bad "saliency.LAYER = too few rows" "sal.npy: 1 row, but"
+good "$S"; npy "$S/sal.npy" '<i8' '(2, 1, 1)' "$I0$I1"; mi 'saliency.fc = sal.npy\n'; bad "saliency.LAYER = integer maps" "sal.npy: integer dtype, expected float saliency maps"
+good "$S"; printf 'junk' >"$S/sal.npy"; mi 'saliency.fc = sal.npy\n'; bad "saliency.LAYER = not an npy file" "sal.npy"
+good "$S"; mi 'saliency. = sal.npy\n'; bad "saliency. without a layer" "study.ini:5: 'saliency.' names no layer"
+good "$S"; npy "$S/sal.npy" '<f4' '(2, 1, 2)' "$F1$F0$FH$FQ"; mi 'saliency.fc = sal.npy\nsaliency.fc = sal.npy\n'; bad "saliency.LAYER twice" "study.ini:6: 'saliency.fc' is given twice"
+good "$S"; npy "$S/sal.npy" '<f4' '(2, 1, 2)' "$F1$F0$FH$FQ"; mi 'saliency.fc = sal.npy\nsaliency.fd = sal.npy\n'; accepted "a second saliency.LAYER is warned about" "sal.npy: ignored, $S/sal.npy is model m's saliency"
+good "$S"; mi 'graphs = g.json\n'; bad "an unknown model key lists graph and saliency" "graph, saliency.LAYER)"
 # a study file that is a symbolic link to a regular file is the user's choice: it is read
 good "$S"; mv "$S/classes.txt" "$ROOT/classes.real"; ln -s "$ROOT/classes.real" "$S/classes.txt"; accepted "classes.txt as a symbolic link"
 # an image that is a FIFO: preview refuses it at once

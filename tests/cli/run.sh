@@ -518,5 +518,45 @@ for i in 3 123 898; do
 			"$TMP/sal_f.json" $i) && ok || bad "saliency demo --index $i: $msg"
 done
 
+# patches' receptive fields: random torch CNNs against a NumPy index oracle and autograd
+# (tests/cli/rfield_ref.py), then the demo: conv1 is a 3×3 convolution, padding 1, on the 8×8
+# input, so the maximum at (y, x) maps to pixels x-1..x+1, y-1..y+1 clipped to the image
+msg=$(/usr/bin/python3 tests/cli/rfield_ref.py "$NNCMP" 2>&1) && ok || bad "rfield_ref.py: $msg"
+"$NNCMP" patches $DIGITS --model cnn --layer conv1 --channel 2 --top 40 --json >"$TMP/rf.json" 2>&1
+if msg=$(/usr/bin/python3 - "$TMP/rf.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["region_from"] == "receptive_field" and j["scaled_because"] is None, j["region_from"]
+assert j["receptive_field"] == {"size": [3, 3], "jump": [1, 1], "start": [-1, -1], "input": [8, 8]}, j["receptive_field"]
+assert len(j["patches"]) == 40
+edge = 0
+for p in j["patches"]:
+    x, y = p["x"], p["y"]
+    want = [max(0, x - 1), max(0, y - 1), min(8, x + 2), min(8, y + 2)]
+    assert p["image_size"] == [8, 8] and p["box"] == want and p["input_box"] == want, (p, want)
+    assert p["box_frac"] == [v / 8 for v in want], p
+    edge += want[2] - want[0] < 3 or want[3] - want[1] < 3
+assert edge > 0, "no maximum at the border: the clipping is not tested"
+PY
+); then ok; else bad "patches demo receptive field: $msg"; fi
+expect 0 "region: the receptive field, 3 x 3 pixels of the 8 x 8 input" -- \
+	"$NNCMP" patches $DIGITS --model cnn --layer conv1 --channel 2 --top 3
+# a study without graph.json: the cell scaled, and why
+RS=$TMP/rfscaled
+cp -r $DIGITS "$RS"
+rm "$RS/models/cnn/graph.json"
+expect 0 "region: the cell scaled to the image (no receptive field: no graph.json)" -- \
+	"$NNCMP" patches "$RS" --model cnn --layer conv1 --channel 2 --top 3
+"$NNCMP" patches "$RS" --model cnn --layer conv1 --channel 2 --top 3 --json 2>&1 |
+	grep -q '"region_from":"scaled","receptive_field":null,"scaled_because":"no graph.json"' && ok ||
+	bad "patches without graph.json: not scaled"
+# a malformed graph.json is one line naming it, exit 2
+printf '{"source": "fx", "modules": [' >"$RS/models/cnn/graph.json"
+expect 2 "models/cnn/graph.json: line 1:" -- "$NNCMP" patches "$RS" --model cnn --layer conv1 --channel 2
+printf '{"source": "fx", "modules": [{"name": "c", "type": "Conv2d", "shape": [1, 2, 2], "params": 1, "kernel": [3, 3], "stride": [1]}]}' >"$RS/models/cnn/graph.json"
+expect 2 "modules[0] (c): stride must be 2 positive integers, as many as the kernel's" -- \
+	"$NNCMP" patches "$RS" --model cnn --layer conv1 --channel 2
+rm -rf "$RS"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

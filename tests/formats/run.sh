@@ -159,5 +159,58 @@ expect 0 "$H/both/pets/models/a/probs.csv: ignored, $H/both/pets/models/a/probs.
 expect 2 "environment variable \${NNCMP_FMT_DEEP} is not set" -- \
 	env -u NNCMP_FMT_DEEP "$NNCMP" check "$TMP/s/expand"
 
+# graph = PATH and saliency.LAYER = PATH: the demo's graph.json and Grad-CAM maps copied to other
+# places (one through ~, one through ${VAR}) and named by a manifest give the same arch and
+# saliency output as the demo read by convention; a manifest without those keys has no maps
+D=$(pwd)/demo-data/digits
+G=$TMP/gsal
+mkdir -p "$G/study" "$TMP/graphs" "$G/maps/early"
+cp -r "$D/images" "$G/study/images" # samples.jsonl's images are relative to the study
+cp "$D/models/cnn/graph.json" "$TMP/graphs/cnn.json"
+cp "$D/models/cnn_early/graph.json" "$G/maps/early/g.json"
+cp "$D/models/cnn/saliency/conv2.npy" "$G/maps/cnn-gradcam.npy"
+cp "$D/models/cnn_early/saliency/conv2.npy" "$G/maps/early/conv2.npy"
+export NNCMP_FMT_MAPS=$G/maps
+gs_ini() { # gs_ini EXTRA_CNN EXTRA_EARLY: the demo's files by absolute path, and the extra lines
+	printf '[study]\nlabels = %s/labels.npy\nclasses = %s/classes.txt\nsamples = %s/samples.jsonl\n' "$D" "$D" "$D"
+	printf '[model cnn]\nprobs = %s/models/cnn/probs.npy\n' "$D"
+	for l in conv1 conv2 fc1; do printf 'act.%s = %s/models/cnn/act/%s.npy\n' $l "$D" $l; done
+	for l in conv2 fc1 fc2; do printf 'weights.%s = %s/models/cnn/weights/%s.npy\n' $l "$D" $l; done
+	printf '%b' "$1"
+	printf '[model cnn_early]\nprobs = %s/models/cnn_early/probs.npy\n' "$D"
+	for l in conv1 conv2 fc1; do printf 'act.%s = %s/models/cnn_early/act/%s.npy\n' $l "$D" $l; done
+	for l in conv2 fc1 fc2; do printf 'weights.%s = %s/models/cnn_early/weights/%s.npy\n' $l "$D" $l; done
+	printf '%b' "$2"
+	printf '[model knn]\npred = %s/models/knn/pred.npy\n' "$D"
+	printf '[model mlp]\nlogits = %s/models/mlp/logits.npy\n' "$D"
+	for l in $(cd "$D/models/mlp/act" && ls | sed 's/\.npy$//'); do printf 'act.%s = %s/models/mlp/act/%s.npy\n' $l "$D" $l; done
+	for l in $(cd "$D/models/mlp/weights" && ls | sed 's/\.npy$//'); do printf 'weights.%s = %s/models/mlp/weights/%s.npy\n' $l "$D" $l; done
+}
+gs_ini 'graph = ~/graphs/cnn.json\nsaliency.conv2 = ../maps/cnn-gradcam.npy\n' \
+	'graph = ${NNCMP_FMT_MAPS}/early/g.json\nsaliency.conv2 = ${NNCMP_FMT_MAPS}/early/conv2.npy\n' >"$G/study/study.ini"
+for m in cnn cnn_early; do
+	"$NNCMP" arch "$D" --model $m --json >"$TMP/arch-$m.demo" 2>&1
+	"$NNCMP" arch "$G/study" --model $m --json >"$TMP/arch-$m.ini" 2>&1
+	grep -q '"source":"fx"' "$TMP/arch-$m.demo" && cmp -s "$TMP/arch-$m.demo" "$TMP/arch-$m.ini" && ok ||
+		bad "arch $m from graph = differs: $(head -c 200 "$TMP/arch-$m.ini")"
+done
+"$NNCMP" saliency "$D" --index 0 --json >"$TMP/sal.demo" 2>&1
+"$NNCMP" saliency "$G/study" --index 0 --json >"$TMP/sal.ini" 2>&1
+grep -q '"layer":"conv2"' "$TMP/sal.demo" && cmp -s "$TMP/sal.demo" "$TMP/sal.ini" && ok ||
+	bad "saliency from saliency.conv2 = differs: $(head -c 200 "$TMP/sal.ini")"
+"$NNCMP" patches "$D" --model cnn --layer conv1 --channel 2 --json >"$TMP/patches.demo" 2>&1
+"$NNCMP" patches "$G/study" --model cnn --layer conv1 --channel 2 --json >"$TMP/patches.ini" 2>&1
+grep -q '"region_from":"receptive_field"' "$TMP/patches.demo" && cmp -s "$TMP/patches.demo" "$TMP/patches.ini" && ok ||
+	bad "patches with graph = differs: $(head -c 200 "$TMP/patches.ini")"
+# without the keys (the manifest's directory has no models/): no graph, no maps
+gs_ini '' '' >"$G/study/study.ini"
+"$NNCMP" arch "$G/study" --model cnn --json 2>&1 | grep -q '"source":"layers"' && ok ||
+	bad "a manifest without graph = found a graph.json"
+expect 2 "has saliency maps (models/NAME/saliency/LAYER.npy, or saliency.LAYER in study.ini)" -- "$NNCMP" saliency "$G/study" --index 0
+# a second saliency.LAYER is warned about, the first given used
+gs_ini 'saliency.conv2 = ../maps/cnn-gradcam.npy\nsaliency.conv1 = ../maps/early/conv2.npy\n' '' >"$G/study/study.ini"
+expect 0 "$G/study/../maps/early/conv2.npy: ignored, $G/study/../maps/cnn-gradcam.npy is model cnn's saliency" -- \
+	"$NNCMP" check "$G/study"
+
 echo "formats: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -3,7 +3,9 @@
 # pane, the preview with models A and B side by side, the review queue) and of a channel's
 # patches (C in the neuron pane, Enter on a channel), in half-blocks in tmux. The study is the
 # digits demo with NumPy-made 4-D activations and saliency maps (saliency_study.py); the patches'
-# instances and order come from `nncmp patches --json`.
+# instances and order come from `nncmp patches --json`. Without graph.json the outline is the
+# scaled cell; on the demo itself (conv1) it is the receptive field, in the columns nncmp
+# patches gives.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./nncmp}
@@ -102,6 +104,8 @@ echo "     (channel $CH)"
 keys Enter
 expect "Enter opens the patches" "Patches of a channel"
 expect "of that channel" "cnn.pool channel $CH: the 10 instances"
+expect "without graph.json the outline is the scaled cell, and says so" \
+	"outlined: the cell of the maximum scaled to the image (no receptive field: no graph.json)"
 sleep 0.5
 "$BIN" patches "$ST" --model cnn --layer pool --channel "$CH" --top 10 --json >"$TMP/p.json" 2>"$TMP/p.err" || cat "$TMP/p.json"
 want=$($PY -c '
@@ -127,4 +131,55 @@ expect "Enter goes to the third patch's instance" "Instance #$third "
 keys q
 wait_for "rc=" && ok "q quits" || no "q quits"
 expect "exit status 0" "rc=0"
+
+echo "== patches with receptive fields (the demo's graph.json: conv1 is 3x3, padding 1)"
+start C.UTF-8 160 45 "demo-data/digits --graphics blocks"
+expect "the demo is up" "Agreement per class"
+n=0
+while [ $n -lt 8 ] && ! screen | grep -qF "Channels cnn.conv1"; do
+	keys Tab C
+	sleep 0.4
+	n=$((n + 1))
+done
+expect "C shows conv1's channels" "Channels cnn.conv1"
+# channel 2 tops the demo's ranking by std; put the cursor on it
+CH=$(screen | sed -n '/Channels cnn.conv1/,$ { s/^.\{95\} *\([0-9]\) .*/\1/p }' | head -1)
+keys Enter
+expect "Enter opens the patches" "cnn.conv1 channel $CH: the 10 instances"
+expect "the outline is the receptive field" \
+	"outlined: the receptive field of the maximum, 3×3 pixels of the 8×8 input, clipped"
+sleep 0.5
+# the first picture's top cell row (pixel rows 0-1): red where the field is, from nncmp patches
+"$BIN" patches demo-data/digits --model cnn --layer conv1 --channel "$CH" --top 1 --json >"$TMP/rf.json"
+want=$($PY -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["patches"][0]
+x0, y0, x1, y1 = p["box"]
+print("".join("R" if x0 <= x < x1 and y0 < 2 else "." for x in range(8)))' "$TMP/rf.json")
+# each half-block cell of the picture: red when its colours are the outline's (index 88..160 red)
+got=$(tm capture-pane -e -p -t "$S" | sed -n 4p | $PY -c '
+import re, sys
+line = sys.stdin.read()
+cells, fg, bg = [], None, None
+for m in re.finditer(r"\x1b\[([0-9;]*)m|(.)", line):
+    if m.group(1) is not None:
+        ps = m.group(1).split(";")
+        if ps[:2] == ["38", "5"]: fg = int(ps[2])
+        if ps[:2] == ["48", "5"]: bg = int(ps[2])
+        continue
+    if m.group(2) == "\u2580":
+        cells.append((fg, bg))
+    elif cells:
+        break
+red = {88, 124, 131, 160, 196, 167, 203, 52, 94, 130}
+print("".join("R" if f in red or b in red else "." for f, b in cells[:8]))')
+if [ -n "$want" ] && [ "$got" = "$want" ]; then
+	ok "the first picture's outline covers the receptive field's columns ($got)"
+else
+	no "the outline's columns (want '$want', got '$got')"
+fi
+keys Escape
+expect_not "Esc closes the grid" "Patches of a channel"
+keys q
+wait_for "rc=" && ok "q quits" || no "q quits"
 finish saliency

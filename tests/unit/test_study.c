@@ -363,6 +363,54 @@ static void test_manifest(void **state)
 	tu_rm_rf(dir);
 }
 
+/* graph = PATH and saliency.LAYER = PATH: through ~ and ${VAR}, the first saliency key used */
+static void test_manifest_graph_saliency(void **state)
+{
+	(void)state;
+	const char *dir = tu_mkdtemp();
+	write_good(dir);
+	float maps[4 * 2 * 3];
+	for (size_t k = 0; k < sizeof maps / sizeof *maps; k++)
+		maps[k] = (float)k / 24.0f;
+	tu_write_npy(dir, "far/maps/a.npy", "<f4", "(4, 2, 3)", maps, sizeof maps);
+	tu_write_str(dir, "home/g/a.json", "{\"source\": \"order\", \"modules\": []}");
+	tu_write_str(dir, "m/study.ini",
+	             "[study]\nlabels = ../labels.npy\n[model a]\nprobs = ../models/a/probs.npy\n"
+	             "graph = ~/g/a.json\nsaliency.conv9 = ${NNCMP_TEST_FAR}/maps/a.npy\n"
+	             "saliency.conv1 = nowhere.npy\n[model b]\nlogits = ../models/b/logits.npy\n");
+	char home[512], far[512], path[512];
+	snprintf(home, sizeof home, "%s/home", dir);
+	snprintf(far, sizeof far, "%s/far", dir);
+	snprintf(path, sizeof path, "%s/m/study.ini", dir);
+	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	setenv("HOME", home, 1);
+	setenv("NNCMP_TEST_FAR", far, 1);
+	struct nn_err err = {{0}};
+	struct study *s = study_open(path, &err);
+	if (old_home)
+		setenv("HOME", old_home, 1);
+	free(old_home);
+	unsetenv("NNCMP_TEST_FAR");
+	if (!s)
+		fail_msg("%s", err.msg);
+	const struct model *a = &s->models[0], *b = &s->models[1];
+	char want[600];
+	snprintf(want, sizeof want, "%s/g/a.json", home);
+	assert_string_equal(a->graph_path, want);
+	snprintf(want, sizeof want, "%s/maps/a.npy", far);
+	assert_string_equal(a->saliency_path, want);
+	assert_string_equal(a->saliency_layer, "conv9");
+	assert_int_equal(a->saliency.h.dims[1], 2);
+	assert_int_equal(a->saliency.h.dims[2], 3);
+	/* the second key is not opened (nowhere.npy does not exist), only warned about */
+	assert_int_equal(s->warnings.n, 1);
+	assert_non_null(strstr(s->warnings.v[0], "nowhere.npy: ignored"));
+	assert_null(b->graph_path);
+	assert_null(b->saliency_path);
+	study_free(s);
+	tu_rm_rf(dir);
+}
+
 static void expect_manifest_error(const char *ini, const char *needle)
 {
 	const char *dir = tu_mkdtemp();
@@ -479,7 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_good_study),      cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_not_found),       cmocka_unit_test(test_manifest),
 	    cmocka_unit_test(test_manifest_errors), cmocka_unit_test(test_labels_csv),
-	    cmocka_unit_test(test_default_classes),
+	    cmocka_unit_test(test_default_classes), cmocka_unit_test(test_manifest_graph_saliency),
 	};
 	return cmocka_run_group_tests_name("study", tests, NULL, NULL);
 }
