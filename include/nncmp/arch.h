@@ -21,6 +21,7 @@
 
 #include "nncmp/study.h"
 #include "nncmp/util.h"
+#include "nncmp/weights.h"
 
 #define ARCH_MAX_DIMS 8
 /* graph.json limits: the file's size, its modules, a name's bytes, a module's inputs. */
@@ -54,6 +55,16 @@ struct arch_layer {
 	long *inputs;              /* indices of earlier layers; -1 is the model's input */
 	bool activations, weights; /* the study holds them for this name */
 	size_t act_cols;           /* values per instance in those activations (0 without) */
+	/* Against another snapshot (arch_set_change; ARCH_CHG_NONE until then): */
+	enum arch_chg {
+		ARCH_CHG_NONE,  /* not compared: no weights here, or no other snapshot */
+		ARCH_CHG_VALUE, /* change = ||B - A|| / ||A|| over the finite pairs */
+		ARCH_CHG_NULL,  /* compared, but no number (||A|| = 0, no finite weight): chg_why */
+		ARCH_CHG_SKIP,  /* no comparable layer in the other model: chg_why says why */
+	} chg;
+	double change;        /* ARCH_CHG_VALUE only */
+	size_t chg_nonfinite; /* NaN / infinite pairs left out of change */
+	char *chg_why;        /* owned, one line, ASCII; NULL for NONE and VALUE */
 };
 
 /* Layers start .. start+len-1, then the same run repeated: repeat × len layers in all. */
@@ -71,6 +82,8 @@ struct arch {
 	struct arch_layer *layers;
 	size_t n_blocks;
 	struct arch_block *blocks; /* after arch_fold(): cover the layers in order */
+	char *vs;     /* the other snapshot's model name after arch_set_change(), else NULL */
+	long largest; /* the layer of the largest change (the first of equals), -1 when none */
 };
 
 /*
@@ -106,6 +119,22 @@ const char *arch_layer_marks(const struct arch_layer *ly, char *buf, size_t size
  * dimensions after the first) from the previous block's last layer.
  */
 bool arch_new_stage(const struct arch *a, size_t b);
+/*
+ * Colours the architecture by the weight change against another snapshot of the model (the
+ * CNNComparator network view): every layer with weights gets ||B - A||_F / ||A||_F from d, a
+ * weights_diff_models() result of the same two models (either order; A is the reference, the
+ * arch's model for arch_compare()), found by name; or, when d has none, the reason from `other`
+ * and d->skipped (no such layer, no weights, another shape). Sets a->vs and a->largest. Replaces
+ * any earlier change. d is only read and may be freed afterwards.
+ */
+void arch_set_change(struct arch *a, const struct model *other, const struct wdiff *d);
+/*
+ * weights_diff_models(self, other) and arch_set_change() in one: the change of every layer of
+ * a (the architecture of self) from self to other. Returns 0, or -1 with err set.
+ */
+int arch_compare(struct arch *a, const struct model *self, const struct model *other,
+                 struct nn_err *err);
+
 /* Two layers fold together: same op, kernel, output shape and parameter count. */
 bool arch_same_layer(const struct arch_layer *x, const struct arch_layer *y);
 /* Compares layer names with digit runs as numbers ("b.2" < "b.10"), as strcmp returns. */

@@ -145,5 +145,8 @@ void weights_diff_layer_free(struct wdiff_layer *l);
 int weights_diff_models(const struct model *a, const struct model *b, const char *layer,
                         size_t bins, double decades, struct wdiff *out, struct nn_err *err);
 void weights_diff_free(struct wdiff *d);
+/* Whether weights_diff_models(a, b, NULL, ...) has a layer to compare: a layer name with weights
+ * of the same shape in both (a check of the headers only, nothing read). */
+bool weights_comparable(const struct model *a, const struct model *b);
 
 #endif

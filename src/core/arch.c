@@ -23,10 +23,12 @@ void arch_free(struct arch *a)
 		free(a->layers[i].name);
 		free(a->layers[i].op);
 		free(a->layers[i].inputs);
+		free(a->layers[i].chg_why);
 	}
 	free(a->layers);
 	free(a->blocks);
 	free(a->model);
+	free(a->vs);
 	memset(a, 0, sizeof *a);
 }
 
@@ -350,6 +352,7 @@ int arch_load(const struct study *s, const struct model *m, struct arch *a, stru
 		arch_from_layers(m, a);
 	}
 	a->model = xstrdup(m->name);
+	a->largest = -1;
 	for (size_t i = 0; i < a->n_layers; i++) {
 		int li = study_layer_index(m, a->layers[i].name);
 		if (li >= 0) {

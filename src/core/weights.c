@@ -451,6 +451,18 @@ int weights_diff_models(const struct model *a, const struct model *b, const char
 	return rc;
 }
 
+bool weights_comparable(const struct model *a, const struct model *b)
+{
+	for (size_t i = 0; i < a->n_layers; i++) {
+		const struct layer *la = &a->layers[i];
+		int j = study_layer_index(b, la->name);
+		if (la->weights_path && j >= 0 && b->layers[j].weights_path &&
+		    same_shape(&la->weights, &b->layers[j].weights))
+			return true;
+	}
+	return false;
+}
+
 void weights_diff_free(struct wdiff *d)
 {
 	for (size_t i = 0; i < d->n_layers; i++)

@@ -5,9 +5,16 @@
  * each layer with its output shape and parameters (arch_layer_label). The cursor moves over the
  * layers (j k); layers with activations are bold and marked [A] (readable without colour); Enter
  * on one makes it the neuron pane's layer, as :layer does. b switches between models A and B.
+ *
+ * When models A and B are two snapshots of one model (weights_comparable: a layer name with
+ * weights of the same shape in both), each layer with weights is coloured by its relative change
+ * ||B - A|| / ||A|| on the heat scale, its number beside it, and the header names the largest
+ * (CNNComparator's network view; the numbers are weights_diff_models()'s, computed on the worker,
+ * as the snapshot view D and `nncmp arch --vs` compute them). c hides or shows it.
  */
 #include "views.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,10 @@ struct arch_ctx {
 	bool is_b;       /* model B of the pair (else A) */
 	size_t *blk;     /* blk[layer] = its block */
 	struct nn_err e; /* why the other model could not be loaded, or "" */
+	/* the weight change from model A to B of the pair, when comparable */
+	const struct model *ma, *mb;
+	bool comparable, have_d, show;
+	struct wdiff d;
 };
 
 static struct keymode arch_keys;
@@ -48,7 +59,62 @@ static void *arch_prepare(struct app *app, struct nn_err *err)
 		free(c);
 		return NULL;
 	}
+	c->ma = &app->s->models[app->a];
+	c->mb = &app->s->models[app->b];
+	c->comparable = app->a != app->b && weights_comparable(c->ma, c->mb);
+	c->show = c->comparable;
 	return c;
+}
+
+/* On the worker: the change of every comparable layer (nothing when there is none). */
+static int arch_compute(void *p, struct nn_progress *prog, struct nn_err *err)
+{
+	struct arch_ctx *c = p;
+	(void)prog;
+	if (!c->comparable)
+		return 0;
+	if (weights_diff_models(c->ma, c->mb, NULL, 1, WDIFF_DECADES_DEFAULT, &c->d, err) != 0)
+		return -1;
+	c->have_d = true;
+	return 0;
+}
+
+/* The change, onto the layers of the model shown (again after b loads the other one). */
+static void arch_map_change(struct arch_ctx *c)
+{
+	if (c->have_d && !c->a.vs)
+		arch_set_change(&c->a, c->is_b ? c->ma : c->mb, &c->d);
+}
+
+/* Whether layer ly is drawn with its change. */
+static bool shows_change(const struct arch_ctx *c, const struct arch_layer *ly)
+{
+	return c->show && c->a.vs && (ly->chg == ARCH_CHG_VALUE || ly->chg == ARCH_CHG_NULL);
+}
+
+/* A layer whose weights are all zero in A and not in B. */
+static bool is_new(const struct arch_layer *ly)
+{
+	return ly->chg == ARCH_CHG_NULL && strncmp(ly->chg_why, "new", 3) == 0;
+}
+
+/*
+ * Layer ly's label (arch_layer_label, with marks) and, when shown, its change: " Δ0.344",
+ * " Δnew", " Δ-" (no number: the bottom line says why). Returns buf.
+ */
+static const char *label_change(struct app *app, const struct arch_ctx *c,
+                                const struct arch_layer *ly, char *buf, size_t size)
+{
+	arch_layer_label(ly, true, app->utf8, buf, size);
+	if (!shows_change(c, ly))
+		return buf;
+	size_t n = strlen(buf);
+	const char *delta = glyph(app, "\xce\x94", "d");
+	if (ly->chg == ARCH_CHG_VALUE)
+		snprintf(buf + n, size - n, " %s%.3g", delta, ly->change);
+	else
+		snprintf(buf + n, size - n, " %s%s", delta, is_new(ly) ? "new" : "-");
+	return buf;
 }
 
 static void arch_view_free(void *p)
@@ -56,6 +122,8 @@ static void arch_view_free(void *p)
 	struct arch_ctx *c = p;
 	arch_free(&c->a);
 	free(c->blk);
+	if (c->have_d)
+		weights_diff_free(&c->d);
 	free(c);
 }
 
@@ -86,11 +154,17 @@ static void pen_item(struct app *app, WINDOW *w, struct pen *p, const char *sep,
 		p->x += draw_text(app, w, p->y, p->x, p->W - 1 - p->x, text, attr, false);
 }
 
-/* The look of layer i: the cursor's reversed, layers with activations bold. */
+/* The look of layer i: the cursor's reversed, layers with activations bold, with the change
+ * shown on the heat scale from 0 to the largest change. */
 static attr_t layer_attr(const struct arch_ctx *c, size_t i, size_t cur)
 {
 	const struct arch_layer *ly = &c->a.layers[i];
 	attr_t a = role_attr(ly->activations ? ROLE_KEY : ROLE_NORMAL);
+	if (shows_change(c, ly) && c->a.largest >= 0)
+		a = role_attr(ly->chg == ARCH_CHG_VALUE
+		                  ? view_heat(ly->change, 0, c->a.layers[c->a.largest].change)
+		              : is_new(ly) ? ROLE_HEAT_5
+		                           : ROLE_DIM);
 	if (ly->activations)
 		a |= A_BOLD;
 	if (i == cur)
@@ -98,9 +172,63 @@ static attr_t layer_attr(const struct arch_ctx *c, size_t i, size_t cur)
 	return a;
 }
 
+/*
+ * Row 3: "weights of A vs B (cnn vs cnn_early): Δ = ||B−A|| / ||A||, largest change: fc1 0.789"
+ * and the heat scale, or why there is no change to show.
+ */
+static void draw_change_line(struct app *app, const struct arch_ctx *c, WINDOW *w, int W)
+{
+	char line[600], kb[24];
+	const char *key = keymode_key(&arch_keys, "change", kb, sizeof kb);
+	const struct arch *a = &c->a;
+	char *an = text_sanitize(c->ma->name, !app->utf8),
+	     *bn = text_sanitize(c->mb->name, !app->utf8);
+	if (!c->comparable || !c->show) {
+		if (!c->comparable && c->ma != c->mb)
+			snprintf(
+			    line, sizeof line,
+			    "weights of A vs B (%.100s vs %.100s): none to compare (no layer with "
+			    "weights of the same shape in both)",
+			    an, bn);
+		else
+			snprintf(
+			    line, sizeof line,
+			    "weights of A vs B (%.100s vs %.100s): hidden   %s: show the change",
+			    an, bn, key);
+		if (c->ma != c->mb)
+			draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_DIM), false);
+		free(an);
+		free(bn);
+		return;
+	}
+	char top[300] = "none";
+	if (a->largest >= 0) {
+		char *ln = text_sanitize(a->layers[a->largest].name, !app->utf8);
+		snprintf(top, sizeof top, "%.200s %.3g", ln, a->layers[a->largest].change);
+		free(ln);
+	}
+	snprintf(line, sizeof line,
+	         "weights of A vs B (%.100s vs %.100s): largest change %s; %s = ||B%sA||/||A|| ",
+	         an, bn, top, glyph(app, "\xce\x94", "d"), glyph(app, "\xe2\x88\x92", "-"));
+	free(an);
+	free(bn);
+	int x = 1 + draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
+	/* the scale, each level's lower edge in its colour: 0 to the largest change in six */
+	double hi = a->largest >= 0 ? a->layers[a->largest].change : 0;
+	for (int k = 0; k < 6 && hi > 0 && x < W - 2; k++) {
+		snprintf(line, sizeof line, " %s%.2g ", k ? glyph(app, "\xe2\x89\xa5", ">=") : "",
+		         hi * k / 6);
+		x += draw_safe(app, w, 3, x, W - 1 - x, line,
+		               role_attr((enum role)(ROLE_HEAT_0 + k)), false);
+	}
+	snprintf(line, sizeof line, "   %s: hide", key);
+	draw_safe(app, w, 3, x, W - 1 - x, line, role_attr(ROLE_DIM), false);
+}
+
 static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct arch_ctx *c = p;
+	arch_map_change(c);
 	const struct arch *a = &c->a;
 	int W = getmaxx(w), H = getmaxy(w);
 	if (nav->cur >= a->n_layers)
@@ -121,6 +249,7 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	    "[A] activations in the study (bold; Enter: the neuron pane's layer), [W] weights; "
 	    "shapes without the batch dimension",
 	    role_attr(ROLE_DIM), false);
+	draw_change_line(app, c, w, W);
 	const char *arrow = glyph(app, " \xe2\x86\x92 ", " -> ");
 	const char *times = glyph(app, "\xc3\x97", "x");
 	size_t cur = nav->cur, cur_blk = a->n_layers ? c->blk[cur] : 0;
@@ -146,7 +275,7 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 			size_t r = cur_blk == b ? (cur - bk->start) / bk->len : 0;
 			for (size_t k = 0; k < bk->len; k++) {
 				size_t i = bk->start + r * bk->len + k;
-				arch_layer_label(&a->layers[i], true, app->utf8, buf, sizeof buf);
+				label_change(app, c, &a->layers[i], buf, sizeof buf);
 				pen_item(app, w, &pn, k ? arrow : "", buf, layer_attr(c, i, cur));
 			}
 			const struct arch_layer *l0 = &a->layers[bk->start];
@@ -159,7 +288,7 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		const struct arch_layer *ly = &a->layers[bk->start];
 		char lab[500];
 		snprintf(buf, sizeof buf, "%.200s: %s", ly->name,
-		         arch_layer_label(ly, true, app->utf8, lab, sizeof lab));
+		         label_change(app, c, ly, lab, sizeof lab));
 		pen_item(app, w, &pn, sep, buf, layer_attr(c, bk->start, cur));
 	}
 	if (!a->n_layers || H < 3)
@@ -174,10 +303,17 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 		                      : (size_t)ly->inputs[k] < a->n_layers
 		                          ? a->layers[ly->inputs[k]].name
 		                          : "?");
-	snprintf(
-	    line, sizeof line, "layer %zu/%zu  %.200s: %s%s%s  %s", cur + 1, a->n_layers, ly->name,
-	    arch_layer_label(ly, true, app->utf8, lab, sizeof lab), o ? "  inputs: " : "", in,
-	    ly->activations ? "Enter: the neuron pane's layer" : "no activations in the study");
+	char chg[300] = "";
+	if (c->show && a->vs && ly->chg == ARCH_CHG_VALUE)
+		snprintf(chg, sizeof chg, "  %s %.4g%s", glyph(app, "\xce\x94", "d"), ly->change,
+		         ly->chg_nonfinite ? " (NaN/inf weights left out)" : "");
+	else if (c->show && a->vs && ly->chg_why)
+		snprintf(chg, sizeof chg, "  no change: %.250s", ly->chg_why);
+	snprintf(line, sizeof line, "layer %zu/%zu  %.200s: %s%s%s%s  %s", cur + 1, a->n_layers,
+	         ly->name, arch_layer_label(ly, true, app->utf8, lab, sizeof lab), chg,
+	         o ? "  inputs: " : "", in,
+	         ly->activations ? "Enter: the neuron pane's layer"
+	                         : "no activations in the study");
 	draw_text(app, w, H - 2, 1, W - 2, line, role_attr(ROLE_HEADER), true);
 }
 
@@ -223,8 +359,25 @@ static int arch_act(struct app *app, void *p, struct view_nav *nav, long arg)
 	return REDRAW_VIEW;
 }
 
+/* c: the weight change of models A and B shown or hidden. */
+static int arch_change_act(struct app *app, void *p, struct view_nav *nav, long arg)
+{
+	(void)nav;
+	(void)arg;
+	struct arch_ctx *c = p;
+	if (!c->comparable) {
+		app_message(
+		    app, true,
+		    "models A and B have no layer with weights of the same shape (:models A B)");
+		return REDRAW_STATUS;
+	}
+	c->show = !c->show;
+	return REDRAW_VIEW;
+}
+
 static struct key_action arch_acts[] = {
     {"model-other", "show model B (again: model A)", arch_act, 0, K('b')},
+    {"change", "colour by the weight change from A to B (hide / show)", arch_change_act, 0, K('c')},
 };
 static KEYMODE(arch_keys, "arch", "Keys of the architecture view", arch_acts);
 
@@ -233,7 +386,7 @@ const struct view_class view_arch = {
     .title = "Architecture",
     .help = "model A's layers left to right, repeated blocks folded (nncmp arch)",
     .prepare = arch_prepare,
-    .compute = NULL,
+    .compute = arch_compute,
     .draw = arch_draw,
     .rows = arch_rows,
     .keys = &arch_keys,

@@ -22,23 +22,6 @@ struct snap_ctx {
 	bool have;
 };
 
-/* True when the two models have a layer of one name with weights of the same shape. */
-static bool share_layer(const struct model *a, const struct model *b)
-{
-	for (size_t i = 0; i < a->n_layers; i++) {
-		const struct layer *la = &a->layers[i];
-		int j = study_layer_index(b, la->name);
-		if (!la->weights_path || j < 0 || !b->layers[j].weights_path)
-			continue;
-		const struct npy_header *ha = &la->weights.h, *hb = &b->layers[j].weights.h;
-		if (ha->ndim == hb->ndim &&
-		    memcmp(ha->dims, hb->dims,
-		           (size_t)(ha->ndim > 0 ? ha->ndim : 0) * sizeof *ha->dims) == 0)
-			return true;
-	}
-	return false;
-}
-
 static void *snap_prepare(struct app *app, struct nn_err *err)
 {
 	const struct study *s = app->s;
@@ -47,12 +30,12 @@ static void *snap_prepare(struct app *app, struct nn_err *err)
 		nn_err_set(err, "the study has one model: there is nothing to compare it with");
 		return NULL;
 	}
-	if (!share_layer(a, b)) {
+	if (!weights_comparable(a, b)) {
 		/* name a pair that would work, if there is one */
 		char hint[200] = "";
 		for (size_t i = 0; i < s->n_models && !*hint; i++)
 			for (size_t j = i + 1; j < s->n_models && !*hint; j++)
-				if (share_layer(&s->models[i], &s->models[j]))
+				if (weights_comparable(&s->models[i], &s->models[j]))
 					snprintf(hint, sizeof hint, " (try :models %.60s %.60s)",
 					         app->model_names[i], app->model_names[j]);
 		nn_err_set(err,

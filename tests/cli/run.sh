@@ -458,6 +458,95 @@ print("[%d,%d,null,%d,null,null]" % tuple(w))' $DIGITS)
 [ "$n" = "$want" ] && ok || bad "arch act_cols: $n"
 expect 2 "--model is required" -- "$NNCMP" arch $DIGITS
 expect 2 "no model 'nope' in digits (models: cnn cnn_early knn mlp)" -- "$NNCMP" arch $DIGITS --model nope
+# arch --vs (issue 17): the relative weight change ||B - A||_F / ||A||_F of every layer, against
+# NumPy's norms on the demo's two snapshots of the cnn (equal shapes: conv1 conv2 fc1 fc2)
+"$NNCMP" arch $DIGITS --model cnn --vs cnn_early --json >"$TMP/archvs.json" &&
+	LC_ALL=C.UTF-8 "$NNCMP" arch $DIGITS --model cnn --vs cnn_early >"$TMP/archvs.txt" &&
+	/usr/bin/python3 - "$DIGITS" "$TMP" <<'PY' && ok || bad "arch --vs cnn_early against NumPy"
+import json, sys
+import numpy as np
+d, t = sys.argv[1] + "/models/", sys.argv[2] + "/"
+j = json.load(open(t + "archvs.json"))
+assert j["model"] == "cnn" and j["vs"] == "cnn_early", j
+want = {}
+for n in ("conv1", "conv2", "fc1", "fc2"):
+    a = np.load(d + "cnn/weights/" + n + ".npy").astype(np.float64)
+    b = np.load(d + "cnn_early/weights/" + n + ".npy").astype(np.float64)
+    assert a.shape == b.shape
+    want[n] = np.linalg.norm(b - a) / np.linalg.norm(a)
+got = {l["name"]: l["change"] for l in j["layers"]}
+assert set(got) == {"conv1", "conv2", "drop", "fc1", "fc2"}, got
+assert got["drop"] is None, got
+for n, v in want.items():
+    assert abs(got[n] - v) <= 1e-12 * v, (n, got[n], v)
+top = max(want, key=want.get)
+assert j["largest"]["name"] == top and abs(j["largest"]["change"] - want[top]) <= 1e-12, j["largest"]
+txt = open(t + "archvs.txt").read()
+for n, v in want.items():
+    assert "%s: " % n in txt and "Δ %.3g" % v in txt, (n, v, txt)
+assert "largest change: %s %.3g\n" % (top, want[top]) in txt, txt
+assert "the weights of A = cnn vs B = cnn_early" in txt, txt
+PY
+# without --vs nothing changes: no "change", no "vs"
+n=$("$NNCMP" arch $DIGITS --model cnn --json | jq -c '[has("vs"), has("largest"), ([.layers[] | has("change")] | any)]')
+[ "$n" = '[false,false,false]' ] && ok || bad "arch without --vs: $n"
+expect 0 "conv1: Conv2d 3x3 8 8x8x8 (80) [A W] d 0." -- env LC_ALL=C "$NNCMP" arch $DIGITS --model cnn --vs cnn_early
+# another shape (mlp's fc1 is 32 x 64, cnn's 64 x 256): no number, and why
+expect 0 "fc1: no change shown: different shape: (32, 64) in mlp, (64, 256) in cnn" -- "$NNCMP" arch $DIGITS --model mlp --vs cnn
+expect 0 "largest change: none (no layer with weights comparable with cnn)" -- "$NNCMP" arch $DIGITS --model mlp --vs cnn
+n=$("$NNCMP" arch $DIGITS --model mlp --vs cnn --json | jq -c '[.largest, .layers[0].change, .layers[0].change_why]')
+[ "$n" = '[null,null,"different shape: (32, 64) in mlp, (64, 256) in cnn"]' ] && ok || bad "arch mlp --vs cnn --json: $n"
+one_line_error "$NNCMP" arch $DIGITS --model cnn --vs nope
+expect 2 "no model 'nope' in digits (models: cnn cnn_early knn mlp)" -- "$NNCMP" arch $DIGITS --model cnn --vs nope
+# a tiny study: equal shapes, a layer B lacks, another shape, ||A|| = 0 ("new"), zero in both,
+# a NaN and an infinity (left out of the norms and counted), and all-NaN
+/usr/bin/python3 - "$TMP/archvs" <<'PY' || bad "making the arch --vs study"
+import os, sys
+import numpy as np
+r = sys.argv[1]
+rng = np.random.default_rng(17)
+for m in ("a", "b"):
+    os.makedirs(r + "/models/" + m + "/weights")
+    np.save(r + "/models/" + m + "/pred.npy", np.array([0, 1, 1, 0], dtype=np.int64))
+np.save(r + "/labels.npy", np.array([0, 1, 0, 1], dtype=np.int64))
+w = lambda m, n, v: np.save(r + "/models/" + m + "/weights/" + n + ".npy", v)
+same = rng.normal(size=(4, 3)).astype(np.float32)
+w("a", "same", same); w("b", "same", (same + 0.1 * rng.normal(size=(4, 3))).astype(np.float32))
+w("a", "gone", rng.normal(size=(3,)))
+w("a", "shaped", rng.normal(size=(2, 3))); w("b", "shaped", rng.normal(size=(3, 2)))
+w("a", "born", np.zeros(5)); w("b", "born", rng.normal(size=5))
+w("a", "zero", np.zeros(2)); w("b", "zero", np.zeros(2))
+x = rng.normal(size=6); x[1] = np.nan; y = rng.normal(size=6); y[4] = np.inf
+w("a", "nan", x); w("b", "nan", y)
+w("a", "allnan", np.full(3, np.nan)); w("b", "allnan", np.ones(3))
+PY
+"$NNCMP" arch "$TMP/archvs" --model a --vs b --json >"$TMP/archvs2.json" &&
+	"$NNCMP" arch "$TMP/archvs" --model a --vs b >"$TMP/archvs2.txt" &&
+	/usr/bin/python3 - "$TMP" <<'PY' && ok || bad "arch --vs on a study of odd layers"
+import json, sys
+import numpy as np
+t = sys.argv[1] + "/"
+r = t + "archvs/models/"
+ld = lambda m, n: np.load(r + m + "/weights/" + n + ".npy").astype(np.float64)
+L = {l["name"]: l for l in json.load(open(t + "archvs2.json"))["layers"]}
+a, b = ld("a", "same"), ld("b", "same")
+assert abs(L["same"]["change"] - np.linalg.norm(b - a) / np.linalg.norm(a)) < 1e-12, L["same"]
+x, y = ld("a", "nan"), ld("b", "nan")
+f = np.isfinite(x) & np.isfinite(y)
+assert L["nan"]["nonfinite"] == 2 and abs(L["nan"]["change"] - np.linalg.norm(y[f] - x[f]) / np.linalg.norm(x[f])) < 1e-12, L["nan"]
+why = {n: (L[n]["change"], L[n]["change_why"]) for n in ("gone", "shaped", "born", "zero", "allnan")}
+assert why == {"gone": (None, "b has no layer of this name"),
+               "shaped": (None, "different shape: (2, 3) in a, (3, 2) in b"),
+               "born": (None, "new: ||A|| = 0"), "zero": (None, "all zero in both"),
+               "allnan": (None, "no finite weight pair (NaN or infinite)")}, why
+txt = open(t + "archvs2.txt").read()
+for line in ("gone: no change shown: b has no layer of this name", "born: no change shown: new: ||A|| = 0",
+             "shaped: no change shown: different shape: (2, 3) in a, (3, 2) in b",
+             "nan: 2 NaN or infinite weight pairs left out of the change"):
+    assert line + "\n" in txt, (line, txt)
+big = max(("same", "nan"), key=lambda n: L[n]["change"])
+assert "largest change: %s %.3g\n" % (big, L[big]["change"]) in txt, txt
+PY
 n=$("$NNCMP" check $DIGITS --json | jq -c '[.models[] | .graph]')
 [ "$n" = '["fx","fx",null,null]' ] && ok || bad "check --json graph: $n"
 

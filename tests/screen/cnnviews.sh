@@ -53,6 +53,33 @@ while IFS= read -r l; do
 	expect "the view draws '$l'" "$l"
 done <"$TMP/labels"
 expect_re "layers of one spatial size share stage 1" "^  1  conv1: [^→]* → conv2: "
+# models A and B (cnn, cnn_early) are two snapshots: each layer with weights shows its relative
+# change ||B - A|| / ||A||, computed here by NumPy, and the header names the largest
+$PY - demo-data/digits "$TMP/labels" >"$TMP/change" <<'PY'
+import sys
+import numpy as np
+d = sys.argv[1] + "/models/"
+chg = {}
+for n in ("conv1", "conv2", "fc1", "fc2"):
+    a = np.load(d + "cnn/weights/" + n + ".npy").astype(np.float64)
+    b = np.load(d + "cnn_early/weights/" + n + ".npy").astype(np.float64)
+    chg[n] = np.linalg.norm(b - a) / np.linalg.norm(a)
+top = max(chg, key=chg.get)
+print("largest change %s %.3g;" % (top, chg[top]))
+for l in open(sys.argv[2]).read().splitlines():
+    n = l.split(":")[0]
+    if n in chg:
+        print("%s \u0394%.3g" % (l, chg[n]))
+PY
+expect "the view says whose weights it compares" "weights of A vs B (cnn vs cnn_early): "
+while IFS= read -r l; do
+	expect "the view shows '$l'" "$l"
+done <"$TMP/change"
+keys c
+expect "c hides the change" "weights of A vs B (cnn vs cnn_early): hidden"
+expect_not "no change is drawn once hidden" "Δ0."
+keys c
+expect "c shows it again" "$(head -1 "$TMP/change")"
 # the first layer with activations, by the JSON; move the cursor onto it and press Enter
 idx=$($PY -c 'import json,sys; a=json.load(open(sys.argv[1])); print([i for i,l in enumerate(a["layers"]) if l["activations"]][1])' "$TMP/arch.json")
 name=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][int(sys.argv[2])]["name"])' "$TMP/arch.json" "$idx")
@@ -73,6 +100,14 @@ keys Enter
 expect "search moves the cursor to a layer by name" "layer 6/6  fc2:"
 keys Enter
 expect "Enter on a layer without activations says so" "fc2 has no activations in the study"
+keys Escape
+# a pair without a layer of one shape (mlp's fc1 is 32 × 64, cnn's 64 × 256): nothing to colour
+keys : && type_text "models cnn mlp" && keys Enter
+keys A
+expect "A vs an mlp: no change to show, and why" "weights of A vs B (cnn vs mlp): none to compare"
+expect_not "no change is drawn" "Δ0."
+keys c
+expect "c says why there is nothing to show" "models A and B have no layer with weights of the same shape"
 keys Escape
 
 echo "== folded blocks: a copy of digits whose cnn has 3 × [Conv2d → ReLU]"
