@@ -559,7 +559,8 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 				rc =
 				    issues_mix(&ps, layers, (size_t)nl,
 				               o->k ? o->k : ISSUES_KNN_DEFAULT_K, flag, score,
-				               sugg, &out->layers_mixed, &out->layers_dropped, err);
+				               sugg, &out->layers_mixed, &out->layers_dropped,
+				               &out->mix_weight, err);
 			else
 				rc = issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg,
 				                        err);
