@@ -34,11 +34,11 @@
  *              activations come from a model trained on these very labels); Q is averaged over
  *              the layers kept and P' = (1 - w) P + w Q, where w in [0, 1] is the one whose P'
  *              predicts the given labels with the least summed Brier score (closed form:
- *              w = -sum (P - onehot(y)).(Q - P) / sum |Q - P|^2, clipped); then as mean on P'. Without layers, or above ISSUES_KNN_MAX_N instances unless
- *              opts.force, it is mean.
- * cl, margin, iies, mean and mix use one model's probabilities (opts.model; mix then reads that
- * model's layers only) or, by default, the mean of the probability matrices of every model that
- * has them (logits through a softmax, as at open).
+ *              w = -sum (P - onehot(y)).(Q - P) / sum |Q - P|^2, clipped); then as mean on P'.
+ * Without layers, or above ISSUES_KNN_MAX_N instances unless opts.force, it is mean. cl, margin,
+ * iies, mean and mix use one model's probabilities (opts.model; mix then reads that model's layers
+ * only) or, by default, the mean of the probability matrices of every model that has them (logits
+ * through a softmax, as at open).
  *
  * Everything returned is owned by the caller (issue_list_free). The study is only read, so
  * several computations may run at once on one study. A computation honours prog->cancel at
