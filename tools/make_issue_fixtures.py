@@ -17,7 +17,8 @@ Each case is {method, model, exclude, labels, k} and its expectation {count, fla
 order (the flagged instances in rank order), scores (N, null when excluded), suggested (one per
 flagged instance, in `order`), ranked and ranked_suggested (every instance kept, in rank order:
 the flagged ones, then the rest), estimated (cl: the calibrated confident joint's off-diagonal
-sum, cleanlab's num_label_issues; the others: count)}; mix adds layers_mixed, layers_dropped and
+sum, cleanlab's num_label_issues; the others: count)}; mix adds layers_mixed, layers_dropped,
+mix_weight and
 near_ties (instances whose k-th and (k+1)-th neighbours are within 1e-5 in cosine, where float32
 similarities may pick another neighbour).
 
@@ -28,8 +29,9 @@ out, ties to the lower index; a row of zeros or with a non-finite value has no c
 no neighbours and is no one's neighbour), v_i(c) = sum of P[j, y_j] over neighbours j labelled c,
 Q_i = v_i / sum_c v_i(c) (label counts / k when that sum is 0), drops a layer whose argmax Q = y
 holds on more than 10 points more rows than argmax P = y, averages Q over the layers kept and
-ranks by 1 - P'[i, y_i], P' = P/2 + Q/2; suggested argmax P' (the runner-up if that is the
-label).
+ranks by 1 - P'[i, y_i], P' = (1 - w) P + w Q with w in [0, 1] the one of least summed Brier
+score over the kept instances (closed form: -sum (P - onehot y).(Q - P) / sum |Q - P|^2, clipped);
+suggested argmax P' (the runner-up if that is the label).
 
 Confident learning (Northcutt, Jiang & Chuang 2021) is cleanlab 2.9's find_label_issues default
 (prune_by_noise_rate): thresholds t_k = mean p_k over the kept instances labelled k (at least
@@ -348,11 +350,24 @@ def mix(P, y, keep, layers, k):
             continue
         Qs.append(Q)
         near |= amb
+    w = 0.0
     if Qs:
         q = Qs[0].copy()
         for Q in Qs[1:]:
             q += Q
-        P2 = 0.5 * P + 0.5 * (q / len(Qs))
+        Qm = q / len(Qs)
+        # w: the least summed Brier score of P' on the given labels, in closed form (a = P -
+        # onehot(y), d = Q - P: w = -sum a.d / sum |d|^2 clipped to [0, 1]); each row's terms
+        # summed over the classes, then the rows in index order, as nncmp sums
+        E = np.zeros_like(P)
+        E[rows, y] = 1.0
+        d = Qm - P
+        rad = np.add.accumulate((P - E) * d, axis=1)[:, -1][keep]
+        rdd = np.add.accumulate(d * d, axis=1)[:, -1][keep]
+        ad = np.add.accumulate(rad)[-1] if len(rad) else 0.0
+        dd = np.add.accumulate(rdd)[-1] if len(rdd) else 0.0
+        w = float(min(max(-ad / dd, 0.0), 1.0)) if dd > 0 else 0.0
+        P2 = (1 - w) * P + w * Qm
     else:
         P2 = P
     best = P2.argmax(axis=1)
@@ -361,7 +376,7 @@ def mix(P, y, keep, layers, k):
     other = R.argmax(axis=1)
     sugg = np.where((best == y) & (c > 1), other, best)
     score = np.where(keep, 1.0 - P2[rows, y], np.nan)
-    return (best != y) & keep, score, sugg, len(Qs), dropped, near
+    return (best != y) & keep, score, sugg, len(Qs), dropped, near, w
 
 
 def mix_layer_list(acts, case):
@@ -401,10 +416,10 @@ def expect(labels, models, acts, case):
         flag, score, sugg, tie = consensus(models, model, y, keep)
     elif m in ("mean", "mix"):
         layers = mix_layer_list(acts, case) if m == "mix" else []
-        flag, score, sugg, mixed, dropped, near = mix(mean_probs(models, model), y, keep, layers,
+        flag, score, sugg, mixed, dropped, near, weight = mix(mean_probs(models, model), y, keep, layers,
                                                       case["k"])
         if m == "mix":
-            extra = {"layers_mixed": mixed, "layers_dropped": dropped,
+            extra = {"layers_mixed": mixed, "layers_dropped": dropped, "mix_weight": weight,
                      "near_ties": sorted(near)}
     else:
         layer = case.get("layer") or next(iter(acts))

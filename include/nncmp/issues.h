@@ -32,11 +32,13 @@
  *              when i has no neighbour); a layer is dropped (the guard) when argmax Q = y holds
  *              on more than 10 percentage points more of the rows than argmax P = y (its
  *              activations come from a model trained on these very labels); Q is averaged over
- *              the layers kept and P' = P/2 + Q/2; then as mean on P'. Without layers, or above
- *              ISSUES_KNN_MAX_N instances unless opts.force, it is mean.
- * cl, margin, iies, mean and mix use one model's probabilities (opts.model; mix then reads that
- * model's layers only) or, by default, the mean of the probability matrices of every model that
- * has them (logits through a softmax, as at open).
+ *              the layers kept and P' = (1 - w) P + w Q, where w in [0, 1] is the one whose P'
+ *              predicts the given labels with the least summed Brier score (closed form:
+ *              w = -sum (P - onehot(y)).(Q - P) / sum |Q - P|^2, clipped); then as mean on P'.
+ * Without layers, or above ISSUES_KNN_MAX_N instances unless opts.force, it is mean. cl, margin,
+ * iies, mean and mix use one model's probabilities (opts.model; mix then reads that model's layers
+ * only) or, by default, the mean of the probability matrices of every model that has them (logits
+ * through a softmax, as at open).
  *
  * Everything returned is owned by the caller (issue_list_free). The study is only read, so
  * several computations may run at once on one study. A computation honours prog->cancel at
@@ -107,6 +109,7 @@ struct issue_list {
 	 * off-diagonal sum (cleanlab's num_label_issues); the others, count */
 	size_t estimated;
 	size_t layers_mixed, layers_dropped; /* mix: layers mixed in, layers the guard left out */
+	double mix_weight; /* mix: the neighbour vote's weight w in P' = (1 - w) P + w Q */
 };
 
 /*

@@ -78,10 +78,11 @@ int issues_knn(const struct study *s, const struct layer *ly, const int32_t *lab
                double *score, int32_t *suggested, struct nn_err *err);
 /*
  * mix (issues.h) over ps and the nl layers (none: the mean method), k neighbours each. *mixed
- * receives how many layers were mixed in, *dropped how many the guard left out. Returns 0 or -1.
+ * receives how many layers were mixed in, *dropped how many the guard left out, *weight the
+ * neighbour vote's weight (0 without layers). Returns 0 or -1.
  */
 int issues_mix(const struct prob_src *ps, const struct layer *const *layers, size_t nl, size_t k,
                uint8_t *flag, double *score, int32_t *suggested, size_t *mixed, size_t *dropped,
-               struct nn_err *err);
+               double *weight, struct nn_err *err);
 
 #endif

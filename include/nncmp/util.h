@@ -62,6 +62,12 @@ int nn_err_set(struct nn_err *err, const char *fmt, ...) __attribute__((format(p
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
+/*
+ * xcalloc for a large array filled right after (per-instance arrays of millions): asks the kernel
+ * for transparent huge pages over it, so that filling it takes a few hundred page faults instead
+ * of one per 4 KiB (a quarter of a reopened report's time at 1M). Freed with free().
+ */
+void *xcalloc_big(size_t nmemb, size_t size);
 void *xreallocarray(void *ptr, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);

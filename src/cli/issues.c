@@ -15,10 +15,12 @@ static const char issues_help[] =
     "Ranks the instances by how likely their label is wrong, best suspects first, and says how\n"
     "many the method flags. Methods:\n"
     "  mix        the default when a model has probabilities: self-confidence on the mean\n"
-    "             probabilities P mixed half and half with the labels of each instance's k\n"
-    "             nearest neighbours (cosine) in every layer with activations, each weighted by\n"
+    "             probabilities P mixed with the labels of each instance's k nearest\n"
+    "             neighbours (cosine) in every layer with activations, each weighted by\n"
     "             P(its label); a layer whose vote agrees with the labels on over 10 points more\n"
-    "             rows than the models do is left out; score 1 - P'(label); flags\n"
+    "             rows than the models do is left out; P' = (1 - w) P + w (the vote), w in\n"
+    "             [0, 1] the one whose P' predicts the given labels with the least squared\n"
+    "             error (a weak neighbour space gets a low w); score 1 - P'(label); flags\n"
     "             argmax P' != label. Without layers (or above 200000 instances without\n"
     "             --force) it is mean. The best on the mean over make bench-triage's studies.\n"
     "  mean       self-confidence on P: score 1 - P(label); flags argmax P != label\n"
@@ -53,7 +55,7 @@ static const char issues_help[] =
     "instances\n"
     "                 that match the filter; estimated_errors: cl's calibrated confident joint\n"
     "                 off the diagonal, as cleanlab's num_label_issues, else the flagged count;\n"
-    "                 mix adds \"layers_mixed\" and \"layers_dropped\")\n"
+    "                 mix adds \"layers_mixed\", \"layers_dropped\" and \"mix_weight\")\n"
     "  --help         this text\n";
 
 struct issues_args {
@@ -117,6 +119,7 @@ static int issues_json(const struct study *s, const struct issue_list *l, const 
 		                    json_integer((json_int_t)l->layers_mixed));
 		json_object_set_new(root, "layers_dropped",
 		                    json_integer((json_int_t)l->layers_dropped));
+		json_object_set_new(root, "mix_weight", cli_json_real(l->mix_weight));
 	}
 	json_object_set_new(root, "issues", arr);
 	return cli_json_print(root);
@@ -130,6 +133,8 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 	       m ? ", model " : "", m ? m : "");
 	if (l->method == ISSUE_MIX)
 		printf(", %zu layer%s", l->layers_mixed, cli_plural(l->layers_mixed));
+	if (l->method == ISSUE_MIX && l->layers_mixed)
+		printf(", vote weight %.2f", l->mix_weight);
 	if (l->method == ISSUE_MIX && l->layers_dropped)
 		printf(", %zu left out by the guard", l->layers_dropped);
 	printf("): ");

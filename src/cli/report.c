@@ -1,8 +1,11 @@
 /* report.c — `nncmp report`: every model's scores and every pair's agreement, text or JSON. */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "nncmp/classnames.h"
@@ -36,6 +39,9 @@ static const char report_help[] =
 
 /* Past this many models, the pairs (M(M-1)/2, each with a bootstrap) are compared on request. */
 #define REPORT_ALL_PAIRS_MAX_MODELS 16
+/* report_compute's threads: at most this many, and one below this many instances. */
+#define REPORT_THREADS         8
+#define REPORT_THREAD_MIN_ROWS 65536
 
 struct report {
 	const struct study *s;
@@ -118,24 +124,61 @@ static int pairs_parse(const struct study *s, const char *spec, struct pair_list
 	return rc;
 }
 
+/* The report's independent parts (each model, each pair, the n_correct histogram), taken in turn
+ * by the threads of report_compute. */
+struct report_work {
+	struct report *r;
+	const struct pair_list *pl;
+	uint64_t seed;
+	atomic_size_t next;
+};
+
+static void *report_worker(void *arg)
+{
+	struct report_work *w = arg;
+	struct report *r = w->r;
+	const struct study *s = r->s;
+	size_t m = s->n_models, total = m + w->pl->n + 1;
+	for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < total;) {
+		if (k < m) {
+			metrics_model(s, k, r->idx, r->n, &r->mm[k]);
+		} else if (k < m + w->pl->n) {
+			size_t p = k - m, a = w->pl->ab[2 * p], b = w->pl->ab[2 * p + 1];
+			/* the pair's place among all pairs seeds its bootstrap, named or not */
+			size_t place = metrics_pair_index(m, a < b ? a : b, a < b ? b : a);
+			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, w->seed + place, &r->pm[p]);
+		} else {
+			metrics_n_correct(s, r->idx, r->n, r->n_correct);
+		}
+	}
+	return NULL;
+}
+
+/* Computes every part on as many threads as there are CPUs (the parts share nothing). */
 static void report_compute(struct report *r, const struct pair_list *pl, uint64_t seed)
 {
 	const struct study *s = r->s;
 	size_t m = s->n_models;
-	r->mm = xcalloc(m, sizeof *r->mm);
-	for (size_t k = 0; k < m; k++)
-		metrics_model(s, k, r->idx, r->n, &r->mm[k]);
+	r->mm = xcalloc(m ? m : 1, sizeof *r->mm);
 	r->n_pairs = pl->n;
 	r->pairs_omitted = m * (m - 1) / 2 - pl->n;
 	r->pm = xcalloc(r->n_pairs ? r->n_pairs : 1, sizeof *r->pm);
-	for (size_t k = 0; k < pl->n; k++) {
-		size_t a = pl->ab[2 * k], b = pl->ab[2 * k + 1];
-		/* the pair's place among all pairs seeds its bootstrap, named or not */
-		size_t place = metrics_pair_index(m, a < b ? a : b, a < b ? b : a);
-		metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, seed + place, &r->pm[k]);
-	}
 	r->n_correct = xcalloc(m + 1, sizeof *r->n_correct);
-	metrics_n_correct(s, r->idx, r->n, r->n_correct);
+	struct report_work w = {.r = r, .pl = pl, .seed = seed};
+	atomic_init(&w.next, 0);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t parts = m + pl->n + 1, nt = cpus > 1 ? (size_t)cpus : 1;
+	nt = nt < parts ? nt : parts;
+	nt = nt < REPORT_THREADS ? nt : REPORT_THREADS;
+	nt = (r->idx ? r->n : s->n) < REPORT_THREAD_MIN_ROWS ? 1 : nt; /* not worth a thread */
+	pthread_t tids[REPORT_THREADS];
+	bool started[REPORT_THREADS] = {false};
+	for (size_t t = 1; t < nt; t++)
+		started[t] = pthread_create(&tids[t], NULL, report_worker, &w) == 0;
+	report_worker(&w); /* this thread too, and what a failed start left */
+	for (size_t t = 1; t < nt; t++)
+		if (started[t])
+			pthread_join(tids[t], NULL);
 }
 
 static void report_free(struct report *r)

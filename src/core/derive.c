@@ -158,6 +158,8 @@ int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, doubl
 
 /* Rows per work item: small enough to share three models fairly between two CPUs. */
 #define DERIVE_CHUNK_ROWS 32768
+/* At most this many threads read cache files. */
+#define DERIVE_CACHE_THREADS 8
 
 /* A model's outcome: its first invalid row (n when none) and why it is invalid. */
 struct derive_model {
@@ -245,26 +247,64 @@ static void *derive_worker(void *arg)
 	return NULL;
 }
 
+/* The models to look up in the cache, taken in turn by the threads. */
+struct cache_work {
+	struct study *s;
+	const char *dir;
+	struct derive_work *w;
+	char **keys;
+	bool *hit;
+	atomic_size_t next;
+};
+
+static void *cache_worker(void *arg)
+{
+	struct cache_work *cw = arg;
+	for (size_t k; (k = atomic_fetch_add(&cw->next, 1)) < cw->w->n_dm;)
+		cw->hit[k] = cw->keys[k] &&
+		             derive_cache_load(cw->dir, cw->keys[k], cw->s, cw->w->dm[k].m) == 0;
+	return NULL;
+}
+
 /*
  * Fills from the cache what it holds (dm entries of models found there leave the work); keys[k]
- * gets each remaining model's key, to store its arrays once they are derived.
+ * gets each remaining model's key, to store its arrays once they are derived. The models' files
+ * are read on as many threads as there are CPUs (each is checked and widened apart).
  */
 static void derive_from_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
 {
 	uint32_t crc = derive_cache_labels_crc(s);
+	for (size_t k = 0; k < w->n_dm; k++)
+		keys[k] = w->dm[k].why ? NULL : derive_cache_key(s, w->dm[k].m, crc);
+	struct cache_work cw = {.s = s, .dir = dir, .w = w, .keys = keys};
+	cw.hit = xcalloc(w->n_dm ? w->n_dm : 1, sizeof *cw.hit);
+	atomic_init(&cw.next, 0);
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus > 1 ? (size_t)cpus : 1;
+	nt = nt < w->n_dm ? nt : (w->n_dm ? w->n_dm : 1);
+	pthread_t tids[DERIVE_CACHE_THREADS];
+	bool started[DERIVE_CACHE_THREADS] = {false};
+	nt = nt < DERIVE_CACHE_THREADS ? nt : DERIVE_CACHE_THREADS;
+	for (size_t t = 1; t < nt; t++)
+		started[t] = pthread_create(&tids[t], NULL, cache_worker, &cw) == 0;
+	cache_worker(&cw); /* this thread too, and what a failed start left */
+	for (size_t t = 1; t < nt; t++)
+		if (started[t])
+			pthread_join(tids[t], NULL);
 	size_t kept = 0;
 	for (size_t k = 0; k < w->n_dm; k++) {
-		struct model *m = w->dm[k].m;
-		char *key = w->dm[k].why ? NULL : derive_cache_key(s, m, crc);
-		if (key && derive_cache_load(dir, key, s, m) == 0) {
-			m->derived_cached = true;
-			free(key);
+		if (cw.hit[k]) {
+			w->dm[k].m->derived_cached = true;
+			free(keys[k]);
 			continue;
 		}
-		keys[kept] = key;
+		keys[kept] = keys[k];
 		w->dm[kept++] = w->dm[k];
 	}
+	for (size_t k = kept; k < w->n_dm; k++)
+		keys[k] = NULL;
 	w->n_dm = kept;
+	free(cw.hit);
 }
 
 /* Stores each derived model whose sources did not change while they were read. */
@@ -292,11 +332,11 @@ int derive_models(struct study *s, struct nn_err *err)
 		struct model *m = &s->models[k];
 		if (m->src == SRC_PRED)
 			continue;
-		m->pred = xcalloc(n, sizeof *m->pred);
-		m->conf = xcalloc(n, sizeof *m->conf);
-		m->margin = xcalloc(n, sizeof *m->margin);
-		m->p_label = xcalloc(n, sizeof *m->p_label);
-		m->rank = xcalloc(n, sizeof *m->rank);
+		m->pred = xcalloc_big(n, sizeof *m->pred);
+		m->conf = xcalloc_big(n, sizeof *m->conf);
+		m->margin = xcalloc_big(n, sizeof *m->margin);
+		m->p_label = xcalloc_big(n, sizeof *m->p_label);
+		m->rank = xcalloc_big(n, sizeof *m->rank);
 		w.dm[w.n_dm++] = (struct derive_model){.m = m, .bad_row = n};
 		if (m->probs.cols == 0) { /* refused at open; never index an empty row */
 			w.dm[w.n_dm - 1].bad_row = 0;

@@ -556,10 +556,10 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 			if (m == ISSUE_CL)
 				rc = issues_cl(&ps, flag, score, sugg, &out->estimated, err);
 			else if (m == ISSUE_MEAN || m == ISSUE_MIX)
-				rc =
-				    issues_mix(&ps, layers, (size_t)nl,
-				               o->k ? o->k : ISSUES_KNN_DEFAULT_K, flag, score,
-				               sugg, &out->layers_mixed, &out->layers_dropped, err);
+				rc = issues_mix(&ps, layers, (size_t)nl,
+				                o->k ? o->k : ISSUES_KNN_DEFAULT_K, flag, score,
+				                sugg, &out->layers_mixed, &out->layers_dropped,
+				                &out->mix_weight, err);
 			else
 				rc = issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg,
 				                        err);

@@ -7,8 +7,10 @@
  * label i and class j, the n_ij instances labelled i of largest margin p_j - p_i, ties to the
  * lower index) are then found with bounded heaps from the misclassified rows alone: a correctly
  * classified row has no positive margin, so when a cell's heap fills with positive margins it
- * is exact. Only a cell that does not (rare) needs the other rows of its class. A last look at
- * the misclassified rows decides which are flagged.
+ * is exact. Only a cell that does not (rare) needs the other rows of its class. A
+ * misclassified row is flagged when it is in one of its class's heaps (read off the heaps) and
+ * p_label + 1e-6 is not its first maximum (noted during the first pass): the probabilities are
+ * read once in full and once for the misclassified rows.
  */
 #include <math.h>
 #include <pthread.h>
@@ -267,8 +269,13 @@ enum cl_pass_kind {
 	CL_JOINT,   /* every row: the argmax and the confident joint */
 	CL_MARGINS, /* misclassified rows: their margins into the heaps */
 	CL_REST,    /* correctly classified rows of the classes in `full`: the same */
-	CL_FLAG,    /* misclassified rows: flagged when a margin reaches its cell's threshold */
 };
+
+/* Bits of cl_part.mark, a byte per row. */
+enum {
+	CL_BEYOND = 1, /* p_label + 1e-6 is not the first maximum */
+	CL_IN = 2
+}; /* the row is in one of its class's heaps */
 
 /* One thread's share of a pass: rows [i0, i1), its own buffers, counts and heaps. */
 struct cl_part {
@@ -277,10 +284,10 @@ struct cl_part {
 	enum cl_pass_kind kind;
 	const double *tc; /* the confidence thresholds t_j - 1e-6 */
 	int32_t *sugg;
-	uint8_t *flag;
+	uint8_t *mark;       /* CL_JOINT sets CL_BEYOND of the misclassified rows */
 	uint64_t *cj;        /* CL_JOINT: c × c */
 	const size_t *ncell; /* cells of given class l are ncell[l] .. ncell[l+1]-1 */
-	struct cell *cells;  /* CL_MARGINS, CL_REST: this part's heaps; CL_FLAG: the merged ones */
+	struct cell *cells;  /* CL_MARGINS, CL_REST: this part's heaps */
 	const uint8_t *full; /* CL_REST: the classes whose cells need every row */
 	struct nn_err err;
 	int rc;
@@ -299,7 +306,6 @@ static bool cl_reads(const struct cl_part *w, size_t i)
 	case CL_REST:
 		return w->sugg[i] == l && w->full[l];
 	case CL_MARGINS:
-	case CL_FLAG:
 		return w->sugg[i] != l && w->ncell[l] < w->ncell[l + 1];
 	}
 	return false;
@@ -333,14 +339,8 @@ static void *cl_part_run(void *arg)
 				w->sugg[i] = (int32_t)best;
 				if (guess < c)
 					w->cj[l * c + guess]++;
-			} else if (w->kind == CL_FLAG) {
-				bool in = false;
-				for (size_t k = w->ncell[l]; k < w->ncell[l + 1] && !in; k++) {
-					const struct cell *h = &w->cells[k];
-					struct mrow me = {p[h->j] - p[l], i};
-					in = h->size < h->cap || !mrow_before(h->heap[0], me);
-				}
-				w->flag[i] = in && cl_beyond_label(p, c, l);
+				if (best != l && cl_beyond_label(p, c, l))
+					w->mark[i] = CL_BEYOND;
 			} else {
 				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
 					heap_push(&w->cells[k],
@@ -417,6 +417,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	struct cell *cells = NULL;
 	struct mrow *heaps = NULL;
 	struct cl_part *parts = NULL;
+	uint8_t *mark = xcalloc(n ? n : 1, sizeof *mark);
 	int rc = 0;
 	if (ps->prog)
 		atomic_store(&ps->prog->total, 3 * n);
@@ -443,7 +444,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	parts = xcalloc(nt, sizeof *parts);
 	for (size_t k = 0; k < nt; k++) {
 		parts[k] =
-		    (struct cl_part){.ps = ps, .tc = t, .sugg = sugg, .flag = flag, .full = full};
+		    (struct cl_part){.ps = ps, .tc = t, .sugg = sugg, .mark = mark, .full = full};
 		parts[k].cj = k ? xcalloc(c * c, sizeof *cj) : cj;
 	}
 	rc = cl_pass(parts, nt, n, CL_JOINT, err);
@@ -509,10 +510,18 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 		cl_merge_heaps(cells, nt, nc, ncell[c]);
 	}
 
-	/* flagged: in a cell's first n_ij, and p_label + 1e-6 is not the first maximum */
-	for (size_t w = 0; w < nt; w++)
-		parts[w].cells = cells;
-	rc = cl_pass(parts, nt, n, CL_FLAG, err);
+	/* flagged: a misclassified row in a cell's first n_ij (the merged heaps hold exactly those,
+	 * and a row only enters the heaps of its own class), and p_label + 1e-6 is not its first
+	 * maximum */
+	for (size_t k = 0; k < ncell[c]; k++)
+		for (size_t e = 0; e < cells[k].size; e++)
+			mark[cells[k].heap[e].i] |= CL_IN;
+	for (size_t i = 0; i < n; i++) {
+		size_t l = (size_t)lab[i];
+		if (!(ex && ex[i]) && sugg[i] != lab[i] && ncell[l] < ncell[l + 1])
+			flag[i] = mark[i] == (CL_BEYOND | CL_IN);
+	}
+	rc = issues_tick(ps->prog, n, err);
 out:
 	free(row);
 	prob_scratch_free(&sc);
@@ -525,5 +534,6 @@ out:
 	free(cells);
 	free(heaps);
 	free(parts);
+	free(mark);
 	return rc;
 }

@@ -61,7 +61,7 @@ static int32_t mix_vote(const struct mix_layer *ml, size_t i, size_t k, const in
 
 int issues_mix(const struct prob_src *ps, const struct layer *const *layers, size_t nl, size_t k,
                uint8_t *flag, double *score, int32_t *sugg, size_t *mixed, size_t *dropped,
-               struct nn_err *err)
+               double *weight, struct nn_err *err)
 {
 	const struct study *s = ps->s;
 	size_t n = s->n, c = ps->c, block = issues_block_rows(c);
@@ -76,8 +76,9 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 	size_t used = 0, kept = 0, agree_p = 0;
 	int rc = 0;
 	*mixed = *dropped = 0;
+	*weight = 0;
 	if (ps->prog)
-		atomic_store(&ps->prog->total, (nl + (nl ? 2 : 1)) * n);
+		atomic_store(&ps->prog->total, (nl + (nl ? 3 : 1)) * n);
 
 	/* P[i, y_i] for the votes, and how often the models' argmax is the label (the guard) */
 	for (size_t i0 = 0; nl && i0 < n && rc == 0; i0 += block) {
@@ -120,7 +121,46 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 			used++;
 	}
 
-	/* P' = P / 2 + (the mean of the layers' Q) / 2; score 1 - P'[i, y_i] */
+	/*
+	 * The weight w of the vote in P' = (1 - w) P + w Q: the one whose P' predicts the given
+	 * labels with the least squared error (Brier score) summed over the instances, in closed
+	 * form: with a = P - onehot(y) and d = Q - P, sum |a + w d|^2 is least at w = -sum a.d /
+	 * sum |d|^2, clipped to [0, 1] (0 when Q = P everywhere). P (out-of-fold models) and Q
+	 * (the neighbours' labels, not the instance's own) both predict a label without seeing it,
+	 * so the weight is chosen on the given labels, per study: a weak neighbour space (the
+	 * hidden layer of a text MLP) gets a low weight, a strong one a high weight.
+	 */
+	double ad = 0, dd = 0;
+	for (size_t i0 = 0; used && i0 < n && rc == 0; i0 += block) {
+		size_t nb = n - i0 < block ? n - i0 : block;
+		prob_src_rows(ps, i0, nb, rows, &sc);
+		for (size_t r = 0; r < nb; r++) {
+			size_t i = i0 + r;
+			if (ex && ex[i])
+				continue;
+			const double *p = rows + r * c;
+			memset(q, 0, c * sizeof *q);
+			for (size_t u = 0; u < used; u++)
+				if (mix_vote(&ml[u], i, k, lab, pl, v, q) < 0)
+					for (size_t j = 0; j < c; j++)
+						q[j] += p[j];
+			double rad = 0, rdd = 0;
+			for (size_t j = 0; j < c; j++) {
+				double d = q[j] / (double)used - p[j];
+				rad += (p[j] - ((int32_t)j == lab[i])) * d;
+				rdd += d * d;
+			}
+			ad += rad;
+			dd += rdd;
+		}
+		rc = issues_tick(ps->prog, nb, err);
+	}
+	if (nl && !used && rc == 0)
+		rc = issues_tick(ps->prog, n, err); /* every layer dropped: no weight to choose */
+	double w = dd > 0 ? -ad / dd : 0;
+	w = w > 1 ? 1 : w > 0 ? w : 0;
+
+	/* P' = (1 - w) P + w (the mean of the layers' Q); score 1 - P'[i, y_i] */
 	for (size_t i0 = 0; i0 < n && rc == 0; i0 += block) {
 		size_t nb = n - i0 < block ? n - i0 : block;
 		prob_src_rows(ps, i0, nb, rows, &sc);
@@ -136,7 +176,7 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 						for (size_t j = 0; j < c; j++)
 							q[j] += p[j]; /* no neighbours: no vote */
 				for (size_t j = 0; j < c; j++)
-					p[j] = 0.5 * p[j] + 0.5 * (q[j] / (double)used);
+					p[j] = (1.0 - w) * p[j] + w * (q[j] / (double)used);
 			}
 			size_t best = 0;
 			for (size_t j = 1; j < c; j++)
@@ -153,6 +193,7 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 		rc = issues_tick(ps->prog, nb, err);
 	}
 	*mixed = used;
+	*weight = w;
 	for (size_t u = 0; u < nl; u++) {
 		free(ml[u].nbr);
 		free(ml[u].len);

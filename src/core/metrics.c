@@ -133,11 +133,23 @@ int metrics_correct_count(const struct study *s, size_t i)
 
 void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx, int64_t *hist)
 {
-	size_t n = idx ? n_idx : s->n;
-	memset(hist, 0, (s->n_models + 1) * sizeof *hist);
-	for (size_t k = 0; k < n; k++)
-		if (!study_removed(s, at(idx, k)))
-			hist[metrics_correct_count(s, at(idx, k))]++;
+	size_t n = idx ? n_idx : s->n, nm = s->n_models;
+	memset(hist, 0, (nm + 1) * sizeof *hist);
+	const int32_t *labels = s->labels;
+	const uint8_t *status = s->status;
+	const int32_t *pred[3] = {nm > 0 ? s->models[0].pred : NULL,
+	                          nm > 1 ? s->models[1].pred : NULL,
+	                          nm > 2 ? s->models[2].pred : NULL};
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		if (status && status[i] == STATUS_REMOVED)
+			continue;
+		int32_t y = labels[i];
+		if (nm == 3) /* the common case, unrolled: metrics_correct_count() */
+			hist[(pred[0][i] == y) + (pred[1][i] == y) + (pred[2][i] == y)]++;
+		else
+			hist[metrics_correct_count(s, i)]++;
+	}
 }
 
 /* Loader's Stirling error ln(n!) − ln(√(2πn)(n/e)^n). */
@@ -267,32 +279,35 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	int64_t *marg_a = xcalloc(c, sizeof *marg_a), *marg_b = xcalloc(c, sizeof *marg_b);
 	int64_t agree = 0;
 	size_t used = 0;
+	/* counts per true class of the four outcomes, indexed by (a wrong)·2 + (b wrong): no branch
+	 * on how the models did (they are right at random as far as the predictor can tell) */
+	int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
+	const int32_t *labels = s->labels;
+	const uint8_t *status = s->status;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = at(idx, k);
-		if (study_removed(s, i))
+		if (status &&
+		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
 			continue;
 		used++;
-		int32_t y = s->labels[i];
-		bool ra = pa[i] == y, rb = pb[i] == y;
-		struct agreement *g = &out->per_class[y];
-		if (ra && rb)
-			g->both_correct++;
-		else if (ra)
-			g->only_a++;
-		else if (rb)
-			g->only_b++;
-		else
-			g->both_wrong++;
-		agree += pa[i] == pb[i];
-		marg_a[pa[i]]++;
-		marg_b[pb[i]]++;
+		int32_t y = labels[i], ya = pa[i], yb = pb[i];
+		cnt[y][(ya != y) * 2 + (yb != y)]++;
+		agree += ya == yb;
+		marg_a[ya]++;
+		marg_b[yb]++;
 	}
 	for (size_t j = 0; j < c; j++) {
-		out->all.both_correct += out->per_class[j].both_correct;
-		out->all.only_a += out->per_class[j].only_a;
-		out->all.only_b += out->per_class[j].only_b;
-		out->all.both_wrong += out->per_class[j].both_wrong;
+		struct agreement *g = &out->per_class[j];
+		g->both_correct = cnt[j][0];
+		g->only_a = cnt[j][1];
+		g->only_b = cnt[j][2];
+		g->both_wrong = cnt[j][3];
+		out->all.both_correct += g->both_correct;
+		out->all.only_a += g->only_a;
+		out->all.only_b += g->only_b;
+		out->all.both_wrong += g->both_wrong;
 	}
+	free(cnt);
 	n = used; /* removed instances left the metrics */
 	out->n = n;
 	double dn = (double)n;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,25 @@ void *xcalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 	if (!p)
 		oom(nmemb * size);
+	return p;
+}
+
+/* Below this, huge pages are not worth asking for (they are 2 MiB on x86-64). */
+#define HUGE_HINT_MIN  (4u << 20)
+#define HUGE_PAGE_SIZE ((uintptr_t)2 << 20)
+
+void *xcalloc_big(size_t nmemb, size_t size)
+{
+	void *p = xcalloc(nmemb, size);
+#ifdef MADV_HUGEPAGE
+	size_t total = nmemb * size; /* xcalloc would have failed on an overflow */
+	if (total >= HUGE_HINT_MIN) {
+		uintptr_t lo = ((uintptr_t)p + HUGE_PAGE_SIZE - 1) & ~(HUGE_PAGE_SIZE - 1);
+		uintptr_t hi = ((uintptr_t)p + total) & ~(HUGE_PAGE_SIZE - 1);
+		if (hi > lo) /* a hint: without it (or without THP) the pages are ordinary */
+			madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	}
+#endif
 	return p;
 }
 

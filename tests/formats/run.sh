@@ -175,11 +175,11 @@ gs_ini() { # gs_ini EXTRA_CNN EXTRA_EARLY: the demo's files by absolute path, an
 	printf '[study]\nlabels = %s/labels.npy\nclasses = %s/classes.txt\nsamples = %s/samples.jsonl\n' "$D" "$D" "$D"
 	printf '[model cnn]\nprobs = %s/models/cnn/probs.npy\n' "$D"
 	for l in conv1 conv2 fc1; do printf 'act.%s = %s/models/cnn/act/%s.npy\n' $l "$D" $l; done
-	for l in conv2 fc1 fc2; do printf 'weights.%s = %s/models/cnn/weights/%s.npy\n' $l "$D" $l; done
+	for l in $(cd "$D/models/cnn/weights" && ls | sed 's/\.npy$//'); do printf 'weights.%s = %s/models/cnn/weights/%s.npy\n' $l "$D" $l; done
 	printf '%b' "$1"
 	printf '[model cnn_early]\nprobs = %s/models/cnn_early/probs.npy\n' "$D"
 	for l in conv1 conv2 fc1; do printf 'act.%s = %s/models/cnn_early/act/%s.npy\n' $l "$D" $l; done
-	for l in conv2 fc1 fc2; do printf 'weights.%s = %s/models/cnn_early/weights/%s.npy\n' $l "$D" $l; done
+	for l in $(cd "$D/models/cnn_early/weights" && ls | sed 's/\.npy$//'); do printf 'weights.%s = %s/models/cnn_early/weights/%s.npy\n' $l "$D" $l; done
 	printf '%b' "$2"
 	printf '[model knn]\npred = %s/models/knn/pred.npy\n' "$D"
 	printf '[model mlp]\nlogits = %s/models/mlp/logits.npy\n' "$D"

@@ -66,7 +66,9 @@ expect 0 '"layers_mixed":0,"layers_dropped":0' -- "$NNCMP" issues "$TMP/noact" -
 mixc=$(jq '[.cases[] | select(.method == "mix" and .model == null and .exclude == null and .labels == null)][0].expect' tests/data/issues/demo_digits.json)
 mixn=$(echo "$mixc" | jq .count)
 mixl=$(echo "$mixc" | jq .layers_mixed)
-expect 0 "method mix (mean probabilities mixed with neighbour labels, $mixl layers): $mixn of 899 instances flagged; the first 20" -- \
+mixw=$(echo "$mixc" | jq .mix_weight)
+mixfirst=$(echo "$mixc" | jq '.order[0]')
+expect 0 "method mix (mean probabilities mixed with neighbour labels, $mixl layers, vote weight $(printf %.2f "$mixw")): $mixn of 899 instances flagged; the first 20" -- \
 	"$NNCMP" issues $DIGITS
 expect 0 "method cl (confident learning): 20 of 899 instances flagged" -- \
 	"$NNCMP" issues $DIGITS --method cl
@@ -81,8 +83,12 @@ expect 0 "method consensus (consensus of models, model knn)" -- \
 # all models)
 expect 0 '{"method":"cl","count":20,"estimated_errors":20,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
 	"$NNCMP" issues $DIGITS --method cl --json --top 1
-expect 0 '{"method":"mix","count":'$mixn',"estimated_errors":'$mixn',"layers_mixed":'$mixl',"layers_dropped":0,"issues":[{"index":480,' -- \
+expect 0 '{"method":"mix","count":'$mixn',"estimated_errors":'$mixn',"layers_mixed":'$mixl',"layers_dropped":0,"mix_weight":' -- \
 	"$NNCMP" issues $DIGITS --json --top 1
+# the vote's weight and the first suspect are the oracle's
+got=$("$NNCMP" issues $DIGITS --json --top 1 | jq -r '"\(.mix_weight) \(.issues[0].index)"')
+[ "$got" = "$(echo "$mixc" | jq -r '"\(.mix_weight) \(.order[0])"')" ] && ok ||
+	bad "mix weight and first suspect $got differ from the oracle's"
 for study in digits fortunes; do
 	want=$(grep -o '"order":\[[0-9,]*\]' tests/data/issues/demo_$study.json | head -1 |
 		sed 's/"order":\[//; s/\]//')
@@ -119,7 +125,8 @@ n=$("$NNCMP" issues $DIGITS --method cl --json --top 5000 | indices | tr ',' '\n
 # the guard: a layer whose vote agrees with the given labels far more than the models do
 expect 0 '"layers_mixed":1,"layers_dropped":1' -- \
 	"$NNCMP" issues tests/data/issues/small --json --top 1
-expect 0 "1 layer, 1 left out by the guard" -- "$NNCMP" issues tests/data/issues/small --top 1
+smallw=$(jq '[.cases[] | select(.method == "mix" and .model == null and .exclude == null and .labels == null)][0].expect.mix_weight' tests/data/issues/small.json)
+expect 0 "1 layer, vote weight $(printf %.2f "$smallw"), 1 left out by the guard" -- "$NNCMP" issues tests/data/issues/small --top 1
 
 # --filter lists only matching flagged instances, counted
 out=$("$NNCMP" issues $DIGITS --method iies --filter 'gt == 5' --json --top 0)

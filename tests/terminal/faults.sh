@@ -32,7 +32,7 @@ restored() {
 	alt_off && ok "$1: alternate screen left" || no "$1: still in the alternate screen"
 	cursor_on && ok "$1: cursor shown" || no "$1: the cursor is still hidden"
 }
-# nncmp's pid: the child of the pane's shell (not by name: nncmp re-executes itself)
+# nncmp's pid: the child of the pane's shell (not by name: the binary may be a copy under another name)
 nn_pid() {
 	local i=0 p
 	while [ $i -lt 50 ]; do

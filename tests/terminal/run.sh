@@ -69,7 +69,7 @@ alt_off() { [ "$(tm display -p -t "$S" '#{alternate_on}')" = 0 ]; }
 nn_pid() {
 	local i=0 p
 	while [ $i -lt 50 ]; do
-		# (not by name: nncmp re-executes itself through /proc/self/exe)
+		# (not by name: the binary may be a copy under another name)
 		p=$(pgrep -P "$(tm display -p -t "$S" '#{pane_pid}')" | head -1)
 		[ -n "$p" ] && { echo "$p"; return 0; }
 		sleep 0.05

@@ -177,6 +177,8 @@ static void check_case(const struct study *s, json_t *c, const char *file, size_
 		                 json_integer_value(json_object_get(want, "layers_mixed")));
 		assert_int_equal(l.layers_dropped,
 		                 json_integer_value(json_object_get(want, "layers_dropped")));
+		assert_float_equal(l.mix_weight,
+		                   json_number_value(json_object_get(want, "mix_weight")), 1e-12);
 	}
 	free(near);
 	free(differs);
