@@ -30,8 +30,9 @@ struct arch_ctx {
 	struct nn_err e; /* why the other model could not be loaded, or "" */
 	/* the weight change from model A to B of the pair, when comparable */
 	const struct model *ma, *mb;
-	bool comparable, have_d, show;
+	bool comparable, submitted, have_d, show;
 	struct wdiff d;
+	struct nn_err chg_err; /* why the change could not be computed, or "" */
 };
 
 static struct keymode arch_keys;
@@ -66,17 +67,62 @@ static void *arch_prepare(struct app *app, struct nn_err *err)
 	return c;
 }
 
-/* On the worker: the change of every comparable layer (nothing when there is none). */
-static int arch_compute(void *p, struct nn_progress *prog, struct nn_err *err)
+/*
+ * The weight change is computed by a view_submit() job that the first draw starts, not by a
+ * compute(): the architecture is there at once and the view's keys work while the weights are
+ * read.
+ */
+struct change_job {
+	const struct model *ma, *mb;
+	struct wdiff d;
+	bool have;
+};
+
+/* On the worker: the change of every comparable layer, as weights_diff_models() gives it. */
+static int change_run(void *p, struct nn_progress *prog, struct nn_err *err)
 {
-	struct arch_ctx *c = p;
+	struct change_job *j = p;
 	(void)prog;
-	if (!c->comparable)
-		return 0;
-	if (weights_diff_models(c->ma, c->mb, NULL, 1, WDIFF_DECADES_DEFAULT, &c->d, err) != 0)
+	if (weights_diff_models(j->ma, j->mb, NULL, 1, WDIFF_DECADES_DEFAULT, &j->d, err) != 0)
 		return -1;
-	c->have_d = true;
+	j->have = true;
 	return 0;
+}
+
+/* On the UI thread: the result moves into the view. */
+static void change_done(void *ctx, void *p, int rc, const struct nn_err *err)
+{
+	struct arch_ctx *c = ctx;
+	struct change_job *j = p;
+	if (rc != 0 || !j->have) {
+		c->chg_err = *err;
+		if (!c->chg_err.msg[0])
+			snprintf(c->chg_err.msg, sizeof c->chg_err.msg, "cancelled");
+		return;
+	}
+	c->d = j->d;
+	c->have_d = true;
+	j->have = false;
+}
+
+static void change_free(void *p)
+{
+	struct change_job *j = p;
+	if (j->have)
+		weights_diff_free(&j->d);
+	free(j);
+}
+
+/* Starts the change's job once, when models A and B compare. */
+static void change_start(struct app *app, struct arch_ctx *c)
+{
+	if (!c->comparable || c->submitted)
+		return;
+	c->submitted = true;
+	struct change_job *j = xcalloc(1, sizeof *j);
+	j->ma = c->ma;
+	j->mb = c->mb;
+	view_submit(app, "weight change of A vs B", j, change_run, change_done, change_free);
 }
 
 /* The change, onto the layers of the model shown (again after b loads the other one). */
@@ -207,6 +253,19 @@ static void draw_change_line(struct app *app, const struct arch_ctx *c, WINDOW *
 		snprintf(top, sizeof top, "%.200s %.3g", ln, a->layers[a->largest].change);
 		free(ln);
 	}
+	if (!c->have_d) {
+		if (c->chg_err.msg[0])
+			snprintf(line, sizeof line, "weights of A vs B (%.100s vs %.100s): %.300s",
+			         an, bn, c->chg_err.msg);
+		else
+			snprintf(line, sizeof line,
+			         "weights of A vs B (%.100s vs %.100s): reading the weights...", an,
+			         bn);
+		draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_DIM), false);
+		free(an);
+		free(bn);
+		return;
+	}
 	snprintf(line, sizeof line,
 	         "weights of A vs B (%.100s vs %.100s): largest change %s; %s = ||B%sA||/||A|| ",
 	         an, bn, top, glyph(app, "\xce\x94", "d"), glyph(app, "\xe2\x88\x92", "-"));
@@ -228,6 +287,7 @@ static void draw_change_line(struct app *app, const struct arch_ctx *c, WINDOW *
 static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct arch_ctx *c = p;
+	change_start(app, c);
 	arch_map_change(c);
 	const struct arch *a = &c->a;
 	int W = getmaxx(w), H = getmaxy(w);
@@ -386,7 +446,7 @@ const struct view_class view_arch = {
     .title = "Architecture",
     .help = "model A's layers left to right, repeated blocks folded (nncmp arch)",
     .prepare = arch_prepare,
-    .compute = arch_compute,
+    .compute = NULL,
     .draw = arch_draw,
     .rows = arch_rows,
     .keys = &arch_keys,
