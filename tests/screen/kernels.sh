@@ -194,4 +194,31 @@ keys + + + l l l l l l l l l l
 expect_re "zoomed in, the map pans to kernel 10" "cursor: output kernel 10, input channel 0   shown: kernels [1-9]"
 keys q q
 
+echo "== the CNN path on the demo: A picks conv1, K its kernels, C its channels, Enter a channel's patches, S the overlay"
+start C.UTF-8 160 45 demo-data/digits
+expect "the TUI is up" "Agreement per class"
+keys A
+expect "A: the architecture, conv1 first" "1  conv1: Conv2d 3×3 8 8×8×8 (80) [A W]"
+keys Enter
+expect "Enter makes conv1 the neuron pane's layer" "Neurons cnn.conv1"
+keys K
+expect "K draws conv1's kernels" "cnn.conv1 kernels (8 x 1 x 3 x 3)"
+keys q
+keys Tab
+expect "Tab focuses the neurons" "Neurons cnn.conv1"
+keys C
+expect "C ranks conv1's channels" "Channels cnn.conv1"
+expect "ranked as channels" "  chan "
+sleep 0.5
+# the top channel by std (the pane's order), as nncmp neurons --channels --by std ranks them
+ch=$("$BIN" neurons demo-data/digits --model cnn --layer conv1 --channels --by std --json |
+	$PY -c 'import json,sys; j=json.load(sys.stdin); print(j["neurons"][0]["index"])' 2>/dev/null)
+keys Enter
+expect "Enter opens the patches of the channel under the cursor (the top one)" "cnn.conv1 channel ${ch:-?}: the 10 instances"
+expect "outlined: conv1's receptive field" "outlined: the receptive field of the maximum, 3×3 pixels of the 8×8 input"
+keys q
+keys S
+expect "S overlays the Grad-CAM maps of A and B" "saliency overlay on: A cnn.conv2, B cnn_early.conv2"
+keys q q
+
 finish kernels
