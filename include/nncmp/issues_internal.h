@@ -49,6 +49,12 @@ void prob_scratch_free(struct prob_scratch *sc);
  */
 void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out,
                    struct prob_scratch *sc);
+/*
+ * The first maximum of p[0 .. c) over the columns other than skip (skip = c: every column), as
+ * the loop `best = s0; for (j) if (j != skip && p[j] > p[best]) best = j` finds it from s0, the
+ * first column not skipped: s0 when p[s0] is NaN, 0 when no column is left.
+ */
+size_t prob_row_argmax(const double *p, size_t c, size_t skip);
 /* The mean probability of instance i's label in force (from the derived p_label when it can);
  * row receives c doubles. */
 double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct prob_scratch *sc);

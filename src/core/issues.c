@@ -97,6 +97,56 @@ static void mean_f32(double *restrict out, const float *const *f, size_t nm, siz
 	}
 }
 
+typedef double argmax_v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef int64_t argmax_v4l __attribute__((vector_size(4 * sizeof(int64_t))));
+
+/*
+ * Four lanes, each with its maximum and the column where it first met it (as doubles, so the
+ * blend needs no conversion); the column skip never counts. GCC at -O2 runs the plain loop
+ * `if (p[j] > p[best]) best = j` scalar, a compare and a branch per value.
+ */
+NN_VECTOR_CLONES
+static size_t argmax_lanes(const double *p, size_t c, size_t skip, size_t s0)
+{
+	const argmax_v4d step = {4, 4, 4, 4},
+	                 sk = {(double)skip, (double)skip, (double)skip, (double)skip};
+	argmax_v4d top = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, at = {0, 0, 0, 0};
+	argmax_v4d jv = {0, 1, 2, 3};
+	size_t j = 0;
+	for (; j + 4 <= c; j += 4, jv += step) {
+		argmax_v4d v;
+		memcpy(&v, p + j, sizeof v);
+		argmax_v4l gt = (v > top) & (jv != sk); /* all ones where v rises (never NaN) */
+		top = (argmax_v4d)(((argmax_v4l)v & gt) | ((argmax_v4l)top & ~gt));
+		at = (argmax_v4d)(((argmax_v4l)jv & gt) | ((argmax_v4l)at & ~gt));
+	}
+	double tl[4], al[4];
+	memcpy(tl, &top, sizeof tl);
+	memcpy(al, &at, sizeof al);
+	for (size_t k = 0; j + k < c; k++)
+		if (j + k != skip && p[j + k] > tl[k]) {
+			tl[k] = p[j + k];
+			al[k] = (double)(j + k);
+		}
+	double b = -INFINITY, first = (double)c;
+	for (size_t k = 0; k < 4; k++)
+		b = tl[k] > b ? tl[k] : b;
+	for (size_t k = 0; k < 4; k++)
+		if (tl[k] == b && b > -INFINITY && al[k] < first)
+			first = al[k];
+	return first < (double)c ? (size_t)first : s0; /* nothing above -inf: all -inf from s0 on */
+}
+
+size_t prob_row_argmax(const double *p, size_t c, size_t skip)
+{
+	size_t s0 = skip == 0 ? 1 : 0;
+	if (s0 >= c)
+		return 0;
+	if (isnan(p[s0]))
+		return s0; /* nothing compares greater than a NaN start */
+	return argmax_lanes(p, c, skip, s0);
+}
+
 void prob_src_rows(const struct prob_src *ps, size_t i0, size_t nb, double *out,
                    struct prob_scratch *sc)
 {

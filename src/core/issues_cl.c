@@ -27,8 +27,10 @@
 #define CL_LABEL_SLACK 1e-6
 /* The passes run on up to this many threads, each over its own range of rows. */
 #define CL_MAX_THREADS 8
-/* Independent lanes in the row scan, so that the compiler can use vector instructions. */
+/* Independent lanes in the row scan: one vector of four doubles (GCC and Clang extensions). */
 #define CL_LANES 4
+typedef double cl_v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef int64_t cl_v4l __attribute__((vector_size(4 * sizeof(int64_t))));
 
 /* A margin p_j - p_i and its row: larger margins first, then lower rows (a total order). */
 struct mrow {
@@ -213,43 +215,61 @@ static void cl_prune_counts(const uint64_t *cj, const uint64_t *cnt, size_t c, i
  * and *guess, the class it counts in in the confident joint (confident: p_j >= tc_j): its only
  * confident class, the argmax when several are confident (cleanlab's rule, even when the argmax
  * itself is not), c when none is. The maximum and the confident count (and the sum of the
- * confident columns, which is the column when there is one) come from independent lanes
- * (vector code).
+ * confident columns, which is the column when there is one) come from CL_LANES independent
+ * lanes, written as vectors: GCC at -O2 kept the lanes of the plain-array loop in memory and
+ * ran it scalar, which cost more than reading the probabilities. Every lane operation is exact
+ * (a maximum, sums of small integers), so the result does not depend on the lanes.
  */
 NN_VECTOR_CLONES
 static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *best, size_t *guess)
 {
-	double top[CL_LANES], ncf[CL_LANES], jcf[CL_LANES];
-	for (size_t k = 0; k < CL_LANES; k++) {
-		top[k] = -1;
-		ncf[k] = jcf[k] = 0;
-	}
+	const cl_v4d one = {1, 1, 1, 1}, step = {CL_LANES, CL_LANES, CL_LANES, CL_LANES};
+	cl_v4d top = {-1, -1, -1, -1}, ncf = {0, 0, 0, 0}, jcf = ncf, at = ncf;
+	cl_v4d jv = {0, 1, 2, 3}; /* the lanes' columns as doubles: no integer conversion */
 	size_t j = 0;
-	double jd = 0; /* j as a double: no integer conversion in the vector loop */
-	for (; j + CL_LANES <= c; j += CL_LANES, jd += CL_LANES)
-		for (size_t k = 0; k < CL_LANES; k++) {
-			double v = p[j + k];
-			bool cf = v >= tc[j + k];
-			top[k] = v > top[k] ? v : top[k];
-			ncf[k] += cf ? 1.0 : 0.0;
-			jcf[k] += cf ? jd + (double)k : 0.0;
-		}
+	for (; j + CL_LANES <= c; j += CL_LANES, jv += step) {
+		cl_v4d v, t;
+		memcpy(&v, p + j, sizeof v);
+		memcpy(&t, tc + j, sizeof t);
+		cl_v4l gt = v > top, cf = v >= t; /* all ones where true */
+		top = (cl_v4d)(((cl_v4l)v & gt) | ((cl_v4l)top & ~gt));
+		at = (cl_v4d)(((cl_v4l)jv & gt) | ((cl_v4l)at & ~gt)); /* where top was first met */
+		ncf += (cl_v4d)((cl_v4l)one & cf);
+		jcf += (cl_v4d)((cl_v4l)jv & cf);
+	}
+	double tl[CL_LANES], nl[CL_LANES], jl[CL_LANES], al[CL_LANES];
+	memcpy(tl, &top, sizeof tl);
+	memcpy(al, &at, sizeof al);
+	memcpy(nl, &ncf, sizeof nl);
+	memcpy(jl, &jcf, sizeof jl);
+	double jd = (double)j;
 	for (size_t k = 0; j + k < c; k++) {
 		double v = p[j + k];
 		bool cf = v >= tc[j + k];
-		top[k] = v > top[k] ? v : top[k];
-		ncf[k] += cf ? 1.0 : 0.0;
-		jcf[k] += cf ? jd + (double)k : 0.0;
+		al[k] = v > tl[k] ? jd + (double)k : al[k];
+		tl[k] = v > tl[k] ? v : tl[k];
+		nl[k] += cf ? 1.0 : 0.0;
+		jl[k] += cf ? jd + (double)k : 0.0;
 	}
 	double b = -1, nc = 0, jc = 0;
 	for (size_t k = 0; k < CL_LANES; k++) {
-		b = top[k] > b ? top[k] : b;
-		nc += ncf[k];
-		jc += jcf[k];
+		b = tl[k] > b ? tl[k] : b;
+		nc += nl[k];
+		jc += jl[k];
 	}
+	/* the first maximum: the least column where a lane holding it first met it (a lane met
+	 * its maximum first where it rose to it); when none rose above -1, the first column
+	 * equal to b, or the last */
+	double first = (double)c;
+	for (size_t k = 0; k < CL_LANES; k++)
+		if (tl[k] == b && tl[k] > -1 && al[k] < first)
+			first = al[k];
 	size_t bi = 0;
-	while (bi + 1 < c && p[bi] != b)
-		bi++;
+	if (first < (double)c)
+		bi = (size_t)first;
+	else
+		while (bi + 1 < c && p[bi] != b)
+			bi++;
 	*best = bi;
 	*guess = nc > 1.5 ? bi : nc > 0.5 ? (size_t)jc : c;
 }

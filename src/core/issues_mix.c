@@ -89,10 +89,7 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 			if (ex && ex[i])
 				continue;
 			const double *p = rows + r * c;
-			size_t best = 0;
-			for (size_t j = 1; j < c; j++)
-				if (p[j] > p[best])
-					best = j;
+			size_t best = prob_row_argmax(p, c, c);
 			pl[i] = p[lab[i]];
 			agree_p += (int32_t)best == lab[i];
 			kept++;
@@ -178,14 +175,8 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 				for (size_t j = 0; j < c; j++)
 					p[j] = (1.0 - w) * p[j] + w * (q[j] / (double)used);
 			}
-			size_t best = 0;
-			for (size_t j = 1; j < c; j++)
-				if (p[j] > p[best])
-					best = j;
-			size_t other = best == 0 ? (c > 1 ? 1 : 0) : 0;
-			for (size_t j = 0; j < c; j++)
-				if (j != best && p[j] > p[other])
-					other = j;
+			size_t best = prob_row_argmax(p, c, c);
+			size_t other = prob_row_argmax(p, c, best);
 			score[i] = 1.0 - p[lab[i]];
 			flag[i] = (int32_t)best != lab[i];
 			sugg[i] = (int32_t)best == lab[i] && c > 1 ? (int32_t)other : (int32_t)best;

@@ -116,6 +116,7 @@ struct app {
 	struct view_nav nav; /* the open view's list cursor */
 	WINDOW *viewwin;
 	bool view_dirty;
+	bool view_refilter; /* the filter changed under an open view (react: it may follow it) */
 
 	struct npane *np;    /* the neuron pane's state (pane_neurons.c) */
 	struct triage *tr;   /* the journal and the review's hand-over (triage.c) */

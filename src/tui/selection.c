@@ -342,6 +342,7 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 	app->mode = mode;
 	app->cls = cls;
 	app->panes[PANE_INSTANCES].nav.cur = app->panes[PANE_INSTANCES].nav.top = 0;
+	app->view_refilter = app->view != NULL; /* react(): a view that follows the filter */
 	/* the sort key compiled when it was set, so this keeps the order the user chose */
 	sort_request(app, true);
 	if (cls >= 0) { /* the class follows into the agreement and confusion cursors */

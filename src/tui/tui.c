@@ -361,6 +361,10 @@ static void react(struct app *app, int flags)
 		app_recompute(app);
 		neurons_request(app);
 	}
+	if (app->view_refilter) { /* an open view over the shown instances follows the filter */
+		app->view_refilter = false;
+		flags |= view_refilter(app);
+	}
 	if (flags & RELAYOUT) {
 		if (app->gfx) /* the windows that held images are about to go */
 			gfx_hide_all(app->gfx);

@@ -56,6 +56,8 @@ int triage_rescore(struct app *app);
 int view_open(struct app *app, const char *name);
 /* Closes the open view, cancelling its computation; returns reaction flags. */
 int view_close(struct app *app);
+/* After a new filter: an open view computed over the shown instances is prepared again. */
+int view_refilter(struct app *app);
 /* Handles a key while a view is open; returns reaction flags. */
 int view_key(struct app *app, int key, bool is_key);
 /* The open view's context (what its class's functions take), or NULL. */

@@ -258,4 +258,5 @@ const struct view_class view_agreement = {
     .match = agree_match,
     .enter = agree_enter,
     .free = agree_free,
+    .follows_filter = true,
 };

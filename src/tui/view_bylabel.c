@@ -278,4 +278,5 @@ const struct view_class view_bylabel = {
     .match = byl_match,
     .enter = byl_enter,
     .free = byl_free,
+    .follows_filter = true,
 };

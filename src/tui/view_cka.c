@@ -341,4 +341,5 @@ const struct view_class view_cka = {
     .match = cka_match,
     .enter = cka_enter,
     .free = cka_free,
+    .follows_filter = true,
 };

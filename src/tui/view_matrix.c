@@ -330,4 +330,5 @@ const struct view_class view_matrix = {
     .keys = &matrix_keys,
     .enter = matrix_enter,
     .free = matrix_free,
+    .follows_filter = true,
 };

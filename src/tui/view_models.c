@@ -293,4 +293,5 @@ const struct view_class view_models = {
     .match = models_match,
     .enter = models_enter,
     .free = models_free,
+    .follows_filter = true,
 };

@@ -323,4 +323,5 @@ const struct view_class view_projection = {
     .keys = &proj_keys,
     .enter = NULL,
     .free = proj_free,
+    .follows_filter = true,
 };

@@ -210,4 +210,5 @@ const struct view_class view_words = {
     .match = words_match,
     .enter = words_enter,
     .free = words_view_free,
+    .follows_filter = true,
 };

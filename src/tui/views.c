@@ -273,6 +273,11 @@ int view_close(struct app *app)
 	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
 }
 
+int view_refilter(struct app *app)
+{
+	return app->view && app->view->follows_filter ? view_open(app, app->view->name) : 0;
+}
+
 void *view_ctx(const struct app *app)
 {
 	const struct view_holder *h = app->view_ctx;

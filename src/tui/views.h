@@ -43,6 +43,8 @@ struct view_class {
 	 * host closes the view when the result has VIEW_CLOSE). */
 	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
 	void (*free)(void *ctx);
+	/* Computed over the shown instances: a new filter while it is open prepares it again. */
+	bool follows_filter;
 };
 
 /*

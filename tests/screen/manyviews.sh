@@ -176,6 +176,13 @@ if [ -n "$nrn" ]; then
 else
 	no "the neuron pane's neuron is named"
 fi
+# a new filter typed while the view is open: the view follows it
+keys :
+type_text "filter gt == 4"
+keys Enter
+want4=$(count "gt == 4")
+expect "a :filter typed in U recomputes the CKA over the new filter's $want4 instances" \
+	"linear CKA over $want4 filtered instances"
 keys q
 keys :
 type_text "filter"

@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "nncmp/issues.h"
+#include "nncmp/issues_internal.h"
 #include "nncmp/linalg.h"
 #include "nncmp/study.h"
 
@@ -498,6 +499,38 @@ static void test_partial(void **state)
 	}
 }
 
+/*
+ * prob_row_argmax against the loop it replaces, `best = s0; if (j != skip && p[j] > p[best])
+ * best = j`, on rows made to break a lane scan: ties within and across lanes, NaN (first or
+ * not), -inf, -0 beside +0, negative values (a mixed row), every length from 1 to 13 and every
+ * skip.
+ */
+static void test_row_argmax(void **state)
+{
+	(void)state;
+	const double pool[] = {0.25, 0.5, 0.5, -0.0, 0.0, -2.0, -INFINITY, INFINITY, NAN, 1e-300};
+	const size_t np = sizeof pool / sizeof *pool;
+	uint64_t x = 88172645463325252u;
+	size_t checked = 0;
+	for (size_t round = 0; round < 4000; round++) {
+		double p[13];
+		size_t c = 1 + round % 13;
+		for (size_t j = 0; j < c; j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			p[j] = pool[x % (round % 3 == 0 ? 5 : np)];
+		}
+		for (size_t skip = 0; skip <= c; skip++) {
+			size_t s0 = skip == 0 ? (c > 1 ? 1 : 0) : 0, want = s0;
+			for (size_t j = 0; j < c; j++)
+				if (j != skip && p[j] > p[want])
+					want = j;
+			assert_int_equal(prob_row_argmax(p, c, skip), want);
+			checked++;
+		}
+	}
+	assert_true(checked > 4000);
+}
+
 int main(void)
 {
 	linalg_init(1);
@@ -507,7 +540,7 @@ int main(void)
 	    cmocka_unit_test(test_oracle_fortunes), cmocka_unit_test(test_iies_per_model),
 	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_oracle_sparse),
 	    cmocka_unit_test(test_oracle_clrules),  cmocka_unit_test(test_injected),
-	    cmocka_unit_test(test_partial),
+	    cmocka_unit_test(test_partial),         cmocka_unit_test(test_row_argmax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
