@@ -30,7 +30,7 @@ struct arch_ctx {
 	struct nn_err e; /* why the other model could not be loaded, or "" */
 	/* the weight change from model A to B of the pair, when comparable */
 	const struct model *ma, *mb;
-	bool comparable, submitted, have_d, show;
+	bool comparable, have_d, show;
 	struct wdiff d;
 	struct nn_err chg_err; /* why the change could not be computed, or "" */
 };
@@ -68,9 +68,9 @@ static void *arch_prepare(struct app *app, struct nn_err *err)
 }
 
 /*
- * The weight change is computed by a view_submit() job that the first draw starts, not by a
- * compute(): the architecture is there at once and the view's keys work while the weights are
- * read.
+ * The weight change is computed by a view_submit() job that the view starts when it opens, not
+ * by a compute(): the architecture is there at once and the view's keys work while the weights
+ * are read.
  */
 struct change_job {
 	const struct model *ma, *mb;
@@ -113,12 +113,12 @@ static void change_free(void *p)
 	free(j);
 }
 
-/* Starts the change's job once, when models A and B compare. */
-static void change_start(struct app *app, struct arch_ctx *c)
+/* When the view opens: the change's job, when models A and B compare. */
+static void change_start(struct app *app, void *ctx)
 {
-	if (!c->comparable || c->submitted)
+	struct arch_ctx *c = ctx;
+	if (!c->comparable)
 		return;
-	c->submitted = true;
 	struct change_job *j = xcalloc(1, sizeof *j);
 	j->ma = c->ma;
 	j->mb = c->mb;
@@ -287,7 +287,6 @@ static void draw_change_line(struct app *app, const struct arch_ctx *c, WINDOW *
 static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 {
 	struct arch_ctx *c = p;
-	change_start(app, c);
 	arch_map_change(c);
 	const struct arch *a = &c->a;
 	int W = getmaxx(w), H = getmaxy(w);
@@ -453,4 +452,5 @@ const struct view_class view_arch = {
     .match = arch_match,
     .enter = arch_enter,
     .free = arch_view_free,
+    .start = change_start,
 };

@@ -254,6 +254,8 @@ int view_open(struct app *app, const char *name)
 		snprintf(job.what, sizeof job.what, "%s", cls->title);
 		worker_submit(app->worker, &job);
 	}
+	if (cls->start)
+		cls->start(app, ctx);
 	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
 }
 

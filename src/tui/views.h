@@ -43,6 +43,10 @@ struct view_class {
 	 * host closes the view when the result has VIEW_CLOSE). */
 	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
 	void (*free)(void *ctx);
+	/* Once the view is open and drawn from prepare's result alone (no compute: a
+	 * view_submit() job would replace it): work that should not hold the view back, through
+	 * view_submit() (NULL: none). */
+	void (*start)(struct app *app, void *ctx);
 	/* Computed over the shown instances: a new filter while it is open prepares it again. */
 	bool follows_filter;
 };
