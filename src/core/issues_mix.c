@@ -59,6 +59,21 @@ static int32_t mix_vote(const struct mix_layer *ml, size_t i, size_t k, const in
 	return best;
 }
 
+/*
+ * The sum over the used layers of instance i's vote Q into q[0..c) (its probability row p for a
+ * layer in which it has no neighbours: no vote); v is mix_vote()'s scratch.
+ */
+static void mix_votes(const struct mix_layer *ml, size_t used, size_t i, size_t k,
+                      const int32_t *lab, const double *pl, const double *p, size_t c, double *v,
+                      double *q)
+{
+	memset(q, 0, c * sizeof *q);
+	for (size_t u = 0; u < used; u++)
+		if (mix_vote(&ml[u], i, k, lab, pl, v, q) < 0)
+			for (size_t j = 0; j < c; j++)
+				q[j] += p[j];
+}
+
 int issues_mix(const struct prob_src *ps, const struct layer *const *layers, size_t nl, size_t k,
                uint8_t *flag, double *score, int32_t *sugg, size_t *mixed, size_t *dropped,
                double *weight, struct nn_err *err)
@@ -136,11 +151,7 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 			if (ex && ex[i])
 				continue;
 			const double *p = rows + r * c;
-			memset(q, 0, c * sizeof *q);
-			for (size_t u = 0; u < used; u++)
-				if (mix_vote(&ml[u], i, k, lab, pl, v, q) < 0)
-					for (size_t j = 0; j < c; j++)
-						q[j] += p[j];
+			mix_votes(ml, used, i, k, lab, pl, p, c, v, q);
 			double rad = 0, rdd = 0;
 			for (size_t j = 0; j < c; j++) {
 				double d = q[j] / (double)used - p[j];
@@ -167,11 +178,7 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 				continue;
 			double *p = rows + r * c;
 			if (used) {
-				memset(q, 0, c * sizeof *q);
-				for (size_t u = 0; u < used; u++)
-					if (mix_vote(&ml[u], i, k, lab, pl, v, q) < 0)
-						for (size_t j = 0; j < c; j++)
-							q[j] += p[j]; /* no neighbours: no vote */
+				mix_votes(ml, used, i, k, lab, pl, p, c, v, q);
 				for (size_t j = 0; j < c; j++)
 					p[j] = (1.0 - w) * p[j] + w * (q[j] / (double)used);
 			}
