@@ -52,6 +52,7 @@ struct neuron_stats {
 	                      by lower index; NEURONS_NO_INDEX pads when count < k */
 	float *top_val;    /* their values (NaN in the padding) */
 	bool from_cache;   /* set by neurons_stats() when the cache answered */
+	bool one_pass;     /* computed in one pass: the first block held the layer's range */
 };
 
 struct neurons_opts {
@@ -60,6 +61,7 @@ struct neurons_opts {
 	unsigned threads;      /* 0: one per online CPU (fewer for small layers) */
 	size_t block_rows;     /* rows per block; 0: about 256 KiB (tests make it small) */
 	const char *cache_dir; /* NULL: neurons_cache_dir(); "" disables the cache */
+	bool two_pass;         /* no histogram in pass 1 (tests compare the two ways) */
 };
 
 /* Computes the statistics without the cache. Returns 0, or -1 with err set (bad options,

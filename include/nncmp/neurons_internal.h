@@ -10,7 +10,8 @@
  *   neurons_read.c    getting a block's rows: through the mapping, or with pread()
  *   neurons_block.c   what a block adds to moments, extremes, dead counts and top-k lists
  *   neurons_hist.c    exact histogram bins
- *   neurons_stats.c   the layer's statistics (two passes), the cache in front of them
+ *   neurons_stats.c   the layer's statistics (one pass, or two when the first block's range was
+ *                     not the layer's), the cache in front of them
  *   neurons_subset.c  a filter's subset against the rest (one pass over the smaller side)
  *   neurons_rank.c    scores, ranking, an instance's profile
  *
@@ -68,8 +69,10 @@ struct job {
 	size_t block;         /* rows per block */
 	const uint32_t *rows; /* the rows to read, increasing; NULL: all rows 0..n_rows-1 */
 	size_t n_rows;
-	const double *seed;       /* PASS_SUBSET: the layer's means, the first shift */
-	const struct binner *bin; /* PASS_HIST, and PASS_SUBSET with a histogram */
+	const double *seed;        /* PASS_SUBSET: the layer's means, the first shift */
+	const struct binner *bin;  /* PASS_HIST, and PASS_SUBSET with a histogram; PASS_MOMENTS:
+	                            * the guess from the first block (neurons_stats.c) */
+	double guess_lo, guess_hi; /* PASS_MOMENTS with bin: the range that bin's edges assume */
 	unsigned k;
 	struct nn_progress *prog;
 	int fd;           /* the layer's file for pread (see neurons_rows_fetch), or -1 */
@@ -100,6 +103,7 @@ struct worker {
 	 */
 	uint16_t *hist16;
 	size_t hist16_rows; /* rows counted in hist16 since it was last emptied */
+	bool hist_off;      /* PASS_MOMENTS: a value fell outside the guessed range; stop binning */
 	uint64_t *hist;
 	/* row access */
 	bool use_pread; /* read rows with pread() rather than through the mapping */

@@ -1,13 +1,23 @@
 /*
  * neurons_stats.c — a layer's per-neuron statistics, and the cache in front of them.
  *
- * Two passes (neurons_pass.c runs each on threads). Pass 1 computes counts, mean and variance,
- * min, max, dead counts and the top-k lists. The histogram's bins span the whole layer's
- * [min, max], which is known only after pass 1, so pass 2 reads the matrix again and only bins.
- * No exact one-pass scheme exists for a range learned on the way: a value's bin depends on edges
- * computed from the final range, and any coarser summary taken before the range is known
- * straddles those edges. Pass 2 is the cheap one and reads what pass 1 just brought into the page
- * cache and the page tables; its bins are exact (neurons_hist.c).
+ * Pass 1 (neurons_pass.c runs it on threads) computes counts, mean and variance, min, max, dead
+ * counts and the top-k lists. The histogram's bins span the whole layer's [min, max]
+ * (numpy.histogram's edges, neurons_hist_edges), known only at the end of pass 1. So pass 1 also
+ * bins every value exactly against the edges of a guess, the range [min, max] of the layer's first
+ * block of rows (read before the pass): when the layer's range turns out to be that range, those
+ * are the layer's bins and there is no second pass. A worker stops binning at the first block
+ * with a value outside the guess (neurons_block.c), so a wrong guess costs about nothing; then
+ * pass 2 reads the matrix again and only bins, against the layer's edges.
+ *
+ * Why not one pass always: no exact scheme exists for a range learned on the way without
+ * keeping O(values) around. A value's bin depends on edges computed from the final range, which
+ * can put an edge anywhere; any finer summary taken before the range is known (a fine fixed-bin
+ * histogram) straddles those edges, and the values in the straddling fine bins must be seen
+ * again. At 32 bins, a 4096-bin fine grid leaves about 1 value in 128 in a straddling bin: with
+ * 512 neurons nearly every row has one, so "a second pass over the rows that need it" reads all
+ * rows, and a 4096-bin table per neuron no longer stays in cache, costing more than the read it
+ * saves (pass 2 is the cheap one: a pread copy and the binning).
  */
 #include "nncmp/neurons_internal.h"
 
@@ -110,6 +120,30 @@ static int check_opts(const struct npy *act, const struct neurons_opts *opt, uns
 	return 0;
 }
 
+/*
+ * The range [min, max] of the finite values of the layer's first rows (at most `rows`), into
+ * *lo, *hi; false when they could not be read or hold no finite value.
+ */
+static bool first_block_range(const struct npy *act, size_t rows, double *lo, double *hi)
+{
+	size_t nr = act->rows < rows ? act->rows : rows, h = act->cols;
+	if (nr == 0 || h == 0)
+		return false;
+	float *buf = xreallocarray(NULL, nr * h, sizeof *buf);
+	struct nn_err err;
+	bool ok = npy_rows_f32_guarded(act, 0, nr, buf, &err) == 0;
+	float mn = INFINITY, mx = -INFINITY;
+	for (size_t q = 0; ok && q < nr * h; q++)
+		if (isfinite(buf[q])) {
+			mn = buf[q] < mn ? buf[q] : mn;
+			mx = buf[q] > mx ? buf[q] : mx;
+		}
+	free(buf);
+	*lo = mn;
+	*hi = mx;
+	return ok && mn <= mx;
+}
+
 int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
                           struct nn_progress *prog, struct neuron_stats *out, struct nn_err *err)
 {
@@ -126,13 +160,30 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 	neurons_job_init(&job, act, PASS_MOMENTS, opt, prog);
 	job.n_rows = n;
 	job.k = k;
+	/* the histogram over the first block's range, in the same pass */
+	struct binner guess;
+	struct neuron_stats gst = {.bins = bins};
+	if (!(opt && opt->two_pass) && first_block_range(act, job.block, &gst.lo, &gst.hi)) {
+		neurons_binner_init(&guess, &gst);
+		job.bin = &guess;
+		job.guess_lo = gst.lo;
+		job.guess_hi = gst.hi;
+	}
 	struct worker *ws = xcalloc(t, sizeof *ws);
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_init(&ws[i], &job);
 	bool ok = neurons_run_pass(ws, t, err);
+	bool binned = false;
 	if (ok) {
 		stats_alloc(out, n, h, bins, k);
 		merge_moments(out, ws, t);
+		/* the guess was the layer's range: its edges are the layer's, its bins final */
+		binned = job.bin && out->lo == gst.lo && out->hi == gst.hi;
+		for (unsigned i = 0; binned && i < t; i++)
+			binned = !ws[i].hist_off;
+		for (unsigned i = 0; binned && i < t; i++)
+			for (size_t q = 0; q < h * bins; q++)
+				out->hist[q] += ws[i].hist[q];
 	}
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_free(&ws[i]);
@@ -141,8 +192,12 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 		free(ws);
 		return -1;
 	}
+	out->one_pass = binned;
 
-	if (isfinite(out->lo)) {
+	if (binned) {
+		if (prog)
+			atomic_fetch_add(&prog->done, n);
+	} else if (isfinite(out->lo)) {
 		struct binner b;
 		neurons_binner_init(&b, out);
 		neurons_job_init(&job, act, PASS_HIST, opt, prog);
