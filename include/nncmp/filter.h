@@ -118,9 +118,11 @@ double expr_value(const struct expr *e, size_t i);
 
 /*
  * Writes the indices of the instances that match into out (which holds s->n entries) in increasing
- * order and returns how many there are. A NULL expression matches everything.
+ * order and returns how many there are. A NULL expression matches everything. The float32
+ * act(M.L.J) columns of e are first read for every instance with expr_gather(), so e keeps them
+ * (expr_match() and expr_value() read them afterwards) and the layer is not faulted in.
  */
-size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
+size_t expr_select(struct expr *e, const struct study *s, uint32_t *out);
 
 /*
  * 0, or -1 with err naming the file and what failed (npy_read_error) when a matrix e reads (an
@@ -130,10 +132,10 @@ size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out);
 int expr_read_error(const struct expr *e, struct nn_err *err);
 
 /*
- * Reads every float32 act(M.L.J) of e for the instances idx[0 .. n) (increasing) once, in blocks
- * of rows with pread() (neurons_gather_column), so that expr_value() on those instances reads
- * the gathered values instead of faulting the layer in through its mapping. The values are the
- * same; other instances read NaN afterwards. Layers of other types stay as they are.
+ * Reads every float32 act(M.L.J) of e for the instances idx[0 .. n) (increasing; NULL: 0 .. n-1)
+ * once, in blocks of rows with pread() (neurons_gather_column), so that expr_value() on those
+ * instances reads the gathered values instead of faulting the layer in through its mapping. The
+ * values are the same; other instances read NaN afterwards. Layers of other types stay as they are.
  */
 void expr_gather(struct expr *e, const uint32_t *idx, size_t n);
 

@@ -346,6 +346,8 @@ static void gather_node(struct node *n, const uint32_t *idx, size_t count)
 	if (!n)
 		return;
 	if (n->kind == N_ACT_F32) {
+		if (!idx && count > n->arr->rows) /* every instance: the layer has one row each */
+			return;
 		double *col = xmalloc((n->arr->rows ? n->arr->rows : 1) * sizeof *col);
 		for (size_t k = 0; k < n->arr->rows; k++)
 			col[k] = NAN;
@@ -385,7 +387,7 @@ double expr_value(const struct expr *e, size_t i)
 	return eval_num(e->root, i);
 }
 
-size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out)
+size_t expr_select(struct expr *e, const struct study *s, uint32_t *out)
 {
 	size_t n = s->n, k = 0;
 	if (!e) {
@@ -393,6 +395,8 @@ size_t expr_select(const struct expr *e, const struct study *s, uint32_t *out)
 			out[i] = (uint32_t)i;
 		return n;
 	}
+	/* act() columns: read once in blocks with pread (as a sort does), not through the map */
+	expr_gather(e, NULL, n);
 	const struct node *root = e->root;
 	struct slot *sl = xreallocarray(NULL, e->height + 1, sizeof *sl);
 	uint8_t m[BLOCK];
