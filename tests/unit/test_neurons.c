@@ -390,6 +390,144 @@ static void test_hist_edges_exact(void **state)
 	tu_rm_rf(dir);
 }
 
+/*
+ * NumPy's histogram of a layer (every finite value over the layer's finite range): the edges of
+ * neurons_hist_edges (checked against NumPy by the fixtures), each value's bin found by comparing
+ * it with them, the last bin closed.
+ */
+static uint64_t *ref_hist(const float *v, size_t n, size_t h, unsigned bins)
+{
+	struct neuron_stats fake = {.lo = INFINITY, .hi = -INFINITY, .bins = bins};
+	for (size_t q = 0; q < n * h; q++)
+		if (isfinite(v[q])) {
+			fake.lo = v[q] < fake.lo ? v[q] : fake.lo;
+			fake.hi = v[q] > fake.hi ? v[q] : fake.hi;
+		}
+	uint64_t *want = xcalloc(h * bins, sizeof *want);
+	if (!(fake.lo <= fake.hi))
+		return want;
+	double edges[NEURONS_BINS_MAX + 1];
+	neurons_hist_edges(&fake, edges);
+	for (size_t r = 0; r < n; r++)
+		for (size_t j = 0; j < h; j++) {
+			double x = v[r * h + j];
+			if (!isfinite(x))
+				continue;
+			assert_true(x >= edges[0] && x <= edges[bins]);
+			unsigned b = 0;
+			while (b + 1 < bins && x >= edges[b + 1])
+				b++;
+			want[j * bins + b]++;
+		}
+	return want;
+}
+
+/*
+ * Pass 1 bins against the range of the layer's first block; when that is the layer's range there
+ * is no second pass. Either way the statistics are those of two passes, and the histogram is
+ * NumPy's: values exactly on edges, a constant layer, NaN and ±Inf in the first block, a first
+ * block narrower than the rest (above and below), a first block of NaN only, a single row.
+ */
+static void test_one_pass(void **state)
+{
+	(void)state;
+	const char *dir = tu_mkdtemp();
+	enum { H = 5, N = 300, BLOCK = 8 };
+	float *v = xcalloc(N * H, sizeof *v);
+	for (int c = 0; c < 8; c++) {
+		size_t n = c == 7 ? 1 : N;
+		uint64_t seed = 12345 + (uint64_t)c;
+		for (size_t q = 0; q < n * H; q++) {
+			seed = seed * 6364136223846793005u + 1442695040888963407u;
+			v[q] =
+			    (float)((seed >> 40) % 1000) / 100.0f; /* 0 .. 9.99, in steps of 0.01 */
+		}
+		bool want_one = true;
+		switch (c) {
+		case 0: /* the extremes in the first block */
+			v[3 * H + 1] = -1;
+			v[5 * H + 4] = 12;
+			break;
+		case 1: /* every value on an edge of 32 bins over [0, 32] */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = (float)(q % 33);
+			break;
+		case 2: /* constant: NumPy widens the range by ±0.5 */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = 2.5f;
+			break;
+		case 3: /* NaN and ±Inf in the first block are not the range */
+			v[0] = NAN;
+			v[1] = INFINITY;
+			v[2 * H + 3] = -INFINITY;
+			v[200 * H + 2] = NAN;
+			v[250 * H] = INFINITY;
+			v[4 * H + 2] = -2;
+			v[6 * H] = 11;
+			break;
+		case 4: /* a larger value after the first block */
+			v[4 * H + 2] = -2;
+			v[6 * H] = 11;
+			v[290 * H + 3] = 11.5f;
+			want_one = false;
+			break;
+		case 5: /* a smaller value after the first block, in another thread's half */
+			v[6 * H] = 11;
+			v[4 * H + 2] = -2;
+			v[BLOCK * H] = -2.25f;
+			want_one = false;
+			break;
+		case 6: /* a first block with no finite value */
+			for (size_t q = 0; q < BLOCK * H; q++)
+				v[q] = NAN;
+			want_one = false;
+			break;
+		case 7: /* a single row */
+			break;
+		}
+		tu_write_f32(dir, "one.npy", v, n, H);
+		char path[512];
+		snprintf(path, sizeof path, "%s/one.npy", dir);
+		struct npy a;
+		struct nn_err err = {{0}};
+		assert_int_equal(npy_open(&a, path, &err), 0);
+		uint64_t *want = ref_hist(v, n, H, 32);
+		for (unsigned t = 1; t <= 2; t++) {
+			struct neurons_opts o = {.threads = t, .block_rows = BLOCK};
+			struct neurons_opts o2 = o;
+			o2.two_pass = true;
+			struct neuron_stats st, two;
+			assert_int_equal(neurons_stats_compute(&a, &o, NULL, &st, &err), 0);
+			assert_int_equal(neurons_stats_compute(&a, &o2, NULL, &two, &err), 0);
+			if (st.one_pass != want_one || two.one_pass)
+				fail_msg("case %d, %u threads: one pass %d, want %d", c, t,
+				         st.one_pass, want_one);
+			for (size_t q = 0; q < H * 32; q++)
+				if (st.hist[q] != want[q])
+					fail_msg(
+					    "case %d, %u threads: neuron %zu bin %zu: got %llu, "
+					    "want %llu",
+					    c, t, q / 32, q % 32, (unsigned long long)st.hist[q],
+					    (unsigned long long)want[q]);
+			assert_memory_equal(st.hist, two.hist, H * 32 * sizeof *st.hist);
+			assert_true(st.lo == two.lo && st.hi == two.hi);
+			assert_memory_equal(st.count, two.count, H * sizeof *st.count);
+			assert_memory_equal(st.dead, two.dead, H * sizeof *st.dead);
+			assert_memory_equal(st.mean, two.mean, H * sizeof *st.mean);
+			assert_memory_equal(st.m2, two.m2, H * sizeof *st.m2);
+			assert_memory_equal(st.min, two.min, H * sizeof *st.min);
+			assert_memory_equal(st.max, two.max, H * sizeof *st.max);
+			assert_memory_equal(st.top_idx, two.top_idx, H * st.k * sizeof *st.top_idx);
+			neurons_stats_free(&st);
+			neurons_stats_free(&two);
+		}
+		free(want);
+		npy_close(&a);
+	}
+	free(v);
+	tu_rm_rf(dir);
+}
+
 /* Threads and block sizes change only the rounding of means and variances. */
 static void test_threads_agree(void **state)
 {
@@ -924,6 +1062,7 @@ int main(void)
 	    cmocka_unit_test(test_subsets_match_numpy),
 	    cmocka_unit_test(test_profile_matches_numpy),
 	    cmocka_unit_test(test_hist_edges_exact),
+	    cmocka_unit_test(test_one_pass),
 	    cmocka_unit_test(test_threads_agree),
 	    cmocka_unit_test(test_read_paths),
 	    cmocka_unit_test(test_subset_edges),
