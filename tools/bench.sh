@@ -347,6 +347,39 @@ if r_cached > 0.3:
 if r_nocache > 1.5:
     missed.append(f"target missed: report without caches takes {r_nocache:.2f}× one read of "
                   "labels + probs (target: within 1.5×)")
+# ---- h20n (#20): the first neuron ranking against one read, and the column gather's memory ----
+# The first ranking of a layer (`nncmp neurons`, NNCMP_CACHE=0: no neuron cache, no derived-data
+# cache, so every model's probabilities are read and derived) against one plain sequential read of
+# what it reads: every probs.npy and the layer. Then the peak RSS of a sort and a filter by one
+# act() column (read with the neurons' pread block reader) against the same command by conf(a):
+# the difference should be the gathered column (a double per instance) and the reader's block,
+# not the layer's pages.
+if with_neurons:
+    warm(probs + layers[:1])
+    first_argv = [nncmp, "neurons", study, "--model", "a", "--layer", "fc", "--json"]
+    print(f"bench.sh: timing the first neuron ranking ({reps} runs, NNCMP_CACHE=0) ...", file=sys.stderr)
+    t_first = best_of(first_argv, env={"NNCMP_CACHE": "0"})
+    t_read_pl = best_of(read_cmd + layers[:1])
+    pl_bytes = prob_bytes + os.path.getsize(layers[0])
+    r_first = t_first / t_read_pl
+    print(f"{'first neuron ranking (a.fc, no caches)':<42}{secs(t_first):<11}{'':<11}{r_first:.2f}× one read "
+          f"of probs + layer ({pl_bytes / 2**20:,.0f} MiB in {secs(t_read_pl)}; target: within 1.5×)")
+    if r_first > 1.5:
+        missed.append(f"target missed: the first neuron ranking takes {r_first:.2f}× one read of probs + "
+                      "layer (target: within 1.5×)")
+    allow_kib = (8 * n_inst + 4 * 2**20) / 1024
+    for what, extra, base in (("sort", ["--sort", "act(a.fc.7)"], ["--sort", "conf(a)"]),
+                              ("filter", ["--filter", "act(a.fc.7) > 1"], ["--filter", "conf(a) > 0.5"])):
+        base_kib = run([nncmp, "instances", study, *base, "--top", "10"])[1]
+        kib = run([nncmp, "instances", study, *extra, "--top", "10"])[1]
+        print(f"{f'peak RSS, instances {what} by act(a.fc.7)':<42}{kib / 1024:,.0f} MiB    "
+              f"{(kib - base_kib) / 1024:+,.0f} MiB over {' '.join(base)} ({base_kib / 1024:,.0f} MiB); "
+              f"the layer is {os.path.getsize(layers[0]) / 2**20:,.0f} MiB (target: heap + one block: "
+              f"the column's doubles and the reader's buffers, within +{allow_kib / 1024:,.0f} MiB)")
+        if kib - base_kib > allow_kib:
+            missed.append(f"target missed: instances {what} by act() peaks {(kib - base_kib) / 1024:,.0f} MiB "
+                          f"above the same command by {' '.join(base)}")
+# ---- end h20n ----
 anon = f", {anon_kib / 1024:,.0f} MiB of it anonymous (sampled)" if anon_kib else ""
 print(f"peak RSS of nncmp report: {rss_kib / 1024:,.0f} MiB (includes mapped file pages){anon}")
 print()
