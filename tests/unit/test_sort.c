@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 
 #include "nncmp/filter.h"
 #include "nncmp/keysort.h"
@@ -232,6 +234,87 @@ static void test_act_gathered(void **state)
 	tu_rm_rf(dir);
 }
 
+/* How many of the pages of [p, p + len) are in this process's page table (/proc/self/pagemap). */
+static size_t pages_mapped(const void *p, size_t len)
+{
+	FILE *f = fopen("/proc/self/pagemap", "rb");
+	assert_non_null(f);
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p / page;
+	uintptr_t end = ((uintptr_t)p + len + page - 1) / page;
+	size_t mapped = 0;
+	for (; a < end; a++) {
+		uint64_t entry = 0;
+		assert_int_equal(fseeko(f, (off_t)(a * sizeof entry), SEEK_SET), 0);
+		assert_int_equal(fread(&entry, sizeof entry, 1, f), 1);
+		mapped += entry >> 63;
+	}
+	fclose(f);
+	return mapped;
+}
+
+/*
+ * A filter with act() reads the column with the neurons' block reader (expr_gather), not through
+ * the mapping, which put every page of the layer into the process (a column touches every row's
+ * page): after expr_select() almost none of the layer's pages are mapped, and the instances
+ * selected are those the values say.
+ */
+static void test_filter_act_not_mapped(void **state)
+{
+	(void)state;
+	const char *dir = tu_mkdtemp();
+	const size_t n = 8192, h = 512;
+	int64_t *lab = xcalloc(n, sizeof *lab);
+	float *p = xcalloc(n * 2, sizeof *p), *a = xcalloc(n * h, sizeof *a);
+	uint64_t x = 88172645463325252ull;
+	for (size_t i = 0; i < n; i++) {
+		lab[i] = (int64_t)(i % 2);
+		p[2 * i] = 0.25f;
+		p[2 * i + 1] = 0.75f;
+		for (size_t j = 0; j < h; j++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			a[i * h + j] = (float)(x % 1000) / 100.0f - 5.0f;
+		}
+	}
+	tu_write_i64(dir, "labels.npy", lab, n);
+	tu_write_f32(dir, "models/a/probs.npy", p, n, 2);
+	tu_write_f32(dir, "models/a/act/big.npy", a, n, h);
+	struct nn_err err = {{0}};
+	struct study *s = study_open(dir, &err);
+	if (!s)
+		fail_msg("%s", err.msg);
+	const struct npy *act = &s->models[0].layers[0].act;
+	size_t pages = act->h.data_bytes / (size_t)sysconf(_SC_PAGESIZE);
+	size_t before = pages_mapped(act->data, act->h.data_bytes); /* opening maps a few */
+	size_t col = 0;
+	struct expr *e =
+	    expr_compile_condition(s, "act(a.big.7) > 1.5 or act(a.big.300) < -4.5", &err, &col);
+	assert_non_null(e);
+	uint32_t *sel = xcalloc(n, sizeof *sel);
+	size_t k = expr_select(e, s, sel), want = 0;
+	size_t mapped = pages_mapped(act->data, act->h.data_bytes);
+	if (mapped > before + pages / 10)
+		fail_msg(
+		    "after a filter by act(): %zu of the layer's %zu pages mapped (%zu before)",
+		    mapped, pages, before);
+	for (size_t i = 0; i < n; i++) {
+		bool m = a[i * h + 7] > 1.5f || a[i * h + 300] < -4.5f;
+		if (m) {
+			assert_true(want < k && sel[want] == i);
+			want++;
+		}
+		assert_true(expr_match(e, i) == m);
+	}
+	assert_int_equal(k, want);
+	assert_true(k > n / 10 && k < n);
+	expr_free(e);
+	study_free(s);
+	free(sel);
+	free(lab);
+	free(p);
+	free(a);
+	tu_rm_rf(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +322,7 @@ int main(void)
 	    cmocka_unit_test(test_index_and_id),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_act_gathered),
+	    cmocka_unit_test(test_filter_act_not_mapped),
 	};
 	return cmocka_run_group_tests_name("sort", tests, NULL, NULL);
 }
