@@ -195,40 +195,96 @@ static void make_head(uint8_t head[DCACHE_HEAD], size_t klen, size_t n, size_t c
 
 /* ---- reading ---- */
 
-/* True when every one of the n ids of size bytes at p is below c (vector code: no early exit). */
-static bool ids_ok(const void *p, uint8_t size, size_t n, size_t c)
+/*
+ * The range checks of a mapped file, run on every hit: loops of a fixed CHECK_BLOCK values (which
+ * the compiler vectorizes) and the tail. Each returns true when every value is in range.
+ */
+#define CHECK_BLOCK 512
+
+NN_VECTOR_CLONES
+static bool u8_below(const uint8_t *v, size_t n, size_t c)
 {
-	uint32_t bad = 0;
-	if (size == 1) {
-		const uint8_t *v = p;
-		for (size_t i = 0; i < n; i++)
-			bad |= v[i] >= c;
-	} else if (size == 2) {
-		const uint16_t *v = p;
-		for (size_t i = 0; i < n; i++)
-			bad |= v[i] >= c;
+	if (c > UINT8_MAX)
+		return true;
+	uint8_t lim = (uint8_t)c, bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= v[i + k] >= lim;
+	for (; i < n; i++)
+		bad |= v[i] >= lim;
+	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool u16_below(const uint16_t *v, size_t n, size_t c)
+{
+	if (c > UINT16_MAX)
+		return true;
+	uint16_t lim = (uint16_t)c, bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= v[i + k] >= lim;
+	for (; i < n; i++)
+		bad |= v[i] >= lim;
+	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool i32_below(const int32_t *v, size_t n, size_t c)
+{
+	uint32_t lim = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c, bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad |= (uint32_t)v[i] >= lim; /* a negative id is a huge one */
+	return !bad;
+}
+
+/* Each of the n values in [0, lim[i]] (lim NULL: [0, 1]); false for NaN. */
+NN_VECTOR_CLONES
+static bool f32_in(const float *v, const float *lim, size_t n)
+{
+	int32_t bad = 0;
+	size_t i = 0;
+	if (lim) {
+		for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+			for (size_t k = 0; k < CHECK_BLOCK; k++)
+				bad |= !(v[i + k] >= 0.0f) | !(v[i + k] <= lim[i + k]);
+		for (; i < n; i++)
+			bad |= !(v[i] >= 0.0f) | !(v[i] <= lim[i]);
 	} else {
-		const int32_t *v = p;
-		for (size_t i = 0; i < n; i++)
-			bad |= (uint32_t)v[i] >= c; /* a negative id is a huge one */
+		for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+			for (size_t k = 0; k < CHECK_BLOCK; k++)
+				bad |= !(v[i + k] >= 0.0f) | !(v[i + k] <= 1.0f);
+		for (; i < n; i++)
+			bad |= !(v[i] >= 0.0f) | !(v[i] <= 1.0f);
 	}
 	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool f64_in(const double *v, size_t n)
+{
+	int64_t bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= !(v[i + k] >= 0.0) | !(v[i + k] <= 1.0);
+	for (; i < n; i++)
+		bad |= !(v[i] >= 0.0) | !(v[i] <= 1.0);
+	return !bad;
+}
+
+/* True when every one of the n ids of size bytes at p is below c. */
+static bool ids_ok(const void *p, uint8_t size, size_t n, size_t c)
+{
+	return size == 1 ? u8_below(p, n, c) : size == 2 ? u16_below(p, n, c) : i32_below(p, n, c);
 }
 
 /* True when each of the n values at p is in [0, 1] (false for NaN), and with lim at most lim[i]. */
 static bool vals_ok(const void *p, const void *lim, uint8_t size, size_t n)
 {
-	uint32_t bad = 0;
-	if (size == 4) {
-		const float *v = p, *l = lim;
-		for (size_t i = 0; i < n; i++)
-			bad |= !(v[i] >= 0.0f && v[i] <= (l ? l[i] : 1.0f));
-	} else {
-		const double *v = p;
-		for (size_t i = 0; i < n; i++)
-			bad |= !(v[i] >= 0.0 && v[i] <= 1.0);
-	}
-	return !bad;
+	return size == 4 ? f32_in(p, lim, n) : f64_in(p, n);
 }
 
 /*

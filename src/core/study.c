@@ -241,6 +241,34 @@ static int open_source(const struct study *s, struct npy *a, const char *path,
 	return open_matrix(a, path, shards, err);
 }
 
+/*
+ * The common case of load_class_vector: a mapped int32 or int64 vector in this machine's byte
+ * order, copied into v in one pass. False when it is not that, or holds a value that is not a
+ * class id (the general loop then names it).
+ */
+static bool ids_direct(const struct npy *a, int32_t *v)
+{
+	if (a->h.kind != NPY_INT || a->h.swap || !npy_contiguous(a) ||
+	    (a->h.itemsize != 4 && a->h.itemsize != 8) ||
+	    (uintptr_t)a->data % a->h.itemsize != 0)
+		return false;
+	uint32_t bad = 0;
+	if (a->h.itemsize == 4) {
+		const int32_t *x = (const int32_t *)(const void *)a->data;
+		for (size_t i = 0; i < a->rows; i++) {
+			bad |= x[i] < 0;
+			v[i] = x[i];
+		}
+	} else {
+		const int64_t *x = (const int64_t *)(const void *)a->data;
+		for (size_t i = 0; i < a->rows; i++) {
+			bad |= x[i] < 0 || x[i] > INT32_MAX;
+			v[i] = (int32_t)x[i];
+		}
+	}
+	return !bad;
+}
+
 /* Reads an (N,) or (N, 1) integer vector of class ids into a new int32 array. */
 static int32_t *load_class_vector(const char *path, const struct strvec *shards, const char *what,
                                   size_t *n_out, struct nn_err *err)
@@ -262,6 +290,11 @@ static int32_t *load_class_vector(const char *path, const struct strvec *shards,
 		return NULL;
 	}
 	int32_t *v = xreallocarray(NULL, a.rows ? a.rows : 1, sizeof *v);
+	if (ids_direct(&a, v)) {
+		*n_out = a.rows;
+		npy_close(&a);
+		return v;
+	}
 	for (size_t i = 0; i < a.rows; i++) {
 		double x = npy_at(&a, i, 0);
 		if (!isfinite(x) || x != floor(x) || x < 0 || x > INT32_MAX) {
