@@ -175,12 +175,18 @@ void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx,
 	const int32_t *labels = s->labels;
 	const uint8_t *status = s->status;
 	const struct model *md = s->models;
+	bool bytes = nm == 3 && md[0].id_size == 1 && md[1].id_size == 1 && md[2].id_size == 1;
+	const uint8_t *p0 = bytes ? md[0].d_pred : NULL, *p1 = bytes ? md[1].d_pred : NULL,
+	              *p2 = bytes ? md[2].d_pred : NULL;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = at(idx, k);
 		if (status && status[i] == STATUS_REMOVED)
 			continue;
 		int32_t y = labels[i];
-		if (nm == 3) /* the common case, unrolled: metrics_correct_count() */
+		if (bytes) /* the common case, unrolled and read directly: metrics_correct_count()
+		            */
+			hist[(p0[i] == y) + (p1[i] == y) + (p2[i] == y)]++;
+		else if (nm == 3)
 			hist[(model_pred(&md[0], i) == y) + (model_pred(&md[1], i) == y) +
 			     (model_pred(&md[2], i) == y)]++;
 		else
@@ -302,6 +308,43 @@ void metrics_pair_bootstrap(const struct agreement *ag, size_t n, unsigned reps,
 	free(d);
 }
 
+/* What metrics_pair() counts in its pass over the rows. */
+struct pair_pass {
+	int64_t (*cnt)[4], *marg_a, *marg_b, agree;
+	size_t used;
+};
+
+/*
+ * The pass over rows idx[0..n) (every row without idx) of the predictions pa and pb (sa and sb
+ * bytes each, study.h): the four outcomes per true class, the agreement and the marginals.
+ * Inlined with constant sizes, like model_pass(), and with the arrays in locals: the counts'
+ * stores cannot then make the compiler read the models' fields again on every row.
+ */
+static inline __attribute__((always_inline)) void pair_pass(struct pair_pass *pp,
+                                                            const struct study *s, const void *pa,
+                                                            const void *pb, const uint32_t *idx,
+                                                            size_t n, uint8_t sa, uint8_t sb)
+{
+	const int32_t *labels = s->labels;
+	const uint8_t *status = s->status;
+	int64_t(*cnt)[4] = pp->cnt, *marg_a = pp->marg_a, *marg_b = pp->marg_b, agree = 0;
+	size_t used = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		if (status &&
+		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
+			continue;
+		used++;
+		int32_t y = labels[i], ya = model_id_at(pa, sa, i), yb = model_id_at(pb, sb, i);
+		cnt[y][(ya != y) * 2 + (yb != y)]++;
+		agree += ya == yb;
+		marg_a[ya]++;
+		marg_b[yb]++;
+	}
+	pp->agree = agree;
+	pp->used = used;
+}
+
 void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
                   unsigned reps, uint64_t seed, struct pair_metrics *out)
 {
@@ -318,20 +361,13 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	/* counts per true class of the four outcomes, indexed by (a wrong)·2 + (b wrong): no branch
 	 * on how the models did (they are right at random as far as the predictor can tell) */
 	int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
-	const int32_t *labels = s->labels;
-	const uint8_t *status = s->status;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = at(idx, k);
-		if (status &&
-		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
-			continue;
-		used++;
-		int32_t y = labels[i], ya = model_pred(ma, i), yb = model_pred(mb, i);
-		cnt[y][(ya != y) * 2 + (yb != y)]++;
-		agree += ya == yb;
-		marg_a[ya]++;
-		marg_b[yb]++;
-	}
+	struct pair_pass pp = {.cnt = cnt, .marg_a = marg_a, .marg_b = marg_b};
+	if (ma->id_size == 1 && mb->id_size == 1) /* one copy per storage, its reads inlined */
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, 1, 1);
+	else
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, ma->id_size, mb->id_size);
+	agree = pp.agree;
+	used = pp.used;
 	for (size_t j = 0; j < c; j++) {
 		struct agreement *g = &out->per_class[j];
 		g->both_correct = cnt[j][0];

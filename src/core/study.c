@@ -249,8 +249,7 @@ static int open_source(const struct study *s, struct npy *a, const char *path,
 static bool ids_direct(const struct npy *a, int32_t *v)
 {
 	if (a->h.kind != NPY_INT || a->h.swap || !npy_contiguous(a) ||
-	    (a->h.itemsize != 4 && a->h.itemsize != 8) ||
-	    (uintptr_t)a->data % a->h.itemsize != 0)
+	    (a->h.itemsize != 4 && a->h.itemsize != 8) || (uintptr_t)a->data % a->h.itemsize != 0)
 		return false;
 	uint32_t bad = 0;
 	if (a->h.itemsize == 4) {
