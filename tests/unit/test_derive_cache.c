@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sys/time.h>
+#include <unistd.h>
+#include <xxhash.h>
 
 #include "nncmp/derive.h"
 #include "nncmp/derive_cache.h"
@@ -285,6 +287,69 @@ static void test_corrupt_anywhere_is_a_miss(void **state)
 }
 
 /*
+ * Sets byte `at` of model `name`'s cache file in s to v (a 4-byte float at `at` when f is set)
+ * and writes the checksum the new bytes have: a forged file only the range checks can refuse.
+ */
+static void forge(const struct study *s, const char *name, long at, uint8_t v, bool f, float fv)
+{
+	const struct model *m = &s->models[study_model_index(s, name)];
+	char *key = derive_cache_key(s, m, derive_cache_labels_hash(s));
+	char *path = derive_cache_path(cache_root, key);
+	free(key);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size);
+	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	if (f)
+		memcpy(buf + at, &fv, sizeof fv);
+	else
+		buf[at] = v;
+	uint64_t h = XXH3_64bits(buf, (size_t)st.st_size - 8);
+	for (int k = 0; k < 8; k++)
+		buf[st.st_size - 8 + k] = (uint8_t)(h >> (8 * k));
+	assert_int_equal(pwrite(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	free(buf);
+	free(path);
+}
+
+/* A file with a right checksum but a value out of range is a miss, derived again. */
+static void test_forged_values_are_a_miss(void **state)
+{
+	(void)state;
+	struct {
+		long at; /* in a32's file: pred at 4096, rank at 12288, conf, p_label, second */
+		uint8_t v;
+		bool f;
+		float fv;
+	} cases[] = {
+	    {4096, C, false, 0},          /* a prediction past the classes */
+	    {12288 + 17, 255, false, 0},  /* a rank past them */
+	    {20480, 0, true, NAN},        /* a NaN confidence */
+	    {40960 + 8, 0, true, 1.5f},   /* p(label) above 1 */
+	    {61440 + 4, 0, true, -0.25f}, /* a negative runner-up */
+	    {61440, 0, true, 1.0f},       /* a runner-up above its p(pred) (the first is < 1) */
+	};
+	for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+		clear_cache();
+		struct study *ref = open_uncached();
+		study_free(open_study());
+		if (cases[t].at == 61440)
+			assert_true(model_conf(&ref->models[0], 0) < 1.0);
+		forge(ref, "a32", cases[t].at, cases[t].v, cases[t].f, cases[t].fv);
+		struct study *s = open_study();
+		if (s->models[0].derived_cached)
+			fail_msg("case %zu (byte %ld): a forged value got through", t, cases[t].at);
+		assert_true(s->models[1].derived_cached); /* the others are fine */
+		assert_same(ref, s);
+		study_free(s);
+		study_free(ref);
+	}
+}
+
+/*
  * A mapped cache file that another process deletes, or replaces by a new file renamed over it,
  * keeps giving what it held; a relabel (derive_relabel, as a journal does) writes the process's
  * own copy of the page, never the file.
@@ -493,6 +558,7 @@ int main(void)
 	    cmocka_unit_test(test_hit_is_exact),
 	    cmocka_unit_test(test_damage_is_a_miss),
 	    cmocka_unit_test(test_corrupt_anywhere_is_a_miss),
+	    cmocka_unit_test(test_forged_values_are_a_miss),
 	    cmocka_unit_test(test_mapped_file_replaced),
 	    cmocka_unit_test(test_changed_labels_are_a_miss),
 	    cmocka_unit_test(test_fresh_or_changed_source),
