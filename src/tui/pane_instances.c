@@ -244,7 +244,13 @@ static void instances_draw(struct app *app)
 			draw_safe(app, w, y, x, cols.truth, lab, a, false);
 		}
 		x += cols.truth + 1;
-		for (size_t k2 = 0; k2 < nmo && x < pn->w; k2++) {
+		for (size_t k2 = 0; k2 < nmo && x < pn->w && !app->ready; k2++) {
+			/* the predictions are still being derived (tui.c): nothing to read yet */
+			draw_safe(app, w, y, x, 2, glyph(app, "\xe2\x80\xa6", "."),
+			          role_attr(ROLE_DIM), false);
+			x += cols.model[mo[k2]] + 1;
+		}
+		for (size_t k2 = 0; k2 < nmo && x < pn->w && app->ready; k2++) {
 			size_t m = mo[k2];
 			int32_t p = s->models[m].pred[i];
 			bool ok = p == truth;
@@ -263,7 +269,11 @@ static void instances_draw(struct app *app)
 		}
 		x += hidden ? 5 : 0;
 		if (cols.right) {
-			snprintf(buf, sizeof buf, "%*d", cols.right, metrics_correct_count(s, i));
+			if (app->ready)
+				snprintf(buf, sizeof buf, "%*d", cols.right,
+				         metrics_correct_count(s, i));
+			else
+				snprintf(buf, sizeof buf, "%*s", cols.right, "");
 			if (x < pn->w)
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
 			x += cols.right + 1;
@@ -278,7 +288,11 @@ static void instances_draw(struct app *app)
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
 			x += cols.key + 1;
 		}
-		if (numbers && x < pn->w) {
+		if (numbers && x < pn->w && !app->ready) {
+			snprintf(buf, sizeof buf, "%*s", cols.conf,
+			         glyph(app, "\xe2\x80\xa6", "."));
+			draw_safe(app, w, y, x, pn->w - x, buf, role_attr(ROLE_DIM), false);
+		} else if (numbers && x < pn->w) {
 			if (ma->conf)
 				snprintf(buf, sizeof buf, "%*.3f", cols.conf, ma->conf[i]);
 			else
@@ -287,7 +301,7 @@ static void instances_draw(struct app *app)
 		}
 		if (numbers) {
 			x += cols.conf + 1;
-			if (x < pn->w) {
+			if (x < pn->w && app->ready) {
 				snprintf(buf, sizeof buf, "%*.3f", cols.issue,
 				         study_issue_score(s, i));
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
@@ -311,6 +325,7 @@ static void instances_draw(struct app *app)
 			free(line);
 		}
 	}
+	pane_dim_pending(app, PANE_INSTANCES);
 	wnoutrefresh(w);
 }
 

@@ -16,6 +16,7 @@
 #include <wchar.h>
 
 #include "nncmp/classnames.h"
+#include "nncmp/journal.h"
 #include "nncmp/metrics.h"
 #include "nncmp/study.h"
 #include "nncmp/util.h"
@@ -41,6 +42,11 @@ bool neurons_pane_channels(const struct app *app);
 /* Opens the study's journal for the session (read-only, with a message, when another nncmp
  * holds it). */
 void triage_open(struct app *app);
+/* triage_open in two steps: the journal opened (reading only the study, so on the worker: the
+ * journal's arrays are O(N)), NULL with err set when it cannot be (or with --no-journal); then
+ * on the UI thread the session over it (j taken), its decisions applied to the study. */
+struct journal *triage_load(const struct study *s, struct nn_err *err);
+void triage_attach(struct app *app, struct journal *j, const struct nn_err *err);
 void triage_close(struct app *app);
 /* The run loop, each turn: applies the decisions that waited for the worker's job to end. */
 int triage_poll(struct app *app);
