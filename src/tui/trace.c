@@ -42,6 +42,12 @@ void trace_key(int key, bool is_key)
 	const char *k = is_key ? keyname(key) : NULL;
 	if (k)
 		snprintf(key_label, sizeof key_label, "%s", k);
+	else if (key == '\t' || key == '\r' || key == '\n' || key == 27 || key == 127)
+		snprintf(key_label, sizeof key_label, "%s",
+		         key == '\t'  ? "Tab"
+		         : key == 27  ? "Esc"
+		         : key == 127 ? "BS"
+		                      : "Enter");
 	else if (key > 32 && key < 127)
 		snprintf(key_label, sizeof key_label, "%c", key);
 	else

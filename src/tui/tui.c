@@ -534,8 +534,8 @@ static bool works_unready(const struct key_action *act)
 static int not_ready(struct app *app)
 {
 	app_message(app, false,
-	            "not ready: the models' predictions are still being derived; moving, Tab, "
-	            "zoom, help and quit work meanwhile");
+	            "not ready: the models' predictions are still being derived "
+	            "(moving, Tab, z, ? and q work)");
 	return REDRAW_STATUS;
 }
 
