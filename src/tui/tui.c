@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <term.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nncmp/fault.h"
@@ -881,6 +882,27 @@ static void loop_guarded(struct app *app, char *fault_path, size_t size)
 	}
 }
 
+/*
+ * Quitting before the derivation landed (the terminal is given back already): its job is
+ * cancelled, but study_derive cannot stop midway, and at 4M it may run for seconds (more when the
+ * probabilities come from the disk). Rather than a silent wait, one line says so, and a second
+ * Ctrl-C (the default action again) ends the process at once.
+ */
+static void derive_wait(struct worker *w)
+{
+	worker_cancel(w, JOB_DERIVE);
+	for (int t = 0; t < 20 && worker_busy(w, NULL, 0, NULL); t++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (!worker_busy(w, NULL, 0, NULL))
+		return;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	fprintf(stderr, "nncmp: letting the derivation of the predictions finish before exiting "
+	                "(Ctrl-C stops now)\n");
+}
+
 /* Gives the terminal back and frees the app; returns the exit status. */
 static int teardown(struct app *app, const char *fault_path)
 {
@@ -895,6 +917,8 @@ static int teardown(struct app *app, const char *fault_path)
 	app->gfx = NULL;
 	int sig = got_signal;
 	char *fatal = app->fatal ? text_sanitize(app->fatal, true) : NULL;
+	if (app->worker && !app->derived)
+		derive_wait(app->worker);
 	app_free(app); /* joins the worker: a derivation still running is waited for */
 	trace_end();
 	if (fatal) {
