@@ -249,12 +249,10 @@ static int metrics_job_done(struct app *app, void *ctx, int rc, const struct nn_
 void app_recompute(struct app *app)
 {
 	const struct study *s = app->s;
-	if (!app->ready)
-		return; /* before the derivation lands there is nothing to count; app_ready calls us
-		         */
-	if (app->select_pending)
-		return; /* the filtering job counts its selection (select_job_done checks the pair)
-		         */
+	/* before the derivation lands there is nothing to count (app_ready calls this); while a
+	 * filter is applied on the worker its job counts the new selection (select_job_done) */
+	if (!app->ready || app->select_pending)
+		return;
 	app->metrics_gen++;
 	if (app->worker && (app->n_sel > METRICS_SYNC_MAX || worker_test_delayed())) {
 		struct metrics_job *j = xcalloc(1, sizeof *j);
