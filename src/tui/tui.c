@@ -563,6 +563,10 @@ static void run_loop(struct app *app)
 		}
 		if (app->fatal)
 			return; /* the derivation refused the study: teardown says why */
+		/* the view the saved state names opens once the numbers it is prepared from are in
+		 */
+		if (app->ready && app->have_metrics && !app->select_pending)
+			react(app, saved_open_pending(app));
 		draw_dirty(app);
 		doupdate();
 		if (app->gfx)
@@ -774,8 +778,7 @@ static int derive_job_done(struct app *app, void *ctx, int rc, const struct nn_e
 	dj->j = NULL;
 	app->derived = true;
 	trace_event("derived");
-	int flags = app_ready(app);
-	return flags | saved_open_pending(app);
+	return app_ready(app);
 }
 
 /*
@@ -862,7 +865,6 @@ static int screen_init(struct app *app, const char *theme, const char *graphics)
 		app->derived = true;
 	}
 	react(app, app_ready(app) | RELAYOUT);
-	react(app, saved_open_pending(app));
 	return 0;
 }
 

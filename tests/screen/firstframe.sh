@@ -140,6 +140,19 @@ keys q
 wait_prompt
 expect "the TUI quit cleanly" "rc=0"
 
+echo "== a saved view over derived data opens once its numbers are in"
+cp -r demo-data/digits "$TMP/dg"
+mkdir -p "$TMP/dg/.nncmp"
+printf '[wrong]\nfilter = cnn != gt\nview = models\n' >"$TMP/dg/.nncmp/views.ini"
+wrong=$(cnt 'cnn != gt')
+start C.UTF-8 160 45 "$TMP/dg --view wrong"
+expect "the first frame comes first" "computing…"
+expect "then the models view, over the saved filter" "4 models over the $wrong shown instances"
+expect_not "it was not refused meanwhile" "still being computed"
+keys Escape
+keys q
+wait_prompt
+
 echo "== quitting while the derivation runs"
 start C.UTF-8 100 30 demo-data/digits
 expect "computing" "computing…"
