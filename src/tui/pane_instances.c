@@ -357,15 +357,18 @@ static int instances_enter(struct app *app)
 }
 
 /* An instance matches by its id, truth, text or image path. */
-static bool instances_match(const struct app *app, size_t row, const char *text)
+bool instance_matches(const struct study *s, size_t i, const char *text)
 {
-	const struct study *s = app->s;
-	size_t i = app->sel[row];
 	char idb[32];
 	return search_has(study_instance_id(s, i, idb, sizeof idb), text) ||
 	       search_has(s->classes[s->labels[i]], text) ||
 	       (s->texts && search_has(s->texts[i], text)) ||
 	       (s->images && search_has(s->images[i], text));
+}
+
+static bool instances_match(const struct app *app, size_t row, const char *text)
+{
+	return instance_matches(app->s, app->sel[row], text);
 }
 
 const struct pane_class pane_instances = {

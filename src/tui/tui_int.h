@@ -191,6 +191,9 @@ int report_export(struct app *app, const char *path, bool force);
 int search_run(struct app *app, const char *text, int dir);
 /* Case-insensitive (ASCII) substring test, the rule every match() follows; false for NULL. */
 bool search_has(const char *hay, const char *needle);
+/* Whether instance i matches a search in the instance table: its id, label, text or image path
+ * (pane_instances.c; reads only the study, so the worker may call it). */
+bool instance_matches(const struct study *s, size_t i, const char *text);
 /* Sets the neuron pane's layer by "model.layer"; returns flags (message on error). */
 int app_set_layer(struct app *app, const char *spec);
 

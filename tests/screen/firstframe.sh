@@ -131,6 +131,16 @@ case $after in
 "0 $n1 0 0 | fg=default dim=0"*) ok "the new counts are drawn plain ($after)" ;;
 *) no "the new counts are drawn plain ($after)" ;;
 esac
+echo "== a search of the instance table on the worker"
+keys /
+type_text "digit-00131"
+keys Enter
+expect "the status line says it searches" "searching $n1 instances"
+expect "then the cursor is on the match" "Instance #74  digit-00131"
+keys /
+type_text "no-such-thing"
+keys Enter
+expect "a search that finds nothing says so" "not found in this pane: no-such-thing"
 if grep -qE '^key 1 ui_ms=[0-9.]+ ui_cpu_ms=[0-9.]+$' "$TMP/trace"; then
 	ok "NNCMP_TRACE logs the key's UI time"
 else
