@@ -252,7 +252,7 @@ static void instances_draw(struct app *app)
 		}
 		for (size_t k2 = 0; k2 < nmo && x < pn->w && app->ready; k2++) {
 			size_t m = mo[k2];
-			int32_t p = s->models[m].pred[i];
+			int32_t p = model_pred(&s->models[m], i);
 			bool ok = p == truth;
 			int cp = class_pair(p, truth);
 			if (cp > 0) { /* DeepCompare: the prediction's hue on the truth's */
@@ -293,8 +293,8 @@ static void instances_draw(struct app *app)
 			         glyph(app, "\xe2\x80\xa6", "."));
 			draw_safe(app, w, y, x, pn->w - x, buf, role_attr(ROLE_DIM), false);
 		} else if (numbers && x < pn->w) {
-			if (ma->conf)
-				snprintf(buf, sizeof buf, "%*.3f", cols.conf, ma->conf[i]);
+			if (model_has_probs(ma))
+				snprintf(buf, sizeof buf, "%*.3f", cols.conf, model_conf(ma, i));
 			else
 				snprintf(buf, sizeof buf, "%*s", cols.conf, "-");
 			draw_safe(app, w, y, x, pn->w - x, buf, a, false);
