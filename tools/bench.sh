@@ -435,3 +435,11 @@ if with_neurons:
           f"{neuron_check.get('r_max_abs_diff', float('nan')):.1e}), best matches "
           f"({neuron_check.get('best_match_differs', '?')} near-ties picked differently), CKA")
 PYEOF
+
+# ---- the TUI (issue #20): time to the first frame, reopened and cold, and the UI thread's time
+# per key, from NNCMP_TRACE in a tmux session (tools/bench_tui.sh; skipped without tmux) ----
+if command -v tmux >/dev/null; then
+	tools/bench_tui.sh "$DIR" "$NNCMP" "$REPS"
+else
+	echo "bench.sh: tmux is not installed: the TUI's figures are left out"
+fi

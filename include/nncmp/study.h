@@ -114,6 +114,27 @@ struct study {
 
 /* Opens path (a directory or a .ini manifest). Returns NULL with err set on any problem. */
 struct study *study_open(const char *path, struct nn_err *err);
+
+/* study_open_ex flags. */
+enum {
+	/*
+	 * Leave out the derivation (study_derive): the study is validated and mapped, but the
+	 * models with probabilities have no derived values yet (their d_* arrays are NULL, so
+	 * model_has_probs() says false and model_pred() .. model_margin() must not be called) and
+	 * their probabilities are not checked. The TUI draws its first screen meanwhile and runs
+	 * study_derive() on its worker; nothing may read those arrays, or their pointers, before
+	 * study_derive() has returned 0.
+	 */
+	STUDY_DEFER_DERIVE = 1
+};
+/* study_open with flags (0: study_open itself). */
+struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err);
+/*
+ * The derivation study_open does last (derive.h: the derived-data cache or one pass over every
+ * model's probabilities, which it validates), for a study opened with STUDY_DEFER_DERIVE.
+ * Returns 0, or -1 with err naming the file and the row (then the study may only be freed).
+ */
+int study_derive(struct study *s, struct nn_err *err);
 void study_free(struct study *s);
 /*
  * 0, or -1 with err "PATH: rows could not be read (damaged data?)" when a read of any of the

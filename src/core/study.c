@@ -599,7 +599,22 @@ static char *default_name(const char *path)
 	return name;
 }
 
+int study_derive(struct study *s, struct nn_err *err)
+{
+	int rc = derive_models(s, err);
+	/* a read that failed gave NaN, which derive_models() may have refused first */
+	for (size_t k = 0; k < s->n_models; k++)
+		if (s->models[k].src != SRC_PRED && npy_read_failed(&s->models[k].probs))
+			rc = npy_read_error(&s->models[k].probs, err);
+	return rc;
+}
+
 struct study *study_open(const char *path, struct nn_err *err)
+{
+	return study_open_ex(path, 0, err);
+}
+
+struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err)
 {
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -673,12 +688,8 @@ struct study *study_open(const char *path, struct nn_err *err)
 		                         mf.samples_shards.n, err);
 	else if (rc == 0 && mf.samples)
 		rc = samples_read(s, mf.samples, err);
-	if (rc == 0)
-		rc = derive_models(s, err);
-	/* a read that failed gave NaN, which derive_models() may have refused first */
-	for (size_t k = 0; k < s->n_models && s->models; k++)
-		if (s->models[k].src != SRC_PRED && npy_read_failed(&s->models[k].probs))
-			rc = npy_read_error(&s->models[k].probs, err);
+	if (rc == 0 && !(flags & STUDY_DEFER_DERIVE))
+		rc = study_derive(s, err);
 	manifest_free(&mf);
 	if (rc < 0) {
 		study_free(s);

@@ -87,7 +87,9 @@ static int act_agree(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)ctx;
 	(void)nav;
-	return app_agree(app, (enum agree_mode)arg, app->cls);
+	/* a filter still on the worker: its class is the one the user last chose */
+	return app_agree(app, (enum agree_mode)arg,
+	                 app->select_pending ? app->pending_cls : app->cls);
 }
 
 /* The next (arg 1) or previous (-1) ground-truth class of the agreement control; -1 is all. */
@@ -96,12 +98,13 @@ static int act_class(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	(void)ctx;
 	(void)nav;
 	int n = (int)app->s->n_classes;
-	int c = app->cls + (int)arg;
+	int c = (app->select_pending ? app->pending_cls : app->cls) + (int)arg;
+	enum agree_mode mode = app->select_pending ? app->pending_mode : app->mode;
 	if (c < -1)
 		c = n - 1;
 	if (c >= n)
 		c = -1;
-	return app_agree(app, app->mode == AGREE_CUSTOM ? AGREE_ALL : app->mode, c);
+	return app_agree(app, mode == AGREE_CUSTOM ? AGREE_ALL : mode, c);
 }
 
 /* The command line, prefilled by arg: 0 nothing, 1 the filter, 2 "sort ", 3 "models ". */

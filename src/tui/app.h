@@ -44,8 +44,18 @@ struct back_entry {
 
 struct app {
 	struct study *s;
-	bool utf8;                         /* draw UTF-8 glyphs (the locale's codeset is UTF-8) */
-	bool shapes;                       /* tell right from wrong by glyph, not only colour */
+	/*
+	 * The study opens without its derivation (study_open_ex's STUDY_DEFER_DERIVE): the first
+	 * screen draws while the worker derives every model's predictions, ranks and margins.
+	 * derived: that job has returned (UI thread only; before, nothing may read the models'
+	 * pred, conf, margin, p_label or rank, nor their pointers). ready: derived, and the start
+	 * state (journal, saved view, --filter) applied (tui.c's app_ready); until then the keys
+	 * that need derived data say so and the panes that show it say "computing".
+	 */
+	bool derived, ready;
+	char *fatal; /* bad input found once the screen is up: tui_run prints it and exits 2 */
+	bool utf8;   /* draw UTF-8 glyphs (the locale's codeset is UTF-8) */
+	bool shapes; /* tell right from wrong by glyph, not only colour */
 	char **class_names, **model_names; /* sanitized once */
 	/* class names abbreviated for a column width (app_class_abbrev), each width once */
 	struct class_abbrev {
@@ -71,6 +81,17 @@ struct app {
 	struct pair_metrics pm;   /* its ci_lo, ci_hi arrive from the worker (ci_pending) */
 	bool ci_pending;          /* the bootstrap interval of pm is being computed */
 	uint64_t pm_gen;          /* counts recomputations of pm (stale bootstrap jobs see it) */
+	/* mm and pm are being computed on the worker (selection.c): the panes show the previous
+	 * ones dimmed; metrics_gen counts the requests (stale jobs see it) */
+	bool metrics_pending;
+	bool have_metrics; /* mm and pm hold the metrics of some selection (the panes draw them) */
+	/* a filter is being applied on the worker (selection.c): sel is the old one, dimmed, until
+	 * it lands; pending_mode and pending_cls are the agreement controls it sets */
+	bool select_pending;
+	enum agree_mode pending_mode;
+	int pending_cls;
+	uint64_t select_gen;
+	uint64_t metrics_gen;
 	struct back_entry *back;
 	size_t n_back, cap_back;
 

@@ -109,6 +109,16 @@ int pane_list_height(const struct app *app, enum pane_id p);
 bool pane_visible(const struct app *app, enum pane_id p);
 /* Draws a pane's title line (focus-coloured when it has the focus), right-aligned text after. */
 void pane_title(struct app *app, enum pane_id p, const char *title, const char *right);
+/*
+ * Before the study's derivation has landed (app->ready false), or with metrics before the first
+ * metrics of the selection have (app->have_metrics): draws pane p as its title and a dimmed
+ * "computing..." and returns true, for panes that show derived data; false otherwise.
+ */
+bool pane_waits(struct app *app, enum pane_id p, const char *title, bool metrics);
+/* While the selection's metrics are computed on the worker (app->metrics_pending), or for the
+ * instance table a filter is applied there (app->select_pending): dims pane p's rows under its
+ * title, which still show the previous counts or instances. Call after drawing it. */
+void pane_dim_pending(struct app *app, enum pane_id p);
 /* Draws the panes marked dirty. */
 void panes_draw_dirty(struct app *app);
 struct key_action;

@@ -78,6 +78,8 @@ static void agree_significance(struct app *app, WINDOW *w, int y, int width)
 
 static void agree_draw(struct app *app)
 {
+	if (pane_waits(app, PANE_AGREE, "Agreement per class", true))
+		return;
 	struct pane *pn = &app->panes[PANE_AGREE];
 	WINDOW *w = pn->win;
 	const struct study *s = app->s;
@@ -143,6 +145,7 @@ static void agree_draw(struct app *app)
 			agree_bar(app, w, y, bar_x, bar_w, g, a);
 	}
 	agree_significance(app, w, pn->h - 1, pn->w);
+	pane_dim_pending(app, PANE_AGREE);
 	wnoutrefresh(w);
 }
 

@@ -49,6 +49,8 @@ static bool headers_by_index(const struct app *app, int cols)
 
 static void confusion_draw(struct app *app)
 {
+	if (pane_waits(app, PANE_CONFUSION, "Confusion", true))
+		return;
 	struct pane *pn = &app->panes[PANE_CONFUSION];
 	struct view_nav *nv = &pn->nav;
 	WINDOW *w = pn->win;
@@ -209,6 +211,7 @@ static void confusion_draw(struct app *app)
 		fy = 2 + (int)C;
 	if (fy < pn->h)
 		draw_safe(app, w, fy, 0, pn->w, rbuf, role_attr(ROLE_DIM), false);
+	pane_dim_pending(app, PANE_CONFUSION);
 	wnoutrefresh(w);
 }
 
@@ -238,6 +241,10 @@ static int confusion_enter(struct app *app)
 	size_t C = s->n_classes, cell_at = nv->cur * C + nv->left;
 	if (nv->cur >= C || nv->left >= C)
 		return 0;
+	if (!app->have_metrics) {
+		app_message(app, false, "the confusion counts are still being computed");
+		return REDRAW_STATUS;
+	}
 	int64_t in_a = app->mm[app->a].confusion[cell_at];
 	int64_t in_b = app->mm[app->b].confusion[cell_at];
 	if ((CONF_MODE(app) == 0 && in_a == 0) || (CONF_MODE(app) == 1 && in_b == 0) ||

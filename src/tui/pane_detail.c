@@ -222,6 +222,8 @@ void detail_sample(struct app *app, WINDOW *w, int y, int x, int rows, int cols,
 
 static void detail_draw(struct app *app)
 {
+	if (pane_waits(app, PANE_DETAIL, "Instance", false))
+		return;
 	struct pane *pn = &app->panes[PANE_DETAIL];
 	WINDOW *w = pn->win;
 	const struct study *s = app->s;

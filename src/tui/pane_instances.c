@@ -244,7 +244,13 @@ static void instances_draw(struct app *app)
 			draw_safe(app, w, y, x, cols.truth, lab, a, false);
 		}
 		x += cols.truth + 1;
-		for (size_t k2 = 0; k2 < nmo && x < pn->w; k2++) {
+		for (size_t k2 = 0; k2 < nmo && x < pn->w && !app->ready; k2++) {
+			/* the predictions are still being derived (tui.c): nothing to read yet */
+			draw_safe(app, w, y, x, 2, glyph(app, "\xe2\x80\xa6", "."),
+			          role_attr(ROLE_DIM), false);
+			x += cols.model[mo[k2]] + 1;
+		}
+		for (size_t k2 = 0; k2 < nmo && x < pn->w && app->ready; k2++) {
 			size_t m = mo[k2];
 			int32_t p = model_pred(&s->models[m], i);
 			bool ok = p == truth;
@@ -263,7 +269,11 @@ static void instances_draw(struct app *app)
 		}
 		x += hidden ? 5 : 0;
 		if (cols.right) {
-			snprintf(buf, sizeof buf, "%*d", cols.right, metrics_correct_count(s, i));
+			if (app->ready)
+				snprintf(buf, sizeof buf, "%*d", cols.right,
+				         metrics_correct_count(s, i));
+			else
+				snprintf(buf, sizeof buf, "%*s", cols.right, "");
 			if (x < pn->w)
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
 			x += cols.right + 1;
@@ -278,7 +288,11 @@ static void instances_draw(struct app *app)
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
 			x += cols.key + 1;
 		}
-		if (numbers && x < pn->w) {
+		if (numbers && x < pn->w && !app->ready) {
+			snprintf(buf, sizeof buf, "%*s", cols.conf,
+			         glyph(app, "\xe2\x80\xa6", "."));
+			draw_safe(app, w, y, x, pn->w - x, buf, role_attr(ROLE_DIM), false);
+		} else if (numbers && x < pn->w) {
 			if (model_has_probs(ma))
 				snprintf(buf, sizeof buf, "%*.3f", cols.conf, model_conf(ma, i));
 			else
@@ -287,7 +301,7 @@ static void instances_draw(struct app *app)
 		}
 		if (numbers) {
 			x += cols.conf + 1;
-			if (x < pn->w) {
+			if (x < pn->w && app->ready) {
 				snprintf(buf, sizeof buf, "%*.3f", cols.issue,
 				         study_issue_score(s, i));
 				draw_safe(app, w, y, x, pn->w - x, buf, a, false);
@@ -311,6 +325,7 @@ static void instances_draw(struct app *app)
 			free(line);
 		}
 	}
+	pane_dim_pending(app, PANE_INSTANCES);
 	wnoutrefresh(w);
 }
 
@@ -342,15 +357,18 @@ static int instances_enter(struct app *app)
 }
 
 /* An instance matches by its id, truth, text or image path. */
-static bool instances_match(const struct app *app, size_t row, const char *text)
+bool instance_matches(const struct study *s, size_t i, const char *text)
 {
-	const struct study *s = app->s;
-	size_t i = app->sel[row];
 	char idb[32];
 	return search_has(study_instance_id(s, i, idb, sizeof idb), text) ||
 	       search_has(s->classes[s->labels[i]], text) ||
 	       (s->texts && search_has(s->texts[i], text)) ||
 	       (s->images && search_has(s->images[i], text));
+}
+
+static bool instances_match(const struct app *app, size_t row, const char *text)
+{
+	return instance_matches(app->s, app->sel[row], text);
 }
 
 const struct pane_class pane_instances = {

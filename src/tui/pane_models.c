@@ -15,6 +15,8 @@ static const char *pair_mark(const struct app *app, size_t m)
 
 static void models_draw(struct app *app)
 {
+	if (pane_waits(app, PANE_MODELS, "Models", true))
+		return;
 	struct pane *pn = &app->panes[PANE_MODELS];
 	WINDOW *w = pn->win;
 	const struct study *s = app->s;
@@ -50,6 +52,7 @@ static void models_draw(struct app *app)
 			snprintf(buf, sizeof buf, "%8s  %8s %8s %6s", "-", "-", "0", "0");
 		draw_safe(app, w, y, 18, pn->w - 18, buf, a, false);
 	}
+	pane_dim_pending(app, PANE_MODELS);
 	wnoutrefresh(w);
 }
 

@@ -259,6 +259,8 @@ int neurons_pane_neuron(const struct app *app, size_t row)
 
 static void neurons_draw(struct app *app)
 {
+	if (app->lm >= 0 && pane_waits(app, PANE_NEURONS, "Neurons", false))
+		return;
 	struct pane *pn = &app->panes[PANE_NEURONS];
 	WINDOW *w = pn->win;
 	struct npane *np = np_get(app);

@@ -48,6 +48,26 @@ void pane_title(struct app *app, enum pane_id p, const char *title, const char *
 	}
 }
 
+bool pane_waits(struct app *app, enum pane_id p, const char *title, bool metrics)
+{
+	if (app->ready && (!metrics || app->have_metrics))
+		return false;
+	WINDOW *w = app->panes[p].win;
+	werase(w);
+	pane_title(app, p, title, NULL);
+	draw_safe(app, w, 2, 2, app->panes[p].w - 2,
+	          glyph(app, "computing\xe2\x80\xa6", "computing..."), role_attr(ROLE_DIM), false);
+	wnoutrefresh(w);
+	return true;
+}
+
+void pane_dim_pending(struct app *app, enum pane_id p)
+{
+	bool pending = p == PANE_INSTANCES ? app->select_pending : app->metrics_pending;
+	if (pending && app->panes[p].win)
+		view_dim(app->panes[p].win, 1, app->panes[p].h, 0, -1);
+}
+
 void panes_draw_dirty(struct app *app)
 {
 	for (int p = 0; p < PANE_COUNT; p++)

@@ -15,6 +15,7 @@
 
 #include "nncmp/text.h"
 #include "views.h"
+#include "worker.h"
 
 bool search_has(const char *hay, const char *needle)
 {
@@ -42,6 +43,96 @@ static bool target_match(const struct app *app, const struct target *t, size_t r
 	return t->vc ? t->vc->match(app, t->ctx, row, text) : t->pc->match(app, row, text);
 }
 
+/* Instance tables longer than this are searched on the worker: a search that finds nothing
+ * reads every row (0.87 s at 4M on the UI thread). */
+#ifndef SEARCH_SYNC_MAX
+#define SEARCH_SYNC_MAX 100000
+#endif
+
+/* A search of the instance table on the worker, over a copy of the selection. */
+struct search_job {
+	const struct study *s;
+	uint32_t *sel;
+	size_t n, cur;
+	int dir;
+	char *text;
+	uint64_t gen; /* app->sel_gen when it started */
+	size_t found; /* the row, or SIZE_MAX */
+};
+
+static int search_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct search_job *j = ctx;
+	j->found = SIZE_MAX;
+	if (worker_test_delay(prog) != 0)
+		return nn_err_set(err, "cancelled");
+	atomic_store(&prog->total, j->n);
+	for (size_t k = 1; k <= j->n; k++) {
+		if (k % 65536 == 0) {
+			if (atomic_load(&prog->cancel))
+				return nn_err_set(err, "cancelled");
+			atomic_store(&prog->done, k);
+		}
+		size_t row = j->dir > 0 ? (j->cur + k) % j->n : (j->cur + j->n - k % j->n) % j->n;
+		if (instance_matches(j->s, j->sel[row], j->text)) {
+			j->found = row;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int search_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	(void)err;
+	struct search_job *j = ctx;
+	if (rc != 0)
+		return 0;
+	if (j->gen != app->sel_gen || app->view) { /* the table changed, or a view covers it */
+		app_message(app, false,
+		            "the instance table changed during the search: search again");
+		return REDRAW_STATUS;
+	}
+	if (j->found == SIZE_MAX) {
+		app_message(app, true, "not found in this pane: %.200s", j->text);
+		return REDRAW_STATUS;
+	}
+	app->panes[PANE_INSTANCES].nav.cur = j->found;
+	if (j->dir > 0 ? j->found <= j->cur : j->found >= j->cur)
+		app_message(app, false, "search wrapped around");
+	return pane_moved(PANE_INSTANCES) | REDRAW_STATUS;
+}
+
+static void search_job_free(void *ctx)
+{
+	struct search_job *j = ctx;
+	free(j->sel);
+	free(j->text);
+	free(j);
+}
+
+/* Starts a search of the instance table on the worker; reaction flags. */
+static int search_submit(struct app *app, const char *text, int dir)
+{
+	struct search_job *j = xcalloc(1, sizeof *j);
+	j->s = app->s;
+	j->n = app->n_sel;
+	j->sel = xreallocarray(NULL, app->n_sel, sizeof *j->sel);
+	memcpy(j->sel, app->sel, app->n_sel * sizeof *j->sel);
+	j->cur = app->panes[PANE_INSTANCES].nav.cur;
+	j->dir = dir;
+	j->text = xstrdup(text);
+	j->gen = app->sel_gen;
+	struct job job = {.tag = JOB_SEARCH,
+	                  .ctx = j,
+	                  .run = search_job_run,
+	                  .done = search_job_done,
+	                  .free = search_job_free};
+	snprintf(job.what, sizeof job.what, "searching %zu instances", app->n_sel);
+	worker_submit(app->worker, &job);
+	return REDRAW_STATUS;
+}
+
 int search_run(struct app *app, const char *text, int dir)
 {
 	if (!text || !*text) {
@@ -62,6 +153,9 @@ int search_run(struct app *app, const char *text, int dir)
 		t.pc = pane_classes[app->focus];
 		t.nav = &app->panes[app->focus].nav;
 		t.n = t.pc->match ? pane_rows(app, app->focus) : 0;
+		if (app->focus == PANE_INSTANCES && app->worker &&
+		    (t.n > SEARCH_SYNC_MAX || worker_test_delayed()))
+			return search_submit(app, text, dir);
 	}
 	size_t cur = t.nav->cur;
 	for (size_t k = 1; k <= t.n; k++) {

@@ -14,6 +14,8 @@
 #include "nncmp/filter.h"
 #include "nncmp/keysort.h"
 #include "nncmp/text.h"
+#include "trace.h"
+#include "views.h"
 #include "worker.h"
 
 enum decision_status app_label_text(const struct app *app, size_t i, char *buf, size_t size)
@@ -148,21 +150,139 @@ static void boot_request(struct app *app)
 	worker_submit(app->worker, &job);
 }
 
-void app_recompute(struct app *app)
+/* Selections up to this size get their metrics at once (a few milliseconds on the 2-core test
+ * machine); larger ones on the worker: 4M instances of 3 models took 0.2-0.3 s. */
+#ifndef METRICS_SYNC_MAX
+#define METRICS_SYNC_MAX 100000
+#endif
+
+/* The metrics of every model and of the pair over a copy of the selection, on the worker. */
+struct metrics_job {
+	const struct study *s;
+	uint32_t *sel;
+	size_t n, a, b;
+	uint64_t gen;
+	struct model_metrics *mm; /* s->n_models */
+	struct pair_metrics pm;
+};
+
+/* The metrics of j's selection (on the worker); -1 when cancelled. */
+static int metrics_job_count(struct metrics_job *j, struct nn_progress *prog, struct nn_err *err)
 {
-	const struct study *s = app->s;
-	for (size_t m = 0; m < s->n_models; m++) {
-		metrics_model_free(&app->mm[m]);
-		metrics_model(s, m, app->sel, app->n_sel, &app->mm[m]);
+	for (size_t m = 0; m < j->s->n_models; m++) {
+		if (atomic_load(&prog->cancel))
+			return nn_err_set(err, "cancelled");
+		metrics_model(j->s, m, j->sel, j->n, &j->mm[m]);
 	}
-	metrics_pair_free(&app->pm);
-	metrics_pair(s, app->a, app->b, app->sel, app->n_sel, 0, 0, &app->pm);
+	metrics_pair(j->s, j->a, j->b, j->sel, j->n, 0, 0, &j->pm);
+	return 0;
+}
+
+static int metrics_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	if (worker_test_delay(prog) != 0)
+		return nn_err_set(err, "cancelled");
+	return metrics_job_count(ctx, prog, err);
+}
+
+/* Frees what a metrics job holds (not the job). */
+static void metrics_job_clear(struct metrics_job *j)
+{
+	for (size_t m = 0; j->mm && m < j->s->n_models; m++)
+		metrics_model_free(&j->mm[m]);
+	free(j->mm);
+	metrics_pair_free(&j->pm);
+	free(j->sel);
+}
+
+static void metrics_job_free(void *ctx)
+{
+	metrics_job_clear(ctx);
+	free(ctx);
+}
+
+/* The new metrics replace the old ones (dimmed until now) and the bootstrap follows. */
+static void metrics_landed(struct app *app)
+{
+	app->metrics_pending = false;
+	app->have_metrics = true;
 	app->pm_gen++;
 	app->ci_pending = false;
 	if (app->worker)
 		worker_cancel(app->worker, JOB_BOOT);
 	if (app->a != app->b && app->pm.n > 0)
 		boot_request(app);
+}
+
+/* Moves j's metrics into the app: they replace the old ones, dimmed until now. */
+static void metrics_take(struct app *app, struct metrics_job *j)
+{
+	for (size_t m = 0; m < app->s->n_models; m++) {
+		metrics_model_free(&app->mm[m]);
+		app->mm[m] = j->mm[m];
+		memset(&j->mm[m], 0, sizeof j->mm[m]);
+	}
+	metrics_pair_free(&app->pm);
+	app->pm = j->pm;
+	memset(&j->pm, 0, sizeof j->pm);
+	metrics_landed(app);
+	trace_event("metrics");
+}
+
+static int metrics_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	struct metrics_job *j = ctx;
+	if (j->gen != app->metrics_gen)
+		return 0; /* the selection or the pair changed since: a newer job is on its way */
+	if (rc != 0) {    /* only a fault on a mapped file: the old counts stay, not dimmed */
+		app->metrics_pending = false;
+		app_message(app, true, "metrics not updated: %s", err->msg);
+		return REDRAW_ALL;
+	}
+	metrics_take(app, j);
+	/* the models view copies these metrics when it opens: it takes the new ones */
+	if (app->view == &view_models)
+		app->view_refilter = true;
+	return REDRAW_ALL;
+}
+
+void app_recompute(struct app *app)
+{
+	const struct study *s = app->s;
+	/* before the derivation lands there is nothing to count (app_ready calls this); while a
+	 * filter is applied on the worker its job counts the new selection (select_job_done) */
+	if (!app->ready || app->select_pending)
+		return;
+	app->metrics_gen++;
+	if (app->worker && (app->n_sel > METRICS_SYNC_MAX || worker_test_delayed())) {
+		struct metrics_job *j = xcalloc(1, sizeof *j);
+		*j = (struct metrics_job){
+		    .s = s, .n = app->n_sel, .a = app->a, .b = app->b, .gen = app->metrics_gen};
+		j->sel = xreallocarray(NULL, app->n_sel ? app->n_sel : 1, sizeof *j->sel);
+		memcpy(j->sel, app->sel, app->n_sel * sizeof *j->sel);
+		j->mm = xcalloc(s->n_models, sizeof *j->mm);
+		struct job job = {.tag = JOB_METRICS,
+		                  .ctx = j,
+		                  .run = metrics_job_run,
+		                  .done = metrics_job_done,
+		                  .free = metrics_job_free};
+		snprintf(job.what, sizeof job.what, "counting %zu instances", app->n_sel);
+		app->metrics_pending = true;
+		/* the interval of the old counts would land on the new ones */
+		worker_cancel(app->worker, JOB_BOOT);
+		app->ci_pending = false;
+		worker_submit(app->worker, &job);
+		return;
+	}
+	if (app->worker)
+		worker_cancel(app->worker, JOB_METRICS);
+	for (size_t m = 0; m < s->n_models; m++) {
+		metrics_model_free(&app->mm[m]);
+		metrics_model(s, m, app->sel, app->n_sel, &app->mm[m]);
+	}
+	metrics_pair_free(&app->pm);
+	metrics_pair(s, app->a, app->b, app->sel, app->n_sel, 0, 0, &app->pm);
+	metrics_landed(app);
 }
 
 /* Orders sel[0..n) by key (expr_sort), with the key's values in *keys when keys is not NULL;
@@ -295,6 +415,119 @@ static void sort_request(struct app *app, bool index_order)
 	worker_submit(app->worker, &job);
 }
 
+/* Studies up to this size are filtered at once; larger ones on the worker: expr_select reads
+ * the arrays a filter names, N entries each (20-40 ms at 4M, more than a frame), and the job
+ * counts the metrics of its result as well. */
+#ifndef SELECT_SYNC_MAX
+#define SELECT_SYNC_MAX 100000
+#endif
+
+static int select_install(struct app *app, const char *text, enum agree_mode mode, int cls,
+                          bool push, uint32_t *sel, size_t n);
+
+/* A filter applied on the worker: the selection of e, then its metrics (in m). */
+struct select_job {
+	struct metrics_job m; /* m.sel, m.n: the selection, once run */
+	struct expr *e;
+	char *text;
+	enum agree_mode mode;
+	int cls;
+	bool push;
+	uint64_t gen;
+};
+
+static int select_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct select_job *j = ctx;
+	if (worker_test_delay(prog) != 0)
+		return nn_err_set(err, "cancelled");
+	j->m.sel = xcalloc(j->m.s->n ? j->m.s->n : 1, sizeof *j->m.sel);
+	j->m.n = expr_select(j->e, j->m.s, j->m.sel);
+	if (expr_read_error(j->e, err) < 0) /* act() over rows that could not be read: NaN */
+		return -1;
+	return metrics_job_count(&j->m, prog, err);
+}
+
+static void select_job_free(void *ctx)
+{
+	struct select_job *j = ctx;
+	metrics_job_clear(&j->m);
+	expr_free(j->e);
+	free(j->text);
+	free(j);
+}
+
+static int select_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	struct select_job *j = ctx;
+	if (j->gen != app->select_gen)
+		return 0; /* a newer filter replaced it */
+	app->select_pending = false;
+	if (rc != 0) {
+		app->metrics_pending = false;
+		app_message(app, true, "filter not applied: %s", err->msg);
+		return REDRAW_ALL | REDRAW_STATUS;
+	}
+	select_install(app, j->text, j->mode, j->cls, j->push, j->m.sel, j->m.n);
+	j->m.sel = NULL; /* the app's now */
+	if (j->m.a == app->a && j->m.b == app->b) {
+		app->metrics_gen++; /* a metrics job still queued is older */
+		if (app->worker)
+			worker_cancel(app->worker, JOB_METRICS);
+		metrics_take(app, &j->m);
+	} else { /* the pair changed meanwhile: counted again */
+		app_recompute(app);
+	}
+	neurons_request(app);
+	return REDRAW_ALL | REDRAW_STATUS;
+}
+
+/* Drops a filter still on the worker. */
+static void select_cancel(struct app *app)
+{
+	if (!app->select_pending)
+		return;
+	app->select_pending = false;
+	app->select_gen++;
+	if (app->worker)
+		worker_cancel(app->worker, JOB_SELECT);
+}
+
+/*
+ * Sends filter text (compiled: e, taken) to the worker; the old selection stays on the screen,
+ * dimmed with the panes' counts, until select_job_done installs the new one. Returns what
+ * app_set_filter returns on success (RECOMPUTE: the metrics come with the job).
+ */
+static int select_submit(struct app *app, struct expr *e, const char *text, enum agree_mode mode,
+                         int cls, bool push)
+{
+	struct select_job *j = xcalloc(1, sizeof *j);
+	j->m = (struct metrics_job){.s = app->s, .a = app->a, .b = app->b};
+	j->m.mm = xcalloc(app->s->n_models, sizeof *j->m.mm);
+	j->e = e;
+	j->text = xstrdup(text);
+	j->mode = mode;
+	j->cls = cls;
+	j->push = push;
+	j->gen = ++app->select_gen;
+	struct job job = {.tag = JOB_SELECT,
+	                  .ctx = j,
+	                  .run = select_job_run,
+	                  .done = select_job_done,
+	                  .free = select_job_free};
+	snprintf(job.what, sizeof job.what, "filtering %zu instances", app->s->n);
+	app->select_pending = app->metrics_pending = true;
+	app->pending_mode = mode;
+	app->pending_cls = cls;
+	/* nothing counted for the old selection may land on the new one */
+	app->metrics_gen++;
+	worker_cancel(app->worker, JOB_METRICS);
+	worker_cancel(app->worker, JOB_BOOT);
+	app->ci_pending = false;
+	worker_submit(app->worker, &job);
+	return RECOMPUTE | REDRAW_ALL;
+}
+
 static void back_push(struct app *app)
 {
 	if (app->n_back == app->cap_back) {
@@ -322,6 +555,9 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 			return REDRAW_STATUS;
 		}
 	}
+	if (app->worker && (app->s->n > SELECT_SYNC_MAX || worker_test_delayed()))
+		return select_submit(app, e, text, mode, cls, push);
+	select_cancel(app);
 	uint32_t *sel = xcalloc(app->s->n ? app->s->n : 1, sizeof *sel);
 	size_t n = expr_select(e, app->s, sel);
 	struct nn_err rerr = {{0}};
@@ -332,6 +568,13 @@ int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int 
 		return REDRAW_STATUS;
 	}
 	expr_free(e);
+	return select_install(app, text, mode, cls, push, sel, n);
+}
+
+/* The new selection sel[0..n) (taken) of filter text replaces the old one. Reaction flags. */
+static int select_install(struct app *app, const char *text, enum agree_mode mode, int cls,
+                          bool push, uint32_t *sel, size_t n)
+{
 	if (push && (strcmp(text, app->filter) != 0 || mode != app->mode || cls != app->cls))
 		back_push(app);
 	free(app->sel);

@@ -18,12 +18,14 @@
 #include <setjmp.h>
 #include <term.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nncmp/fault.h"
 #include "nncmp/filter.h"
 #include "nncmp/text.h"
 #include "gfx.h"
+#include "trace.h"
 #include "worker.h"
 
 /* Set by the handler of SIGINT, SIGTERM, SIGHUP and SIGQUIT; the loop quits when it sees it. */
@@ -357,9 +359,10 @@ static void react(struct app *app, int flags)
 		view_close(app);
 		flags |= RELAYOUT;
 	}
-	if (flags & RECOMPUTE) {
+	if ((flags & RECOMPUTE) && app->ready) {
 		app_recompute(app);
-		neurons_request(app);
+		if (!app->select_pending) /* else once the selection lands (selection.c) */
+			neurons_request(app);
 	}
 	if (app->view_refilter) { /* an open view over the shown instances follows the filter */
 		app->view_refilter = false;
@@ -401,6 +404,7 @@ static void app_free(struct app *app)
 		view_close(app);
 	worker_free(app->worker); /* before anything its jobs point into */
 	free(app->exporting);
+	free(app->fatal);
 	app->worker = NULL;
 	triage_close(app);
 	saved_free(app);
@@ -515,13 +519,37 @@ static bool terminal_usable(void)
 	return ok;
 }
 
+/* The actions that work before the derivation lands (app->ready): they read no derived data. */
+static bool works_unready(const struct key_action *act)
+{
+	static const char *const ok[] = {
+	    "help",    "quit", "focus-next", "focus-prev", "down", "up",    "page-down",
+	    "page-up", "top",  "bottom",     "dismiss",    "zoom", "redraw"};
+	for (size_t k = 0; k < sizeof ok / sizeof *ok; k++)
+		if (strcmp(act->name, ok[k]) == 0)
+			return true;
+	return false;
+}
+
+/* A key that needs derived data, pressed before it landed: says so on the message line. */
+static int not_ready(struct app *app)
+{
+	app_message(app, false,
+	            "not ready: the models' predictions are still being derived "
+	            "(moving, Tab, z, ? and q work)");
+	return REDRAW_STATUS;
+}
+
 /* The loop: a key, its action, the reaction; until q or a signal. */
 static void run_loop(struct app *app)
 {
 	bool was_busy = false;
 	while (!got_signal) {
 		if (app->worker) {
-			react(app, worker_poll(app->worker, app));
+			trace_poll_start();
+			int landed = worker_poll(app->worker, app);
+			trace_poll_end(landed != 0);
+			react(app, landed);
 			react(app, triage_poll(app));
 			bool busy = worker_busy(app->worker, NULL, 0, NULL);
 			if (busy || was_busy) { /* progress, or its end, on the status line */
@@ -533,16 +561,24 @@ static void run_loop(struct app *app)
 				wtimeout(stdscr, busy ? 100 : 1000);
 			was_busy = busy;
 		}
+		if (app->fatal)
+			return; /* the derivation refused the study: teardown says why */
+		/* the view the saved state names opens once the numbers it is prepared from are in
+		 */
+		if (app->ready && app->have_metrics && !app->select_pending)
+			react(app, saved_open_pending(app));
 		draw_dirty(app);
 		doupdate();
 		if (app->gfx)
 			gfx_flush(app->gfx);
+		trace_frame(app->ready);
 		wint_t ch;
 		int kr = get_wch(&ch);
 		if (kr == ERR)
 			continue; /* timeout or a signal: the loop condition decides */
 		bool is_key = kr == KEY_CODE_YES;
 		int key = (int)ch;
+		trace_key(key, is_key);
 		if (is_key && key == KEY_RESIZE) {
 			react(app, RELAYOUT | CLEAR);
 			continue;
@@ -553,7 +589,11 @@ static void run_loop(struct app *app)
 			continue;
 		}
 		int flags;
-		if (is_key && key == KEY_MOUSE)
+		if (is_key && key == KEY_MOUSE && !app->ready) {
+			MEVENT ev; /* taken from curses' queue, and left alone */
+			getmouse(&ev);
+			flags = not_ready(app);
+		} else if (is_key && key == KEY_MOUSE)
 			flags = mouse_event(app);
 		else if (app->cmd_active)
 			flags = cmdline_key(app, ch, is_key);
@@ -571,12 +611,29 @@ static void run_loop(struct app *app)
 				app->msg[0] = '\0';
 				app->msg_dirty = true;
 			}
-			flags = panes_run(app, act);
+			flags =
+			    app->ready || works_unready(act) ? panes_run(app, act) : not_ready(app);
 		}
 		if (flags & QUIT)
 			return;
 		react(app, flags);
 	}
+}
+
+/* Studies with at most this many probabilities (N x classes, summed over the models) are derived
+ * before the first screen: about 15 ms on the 2-core test machine, under a frame. */
+#define DERIVE_QUICK_VALUES (8u << 20)
+
+/* Whether study_derive on s is quick enough to run before the first screen. */
+static bool derive_quick(const struct study *s)
+{
+	if (worker_test_delayed()) /* tests of the screen while it runs */
+		return false;
+	size_t values = 0;
+	for (size_t m = 0; m < s->n_models; m++)
+		if (s->models[m].src != SRC_PRED)
+			values += s->n * s->models[m].probs.cols;
+	return values <= DERIVE_QUICK_VALUES;
 }
 
 /* Opens the study for the TUI, or says on stderr why it cannot (NULL: exit status 2). */
@@ -594,7 +651,8 @@ static struct study *tui_study(const char *path)
 		free(m);
 		return NULL;
 	}
-	struct study *s = study_open(path, &err);
+	/* the derivation runs on the worker once the first screen is up (screen_init) */
+	struct study *s = study_open_ex(path, STUDY_DEFER_DERIVE, &err);
 	if (!s) {
 		char *m = text_sanitize(err.msg, true);
 		fprintf(stderr, "nncmp: %s\n", m);
@@ -657,10 +715,77 @@ static void app_init(struct app *app, struct study *s, const char *path)
 	app->n_sel = expr_select(NULL, s, app->sel);
 }
 
+/* The config file's problem, shown once the start state is applied (it is the one to fix). */
+static char cfg_problem[NN_ERR_MAX];
+
+/*
+ * Once the derivation has landed: the journal, the saved state, --filter and --sort again over
+ * the journal's labels, then the metrics and the neuron ranking. Returns reaction flags.
+ */
+static int app_ready(struct app *app)
+{
+	app->ready = true;
+	if (!app->tr) /* else the derivation job brought the journal (derive_job_done) */
+		triage_open(app);
+	saved_start(app);
+	if (start.filter || start.sort) { /* again, over the journal's labels */
+		char keep[sizeof app->msg];
+		memcpy(keep, app->msg, sizeof keep); /* the journal's message */
+		start_apply(app, false);
+		memcpy(app->msg, keep, sizeof keep);
+	}
+	if (cfg_problem[0])
+		app_message(app, true, "%s", cfg_problem);
+	app_recompute(app);
+	neurons_request(app);
+	return REDRAW_ALL | REDRAW_STATUS;
+}
+
+/* The derivation on the worker (study_derive), and the journal opened (triage_load): the study
+ * is the UI's, which reads none of what they write until done() (app->derived). */
+struct derive_job {
+	struct study *s;
+	struct journal *j; /* until done() hands it to triage_attach */
+	struct nn_err jerr;
+};
+
+static int derive_job_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	struct derive_job *dj = ctx;
+	if (worker_test_delay(prog) != 0)
+		return nn_err_set(err, "cancelled");
+	if (study_derive(dj->s, err) != 0)
+		return -1;
+	dj->j = triage_load(dj->s, &dj->jerr);
+	return 0;
+}
+
+static void derive_job_free(void *ctx)
+{
+	struct derive_job *dj = ctx;
+	journal_close(dj->j);
+	free(dj);
+}
+
+static int derive_job_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	struct derive_job *dj = ctx;
+	if (rc != 0) { /* bad probabilities, or a file changed under us: the study cannot be used */
+		app->fatal = xstrdup(err->msg);
+		return 0;
+	}
+	triage_attach(app, dj->j, &dj->jerr);
+	dj->j = NULL;
+	app->derived = true;
+	trace_event("derived");
+	return app_ready(app);
+}
+
 /*
  * Takes the terminal: the config file, the graphics probe (before curses owns the terminal),
- * curses, the theme, the worker and the journal, then the first screen. Returns 0, or 2 after
- * saying on stderr why the probe failed (the terminal untouched).
+ * curses, the theme and the worker, then the first screen; the study's derivation goes to the
+ * worker and app_ready() follows it. Returns 0, or 2 after saying on stderr why the probe failed
+ * (the terminal untouched).
  */
 static int screen_init(struct app *app, const char *theme, const char *graphics)
 {
@@ -714,20 +839,32 @@ static int screen_init(struct app *app, const char *theme, const char *graphics)
 		            app->s->warnings.n > 1 ? " (and more: nncmp check)" : "");
 	history_load(app);
 	app->worker = worker_new();
-	triage_open(app);
-	saved_start(app);
-	if (start.filter || start.sort) { /* again, over the journal's labels */
-		char keep[sizeof app->msg];
-		memcpy(keep, app->msg, sizeof keep); /* the journal's message */
-		start_apply(app, false);
-		memcpy(app->msg, keep, sizeof keep);
-	}
-	if (cfg_rc != 0) /* last: what is wrong in the config file is the one to fix */
+	if (cfg_rc != 0) { /* last: what is wrong in the config file is the one to fix */
+		snprintf(cfg_problem, sizeof cfg_problem, "%s", cfg_err.msg);
 		app_message(app, true, "%s", cfg_err.msg);
-	app_recompute(app);
-	neurons_request(app);
-	react(app, RELAYOUT);
-	react(app, saved_open_pending(app));
+	}
+	if (!app->derived && app->worker) {
+		struct derive_job *dj = xcalloc(1, sizeof *dj);
+		dj->s = app->s;
+		struct job job = {.tag = JOB_DERIVE,
+		                  .ctx = dj,
+		                  .run = derive_job_run,
+		                  .done = derive_job_done,
+		                  .free = derive_job_free};
+		snprintf(job.what, sizeof job.what, "deriving the predictions");
+		worker_submit(app->worker, &job);
+		react(app, RELAYOUT);
+		return 0;
+	}
+	if (!app->derived) { /* no worker thread: derived here, before the first screen */
+		struct nn_err derr = {{0}};
+		if (study_derive(app->s, &derr) != 0) {
+			app->fatal = xstrdup(derr.msg);
+			return 0;
+		}
+		app->derived = true;
+	}
+	react(app, app_ready(app) | RELAYOUT);
 	return 0;
 }
 
@@ -747,10 +884,31 @@ static void loop_guarded(struct app *app, char *fault_path, size_t size)
 	}
 }
 
+/*
+ * Quitting before the derivation landed (the terminal is given back already): its job is
+ * cancelled, but study_derive cannot stop midway, and at 4M it may run for seconds (more when the
+ * probabilities come from the disk). Rather than a silent wait, one line says so, and a second
+ * Ctrl-C (the default action again) ends the process at once.
+ */
+static void derive_wait(struct worker *w)
+{
+	worker_cancel(w, JOB_DERIVE);
+	for (int t = 0; t < 20 && worker_busy(w, NULL, 0, NULL); t++) {
+		struct timespec ts = {0, 10 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (!worker_busy(w, NULL, 0, NULL))
+		return;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	fprintf(stderr, "nncmp: letting the derivation of the predictions finish before exiting "
+	                "(Ctrl-C stops now)\n");
+}
+
 /* Gives the terminal back and frees the app; returns the exit status. */
 static int teardown(struct app *app, const char *fault_path)
 {
-	if (!fault_path[0])
+	if (!fault_path[0] && app->ready) /* before, the state is not the user's: kept as it was */
 		saved_quit(app);
 	if (app->gfx)
 		gfx_hide_all(app->gfx);
@@ -760,7 +918,16 @@ static int teardown(struct app *app, const char *fault_path)
 	gfx_free(app->gfx);
 	app->gfx = NULL;
 	int sig = got_signal;
-	app_free(app);
+	char *fatal = app->fatal ? text_sanitize(app->fatal, true) : NULL;
+	if (app->worker && !app->derived)
+		derive_wait(app->worker);
+	app_free(app); /* joins the worker: a derivation still running is waited for */
+	trace_end();
+	if (fatal) {
+		fprintf(stderr, "nncmp: %s\n", fatal);
+		free(fatal);
+		return 2;
+	}
 	if (fault_path[0]) {
 		char *m = text_sanitize(fault_path, true);
 		fprintf(stderr, "nncmp: " FAULT_CHANGED "\n", m);
@@ -774,12 +941,28 @@ static int teardown(struct app *app, const char *fault_path)
 
 int tui_run(const char *path, const char *theme, const char *graphics)
 {
+	trace_start();
 	struct study *s = tui_study(path);
 	if (!s)
 		return 2;
 	struct app app_storage;
 	struct app *app = &app_storage;
 	app_init(app, s, path);
+	/* --filter and --sort compile against the derived arrays (conf(M), margin(M), ...) and
+	 * must be refused before the screen is touched: with them the derivation comes first; so
+	 * it does for a small study, where it takes less than a frame */
+	if (start.filter || start.sort || derive_quick(s)) {
+		struct nn_err err = {{0}};
+		if (study_derive(s, &err) != 0) {
+			char *m = text_sanitize(err.msg, true);
+			fprintf(stderr, "nncmp: %s\n", m);
+			free(m);
+			app_free(app);
+			trace_end();
+			return 2;
+		}
+		app->derived = true;
+	}
 	/* --models, --filter, --sort: checked before the screen is touched */
 	if (!start_apply(app, true) || !saved_check_start(app) ||
 	    screen_init(app, theme, graphics) != 0) {

@@ -16,6 +16,7 @@
 #include <wchar.h>
 
 #include "nncmp/classnames.h"
+#include "nncmp/journal.h"
 #include "nncmp/metrics.h"
 #include "nncmp/study.h"
 #include "nncmp/util.h"
@@ -41,6 +42,11 @@ bool neurons_pane_channels(const struct app *app);
 /* Opens the study's journal for the session (read-only, with a message, when another nncmp
  * holds it). */
 void triage_open(struct app *app);
+/* triage_open in two steps: the journal opened (reading only the study, so on the worker: the
+ * journal's arrays are O(N)), NULL with err set when it cannot be (or with --no-journal); then
+ * on the UI thread the session over it (j taken), its decisions applied to the study. */
+struct journal *triage_load(const struct study *s, struct nn_err *err);
+void triage_attach(struct app *app, struct journal *j, const struct nn_err *err);
 void triage_close(struct app *app);
 /* The run loop, each turn: applies the decisions that waited for the worker's job to end. */
 int triage_poll(struct app *app);
@@ -185,6 +191,9 @@ int report_export(struct app *app, const char *path, bool force);
 int search_run(struct app *app, const char *text, int dir);
 /* Case-insensitive (ASCII) substring test, the rule every match() follows; false for NULL. */
 bool search_has(const char *hay, const char *needle);
+/* Whether instance i matches a search in the instance table: its id, label, text or image path
+ * (pane_instances.c; reads only the study, so the worker may call it). */
+bool instance_matches(const struct study *s, size_t i, const char *text);
 /* Sets the neuron pane's layer by "model.layer"; returns flags (message on error). */
 int app_set_layer(struct app *app, const char *spec);
 

@@ -34,6 +34,10 @@ struct bylabel {
 	bool images;
 	int shown; /* graphics slots in use, as last drawn */
 	int per_side;
+	/* for compute (the worker), freed by it: the study and a copy of the selection */
+	const struct study *s;
+	uint32_t *sel;
+	size_t n_sel;
 };
 
 static void *byl_prepare(struct app *app, struct nn_err *err)
@@ -48,11 +52,26 @@ static void *byl_prepare(struct app *app, struct nn_err *err)
 	v->model = app->a;
 	v->images = s->images && app->gfx && gfx_mode(app->gfx) != GFX_NONE;
 	v->rows = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *v->rows);
-	const struct model *ma = &s->models[app->a];
+	v->s = s;
+	v->n_sel = app->n_sel;
+	v->sel = xreallocarray(NULL, app->n_sel, sizeof *v->sel);
+	memcpy(v->sel, app->sel, app->n_sel * sizeof *v->sel);
+	return v;
+}
+
+/* Splits the shown instances by label and by A's being right: two passes over them, 40 ms at
+ * 4M, more than a frame, so on the worker unless byl_quick. */
+static int byl_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	(void)prog;
+	(void)err;
+	struct bylabel *v = ctx;
+	const struct study *s = v->s;
+	const struct model *ma = &s->models[v->model];
 	size_t *fill = xcalloc(2 * (s->n_classes ? s->n_classes : 1), sizeof *fill);
 	for (int pass = 0; pass < 2; pass++) {
-		for (size_t k = 0; k < app->n_sel; k++) {
-			uint32_t i = app->sel[k];
+		for (size_t k = 0; k < v->n_sel; k++) {
+			uint32_t i = v->sel[k];
 			int32_t t = s->labels[i];
 			if (t < 0 || (size_t)t >= s->n_classes)
 				continue; /* removed by a decision */
@@ -69,7 +88,16 @@ static void *byl_prepare(struct app *app, struct nn_err *err)
 				    v->rows[c].n[sd] ? v->rows[c].n[sd] : 1, sizeof(uint32_t));
 	}
 	free(fill);
-	return v;
+	free(v->sel);
+	v->sel = NULL;
+	return 0;
+}
+
+/* Up to this many shown instances the split takes under a millisecond: done at once. */
+static bool byl_quick(const void *ctx)
+{
+	const struct bylabel *v = ctx;
+	return v->n_sel <= 100000;
 }
 
 static size_t byl_rows(const void *ctx)
@@ -86,6 +114,7 @@ static void byl_free(void *ctx)
 		free(v->rows[c].idx[1]);
 	}
 	free(v->rows);
+	free(v->sel);
 	free(v);
 }
 
@@ -273,6 +302,8 @@ const struct view_class view_bylabel = {
     .title = "Instances by label",
     .help = "per true class, the instances model A gets right and those it gets wrong",
     .prepare = byl_prepare,
+    .compute = byl_compute,
+    .quick = byl_quick,
     .draw = byl_draw,
     .rows = byl_rows,
     .keys = &byl_keys,

@@ -58,7 +58,11 @@ static void models_sort(struct models_ctx *c)
 
 static void *models_prepare(struct app *app, struct nn_err *err)
 {
-	(void)err;
+	if (!app->have_metrics) { /* the first counts are on the worker (app_recompute) */
+		nn_err_set(err, "the models' metrics are still being computed; open it again when "
+		                "the Models pane shows them");
+		return NULL;
+	}
 	const struct study *s = app->s;
 	struct models_ctx *c = xcalloc(1, sizeof *c);
 	c->n_models = s->n_models;

@@ -235,7 +235,7 @@ int view_open(struct app *app, const char *name)
 	app->view_dirty = true;
 	if (!cls->compute) {
 		app->view_ready = true;
-	} else if (!app->worker) {
+	} else if (!app->worker || (cls->quick && cls->quick(ctx))) {
 		struct nn_progress prog;
 		atomic_init(&prog.done, 0);
 		atomic_init(&prog.total, 0);

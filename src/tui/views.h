@@ -26,6 +26,9 @@ struct view_class {
 	void *(*prepare)(struct app *app, struct nn_err *err);
 	/* The long part, or NULL when prepare did everything. Returns 0 or -1 with err. */
 	int (*compute)(void *ctx, struct nn_progress *prog, struct nn_err *err);
+	/* When set and true for ctx, compute() is quick enough to run at once on the UI thread (a
+	 * small selection): the view's keys then work from its first frame. NULL: on the worker. */
+	bool (*quick)(const void *ctx);
 	/* Draws into w below the host's title line (rows 1..h-1). */
 	void (*draw)(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav);
 	/* Rows of its list, for the host's j k g G PgUp PgDn. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nncmp/fault.h"
 
@@ -230,6 +231,29 @@ bool worker_busy(struct worker *w, char *what, size_t size, double *fraction)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return busy;
+}
+
+static long test_delay_ms(void)
+{
+	const char *v = getenv("NNCMP_TEST_DELAY_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+	return ms > 0 && ms < 600000 ? ms : 0;
+}
+
+bool worker_test_delayed(void)
+{
+	return test_delay_ms() > 0;
+}
+
+int worker_test_delay(struct nn_progress *prog)
+{
+	for (long ms = test_delay_ms(); ms > 0; ms -= 10) {
+		if (prog && atomic_load(&prog->cancel))
+			return -1;
+		struct timespec ts = {0, (ms < 10 ? ms : 10) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
 }
 
 void worker_free(struct worker *w)

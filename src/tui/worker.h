@@ -29,8 +29,12 @@ enum job_tag {
 	JOB_VIEW,
 	JOB_SORT,
 	JOB_ISSUES,
-	JOB_BOOT,   /* the pair's bootstrap interval */
-	JOB_EXPORT, /* :export-report's file */
+	JOB_BOOT,    /* the pair's bootstrap interval */
+	JOB_EXPORT,  /* :export-report's file */
+	JOB_DERIVE,  /* the study's derivation, once, while the first screen shows (tui.c) */
+	JOB_METRICS, /* the selection's metrics: the models, agreement and confusion panes */
+	JOB_SELECT,  /* a filter's selection over a large study, and its metrics */
+	JOB_SEARCH,  /* / over a long instance table */
 	JOB_OTHER,
 	JOB_TAG_COUNT
 };
@@ -66,6 +70,15 @@ int worker_poll(struct worker *w, struct app *app);
  */
 bool worker_hold(struct worker *w);
 void worker_release(struct worker *w);
+/*
+ * Tests only: sleeps $NNCMP_TEST_DELAY_MS milliseconds (none when unset), in steps that see
+ * prog->cancel; returns -1 when cancelled. The derivation, metrics, filter and search jobs call it
+ * first, so that screen tests see what the screen shows while they run.
+ */
+int worker_test_delay(struct nn_progress *prog);
+/* Whether $NNCMP_TEST_DELAY_MS is set (then the metrics, filters and searches of any size go to
+ * the worker). */
+bool worker_test_delayed(void);
 /*
  * True while a job is queued or running; then what (size bytes) names the running one and
  * *fraction is its progress in [0, 1] (negative when unknown).

@@ -34,6 +34,7 @@ EOF
 
 check_rows() { # STUDY MODEL: every class row shows the oracle's counts (those on the screen)
 	oracle "$1" "$2" >"$TMP/oracle"
+	wait_re ": [0-9]+ right" # the rows come from the worker, once the view's title is up
 	shown=0
 	while read -r c r w; do
 		[ "$c" = FIRST ] && continue

@@ -2,6 +2,9 @@
  * test_worker.c — the TUI worker's hold (worker_hold/worker_release): while held no queued job
  * starts, and worker_hold says whether a job that started before is still running. A decision
  * changes the study's labels only when nothing on the worker reads them (triage_applied).
+ * And the TUI's deferred derivation: a study opened with STUDY_DEFER_DERIVE, derived by a job
+ * while this thread reads what the first screen reads (labels, ids), gives the same arrays as
+ * study_open (run it under TSan too: the arrays are read only after worker_poll's done()).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +12,11 @@
 #include <cmocka.h>
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "nncmp/study.h"
 
 #include "../../src/tui/worker.h"
 
@@ -88,11 +95,105 @@ static void test_hold_running(void **state)
 	worker_free(w);
 }
 
+static int derive_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	(void)prog;
+	return study_derive(ctx, err);
+}
+
+static atomic_int derive_rc = -2;
+
+static int derive_done(struct app *app, void *ctx, int rc, const struct nn_err *err)
+{
+	(void)app;
+	(void)ctx;
+	(void)err;
+	atomic_store(&derive_rc, rc);
+	return 0;
+}
+
+static void test_derive_on_worker(void **state)
+{
+	(void)state;
+	setenv("NNCMP_CACHE", "0", 1); /* derived from the probabilities, not a cache */
+	struct nn_err err = {{0}};
+	struct study *ref = study_open("demo-data/digits", &err);
+	assert_non_null(ref);
+	struct study *s = study_open_ex("demo-data/digits", STUDY_DEFER_DERIVE, &err);
+	assert_non_null(s);
+	assert_int_equal(s->n, ref->n);
+	for (size_t m = 0; m < s->n_models; m++)
+		if (s->models[m].src != SRC_PRED)
+			assert_null(s->models[m].d_pred); /* nothing derived yet */
+	struct worker *w = worker_new();
+	struct job j = {.tag = JOB_OTHER, .ctx = s, .run = derive_run, .done = derive_done};
+	worker_submit(w, &j);
+	/* what the first screen reads meanwhile: the labels and the ids */
+	long sum = 0;
+	for (int t = 0; t < 5000 && atomic_load(&derive_rc) == -2; t++) {
+		for (size_t i = 0; i < s->n; i++)
+			sum += s->labels[i] + (s->ids && s->ids[i] ? s->ids[i][0] : 0);
+		worker_poll(w, NULL);
+		sleep_ms(1);
+	}
+	assert_true(sum > 0);
+	assert_int_equal(atomic_load(&derive_rc), 0);
+	for (size_t m = 0; m < s->n_models; m++) {
+		const struct model *a = &s->models[m], *b = &ref->models[m];
+		assert_int_equal(a->id_size, b->id_size);
+		assert_int_equal(a->val_size, b->val_size);
+		for (size_t i = 0; i < s->n; i++) {
+			assert_int_equal(model_pred(a, i), model_pred(b, i));
+			if (a->src == SRC_PRED)
+				continue;
+			assert_int_equal(model_rank(a, i), model_rank(b, i));
+			/* the same bits: derived by the same code from the same rows */
+			assert_memory_equal(&(double){model_conf(a, i)},
+			                    &(double){model_conf(b, i)}, sizeof(double));
+			assert_memory_equal(&(double){model_margin(a, i)},
+			                    &(double){model_margin(b, i)}, sizeof(double));
+			assert_memory_equal(&(double){model_p_label(a, i)},
+			                    &(double){model_p_label(b, i)}, sizeof(double));
+		}
+	}
+	worker_free(w);
+	study_free(s);
+	study_free(ref);
+	unsetenv("NNCMP_CACHE");
+}
+
+/* A study whose probabilities are bad opens deferred and is refused by study_derive. */
+static void test_derive_refuses(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/nncmp-derive-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char cmd[512];
+	snprintf(cmd, sizeof cmd,
+	         "mkdir -p %s/models/m && /usr/bin/python3 -c \"import numpy as np; "
+	         "np.save('%s/labels.npy', np.array([0, 1])); "
+	         "np.save('%s/models/m/probs.npy', np.array([[0.5, 0.5], [np.nan, 1]], "
+	         "dtype=np.float32))\"",
+	         dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	struct nn_err err = {{0}};
+	assert_null(study_open(dir, &err)); /* refused at open, as before */
+	struct study *s = study_open_ex(dir, STUDY_DEFER_DERIVE, &err);
+	assert_non_null(s);
+	assert_int_equal(study_derive(s, &err), -1);
+	assert_non_null(strstr(err.msg, "probs.npy: row 1"));
+	study_free(s);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hold_idle),
 	    cmocka_unit_test(test_hold_running),
+	    cmocka_unit_test(test_derive_on_worker),
+	    cmocka_unit_test(test_derive_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
