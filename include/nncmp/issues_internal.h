@@ -63,6 +63,13 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
 int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err);
 
 /*
+ * The mean method's values over ps (issues.h: score 1 - P[i, y], flagged when argmax P != y,
+ * suggested argmax P or the runner-up when that is the label) in one pass over the rows, a block
+ * at a time in cache, on every CPU for a large study. Returns 0, or -1 (cancelled).
+ */
+int issues_mean_pick(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *sugg,
+                     struct nn_err *err);
+/*
  * Confident learning (issues.h) over ps: fills flag, score, suggested, and *estimated with the
  * calibrated confident joint's off-diagonal sum. Returns 0 or -1.
  */

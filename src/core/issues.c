@@ -2,8 +2,10 @@
 #include "nncmp/issues.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nncmp/derive.h"
 #include "nncmp/issues_internal.h"
@@ -201,6 +203,186 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
 	}
 	prob_src_rows(ps, i, 1, row, sc);
 	return row[l];
+}
+
+/* Values per block of the fused passes below: 16 KB of doubles, in the CPU's first-level cache
+ * beside the rows being read. */
+#define ISSUES_FUSED_VALUES 2048
+/* Models whose rows issues_mean_pick averages in registers (more: a block at a time). */
+#define ISSUES_FUSED_MODELS 64
+/* The fused passes run on up to this many threads, each over its own range of rows. */
+#define ISSUES_MAX_THREADS 8
+
+/*
+ * The mean of nm float32 rows f[m][0 .. c) (summed in model order, then divided by nm, as
+ * mean_f32) scanned once, in lanes of four doubles, for its first maximum *best and the first
+ * maximum *other of the columns but best (what prob_row_argmax finds for skip = c and skip =
+ * best; c when c = 1). Each lane keeps its two largest values and where it first met them.
+ * Returns -1 when a mean is NaN (then prob_row_argmax's rules apply), else 0.
+ */
+NN_VECTOR_CLONES
+static int mean_top2(const float *const *f, size_t nm, size_t c, size_t *best, size_t *other)
+{
+	typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+	typedef float v4f __attribute__((vector_size(4 * sizeof(float))));
+	typedef int64_t v4l __attribute__((vector_size(4 * sizeof(int64_t))));
+	const v4d step = {4, 4, 4, 4}, div = {(double)nm, (double)nm, (double)nm, (double)nm};
+	v4d t1 = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, t2 = t1;
+	v4d a1 = {0, 0, 0, 0}, a2 = a1, jv = {0, 1, 2, 3};
+	v4l nan = {0, 0, 0, 0};
+	size_t j = 0;
+	for (; j + 4 <= c; j += 4, jv += step) {
+		v4f x;
+		memcpy(&x, f[0] + j, sizeof x);
+		v4d acc = __builtin_convertvector(x, v4d);
+		for (size_t m = 1; m < nm; m++) {
+			memcpy(&x, f[m] + j, sizeof x);
+			acc += __builtin_convertvector(x, v4d);
+		}
+		if (nm > 1)
+			acc /= div;
+		nan |= acc != acc;
+		v4l g1 = acc > t1, g2 = (acc > t2) & ~g1; /* all ones where true */
+		t2 = (v4d)(((v4l)t1 & g1) | ((v4l)acc & g2) | ((v4l)t2 & ~(g1 | g2)));
+		a2 = (v4d)(((v4l)a1 & g1) | ((v4l)jv & g2) | ((v4l)a2 & ~(g1 | g2)));
+		t1 = (v4d)(((v4l)acc & g1) | ((v4l)t1 & ~g1));
+		a1 = (v4d)(((v4l)jv & g1) | ((v4l)a1 & ~g1));
+	}
+	double v1[8], at[8];
+	memcpy(v1, &t1, sizeof t1);
+	memcpy(v1 + 4, &t2, sizeof t2);
+	memcpy(at, &a1, sizeof a1);
+	memcpy(at + 4, &a2, sizeof a2);
+	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
+	for (size_t k = 0; j + k < c; k++) {
+		double acc = f[0][j + k];
+		for (size_t m = 1; m < nm; m++)
+			acc += f[m][j + k];
+		acc = nm > 1 ? acc / (double)nm : acc;
+		any_nan |= acc != acc;
+		double col = (double)(j + k);
+		if (acc > v1[k]) {
+			v1[k + 4] = v1[k], at[k + 4] = at[k];
+			v1[k] = acc, at[k] = col;
+		} else if (acc > v1[k + 4]) {
+			v1[k + 4] = acc, at[k + 4] = col;
+		}
+	}
+	if (any_nan)
+		return -1;
+	/* the first maximum of the lanes' largest, then the first maximum of what is left */
+	size_t b = 0;
+	for (size_t k = 1; k < 4; k++)
+		if (v1[k] > v1[b] || (v1[k] == v1[b] && at[k] < at[b]))
+			b = k;
+	size_t o = b == 0 ? 1 : 0;
+	for (size_t k = 0; k < 8; k++)
+		if (k != b && (v1[k] > v1[o] || (v1[k] == v1[o] && at[k] < at[o])))
+			o = k;
+	*best = (size_t)at[b];
+	*other = c > 1 ? (size_t)at[o] : c;
+	return 0;
+}
+
+/* One thread's share of issues_mean_pick: rows [i0, i1). */
+struct mean_part {
+	const struct prob_src *ps;
+	size_t i0, i1;
+	uint8_t *flag;
+	double *score;
+	int32_t *sugg;
+	struct nn_err err;
+	int rc;
+};
+
+static void *mean_part_run(void *arg)
+{
+	struct mean_part *w = arg;
+	const struct prob_src *ps = w->ps;
+	size_t c = ps->c, block = c && c < ISSUES_FUSED_VALUES ? ISSUES_FUSED_VALUES / c : 1;
+	double *rows = xmalloc(block * (c ? c : 1) * sizeof *rows);
+	struct prob_scratch sc;
+	prob_scratch_init(&sc, ps, block);
+	/* float32 rows in place: each row's mean is made and scanned in registers */
+	bool fused = c > 0 && ps->nm <= ISSUES_FUSED_MODELS;
+	const float *base[ISSUES_FUSED_MODELS], *f[ISSUES_FUSED_MODELS];
+	for (size_t k = 0; fused && k < ps->nm; k++) {
+		fused = probs_in_place(ps->m[k]);
+		base[k] = fused ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
+	}
+	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
+		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
+		bool have_rows = false;
+		for (size_t r = 0; r < nb; r++) {
+			size_t i = i0 + r;
+			if (ps->exclude && ps->exclude[i])
+				continue;
+			int32_t l = ps->labels[i];
+			size_t best, other;
+			if (fused) {
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				if (mean_top2(f, ps->nm, c, &best, &other) == 0) {
+					double pl = f[0][l];
+					for (size_t k = 1; k < ps->nm; k++)
+						pl += f[k][l];
+					w->score[i] = 1.0 - (ps->nm > 1 ? pl / (double)ps->nm : pl);
+					w->flag[i] = (int32_t)best != l;
+					w->sugg[i] = (int32_t)(best == (size_t)l && c > 1 ? other : best);
+					continue;
+				}
+			}
+			if (!have_rows) /* the block's mean rows, for the general rules */
+				prob_src_rows(ps, i0, nb, rows, &sc);
+			have_rows = true;
+			const double *p = rows + r * c;
+			best = prob_row_argmax(p, c, c);
+			w->score[i] = 1.0 - p[l];
+			w->flag[i] = (int32_t)best != l;
+			w->sugg[i] = (int32_t)best == l && c > 1 ? (int32_t)prob_row_argmax(p, c, best)
+			                                         : (int32_t)best;
+		}
+		w->rc = issues_tick(ps->prog, nb, &w->err);
+	}
+	free(rows);
+	prob_scratch_free(&sc);
+	return NULL;
+}
+
+int issues_mean_pick(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *sugg,
+                     struct nn_err *err)
+{
+	size_t n = ps->s->n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus > 1 ? (size_t)cpus : 1;
+	nt = nt > ISSUES_MAX_THREADS ? ISSUES_MAX_THREADS : nt;
+	nt = n / nt < 65536 ? 1 : nt; /* small studies: one thread */
+	struct mean_part parts[ISSUES_MAX_THREADS];
+	pthread_t tid[ISSUES_MAX_THREADS];
+	bool started[ISSUES_MAX_THREADS] = {false};
+	for (size_t k = 0; k < nt; k++) {
+		parts[k] = (struct mean_part){.ps = ps,
+		                              .i0 = n * k / nt,
+		                              .i1 = n * (k + 1) / nt,
+		                              .flag = flag,
+		                              .score = score,
+		                              .sugg = sugg};
+		if (k > 0)
+			started[k] = pthread_create(&tid[k], NULL, mean_part_run, &parts[k]) == 0;
+	}
+	for (size_t k = 0; k < nt; k++)
+		if (!started[k])
+			mean_part_run(&parts[k]); /* this thread's part, and any that did not start */
+	int rc = 0;
+	for (size_t k = 0; k < nt; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		if (parts[k].rc && rc == 0) {
+			*err = parts[k].err;
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /*
