@@ -328,7 +328,8 @@ static void *mean_part_run(void *arg)
 						pl += f[k][l];
 					w->score[i] = 1.0 - (ps->nm > 1 ? pl / (double)ps->nm : pl);
 					w->flag[i] = (int32_t)best != l;
-					w->sugg[i] = (int32_t)(best == (size_t)l && c > 1 ? other : best);
+					w->sugg[i] =
+					    (int32_t)(best == (size_t)l && c > 1 ? other : best);
 					continue;
 				}
 			}
@@ -339,8 +340,9 @@ static void *mean_part_run(void *arg)
 			best = prob_row_argmax(p, c, c);
 			w->score[i] = 1.0 - p[l];
 			w->flag[i] = (int32_t)best != l;
-			w->sugg[i] = (int32_t)best == l && c > 1 ? (int32_t)prob_row_argmax(p, c, best)
-			                                         : (int32_t)best;
+			w->sugg[i] = (int32_t)best == l && c > 1
+			                 ? (int32_t)prob_row_argmax(p, c, best)
+			                 : (int32_t)best;
 		}
 		w->rc = issues_tick(ps->prog, nb, &w->err);
 	}
@@ -372,7 +374,8 @@ int issues_mean_pick(const struct prob_src *ps, uint8_t *flag, double *score, in
 	}
 	for (size_t k = 0; k < nt; k++)
 		if (!started[k])
-			mean_part_run(&parts[k]); /* this thread's part, and any that did not start */
+			mean_part_run(
+			    &parts[k]); /* this thread's part, and any that did not start */
 	int rc = 0;
 	for (size_t k = 0; k < nt; k++) {
 		if (started[k])
