@@ -38,6 +38,9 @@ struct prob_scratch {
 	double *row;       /* c */
 };
 
+/* True when model m's probabilities are float32 probabilities readable in place. */
+bool probs_in_place(const struct model *m);
+
 void prob_scratch_init(struct prob_scratch *sc, const struct prob_src *ps, size_t rows);
 void prob_scratch_free(struct prob_scratch *sc);
 

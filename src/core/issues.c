@@ -45,8 +45,7 @@ int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err)
 	return 0;
 }
 
-/* True when model m's probabilities are float32 probabilities readable in place. */
-static bool probs_in_place(const struct model *m)
+bool probs_in_place(const struct model *m)
 {
 	const struct npy *a = &m->probs;
 	return m->src == SRC_PROBS && a->h.kind == NPY_FLOAT && a->h.itemsize == 4 &&

@@ -27,6 +27,8 @@
 #define CL_LABEL_SLACK 1e-6
 /* The passes run on up to this many threads, each over its own range of rows. */
 #define CL_MAX_THREADS 8
+/* Models whose rows the joint's pass averages in registers (more: a block at a time). */
+#define CL_FUSED_MODELS 64
 /* Independent lanes in the row scan: one vector of four doubles (GCC and Clang extensions). */
 #define CL_LANES 4
 typedef double cl_v4d __attribute__((vector_size(4 * sizeof(double))));
@@ -274,6 +276,90 @@ static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *bes
 	*guess = nc > 1.5 ? bi : nc > 0.5 ? (size_t)jc : c;
 }
 
+typedef float cl_v4f __attribute__((vector_size(4 * sizeof(float))));
+
+/*
+ * cl_row_scan over the mean of nm float32 rows f[m][0 .. c), made in registers (summed in model
+ * order, then divided by nm, as prob_src_rows makes it), so that the row is read once; *beyond
+ * receives cl_beyond_label for label l from the same scan. Returns -1 without a result when a
+ * mean is NaN, none is above -1 or p_l + 1e-6 is not above p_l (the general rules then need the
+ * row), else 0.
+ */
+NN_VECTOR_CLONES
+static int cl_mean_scan(const float *const *f, size_t nm, const double *tc, size_t c, size_t l,
+                        size_t *best, size_t *guess, bool *beyond)
+{
+	double pl = f[0][l];
+	for (size_t m = 1; m < nm; m++)
+		pl += f[m][l];
+	pl = nm > 1 ? pl / (double)nm : pl;
+	const double lb = pl + CL_LABEL_SLACK, ld = (double)l;
+	const cl_v4d lbv = {lb, lb, lb, lb}, lv = {ld, ld, ld, ld};
+	cl_v4l past = {0, 0, 0, 0}; /* cl_beyond_label's test, in lanes */
+	const cl_v4d one = {1, 1, 1, 1}, step = {CL_LANES, CL_LANES, CL_LANES, CL_LANES};
+	const cl_v4d div = {(double)nm, (double)nm, (double)nm, (double)nm};
+	cl_v4d top = {-1, -1, -1, -1}, ncf = {0, 0, 0, 0}, jcf = ncf, at = ncf;
+	cl_v4d jv = {0, 1, 2, 3};
+	cl_v4l nan = {0, 0, 0, 0};
+	size_t j = 0;
+	for (; j + CL_LANES <= c; j += CL_LANES, jv += step) {
+		cl_v4f x;
+		memcpy(&x, f[0] + j, sizeof x);
+		cl_v4d v = __builtin_convertvector(x, cl_v4d), t;
+		for (size_t m = 1; m < nm; m++) {
+			memcpy(&x, f[m] + j, sizeof x);
+			v += __builtin_convertvector(x, cl_v4d);
+		}
+		if (nm > 1)
+			v /= div;
+		memcpy(&t, tc + j, sizeof t);
+		nan |= v != v;
+		cl_v4l gt = v > top, cf = v >= t;
+		top = (cl_v4d)(((cl_v4l)v & gt) | ((cl_v4l)top & ~gt));
+		at = (cl_v4d)(((cl_v4l)jv & gt) | ((cl_v4l)at & ~gt));
+		ncf += (cl_v4d)((cl_v4l)one & cf);
+		jcf += (cl_v4d)((cl_v4l)jv & cf);
+		past |= (v > lbv) | ((v == lbv) & (jv < lv)); /* never at l: p_l < lb */
+	}
+	double tl[CL_LANES], nl[CL_LANES], jl[CL_LANES], al[CL_LANES];
+	memcpy(tl, &top, sizeof tl);
+	memcpy(al, &at, sizeof al);
+	memcpy(nl, &ncf, sizeof nl);
+	memcpy(jl, &jcf, sizeof jl);
+	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
+	bool any_past = past[0] | past[1] | past[2] | past[3];
+	double jd = (double)j;
+	for (size_t k = 0; j + k < c; k++) {
+		double v = f[0][j + k];
+		for (size_t m = 1; m < nm; m++)
+			v += f[m][j + k];
+		v = nm > 1 ? v / (double)nm : v;
+		any_nan |= v != v;
+		any_past |= j + k != l && (v > lb || (j + k < l && v == lb));
+		bool cf = v >= tc[j + k];
+		al[k] = v > tl[k] ? jd + (double)k : al[k];
+		tl[k] = v > tl[k] ? v : tl[k];
+		nl[k] += cf ? 1.0 : 0.0;
+		jl[k] += cf ? jd + (double)k : 0.0;
+	}
+	double b = -1, nc = 0, jc = 0;
+	for (size_t k = 0; k < CL_LANES; k++) {
+		b = tl[k] > b ? tl[k] : b;
+		nc += nl[k];
+		jc += jl[k];
+	}
+	double first = (double)c;
+	for (size_t k = 0; k < CL_LANES; k++)
+		if (tl[k] == b && tl[k] > -1 && al[k] < first)
+			first = al[k];
+	if (any_nan || !(first < (double)c) || !(lb > pl))
+		return -1;
+	*best = (size_t)first;
+	*beyond = any_past;
+	*guess = nc > 1.5 ? *best : nc > 0.5 ? (size_t)jc : c;
+	return 0;
+}
+
 /* True when p_label + 1e-6 is not p's first maximum (cleanlab's last condition to flag). */
 static bool cl_beyond_label(const double *p, size_t c, size_t l)
 {
@@ -339,27 +425,47 @@ static void *cl_part_run(void *arg)
 	double *rows = xmalloc(block * c * sizeof *rows);
 	struct prob_scratch sc;
 	prob_scratch_init(&sc, ps, block);
+	/* the joint from float32 rows in place: each row's mean made and scanned in registers,
+	 * and made again as a row only for a misclassified row */
+	bool fused = w->kind == CL_JOINT && c > 0 && ps->nm <= CL_FUSED_MODELS;
+	const float *base[CL_FUSED_MODELS], *f[CL_FUSED_MODELS];
+	for (size_t k = 0; fused && k < ps->nm; k++) {
+		fused = probs_in_place(ps->m[k]);
+		base[k] = fused ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
+	}
 	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
 		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
-		if (w->kind == CL_JOINT)
-			prob_src_rows(ps, i0, nb, rows, &sc);
+		bool have_rows = false;
 		for (size_t r = 0; r < nb; r++) {
 			size_t i = i0 + r;
 			if (!cl_reads(w, i))
 				continue;
 			size_t l = (size_t)ps->labels[i];
-			const double *p = rows + r * c;
+			size_t best, guess;
+			bool scanned = false, beyond = false;
+			if (fused) {
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				scanned = cl_mean_scan(f, ps->nm, w->tc, c, l, &best, &guess,
+				                       &beyond) == 0;
+			}
+			double *p = rows + r * c;
 			if (w->kind != CL_JOINT) { /* a few rows: one at a time */
 				prob_src_rows(ps, i, 1, rows, &sc);
 				p = rows;
+			} else if (!fused && !have_rows) { /* the block's mean rows */
+				prob_src_rows(ps, i0, nb, rows, &sc);
+				have_rows = true;
+			} else if (fused && !scanned) { /* this row's */
+				prob_src_rows(ps, i, 1, p, &sc);
 			}
 			if (w->kind == CL_JOINT) {
-				size_t best, guess;
-				cl_row_scan(p, w->tc, c, &best, &guess);
+				if (!scanned)
+					cl_row_scan(p, w->tc, c, &best, &guess);
 				w->sugg[i] = (int32_t)best;
 				if (guess < c)
 					w->cj[l * c + guess]++;
-				if (best != l && cl_beyond_label(p, c, l))
+				if (best != l && (scanned ? beyond : cl_beyond_label(p, c, l)))
 					w->mark[i] = CL_BEYOND;
 			} else {
 				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
