@@ -636,18 +636,18 @@ static void rank_top(uint32_t *idx, size_t n, size_t top, const double *score, c
 
 /*
  * Builds the ranked list from the per-instance arrays (tie may be NULL): flagged first, then
- * by score, then by the tie-break, highest first; then by index.
+ * by score, then by the tie-break, highest first; then by index. Takes flag, score and sugg
+ * (score becomes out->all_scores, the others are freed as soon as they are read), so that the
+ * heap holds at most score, the index, out->suggested and out->score at once (the last two of
+ * the ranked entries only, with o->partial).
  */
-static void issues_finish(const struct study *s, const struct issue_opts *o, const uint8_t *flag,
-                          const double *score, const double *tie, const int32_t *sugg,
-                          struct issue_list *out)
+static void issues_finish(const struct study *s, const struct issue_opts *o, uint8_t *flag,
+                          double *score, const double *tie, int32_t *sugg, struct issue_list *out)
 {
 	const uint8_t *exclude = o->exclude;
 	size_t n = s->n, kept = 0, flagged = 0;
-	out->all_scores = xmalloc((n ? n : 1) * sizeof *out->all_scores);
 	for (size_t i = 0; i < n; i++) {
 		bool ex = exclude && exclude[i];
-		out->all_scores[i] = ex ? NAN : score[i];
 		kept += !ex;
 		flagged += !ex && flag[i];
 	}
@@ -657,18 +657,27 @@ static void issues_finish(const struct study *s, const struct issue_opts *o, con
 	for (size_t i = 0, a = 0, b = flagged; i < n; i++)
 		if (!(exclude && exclude[i]))
 			out->index[flag[i] ? a++ : b++] = (uint32_t)i;
+	free(flag);
+	/* ranking reads the scores of instances not excluded only */
+	for (size_t i = 0; exclude && i < n; i++)
+		if (exclude[i])
+			score[i] = NAN;
+	out->all_scores = score;
 	rank_segment(out->index, flagged, score, tie);
 	if (o->partial)
 		rank_top(out->index + flagged, kept - flagged, o->rank_rest, score, tie);
 	else
 		rank_segment(out->index + flagged, kept - flagged, score, tie);
-	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
-	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
-	for (size_t r = 0; r < kept; r++) {
-		uint32_t i = out->index[r];
-		out->suggested[r] = sugg[i];
-		out->score[r] = score[i];
-	}
+	/* partial: the entries ranked only (issues.h) */
+	size_t ranked = o->partial && o->rank_rest < kept - flagged ? flagged + o->rank_rest : kept;
+	out->ranked = ranked;
+	out->suggested = xmalloc((ranked ? ranked : 1) * sizeof *out->suggested);
+	for (size_t r = 0; r < ranked; r++)
+		out->suggested[r] = sugg[out->index[r]];
+	free(sugg);
+	out->score = xmalloc((ranked ? ranked : 1) * sizeof *out->score);
+	for (size_t r = 0; r < ranked; r++)
+		out->score[r] = score[out->index[r]];
 }
 
 /* Finds the knn layer: o->layer ("model.layer", the longest model name that fits), or the first. */
@@ -803,17 +812,17 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		free(layers);
 	}
 	if (rc == 0) {
-		issues_finish(s, o, flag, score, tie, sugg, out);
+		issues_finish(s, o, flag, score, tie, sugg, out); /* takes flag, score, sugg */
 		if (m != ISSUE_CL)
 			out->estimated = out->count;
 	} else {
 		memset(out, 0, sizeof *out);
 		out->method = m;
+		free(flag);
+		free(score);
+		free(sugg);
 	}
-	free(flag);
-	free(score);
 	free(tie);
-	free(sugg);
 	return rc;
 }
 

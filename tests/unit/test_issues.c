@@ -465,6 +465,8 @@ static void test_partial(void **state)
 					size_t rest = full.n - full.count;
 					size_t ranked =
 					    full.count + (rests[ri] < rest ? rests[ri] : rest);
+					assert_int_equal(part.ranked, ranked);
+					assert_int_equal(full.ranked, full.n);
 					for (size_t r = 0; r < ranked; r++)
 						if (part.index[r] != full.index[r] ||
 						    part.suggested[r] != full.suggested[r] ||
