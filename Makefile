@@ -155,10 +155,11 @@ demo: deps-build
 	./nncmp $(DEMO)
 
 # bench_ops times the core's operations in one process, as the TUI runs them.
+# make bench SCALE="100000 1000000 4000000" prints the README's scale table instead.
 bench:
 	@tools/deps.sh bench
 	$(MAKE) all $(BUILD)/bench_ops
-	NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh
+	$(if $(SCALE),tools/bench_scale.sh $(SCALE),NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh)
 
 # The noisy studies are generated once into $(BUILD)/bench-triage (again when the generator
 # changes); every run scores them with the current ./nncmp.

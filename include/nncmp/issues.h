@@ -35,10 +35,10 @@
  *              the layers kept and P' = (1 - w) P + w Q, where w in [0, 1] is the one whose P'
  *              predicts the given labels with the least summed Brier score (closed form:
  *              w = -sum (P - onehot(y)).(Q - P) / sum |Q - P|^2, clipped); then as mean on P'.
- * Without layers, or above ISSUES_KNN_MAX_N instances unless opts.force, it is mean. cl, margin,
- * iies, mean and mix use one model's probabilities (opts.model; mix then reads that model's layers
- * only) or, by default, the mean of the probability matrices of every model that has them (logits
- * through a softmax, as at open).
+ * Without layers, or when their neighbour search would cost more than ISSUES_KNN_MAX_WORK unless
+ * opts.force, it is mean. cl, margin, iies, mean and mix use one model's probabilities (opts.model;
+ * mix then reads that model's layers only) or, by default, the mean of the probability matrices of
+ * every model that has them (logits through a softmax, as at open).
  *
  * Everything returned is owned by the caller (issue_list_free). The study is only read, so
  * several computations may run at once on one study. A computation honours prog->cancel at
@@ -65,9 +65,13 @@ enum issue_method {
 	ISSUE_METHOD_COUNT
 };
 
-/* knn refuses studies larger than this unless opts.force (its cost grows as N²·H); mix then
- * leaves the layers out. */
-#define ISSUES_KNN_MAX_N     200000
+/*
+ * The neighbour search costs N² · H multiply-adds per layer (N instances, H neurons): knn refuses
+ * a layer, and mix leaves its layers out, when that sum is over this unless opts.force. 2.5e12 is
+ * about half a minute on two cores of the machine `make bench` ran on (2e11 took 6 s of CPU): e.g.
+ * 70,000 instances of one 512-neuron layer, 40,000 of three, 190,000 of one 64-neuron layer.
+ */
+#define ISSUES_KNN_MAX_WORK  2.5e12
 #define ISSUES_KNN_DEFAULT_K 10
 
 /* "cl", "margin", "iies", "consensus", "knn", "mean", "mix". */
@@ -88,7 +92,7 @@ struct issue_opts {
 	const char *layer;      /* knn: "model.layer", or NULL for the first layer with activations;
 	                           mix: that layer only, or NULL for every layer */
 	size_t k;               /* knn, mix: neighbours (0: ISSUES_KNN_DEFAULT_K) */
-	bool force;             /* knn, mix: use neighbours even above ISSUES_KNN_MAX_N instances */
+	bool force;             /* knn, mix: search neighbours even above ISSUES_KNN_MAX_WORK */
 	/* partial: rank every flagged entry but only the best rank_rest of the others (a
 	 * selection); the unflagged entries after those follow in no promised order (index order,
 	 * or ranked when rank_rest is half of them or more), and have no suggested or score entry
@@ -111,7 +115,8 @@ struct issue_list {
 	 * off-diagonal sum (cleanlab's num_label_issues); the others, count */
 	size_t estimated;
 	size_t layers_mixed, layers_dropped; /* mix: layers mixed in, layers the guard left out */
-	double mix_weight; /* mix: the neighbour vote's weight w in P' = (1 - w) P + w Q */
+	size_t layers_over_limit; /* mix: layers left out because of ISSUES_KNN_MAX_WORK */
+	double mix_weight;        /* mix: the neighbour vote's weight w in P' = (1 - w) P + w Q */
 };
 
 /*

@@ -28,6 +28,9 @@ struct journal {
 	char *lock_path; /* the pid file we wrote, or NULL */
 	int fd;          /* -1: read-only without a journal file */
 	bool write;
+	/* this open created the file and nothing but the header was appended since: journal_close
+	 * removes it, so looking at the review queue leaves no file behind */
+	bool pristine;
 	uint64_t last_seq, last_batch;
 	int32_t *labels;
 	uint8_t *status;

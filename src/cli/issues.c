@@ -21,8 +21,9 @@ static const char issues_help[] =
     "             rows than the models do is left out; P' = (1 - w) P + w (the vote), w in\n"
     "             [0, 1] the one whose P' predicts the given labels with the least squared\n"
     "             error (a weak neighbour space gets a low w); score 1 - P'(label); flags\n"
-    "             argmax P' != label. Without layers (or above 200000 instances without\n"
-    "             --force) it is mean. The best on the mean over make bench-triage's studies.\n"
+    "             argmax P' != label. Without layers (or when N^2 x their neurons is over\n"
+    "             2.5e12 multiply-adds, half a minute, without --force) it is mean. The best on\n"
+    "             the mean over make bench-triage's studies.\n"
     "  mean       self-confidence on P: score 1 - P(label); flags argmax P != label\n"
     "  cl         confident learning as cleanlab 2.9's find_label_issues computes it by\n"
     "             default (prune_by_noise_rate): per-class thresholds, the calibrated\n"
@@ -48,14 +49,15 @@ static const char issues_help[] =
     "  --layer M.L    knn: the layer (default: the first layer with activations); mix: only\n"
     "                 this layer (default: every layer)\n"
     "  --k N          knn, mix: neighbours (default 10)\n"
-    "  --force        knn, mix: use neighbours even above 200000 instances (cost grows as N^2)\n"
+    "  --force        knn, mix: search neighbours even when N^2 x neurons is over 2.5e12\n"
     "  --json         {\"method\", \"count\", \"estimated_errors\", \"issues\": [{\"index\", "
     "\"id\",\n"
     "                 \"label\", \"suggested\", \"score\", \"flagged\"}]} (count: flagged "
     "instances\n"
     "                 that match the filter; estimated_errors: cl's calibrated confident joint\n"
     "                 off the diagonal, as cleanlab's num_label_issues, else the flagged count;\n"
-    "                 mix adds \"layers_mixed\", \"layers_dropped\" and \"mix_weight\")\n"
+    "                 mix adds \"layers_mixed\", \"layers_dropped\", \"layers_over_limit\"\n"
+    "                 and \"mix_weight\")\n"
     "  --help         this text\n";
 
 struct issues_args {
@@ -119,6 +121,8 @@ static int issues_json(const struct study *s, const struct issue_list *l, const 
 		                    json_integer((json_int_t)l->layers_mixed));
 		json_object_set_new(root, "layers_dropped",
 		                    json_integer((json_int_t)l->layers_dropped));
+		json_object_set_new(root, "layers_over_limit",
+		                    json_integer((json_int_t)l->layers_over_limit));
 		json_object_set_new(root, "mix_weight", cli_json_real(l->mix_weight));
 	}
 	json_object_set_new(root, "issues", arr);
@@ -137,6 +141,9 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 		printf(", vote weight %.2f", l->mix_weight);
 	if (l->method == ISSUE_MIX && l->layers_dropped)
 		printf(", %zu left out by the guard", l->layers_dropped);
+	if (l->method == ISSUE_MIX && l->layers_over_limit)
+		printf(", %zu left out: N² × neurons over %.2g multiply-adds, --force uses them",
+		       l->layers_over_limit, ISSUES_KNN_MAX_WORK);
 	printf("): ");
 	if (filter)
 		printf("%zu flagged instance%s match%s the filter", count, cli_plural(count),

@@ -716,35 +716,45 @@ static const struct layer *knn_layer(const struct study *s, const char *spec, st
 	return found;
 }
 
+/* The neighbour search's cost over n instances: n² multiply-adds per neuron of each layer. */
+static double knn_work(size_t n, const struct layer *const *layers, size_t nl)
+{
+	double h = 0;
+	for (size_t l = 0; l < nl; l++)
+		h += (double)layers[l]->act.cols;
+	return (double)n * (double)n * h;
+}
+
 /*
  * The layers mix reads into *out (freed by the caller): o->layer, or every layer with
- * activations of the models chosen (o->model, or all); none above ISSUES_KNN_MAX_N instances
- * unless o->force. Returns how many, or -1 with err set (an unknown o->layer).
+ * activations of the models chosen (o->model, or all). When their neighbour search would cost
+ * more than ISSUES_KNN_MAX_WORK and not o->force, none: *over_limit says how many were left out.
+ * Returns how many, or -1 with err set (an unknown o->layer).
  */
 static long mix_layers(const struct study *s, const struct issue_opts *o, const struct layer ***out,
-                       struct nn_err *err)
+                       size_t *over_limit, struct nn_err *err)
 {
 	size_t total = 0;
 	for (size_t m = 0; m < s->n_models; m++)
 		total += s->models[m].n_layers;
 	*out = xcalloc(total ? total : 1, sizeof **out);
+	long nl = 0;
 	if (o->layer) {
 		const struct layer *ly = knn_layer(s, o->layer, err);
 		if (!ly)
 			return -1;
-		if (s->n > ISSUES_KNN_MAX_N && !o->force)
-			return 0;
-		(*out)[0] = ly;
-		return 1;
+		(*out)[nl++] = ly;
+	} else {
+		for (size_t m = 0; m < s->n_models; m++)
+			for (size_t l = 0; l < s->models[m].n_layers; l++)
+				if ((o->model < 0 || (size_t)o->model == m) &&
+				    s->models[m].layers[l].act_path)
+					(*out)[nl++] = &s->models[m].layers[l];
 	}
-	if (s->n > ISSUES_KNN_MAX_N && !o->force)
+	if (nl && !o->force && knn_work(s->n, *out, (size_t)nl) > ISSUES_KNN_MAX_WORK) {
+		*over_limit = (size_t)nl;
 		return 0;
-	long nl = 0;
-	for (size_t m = 0; m < s->n_models; m++)
-		for (size_t l = 0; l < s->models[m].n_layers; l++)
-			if ((o->model < 0 || (size_t)o->model == m) &&
-			    s->models[m].layers[l].act_path)
-				(*out)[nl++] = &s->models[m].layers[l];
+	}
 	return nl;
 }
 
@@ -778,12 +788,14 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		const struct layer *ly = knn_layer(s, o->layer, err);
 		if (!ly)
 			rc = -1;
-		else if (s->n > ISSUES_KNN_MAX_N && !o->force)
+		else if (!o->force && knn_work(s->n, &ly, 1) > ISSUES_KNN_MAX_WORK)
 			rc = nn_err_set(
 			    err,
-			    "%s: %zu instances: method knn is refused above %d (its cost "
-			    "grows as N^2; --force runs it anyway)",
-			    s->name, s->n, ISSUES_KNN_MAX_N);
+			    "%s: method knn on %zu instances × %zu neurons is refused: "
+			    "N² × neurons = %.2g multiply-adds is over the limit of %.2g "
+			    "(--force runs it anyway)",
+			    s->name, s->n, ly->act.cols, knn_work(s->n, &ly, 1),
+			    ISSUES_KNN_MAX_WORK);
 		else
 			rc = issues_knn(s, ly, labels, o->exclude,
 			                o->k ? o->k : ISSUES_KNN_DEFAULT_K, prog, flag, score, sugg,
@@ -793,7 +805,8 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		const struct layer **layers = NULL;
 		long nl = 0;
 		bool have_ps = (rc = prob_src_init(&ps, s, o, labels, prog, m, err)) == 0;
-		if (rc == 0 && m == ISSUE_MIX && (nl = mix_layers(s, o, &layers, err)) < 0)
+		if (rc == 0 && m == ISSUE_MIX &&
+		    (nl = mix_layers(s, o, &layers, &out->layers_over_limit, err)) < 0)
 			rc = -1;
 		if (rc == 0) {
 			if (m == ISSUE_CL)

@@ -67,6 +67,7 @@ int journal_append(struct journal *j, const char *buf, size_t len, struct nn_err
 			(void)fsync(j->fd);
 		return nn_err_set(err, "%s: %s (the decision was not saved)", j->path, strerror(e));
 	}
+	j->pristine = false;
 	return 0;
 }
 
@@ -300,8 +301,10 @@ struct journal *journal_open(const struct study *s, bool write, struct nn_err *e
 		           strerror(errno));
 		goto fail;
 	}
+	/* written now, not with the first decision, so a full disk says so before any decision */
 	if (valid_end == 0 && write_header(j, err) < 0)
 		goto fail;
+	j->pristine = created;
 	if (created && fsync_dir_of(j->path) < 0) {
 		nn_err_set(err, "%s: cannot sync its directory: %s", j->path, strerror(errno));
 		goto fail;
@@ -318,6 +321,8 @@ void journal_close(struct journal *j)
 {
 	if (!j)
 		return;
+	if (j->fd >= 0 && j->pristine)
+		unlink(j->path); /* header only, and ours: as if it had never been opened */
 	if (j->lock_path) {
 		unlink(j->lock_path);
 		free(j->lock_path);

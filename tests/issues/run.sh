@@ -83,7 +83,7 @@ expect 0 "method consensus (consensus of models, model knn)" -- \
 # all models)
 expect 0 '{"method":"cl","count":20,"estimated_errors":20,"issues":[{"index":480,"id":"digit-00957","label":"1","suggested":"0","score":' -- \
 	"$NNCMP" issues $DIGITS --method cl --json --top 1
-expect 0 '{"method":"mix","count":'$mixn',"estimated_errors":'$mixn',"layers_mixed":'$mixl',"layers_dropped":0,"mix_weight":' -- \
+expect 0 '{"method":"mix","count":'$mixn',"estimated_errors":'$mixn',"layers_mixed":'$mixl',"layers_dropped":0,"layers_over_limit":0,"mix_weight":' -- \
 	"$NNCMP" issues $DIGITS --json --top 1
 # the vote's weight and the first suspect are the oracle's
 got=$("$NNCMP" issues $DIGITS --json --top 1 | jq -r '"\(.mix_weight) \(.issues[0].index)"')
@@ -147,6 +147,29 @@ for m in knn consensus margin iies mean mix; do
 	expect 0 "\"method\":\"$m\"" -- "$NNCMP" issues $FORTUNES --method $m --json --top 2
 done
 expect 0 '"method":"knn"' -- "$NNCMP" issues $DIGITS --method knn --layer mlp.fc1 --k 5 --json
+
+# a neighbour search over the work limit (N² × neurons > 2.5e12): mix leaves the layer out and
+# says so, knn refuses it (exit 2), neither reads it. The layer is a sparse file of zeros.
+big=$TMP/big
+mkdir -p "$big/models/m/act"
+/usr/bin/python3 - "$big" <<'PY'
+import sys, numpy as np
+from numpy.lib import format as f
+d, n, h = sys.argv[1], 100000, 256
+np.save(d + "/labels.npy", (np.arange(n) % 2).astype(np.int32))
+p = np.full((n, 2), 0.25, np.float32)
+p[np.arange(n), np.arange(n) % 2] = 0.75
+np.save(d + "/models/m/probs.npy", p)
+with open(d + "/models/m/act/fc.npy", "wb") as fh:
+    f.write_array_header_1_0(fh, {"descr": "<f4", "fortran_order": False, "shape": (n, h)})
+    fh.truncate(fh.tell() + n * h * 4)
+PY
+printf 'even\nodd\n' >"$big/classes.txt"
+out=$("$NNCMP" issues "$big" --json --top 1)
+[ "$(printf '%s' "$out" | jq -c '[.layers_mixed, .layers_over_limit, .method]')" = '[0,1,"mix"]' ] && ok ||
+	bad "mix over the work limit: $out"
+expect 0 "1 left out: N² × neurons over 2.5e+12 multiply-adds" -- "$NNCMP" issues "$big" --top 1
+one_line_error "100000 instances × 256 neurons is refused" "$NNCMP" issues "$big" --method knn
 
 # untrusted text never reaches the terminal raw
 "$NNCMP" issues $FORTUNES --top 0 >"$TMP/out"

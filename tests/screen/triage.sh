@@ -21,6 +21,18 @@ live() { "$BIN" decisions "$ST" --json 2>/dev/null | grep -o '"seq"' | wc -l; }
 # queue_pos: "K/N  #I" of the review screen -> I
 current() { screen | grep -o '^ [0-9]*/[0-9]*  #[0-9]*' | head -1 | sed 's/.*#//'; }
 
+echo "== looking at the review queue without deciding leaves no journal"
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "Models"
+keys R
+expect "R opens the review queue" "Review queue"
+[ -e "$J" ] && ok "the journal is taken (locked) while the queue is open" || no "no journal while reviewing"
+keys Escape
+expect_not "Esc leaves the queue" "Review queue"
+keys q
+expect "quit" "rc=0"
+[ ! -e "$J" ] && ok "no decision: no journal left in the study" || no "a header-only journal was left: $(cat "$J")"
+
 echo "== review queue on a copy of digits"
 start C.UTF-8 160 45 "$ST"
 expect "the TUI opens" "Models"

@@ -321,17 +321,16 @@ static void test_errors(void **state)
 	o = (struct issue_opts){.model = study_model_index(s, "vote")};
 	assert_int_equal(issues_rank(s, ISSUE_CONSENSUS, &o, NULL, &l, &err), 0);
 	issue_list_free(&l);
-	/* knn is refused above ISSUES_KNN_MAX_N instances unless forced (nothing is read first) */
-	struct layer ly = {.name = (char *)"fc", .act_path = (char *)"fc.npy"};
+	/* knn is refused when N² × neurons is over ISSUES_KNN_MAX_WORK unless forced (nothing is
+	 * read first): 200,000 instances × 63 neurons is under it, × 64 over */
+	struct layer ly = {.name = (char *)"fc", .act_path = (char *)"fc.npy", .act.cols = 64};
 	struct model md = {.name = (char *)"big", .n_layers = 1, .layers = &ly};
-	struct study big = {.name = (char *)"big",
-	                    .n = ISSUES_KNN_MAX_N + 1,
-	                    .n_classes = 2,
-	                    .n_models = 1,
-	                    .models = &md};
+	struct study big = {
+	    .name = (char *)"big", .n = 200000, .n_classes = 2, .n_models = 1, .models = &md};
 	o = (struct issue_opts){.model = -1};
 	assert_int_equal(issues_rank(&big, ISSUE_KNN, &o, NULL, &l, &err), -1);
-	assert_non_null(strstr(err.msg, "refused above 200000"));
+	assert_non_null(strstr(err.msg, "200000 instances × 64 neurons is refused"));
+	assert_non_null(strstr(err.msg, "2.6e+12 multiply-adds is over the limit of 2.5e+12"));
 	/* cancelled before the first block */
 	struct nn_progress prog;
 	atomic_init(&prog.done, 0);

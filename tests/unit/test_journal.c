@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "nncmp/journal.h"
@@ -166,6 +167,49 @@ static void test_append_replay(void **state)
 	assert_int_equal(lines, 9);
 	free(text);
 	free(want_path);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/* Opening for writing and closing with no decision leaves no file (the review queue looked at);
+ * with one decision, or when the file was there before, it stays. */
+static void test_open_close_leaves_nothing(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	char *path = path_join(dir, JOURNAL_FILE);
+	struct stat st;
+	struct journal *j = jopen(s, true);
+	assert_int_equal(stat(path, &st), 0); /* created and locked while open */
+	journal_close(j);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(errno, ENOENT);
+	/* an undo of nothing is refused and writes nothing either */
+	j = jopen(s, true);
+	size_t got = 9;
+	struct nn_err err = {{0}};
+	assert_int_equal(journal_undo(j, &got, &err), -1);
+	assert_non_null(strstr(err.msg, "nothing to undo"));
+	journal_close(j);
+	assert_int_equal(stat(path, &st), -1);
+	/* a decision keeps it; a later open without decisions does not remove it */
+	j = jopen(s, true);
+	uint32_t i0 = 0;
+	decide(j, &i0, 1, DECIDE_RELABEL, 2);
+	journal_close(j);
+	assert_int_equal(stat(path, &st), 0);
+	j = jopen(s, true);
+	journal_close(j);
+	assert_int_equal(stat(path, &st), 0);
+	j = jopen(s, false);
+	int32_t lab[N] = {2, 1, 2, 1, 0, 2};
+	uint8_t stt[N] = {STATUS_RELABELLED, STATUS_UNDECIDED, STATUS_UNDECIDED,
+	                  STATUS_UNDECIDED,  STATUS_UNDECIDED, STATUS_UNDECIDED};
+	expect_state(j, lab, stt);
+	journal_close(j);
+	free(path);
 	study_free(s);
 	tu_rm_rf(dir);
 	free(dir);
@@ -964,17 +1008,12 @@ static void test_apply(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay),
-	    cmocka_unit_test(test_undo),
-	    cmocka_unit_test(test_torn),
-	    cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_export),
-	    cmocka_unit_test(test_odd_names),
-	    cmocka_unit_test(test_crash),
-	    cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_append_replay), cmocka_unit_test(test_open_close_leaves_nothing),
+	    cmocka_unit_test(test_undo),          cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),       cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),          cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),        cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),         cmocka_unit_test(test_batch_own_labels),
 	    cmocka_unit_test(test_apply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
