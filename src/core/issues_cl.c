@@ -360,6 +360,15 @@ static int cl_mean_scan(const float *const *f, size_t nm, const double *tc, size
 	return 0;
 }
 
+/* Column j of the mean of nm float32 rows, as prob_src_rows makes it. */
+static double cl_mean_at(const float *const *f, size_t nm, size_t j)
+{
+	double v = f[0][j];
+	for (size_t m = 1; m < nm; m++)
+		v += f[m][j];
+	return nm > 1 ? v / (double)nm : v;
+}
+
 /* True when p_label + 1e-6 is not p's first maximum (cleanlab's last condition to flag). */
 static bool cl_beyond_label(const double *p, size_t c, size_t l)
 {
@@ -427,12 +436,13 @@ static void *cl_part_run(void *arg)
 	prob_scratch_init(&sc, ps, block);
 	/* the joint from float32 rows in place: each row's mean made and scanned in registers,
 	 * and made again as a row only for a misclassified row */
-	bool fused = w->kind == CL_JOINT && c > 0 && ps->nm <= CL_FUSED_MODELS;
+	bool in_place = c > 0 && ps->nm <= CL_FUSED_MODELS;
 	const float *base[CL_FUSED_MODELS], *f[CL_FUSED_MODELS];
-	for (size_t k = 0; fused && k < ps->nm; k++) {
-		fused = probs_in_place(ps->m[k]);
-		base[k] = fused ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
+	for (size_t k = 0; in_place && k < ps->nm; k++) {
+		in_place = probs_in_place(ps->m[k]);
+		base[k] = in_place ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
 	}
+	bool fused = in_place && w->kind == CL_JOINT;
 	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
 		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
 		bool have_rows = false;
@@ -450,6 +460,18 @@ static void *cl_part_run(void *arg)
 				                       &beyond) == 0;
 			}
 			double *p = rows + r * c;
+			if (w->kind != CL_JOINT && in_place) { /* the cells' columns only */
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				double pl = cl_mean_at(f, ps->nm, l);
+				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
+					heap_push(
+					    &w->cells[k],
+					    (struct mrow){
+					        cl_mean_at(f, ps->nm, (size_t)w->cells[k].j) - pl,
+					        i});
+				continue;
+			}
 			if (w->kind != CL_JOINT) { /* a few rows: one at a time */
 				prob_src_rows(ps, i, 1, rows, &sc);
 				p = rows;
