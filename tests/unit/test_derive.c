@@ -94,18 +94,18 @@ static void test_fast_path_equals_definition(void **state)
 	check_fast_path(derive_row_f32_portable);
 }
 
-static void check_refuses(row_f32_fn derive_row_f32)
+static void check_refuses(row_f32_fn fn)
 {
 	float row[12] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f, 0.0f};
 	int32_t p, rk;
 	double cf, m, pl;
-	assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), 0);
+	assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk), 0);
 	const float bad[] = {NAN, INFINITY, -0.25f, 0.5f};
 	for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
 		for (size_t at = 0; at < 12; at += 5) { /* in a full lane and in the tail */
 			float saved = row[at];
 			row[at] = bad[b];
-			assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), -1);
+			assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk), -1);
 			row[at] = saved;
 		}
 }
