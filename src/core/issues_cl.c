@@ -279,26 +279,42 @@ static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *bes
 typedef float cl_v4f __attribute__((vector_size(4 * sizeof(float))));
 
 /*
- * cl_row_scan over the mean of nm float32 rows f[m][0 .. c), made in registers (summed in model
- * order, then divided by nm, as prob_src_rows makes it), so that the row is read once; *beyond
- * receives cl_beyond_label for label l from the same scan. Returns -1 without a result when a
- * mean is NaN, none is above -1 or p_l + 1e-6 is not above p_l (the general rules then need the
- * row), else 0.
+ * The least double s with s / nm >= t (nm > 0, t finite), or NaN when it is not found in a few
+ * steps. A division by a positive number is monotonic, so for every sum S, S / nm >= t exactly
+ * when S >= the result: a comparison of a mean becomes one of its sum, without the division.
+ */
+static double cl_sum_at_least(double t, double nm)
+{
+	double v = t * nm;
+	for (int k = 0; k < 16; k++) { /* t * nm is off by an ulp or so */
+		if (v / nm >= t) {
+			double d = nextafter(v, -INFINITY);
+			if (!(d / nm >= t))
+				return v;
+			v = d;
+		} else {
+			v = nextafter(v, INFINITY);
+		}
+	}
+	return NAN;
+}
+
+/*
+ * cl_row_scan over the mean of nm float32 rows f[m][0 .. c) (prob_src_rows's mean: summed in
+ * model order, divided by nm) read once, without a division per value: the lanes compare the
+ * sums S, and ts holds the sums at which each class becomes confident (cl_sum_at_least of its
+ * threshold). The first maximum of the sums is the mean's when no other sum reaches the least
+ * sum whose mean equals the maximum's (else -1: a tie, or two sums whose means are equal).
+ * *beyond receives cl_beyond_label for label l, from the maximum alone: the first maximum is
+ * above p_l + 1e-6, or equal to it in a lower column. Returns -1 without a result when a sum is
+ * NaN, none is above -1 or that test fails (the general rules then need the row), else 0.
  */
 NN_VECTOR_CLONES
-static int cl_mean_scan(const float *const *f, size_t nm, const double *tc, size_t c, size_t l,
+static int cl_mean_scan(const float *const *f, size_t nm, const double *ts, size_t c, size_t l,
                         size_t *best, size_t *guess, bool *beyond)
 {
-	double pl = f[0][l];
-	for (size_t m = 1; m < nm; m++)
-		pl += f[m][l];
-	pl = nm > 1 ? pl / (double)nm : pl;
-	const double lb = pl + CL_LABEL_SLACK, ld = (double)l;
-	const cl_v4d lbv = {lb, lb, lb, lb}, lv = {ld, ld, ld, ld};
-	cl_v4l past = {0, 0, 0, 0}; /* cl_beyond_label's test, in lanes */
 	const cl_v4d one = {1, 1, 1, 1}, step = {CL_LANES, CL_LANES, CL_LANES, CL_LANES};
-	const cl_v4d div = {(double)nm, (double)nm, (double)nm, (double)nm};
-	cl_v4d top = {-1, -1, -1, -1}, ncf = {0, 0, 0, 0}, jcf = ncf, at = ncf;
+	cl_v4d top = {-1, -1, -1, -1}, sec = top, ncf = {0, 0, 0, 0}, jcf = ncf, at = ncf;
 	cl_v4d jv = {0, 1, 2, 3};
 	cl_v4l nan = {0, 0, 0, 0};
 	size_t j = 0;
@@ -310,33 +326,33 @@ static int cl_mean_scan(const float *const *f, size_t nm, const double *tc, size
 			memcpy(&x, f[m] + j, sizeof x);
 			v += __builtin_convertvector(x, cl_v4d);
 		}
-		if (nm > 1)
-			v /= div;
-		memcpy(&t, tc + j, sizeof t);
+		memcpy(&t, ts + j, sizeof t);
 		nan |= v != v;
 		cl_v4l gt = v > top, cf = v >= t;
+		cl_v4d lo = (cl_v4d)(((cl_v4l)top & gt) | ((cl_v4l)v & ~gt)); /* min(v, top) */
+		cl_v4l up = lo > sec;
+		sec = (cl_v4d)(((cl_v4l)lo & up) | ((cl_v4l)sec & ~up));
 		top = (cl_v4d)(((cl_v4l)v & gt) | ((cl_v4l)top & ~gt));
-		at = (cl_v4d)(((cl_v4l)jv & gt) | ((cl_v4l)at & ~gt));
+		at = (cl_v4d)(((cl_v4l)jv & gt) | ((cl_v4l)at & ~gt)); /* where top was first met */
 		ncf += (cl_v4d)((cl_v4l)one & cf);
 		jcf += (cl_v4d)((cl_v4l)jv & cf);
-		past |= (v > lbv) | ((v == lbv) & (jv < lv)); /* never at l: p_l < lb */
 	}
-	double tl[CL_LANES], nl[CL_LANES], jl[CL_LANES], al[CL_LANES];
+	double tl[CL_LANES], sl[CL_LANES], nl[CL_LANES], jl[CL_LANES], al[CL_LANES];
 	memcpy(tl, &top, sizeof tl);
+	memcpy(sl, &sec, sizeof sl);
 	memcpy(al, &at, sizeof al);
 	memcpy(nl, &ncf, sizeof nl);
 	memcpy(jl, &jcf, sizeof jl);
 	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
-	bool any_past = past[0] | past[1] | past[2] | past[3];
 	double jd = (double)j;
 	for (size_t k = 0; j + k < c; k++) {
 		double v = f[0][j + k];
 		for (size_t m = 1; m < nm; m++)
 			v += f[m][j + k];
-		v = nm > 1 ? v / (double)nm : v;
 		any_nan |= v != v;
-		any_past |= j + k != l && (v > lb || (j + k < l && v == lb));
-		bool cf = v >= tc[j + k];
+		bool cf = v >= ts[j + k];
+		double lo = v > tl[k] ? tl[k] : v;
+		sl[k] = lo > sl[k] ? lo : sl[k];
 		al[k] = v > tl[k] ? jd + (double)k : al[k];
 		tl[k] = v > tl[k] ? v : tl[k];
 		nl[k] += cf ? 1.0 : 0.0;
@@ -349,14 +365,32 @@ static int cl_mean_scan(const float *const *f, size_t nm, const double *tc, size
 		jc += jl[k];
 	}
 	double first = (double)c;
+	size_t kb = CL_LANES;
 	for (size_t k = 0; k < CL_LANES; k++)
-		if (tl[k] == b && tl[k] > -1 && al[k] < first)
+		if (tl[k] == b && tl[k] > -1 && al[k] < first) {
 			first = al[k];
-	if (any_nan || !(first < (double)c) || !(lb > pl))
+			kb = k;
+		}
+	if (any_nan || !(first < (double)c))
+		return -1;
+	double run = -1; /* the largest sum but the maximum's own */
+	for (size_t k = 0; k < CL_LANES; k++) {
+		run = k != kb && tl[k] > run ? tl[k] : run;
+		run = sl[k] > run ? sl[k] : run;
+	}
+	double nmd = (double)nm, qb = nm > 1 ? b / nmd : b;
+	if (nm > 1 && !(run < cl_sum_at_least(qb, nmd)))
+		return -1;
+	double pl = f[0][l];
+	for (size_t m = 1; m < nm; m++)
+		pl += f[m][l];
+	pl = nm > 1 ? pl / nmd : pl;
+	double lb = pl + CL_LABEL_SLACK;
+	if (!(lb > pl))
 		return -1;
 	*best = (size_t)first;
-	*beyond = any_past;
 	*guess = nc > 1.5 ? *best : nc > 0.5 ? (size_t)jc : c;
+	*beyond = qb > lb || (qb == lb && *best < l);
 	return 0;
 }
 
@@ -398,6 +432,7 @@ struct cl_part {
 	size_t i0, i1;
 	enum cl_pass_kind kind;
 	const double *tc; /* the confidence thresholds t_j - 1e-6 */
+	const double *ts; /* the sums of nm values whose mean reaches tc (NULL: none found) */
 	int32_t *sugg;
 	uint8_t *mark;       /* CL_JOINT sets CL_BEYOND of the misclassified rows */
 	uint64_t *cj;        /* CL_JOINT: c × c */
@@ -442,7 +477,7 @@ static void *cl_part_run(void *arg)
 		in_place = probs_in_place(ps->m[k]);
 		base[k] = in_place ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
 	}
-	bool fused = in_place && w->kind == CL_JOINT;
+	bool fused = in_place && w->kind == CL_JOINT && w->ts;
 	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
 		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
 		bool have_rows = false;
@@ -456,7 +491,7 @@ static void *cl_part_run(void *arg)
 			if (fused) {
 				for (size_t k = 0; k < ps->nm; k++)
 					f[k] = base[k] + i * c;
-				scanned = cl_mean_scan(f, ps->nm, w->tc, c, l, &best, &guess,
+				scanned = cl_mean_scan(f, ps->nm, w->ts, c, l, &best, &guess,
 				                       &beyond) == 0;
 			}
 			double *p = rows + r * c;
@@ -583,6 +618,13 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 		t[j] = cnt[j] ? t[j] / (double)cnt[j] : 2.0;
 		t[j] = (t[j] > CL_THRESHOLD_MIN ? t[j] : CL_THRESHOLD_MIN) - CL_THRESHOLD_SLACK;
 	}
+	/* the same thresholds on the sums of the models' values, for the fused scan */
+	double *ts = xmalloc((c ? c : 1) * sizeof *ts);
+	bool have_ts = true;
+	for (size_t j = 0; j < c; j++) {
+		ts[j] = ps->nm > 1 ? cl_sum_at_least(t[j], (double)ps->nm) : t[j];
+		have_ts &= !isnan(ts[j]);
+	}
 
 	/* the confident joint, and every instance's argmax */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -593,6 +635,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	for (size_t k = 0; k < nt; k++) {
 		parts[k] =
 		    (struct cl_part){.ps = ps, .tc = t, .sugg = sugg, .mark = mark, .full = full};
+		parts[k].ts = have_ts ? ts : NULL;
 		parts[k].cj = k ? xcalloc(c * c, sizeof *cj) : cj;
 	}
 	rc = cl_pass(parts, nt, n, CL_JOINT, err);
@@ -677,6 +720,7 @@ out:
 	free(cj);
 	free(prune);
 	free(t);
+	free(ts);
 	free(ncell);
 	free(full);
 	free(cells);

@@ -538,7 +538,9 @@ static void test_row_argmax(void **state)
  * The mean method's fused pass (rows averaged and scanned in registers, split between threads
  * above 131072 instances) against the definition written as plain loops: the mean row
  * ((p0 + p1) + p2) / 3 in double, its first maximum, the first maximum of the other columns.
- * The rows are built from few values, so that maxima tie within a row and across models.
+ * The rows are built from few values, so that maxima tie within a row and across models. Then
+ * cl, mean, margin and iies on these float32 rows (the fused scans) against the same values
+ * stored as float64 (the general path).
  */
 static void test_mean_fused(void **state)
 {
@@ -611,6 +613,45 @@ static void test_mean_fused(void **state)
 		}
 		issue_list_free(&l);
 	}
+	/* the same values as float64 take the general path (a block of mean rows, then the scans
+	 * of prob_row_argmax and cl_row_scan): every method must rank alike, entry by entry */
+	const char *dir64 = tu_mkdtemp();
+	tu_write_i64(dir64, "labels.npy", lab, N);
+	double *p64 = malloc((size_t)N * C * sizeof *p64);
+	char shape[64];
+	snprintf(shape, sizeof shape, "(%d, %d)", N, C);
+	for (size_t m = 0; m < M; m++) {
+		for (size_t e = 0; e < (size_t)N * C; e++)
+			p64[e] = p[m][e];
+		tu_write_npy(dir64, names[m], "<f8", shape, p64, (size_t)N * C * sizeof *p64);
+	}
+	free(p64);
+	struct study *s64 = study_open(dir64, &err);
+	if (!s64)
+		fail_msg("%s", err.msg);
+	const enum issue_method all[] = {ISSUE_CL, ISSUE_MEAN, ISSUE_MARGIN, ISSUE_IIES};
+	for (size_t k = 0; k < 4; k++)
+		for (int use_ex = 0; use_ex < 2; use_ex++) {
+			struct issue_opts o = {.model = -1, .exclude = use_ex ? ex : NULL};
+			struct issue_list a = {0}, b = {0};
+			assert_int_equal(issues_rank(s, all[k], &o, NULL, &a, &err), 0);
+			assert_int_equal(issues_rank(s64, all[k], &o, NULL, &b, &err), 0);
+			assert_int_equal(a.n, b.n);
+			assert_int_equal(a.count, b.count);
+			assert_int_equal(a.estimated, b.estimated);
+			for (size_t e = 0; e < a.n; e++)
+				if (a.index[e] != b.index[e] || a.suggested[e] != b.suggested[e] ||
+				    memcmp(&a.score[e], &b.score[e], sizeof(double)) != 0)
+					fail_msg(
+					    "method %d: entry %zu: float32 %u (%d, %.17g), float64 "
+					    "%u (%d, %.17g)",
+					    (int)all[k], e, a.index[e], a.suggested[e], a.score[e],
+					    b.index[e], b.suggested[e], b.score[e]);
+			issue_list_free(&a);
+			issue_list_free(&b);
+		}
+	study_free(s64);
+	tu_rm_rf(dir64);
 	study_free(s);
 	tu_rm_rf(dir);
 	for (size_t m = 0; m < M; m++)
