@@ -38,6 +38,12 @@ struct prob_scratch {
 	double *row;       /* c */
 };
 
+/*
+ * The least double s with s / nm >= t (nm > 0, t finite), or NaN when it is not found in a few
+ * steps. A division by a positive number is monotonic, so for every sum S, S / nm >= t exactly
+ * when S >= the result: a comparison of a mean becomes one of its sum, without the division.
+ */
+double prob_sum_at_least(double t, double nm);
 /* True when model m's probabilities are float32 probabilities readable in place. */
 bool probs_in_place(const struct model *m);
 

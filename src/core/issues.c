@@ -212,12 +212,23 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
 /* The fused passes run on up to this many threads, each over its own range of rows. */
 #define ISSUES_MAX_THREADS 8
 
+/* Candidate k of mean_top2's merge beats candidate o: a larger value, or equal and a lower column.
+ */
+static bool top_before(const double *v, const double *at, size_t k, size_t o)
+{
+	return v[k] > v[o] || (v[k] == v[o] && at[k] < at[o]);
+}
+
 /*
  * The mean of nm float32 rows f[m][0 .. c) (summed in model order, then divided by nm, as
- * mean_f32) scanned once, in lanes of four doubles, for its first maximum *best and the first
- * maximum *other of the columns but best (what prob_row_argmax finds for skip = c and skip =
- * best; c when c = 1). Each lane keeps its two largest values and where it first met them.
- * Returns -1 when a mean is NaN (then prob_row_argmax's rules apply), else 0.
+ * mean_f32) scanned once for its first maximum *best and the first maximum *other of the columns
+ * but best (what prob_row_argmax finds for skip = c and skip = best; c when c = 1), without a
+ * division per value: lanes of four doubles keep the three largest sums and where they first met
+ * the two largest. The sums' order is the means' (a division by nm is monotonic) unless two sums
+ * give one mean: so with nm > 1 the answer stands only when the runner-up's sum is below the
+ * least sum whose mean is the maximum's, and the next sum below the runner-up's likewise.
+ * Returns -1 when a sum is NaN or that fails (then prob_row_argmax's rules on the mean rows
+ * decide), else 0.
  */
 NN_VECTOR_CLONES
 static int mean_top2(const float *const *f, size_t nm, size_t c, size_t *best, size_t *other)
@@ -225,62 +236,89 @@ static int mean_top2(const float *const *f, size_t nm, size_t c, size_t *best, s
 	typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
 	typedef float v4f __attribute__((vector_size(4 * sizeof(float))));
 	typedef int64_t v4l __attribute__((vector_size(4 * sizeof(int64_t))));
-	const v4d step = {4, 4, 4, 4}, div = {(double)nm, (double)nm, (double)nm, (double)nm};
-	v4d t1 = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, t2 = t1;
+	const v4d step = {4, 4, 4, 4};
+	v4d t1 = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, t2 = t1, t3 = t1;
 	v4d a1 = {0, 0, 0, 0}, a2 = a1, jv = {0, 1, 2, 3};
 	v4l nan = {0, 0, 0, 0};
 	size_t j = 0;
 	for (; j + 4 <= c; j += 4, jv += step) {
 		v4f x;
 		memcpy(&x, f[0] + j, sizeof x);
-		v4d acc = __builtin_convertvector(x, v4d);
+		v4d v = __builtin_convertvector(x, v4d);
 		for (size_t m = 1; m < nm; m++) {
 			memcpy(&x, f[m] + j, sizeof x);
-			acc += __builtin_convertvector(x, v4d);
+			v += __builtin_convertvector(x, v4d);
 		}
-		if (nm > 1)
-			acc /= div;
-		nan |= acc != acc;
-		v4l g1 = acc > t1, g2 = (acc > t2) & ~g1; /* all ones where true */
-		t2 = (v4d)(((v4l)t1 & g1) | ((v4l)acc & g2) | ((v4l)t2 & ~(g1 | g2)));
-		a2 = (v4d)(((v4l)a1 & g1) | ((v4l)jv & g2) | ((v4l)a2 & ~(g1 | g2)));
-		t1 = (v4d)(((v4l)acc & g1) | ((v4l)t1 & ~g1));
+		nan |= v != v;
+		v4l g1 = v > t1, g2 = v > t2, g3 = v > t3; /* all ones where true; g1 in g2 in g3 */
+		t3 = (v4d)(((v4l)t2 & g2) | ((v4l)v & g3 & ~g2) | ((v4l)t3 & ~g3));
+		t2 = (v4d)(((v4l)t1 & g1) | ((v4l)v & g2 & ~g1) | ((v4l)t2 & ~g2));
+		a2 = (v4d)(((v4l)a1 & g1) | ((v4l)jv & g2 & ~g1) | ((v4l)a2 & ~g2));
+		t1 = (v4d)(((v4l)v & g1) | ((v4l)t1 & ~g1));
 		a1 = (v4d)(((v4l)jv & g1) | ((v4l)a1 & ~g1));
 	}
-	double v1[8], at[8];
+	double v1[12], at[12]; /* lanes' largest, then second largest (with columns), then third */
 	memcpy(v1, &t1, sizeof t1);
 	memcpy(v1 + 4, &t2, sizeof t2);
+	memcpy(v1 + 8, &t3, sizeof t3);
 	memcpy(at, &a1, sizeof a1);
 	memcpy(at + 4, &a2, sizeof a2);
+	for (size_t k = 8; k < 12; k++)
+		at[k] = (double)c; /* the third's column is not kept */
 	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
 	for (size_t k = 0; j + k < c; k++) {
-		double acc = f[0][j + k];
+		double v = f[0][j + k];
 		for (size_t m = 1; m < nm; m++)
-			acc += f[m][j + k];
-		acc = nm > 1 ? acc / (double)nm : acc;
-		any_nan |= acc != acc;
+			v += f[m][j + k];
+		any_nan |= v != v;
 		double col = (double)(j + k);
-		if (acc > v1[k]) {
+		if (v > v1[k]) {
+			v1[k + 8] = v1[k + 4];
 			v1[k + 4] = v1[k], at[k + 4] = at[k];
-			v1[k] = acc, at[k] = col;
-		} else if (acc > v1[k + 4]) {
-			v1[k + 4] = acc, at[k + 4] = col;
+			v1[k] = v, at[k] = col;
+		} else if (v > v1[k + 4]) {
+			v1[k + 8] = v1[k + 4];
+			v1[k + 4] = v, at[k + 4] = col;
+		} else if (v > v1[k + 8]) {
+			v1[k + 8] = v;
 		}
 	}
 	if (any_nan)
 		return -1;
-	/* the first maximum of the lanes' largest, then the first maximum of what is left */
-	size_t b = 0;
+	size_t b = 0; /* among the lanes' largest */
 	for (size_t k = 1; k < 4; k++)
-		if (v1[k] > v1[b] || (v1[k] == v1[b] && at[k] < at[b]))
-			b = k;
-	size_t o = b == 0 ? 1 : 0;
+		b = top_before(v1, at, k, b) ? k : b;
+	size_t o = b == 0 ? 1 : 0; /* among the rest of the largest and the second largest */
 	for (size_t k = 0; k < 8; k++)
-		if (k != b && (v1[k] > v1[o] || (v1[k] == v1[o] && at[k] < at[o])))
-			o = k;
+		o = k != b && top_before(v1, at, k, o) ? k : o;
+	double third = -INFINITY;
+	for (size_t k = 0; k < 12; k++)
+		third = k != b && k != o && v1[k] > third ? v1[k] : third;
+	if (nm > 1) {
+		double nmd = (double)nm;
+		if (!(v1[o] < prob_sum_at_least(v1[b] / nmd, nmd)) ||
+		    (c > 2 && !(third < prob_sum_at_least(v1[o] / nmd, nmd))))
+			return -1;
+	}
 	*best = (size_t)at[b];
 	*other = c > 1 ? (size_t)at[o] : c;
 	return 0;
+}
+
+double prob_sum_at_least(double t, double nm)
+{
+	double v = t * nm;
+	for (int k = 0; k < 16; k++) { /* t * nm is off by an ulp or so */
+		if (v / nm >= t) {
+			double d = nextafter(v, -INFINITY);
+			if (!(d / nm >= t))
+				return v;
+			v = d;
+		} else {
+			v = nextafter(v, INFINITY);
+		}
+	}
+	return NAN;
 }
 
 /* One thread's share of issues_mean_pick: rows [i0, i1). */

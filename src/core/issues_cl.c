@@ -279,30 +279,9 @@ static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *bes
 typedef float cl_v4f __attribute__((vector_size(4 * sizeof(float))));
 
 /*
- * The least double s with s / nm >= t (nm > 0, t finite), or NaN when it is not found in a few
- * steps. A division by a positive number is monotonic, so for every sum S, S / nm >= t exactly
- * when S >= the result: a comparison of a mean becomes one of its sum, without the division.
- */
-static double cl_sum_at_least(double t, double nm)
-{
-	double v = t * nm;
-	for (int k = 0; k < 16; k++) { /* t * nm is off by an ulp or so */
-		if (v / nm >= t) {
-			double d = nextafter(v, -INFINITY);
-			if (!(d / nm >= t))
-				return v;
-			v = d;
-		} else {
-			v = nextafter(v, INFINITY);
-		}
-	}
-	return NAN;
-}
-
-/*
  * cl_row_scan over the mean of nm float32 rows f[m][0 .. c) (prob_src_rows's mean: summed in
  * model order, divided by nm) read once, without a division per value: the lanes compare the
- * sums S, and ts holds the sums at which each class becomes confident (cl_sum_at_least of its
+ * sums S, and ts holds the sums at which each class becomes confident (prob_sum_at_least of its
  * threshold). The first maximum of the sums is the mean's when no other sum reaches the least
  * sum whose mean equals the maximum's (else -1: a tie, or two sums whose means are equal).
  * *beyond receives cl_beyond_label for label l, from the maximum alone: the first maximum is
@@ -379,7 +358,7 @@ static int cl_mean_scan(const float *const *f, size_t nm, const double *ts, size
 		run = sl[k] > run ? sl[k] : run;
 	}
 	double nmd = (double)nm, qb = nm > 1 ? b / nmd : b;
-	if (nm > 1 && !(run < cl_sum_at_least(qb, nmd)))
+	if (nm > 1 && !(run < prob_sum_at_least(qb, nmd)))
 		return -1;
 	double pl = f[0][l];
 	for (size_t m = 1; m < nm; m++)
@@ -622,7 +601,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	double *ts = xmalloc((c ? c : 1) * sizeof *ts);
 	bool have_ts = true;
 	for (size_t j = 0; j < c; j++) {
-		ts[j] = ps->nm > 1 ? cl_sum_at_least(t[j], (double)ps->nm) : t[j];
+		ts[j] = ps->nm > 1 ? prob_sum_at_least(t[j], (double)ps->nm) : t[j];
 		have_ts &= !isnan(ts[j]);
 	}
 
