@@ -38,7 +38,7 @@ static void make_row(struct rng *r, float *row, size_t c, int32_t label, bool ti
 }
 
 typedef int (*row_f32_fn)(const float *, size_t, int32_t, int32_t *, double *, double *, double *,
-                          int32_t *);
+                          int32_t *, float *);
 
 /* Checks fast (derive_row_f32 or its portable path) against derive_row on hard rows; rows of
  * every tenth repetition are scaled to sum near the tolerance's edge. */
@@ -66,9 +66,10 @@ static void check_fast_path(row_f32_fn fast_fn)
 				d[j] = row[j];
 			int32_t p1, p2, r1, r2;
 			double c1, c2, m1, m2, l1, l2;
+			float s2;
 			const char *why = NULL;
 			int ref = derive_row(d, c, false, label, &p1, &c1, &m1, &l1, &r1, &why);
-			int fast = fast_fn(row, c, label, &p2, &c2, &m2, &l2, &r2);
+			int fast = fast_fn(row, c, label, &p2, &c2, &m2, &l2, &r2, &s2);
 			if (ref != 0) {
 				assert_int_equal(fast,
 				                 -1); /* a row off by the sum goes the slow way */
@@ -82,6 +83,15 @@ static void check_fast_path(row_f32_fn fast_fn)
 				    "c %zu label %d: pred %d/%d conf %g/%g margin %g/%g p_label "
 				    "%g/%g rank %d/%d",
 				    c, label, p1, p2, c1, c2, m1, m2, l1, l2, r1, r2);
+			/* the runner-up, which a float model stores: the largest value but one copy
+			 * of the first maximum, and the margin is its difference in double */
+			double second = 0;
+			for (size_t j = 0; j < c; j++)
+				if (j != (size_t)p1 && d[j] > second)
+					second = d[j];
+			if ((double)s2 != second || (c > 1 && (double)c2 - (double)s2 != m1))
+				fail_msg("c %zu label %d: runner-up %g, want %g (margin %g)", c,
+				         label, (double)s2, second, m1);
 		}
 	}
 	assert_true(checked > 60000); /* nearly every row took the fast path */
@@ -99,13 +109,14 @@ static void check_refuses(row_f32_fn fn)
 	float row[12] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f, 0.0f};
 	int32_t p, rk;
 	double cf, m, pl;
-	assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk), 0);
+	float sc;
+	assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk, &sc), 0);
 	const float bad[] = {NAN, INFINITY, -0.25f, 0.5f};
 	for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
 		for (size_t at = 0; at < 12; at += 5) { /* in a full lane and in the tail */
 			float saved = row[at];
 			row[at] = bad[b];
-			assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk), -1);
+			assert_int_equal(fn(row, 12, 3, &p, &cf, &m, &pl, &rk, &sc), -1);
 			row[at] = saved;
 		}
 }
