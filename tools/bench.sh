@@ -380,6 +380,29 @@ if with_neurons:
             missed.append(f"target missed: instances {what} by act() peaks {(kib - base_kib) / 1024:,.0f} MiB "
                           f"above the same command by {' '.join(base)}")
 # ---- end h20n ----
+# --- #20, issues without caches (h20d): `nncmp issues` (the default method and --method cl, study
+# open included, NNCMP_CACHE=0) against one read of labels + probs (target: within 2x), and the
+# peak anonymous memory of issues per instance, without caches and with them (target: 96 B)
+issues_n = int(ours["n"])
+for name, argv in (("cl", [nncmp, "issues", study, "--method", "cl", "--json"]),
+                   ("default", [nncmp, "issues", study, "--json"])):
+    t_i = best_of(argv, env={"NNCMP_CACHE": "0"})
+    r_i = t_i / t_read_lp
+    heap = []
+    for cache in ("0", "1"):
+        _, _, a_kib = run(argv, sample_mem=True, env={"NNCMP_CACHE": cache})
+        heap.append(a_kib * 1024 / max(1, issues_n))
+    print(f"{f'issues ({name}) / read of labels + probs':<42}{secs(t_i):<11}{'':<11}{r_i:.2f}× "
+          f"(target: within 2×); peak anonymous {heap[0]:.0f} B/instance without caches, "
+          f"{heap[1]:.0f} with them (target: 96 B)")
+    if r_i > 2:
+        missed.append(f"target missed: issues ({name}) without caches takes {r_i:.2f}× one read of "
+                      "labels + probs (target: within 2×)")
+    if max(heap) > 96:
+        missed.append(f"target missed: issues ({name}) peaks at {max(heap):.0f} B of anonymous memory "
+                      "per instance (target: 96 B)")
+# --- end of #20's issues block
+
 anon = f", {anon_kib / 1024:,.0f} MiB of it anonymous (sampled)" if anon_kib else ""
 print(f"peak RSS of nncmp report: {rss_kib / 1024:,.0f} MiB (includes mapped file pages){anon}")
 

@@ -25,11 +25,14 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 /*
  * derive_row for one row of float32 probabilities, in one pass over it: the same values, the
  * first maximum as argmax, the same rank, and *second the runner-up (0 with one class) whose
- * difference from *conf in double is *margin. Returns 0, or -1 when the row has a problem (then
- * derive_row on it names the problem).
+ * difference from *conf in double is *margin (AVX2 lanes where the CPU has them). Returns 0, or
+ * -1 when the row has a problem (then derive_row on it names the problem).
  */
 int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
                    double *margin, double *p_label, int32_t *rank, float *second);
+/* derive_row_f32 without AVX2 (what a CPU without it runs; tests check both paths). */
+int derive_row_f32_portable(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                            double *margin, double *p_label, int32_t *rank, float *second);
 
 /*
  * True when model m's derived values are stored as float (study.h): its probabilities are

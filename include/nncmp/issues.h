@@ -95,7 +95,8 @@ struct issue_opts {
 	bool force;             /* knn, mix: search neighbours even above ISSUES_KNN_MAX_WORK */
 	/* partial: rank every flagged entry but only the best rank_rest of the others (a
 	 * selection); the unflagged entries after those follow in no promised order (index order,
-	 * or ranked when rank_rest is half of them or more). The first count + rank_rest entries
+	 * or ranked when rank_rest is half of them or more), and have no suggested or score entry
+	 * (issue_list.ranked; all_scores has every score). The first count + rank_rest entries
 	 * are exactly those of the full ranking. */
 	bool partial;
 	size_t rank_rest;
@@ -106,7 +107,8 @@ struct issue_list {
 	size_t n;     /* ranked entries: every instance not excluded, best suspects first */
 	size_t count; /* how many the method flags: the first `count` entries */
 	uint32_t *index;
-	int32_t *suggested; /* the label the method proposes for each entry */
+	size_t ranked;      /* entries with suggested and score: n, or fewer with opts.partial */
+	int32_t *suggested; /* the label the method proposes for each ranked entry */
 	double *score;      /* higher = more suspicious */
 	double *all_scores; /* the score of every instance (N), NaN when excluded */
 	/* how many labels the method estimates are wrong: cl, the calibrated confident joint's

@@ -38,6 +38,15 @@ struct prob_scratch {
 	double *row;       /* c */
 };
 
+/*
+ * The least double s with s / nm >= t (nm > 0, t finite), or NaN when it is not found in a few
+ * steps. A division by a positive number is monotonic, so for every sum S, S / nm >= t exactly
+ * when S >= the result: a comparison of a mean becomes one of its sum, without the division.
+ */
+double prob_sum_at_least(double t, double nm);
+/* True when model m's probabilities are float32 probabilities readable in place. */
+bool probs_in_place(const struct model *m);
+
 void prob_scratch_init(struct prob_scratch *sc, const struct prob_src *ps, size_t rows);
 void prob_scratch_free(struct prob_scratch *sc);
 
@@ -62,6 +71,13 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
  */
 int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err);
 
+/*
+ * The mean method's values over ps (issues.h: score 1 - P[i, y], flagged when argmax P != y,
+ * suggested argmax P or the runner-up when that is the label) in one pass over the rows, a block
+ * at a time in cache, on every CPU for a large study. Returns 0, or -1 (cancelled).
+ */
+int issues_mean_pick(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *sugg,
+                     struct nn_err *err);
 /*
  * Confident learning (issues.h) over ps: fills flag, score, suggested, and *estimated with the
  * calibrated confident joint's off-diagonal sum. Returns 0 or -1.

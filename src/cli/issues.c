@@ -220,7 +220,8 @@ int cmd_issues(int argc, char **argv)
 		free(msg);
 		goto out;
 	}
-	if ((rc = cli_select("issues", s, a.filter, &sel, &nsel)) != EXIT_OK)
+	/* only a filter needs the matching instances (N indices) */
+	if (a.filter && (rc = cli_select("issues", s, a.filter, &sel, &nsel)) != EXIT_OK)
 		goto out;
 	if (meth == ISSUE_KNN || meth == ISSUE_MIX)
 		linalg_init(0);
@@ -239,15 +240,23 @@ int cmd_issues(int argc, char **argv)
 		for (size_t k = 0; k < nsel; k++)
 			match[sel[k]] = 1;
 	}
-	rows = xmalloc((l.n ? l.n : 1) * sizeof *rows);
-	size_t count = 0, nrows = 0;
-	for (size_t r2 = 0; r2 < l.n; r2++)
-		if (!match || match[l.index[r2]]) {
-			rows[nrows++] = (uint32_t)r2;
-			count += r2 < l.count;
-		}
+	size_t count = l.count, nrows = l.n;
+	if (match) {
+		rows = xmalloc((l.n ? l.n : 1) * sizeof *rows);
+		count = nrows = 0;
+		for (size_t r2 = 0; r2 < l.n; r2++)
+			if (match[l.index[r2]]) {
+				rows[nrows++] = (uint32_t)r2;
+				count += r2 < l.count;
+			}
+	}
 	free(match);
 	size_t shown = a.top == 0 ? count : (size_t)a.top > nrows ? nrows : (size_t)a.top;
+	if (!rows) { /* every entry matches: only the rows shown, in rank order */
+		rows = xmalloc((shown ? shown : 1) * sizeof *rows);
+		for (size_t r2 = 0; r2 < shown; r2++)
+			rows[r2] = (uint32_t)r2;
+	}
 	if (a.json)
 		rc = issues_json(s, &l, rows, count, shown);
 	else {

@@ -11,6 +11,14 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The float32 fast path in AVX2 intrinsics where the compiler and the CPU have them. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DERIVE_AVX2 1
+#include <immintrin.h>
+#else
+#define DERIVE_AVX2 0
+#endif
+
 void derive_softmax(double *p, size_t c)
 {
 	double mx = p[0];
@@ -85,7 +93,8 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 	return 0;
 }
 
-/* Independent accumulators per row, so that the compiler can keep them in vector registers. */
+/* Independent accumulators per row in the portable path, so that the compiler can keep them in
+ * vector registers. */
 #define DERIVE_LANES 4
 
 /*
@@ -106,9 +115,8 @@ static inline void derive_lane(float v, int32_t j, int32_t label, float pl, doub
 	*above += (v > pl) + ((v == pl) & (j > label)); /* no branches: vector code */
 }
 
-NN_VECTOR_CLONES
-int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
-                   double *margin, double *p_label, int32_t *rank, float *second_p)
+int derive_row_f32_portable(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                            double *margin, double *p_label, int32_t *rank, float *second_p)
 {
 	const float pl = r[label];
 	double sum[DERIVE_LANES] = {0};
@@ -155,6 +163,135 @@ int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, doubl
 	*p_label = pl;
 	*rank = rk;
 	return 0;
+}
+
+#if DERIVE_AVX2
+/* A float32 sum this close to the tolerance's edge goes the exact way (derive_row decides): the
+ * lanes' float sum is off the exact one by far less (about 1e-6 for a row of 100). */
+#define DERIVE_SUM_GUARD 1e-4f
+
+__attribute__((target("avx2"))) static inline float hmax8(__m256 v)
+{
+	__m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+	return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+}
+
+__attribute__((target("avx2"))) static inline float hmin8(__m256 v)
+{
+	__m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+	return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
+}
+
+__attribute__((target("avx2"))) static inline float hsum8(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+__attribute__((target("avx2"))) static inline int32_t hsum8i(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+	return _mm_cvtsi128_si32(_mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1)));
+}
+
+__attribute__((target("avx2"))) static inline int32_t hmin8i(__m256i v)
+{
+	__m128i m = _mm_min_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	m = _mm_min_epi32(m, _mm_shuffle_epi32(m, 0x4e));
+	return _mm_cvtsi128_si32(_mm_min_epi32(m, _mm_shuffle_epi32(m, 0xb1)));
+}
+
+/*
+ * The same values in lanes of eight columns, one AVX2 vector each: per lane the sum, the least
+ * value (negative or NaN refuses the row; a NaN also makes the sum NaN), the two largest values
+ * and the column where the lane first met the largest, the count of values above p_label and of
+ * those equal to it. Every operation but the sum is exact, and the sum only decides whether the
+ * row takes this path. The last columns are one masked vector whose lanes past c read zeros:
+ * they cannot be the maximum of a row that sums to about 1, a zero adds nothing to the
+ * runner-up of values that are all >= 0, and they leave the counts.
+ */
+__attribute__((target("avx2"))) static int
+derive_row_f32_avx2(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                    double *margin, double *p_label, int32_t *rank, float *second_p)
+{
+	const float pl = r[label];
+	const __m256 plv = _mm256_set1_ps(pl), minus1 = _mm256_set1_ps(-1.0f);
+	const __m256i step = _mm256_set1_epi32(8);
+	__m256 sum = _mm256_setzero_ps(), lo = _mm256_setzero_ps(), top = minus1, second = minus1;
+	__m256i jv = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), at = _mm256_setzero_si256();
+	__m256i above = _mm256_setzero_si256(), ties = _mm256_setzero_si256();
+	size_t j = 0;
+	for (; j + 8 <= c; j += 8, jv = _mm256_add_epi32(jv, step)) {
+		__m256 v = _mm256_loadu_ps(r + j);
+		sum = _mm256_add_ps(sum, v);
+		lo = _mm256_min_ps(lo, v);
+		__m256 gt = _mm256_cmp_ps(v, top, _CMP_GT_OQ);
+		second = _mm256_max_ps(second, _mm256_min_ps(v, top));
+		at = _mm256_blendv_epi8(at, jv, _mm256_castps_si256(gt));
+		top = _mm256_max_ps(top, v);
+		above =
+		    _mm256_sub_epi32(above, _mm256_castps_si256(_mm256_cmp_ps(v, plv, _CMP_GT_OQ)));
+		ties =
+		    _mm256_sub_epi32(ties, _mm256_castps_si256(_mm256_cmp_ps(v, plv, _CMP_EQ_OQ)));
+	}
+	if (j < c) {
+		__m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32((int32_t)(c - j)),
+		                                   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		__m256 v = _mm256_maskload_ps(r + j, valid);
+		sum = _mm256_add_ps(sum, v);
+		lo = _mm256_min_ps(lo, v);
+		__m256 gt = _mm256_cmp_ps(v, top, _CMP_GT_OQ);
+		second = _mm256_max_ps(second, _mm256_min_ps(v, top));
+		at = _mm256_blendv_epi8(at, jv, _mm256_castps_si256(gt));
+		top = _mm256_max_ps(top, v);
+		above = _mm256_sub_epi32(
+		    above, _mm256_and_si256(
+		               valid, _mm256_castps_si256(_mm256_cmp_ps(v, plv, _CMP_GT_OQ))));
+		ties = _mm256_sub_epi32(
+		    ties, _mm256_and_si256(valid,
+		                           _mm256_castps_si256(_mm256_cmp_ps(v, plv, _CMP_EQ_OQ))));
+	}
+	float total = hsum8(sum);
+	if (!(hmin8(lo) >= 0.0f) ||
+	    !(fabsf(total - 1.0f) <= (float)PROB_SUM_TOLERANCE - DERIVE_SUM_GUARD))
+		return -1; /* NaN, infinite, negative, off the sum, or too near its edge */
+	float best = hmax8(top);
+	__m256 is_best = _mm256_cmp_ps(top, _mm256_set1_ps(best), _CMP_EQ_OQ);
+	/* the first maximum, as argmax: the least column where a lane holding it first met it */
+	int32_t bi = hmin8i(
+	    _mm256_blendv_epi8(_mm256_set1_epi32(INT32_MAX), at, _mm256_castps_si256(is_best)));
+	/* the runner-up: the largest value left once the copy of the best at bi is set aside (each
+	 * lane's column is its lane number mod 8, so one lane holds bi) */
+	__m256 others = _mm256_blendv_ps(
+	    top, minus1, _mm256_castsi256_ps(_mm256_cmpeq_epi32(at, _mm256_set1_epi32(bi))));
+	float run = hmax8(_mm256_max_ps(others, second));
+	int32_t rk = hsum8i(above);
+	if (hsum8i(ties) > 1) /* p_label is tied: equal values in higher columns rank above it */
+		for (size_t k = (size_t)label + 1; k < c; k++)
+			rk += r[k] == pl;
+	*pred = bi;
+	*conf = best;
+	*margin = c > 1 ? (double)best - (double)run : best;
+	*second_p = c > 1 ? run : 0.0f;
+	*p_label = pl;
+	*rank = rk;
+	return 0;
+}
+#endif
+
+int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
+                   double *margin, double *p_label, int32_t *rank, float *second_p)
+{
+#if DERIVE_AVX2
+	if (__builtin_cpu_supports("avx2")) /* libgcc's CPU model, set before main */
+		return derive_row_f32_avx2(r, c, label, pred, conf, margin, p_label, rank,
+		                           second_p);
+#endif
+	return derive_row_f32_portable(r, c, label, pred, conf, margin, p_label, rank, second_p);
 }
 
 /* Rows per work item: small enough to share three models fairly between two CPUs. */

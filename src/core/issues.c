@@ -2,8 +2,10 @@
 #include "nncmp/issues.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nncmp/derive.h"
 #include "nncmp/issues_internal.h"
@@ -43,8 +45,7 @@ int issues_tick(struct nn_progress *prog, size_t rows, struct nn_err *err)
 	return 0;
 }
 
-/* True when model m's probabilities are float32 probabilities readable in place. */
-static bool probs_in_place(const struct model *m)
+bool probs_in_place(const struct model *m)
 {
 	const struct npy *a = &m->probs;
 	return m->src == SRC_PROBS && a->h.kind == NPY_FLOAT && a->h.itemsize == 4 &&
@@ -201,6 +202,227 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
 	}
 	prob_src_rows(ps, i, 1, row, sc);
 	return row[l];
+}
+
+/* Values per block of the fused passes below: 16 KB of doubles, in the CPU's first-level cache
+ * beside the rows being read. */
+#define ISSUES_FUSED_VALUES 2048
+/* Models whose rows issues_mean_pick averages in registers (more: a block at a time). */
+#define ISSUES_FUSED_MODELS 64
+/* The fused passes run on up to this many threads, each over its own range of rows. */
+#define ISSUES_MAX_THREADS 8
+
+/* Candidate k of mean_top2's merge beats candidate o: a larger value, or equal and a lower column.
+ */
+static bool top_before(const double *v, const double *at, size_t k, size_t o)
+{
+	return v[k] > v[o] || (v[k] == v[o] && at[k] < at[o]);
+}
+
+/*
+ * The mean of nm float32 rows f[m][0 .. c) (summed in model order, then divided by nm, as
+ * mean_f32) scanned once for its first maximum *best and the first maximum *other of the columns
+ * but best (what prob_row_argmax finds for skip = c and skip = best; c when c = 1), without a
+ * division per value: lanes of four doubles keep the three largest sums and where they first met
+ * the two largest. The sums' order is the means' (a division by nm is monotonic) unless two sums
+ * give one mean: so with nm > 1 the answer stands only when the runner-up's sum is below the
+ * least sum whose mean is the maximum's, and the next sum below the runner-up's likewise.
+ * Returns -1 when a sum is NaN or that fails (then prob_row_argmax's rules on the mean rows
+ * decide), else 0.
+ */
+NN_VECTOR_CLONES
+static int mean_top2(const float *const *f, size_t nm, size_t c, size_t *best, size_t *other)
+{
+	typedef double v4d __attribute__((vector_size(4 * sizeof(double))));
+	typedef float v4f __attribute__((vector_size(4 * sizeof(float))));
+	typedef int64_t v4l __attribute__((vector_size(4 * sizeof(int64_t))));
+	const v4d step = {4, 4, 4, 4};
+	v4d t1 = {-INFINITY, -INFINITY, -INFINITY, -INFINITY}, t2 = t1, t3 = t1;
+	v4d a1 = {0, 0, 0, 0}, a2 = a1, jv = {0, 1, 2, 3};
+	v4l nan = {0, 0, 0, 0};
+	size_t j = 0;
+	for (; j + 4 <= c; j += 4, jv += step) {
+		v4f x;
+		memcpy(&x, f[0] + j, sizeof x);
+		v4d v = __builtin_convertvector(x, v4d);
+		for (size_t m = 1; m < nm; m++) {
+			memcpy(&x, f[m] + j, sizeof x);
+			v += __builtin_convertvector(x, v4d);
+		}
+		nan |= v != v;
+		v4l g1 = v > t1, g2 = v > t2, g3 = v > t3; /* all ones where true; g1 in g2 in g3 */
+		t3 = (v4d)(((v4l)t2 & g2) | ((v4l)v & g3 & ~g2) | ((v4l)t3 & ~g3));
+		t2 = (v4d)(((v4l)t1 & g1) | ((v4l)v & g2 & ~g1) | ((v4l)t2 & ~g2));
+		a2 = (v4d)(((v4l)a1 & g1) | ((v4l)jv & g2 & ~g1) | ((v4l)a2 & ~g2));
+		t1 = (v4d)(((v4l)v & g1) | ((v4l)t1 & ~g1));
+		a1 = (v4d)(((v4l)jv & g1) | ((v4l)a1 & ~g1));
+	}
+	double v1[12], at[12]; /* lanes' largest, then second largest (with columns), then third */
+	memcpy(v1, &t1, sizeof t1);
+	memcpy(v1 + 4, &t2, sizeof t2);
+	memcpy(v1 + 8, &t3, sizeof t3);
+	memcpy(at, &a1, sizeof a1);
+	memcpy(at + 4, &a2, sizeof a2);
+	for (size_t k = 8; k < 12; k++)
+		at[k] = (double)c; /* the third's column is not kept */
+	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
+	for (size_t k = 0; j + k < c; k++) {
+		double v = f[0][j + k];
+		for (size_t m = 1; m < nm; m++)
+			v += f[m][j + k];
+		any_nan |= v != v;
+		double col = (double)(j + k);
+		if (v > v1[k]) {
+			v1[k + 8] = v1[k + 4];
+			v1[k + 4] = v1[k], at[k + 4] = at[k];
+			v1[k] = v, at[k] = col;
+		} else if (v > v1[k + 4]) {
+			v1[k + 8] = v1[k + 4];
+			v1[k + 4] = v, at[k + 4] = col;
+		} else if (v > v1[k + 8]) {
+			v1[k + 8] = v;
+		}
+	}
+	if (any_nan)
+		return -1;
+	size_t b = 0; /* among the lanes' largest */
+	for (size_t k = 1; k < 4; k++)
+		b = top_before(v1, at, k, b) ? k : b;
+	size_t o = b == 0 ? 1 : 0; /* among the rest of the largest and the second largest */
+	for (size_t k = 0; k < 8; k++)
+		o = k != b && top_before(v1, at, k, o) ? k : o;
+	double third = -INFINITY;
+	for (size_t k = 0; k < 12; k++)
+		third = k != b && k != o && v1[k] > third ? v1[k] : third;
+	if (nm > 1) {
+		double nmd = (double)nm;
+		if (!(v1[o] < prob_sum_at_least(v1[b] / nmd, nmd)) ||
+		    (c > 2 && !(third < prob_sum_at_least(v1[o] / nmd, nmd))))
+			return -1;
+	}
+	*best = (size_t)at[b];
+	*other = c > 1 ? (size_t)at[o] : c;
+	return 0;
+}
+
+double prob_sum_at_least(double t, double nm)
+{
+	double v = t * nm;
+	for (int k = 0; k < 16; k++) { /* t * nm is off by an ulp or so */
+		if (v / nm >= t) {
+			double d = nextafter(v, -INFINITY);
+			if (!(d / nm >= t))
+				return v;
+			v = d;
+		} else {
+			v = nextafter(v, INFINITY);
+		}
+	}
+	return NAN;
+}
+
+/* One thread's share of issues_mean_pick: rows [i0, i1). */
+struct mean_part {
+	const struct prob_src *ps;
+	size_t i0, i1;
+	uint8_t *flag;
+	double *score;
+	int32_t *sugg;
+	struct nn_err err;
+	int rc;
+};
+
+static void *mean_part_run(void *arg)
+{
+	struct mean_part *w = arg;
+	const struct prob_src *ps = w->ps;
+	size_t c = ps->c, block = c && c < ISSUES_FUSED_VALUES ? ISSUES_FUSED_VALUES / c : 1;
+	double *rows = xmalloc(block * (c ? c : 1) * sizeof *rows);
+	struct prob_scratch sc;
+	prob_scratch_init(&sc, ps, block);
+	/* float32 rows in place: each row's mean is made and scanned in registers */
+	bool fused = c > 0 && ps->nm <= ISSUES_FUSED_MODELS;
+	const float *base[ISSUES_FUSED_MODELS], *f[ISSUES_FUSED_MODELS];
+	for (size_t k = 0; fused && k < ps->nm; k++) {
+		fused = probs_in_place(ps->m[k]);
+		base[k] = fused ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
+	}
+	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
+		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
+		bool have_rows = false;
+		for (size_t r = 0; r < nb; r++) {
+			size_t i = i0 + r;
+			if (ps->exclude && ps->exclude[i])
+				continue;
+			int32_t l = ps->labels[i];
+			size_t best, other;
+			if (fused) {
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				if (mean_top2(f, ps->nm, c, &best, &other) == 0) {
+					double pl = f[0][l];
+					for (size_t k = 1; k < ps->nm; k++)
+						pl += f[k][l];
+					w->score[i] = 1.0 - (ps->nm > 1 ? pl / (double)ps->nm : pl);
+					w->flag[i] = (int32_t)best != l;
+					w->sugg[i] =
+					    (int32_t)(best == (size_t)l && c > 1 ? other : best);
+					continue;
+				}
+			}
+			if (!have_rows) /* the block's mean rows, for the general rules */
+				prob_src_rows(ps, i0, nb, rows, &sc);
+			have_rows = true;
+			const double *p = rows + r * c;
+			best = prob_row_argmax(p, c, c);
+			w->score[i] = 1.0 - p[l];
+			w->flag[i] = (int32_t)best != l;
+			w->sugg[i] = (int32_t)best == l && c > 1
+			                 ? (int32_t)prob_row_argmax(p, c, best)
+			                 : (int32_t)best;
+		}
+		w->rc = issues_tick(ps->prog, nb, &w->err);
+	}
+	free(rows);
+	prob_scratch_free(&sc);
+	return NULL;
+}
+
+int issues_mean_pick(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *sugg,
+                     struct nn_err *err)
+{
+	size_t n = ps->s->n;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus > 1 ? (size_t)cpus : 1;
+	nt = nt > ISSUES_MAX_THREADS ? ISSUES_MAX_THREADS : nt;
+	nt = n / nt < 65536 ? 1 : nt; /* small studies: one thread */
+	struct mean_part parts[ISSUES_MAX_THREADS];
+	pthread_t tid[ISSUES_MAX_THREADS];
+	bool started[ISSUES_MAX_THREADS] = {false};
+	for (size_t k = 0; k < nt; k++) {
+		parts[k] = (struct mean_part){.ps = ps,
+		                              .i0 = n * k / nt,
+		                              .i1 = n * (k + 1) / nt,
+		                              .flag = flag,
+		                              .score = score,
+		                              .sugg = sugg};
+		if (k > 0)
+			started[k] = pthread_create(&tid[k], NULL, mean_part_run, &parts[k]) == 0;
+	}
+	for (size_t k = 0; k < nt; k++)
+		if (!started[k])
+			mean_part_run(
+			    &parts[k]); /* this thread's part, and any that did not start */
+	int rc = 0;
+	for (size_t k = 0; k < nt; k++) {
+		if (started[k])
+			pthread_join(tid[k], NULL);
+		if (parts[k].rc && rc == 0) {
+			*err = parts[k].err;
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /*
@@ -452,18 +674,18 @@ static void rank_top(uint32_t *idx, size_t n, size_t top, const double *score, c
 
 /*
  * Builds the ranked list from the per-instance arrays (tie may be NULL): flagged first, then
- * by score, then by the tie-break, highest first; then by index.
+ * by score, then by the tie-break, highest first; then by index. Takes flag, score and sugg
+ * (score becomes out->all_scores, the others are freed as soon as they are read), so that the
+ * heap holds at most score, the index, out->suggested and out->score at once (the last two of
+ * the ranked entries only, with o->partial).
  */
-static void issues_finish(const struct study *s, const struct issue_opts *o, const uint8_t *flag,
-                          const double *score, const double *tie, const int32_t *sugg,
-                          struct issue_list *out)
+static void issues_finish(const struct study *s, const struct issue_opts *o, uint8_t *flag,
+                          double *score, const double *tie, int32_t *sugg, struct issue_list *out)
 {
 	const uint8_t *exclude = o->exclude;
 	size_t n = s->n, kept = 0, flagged = 0;
-	out->all_scores = xmalloc((n ? n : 1) * sizeof *out->all_scores);
 	for (size_t i = 0; i < n; i++) {
 		bool ex = exclude && exclude[i];
-		out->all_scores[i] = ex ? NAN : score[i];
 		kept += !ex;
 		flagged += !ex && flag[i];
 	}
@@ -473,18 +695,27 @@ static void issues_finish(const struct study *s, const struct issue_opts *o, con
 	for (size_t i = 0, a = 0, b = flagged; i < n; i++)
 		if (!(exclude && exclude[i]))
 			out->index[flag[i] ? a++ : b++] = (uint32_t)i;
+	free(flag);
+	/* ranking reads the scores of instances not excluded only */
+	for (size_t i = 0; exclude && i < n; i++)
+		if (exclude[i])
+			score[i] = NAN;
+	out->all_scores = score;
 	rank_segment(out->index, flagged, score, tie);
 	if (o->partial)
 		rank_top(out->index + flagged, kept - flagged, o->rank_rest, score, tie);
 	else
 		rank_segment(out->index + flagged, kept - flagged, score, tie);
-	out->suggested = xmalloc((kept ? kept : 1) * sizeof *out->suggested);
-	out->score = xmalloc((kept ? kept : 1) * sizeof *out->score);
-	for (size_t r = 0; r < kept; r++) {
-		uint32_t i = out->index[r];
-		out->suggested[r] = sugg[i];
-		out->score[r] = score[i];
-	}
+	/* partial: the entries ranked only (issues.h) */
+	size_t ranked = o->partial && o->rank_rest < kept - flagged ? flagged + o->rank_rest : kept;
+	out->ranked = ranked;
+	out->suggested = xmalloc((ranked ? ranked : 1) * sizeof *out->suggested);
+	for (size_t r = 0; r < ranked; r++)
+		out->suggested[r] = sugg[out->index[r]];
+	free(sugg);
+	out->score = xmalloc((ranked ? ranked : 1) * sizeof *out->score);
+	for (size_t r = 0; r < ranked; r++)
+		out->score[r] = score[out->index[r]];
 }
 
 /* Finds the knn layer: o->layer ("model.layer", the longest model name that fits), or the first. */
@@ -632,17 +863,17 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		free(layers);
 	}
 	if (rc == 0) {
-		issues_finish(s, o, flag, score, tie, sugg, out);
+		issues_finish(s, o, flag, score, tie, sugg, out); /* takes flag, score, sugg */
 		if (m != ISSUE_CL)
 			out->estimated = out->count;
 	} else {
 		memset(out, 0, sizeof *out);
 		out->method = m;
+		free(flag);
+		free(score);
+		free(sugg);
 	}
-	free(flag);
-	free(score);
 	free(tie);
-	free(sugg);
 	return rc;
 }
 

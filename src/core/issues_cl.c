@@ -27,6 +27,8 @@
 #define CL_LABEL_SLACK 1e-6
 /* The passes run on up to this many threads, each over its own range of rows. */
 #define CL_MAX_THREADS 8
+/* Models whose rows the joint's pass averages in registers (more: a block at a time). */
+#define CL_FUSED_MODELS 64
 /* Independent lanes in the row scan: one vector of four doubles (GCC and Clang extensions). */
 #define CL_LANES 4
 typedef double cl_v4d __attribute__((vector_size(4 * sizeof(double))));
@@ -274,6 +276,112 @@ static void cl_row_scan(const double *p, const double *tc, size_t c, size_t *bes
 	*guess = nc > 1.5 ? bi : nc > 0.5 ? (size_t)jc : c;
 }
 
+typedef float cl_v4f __attribute__((vector_size(4 * sizeof(float))));
+
+/*
+ * cl_row_scan over the mean of nm float32 rows f[m][0 .. c) (prob_src_rows's mean: summed in
+ * model order, divided by nm) read once, without a division per value: the lanes compare the
+ * sums S, and ts holds the sums at which each class becomes confident (prob_sum_at_least of its
+ * threshold). The first maximum of the sums is the mean's when no other sum reaches the least
+ * sum whose mean equals the maximum's (else -1: a tie, or two sums whose means are equal).
+ * *beyond receives cl_beyond_label for label l, from the maximum alone: the first maximum is
+ * above p_l + 1e-6, or equal to it in a lower column. Returns -1 without a result when a sum is
+ * NaN, none is above -1 or that test fails (the general rules then need the row), else 0.
+ */
+NN_VECTOR_CLONES
+static int cl_mean_scan(const float *const *f, size_t nm, const double *ts, size_t c, size_t l,
+                        size_t *best, size_t *guess, bool *beyond)
+{
+	const cl_v4d one = {1, 1, 1, 1}, step = {CL_LANES, CL_LANES, CL_LANES, CL_LANES};
+	cl_v4d top = {-1, -1, -1, -1}, sec = top, ncf = {0, 0, 0, 0}, jcf = ncf, at = ncf;
+	cl_v4d jv = {0, 1, 2, 3};
+	cl_v4l nan = {0, 0, 0, 0};
+	size_t j = 0;
+	for (; j + CL_LANES <= c; j += CL_LANES, jv += step) {
+		cl_v4f x;
+		memcpy(&x, f[0] + j, sizeof x);
+		cl_v4d v = __builtin_convertvector(x, cl_v4d), t;
+		for (size_t m = 1; m < nm; m++) {
+			memcpy(&x, f[m] + j, sizeof x);
+			v += __builtin_convertvector(x, cl_v4d);
+		}
+		memcpy(&t, ts + j, sizeof t);
+		nan |= v != v;
+		cl_v4l gt = v > top, cf = v >= t;
+		cl_v4d lo = (cl_v4d)(((cl_v4l)top & gt) | ((cl_v4l)v & ~gt)); /* min(v, top) */
+		cl_v4l up = lo > sec;
+		sec = (cl_v4d)(((cl_v4l)lo & up) | ((cl_v4l)sec & ~up));
+		top = (cl_v4d)(((cl_v4l)v & gt) | ((cl_v4l)top & ~gt));
+		at = (cl_v4d)(((cl_v4l)jv & gt) | ((cl_v4l)at & ~gt)); /* where top was first met */
+		ncf += (cl_v4d)((cl_v4l)one & cf);
+		jcf += (cl_v4d)((cl_v4l)jv & cf);
+	}
+	double tl[CL_LANES], sl[CL_LANES], nl[CL_LANES], jl[CL_LANES], al[CL_LANES];
+	memcpy(tl, &top, sizeof tl);
+	memcpy(sl, &sec, sizeof sl);
+	memcpy(al, &at, sizeof al);
+	memcpy(nl, &ncf, sizeof nl);
+	memcpy(jl, &jcf, sizeof jl);
+	bool any_nan = nan[0] | nan[1] | nan[2] | nan[3];
+	double jd = (double)j;
+	for (size_t k = 0; j + k < c; k++) {
+		double v = f[0][j + k];
+		for (size_t m = 1; m < nm; m++)
+			v += f[m][j + k];
+		any_nan |= v != v;
+		bool cf = v >= ts[j + k];
+		double lo = v > tl[k] ? tl[k] : v;
+		sl[k] = lo > sl[k] ? lo : sl[k];
+		al[k] = v > tl[k] ? jd + (double)k : al[k];
+		tl[k] = v > tl[k] ? v : tl[k];
+		nl[k] += cf ? 1.0 : 0.0;
+		jl[k] += cf ? jd + (double)k : 0.0;
+	}
+	double b = -1, nc = 0, jc = 0;
+	for (size_t k = 0; k < CL_LANES; k++) {
+		b = tl[k] > b ? tl[k] : b;
+		nc += nl[k];
+		jc += jl[k];
+	}
+	double first = (double)c;
+	size_t kb = CL_LANES;
+	for (size_t k = 0; k < CL_LANES; k++)
+		if (tl[k] == b && tl[k] > -1 && al[k] < first) {
+			first = al[k];
+			kb = k;
+		}
+	if (any_nan || !(first < (double)c))
+		return -1;
+	double run = -1; /* the largest sum but the maximum's own */
+	for (size_t k = 0; k < CL_LANES; k++) {
+		run = k != kb && tl[k] > run ? tl[k] : run;
+		run = sl[k] > run ? sl[k] : run;
+	}
+	double nmd = (double)nm, qb = nm > 1 ? b / nmd : b;
+	if (nm > 1 && !(run < prob_sum_at_least(qb, nmd)))
+		return -1;
+	double pl = f[0][l];
+	for (size_t m = 1; m < nm; m++)
+		pl += f[m][l];
+	pl = nm > 1 ? pl / nmd : pl;
+	double lb = pl + CL_LABEL_SLACK;
+	if (!(lb > pl))
+		return -1;
+	*best = (size_t)first;
+	*guess = nc > 1.5 ? *best : nc > 0.5 ? (size_t)jc : c;
+	*beyond = qb > lb || (qb == lb && *best < l);
+	return 0;
+}
+
+/* Column j of the mean of nm float32 rows, as prob_src_rows makes it. */
+static double cl_mean_at(const float *const *f, size_t nm, size_t j)
+{
+	double v = f[0][j];
+	for (size_t m = 1; m < nm; m++)
+		v += f[m][j];
+	return nm > 1 ? v / (double)nm : v;
+}
+
 /* True when p_label + 1e-6 is not p's first maximum (cleanlab's last condition to flag). */
 static bool cl_beyond_label(const double *p, size_t c, size_t l)
 {
@@ -303,6 +411,7 @@ struct cl_part {
 	size_t i0, i1;
 	enum cl_pass_kind kind;
 	const double *tc; /* the confidence thresholds t_j - 1e-6 */
+	const double *ts; /* the sums of nm values whose mean reaches tc (NULL: none found) */
 	int32_t *sugg;
 	uint8_t *mark;       /* CL_JOINT sets CL_BEYOND of the misclassified rows */
 	uint64_t *cj;        /* CL_JOINT: c × c */
@@ -339,27 +448,60 @@ static void *cl_part_run(void *arg)
 	double *rows = xmalloc(block * c * sizeof *rows);
 	struct prob_scratch sc;
 	prob_scratch_init(&sc, ps, block);
+	/* the joint from float32 rows in place: each row's mean made and scanned in registers,
+	 * and made again as a row only for a misclassified row */
+	bool in_place = c > 0 && ps->nm <= CL_FUSED_MODELS;
+	const float *base[CL_FUSED_MODELS], *f[CL_FUSED_MODELS];
+	for (size_t k = 0; in_place && k < ps->nm; k++) {
+		in_place = probs_in_place(ps->m[k]);
+		base[k] = in_place ? (const float *)(const void *)ps->m[k]->probs.data : NULL;
+	}
+	bool fused = in_place && w->kind == CL_JOINT && w->ts;
 	for (size_t i0 = w->i0; i0 < w->i1 && w->rc == 0; i0 += block) {
 		size_t nb = w->i1 - i0 < block ? w->i1 - i0 : block;
-		if (w->kind == CL_JOINT)
-			prob_src_rows(ps, i0, nb, rows, &sc);
+		bool have_rows = false;
 		for (size_t r = 0; r < nb; r++) {
 			size_t i = i0 + r;
 			if (!cl_reads(w, i))
 				continue;
 			size_t l = (size_t)ps->labels[i];
-			const double *p = rows + r * c;
+			size_t best, guess;
+			bool scanned = false, beyond = false;
+			if (fused) {
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				scanned = cl_mean_scan(f, ps->nm, w->ts, c, l, &best, &guess,
+				                       &beyond) == 0;
+			}
+			double *p = rows + r * c;
+			if (w->kind != CL_JOINT && in_place) { /* the cells' columns only */
+				for (size_t k = 0; k < ps->nm; k++)
+					f[k] = base[k] + i * c;
+				double pl = cl_mean_at(f, ps->nm, l);
+				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
+					heap_push(
+					    &w->cells[k],
+					    (struct mrow){
+					        cl_mean_at(f, ps->nm, (size_t)w->cells[k].j) - pl,
+					        i});
+				continue;
+			}
 			if (w->kind != CL_JOINT) { /* a few rows: one at a time */
 				prob_src_rows(ps, i, 1, rows, &sc);
 				p = rows;
+			} else if (!fused && !have_rows) { /* the block's mean rows */
+				prob_src_rows(ps, i0, nb, rows, &sc);
+				have_rows = true;
+			} else if (fused && !scanned) { /* this row's */
+				prob_src_rows(ps, i, 1, p, &sc);
 			}
 			if (w->kind == CL_JOINT) {
-				size_t best, guess;
-				cl_row_scan(p, w->tc, c, &best, &guess);
+				if (!scanned)
+					cl_row_scan(p, w->tc, c, &best, &guess);
 				w->sugg[i] = (int32_t)best;
 				if (guess < c)
 					w->cj[l * c + guess]++;
-				if (best != l && cl_beyond_label(p, c, l))
+				if (best != l && (scanned ? beyond : cl_beyond_label(p, c, l)))
 					w->mark[i] = CL_BEYOND;
 			} else {
 				for (size_t k = w->ncell[l]; k < w->ncell[l + 1]; k++)
@@ -455,6 +597,13 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 		t[j] = cnt[j] ? t[j] / (double)cnt[j] : 2.0;
 		t[j] = (t[j] > CL_THRESHOLD_MIN ? t[j] : CL_THRESHOLD_MIN) - CL_THRESHOLD_SLACK;
 	}
+	/* the same thresholds on the sums of the models' values, for the fused scan */
+	double *ts = xmalloc((c ? c : 1) * sizeof *ts);
+	bool have_ts = true;
+	for (size_t j = 0; j < c; j++) {
+		ts[j] = ps->nm > 1 ? prob_sum_at_least(t[j], (double)ps->nm) : t[j];
+		have_ts &= !isnan(ts[j]);
+	}
 
 	/* the confident joint, and every instance's argmax */
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -465,6 +614,7 @@ int issues_cl(const struct prob_src *ps, uint8_t *flag, double *score, int32_t *
 	for (size_t k = 0; k < nt; k++) {
 		parts[k] =
 		    (struct cl_part){.ps = ps, .tc = t, .sugg = sugg, .mark = mark, .full = full};
+		parts[k].ts = have_ts ? ts : NULL;
 		parts[k].cj = k ? xcalloc(c * c, sizeof *cj) : cj;
 	}
 	rc = cl_pass(parts, nt, n, CL_JOINT, err);
@@ -549,6 +699,7 @@ out:
 	free(cj);
 	free(prune);
 	free(t);
+	free(ts);
 	free(ncell);
 	free(full);
 	free(cells);

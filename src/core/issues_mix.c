@@ -168,8 +168,11 @@ int issues_mix(const struct prob_src *ps, const struct layer *const *layers, siz
 	double w = dd > 0 ? -ad / dd : 0;
 	w = w > 1 ? 1 : w > 0 ? w : 0;
 
-	/* P' = (1 - w) P + w (the mean of the layers' Q); score 1 - P'[i, y_i] */
-	for (size_t i0 = 0; i0 < n && rc == 0; i0 += block) {
+	/* P' = (1 - w) P + w (the mean of the layers' Q); score 1 - P'[i, y_i]; P' = P without a
+	 * vote (the mean method), in the shared fused pass */
+	if (!used && rc == 0)
+		rc = issues_mean_pick(ps, flag, score, sugg, err);
+	for (size_t i0 = 0; used && i0 < n && rc == 0; i0 += block) {
 		size_t nb = n - i0 < block ? n - i0 : block;
 		prob_src_rows(ps, i0, nb, rows, &sc);
 		for (size_t r = 0; r < nb; r++) {

@@ -15,6 +15,7 @@
 #include "nncmp/issues.h"
 #include "nncmp/issues_internal.h"
 #include "nncmp/linalg.h"
+#include "nncmp/rng.h"
 #include "nncmp/study.h"
 
 static json_t *load_json(const char *path)
@@ -436,7 +437,8 @@ static void test_partial(void **state)
 {
 	(void)state;
 	const char *studies[] = {"demo-data/digits", "tests/data/issues/small"};
-	const enum issue_method meths[] = {ISSUE_CONSENSUS, ISSUE_MARGIN, ISSUE_IIES, ISSUE_CL};
+	const enum issue_method meths[] = {ISSUE_CONSENSUS, ISSUE_MARGIN, ISSUE_IIES,
+	                                   ISSUE_CL,        ISSUE_MEAN,   ISSUE_MIX};
 	const size_t rests[] = {0, 1, 2, 3, 5, 17, 100, 400, 100000};
 	for (size_t si = 0; si < 2; si++) {
 		struct study *s = open_study(studies[si]);
@@ -444,7 +446,7 @@ static void test_partial(void **state)
 		for (size_t i = 0; i < s->n; i += 3)
 			ex[i] = 1;
 		for (int use_ex = 0; use_ex < 2; use_ex++)
-			for (size_t mi = 0; mi < 4; mi++) {
+			for (size_t mi = 0; mi < sizeof meths / sizeof *meths; mi++) {
 				struct nn_err err = {{0}};
 				struct issue_opts o = {.model = -1, .exclude = use_ex ? ex : NULL};
 				struct issue_list full = {0};
@@ -462,6 +464,8 @@ static void test_partial(void **state)
 					size_t rest = full.n - full.count;
 					size_t ranked =
 					    full.count + (rests[ri] < rest ? rests[ri] : rest);
+					assert_int_equal(part.ranked, ranked);
+					assert_int_equal(full.ranked, full.n);
 					for (size_t r = 0; r < ranked; r++)
 						if (part.index[r] != full.index[r] ||
 						    part.suggested[r] != full.suggested[r] ||
@@ -530,6 +534,135 @@ static void test_row_argmax(void **state)
 	assert_true(checked > 4000);
 }
 
+/*
+ * The mean method's fused pass (rows averaged and scanned in registers, split between threads
+ * above 131072 instances) against the definition written as plain loops: the mean row
+ * ((p0 + p1) + p2) / 3 in double, its first maximum, the first maximum of the other columns.
+ * The rows are built from few values, so that maxima tie within a row and across models. Then
+ * cl, mean, margin and iies on these float32 rows (the fused scans) against the same values
+ * stored as float64 (the general path).
+ */
+static void test_mean_fused(void **state)
+{
+	(void)state;
+	enum { N = 140000, C = 7, M = 3 };
+	setenv("NNCMP_CACHE", "0", 1);
+	const char *dir = tu_mkdtemp();
+	struct rng r;
+	rng_seed(&r, 2026);
+	int64_t *lab = malloc(N * sizeof *lab);
+	float *p[M];
+	for (size_t m = 0; m < M; m++)
+		p[m] = malloc((size_t)N * C * sizeof *p[m]);
+	for (size_t i = 0; i < N; i++) {
+		lab[i] = (int64_t)(rng_next(&r) % C);
+		for (size_t m = 0; m < M; m++) {
+			double raw[C], sum = 0;
+			for (size_t j = 0; j < C; j++) {
+				uint64_t u = rng_next(&r);
+				raw[j] = i % 2 ? (double)(u % 4) : rng_uniform(&r);
+				sum += raw[j];
+			}
+			for (size_t j = 0; j < C; j++)
+				p[m][i * C + j] = sum > 0 ? (float)(raw[j] / sum) : j == 0;
+		}
+	}
+	tu_write_i64(dir, "labels.npy", lab, N);
+	const char *names[M] = {"models/a/probs.npy", "models/b/probs.npy", "models/c/probs.npy"};
+	for (size_t m = 0; m < M; m++)
+		tu_write_f32(dir, names[m], p[m], N, C);
+	struct nn_err err = {{0}};
+	struct study *s = study_open(dir, &err);
+	if (!s)
+		fail_msg("%s", err.msg);
+	uint8_t *ex = xcalloc(N, 1), *flag = xcalloc(N, 1);
+	int32_t *sugg = xcalloc(N, sizeof *sugg);
+	double *score = xcalloc(N, sizeof *score);
+	size_t flagged = 0;
+	for (size_t i = 0; i < N; i++) {
+		ex[i] = i % 5 == 2;
+		double q[C];
+		for (size_t j = 0; j < C; j++)
+			q[j] = ((double)p[0][i * C + j] + p[1][i * C + j] + p[2][i * C + j]) / 3;
+		size_t best = 0, other = best == 0 ? 1 : 0;
+		for (size_t j = 1; j < C; j++)
+			best = q[j] > q[best] ? j : best;
+		other = best == 0 ? 1 : 0;
+		for (size_t j = 0; j < C; j++)
+			other = j != best && q[j] > q[other] ? j : other;
+		flag[i] = best != (size_t)lab[i];
+		sugg[i] = (int32_t)(flag[i] ? best : other);
+		score[i] = 1.0 - q[lab[i]];
+		flagged += flag[i] && !ex[i];
+	}
+	const enum issue_method meths[] = {ISSUE_MEAN, ISSUE_MIX};
+	for (size_t k = 0; k < 2; k++) {
+		struct issue_opts o = {.model = -1, .exclude = ex};
+		struct issue_list l = {0};
+		assert_int_equal(issues_rank(s, meths[k], &o, NULL, &l, &err), 0);
+		assert_int_equal(l.count, flagged);
+		assert_int_equal(l.n, N - N / 5);
+		for (size_t e = 0; e < l.n; e++) {
+			uint32_t i = l.index[e];
+			if (ex[i] || (e < l.count) != (flag[i] != 0) || l.suggested[e] != sugg[i] ||
+			    memcmp(&l.score[e], &score[i], sizeof(double)) != 0)
+				fail_msg("method %d: entry %zu (instance %u): flagged %d/%d, "
+				         "suggested %d/%d, score %.17g/%.17g",
+				         (int)meths[k], e, i, e < l.count, flag[i], l.suggested[e],
+				         sugg[i], l.score[e], score[i]);
+		}
+		issue_list_free(&l);
+	}
+	/* the same values as float64 take the general path (a block of mean rows, then the scans
+	 * of prob_row_argmax and cl_row_scan): every method must rank alike, entry by entry */
+	const char *dir64 = tu_mkdtemp();
+	tu_write_i64(dir64, "labels.npy", lab, N);
+	double *p64 = malloc((size_t)N * C * sizeof *p64);
+	char shape[64];
+	snprintf(shape, sizeof shape, "(%d, %d)", N, C);
+	for (size_t m = 0; m < M; m++) {
+		for (size_t e = 0; e < (size_t)N * C; e++)
+			p64[e] = p[m][e];
+		tu_write_npy(dir64, names[m], "<f8", shape, p64, (size_t)N * C * sizeof *p64);
+	}
+	free(p64);
+	struct study *s64 = study_open(dir64, &err);
+	if (!s64)
+		fail_msg("%s", err.msg);
+	const enum issue_method all[] = {ISSUE_CL, ISSUE_MEAN, ISSUE_MARGIN, ISSUE_IIES};
+	for (size_t k = 0; k < 4; k++)
+		for (int use_ex = 0; use_ex < 2; use_ex++) {
+			struct issue_opts o = {.model = -1, .exclude = use_ex ? ex : NULL};
+			struct issue_list a = {0}, b = {0};
+			assert_int_equal(issues_rank(s, all[k], &o, NULL, &a, &err), 0);
+			assert_int_equal(issues_rank(s64, all[k], &o, NULL, &b, &err), 0);
+			assert_int_equal(a.n, b.n);
+			assert_int_equal(a.count, b.count);
+			assert_int_equal(a.estimated, b.estimated);
+			for (size_t e = 0; e < a.n; e++)
+				if (a.index[e] != b.index[e] || a.suggested[e] != b.suggested[e] ||
+				    memcmp(&a.score[e], &b.score[e], sizeof(double)) != 0)
+					fail_msg(
+					    "method %d: entry %zu: float32 %u (%d, %.17g), float64 "
+					    "%u (%d, %.17g)",
+					    (int)all[k], e, a.index[e], a.suggested[e], a.score[e],
+					    b.index[e], b.suggested[e], b.score[e]);
+			issue_list_free(&a);
+			issue_list_free(&b);
+		}
+	study_free(s64);
+	tu_rm_rf(dir64);
+	study_free(s);
+	tu_rm_rf(dir);
+	for (size_t m = 0; m < M; m++)
+		free(p[m]);
+	free(lab);
+	free(ex);
+	free(flag);
+	free(sugg);
+	free(score);
+}
+
 int main(void)
 {
 	linalg_init(1);
@@ -539,7 +672,8 @@ int main(void)
 	    cmocka_unit_test(test_oracle_fortunes), cmocka_unit_test(test_iies_per_model),
 	    cmocka_unit_test(test_oracle_skewed),   cmocka_unit_test(test_oracle_sparse),
 	    cmocka_unit_test(test_oracle_clrules),  cmocka_unit_test(test_injected),
-	    cmocka_unit_test(test_partial),         cmocka_unit_test(test_row_argmax),
+	    cmocka_unit_test(test_partial),         cmocka_unit_test(test_mean_fused),
+	    cmocka_unit_test(test_row_argmax),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
