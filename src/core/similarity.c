@@ -32,8 +32,10 @@ struct sums {
  * SPAN_ROWS bounds it (4096 shifted rows: below 1e-6 in r on the bench study and on adversarial
  * data, see tools/sim_precision.py). The threads' sums are added in thread order at the end.
  */
-#define SPAN_ROWS  4096
-#define CHUNK_ROWS 512
+#define SPAN_ROWS   4096
+#define CHUNK_ROWS  512
+#define MAX_THREADS 16                  /* OpenBLAS's buffers for concurrent callers are finite */
+#define PARTS_BYTES ((size_t)512 << 20) /* the threads' products together, at most */
 
 struct part {
 	struct sums s;
@@ -270,8 +272,15 @@ static int sum_pass(const struct npy *x, const struct npy *y, const uint32_t *id
 	int bt = linalg_threads();
 	size_t spans = (n + SPAN_ROWS - 1) / SPAN_ROWS;
 	unsigned threads = bt > 1 ? (unsigned)bt : 1;
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
 	if (threads > spans)
 		threads = spans ? (unsigned)spans : 1;
+	/* each thread has its own products (12 bytes a cell: float32 and double): wide layers get
+	 * fewer threads, so that all of them hold at most PARTS_BYTES (one thread always runs) */
+	size_t cells = h1 * h2 + (cka ? h1 * h1 + h2 * h2 : 0);
+	while (threads > 1 && threads * cells * 12 > PARTS_BYTES)
+		threads--;
 	struct pass ps = {.x = x,
 	                  .y = y,
 	                  .idx = idx,
