@@ -360,6 +360,21 @@ if r_nocache > 1.5:
                   "labels + probs (target: within 1.5×)")
 anon = f", {anon_kib / 1024:,.0f} MiB of it anonymous (sampled)" if anon_kib else ""
 print(f"peak RSS of nncmp report: {rss_kib / 1024:,.0f} MiB (includes mapped file pages){anon}")
+
+# --- heap per instance (issue #20's "Heap" target: `report` within 64 B an instance). The peak
+# anonymous RSS (heap, stacks, the libraries' data; not the mapped files or the derived-data
+# cache, which are file pages) of the reopened run sampled above and of one NNCMP_CACHE=0 run,
+# divided by the instances. It includes the process's fixed part, which dominates a small study.
+if anon_kib and n_inst:
+    _, _, anon_nocache_kib = run([nncmp, "report", study, "--json"], sample_mem=True,
+                                 env={"NNCMP_CACHE": "0"})
+    for label, kib in (("reopened", anon_kib), ("no cache", anon_nocache_kib)):
+        per = kib * 1024 / n_inst
+        print(f"{'report heap per instance, ' + label:<42}{per:,.1f} B/instance "
+              f"({kib / 1024:,.1f} MiB peak anonymous RSS; target: at most 64 B)")
+        if per > 64:
+            missed.append(f"target missed: report ({label}) holds {per:,.1f} B of heap per instance "
+                          "(target: at most 64 B)")
 print()
 print(f"best of {reps} runs each; the report includes process start-up on the nncmp side and excludes "
       "interpreter start-up and imports on the reference's; the neuron analyses are timed inside one "

@@ -398,7 +398,8 @@ int main(int argc, char **argv)
 	/* ranking for a new filter: the model's errors (~30%), and ~50% of the instances */
 	int mi = study_model_index(s, model);
 	double *conf = xcalloc(n, sizeof *conf);
-	memcpy(conf, s->models[mi].conf, n * sizeof *conf);
+	for (size_t i = 0; i < n; i++)
+		conf[i] = model_conf(&s->models[mi], i);
 	qsort(conf, n, sizeof *conf, cmp_double);
 	double median = conf[n / 2];
 	free(conf);

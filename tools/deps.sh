@@ -4,7 +4,7 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command and fails.
 set -eu
 
-build="gcc make pkg-config libncurses-dev libsixel-dev libopenblas-dev liblapacke-dev libinih-dev libjansson-dev libcsv-dev libpng-dev zlib1g-dev libzip-dev libhdf5-dev"
+build="gcc make pkg-config libncurses-dev libsixel-dev libopenblas-dev liblapacke-dev libinih-dev libjansson-dev libcsv-dev libpng-dev zlib1g-dev libzip-dev libhdf5-dev libxxhash-dev"
 case "${1:-build}" in
 build) want="$build" ;;
 test) want="$build libcmocka-dev ncurses-term tmux python3-numpy python3-scipy python3-torch python3-torchvision man-db groff-base imagemagick python3-pil jq python3-h5py python3-skimage" ;;

@@ -24,11 +24,18 @@ int derive_row(double *p, size_t c, bool logits, int32_t label, int32_t *pred, d
 
 /*
  * derive_row for one row of float32 probabilities, in one pass over it: the same values, the
- * first maximum as argmax, the same rank. Returns 0, or -1 when the row has a problem (then
+ * first maximum as argmax, the same rank, and *second the runner-up (0 with one class) whose
+ * difference from *conf in double is *margin. Returns 0, or -1 when the row has a problem (then
  * derive_row on it names the problem).
  */
 int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
-                   double *margin, double *p_label, int32_t *rank);
+                   double *margin, double *p_label, int32_t *rank, float *second);
+
+/*
+ * True when model m's derived values are stored as float (study.h): its probabilities are
+ * float32 or narrower (float16, bfloat16), so p(pred), p(label) and the runner-up are float values.
+ */
+bool derive_values_f32(const struct model *m);
 
 /* Logits to probabilities in place: exp(p - max) / sum, as at open (c >= 1, finite values). */
 void derive_softmax(double *p, size_t c);

@@ -36,14 +36,15 @@
 #define DUPS_DEFAULT_SIDE      16
 
 struct dups_opts {
-	const struct npy *act;  /* vectors: a layer's activations (N × H); NULL: pixels */
-	int side;               /* pixels: images fitted (aspect kept, centred on black) into
-	                           side × side RGB; 0: DUPS_DEFAULT_SIDE */
-	const int32_t *classes; /* per-instance predicted class; a pair must share it. NULL: any */
-	bool across_splits;     /* only pairs whose splits (samples.jsonl "split") differ */
-	double threshold;       /* keep cosine >= threshold */
-	size_t top;             /* keep at most this many pairs, the most similar (0: all) */
-	size_t block;           /* rows per block (0: chosen from H; tests use small ones) */
+	const struct npy *act; /* vectors: a layer's activations (N × H); NULL: pixels */
+	int side;              /* pixels: images fitted (aspect kept, centred on black) into
+	                          side × side RGB; 0: DUPS_DEFAULT_SIDE */
+	/* a pair must share this model's predicted class (model_pred()); NULL: any class */
+	const struct model *classes;
+	bool across_splits; /* only pairs whose splits (samples.jsonl "split") differ */
+	double threshold;   /* keep cosine >= threshold */
+	size_t top;         /* keep at most this many pairs, the most similar (0: all) */
+	size_t block;       /* rows per block (0: chosen from H; tests use small ones) */
 };
 
 struct dups_pair {

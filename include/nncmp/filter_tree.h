@@ -34,8 +34,11 @@ enum kind {
 	N_STATUS, /* decided, relabelled, kept, removed: num is the status, -1 for decided */
 	/* numbers and classes */
 	N_CONST,
-	N_INTS,   /* gt, a model's prediction */
-	N_FLOATS, /* conf, margin */
+	N_INTS,   /* gt */
+	N_PRED,   /* a model's prediction */
+	N_CONF,   /* conf(model) */
+	N_MARGIN, /* margin(model) */
+	N_FLOATS, /* a gathered column */
 	N_PROB,
 	N_PROB_LOGIT,
 	N_ACT,
@@ -61,18 +64,19 @@ struct node {
 	struct node *a, *b;
 	struct node **kids; /* N_AND, N_OR; owned */
 	size_t n_kids, cap_kids;
-	double num;              /* N_CONST */
-	const int32_t *ints;     /* N_INTS */
-	const double *floats;    /* N_FLOATS */
-	double *gathered;        /* N_FLOATS made by expr_gather: floats, owned */
-	const struct npy *arr;   /* N_ACT, N_PROB*; the class comes from b */
-	size_t col;              /* N_ACT */
-	char *str;               /* N_STR_CONST text, N_MATCH_* needle in lower case; owned */
-	size_t str_len;          /* N_MATCH_* */
-	bool *class_hit;         /* N_MATCH_CLASS: whether each class name matches; owned */
-	char *const *strs;       /* N_STR_ARRAY */
-	const struct study *s;   /* N_ISSUE, N_CORRECT, N_ID, N_MATCH_CLASS, N_STATUS */
-	struct node *next_alloc; /* every node of a parse, for freeing */
+	double num;                /* N_CONST */
+	const int32_t *ints;       /* N_INTS */
+	const double *floats;      /* N_FLOATS */
+	const struct model *model; /* N_PRED, N_CONF, N_MARGIN (study.h's accessors) */
+	double *gathered;          /* N_FLOATS made by expr_gather: floats, owned */
+	const struct npy *arr;     /* N_ACT, N_PROB*; the class comes from b */
+	size_t col;                /* N_ACT */
+	char *str;                 /* N_STR_CONST text, N_MATCH_* needle in lower case; owned */
+	size_t str_len;            /* N_MATCH_* */
+	bool *class_hit;           /* N_MATCH_CLASS: whether each class name matches; owned */
+	char *const *strs;         /* N_STR_ARRAY */
+	const struct study *s;     /* N_ISSUE, N_CORRECT, N_ID, N_MATCH_CLASS, N_STATUS */
+	struct node *next_alloc;   /* every node of a parse, for freeing */
 };
 
 struct expr {

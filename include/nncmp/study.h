@@ -53,13 +53,24 @@ struct model {
 	enum prob_source src;
 	char *src_path;
 	struct npy probs; /* (N, C) probabilities or logits; unmapped for SRC_PRED */
-	/* Derived at open, one entry per instance: */
-	int32_t *pred;   /* argmax (first maximum wins, as numpy.argmax) */
-	double *conf;    /* probability of pred; NULL for SRC_PRED */
-	double *margin;  /* p(pred) − second-highest p; NULL for SRC_PRED */
-	double *p_label; /* probability given to the ground-truth label; NULL for SRC_PRED */
-	int32_t *rank; /* 0-based rank of the label, ties as scikit-learn's top_k; NULL for pred */
-	bool derived_cached; /* the five arrays above came from the derived-data cache */
+	/*
+	 * Derived at open, one entry per instance, read through model_pred() .. model_margin()
+	 * below (never through these pointers): the prediction (argmax, first maximum wins, as
+	 * numpy.argmax), the 0-based rank of the label (ties as scikit-learn's top_k), p(pred),
+	 * p(label) and the margin p(pred) − second-highest p. rank, conf, p_label and second are
+	 * NULL for SRC_PRED. Derived values are stored in the narrowest type that gives them back
+	 * exactly (derive.h): pred and rank in id_size bytes (uint8 up to 256 classes, uint16 up to
+	 * 65536, int32 for SRC_PRED's ids); for float32 (or narrower) probabilities conf, p_label
+	 * and the runner-up p as float (val_size 4; the margin is conf − second in double, as
+	 * derivation computes it), otherwise doubles (val_size 8; second holds the margin). They
+	 * are the heap's (map NULL) or point into the read-only mapping of the derived-data cache
+	 * (derive_cache.h); model_derived_writable() makes them writable either way.
+	 */
+	void *d_pred, *d_rank, *d_conf, *d_p_label, *d_second;
+	uint8_t id_size, val_size;
+	void *d_map; /* the derived-data cache file's mapping, d_map_len bytes, or NULL */
+	size_t d_map_len;
+	bool derived_cached; /* the arrays above came from the derived-data cache */
 	size_t n_layers;
 	struct layer *layers;
 	/*
@@ -150,6 +161,111 @@ uint8_t *study_decided_mask(const struct study *s);
 static inline bool study_removed(const struct study *s, size_t i)
 {
 	return s->status && s->status[i] == STATUS_REMOVED;
+}
+
+/* ---- a model's derived per-instance values (struct model's d_* arrays) ---- */
+
+/* True for a model with probabilities or logits: conf, p_label, margin and rank exist. */
+static inline bool model_has_probs(const struct model *m)
+{
+	return m->d_conf != NULL;
+}
+
+static inline int32_t model_id_at(const void *a, uint8_t size, size_t i)
+{
+	return size == 1   ? (int32_t)((const uint8_t *)a)[i]
+	       : size == 2 ? (int32_t)((const uint16_t *)a)[i]
+	                   : ((const int32_t *)a)[i];
+}
+
+static inline double model_val_at(const void *a, uint8_t size, size_t i)
+{
+	return size == 4 ? (double)((const float *)a)[i] : ((const double *)a)[i];
+}
+
+static inline int32_t model_pred(const struct model *m, size_t i)
+{
+	return model_id_at(m->d_pred, m->id_size, i);
+}
+static inline int32_t model_rank(const struct model *m, size_t i)
+{
+	return model_id_at(m->d_rank, m->id_size, i);
+}
+static inline double model_conf(const struct model *m, size_t i)
+{
+	return model_val_at(m->d_conf, m->val_size, i);
+}
+static inline double model_p_label(const struct model *m, size_t i)
+{
+	return model_val_at(m->d_p_label, m->val_size, i);
+}
+static inline double model_margin(const struct model *m, size_t i)
+{
+	if (m->val_size == 4)
+		return (double)((const float *)m->d_conf)[i] -
+		       (double)((const float *)m->d_second)[i];
+	return ((const double *)m->d_second)[i];
+}
+
+/*
+ * Sets instance i's values (the arrays must be writable: the heap's, or after
+ * model_derived_writable()). second is the runner-up p (as derivation saw it; 0 with one class)
+ * and margin conf − second in double: a float model keeps second, a double one the margin.
+ */
+static inline void model_set_pred(struct model *m, size_t i, int32_t v)
+{
+	if (m->id_size == 1)
+		((uint8_t *)m->d_pred)[i] = (uint8_t)v;
+	else if (m->id_size == 2)
+		((uint16_t *)m->d_pred)[i] = (uint16_t)v;
+	else
+		((int32_t *)m->d_pred)[i] = v;
+}
+static inline void model_set_rank(struct model *m, size_t i, int32_t v)
+{
+	if (m->id_size == 1)
+		((uint8_t *)m->d_rank)[i] = (uint8_t)v;
+	else if (m->id_size == 2)
+		((uint16_t *)m->d_rank)[i] = (uint16_t)v;
+	else
+		((int32_t *)m->d_rank)[i] = v;
+}
+static inline void model_set_p_label(struct model *m, size_t i, double v)
+{
+	if (m->val_size == 4)
+		((float *)m->d_p_label)[i] = (float)v;
+	else
+		((double *)m->d_p_label)[i] = v;
+}
+static inline void model_set_values(struct model *m, size_t i, double conf, double second,
+                                    double margin)
+{
+	if (m->val_size == 4) {
+		((float *)m->d_conf)[i] = (float)conf;
+		((float *)m->d_second)[i] = (float)second;
+	} else {
+		((double *)m->d_conf)[i] = conf;
+		((double *)m->d_second)[i] = margin;
+	}
+}
+
+/*
+ * Allocates model m's derived arrays on the heap for s->n instances with the given sizes (zeroed;
+ * rank and the values only when with_probs). Frees what it held before.
+ */
+void model_derived_alloc(struct model *m, size_t n, uint8_t id_size, uint8_t val_size,
+                         bool with_probs);
+/* Frees (or unmaps) model m's derived arrays; they are NULL afterwards. */
+void model_derived_free(struct model *m);
+/*
+ * Makes mapped derived arrays writable (a private copy of each page written; the cache file is
+ * never changed). A no-op for heap arrays.
+ */
+void model_derived_writable(struct model *m);
+/* The narrowest id size for ids in [0, c): 1, 2 or 4 bytes. */
+static inline uint8_t model_id_size(size_t c)
+{
+	return c <= 256 ? 1 : c <= 65536 ? 2 : 4;
 }
 
 /* The instance's id from samples.jsonl, or its index as text (written into buf). */

@@ -108,7 +108,7 @@ int cmd_calibration(int argc, char **argv)
 	char *msg = NULL;
 	if (model && (mi = study_model_index(s, model)) < 0)
 		msg = xasprintf("no model '%s' in %s", model, s->name);
-	else if (mi >= 0 && !s->models[mi].conf)
+	else if (mi >= 0 && !model_has_probs(&s->models[mi]))
 		msg = xasprintf("model '%s' has only predictions, no probabilities", model);
 	if (msg) {
 		rc = cli_input_error("calibration", msg);
@@ -119,7 +119,7 @@ int cmd_calibration(int argc, char **argv)
 	json_t *models = json_array();
 	size_t shown = 0;
 	for (size_t m = 0; m < s->n_models; m++) {
-		if ((mi >= 0 && m != (size_t)mi) || !s->models[m].conf)
+		if ((mi >= 0 && m != (size_t)mi) || !model_has_probs(&s->models[m]))
 			continue;
 		struct calibration cb;
 		calibration_compute(s, m, (size_t)bins, &cb);

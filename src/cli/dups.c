@@ -170,8 +170,9 @@ static void dups_text(const struct dups_view *v)
 		putchar(' ');
 		const char *cls = "";
 		if (v->m)
-			cls = v->m->pred[p->a] == v->m->pred[p->b] ? class_name(s, v->m->pred[p->a])
-			                                           : "(differ)";
+			cls = model_pred(v->m, p->a) == model_pred(v->m, p->b)
+			          ? class_name(s, model_pred(v->m, p->a))
+			          : "(differ)";
 		cli_print_cell(cls, 10, false);
 		putchar(' ');
 		cli_print_cell(class_name(s, s->labels[p->a]), 10, false);
@@ -193,8 +194,8 @@ static json_t *pair_json(const struct dups_view *v, const struct dups_pair *p)
 	char ba[32], bb[32];
 	int32_t la = s->labels[p->a], lb = s->labels[p->b];
 	json_t *cls = json_null();
-	if (v->m && v->m->pred[p->a] == v->m->pred[p->b])
-		cls = cli_jstr(class_name(s, v->m->pred[p->a]));
+	if (v->m && model_pred(v->m, p->a) == model_pred(v->m, p->b))
+		cls = cli_jstr(class_name(s, model_pred(v->m, p->a)));
 	json_t *o = json_pack(
 	    "{s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b}", "a", (json_int_t)p->a, "b",
 	    (json_int_t)p->b, "id_a", cli_jstr(study_instance_id(s, p->a, ba, sizeof ba)), "id_b",
@@ -202,8 +203,8 @@ static json_t *pair_json(const struct dups_view *v, const struct dups_pair *p)
 	    "class", cls, "label_a", cli_jstr(class_name(s, la)), "label_b",
 	    cli_jstr(class_name(s, lb)), "labels_differ", la != lb);
 	if (v->a->any && v->m) {
-		json_object_set_new(o, "class_a", cli_jstr(class_name(s, v->m->pred[p->a])));
-		json_object_set_new(o, "class_b", cli_jstr(class_name(s, v->m->pred[p->b])));
+		json_object_set_new(o, "class_a", cli_jstr(class_name(s, model_pred(v->m, p->a))));
+		json_object_set_new(o, "class_b", cli_jstr(class_name(s, model_pred(v->m, p->b))));
 	}
 	if (v->a->across) {
 		json_object_set_new(o, "split_a", cli_jstr(s->splits[p->a]));
@@ -267,7 +268,7 @@ int cmd_dups(int argc, char **argv)
 		char *source = a.pixels ? xstrdup("pixels") : xasprintf("%s.%s", m->name, l->name);
 		struct dups_opts o = {.act = l ? &l->act : NULL,
 		                      .side = (int)a.side,
-		                      .classes = a.any ? NULL : m->pred,
+		                      .classes = a.any ? NULL : m,
 		                      .across_splits = a.across,
 		                      .threshold = a.threshold,
 		                      .top = (size_t)a.top};

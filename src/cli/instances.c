@@ -72,9 +72,9 @@ static json_t *instance_json(const struct study *s, size_t i)
 	json_t *preds = json_object(), *conf = json_object();
 	for (size_t m = 0; m < s->n_models; m++) {
 		const struct model *md = &s->models[m];
-		json_object_set_new(preds, md->name, cli_jstr(s->classes[md->pred[i]]));
-		if (md->conf)
-			json_object_set_new(conf, md->name, cli_json_real(md->conf[i]));
+		json_object_set_new(preds, md->name, cli_jstr(s->classes[model_pred(md, i)]));
+		if (model_has_probs(md))
+			json_object_set_new(conf, md->name, cli_json_real(model_conf(md, i)));
 	}
 	json_t *o = json_pack("{s:I, s:o, s:o, s:i, s:o, s:o, s:i, s:o}", "index", (json_int_t)i,
 	                      "id", cli_jstr(study_instance_id(s, i, buf, sizeof buf)), "label",
@@ -176,14 +176,14 @@ static void short_free(struct short_names *sn)
 static void print_pred(struct short_names *sn, const struct model *md, size_t i, int width)
 {
 	const struct study *s = sn->s;
-	bool ok = md->pred[i] == s->labels[i];
+	bool ok = model_pred(md, i) == s->labels[i];
 	char num[32] = "";
-	if (md->conf)
-		snprintf(num, sizeof num, " %.2f", md->conf[i]);
+	if (model_has_probs(md))
+		snprintf(num, sizeof num, " %.2f", model_conf(md, i));
 	int name_w = width - (ok ? 0 : 1) - (int)strlen(num);
 	if (!ok)
 		printf("*");
-	int used = print_cell_pad(short_name(sn, md->pred[i], name_w), name_w, false);
+	int used = print_cell_pad(short_name(sn, model_pred(md, i), name_w), name_w, false);
 	printf("%s%*s", num, name_w - used, "");
 }
 
@@ -347,7 +347,7 @@ static void dsv_row(const struct study *s, const struct dsv_cols *c, const json_
 	for (size_t k = 0; k < c->n_keys; k++) {
 		bool nested = strcmp(c->key[k], "preds") == 0 || strcmp(c->key[k], "conf") == 0;
 		for (size_t m = 0; m < (nested ? s->n_models : 1); m++) {
-			if (nested && c->key[k][0] == 'c' && !s->models[m].conf)
+			if (nested && c->key[k][0] == 'c' && !model_has_probs(&s->models[m]))
 				continue;
 			if (!first)
 				putchar(sep);

@@ -498,7 +498,7 @@ static void profile_text(const struct study *s, const struct model *md, const st
 	char *id = cli_safe(study_instance_id(s, i, buf, sizeof buf));
 	char *m = cli_safe(md->name), *l = cli_safe(ly->name);
 	char *label = cli_safe(s->classes[s->labels[i]]);
-	char *pred = cli_safe(s->classes[md->pred[i]]);
+	char *pred = cli_safe(s->classes[model_pred(md, i)]);
 	printf("instance %zu (id %s): label %s, %s predicts %s\n", i, id, label, m, pred);
 	printf("%s.%s: %zu neuron%s", m, l, h, cli_plural(h));
 	print_dims(&ly->act.h, utf8);
@@ -589,7 +589,7 @@ int cmd_profile(int argc, char **argv)
 			    cli_jstr(study_instance_id(s, (size_t)index, buf, sizeof buf)), "model",
 			    cli_jstr(md->name), "layer", cli_jstr(ly->name), "label",
 			    cli_jstr(s->classes[s->labels[index]]), "pred",
-			    cli_jstr(s->classes[md->pred[index]]), "neurons", arr));
+			    cli_jstr(s->classes[model_pred(md, index)]), "neurons", arr));
 		} else {
 			profile_text(s, md, ly, (size_t)index, v, order, h, shown);
 			rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INTERNAL;

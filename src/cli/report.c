@@ -486,12 +486,13 @@ int cmd_report(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	uint32_t *idx = NULL;
-	if (cli_select("report", s, filter, &idx, &r.n) != EXIT_OK) {
+	r.n = s->n; /* without a filter, every instance: no index list (4 bytes an instance) */
+	if (filter && cli_select("report", s, filter, &idx, &r.n) != EXIT_OK) {
 		free(pl.ab);
 		study_free(s);
 		return EXIT_BAD_INPUT;
 	}
-	r.idx = filter ? idx : NULL;
+	r.idx = idx;
 	report_compute(&r, &pl, (uint64_t)seed);
 	free(pl.ab);
 	int rc;

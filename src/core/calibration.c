@@ -8,7 +8,7 @@ int calibration_compute(const struct study *s, size_t mi, size_t bins, struct ca
 {
 	const struct model *m = &s->models[mi];
 	*out = (struct calibration){.bins = bins};
-	if (!m->conf || bins == 0 || bins > CALIBRATION_MAX_BINS)
+	if (!model_has_probs(m) || bins == 0 || bins > CALIBRATION_MAX_BINS)
 		return -1;
 	out->count = xcalloc(bins, sizeof *out->count);
 	out->correct = xcalloc(bins, sizeof *out->correct);
@@ -20,10 +20,10 @@ int calibration_compute(const struct study *s, size_t mi, size_t bins, struct ca
 	for (size_t i = 0; i < s->n; i++) {
 		if (study_removed(s, i))
 			continue;
-		double conf = m->conf[i];
+		double conf = model_conf(m, i);
 		long b = (long)ceil(conf * (double)bins) - 1;
 		b = b < 0 ? 0 : b >= (long)bins ? (long)bins - 1 : b;
-		bool ok = m->pred[i] == s->labels[i];
+		bool ok = model_pred(m, i) == s->labels[i];
 		out->count[b]++;
 		out->correct[b] += ok;
 		sum[b] += conf;

@@ -30,7 +30,7 @@ void derive_model_row(const struct model *m, size_t i, size_t c, double *out)
 {
 	if (m->src == SRC_PRED) {
 		memset(out, 0, c * sizeof *out);
-		out[m->pred[i]] = 1.0;
+		out[model_pred(m, i)] = 1.0;
 		return;
 	}
 	npy_row_f64(&m->probs, i, out);
@@ -108,7 +108,7 @@ static inline void derive_lane(float v, int32_t j, int32_t label, float pl, doub
 
 NN_VECTOR_CLONES
 int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, double *conf,
-                   double *margin, double *p_label, int32_t *rank)
+                   double *margin, double *p_label, int32_t *rank, float *second_p)
 {
 	const float pl = r[label];
 	double sum[DERIVE_LANES] = {0};
@@ -151,6 +151,7 @@ int derive_row_f32(const float *r, size_t c, int32_t label, int32_t *pred, doubl
 	*pred = bi;
 	*conf = best;
 	*margin = c > 1 ? (double)best - (double)run : best;
+	*second_p = c > 1 ? run : 0.0f;
 	*p_label = pl;
 	*rank = rk;
 	return 0;
@@ -177,6 +178,16 @@ struct derive_work {
 	pthread_mutex_t lock; /* guards bad_row and why */
 };
 
+/* The largest of the c values of p but the one at best (0 when c is 1): the runner-up. */
+static double runner_up(const double *p, size_t c, int32_t best)
+{
+	double second = 0;
+	for (size_t j = 0; j < c; j++)
+		if (j != (size_t)best && p[j] > second)
+			second = p[j];
+	return second;
+}
+
 /* Derives rows [i0, i1) of dm's model; returns the first invalid row, or i1, with *why set. */
 static size_t derive_chunk(const struct study *s, struct model *m, size_t i0, size_t i1,
                            const char **why)
@@ -202,17 +213,26 @@ static size_t derive_chunk(const struct study *s, struct model *m, size_t i0, si
 		}
 		for (size_t k = 0; k < nb; k++) {
 			size_t i = b0 + k;
-			if (rows &&
-			    derive_row_f32(rows + k * c, c, s->labels[i], &m->pred[i], &m->conf[i],
-			                   &m->margin[i], &m->p_label[i], &m->rank[i]) == 0)
-				continue;
-			npy_row_f64(&m->probs, i, row);
-			if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &m->pred[i],
-			               &m->conf[i], &m->margin[i], &m->p_label[i], &m->rank[i],
-			               why) < 0) {
-				bad = i;
-				break;
+			int32_t pred, rank;
+			double conf, margin, p_label, second;
+			float second_f;
+			if (rows && derive_row_f32(rows + k * c, c, s->labels[i], &pred, &conf,
+			                           &margin, &p_label, &rank, &second_f) == 0) {
+				second = second_f;
+			} else {
+				npy_row_f64(&m->probs, i, row);
+				if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &pred,
+				               &conf, &margin, &p_label, &rank, why) < 0) {
+					bad = i;
+					break;
+				}
+				/* only float models keep it, and their rows are probabilities */
+				second = m->val_size == 4 ? runner_up(row, c, pred) : 0;
 			}
+			model_set_pred(m, i, pred);
+			model_set_rank(m, i, rank);
+			model_set_p_label(m, i, p_label);
+			model_set_values(m, i, conf, second, margin);
 		}
 	}
 	free(buf);
@@ -273,7 +293,7 @@ static void *cache_worker(void *arg)
  */
 static void derive_from_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
 {
-	uint32_t crc = derive_cache_labels_crc(s);
+	uint64_t crc = derive_cache_labels_hash(s);
 	for (size_t k = 0; k < w->n_dm; k++)
 		keys[k] = w->dm[k].why ? NULL : derive_cache_key(s, w->dm[k].m, crc);
 	struct cache_work cw = {.s = s, .dir = dir, .w = w, .keys = keys};
@@ -310,7 +330,7 @@ static void derive_from_cache(struct study *s, const char *dir, struct derive_wo
 /* Stores each derived model whose sources did not change while they were read. */
 static void derive_to_cache(struct study *s, const char *dir, struct derive_work *w, char **keys)
 {
-	uint32_t crc = derive_cache_labels_crc(s);
+	uint64_t crc = derive_cache_labels_hash(s);
 	for (size_t k = 0; k < w->n_dm; k++) {
 		struct model *m = w->dm[k].m;
 		if (!keys[k] || !derive_cache_settled(m))
@@ -320,6 +340,13 @@ static void derive_to_cache(struct study *s, const char *dir, struct derive_work
 			derive_cache_store(dir, keys[k], s, m);
 		free(after);
 	}
+}
+
+bool derive_values_f32(const struct model *m)
+{
+	const struct npy_header *h = &m->probs.h;
+	return m->src == SRC_PROBS && (h->kind == NPY_FLOAT || h->kind == NPY_BFLOAT) &&
+	       h->itemsize <= 4;
 }
 
 int derive_models(struct study *s, struct nn_err *err)
@@ -332,11 +359,9 @@ int derive_models(struct study *s, struct nn_err *err)
 		struct model *m = &s->models[k];
 		if (m->src == SRC_PRED)
 			continue;
-		m->pred = xcalloc_big(n, sizeof *m->pred);
-		m->conf = xcalloc_big(n, sizeof *m->conf);
-		m->margin = xcalloc_big(n, sizeof *m->margin);
-		m->p_label = xcalloc_big(n, sizeof *m->p_label);
-		m->rank = xcalloc_big(n, sizeof *m->rank);
+		/* the narrowest types that give the derived values back exactly (study.h) */
+		m->id_size = model_id_size(m->probs.cols);
+		m->val_size = derive_values_f32(m) ? sizeof(float) : sizeof(double);
 		w.dm[w.n_dm++] = (struct derive_model){.m = m, .bad_row = n};
 		if (m->probs.cols == 0) { /* refused at open; never index an empty row */
 			w.dm[w.n_dm - 1].bad_row = 0;
@@ -347,6 +372,8 @@ int derive_models(struct study *s, struct nn_err *err)
 	char **keys = xcalloc(w.n_dm ? w.n_dm : 1, sizeof *keys);
 	if (dir)
 		derive_from_cache(s, dir, &w, keys);
+	for (size_t k = 0; k < w.n_dm; k++) /* the models the cache did not answer for */
+		model_derived_alloc(w.dm[k].m, n, w.dm[k].m->id_size, w.dm[k].m->val_size, true);
 	pthread_mutex_init(&w.lock, NULL);
 	atomic_init(&w.next, 0);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -383,18 +410,23 @@ void derive_relabel(struct study *s, size_t i)
 {
 	for (size_t k = 0; k < s->n_models; k++) {
 		struct model *m = &s->models[k];
-		if (m->src == SRC_PRED || !m->p_label)
+		if (m->src == SRC_PRED || !model_has_probs(m))
 			continue;
+		model_derived_writable(m);
 		size_t c = m->probs.cols;
 		double *row = xcalloc(c, sizeof *row);
 		npy_row_f64(&m->probs, i, row);
-		int32_t pred;
-		double conf, margin;
+		int32_t pred, rank;
+		double conf, margin, p_label;
 		const char *why;
 		/* the row was valid at open, so this cannot fail on an unchanged file */
 		if (derive_row(row, c, m->src == SRC_LOGITS, s->labels[i], &pred, &conf, &margin,
-		               &m->p_label[i], &m->rank[i], &why) < 0)
-			m->p_label[i] = NAN;
+		               &p_label, &rank, &why) < 0) {
+			model_set_p_label(m, i, NAN);
+		} else {
+			model_set_p_label(m, i, p_label);
+			model_set_rank(m, i, rank);
+		}
 		free(row);
 	}
 }

@@ -12,18 +12,20 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <sys/mman.h>
+#include <xxhash.h>
 
 #include "nncmp/cache_evict.h"
 #include "nncmp/derive.h"
 #include "nncmp/outfile.h"
 
-#define DCACHE_VERSION 1
+#define DCACHE_VERSION 2
 #define DCACHE_MAGIC   "NNCMPDRV"
 #define DCACHE_KEY_MAX 65536
-#define KIND_F32       1
-#define KIND_F64       2
-#define BLOCK_VALUES   16384 /* values per read or write of a widened array */
+#define DCACHE_HEAD    32           /* magic, version, key length, n, classes, id and value sizes */
+#define DCACHE_ALIGN   4096         /* every array starts at a multiple of this */
+#define DCACHE_CHUNK   (256u << 10) /* bytes hashed and checked at a time, while in cache */
+#define N_SECTIONS     5            /* pred, rank, conf, p_label, second */
 
 static bool little_endian(void)
 {
@@ -33,23 +35,10 @@ static bool little_endian(void)
 	return b == 1;
 }
 
-/* zlib's crc32 takes a uInt length: feed big arrays in pieces. */
-static uint32_t crc_add(uint32_t crc, const void *p, size_t len)
-{
-	const Bytef *b = p;
-	while (len) {
-		uInt part = len > (1u << 30) ? (1u << 30) : (uInt)len;
-		crc = (uint32_t)crc32(crc, b, part);
-		b += part;
-		len -= part;
-	}
-	return crc;
-}
-
-uint32_t derive_cache_labels_crc(const struct study *s)
+uint64_t derive_cache_labels_hash(const struct study *s)
 {
 	const int32_t *labels = s->given ? s->given : s->labels; /* as in the files */
-	return crc_add((uint32_t)crc32(0, Z_NULL, 0), labels, s->n * sizeof *labels);
+	return XXH3_64bits(labels, s->n * sizeof *labels);
 }
 
 /* The sources of a matrix: its shards' paths, or its own. */
@@ -87,7 +76,7 @@ static char *source_file(const char *spec, struct stat *st)
 	return real;
 }
 
-char *derive_cache_key(const struct study *s, const struct model *m, uint32_t labels_crc)
+char *derive_cache_key(const struct study *s, const struct model *m, uint64_t labels_hash)
 {
 	if (m->src == SRC_PRED || !little_endian())
 		return NULL;
@@ -95,12 +84,12 @@ char *derive_cache_key(const struct study *s, const struct model *m, uint32_t la
 	size_t n_src = sources(&m->probs, src, NPY_MAX_SHARDS);
 	char dt[8];
 	const struct npy_header *h = &m->probs.h;
-	char *key =
-	    xasprintf("nncmp-derive v%d tol=%g logits=%d n=%zu classes=%zu labels=%08x "
-	              "dtype=%s%s fortran=%d shape=%zux%zu offset=%zu sources=%zu",
-	              DCACHE_VERSION, PROB_SUM_TOLERANCE, m->src == SRC_LOGITS, s->n, s->n_classes,
-	              (unsigned)labels_crc, npy_dtype_str(h, dt), h->swap ? "-swapped" : "",
-	              h->fortran, m->probs.rows, m->probs.cols, h->data_offset, n_src);
+	char *key = xasprintf("nncmp-derive v%d tol=%g logits=%d n=%zu classes=%zu labels=%016llx "
+	                      "dtype=%s%s fortran=%d shape=%zux%zu offset=%zu sources=%zu",
+	                      DCACHE_VERSION, PROB_SUM_TOLERANCE, m->src == SRC_LOGITS, s->n,
+	                      s->n_classes, (unsigned long long)labels_hash, npy_dtype_str(h, dt),
+	                      h->swap ? "-swapped" : "", h->fortran, m->probs.rows, m->probs.cols,
+	                      h->data_offset, n_src);
 	for (size_t k = 0; k < n_src; k++) {
 		struct stat st;
 		char *real = source_file(src[k], &st);
@@ -142,28 +131,30 @@ bool derive_cache_settled(const struct model *m)
 
 char *derive_cache_path(const char *dir, const char *key)
 {
-	size_t len = strlen(key);
-	uLong c = crc32(0, (const Bytef *)key, (uInt)len);
-	uLong a = adler32(1, (const Bytef *)key, (uInt)len);
-	return xasprintf("%s/%08lx%08lx.ndv", dir, c & 0xffffffffUL, a & 0xffffffffUL);
+	return xasprintf("%s/%016llx.ndv", dir, (unsigned long long)XXH3_64bits(key, strlen(key)));
 }
 
-/* ---- reading ---- */
+/* ---- the layout ---- */
 
-static int read_at(int fd, void *buf, size_t len, off_t off)
+static uint64_t align_up(uint64_t v)
 {
-	uint8_t *p = buf;
-	while (len) {
-		ssize_t r = pread(fd, p, len, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		len -= (size_t)r;
-		off += r;
+	return (v + DCACHE_ALIGN - 1) / DCACHE_ALIGN * DCACHE_ALIGN;
+}
+
+/*
+ * Where the arrays of a file for n instances, a key of klen bytes and these sizes go: off[k] and
+ * len[k] for pred, rank, conf, p_label, second. Returns the file's length (the checksum last).
+ */
+static uint64_t layout(size_t n, size_t klen, uint8_t id_size, uint8_t val_size,
+                       uint64_t off[N_SECTIONS], uint64_t len[N_SECTIONS])
+{
+	uint64_t at = align_up(DCACHE_HEAD + (uint64_t)klen);
+	for (int k = 0; k < N_SECTIONS; k++) {
+		off[k] = at;
+		len[k] = (uint64_t)n * (k < 2 ? id_size : val_size);
+		at = k + 1 < N_SECTIONS ? align_up(at + len[k]) : at + len[k];
 	}
-	return 0;
+	return at + sizeof(uint64_t);
 }
 
 static uint32_t get_u32(const uint8_t *p)
@@ -174,148 +165,6 @@ static uint32_t get_u32(const uint8_t *p)
 static uint64_t get_u64(const uint8_t *p)
 {
 	return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32;
-}
-
-/* Reads an int32 array of n ids in [0, c) at *off, adding it to *crc. */
-static int read_ids(int fd, off_t *off, int32_t *dst, size_t n, size_t c, uint32_t *crc)
-{
-	if (read_at(fd, dst, n * sizeof *dst, *off) < 0)
-		return -1;
-	*off += (off_t)(n * sizeof *dst);
-	*crc = crc_add(*crc, dst, n * sizeof *dst);
-	for (size_t i = 0; i < n; i++)
-		if (dst[i] < 0 || (size_t)dst[i] >= c)
-			return -1;
-	return 0;
-}
-
-static bool in_unit(double v)
-{
-	return v >= 0.0 && v <= 1.0; /* false for NaN */
-}
-
-/* Reads n float32 values at *off, widened into dst, each in [0, 1]. */
-static int read_f32(int fd, off_t *off, double *dst, size_t n, float *buf, uint32_t *crc)
-{
-	for (size_t i0 = 0; i0 < n; i0 += BLOCK_VALUES) {
-		size_t nb = n - i0 < BLOCK_VALUES ? n - i0 : BLOCK_VALUES;
-		if (read_at(fd, buf, nb * sizeof *buf, *off) < 0)
-			return -1;
-		*off += (off_t)(nb * sizeof *buf);
-		*crc = crc_add(*crc, buf, nb * sizeof *buf);
-		for (size_t k = 0; k < nb; k++) {
-			if (!in_unit(buf[k]))
-				return -1;
-			dst[i0 + k] = buf[k];
-		}
-	}
-	return 0;
-}
-
-static int read_f64(int fd, off_t *off, double *dst, size_t n, uint32_t *crc)
-{
-	if (read_at(fd, dst, n * sizeof *dst, *off) < 0)
-		return -1;
-	*off += (off_t)(n * sizeof *dst);
-	*crc = crc_add(*crc, dst, n * sizeof *dst);
-	for (size_t i = 0; i < n; i++)
-		if (!in_unit(dst[i]))
-			return -1;
-	return 0;
-}
-
-static int load_fd(int fd, const char *key, const struct study *s, struct model *m)
-{
-	struct stat st;
-	size_t klen = strlen(key), n = s->n, c = m->probs.cols;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		return -1;
-	uint8_t head[16];
-	if (read_at(fd, head, sizeof head, 0) < 0 || memcmp(head, DCACHE_MAGIC, 8) != 0 ||
-	    get_u32(head + 8) != DCACHE_VERSION || get_u32(head + 12) != klen)
-		return -1;
-	char *stored = xmalloc(klen + 1);
-	uint8_t meta[16];
-	int rc = read_at(fd, stored, klen, 16) == 0 && memcmp(stored, key, klen) == 0 &&
-	                 read_at(fd, meta, sizeof meta, (off_t)(16 + klen)) == 0
-	             ? 0
-	             : -1;
-	uint32_t crc =
-	    crc_add(crc_add((uint32_t)crc32(0, Z_NULL, 0), head, sizeof head), stored, klen);
-	free(stored);
-	if (rc < 0)
-		return -1;
-	crc = crc_add(crc, meta, sizeof meta);
-	uint32_t kind = get_u32(meta + 8);
-	size_t vsize = kind == KIND_F32 ? 4 : 8;
-	if (get_u64(meta) != n || get_u32(meta + 12) != c || (kind != KIND_F32 && kind != KIND_F64))
-		return -1;
-	/* the exact length: n ids twice, three value arrays, the checksum */
-	uint64_t want = 16 + (uint64_t)klen + 16 + (uint64_t)n * (8 + 3 * vsize) + 4;
-	if ((uint64_t)st.st_size != want)
-		return -1;
-	off_t off = (off_t)(16 + klen + 16);
-	if (read_ids(fd, &off, m->pred, n, c, &crc) < 0 ||
-	    read_ids(fd, &off, m->rank, n, c, &crc) < 0)
-		return -1;
-	if (kind == KIND_F32) {
-		float *buf = xcalloc(BLOCK_VALUES, sizeof *buf);
-		/* the runner-up goes into margin, then becomes the margin below */
-		rc = read_f32(fd, &off, m->conf, n, buf, &crc) == 0 &&
-		             read_f32(fd, &off, m->p_label, n, buf, &crc) == 0 &&
-		             read_f32(fd, &off, m->margin, n, buf, &crc) == 0
-		         ? 0
-		         : -1;
-		free(buf);
-		for (size_t i = 0; rc == 0 && i < n; i++)
-			m->margin[i] = c > 1 ? m->conf[i] - m->margin[i] : m->conf[i];
-	} else {
-		rc = read_f64(fd, &off, m->conf, n, &crc) == 0 &&
-		             read_f64(fd, &off, m->p_label, n, &crc) == 0 &&
-		             read_f64(fd, &off, m->margin, n, &crc) == 0
-		         ? 0
-		         : -1;
-	}
-	uint8_t tail[4];
-	if (rc < 0 || read_at(fd, tail, sizeof tail, off) < 0 || get_u32(tail) != crc)
-		return -1;
-	return 0;
-}
-
-int derive_cache_load(const char *dir, const char *key, const struct study *s, struct model *m)
-{
-	char *path = derive_cache_path(dir, key);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	free(path);
-	if (fd < 0)
-		return -1;
-	int rc = load_fd(fd, key, s, m);
-	if (rc == 0)
-		cache_touch_fd(fd); /* recently used: kept longest by the size cap */
-	close(fd);
-	return rc;
-}
-
-/* ---- writing ---- */
-
-/*
- * True when float32 gives back every value exactly: conf and p_label are floats, and the margin
- * is conf minus a float (the runner-up), as derive_row_f32 computes it.
- */
-static bool fits_f32(const struct model *m, size_t n, size_t c)
-{
-	for (size_t i = 0; i < n; i++) {
-		float conf = (float)m->conf[i], pl = (float)m->p_label[i];
-		if ((double)conf != m->conf[i] || (double)pl != m->p_label[i])
-			return false;
-		if (c > 1) {
-			float second = (float)(m->conf[i] - m->margin[i]);
-			if ((double)conf - (double)second != m->margin[i])
-				return false;
-		} else if (m->margin[i] != m->conf[i])
-			return false;
-	}
-	return true;
 }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -330,33 +179,243 @@ static void put_u64(uint8_t *p, uint64_t v)
 	put_u32(p + 4, (uint32_t)(v >> 32));
 }
 
-static void emit(FILE *f, const void *p, size_t len, uint32_t *crc)
+/* The header of a file for model m: magic, version, key length, n, classes, id and value sizes. */
+static void make_head(uint8_t head[DCACHE_HEAD], size_t klen, size_t n, size_t c,
+                      const struct model *m)
 {
-	fwrite(p, 1, len, f);
-	*crc = crc_add(*crc, p, len);
+	memset(head, 0, DCACHE_HEAD);
+	memcpy(head, DCACHE_MAGIC, 8);
+	put_u32(head + 8, DCACHE_VERSION);
+	put_u32(head + 12, (uint32_t)klen);
+	put_u64(head + 16, n);
+	put_u32(head + 24, (uint32_t)c);
+	head[28] = m->id_size;
+	head[29] = m->val_size;
 }
 
-/* Writes n values of v as float32; with conf, v holds margins and the runner-up conf − v goes. */
-static void emit_f32(FILE *f, const double *v, const double *conf, size_t n, float *buf,
-                     uint32_t *crc)
+/* ---- reading ---- */
+
+/*
+ * The range checks of a mapped file, run on every hit: loops of a fixed CHECK_BLOCK values (which
+ * the compiler vectorizes) and the tail. Each returns true when every value is in range.
+ */
+#define CHECK_BLOCK 512
+
+NN_VECTOR_CLONES
+static bool u8_below(const uint8_t *v, size_t n, size_t c)
 {
-	for (size_t i0 = 0; i0 < n; i0 += BLOCK_VALUES) {
-		size_t nb = n - i0 < BLOCK_VALUES ? n - i0 : BLOCK_VALUES;
-		for (size_t k = 0; k < nb; k++)
-			buf[k] = conf ? (float)(conf[i0 + k] - v[i0 + k]) : (float)v[i0 + k];
-		emit(f, buf, nb * sizeof *buf, crc);
+	if (c > UINT8_MAX)
+		return true;
+	uint8_t lim = (uint8_t)c, bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= v[i + k] >= lim;
+	for (; i < n; i++)
+		bad |= v[i] >= lim;
+	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool u16_below(const uint16_t *v, size_t n, size_t c)
+{
+	if (c > UINT16_MAX)
+		return true;
+	uint16_t lim = (uint16_t)c, bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= v[i + k] >= lim;
+	for (; i < n; i++)
+		bad |= v[i] >= lim;
+	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool i32_below(const int32_t *v, size_t n, size_t c)
+{
+	uint32_t lim = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c, bad = 0;
+	for (size_t i = 0; i < n; i++)
+		bad |= (uint32_t)v[i] >= lim; /* a negative id is a huge one */
+	return !bad;
+}
+
+/* Each of the n values in [0, lim[i]] (lim NULL: [0, 1]); false for NaN. */
+NN_VECTOR_CLONES
+static bool f32_in(const float *v, const float *lim, size_t n)
+{
+	int32_t bad = 0;
+	size_t i = 0;
+	if (lim) {
+		for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+			for (size_t k = 0; k < CHECK_BLOCK; k++)
+				bad |= !(v[i + k] >= 0.0f) | !(v[i + k] <= lim[i + k]);
+		for (; i < n; i++)
+			bad |= !(v[i] >= 0.0f) | !(v[i] <= lim[i]);
+	} else {
+		for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+			for (size_t k = 0; k < CHECK_BLOCK; k++)
+				bad |= !(v[i + k] >= 0.0f) | !(v[i + k] <= 1.0f);
+		for (; i < n; i++)
+			bad |= !(v[i] >= 0.0f) | !(v[i] <= 1.0f);
+	}
+	return !bad;
+}
+
+NN_VECTOR_CLONES
+static bool f64_in(const double *v, size_t n)
+{
+	int64_t bad = 0;
+	size_t i = 0;
+	for (; i + CHECK_BLOCK <= n; i += CHECK_BLOCK)
+		for (size_t k = 0; k < CHECK_BLOCK; k++)
+			bad |= !(v[i + k] >= 0.0) | !(v[i + k] <= 1.0);
+	for (; i < n; i++)
+		bad |= !(v[i] >= 0.0) | !(v[i] <= 1.0);
+	return !bad;
+}
+
+/* True when every one of the n ids of size bytes at p is below c. */
+static bool ids_ok(const void *p, uint8_t size, size_t n, size_t c)
+{
+	return size == 1 ? u8_below(p, n, c) : size == 2 ? u16_below(p, n, c) : i32_below(p, n, c);
+}
+
+/* True when each of the n values at p is in [0, 1] (false for NaN), and with lim at most lim[i]. */
+static bool vals_ok(const void *p, const void *lim, uint8_t size, size_t n)
+{
+	return size == 4 ? f32_in(p, lim, n) : f64_in(p, n);
+}
+
+/*
+ * Checks the mapped file at map (flen bytes) against key, s and m's expected sizes, hashing and
+ * range-checking it a chunk at a time: returns true when every byte is as written and every value
+ * in range.
+ */
+static bool check_map(const uint8_t *map, uint64_t flen, const char *key, const struct study *s,
+                      const struct model *m, const uint64_t off[N_SECTIONS],
+                      const uint64_t len[N_SECTIONS])
+{
+	size_t klen = strlen(key), n = s->n, c = m->probs.cols;
+	uint8_t want[DCACHE_HEAD];
+	make_head(want, klen, n, c, m);
+	if (memcmp(map, want, DCACHE_HEAD) != 0 || memcmp(map + DCACHE_HEAD, key, klen) != 0)
+		return false;
+	XXH3_state_t *st = XXH3_createState();
+	if (!st || XXH3_64bits_reset(st) == XXH_ERROR) {
+		XXH3_freeState(st);
+		return false;
+	}
+	bool ok = XXH3_64bits_update(st, map, off[0]) == XXH_OK; /* header, key, padding */
+	for (int k = 0; ok && k < N_SECTIONS; k++) {
+		uint8_t size = k < 2 ? m->id_size : m->val_size;
+		size_t per = DCACHE_CHUNK / size;
+		uint64_t end = k + 1 < N_SECTIONS ? off[k + 1] : flen - sizeof(uint64_t);
+		for (size_t i0 = 0; ok && i0 < n; i0 += per) {
+			size_t nb = n - i0 < per ? n - i0 : per;
+			const uint8_t *p = map + off[k] + (uint64_t)i0 * size;
+			if (k < 2)
+				ok = ids_ok(p, size, nb, c);
+			else /* the runner-up is at most p(pred); a margin is in [0, 1] */
+				ok = vals_ok(p,
+				             k == 4 && size == 4 ? map + off[2] + i0 * size : NULL,
+				             size, nb);
+			ok = ok && XXH3_64bits_update(st, p, nb * size) == XXH_OK;
+		}
+		uint64_t tail = off[k] + len[k]; /* the padding up to the next array */
+		ok = ok && XXH3_64bits_update(st, map + tail, end - tail) == XXH_OK;
+	}
+	ok = ok && XXH3_64bits_digest(st) == get_u64(map + flen - sizeof(uint64_t));
+	XXH3_freeState(st);
+	return ok;
+}
+
+static int load_fd(int fd, const char *key, const struct study *s, struct model *m)
+{
+	struct stat st;
+	size_t klen = strlen(key);
+	uint64_t off[N_SECTIONS], len[N_SECTIONS];
+	uint64_t flen = layout(s->n, klen, m->id_size, m->val_size, off, len);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != flen ||
+	    flen > SIZE_MAX)
+		return -1;
+	/*
+	 * Private and read-only: the arrays point into it (model_derived_writable() gives written
+	 * pages their own copies). A rewrite of the cache goes to a new file renamed over this one
+	 * (outfile.h), and an eviction unlinks it; either leaves this mapping as it was.
+	 */
+	int flags = MAP_PRIVATE;
+#ifdef MAP_POPULATE
+	flags |= MAP_POPULATE; /* every page is read by the check below anyway */
+#endif
+	uint8_t *map = mmap(NULL, (size_t)flen, PROT_READ, flags, fd, 0);
+	if (map == MAP_FAILED)
+		return -1;
+	if (!check_map(map, flen, key, s, m, off, len)) {
+		munmap(map, (size_t)flen);
+		return -1;
+	}
+	model_derived_free(m);
+	m->d_map = map;
+	m->d_map_len = (size_t)flen;
+	m->d_pred = map + off[0];
+	m->d_rank = map + off[1];
+	m->d_conf = map + off[2];
+	m->d_p_label = map + off[3];
+	m->d_second = map + off[4];
+	return 0;
+}
+
+int derive_cache_load(const char *dir, const char *key, const struct study *s, struct model *m)
+{
+	if (!little_endian() || s->n == 0)
+		return -1;
+	char *path = derive_cache_path(dir, key);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	free(path);
+	if (fd < 0)
+		return -1;
+	int rc = load_fd(fd, key, s, m);
+	if (rc == 0)
+		cache_touch_fd(fd); /* recently used: kept longest by the size cap */
+	close(fd);
+	return rc;
+}
+
+/* ---- writing ---- */
+
+static void emit(FILE *f, const void *p, size_t len, XXH3_state_t *st)
+{
+	fwrite(p, 1, len, f);
+	XXH3_64bits_update(st, p, len);
+}
+
+/* Writes zero bytes up to offset `to` from `at`. */
+static void pad(FILE *f, uint64_t at, uint64_t to, XXH3_state_t *st)
+{
+	static const uint8_t zeros[DCACHE_ALIGN];
+	while (at < to) {
+		size_t k = to - at < sizeof zeros ? (size_t)(to - at) : sizeof zeros;
+		emit(f, zeros, k, st);
+		at += k;
 	}
 }
 
 int derive_cache_store(const char *dir, const char *key, const struct study *s,
                        const struct model *m)
 {
-	if (!little_endian())
+	if (!little_endian() || !model_has_probs(m) || s->n == 0)
 		return -1;
 	if (mkdir_p(dir, 0700) < 0)
 		return -1;
 	size_t klen = strlen(key), n = s->n, c = m->probs.cols;
-	uint32_t kind = fits_f32(m, n, c) ? KIND_F32 : KIND_F64;
+	uint64_t off[N_SECTIONS], len[N_SECTIONS];
+	layout(n, klen, m->id_size, m->val_size, off, len);
+	XXH3_state_t *st = XXH3_createState();
+	if (!st || XXH3_64bits_reset(st) == XXH_ERROR) {
+		XXH3_freeState(st);
+		return -1;
+	}
 	char *path = derive_cache_path(dir, key);
 	struct outfile out = {0};
 	struct nn_err err = {0};
@@ -364,37 +423,24 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 	if (rc < 0) {
 		free(path);
 		outfile_discard(&out);
+		XXH3_freeState(st);
 		return -1;
 	}
-	uint32_t crc = (uint32_t)crc32(0, Z_NULL, 0);
-	uint8_t head[16], meta[16];
-	memcpy(head, DCACHE_MAGIC, 8);
-	put_u32(head + 8, DCACHE_VERSION);
-	put_u32(head + 12, (uint32_t)klen);
-	put_u64(meta, n);
-	put_u32(meta + 8, kind);
-	put_u32(meta + 12, (uint32_t)c);
-	emit(out.f, head, sizeof head, &crc);
-	emit(out.f, key, klen, &crc);
-	emit(out.f, meta, sizeof meta, &crc);
-	emit(out.f, m->pred, n * sizeof *m->pred, &crc);
-	emit(out.f, m->rank, n * sizeof *m->rank, &crc);
-	if (kind == KIND_F32) {
-		float *buf = xcalloc(BLOCK_VALUES, sizeof *buf);
-		emit_f32(out.f, m->conf, NULL, n, buf, &crc);
-		emit_f32(out.f, m->p_label, NULL, n, buf, &crc);
-		if (c > 1)
-			emit_f32(out.f, m->margin, m->conf, n, buf, &crc);
-		else
-			emit_f32(out.f, m->conf, NULL, n, buf, &crc); /* unused when c = 1 */
-		free(buf);
-	} else {
-		emit(out.f, m->conf, n * sizeof *m->conf, &crc);
-		emit(out.f, m->p_label, n * sizeof *m->p_label, &crc);
-		emit(out.f, m->margin, n * sizeof *m->margin, &crc);
+	uint8_t head[DCACHE_HEAD];
+	make_head(head, klen, n, c, m);
+	emit(out.f, head, sizeof head, st);
+	emit(out.f, key, klen, st);
+	uint64_t at = DCACHE_HEAD + klen;
+	const void *arrays[N_SECTIONS] = {m->d_pred, m->d_rank, m->d_conf, m->d_p_label,
+	                                  m->d_second};
+	for (int k = 0; k < N_SECTIONS; k++) {
+		pad(out.f, at, off[k], st);
+		emit(out.f, arrays[k], (size_t)len[k], st);
+		at = off[k] + len[k];
 	}
-	uint8_t tail[4];
-	put_u32(tail, crc);
+	uint8_t tail[8];
+	put_u64(tail, XXH3_64bits_digest(st));
+	XXH3_freeState(st);
 	fwrite(tail, 1, sizeof tail, out.f);
 	rc =
 	    outfile_finish(&out, &err) == 0 && outfile_commit(&out, true, NULL, &err) == 0 ? 0 : -1;

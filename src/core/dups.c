@@ -274,9 +274,10 @@ static size_t make_groups(const struct study *s, const struct dups_opts *o, cons
 				continue;
 			size_t g = 0;
 			if (o->classes) {
-				if (o->classes[i] < 0 || (size_t)o->classes[i] >= ng)
+				int32_t pc = model_pred(o->classes, i);
+				if (pc < 0 || (size_t)pc >= ng)
 					continue;
-				g = (size_t)o->classes[i];
+				g = (size_t)pc;
 			}
 			if (pass == 0)
 				st[g + 1]++;

@@ -63,6 +63,12 @@ static double eval_num(const struct node *n, size_t i)
 		return n->num;
 	case N_INTS:
 		return n->ints[i];
+	case N_PRED:
+		return model_pred(n->model, i);
+	case N_CONF:
+		return model_conf(n->model, i);
+	case N_MARGIN:
+		return model_margin(n->model, i);
 	case N_FLOATS:
 		return n->floats[i];
 	case N_ACT:
@@ -86,7 +92,7 @@ static double eval_num(const struct node *n, size_t i)
 	case N_CORRECT: {
 		unsigned right = 0;
 		for (size_t k = 0; k < n->s->n_models; k++)
-			right += n->s->models[k].pred[i] == n->s->labels[i];
+			right += model_pred(&n->s->models[k], i) == n->s->labels[i];
 		return right;
 	}
 	case N_INDEX:
@@ -204,6 +210,18 @@ static void block_num(const struct node *n, size_t i0, size_t cnt, double *v, co
 	case N_INTS:
 		for (size_t k = 0; k < cnt; k++)
 			v[k] = n->ints[i0 + k];
+		return;
+	case N_PRED:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = model_pred(n->model, i0 + k);
+		return;
+	case N_CONF:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = model_conf(n->model, i0 + k);
+		return;
+	case N_MARGIN:
+		for (size_t k = 0; k < cnt; k++)
+			v[k] = model_margin(n->model, i0 + k);
 		return;
 	case N_FLOATS:
 		memcpy(v, n->floats + i0, cnt * sizeof *v);

@@ -332,10 +332,10 @@ static struct node *parse_model_fn(struct parser *p, const char *fn, size_t name
 	if (!m)
 		return NULL;
 	bool is_p = strcmp(fn, "p") == 0;
-	if (m->src == SRC_PRED || !m->conf)
+	if (m->src == SRC_PRED || !model_has_probs(m))
 		return filter_fail(p, mpos, "model '%s' has only predictions", buf);
 	if (is_p ? !m->probs.data || m->probs.cols != p->s->n_classes || m->probs.rows < p->s->n
-	         : !m->margin)
+	         : !model_has_probs(m))
 		return filter_fail(p, mpos, "model '%s' has no usable %s", buf,
 		                   is_p ? "probabilities" : "margins");
 	filter_lex_next(p);
@@ -354,8 +354,8 @@ static struct node *parse_model_fn(struct parser *p, const char *fn, size_t name
 		n->arr = &m->probs;
 		n->b = c;
 	} else {
-		n = node_new(p, N_FLOATS, TY_NUM, name_pos, 0);
-		n->floats = strcmp(fn, "conf") == 0 ? m->conf : m->margin;
+		n = node_new(p, strcmp(fn, "conf") == 0 ? N_CONF : N_MARGIN, TY_NUM, name_pos, 0);
+		n->model = m;
 	}
 	if (!expect(p, T_RP, "')'"))
 		return NULL;
@@ -440,8 +440,8 @@ static struct node *parse_name(struct parser *p)
 	} else if (strcmp(name, "correct") == 0 || strcmp(name, "right") == 0) {
 		n = node_new(p, N_CORRECT, TY_NUM, pos, end);
 	} else if ((m = study_model_index(s, name)) >= 0) {
-		n = node_new(p, N_INTS, TY_CLASS, pos, end);
-		n->ints = s->models[m].pred;
+		n = node_new(p, N_PRED, TY_CLASS, pos, end);
+		n->model = &s->models[m];
 	} else if ((c = study_class_index(s, name)) >= 0) {
 		n = node_new(p, N_CONST, TY_CLASS, pos, end);
 		n->num = c;

@@ -89,7 +89,7 @@ static void cells_f1(const struct cell *cells, const int64_t *w, size_t k, size_
 void gate_compare(const struct study *s, size_t na, size_t nb, enum gate_metric metric,
                   double alpha, unsigned reps, uint64_t seed, struct gate_result *out)
 {
-	const int32_t *pa = s->models[na].pred, *pb = s->models[nb].pred;
+	const struct model *ma = &s->models[na], *mb = &s->models[nb];
 	size_t c = s->n_classes;
 	*out = (struct gate_result){.metric = metric, .alpha = alpha, .upper = NAN, .seed = seed};
 	uint64_t *keys = xcalloc(s->n ? s->n : 1, sizeof *keys);
@@ -98,12 +98,12 @@ void gate_compare(const struct study *s, size_t na, size_t nb, enum gate_metric 
 	for (size_t i = 0; i < s->n; i++) {
 		if (study_removed(s, i))
 			continue;
-		int32_t y = s->labels[i];
-		right_a += pa[i] == y;
-		right_b += pb[i] == y;
-		out->only_base += pa[i] == y && pb[i] != y;
-		out->only_new += pb[i] == y && pa[i] != y;
-		keys[n++] = ((uint64_t)y * c + (uint64_t)pa[i]) * c + (uint64_t)pb[i];
+		int32_t y = s->labels[i], pa = model_pred(ma, i), pb = model_pred(mb, i);
+		right_a += pa == y;
+		right_b += pb == y;
+		out->only_base += pa == y && pb != y;
+		out->only_new += pb == y && pa != y;
+		keys[n++] = ((uint64_t)y * c + (uint64_t)pa) * c + (uint64_t)pb;
 	}
 	out->n = n;
 	if (metric == GATE_ACCURACY) {

@@ -196,7 +196,7 @@ double prob_src_p_label(const struct prob_src *ps, size_t i, double *row, struct
 	if (l == ps->s->labels[i]) {
 		double sum = 0;
 		for (size_t k = 0; k < ps->nm; k++)
-			sum = k ? sum + ps->m[k]->p_label[i] : ps->m[k]->p_label[i];
+			sum = k ? sum + model_p_label(ps->m[k], i) : model_p_label(ps->m[k], i);
 		return ps->nm > 1 ? sum / (double)ps->nm : sum;
 	}
 	prob_src_rows(ps, i, 1, row, sc);
@@ -293,11 +293,11 @@ static double model_iies(const struct model *m, size_t i, int32_t l, const struc
                          double *row)
 {
 	if (m->src == SRC_PRED)
-		return m->pred[i] == l ? 0.5 : 1.0;
+		return model_pred(m, i) == l ? 0.5 : 1.0;
 	if (l == s->labels[i])
-		return (m->conf[i] + 1.0 - m->p_label[i]) / 2.0;
+		return (model_conf(m, i) + 1.0 - model_p_label(m, i)) / 2.0;
 	derive_model_row(m, i, s->n_classes, row);
-	return (m->conf[i] + 1.0 - row[l]) / 2.0;
+	return (model_conf(m, i) + 1.0 - row[l]) / 2.0;
 }
 
 int issues_iies(const struct study *s, int model, double *out, struct nn_err *err)
@@ -335,17 +335,17 @@ static int issues_consensus(const struct study *s, const struct issue_opts *o,
 				continue;
 			const struct model *md = &s->models[m];
 			sum += model_iies(md, i, labels[i], s, row);
-			disagree += md->pred[i] != labels[i];
-			votes[md->pred[i]]++;
+			disagree += model_pred(md, i) != labels[i];
+			votes[model_pred(md, i)]++;
 		}
 		int32_t best = 0;
 		for (size_t m = 0; m < s->n_models; m++) {
-			int32_t p = s->models[m].pred[i];
+			int32_t p = model_pred(&s->models[m], i);
 			if (votes[p] > votes[best] || (votes[p] == votes[best] && p < best))
 				best = p;
 		}
 		for (size_t m = 0; m < s->n_models; m++)
-			votes[s->models[m].pred[i]] = 0;
+			votes[model_pred(&s->models[m], i)] = 0;
 		score[i] = sum / (double)nm;
 		tie[i] = (double)disagree / (double)nm;
 		flag[i] = 2 * disagree > nm;

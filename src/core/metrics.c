@@ -18,6 +18,61 @@ static double safe_div(double a, double b)
 	return b > 0 ? a / b : 0.0;
 }
 
+/* What metrics_model() counts in its one pass over the rows. */
+struct model_pass {
+	const uint8_t *status;
+	int64_t *confusion;
+	size_t c, used;
+	int64_t correct, topk_hits[TOPK_MAX], bin_n[ECE_BINS], bin_correct[ECE_BINS];
+	double bin_conf[ECE_BINS];
+};
+
+/*
+ * The pass over rows idx[0..n) (every row without idx): confusion counts, and with probs the top-k
+ * hits (a k not in use is 0) and the calibration bins. Inlined with constant id_size and val_size,
+ * so that each copy reads its arrays directly: locals instead of struct fields, no libm call per
+ * row.
+ */
+static inline __attribute__((always_inline)) void
+model_pass(struct model_pass *ps, const struct study *s, const struct model *m, const uint32_t *idx,
+           size_t n, bool probs, uint8_t id_size, uint8_t val_size, int32_t k0, int32_t k1,
+           int32_t k2)
+{
+	const int32_t *labels = s->labels;
+	const uint8_t *status = ps->status;
+	int64_t correct = 0, *confusion = ps->confusion, h0 = 0, h1 = 0, h2 = 0;
+	size_t used = 0, c = ps->c;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		if (status &&
+		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
+			continue;
+		used++;
+		int32_t y = labels[i], p = model_id_at(m->d_pred, id_size, i);
+		confusion[(size_t)y * c + (size_t)p]++;
+		bool ok = y == p;
+		correct += ok;
+		if (!probs)
+			continue;
+		int32_t rk = model_id_at(m->d_rank, id_size, i);
+		h0 += rk < k0;
+		h1 += rk < k1;
+		h2 += rk < k2;
+		double conf = model_val_at(m->d_conf, val_size, i), x = conf * ECE_BINS;
+		long t = (long)x;                 /* truncated toward zero, */
+		long b = t + (x > (double)t) - 1; /* so this is ceil(x) − 1 exactly */
+		b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
+		ps->bin_n[b]++;
+		ps->bin_correct[b] += ok;
+		ps->bin_conf[b] += conf;
+	}
+	ps->correct = correct;
+	ps->used = used;
+	ps->topk_hits[0] = h0;
+	ps->topk_hits[1] = h1;
+	ps->topk_hits[2] = h2;
+}
+
 void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t n_idx,
                    struct model_metrics *out)
 {
@@ -28,51 +83,33 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 	out->c = c;
 	out->confusion = xcalloc(c * c, sizeof *out->confusion);
 	out->per_class = xcalloc(c, sizeof *out->per_class);
-	out->has_probs = m->conf != NULL;
+	out->has_probs = model_has_probs(m);
 
 	static const int ks[TOPK_MAX] = {2, 3, 5};
-	int64_t topk_hits[TOPK_MAX] = {0};
 	for (int t = 0; t < TOPK_MAX; t++)
 		if ((size_t)ks[t] < c && out->has_probs)
 			out->topk_k[out->n_topk++] = ks[t];
 
-	int64_t bin_n[ECE_BINS] = {0}, bin_correct[ECE_BINS] = {0};
-	double bin_conf[ECE_BINS] = {0};
-	size_t used = 0;
-	/* One pass over the rows, the hot loop of a reopened `report`: locals instead of out->, no
-	 * libm call per row, and the top-k counts unrolled for the (at most three) k in use. */
-	const int32_t *labels = s->labels, *pred = m->pred, *rank = m->rank;
-	const double *confs = m->conf;
-	const uint8_t *status = s->status;
-	const bool probs = out->has_probs;
+	struct model_pass ps = {.status = s->status, .confusion = out->confusion, .c = c};
 	const int32_t k0 = out->n_topk > 0 ? out->topk_k[0] : 0,
 	              k1 = out->n_topk > 1 ? out->topk_k[1] : 0,
 	              k2 = out->n_topk > 2 ? out->topk_k[2] : 0;
-	int64_t correct = 0, *confusion = out->confusion;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = at(idx, k);
-		if (status &&
-		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
-			continue;
-		used++;
-		int32_t y = labels[i], p = pred[i];
-		confusion[(size_t)y * c + (size_t)p]++;
-		bool ok = y == p;
-		correct += ok;
-		if (!probs)
-			continue;
-		int32_t rk = rank[i];
-		topk_hits[0] += rk < k0; /* a k not in use is 0: no rank is below it */
-		topk_hits[1] += rk < k1;
-		topk_hits[2] += rk < k2;
-		double conf = confs[i], x = conf * ECE_BINS;
-		long t = (long)x;                 /* truncated toward zero, */
-		long b = t + (x > (double)t) - 1; /* so this is ceil(x) − 1 exactly */
-		b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
-		bin_n[b]++;
-		bin_correct[b] += ok;
-		bin_conf[b] += conf;
-	}
+	/* one copy of the loop per storage of the model's arrays (study.h), each with its reads
+	 * inlined: the hot loop of a reopened `report` */
+	if (!out->has_probs)
+		model_pass(&ps, s, m, idx, n, false, m->id_size, 8, k0, k1, k2);
+	else if (m->id_size == 1 && m->val_size == 4)
+		model_pass(&ps, s, m, idx, n, true, 1, 4, k0, k1, k2);
+	else if (m->id_size == 1)
+		model_pass(&ps, s, m, idx, n, true, 1, 8, k0, k1, k2);
+	else if (m->id_size == 2 && m->val_size == 4)
+		model_pass(&ps, s, m, idx, n, true, 2, 4, k0, k1, k2);
+	else
+		model_pass(&ps, s, m, idx, n, true, m->id_size, m->val_size, k0, k1, k2);
+	int64_t *bin_n = ps.bin_n, *bin_correct = ps.bin_correct, *topk_hits = ps.topk_hits;
+	double *bin_conf = ps.bin_conf;
+	int64_t correct = ps.correct;
+	size_t used = ps.used;
 	out->correct = correct;
 	n = used; /* removed instances left the metrics */
 	out->n = n;
@@ -127,7 +164,7 @@ int metrics_correct_count(const struct study *s, size_t i)
 {
 	int k = 0;
 	for (size_t m = 0; m < s->n_models; m++)
-		k += s->models[m].pred[i] == s->labels[i];
+		k += model_pred(&s->models[m], i) == s->labels[i];
 	return k;
 }
 
@@ -137,16 +174,21 @@ void metrics_n_correct(const struct study *s, const uint32_t *idx, size_t n_idx,
 	memset(hist, 0, (nm + 1) * sizeof *hist);
 	const int32_t *labels = s->labels;
 	const uint8_t *status = s->status;
-	const int32_t *pred[3] = {nm > 0 ? s->models[0].pred : NULL,
-	                          nm > 1 ? s->models[1].pred : NULL,
-	                          nm > 2 ? s->models[2].pred : NULL};
+	const struct model *md = s->models;
+	bool bytes = nm == 3 && md[0].id_size == 1 && md[1].id_size == 1 && md[2].id_size == 1;
+	const uint8_t *p0 = bytes ? md[0].d_pred : NULL, *p1 = bytes ? md[1].d_pred : NULL,
+	              *p2 = bytes ? md[2].d_pred : NULL;
 	for (size_t k = 0; k < n; k++) {
 		size_t i = at(idx, k);
 		if (status && status[i] == STATUS_REMOVED)
 			continue;
 		int32_t y = labels[i];
-		if (nm == 3) /* the common case, unrolled: metrics_correct_count() */
-			hist[(pred[0][i] == y) + (pred[1][i] == y) + (pred[2][i] == y)]++;
+		if (bytes) /* the common case, unrolled and read directly: metrics_correct_count()
+		            */
+			hist[(p0[i] == y) + (p1[i] == y) + (p2[i] == y)]++;
+		else if (nm == 3)
+			hist[(model_pred(&md[0], i) == y) + (model_pred(&md[1], i) == y) +
+			     (model_pred(&md[2], i) == y)]++;
 		else
 			hist[metrics_correct_count(s, i)]++;
 	}
@@ -266,11 +308,48 @@ void metrics_pair_bootstrap(const struct agreement *ag, size_t n, unsigned reps,
 	free(d);
 }
 
+/* What metrics_pair() counts in its pass over the rows. */
+struct pair_pass {
+	int64_t (*cnt)[4], *marg_a, *marg_b, agree;
+	size_t used;
+};
+
+/*
+ * The pass over rows idx[0..n) (every row without idx) of the predictions pa and pb (sa and sb
+ * bytes each, study.h): the four outcomes per true class, the agreement and the marginals.
+ * Inlined with constant sizes, like model_pass(), and with the arrays in locals: the counts'
+ * stores cannot then make the compiler read the models' fields again on every row.
+ */
+static inline __attribute__((always_inline)) void pair_pass(struct pair_pass *pp,
+                                                            const struct study *s, const void *pa,
+                                                            const void *pb, const uint32_t *idx,
+                                                            size_t n, uint8_t sa, uint8_t sb)
+{
+	const int32_t *labels = s->labels;
+	const uint8_t *status = s->status;
+	int64_t(*cnt)[4] = pp->cnt, *marg_a = pp->marg_a, *marg_b = pp->marg_b, agree = 0;
+	size_t used = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = at(idx, k);
+		if (status &&
+		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
+			continue;
+		used++;
+		int32_t y = labels[i], ya = model_id_at(pa, sa, i), yb = model_id_at(pb, sb, i);
+		cnt[y][(ya != y) * 2 + (yb != y)]++;
+		agree += ya == yb;
+		marg_a[ya]++;
+		marg_b[yb]++;
+	}
+	pp->agree = agree;
+	pp->used = used;
+}
+
 void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
                   unsigned reps, uint64_t seed, struct pair_metrics *out)
 {
 	size_t n = idx ? n_idx : s->n, c = s->n_classes;
-	const int32_t *pa = s->models[a].pred, *pb = s->models[b].pred;
+	const struct model *ma = &s->models[a], *mb = &s->models[b];
 	memset(out, 0, sizeof *out);
 	out->a = a;
 	out->b = b;
@@ -282,20 +361,13 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 	/* counts per true class of the four outcomes, indexed by (a wrong)·2 + (b wrong): no branch
 	 * on how the models did (they are right at random as far as the predictor can tell) */
 	int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
-	const int32_t *labels = s->labels;
-	const uint8_t *status = s->status;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = at(idx, k);
-		if (status &&
-		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
-			continue;
-		used++;
-		int32_t y = labels[i], ya = pa[i], yb = pb[i];
-		cnt[y][(ya != y) * 2 + (yb != y)]++;
-		agree += ya == yb;
-		marg_a[ya]++;
-		marg_b[yb]++;
-	}
+	struct pair_pass pp = {.cnt = cnt, .marg_a = marg_a, .marg_b = marg_b};
+	if (ma->id_size == 1 && mb->id_size == 1) /* one copy per storage, its reads inlined */
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, 1, 1);
+	else
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, ma->id_size, mb->id_size);
+	agree = pp.agree;
+	used = pp.used;
 	for (size_t j = 0; j < c; j++) {
 		struct agreement *g = &out->per_class[j];
 		g->both_correct = cnt[j][0];

@@ -56,14 +56,14 @@ int overview_compute(const struct study *s, size_t model, struct nn_progress *pr
 	}
 	if (prog)
 		atomic_store(&prog->total, N);
-	const int32_t *pred = s->models[model].pred;
+	const struct model *md = &s->models[model];
 	/* counts per (label, prediction), then the cells in label and prediction order */
 	size_t *cnt = xcalloc(C ? C * C : 1, sizeof *cnt);
 	for (size_t i = 0; i < N; i++) {
 		if (settled(s, i))
 			out->n_settled++;
-		else if (pred[i] != s->labels[i])
-			cnt[(size_t)s->labels[i] * C + (size_t)pred[i]]++;
+		else if (model_pred(md, i) != s->labels[i])
+			cnt[(size_t)s->labels[i] * C + (size_t)model_pred(md, i)]++;
 	}
 	out->rows = xcalloc(C ? C : 1, sizeof *out->rows);
 	/* where (label, prediction)'s cell is: its row and position, for the fill below */
@@ -92,8 +92,8 @@ int overview_compute(const struct study *s, size_t model, struct nn_progress *pr
 	}
 	int rc = 0;
 	for (size_t i = 0; i < N; i++) {
-		if (!settled(s, i) && pred[i] != s->labels[i]) {
-			size_t l = (size_t)s->labels[i], p = (size_t)pred[i];
+		if (!settled(s, i) && model_pred(md, i) != s->labels[i]) {
+			size_t l = (size_t)s->labels[i], p = (size_t)model_pred(md, i);
 			struct overview_cell *c = &out->rows[row_of[l]].cells[cell_of[l * C + p]];
 			c->idx[c->n++] = (uint32_t)i;
 			double b = floor((iies[i] - 0.5) * 2 * OVERVIEW_BINS);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "nncmp/derive.h"
@@ -240,6 +241,33 @@ static int open_source(const struct study *s, struct npy *a, const char *path,
 	return open_matrix(a, path, shards, err);
 }
 
+/*
+ * The common case of load_class_vector: a mapped int32 or int64 vector in this machine's byte
+ * order, copied into v in one pass. False when it is not that, or holds a value that is not a
+ * class id (the general loop then names it).
+ */
+static bool ids_direct(const struct npy *a, int32_t *v)
+{
+	if (a->h.kind != NPY_INT || a->h.swap || !npy_contiguous(a) ||
+	    (a->h.itemsize != 4 && a->h.itemsize != 8) || (uintptr_t)a->data % a->h.itemsize != 0)
+		return false;
+	uint32_t bad = 0;
+	if (a->h.itemsize == 4) {
+		const int32_t *x = (const int32_t *)(const void *)a->data;
+		for (size_t i = 0; i < a->rows; i++) {
+			bad |= x[i] < 0;
+			v[i] = x[i];
+		}
+	} else {
+		const int64_t *x = (const int64_t *)(const void *)a->data;
+		for (size_t i = 0; i < a->rows; i++) {
+			bad |= x[i] < 0 || x[i] > INT32_MAX;
+			v[i] = (int32_t)x[i];
+		}
+	}
+	return !bad;
+}
+
 /* Reads an (N,) or (N, 1) integer vector of class ids into a new int32 array. */
 static int32_t *load_class_vector(const char *path, const struct strvec *shards, const char *what,
                                   size_t *n_out, struct nn_err *err)
@@ -261,6 +289,11 @@ static int32_t *load_class_vector(const char *path, const struct strvec *shards,
 		return NULL;
 	}
 	int32_t *v = xreallocarray(NULL, a.rows ? a.rows : 1, sizeof *v);
+	if (ids_direct(&a, v)) {
+		*n_out = a.rows;
+		npy_close(&a);
+		return v;
+	}
 	for (size_t i = 0; i < a.rows; i++) {
 		double x = npy_at(&a, i, 0);
 		if (!isfinite(x) || x != floor(x) || x < 0 || x > INT32_MAX) {
@@ -420,10 +453,11 @@ static int open_models(struct study *s, const struct manifest *mf, struct nn_err
 				                  mf->path ? mf->path : s->root, m->name);
 		if (m->src == SRC_PRED) {
 			size_t n;
-			m->pred = load_class_vector(m->src_path, &mm->src_shards,
-			                            "predicted class ids", &n, err);
-			if (!m->pred)
+			m->d_pred = load_class_vector(m->src_path, &mm->src_shards,
+			                              "predicted class ids", &n, err);
+			if (!m->d_pred)
 				return -1;
+			m->id_size = sizeof(int32_t);
 			if (n != s->n)
 				return nn_err_set(err, "%s: %zu row%s, but %s has %zu", m->src_path,
 				                  n, plural(n), s->labels_path, s->n);
@@ -529,8 +563,8 @@ static int settle_classes(struct study *s, struct nn_err *err)
 				c = (size_t)s->labels[i] + 1;
 		for (size_t k = 0; k < s->n_models; k++)
 			for (size_t i = 0; s->models[k].src == SRC_PRED && i < s->n; i++)
-				if ((size_t)s->models[k].pred[i] + 1 > c)
-					c = (size_t)s->models[k].pred[i] + 1;
+				if ((size_t)model_pred(&s->models[k], i) + 1 > c)
+					c = (size_t)model_pred(&s->models[k], i) + 1;
 	}
 	if (c > STUDY_MAX_CLASSES)
 		return nn_err_set(err, "%s: class ids up to %zu; at most %d classes are supported",
@@ -632,7 +666,7 @@ struct study *study_open(const char *path, struct nn_err *err)
 		rc = check_ids_in_range(s->labels, s->n, s->n_classes, s->labels_path, err);
 	for (size_t k = 0; rc == 0 && k < s->n_models; k++)
 		if (s->models[k].src == SRC_PRED)
-			rc = check_ids_in_range(s->models[k].pred, s->n, s->n_classes,
+			rc = check_ids_in_range(s->models[k].d_pred, s->n, s->n_classes,
 			                        s->models[k].src_path, err);
 	if (rc == 0 && mf.samples_shards.n > 1)
 		rc = samples_read_shards(s, (const char *const *)mf.samples_shards.v,
@@ -686,11 +720,7 @@ void study_free(struct study *s)
 		free(m->name);
 		free(m->src_path);
 		npy_close(&m->probs);
-		free(m->pred);
-		free(m->conf);
-		free(m->margin);
-		free(m->p_label);
-		free(m->rank);
+		model_derived_free(m);
 		for (size_t j = 0; j < m->n_layers; j++) {
 			free(m->layers[j].name);
 			free(m->layers[j].act_path);
@@ -759,11 +789,11 @@ double study_issue_score(const struct study *s, size_t i)
 	size_t n = 0, wrong = 0;
 	for (size_t k = 0; k < s->n_models; k++) {
 		const struct model *m = &s->models[k];
-		if (m->pred[i] != s->labels[i])
+		if (model_pred(m, i) != s->labels[i])
 			wrong++;
-		if (!m->conf)
+		if (!model_has_probs(m))
 			continue;
-		sum += (m->conf[i] + 1.0 - m->p_label[i]) / 2.0;
+		sum += (model_conf(m, i) + 1.0 - model_p_label(m, i)) / 2.0;
 		n++;
 	}
 	if (n)
@@ -779,4 +809,46 @@ uint8_t *study_decided_mask(const struct study *s)
 	for (size_t i = 0; i < s->n; i++)
 		m[i] = status_decided(s->status[i]);
 	return m;
+}
+
+void model_derived_alloc(struct model *m, size_t n, uint8_t id_size, uint8_t val_size,
+                         bool with_probs)
+{
+	model_derived_free(m);
+	m->id_size = id_size;
+	m->val_size = val_size;
+	m->d_pred = xcalloc_big(n, id_size);
+	if (!with_probs)
+		return;
+	m->d_rank = xcalloc_big(n, id_size);
+	m->d_conf = xcalloc_big(n, val_size);
+	m->d_p_label = xcalloc_big(n, val_size);
+	m->d_second = xcalloc_big(n, val_size);
+}
+
+void model_derived_free(struct model *m)
+{
+	if (m->d_map)
+		munmap(m->d_map, m->d_map_len);
+	else {
+		free(m->d_pred);
+		free(m->d_rank);
+		free(m->d_conf);
+		free(m->d_p_label);
+		free(m->d_second);
+	}
+	m->d_map = NULL;
+	m->d_map_len = 0;
+	m->d_pred = m->d_rank = m->d_conf = m->d_p_label = m->d_second = NULL;
+}
+
+void model_derived_writable(struct model *m)
+{
+	/* MAP_PRIVATE: a written page becomes the process's own copy */
+	if (m->d_map && mprotect(m->d_map, m->d_map_len, PROT_READ | PROT_WRITE) < 0) {
+		fprintf(stderr,
+		        "nncmp: cannot make the derived-data cache's mapping writable: %s\n",
+		        strerror(errno));
+		abort();
+	}
 }

@@ -92,7 +92,7 @@ static char *field_value(const struct app *app, size_t i, const char *field, cha
 	}
 	int m = study_model_index(s, field);
 	if (m >= 0) /* a model's name: its prediction */
-		return xstrdup(s->classes[s->models[m].pred[i]]);
+		return xstrdup(s->classes[model_pred(&s->models[m], i)]);
 	snprintf(why, size,
 	         "nothing called '%.40s' to copy (id, index, text, image, gt, given, split, or a "
 	         "model's name for its prediction)",

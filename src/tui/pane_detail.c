@@ -175,7 +175,7 @@ int detail_models(struct app *app, WINDOW *w, int y0, int x0, int rows, int cols
 		double p[TOP_P];
 		int n = top_probs(s, md, i, cls, p);
 		if (n == 0) {
-			int32_t pr = md->pred[i];
+			int32_t pr = model_pred(md, i);
 			x +=
 			    draw_safe(app, w, y, x, W - x, "predicts ", role_attr(ROLE_DIM), false);
 			draw_safe(app, w, y, x, W - x, app->class_names[pr],

@@ -246,7 +246,7 @@ static void instances_draw(struct app *app)
 		x += cols.truth + 1;
 		for (size_t k2 = 0; k2 < nmo && x < pn->w; k2++) {
 			size_t m = mo[k2];
-			int32_t p = s->models[m].pred[i];
+			int32_t p = model_pred(&s->models[m], i);
 			bool ok = p == truth;
 			int cp = class_pair(p, truth);
 			if (cp > 0) { /* DeepCompare: the prediction's hue on the truth's */
@@ -279,8 +279,8 @@ static void instances_draw(struct app *app)
 			x += cols.key + 1;
 		}
 		if (numbers && x < pn->w) {
-			if (ma->conf)
-				snprintf(buf, sizeof buf, "%*.3f", cols.conf, ma->conf[i]);
+			if (model_has_probs(ma))
+				snprintf(buf, sizeof buf, "%*.3f", cols.conf, model_conf(ma, i));
 			else
 				snprintf(buf, sizeof buf, "%*s", cols.conf, "-");
 			draw_safe(app, w, y, x, pn->w - x, buf, a, false);

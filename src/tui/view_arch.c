@@ -266,9 +266,13 @@ static void draw_change_line(struct app *app, const struct arch_ctx *c, WINDOW *
 		free(bn);
 		return;
 	}
+	const char *delta = glyph(app, "\xce\x94", "d"), *minus = glyph(app, "\xe2\x88\x92", "-");
 	snprintf(line, sizeof line,
 	         "weights of A vs B (%.100s vs %.100s): largest change %s; %s = ||B%sA||/||A|| ",
-	         an, bn, top, glyph(app, "\xce\x94", "d"), glyph(app, "\xe2\x88\x92", "-"));
+	         an, bn, top, delta, minus);
+	/* the scale (six levels) and the key need about 60 more columns: else the short form */
+	if (text_width(line) + 60 > W - 2)
+		snprintf(line, sizeof line, "%s vs %.40s, largest %s ", delta, bn, top);
 	free(an);
 	free(bn);
 	int x = 1 + draw_safe(app, w, 3, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
@@ -303,11 +307,15 @@ static void arch_draw(struct app *app, void *p, WINDOW *w, struct view_nav *nav)
 	         keymode_key(&arch_keys, "model-other", kb, sizeof kb), c->is_b ? "A" : "B");
 	free(mn);
 	draw_safe(app, w, 1, 1, W - 2, line, role_attr(ROLE_NORMAL), false);
-	draw_safe(
-	    app, w, 2, 1, W - 2,
+	static const char legend[] =
 	    "[A] activations in the study (bold; Enter: the neuron pane's layer), [W] weights; "
-	    "shapes without the batch dimension",
-	    role_attr(ROLE_DIM), false);
+	    "shapes without the batch dimension";
+	draw_safe(app, w, 2, 1, W - 2,
+	          (int)sizeof legend - 1 <= W - 2
+	              ? legend
+	              : "[A] activations (bold; Enter: the neuron pane's layer), [W] weights; "
+	                "no batch dimension",
+	          role_attr(ROLE_DIM), false);
 	draw_change_line(app, c, w, W);
 	const char *arrow = glyph(app, " \xe2\x86\x92 ", " -> ");
 	const char *times = glyph(app, "\xc3\x97", "x");

@@ -48,7 +48,7 @@ static void *byl_prepare(struct app *app, struct nn_err *err)
 	v->model = app->a;
 	v->images = s->images && app->gfx && gfx_mode(app->gfx) != GFX_NONE;
 	v->rows = xcalloc(s->n_classes ? s->n_classes : 1, sizeof *v->rows);
-	const int32_t *pred = s->models[app->a].pred;
+	const struct model *ma = &s->models[app->a];
 	size_t *fill = xcalloc(2 * (s->n_classes ? s->n_classes : 1), sizeof *fill);
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t k = 0; k < app->n_sel; k++) {
@@ -57,7 +57,7 @@ static void *byl_prepare(struct app *app, struct nn_err *err)
 			if (t < 0 || (size_t)t >= s->n_classes)
 				continue; /* removed by a decision */
 			struct byl_row *r = &v->rows[t];
-			int side = pred[i] != t;
+			int side = model_pred(ma, i) != t;
 			if (pass == 0)
 				r->n[side]++;
 			else
@@ -113,7 +113,7 @@ static void byl_cell(struct app *app, struct bylabel *v, WINDOW *w, int y, int x
 	char cap[96], idb[32];
 	attr_t a = role_attr(cur ? ROLE_SELECTION : wrong ? ROLE_WRONG : ROLE_DIM);
 	if (wrong) {
-		int32_t p = v->model < s->n_models ? s->models[v->model].pred[i] : -1;
+		int32_t p = v->model < s->n_models ? model_pred(&s->models[v->model], i) : -1;
 		const char *pn = p >= 0 && (size_t)p < s->n_classes
 		                     ? app_class_abbrev(app, cols - 2 > 1 ? cols - 2 : 1, NULL)[p]
 		                     : "?";
@@ -208,7 +208,8 @@ static void byl_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *nav
 		app_label_text(app, i, lab, sizeof lab);
 		char *id = text_sanitize(study_instance_id(s, i, idb, sizeof idb), !app->utf8);
 		snprintf(full, sizeof full, "%s: label %s, %.40s predicts %s", id, lab,
-		         app->model_names[v->model], app->class_names[s->models[v->model].pred[i]]);
+		         app->model_names[v->model],
+		         app->class_names[model_pred(&s->models[v->model], i)]);
 		free(id);
 		draw_safe(app, w, H - 1, 1, W - 2, full, role_attr(ROLE_NORMAL), false);
 	}

@@ -44,7 +44,7 @@ static void *calib_prepare(struct app *app, struct nn_err *err)
 	const struct study *s = app->s;
 	bool any = false;
 	for (size_t m = 0; m < s->n_models; m++)
-		any = any || s->models[m].conf;
+		any = any || model_has_probs(&s->models[m]);
 	if (!any) {
 		nn_err_set(err, "no model has probabilities or logits (only predictions)");
 		return NULL;
@@ -244,7 +244,7 @@ static int calib_act(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	size_t m = d->model[arg];
 	for (size_t k = 0; k < s->n_models; k++) {
 		m = (m + 1) % s->n_models;
-		if (s->models[m].conf)
+		if (model_has_probs(&s->models[m]))
 			break;
 	}
 	d->model[arg] = m;

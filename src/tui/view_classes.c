@@ -353,12 +353,18 @@ static void classes_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav 
 		snprintf(line, sizeof line, "model %.40s: computing %s (below, dimmed: %.40s)",
 		         s->models[d->want].name, glyph(app, "\xe2\x80\xa6", "..."),
 		         s->models[d->model].name);
-	else
+	else {
+		keymode_key(keys, "model", km, sizeof km);
+		keymode_key(keys, "layout", kl, sizeof kl);
 		snprintf(line, sizeof line,
 		         "model %.40s: distance between classes (mean 1 - P[other], both ways)   "
 		         "%s: next model   %s: layout / matrix",
-		         s->models[d->model].name, keymode_key(keys, "model", km, sizeof km),
-		         keymode_key(keys, "layout", kl, sizeof kl));
+		         s->models[d->model].name, km, kl);
+		if ((int)strlen(line) > W - 2) /* the keys stay readable at 100 columns */
+			snprintf(line, sizeof line,
+			         "model %.40s: mean 1 - P[other]   %s: next model   %s: layout",
+			         s->models[d->model].name, km, kl);
+	}
 	draw_text(app, w, 1, 1, W - 2, line, role_attr(ROLE_HEADER), false);
 	classes_body(app, d, w, nav);
 	if (stale)

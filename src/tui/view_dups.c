@@ -53,7 +53,7 @@ static int dups_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
 	struct dview *d = ctx;
 	const struct model *md = &d->s->models[d->m];
 	struct dups_opts o = {.act = &md->layers[d->l].act,
-	                      .classes = md->pred,
+	                      .classes = md,
 	                      .threshold = DUPS_VIEW_THRESHOLD,
 	                      .top = DUPS_VIEW_TOP};
 	if (dups_find(d->s, &o, prog, &d->res, err) != 0)
@@ -127,7 +127,8 @@ static void dups_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *na
 		}
 		if (x >= W)
 			continue;
-		draw_text(app, w, y, x, 12, s->classes[s->models[d->m].pred[p->a]], a, false);
+		draw_text(app, w, y, x, 12, s->classes[model_pred(&s->models[d->m], p->a)], a,
+		          false);
 		x += 13;
 		if (x >= W)
 			continue;

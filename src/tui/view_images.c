@@ -110,7 +110,8 @@ static void caption(struct app *app, WINDOW *w, int y, int x, int cols, size_t i
 {
 	const struct study *s = app->s;
 	int32_t t = s->labels[i];
-	bool ra = s->models[app->a].pred[i] == t, rb = s->models[app->b].pred[i] == t;
+	bool ra = model_pred(&s->models[app->a], i) == t,
+	     rb = model_pred(&s->models[app->b], i) == t;
 	int ab = 3; /* " AB" */
 	int tw = (cols - ab) / 2;
 	const char *truth = app_class_abbrev(app, tw < 1 ? 1 : tw, NULL)[t];

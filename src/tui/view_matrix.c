@@ -51,7 +51,7 @@ static void *matrix_prepare(struct app *app, struct nn_err *err)
 	matrices_subsets_by_group(&c->sets[0], s->labels, s->n_classes,
 	                          (const char *const *)app->class_names, sel, n);
 	/* the outcomes of the pair over the shown instances */
-	const int32_t *pa = s->models[app->a].pred, *pb = s->models[app->b].pred;
+	const struct model *pa = &s->models[app->a], *pb = &s->models[app->b];
 	uint32_t *buf = xcalloc(s->n ? s->n : 1, sizeof *buf);
 	static const char *const outcome[4] = {"both right", "only A right", "only B right",
 	                                       "both wrong"};
@@ -59,7 +59,8 @@ static void *matrix_prepare(struct app *app, struct nn_err *err)
 		size_t cnt = 0;
 		for (size_t j = 0; j < n; j++) {
 			uint32_t i = sel[j];
-			bool ra = pa[i] == s->labels[i], rb = pb[i] == s->labels[i];
+			bool ra = model_pred(pa, i) == s->labels[i],
+			     rb = model_pred(pb, i) == s->labels[i];
 			int o = ra && rb ? 0 : ra ? 1 : rb ? 2 : 3;
 			if (o == k)
 				buf[cnt++] = i;

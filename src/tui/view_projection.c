@@ -117,7 +117,7 @@ static size_t group_of(const struct proj_ctx *c, uint32_t i)
 {
 	if (c->colour == 0)
 		return (size_t)c->s->labels[i];
-	return c->s->models[c->a].pred[i] == c->s->labels[i] ? 0 : 1;
+	return model_pred(&c->s->models[c->a], i) == c->s->labels[i] ? 0 : 1;
 }
 
 static enum role group_role(const struct proj_ctx *c, size_t g)

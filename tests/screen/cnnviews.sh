@@ -110,6 +110,16 @@ keys c
 expect "c says why there is nothing to show" "models A and B have no layer with weights of the same shape"
 keys Escape
 
+echo "== digits at 100x30: the change line's short form keeps its scale and key"
+start C.UTF-8 100 30 demo-data/digits
+expect "the TUI opens" "899/899"
+keys A
+top=$(head -1 "$TMP/change" | sed 's/^largest change //; s/;$//')
+expect_re "the short form names B and the largest change ($top)" "^ Δ vs cnn_early, largest $top  0  ≥.*c: hide$"
+expect "the legend's short form" "[W] weights; no batch dimension"
+keys Escape q
+expect "q quits" "rc=0"
+
 echo "== folded blocks: a copy of digits whose cnn has 3 × [Conv2d → ReLU]"
 mkdir -p "$TMP/rep" && cp -r demo-data/digits/. "$TMP/rep/"
 $PY -c '

@@ -228,6 +228,7 @@ start C.UTF-8 100 30 "$C15"
 expect "the TUI opens" "300/300"
 keys X
 expect "X opens at 100x30" "Distances between classes"
+expect "at 100 columns the header's keys are not cut" "m: next model   v: layout"
 # the list beside the matrix has room for the part of the names after their shared "class-"
 # (cut to their width they all read "class…" or "…"); 3 decimals there
 short=$(json "'%.3f %s-%s' % (d['closest'][0]['distance'], d['closest'][0]['a'][len('class-'):], d['closest'][0]['b'][len('class-'):])" classes $C15 --model good --json)

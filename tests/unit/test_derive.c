@@ -55,9 +55,10 @@ static void test_fast_path_equals_definition(void **state)
 				d[j] = row[j];
 			int32_t p1, p2, r1, r2;
 			double c1, c2, m1, m2, l1, l2;
+			float s2;
 			const char *why = NULL;
 			int ref = derive_row(d, c, false, label, &p1, &c1, &m1, &l1, &r1, &why);
-			int fast = derive_row_f32(row, c, label, &p2, &c2, &m2, &l2, &r2);
+			int fast = derive_row_f32(row, c, label, &p2, &c2, &m2, &l2, &r2, &s2);
 			if (ref != 0) {
 				assert_int_equal(fast,
 				                 -1); /* a row off by the sum goes the slow way */
@@ -71,6 +72,15 @@ static void test_fast_path_equals_definition(void **state)
 				    "c %zu label %d: pred %d/%d conf %g/%g margin %g/%g p_label "
 				    "%g/%g rank %d/%d",
 				    c, label, p1, p2, c1, c2, m1, m2, l1, l2, r1, r2);
+			/* the runner-up, which a float model stores: the largest value but one copy
+			 * of the first maximum, and the margin is its difference in double */
+			double second = 0;
+			for (size_t j = 0; j < c; j++)
+				if (j != (size_t)p1 && d[j] > second)
+					second = d[j];
+			if ((double)s2 != second || (c > 1 && (double)c2 - (double)s2 != m1))
+				fail_msg("c %zu label %d: runner-up %g, want %g (margin %g)", c,
+				         label, (double)s2, second, m1);
 		}
 	}
 	assert_true(checked > 40000); /* nearly every row took the fast path */
@@ -82,13 +92,15 @@ static void test_refuses(void **state)
 	float row[12] = {0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.1f, 0.05f, 0.05f, 0.0f};
 	int32_t p, rk;
 	double cf, m, pl;
-	assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), 0);
+	float sc;
+	assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk, &sc), 0);
 	const float bad[] = {NAN, INFINITY, -0.25f, 0.5f};
 	for (size_t b = 0; b < sizeof bad / sizeof *bad; b++)
 		for (size_t at = 0; at < 12; at += 5) { /* in a full lane and in the tail */
 			float saved = row[at];
 			row[at] = bad[b];
-			assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk), -1);
+			assert_int_equal(derive_row_f32(row, 12, 3, &p, &cf, &m, &pl, &rk, &sc),
+			                 -1);
 			row[at] = saved;
 		}
 }

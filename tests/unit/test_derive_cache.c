@@ -1,8 +1,9 @@
 /*
  * test_derive_cache.c — the derived-data cache (derive_cache.h) gives back exactly what deriving
  * from the probabilities gives, value by value and bit for bit, and is a miss whenever it must
- * be: a damaged or truncated file, changed labels, a changed source, a source too fresh to trust,
- * NNCMP_CACHE=0.
+ * be: a damaged or truncated file, another version, another key, changed labels, a changed
+ * source, a source too fresh to trust, NNCMP_CACHE=0. A mapped file that is deleted or replaced
+ * keeps giving the values it held, and a relabel writes into the process's copy, not the file.
  */
 #include "testutil.h"
 
@@ -10,7 +11,10 @@
 #include <fcntl.h>
 #include <math.h>
 #include <sys/time.h>
+#include <unistd.h>
+#include <xxhash.h>
 
+#include "nncmp/derive.h"
 #include "nncmp/derive_cache.h"
 #include "nncmp/rng.h"
 #include "nncmp/study.h"
@@ -110,17 +114,19 @@ static void assert_same(const struct study *x, const struct study *y)
 	assert_int_equal(x->n_models, y->n_models);
 	for (size_t k = 0; k < x->n_models; k++) {
 		const struct model *a = &x->models[k], *b = &y->models[k];
+		assert_int_equal(a->id_size, b->id_size);
+		assert_int_equal(a->val_size, b->val_size);
 		for (size_t i = 0; i < x->n; i++) {
-			if (a->pred[i] != b->pred[i] || a->rank[i] != b->rank[i] ||
-			    memcmp(&a->conf[i], &b->conf[i], sizeof(double)) != 0 ||
-			    memcmp(&a->margin[i], &b->margin[i], sizeof(double)) != 0 ||
-			    memcmp(&a->p_label[i], &b->p_label[i], sizeof(double)) != 0)
+			double va[3] = {model_conf(a, i), model_margin(a, i), model_p_label(a, i)};
+			double vb[3] = {model_conf(b, i), model_margin(b, i), model_p_label(b, i)};
+			if (model_pred(a, i) != model_pred(b, i) ||
+			    model_rank(a, i) != model_rank(b, i) || memcmp(va, vb, sizeof va) != 0)
 				fail_msg(
 				    "model %s, row %zu: pred %d/%d rank %d/%d conf %.17g/%.17g "
 				    "margin %.17g/%.17g p %.17g/%.17g",
-				    a->name, i, a->pred[i], b->pred[i], a->rank[i], b->rank[i],
-				    a->conf[i], b->conf[i], a->margin[i], b->margin[i],
-				    a->p_label[i], b->p_label[i]);
+				    a->name, i, model_pred(a, i), model_pred(b, i),
+				    model_rank(a, i), model_rank(b, i), va[0], vb[0], va[1], vb[1],
+				    va[2], vb[2]);
 		}
 	}
 }
@@ -169,6 +175,12 @@ static void test_hit_is_exact(void **state)
 	clear_cache();
 	struct study *ref = open_uncached();
 	assert_int_equal(cache_files(), 0); /* NNCMP_CACHE=0 writes nothing */
+	/* the narrowest storage (study.h): ids in a byte, float32 probabilities' values as float */
+	for (size_t k = 0; k < 3; k++)
+		assert_int_equal(ref->models[k].id_size, 1);
+	assert_int_equal(ref->models[0].val_size, 4);
+	assert_int_equal(ref->models[1].val_size, 8);
+	assert_int_equal(ref->models[2].val_size, 8);
 	struct study *first = open_study();
 	assert_cached(first, false);
 	assert_int_equal(cache_files(), 3);
@@ -176,6 +188,8 @@ static void test_hit_is_exact(void **state)
 	struct study *again = open_study();
 	assert_cached(again, true);
 	assert_same(ref, again);
+	for (size_t k = 0; k < 3; k++) /* mapped, not copied */
+		assert_non_null(again->models[k].d_map);
 	study_free(ref);
 	study_free(first);
 	study_free(again);
@@ -206,6 +220,171 @@ static void damage(long from_end, bool truncate_file)
 		fclose(f);
 	}
 	closedir(d);
+}
+
+/* XORs the byte at `at` from the start of every cache file with x. */
+static void damage_at(long at, int x)
+{
+	DIR *d = opendir(cache_root);
+	assert_non_null(d);
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strstr(e->d_name, ".ndv"))
+			continue;
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", cache_root, e->d_name);
+		FILE *f = fopen(path, "r+b");
+		assert_non_null(f);
+		assert_int_equal(fseek(f, at, SEEK_SET), 0);
+		int c = fgetc(f);
+		assert_int_equal(fseek(f, at, SEEK_SET), 0);
+		fputc(c ^ x, f);
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/*
+ * A byte changed anywhere (header, key, padding, each array, checksum) or another version is a
+ * miss; the values are derived again and a good file is written back.
+ */
+static void test_corrupt_anywhere_is_a_miss(void **state)
+{
+	(void)state;
+	clear_cache();
+	struct study *ref = open_uncached();
+	study_free(open_study());
+	/*
+	 * The magic (0), version (8), key length (12), n (16), sizes (28, 29), the key (40), the
+	 * zeros after it (3000); then, with 5000 instances, pred [4096, 9096), zeros (10000), rank
+	 * [12288, 17288), conf from 20480 (float: 20000 bytes; double: 40000), p_label from 40960
+	 * (double: 61440), second from 61440 (double: 102400): every file has all these bytes.
+	 */
+	static const long at[] = {0,    8,    12,    16,    28,    29,    40,
+	                          3000, 5000, 10000, 13000, 25000, 45000, 70000};
+	for (size_t t = 0; t < sizeof at / sizeof *at; t++) {
+		damage_at(at[t], t % 2 ? 0x01 : 0x80);
+		struct study *s = open_study();
+		for (size_t k = 0; k < s->n_models; k++)
+			if (s->models[k].derived_cached)
+				fail_msg("model %s, byte %ld changed: still a hit",
+				         s->models[k].name, at[t]);
+		assert_same(ref, s);
+		study_free(s);
+		struct study *rewritten = open_study();
+		assert_cached(rewritten, true);
+		assert_same(ref, rewritten);
+		study_free(rewritten);
+	}
+	/* version 1 (the old format), with its header as it was: ignored and rewritten */
+	damage_at(8, 0x03); /* 2 -> 1 */
+	struct study *s = open_study();
+	assert_cached(s, false);
+	study_free(s);
+	s = open_study();
+	assert_cached(s, true);
+	study_free(s);
+	study_free(ref);
+}
+
+/*
+ * Sets byte `at` of model `name`'s cache file in s to v (a 4-byte float at `at` when f is set)
+ * and writes the checksum the new bytes have: a forged file only the range checks can refuse.
+ */
+static void forge(const struct study *s, const char *name, long at, uint8_t v, bool f, float fv)
+{
+	const struct model *m = &s->models[study_model_index(s, name)];
+	char *key = derive_cache_key(s, m, derive_cache_labels_hash(s));
+	char *path = derive_cache_path(cache_root, key);
+	free(key);
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	uint8_t *buf = malloc((size_t)st.st_size);
+	assert_int_equal(pread(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	if (f)
+		memcpy(buf + at, &fv, sizeof fv);
+	else
+		buf[at] = v;
+	uint64_t h = XXH3_64bits(buf, (size_t)st.st_size - 8);
+	for (int k = 0; k < 8; k++)
+		buf[st.st_size - 8 + k] = (uint8_t)(h >> (8 * k));
+	assert_int_equal(pwrite(fd, buf, (size_t)st.st_size, 0), st.st_size);
+	close(fd);
+	free(buf);
+	free(path);
+}
+
+/* A file with a right checksum but a value out of range is a miss, derived again. */
+static void test_forged_values_are_a_miss(void **state)
+{
+	(void)state;
+	struct {
+		long at; /* in a32's file: pred at 4096, rank at 12288, conf, p_label, second */
+		uint8_t v;
+		bool f;
+		float fv;
+	} cases[] = {
+	    {4096, C, false, 0},          /* a prediction past the classes */
+	    {12288 + 17, 255, false, 0},  /* a rank past them */
+	    {20480, 0, true, NAN},        /* a NaN confidence */
+	    {40960 + 8, 0, true, 1.5f},   /* p(label) above 1 */
+	    {61440 + 4, 0, true, -0.25f}, /* a negative runner-up */
+	    {61440, 0, true, 1.0f},       /* a runner-up above its p(pred) (the first is < 1) */
+	};
+	for (size_t t = 0; t < sizeof cases / sizeof *cases; t++) {
+		clear_cache();
+		struct study *ref = open_uncached();
+		study_free(open_study());
+		if (cases[t].at == 61440)
+			assert_true(model_conf(&ref->models[0], 0) < 1.0);
+		forge(ref, "a32", cases[t].at, cases[t].v, cases[t].f, cases[t].fv);
+		struct study *s = open_study();
+		if (s->models[0].derived_cached)
+			fail_msg("case %zu (byte %ld): a forged value got through", t, cases[t].at);
+		assert_true(s->models[1].derived_cached); /* the others are fine */
+		assert_same(ref, s);
+		study_free(s);
+		study_free(ref);
+	}
+}
+
+/*
+ * A mapped cache file that another process deletes, or replaces by a new file renamed over it,
+ * keeps giving what it held; a relabel (derive_relabel, as a journal does) writes the process's
+ * own copy of the page, never the file.
+ */
+static void test_mapped_file_replaced(void **state)
+{
+	(void)state;
+	clear_cache();
+	struct study *ref = open_uncached();
+	study_free(open_study());
+	struct study *mapped = open_study();
+	assert_cached(mapped, true);
+	clear_cache(); /* deleted */
+	assert_same(ref, mapped);
+	study_free(open_study()); /* written anew: a new file renamed into place */
+	assert_int_equal(cache_files(), 3);
+	assert_same(ref, mapped);
+
+	/* relabel instance 9 in the mapped study and in an uncached one: the same values */
+	int32_t to = (mapped->labels[9] + 1) % C;
+	mapped->labels[9] = ref->labels[9] = to;
+	derive_relabel(mapped, 9);
+	derive_relabel(ref, 9);
+	assert_same(ref, mapped);
+	/* the file is unchanged: a new open gives the labels' values from the files */
+	struct study *again = open_study();
+	assert_cached(again, true);
+	struct study *fresh = open_uncached();
+	assert_same(fresh, again);
+	assert_true(model_p_label(&again->models[0], 9) != model_p_label(&mapped->models[0], 9) ||
+	            model_rank(&again->models[0], 9) != model_rank(&mapped->models[0], 9));
+	study_free(again);
+	study_free(fresh);
+	study_free(mapped);
+	study_free(ref);
 }
 
 static void test_damage_is_a_miss(void **state)
@@ -250,8 +429,9 @@ static void test_changed_labels_are_a_miss(void **state)
 	assert_cached(after, false);
 	struct study *ref = open_uncached();
 	assert_same(ref, after);
-	assert_true(after->models[0].p_label[123] != before->models[0].p_label[123] ||
-	            after->models[0].rank[123] != before->models[0].rank[123]);
+	assert_true(model_p_label(&after->models[0], 123) !=
+	                model_p_label(&before->models[0], 123) ||
+	            model_rank(&after->models[0], 123) != model_rank(&before->models[0], 123));
 	/* and back: the first cache file answers again */
 	labels[123] = before->labels[123];
 	write_labels(labels);
@@ -377,6 +557,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hit_is_exact),
 	    cmocka_unit_test(test_damage_is_a_miss),
+	    cmocka_unit_test(test_corrupt_anywhere_is_a_miss),
+	    cmocka_unit_test(test_forged_values_are_a_miss),
+	    cmocka_unit_test(test_mapped_file_replaced),
 	    cmocka_unit_test(test_changed_labels_are_a_miss),
 	    cmocka_unit_test(test_fresh_or_changed_source),
 	    cmocka_unit_test(test_size_cap),

@@ -65,7 +65,7 @@ static struct dups_opts opts_for(const json_t *cfg)
 	struct dups_opts o = {0};
 	o.act = strcmp(src, "pixels") == 0 ? NULL : layer(src);
 	o.side = 8;
-	o.classes = json_is_true(json_object_get(cfg, "any_class")) ? NULL : model_m()->pred;
+	o.classes = json_is_true(json_object_get(cfg, "any_class")) ? NULL : model_m();
 	o.across_splits = json_is_true(json_object_get(cfg, "across_splits"));
 	o.threshold = json_real_value(json_object_get(cfg, "threshold"));
 	return o;
@@ -181,7 +181,7 @@ static void test_progress_and_cancel(void **state)
 {
 	(void)state;
 	struct dups_opts o = {
-	    .act = layer("fc"), .classes = model_m()->pred, .threshold = 0.995, .block = 16};
+	    .act = layer("fc"), .classes = model_m(), .threshold = 0.995, .block = 16};
 	struct nn_progress prog;
 	atomic_init(&prog.done, 0);
 	atomic_init(&prog.total, 0);
@@ -233,7 +233,7 @@ static void test_bad_input(void **state)
 	assert_non_null(strstr(err.msg, "split"));
 	/* rows 0 and 1 are equal: cosine 1 exactly */
 	o.across_splits = false;
-	o.classes = s->models[0].pred;
+	o.classes = &s->models[0];
 	assert_int_equal(dups_find(s, &o, NULL, &r, &err), 0);
 	assert_int_equal(r.n_pairs, 1);
 	assert_int_equal(r.pairs[0].a, 0);

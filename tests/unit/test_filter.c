@@ -129,10 +129,10 @@ static struct study *make_study(bool with_samples)
 	m->name = STR("cnn");
 	m->src = SRC_PROBS;
 	m->probs = npy_f32(cnn_probs, N, C);
-	m->pred = cnn_pred;
-	m->conf = cnn_conf;
-	m->margin = cnn_margin;
-	m->p_label = cnn_p_label;
+	m->d_pred = cnn_pred;
+	m->d_conf = cnn_conf;
+	m->d_second = cnn_margin;
+	m->d_p_label = cnn_p_label;
 	m->n_layers = 4;
 	m->layers = calloc(4, sizeof *m->layers);
 	m->layers[0].name = STR("fc1");
@@ -151,14 +151,14 @@ static struct study *make_study(bool with_samples)
 	m->name = STR("mlp");
 	m->src = SRC_LOGITS;
 	m->probs = npy_f32(mlp_logits, N, C);
-	m->pred = mlp_pred;
-	m->conf = mlp_conf;
-	m->margin = mlp_margin;
-	m->p_label = mlp_p_label;
+	m->d_pred = mlp_pred;
+	m->d_conf = mlp_conf;
+	m->d_second = mlp_margin;
+	m->d_p_label = mlp_p_label;
 	m = &s->models[2];
 	m->name = STR("knn");
 	m->src = SRC_PRED;
-	m->pred = knn_pred;
+	m->d_pred = knn_pred;
 	return s;
 }
 
@@ -741,9 +741,9 @@ static void test_many_rows(void **state)
 	s->labels = big_labels;
 	s->texts = big_texts;
 	s->n_models = 1;
-	m->pred = big_pred;
-	m->conf = big_conf;
-	m->margin = big_conf;
+	m->d_pred = big_pred;
+	m->d_conf = big_conf;
+	m->d_second = big_conf;
 	m->probs.rows = BIG;
 	m->layers[0].act = npy_f32(big_act, BIG, 2);
 	char buf[128];
@@ -792,7 +792,7 @@ static void test_odd_studies(void **state)
 	for (int k = 0; k < 12; k++) {
 		snprintf(names[k], sizeof names[k], "model_with_a_rather_long_name_%02d", k);
 		many[k].name = names[k];
-		many[k].pred = cnn_pred;
+		many[k].d_pred = cnn_pred;
 	}
 	struct model *saved = s->models;
 	s->models = many;

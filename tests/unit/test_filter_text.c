@@ -67,8 +67,8 @@ static struct study study;
 static int setup(void **state)
 {
 	(void)state;
-	models[0] = (struct model){.name = STR("mlp"), .src = SRC_PRED, .pred = mlp_pred};
-	models[1] = (struct model){.name = STR("cnn"), .src = SRC_PRED, .pred = cnn_pred};
+	models[0] = (struct model){.name = STR("mlp"), .src = SRC_PRED, .d_pred = mlp_pred};
+	models[1] = (struct model){.name = STR("cnn"), .src = SRC_PRED, .d_pred = cnn_pred};
 	study.name = STR("hand");
 	study.n = C;
 	study.n_classes = C;

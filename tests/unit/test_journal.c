@@ -981,9 +981,9 @@ static void test_apply(void **state)
 		assert_int_equal(study_removed(s, i), i == 5);
 	}
 	const struct model *m = &s->models[mb];
-	assert_float_equal(m->p_label[1], 0.3, 1e-6); /* p(bird) of row 1 */
-	assert_int_equal(m->rank[1], 1);              /* bird is row 1's second choice */
-	assert_float_equal(m->p_label[0], 0.7, 1e-6); /* untouched rows keep theirs */
+	assert_float_equal(model_p_label(m, 1), 0.3, 1e-6); /* p(bird) of row 1 */
+	assert_int_equal(model_rank(m, 1), 1);              /* bird is row 1's second choice */
+	assert_float_equal(model_p_label(m, 0), 0.7, 1e-6); /* untouched rows keep theirs */
 	/* undo the keep and the remove, then apply again: the study follows */
 	undo(j, 1);
 	undo(j, 1);
@@ -994,8 +994,8 @@ static void test_apply(void **state)
 	undo(j, 1);
 	assert_int_equal(journal_apply(j, s), 0);
 	assert_int_equal(s->labels[1], 1);
-	assert_float_equal(m->p_label[1], 0.6, 1e-6);
-	assert_int_equal(m->rank[1], 0);
+	assert_float_equal(model_p_label(m, 1), 0.6, 1e-6);
+	assert_int_equal(model_rank(m, 1), 0);
 	journal_close(j);
 	/* a journal reopened over an applied study replays from the given labels */
 	j = jopen(s, false);

@@ -97,8 +97,8 @@ static struct study *tiny_study(void)
 	const int32_t *preds[3] = {pa, pb, pc};
 	for (int m = 0; m < 3; m++) {
 		s->models[m].src = SRC_PRED;
-		s->models[m].pred = xcalloc(8, sizeof(int32_t));
-		memcpy(s->models[m].pred, preds[m], 8 * sizeof(int32_t));
+		s->models[m].d_pred = xcalloc(8, sizeof(int32_t));
+		memcpy(s->models[m].d_pred, preds[m], 8 * sizeof(int32_t));
 	}
 	return s;
 }
@@ -106,7 +106,7 @@ static struct study *tiny_study(void)
 static void free_tiny(struct study *s)
 {
 	for (int m = 0; m < 3; m++)
-		free(s->models[m].pred);
+		free(s->models[m].d_pred);
 	free(s->models);
 	free(s->labels);
 	free(s);

@@ -45,9 +45,9 @@ static void setup_study(void)
 	memset(&model, 0, sizeof model);
 	model.name = STR("m");
 	model.src = SRC_PROBS;
-	model.pred = pred;
-	model.conf = conf;
-	model.p_label = p_label;
+	model.d_pred = pred;
+	model.d_conf = conf;
+	model.d_p_label = p_label;
 	memset(&study, 0, sizeof study);
 	study.name = STR("hand");
 	study.n = N;
@@ -131,7 +131,7 @@ static void test_pred_only(void **state)
 	(void)state;
 	setup_study();
 	model.src = SRC_PRED;
-	model.conf = model.p_label = NULL;
+	model.d_conf = model.d_p_label = NULL;
 	struct overview o;
 	struct nn_err err = {{0}};
 	assert_int_equal(overview_compute(&study, 0, NULL, &o, &err), 0);
@@ -146,7 +146,7 @@ static void test_none(void **state)
 {
 	(void)state;
 	setup_study();
-	model.pred = labels;
+	model.d_pred = labels;
 	model.src = SRC_PRED;
 	struct overview o;
 	struct nn_err err = {{0}};

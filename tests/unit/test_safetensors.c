@@ -611,7 +611,7 @@ static void test_study(void **state)
 			if (json_real_value(json_array_get(r, (size_t)c)) >
 			    json_real_value(json_array_get(r, (size_t)best)))
 				best = c;
-		assert_int_equal(a->pred[i], best);
+		assert_int_equal(model_pred(a, i), best);
 	}
 	assert_int_equal(a->n_layers, 3);
 	static const char *const names[] = {"fc1", "fc2", "fc3"};
@@ -712,10 +712,10 @@ static void test_study_sources(void **state)
 	if (!s)
 		fail_msg("%s", err.msg);
 	assert_int_equal(s->models[0].probs.h.kind, NPY_BFLOAT);
-	assert_true(s->models[0].conf[0] == 0.75);
-	assert_int_equal(s->models[0].pred[1], 1);
-	assert_int_equal(s->models[1].pred[1], 1);
-	assert_int_equal(s->models[1].pred[2], 0);
+	assert_true(model_conf(&s->models[0], 0) == 0.75);
+	assert_int_equal(model_pred(&s->models[0], 1), 1);
+	assert_int_equal(model_pred(&s->models[1], 1), 1);
+	assert_int_equal(model_pred(&s->models[1], 2), 0);
 	assert_int_equal(s->models[0].layers[0].act.n_shards, 2);
 	assert_true(npy_at(&s->models[0].layers[0].act, 3, 2) == 12);
 	study_free(s);

@@ -37,7 +37,7 @@ static void test_values(void **state)
 	assert_non_null(keys);
 	for (size_t k = 0; k < s->n; k++) {
 		/* keys are the values of the sorted instances, highest first, ties by index */
-		assert_true(keys[k] == s->models[0].conf[idx[k]]);
+		assert_true(keys[k] == model_conf(&s->models[0], idx[k]));
 		if (k)
 			assert_true(keys[k - 1] > keys[k] ||
 			            (keys[k - 1] == keys[k] && idx[k - 1] < idx[k]));
@@ -45,7 +45,8 @@ static void test_values(void **state)
 	free(keys);
 	assert_int_equal(expr_sort(s, idx, s->n, "margin(cnn):asc", NULL, &err, &col), 0);
 	for (size_t k = 1; k < s->n; k++)
-		assert_true(s->models[0].margin[idx[k - 1]] <= s->models[0].margin[idx[k]]);
+		assert_true(model_margin(&s->models[0], idx[k - 1]) <=
+		            model_margin(&s->models[0], idx[k]));
 	free(idx);
 	study_free(s);
 }

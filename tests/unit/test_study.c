@@ -60,22 +60,22 @@ static void test_good_study(void **state)
 	const struct model *a = &s->models[0], *b = &s->models[1], *c = &s->models[2];
 	int32_t want_a[4] = {0, 1, 1, 1}, want_b[4] = {1, 0, 2, 1}, want_c[4] = {2, 1, 2, 0};
 	for (int i = 0; i < 4; i++) {
-		assert_int_equal(a->pred[i], want_a[i]);
-		assert_int_equal(b->pred[i], want_b[i]);
-		assert_int_equal(c->pred[i], want_c[i]);
+		assert_int_equal(model_pred(a, i), want_a[i]);
+		assert_int_equal(model_pred(b, i), want_b[i]);
+		assert_int_equal(model_pred(c, i), want_c[i]);
 	}
 	/* a row 2: (.2, .5, .3), label bird: conf .5, margin .2, p_label .3, rank 1 */
-	assert_float_equal(a->conf[2], 0.5, 1e-7);
-	assert_float_equal(a->margin[2], 0.2, 1e-7);
-	assert_float_equal(a->p_label[2], 0.3, 1e-7);
-	assert_int_equal(a->rank[2], 1);
+	assert_float_equal(model_conf(a, 2), 0.5, 1e-7);
+	assert_float_equal(model_margin(a, 2), 0.2, 1e-7);
+	assert_float_equal(model_p_label(a, 2), 0.3, 1e-7);
+	assert_int_equal(model_rank(a, 2), 1);
 	/* b row 0: softmax(0, ln 2, 0) = (.25, .5, .25), label cat: rank 1 (ties: higher class
 	 * index first, so cat (0) ranks after bird (2) -> rank 2) */
-	assert_float_equal(b->conf[0], 0.5, 1e-7);
-	assert_float_equal(b->p_label[0], 0.25, 1e-7);
-	assert_float_equal(b->margin[0], 0.25, 1e-7);
-	assert_int_equal(b->rank[0], 2);
-	assert_null(c->conf);
+	assert_float_equal(model_conf(b, 0), 0.5, 1e-7);
+	assert_float_equal(model_p_label(b, 0), 0.25, 1e-7);
+	assert_float_equal(model_margin(b, 0), 0.25, 1e-7);
+	assert_int_equal(model_rank(b, 0), 2);
+	assert_null(c->d_conf);
 	assert_int_equal(a->n_layers, 2);
 	assert_string_equal(a->layers[0].name, "fc1");
 	assert_non_null(a->layers[0].act_path);
