@@ -6,7 +6,9 @@ similarity.c, project.c).
 Files: x.npy (300 x 6 float32: correlated neurons with offsets, a constant neuron 5, a NaN and two
 infinities), x16.npy (x as float16), xq.npy (x times a random orthogonal matrix times 2.5, for
 CKA's invariances), y.npy (300 x 4 float32: partly x's neurons, one NaN), labels.npy (5 classes,
-class 4 holds one instance, whose neuron 0 is infinite), and expected.json. Everything expected is
+class 4 holds one instance, whose neuron 0 is infinite), xl.npy and yl.npy (13000 x 5 and x 3
+float32, offsets up to 1e3 against unit spread, scattered non-finite rows: more rows than one span
+of similarity.c's pass, so its threads and their float32 spans are exercised), and expected.json. Everything expected is
 computed in float64 from the values as stored. NaN is written as null.
 
 Run with Debian's python3 (numpy): /usr/bin/python3 tools/make_matrix_fixtures.py [OUT]
@@ -170,6 +172,26 @@ exp["cka"] = {
     "x16y": cka(x16, y, all_idx),
     "xy_f1": cka(x, y, f1),
 }
+# the long pair: several spans of rows (similarity.c), large means, non-finite rows
+rng2 = np.random.default_rng(20261202)
+NL = 13000
+lat = rng2.normal(size=(NL, 2))
+xl = lat @ rng2.normal(size=(2, 5)) + 0.3 * rng2.normal(size=(NL, 5)) + np.array([1e3, -500, 3, 0, 250])
+yl = lat @ rng2.normal(size=(2, 3)) + 0.6 * rng2.normal(size=(NL, 3)) + np.array([-1e3, 40, 7])
+xl, yl = xl.astype(np.float32), yl.astype(np.float32)
+xl[rng2.choice(NL, 20, replace=False), 1] = np.nan
+yl[rng2.choice(NL, 20, replace=False), 2] = np.inf
+np.save(os.path.join(OUT, "xl.npy"), xl)
+np.save(os.path.join(OUT, "yl.npy"), yl)
+all_l = np.arange(NL)
+fl = np.flatnonzero((all_l % 3 == 0) | ((all_l >= 5000) & (all_l < 9000)))  # gaps and a long run
+r, used = corr(xl, yl, all_l)
+exp["corr_long"] = {"r": clean(r), "used": used, "cka": cka(xl, yl, all_l)}
+r, used = corr(xl, yl, fl)
+exp["corr_long_sub"] = {"idx": fl.tolist(), "r": clean(r), "used": used, "cka": cka(xl, yl, fl)}
+r, used = corr(xl, xl, all_l)
+exp["corr_long_self"] = {"r": clean(r), "used": used}
+
 exp["pca_x"] = pca(x, all_idx)
 exp["pca_x_f1"] = pca(x, f1)
 exp["pca_x16"] = pca(x16, all_idx)

@@ -48,6 +48,19 @@ void linalg_ssyrk_t(size_t n, size_t k, float alpha, const float *a, size_t lda,
                     float *c, size_t ldc);
 
 /*
+ * Runs fn(arg, i) for i = 0 .. threads-1 on that many threads at once (the caller runs i = 0; a
+ * thread that cannot be created has its share run by the caller afterwards) and returns when all
+ * have returned. Inside fn, linalg_sgemm(), linalg_dgemm() and linalg_ssyrk_t() run single-threaded
+ * in the calling thread and concurrently: the BLAS-from-many-threads use OpenBLAS documents as
+ * safe (its threaded level-3 driver, where issue #5836 lives, is not used with one thread). The
+ * section holds the lock throughout, so no other caller's BLAS runs meanwhile, and sets OpenBLAS's
+ * pool to one thread, restoring it at the end. This keeps every core busy with the work around
+ * the products too (reading, shifting, summing) and spares the pool's spinning between calls.
+ * fn must not call linalg_init(), linalg_threads(), linalg_eigh_top() or linalg_parallel().
+ */
+void linalg_parallel(unsigned threads, void (*fn)(void *arg, unsigned i), void *arg);
+
+/*
  * The k largest eigenvalues of the symmetric n × n matrix a (row-major; only its upper triangle
  * is read, and it is overwritten) in descending order into w[k], and their unit eigenvectors as
  * the columns of v (n × k, row-major), in the same order. Signs are as LAPACK leaves them.

@@ -14,6 +14,22 @@
 
 static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Set in the threads of a linalg_parallel() section: their calls run BLAS single-threaded in the
+ * calling thread, without the lock (the section holds it). */
+static _Thread_local bool in_section;
+
+static void lock(void)
+{
+	if (!in_section)
+		pthread_mutex_lock(&blas_lock);
+}
+
+static void unlock(void)
+{
+	if (!in_section)
+		pthread_mutex_unlock(&blas_lock);
+}
+
 /* A dimension as BLAS takes it; larger ones are a caller's bug (they stream in blocks). */
 static blasint dim(size_t v)
 {
@@ -53,10 +69,10 @@ void linalg_sgemm(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, c
 {
 	if (m == 0 || n == 0)
 		return;
-	pthread_mutex_lock(&blas_lock);
+	lock();
 	cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
 	            dim(m), dim(n), dim(k), alpha, a, dim(lda), b, dim(ldb), beta, c, dim(ldc));
-	pthread_mutex_unlock(&blas_lock);
+	unlock();
 }
 
 void linalg_dgemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, const double *a,
@@ -64,10 +80,10 @@ void linalg_dgemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha, 
 {
 	if (m == 0 || n == 0)
 		return;
-	pthread_mutex_lock(&blas_lock);
+	lock();
 	cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
 	            dim(m), dim(n), dim(k), alpha, a, dim(lda), b, dim(ldb), beta, c, dim(ldc));
-	pthread_mutex_unlock(&blas_lock);
+	unlock();
 }
 
 void linalg_ssyrk_t(size_t n, size_t k, float alpha, const float *a, size_t lda, float beta,
@@ -75,10 +91,56 @@ void linalg_ssyrk_t(size_t n, size_t k, float alpha, const float *a, size_t lda,
 {
 	if (n == 0)
 		return;
-	pthread_mutex_lock(&blas_lock);
+	lock();
 	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, dim(n), dim(k), alpha, a, dim(lda), beta,
 	            c, dim(ldc));
+	unlock();
+}
+
+struct member {
+	void (*fn)(void *arg, unsigned i);
+	void *arg;
+	unsigned i;
+};
+
+static void *member_main(void *p)
+{
+	struct member *m = p;
+	in_section = true;
+	m->fn(m->arg, m->i);
+	in_section = false;
+	return NULL;
+}
+
+void linalg_parallel(unsigned threads, void (*fn)(void *arg, unsigned i), void *arg)
+{
+	if (threads == 0)
+		threads = 1;
+	pthread_mutex_lock(&blas_lock);
+	int pool = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	struct member *m = xcalloc(threads, sizeof *m);
+	pthread_t *tid = xcalloc(threads, sizeof *tid);
+	bool *started = xcalloc(threads, sizeof *started);
+	for (unsigned i = 1; i < threads; i++) {
+		m[i] = (struct member){fn, arg, i};
+		started[i] = pthread_create(&tid[i], NULL, member_main, &m[i]) == 0;
+	}
+	in_section = true;
+	fn(arg, 0);
+	/* a thread that could not start: its share runs here, after the caller's */
+	for (unsigned i = 1; i < threads; i++)
+		if (!started[i])
+			fn(arg, i);
+	in_section = false;
+	for (unsigned i = 1; i < threads; i++)
+		if (started[i])
+			pthread_join(tid[i], NULL);
+	openblas_set_num_threads(pool);
 	pthread_mutex_unlock(&blas_lock);
+	free(m);
+	free(tid);
+	free(started);
 }
 
 int linalg_eigh_top(size_t n, double *a, size_t k, double *w, double *v)

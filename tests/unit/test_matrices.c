@@ -432,6 +432,58 @@ static void test_correlation(void **state)
 	npy_close(&y);
 }
 
+/*
+ * The long pair: 13000 rows are four spans of similarity.c's pass, dealt out to two threads (the
+ * last span partial), with means up to 1e3 against unit spread and non-finite rows; all rows,
+ * a subset (gaps and a long run), and xl against itself (the SYRK path). Then the same with one
+ * BLAS thread, which must agree to rounding. NumPy float64 values: make_matrix_fixtures.py.
+ */
+static void test_correlation_long(void **state)
+{
+	(void)state;
+	struct npy x, y;
+	open_npy(&x, "xl.npy");
+	open_npy(&y, "yl.npy");
+	struct similarity sim, one;
+	struct nn_err err = {{0}};
+	assert_int_equal(linalg_threads(), 2);
+	assert_int_equal(similarity_compute(&x, &y, NULL, 0, true, NULL, &sim, &err), 0);
+	assert_int_equal(sim.used, json_integer_value(want("corr_long.used")));
+	assert_int_equal(sim.skipped, 13000 - sim.used);
+	assert_matrix(sim.r, 5, 3, want("corr_long.r"), 1e-6, "corr_long");
+	assert_close(sim.cka, json_number_value(want("corr_long.cka")), 1e-6, "cka_long", 0, 0);
+	linalg_init(1);
+	assert_int_equal(similarity_compute(&x, &y, NULL, 0, true, NULL, &one, &err), 0);
+	linalg_init(2);
+	assert_int_equal(one.used, sim.used);
+	for (size_t c = 0; c < 15; c++)
+		assert_close(one.r[c], sim.r[c], 1e-6, "one thread", c, 0);
+	assert_close(one.cka, sim.cka, 1e-6, "one thread cka", 0, 0);
+	similarity_free(&one);
+	similarity_free(&sim);
+
+	size_t nf;
+	uint32_t *f = json_indices(want("corr_long_sub.idx"), &nf);
+	assert_int_equal(similarity_compute(&x, &y, f, nf, true, NULL, &sim, &err), 0);
+	assert_int_equal(sim.used, json_integer_value(want("corr_long_sub.used")));
+	assert_int_equal(sim.used + sim.skipped, nf);
+	assert_matrix(sim.r, 5, 3, want("corr_long_sub.r"), 1e-6, "corr_long_sub");
+	assert_close(sim.cka, json_number_value(want("corr_long_sub.cka")), 1e-6, "cka_sub", 0, 0);
+	similarity_free(&sim);
+	free(f);
+
+	assert_int_equal(similarity_compute(&x, &x, NULL, 0, true, NULL, &sim, &err), 0);
+	assert_int_equal(sim.used, json_integer_value(want("corr_long_self.used")));
+	assert_matrix(sim.r, 5, 5, want("corr_long_self.r"), 1e-6, "corr_long_self");
+	for (size_t i = 0; i < 5; i++)
+		for (size_t j = 0; j < 5; j++)
+			assert_true(sim.r[i * 5 + j] == sim.r[j * 5 + i]); /* mirrored exactly */
+	assert_true(sim.cka == 1.0);
+	similarity_free(&sim);
+	npy_close(&x);
+	npy_close(&y);
+}
+
 /* Over a subset of instances (runs and gaps), and with a float16 layer. */
 static void test_correlation_subset_f16(void **state)
 {
@@ -854,14 +906,23 @@ static void test_linalg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_class_means),     cmocka_unit_test(test_filter_means),
-	    cmocka_unit_test(test_means_paths),     cmocka_unit_test(test_means_direct),
-	    cmocka_unit_test(test_bad_subsets),     cmocka_unit_test(test_order),
-	    cmocka_unit_test(test_correlation),     cmocka_unit_test(test_correlation_subset_f16),
-	    cmocka_unit_test(test_cka_properties),  cmocka_unit_test(test_pca),
-	    cmocka_unit_test(test_many_blocks),     cmocka_unit_test(test_shift),
-	    cmocka_unit_test(test_progress_cancel), cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_concurrent),      cmocka_unit_test(test_linalg),
+	    cmocka_unit_test(test_class_means),
+	    cmocka_unit_test(test_filter_means),
+	    cmocka_unit_test(test_means_paths),
+	    cmocka_unit_test(test_means_direct),
+	    cmocka_unit_test(test_bad_subsets),
+	    cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_correlation),
+	    cmocka_unit_test(test_correlation_subset_f16),
+	    cmocka_unit_test(test_correlation_long),
+	    cmocka_unit_test(test_cka_properties),
+	    cmocka_unit_test(test_pca),
+	    cmocka_unit_test(test_many_blocks),
+	    cmocka_unit_test(test_shift),
+	    cmocka_unit_test(test_progress_cancel),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_concurrent),
+	    cmocka_unit_test(test_linalg),
 	};
 	return cmocka_run_group_tests_name("matrices", tests, setup, teardown);
 }
