@@ -361,9 +361,12 @@ static void react(struct app *app, int flags)
 		app_recompute(app);
 		neurons_request(app);
 	}
-	if (app->view_refilter) { /* an open view over the shown instances follows the filter */
-		app->view_refilter = false;
-		flags |= view_refilter(app);
+	if (app->view_refilter || app->view_remodel) {
+		/* an open view over the shown instances or the pair follows the filter or the pair
+		 */
+		bool f = app->view_refilter, m = app->view_remodel;
+		app->view_refilter = app->view_remodel = false;
+		flags |= view_refollow(app, f, m);
 	}
 	if (flags & RELAYOUT) {
 		if (app->gfx) /* the windows that held images are about to go */
