@@ -362,8 +362,7 @@ static void react(struct app *app, int flags)
 		neurons_request(app);
 	}
 	if (app->view_refilter || app->view_remodel) {
-		/* an open view over the shown instances or the pair follows the filter or the pair
-		 */
+		/* an open view over the shown instances or the pair follows them */
 		bool f = app->view_refilter, m = app->view_remodel;
 		app->view_refilter = app->view_remodel = false;
 		flags |= view_refollow(app, f, m);
