@@ -148,6 +148,7 @@ test: deps-test
 	tests/screen/cnnviews.sh ./nncmp
 	tests/screen/kernels.sh ./nncmp
 	tests/screen/firstframe.sh ./nncmp
+	tests/screen/follow_models.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits

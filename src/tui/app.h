@@ -138,6 +138,7 @@ struct app {
 	WINDOW *viewwin;
 	bool view_dirty;
 	bool view_refilter; /* the filter changed under an open view (react: it may follow it) */
+	bool view_remodel;  /* the model pair changed under an open view (the same) */
 
 	struct npane *np;    /* the neuron pane's state (pane_neurons.c) */
 	struct triage *tr;   /* the journal and the review's hand-over (triage.c) */

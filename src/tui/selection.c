@@ -659,6 +659,7 @@ int app_set_models(struct app *app, const char *a, const char *b)
 		app_message(app, true, "choose two different models (models: %s)", list);
 		return REDRAW_STATUS;
 	}
+	app->view_remodel |= app->view && (app->a != (size_t)ia || app->b != (size_t)ib);
 	app->a = (size_t)ia;
 	app->b = (size_t)ib;
 	app->panes[PANE_MODELS].nav.cur = app->a; /* of 30 models, the pane scrolls to show A */
@@ -672,6 +673,7 @@ int app_swap(struct app *app)
 	size_t t = app->a;
 	app->a = app->b;
 	app->b = t;
+	app->view_remodel |= app->view && app->a != app->b; /* react(): a view of the pair */
 	/* the agreement filter names the models: rebuild it for the new order */
 	if (app->mode != AGREE_CUSTOM && app->mode != AGREE_ALL)
 		return app_agree(app, app->mode, app->cls);

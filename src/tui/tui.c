@@ -364,9 +364,11 @@ static void react(struct app *app, int flags)
 		if (!app->select_pending) /* else once the selection lands (selection.c) */
 			neurons_request(app);
 	}
-	if (app->view_refilter) { /* an open view over the shown instances follows the filter */
-		app->view_refilter = false;
-		flags |= view_refilter(app);
+	if (app->view_refilter || app->view_remodel) {
+		/* an open view over the shown instances or the pair follows them */
+		bool f = app->view_refilter, m = app->view_remodel;
+		app->view_refilter = app->view_remodel = false;
+		flags |= view_refollow(app, f, m);
 	}
 	if (flags & RELAYOUT) {
 		if (app->gfx) /* the windows that held images are about to go */

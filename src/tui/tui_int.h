@@ -62,8 +62,9 @@ int triage_rescore(struct app *app);
 int view_open(struct app *app, const char *name);
 /* Closes the open view, cancelling its computation; returns reaction flags. */
 int view_close(struct app *app);
-/* After a new filter: an open view computed over the shown instances is prepared again. */
-int view_refilter(struct app *app);
+/* After a new filter (filter) or model pair (models): an open view computed over the shown
+ * instances (.follows_filter) or from the pair (.follows_models) is prepared again. */
+int view_refollow(struct app *app, bool filter, bool models);
 /* Handles a key while a view is open; returns reaction flags. */
 int view_key(struct app *app, int key, bool is_key);
 /* The open view's context (what its class's functions take), or NULL. */

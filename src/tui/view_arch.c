@@ -461,4 +461,5 @@ const struct view_class view_arch = {
     .enter = arch_enter,
     .free = arch_view_free,
     .start = change_start,
+    .follows_models = true,
 };

@@ -311,4 +311,5 @@ const struct view_class view_bylabel = {
     .enter = byl_enter,
     .free = byl_free,
     .follows_filter = true,
+    .follows_models = true,
 };

@@ -277,4 +277,5 @@ const struct view_class view_calibration = {
     .rows = calib_rows,
     .keys = &calib_keys,
     .free = calib_free,
+    .follows_models = true,
 };

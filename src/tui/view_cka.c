@@ -342,4 +342,5 @@ const struct view_class view_cka = {
     .enter = cka_enter,
     .free = cka_free,
     .follows_filter = true,
+    .follows_models = true,
 };

@@ -435,4 +435,5 @@ const struct view_class view_classdist = {
     .match = classes_match,
     .enter = classes_enter,
     .free = classes_free,
+    .follows_models = true,
 };

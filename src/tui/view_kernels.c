@@ -755,4 +755,5 @@ const struct view_class view_kernels = {
     .capture = kernels_capture,
     .enter = NULL,
     .free = kernels_view_free,
+    .follows_models = true,
 };

@@ -332,4 +332,5 @@ const struct view_class view_matrix = {
     .enter = matrix_enter,
     .free = matrix_free,
     .follows_filter = true,
+    .follows_models = true,
 };

@@ -298,4 +298,5 @@ const struct view_class view_models = {
     .enter = models_enter,
     .free = models_free,
     .follows_filter = true,
+    .follows_models = true,
 };

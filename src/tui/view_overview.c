@@ -171,4 +171,5 @@ const struct view_class view_overview = {
     .match = overview_match,
     .enter = overview_enter,
     .free = overview_view_free,
+    .follows_models = true,
 };

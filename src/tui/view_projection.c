@@ -324,4 +324,5 @@ const struct view_class view_projection = {
     .enter = NULL,
     .free = proj_free,
     .follows_filter = true,
+    .follows_models = true,
 };

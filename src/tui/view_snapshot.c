@@ -217,4 +217,5 @@ const struct view_class view_snapshot = {
     .match = snap_match,
     .enter = NULL,
     .free = snap_free,
+    .follows_models = true,
 };

@@ -398,4 +398,5 @@ const struct view_class view_weights = {
     .keys = &weights_keys,
     .enter = NULL,
     .free = weights_free,
+    .follows_models = true,
 };

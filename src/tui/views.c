@@ -275,9 +275,12 @@ int view_close(struct app *app)
 	return RELAYOUT | REDRAW_ALL | REDRAW_STATUS;
 }
 
-int view_refilter(struct app *app)
+int view_refollow(struct app *app, bool filter, bool models)
 {
-	return app->view && app->view->follows_filter ? view_open(app, app->view->name) : 0;
+	if (!app->view)
+		return 0;
+	bool again = (filter && app->view->follows_filter) || (models && app->view->follows_models);
+	return again ? view_open(app, app->view->name) : 0;
 }
 
 void *view_ctx(const struct app *app)

@@ -52,6 +52,9 @@ struct view_class {
 	void (*start)(struct app *app, void *ctx);
 	/* Computed over the shown instances: a new filter while it is open prepares it again. */
 	bool follows_filter;
+	/* Prepared from the model pair (app->a, app->b): `:models`, a swap or Enter on another
+	 * model while it is open prepares it again for the new pair. */
+	bool follows_models;
 };
 
 /*
