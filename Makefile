@@ -149,6 +149,7 @@ test: deps-test
 	tests/screen/kernels.sh ./nncmp
 	tests/screen/firstframe.sh ./nncmp
 	tests/screen/follow_models.sh ./nncmp
+	tests/screen/layout.sh ./nncmp
 
 # On a terminal this opens the TUI (q quits); piped, it prints the report.
 DEMO ?= demo-data/digits

@@ -1,7 +1,8 @@
 /*
  * config.c — the user's configuration file, $XDG_CONFIG_HOME/nncmp/config.ini (read with inih):
  * [keys] rebinds actions by "MODE.ACTION = KEY [KEY...]" (keys.h; a name without MODE. is the
- * panes' action), [ui] theme, graphics, graphics_passthrough and mouse.
+ * panes' action), [ui] theme, graphics, graphics_passthrough and mouse, [layout] the share of
+ * its column a pane of the wide layout takes ("detail = 40").
  *
  * Rebinding is order-independent: every binding of the file replaces its action's keys first;
  * then a key that another action of the same mode has by default moves to the binding, and a
@@ -26,6 +27,8 @@ static char ui_graphics[16];
 static bool ui_passthrough;
 /* [ui] mouse (config_mouse()): on unless the config says false */
 static bool ui_mouse = true;
+/* [layout] PANE = PERCENT (config_share()), as the percent + 1; 0: the pane class's own share */
+static int layout_share[PANE_COUNT];
 
 /* One [keys] line that named a known action, kept until every line is read. */
 struct binding {
@@ -216,6 +219,8 @@ static char *read_line(char *str, int num, void *stream)
 	return r;
 }
 
+static void layout_line(struct config_ctx *ctx, const char *name, const char *value, int line);
+
 static int config_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct config_ctx *ctx = user;
@@ -232,8 +237,38 @@ static int config_handler(void *user, const char *section, const char *name, con
 	           strcasecmp(name, "graphics_passthrough") == 0) {
 		ui_passthrough = strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
 		                 strcmp(value, "1") == 0;
+	} else if (strcasecmp(section, "layout") == 0) {
+		layout_line(ctx, name, value, ctx->line);
 	}
 	return 1;
+}
+
+/* One [layout] line: a pane's name and a whole percent 0..100. */
+static void layout_line(struct config_ctx *ctx, const char *name, const char *value, int line)
+{
+	int p = -1;
+	for (int k = 0; k < PANE_COUNT; k++)
+		if (strcasecmp(pane_classes[k]->name, name) == 0)
+			p = k;
+	if (p < 0) {
+		problem(ctx, line, "[layout] no pane called '%.40s'", name);
+		return;
+	}
+	char *end;
+	errno = 0;
+	long v = strtol(value, &end, 10);
+	if (end == value || *end || errno || v < 0 || v > 100) {
+		problem(ctx, line, "[layout] %.40s: '%.40s' is not a percent from 0 to 100", name,
+		        value);
+		return;
+	}
+	layout_share[p] = (int)v + 1;
+}
+
+int config_share(int pane, int share)
+{
+	return pane >= 0 && pane < PANE_COUNT && layout_share[pane] ? layout_share[pane] - 1
+	                                                            : share;
 }
 
 bool config_mouse(void)
@@ -250,6 +285,7 @@ const char *config_graphics(bool *passthrough)
 int config_load(char *theme, size_t size, struct nn_err *err)
 {
 	keys_reset(); /* the first call records the defaults */
+	memset(layout_share, 0, sizeof layout_share);
 	char path[PATH_MAX];
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 	if (xdg && *xdg)

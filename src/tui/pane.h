@@ -56,6 +56,9 @@ struct pane {
  * pane that last had the focus. */
 enum pane_region { REGION_TOP_LEFT, REGION_TOP_RIGHT, REGION_BOTTOM_LEFT, REGION_BOTTOM_RIGHT };
 
+/* The fewest rows a pane gets in a column of the wide layout: title, header, one row. */
+#define PANE_MIN_ROWS 3
+
 /* How a pane's cursor moves: not at all, over rows, or over the cells of rows x columns. */
 enum pane_cursor { CURSOR_NONE, CURSOR_ROWS, CURSOR_CELLS };
 
@@ -85,9 +88,11 @@ struct pane_class {
 	/* Its place: the region, and its position in that region's column (0 on top). */
 	enum pane_region region;
 	int stack;
-	/* Its height when a pane sits below it in the column: share percent of the column; a
-	 * negative share: what it needs, at most -share percent (and at least 3 rows). The last
-	 * pane of a column takes what is left. */
+	/* Its height when a pane sits below it in the column: share percent of the column (the
+	 * config's [layout] NAME = PERCENT replaces it); a negative share: what it needs, at most
+	 * -share percent. The last pane of a column takes what is left. Whatever the share, each
+	 * pane of a column gets at least PANE_MIN_ROWS (or what it needs, when less) while the
+	 * column has room for that many rows for every pane in it. */
 	int share;
 	/* Rows added to what it needs when the top panes are sized (a footer line). */
 	int extra;

@@ -159,7 +159,16 @@ static int column_need(const struct app *app, enum pane_region r)
 	return need;
 }
 
-/* Stacks region r's panes in the h x w box at (y, x): each but the last by its share. */
+/* The fewest rows a pane gets in a column: its title, header and one row (what it needs when
+ * that is less). */
+static int pane_min(const struct app *app, enum pane_id p)
+{
+	int need = pane_need(app, p);
+	return need < PANE_MIN_ROWS ? need : PANE_MIN_ROWS;
+}
+
+/* Stacks region r's panes in the h x w box at (y, x): each but the last by its share, every one
+ * at least its minimum (pane_min) while the box has room for the minimums of those below. */
 static void column_place(struct app *app, enum pane_region r, int y, int x, int h, int w)
 {
 	enum pane_id ps[PANE_COUNT];
@@ -167,13 +176,23 @@ static void column_place(struct app *app, enum pane_region r, int y, int x, int 
 	for (int k = 0; k < n; k++) {
 		const struct pane_class *c = pane_classes[ps[k]];
 		int ph = h;
-		if (k + 1 < n && c->share >= 0)
-			ph = h * c->share / 100;
+		int share = config_share(ps[k], c->share);
+		if (k + 1 < n && share >= 0)
+			ph = h * share / 100;
 		else if (k + 1 < n) {
-			int cap = h * -c->share / 100;
+			int cap = h * -share / 100;
 			ph = pane_need(app, ps[k]);
 			if (ph > cap)
 				ph = cap > 3 ? cap : 3;
+		}
+		if (k + 1 < n) {
+			int below = 0; /* what the panes under it must keep */
+			for (int j = k + 1; j < n; j++)
+				below += pane_min(app, ps[j]);
+			int lo = pane_min(app, ps[k]);
+			ph = ph < lo ? lo : ph;
+			ph = ph > h - below ? h - below : ph;
+			ph = ph < 0 ? 0 : ph;
 		}
 		pane_place(app, ps[k], y, x, ph, w);
 		y += ph;

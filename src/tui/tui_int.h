@@ -93,6 +93,8 @@ int config_load(char *theme, size_t size, struct nn_err *err);
 const char *config_graphics(bool *passthrough);
 /* The config's [ui] mouse (true unless it says false), after config_load(). */
 bool config_mouse(void);
+/* Pane `pane`'s share of its column: the config's [layout] percent, else `share` (its class's). */
+int config_share(int pane, int share);
 
 /* ---- ':' commands (commands.c): one table drives running, completion, help and errors ---- */
 
