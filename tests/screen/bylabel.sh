@@ -14,7 +14,8 @@ command -v tmux >/dev/null || { echo "bylabel: tmux is not installed" >&2; exit 
 PY=/usr/bin/python3
 
 # oracle STUDY MODEL: "CLASS RIGHT WRONG" per class, then "FIRSTWRONG PRED" for class 0
-# (the first instance of class 0 that MODEL gets wrong: its id, the predicted class, its index)
+# (the first instance of class 0 that MODEL gets wrong: its id, the predicted class, its index;
+# no such line when MODEL gets all of class 0 right)
 oracle() {
 	$PY - "$1" "$2" <<'EOF'
 import json, sys
@@ -28,12 +29,16 @@ for c in range(len(names) - (names[-1] == "")):
     sel = y == c
     print(names[c], int((p[sel] == c).sum()), int((p[sel] != c).sum()))
 w = np.flatnonzero((y == 0) & (p != 0))
-print("FIRST", ids[w[0]], names[p[w[0]]], w[0])
+if len(w):  # a model may get every instance of class 0 right
+    print("FIRST", ids[w[0]], names[p[w[0]]], w[0])
 EOF
 }
 
 check_rows() { # STUDY MODEL: every class row shows the oracle's counts (those on the screen)
-	oracle "$1" "$2" >"$TMP/oracle"
+	if ! oracle "$1" "$2" >"$TMP/oracle"; then
+		no "$1: the NumPy oracle failed"
+		return
+	fi
 	wait_re ": [0-9]+ right" # the rows come from the worker, once the view's title is up
 	shown=0
 	while read -r c r w; do
