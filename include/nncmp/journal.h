@@ -27,8 +27,10 @@
  * human readers, and an `id`, when present, must be the study's id of that index.
  * Text that is not valid UTF-8 (ids, class names) is written escaped as text_sanitize() does.
  *
- * Status per instance, after every live (not undone) decision in order: relabel sets the label
- * and RELABELLED; keep sets KEPT; remove sets REMOVED and keeps the label (journal_labels() still
+ * Status per instance, after every live (not undone) decision in order: relabel sets the label,
+ * and relabel and keep set KEPT when the label is then the given one, else RELABELLED (so a
+ * sample relabelled back is kept, a relabel confirmed stays relabelled); remove sets REMOVED and
+ * keeps the label (journal_labels() still
  * shows it; the export writes -1); skip sets SKIPPED only on an undecided or skipped instance (a
  * decided one stays decided) and never changes the label. journal_seq() gives the seq of the
  * decision that set the status (0 when undecided). An undo restores what its decisions

@@ -68,13 +68,16 @@ void journal_state_apply(struct journal *j, size_t k)
 	uint32_t i = d->index;
 	j->prior[k].seq = j->seqs[i];
 	j->prior[k].status = j->status[i];
+	/* the status says where the label ended: relabelled back to the given class is kept,
+	 * keeping a relabelled sample's new class leaves it relabelled */
+	int32_t given = study_given(j->s)[i];
 	switch (d->action) {
 	case DECIDE_RELABEL:
 		j->labels[i] = d->new_label;
-		j->status[i] = STATUS_RELABELLED;
+		j->status[i] = d->new_label == given ? STATUS_KEPT : STATUS_RELABELLED;
 		break;
 	case DECIDE_KEEP:
-		j->status[i] = STATUS_KEPT;
+		j->status[i] = j->labels[i] == given ? STATUS_KEPT : STATUS_RELABELLED;
 		break;
 	case DECIDE_REMOVE:
 		j->status[i] = STATUS_REMOVED;

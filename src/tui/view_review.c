@@ -192,7 +192,7 @@ static int32_t current_label(const struct app *app, size_t i)
 
 /*
  * The decision for queue entry k: `accept` gives the entry its own suggestion; otherwise action
- * a with label. A relabel to the label it has already is a keep.
+ * a with label. A relabel to the label it has already is a keep; keep means the given label.
  */
 static struct decision_req entry_req(const struct app *app, const struct review *r, size_t k,
                                      bool accept, enum decision_action a, int32_t label)
@@ -204,6 +204,10 @@ static struct decision_req entry_req(const struct app *app, const struct review 
 			return (struct decision_req){.index = i, .action = DECIDE_KEEP};
 		return (struct decision_req){.index = i, .action = DECIDE_RELABEL, .label = sg};
 	}
+	/* keeping the given label of a sample relabelled before is relabelling it back */
+	int32_t given = study_given(app->s)[i];
+	if (a == DECIDE_KEEP && current_label(app, i) != given)
+		return (struct decision_req){.index = i, .action = DECIDE_RELABEL, .label = given};
 	/* relabelling to the label it has is confirming it */
 	if (a == DECIDE_RELABEL && label == current_label(app, i))
 		return (struct decision_req){.index = i, .action = DECIDE_KEEP};

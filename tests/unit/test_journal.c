@@ -778,10 +778,10 @@ static void model_rebuild(struct model_state *m)
 			uint32_t i = o->idx[k];
 			switch (o->action) {
 			case DECIDE_RELABEL:
-				m->lab[i] = o->label, m->st[i] = STATUS_RELABELLED;
-				break;
-			case DECIDE_KEEP:
-				m->st[i] = STATUS_KEPT;
+			case DECIDE_KEEP: /* the status says whether the label is the given one */
+				if (o->action == DECIDE_RELABEL)
+					m->lab[i] = o->label;
+				m->st[i] = m->lab[i] == given[i] ? STATUS_KEPT : STATUS_RELABELLED;
 				break;
 			case DECIDE_REMOVE:
 				m->st[i] = STATUS_REMOVED;
@@ -1005,6 +1005,40 @@ static void test_apply(void **state)
 	free(dir);
 }
 
+/*
+ * A status says where the label ended up, whatever the decisions that led there: a sample
+ * relabelled back to its given class is kept, and confirming (keep) a relabelled sample's new
+ * class leaves it relabelled, not "kept" with a label that is not the given one. Live and
+ * replayed alike.
+ */
+static void test_status_follows_label(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct journal *j = jopen(s, true);
+	uint32_t i1 = 1, i3 = 3, i4 = 4;
+	decide(j, &i1, 1, DECIDE_RELABEL, 2); /* dog -> bird */
+	decide(j, &i1, 1, DECIDE_KEEP, 0);    /* confirms bird */
+	decide(j, &i3, 1, DECIDE_RELABEL, 0); /* dog -> cat */
+	decide(j, &i3, 1, DECIDE_RELABEL, 1); /* back to dog, the given class */
+	decide(j, &i4, 1, DECIDE_REMOVE, 0);
+	decide(j, &i4, 1, DECIDE_KEEP, 0); /* back in, with its given label */
+	int32_t lab[N] = {0, 2, 2, 1, 0, 2};
+	uint8_t st[N] = {0, STATUS_RELABELLED, 0, STATUS_KEPT, STATUS_KEPT, 0};
+	expect_state(j, lab, st);
+	journal_close(j);
+	j = jopen(s, false);
+	expect_state(j, lab, st);
+	assert_int_equal(journal_apply(j, s), 3);
+	assert_int_equal(study_status(s, 1), STATUS_RELABELLED);
+	assert_int_equal(study_status(s, 3), STATUS_KEPT);
+	journal_close(j);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1014,7 +1048,7 @@ int main(void)
 	    cmocka_unit_test(test_lock),          cmocka_unit_test(test_fallback),
 	    cmocka_unit_test(test_export),        cmocka_unit_test(test_odd_names),
 	    cmocka_unit_test(test_crash),         cmocka_unit_test(test_batch_own_labels),
-	    cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_apply),         cmocka_unit_test(test_status_follows_label),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,11 +186,10 @@ static void model_apply(struct jmodel *m, uint32_t i, int act, int32_t nw, uint6
 {
 	switch (act) {
 	case DECIDE_RELABEL:
-		m->label[i] = nw;
-		m->status[i] = STATUS_RELABELLED;
-		break;
-	case DECIDE_KEEP:
-		m->status[i] = STATUS_KEPT;
+	case DECIDE_KEEP: /* the status says whether the label is the given one */
+		if (act == DECIDE_RELABEL)
+			m->label[i] = nw;
+		m->status[i] = m->label[i] == given[i] ? STATUS_KEPT : STATUS_RELABELLED;
 		break;
 	case DECIDE_REMOVE:
 		m->status[i] = STATUS_REMOVED;
