@@ -132,7 +132,8 @@ static void agree_draw(struct app *app)
 		bool active = (int)row - 1 == app->cls;
 		draw_safe(app, w, y, 0, 2, active ? glyph(app, "\xe2\x96\xb6", ">") : " ",
 		          a | A_BOLD, false);
-		draw_safe(app, w, y, 2, lw, row == 0 ? "all" : app->class_names[row - 1],
+		draw_safe(app, w, y, 2, lw,
+		          row == 0 ? "all" : app_class_abbrev(app, lw, NULL)[row - 1],
 		          a | (row == 0 ? A_BOLD : 0), false);
 		for (int k = 0; k < 4; k++) {
 			if (x0 + (k + 1) * colw > pn->w)

@@ -194,16 +194,18 @@ static void confusion_draw(struct app *app)
 	int64_t v = conf_value(app, nv->cur, nv->left);
 	action_key("enter", kb, sizeof kb);
 	char rbuf[300];
-	char *tr = xstrdup(app->class_names[nv->cur]);
-	char *pr = xstrdup(app->class_names[nv->left]);
+	/* at most 20 columns each, cut so that classes sharing a prefix stay apart (and never
+	 * in the middle of a character) */
+	char *const *ab = app_class_abbrev(app, 20, NULL);
+	char *tr = xstrdup(ab[nv->cur]);
+	char *pr = xstrdup(ab[nv->left]);
 	if (CONF_MODE(app) == 2)
-		snprintf(rbuf, sizeof rbuf, "truth %.20s %s pred %.20s: %+lld (B%sA)   %s: open",
-		         tr, glyph(app, "\xe2\x86\x92", "->"), pr, (long long)v,
+		snprintf(rbuf, sizeof rbuf, "truth %s %s pred %s: %+lld (B%sA)   %s: open", tr,
+		         glyph(app, "\xe2\x86\x92", "->"), pr, (long long)v,
 		         glyph(app, "\xe2\x88\x92", "-"), kb);
 	else
-		snprintf(rbuf, sizeof rbuf, "truth %.20s %s pred %.20s: %lld instance%s   %s: open",
-		         tr, glyph(app, "\xe2\x86\x92", "->"), pr, (long long)v, v == 1 ? "" : "s",
-		         kb);
+		snprintf(rbuf, sizeof rbuf, "truth %s %s pred %s: %lld instance%s   %s: open", tr,
+		         glyph(app, "\xe2\x86\x92", "->"), pr, (long long)v, v == 1 ? "" : "s", kb);
 	free(tr);
 	free(pr);
 	int fy = 2 + vis_rows;

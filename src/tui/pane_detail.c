@@ -195,7 +195,9 @@ int detail_models(struct app *app, WINDOW *w, int y0, int x0, int rows, int cols
 		for (int k = 0; k < n && cell >= 7; k++) {
 			int cx = x + k * cell;
 			attr_t ca = role_attr(cls[k] == truth ? ROLE_RIGHT : ROLE_WRONG);
-			draw_safe(app, w, y, cx, nw, app->class_names[cls[k]], ca, false);
+			/* abbreviated to nw so that classes sharing a long prefix stay apart */
+			draw_safe(app, w, y, cx, nw, app_class_abbrev(app, nw, NULL)[cls[k]], ca,
+			          false);
 			char pb[16];
 			snprintf(pb, sizeof pb, "%4.2f", p[k]);
 			draw_safe(app, w, y, cx + nw + 1, 4, pb, role_attr(ROLE_NORMAL), false);

@@ -683,14 +683,22 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 		x += draw_safe(app, w, 3 + off, x, W - x, "  [marked]", role_attr(ROLE_ONLY_B),
 		               false);
 	int y = 4 + off;
-	x = draw_safe(app, w, y, 1, W - 2, "given ", role_attr(ROLE_DIM), false) + 1;
-	x += draw_text(app, w, y, x, 30, s->classes[study_given(s)[i]],
-	               role_attr(ROLE_WRONG) | A_BOLD, false);
-	x += draw_safe(app, w, y, x, W - x, "   suggested ", role_attr(ROLE_DIM), false);
-	x += draw_text(app, w, y, x, 30, s->classes[r->suggested[nav->cur]],
-	               role_attr(ROLE_RIGHT) | A_BOLD, false);
+	/* the two names whole when they fit, else abbreviated so that the classes stay apart
+	 * (class-name-07 and class-name-08 cut to one width would both read class-na…) */
+	int32_t gl = study_given(s)[i], sl = r->suggested[nav->cur];
 	snprintf(line, sizeof line, "   score %.3f", r->score[nav->cur]);
-	x += draw_safe(app, w, y, x, W - x, line, role_attr(ROLE_DIM), false);
+	int room = W - 3 - text_cols("given ") - text_cols("   suggested ") - text_cols(line);
+	const char *gname = app->class_names[gl], *sname = app->class_names[sl];
+	if (text_cols(gname) + text_cols(sname) > room) {
+		char *const *ab = app_class_abbrev(app, room / 2, NULL);
+		gname = ab[gl];
+		sname = ab[sl];
+	}
+	x = draw_safe(app, w, y, 1, W - 2, "given ", role_attr(ROLE_DIM), false) + 1;
+	x += draw_safe(app, w, y, x, W - x - 1, gname, role_attr(ROLE_WRONG) | A_BOLD, false);
+	x += draw_safe(app, w, y, x, W - x - 1, "   suggested ", role_attr(ROLE_DIM), false);
+	x += draw_safe(app, w, y, x, W - x - 1, sname, role_attr(ROLE_RIGHT) | A_BOLD, false);
+	x += draw_safe(app, w, y, x, W - x - 1, line, role_attr(ROLE_DIM), false);
 	y++;
 	if (!undecided(app, i)) {
 		snprintf(line, sizeof line, "decided: %s%s%.60s  (u undoes the last decision)",

@@ -1,0 +1,138 @@
+#!/bin/sh
+# tests/screen/review_trust.sh NNCMP — the review queue on a study it was not shaped for: 12
+# classes whose names share a long prefix (very-long-shared-prefix-class-name-00 ..), at 80x24.
+# The given and the suggested class, and each model's top classes, must read apart (cut to one
+# width they all read very-long-shared-prefix-class…, so `a` would accept blind). And `c`
+# ("keep given") on a sample relabelled before must write the given label back, its status
+# "kept", never "kept" with the other label. What must show comes from the CLI and the study's
+# own files. Runs from the top of the tree; needs tmux and /usr/bin/python3.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+BIN=${1:-./nncmp}
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+[ -x "$BIN" ] || { echo "review_trust: no binary $BIN" >&2; exit 2; }
+command -v tmux >/dev/null || { echo "review_trust: tmux is not installed" >&2; exit 2; }
+PY=/usr/bin/python3
+[ -x $PY ] || { echo "review_trust: $PY is needed" >&2; exit 2; }
+
+. tests/screen/lib.sh
+
+ST=$TMP/long
+$PY - "$ST" <<'EOF' || exit 2
+import json, os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d + "/models/mdl")
+os.makedirs(d + "/models/other")
+rng = np.random.default_rng(7)
+n, c = 48, 12
+labels = rng.integers(0, c, n).astype(np.int64)
+p = rng.dirichlet(np.ones(c) * 0.5, n)
+for i in range(n):  # right a third of the time, else confidently another class
+    p[i, labels[i] if i % 3 == 0 else (labels[i] + 1 + i % (c - 1)) % c] += 2.0
+np.save(d + "/labels.npy", labels)
+np.save(d + "/models/mdl/probs.npy", (p / p.sum(1, keepdims=True)).astype(np.float32))
+q = rng.dirichlet(np.ones(c), n)
+np.save(d + "/models/other/probs.npy", q.astype(np.float32))
+with open(d + "/classes.txt", "w") as f:
+    f.write("".join("very-long-shared-prefix-class-name-%02d\n" % k for k in range(c)))
+with open(d + "/samples.jsonl", "w") as f:
+    for i in range(n):
+        f.write(json.dumps({"id": "s%d" % i, "text": "sample %d" % i}) + "\n")
+EOF
+J=$ST/nncmp-journal.jsonl
+
+# the first suspect, from the CLI: index, given label, suggestion, the model's argmax
+"$BIN" issues "$ST" --top 1 --json >"$TMP/iss.json" 2>/dev/null
+set -- $($PY - "$TMP/iss.json" "$ST" <<'EOF'
+import json, sys
+import numpy as np
+e = json.load(open(sys.argv[1]))["issues"][0]
+names = open(sys.argv[2] + "/classes.txt").read().split()
+p = np.load(sys.argv[2] + "/models/mdl/probs.npy")
+print(e["index"], names.index(e["label"]), names.index(e["suggested"]), int(p[e["index"]].argmax()))
+EOF
+)
+first=$1 given=$2 sugg=$3 top=$4
+
+echo "== the agreement rows and the confusion cell line name the classes apart"
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "Agreement per class"
+expect "the confusion cell line (cursor on 00, 00)" "truth 00 → pred 00:"
+screen >"$TMP/scr"
+$PY - "$TMP/scr" <<'EOF'
+import re, sys
+scr = open(sys.argv[1]).read().splitlines()
+k = next(i for i, l in enumerate(scr) if re.search(r"class\s+both", l))
+rows = []
+for l in scr[k + 2 : k + 14]:  # the class rows the pane has room for
+    if "McNemar" in l:
+        break
+    rows.append(l[2:16].strip())
+ok = len(rows) >= 5 and all(("%02d" % c) in r for c, r in enumerate(rows))
+print(("ok  " if ok else "FAIL") + " agreement rows: %r" % rows)
+sys.exit(0 if ok else 1)
+EOF
+[ $? = 0 ] && ok "agreement rows read apart" || no "agreement rows read apart"
+keys q
+expect "quit" "rc=0"
+
+echo "== 80x24: the review names the classes apart"
+start C.UTF-8 80 24 "$ST"
+expect "the TUI opens" "Instances"
+keys R
+expect "R opens the review queue" "Review queue"
+expect "the CLI's first suspect is shown" "#$first  id s$first"
+screen >"$TMP/scr"
+$PY - "$TMP/scr" "$given" "$sugg" "$top" <<'EOF'
+import re, sys
+scr = open(sys.argv[1]).read().splitlines()
+g, s, top = (int(x) for x in sys.argv[2:5])
+line = next((l for l in scr if l.startswith(" given ")), "")
+m = re.match(r" given (.+?)   suggested (.+?)(   score|\s*$)", line)
+ok = m and ("%02d" % g) in m.group(1) and ("%02d" % s) in m.group(2)
+print(("ok  " if ok else "FAIL") + " the given and suggested classes read apart: " + repr(line))
+row = next((l for l in scr if re.search(r"\bmdl\s", l)), "")
+m2 = re.search(r"\bmdl\s+(\S+)\s+0\.\d\d", row)
+ok2 = m2 and ("%02d" % top) in m2.group(1)
+print(("ok  " if ok2 else "FAIL") + " the model's top class reads apart: " + repr(row))
+sys.exit(0 if ok and ok2 else 1)
+EOF
+[ $? = 0 ] && ok "class names on the review screen" || no "class names on the review screen"
+
+echo "== c on a sample relabelled before keeps its given label"
+other=$(((given + 1) % 10))
+[ "$other" = "$sugg" ] && other=$(((given + 2) % 10))
+keys "$other"
+expect "a digit relabels" "#$first relabelled to"
+keys k
+expect "k goes back to it" "decided: relabelled"
+keys c
+expect "the header counts it kept" "decided 1 = 0 relabelled + 0 removed + 1 kept"
+keys Escape q
+expect "quit" "rc=0"
+"$BIN" export "$ST" --out "$TMP/out.jsonl" >/dev/null 2>&1
+"$BIN" instances "$ST" --filter decided --json >"$TMP/dec.json" 2>/dev/null
+$PY - "$J" "$TMP/out.jsonl" "$TMP/dec.json" "$ST" "$first" <<'EOF'
+import json, sys
+import numpy as np
+jl, out, dec, st, i = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+given = int(np.load(st + "/labels.npy")[i])
+last = [json.loads(l) for l in open(jl)][-1]
+bad = []
+if last["index"] != i or last["new"] != given:
+    bad.append("journal's last decision %r, wanted new %d" % (last, given))
+e = [json.loads(l) for l in open(out)][i]
+if e["label"] != given or e["status"] != "kept":
+    bad.append("export %r, wanted label %d kept" % (e, given))
+d = json.load(open(dec))["instances"]
+if len(d) != 1 or d[0]["label_id"] != given or d[0]["status"] != "kept":
+    bad.append("instances --filter decided %r" % d)
+for b in bad:
+    print("     " + b)
+sys.exit(1 if bad else 0)
+EOF
+[ $? = 0 ] && ok "journal, export and instances hold the given label, kept" ||
+	no "the given label was not written back"
+
+finish review_trust
