@@ -54,6 +54,7 @@ void triage_attach(struct app *app, struct journal *j, const struct nn_err *err)
 	if (!journal_on)
 		return;
 	if (!tr->j) {
+		snprintf(tr->why_ro, sizeof tr->why_ro, "%s", err->msg); /* R says it again */
 		app_message(app, true, "journal: %s", err->msg);
 		return;
 	}

@@ -58,7 +58,9 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	if (!tr || !tr->j) {
-		nn_err_set(err, "no journal for this study");
+		/* the journal was refused (another study's, a changed study): say why */
+		nn_err_set(err, "%s",
+		           tr && tr->why_ro[0] ? tr->why_ro : "no journal for this study");
 		return NULL;
 	}
 	triage_writable(app); /* read-only (with its message) when another nncmp has it */

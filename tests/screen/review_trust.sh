@@ -135,4 +135,21 @@ EOF
 [ $? = 0 ] && ok "journal, export and instances hold the given label, kept" ||
 	no "the given label was not written back"
 
+echo "== a journal the study refuses: R says why"
+cp -r "$ST" "$TMP/changed"
+$PY -c "
+import numpy as np, sys
+d = sys.argv[1]
+l = np.load(d + '/labels.npy')
+l[$first] = (l[$first] + 1) % 12
+np.save(d + '/labels.npy', l)" "$TMP/changed"
+start C.UTF-8 160 45 "$TMP/changed"
+expect "the TUI opens" "Instances"
+keys R
+expect_re "R names the journal's problem" "one at a time: .*nncmp-journal.jsonl:2: instance $first had label"
+cmp -s "$J" "$TMP/changed/nncmp-journal.jsonl" && ok "the refused journal is left as it was" ||
+	no "the refused journal was changed"
+keys q
+expect "quit" "rc=0"
+
 finish review_trust
