@@ -288,6 +288,24 @@ static int commit(struct app *app, struct review *r, struct view_nav *nav,
 }
 
 /*
+ * Whether decisions can be written, trying again to take the journal when it was read-only (the
+ * other nncmp may have quit since): then the panes take what that one decided, and *flags gets
+ * what they need redrawn. False with the reason on the status line.
+ */
+static bool review_take(struct app *app, int *flags)
+{
+	struct triage *tr = app->tr;
+	if (!tr->j)
+		return false;
+	if (!tr->read_only)
+		return true;
+	if (!triage_writable(app)) /* it says why, as things are now */
+		return false;
+	*flags |= triage_applied(app);
+	return true;
+}
+
+/*
  * A decision on the marked entries (in queue order), or on the cursor's entry when none is
  * marked: accept gives each its own suggestion, the other actions apply a (and label) to each.
  * One sample is decided at once; several wait for Enter, the screen saying what will change.
@@ -295,16 +313,9 @@ static int commit(struct app *app, struct review *r, struct view_nav *nav,
 static int decide(struct app *app, struct review *r, struct view_nav *nav, bool accept,
                   enum decision_action a, int32_t label)
 {
-	struct triage *tr = app->tr;
-	if (tr->read_only) {
-		/* the reason journal_open gave: a writer elsewhere, a read-only study, ... */
-		if (tr->why_ro[0])
-			app_message(app, true, "triage is read-only: %s", tr->why_ro);
-		else
-			app_message(app, true,
-			            "triage is read-only (the journal cannot be opened)");
+	int took = 0;
+	if (!review_take(app, &took))
 		return REDRAW_STATUS;
-	}
 	size_t n = 0;
 	struct decision_req *req;
 	if (r->n_marked) {
@@ -330,13 +341,13 @@ static int decide(struct app *app, struct review *r, struct view_nav *nav, bool 
 	if (n == 1) {
 		int flags = commit(app, r, nav, req, n, what);
 		free(req);
-		return flags;
+		return flags | took;
 	}
 	free(r->pending);
 	r->pending = req;
 	r->n_pending = n;
 	snprintf(r->pending_what, sizeof r->pending_what, "%s", what);
-	return REDRAW_STATUS;
+	return REDRAW_STATUS | took;
 }
 
 /* Enter carries out the pending batch; any other key cancels it. */
@@ -508,8 +519,13 @@ static int ract_undo(struct app *app, void *ctx, struct view_nav *nav, long arg)
 {
 	(void)arg;
 	struct review *r = ctx;
-	if (app->tr->read_only || !app->tr->j)
+	if (!app->tr->j)
 		return REDRAW_STATUS;
+	if (app->tr->read_only) {
+		/* not taken here: the newest batch would be the other nncmp's */
+		app_message(app, true, "triage is read-only: %s", app->tr->why_ro);
+		return REDRAW_STATUS;
+	}
 	size_t n_undone = 0;
 	struct nn_err err = {{0}};
 	const struct decision *d;

@@ -152,4 +152,34 @@ cmp -s "$J" "$TMP/changed/nncmp-journal.jsonl" && ok "the refused journal is lef
 keys q
 expect "quit" "rc=0"
 
+echo "== another writer holds the journal, then lets go: the next decision is taken"
+# a stand-in for another nncmp: the journal's exclusive flock and its pid in .lock
+$PY -c "
+import fcntl, os, sys, time
+f = open(sys.argv[1], 'r+')
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[1] + '.lock', 'w').write('%d' % os.getpid())
+open(sys.argv[2], 'w').close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+os.unlink(sys.argv[1] + '.lock')
+" "$J" "$TMP/held" &
+holder=$!
+i=0
+while [ ! -e "$TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "Instances"
+keys R
+expect "R says another holds the journal" "in use by another nncmp (pid $holder)"
+keys x
+expect "a decision is refused meanwhile" "triage is read-only: "
+rm -f "$TMP/held"
+wait $holder
+keys x
+expect_re "once let go, the next decision is saved" "#[0-9]+ removed \\(saved"
+keys Escape q
+expect "quit" "rc=0"
+[ "$(grep -c '"action":"remove"' "$J")" = 1 ] && ok "the journal holds that decision" ||
+	no "the journal does not hold the decision: $(tail -1 "$J")"
+
 finish review_trust
