@@ -673,11 +673,16 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	if (off)
 		draw_text(app, w, 2, 1, W - 2, est, role_attr(ROLE_HEADER), false);
 	if (r->pending) {
-		char kc[24];
-		snprintf(line, sizeof line, "%zu samples: %s?  %s confirms, Esc cancels",
-		         r->n_pending, r->pending_what,
+		/* what the batch does, cut when it must: the keys that answer always show */
+		char kc[24], keys[64];
+		snprintf(keys, sizeof keys, "?  %s confirms, Esc cancels",
 		         keymode_key(&review_keys, "confirm", kc, sizeof kc));
-		draw_text(app, w, 2 + off, 1, W - 2, line, role_attr(ROLE_FOCUS) | A_BOLD, false);
+		snprintf(line, sizeof line, "%zu samples: %s", r->n_pending, r->pending_what);
+		int kw = text_cols(keys), lw0 = W - 2 - kw;
+		int x0 = 1 + draw_text(app, w, 2 + off, 1, lw0 > 1 ? lw0 : 1, line,
+		                       role_attr(ROLE_FOCUS) | A_BOLD, false);
+		draw_safe(app, w, 2 + off, x0, W - 1 - x0, keys, role_attr(ROLE_FOCUS) | A_BOLD,
+		          false);
 	} else if (r->n_marked) {
 		snprintf(line, sizeof line, "%zu marked: the next decision applies to each of them",
 		         r->n_marked);

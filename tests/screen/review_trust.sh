@@ -182,4 +182,21 @@ expect "quit" "rc=0"
 [ "$(grep -c '"action":"remove"' "$J")" = 1 ] && ok "the journal holds that decision" ||
 	no "the journal does not hold the decision: $(tail -1 "$J")"
 
+echo "== 80x24: a long batch summary still shows the keys that answer it"
+lines=$(wc -l <"$J")
+start C.UTF-8 80 24 "$ST"
+expect "the TUI opens" "Instances"
+keys R
+expect "R opens the review queue" "Review queue"
+expect_re "the queue is ready" " 1/[0-9]+  #"
+keys M
+expect "M marks every undecided sample" "marked: the next decision applies to each of them"
+keys a
+expect "the summary is cut, the keys show" "…?  Enter confirms, Esc cancels"
+keys Escape
+expect "Esc cancels" "cancelled: nothing changed"
+keys Escape q
+expect "quit" "rc=0"
+[ "$(wc -l <"$J")" = "$lines" ] && ok "nothing written" || no "the cancelled batch was written"
+
 finish review_trust
