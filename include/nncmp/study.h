@@ -88,8 +88,10 @@ struct model {
 
 struct study {
 	char *name;
-	char *root;         /* directory relative paths are resolved against */
-	char *labels_path;  /* as opened, for messages */
+	char *root;        /* directory relative paths are resolved against */
+	char *labels_path; /* as opened, for messages */
+	/* labels_path's device, inode, size and mtime (ns) when it was read: study_labels_same() */
+	uint64_t labels_sig[4];
 	char *classes_path; /* NULL when the names are the default "0".."C-1" */
 	size_t n, n_classes;
 	char **classes;  /* n_classes names */
@@ -136,6 +138,12 @@ struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err
  */
 int study_derive(struct study *s, struct nn_err *err);
 void study_free(struct study *s);
+/*
+ * 0 when the labels file is the one read at open (same file, size and modification time), else
+ * -1 with err "PATH changed on disk since the study was opened: reopen the study". What the labels
+ * were read from must not change under a journal that records them as "old".
+ */
+int study_labels_same(const struct study *s, struct nn_err *err);
 /*
  * 0, or -1 with err "PATH: rows could not be read (damaged data?)" when a read of any of the
  * study's matrices failed (a damaged chunk of an HDF5 dataset read in blocks gives NaN rows): for

@@ -50,7 +50,9 @@ static int check_still_there(const struct journal *j, struct nn_err *err)
 /* Writes all of buf at the end of the file and fsyncs; on failure cuts back to the old end. */
 int journal_append(struct journal *j, const char *buf, size_t len, struct nn_err *err)
 {
-	if (check_still_there(j, err) < 0)
+	/* a decision's "old" is the label read at open: a rewritten labels file would make it
+	 * wrong, and the whole journal refused at the next open */
+	if (check_still_there(j, err) < 0 || study_labels_same(j->s, err) < 0)
 		return -1;
 	off_t end = lseek(j->fd, 0, SEEK_END);
 	if (end < 0)

@@ -614,6 +614,29 @@ struct study *study_open(const char *path, struct nn_err *err)
 	return study_open_ex(path, 0, err);
 }
 
+/* The identity of a file as it is now (all 0 when it cannot be stat'ed). */
+static void study_labels_sign(const char *path, uint64_t sig[4])
+{
+	struct stat st;
+	memset(sig, 0, 4 * sizeof *sig);
+	if (stat(path, &st) < 0)
+		return;
+	sig[0] = (uint64_t)st.st_dev;
+	sig[1] = (uint64_t)st.st_ino;
+	sig[2] = (uint64_t)st.st_size;
+	sig[3] = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+}
+
+int study_labels_same(const struct study *s, struct nn_err *err)
+{
+	uint64_t now[4];
+	study_labels_sign(s->labels_path, now);
+	if (memcmp(now, s->labels_sig, sizeof now) == 0)
+		return 0;
+	return nn_err_set(err, "%s changed on disk since the study was opened: reopen the study",
+	                  s->labels_path);
+}
+
 struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err)
 {
 	struct stat st;
@@ -658,6 +681,7 @@ struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err
 	s->warnings = mf.warnings;
 	mf.warnings = (struct strvec){0};
 
+	study_labels_sign(s->labels_path, s->labels_sig);
 	rc = 0;
 	if (mf.classes) {
 		s->classes_path = xstrdup(mf.classes);

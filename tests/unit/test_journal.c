@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "nncmp/journal.h"
 #include "nncmp/study.h"
@@ -1039,16 +1040,58 @@ static void test_status_follows_label(void **state)
 	free(dir);
 }
 
+/*
+ * labels.npy rewritten while a writer has the journal open: the next decision is refused (its
+ * "old" would be the label read at open, and the whole journal refused at the next open), the
+ * file keeps only what was decided before, and that still applies to the new labels.
+ */
+static void test_labels_changed(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct journal *j = jopen(s, true);
+	uint32_t i1 = 1, i4 = 4;
+	decide(j, &i1, 1, DECIDE_RELABEL, 2);
+	int64_t changed[N];
+	memcpy(changed, given, sizeof changed);
+	changed[4] = 2; /* an undecided instance */
+	char *lp = path_join(dir, "labels.npy");
+	tu_write_i64(dir, "labels.npy", changed, N);
+	struct timespec later[2] = {{.tv_nsec = UTIME_OMIT}, {0}};
+	clock_gettime(CLOCK_REALTIME, &later[1]);
+	later[1].tv_sec += 5; /* a rewrite within the same clock tick still counts */
+	assert_int_equal(utimensat(AT_FDCWD, lp, later, 0), 0);
+	struct nn_err err = {{0}};
+	assert_int_equal(journal_decide(j, &i4, 1, DECIDE_RELABEL, 1, &err), -1);
+	assert_non_null(strstr(err.msg, "changed on disk"));
+	assert_int_equal(journal_undo(j, NULL, &err), -1);
+	journal_close(j);
+	/* the study as it is now takes the one decision made before */
+	struct study *s2 = open_study(dir);
+	j = jopen(s2, false);
+	int32_t lab[N] = {0, 2, 2, 1, 2, 2};
+	uint8_t st[N] = {0, STATUS_RELABELLED, 0, 0, 0, 0};
+	expect_state(j, lab, st);
+	journal_close(j);
+	study_free(s2);
+	study_free(s);
+	free(lp);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay), cmocka_unit_test(test_open_close_leaves_nothing),
-	    cmocka_unit_test(test_undo),          cmocka_unit_test(test_torn),
-	    cmocka_unit_test(test_garbage),       cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_lock),          cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_export),        cmocka_unit_test(test_odd_names),
-	    cmocka_unit_test(test_crash),         cmocka_unit_test(test_batch_own_labels),
-	    cmocka_unit_test(test_apply),         cmocka_unit_test(test_status_follows_label),
+	    cmocka_unit_test(test_append_replay),  cmocka_unit_test(test_open_close_leaves_nothing),
+	    cmocka_unit_test(test_undo),           cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),           cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),         cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),          cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_apply),          cmocka_unit_test(test_status_follows_label),
+	    cmocka_unit_test(test_labels_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
