@@ -17,7 +17,7 @@ struct triage {
 	/* the samples of an overview cell, handed to the review it opens */
 	uint32_t *cell;
 	size_t n_cell;
-	char cell_title[96];
+	char cell_title[200];
 	/* decisions saved in the journal but not yet applied to the study: a worker job was
 	 * reading it (triage_applied) */
 	bool apply_pending;

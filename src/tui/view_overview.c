@@ -123,13 +123,21 @@ static void overview_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav
 	}
 	const struct overview_cell *cc = &cur->cells[nav->left];
 	char kh[24], kl[24], ke[24];
-	snprintf(line, sizeof line,
-	         "given %.40s, predicted %.40s: %zu sample%s   %s/%s: cell   %s: review %s",
-	         s->classes[cur->label], s->classes[cc->pred], cc->n, cc->n == 1 ? "" : "s",
-	         keymode_key(&view_keys, "left", kh, sizeof kh),
-	         keymode_key(&view_keys, "right", kl, sizeof kl),
-	         keymode_key(&view_keys, "enter", ke, sizeof ke), cc->n == 1 ? "it" : "them");
-	draw_text(app, w, H - 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
+	/* the whole names when the line has room, else abbreviations that keep them apart */
+	char *const *names = app->class_names;
+	for (int pass = 0; pass < 2; pass++) {
+		snprintf(line, sizeof line,
+		         "given %s, predicted %s: %zu sample%s   %s/%s: cell   %s: review %s",
+		         names[cur->label], names[cc->pred], cc->n, cc->n == 1 ? "" : "s",
+		         keymode_key(&view_keys, "left", kh, sizeof kh),
+		         keymode_key(&view_keys, "right", kl, sizeof kl),
+		         keymode_key(&view_keys, "enter", ke, sizeof ke),
+		         cc->n == 1 ? "it" : "them");
+		if (text_cols(line) <= W - 2)
+			break;
+		names = app_class_abbrev(app, 20, NULL);
+	}
+	draw_safe(app, w, H - 1, 1, W - 2, line, role_attr(ROLE_DIM), false);
 }
 
 /* Enter: the cell's samples go to a review queue of their own. */
@@ -144,12 +152,10 @@ static int overview_enter(struct app *app, void *ctx, struct view_nav *nav)
 	app->tr->cell = xcalloc(c->n, sizeof *app->tr->cell);
 	memcpy(app->tr->cell, c->idx, c->n * sizeof *c->idx);
 	app->tr->n_cell = c->n;
-	char *a = text_sanitize(app->s->classes[row->label], !app->utf8);
-	char *b = text_sanitize(app->s->classes[c->pred], !app->utf8);
-	snprintf(app->tr->cell_title, sizeof app->tr->cell_title, "(given %.30s, predicted %.30s)",
-	         a, b);
-	free(a);
-	free(b);
+	/* at most 20 columns a name, cut so that classes sharing a prefix stay apart */
+	char *const *ab = app_class_abbrev(app, 20, NULL);
+	snprintf(app->tr->cell_title, sizeof app->tr->cell_title, "(given %s, predicted %s)",
+	         ab[row->label], ab[c->pred]);
 	return view_open(app, "review");
 }
 

@@ -29,7 +29,7 @@ struct review {
 	int32_t *labels;
 	uint32_t *cell; /* from the overview: only these instances */
 	size_t n_cell;
-	char title[96];
+	char title[200];
 	struct issue_list list;
 	/* the queue: instances in order of suspicion */
 	uint32_t *queue;

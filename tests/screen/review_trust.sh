@@ -152,6 +152,17 @@ cmp -s "$J" "$TMP/changed/nncmp-journal.jsonl" && ok "the refused journal is lef
 keys q
 expect "quit" "rc=0"
 
+echo "== 80x24: the labels overview (E) and its cell's queue name the classes apart"
+start C.UTF-8 80 24 "$ST"
+expect "the TUI opens" "Instances"
+keys E
+expect "E opens the overview" "Label errors overview"
+expect_re "its cell line names both classes" "given [0-9]{2}, predicted [0-9]{2}: [0-9]+ sample"
+keys Enter
+expect_re "the cell's queue says which cell" "mix \\(given [0-9]{2}, predicted [0-9]{2}\\)"
+keys Escape q
+expect "quit" "rc=0"
+
 echo "== another writer holds the journal, then lets go: the next decision is taken"
 # a stand-in for another nncmp: the journal's exclusive flock and its pid in .lock
 $PY -c "
