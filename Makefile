@@ -168,7 +168,7 @@ bench:
 # TRIAGE_SEEDS (again when the generator changes; the sets are independent, so -j2 makes two at
 # once); every run scores them with the current ./nncmp, each study by its mean over the sets.
 TRIAGE_DIR   = $(BUILD)/bench-triage
-TRIAGE_SEEDS ?= 13 14 15 16 17 18 19
+TRIAGE_SEEDS ?= 13 14 15 16 17 18 19 20 21 22 23 24 25 26
 TRIAGE_SETS  = $(foreach s,$(TRIAGE_SEEDS),$(TRIAGE_DIR)/seed-$(s))
 bench-triage:
 	@tools/deps.sh bench-triage

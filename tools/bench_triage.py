@@ -24,7 +24,7 @@
                The target: mix, the default, beats the better reference by 2 points on the mean
                over studies and loses no study by more than 3.
                With several DIRs (the same studies drawn with other seeds: make bench-triage
-               gives seven) each study's precision is its mean over the draws, and the target is
+               gives fourteen) each study's precision is its mean over the draws, and the target is
                judged on those means: on one draw a small study's precision moves by a whole
                instance, 3.6 to 12.5 points for iris, wine and breast cancer at 5%, so a single
                draw's worst study says more about that draw than about the method. Each draw's
@@ -409,8 +409,8 @@ def evaluate(dirs, nncmp):
                   f"{sum(x < -0.03 - 1e-12 for x in g)} lost by more than 3")
     worst = int(np.argmin(diffs))
     mg = mean["mix"] - best_ref
-    print(f"mix - better reference on the mean: {100 * mg:+.1f} points (target +2.0); worst "
-          f"study: {rows[worst][0]} {100 * diffs[worst]:+.1f} points (target no loss above 3.0)")
+    print(f"mix - better reference on the mean: {100 * mg:+.2f} points (target +2.00); worst "
+          f"study: {rows[worst][0]} {100 * diffs[worst]:+.2f} points (target no loss above 3)")
     print("target met" if target_met(mg, diffs[worst]) else "target NOT met")
     return 0
 
