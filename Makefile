@@ -23,9 +23,28 @@ BUILD      ?= build
 # libcsv ships no pkg-config file; it is linked by name. Debian's libhdf5-dev installs both
 # hdf5-serial.pc and (through alternatives) hdf5.pc; other systems have only hdf5.pc.
 HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
-PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libzip libxxhash $(HDF5_PKG)
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
+PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libxxhash
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libzip $(HDF5_PKG) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv $(DL_LIBS)
+
+# libhdf5 and libzip are not linked (their ~40 dependencies cost every command ~9 ms of CPU at
+# start-up): h5.c and npz.c dlopen them when a study first needs them (include/nncmp/dynlib.h),
+# by the SONAME of the library that pkg-config's -L and -l flags would link, found in those -L
+# directories, then in the compiler's. HDF5_LIBS links libhdf5 into test_guard only.
+READELF    ?= readelf
+HDF5_LIBS  := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG) 2>/dev/null)
+ZIP_LIBS   := $(shell $(PKG_CONFIG) --libs libzip 2>/dev/null)
+CC_LIBDIRS := $(shell $(CC) -print-search-dirs 2>/dev/null | sed -n 's/^libraries: =//p' | tr : ' ')
+soname      = $(shell for d in $(patsubst -L%,%,$(filter -L%,$(1))) $(CC_LIBDIRS); do \
+	f=$$d/lib$(patsubst -l%,%,$(firstword $(filter -l%,$(1)))).so; \
+	if [ -e $$f ]; then $(READELF) -d $$f | sed -n 's/.*(SONAME).*\[\(.*\)\]$$/\1/p'; break; fi; \
+	done)
+HDF5_SONAME := $(call soname,$(HDF5_LIBS))
+ZIP_SONAME  := $(call soname,$(ZIP_LIBS))
+DYN_CFLAGS   = -DNNCMP_HDF5_SONAME='"$(HDF5_SONAME)"' -DNNCMP_ZIP_SONAME='"$(ZIP_SONAME)"'
+# dlopen is in libc since glibc 2.34; older ones need -ldl
+DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen(0, 0); }\n' | \
+	$(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -42,7 +61,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DNNCMP_VERSION='"$(VERSION)"' \
-	     -Iinclude $(PKG_CFLAGS) $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
+	     -Iinclude $(PKG_CFLAGS) $(DYN_CFLAGS) $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = -pthread $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
 
@@ -91,6 +110,25 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBGFX) $(LIBCORE) $(LIBS) $(TEST_LIBS) \
 		$(ALL_LDFLAGS)
 
+# test_guard asks libhdf5 itself whether this process holds any of its objects.
+$(BUILD)/tests/test_guard: LIBS += $(HDF5_LIBS)
+
+# test_dynlib links h5.c and npz.c built with sonames that do not exist (before the core, so that
+# they stand in for its h5.o and npz.o), and so does build/tests/nncmp-absent (tests/cli/lazylibs.sh):
+# a study that needs either library then fails with a message instead of a crash.
+DYN_ABSENT = -DNNCMP_HDF5_SONAME='"libnncmp-absent-hdf5.so.0"' \
+	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"'
+ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o
+$(ABSENT_OBJ): $(BUILD)/tests/absent/%.o: src/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out $(DYN_CFLAGS),$(ALL_CFLAGS)) $(DYN_ABSENT) -c -o $@ $<
+$(BUILD)/tests/test_dynlib: tests/unit/test_dynlib.c $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE) \
+		$(LIBS) $(TEST_LIBS) $(ALL_LDFLAGS)
+$(BUILD)/tests/nncmp-absent: $(CLI_OBJ) $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE) $(LIBS)
+
 # Unit tests of the TUI's parts (test_keys: its tables; test_worker: its worker thread) link its
 # objects and the CLI's, without main.
 TUI_UNIT = $(BUILD)/tests/test_keys $(BUILD)/tests/test_worker
@@ -106,7 +144,7 @@ deps-test:
 	@tools/deps.sh test
 
 # Each unit test binary runs from the top of the tree so it can find demo-data/ and tests/data/.
-unit: $(UNIT_BIN) $(BUILD)/nncmp
+unit: $(UNIT_BIN) $(BUILD)/nncmp $(BUILD)/tests/nncmp-absent
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; NNCMP=$(BUILD)/nncmp $$t || fail=1; done; \
 		exit $$fail
 
@@ -116,6 +154,7 @@ test: deps-test
 	tests/cli/usage.sh ./nncmp
 	tests/cli/formats.sh ./nncmp
 	tests/cli/plurals.sh ./nncmp
+	NNCMP_ABSENT=$(BUILD)/tests/nncmp-absent tests/cli/lazylibs.sh ./nncmp
 	tests/readme/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	tests/formats/run.sh ./nncmp
@@ -189,6 +228,8 @@ asan: deps-test
 		tests/cli/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/formats.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		NNCMP_ABSENT=build-asan/tests/nncmp-absent tests/cli/lazylibs.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -264,6 +305,7 @@ fuzz: $(CORE_SRC) $(GFX_SRC)
 		case " $(FUZZ_TUI) " in *" $$n "*) extra="$(wildcard src/tui/*.c)" ;; *) extra= ;; esac; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
+			$(DYN_CFLAGS) \
 			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) $(GFX_SRC) \
 			$$extra $(LIBS) -pthread || exit 1; \
 		mkdir -p tests/fuzz/corpus-work/$$n; \
