@@ -119,9 +119,10 @@ $(BUILD)/tests/test_guard: LIBS += $(HDF5_LIBS)
 DYN_ABSENT = -DNNCMP_HDF5_SONAME='"libnncmp-absent-hdf5.so.0"' \
 	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"'
 ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o
+$(ABSENT_OBJ): DYN_CFLAGS = $(DYN_ABSENT)
 $(ABSENT_OBJ): $(BUILD)/tests/absent/%.o: src/core/%.c
 	@mkdir -p $(@D)
-	$(CC) $(filter-out $(DYN_CFLAGS),$(ALL_CFLAGS)) $(DYN_ABSENT) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 $(BUILD)/tests/test_dynlib: tests/unit/test_dynlib.c $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE) \
@@ -290,7 +291,8 @@ ubsan: asan
 # make fuzz FUZZ=fuzz_theme FUZZ_SECONDS=600 runs one harness. fuzz_theme and fuzz_config test
 # readers in src/tui/, so they link the TUI's sources (and ncursesw) besides the core's.
 # libhdf5 (not instrumented) asks malloc for absurd sizes on malformed files and copes with
-# NULL, as under glibc: fuzz_h5 runs with allocator_may_return_null; tests/fuzz/lsan.supp
+# NULL, as under glibc: fuzz_h5 runs with allocator_may_return_null (and links libhdf5, whose
+# object count it checks; h5.c itself dlopens it, the same library); tests/fuzz/lsan.supp
 # leaves out leaks inside libhdf5. Its forked checks crash on purpose: allow_user_segv_handler
 # lets the child die of the signal quietly, and artifacts (also of a child out of libFuzzer's
 # malloc limit) go to build/fuzz, not the top of the tree.
@@ -303,6 +305,7 @@ fuzz: $(CORE_SRC) $(GFX_SRC)
 		f=tests/fuzz/$$n.c; \
 		[ -f $$f ] || { echo "fuzz: no harness $$f" >&2; exit 2; }; \
 		case " $(FUZZ_TUI) " in *" $$n "*) extra="$(wildcard src/tui/*.c)" ;; *) extra= ;; esac; \
+		case $$n in fuzz_h5) extra="$$extra $(HDF5_LIBS)" ;; esac; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
 			$(DYN_CFLAGS) \

@@ -24,6 +24,8 @@
 #ifndef NNCMP_HDF5_SONAME
 #error "NNCMP_HDF5_SONAME (the soname of libhdf5) must be defined by the build"
 #endif
+_Static_assert(sizeof NNCMP_HDF5_SONAME > 1,
+               "the build found no shared libhdf5 (Makefile: HDF5_SONAME)");
 /* clang-format off */
 #define H5_SYMS(X) \
 	X(H5open) X(H5check_version) X(H5Dclose) X(H5Dget_chunk_info_by_coord) \

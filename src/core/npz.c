@@ -16,6 +16,8 @@
 #ifndef NNCMP_ZIP_SONAME
 #error "NNCMP_ZIP_SONAME (the soname of libzip) must be defined by the build"
 #endif
+_Static_assert(sizeof NNCMP_ZIP_SONAME > 1,
+               "the build found no shared libzip (Makefile: ZIP_SONAME)");
 /* clang-format off */
 #define ZIP_SYMS(X) \
 	X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_set) \
