@@ -23,14 +23,18 @@ BUILD      ?= build
 # libcsv ships no pkg-config file; it is linked by name. Debian's libhdf5-dev installs both
 # hdf5-serial.pc and (through alternatives) hdf5.pc; other systems have only hdf5.pc.
 HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
+# dlopen is in libc since glibc 2.34; older ones need -ldl
+DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen(0, 0); }\n' | \
+	$(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
 PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libxxhash
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libzip $(HDF5_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv $(DL_LIBS)
 
-# libhdf5 and libzip are not linked (their ~40 dependencies cost every command ~9 ms of CPU at
-# start-up): h5.c and npz.c dlopen them when a study first needs them (include/nncmp/dynlib.h),
-# by the SONAME of the library that pkg-config's -L and -l flags would link, found in those -L
-# directories, then in the compiler's. HDF5_LIBS links libhdf5 into test_guard only.
+# libhdf5 and libzip are not linked (with what they pull in, 34 libraries that cost every command
+# ~9 ms of CPU at start-up): h5.c and npz.c dlopen them when a study first needs them
+# (include/nncmp/dynlib.h), by the SONAME of the library that pkg-config's -L and -l flags would
+# link, found in those -L directories, then in the compiler's. HDF5_LIBS links libhdf5 into
+# test_guard and fuzz_h5 only.
 READELF    ?= readelf
 HDF5_LIBS  := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG) 2>/dev/null)
 ZIP_LIBS   := $(shell $(PKG_CONFIG) --libs libzip 2>/dev/null)
@@ -42,9 +46,6 @@ soname      = $(shell for d in $(patsubst -L%,%,$(filter -L%,$(1))) $(CC_LIBDIRS
 HDF5_SONAME := $(call soname,$(HDF5_LIBS))
 ZIP_SONAME  := $(call soname,$(ZIP_LIBS))
 DYN_CFLAGS   = -DNNCMP_HDF5_SONAME='"$(HDF5_SONAME)"' -DNNCMP_ZIP_SONAME='"$(ZIP_SONAME)"'
-# dlopen is in libc since glibc 2.34; older ones need -ldl
-DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen(0, 0); }\n' | \
-	$(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -114,8 +115,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 $(BUILD)/tests/test_guard: LIBS += $(HDF5_LIBS)
 
 # test_dynlib links h5.c and npz.c built with sonames that do not exist (before the core, so that
-# they stand in for its h5.o and npz.o), and so does build/tests/nncmp-absent (tests/cli/lazylibs.sh):
-# a study that needs either library then fails with a message instead of a crash.
+# they stand in for its h5.o and npz.o), and so does $(BUILD)/tests/nncmp-absent (for
+# tests/cli/lazylibs.sh): a study that needs either library then fails with a message.
 DYN_ABSENT = -DNNCMP_HDF5_SONAME='"libnncmp-absent-hdf5.so.0"' \
 	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"'
 ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o

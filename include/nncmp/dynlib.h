@@ -1,12 +1,13 @@
 /*
  * dynlib.h — a shared library loaded on first use (dlopen), its functions in a table (dlsym).
  *
- * libhdf5 and libzip pull in some forty libraries (curl, ssl, krb5, ldap ...) whose loading and
- * relocation cost every nncmp command ~9 ms of CPU at start-up, while most commands never read
- * an HDF5 file or an .npz archive. h5.c and npz.c therefore keep their library's header for the
- * types and prototypes, and call it through a table that dynlib_load() fills the first time a
- * study needs the file. The soname comes from the build (the Makefile reads the SONAME of the
- * library that pkg-config's flags would link), so it is the library the headers describe.
+ * libhdf5 and libzip with what they pull in (curl, ssl, krb5, ldap ...) are 34 libraries whose
+ * loading and relocation cost every nncmp command ~9 ms of CPU at start-up, while most commands
+ * never read an HDF5 file or an .npz archive. h5.c and npz.c therefore keep their library's
+ * header for the types and prototypes, and call it through a table that dynlib_load() fills the
+ * first time a study needs the file. The soname comes from the build (the Makefile reads the
+ * SONAME of the library that pkg-config's flags would link), so it is the library the headers
+ * describe.
  *
  * A library, once loaded, is never closed. Loading is serialized by one lock, which is also
  * held across fork() (pthread_atfork), so that a child forked by another thread never inherits
