@@ -133,6 +133,7 @@ test: deps-test
 	tests/terminal/faults.sh ./nncmp
 	tests/screen/run.sh ./nncmp
 	tests/screen/triage.sh ./nncmp
+	tests/screen/busy_review.sh ./nncmp
 	tests/screen/views.sh ./nncmp
 	tests/screen/classnames.sh ./nncmp
 	tests/screen/numbers.sh ./nncmp
