@@ -165,17 +165,24 @@ bench:
 	$(MAKE) all $(BUILD)/bench_ops
 	$(if $(SCALE),tools/bench_scale.sh $(SCALE),NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh)
 
-# The noisy studies are generated once into $(BUILD)/bench-triage (again when the generator
-# changes); every run scores them with the current ./nncmp.
-TRIAGE_DIR = $(BUILD)/bench-triage
+# The noisy studies are generated once into $(BUILD)/bench-triage/seed-S, one set per seed of
+# TRIAGE_SEEDS (again when the generator changes; the sets are independent, so -j2 makes two at
+# once); every run scores them with the current ./nncmp, each study by its mean over the sets.
+TRIAGE_DIR   = $(BUILD)/bench-triage
+TRIAGE_SEEDS ?= 13 14 15 16 17 18 19
+TRIAGE_SETS  = $(foreach s,$(TRIAGE_SEEDS),$(TRIAGE_DIR)/seed-$(s))
 bench-triage:
 	@tools/deps.sh bench-triage
-	$(MAKE) all $(TRIAGE_DIR)/.generated
-	/usr/bin/python3 tools/bench_triage.py eval $(TRIAGE_DIR) ./nncmp
+	$(MAKE) all
+	$(MAKE) -j$$(nproc) $(addsuffix /.generated,$(TRIAGE_SETS))
+	/usr/bin/python3 tools/bench_triage.py eval $(TRIAGE_SETS) ./nncmp
 
-$(TRIAGE_DIR)/.generated: tools/bench_triage.py
-	rm -rf $(TRIAGE_DIR)
-	/usr/bin/python3 tools/bench_triage.py gen $(TRIAGE_DIR)
+$(TRIAGE_DIR)/seed-%/.generated: tools/bench_triage.py
+	rm -rf $(TRIAGE_DIR)/seed-$*
+	mkdir -p $(TRIAGE_DIR)
+	@echo "generating the studies of seed $* (a few minutes; log: $(TRIAGE_DIR)/seed-$*.log)"
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench_triage.py gen \
+		$(TRIAGE_DIR)/seed-$* --seed $* > $(TRIAGE_DIR)/seed-$*.log
 	touch $@
 
 $(BUILD)/bench_ops: tools/bench_ops.c $(LIBCORE)
