@@ -174,6 +174,7 @@ test: deps-test
 	tests/terminal/faults.sh ./nncmp
 	tests/screen/run.sh ./nncmp
 	tests/screen/triage.sh ./nncmp
+	tests/screen/busy_review.sh ./nncmp
 	tests/screen/views.sh ./nncmp
 	tests/screen/classnames.sh ./nncmp
 	tests/screen/numbers.sh ./nncmp
@@ -247,6 +248,8 @@ asan: deps-test
 		tests/screen/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/triage.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/busy_review.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/classnames.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
