@@ -23,9 +23,29 @@ BUILD      ?= build
 # libcsv ships no pkg-config file; it is linked by name. Debian's libhdf5-dev installs both
 # hdf5-serial.pc and (through alternatives) hdf5.pc; other systems have only hdf5.pc.
 HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf5-serial || echo hdf5)
-PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libzip libxxhash $(HDF5_PKG)
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv
+# dlopen is in libc since glibc 2.34; older ones need -ldl
+DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen(0, 0); }\n' | \
+	$(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
+PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libxxhash
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libzip $(HDF5_PKG) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv $(DL_LIBS)
+
+# libhdf5 and libzip are not linked (with what they pull in, 34 libraries that cost every command
+# ~9 ms of CPU at start-up): h5.c and npz.c dlopen them when a study first needs them
+# (include/nncmp/dynlib.h), by the SONAME of the library that pkg-config's -L and -l flags would
+# link, found in those -L directories, then in the compiler's. HDF5_LIBS links libhdf5 into
+# test_guard and fuzz_h5 only.
+READELF    ?= readelf
+HDF5_LIBS  := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG) 2>/dev/null)
+ZIP_LIBS   := $(shell $(PKG_CONFIG) --libs libzip 2>/dev/null)
+CC_LIBDIRS := $(shell $(CC) -print-search-dirs 2>/dev/null | sed -n 's/^libraries: =//p' | tr : ' ')
+soname      = $(shell for d in $(patsubst -L%,%,$(filter -L%,$(1))) $(CC_LIBDIRS); do \
+	f=$$d/lib$(patsubst -l%,%,$(firstword $(filter -l%,$(1)))).so; \
+	if [ -e $$f ]; then $(READELF) -d $$f | sed -n 's/.*(SONAME).*\[\(.*\)\]$$/\1/p'; break; fi; \
+	done)
+HDF5_SONAME := $(call soname,$(HDF5_LIBS))
+ZIP_SONAME  := $(call soname,$(ZIP_LIBS))
+DYN_CFLAGS   = -DNNCMP_HDF5_SONAME='"$(HDF5_SONAME)"' -DNNCMP_ZIP_SONAME='"$(ZIP_SONAME)"'
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -42,7 +62,7 @@ OPT     ?= -O2 -g
 CFLAGS  ?=
 LDFLAGS ?=
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DNNCMP_VERSION='"$(VERSION)"' \
-	     -Iinclude $(PKG_CFLAGS) $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
+	     -Iinclude $(PKG_CFLAGS) $(DYN_CFLAGS) $(OPT) $(WARN) -pthread -MMD -MP $(CFLAGS)
 ALL_LDFLAGS = -pthread $(LDFLAGS)
 LIBS = $(PKG_LIBS) -lm
 
@@ -91,6 +111,26 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(LIBGFX) $(LIBCORE) $(LIBS) $(TEST_LIBS) \
 		$(ALL_LDFLAGS)
 
+# test_guard asks libhdf5 itself whether this process holds any of its objects.
+$(BUILD)/tests/test_guard: LIBS += $(HDF5_LIBS)
+
+# test_dynlib links h5.c and npz.c built with sonames that do not exist (before the core, so that
+# they stand in for its h5.o and npz.o), and so does $(BUILD)/tests/nncmp-absent (for
+# tests/cli/lazylibs.sh): a study that needs either library then fails with a message.
+DYN_ABSENT = -DNNCMP_HDF5_SONAME='"libnncmp-absent-hdf5.so.0"' \
+	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"'
+ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o
+$(ABSENT_OBJ): DYN_CFLAGS = $(DYN_ABSENT)
+$(ABSENT_OBJ): $(BUILD)/tests/absent/%.o: src/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/tests/test_dynlib: tests/unit/test_dynlib.c $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -Itests/unit -o $@ $< $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE) \
+		$(LIBS) $(TEST_LIBS) $(ALL_LDFLAGS)
+$(BUILD)/tests/nncmp-absent: $(CLI_OBJ) $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(ABSENT_OBJ) $(LIBGFX) $(LIBCORE) $(LIBS)
+
 # Unit tests of the TUI's parts (test_keys: its tables; test_worker: its worker thread) link its
 # objects and the CLI's, without main.
 TUI_UNIT = $(BUILD)/tests/test_keys $(BUILD)/tests/test_worker
@@ -106,7 +146,7 @@ deps-test:
 	@tools/deps.sh test
 
 # Each unit test binary runs from the top of the tree so it can find demo-data/ and tests/data/.
-unit: $(UNIT_BIN) $(BUILD)/nncmp
+unit: $(UNIT_BIN) $(BUILD)/nncmp $(BUILD)/tests/nncmp-absent
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; NNCMP=$(BUILD)/nncmp $$t || fail=1; done; \
 		exit $$fail
 
@@ -116,6 +156,7 @@ test: deps-test
 	tests/cli/usage.sh ./nncmp
 	tests/cli/formats.sh ./nncmp
 	tests/cli/plurals.sh ./nncmp
+	NNCMP_ABSENT=$(BUILD)/tests/nncmp-absent tests/cli/lazylibs.sh ./nncmp
 	tests/readme/run.sh ./nncmp
 	tests/badinput/run.sh ./nncmp
 	tests/formats/run.sh ./nncmp
@@ -134,6 +175,7 @@ test: deps-test
 	tests/screen/run.sh ./nncmp
 	tests/screen/triage.sh ./nncmp
 	tests/screen/review_trust.sh ./nncmp
+	tests/screen/busy_review.sh ./nncmp
 	tests/screen/views.sh ./nncmp
 	tests/screen/classnames.sh ./nncmp
 	tests/screen/numbers.sh ./nncmp
@@ -165,17 +207,24 @@ bench:
 	$(MAKE) all $(BUILD)/bench_ops
 	$(if $(SCALE),tools/bench_scale.sh $(SCALE),NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh)
 
-# The noisy studies are generated once into $(BUILD)/bench-triage (again when the generator
-# changes); every run scores them with the current ./nncmp.
-TRIAGE_DIR = $(BUILD)/bench-triage
+# The noisy studies are generated once into $(BUILD)/bench-triage/seed-S, one set per seed of
+# TRIAGE_SEEDS (again when the generator changes; the sets are independent, so -j2 makes two at
+# once); every run scores them with the current ./nncmp, each study by its mean over the sets.
+TRIAGE_DIR   = $(BUILD)/bench-triage
+TRIAGE_SEEDS ?= 13 14 15 16 17 18 19 20 21 22 23 24 25 26
+TRIAGE_SETS  = $(foreach s,$(TRIAGE_SEEDS),$(TRIAGE_DIR)/seed-$(s))
 bench-triage:
 	@tools/deps.sh bench-triage
-	$(MAKE) all $(TRIAGE_DIR)/.generated
-	/usr/bin/python3 tools/bench_triage.py eval $(TRIAGE_DIR) ./nncmp
+	$(MAKE) all
+	$(MAKE) -j$$(nproc) $(addsuffix /.generated,$(TRIAGE_SETS))
+	/usr/bin/python3 tools/bench_triage.py eval $(TRIAGE_SETS) ./nncmp
 
-$(TRIAGE_DIR)/.generated: tools/bench_triage.py
-	rm -rf $(TRIAGE_DIR)
-	/usr/bin/python3 tools/bench_triage.py gen $(TRIAGE_DIR)
+$(TRIAGE_DIR)/seed-%/.generated: tools/bench_triage.py
+	rm -rf $(TRIAGE_DIR)/seed-$*
+	mkdir -p $(TRIAGE_DIR)
+	@echo "generating the studies of seed $* (a few minutes; log: $(TRIAGE_DIR)/seed-$*.log)"
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/bench_triage.py gen \
+		$(TRIAGE_DIR)/seed-$* --seed $* > $(TRIAGE_DIR)/seed-$*.log
 	touch $@
 
 $(BUILD)/bench_ops: tools/bench_ops.c $(LIBCORE)
@@ -191,6 +240,8 @@ asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/cli/formats.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		NNCMP_ABSENT=build-asan/tests/nncmp-absent tests/cli/lazylibs.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/badinput/run.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/formats/run.sh build-asan/nncmp
@@ -200,6 +251,8 @@ asan: deps-test
 		tests/screen/triage.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/review_trust.sh build-asan/nncmp
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/screen/busy_review.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/screen/classnames.sh build-asan/nncmp
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
@@ -252,7 +305,8 @@ ubsan: asan
 # make fuzz FUZZ=fuzz_theme FUZZ_SECONDS=600 runs one harness. fuzz_theme and fuzz_config test
 # readers in src/tui/, so they link the TUI's sources (and ncursesw) besides the core's.
 # libhdf5 (not instrumented) asks malloc for absurd sizes on malformed files and copes with
-# NULL, as under glibc: fuzz_h5 runs with allocator_may_return_null; tests/fuzz/lsan.supp
+# NULL, as under glibc: fuzz_h5 runs with allocator_may_return_null (and links libhdf5, whose
+# object count it checks; h5.c itself dlopens it, the same library); tests/fuzz/lsan.supp
 # leaves out leaks inside libhdf5. Its forked checks crash on purpose: allow_user_segv_handler
 # lets the child die of the signal quietly, and artifacts (also of a child out of libFuzzer's
 # malloc limit) go to build/fuzz, not the top of the tree.
@@ -265,8 +319,10 @@ fuzz: $(CORE_SRC) $(GFX_SRC)
 		f=tests/fuzz/$$n.c; \
 		[ -f $$f ] || { echo "fuzz: no harness $$f" >&2; exit 2; }; \
 		case " $(FUZZ_TUI) " in *" $$n "*) extra="$(wildcard src/tui/*.c)" ;; *) extra= ;; esac; \
+		case $$n in fuzz_h5) extra="$$extra $(HDF5_LIBS)" ;; esac; \
 		echo "== $$n ($(FUZZ_SECONDS) s)"; \
 		$(FUZZ_CC) -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -Iinclude $(PKG_CFLAGS) \
+			$(DYN_CFLAGS) \
 			-g -O1 -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/$$n $$f $(CORE_SRC) $(GFX_SRC) \
 			$$extra $(LIBS) -pthread || exit 1; \
 		mkdir -p tests/fuzz/corpus-work/$$n; \

@@ -11,7 +11,7 @@
                layer, relu(X W + b) from the fold's own weights, is written as the layer
                models/mlp/act/hidden.npy. Texts are TF-IDF vectors over one vocabulary fitted on
                all the texts (no labels), so that every fold's MLP reads the same columns.
-  eval DIR NNCMP
+  eval DIR... NNCMP
                runs `nncmp issues --method M --top K --json` for every method on every study (K =
                the number of injected errors) and prints precision at K beside two NumPy
                references on the mean of the models' probabilities: cleanlab's default
@@ -23,12 +23,18 @@
                ones only).
                The target: mix, the default, beats the better reference by 2 points on the mean
                over studies and loses no study by more than 3.
+               With several DIRs (the same studies drawn with other seeds: make bench-triage
+               gives fourteen) each study's precision is its mean over the draws, and the target is
+               judged on those means: on one draw a small study's precision moves by a whole
+               instance, 3.6 to 12.5 points for iris, wine and breast cancer at 5%, so a single
+               draw's worst study says more about that draw than about the method. Each draw's
+               own mean and worst study are printed below the table.
 
   --seed S draws another set of studies (other corruptions, folds and model seeds; 13 is the
   default set): a setting tuned on the default set is checked on another before it is kept.
 
-Usage: make bench-triage   (or: tools/bench_triage.py gen build/bench-triage;
-                                 tools/bench_triage.py eval build/bench-triage ./nncmp)
+Usage: make bench-triage   (or, for one draw: tools/bench_triage.py gen DIR --seed 13;
+                                 tools/bench_triage.py eval DIR ./nncmp)
 """
 import json
 import os
@@ -316,10 +322,12 @@ def nncmp_rank(nncmp, path, method, k):
     return [e["index"] for e in out["issues"]], out["count"], out["method"]
 
 
-def evaluate(out, nncmp):
+def score_set(out, nncmp):
+    """Precision at K of every method and reference on every study of one set."""
     studies = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d)))
-    cols = METHODS + ["cleanlab", "pred!=given", "cleanlab flagged only"]
-    rows = []
+    if not studies:
+        sys.exit(f"bench_triage: {out}: no studies (make them with: gen {out})")
+    rows = {}
     for st in studies:
         path = os.path.join(out, st)
         with open(os.path.join(path, "oracle", "injected.json")) as f:
@@ -334,28 +342,76 @@ def evaluate(out, nncmp):
             prec[name] = len(bad & set(order[:k].tolist())) / k
             if name == "cleanlab":  # as find_label_issues returns it: the flagged ones only
                 prec["cleanlab flagged only"] = len(bad & set(order[:min(k, count)].tolist())) / k
-        rows.append((st, k, prec, default))
+        rows[st] = (k, prec, default)
+    return rows
+
+
+def gain(prec):
+    """mix minus the better of the two references on one study (a fraction)."""
+    return prec["mix"] - max(prec["cleanlab"], prec["pred!=given"])
+
+
+def target_met(mean_gain, worst):
+    return mean_gain >= 0.02 - 1e-12 and worst >= -0.03 - 1e-12
+
+
+def evaluate(dirs, nncmp):
+    """Scores every set; with several sets (draws of the same studies under other seeds) each
+    study's figure is its mean over the draws, and the target is judged on those means."""
+    sets = [score_set(d, nncmp) for d in dirs]
+    names = sorted(sets[0])
+    for d, s in zip(dirs, sets):
+        if sorted(s) != names:
+            sys.exit(f"bench_triage: {d}: not the studies of {dirs[0]}")
+    cols = METHODS + ["cleanlab", "pred!=given", "cleanlab flagged only"]
+    rows = []
+    for st in names:
+        ks = [s[st][0] for s in sets]
+        prec = {c: float(np.mean([s[st][1][c] for s in sets])) for c in cols}
+        gains = [gain(s[st][1]) for s in sets]
+        rows.append((st, ks, prec, gains))
+    draws = len(sets)
+    if draws > 1:
+        print(f"Each study's precision at K is its mean over {draws} draws ({', '.join(dirs)}).")
+        print()
     head = "| study | K | " + " | ".join(cols) + " | mix − better ref |"
+    if draws > 1:
+        head += " ± s.e. | worst draw |"
     print(head)
-    print("|" + " --- |" * (len(cols) + 3))
+    print("|" + " --- |" * (len(cols) + 3 + 2 * (draws > 1)))
     diffs = []
-    for st, k, prec, default in rows:
-        d = prec["mix"] - max(prec["cleanlab"], prec["pred!=given"])
+    for st, ks, prec, gains in rows:
+        d = gain(prec)
         diffs.append(d)
-        print(f"| {st} | {k} | " + " | ".join(f"{prec[c]:.3f}" for c in cols)
-              + f" | {100 * d:+.1f} |")
+        k = str(ks[0]) if min(ks) == max(ks) else f"{min(ks)}-{max(ks)}"
+        line = (f"| {st} | {k} | " + " | ".join(f"{prec[c]:.3f}" for c in cols)
+                + f" | {100 * d:+.1f} |")
+        if draws > 1:  # the standard error of the mean of the draws' gains
+            se = float(np.std(gains, ddof=1)) / np.sqrt(draws)
+            line += f" {100 * se:.1f} | {100 * min(gains):+.1f} |"
+        print(line)
     mean = {c: float(np.mean([r[2][c] for r in rows])) for c in cols}
     best_ref = max(mean["cleanlab"], mean["pred!=given"])
     print("| **mean** | | " + " | ".join(f"{mean[c]:.3f}" for c in cols)
-          + f" | {100 * (mean['mix'] - best_ref):+.1f} |")
-    worst = int(np.argmin(diffs))
+          + f" | {100 * (mean['mix'] - best_ref):+.1f} |" + (" | |" if draws > 1 else ""))
     print()
-    print(f"{len(rows)} studies; default method: {', '.join(sorted({r[3] for r in rows}))}")
-    print(f"mix - better reference on the mean: {100 * (mean['mix'] - best_ref):+.1f} points "
-          f"(target +2.0); worst study: {rows[worst][0]} {100 * diffs[worst]:+.1f} points "
-          f"(target no loss above 3.0)")
-    met = mean["mix"] - best_ref >= 0.02 - 1e-12 and diffs[worst] >= -0.03 - 1e-12
-    print("target met" if met else "target NOT met")
+    defaults = sorted({s[st][2] for s in sets for st in s})
+    print(f"{len(rows)} studies x {draws} draw{'s' if draws > 1 else ''}; default method: "
+          f"{', '.join(defaults)}")
+    if draws > 1:  # each draw on its own, for the record
+        for d, s in zip(dirs, sets):
+            g = [gain(s[st][1]) for st in names]
+            m = {c: float(np.mean([s[st][1][c] for st in names])) for c in ("mix", "cleanlab",
+                                                                          "pred!=given")}
+            mg = m["mix"] - max(m["cleanlab"], m["pred!=given"])
+            w = int(np.argmin(g))
+            print(f"  {d}: mean {100 * mg:+.1f}, worst {names[w]} {100 * g[w]:+.1f}, "
+                  f"{sum(x < -0.03 - 1e-12 for x in g)} lost by more than 3")
+    worst = int(np.argmin(diffs))
+    mg = mean["mix"] - best_ref
+    print(f"mix - better reference on the mean: {100 * mg:+.2f} points (target +2.00); worst "
+          f"study: {rows[worst][0]} {100 * diffs[worst]:+.2f} points (target no loss above 3)")
+    print("target met" if target_met(mg, diffs[worst]) else "target NOT met")
     return 0
 
 
@@ -365,8 +421,8 @@ def main():
             sys.exit(__doc__)
         gen(sys.argv[2], int(sys.argv[4]) if len(sys.argv) == 5 else 13)
         return 0
-    if len(sys.argv) == 4 and sys.argv[1] == "eval":
-        return evaluate(sys.argv[2], sys.argv[3])
+    if len(sys.argv) >= 4 and sys.argv[1] == "eval":
+        return evaluate(sys.argv[2:-1], sys.argv[-1])
     sys.exit(__doc__)
 
 

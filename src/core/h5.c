@@ -2,6 +2,7 @@
  */
 #include "nncmp/h5.h"
 
+#include "nncmp/dynlib.h"
 #include "nncmp/guard.h"
 
 #include <errno.h>
@@ -13,6 +14,50 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/*
+ * libhdf5 is loaded on first use (dynlib.h): every function h5.c calls, and what hdf5.h's
+ * H5F_ACC_RDONLY, H5P_FILE_ACCESS and H5P_DATASET_ACCESS call or read (H5check_version(),
+ * H5open(), two property list classes), are reached through h5lib. The soname is the build's
+ * (Makefile: HDF5_SONAME).
+ */
+#ifndef NNCMP_HDF5_SONAME
+#error "NNCMP_HDF5_SONAME (the soname of libhdf5) must be defined by the build"
+#endif
+_Static_assert(sizeof NNCMP_HDF5_SONAME > 1,
+               "the build found no shared libhdf5 (Makefile: HDF5_SONAME)");
+/* clang-format off */
+#define H5_SYMS(X) \
+	X(H5open) X(H5check_version) X(H5Dclose) X(H5Dget_chunk_info_by_coord) \
+	X(H5Dget_create_plist) X(H5Dget_num_chunks) X(H5Dget_offset) X(H5Dget_space) \
+	X(H5Dget_storage_size) X(H5Dget_type) X(H5Dopen2) X(H5Dread) X(H5Eset_auto2) \
+	X(H5Fclose) X(H5Fopen) X(H5Ovisit2) X(H5Pclose) X(H5Pcreate) X(H5Pget_chunk) \
+	X(H5Pget_external_count) X(H5Pget_filter2) X(H5Pget_layout) X(H5Pget_nfilters) \
+	X(H5Pset_chunk_cache) X(H5Pset_fapl_core) X(H5Pset_file_image) \
+	X(H5Pset_file_locking) X(H5Sclose) X(H5Screate_simple) X(H5Sget_simple_extent_dims) \
+	X(H5Sget_simple_extent_ndims) X(H5Sget_simple_extent_type) X(H5Sselect_all) \
+	X(H5Sselect_hyperslab) X(H5Tclose) X(H5Tget_class) X(H5Tget_ebias) X(H5Tget_fields) \
+	X(H5Tget_member_name) X(H5Tget_member_value) X(H5Tget_nmembers) X(H5Tget_norm) \
+	X(H5Tget_offset) X(H5Tget_order) X(H5Tget_precision) X(H5Tget_sign) X(H5Tget_size) \
+	X(H5Zfilter_avail) X(H5free_memory) X(H5P_CLS_FILE_ACCESS_ID_g) \
+	X(H5P_CLS_DATASET_ACCESS_ID_g)
+/* clang-format on */
+#define H5_SLOT(s) __typeof__(s) *s;
+static struct {
+	H5_SYMS(H5_SLOT)
+} h5lib;
+#define H5_SYM(s) {#s, &h5lib.s},
+static const struct dynlib_sym h5_syms[] = {H5_SYMS(H5_SYM)};
+static struct dynlib h5_dynlib = {
+    NNCMP_HDF5_SONAME, "libhdf5", h5_syms, sizeof h5_syms / sizeof h5_syms[0], false, false, ""};
+#undef H5F_ACC_RDONLY
+#undef H5P_FILE_ACCESS
+#undef H5P_DATASET_ACCESS
+#define H5F_ACC_RDONLY                                                                             \
+	(h5lib.H5check_version(H5_VERS_MAJOR, H5_VERS_MINOR, H5_VERS_RELEASE), h5lib.H5open(),     \
+	 0x0000u)
+#define H5P_FILE_ACCESS    (h5lib.H5open(), *h5lib.H5P_CLS_FILE_ACCESS_ID_g)
+#define H5P_DATASET_ACCESS (h5lib.H5open(), *h5lib.H5P_CLS_DATASET_ACCESS_ID_g)
 
 /*
  * A dataset may not claim more than this many times the bytes it stores (deflate expands at
@@ -31,7 +76,8 @@
 
 /*
  * libhdf5 runs only in forked children (guard.h): this process never calls it, so no thread of
- * it can hold libhdf5's own lock when a child is forked.
+ * it can hold libhdf5's own lock when a child is forked. It is loaded here, before the first
+ * fork (open_guarded()), so every child inherits it loaded and resolved.
  */
 static unsigned guard_seconds = H5_GUARD_SECONDS;
 
@@ -45,7 +91,7 @@ struct h5ctx {
 /* libhdf5 prints its error stack by default; the stack is per thread in thread-safe builds. */
 static void h5_quiet(void)
 {
-	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	h5lib.H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
@@ -60,23 +106,24 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 	if (c->ndim > 0 && (nrows == 0 || total == 0))
 		return 0;
 	start[0] = (hsize_t)row0;
-	hid_t fs = H5Dget_space(c->dset);
+	hid_t fs = h5lib.H5Dget_space(c->dset);
 	if (fs < 0)
 		return -1;
 	herr_t rc = c->ndim == 0
-	                ? H5Sselect_all(fs)
-	                : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+	                ? h5lib.H5Sselect_all(fs)
+	                : h5lib.H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
 	/* the memory space in the selection's own shape: a flat one makes libhdf5 map every
 	 * element to its chunk one by one (H5S_select_iterate: most of a read's time) */
 	hid_t ms =
-	    rc < 0 ? -1 : H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total, NULL);
+	    rc < 0 ? -1
+	           : h5lib.H5Screate_simple(c->ndim ? c->ndim : 1, c->ndim ? count : &total, NULL);
 	if (ms >= 0)
-		rc = H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
+		rc = h5lib.H5Dread(c->dset, c->mtype, ms, fs, H5P_DEFAULT, out);
 	else
 		rc = -1;
 	if (ms >= 0)
-		H5Sclose(ms);
-	H5Sclose(fs);
+		h5lib.H5Sclose(ms);
+	h5lib.H5Sclose(fs);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -84,9 +131,9 @@ static int h5_read_rows(void *ctx, size_t row0, size_t nrows, uint8_t *out)
 static void h5_close(void *ctx)
 {
 	struct h5ctx *c = ctx;
-	H5Tclose(c->mtype);
-	H5Dclose(c->dset);
-	H5Fclose(c->file);
+	h5lib.H5Tclose(c->mtype);
+	h5lib.H5Dclose(c->dset);
+	h5lib.H5Fclose(c->file);
 	free(c);
 }
 
@@ -125,26 +172,26 @@ static bool ieee_float(hid_t t, size_t size)
 	if (w < 0)
 		return false;
 	size_t spos, epos, esize, mpos, msize;
-	if (H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize) < 0)
+	if (h5lib.H5Tget_fields(t, &spos, &epos, &esize, &mpos, &msize) < 0)
 		return false;
 	return spos == want[w][0] && epos == want[w][1] && esize == want[w][2] &&
-	       mpos == want[w][3] && msize == want[w][4] && H5Tget_ebias(t) == want[w][5] &&
-	       H5Tget_offset(t) == 0 && H5Tget_precision(t) == 8 * size &&
-	       H5Tget_norm(t) == H5T_NORM_IMPLIED;
+	       mpos == want[w][3] && msize == want[w][4] && h5lib.H5Tget_ebias(t) == want[w][5] &&
+	       h5lib.H5Tget_offset(t) == 0 && h5lib.H5Tget_precision(t) == 8 * size &&
+	       h5lib.H5Tget_norm(t) == H5T_NORM_IMPLIED;
 }
 
 /* h5py's bool: an enum over int8 with exactly FALSE = 0 and TRUE = 1. */
 static bool h5py_bool(hid_t t)
 {
-	if (H5Tget_nmembers(t) != 2 || H5Tget_size(t) != 1)
+	if (h5lib.H5Tget_nmembers(t) != 2 || h5lib.H5Tget_size(t) != 1)
 		return false;
 	bool ok = true;
 	for (unsigned i = 0; ok && i < 2; i++) {
 		signed char v = -1;
-		char *nm = H5Tget_member_name(t, i);
-		ok = nm && H5Tget_member_value(t, i, &v) >= 0 &&
+		char *nm = h5lib.H5Tget_member_name(t, i);
+		ok = nm && h5lib.H5Tget_member_value(t, i, &v) >= 0 &&
 		     ((v == 0 && strcmp(nm, "FALSE") == 0) || (v == 1 && strcmp(nm, "TRUE") == 0));
-		H5free_memory(nm);
+		h5lib.H5free_memory(nm);
 	}
 	return ok;
 }
@@ -152,17 +199,17 @@ static bool h5py_bool(hid_t t)
 /* Fills h's kind, itemsize and swap from HDF5 type t; -1 with err when npy has no such dtype. */
 static int type_to_npy(hid_t t, const char *name, struct npy_header *h, struct nn_err *err)
 {
-	H5T_class_t cls = H5Tget_class(t);
-	size_t size = H5Tget_size(t);
-	H5T_order_t order = H5Tget_order(t);
+	H5T_class_t cls = h5lib.H5Tget_class(t);
+	size_t size = h5lib.H5Tget_size(t);
+	H5T_order_t order = h5lib.H5Tget_order(t);
 	bool ok = false;
 	if (cls == H5T_FLOAT) {
 		ok = ieee_float(t, size);
 		h->kind = NPY_FLOAT;
 	} else if (cls == H5T_INTEGER) {
 		ok = (size == 1 || size == 2 || size == 4 || size == 8) &&
-		     H5Tget_precision(t) == 8 * size && H5Tget_offset(t) == 0;
-		h->kind = H5Tget_sign(t) == H5T_SGN_2 ? NPY_INT : NPY_UINT;
+		     h5lib.H5Tget_precision(t) == 8 * size && h5lib.H5Tget_offset(t) == 0;
+		h->kind = h5lib.H5Tget_sign(t) == H5T_SGN_2 ? NPY_INT : NPY_UINT;
 	} else if (cls == H5T_ENUM) {
 		ok = h5py_bool(t);
 		h->kind = NPY_BOOL;
@@ -181,14 +228,14 @@ static int type_to_npy(hid_t t, const char *name, struct npy_header *h, struct n
 static int space_to_npy(hid_t sp, const char *name, struct npy_header *h, hsize_t *dims,
                         struct nn_err *err)
 {
-	H5S_class_t sc = H5Sget_simple_extent_type(sp);
-	int nd = H5Sget_simple_extent_ndims(sp);
+	H5S_class_t sc = h5lib.H5Sget_simple_extent_type(sp);
+	int nd = h5lib.H5Sget_simple_extent_ndims(sp);
 	if (sc == H5S_NULL || nd < 0)
 		return nn_err_set(err, "%s: dataset has no dataspace (empty)", name);
 	if (nd > NPY_MAX_DIMS)
 		return nn_err_set(err, "%s: %d dimensions, at most %d are supported", name, nd,
 		                  NPY_MAX_DIMS);
-	if (H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+	if (h5lib.H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
 		return nn_err_set(err, "%s: cannot read the dataset's shape", name);
 	h->ndim = nd;
 	h->shape[0] = 1;
@@ -212,18 +259,18 @@ static int space_to_npy(hid_t sp, const char *name, struct npy_header *h, hsize_
 /* Every filter of dcpl is one this libhdf5 can decode; else -1 with err naming it. */
 static int filters_check(hid_t dcpl, const char *name, struct nn_err *err)
 {
-	int n = H5Pget_nfilters(dcpl);
+	int n = h5lib.H5Pget_nfilters(dcpl);
 	if (n < 0)
 		return nn_err_set(err, "%s: unreadable filter pipeline", name);
 	for (int i = 0; i < n; i++) {
 		unsigned flags = 0, conf = 0, cd[8];
 		size_t ncd = 8;
 		char fname[64] = "";
-		H5Z_filter_t id =
-		    H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd, sizeof fname, fname, &conf);
+		H5Z_filter_t id = h5lib.H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, cd,
+		                                       sizeof fname, fname, &conf);
 		if (id < 0)
 			return nn_err_set(err, "%s: unreadable filter pipeline", name);
-		if (H5Zfilter_avail(id) <= 0)
+		if (h5lib.H5Zfilter_avail(id) <= 0)
 			return nn_err_set(err,
 			                  "%s: compressed with HDF5 filter %d, which this libhdf5 "
 			                  "cannot decode (a plugin such as hdf5plugin's is not "
@@ -242,11 +289,11 @@ static int chunks_check(hid_t d, hid_t dcpl, const struct npy_header *h, const h
                         uint64_t fsize, const char *name, struct nn_err *err)
 {
 	hsize_t cdims[NPY_MAX_DIMS] = {0}, nstored = 0, seen = 0, at[NPY_MAX_DIMS] = {0};
-	int cn = H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
-	hid_t fs = H5Dget_space(d);
-	herr_t nrc = fs < 0 ? -1 : H5Dget_num_chunks(d, fs, &nstored);
+	int cn = h5lib.H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
+	hid_t fs = h5lib.H5Dget_space(d);
+	herr_t nrc = fs < 0 ? -1 : h5lib.H5Dget_num_chunks(d, fs, &nstored);
 	if (fs >= 0)
-		H5Sclose(fs);
+		h5lib.H5Sclose(fs);
 	if (cn != h->ndim || nrc < 0)
 		return nn_err_set(err, "%s: unreadable chunk index", name);
 	for (int k = 0; k < cn; k++)
@@ -256,7 +303,7 @@ static int chunks_check(hid_t d, hid_t dcpl, const struct npy_header *h, const h
 		unsigned mask = 0;
 		haddr_t addr = HADDR_UNDEF;
 		hsize_t size = 0;
-		if (H5Dget_chunk_info_by_coord(d, at, &mask, &addr, &size) < 0)
+		if (h5lib.H5Dget_chunk_info_by_coord(d, at, &mask, &addr, &size) < 0)
 			return nn_err_set(err, "%s: unreadable chunk index", name);
 		if (addr != HADDR_UNDEF) {
 			if (size == 0 || addr > fsize || size > fsize - addr)
@@ -295,13 +342,13 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 	char *name = NULL;
 	struct visit v = {0};
 	if (!dataset) {
-		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
+		h5lib.H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
 		if (v.n != 1) {
 			nn_err_set(err,
 			           v.n ? "%s: holds %zu datasets, name one as %s:/PATH (%s)"
 			               : "%s: holds no dataset",
 			           file, v.n, file, v.list);
-			H5Fclose(f);
+			h5lib.H5Fclose(f);
 			return -1;
 		}
 		dataset = v.first;
@@ -311,45 +358,46 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 	}
 	/* a chunk cache that holds a few chunks as h5py writes them (libhdf5's 1 MiB holds none
 	 * of 2 MiB, so each block read would inflate its chunks again); in the child only */
-	hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS);
-	if (dapl >= 0 && H5Pset_chunk_cache(dapl, H5_CACHE_SLOTS, H5_CACHE_BYTES, 1.0) < 0) {
-		H5Pclose(dapl);
+	hid_t dapl = h5lib.H5Pcreate(H5P_DATASET_ACCESS);
+	if (dapl >= 0 && h5lib.H5Pset_chunk_cache(dapl, H5_CACHE_SLOTS, H5_CACHE_BYTES, 1.0) < 0) {
+		h5lib.H5Pclose(dapl);
 		dapl = -1;
 	}
-	hid_t d = H5Dopen2(f, dataset, dapl >= 0 ? dapl : H5P_DEFAULT);
+	hid_t d = h5lib.H5Dopen2(f, dataset, dapl >= 0 ? dapl : H5P_DEFAULT);
 	if (dapl >= 0)
-		H5Pclose(dapl);
+		h5lib.H5Pclose(dapl);
 	if (d < 0) {
-		H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
+		h5lib.H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_NATIVE, visit_cb, &v, H5O_INFO_BASIC);
 		nn_err_set(err, "%s: no dataset '%s' in the file (datasets: %s)", file, dataset,
 		           v.n ? v.list : "none");
 		free(name);
-		H5Fclose(f);
+		h5lib.H5Fclose(f);
 		return -1;
 	}
 	struct npy_header h = {0};
 	hsize_t dims[NPY_MAX_DIMS];
-	hid_t t = H5Dget_type(d), sp = H5Dget_space(d), dcpl = H5Dget_create_plist(d);
+	hid_t t = h5lib.H5Dget_type(d), sp = h5lib.H5Dget_space(d),
+	      dcpl = h5lib.H5Dget_create_plist(d);
 	int rc = t < 0 || sp < 0 || dcpl < 0 ? nn_err_set(err, "%s: unreadable dataset", name) : 0;
 	if (rc == 0)
 		rc = type_to_npy(t, name, &h, err);
 	if (rc == 0)
 		rc = space_to_npy(sp, name, &h, dims, err);
 	/* a forged shape over a tiny file would make every read allocate and fill gigabytes */
-	hsize_t stored = rc == 0 ? H5Dget_storage_size(d) : 0;
+	hsize_t stored = rc == 0 ? h5lib.H5Dget_storage_size(d) : 0;
 	if (rc == 0 && h.data_bytes / H5_MAX_RATIO > stored + (stored ? 64 : ((hsize_t)1 << 20)))
 		rc = nn_err_set(err,
 		                "%s: the dataset claims %zu bytes but stores %llu, not a plausible "
 		                "file",
 		                name, h.data_bytes, (unsigned long long)stored);
 	/* compact data lives in the object header: libhdf5 1.10 reads past it when it is short */
-	if (rc == 0 && H5Pget_layout(dcpl) == H5D_COMPACT && stored != h.data_bytes)
+	if (rc == 0 && h5lib.H5Pget_layout(dcpl) == H5D_COMPACT && stored != h.data_bytes)
 		rc = nn_err_set(err, "%s: compact dataset of %zu bytes stores %llu", name,
 		                h.data_bytes, (unsigned long long)stored);
 	/* tiny chunks over a large dataspace make every row read walk thousands of chunks */
-	if (rc == 0 && H5Pget_layout(dcpl) == H5D_CHUNKED) {
+	if (rc == 0 && h5lib.H5Pget_layout(dcpl) == H5D_CHUNKED) {
 		hsize_t cdims[NPY_MAX_DIMS] = {0}, chunks = 1;
-		int cn = H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
+		int cn = h5lib.H5Pget_chunk(dcpl, NPY_MAX_DIMS, cdims);
 		for (int k = 0; k < cn && k < h.ndim; k++) {
 			hsize_t per = cdims[k] ? (dims[k] + cdims[k] - 1) / cdims[k] : dims[k];
 			chunks = per && chunks > ((hsize_t)1 << 40) / per ? (hsize_t)1 << 40
@@ -362,16 +410,16 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 	}
 	if (rc == 0)
 		rc = filters_check(dcpl, name, err);
-	if (rc == 0 && verify_size && H5Pget_layout(dcpl) == H5D_CHUNKED)
+	if (rc == 0 && verify_size && h5lib.H5Pget_layout(dcpl) == H5D_CHUNKED)
 		rc = chunks_check(d, dcpl, &h, dims, verify_size, name, err);
-	bool in_place = rc == 0 && path && H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
-	                H5Pget_nfilters(dcpl) == 0 && H5Pget_external_count(dcpl) == 0 &&
-	                h.data_bytes > 0;
-	haddr_t off = in_place ? H5Dget_offset(d) : HADDR_UNDEF;
+	bool in_place = rc == 0 && path && h5lib.H5Pget_layout(dcpl) == H5D_CONTIGUOUS &&
+	                h5lib.H5Pget_nfilters(dcpl) == 0 &&
+	                h5lib.H5Pget_external_count(dcpl) == 0 && h.data_bytes > 0;
+	haddr_t off = in_place ? h5lib.H5Dget_offset(d) : HADDR_UNDEF;
 	if (sp >= 0)
-		H5Sclose(sp);
+		h5lib.H5Sclose(sp);
 	if (dcpl >= 0)
-		H5Pclose(dcpl);
+		h5lib.H5Pclose(dcpl);
 	void *map = NULL;
 	size_t len = 0;
 	if (rc == 0 && off != HADDR_UNDEF) {
@@ -385,16 +433,16 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 		if (map)
 			npy_unmap(map, len);
 		if (t >= 0)
-			H5Tclose(t);
-		H5Dclose(d);
-		H5Fclose(f);
+			h5lib.H5Tclose(t);
+		h5lib.H5Dclose(d);
+		h5lib.H5Fclose(f);
 		free(name);
 		return -1;
 	}
 	if (map) {
-		H5Tclose(t);
-		H5Dclose(d);
-		H5Fclose(f);
+		h5lib.H5Tclose(t);
+		h5lib.H5Dclose(d);
+		h5lib.H5Fclose(f);
 		memset(a, 0, sizeof *a);
 		a->h = h;
 		a->h.data_offset = (size_t)off;
@@ -421,9 +469,9 @@ static int h5_from_file(struct npy *a, hid_t f, const char *file, const char *pa
 /* A file-access property list that does not lock the file (read-only users on shared disks). */
 static hid_t fapl_new(void)
 {
-	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	hid_t fapl = h5lib.H5Pcreate(H5P_FILE_ACCESS);
 	if (fapl >= 0)
-		H5Pset_file_locking(fapl, 0, 1);
+		h5lib.H5Pset_file_locking(fapl, 0, 1);
 	return fapl;
 }
 
@@ -449,20 +497,20 @@ static int open_locked(struct npy *a, const struct h5src *src, struct nn_err *er
 			if (errno == EISDIR)
 				nn_err_set(err, "%s: is a directory, expected an HDF5 file",
 				           src->path);
-			H5Pclose(fapl);
+			h5lib.H5Pclose(fapl);
 			return -1;
 		}
 		struct stat st;
 		fsize = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 		close(fd);
 		if (fsize > 0)
-			f = H5Fopen(src->path, H5F_ACC_RDONLY, fapl);
-	} else if (fsize > 0 && fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
-	           H5Pset_file_image(fapl, (void *)(uintptr_t)src->buf, src->len) >= 0) {
-		f = H5Fopen(src->name, H5F_ACC_RDONLY, fapl);
+			f = h5lib.H5Fopen(src->path, H5F_ACC_RDONLY, fapl);
+	} else if (fsize > 0 && fapl >= 0 && h5lib.H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
+	           h5lib.H5Pset_file_image(fapl, (void *)(uintptr_t)src->buf, src->len) >= 0) {
+		f = h5lib.H5Fopen(src->name, H5F_ACC_RDONLY, fapl);
 	}
 	if (fapl >= 0)
-		H5Pclose(fapl);
+		h5lib.H5Pclose(fapl);
 	if (fsize == 0)
 		return nn_err_set(err, "%s: empty file, expected an HDF5 file", src->name);
 	if (f < 0)
@@ -615,6 +663,10 @@ static int open_guarded(struct npy *a, struct h5src *src, struct nn_err *err)
 	memset(a, 0, sizeof *a);
 	char *name =
 	    src->dataset ? xasprintf("%s:%s", src->name, src->dataset) : xstrdup(src->name);
+	if (dynlib_load(&h5_dynlib, name, err) < 0) {
+		free(name);
+		return -1;
+	}
 	struct h5job job = {.src = *src};
 	job.src.verify = true;
 	struct h5answer ans;

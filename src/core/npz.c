@@ -1,18 +1,47 @@
 /* npz.c — an array of an .npz archive through libzip: stored members mapped, deflated inflated. */
 #include "nncmp/npz.h"
 
+#include "nncmp/dynlib.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <zip.h>
 
+/*
+ * libzip is loaded on first use (dynlib.h): every function npz.c calls is reached through
+ * ziplib. The soname is the build's (Makefile: ZIP_SONAME).
+ */
+#ifndef NNCMP_ZIP_SONAME
+#error "NNCMP_ZIP_SONAME (the soname of libzip) must be defined by the build"
+#endif
+_Static_assert(sizeof NNCMP_ZIP_SONAME > 1,
+               "the build found no shared libzip (Makefile: ZIP_SONAME)");
+/* clang-format off */
+#define ZIP_SYMS(X) \
+	X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_set) \
+	X(zip_error_strerror) X(zip_error_to_data) X(zip_fclose) X(zip_file_strerror) \
+	X(zip_fopen_index) X(zip_fread) X(zip_get_name) X(zip_get_num_entries) \
+	X(zip_name_locate) X(zip_open_from_source) X(zip_source_free) \
+	X(zip_source_function_create) X(zip_source_make_command_bitmap) \
+	X(zip_source_seek_compute_offset) X(zip_stat_index) X(zip_stat_init) X(zip_strerror)
+/* clang-format on */
+#define ZIP_SLOT(s) __typeof__(s) *s;
+static struct {
+	ZIP_SYMS(ZIP_SLOT)
+} ziplib;
+#define ZIP_SYM(s) {#s, &ziplib.s},
+static const struct dynlib_sym zip_syms[] = {ZIP_SYMS(ZIP_SYM)};
+static struct dynlib zip_dynlib = {
+    NNCMP_ZIP_SONAME, "libzip", zip_syms, sizeof zip_syms / sizeof zip_syms[0], false, false, ""};
+
 /* Deflate expands at most about 1032:1; a member that claims more is forged. */
 #define NPZ_MAX_RATIO 1100u
 
 /*
  * A libzip source over bytes in memory that remembers where its last read began: after the
- * first zip_fread() of a stored member that is the member's data offset in the archive.
+ * first ziplib.zip_fread() of a stored member that is the member's data offset in the archive.
  */
 struct memsrc {
 	const uint8_t *p;
@@ -37,21 +66,23 @@ static zip_int64_t memsrc_cb(void *user, void *data, zip_uint64_t len, zip_sourc
 	case ZIP_SOURCE_CLOSE:
 		return 0;
 	case ZIP_SOURCE_STAT: {
-		zip_stat_t *st = ZIP_SOURCE_GET_ARGS(zip_stat_t, data, len, &m->error);
-		if (!st)
+		if (len < sizeof(zip_stat_t)) { /* zip.h's ZIP_SOURCE_GET_ARGS, through ziplib */
+			ziplib.zip_error_set(&m->error, ZIP_ER_INVAL, 0);
 			return -1;
-		zip_stat_init(st);
+		}
+		zip_stat_t *st = data;
+		ziplib.zip_stat_init(st);
 		st->size = m->len;
 		st->valid |= ZIP_STAT_SIZE;
 		return sizeof *st;
 	}
 	case ZIP_SOURCE_ERROR:
-		return zip_error_to_data(&m->error, data, len);
+		return ziplib.zip_error_to_data(&m->error, data, len);
 	case ZIP_SOURCE_FREE:
 		return 0;
 	case ZIP_SOURCE_SEEK: {
 		zip_int64_t at =
-		    zip_source_seek_compute_offset(m->pos, m->len, data, len, &m->error);
+		    ziplib.zip_source_seek_compute_offset(m->pos, m->len, data, len, &m->error);
 		if (at < 0)
 			return -1;
 		m->pos = (size_t)at;
@@ -60,12 +91,12 @@ static zip_int64_t memsrc_cb(void *user, void *data, zip_uint64_t len, zip_sourc
 	case ZIP_SOURCE_TELL:
 		return (zip_int64_t)m->pos;
 	case ZIP_SOURCE_SUPPORTS:
-		return zip_source_make_command_bitmap(
+		return ziplib.zip_source_make_command_bitmap(
 		    ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
 		    ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, ZIP_SOURCE_SEEK, ZIP_SOURCE_TELL,
 		    ZIP_SOURCE_SUPPORTS, -1);
 	default:
-		zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
+		ziplib.zip_error_set(&m->error, ZIP_ER_OPNOTSUPP, 0);
 		return -1;
 	}
 }
@@ -74,10 +105,10 @@ static zip_int64_t memsrc_cb(void *user, void *data, zip_uint64_t len, zip_sourc
 static void member_list(zip_t *za, char *buf, size_t size)
 {
 	size_t used = 0;
-	zip_int64_t n = zip_get_num_entries(za, 0);
+	zip_int64_t n = ziplib.zip_get_num_entries(za, 0);
 	buf[0] = '\0';
 	for (zip_int64_t i = 0; i < n && used + 1 < size; i++) {
-		const char *nm = zip_get_name(za, (zip_uint64_t)i, 0);
+		const char *nm = ziplib.zip_get_name(za, (zip_uint64_t)i, 0);
 		if (!nm)
 			continue;
 		size_t l = strlen(nm);
@@ -96,7 +127,7 @@ static void member_list(zip_t *za, char *buf, size_t size)
 static zip_int64_t member_find(zip_t *za, const char *file, const char *member, struct nn_err *err)
 {
 	char names[200];
-	zip_int64_t n = zip_get_num_entries(za, 0);
+	zip_int64_t n = ziplib.zip_get_num_entries(za, 0);
 	if (!member) {
 		if (n == 1)
 			return 0;
@@ -108,10 +139,10 @@ static zip_int64_t member_find(zip_t *za, const char *file, const char *member, 
 		return -1;
 	}
 	char *npy = xasprintf("%s.npy", member);
-	zip_int64_t idx = zip_name_locate(za, npy, 0);
+	zip_int64_t idx = ziplib.zip_name_locate(za, npy, 0);
 	free(npy);
 	if (idx < 0)
-		idx = zip_name_locate(za, member, 0);
+		idx = ziplib.zip_name_locate(za, member, 0);
 	if (idx < 0) {
 		member_list(za, names, sizeof names);
 		nn_err_set(err, "%s: no array '%s' in the archive (it holds: %s)", file, member,
@@ -132,19 +163,20 @@ static void *inflate_member(zip_t *za, zip_uint64_t idx, const zip_stat_t *st, c
 		           name, (unsigned long long)st->size, (unsigned long long)st->comp_size);
 		return NULL;
 	}
-	zip_file_t *zf = zip_fopen_index(za, idx, 0);
+	zip_file_t *zf = ziplib.zip_fopen_index(za, idx, 0);
 	if (!zf) {
-		nn_err_set(err, "%s: %s", name, zip_strerror(za));
+		nn_err_set(err, "%s: %s", name, ziplib.zip_strerror(za));
 		return NULL;
 	}
 	uint8_t *m = npy_anon_map(size, name, err);
 	size_t got = 0;
 	bool ok = m != NULL;
 	while (ok && got < size) {
-		zip_int64_t r = zip_fread(zf, m + got, size - got);
+		zip_int64_t r = ziplib.zip_fread(zf, m + got, size - got);
 		if (r <= 0) {
 			nn_err_set(err, "%s: %s", name,
-			           r < 0 ? zip_file_strerror(zf) : "member ends early (truncated)");
+			           r < 0 ? ziplib.zip_file_strerror(zf)
+			                 : "member ends early (truncated)");
 			ok = false;
 			break;
 		}
@@ -152,11 +184,11 @@ static void *inflate_member(zip_t *za, zip_uint64_t idx, const zip_stat_t *st, c
 	}
 	uint8_t extra;
 	/* reading at the end makes libzip compare the CRC */
-	if (ok && zip_fread(zf, &extra, 1) != 0) {
-		nn_err_set(err, "%s: %s", name, zip_file_strerror(zf));
+	if (ok && ziplib.zip_fread(zf, &extra, 1) != 0) {
+		nn_err_set(err, "%s: %s", name, ziplib.zip_file_strerror(zf));
 		ok = false;
 	}
-	if (zip_fclose(zf) != 0 && ok) {
+	if (ziplib.zip_fclose(zf) != 0 && ok) {
 		nn_err_set(err, "%s: damaged compressed data", name);
 		ok = false;
 	}
@@ -177,23 +209,27 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
                         struct nn_err *err)
 {
 	memset(a, 0, sizeof *a);
-	struct memsrc ms = {.p = map, .len = len};
-	zip_error_init(&ms.error);
-	zip_error_t ze;
-	zip_error_init(&ze);
-	zip_source_t *src = zip_source_function_create(memsrc_cb, &ms, &ze);
-	zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
-	if (!za) {
-		nn_err_set(err, "%s: not a readable npz (zip) archive: %s", file,
-		           zip_error_strerror(&ze));
-		if (src)
-			zip_source_free(src);
-		zip_error_fini(&ze);
-		zip_error_fini(&ms.error);
+	if (dynlib_load(&zip_dynlib, file, err) < 0) {
 		npy_unmap(map, len);
 		return -1;
 	}
-	zip_error_fini(&ze);
+	struct memsrc ms = {.p = map, .len = len};
+	ziplib.zip_error_init(&ms.error);
+	zip_error_t ze;
+	ziplib.zip_error_init(&ze);
+	zip_source_t *src = ziplib.zip_source_function_create(memsrc_cb, &ms, &ze);
+	zip_t *za = src ? ziplib.zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze) : NULL;
+	if (!za) {
+		nn_err_set(err, "%s: not a readable npz (zip) archive: %s", file,
+		           ziplib.zip_error_strerror(&ze));
+		if (src)
+			ziplib.zip_source_free(src);
+		ziplib.zip_error_fini(&ze);
+		ziplib.zip_error_fini(&ms.error);
+		npy_unmap(map, len);
+		return -1;
+	}
+	ziplib.zip_error_fini(&ze);
 	char *name = NULL;
 	void *inflated = NULL;
 	size_t img_off = 0, img_len = 0;
@@ -203,10 +239,10 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
 	if (idx < 0)
 		goto out;
 	name = member ? xasprintf("%s:%s", file, member) : xstrdup(file);
-	if (zip_stat_index(za, (zip_uint64_t)idx, 0, &st) < 0 ||
+	if (ziplib.zip_stat_index(za, (zip_uint64_t)idx, 0, &st) < 0 ||
 	    (st.valid & (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD)) !=
 	        (ZIP_STAT_SIZE | ZIP_STAT_COMP_SIZE | ZIP_STAT_COMP_METHOD)) {
-		nn_err_set(err, "%s: %s", name, zip_strerror(za));
+		nn_err_set(err, "%s: %s", name, ziplib.zip_strerror(za));
 		goto out;
 	}
 	if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
@@ -221,14 +257,14 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
 		/* read the start through libzip: where that read began is the data offset */
 		uint8_t head[64];
 		size_t want = st.size < sizeof head ? (size_t)st.size : sizeof head;
-		zip_file_t *zf = zip_fopen_index(za, (zip_uint64_t)idx, 0);
-		zip_int64_t r = zf ? zip_fread(zf, head, want) : -1;
+		zip_file_t *zf = ziplib.zip_fopen_index(za, (zip_uint64_t)idx, 0);
+		zip_int64_t r = zf ? ziplib.zip_fread(zf, head, want) : -1;
 		size_t off = ms.last_read;
 		if (zf)
-			zip_fclose(zf);
+			ziplib.zip_fclose(zf);
 		if (r != (zip_int64_t)want) {
 			nn_err_set(err, "%s: %s", name,
-			           zf ? "member ends early (truncated)" : zip_strerror(za));
+			           zf ? "member ends early (truncated)" : ziplib.zip_strerror(za));
 			goto out;
 		}
 		if (off <= len && st.size <= len - off &&
@@ -245,8 +281,8 @@ static int npz_from_map(struct npy *a, void *map, size_t len, const char *file, 
 		rc = 0;
 	}
 out:
-	zip_discard(za);
-	zip_error_fini(&ms.error);
+	ziplib.zip_discard(za);
+	ziplib.zip_error_fini(&ms.error);
 	if (rc == 0 && inflated) {
 		npy_unmap(map, len);
 		rc =

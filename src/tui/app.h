@@ -86,10 +86,12 @@ struct app {
 	bool metrics_pending;
 	bool have_metrics; /* mm and pm hold the metrics of some selection (the panes draw them) */
 	/* a filter is being applied on the worker (selection.c): sel is the old one, dimmed, until
-	 * it lands; pending_mode and pending_cls are the agreement controls it sets */
+	 * it lands; pending_filter, pending_mode, pending_cls and pending_push are what it sets */
 	bool select_pending;
+	char *pending_filter;
 	enum agree_mode pending_mode;
 	int pending_cls;
+	bool pending_push;
 	uint64_t select_gen;
 	uint64_t metrics_gen;
 	struct back_entry *back;
@@ -170,6 +172,9 @@ enum {
  * onto the Esc stack when push) and returns reaction flags; on error sets the message line and
  * returns REDRAW_STATUS. */
 int app_set_filter(struct app *app, const char *text, enum agree_mode mode, int cls, bool push);
+/* The filter again, over labels that changed (a decision): the one being applied on the worker
+ * when there is one, which would otherwise be replaced by the old one; else the current one. */
+int app_refilter(struct app *app);
 /* Rebuilds the filter from the agreement controls (mode, cls) and applies it. */
 int app_agree(struct app *app, enum agree_mode mode, int cls);
 /* Pops the Esc stack; returns reaction flags. */

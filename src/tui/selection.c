@@ -463,6 +463,8 @@ static int select_job_done(struct app *app, void *ctx, int rc, const struct nn_e
 	if (j->gen != app->select_gen)
 		return 0; /* a newer filter replaced it */
 	app->select_pending = false;
+	free(app->pending_filter);
+	app->pending_filter = NULL;
 	if (rc != 0) {
 		app->metrics_pending = false;
 		app_message(app, true, "filter not applied: %s", err->msg);
@@ -488,6 +490,8 @@ static void select_cancel(struct app *app)
 	if (!app->select_pending)
 		return;
 	app->select_pending = false;
+	free(app->pending_filter);
+	app->pending_filter = NULL;
 	app->select_gen++;
 	if (app->worker)
 		worker_cancel(app->worker, JOB_SELECT);
@@ -517,8 +521,12 @@ static int select_submit(struct app *app, struct expr *e, const char *text, enum
 	                  .free = select_job_free};
 	snprintf(job.what, sizeof job.what, "filtering %zu instances", app->s->n);
 	app->select_pending = app->metrics_pending = true;
+	char *t = xstrdup(text); /* text may be the old pending_filter */
+	free(app->pending_filter);
+	app->pending_filter = t;
 	app->pending_mode = mode;
 	app->pending_cls = cls;
+	app->pending_push = push;
 	/* nothing counted for the old selection may land on the new one */
 	app->metrics_gen++;
 	worker_cancel(app->worker, JOB_METRICS);
@@ -594,6 +602,18 @@ static int select_install(struct app *app, const char *text, enum agree_mode mod
 			app->panes[PANE_CONFUSION].nav.cur = (size_t)cls;
 	}
 	return RECOMPUTE | REDRAW_ALL;
+}
+
+int app_refilter(struct app *app)
+{
+	bool pending = app->select_pending && app->pending_filter;
+	/* a copy: app_set_filter replaces both */
+	char *f = xstrdup(pending ? app->pending_filter : app->filter);
+	int flags =
+	    pending ? app_set_filter(app, f, app->pending_mode, app->pending_cls, app->pending_push)
+	            : app_set_filter(app, f, app->mode, app->cls, false);
+	free(f);
+	return flags;
 }
 
 int app_agree(struct app *app, enum agree_mode mode, int cls)

@@ -88,9 +88,7 @@ int triage_applied(struct app *app)
 	}
 	tr->apply_pending = false;
 	journal_apply(tr->j, app->s);
-	char *filter = xstrdup(app->filter); /* app_set_filter replaces app->filter */
-	int flags = app_set_filter(app, filter, app->mode, app->cls, false);
-	free(filter);
+	int flags = app_refilter(app); /* a filter on the worker is not replaced by the old one */
 	if (app->worker)
 		worker_release(app->worker); /* the jobs queued meanwhile read the new labels */
 	return flags | RECOMPUTE | REDRAW_ALL | REDRAW_STATUS;

@@ -453,6 +453,7 @@ static void app_free(struct app *app)
 	free(app->sel);
 	free(app->sel_keys);
 	free(app->filter);
+	free(app->pending_filter);
 	free(app->sort_key);
 	free(app->search);
 	study_free(app->s);
