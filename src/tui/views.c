@@ -30,6 +30,11 @@ struct view_holder {
 	bool failed; /* compute() returned -1: err says why */
 	struct nn_err err;
 	bool pending; /* a view_submit() job has not landed yet */
+	/* the view's own keys typed before it was ready, run in order once it is (else "M a"
+	 * typed ahead in the review would lose M and decide on one sample, unconfirmed) */
+	int ahead[16];
+	bool ahead_is_key[16];
+	size_t n_ahead;
 };
 
 static void holder_unref(void *p)
@@ -54,13 +59,18 @@ static int job_done(struct app *app, void *p, int rc, const struct nn_err *err)
 	struct view_holder *h = p;
 	if (app->view_ctx != h)
 		return 0; /* a view closed since */
+	int flags = REDRAW_ALL | REDRAW_VIEW;
 	if (rc == 0) {
 		app->view_ready = true;
+		size_t n = h->n_ahead;
+		h->n_ahead = 0;
+		for (size_t k = 0; k < n && app->view_ctx == h; k++)
+			flags |= view_key(app, h->ahead[k], h->ahead_is_key[k]);
 	} else {
 		h->failed = true;
 		h->err = *err;
 	}
-	return REDRAW_ALL | REDRAW_VIEW;
+	return flags;
 }
 
 /* A view_submit() job: the view it belongs to (holding a reference) and the view's own job. */
@@ -376,6 +386,18 @@ int view_key(struct app *app, int key, bool is_key)
 		int r = app->view->capture(app, h->ctx, &app->nav, key);
 		if (r >= 0)
 			return r | REDRAW_VIEW;
+	}
+	/* one of the view's own keys before it is ready: kept for when it is */
+	if (!app->view_ready && !h->failed && app->view->keys &&
+	    keymode_find(app->view->keys, key)) {
+		if (h->n_ahead == sizeof h->ahead / sizeof *h->ahead) {
+			app_message(app, true, "%s is still computing: key ignored",
+			            app->view->title);
+			return REDRAW_STATUS;
+		}
+		h->ahead_is_key[h->n_ahead] = is_key;
+		h->ahead[h->n_ahead++] = key;
+		return 0;
 	}
 	/* then the view's own keys, then the keys every view shares (htop's order) */
 	const struct key_action *a =

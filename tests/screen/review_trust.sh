@@ -163,6 +163,33 @@ expect_re "the cell's queue says which cell" "mix \\(given [0-9]{2}, predicted [
 keys Escape q
 expect "quit" "rc=0"
 
+echo "== keys typed before the queue is ready: M a marks all, then asks (nothing lost, nothing unasked)"
+BIG=$TMP/big # large enough that ranking takes a moment
+$PY - "$BIG" <<'EOF' || exit 2
+import os, sys
+import numpy as np
+d = sys.argv[1]
+os.makedirs(d + "/models/m")
+rng = np.random.default_rng(3)
+n, c = 200000, 12
+labels = rng.integers(0, c, n).astype(np.int64)
+p = rng.random((n, c)).astype(np.float32)
+wrong = rng.random(n) < 0.1  # a tenth confidently another class
+p[np.arange(n), np.where(wrong, (labels + 1) % c, labels)] += 1.5
+np.save(d + "/labels.npy", labels)
+np.save(d + "/models/m/probs.npy", p / p.sum(1, keepdims=True))
+EOF
+start C.UTF-8 100 30 "$BIG"
+expect "the TUI opens" "Instances"
+keys R M a
+expect "M and a both applied, in order" "Enter confirms, Esc cancels"
+[ ! -s "$BIG/nncmp-journal.jsonl" ] || [ "$(wc -l <"$BIG/nncmp-journal.jsonl")" = 1 ] &&
+	ok "nothing decided before Enter" || no "a decision was written unasked: $(tail -1 "$BIG/nncmp-journal.jsonl")"
+keys Escape
+expect "Esc cancels" "cancelled: nothing changed"
+keys Escape q
+expect "quit" "rc=0"
+
 echo "== another writer holds the journal, then lets go: the next decision is taken"
 # a stand-in for another nncmp: the journal's exclusive flock and its pid in .lock
 $PY -c "
