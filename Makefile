@@ -208,8 +208,8 @@ bench:
 	$(if $(SCALE),tools/bench_scale.sh $(SCALE),NNCMP_BENCH_OPS=$(BUILD)/bench_ops tools/bench.sh)
 
 # The noisy studies are generated once into $(BUILD)/bench-triage/seed-S, one set per seed of
-# TRIAGE_SEEDS (again when the generator changes; the sets are independent, so -j2 makes two at
-# once); every run scores them with the current ./nncmp, each study by its mean over the sets.
+# TRIAGE_SEEDS (again when the generator changes; the sets are independent and made one per core
+# at a time); every run scores them with the current ./nncmp, each study by its mean over the sets.
 TRIAGE_DIR   = $(BUILD)/bench-triage
 TRIAGE_SEEDS ?= 13 14 15 16 17 18 19 20 21 22 23 24 25 26
 TRIAGE_SETS  = $(foreach s,$(TRIAGE_SEEDS),$(TRIAGE_DIR)/seed-$(s))

@@ -264,20 +264,59 @@ double metrics_binom_test(int64_t k, int64_t n)
 	return p > 1.0 ? 1.0 : p;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* Moves the k-th smallest of v[0..n) (finite values) to v[k], the smaller ones before it and
+ * the others after it (Hoare's selection, the median of three as the pivot). */
+static void select_kth(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	size_t lo = 0, hi = n - 1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		double a = v[lo], b = v[mid], c = v[hi];
+		double pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+		size_t i = lo, j = hi;
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		/* now v[lo..j] <= pivot <= v[i..hi], and what lies between equals the pivot */
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
-/* numpy.percentile's default (linear) interpolation over sorted values. */
-static double percentile(const double *sorted, size_t n, double q)
+/*
+ * numpy.percentile's default (linear) interpolation, by selection instead of a sort: the same
+ * two order statistics, so the same value. Reorders v.
+ */
+static double percentile(double *v, size_t n, double q)
 {
 	double pos = q / 100.0 * (double)(n - 1);
 	size_t lo = (size_t)floor(pos);
 	size_t hi = lo + 1 < n ? lo + 1 : lo;
 	double f = pos - (double)lo;
-	return sorted[lo] + (sorted[hi] - sorted[lo]) * f;
+	select_kth(v, n, lo);
+	double a = v[lo], b = a;
+	if (hi != lo) { /* the next order statistic: the least of those after v[lo] */
+		b = v[hi];
+		for (size_t t = hi + 1; t < n; t++)
+			b = v[t] < b ? v[t] : b;
+	}
+	return a + (b - a) * f;
 }
 
 /*
@@ -302,7 +341,6 @@ void metrics_pair_bootstrap(const struct agreement *ag, size_t n, unsigned reps,
 		int64_t xa = rest > 0 ? rng_binomial(&r, (int64_t)n - xb, fmin(1.0, pa / rest)) : 0;
 		d[t] = (double)(xb - xa) / (double)n;
 	}
-	qsort(d, reps, sizeof *d, cmp_double);
 	*lo = percentile(d, reps, 2.5);
 	*hi = percentile(d, reps, 97.5);
 	free(d);

@@ -113,6 +113,8 @@ struct app {
 	bool cmd_active;
 	char cmd_prompt; /* ':' for commands, '/' for a search */
 	char *search;    /* the last search, or NULL */
+	/* A ':' command entered before the derivation landed (!ready), run when it lands. */
+	char *cmd_pending;
 	wchar_t cmd[CMD_MAX];
 	size_t cmd_len, cmd_pos;
 	char *hist[HIST_MAX];

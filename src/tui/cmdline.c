@@ -254,7 +254,27 @@ static int cact_run(struct app *app, void *ctx, struct view_nav *nav, long arg)
 	history_add(app, line);
 	history_save(app, line);
 	app->hist_pos = app->n_hist;
+	if (!app->ready && !cmd_works_unready(line)) {
+		/* the commands read the models' predictions: this one waits for them */
+		bool replaced = app->cmd_pending != NULL;
+		free(app->cmd_pending);
+		app->cmd_pending = xstrdup(line);
+		app_message(app, false, ":%.200s runs when the predictions are derived%s", line,
+		            replaced ? " (instead of the one typed before)" : "");
+		return REDRAW_STATUS;
+	}
 	return cmd_run(app, line) | REDRAW_STATUS;
+}
+
+int cmdline_run_pending(struct app *app)
+{
+	if (!app->cmd_pending || !app->ready)
+		return 0;
+	char *line = app->cmd_pending;
+	app->cmd_pending = NULL;
+	int flags = cmd_run(app, line) | REDRAW_STATUS;
+	free(line);
+	return flags;
 }
 
 static struct key_action cmdline_acts[] = {

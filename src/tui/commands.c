@@ -280,6 +280,22 @@ const struct cmd_entry *cmd_find(const char *word, bool *bang)
 	return NULL;
 }
 
+bool cmd_works_unready(const char *line)
+{
+	char word[64];
+	size_t n = 0;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	while (line[n] && line[n] != ' ' && line[n] != '\t' && n + 1 < sizeof word) {
+		word[n] = line[n];
+		n++;
+	}
+	word[n] = '\0';
+	bool bang;
+	const struct cmd_entry *c = n ? cmd_find(word, &bang) : NULL;
+	return !c || c->run == run_quit; /* an unknown command only says so */
+}
+
 int cmd_run(struct app *app, char *line)
 {
 	char *p = skip_ws(line);

@@ -456,6 +456,7 @@ static void app_free(struct app *app)
 	free(app->pending_filter);
 	free(app->sort_key);
 	free(app->search);
+	free(app->cmd_pending);
 	study_free(app->s);
 }
 
@@ -545,8 +546,8 @@ static bool terminal_usable(void)
 static bool works_unready(const struct key_action *act)
 {
 	static const char *const ok[] = {
-	    "help",    "quit", "focus-next", "focus-prev", "down", "up",    "page-down",
-	    "page-up", "top",  "bottom",     "dismiss",    "zoom", "redraw"};
+	    "help",    "quit", "focus-next", "focus-prev", "down", "up",     "page-down",
+	    "page-up", "top",  "bottom",     "dismiss",    "zoom", "redraw", "command"};
 	for (size_t k = 0; k < sizeof ok / sizeof *ok; k++)
 		if (strcmp(act->name, ok[k]) == 0)
 			return true;
@@ -558,7 +559,7 @@ static int not_ready(struct app *app)
 {
 	app_message(app, false,
 	            "not ready: the models' predictions are still being derived "
-	            "(moving, Tab, z, ? and q work)");
+	            "(moving, Tab, z, ?, : and q work)");
 	return REDRAW_STATUS;
 }
 
@@ -589,6 +590,12 @@ static void run_loop(struct app *app)
 		 */
 		if (app->ready && app->have_metrics && !app->select_pending)
 			react(app, saved_open_pending(app));
+		if (app->ready && app->cmd_pending) {
+			int f = cmdline_run_pending(app);
+			if (f & QUIT)
+				return;
+			react(app, f);
+		}
 		draw_dirty(app);
 		doupdate();
 		if (app->gfx)

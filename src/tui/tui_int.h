@@ -124,6 +124,9 @@ extern const size_t n_cmds;
 const struct cmd_entry *cmd_find(const char *word, bool *bang);
 /* Runs one command line (without the ':'); returns reaction flags. */
 int cmd_run(struct app *app, char *line);
+/* Whether a command line may run before the derivation lands: :q, or a word that names no
+ * command (which only says so); the others wait in cmd_pending (cmdline_run_pending). */
+bool cmd_works_unready(const char *line);
 
 /* ---- command line (cmdline.c) ---- */
 void cmdline_open(struct app *app, const char *prefill);
@@ -131,6 +134,8 @@ void cmdline_open(struct app *app, const char *prefill);
 void cmdline_open_search(struct app *app);
 /* Handles a key while the command line is open; returns reaction flags. */
 int cmdline_key(struct app *app, wint_t ch, bool is_key);
+/* Runs the ':' command entered before the derivation landed, once it has; reaction flags. */
+int cmdline_run_pending(struct app *app);
 void cmdline_draw(struct app *app);
 
 /* ---- the mouse (mouse.c) ---- */

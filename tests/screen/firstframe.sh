@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/screen/firstframe.sh NNCMP — the first screen comes before the study's derivation ends
 # (issue #20): the instance table and the study's size first, the panes that need derived data
-# "computing…" until it lands, keys that need it refused in words; then the agreement counts of a
+# "computing…" until it lands, keys that need it refused in words, a ':' command kept until it
+# lands; then the agreement counts of a
 # new filter computed on the worker, the old ones dimmed until the new ones land. The
 # derivation and the counting are slowed down with the test-only NNCMP_TEST_DELAY_MS (worker.h),
 # through a wrapper script, since the sessions start with a clean environment (lib.sh's start).
@@ -169,6 +170,36 @@ expect "computing" "computing…"
 keys q
 wait_prompt
 expect "q quits before the derivation lands" "rc=0"
+
+echo "== a ':' command typed before the derivation lands runs when it does"
+BIN=$TMP/nncmp-slow
+start C.UTF-8 160 45 demo-data/digits
+expect "the status line says what the worker does" "deriving the predictions"
+keys :
+type_text "filter cnn != gt"
+keys Enter
+expect "it is kept, in words" ":filter cnn != gt runs when the predictions are derived"
+if screen | grep -q "filter: cnn != gt"; then
+	no "it waits for the derivation"
+else
+	ok "it waits for the derivation"
+fi
+wrong=$(cnt 'cnn != gt')
+expect "then it runs: the filter and its count, as the CLI gives it" "Instances $wrong/$total"
+expect "the status line names the filter" "filter: cnn != gt"
+keys q
+expect "q quits" "rc=0"
+start C.UTF-8 160 45 demo-data/digits
+expect "again, while it derives" "deriving the predictions"
+keys :
+type_text "q"
+keys Enter
+expect ":q quits before the derivation lands" "rc=0"
+if grep -q '^derived' "$TMP/trace"; then
+	no ":q did not wait for the derivation ($(cat "$TMP/trace"))"
+else
+	ok ":q did not wait for the derivation"
+fi
 
 echo "== bad probabilities found once the screen is up: one line, exit 2"
 ST=$TMP/badprob

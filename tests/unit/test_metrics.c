@@ -2,6 +2,8 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nncmp/metrics.h"
 #include "nncmp/rng.h"
@@ -221,6 +223,68 @@ static void test_bootstrap_reproducible(void **state)
 	free_tiny(s);
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* numpy.percentile (linear) over a sorted copy: the oracle of the bootstrap's selection. */
+static double sorted_percentile(const double *v, size_t n, double q)
+{
+	double *c = malloc(n * sizeof *c);
+	memcpy(c, v, n * sizeof *c);
+	qsort(c, n, sizeof *c, cmp_dbl);
+	double pos = q / 100.0 * (double)(n - 1);
+	size_t lo = (size_t)floor(pos), hi = lo + 1 < n ? lo + 1 : lo;
+	double r = c[lo] + (c[hi] - c[lo]) * (pos - (double)lo);
+	free(c);
+	return r;
+}
+
+/*
+ * The interval is numpy.percentile's 2.5 and 97.5 of the replicates' differences, drawn as
+ * metrics.c documents (b's "only b right" count, then a's from the rest): recomputed here with
+ * the same draws and a sort, for small and large rep counts and tables with many ties (the
+ * bootstrap selects the order statistics instead of sorting; a wrong selection differs).
+ */
+static void test_bootstrap_percentiles(void **state)
+{
+	(void)state;
+	const unsigned reps_list[] = {1, 2, 3, 4, 5, 7, 40, 41, 399, 1000, 2001};
+	const int64_t tables[][3] = {{10, 1, 1},   {100, 0, 5}, {100, 7, 0},         {1000, 30, 31},
+	                             {50, 25, 25}, {3, 1, 1},   {100000, 900, 1200}, {20, 0, 0}};
+	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++)
+		for (size_t q = 0; q < sizeof reps_list / sizeof *reps_list; q++) {
+			size_t n = (size_t)tables[t][0];
+			unsigned reps = reps_list[q];
+			struct agreement ag = {.only_b = tables[t][1], .only_a = tables[t][2]};
+			uint64_t seed = 11 + t * 100 + q;
+			double lo, hi;
+			metrics_pair_bootstrap(&ag, n, reps, seed, &lo, &hi);
+			struct rng r;
+			rng_seed(&r, seed);
+			double pb = (double)ag.only_b / (double)n,
+			       pa = (double)ag.only_a / (double)n;
+			double *d = malloc(reps * sizeof *d);
+			for (unsigned k = 0; k < reps; k++) {
+				int64_t xb = rng_binomial(&r, (int64_t)n, pb);
+				double rest = 1.0 - pb;
+				int64_t xa = rest > 0 ? rng_binomial(&r, (int64_t)n - xb,
+				                                     fmin(1.0, pa / rest))
+				                      : 0;
+				d[k] = (double)(xb - xa) / (double)n;
+			}
+			double want_lo = sorted_percentile(d, reps, 2.5);
+			double want_hi = sorted_percentile(d, reps, 97.5);
+			if (lo != want_lo || hi != want_hi)
+				fail_msg(
+				    "table %zu, %u reps: [%.17g, %.17g], sorted [%.17g, %.17g]", t,
+				    reps, lo, hi, want_lo, want_hi);
+			free(d);
+		}
+}
+
 /* The interval from the counts alone is metrics_pair's (the TUI computes it on its worker). */
 static void test_bootstrap_from_counts(void **state)
 {
@@ -299,6 +363,7 @@ int main(void)
 	    cmocka_unit_test(test_removed_left_out),
 	    cmocka_unit_test(test_bootstrap_reproducible),
 	    cmocka_unit_test(test_bootstrap_from_counts),
+	    cmocka_unit_test(test_bootstrap_percentiles),
 	};
 	return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }
