@@ -99,6 +99,17 @@ int triage_poll(struct app *app)
 	return app->tr && app->tr->apply_pending ? triage_applied(app) : 0;
 }
 
+/* Every decision and undo the journal holds (a reopened journal that holds more or fewer
+ * decisions than before was written by another nncmp meanwhile). */
+static size_t journal_lines(const struct journal *j)
+{
+	size_t n = 0, undone = 0;
+	const struct decision *d = j ? journal_decisions(j, &n) : NULL;
+	for (size_t k = 0; d && k < n; k++)
+		undone += d[k].undone;
+	return n * (size_t)2 + undone;
+}
+
 /* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */
 bool triage_writable(struct app *app)
 {
@@ -111,17 +122,23 @@ bool triage_writable(struct app *app)
 	if (!tr->read_only)
 		return true;
 	/* our own shared lock would refuse the exclusive one: let go of it first */
+	size_t before = journal_lines(tr->j);
 	journal_close(tr->j);
 	struct nn_err err = {{0}};
 	struct journal *j = journal_open(app->s, true, &err);
 	if (!j) {
 		struct nn_err err2 = {{0}};
 		tr->j = journal_open(app->s, false, &err2);
-		snprintf(tr->why_ro, sizeof tr->why_ro, "%s", err.msg);
+		snprintf(tr->why_ro, sizeof tr->why_ro, "%s", tr->j ? err.msg : err2.msg);
 		app_message(app, true, "triage is read-only: %s", err.msg);
+		/* read again, it may hold what another nncmp decided meanwhile: the panes follow */
+		if (tr->j && journal_lines(tr->j) != before)
+			tr->apply_pending = true;
 		return false;
 	}
 	tr->j = j;
+	if (journal_lines(j) != before)
+		tr->apply_pending = true; /* decisions another nncmp wrote since we read it */
 	tr->read_only = false;
 	const struct strvec *w = journal_warnings(j);
 	if (w->n)

@@ -64,6 +64,10 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 		return NULL;
 	}
 	triage_writable(app); /* read-only (with its message) when another nncmp has it */
+	if (!tr->j) {         /* the journal could not be read again (triage_writable says why) */
+		nn_err_set(err, "the journal cannot be read: %s", tr->why_ro);
+		return NULL;
+	}
 	const struct study *s = app->s;
 	struct review *r = xcalloc(1, sizeof *r);
 	r->s = s;
@@ -148,6 +152,8 @@ static size_t entry(const struct review *r, size_t k)
 
 static bool undecided(const struct app *app, size_t i)
 {
+	if (!app->tr->j)
+		return false; /* the journal could not be read again: nothing to decide */
 	uint8_t st = journal_status(app->tr->j)[i];
 	return st == STATUS_UNDECIDED || st == STATUS_SKIPPED; /* skip is not a decision */
 }
@@ -189,7 +195,7 @@ static size_t pick_matches(const struct app *app, const struct review *r, int32_
 /* The label a decision starts from: the journal's current one. */
 static int32_t current_label(const struct app *app, size_t i)
 {
-	return journal_labels(app->tr->j)[i];
+	return app->tr->j ? journal_labels(app->tr->j)[i] : study_given(app->s)[i];
 }
 
 /*
@@ -635,6 +641,14 @@ static void review_draw(struct app *app, void *ctx, WINDOW *w, struct view_nav *
 	struct review *r = ctx;
 	const struct study *s = app->s;
 	int H = getmaxy(w), W = getmaxx(w);
+	if (!app->tr->j) { /* lost when taking it failed and reading it again failed too */
+		werase(w);
+		char line[400];
+		snprintf(line, sizeof line, " the journal cannot be read: %.300s (Esc closes)",
+		         app->tr->why_ro);
+		draw_safe(app, w, 0, 0, W, line, role_attr(ROLE_WRONG), false);
+		return;
+	}
 	const uint8_t *st = journal_status(app->tr->j);
 	const int32_t *lab = journal_labels(app->tr->j);
 	if (!r->positioned) {

@@ -220,6 +220,41 @@ expect "quit" "rc=0"
 [ "$(grep -c '"action":"remove"' "$J")" = 1 ] && ok "the journal holds that decision" ||
 	no "the journal does not hold the decision: $(tail -1 "$J")"
 
+echo "== a second TUI opens the review while the first writes: its panes take the first's decisions"
+# second NAME W H: another TUI on the study in its own session, beside the current one
+second() {
+	tm kill-session -t "$1" 2>/dev/null
+	tm -f /dev/null new-session -d -s "$1" -x "$2" -y "$3" \
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=0 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 $BIN $ST 2>>$TMP/stderr"
+}
+before=$("$BIN" instances "$ST" --filter decided --top 0 --json 2>/dev/null | grep -o '"count": *[0-9]*' | grep -o '[0-9]*$')
+start C.UTF-8 160 45 "$ST"
+reader=$S
+expect "the reader opens" "Instances"
+second writer 160 45
+S=writer
+expect "the writer opens" "Instances"
+keys R
+expect "the writer takes the journal" "Review queue"
+keys a
+expect_re "the writer's decision is saved" "saved; u undoes"
+S=$reader
+keys R
+expect "the reader's review is read-only" "in use by another nncmp"
+now=$((before + 1))
+expect_re "the reader's status counts the writer's decision" "$now decisions? applied"
+keys Escape
+keys :
+type_text "filter decided"
+keys Enter
+expect "the reader's panes hold it too" "Instances $now/48"
+S=writer
+keys Escape q
+wait_gone "Review queue" >/dev/null
+S=$reader
+keys q
+expect "the reader quits" "rc=0"
+
 echo "== 80x24: a long batch summary still shows the keys that answer it"
 lines=$(wc -l <"$J")
 start C.UTF-8 80 24 "$ST"
