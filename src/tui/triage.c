@@ -66,6 +66,11 @@ void triage_attach(struct app *app, struct journal *j, const struct nn_err *err)
 		app_message(app, false,
 		            "%zu decision%s applied from the journal (--no-journal ignores them)",
 		            app->s->n_decided, app->s->n_decided == 1 ? "" : "s");
+	/* a torn last batch (a crash while writing) is said at once, as the CLI says it */
+	const struct strvec *w = journal_warnings(tr->j);
+	if (w->n)
+		app_message(app, true, "journal: %s%s", w->v[0],
+		            w->n > 1 ? " (and more: R lists them)" : "");
 }
 
 void triage_open(struct app *app)

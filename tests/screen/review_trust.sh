@@ -272,4 +272,14 @@ keys Escape q
 expect "quit" "rc=0"
 [ "$(wc -l <"$J")" = "$lines" ] && ok "nothing written" || no "the cancelled batch was written"
 
+echo "== a journal torn by a crash mid-write: the first screen says so, as the CLI does"
+printf '{"seq":999,"batch":999,"act' >>"$J"
+"$BIN" report "$ST" >/dev/null 2>"$TMP/torn.err"
+grep -q "an interrupted write" "$TMP/torn.err" && ok "the CLI warns on stderr" ||
+	no "the CLI does not warn: $(cat "$TMP/torn.err")"
+start C.UTF-8 160 45 "$ST"
+expect "the TUI's first screen warns too" "(an interrupted write)"
+keys q
+expect "quit" "rc=0"
+
 finish review_trust
