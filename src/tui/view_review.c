@@ -615,7 +615,7 @@ static void review_hint(char *buf, size_t size, const char *const *names, size_t
 }
 
 /* Draws the picker's matches in a box at the right of the window. */
-static void picker_draw(const struct app *app, const struct review *r, WINDOW *w)
+static void picker_draw(struct app *app, const struct review *r, WINDOW *w)
 {
 	int H = getmaxy(w), W = getmaxx(w);
 	int bw = W / 3 < 30 ? (W < 32 ? W - 2 : 30) : W / 3, x0 = W - bw - 1;
@@ -624,13 +624,20 @@ static void picker_draw(const struct app *app, const struct review *r, WINDOW *w
 	char line[PICK_MAX + 32];
 	snprintf(line, sizeof line, " relabel to: %s_", r->pick);
 	draw_safe(app, w, 2, x0, bw, line, role_attr(ROLE_FOCUS), true);
+	/* the names whole when every match fits, else abbreviated as the instance table does, so
+	 * that names sharing a long prefix stay apart (cut to one width they read alike) */
+	int room = bw - 4;
+	char *const *names = app->class_names;
+	for (size_t k = 0; k < nm; k++)
+		if (text_cols(app->class_names[m[k]]) > room)
+			names = app_class_abbrev(app, room, NULL);
 	int y = 3;
 	for (size_t k = 0; k < nm && y < H - 1; k++, y++) {
 		attr_t a = role_attr(k == r->pick_cur ? ROLE_SELECTION : ROLE_NORMAL);
 		draw_safe(app, w, y, x0, bw, "", a, true);
 		snprintf(line, sizeof line, "%3d ", m[k]);
 		int x = draw_safe(app, w, y, x0, bw, line, a, false);
-		draw_text(app, w, y, x0 + x, bw - x, app->s->classes[m[k]], a, false);
+		draw_text(app, w, y, x0 + x, bw - x, names[m[k]], a, false);
 	}
 	if (nm == 0)
 		draw_safe(app, w, y, x0, bw, " no class matches", role_attr(ROLE_DIM), true);

@@ -99,6 +99,21 @@ print(("ok  " if ok2 else "FAIL") + " the model's top class reads apart: " + rep
 sys.exit(0 if ok and ok2 else 1)
 EOF
 [ $? = 0 ] && ok "class names on the review screen" || no "class names on the review screen"
+keys r
+expect "r opens the class picker" "relabel to: _"
+# the picker's first ten classes, each with its own name (cut to the box they all read alike)
+screen >"$TMP/pick"
+$PY - "$TMP/pick" <<'EOF'
+import re, sys
+rows = [re.search(r" {1,2}(\d{1,2}) (\S+)\s*$", l) for l in open(sys.argv[1]).read().splitlines()]
+shown = {int(m.group(1)): m.group(2) for m in rows if m}
+names = [shown.get(k) for k in range(10)]
+ok = all(n is not None and ("%02d" % k) in n for k, n in enumerate(names))
+print(("ok  " if ok else "FAIL") + " picker: " + repr(names))
+sys.exit(0 if ok else 1)
+EOF
+[ $? = 0 ] && ok "the picker names the classes apart" || no "the picker names the classes apart"
+keys Escape
 
 echo "== c on a sample relabelled before keeps its given label"
 other=$(((given + 1) % 10))
