@@ -104,8 +104,9 @@ int triage_poll(struct app *app)
 	return app->tr && app->tr->apply_pending ? triage_applied(app) : 0;
 }
 
-/* Every decision and undo the journal holds (a reopened journal that holds more or fewer
- * decisions than before was written by another nncmp meanwhile). */
+/* A count that changes with every line written to the journal: decisions are only appended and
+ * an undo only marks some undone, so 2·decisions + undone grows with each (a reopened journal
+ * whose count differs was written by another nncmp meanwhile). */
 static size_t journal_lines(const struct journal *j)
 {
 	size_t n = 0, undone = 0;

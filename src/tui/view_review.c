@@ -295,8 +295,9 @@ static int commit(struct app *app, struct review *r, struct view_nav *nav,
 
 /*
  * Whether decisions can be written, trying again to take the journal when it was read-only (the
- * other nncmp may have quit since): then the panes take what that one decided, and *flags gets
- * what they need redrawn. False with the reason on the status line.
+ * other nncmp may have quit since): then the panes take what that one decided, if anything
+ * (triage_writable marks it), and *flags gets what they need redrawn. False with the reason on
+ * the status line.
  */
 static bool review_take(struct app *app, int *flags)
 {
@@ -307,7 +308,7 @@ static bool review_take(struct app *app, int *flags)
 		return true;
 	if (!triage_writable(app)) /* it says why, as things are now */
 		return false;
-	*flags |= triage_applied(app);
+	*flags |= triage_poll(app); /* a refilter only when the journal changed meanwhile */
 	return true;
 }
 
