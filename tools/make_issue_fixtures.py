@@ -9,6 +9,8 @@ Writes, under tests/data/issues/:
                     rows (classes of very different self-confidence), and its expectations
   sparse/, sparse.json   a study whose ReLU layer has rows of zeros and a row with a NaN (no
                     cosine: no neighbours, and no one's neighbour), and its expectations
+  many12/, many13/ (.json)   12 and 13 models, one a copy of another and one uniform: mix's
+                    fitted weights at their limit and past it (write_many)
   clrules/, clrules.json   a study in which each of cleanlab's rules that a simpler confident
                     learning would skip (see write_clrules) changes the flagged set
   demo_digits.json, demo_fortunes.json   the same for the demo studies (demo-data/)
@@ -22,16 +24,20 @@ mix_weight and
 near_ties (instances whose k-th and (k+1)-th neighbours are within 1e-5 in cosine, where float32
 similarities may pick another neighbour).
 
-mean and mix are written here from issue #13's formulas, independently of src/core/issues_mix.c:
-mean ranks by self-confidence 1 - P[i, y_i] on the mean probabilities and flags argmax P != y;
-mix, for each layer, takes the k nearest neighbours by cosine (self and excluded instances left
+mean and mix are written here from issue #13's formulas and the rule of its benchmark (README,
+"Label issues"), independently of src/core/issues_mix.c: mean ranks by self-confidence
+1 - P[i, y_i] on the mean probabilities and flags argmax P != y. mix weights the models by the
+convex combination P0 of least summed Brier score over the kept instances (every face of the
+simplex tried, the KKT system solved by Gaussian elimination; equal weights past 12 models);
+for each layer it takes the k nearest neighbours by cosine (self and excluded instances left
 out, ties to the lower index; a row of zeros or with a non-finite value has no cosine, so it has
-no neighbours and is no one's neighbour), v_i(c) = sum of P[j, y_j] over neighbours j labelled c,
-Q_i = v_i / sum_c v_i(c) (label counts / k when that sum is 0), drops a layer whose argmax Q = y
-holds on more than 10 points more rows than argmax P = y, averages Q over the layers kept and
-ranks by 1 - P'[i, y_i], P' = (1 - w) P + w Q with w in [0, 1] the one of least summed Brier
-score over the kept instances (closed form: -sum (P - onehot y).(Q - P) / sum |Q - P|^2, clipped);
-suggested argmax P' (the runner-up if that is the label).
+no neighbours and is no one's neighbour), v_i(c) = sum of the credibility P0[j, y_j] / max P0[j]
+over neighbours j labelled c, Q_i = v_i / sum_c v_i(c) (label counts / k when that sum is 0;
+P0_i without neighbours), drops a layer whose argmax Q = y holds on more than 10 points more rows
+than argmax P0 = y (every layer dropped: mean), averages Q over the layers kept, and P' = the
+convex combination of the models and Q of least summed Brier score (P0 and Q past 11 models).
+Then S = P' / t with t_c the mean P'[i, c] over the kept instances labelled c: score 1 -
+S[i, y_i], flagged argmax S != y, suggested argmax S (the runner-up if that is the label).
 
 Confident learning (Northcutt, Jiang & Chuang 2021) is cleanlab 2.9's find_label_issues default
 (prune_by_noise_rate): thresholds t_k = mean p_k over the kept instances labelled k (at least
@@ -319,13 +325,128 @@ def neighbours(act, keep, k, tie_eps=1e-5):
     return out, near
 
 
-def mix(P, y, keep, layers, k):
-    """mean (no layers) or mix, from the issue's formulas."""
-    n, c = P.shape
+def seq_sum(x):
+    """The sum of x's entries in index order, one addition at a time, as nncmp sums."""
+    return float(np.add.accumulate(x)[-1]) if len(x) else 0.0
+
+
+def row_dot(a, b, keep):
+    """sum over the kept rows, in index order, of each row's sum over the classes of a * b."""
+    return seq_sum(np.add.accumulate(a * b, axis=1)[:, -1][keep])
+
+
+SIMPLEX_MAX = 12  # sources whose weights simplex_lsq finds by trying every face
+
+
+def solve_small(A, r):
+    """Gaussian elimination with partial pivoting (the first largest pivot); None when a pivot
+    is at most 1e-12 times the largest entry (the system is singular for our purposes)."""
+    n = len(r)
+    A = [list(map(float, row)) + [float(v)] for row, v in zip(A, r)]
+    scale = max(abs(v) for row in A for v in row[:n])
+    for col in range(n):
+        piv = col
+        for q in range(col + 1, n):
+            if abs(A[q][col]) > abs(A[piv][col]):
+                piv = q
+        if not abs(A[piv][col]) > 1e-12 * scale:
+            return None
+        A[col], A[piv] = A[piv], A[col]
+        for q in range(col + 1, n):
+            f = A[q][col] / A[col][col]
+            for e in range(col, n + 1):
+                A[q][e] -= f * A[col][e]
+    x = [0.0] * n
+    for col in range(n - 1, -1, -1):
+        t = A[col][n]
+        for e in range(col + 1, n):
+            t -= A[col][e] * x[e]
+        x[col] = t / A[col][col]
+    return x
+
+
+def simplex_lsq(G, b):
+    """The weights a >= 0, sum a = 1, that minimise a'Ga - 2b'a (the summed Brier score of the
+    combination, less a constant): on every face of the simplex (supports in increasing bit
+    order) the minimiser of its affine hull from the KKT system, kept when no weight is
+    negative; the least objective wins, the first on ties."""
+    m = len(b)
+    best, best_f = None, float("inf")
+    for mask in range(1, 1 << m):
+        idx = [q for q in range(m) if mask >> q & 1]
+        s = len(idx)
+        A = [[2.0 * G[i][j] for j in idx] + [1.0] for i in idx] + [[1.0] * s + [0.0]]
+        x = solve_small(A, [2.0 * b[i] for i in idx] + [1.0])
+        if x is None or any(v < 0 for v in x[:s]):
+            continue
+        a = [0.0] * m
+        for q, i in enumerate(idx):
+            a[i] = x[q]
+        f = 0.0
+        for i in range(m):
+            for j in range(m):
+                f += a[i] * G[i][j] * a[j]
+            f -= 2.0 * b[i] * a[i]
+        if f < best_f:
+            best, best_f = a, f
+    return best
+
+
+def source_weights(srcs, y, keep):
+    """The convex combination of the sources' probabilities of least summed Brier score on the
+    given labels over the kept rows: simplex_lsq on their Gram matrix (row sums in index
+    order); equal weights past SIMPLEX_MAX sources, one weight of 1 for one source."""
+    m = len(srcs)
+    if m == 1:
+        return [1.0]
+    if m > SIMPLEX_MAX:
+        return [1.0 / m] * m
+    rows = np.arange(len(y))
+    G = [[0.0] * m for _ in range(m)]
+    for i in range(m):
+        for j in range(i, m):
+            G[i][j] = G[j][i] = row_dot(srcs[i], srcs[j], keep)
+    b = [seq_sum(S[rows, y][keep]) for S in srcs]
+    a = simplex_lsq(G, b)
+    check_optimal(np.array(G), np.array(b), np.array(a))
+    return a
+
+
+def check_optimal(G, b, a):
+    """Stops the script unless a is as good as scipy's SLSQP finds from the centre of the
+    simplex (an optimiser written apart from simplex_lsq), to 1e-9 of the objective's scale."""
+    from scipy.optimize import minimize
+
+    def f(x):
+        return float(x @ G @ x - 2.0 * b @ x)
+
+    m = len(b)
+    res = minimize(f, np.full(m, 1.0 / m), jac=lambda x: 2.0 * G @ x - 2.0 * b,
+                   bounds=[(0.0, 1.0)] * m, method="SLSQP", options={"ftol": 1e-15, "maxiter": 1000},
+                   constraints=[{"type": "eq", "fun": lambda x: x.sum() - 1.0}])
+    if f(a) > f(res.x) + 1e-9 * max(1.0, abs(f(res.x))):
+        sys.exit(f"make_issue_fixtures: simplex_lsq's weights {a} are worse than SLSQP's {res.x}")
+
+
+def combine(srcs, a):
+    out = a[0] * srcs[0]
+    for w, S in zip(a[1:], srcs[1:]):
+        out = out + w * S
+    return out
+
+
+def mix(Ps, y, keep, layers, k):
+    """mean (no layers) or mix, from the formulas above (the rule of issue #13's benchmark)."""
+    n, c = Ps[0].shape
     rows = np.arange(n)
-    pl = P[rows, y]
+    if not layers:
+        return mean_pick(mean_of(Ps), y, keep) + (0, 0, set(), 0.0, [1.0 / len(Ps)] * len(Ps))
+    alpha = source_weights(Ps, y, keep) if len(Ps) <= SIMPLEX_MAX else [1.0 / len(Ps)] * len(Ps)
+    P0 = combine(Ps, alpha)
+    mx = P0.max(axis=1)
+    cred = np.where(mx > 0, P0[rows, y] / np.where(mx > 0, mx, 1.0), 0.0)
     kept = int(keep.sum())
-    agree_p = int(((P.argmax(axis=1) == y) & keep).sum())
+    agree_p = int(((P0.argmax(axis=1) == y) & keep).sum())
     Qs, dropped, near = [], 0, set()
     for act in layers:
         nbrs, amb = neighbours(act, keep, k)
@@ -334,12 +455,12 @@ def mix(P, y, keep, layers, k):
         for i in np.nonzero(keep)[0]:
             nb = nbrs[i]
             if len(nb) == 0:
-                Q[i] = P[i]  # no neighbours: no vote
+                Q[i] = P0[i]  # no neighbours: no vote
                 lonely[i] = True
                 continue
             v = np.zeros(c)
-            np.add.at(v, y[nb], pl[nb])  # in neighbour order
-            total = np.cumsum(pl[nb])[-1]
+            np.add.at(v, y[nb], cred[nb])  # in neighbour order
+            total = np.cumsum(cred[nb])[-1]
             if not total > 0:
                 v = np.bincount(y[nb], minlength=c).astype(np.float64)
                 total = float(len(nb))
@@ -350,33 +471,56 @@ def mix(P, y, keep, layers, k):
             continue
         Qs.append(Q)
         near |= amb
-    w = 0.0
-    if Qs:
-        q = Qs[0].copy()
-        for Q in Qs[1:]:
-            q += Q
-        Qm = q / len(Qs)
-        # w: the least summed Brier score of P' on the given labels, in closed form (a = P -
-        # onehot(y), d = Q - P: w = -sum a.d / sum |d|^2 clipped to [0, 1]); each row's terms
-        # summed over the classes, then the rows in index order, as nncmp sums
-        E = np.zeros_like(P)
-        E[rows, y] = 1.0
-        d = Qm - P
-        rad = np.add.accumulate((P - E) * d, axis=1)[:, -1][keep]
-        rdd = np.add.accumulate(d * d, axis=1)[:, -1][keep]
-        ad = np.add.accumulate(rad)[-1] if len(rad) else 0.0
-        dd = np.add.accumulate(rdd)[-1] if len(rdd) else 0.0
-        w = float(min(max(-ad / dd, 0.0), 1.0)) if dd > 0 else 0.0
-        P2 = (1 - w) * P + w * Qm
-    else:
-        P2 = P
-    best = P2.argmax(axis=1)
-    R = P2.copy()
+    if not Qs:  # every layer dropped: mean
+        return mean_pick(mean_of(Ps), y, keep) + (0, dropped, set(), 0.0,
+                                                  [1.0 / len(Ps)] * len(Ps))
+    q = Qs[0].copy()
+    for Q in Qs[1:]:
+        q += Q
+    Qm = q / len(Qs)
+    srcs = Ps + [Qm]
+    if len(srcs) > SIMPLEX_MAX:  # the models' mean and the vote
+        srcs = [P0, Qm]
+    beta = source_weights(srcs, y, keep)
+    P2 = combine(srcs, beta)
+    # each class's threshold: the mean P'[i, c] over the kept instances labelled c (1 when
+    # there are none, or it is not positive), the rows summed in index order
+    t = np.ones(c)
+    for cl in range(c):
+        m = keep & (y == cl)
+        if m.any():
+            tc = seq_sum(P2[m, cl]) / int(m.sum())
+            t[cl] = tc if tc > 0 else 1.0
+    S = P2 / t
+    best = S.argmax(axis=1)
+    R = S.copy()
     R[rows, best] = -np.inf
     other = R.argmax(axis=1)
     sugg = np.where((best == y) & (c > 1), other, best)
-    score = np.where(keep, 1.0 - P2[rows, y], np.nan)
-    return (best != y) & keep, score, sugg, len(Qs), dropped, near, w
+    score = np.where(keep, 1.0 - S[rows, y], np.nan)
+    weights = beta if len(srcs) == len(Ps) + 1 else [w * beta[0] for w in alpha] + [beta[1]]
+    return ((best != y) & keep, score, sugg, len(Qs), dropped, near, weights[-1], weights[:-1])
+
+
+def mean_of(Ps):
+    s = Ps[0].copy()
+    for p in Ps[1:]:
+        s += p
+    if len(Ps) > 1:
+        s /= len(Ps)
+    return s
+
+
+def mean_pick(P, y, keep):
+    n, c = P.shape
+    rows = np.arange(n)
+    best = P.argmax(axis=1)
+    R = P.copy()
+    R[rows, best] = -np.inf
+    other = R.argmax(axis=1)
+    sugg = np.where((best == y) & (c > 1), other, best)
+    score = np.where(keep, 1.0 - P[rows, y], np.nan)
+    return ((best != y) & keep, score, sugg)
 
 
 def mix_layer_list(acts, case):
@@ -416,10 +560,12 @@ def expect(labels, models, acts, case):
         flag, score, sugg, tie = consensus(models, model, y, keep)
     elif m in ("mean", "mix"):
         layers = mix_layer_list(acts, case) if m == "mix" else []
-        flag, score, sugg, mixed, dropped, near, weight = mix(mean_probs(models, model), y, keep, layers,
-                                                      case["k"])
+        Ps = [p for name, p, _ in models if p is not None and (model is None or name == model)]
+        flag, score, sugg, mixed, dropped, near, weight, mweights = mix(Ps, y, keep, layers,
+                                                                        case["k"])
         if m == "mix":
             extra = {"layers_mixed": mixed, "layers_dropped": dropped, "mix_weight": weight,
+                     "model_weights": mweights,
                      "near_ties": sorted(near)}
     else:
         layer = case.get("layer") or next(iter(acts))
@@ -631,6 +777,37 @@ def write_sparse(path, rng):
     np.save(os.path.join(path, "models", "a", "act", "relu.npy"), act.astype(np.float32))
 
 
+def write_many(path, rng, models):
+    """`models` models with probabilities, for mix's weights: model m1 is a copy of m0 (two
+    sources that are one: a singular system on every face holding both), m2 is uniform (a
+    weight of 0 is its best), the others are noisy to different degrees; with 12 models the
+    models' weights are fitted on all 4,095 faces and the vote joins their combination (13
+    sources), with 13 the models get equal weights. A layer in which the classes are apart."""
+    n, c, h = 64, 4, 5
+    truth = np.repeat(np.arange(c), n // c)
+    labels = truth.copy()
+    flip = np.array([3, 17, 30, 45, 58])
+    labels[flip] = (labels[flip] + 1 + np.arange(len(flip)) % (c - 1)) % c
+    for m in range(models):
+        d = os.path.join(path, "models", f"m{m:02d}")
+        os.makedirs(d, exist_ok=True)
+        if m == 1:
+            p = np.load(os.path.join(path, "models", "m00", "probs.npy"))
+        elif m == 2:
+            p = np.full((n, c), 1.0 / c, np.float32)
+        else:
+            z = rng.normal(0, 1 + 0.3 * m, (n, c)) + (4.0 - 0.25 * m) * np.eye(c)[truth]
+            p = softmax(z).astype(np.float32)
+            p /= p.sum(axis=1, keepdims=True)
+        np.save(os.path.join(d, "probs.npy"), p)
+    os.makedirs(os.path.join(path, "models", "m00", "act"), exist_ok=True)
+    act = 2.0 * np.eye(c, h)[truth] + rng.normal(0, 0.6, (n, h))
+    np.save(os.path.join(path, "models", "m00", "act", "fc.npy"), act.astype(np.float32))
+    np.save(os.path.join(path, "labels.npy"), labels.astype(np.int64))
+    with open(os.path.join(path, "classes.txt"), "w") as f:
+        f.write("".join(f"k{k}\n" for k in range(c)))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(20261122)
@@ -647,6 +824,10 @@ def main():
     clrules = os.path.join(OUT, "clrules")
     write_clrules(clrules, np.random.default_rng(20261202))  # its own generator: the others stay
     targets.append(("clrules", clrules))
+    for name, count, seed in (("many12", 12, 20261203), ("many13", 13, 20261204)):
+        many = os.path.join(OUT, name)
+        write_many(many, np.random.default_rng(seed), count)  # their own generators
+        targets.append((name, many))
     for name, path in targets:
         labels, classes, models, acts = load_study(path)
         cases = cases_for(labels, models, acts, rng,

@@ -6,15 +6,26 @@ figures instead of repeating them.
 Every rule ranks as `nncmp issues --top K` does: flagged first (argmax P' != given label unless the
 rule says otherwise), then by the score 1 - P'[i, y_i], then by index. P is the mean of the
 models' probabilities, Q the neighbour vote of issue #13 (k nearest neighbours by cosine in the
-study's layer, float64, ties to the lower index; v(c) = sum of P[j, y_j] over the neighbours j
-labelled c, Q = v / sum v), w the vote's weight in P' = (1 - w) P + w Q and the guard that of
-src/core/issues_mix.c. No rule reads the injected errors: every constant is a fixed choice named
-below or is chosen on the given labels. For each set and rule the table gives the target's three
-figures: the rule's mean precision at K minus the better reference's mean (cleanlab's default or
-predicted_neq_given, as tools/bench_triage.py computes them), the worst study's difference, and
-the number of studies lost by more than 3 points. The target is mean >= +2.0 and none lost.
+study's layer, float64, ties to the lower index; v(c) = sum of cred[j] over the neighbours j
+labelled c, Q = v / sum v) and the guard that of src/core/issues_mix.c. No rule reads the injected
+errors: every constant is a fixed choice named below or is chosen on the given labels. For each
+set and rule the table gives the target's three figures: the rule's mean precision at K minus the
+better reference's mean (cleanlab's default or predicted_neq_given, as tools/bench_triage.py
+computes them), the worst study's difference, and the number of studies lost by more than 3
+points. The target is mean >= +2.0 and none lost.
 
-  default       the current rule: k = 10, w of least summed Brier score (closed form)
+  default       nncmp's mix since stop 27: the models' convex combination P0 of least summed
+                Brier score (make_issue_fixtures.source_weights), cred[j] = P0[j, y_j] /
+                max P0[j], the guard against P0, then P' = the convex combination of the models
+                and Q of least summed Brier score, divided by each class's threshold t_c (the
+                mean P'[i, c] over the instances labelled c); flag argmax, score 1 - P'[i, y_i]
+                / t_y
+  no-threshold  default without the class thresholds
+  equal-models  default with the models' mean for P0 and P' = (1 - w) P + w Q (w of least
+                Brier score, closed form): the stop-26 rule, with the thresholds
+The rules below are the alternatives tried in stop 26 on the stop-26 rule (P the models' mean,
+cred[j] = P[j, y_j], P' = (1 - w) P + w Q, no thresholds):
+  stop-26       that rule: k = 10, w of least summed Brier score (closed form)
   tie-mean      default, ties of the score broken by the mean's self-confidence before the index
   k=5, k=20, k=30   default with another fixed k
   k-brier       k in {5, 10, 20, 40} and w of least Brier score over both
@@ -172,8 +183,53 @@ def mixed(st, k=10, cred=None, P=None, weights=None, choose=w_brier):
     return (1 - w) * P + w * Q
 
 
-def rule_default(st):
+def rule_stop26(st):
     return ranked(st, mixed(st))
+
+
+def thresholds(P2, y):
+    """P2 divided by each class's threshold: the mean P2[i, c] over the instances labelled c (1
+    when there are none or it is not positive)."""
+    t = np.ones(P2.shape[1])
+    for c in range(P2.shape[1]):
+        m = y == c
+        if m.any():
+            tc = oracle.seq_sum(P2[m, c]) / int(m.sum())
+            t[c] = tc if tc > 0 else 1.0
+    return P2 / t
+
+
+def joint(st, k=10):
+    """P' of nncmp's mix: the sources' weights fitted as make_issue_fixtures.mix fits them
+    (the study's one layer); P (the mean) when the guard drops the layer."""
+    keep = np.ones(len(st.y), bool)
+    Ps = [p for p in st.models if p is not None]
+    alpha = oracle.source_weights(Ps, st.y, keep)
+    P0 = oracle.combine(Ps, alpha)
+    mx = P0.max(axis=1)
+    cred = np.where(mx > 0, P0[st.rows, st.y] / np.where(mx > 0, mx, 1.0), 0.0)
+    Q, has = vote(st, k, cred, P0)
+    if not guard_keeps(st, Q, has, P0):
+        return None
+    srcs = Ps + [Q] if len(Ps) + 1 <= oracle.SIMPLEX_MAX else [P0, Q]
+    return oracle.combine(srcs, oracle.source_weights(srcs, st.y, keep))
+
+
+def rule_default(st):
+    P2 = joint(st)
+    return ranked(st, st.P if P2 is None else thresholds(P2, st.y))
+
+
+def rule_no_threshold(st):
+    P2 = joint(st)
+    return ranked(st, st.P if P2 is None else P2)
+
+
+def rule_equal_models(st):
+    Q, has = vote(st, 10)
+    if not guard_keeps(st, Q, has):
+        return ranked(st, st.P)
+    return ranked(st, thresholds(mixed(st), st.y))
 
 
 def rule_tie_mean(st):
@@ -300,7 +356,8 @@ def rule_models_hard_logloss(st):
                             choose=w_logloss))
 
 
-RULES = [("default", rule_default), ("tie-mean", rule_tie_mean), ("k=5", rule_k(5)),
+RULES = [("default", rule_default), ("no-threshold", rule_no_threshold),
+         ("equal-models", rule_equal_models), ("stop-26", rule_stop26), ("tie-mean", rule_tie_mean), ("k=5", rule_k(5)),
          ("k=20", rule_k(20)), ("k=30", rule_k(30)), ("k-brier", rule_k_brier),
          ("k-loo", rule_k_loo), ("k-average", rule_k_average), ("sim", rule_sim),
          ("counts", rule_counts), ("pl^2", rule_pl2), ("hard", rule_hard), ("iter", rule_iter),

@@ -25,16 +25,22 @@
  *   mean       self-confidence on P: score = 1 - P[i, y_i]; flags argmax P != y (cleanlab's
  *              predicted_neq_given ranked by self-confidence); suggested = argmax P, or the
  *              runner-up when that is the label.
- *   mix        mean with the labels of the instance's neighbours mixed in: for every layer with
+ *   mix        the models and the labels of the instance's neighbours combined: P0 = the
+ *              convex combination of the models' probabilities of least summed Brier score on
+ *              the given labels (equal weights past 12 models); for every layer with
  *              activations (opts.layer: that one), the k nearest neighbours by cosine as knn
- *              finds them; v_i(c) = the sum of P[j, y_j] over the neighbours j labelled c;
- *              Q_i = v_i / sum_c v_i(c) (the label counts / k when that sum is 0; P_i itself
- *              when i has no neighbour); a layer is dropped (the guard) when argmax Q = y holds
- *              on more than 10 percentage points more of the rows than argmax P = y (its
- *              activations come from a model trained on these very labels); Q is averaged over
- *              the layers kept and P' = (1 - w) P + w Q, where w in [0, 1] is the one whose P'
- *              predicts the given labels with the least summed Brier score (closed form:
- *              w = -sum (P - onehot(y)).(Q - P) / sum |Q - P|^2, clipped); then as mean on P'.
+ *              finds them; v_i(c) = the sum over the neighbours j labelled c of j's
+ *              credibility P0[j, y_j] / max P0[j]; Q_i = v_i / sum_c v_i(c) (the label counts
+ *              / k when that sum is 0; P0_i itself when i has no neighbour); a layer is dropped
+ *              (the guard) when argmax Q = y holds on more than 10 percentage points more of
+ *              the rows than argmax P0 = y (its activations come from a model trained on these
+ *              very labels), and with every layer dropped mix is mean; Q is averaged over the
+ *              layers kept; P' = the convex combination of the models and Q of least summed
+ *              Brier score (P0 and Q past 11 models; the weights exactly, by trying every face
+ *              of the simplex); each class's threshold t_c = the mean P'[i, c] over the
+ *              instances labelled c; then as mean on S = P' / t: score = 1 - S[i, y_i] (below 0
+ *              for an instance surer of its label than its class's average), flagged when
+ *              argmax S != y, suggested argmax S (the runner-up when that is the label).
  * Without layers, or when their neighbour search would cost more than ISSUES_KNN_MAX_WORK unless
  * opts.force, it is mean. cl, margin, iies, mean and mix use one model's probabilities (opts.model;
  * mix then reads that model's layers only) or, by default, the mean of the probability matrices of
@@ -116,7 +122,10 @@ struct issue_list {
 	size_t estimated;
 	size_t layers_mixed, layers_dropped; /* mix: layers mixed in, layers the guard left out */
 	size_t layers_over_limit; /* mix: layers left out because of ISSUES_KNN_MAX_WORK */
-	double mix_weight;        /* mix: the neighbour vote's weight w in P' = (1 - w) P + w Q */
+	double mix_weight;        /* mix: the neighbour vote's weight in P' (0 without a vote) */
+	/* mean, mix: each study model's weight in P' (the mean: 1 / the models used), NaN for a
+	 * model not used (predictions only, or not the one asked for) */
+	double *model_weights;
 };
 
 /*

@@ -101,10 +101,11 @@ int issues_knn(const struct study *s, const struct layer *ly, const int32_t *lab
 /*
  * mix (issues.h) over ps and the nl layers (none: the mean method), k neighbours each. *mixed
  * receives how many layers were mixed in, *dropped how many the guard left out, *weight the
- * neighbour vote's weight (0 without layers). Returns 0 or -1.
+ * neighbour vote's weight (0 without layers), model_w[0..ps->nm) each model's weight in P'.
+ * Returns 0 or -1.
  */
 int issues_mix(const struct prob_src *ps, const struct layer *const *layers, size_t nl, size_t k,
                uint8_t *flag, double *score, int32_t *suggested, size_t *mixed, size_t *dropped,
-               double *weight, struct nn_err *err);
+               double *weight, double *model_w, struct nn_err *err);
 
 #endif

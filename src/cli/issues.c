@@ -57,7 +57,8 @@ static const char issues_help[] =
     "                 that match the filter; estimated_errors: cl's calibrated confident joint\n"
     "                 off the diagonal, as cleanlab's num_label_issues, else the flagged count;\n"
     "                 mix adds \"layers_mixed\", \"layers_dropped\", \"layers_over_limit\"\n"
-    "                 and \"mix_weight\")\n"
+    "                 and \"mix_weight\" (the vote's weight); mean and mix add\n"
+    "                 \"model_weights\" ({model: its weight}))\n"
     "  --help         this text\n";
 
 struct issues_args {
@@ -97,7 +98,7 @@ static const char *const method_titles[ISSUE_METHOD_COUNT] = {
     "consensus of models",
     "k nearest neighbours",
     "self-confidence on the mean probabilities",
-    "mean probabilities mixed with neighbour labels"};
+    "models and neighbour labels, weighted by fit"};
 
 static int issues_json(const struct study *s, const struct issue_list *l, const uint32_t *rows,
                        size_t count, size_t shown)
@@ -125,6 +126,14 @@ static int issues_json(const struct study *s, const struct issue_list *l, const 
 		                    json_integer((json_int_t)l->layers_over_limit));
 		json_object_set_new(root, "mix_weight", cli_json_real(l->mix_weight));
 	}
+	if (l->model_weights) {
+		json_t *mw = json_object();
+		for (size_t q = 0; q < s->n_models; q++)
+			if (!isnan(l->model_weights[q]))
+				json_object_set_new(mw, s->models[q].name,
+				                    cli_json_real(l->model_weights[q]));
+		json_object_set_new(root, "model_weights", mw);
+	}
 	json_object_set_new(root, "issues", arr);
 	return cli_json_print(root);
 }
@@ -137,8 +146,15 @@ static void issues_text(const struct study *s, const struct issue_list *l, const
 	       m ? ", model " : "", m ? m : "");
 	if (l->method == ISSUE_MIX)
 		printf(", %zu layer%s", l->layers_mixed, cli_plural(l->layers_mixed));
-	if (l->method == ISSUE_MIX && l->layers_mixed)
-		printf(", vote weight %.2f", l->mix_weight);
+	if (l->method == ISSUE_MIX && l->layers_mixed) {
+		printf(", vote weight %.2f, model weights", l->mix_weight);
+		for (size_t q = 0; q < s->n_models; q++)
+			if (!isnan(l->model_weights[q])) {
+				char *name = cli_safe(s->models[q].name);
+				printf(" %s %.2f", name, l->model_weights[q]);
+				free(name);
+			}
+	}
 	if (l->method == ISSUE_MIX && l->layers_dropped)
 		printf(", %zu left out by the guard", l->layers_dropped);
 	if (l->method == ISSUE_MIX && l->layers_over_limit)

@@ -849,12 +849,20 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		if (rc == 0) {
 			if (m == ISSUE_CL)
 				rc = issues_cl(&ps, flag, score, sugg, &out->estimated, err);
-			else if (m == ISSUE_MEAN || m == ISSUE_MIX)
+			else if (m == ISSUE_MEAN || m == ISSUE_MIX) {
+				double *mw = xcalloc(ps.nm, sizeof *mw);
 				rc = issues_mix(&ps, layers, (size_t)nl,
 				                o->k ? o->k : ISSUES_KNN_DEFAULT_K, flag, score,
 				                sugg, &out->layers_mixed, &out->layers_dropped,
-				                &out->mix_weight, err);
-			else
+				                &out->mix_weight, mw, err);
+				out->model_weights = xcalloc(s->n_models ? s->n_models : 1,
+				                             sizeof *out->model_weights);
+				for (size_t q = 0; q < s->n_models; q++)
+					out->model_weights[q] = NAN;
+				for (size_t q = 0; q < ps.nm; q++)
+					out->model_weights[ps.m[q] - s->models] = mw[q];
+				free(mw);
+			} else
 				rc = issues_margin_iies(&ps, m == ISSUE_IIES, flag, score, sugg,
 				                        err);
 		}
@@ -867,6 +875,7 @@ int issues_rank(const struct study *s, enum issue_method m, const struct issue_o
 		if (m != ISSUE_CL)
 			out->estimated = out->count;
 	} else {
+		free(out->model_weights);
 		memset(out, 0, sizeof *out);
 		out->method = m;
 		free(flag);
@@ -883,5 +892,6 @@ void issue_list_free(struct issue_list *l)
 	free(l->suggested);
 	free(l->score);
 	free(l->all_scores);
+	free(l->model_weights);
 	memset(l, 0, sizeof *l);
 }

@@ -68,7 +68,10 @@ mixn=$(echo "$mixc" | jq .count)
 mixl=$(echo "$mixc" | jq .layers_mixed)
 mixw=$(echo "$mixc" | jq .mix_weight)
 mixfirst=$(echo "$mixc" | jq '.order[0]')
-expect 0 "method mix (mean probabilities mixed with neighbour labels, $mixl layers, vote weight $(printf %.2f "$mixw")): $mixn of 899 instances flagged; the first 20" -- \
+# each model's weight, in study order (the digits models with probabilities: cnn, cnn_early, mlp)
+set -- $(echo "$mixc" | jq -r '.model_weights[]')
+mixm=$(printf ' cnn %.2f cnn_early %.2f mlp %.2f' "$1" "$2" "$3")
+expect 0 "method mix (models and neighbour labels, weighted by fit, $mixl layers, vote weight $(printf %.2f "$mixw"), model weights$mixm): $mixn of 899 instances flagged; the first 20" -- \
 	"$NNCMP" issues $DIGITS
 expect 0 "method cl (confident learning): 20 of 899 instances flagged" -- \
 	"$NNCMP" issues $DIGITS --method cl
@@ -126,7 +129,8 @@ n=$("$NNCMP" issues $DIGITS --method cl --json --top 5000 | indices | tr ',' '\n
 expect 0 '"layers_mixed":1,"layers_dropped":1' -- \
 	"$NNCMP" issues tests/data/issues/small --json --top 1
 smallw=$(jq '[.cases[] | select(.method == "mix" and .model == null and .exclude == null and .labels == null)][0].expect.mix_weight' tests/data/issues/small.json)
-expect 0 "1 layer, vote weight $(printf %.2f "$smallw"), 1 left out by the guard" -- "$NNCMP" issues tests/data/issues/small --top 1
+set -- $(jq -r '[.cases[] | select(.method == "mix" and .model == null and .exclude == null and .labels == null)][0].expect.model_weights[]' tests/data/issues/small.json)
+expect 0 "1 layer, vote weight $(printf %.2f "$smallw"), model weights a $(printf %.2f "$1") b $(printf %.2f "$2"), 1 left out by the guard" -- "$NNCMP" issues tests/data/issues/small --top 1
 
 # --filter lists only matching flagged instances, counted
 out=$("$NNCMP" issues $DIGITS --method iies --filter 'gt == 5' --json --top 0)
