@@ -43,8 +43,8 @@
  *              argmax S != y, suggested argmax S (the runner-up when that is the label).
  * Without layers, or when their neighbour search would cost more than ISSUES_KNN_MAX_WORK unless
  * opts.force, it is mean. cl, margin, iies, mean and mix use one model's probabilities (opts.model;
- * mix then reads that model's layers only) or, by default, the mean of the probability matrices of
- * every model that has them (logits through a softmax, as at open).
+ * mix then reads that model's layers only) or, by default, every model that has them (logits
+ * through a softmax, as at open): their mean, or for mix their fitted combination.
  *
  * Everything returned is owned by the caller (issue_list_free). The study is only read, so
  * several computations may run at once on one study. A computation honours prog->cancel at

@@ -294,18 +294,29 @@ static void test_oracle_sparse(void **state)
 	static const size_t dead[] = {3, 5, 20, 33, 40, 44}; /* SPARSE_DEAD, SPARSE_NAN */
 	struct study *s = open_study("tests/data/issues/sparse");
 	struct issue_opts o = {.model = -1};
-	struct issue_list knn, mix;
+	struct issue_list knn, mix, mean;
 	struct nn_err err = {{0}};
 	assert_int_equal(issues_rank(s, ISSUE_KNN, &o, NULL, &knn, &err), 0);
 	assert_int_equal(issues_rank(s, ISSUE_MIX, &o, NULL, &mix, &err), 0);
+	assert_int_equal(issues_rank(s, ISSUE_MEAN, &o, NULL, &mean, &err), 0);
 	assert_int_equal(mix.layers_mixed, 1);
+	/* mix: a dead row has no vote, so with one model its P' is P and S = P / t: its
+	 * 1 - score over the mean's 1 - score is 1 / t of its label, the same for every dead row
+	 * of that label (the study has two such pairs) */
+	double ratio[3] = {NAN, NAN, NAN};
+	size_t pairs = 0;
 	for (size_t d = 0; d < sizeof dead / sizeof *dead; d++) {
 		size_t i = dead[d];
 		assert_true(knn.all_scores[i] == 0.0);
-		/* mix: no vote, so the row's P' is the models' alone (the fixture checks its score)
-		 */
-		assert_true(isfinite(mix.all_scores[i]));
+		double r = (1.0 - mix.all_scores[i]) / (1.0 - mean.all_scores[i]);
+		int32_t y = s->labels[i];
+		if (!isnan(ratio[y])) {
+			assert_true(fabs(r - ratio[y]) <= 1e-12 * fabs(r));
+			pairs++;
+		}
+		ratio[y] = r;
 	}
+	assert_true(pairs >= 2);
 	/* excluding the dead rows changes no other row's neighbours */
 	uint8_t *ex = calloc(s->n, 1);
 	for (size_t d = 0; d < sizeof dead / sizeof *dead; d++)
@@ -320,6 +331,7 @@ static void test_oracle_sparse(void **state)
 	free(ex);
 	issue_list_free(&knn);
 	issue_list_free(&mix);
+	issue_list_free(&mean);
 	study_free(s);
 }
 
