@@ -425,7 +425,7 @@ static void test_iies_per_model(void **state)
  * meet: every method's precision at K above 5 times the injected rate (a random ranking gets
  * the rate: 0.032 on digits, 0.028 on fortunes), and the default method's above a floor per
  * study set under what it measured (mix, digits 0.97: its models are 75-94% accurate; fortunes
- * 0.54: its models are 60-66% accurate, and no other method reaches 0.4 there).
+ * 0.50: its models are 60-66% accurate, and no other method reaches 0.4 there).
  */
 static void test_injected(void **state)
 {
