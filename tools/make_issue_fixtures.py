@@ -100,13 +100,8 @@ def load_study(path):
 
 def mean_probs(models, model):
     """The probabilities a method reads: model's, or the mean over models in order."""
-    ps = [p for name, p, _ in models if p is not None and (model is None or name == model)]
-    s = ps[0].copy()
-    for p in ps[1:]:
-        s += p
-    if len(ps) > 1:
-        s /= len(ps)
-    return s
+    return mean_of([p for name, p, _ in models
+                    if p is not None and (model is None or name == model)])
 
 
 def round_row(v):
@@ -491,18 +486,12 @@ def mix(Ps, y, keep, layers, k):
         if m.any():
             tc = seq_sum(P2[m, cl]) / int(m.sum())
             t[cl] = tc if tc > 0 else 1.0
-    S = P2 / t
-    best = S.argmax(axis=1)
-    R = S.copy()
-    R[rows, best] = -np.inf
-    other = R.argmax(axis=1)
-    sugg = np.where((best == y) & (c > 1), other, best)
-    score = np.where(keep, 1.0 - S[rows, y], np.nan)
     weights = beta if len(srcs) == len(Ps) + 1 else [w * beta[0] for w in alpha] + [beta[1]]
-    return ((best != y) & keep, score, sugg, len(Qs), dropped, near, weights[-1], weights[:-1])
+    return mean_pick(P2 / t, y, keep) + (len(Qs), dropped, near, weights[-1], weights[:-1])
 
 
 def mean_of(Ps):
+    """The mean of the matrices Ps, summed in order, as nncmp sums them."""
     s = Ps[0].copy()
     for p in Ps[1:]:
         s += p
@@ -512,6 +501,8 @@ def mean_of(Ps):
 
 
 def mean_pick(P, y, keep):
+    """Self-confidence on P: flagged argmax != y, score 1 - P[i, y_i], suggested argmax (the
+    runner-up when that is the label)."""
     n, c = P.shape
     rows = np.arange(n)
     best = P.argmax(axis=1)
