@@ -9,6 +9,8 @@
 #include "tui_int.h"
 
 #include <langinfo.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -471,6 +473,25 @@ static void install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL); /* Ctrl-\: quit as Ctrl-C does, the terminal restored */
+	/* a mask inherited blocked (from a launcher) would keep them from ever arriving */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/*
+ * Whether the terminal is gone: its pty closed under a process that got no SIGHUP (the signal
+ * blocked, or the terminal not the process's controlling one). Reads then fail at once, so the
+ * loop would spin on them; it quits as on SIGHUP instead.
+ */
+static bool terminal_gone(void)
+{
+	struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
 }
 
 /*
@@ -603,8 +624,11 @@ static void run_loop(struct app *app)
 		trace_frame(app->ready);
 		wint_t ch;
 		int kr = get_wch(&ch);
-		if (kr == ERR)
-			continue; /* timeout or a signal: the loop condition decides */
+		if (kr == ERR) { /* timeout or a signal: the loop condition decides */
+			if (!got_signal && terminal_gone())
+				got_signal = SIGHUP;
+			continue;
+		}
 		bool is_key = kr == KEY_CODE_YES;
 		int key = (int)ch;
 		trace_key(key, is_key);

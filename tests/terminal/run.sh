@@ -8,7 +8,8 @@
 #   2. terminals: TERM xterm, xterm-256color, screen-256color, tmux-256color, vt100, linux, LANG=C,
 #      TERM=dumb and TERM unset (a clear refusal, exit 2), sizes from 20x5 to 400x120, a resize
 #      storm;
-#   3. signals: SIGHUP and SIGTERM restore the terminal; Ctrl-Z then fg redraws the screen.
+#   3. signals: SIGHUP and SIGTERM restore the terminal; a terminal closed under it with SIGHUP
+#      blocked, or not its controlling one, makes it quit; Ctrl-Z then fg redraws the screen.
 # Runs from the top of the tree (demo-data/ must be there). Needs tmux and script (util-linux).
 # Prints "terminal: N passed, M failed" and exits non-zero on a failure.
 set -u
@@ -375,6 +376,53 @@ for sg in HUP:129 TERM:143; do
 		alt_off && ok "SIG$sig: alternate screen off" || no "SIG$sig left the alternate screen on"
 	else
 		no "SIG$sig: no pid for nncmp"
+	fi
+done
+# The terminal closed under a TUI that gets no SIGHUP: the signal blocked by whatever launched it,
+# or the pty not its controlling terminal (a new session). Reads from the dead pty then fail at
+# once; nncmp must quit, not spin on them (it once ran on at 50% CPU for over an hour).
+cat >"$TMP/launch.py" <<'PY'
+import os, signal, sys
+mode, pidfile, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+if mode == "blocked":
+    signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGHUP])
+    open(pidfile, "w").write(str(os.getpid()))
+    os.execv(argv[0], argv)
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    os.execv(argv[0], argv)
+open(pidfile, "w").write(str(pid))
+os.waitpid(pid, 0)
+PY
+for mode in blocked nosession; do
+	G=$SOCK-gone
+	rm -f "$TMP/gone.pid"
+	timeout 10 tmux -L "$G" -f /dev/null new-session -d -x 100 -y 30 \
+		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=0 TERM=xterm-256color LANG=C.UTF-8 python3 $TMP/launch.py $mode $TMP/gone.pid $BIN demo-data/digits 2>>$TMP/stderr"
+	i=0
+	until timeout 10 tmux -L "$G" capture-pane -p 2>/dev/null | grep -qF 899/899; do
+		i=$((i + 1))
+		[ $i -lt $((TIMEOUT * 20)) ] || break
+		sleep 0.05
+	done
+	gpid=$(cat "$TMP/gone.pid" 2>/dev/null)
+	timeout 10 tmux -L "$G" kill-server 2>/dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$G"
+	if [ -z "$gpid" ]; then
+		no "terminal gone ($mode): nncmp did not start"
+		continue
+	fi
+	i=0
+	while kill -0 "$gpid" 2>/dev/null && [ $i -lt $((TIMEOUT * 20)) ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$gpid" 2>/dev/null; then
+		no "terminal gone ($mode): nncmp still running ($(ps -o pcpu= -p "$gpid")% CPU)"
+		kill -9 "$gpid" 2>/dev/null
+	else
+		ok "terminal gone ($mode): nncmp quit"
 	fi
 done
 # Ctrl-Z and fg in an interactive bash
