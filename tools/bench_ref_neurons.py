@@ -9,11 +9,12 @@ bench_ops times, the way a competent researcher would with NumPy: the layers ope
 np.load(mmap_mode="r") and processed in chunks of rows (so memory stays at a few chunks),
 every step vectorized over the neurons:
   stats      per neuron count, mean, std (ddof=1), min, max, dead fraction (exact zeros), a
-             32-bin histogram over the layer's range and the 10 highest-activating instances
+             32-bin histogram in nncmp's bins (README: Histogram bins; the edges from the rule in
+             make_neuron_fixtures.py, once the range is known) and the 10 highest-activating instances
              (ties to the lower index). Pass 1: float64 sums and sums of squares, min/max, zero
              counts, and a running top-k (a candidate must beat the neuron's current 10th value;
              the few candidates are merged with one lexsort). Pass 2: the histogram, bin indices
-             computed in float32 with the bincount-over-offsets trick. The count is N: the
+             floor(x 2^-e) // k - a (exact in float32) with the bincount-over-offsets trick. The count is N: the
              reference assumes finite values (which the bench data are), nncmp checks.
   rank_err   ranking by d = (mean_S - mean_R) / s_pooled for S = 'A != gt', from float64 sums
   rank_half  and for S = 'conf(A) > median' (~50%): boolean masks over the chunks, argsort |d|.
@@ -37,6 +38,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_neuron_fixtures import hist_grid  # noqa: E402
 
 BINS = 32
 TOP_K = 10
@@ -101,16 +105,17 @@ def layer_stats(a, chunk, bins=BINS, k=TOP_K):
         topv, topi = topk_merge(topv, topi, c[start:], lo + start, k)
     mean = s1 / n
     std = np.sqrt(np.maximum(s2 - n * mean * mean, 0) / (n - 1))
-    # pass 2: the histogram over the layer's range, bins as numpy.histogram's (computed in float32)
+    # pass 2: the histogram in nncmp's bins, slot floor(x 2^-e) exact in float32
     lo_v, hi_v = float(mn.min()), float(mx.max())
-    norm = np.float32(bins / (hi_v - lo_v))
-    off = np.arange(h, dtype=np.intp) * bins
+    e, k, anchor, _ = hist_grid(lo_v, hi_v, bins)
+    scale = np.float32(2.0 ** -e)
+    off = np.arange(h, dtype=np.intp) * bins - anchor
     hist = np.zeros(h * bins, np.int64)
     for lo, hi in chunks(n, chunk):
-        t = a[lo:hi] - np.float32(lo_v)
-        t *= norm
+        t = a[lo:hi] * scale
+        np.floor(t, out=t)
         b = t.astype(np.intp)
-        np.minimum(b, bins - 1, out=b)
+        b //= k
         b += off
         hist += np.bincount(b.ravel(), minlength=h * bins)
     return {"count": np.full(h, n), "mean": mean, "std": std, "min": mn, "max": mx,
@@ -250,11 +255,10 @@ def check(dump, res, n_labels_classes):
     equal("stats max", arr(ns["max"]), st["max"].astype(np.float64))
     equal("stats dead", arr(ns["dead"], np.int64), st["dead"])
     equal("stats range", np.array([ns["lo"], ns["hi"]]), np.array([st["lo"], st["hi"]]))
-    # nncmp bins exactly as numpy.histogram does (in float64); the reference's float32 bin
-    # indices may put a value lying within rounding of an edge into the neighbouring bin.
+    # both find each value's bin exactly: not one value may be in another bin
     hist = arr(ns["hist"], np.int64).reshape(h, bins)
     moved = int(np.abs(hist - st["hist"]).sum() // 2)
-    if moved > 1e-6 * dump["n"] * h or (hist.sum(axis=1) != st["hist"].sum(axis=1)).any():
+    if moved or (hist.sum(axis=1) != st["hist"].sum(axis=1)).any():
         bad.append(f"MISMATCH stats histogram: {moved} values in other bins")
     equal("stats top values", arr(ns["top_val"]).reshape(h, k), st["top_val"].astype(np.float64))
     equal("stats top instances", arr(ns["top_idx"], np.float64).reshape(h, k),

@@ -18,7 +18,7 @@ Run with Debian's python3 (numpy). Layers (float32 unless said):
   bigmean.npy  (500, 4): means of 1e6 and -3e5 with spreads of 1 and 0.01 (precision)
   f16.npy      (200, 5) float16
   fortran.npy  (150, 6) in Fortran order
-  constant.npy (40, 3) every value 2.5 (NumPy widens the histogram range to 2.5 +- 0.5)
+  constant.npy (40, 3) every value 2.5 (a range of one value: one bin)
   nan_neuron.npy (30, 4): neuron 2 has no finite value at all
 Filters (index lists) give d, mean/std/dead inside S, mean outside and S's histogram.
 
@@ -26,6 +26,7 @@ expected.json: {FILE: {"n", "h", "stats": {BINS/K: {...}}, "filters": {NAME: {..
 "profile": {ROW: {"order", "values"}}}}; NaN is written as null.
 """
 import json
+import math
 import os
 import sys
 import time
@@ -44,7 +45,7 @@ def layers(rng):
     a[:, 1] = 0.0  # all dead
     a[:, 2] = 2.5  # constant
     a[:, 3] = np.clip(rng.normal(5, 0.5, n), -4, 12).astype(np.float32)
-    a[:, 4] = np.round(rng.uniform(-4, 3, n) * 2) / 2  # multiples of 0.5: on the 32-bin edges
+    a[:, 4] = np.round(rng.uniform(-4, 3, n) * 2) / 2  # multiples of 0.5: every other one on a 32-bin edge (0.75 apart)
     a[:, 4][rng.choice(n, 20, replace=False)] = 3.0  # ties at the maximum
     a[:, 5] = rng.uniform(-4, 12, n).astype(np.float32)
     a[0, 5], a[1, 5] = -4.0, 12.0  # the layer's range
@@ -112,12 +113,31 @@ def layer_range(a):
     return (float(fin.min()), float(fin.max())) if len(fin) else (None, None)
 
 
+def hist_grid(lo, hi, bins):
+    """The histogram bins nncmp promises (README, "Histogram bins"), from the rule alone: the
+    smallest exponent e, not below ilogb(max(|lo|, |hi|)) - 22 nor -100, at which [lo, hi]
+    touches at most 6 * bins slots [s 2^e, (s+1) 2^e); then the least k for which the slots
+    floor(lo 2^-e) .. floor(hi 2^-e), grouped by k from multiples of k, make at most `bins`
+    groups. Returns (e, k, a, edges): bin i is [(a+i) k 2^e, (a+i+1) k 2^e)."""
+    m = max(abs(lo), abs(hi))
+    e = max(math.frexp(m)[1] - 1 - 22, -100) if m > 0 else -100
+    while math.floor(math.ldexp(hi, -e)) - math.floor(math.ldexp(lo, -e)) + 1 > 6 * bins:
+        e += 1
+    sl, sh = math.floor(math.ldexp(lo, -e)), math.floor(math.ldexp(hi, -e))
+    k = 1
+    while sh // k - sl // k > bins - 1:
+        k += 1
+    a = sl // k
+    return e, k, a, [math.ldexp((a + i) * k, e) for i in range(bins + 1)]
+
+
 def hist(col, lo, hi, bins):
     fin = col[np.isfinite(col)]
     if lo is None:
         return [0] * bins
-    # float64 values and range: nncmp's edges are numpy's float64 edges
-    return np.histogram(fin, bins=bins, range=(lo, hi))[0].astype(int).tolist()
+    edges = np.array(hist_grid(lo, hi, bins)[3])
+    assert edges[0] <= lo and hi < edges[-1]
+    return np.histogram(fin, bins=edges)[0].astype(int).tolist()
 
 
 def top_k(col, k):
@@ -165,7 +185,9 @@ def fixtures(out):
         a = np.load(os.path.join(out, name)).astype(np.float32).astype(np.float64)
         n, h = a.shape
         lo, hi = layer_range(a)
-        e = {"n": n, "h": h, "lo": lo, "hi": hi, "neurons": [], "hist": {}, "top": {}}
+        e = {"n": n, "h": h, "lo": lo, "hi": hi, "neurons": [], "hist": {}, "top": {},
+             "edges": {str(b): hist_grid(lo, hi, b)[3] if lo is not None else None
+                       for b in BINS}}
         for j in range(h):
             e["neurons"].append(column_stats(a[:, j]))
         for b in BINS:
@@ -239,13 +261,12 @@ def bench_ref(study, bins, k, chunk=65536):
             topv, topi = np.take_along_axis(allv, q, 0), np.take_along_axis(alli, q, 0)
     t2 = time.perf_counter()
     lo, hi = float(mn.min()), float(mx.max())
-    norm = bins / (hi - lo)
+    e, k, anchor, _ = hist_grid(lo, hi, bins)
     counts = np.zeros(h * bins, np.int64)
     off = np.arange(h) * bins
     for r0 in range(0, n, chunk):
         c = np.asarray(a[r0:r0 + chunk])
-        idx = ((c - np.float32(lo)) * np.float32(norm)).astype(np.int64)
-        np.clip(idx, 0, bins - 1, out=idx)
+        idx = np.floor(c * np.float32(math.ldexp(1, -e))).astype(np.int64) // k - anchor
         idx += off
         counts += np.bincount(idx.ravel(), minlength=h * bins)
     t3 = time.perf_counter()

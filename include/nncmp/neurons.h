@@ -3,18 +3,17 @@
  * instance's activation profile, and the on-disk cache of the statistics.
  *
  * The activation matrix is a memory-mapped (N, H) npy (struct layer's act): one row per instance,
- * one column per neuron. It is streamed in row blocks, never copied whole: through the mapping
- * once its pages are in the page table, else with pread() from the same file (cheaper for a
- * one-shot pass over gigabytes; see neurons_read.c). Every value is first converted to float32
+ * one column per neuron. It is streamed in row blocks through the mapping, never copied whole (a
+ * column gather reads with pread() instead until the pages are mapped; see neurons_read.c).
+ * Every value is first converted to float32
  * (npy_rows_f32), so a float64 layer is summarized as float32. Sums are kept in double. NaN and
  * ±Inf are left out of every statistic and counted.
  *
- * neurons_stats() reads the matrix twice (see neurons_stats.c for why the histogram needs the
- * layer's range first) on worker threads, or serves the result from the cache; neurons_subset()
- * then reads only the rows of a filter S (or of its complement, whichever is smaller) to compare
- * S with the rest R. Both report progress in rows through util.h's struct nn_progress (a full
- * computation reads the N rows twice, so its total is 2N) and can be cancelled from another
- * thread.
+ * neurons_stats() reads the matrix once on worker threads (the histogram's bins are aligned to
+ * a grid that can be coarsened exactly, see neurons_hist.c), or serves the result from the
+ * cache; neurons_subset() then reads only the rows of a filter S (or of its complement, whichever
+ * is smaller) to compare S with the rest R. Both report progress in rows through util.h's struct
+ * nn_progress and can be cancelled from another thread.
  *
  * Ownership: every struct filled here owns its arrays until its _free(); the npy must stay mapped
  * during a call, not afterwards. The functions never print and are safe to call from any thread
@@ -47,12 +46,11 @@ struct neuron_stats {
 	double *mean;      /* NaN when count is 0 */
 	double *m2;        /* sum of squared deviations from the mean */
 	double *min, *max; /* NaN when count is 0 */
-	uint64_t *hist;    /* per neuron, bins counts over the layer's range (neurons_hist_edges) */
+	uint64_t *hist;    /* per neuron, bins counts (edges: neurons_hist_edges) */
 	uint32_t *top_idx; /* per neuron, the k highest-activating instances, highest first, ties
 	                      by lower index; NEURONS_NO_INDEX pads when count < k */
 	float *top_val;    /* their values (NaN in the padding) */
 	bool from_cache;   /* set by neurons_stats() when the cache answered */
-	bool one_pass;     /* computed in one pass: the first block held the layer's range */
 };
 
 struct neurons_opts {
@@ -61,7 +59,6 @@ struct neurons_opts {
 	unsigned threads;      /* 0: one per online CPU (fewer for small layers) */
 	size_t block_rows;     /* rows per block; 0: about 256 KiB (tests make it small) */
 	const char *cache_dir; /* NULL: neurons_cache_dir(); "" disables the cache */
-	bool two_pass;         /* no histogram in pass 1 (tests compare the two ways) */
 };
 
 /* Computes the statistics without the cache. Returns 0, or -1 with err set (bad options,
@@ -81,10 +78,10 @@ double neurons_std(const struct neuron_stats *st, size_t j);
 /* Fraction of neuron j's finite values that are exactly 0; NaN when it has none. */
 double neurons_dead_frac(const struct neuron_stats *st, size_t j);
 /*
- * The bins + 1 histogram edges, as numpy.histogram(x, bins, range=(lo, hi)) computes them in
- * float64: lo + i·(hi − lo)/bins, the last one hi exactly; a value v is counted in bin i when
- * edge[i] <= v < edge[i+1], the last bin closed. A constant layer (lo == hi) uses lo ± 0.5 as
- * NumPy does. Edges are NaN when the layer has no finite value.
+ * The bins + 1 histogram edges: round numbers (multiples of k·2^e, see neurons_hist.c) from
+ * at or below lo to above hi, the same for every neuron; a value v is counted in bin i when
+ * edge[i] <= v < edge[i+1]. numpy.histogram(x, bins=edges) gives the same counts. Edges are NaN
+ * when the layer has no finite value.
  */
 void neurons_hist_edges(const struct neuron_stats *st, double *edges);
 

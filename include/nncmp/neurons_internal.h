@@ -9,14 +9,13 @@
  *   neurons_pass.c    jobs, workers, threads: the loop over a worker's blocks
  *   neurons_read.c    getting a block's rows: through the mapping, or with pread()
  *   neurons_block.c   what a block adds to moments, extremes, dead counts and top-k lists
- *   neurons_hist.c    exact histogram bins
- *   neurons_stats.c   the layer's statistics (one pass, or two when the first block's range was
- *                     not the layer's), the cache in front of them
+ *   neurons_hist.c    histograms in the same pass, on a grid of power-of-two slots
+ *   neurons_stats.c   the layer's statistics in one pass, the cache in front of them
  *   neurons_subset.c  a filter's subset against the rest (one pass over the smaller side)
  *   neurons_rank.c    scores, ranking, an instance's profile
  *
  * A worker's arrays belong to it from neurons_worker_init() to neurons_worker_free(); a job
- * borrows the npy, the row list, the seed and the binner for the duration of the pass.
+ * borrows the npy, the row list, the seed and the grid for the duration of the pass.
  */
 #ifndef NNCMP_NEURONS_INTERNAL_H
 #define NNCMP_NEURONS_INTERNAL_H
@@ -50,14 +49,14 @@
 #define HOT
 #endif
 
-enum pass { PASS_MOMENTS, PASS_HIST, PASS_SUBSET };
+enum pass { PASS_MOMENTS, PASS_SUBSET };
 
-/* Finds a value's histogram bin exactly as numpy.histogram does (see neurons_hist_edges). */
-struct binner {
+/* A layer's histogram bins (neurons_hist.c): bin b is the slots [(anchor+b)·k, (anchor+b+1)·k)
+ * of exponent fe, slot s being [s·2^fe, (s+1)·2^fe). */
+struct hist_grid {
 	unsigned bins;
-	double lo, norm;
-	double eps; /* block_hist: how near a boundary needs an exact check; 1: always */
-	double edge[NEURONS_BINS_MAX + 1];
+	int fe;
+	int64_t k, anchor;
 };
 
 /* What the threads of one pass share (read-only while they run). */
@@ -69,10 +68,11 @@ struct job {
 	size_t block;         /* rows per block */
 	const uint32_t *rows; /* the rows to read, increasing; NULL: all rows 0..n_rows-1 */
 	size_t n_rows;
-	const double *seed;        /* PASS_SUBSET: the layer's means, the first shift */
-	const struct binner *bin;  /* PASS_HIST, and PASS_SUBSET with a histogram; PASS_MOMENTS:
-	                            * the guess from the first block (neurons_stats.c) */
-	double guess_lo, guess_hi; /* PASS_MOMENTS with bin: the range that bin's edges assume */
+	const double *seed; /* PASS_SUBSET: the layer's means, the first shift */
+	/* with a histogram: the grid the workers start at (PASS_MOMENTS: the first block's, a
+	 * subset's: the layer's), and the slots at its exponent the window is centred on */
+	const struct hist_grid *grid;
+	int64_t first_lo, first_hi;
 	unsigned k;
 	struct nn_progress *prog;
 	int fd;           /* the layer's file for pread (see neurons_rows_fetch), or -1 */
@@ -97,13 +97,19 @@ struct worker {
 	double *thr;
 	uint32_t *top_idx, *top_n;
 	/*
-	 * Histogram counts: 16-bit, bin-major (bins × (h + 1), column h takes non-finite values) so
-	 * that a row's mostly equal bins hit neighbouring counters and the table stays in L1; added
-	 * into the 64-bit neuron-major hist before they can overflow.
+	 * Histogram counts per slot of a window of nb slots from fbase, of exponent fe (inv is
+	 * 2^−fe): 16-bit and slot-major (nb × (h + 1), column h takes non-finite values) so that a
+	 * row's mostly equal slots hit neighbouring counters, added into the 32-bit neuron-major
+	 * s32 before they can overflow; hist (h × bins) is filled at the end by
+	 * neurons_hist_finish().
 	 */
-	uint16_t *hist16;
-	size_t hist16_rows; /* rows counted in hist16 since it was last emptied */
-	bool hist_off;      /* PASS_MOMENTS: a value fell outside the guessed range; stop binning */
+	size_t nb;
+	int fe;
+	int64_t fbase;
+	float inv;
+	uint16_t *s16;
+	size_t s16_rows; /* rows counted in s16 since it was last emptied */
+	uint32_t *s32, *s_tmp;
 	uint64_t *hist;
 	/* row access */
 	bool use_pread; /* read rows with pread() rather than through the mapping */
@@ -146,10 +152,17 @@ void neurons_block_run(struct worker *w, size_t pos, size_t nr);
 
 /* ---- neurons_hist.c ---- */
 
-void neurons_binner_init(struct binner *b, const struct neuron_stats *st);
-/* Bins the block at w->rowp into w's 16-bit counts. */
+/* The grid of a layer whose finite values span [lo, hi] (finite, lo <= hi). */
+void neurons_hist_grid(double lo, double hi, unsigned bins, struct hist_grid *g);
+/* Slots in a worker's window. */
+size_t neurons_hist_window(unsigned bins);
+/* Gives w its window: at start's exponent, centred on the slots first_lo..first_hi. */
+void neurons_hist_worker_init(struct worker *w, const struct hist_grid *start, int64_t first_lo,
+                              int64_t first_hi);
+/* Counts the block at w->rowp. */
 void neurons_hist_rows(struct worker *w, size_t nr);
-/* Empties the 16-bit histogram counts into the 64-bit ones. */
-void neurons_hist_flush(struct worker *w);
+/* Adds w's counts into w->hist, in the bins of g. False if w's slots are coarser than g's (a
+ * bug). */
+bool neurons_hist_finish(struct worker *w, const struct hist_grid *g);
 
 #endif

@@ -19,8 +19,9 @@ static const char neurons_help[] =
     "                     [--channels] [--top K] [--bins B] [--threads N] [--json]\n"
     "\n"
     "Per-neuron statistics of layer L of model M: mean, standard deviation, min, max, the\n"
-    "fraction of dead (exactly 0) activations, and a histogram over the layer's range drawn\n"
-    "as a sparkline (heights on a square-root scale). With --filter, neurons are ranked by\n"
+    "fraction of dead (exactly 0) activations, and a histogram in the layer's round bins\n"
+    "(covering its range; README: Histogram bins) drawn as a sparkline (heights on a\n"
+    "square-root scale). With --filter, neurons are ranked by\n"
     "how strongly they separate the matching instances S from the rest R:\n"
     "  d = (mean_S - mean_R) / s_pooled,\n"
     "  s_pooled^2 = ((n_S-1) var_S + (n_R-1) var_R) / (n_S+n_R-2)\n"
@@ -220,8 +221,15 @@ static int neurons_json(const struct neurons_args *a, const struct study *s,
 	                         "n_out", (json_int_t)(ss ? ss->n_out : 0), "h", (json_int_t)st->h,
 	                         "bins", (json_int_t)st->bins, "range", range, "cached",
 	                         st->from_cache, "neurons", arr);
-	if (root)
+	if (root) {
 		json_object_set_new(root, "channels", json_boolean(a->channels));
+		double edges[NEURONS_BINS_MAX + 1];
+		neurons_hist_edges(st, edges);
+		json_t *e = json_array();
+		for (unsigned q = 0; q <= st->bins; q++)
+			json_array_append_new(e, cli_json_real(edges[q]));
+		json_object_set_new(root, "hist_edges", e);
+	}
 	return cli_json_print(root);
 }
 
@@ -270,9 +278,12 @@ static void neurons_text(const struct neurons_args *a, const struct npy_header *
 	       ss && a->by != NEURON_BY_D ? " in S" : "");
 	if (shown < st->h)
 		printf(" (first %zu shown; --top 0 for all)", shown);
-	printf("\nhistograms: %u bins over the layer's range [%g, %g], heights on a square-root "
-	       "scale%s\n\n",
-	       st->bins, st->lo, st->hi, st->from_cache ? " (statistics from the cache)" : "");
+	double edges[NEURONS_BINS_MAX + 1];
+	neurons_hist_edges(st, edges);
+	printf("\nhistograms: %u bins of %g from %g to %g (the layer's range [%g, %g]), heights on "
+	       "a square-root scale%s\n\n",
+	       st->bins, edges[1] - edges[0], edges[0], edges[st->bins], st->lo, st->hi,
+	       st->from_cache ? " (statistics from the cache)" : "");
 	free(m);
 	free(l);
 	size_t nan_total = 0;

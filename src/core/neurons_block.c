@@ -1,7 +1,7 @@
 /*
  * neurons_block.c — what one block of rows adds to a worker's accumulators: counts, dead counts,
- * mean and variance, and in the first pass over a layer also min, max, the top-k lists and the
- * histogram over the range guessed from the layer's first block (neurons_stats.c).
+ * mean and variance, in the pass over a layer also min, max and the top-k lists, and the
+ * histogram counts (neurons_hist.c).
  *
  * Mean and variance: within a block of rows each thread sums v − K and (v − K)² in double, with
  * the shift K the neuron's running mean (a first value of the neuron before there is one), so
@@ -179,39 +179,15 @@ static void block_shift(struct worker *w, const float *const *rows, size_t nr)
 	}
 }
 
-/*
- * PASS_MOMENTS with a guessed range: whether this worker's values so far, the block just added
- * included, all lie in it; if not, binning stops (the guess's edges are not the layer's).
- */
-static bool in_guess(const struct worker *w)
-{
-	const struct job *job = w->job;
-	const size_t h = job->h;
-	bool in = true;
-	for (size_t j = 0; j < h; j++)
-		in &= (w->mn[j] >= job->guess_lo) & (w->mx[j] <= job->guess_hi);
-	return in;
-}
-
 void neurons_block_run(struct worker *w, size_t pos, size_t nr)
 {
 	const struct job *job = w->job;
-	if (job->pass == PASS_HIST) {
-		neurons_hist_rows(w, nr);
-		return;
-	}
 	block_shift(w, w->rowp, nr);
 	bool hits = job->pass == PASS_MOMENTS ? block_add_all(w, w->rowp, nr, w->hit)
 	                                      : block_add_moments(w, w->rowp, nr);
 	block_flush(w);
-	if (job->pass == PASS_SUBSET && job->bin)
+	if (job->grid)
 		neurons_hist_rows(w, nr);
-	if (job->pass == PASS_MOMENTS && job->bin && !w->hist_off) {
-		if (in_guess(w))
-			neurons_hist_rows(w, nr);
-		else
-			w->hist_off = true;
-	}
 	for (size_t r = 0; hits && r < nr; r++)
 		if (w->hit[r])
 			topk_row(w, w->rowp[r], (uint32_t)(pos + r));

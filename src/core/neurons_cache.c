@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2 /* 2: histograms on the power-of-two grid (neurons_hist.c) */
 #define CACHE_MAGIC   "NNCMPNST"
 #define CACHE_MAX     ((size_t)1 << 34) /* bigger files are not ours */
 

@@ -1,6 +1,6 @@
 /*
- * neurons_gather.c — one column of a layer for a list of instances, read in blocks of rows the
- * way the neuron passes read them (neurons_read.c): with pread() into a block buffer when the
+ * neurons_gather.c — one column of a layer for a list of instances, read in blocks of rows with
+ * the neuron passes' reader (neurons_read.c), but with pread() into a block buffer when the
  * layer's pages are not yet in the page table, so that a sort by act(M.L.J) holds the heap and
  * one block instead of faulting the whole layer into the process through the mapping.
  */
@@ -19,6 +19,7 @@ bool neurons_gather_column(const struct npy *act, size_t col, const uint32_t *ro
 	}
 	job.rows = rows;
 	job.n_rows = n;
+	job.fd = neurons_rows_file(act);
 	struct worker w;
 	neurons_worker_init(&w, &job);
 	w.p0 = 0;

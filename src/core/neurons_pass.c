@@ -53,10 +53,8 @@ void neurons_worker_init(struct worker *w, const struct job *job)
 		w->top_idx = xreallocarray(NULL, job->h * job->k, sizeof *w->top_idx);
 		w->top_n = xcalloc(job->h, sizeof *w->top_n);
 	}
-	if (job->bin) {
-		w->hist16 = xcalloc((job->h + 1) * job->bin->bins, sizeof *w->hist16);
-		w->hist = xcalloc(job->h * job->bin->bins, sizeof *w->hist);
-	}
+	if (job->grid)
+		neurons_hist_worker_init(w, job->grid, job->first_lo, job->first_hi);
 	if (!job->direct)
 		w->buf = xreallocarray(NULL, job->block * job->h, sizeof *w->buf);
 	if (job->fd >= 0) {
@@ -84,7 +82,9 @@ void neurons_worker_free(struct worker *w)
 	free(w->top_val);
 	free(w->top_idx);
 	free(w->top_n);
-	free(w->hist16);
+	free(w->s16);
+	free(w->s32);
+	free(w->s_tmp);
 	free(w->hist);
 	free(w->raw);
 	free(w->at);
@@ -139,8 +139,6 @@ static void *worker_run(void *arg)
 			atomic_fetch_add_explicit(&job->prog->done, nr, memory_order_relaxed);
 		pos += nr;
 	}
-	if (job->bin)
-		neurons_hist_flush(w);
 	fault_pop(&g);
 	return NULL;
 }
@@ -220,7 +218,8 @@ void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,
 		job->block = opt->block_rows < 4096 ? opt->block_rows : 4096;
 	job->prog = prog;
 	job->row_bytes = act->cols * hd->itemsize;
-	job->fd = neurons_rows_file(act);
+	job->fd =
+	    -1; /* passes read through the mapping; a column gather sets it (neurons_read.c) */
 }
 
 void neurons_job_done(struct job *job)

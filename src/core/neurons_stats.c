@@ -1,23 +1,11 @@
 /*
  * neurons_stats.c — a layer's per-neuron statistics, and the cache in front of them.
  *
- * Pass 1 (neurons_pass.c runs it on threads) computes counts, mean and variance, min, max, dead
- * counts and the top-k lists. The histogram's bins span the whole layer's [min, max]
- * (numpy.histogram's edges, neurons_hist_edges), known only at the end of pass 1. So pass 1 also
- * bins every value exactly against the edges of a guess, the range [min, max] of the layer's first
- * block of rows (read before the pass): when the layer's range turns out to be that range, those
- * are the layer's bins and there is no second pass. A worker stops binning at the first block
- * with a value outside the guess (neurons_block.c), so a wrong guess costs about nothing; then
- * pass 2 reads the matrix again and only bins, against the layer's edges.
- *
- * Why not one pass always: no exact scheme exists for a range learned on the way without
- * keeping O(values) around. A value's bin depends on edges computed from the final range, which
- * can put an edge anywhere; any finer summary taken before the range is known (a fine fixed-bin
- * histogram) straddles those edges, and the values in the straddling fine bins must be seen
- * again. At 32 bins, a 4096-bin fine grid leaves about 1 value in 128 in a straddling bin: with
- * 512 neurons nearly every row has one, so "a second pass over the rows that need it" reads all
- * rows, and a 4096-bin table per neuron no longer stays in cache, costing more than the read it
- * saves (pass 2 is the cheap one: a pread copy and the binning).
+ * One pass (neurons_pass.c runs it on threads) computes counts, mean and variance, min, max,
+ * dead counts, the top-k lists and the histogram counts; the histogram's bins follow from the
+ * layer's range once the pass is over (neurons_hist.c: a grid that only coarsens, so its counts
+ * are re-binned exactly). The workers start at the grid of the layer's first block of rows, read
+ * before the pass.
  */
 #include "nncmp/neurons_internal.h"
 
@@ -154,67 +142,46 @@ int neurons_stats_compute(const struct npy *act, const struct neurons_opts *opt,
 	size_t n = act->rows, h = act->cols;
 	unsigned t = neurons_auto_threads(n, h, opt ? opt->threads : 0);
 	if (prog)
-		atomic_store(&prog->total, 2 * n);
+		atomic_store(&prog->total, n);
 
 	struct job job;
 	neurons_job_init(&job, act, PASS_MOMENTS, opt, prog);
 	job.n_rows = n;
 	job.k = k;
-	/* the histogram over the first block's range, in the same pass */
-	struct binner guess;
-	struct neuron_stats gst = {.bins = bins};
-	if (!(opt && opt->two_pass) && first_block_range(act, job.block, &gst.lo, &gst.hi)) {
-		neurons_binner_init(&guess, &gst);
-		job.bin = &guess;
-		job.guess_lo = gst.lo;
-		job.guess_hi = gst.hi;
-	}
+	/* the workers' histogram grid: the first block's (any grid if it has no finite value) */
+	double flo = 0, fhi = 0;
+	if (!first_block_range(act, job.block, &flo, &fhi))
+		flo = fhi = 0;
+	struct hist_grid start;
+	neurons_hist_grid(flo, fhi, bins, &start);
+	job.grid = &start;
+	job.first_lo = (int64_t)floor(ldexp(flo, -start.fe));
+	job.first_hi = (int64_t)floor(ldexp(fhi, -start.fe));
 	struct worker *ws = xcalloc(t, sizeof *ws);
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_init(&ws[i], &job);
 	bool ok = neurons_run_pass(ws, t, err);
-	bool binned = false;
 	if (ok) {
 		stats_alloc(out, n, h, bins, k);
 		merge_moments(out, ws, t);
-		/* the guess was the layer's range: its edges are the layer's, its bins final */
-		binned = job.bin && out->lo == gst.lo && out->hi == gst.hi;
-		for (unsigned i = 0; binned && i < t; i++)
-			binned = !ws[i].hist_off;
-		for (unsigned i = 0; binned && i < t; i++)
-			for (size_t q = 0; q < h * bins; q++)
-				out->hist[q] += ws[i].hist[q];
+		if (isfinite(out->lo)) {
+			struct hist_grid g;
+			neurons_hist_grid(out->lo, out->hi, bins, &g);
+			for (unsigned i = 0; ok && i < t; i++) {
+				ok = neurons_hist_finish(&ws[i], &g);
+				for (size_t q = 0; ok && q < h * bins; q++)
+					out->hist[q] += ws[i].hist[q];
+			}
+			if (!ok)
+				nn_err_set(err,
+				           "%s: internal error: histogram slots coarser than the "
+				           "layer's",
+				           act->path);
+		}
 	}
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_free(&ws[i]);
 	neurons_job_done(&job);
-	if (!ok) {
-		free(ws);
-		return -1;
-	}
-	out->one_pass = binned;
-
-	if (binned) {
-		if (prog)
-			atomic_fetch_add(&prog->done, n);
-	} else if (isfinite(out->lo)) {
-		struct binner b;
-		neurons_binner_init(&b, out);
-		neurons_job_init(&job, act, PASS_HIST, opt, prog);
-		job.n_rows = n;
-		job.bin = &b;
-		for (unsigned i = 0; i < t; i++)
-			neurons_worker_init(&ws[i], &job);
-		ok = neurons_run_pass(ws, t, err);
-		for (unsigned i = 0; i < t; i++) {
-			for (size_t q = 0; ok && q < h * bins; q++)
-				out->hist[q] += ws[i].hist[q];
-			neurons_worker_free(&ws[i]);
-		}
-		neurons_job_done(&job);
-	} else if (prog) {
-		atomic_fetch_add(&prog->done, n);
-	}
 	free(ws);
 	if (!ok) {
 		neurons_stats_free(out);
@@ -237,8 +204,8 @@ int neurons_stats(const struct npy *act, const struct neurons_opts *opt, struct 
 	    out->h == act->cols) {
 		out->from_cache = true;
 		if (prog) {
-			atomic_store(&prog->total, 2 * act->rows);
-			atomic_store(&prog->done, 2 * act->rows);
+			atomic_store(&prog->total, act->rows);
+			atomic_store(&prog->done, act->rows);
 		}
 		free(key);
 		free(dir);

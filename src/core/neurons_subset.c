@@ -84,21 +84,32 @@ int neurons_subset(const struct npy *act, const struct neuron_stats *all, const 
 	if (prog)
 		atomic_store(&prog->total, n_rows);
 
-	struct binner b;
+	struct hist_grid g;
 	bool hist = want_hist && isfinite(all->lo);
 	if (hist)
-		neurons_binner_init(&b, all);
+		neurons_hist_grid(all->lo, all->hi, all->bins, &g);
 	struct job job;
 	neurons_job_init(&job, act, PASS_SUBSET, opt, prog);
 	job.rows = rows;
 	job.n_rows = n_rows;
 	job.seed = all->mean;
-	job.bin = hist ? &b : NULL;
+	if (hist) { /* the window over the layer's bins */
+		job.grid = &g;
+		job.first_lo = g.anchor * g.k;
+		job.first_hi = (g.anchor + (int64_t)g.bins) * g.k - 1;
+	}
 	unsigned t = neurons_auto_threads(n_rows, h, opt ? opt->threads : 0);
 	struct worker *ws = xcalloc(t, sizeof *ws);
 	for (unsigned i = 0; i < t; i++)
 		neurons_worker_init(&ws[i], &job);
 	bool ok = neurons_run_pass(ws, t, err);
+	for (unsigned i = 0; ok && hist && i < t; i++)
+		if (!neurons_hist_finish(&ws[i], &g)) {
+			nn_err_set(err,
+			           "%s: internal error: histogram slots coarser than the layer's",
+			           act->path);
+			ok = false;
+		}
 	if (ok) {
 		subset_alloc(out, h, all->bins, want_hist);
 		out->n_in = n_idx;

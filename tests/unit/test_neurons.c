@@ -90,6 +90,18 @@ static void test_stats_match_numpy(void **state)
 					snprintf(what, sizeof what, "%s lo", name);
 					near(what, st.lo, json_object_get(e, "lo"), 0);
 					near(what, st.hi, json_object_get(e, "hi"), 0);
+					/* the bins' edges: the README's rule, as the fixtures
+					 * compute it */
+					double edges[NEURONS_BINS_MAX + 1];
+					neurons_hist_edges(&st, edges);
+					json_t *we = json_object_get(json_object_get(e, "edges"),
+					                             bi ? "17" : "32");
+					snprintf(what, sizeof what, "%s edges", name);
+					for (unsigned q = 0; q <= st.bins; q++)
+						near(what, edges[q],
+						     json_is_array(we) ? json_array_get(we, q)
+						                       : json_null(),
+						     0);
 					for (size_t j = 0; j < h; j++) {
 						json_t *w = json_array_get(
 						    json_object_get(e, "neurons"), j);
@@ -322,9 +334,9 @@ static void write_random_layer(const char *dir, const char *rel, size_t n, size_
 }
 
 /*
- * Histograms follow their definition (edge[i] <= x < edge[i+1], the last bin closed, edges from
- * neurons_hist_edges, which the fixtures check against NumPy) for values placed on, just below
- * and just above every edge, for every bin count.
+ * Histograms follow their definition (edge[i] <= x < edge[i+1], edges from neurons_hist_edges,
+ * which the fixtures check against the README's rule) for values placed on, just below, just
+ * above and between every edge, for every bin count.
  */
 static void test_hist_edges_exact(void **state)
 {
@@ -336,9 +348,9 @@ static void test_hist_edges_exact(void **state)
 		double edges[NEURONS_BINS_MAX + 1];
 		struct neuron_stats fake = {.lo = lo, .hi = hi, .bins = bins};
 		neurons_hist_edges(&fake, edges);
-		/* on the edge, one float32 ulp away, and just inside and outside the 1e-4-bin band
-		 * in which block_hist compares with the edges instead of trusting its estimate */
-		const double away[] = {0, 0, 0, -0.9e-4, 0.9e-4, -1.1e-4, 1.1e-4, -2e-4, 2e-4};
+		assert_true(edges[0] <= lo && hi < edges[bins]);
+		/* on the edge, one float32 ulp either side, a third and a half of a bin above */
+		const double away[] = {0, 0, 0, 1.0 / 3, 0.5};
 		const size_t nc = sizeof away / sizeof *away;
 		double step = (edges[bins] - edges[0]) / bins;
 		size_t n = nc * (bins + 1) + 2;
@@ -413,7 +425,7 @@ static uint64_t *ref_hist(const float *v, size_t n, size_t h, unsigned bins)
 			double x = v[r * h + j];
 			if (!isfinite(x))
 				continue;
-			assert_true(x >= edges[0] && x <= edges[bins]);
+			assert_true(x >= edges[0] && x < edges[bins]);
 			unsigned b = 0;
 			while (b + 1 < bins && x >= edges[b + 1])
 				b++;
@@ -423,18 +435,22 @@ static uint64_t *ref_hist(const float *v, size_t n, size_t h, unsigned bins)
 }
 
 /*
- * Pass 1 bins against the range of the layer's first block; when that is the layer's range there
- * is no second pass. Either way the statistics are those of two passes, and the histogram is
- * NumPy's: values exactly on edges, a constant layer, NaN and ±Inf in the first block, a first
- * block narrower than the rest (above and below), a first block of NaN only, a single row.
+ * The workers' windows of slots move and coarsen as values arrive (neurons_hist.c); whatever the
+ * order, the counts are those of the layer's bins (ref_hist compares each value with the edges):
+ * the extremes in the first block, values on the edges, a constant layer, NaN and ±Inf in the
+ * first block, a larger and a smaller value after it (the smaller in the other thread's half), a
+ * first block with no finite value, a single row, values growing by orders of magnitude down the
+ * file (a coarsening after another), values rising steadily (the window moving), a huge value
+ * among tiny negative ones (whose slots underflow in float32) and negative zeros, and negative
+ * values only.
  */
-static void test_one_pass(void **state)
+static void test_hist_window(void **state)
 {
 	(void)state;
 	const char *dir = tu_mkdtemp();
 	enum { H = 5, N = 300, BLOCK = 8 };
 	float *v = xcalloc(N * H, sizeof *v);
-	for (int c = 0; c < 8; c++) {
+	for (int c = 0; c < 12; c++) {
 		size_t n = c == 7 ? 1 : N;
 		uint64_t seed = 12345 + (uint64_t)c;
 		for (size_t q = 0; q < n * H; q++) {
@@ -442,17 +458,16 @@ static void test_one_pass(void **state)
 			v[q] =
 			    (float)((seed >> 40) % 1000) / 100.0f; /* 0 .. 9.99, in steps of 0.01 */
 		}
-		bool want_one = true;
 		switch (c) {
 		case 0: /* the extremes in the first block */
 			v[3 * H + 1] = -1;
 			v[5 * H + 4] = 12;
 			break;
-		case 1: /* every value on an edge of 32 bins over [0, 32] */
+		case 1: /* integers 0..32: with 32 bins of 1.5, every other one on an edge */
 			for (size_t q = 0; q < n * H; q++)
 				v[q] = (float)(q % 33);
 			break;
-		case 2: /* constant: NumPy widens the range by ±0.5 */
+		case 2: /* constant */
 			for (size_t q = 0; q < n * H; q++)
 				v[q] = 2.5f;
 			break;
@@ -469,20 +484,36 @@ static void test_one_pass(void **state)
 			v[4 * H + 2] = -2;
 			v[6 * H] = 11;
 			v[290 * H + 3] = 11.5f;
-			want_one = false;
 			break;
 		case 5: /* a smaller value after the first block, in another thread's half */
 			v[6 * H] = 11;
 			v[4 * H + 2] = -2;
 			v[BLOCK * H] = -2.25f;
-			want_one = false;
+			v[200 * H + 1] = -300;
 			break;
 		case 6: /* a first block with no finite value */
 			for (size_t q = 0; q < BLOCK * H; q++)
 				v[q] = NAN;
-			want_one = false;
 			break;
 		case 7: /* a single row */
+			break;
+		case 8: /* magnitudes from 2^-10 to 2^19 down the file, either sign */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = ldexpf(1 + v[q] / 10, (int)(q / H / 10) - 10) *
+				       (q % 3 ? 1 : -1);
+			break;
+		case 9: /* rising steadily */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = (float)(q / H) * 0.37f + v[q] / 1000;
+			break;
+		case 10: /* one huge value; tiny negatives and negative zeros */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = q % 4 == 0 ? -0.0f : -1e-38f * (1 + v[q]);
+			v[150 * H + 2] = 1e30f;
+			break;
+		case 11: /* negative only */
+			for (size_t q = 0; q < n * H; q++)
+				v[q] = -100 - v[q];
 			break;
 		}
 		tu_write_f32(dir, "one.npy", v, n, H);
@@ -491,37 +522,28 @@ static void test_one_pass(void **state)
 		struct npy a;
 		struct nn_err err = {{0}};
 		assert_int_equal(npy_open(&a, path, &err), 0);
-		uint64_t *want = ref_hist(v, n, H, 32);
-		for (unsigned t = 1; t <= 2; t++) {
-			struct neurons_opts o = {.threads = t, .block_rows = BLOCK};
-			struct neurons_opts o2 = o;
-			o2.two_pass = true;
-			struct neuron_stats st, two;
-			assert_int_equal(neurons_stats_compute(&a, &o, NULL, &st, &err), 0);
-			assert_int_equal(neurons_stats_compute(&a, &o2, NULL, &two, &err), 0);
-			if (st.one_pass != want_one || two.one_pass)
-				fail_msg("case %d, %u threads: one pass %d, want %d", c, t,
-				         st.one_pass, want_one);
-			for (size_t q = 0; q < H * 32; q++)
-				if (st.hist[q] != want[q])
-					fail_msg(
-					    "case %d, %u threads: neuron %zu bin %zu: got %llu, "
-					    "want %llu",
-					    c, t, q / 32, q % 32, (unsigned long long)st.hist[q],
-					    (unsigned long long)want[q]);
-			assert_memory_equal(st.hist, two.hist, H * 32 * sizeof *st.hist);
-			assert_true(st.lo == two.lo && st.hi == two.hi);
-			assert_memory_equal(st.count, two.count, H * sizeof *st.count);
-			assert_memory_equal(st.dead, two.dead, H * sizeof *st.dead);
-			assert_memory_equal(st.mean, two.mean, H * sizeof *st.mean);
-			assert_memory_equal(st.m2, two.m2, H * sizeof *st.m2);
-			assert_memory_equal(st.min, two.min, H * sizeof *st.min);
-			assert_memory_equal(st.max, two.max, H * sizeof *st.max);
-			assert_memory_equal(st.top_idx, two.top_idx, H * st.k * sizeof *st.top_idx);
-			neurons_stats_free(&st);
-			neurons_stats_free(&two);
+		for (unsigned bins = 16; bins <= 64; bins += 16) {
+			uint64_t *want = ref_hist(v, n, H, bins);
+			for (unsigned t = 1; t <= 2; t++) {
+				struct neurons_opts o = {.bins = bins,
+				                         .threads = t,
+				                         .block_rows = BLOCK,
+				                         .cache_dir = ""};
+				struct neuron_stats st;
+				if (neurons_stats_compute(&a, &o, NULL, &st, &err) < 0)
+					fail_msg("case %d: %s", c, err.msg);
+				for (size_t q = 0; q < H * bins; q++)
+					if (st.hist[q] != want[q])
+						fail_msg(
+						    "case %d, %u bins, %u threads: neuron %zu bin "
+						    "%zu: got %llu, want %llu",
+						    c, bins, t, q / bins, q % bins,
+						    (unsigned long long)st.hist[q],
+						    (unsigned long long)want[q]);
+				neurons_stats_free(&st);
+			}
+			free(want);
 		}
-		free(want);
 		npy_close(&a);
 	}
 	free(v);
@@ -568,9 +590,10 @@ static void test_threads_agree(void **state)
 }
 
 /*
- * Rows are read with pread() from a fresh mapping and through the mapping once its pages are
- * in the page table, and through the mapping when the file at the path is no longer the one
- * mapped: all three give the same statistics.
+ * A pass gives the same statistics from a fresh mapping, from one whose pages are all in the
+ * page table, and when the file at the path is no longer the one mapped. A column gather reads
+ * a fresh mapping's rows with pread() and a mapped one's in place: the same values either way,
+ * those of the mapping.
  */
 static void test_read_paths(void **state)
 {
@@ -585,8 +608,14 @@ static void test_read_paths(void **state)
 	struct neurons_opts o = {.threads = 2, .block_rows = 64, .cache_dir = ""};
 	struct neuron_stats ref, st;
 	uint32_t idx[] = {0, 1, 2, 50, 51, 999, 4000, 5002};
+	double col[5003], want[5003];
+	for (size_t q = 0; q < 8; q++)
+		want[idx[q]] = npy_at(&a, idx[q], 3); /* touches 8 pages of the mapping only */
+	assert_true(neurons_gather_column(&a, 3, idx, 8, col));
+	for (size_t q = 0; q < 8; q++)
+		assert_true(col[idx[q]] == want[idx[q]]);
 	struct neuron_subset sref, ss;
-	assert_int_equal(neurons_stats(&a, &o, NULL, &ref, &err), 0); /* pread */
+	assert_int_equal(neurons_stats(&a, &o, NULL, &ref, &err), 0);
 	assert_int_equal(neurons_subset(&a, &ref, idx, 8, true, &o, NULL, &sref, &err), 0);
 	volatile double sum = 0; /* enter every page of the mapping into the page table */
 	for (size_t i = 0; i < a.rows; i++)
@@ -611,6 +640,10 @@ static void test_read_paths(void **state)
 		assert_memory_equal(ss.hist_in, sref.hist_in, st.h * st.bins * sizeof *ss.hist_in);
 		neurons_subset_free(&ss);
 		neurons_stats_free(&st);
+		memset(col, 0, sizeof col);
+		assert_true(neurons_gather_column(&a, 3, idx, 8, col));
+		for (size_t q = 0; q < 8; q++)
+			assert_true(col[idx[q]] == want[idx[q]]);
 	}
 	neurons_subset_free(&sref);
 	neurons_stats_free(&ref);
@@ -651,11 +684,11 @@ static void test_subset_edges(void **state)
 	struct neuron_stats st2;
 	assert_int_equal(neurons_stats_compute(&a, &o, &prog, &st2, &err), -1);
 	assert_string_equal(err.msg, "cancelled");
-	/* progress: two passes over the rows */
+	/* progress: one pass over the rows */
 	struct nn_progress p2 = {0};
 	assert_int_equal(neurons_stats_compute(&a, &o, &p2, &st2, &err), 0);
-	assert_int_equal(atomic_load(&p2.done), 600);
-	assert_int_equal(atomic_load(&p2.total), 600);
+	assert_int_equal(atomic_load(&p2.done), 300);
+	assert_int_equal(atomic_load(&p2.total), 300);
 	neurons_stats_free(&st2);
 	struct neurons_opts bad_bins = {.bins = 8};
 	assert_int_equal(neurons_stats_compute(&a, &bad_bins, NULL, &st2, &err), -1);
@@ -1062,7 +1095,7 @@ int main(void)
 	    cmocka_unit_test(test_subsets_match_numpy),
 	    cmocka_unit_test(test_profile_matches_numpy),
 	    cmocka_unit_test(test_hist_edges_exact),
-	    cmocka_unit_test(test_one_pass),
+	    cmocka_unit_test(test_hist_window),
 	    cmocka_unit_test(test_threads_agree),
 	    cmocka_unit_test(test_read_paths),
 	    cmocka_unit_test(test_subset_edges),
