@@ -20,7 +20,10 @@
 #                          study fits in 60% of the memory)
 #   read probs+layer       dd of every probs.npy and a's fc.npy: the floor of a first ranking
 #   first ranking          `neurons --model a --layer fc --filter 'a != gt'` with an empty neuron
-#                          cache (a fresh XDG_CACHE_HOME per run; the derived cache kept there warm)
+#                          cache (a temporary XDG_CACHE_HOME whose derived-data cache an earlier
+#                          run filled; its neuron cache entries removed before each run)
+#   first ranking, cold    the same with every cache empty (a fresh XDG_CACHE_HOME per run: the
+#                          probabilities are derived, and both caches written)
 # Peak heap is the peak RssAnon of the process (sampled every 2 ms: anonymous memory, not the
 # mapped file pages), also per instance.
 set -euo pipefail
@@ -71,11 +74,15 @@ def run(argv, env=None):
     return dt, anon
 
 
-def best(argv, env=None, fresh_cache=False):
+def best(argv, env=None, fresh_cache=False, drop_nst=None):
     times, heaps = [], []
     for _ in range(reps):
         e = dict(env or {})
         tmp = None
+        if drop_nst:
+            e["XDG_CACHE_HOME"] = drop_nst
+            for f in glob.glob(os.path.join(drop_nst, "nncmp", "*.nst")):
+                os.remove(f)
         if fresh_cache:
             tmp = tempfile.mkdtemp(prefix="nncmp-scale-")
             e["XDG_CACHE_HOME"] = tmp
@@ -136,9 +143,15 @@ for n in sizes:
     if has_layer:
         warm(probs + [layer])
         t_pl = dd(probs + [layer])
-        t, a = best([nncmp, "neurons", study, "--model", "a", "--layer", "fc", "--filter", "a != gt",
-                     "--json"], fresh_cache=True)
+        rank = [nncmp, "neurons", study, "--model", "a", "--layer", "fc", "--filter", "a != gt",
+                "--json"]
+        keep = tempfile.mkdtemp(prefix="nncmp-scale-")
+        run([nncmp, "report", study, "--json"], {"XDG_CACHE_HOME": keep})  # the derived cache
+        t, a = best(rank, drop_nst=keep)
+        shutil.rmtree(keep)
         rows.append((n, "first neuron ranking", t, a, t_pl, "probs+layer"))
+        t, a = best(rank, fresh_cache=True)
+        rows.append((n, "first neuron ranking, cold", t, a, t_pl, "probs+layer"))
 
 cpu = platform.machine()
 with open("/proc/cpuinfo") as f:

@@ -63,7 +63,7 @@ struct hist_grid {
 struct job {
 	const struct npy *act;
 	enum pass pass;
-	size_t h, hp;         /* neurons, and rounded up to a multiple of 4 */
+	size_t h, hp;         /* neurons, and rounded up to a multiple of 8 */
 	bool direct;          /* native float32 in C order: rows are read in place */
 	size_t block;         /* rows per block */
 	const uint32_t *rows; /* the rows to read, increasing; NULL: all rows 0..n_rows-1 */
@@ -88,13 +88,15 @@ struct worker {
 	/* merged so far (per neuron, hp entries) */
 	uint64_t *n, *dead;
 	double *mean, *m2;
-	double *mn, *mx;
+	float *mn, *mx;
+	float *mn_save, *mx_save; /* before the block: a block added again starts from them */
 	/* the current block */
-	double *shift, *s1, *s2;
-	int64_t *c, *dz;
+	float *shift;
+	double *s1, *s2;
+	int32_t *c, *dz;
 	/* top-k: per neuron k slots, how many are used, and the value to beat once they are full */
 	float *top_val;
-	double *thr;
+	float *thr;
 	uint32_t *top_idx, *top_n;
 	/*
 	 * Histogram counts per slot of a window of nb slots from fbase, of exponent fe (inv is

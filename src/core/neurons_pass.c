@@ -21,9 +21,9 @@
 #define MAX_THREADS        64
 #define AUTO_THREAD_VALUES (1u << 20) /* auto threads: at least this many values per thread */
 
-static size_t round4(size_t h)
+static size_t round8(size_t h)
 {
-	return (h + 3) & ~(size_t)3;
+	return (h + 7) & ~(size_t)7;
 }
 
 void neurons_worker_init(struct worker *w, const struct job *job)
@@ -43,6 +43,8 @@ void neurons_worker_init(struct worker *w, const struct job *job)
 	if (job->pass == PASS_MOMENTS) {
 		w->mn = xreallocarray(NULL, hp, sizeof *w->mn);
 		w->mx = xreallocarray(NULL, hp, sizeof *w->mx);
+		w->mn_save = xreallocarray(NULL, hp, sizeof *w->mn_save);
+		w->mx_save = xreallocarray(NULL, hp, sizeof *w->mx_save);
 		w->thr = xreallocarray(NULL, hp, sizeof *w->thr);
 		for (size_t j = 0; j < hp; j++) {
 			w->mn[j] = INFINITY;
@@ -78,6 +80,8 @@ void neurons_worker_free(struct worker *w)
 	free(w->dz);
 	free(w->mn);
 	free(w->mx);
+	free(w->mn_save);
+	free(w->mx_save);
 	free(w->thr);
 	free(w->top_val);
 	free(w->top_idx);
@@ -206,7 +210,7 @@ void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,
 	job->act = act;
 	job->pass = pass;
 	job->h = act->cols;
-	job->hp = round4(act->cols);
+	job->hp = round8(act->cols);
 	const struct npy_header *hd = &act->h;
 	job->direct = npy_contiguous(act) && hd->kind == NPY_FLOAT && hd->itemsize == 4 &&
 	              !hd->swap && (!hd->fortran || act->cols == 1) &&
