@@ -112,6 +112,7 @@ struct worker {
 	uint16_t *s16;
 	size_t s16_rows; /* rows counted in s16 since it was last emptied */
 	uint32_t *s32, *s_tmp;
+	int32_t *s_at; /* one row's counters to increment (h + 8) */
 	uint64_t *hist;
 	/* row access */
 	bool use_pread; /* read rows with pread() rather than through the mapping */

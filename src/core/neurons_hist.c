@@ -30,6 +30,7 @@
 #include "nncmp/neurons_internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,22 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 
 #define FE_MIN   -100 /* the finest slot, 2^-100: a layer of values below ~1e-30 has one bin */
 #define SLOT_MAX (INT64_C(1) << 23) /* |slot| < SLOT_MAX at an exponent fe_floor() allows */
+
+/* For each 8-bit mask, the lanes whose bit is set, first: a shuffle packs them to the front. */
+static v8i pack_table[256];
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+
+static void pack_init(void)
+{
+	for (unsigned m = 0; m < 256; m++) {
+		v8i p = {0};
+		int n = 0;
+		for (int l = 0; l < 8; l++)
+			if (m >> l & 1)
+				p[n++] = l;
+		pack_table[m] = p;
+	}
+}
 
 /* The slots a worker's window holds, and the most the layer's range may span (the grid's rule). */
 size_t neurons_hist_window(unsigned bins)
@@ -136,6 +153,8 @@ void neurons_hist_worker_init(struct worker *w, const struct hist_grid *start, i
 	w->s16 = xcalloc(w->nb * (h + 1), sizeof *w->s16);
 	w->s32 = xcalloc(h * w->nb, sizeof *w->s32);
 	w->s_tmp = xcalloc(w->nb, sizeof *w->s_tmp);
+	w->s_at = xcalloc(h + 8, sizeof *w->s_at);
+	pthread_once(&pack_once, pack_init);
 	w->hist = xcalloc(h * start->bins, sizeof *w->hist);
 	int64_t span = first_hi - first_lo + 1;
 	window_set(w, start->fe, first_lo - ((int64_t)w->nb - span) / 2);
@@ -178,14 +197,14 @@ static void window_refit(struct worker *w, double x)
 	window_set(w, fe, base);
 }
 
-/* Counts the 8 values at v (neurons j..j+7; lanes past h are NaN) one by one, moving the window
- * as needed. */
+/* Counts the 8 values at v (neurons j..j+7; lanes past h are 0) one by one, moving the window as
+ * needed. */
 static void count_lanes(struct worker *w, const float *v, size_t j)
 {
 	const size_t hs = w->job->h + 1;
 	for (size_t l = 0; l < 8; l++) {
-		if (!isfinite(v[l]))
-			continue;
+		if (!isfinite(v[l]) || v[l] == 0)
+			continue; /* zeros are counted from the dead counts */
 		/* (the magnitude first: at a far too fine exponent the slot overflows) */
 		int64_t s = 0;
 		if (w->fe < fe_floor(fabs(v[l])) || (s = slot_of(v[l], w->fe)) < w->fbase ||
@@ -198,17 +217,19 @@ static void count_lanes(struct worker *w, const float *v, size_t j)
 }
 
 /*
- * Counts every finite value of rows[0..nr) in its slot of w's window (s16, slot-major so that a
- * row's mostly equal slots hit neighbouring counters; column h takes non-finite values). 8 values
- * at a time in float32: q = v·2^−fe is exact, and floor(q) is its slot. A vector with a value
- * outside the window (or beyond ±2^23 slots, where the exponent must grow), or whose q
- * underflowed, is counted lane by lane (count_lanes), which may move the window for the vectors
- * after it.
+ * Counts every finite non-zero value of rows[0..nr) in its slot of w's window (s16, slot-major so
+ * that a row's mostly equal slots hit neighbouring counters); zeros are the dead counts, added
+ * to their bin at the end (neurons_hist_finish), which spares a ReLU layer's many zeros their
+ * increments. 8 values at a time in float32: q = v·2^−fe is exact, and floor(q) is its slot; the
+ * counters of a row's values are packed into w->s_at, then incremented in one loop. A vector
+ * with a value outside the window (or beyond ±2^23 slots, where the exponent must grow), or
+ * whose q underflowed, is counted lane by lane (count_lanes), which may move the window for the
+ * vectors after it.
  */
 HOT static void block_slots(struct worker *w, const float *const *rows, size_t nr)
 {
 	const size_t h = w->job->h, h8 = h & ~(size_t)7, hs = h + 1;
-	const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7}, sink = (int)h - (v8i){0};
+	const v8i lane = {0, 1, 2, 3, 4, 5, 6, 7};
 	const v8i stride = (int)hs - (v8i){0};
 	v8f inv, wlo, whi;
 	v8i base;
@@ -223,40 +244,44 @@ HOT static void block_slots(struct worker *w, const float *const *rows, size_t n
 	} while (0)
 	WINDOW_LOAD();
 	uint16_t *s16 = w->s16;
+	int32_t *ats = w->s_at;
 	for (size_t r = 0; r < nr; r++) {
 		const float *row = rows[r];
-		float tail[8] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+		float tail[8] = {0, 0, 0, 0, 0, 0, 0, 0};
 		memcpy(tail, row + h8, (h - h8) * sizeof *tail);
+		size_t n = 0;
 		for (size_t j = 0; j < h; j += 8) {
 			v8f v;
 			memcpy(&v, j < h8 ? row + j : tail, sizeof v);
-			v8i fin = (v - v) == 0;
+			v8i keep = ((v - v) == 0) & (v != 0); /* finite and not 0 */
 			v8f q = v * inv;
 			v8i in = (q >= wlo) & (q < whi);
-			v8i odd = fin & (~in | ((q == 0) & (v != 0)));
+			v8i odd = keep & (~in | (q == 0));
 			uint64_t any[4];
 			memcpy(any, &odd, sizeof any);
 			if (any[0] | any[1] | any[2] | any[3]) {
+				for (size_t i = 0; i < n; i++) /* before the window moves */
+					s16[ats[i]]++;
+				n = 0;
 				float lanes[8];
 				memcpy(lanes, &v, sizeof lanes);
 				count_lanes(w, lanes, j);
 				WINDOW_LOAD();
 				continue;
 			}
-			v8f qm = (v8f)((v8i)q & fin);
+			v8f qm = (v8f)((v8i)q & keep);
 			v8i fi = __builtin_convertvector(qm, v8i);
 			fi += (v8i)(__builtin_convertvector(fi, v8f) > qm); /* trunc to floor */
-			v8i at = (((fi - base) * stride) & fin) +
-			         (((lane + (int)j) & fin) | (sink & ~fin));
-			s16[at[0]]++;
-			s16[at[1]]++;
-			s16[at[2]]++;
-			s16[at[3]]++;
-			s16[at[4]]++;
-			s16[at[5]]++;
-			s16[at[6]]++;
-			s16[at[7]]++;
+			v8i at = (fi - base) * stride + (lane + (int)j);
+			unsigned m = 0;
+			for (int l = 0; l < 8; l++)
+				m |= (unsigned)(keep[l] & 1) << l;
+			v8i packed = __builtin_shuffle(at, pack_table[m]);
+			memcpy(ats + n, &packed, sizeof packed);
+			n += (size_t)__builtin_popcount(m);
 		}
+		for (size_t i = 0; i < n; i++)
+			s16[ats[i]]++;
 	}
 #undef WINDOW_LOAD
 }
@@ -277,7 +302,12 @@ bool neurons_hist_finish(struct worker *w, const struct hist_grid *g)
 	if (d < 0)
 		return false; /* the worker's slots are coarser than the layer's: cannot happen */
 	flush16(w);
-	for (size_t j = 0; j < h; j++)
+	const int64_t zero = floordiv(0, g->k) - g->anchor; /* the bin of 0 */
+	for (size_t j = 0; j < h; j++) {
+		if (w->dead[j]) /* a layer with zeros has 0 in its range */
+			w->hist[j * bins + (size_t)(zero < 0       ? 0
+			                            : zero >= bins ? bins - 1
+			                                           : zero)] += w->dead[j];
 		for (size_t s = 0; s < nb; s++) {
 			uint32_t c = w->s32[j * nb + s];
 			if (!c)
@@ -287,5 +317,6 @@ bool neurons_hist_finish(struct worker *w, const struct hist_grid *g)
 			b = b < 0 ? 0 : b >= (int64_t)bins ? (int64_t)bins - 1 : b;
 			w->hist[j * bins + (size_t)b] += c;
 		}
+	}
 	return true;
 }

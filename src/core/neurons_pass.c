@@ -89,6 +89,7 @@ void neurons_worker_free(struct worker *w)
 	free(w->s16);
 	free(w->s32);
 	free(w->s_tmp);
+	free(w->s_at);
 	free(w->hist);
 	free(w->raw);
 	free(w->at);
