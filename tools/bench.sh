@@ -9,7 +9,8 @@
 #
 # Usage: tools/bench.sh            (from anywhere; `make bench` builds ./nncmp first)
 # Environment:
-#   NNCMP_BENCH_DIR      where the study goes (default bench-data, gitignored)
+#   NNCMP_BENCH_DIR      where the study goes (default bench-data/ops, gitignored; bench_scale.sh
+#                        keeps its studies beside it, in bench-data/scale-N)
 #   NNCMP_BENCH_N        instances (default 1000000)
 #   NNCMP_BENCH_CLASSES  classes   (default 100)
 #   NNCMP_BENCH_MODELS   models    (default 3)
@@ -22,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=/usr/bin/python3 # Debian's, which has numpy/scikit-learn/scipy (tools/deps.sh bench)
-DIR=${NNCMP_BENCH_DIR:-bench-data}
+DIR=${NNCMP_BENCH_DIR:-bench-data/ops}
 N=${NNCMP_BENCH_N:-1000000}
 CLASSES=${NNCMP_BENCH_CLASSES:-100}
 MODELS=${NNCMP_BENCH_MODELS:-3}

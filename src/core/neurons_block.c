@@ -29,9 +29,9 @@ typedef int32_t v8i __attribute__((vector_size(32)));
  *
  * With `masked` false, nothing checks for NaN or ±Inf: the counts are the rows', a NaN is no
  * extreme (a compare with it is false), and a non-finite value makes its neuron's sums
- * non-finite, which block_run() sees and then adds the block again with `masked` true, where
- * non-finite values are left out (set to K, whose v − K is 0, and kept out of the counts and
- * extremes).
+ * non-finite, which neurons_block_run() sees and then adds the block again with `masked` true,
+ * where non-finite values are left out (set to K, whose v − K is 0, and kept out of the counts
+ * and extremes).
  */
 static inline __attribute__((always_inline)) bool block_add(struct worker *w,
                                                             const float *const *rows, size_t nr,

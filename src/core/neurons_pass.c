@@ -223,8 +223,8 @@ void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,
 		job->block = opt->block_rows < 4096 ? opt->block_rows : 4096;
 	job->prog = prog;
 	job->row_bytes = act->cols * hd->itemsize;
-	job->fd =
-	    -1; /* passes read through the mapping; a column gather sets it (neurons_read.c) */
+	/* passes read through the mapping; a column gather sets it (neurons_read.c) */
+	job->fd = -1;
 }
 
 void neurons_job_done(struct job *job)
