@@ -5,9 +5,8 @@
  * The activation matrix is a memory-mapped (N, H) npy (struct layer's act): one row per instance,
  * one column per neuron. It is streamed in row blocks through the mapping, never copied whole (a
  * column gather reads with pread() instead until the pages are mapped; see neurons_read.c).
- * Every value is first converted to float32
- * (npy_rows_f32), so a float64 layer is summarized as float32. Sums are kept in double. NaN and
- * ±Inf are left out of every statistic and counted.
+ * Every value is first converted to float32 (npy_rows_f32), so a float64 layer is summarized as
+ * float32. Sums are kept in double. NaN and ±Inf are left out of every statistic and counted.
  *
  * neurons_stats() reads the matrix once on worker threads (the histogram's bins are aligned to
  * a grid that can be coarsened exactly, see neurons_hist.c), or serves the result from the
