@@ -102,6 +102,14 @@ struct journal;
  * one-line message in err on any problem (see the contract above).
  */
 struct journal *journal_open(const struct study *s, bool write, struct nn_err *err);
+/*
+ * Makes read-only j writable in place, as journal_open(s, true) would open it, when the file is
+ * still the one j replayed, as long, ending with a complete line (or there still is none, and it
+ * can be created where j looked), and j has no warning: O(1) instead of a replay into new O(N)
+ * arrays. Returns true then; false with j unchanged (read-only) otherwise, for the caller to
+ * reopen with journal_open (which says what is wrong, if anything).
+ */
+bool journal_upgrade(struct journal *j);
 /* Releases the lock and everything the journal owns; NULL is allowed. */
 void journal_close(struct journal *j);
 /* The journal file in use (or, read-only without a journal, where it would be). */

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "nncmp/journal.h"
 
@@ -41,6 +42,12 @@ struct journal {
 	size_t *live; /* index in dec of the first decision of each live batch, oldest first */
 	size_t n_live, cap_live;
 	struct strvec warnings;
+	/* read-only: the file as replayed (journal_upgrade takes it over when it is unchanged) */
+	bool rd_file;
+	dev_t rd_dev;
+	ino_t rd_ino;
+	off_t rd_size, rd_valid_end;
+	struct timespec rd_mtime;
 };
 
 /*

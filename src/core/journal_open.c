@@ -291,6 +291,15 @@ struct journal *journal_open(const struct study *s, bool write, struct nn_err *e
 	if (journal_replay(j, &valid_end, err) < 0)
 		goto fail;
 	if (!write) { /* a reader holds no lock after replay: the same process may then write */
+		struct stat rst;
+		if (fstat(j->fd, &rst) == 0) {
+			j->rd_file = true;
+			j->rd_dev = rst.st_dev;
+			j->rd_ino = rst.st_ino;
+			j->rd_size = rst.st_size;
+			j->rd_valid_end = valid_end;
+			j->rd_mtime = rst.st_mtim;
+		}
 		close(j->fd);
 		j->fd = -1;
 		return j;
@@ -319,6 +328,60 @@ fail:
 		unlink(j->path);
 	journal_close(j);
 	return NULL;
+}
+
+bool journal_upgrade(struct journal *j)
+{
+	if (!j || j->write)
+		return j != NULL;
+	if (j->warnings.n) /* a torn line, a writer present, a fallback: reopen and say it anew */
+		return false;
+	struct journal w = {.s = j->s, .fd = -1, .write = true};
+	bool created = false, ok = false;
+	struct nn_err err;
+	struct stat st;
+	if (locate(&w, &created, &err) < 0 || w.fd < 0)
+		goto out;
+	/* the same file where j looked, and nothing to say about where it is */
+	if (strcmp(w.path, j->path) != 0 || w.warnings.n)
+		goto out;
+	if (flock(w.fd, LOCK_EX | LOCK_NB) < 0 || fstat(w.fd, &st) < 0)
+		goto out;
+	if (j->rd_file ? created || st.st_dev != j->rd_dev || st.st_ino != j->rd_ino ||
+	                     st.st_size != j->rd_size || st.st_size != j->rd_valid_end ||
+	                     st.st_mtim.tv_sec != j->rd_mtime.tv_sec ||
+	                     st.st_mtim.tv_nsec != j->rd_mtime.tv_nsec
+	               : !created)
+		goto out; /* written (or created) by another nncmp since, or a torn tail to cut */
+	j->fd = w.fd;
+	j->write = true;
+	write_pid(j);
+	/* written now, not with the first decision, so a full disk says so before any decision */
+	if ((!j->rd_file || j->rd_valid_end == 0) && write_header(j, &err) < 0)
+		goto undo;
+	if (created && fsync_dir_of(j->path) < 0)
+		goto undo;
+	j->pristine = created;
+	w.fd = -1;
+	ok = true;
+	goto out;
+undo: /* back to read-only, as it was; the caller's reopen says what failed */
+	if (j->lock_path) {
+		unlink(j->lock_path);
+		free(j->lock_path);
+		j->lock_path = NULL;
+	}
+	j->fd = -1; /* (a failed header was cut back by journal_append) */
+	j->write = false;
+out:
+	if (w.fd >= 0) {
+		if (created)
+			unlink(w.path);
+		close(w.fd);
+	}
+	free(w.path);
+	strvec_free(&w.warnings);
+	return ok;
 }
 
 void journal_close(struct journal *j)

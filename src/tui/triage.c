@@ -127,6 +127,10 @@ bool triage_writable(struct app *app)
 	}
 	if (!tr->read_only)
 		return true;
+	if (journal_upgrade(tr->j)) { /* unchanged since it was read: no O(N) replay */
+		tr->read_only = false;
+		return true;
+	}
 	/* our own shared lock would refuse the exclusive one: let go of it first */
 	size_t before = journal_lines(tr->j);
 	journal_close(tr->j);

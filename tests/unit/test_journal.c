@@ -544,6 +544,105 @@ static void test_lock(void **state)
 	free(dir);
 }
 
+/* A decision, checked. */
+static void decide1(struct journal *j, uint32_t i, int32_t label)
+{
+	struct nn_err err = {{0}};
+	if (journal_decide(j, &i, 1, DECIDE_RELABEL, label, &err) < 0)
+		fail_msg("journal_decide: %s", err.msg);
+}
+
+/* Every instance's label as a read-only reopen replays it, against want[]. */
+static void labels_are(const struct study *s, const int32_t *want)
+{
+	struct journal *r = jopen(s, false);
+	for (size_t i = 0; i < N; i++)
+		if (journal_labels(r)[i] != want[i])
+			fail_msg("instance %zu: label %d, want %d", i, journal_labels(r)[i],
+			         want[i]);
+	journal_close(r);
+}
+
+/*
+ * journal_upgrade makes a read-only journal writable in place only when nothing changed since it
+ * was read: with no file yet (created, and removed again if nothing is decided), with the file
+ * unchanged (decisions before and after it kept), and not when another writer appended or holds
+ * the lock, or the file has a torn tail: then the journal stays read-only and as it was.
+ */
+static void test_upgrade(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	char *path = path_join(dir, JOURNAL_FILE);
+	int32_t want[N] = {0, 1, 2, 1, 0, 2};
+
+	/* no journal yet: upgraded, and nothing decided leaves no file */
+	struct journal *r = jopen(s, false);
+	assert_true(journal_upgrade(r));
+	assert_int_equal(access(path, F_OK), 0);
+	journal_close(r);
+	assert_int_not_equal(access(path, F_OK), 0);
+
+	/* no journal yet, then a decision */
+	r = jopen(s, false);
+	assert_true(journal_upgrade(r));
+	decide1(r, 3, 2);
+	want[3] = 2;
+	journal_close(r);
+	labels_are(s, want);
+
+	/* unchanged since read: the state read is kept, and the next decision follows it */
+	r = jopen(s, false);
+	assert_true(journal_upgrade(r));
+	assert_true(journal_upgrade(r)); /* already writable */
+	assert_int_equal(journal_labels(r)[3], 2);
+	decide1(r, 5, 0);
+	want[5] = 0;
+	journal_close(r);
+	labels_are(s, want);
+
+	/* another writer appended after the read: not upgraded, still what it read */
+	r = jopen(s, false);
+	struct journal *w = jopen(s, true);
+	decide1(w, 0, 1);
+	journal_close(w);
+	want[0] = 1;
+	assert_false(journal_upgrade(r));
+	assert_int_equal(journal_labels(r)[0], 0);
+	struct nn_err err = {{0}};
+	uint32_t one = 1;
+	assert_int_equal(journal_decide(r, &one, 1, DECIDE_RELABEL, 0, &err), -1);
+	journal_close(r);
+	labels_are(s, want);
+
+	/* another writer holds it: not upgraded */
+	r = jopen(s, false);
+	w = jopen(s, true);
+	assert_false(journal_upgrade(r));
+	journal_close(w);
+	assert_true(journal_upgrade(r)); /* and once it has let go, unchanged: upgraded */
+	decide1(r, 1, 2);
+	want[1] = 2;
+	journal_close(r);
+	labels_are(s, want);
+
+	/* a torn last line: left to a reopen, which cuts it and says so */
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("{\"v\":1,\"type\":\"dec", f);
+	fclose(f);
+	r = jopen(s, false);
+	assert_false(journal_upgrade(r));
+	journal_close(r);
+	labels_are(s, want);
+
+	free(path);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 /* The fallback checks, run as the current user; returns a nonzero code on the first failure. */
 static int fallback_checks(const char *dir, const char *state_dir)
 {
@@ -1084,13 +1183,21 @@ static void test_labels_changed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay),  cmocka_unit_test(test_open_close_leaves_nothing),
-	    cmocka_unit_test(test_undo),           cmocka_unit_test(test_torn),
-	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_lock),           cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_export),         cmocka_unit_test(test_odd_names),
-	    cmocka_unit_test(test_crash),          cmocka_unit_test(test_batch_own_labels),
-	    cmocka_unit_test(test_apply),          cmocka_unit_test(test_status_follows_label),
+	    cmocka_unit_test(test_append_replay),
+	    cmocka_unit_test(test_open_close_leaves_nothing),
+	    cmocka_unit_test(test_undo),
+	    cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_upgrade),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),
+	    cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),
+	    cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_status_follows_label),
 	    cmocka_unit_test(test_labels_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
