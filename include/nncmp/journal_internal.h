@@ -35,6 +35,7 @@ struct journal {
 	uint64_t last_seq, last_batch;
 	int32_t *labels;
 	uint8_t *status;
+	size_t n_status[STATUS_SKIPPED + 1]; /* instances per status, kept with status[] */
 	uint64_t *seqs;
 	struct decision *dec;
 	struct prior *prior; /* per decision: its instance's status and seq before it applied */

@@ -59,6 +59,16 @@ void journal_state_reset(struct journal *j)
 	memcpy(j->labels, study_given(j->s), j->s->n * sizeof *j->labels);
 	memset(j->status, 0, j->s->n);
 	memset(j->seqs, 0, j->s->n * sizeof *j->seqs);
+	memset(j->n_status, 0, sizeof j->n_status);
+	j->n_status[STATUS_UNDECIDED] = j->s->n;
+}
+
+/* Instance i's status becomes st, its count following. */
+static void set_status(struct journal *j, uint32_t i, uint8_t st)
+{
+	j->n_status[j->status[i]]--;
+	j->n_status[st]++;
+	j->status[i] = st;
 }
 
 /* Applies decision k of dec[] to the state, remembering what it overwrites in prior[k]. */
@@ -74,18 +84,18 @@ void journal_state_apply(struct journal *j, size_t k)
 	switch (d->action) {
 	case DECIDE_RELABEL:
 		j->labels[i] = d->new_label;
-		j->status[i] = d->new_label == given ? STATUS_KEPT : STATUS_RELABELLED;
+		set_status(j, i, d->new_label == given ? STATUS_KEPT : STATUS_RELABELLED);
 		break;
 	case DECIDE_KEEP:
-		j->status[i] = j->labels[i] == given ? STATUS_KEPT : STATUS_RELABELLED;
+		set_status(j, i, j->labels[i] == given ? STATUS_KEPT : STATUS_RELABELLED);
 		break;
 	case DECIDE_REMOVE:
-		j->status[i] = STATUS_REMOVED;
+		set_status(j, i, STATUS_REMOVED);
 		break;
 	case DECIDE_SKIP:
 		if (j->status[i] != STATUS_UNDECIDED && j->status[i] != STATUS_SKIPPED)
 			return;
-		j->status[i] = STATUS_SKIPPED;
+		set_status(j, i, STATUS_SKIPPED);
 		break;
 	}
 	j->seqs[i] = d->seq;
@@ -110,7 +120,7 @@ void journal_state_revert(struct journal *j, size_t start, size_t end)
 	for (size_t k = end; k-- > start;) {
 		const struct decision *d = &j->dec[k];
 		j->labels[d->index] = d->old_label;
-		j->status[d->index] = j->prior[k].status;
+		set_status(j, d->index, j->prior[k].status);
 		j->seqs[d->index] = j->prior[k].seq;
 	}
 }
@@ -179,10 +189,7 @@ size_t journal_count(const struct journal *j, enum decision_action a)
 	                                STATUS_SKIPPED};
 	if ((unsigned)a >= 4)
 		return 0;
-	size_t c = 0;
-	for (size_t i = 0; i < j->s->n; i++)
-		c += j->status[i] == st_of[a];
-	return c;
+	return j->n_status[st_of[a]];
 }
 
 const struct decision *journal_decisions(const struct journal *j, size_t *n)

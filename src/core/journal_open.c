@@ -265,6 +265,7 @@ struct journal *journal_open(const struct study *s, bool write, struct nn_err *e
 	/* journal_state_reset() but for the zeroing calloc did: fresh pages stay untouched (the
 	 * heap of a study opened without a journal, 9 bytes an instance) */
 	memcpy(j->labels, study_given(s), s->n * sizeof *j->labels);
+	j->n_status[STATUS_UNDECIDED] = s->n;
 	bool created, locked = false;
 	if (locate(j, &created, err) < 0)
 		goto fail;

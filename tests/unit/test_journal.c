@@ -643,6 +643,62 @@ static void test_upgrade(void **state)
 	free(dir);
 }
 
+/* journal_count against a count of journal_status, for every action. */
+static void counts_match(const struct journal *j, const char *when)
+{
+	static const enum decision_action acts[] = {DECIDE_RELABEL, DECIDE_KEEP, DECIDE_REMOVE,
+	                                            DECIDE_SKIP};
+	static const uint8_t st_of[] = {STATUS_RELABELLED, STATUS_KEPT, STATUS_REMOVED,
+	                                STATUS_SKIPPED};
+	for (size_t a = 0; a < 4; a++) {
+		size_t want = 0;
+		for (size_t i = 0; i < N; i++)
+			want += journal_status(j)[i] == st_of[a];
+		if (journal_count(j, acts[a]) != want)
+			fail_msg("%s: action %zu: count %zu, statuses %zu", when, a,
+			         journal_count(j, acts[a]), want);
+	}
+}
+
+/* The counts per status, kept as decisions apply and are undone, equal the statuses' counts. */
+static void test_counts(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct journal *j = jopen(s, true);
+	struct nn_err err = {{0}};
+	counts_match(j, "fresh");
+	decide1(j, 0, 1);
+	counts_match(j, "relabel");
+	uint32_t one = 1, two = 2, three = 3;
+	assert_int_equal(journal_decide(j, &one, 1, DECIDE_KEEP, -1, &err), 0);
+	counts_match(j, "keep");
+	assert_int_equal(journal_decide(j, &two, 1, DECIDE_REMOVE, -1, &err), 0);
+	counts_match(j, "remove");
+	assert_int_equal(journal_decide(j, &three, 1, DECIDE_SKIP, -1, &err), 0);
+	counts_match(j, "skip");
+	assert_int_equal(journal_decide(j, &one, 1, DECIDE_SKIP, -1, &err), 0);
+	counts_match(j, "skip of a decided one");
+	decide1(j, 4, 0); /* back to its given class: kept */
+	counts_match(j, "relabel to the given class");
+	uint32_t batch[] = {0, 5};
+	assert_int_equal(journal_decide(j, batch, 2, DECIDE_REMOVE, -1, &err), 0);
+	counts_match(j, "batch");
+	size_t undone = 0;
+	assert_int_equal(journal_undo(j, &undone, &err), 0);
+	counts_match(j, "undo of the batch");
+	assert_int_equal(journal_undo(j, &undone, &err), 0);
+	counts_match(j, "undo");
+	journal_close(j);
+	struct journal *r = jopen(s, false);
+	counts_match(r, "replayed");
+	journal_close(r);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
 /* The fallback checks, run as the current user; returns a nonzero code on the first failure. */
 static int fallback_checks(const char *dir, const char *state_dir)
 {
@@ -1183,21 +1239,14 @@ static void test_labels_changed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay),
-	    cmocka_unit_test(test_open_close_leaves_nothing),
-	    cmocka_unit_test(test_undo),
-	    cmocka_unit_test(test_torn),
-	    cmocka_unit_test(test_garbage),
-	    cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_lock),
-	    cmocka_unit_test(test_upgrade),
-	    cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_export),
-	    cmocka_unit_test(test_odd_names),
-	    cmocka_unit_test(test_crash),
-	    cmocka_unit_test(test_batch_own_labels),
-	    cmocka_unit_test(test_apply),
-	    cmocka_unit_test(test_status_follows_label),
+	    cmocka_unit_test(test_append_replay),  cmocka_unit_test(test_open_close_leaves_nothing),
+	    cmocka_unit_test(test_undo),           cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),           cmocka_unit_test(test_upgrade),
+	    cmocka_unit_test(test_counts),         cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),         cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),          cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_apply),          cmocka_unit_test(test_status_follows_label),
 	    cmocka_unit_test(test_labels_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
