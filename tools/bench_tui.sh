@@ -5,7 +5,8 @@
 #     the first frame with every pane filled in (the selection's metrics landed), for the study
 #     reopened (the derived-data cache warm) and cold (NNCMP_CACHE=0); best of REPS runs;
 #   - the UI thread's time per key, from reading it to the frame drawn after it (wall and the UI
-#     thread's CPU time), for the agreement keys and a few moves, against one frame (1/60 s);
+#     thread's CPU time), for the agreement keys and a few moves, then opening the review queue
+#     (R: the journal taken for writing), two moves in it and closing it, against one frame (1/60 s);
 #     the wall time includes waiting for the CPU on a shared machine, the CPU time does not.
 # A benchmark prints figures; it fails (exit 1) only when the TUI could not be run.
 # Usage: tools/bench_tui.sh bench-data ./nncmp 3   (tools/bench.sh calls it)
@@ -67,7 +68,7 @@ for r in $(seq "$REPS"); do
 	one "warm$r" 1
 	one "cold$r" 0
 done
-one keys 1 a 1 2 w d b ']' ']' '[' x a j G g Tab Tab c
+one keys 1 a 1 2 w d b ']' ']' '[' x a j G g Tab Tab c R j j Escape
 
 /usr/bin/python3 - "$TMP" "$REPS" "$STUDY" <<'PYEOF'
 import os, re, sys

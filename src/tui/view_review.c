@@ -25,7 +25,17 @@
 struct review {
 	const struct study *s;
 	enum issue_method method;
-	uint8_t *exclude; /* decided at prepare time (for compute) */
+	/*
+	 * The journal's labels and statuses, which compute copies into labels and exclude (the
+	 * decided ones) on the worker, so that opening the queue costs the UI thread no O(N) work.
+	 * The journal is not written while it computes: decisions and undo are this view's own
+	 * keys, which wait until it is ready, and the worker runs one job at a time, so an earlier
+	 * queue's job has ended before a later one takes keys; the journal is replaced only on the
+	 * UI thread before a job starts (triage_writable) and closed after the worker is freed.
+	 */
+	const int32_t *j_labels;
+	const uint8_t *j_status;
+	uint8_t *exclude;
 	int32_t *labels;
 	uint32_t *cell; /* from the overview: only these instances */
 	size_t n_cell;
@@ -72,13 +82,9 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 	struct review *r = xcalloc(1, sizeof *r);
 	r->s = s;
 	r->method = issue_method_default(s);
-	r->exclude = xcalloc(s->n ? s->n : 1, 1);
-	r->labels = xcalloc(s->n ? s->n : 1, sizeof *r->labels);
-	r->marked = xcalloc(s->n ? s->n : 1, 1);
-	const uint8_t *st = journal_status(tr->j);
-	memcpy(r->labels, journal_labels(tr->j), s->n * sizeof *r->labels);
-	for (size_t i = 0; i < s->n; i++)
-		r->exclude[i] = status_decided(st[i]);
+	r->j_labels = journal_labels(tr->j);
+	r->j_status = journal_status(tr->j);
+	r->marked = xcalloc(s->n ? s->n : 1, 1); /* fresh zero pages: nothing touched yet */
 	if (tr->cell) {
 		r->cell = tr->cell;
 		r->n_cell = tr->n_cell;
@@ -93,6 +99,11 @@ static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *er
 {
 	struct review *r = ctx;
 	const struct study *s = r->s;
+	r->exclude = xcalloc(s->n ? s->n : 1, 1);
+	r->labels = xcalloc(s->n ? s->n : 1, sizeof *r->labels);
+	memcpy(r->labels, r->j_labels, s->n * sizeof *r->labels);
+	for (size_t i = 0; i < s->n; i++)
+		r->exclude[i] = status_decided(r->j_status[i]);
 	struct issue_opts o = {.model = -1, .exclude = r->exclude, .labels = r->labels};
 	if (issues_rank(s, r->method, &o, prog, &r->list, err) != 0)
 		return -1;
