@@ -157,9 +157,10 @@ size_t journal_undoable(const struct journal *j);
  * Makes the journal's decisions the study's: s->labels becomes the corrected labels (with the
  * model numbers that depend on them re-derived), s->given the labels in the files, s->status
  * each instance's status (skipped counts as undecided). s must be the journal's study; call it
- * again after each decide or undo. Returns the number of decided instances (s->n_decided).
+ * again after each decide or undo: a call after the first costs the instances that changed
+ * since the one before, not the study. Returns the number of decided instances (s->n_decided).
  */
-size_t journal_apply(const struct journal *j, struct study *s);
+size_t journal_apply(struct journal *j, struct study *s);
 
 /* "relabel", "keep", "remove", "skip"; and the status names "undecided", "relabelled", .... */
 const char *journal_action_name(enum decision_action a);

@@ -36,6 +36,12 @@ struct journal {
 	int32_t *labels;
 	uint8_t *status;
 	size_t n_status[STATUS_SKIPPED + 1]; /* instances per status, kept with status[] */
+	/* the instances whose label or status changed since journal_apply last ran, or since the
+	 * open (dirty_all: too many to list, or after a rebuild), so that an apply costs what
+	 * changed */
+	uint32_t *dirty;
+	size_t n_dirty, cap_dirty;
+	bool dirty_all;
 	uint64_t *seqs;
 	struct decision *dec;
 	struct prior *prior; /* per decision: its instance's status and seq before it applied */

@@ -61,6 +61,25 @@ void journal_state_reset(struct journal *j)
 	memset(j->seqs, 0, j->s->n * sizeof *j->seqs);
 	memset(j->n_status, 0, sizeof j->n_status);
 	j->n_status[STATUS_UNDECIDED] = j->s->n;
+	j->dirty_all = true;
+	j->n_dirty = 0;
+}
+
+/* Notes that instance i changed, for the next journal_apply. */
+static void mark_dirty(struct journal *j, uint32_t i)
+{
+	if (j->dirty_all)
+		return;
+	if (j->n_dirty >= j->s->n / 8 + 64) { /* as well the whole study */
+		j->dirty_all = true;
+		j->n_dirty = 0;
+		return;
+	}
+	if (j->n_dirty == j->cap_dirty) {
+		j->cap_dirty = j->cap_dirty ? 2 * j->cap_dirty : 64;
+		j->dirty = xreallocarray(j->dirty, j->cap_dirty, sizeof *j->dirty);
+	}
+	j->dirty[j->n_dirty++] = i;
 }
 
 /* Instance i's status becomes st, its count following. */
@@ -69,6 +88,7 @@ static void set_status(struct journal *j, uint32_t i, uint8_t st)
 	j->n_status[j->status[i]]--;
 	j->n_status[st]++;
 	j->status[i] = st;
+	mark_dirty(j, i);
 }
 
 /* Applies decision k of dec[] to the state, remembering what it overwrites in prior[k]. */
@@ -84,6 +104,7 @@ void journal_state_apply(struct journal *j, size_t k)
 	switch (d->action) {
 	case DECIDE_RELABEL:
 		j->labels[i] = d->new_label;
+		mark_dirty(j, i);
 		set_status(j, i, d->new_label == given ? STATUS_KEPT : STATUS_RELABELLED);
 		break;
 	case DECIDE_KEEP:
@@ -120,6 +141,7 @@ void journal_state_revert(struct journal *j, size_t start, size_t end)
 	for (size_t k = end; k-- > start;) {
 		const struct decision *d = &j->dec[k];
 		j->labels[d->index] = d->old_label;
+		mark_dirty(j, d->index);
 		set_status(j, d->index, j->prior[k].status);
 		j->seqs[d->index] = j->prior[k].seq;
 	}
@@ -303,14 +325,39 @@ int journal_decide_batch(struct journal *j, const struct decision_req *req, size
 	return 0;
 }
 
-size_t journal_apply(const struct journal *j, struct study *s)
+/* Instance i of s takes the journal's status and label (the counts follow the status). */
+static void apply_one(const struct journal *j, struct study *s, size_t i)
+{
+	uint8_t st = j->status[i] == STATUS_SKIPPED ? STATUS_UNDECIDED : j->status[i];
+	uint8_t old = s->status[i];
+	s->n_decided -= old != STATUS_UNDECIDED;
+	s->n_removed -= old == STATUS_REMOVED;
+	s->status[i] = st;
+	s->n_decided += st != STATUS_UNDECIDED;
+	s->n_removed += st == STATUS_REMOVED;
+	if (s->labels[i] != j->labels[i]) {
+		s->labels[i] = j->labels[i];
+		derive_relabel(s, i);
+	}
+}
+
+size_t journal_apply(struct journal *j, struct study *s)
 {
 	size_t n = s->n;
-	if (!s->given) {
+	if (!s->given) { /* never applied: the labels in the files, every instance undecided */
 		s->given = xcalloc(n ? n : 1, sizeof *s->given);
 		memcpy(s->given, s->labels, n * sizeof *s->given);
 		s->status = xcalloc(n ? n : 1, 1);
+		s->n_decided = s->n_removed = 0;
 	}
+	if (!j->dirty_all) { /* only what changed since the last apply (or the open) */
+		for (size_t k = 0; k < j->n_dirty; k++)
+			apply_one(j, s, j->dirty[k]);
+		j->n_dirty = 0;
+		return s->n_decided;
+	}
+	j->dirty_all = false;
+	j->n_dirty = 0;
 	s->n_decided = s->n_removed = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t st = j->status[i] == STATUS_SKIPPED ? STATUS_UNDECIDED : j->status[i];

@@ -266,6 +266,8 @@ struct journal *journal_open(const struct study *s, bool write, struct nn_err *e
 	 * heap of a study opened without a journal, 9 bytes an instance) */
 	memcpy(j->labels, study_given(s), s->n * sizeof *j->labels);
 	j->n_status[STATUS_UNDECIDED] = s->n;
+	/* replay marks what its decisions change (dirty), so a journal without any leaves the first
+	 * journal_apply nothing to do beyond copying the given labels */
 	bool created, locked = false;
 	if (locate(j, &created, err) < 0)
 		goto fail;
@@ -401,6 +403,7 @@ void journal_close(struct journal *j)
 	free(j->labels);
 	free(j->status);
 	free(j->seqs);
+	free(j->dirty);
 	free(j->dec);
 	free(j->prior);
 	free(j->live);

@@ -1108,6 +1108,83 @@ static void test_batch_own_labels(void **state)
 	free(dir);
 }
 
+/*
+ * journal_apply after each of 200 random decisions and undos (batches, repeats, skips) takes only
+ * what changed since the last apply. After every step the study must hold what a fresh journal
+ * replays (every label and status, the counts), and its model numbers those of a study whose
+ * labels file holds those labels (derived from scratch).
+ */
+static void test_apply_incremental(void **state)
+{
+	(void)state;
+	char *dir = make_study(), *ref = make_study();
+	static const float probs[N * 3] = {0.7f, 0.2f, 0.1f, 0.1f, 0.6f, 0.3f, 0.2f, 0.3f, 0.5f,
+	                                   0.3f, 0.4f, 0.3f, 0.6f, 0.1f, 0.3f, 0.1f, 0.1f, 0.8f};
+	tu_write_f32(dir, "models/b/probs.npy", probs, N, 3);
+	tu_write_f32(ref, "models/b/probs.npy", probs, N, 3);
+	struct study *s = open_study(dir);
+	int mb = study_model_index(s, "b");
+	struct journal *j = jopen(s, true);
+	uint64_t seed = 7;
+	size_t live = 0;
+	for (int step = 0; step < 200; step++) {
+		seed = seed * 6364136223846793005u + 1442695040888963407u;
+		unsigned r = (unsigned)(seed >> 33);
+		struct nn_err err = {{0}};
+		if (r % 5 == 0 && live) {
+			size_t n = 0;
+			assert_int_equal(journal_undo(j, &n, &err), 0);
+			live--;
+		} else {
+			uint32_t idx[3];
+			size_t n = 1 + r / 7 % 3;
+			for (size_t k = 0; k < n; k++)
+				idx[k] = (uint32_t)((r >> (3 + 4 * k)) % N);
+			enum decision_action a = (enum decision_action)(r / 3 % 4);
+			int32_t lab = a == DECIDE_RELABEL ? (int32_t)(r / 11 % 3) : -1;
+			if (journal_decide(j, idx, n, a, lab, &err) == 0)
+				live++;
+		}
+		journal_apply(j, s);
+		/* what a fresh journal replays, and a study derived from those labels */
+		struct study *t = open_study(dir);
+		struct journal *f = jopen(t, false);
+		size_t decided = 0, removed = 0;
+		int64_t labs[N];
+		for (size_t i = 0; i < N; i++) {
+			uint8_t st = journal_status(f)[i];
+			st = st == STATUS_SKIPPED ? STATUS_UNDECIDED : st;
+			decided += st != STATUS_UNDECIDED;
+			removed += st == STATUS_REMOVED;
+			labs[i] = journal_labels(f)[i];
+			if (s->labels[i] != journal_labels(f)[i] || study_status(s, i) != st)
+				fail_msg("step %d, instance %zu: label %d status %d, want %d %d",
+				         step, i, s->labels[i], study_status(s, i),
+				         journal_labels(f)[i], st);
+		}
+		assert_int_equal(s->n_decided, decided);
+		assert_int_equal(s->n_removed, removed);
+		tu_write_i64(ref, "labels.npy", labs, N);
+		struct study *u = open_study(ref);
+		int ub = study_model_index(u, "b");
+		for (size_t i = 0; i < N; i++) {
+			assert_float_equal(model_p_label(&s->models[mb], i),
+			                   model_p_label(&u->models[ub], i), 0);
+			assert_int_equal(model_rank(&s->models[mb], i),
+			                 model_rank(&u->models[ub], i));
+		}
+		study_free(u);
+		journal_close(f);
+		study_free(t);
+	}
+	journal_close(j);
+	study_free(s);
+	tu_rm_rf(dir);
+	tu_rm_rf(ref);
+	free(dir);
+	free(ref);
+}
+
 /* journal_apply: the study takes the corrected labels; given and status say where from. */
 static void test_apply(void **state)
 {
@@ -1239,14 +1316,23 @@ static void test_labels_changed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_append_replay),  cmocka_unit_test(test_open_close_leaves_nothing),
-	    cmocka_unit_test(test_undo),           cmocka_unit_test(test_torn),
-	    cmocka_unit_test(test_garbage),        cmocka_unit_test(test_mismatch),
-	    cmocka_unit_test(test_lock),           cmocka_unit_test(test_upgrade),
-	    cmocka_unit_test(test_counts),         cmocka_unit_test(test_fallback),
-	    cmocka_unit_test(test_export),         cmocka_unit_test(test_odd_names),
-	    cmocka_unit_test(test_crash),          cmocka_unit_test(test_batch_own_labels),
-	    cmocka_unit_test(test_apply),          cmocka_unit_test(test_status_follows_label),
+	    cmocka_unit_test(test_append_replay),
+	    cmocka_unit_test(test_open_close_leaves_nothing),
+	    cmocka_unit_test(test_undo),
+	    cmocka_unit_test(test_torn),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_mismatch),
+	    cmocka_unit_test(test_lock),
+	    cmocka_unit_test(test_upgrade),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_apply_incremental),
+	    cmocka_unit_test(test_fallback),
+	    cmocka_unit_test(test_export),
+	    cmocka_unit_test(test_odd_names),
+	    cmocka_unit_test(test_crash),
+	    cmocka_unit_test(test_batch_own_labels),
+	    cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_status_follows_label),
 	    cmocka_unit_test(test_labels_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
