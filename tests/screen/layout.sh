@@ -22,8 +22,10 @@ below() {
 		END { if (!f) exit 1 }'
 }
 # pane NAME TITLE HEADER ROW: the pane's title, its header under it and a row of its list show
+# (the header and the row waited for too: the neuron pane's come when its statistics land, later
+# on a loaded machine than its title)
 pane() {
-	if wait_for "$2" && below "$2" "$3" && screen | grep -qF -- "$4"; then
+	if wait_for "$2" && wait_for "$3" && wait_for "$4" && below "$2" "$3"; then
 		ok "$1: title, header and a row"
 	else
 		no "$1: title '$2', then '$3', and '$4'"
