@@ -42,6 +42,7 @@ struct journal {
 	uint32_t *dirty;
 	size_t n_dirty, cap_dirty;
 	bool dirty_all;
+	bool applied; /* journal_apply ran: a study applied before by another journal is redone */
 	uint64_t *seqs;
 	struct decision *dec;
 	struct prior *prior; /* per decision: its instance's status and seq before it applied */

@@ -349,7 +349,10 @@ size_t journal_apply(struct journal *j, struct study *s)
 		memcpy(s->given, s->labels, n * sizeof *s->given);
 		s->status = xcalloc(n ? n : 1, 1);
 		s->n_decided = s->n_removed = 0;
+	} else if (!j->applied) { /* applied by another journal (a reopen): every instance */
+		j->dirty_all = true;
 	}
+	j->applied = true;
 	if (!j->dirty_all) { /* only what changed since the last apply (or the open) */
 		for (size_t k = 0; k < j->n_dirty; k++)
 			apply_one(j, s, j->dirty[k]);

@@ -1177,7 +1177,27 @@ static void test_apply_incremental(void **state)
 		journal_close(f);
 		study_free(t);
 	}
+	/* a study applied by one journal, then by another that read a different file (the first
+	 * decision undone by hand): every instance follows the second */
 	journal_close(j);
+	struct journal *k = jopen(s, true);
+	journal_apply(k, s);
+	uint32_t z = 0;
+	decide(k, &z, 1, DECIDE_REMOVE, -1);
+	journal_apply(k, s);
+	journal_close(k);
+	assert_true(study_removed(s, 0));
+	char *jp = path_join(dir, JOURNAL_FILE);
+	assert_int_equal(unlink(jp), 0); /* a new journal: nothing decided */
+	free(jp);
+	k = jopen(s, false);
+	journal_apply(k, s);
+	assert_int_equal(s->n_decided, 0);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(s->labels[i], given[i]);
+		assert_int_equal(study_status(s, i), STATUS_UNDECIDED);
+	}
+	journal_close(k);
 	study_free(s);
 	tu_rm_rf(dir);
 	tu_rm_rf(ref);
