@@ -353,25 +353,16 @@ size_t journal_apply(struct journal *j, struct study *s)
 		j->dirty_all = true;
 	}
 	j->applied = true;
-	if (!j->dirty_all) { /* only what changed since the last apply (or the open) */
+	/* only what changed since the last apply (or the open), else every instance; the counts
+	 * always agree with s->status, so either way they follow instance by instance */
+	if (!j->dirty_all)
 		for (size_t k = 0; k < j->n_dirty; k++)
 			apply_one(j, s, j->dirty[k]);
-		j->n_dirty = 0;
-		return s->n_decided;
-	}
+	else
+		for (size_t i = 0; i < n; i++)
+			apply_one(j, s, i);
 	j->dirty_all = false;
 	j->n_dirty = 0;
-	s->n_decided = s->n_removed = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t st = j->status[i] == STATUS_SKIPPED ? STATUS_UNDECIDED : j->status[i];
-		s->status[i] = st;
-		s->n_decided += st != STATUS_UNDECIDED;
-		s->n_removed += st == STATUS_REMOVED;
-		if (s->labels[i] != j->labels[i]) {
-			s->labels[i] = j->labels[i];
-			derive_relabel(s, i);
-		}
-	}
 	return s->n_decided;
 }
 

@@ -544,14 +544,6 @@ static void test_lock(void **state)
 	free(dir);
 }
 
-/* A decision, checked. */
-static void decide1(struct journal *j, uint32_t i, int32_t label)
-{
-	struct nn_err err = {{0}};
-	if (journal_decide(j, &i, 1, DECIDE_RELABEL, label, &err) < 0)
-		fail_msg("journal_decide: %s", err.msg);
-}
-
 /* Every instance's label as a read-only reopen replays it, against want[]. */
 static void labels_are(const struct study *s, const int32_t *want)
 {
@@ -587,7 +579,7 @@ static void test_upgrade(void **state)
 	/* no journal yet, then a decision */
 	r = jopen(s, false);
 	assert_true(journal_upgrade(r));
-	decide1(r, 3, 2);
+	decide(r, (uint32_t[]){3}, 1, DECIDE_RELABEL, 2);
 	want[3] = 2;
 	journal_close(r);
 	labels_are(s, want);
@@ -597,7 +589,7 @@ static void test_upgrade(void **state)
 	assert_true(journal_upgrade(r));
 	assert_true(journal_upgrade(r)); /* already writable */
 	assert_int_equal(journal_labels(r)[3], 2);
-	decide1(r, 5, 0);
+	decide(r, (uint32_t[]){5}, 1, DECIDE_RELABEL, 0);
 	want[5] = 0;
 	journal_close(r);
 	labels_are(s, want);
@@ -605,7 +597,7 @@ static void test_upgrade(void **state)
 	/* another writer appended after the read: not upgraded, still what it read */
 	r = jopen(s, false);
 	struct journal *w = jopen(s, true);
-	decide1(w, 0, 1);
+	decide(w, (uint32_t[]){0}, 1, DECIDE_RELABEL, 1);
 	journal_close(w);
 	want[0] = 1;
 	assert_false(journal_upgrade(r));
@@ -622,7 +614,7 @@ static void test_upgrade(void **state)
 	assert_false(journal_upgrade(r));
 	journal_close(w);
 	assert_true(journal_upgrade(r)); /* and once it has let go, unchanged: upgraded */
-	decide1(r, 1, 2);
+	decide(r, (uint32_t[]){1}, 1, DECIDE_RELABEL, 2);
 	want[1] = 2;
 	journal_close(r);
 	labels_are(s, want);
@@ -669,7 +661,7 @@ static void test_counts(void **state)
 	struct journal *j = jopen(s, true);
 	struct nn_err err = {{0}};
 	counts_match(j, "fresh");
-	decide1(j, 0, 1);
+	decide(j, (uint32_t[]){0}, 1, DECIDE_RELABEL, 1);
 	counts_match(j, "relabel");
 	uint32_t one = 1, two = 2, three = 3;
 	assert_int_equal(journal_decide(j, &one, 1, DECIDE_KEEP, -1, &err), 0);
@@ -680,7 +672,7 @@ static void test_counts(void **state)
 	counts_match(j, "skip");
 	assert_int_equal(journal_decide(j, &one, 1, DECIDE_SKIP, -1, &err), 0);
 	counts_match(j, "skip of a decided one");
-	decide1(j, 4, 0); /* back to its given class: kept */
+	decide(j, (uint32_t[]){4}, 1, DECIDE_RELABEL, 0); /* back to its given class: kept */
 	counts_match(j, "relabel to the given class");
 	uint32_t batch[] = {0, 5};
 	assert_int_equal(journal_decide(j, batch, 2, DECIDE_REMOVE, -1, &err), 0);
