@@ -6,7 +6,8 @@
 #     reopened (the derived-data cache warm) and cold (NNCMP_CACHE=0); best of REPS runs;
 #   - the UI thread's time per key, from reading it to the frame drawn after it (wall and the UI
 #     thread's CPU time), for the agreement keys and a few moves, then opening the review queue
-#     (R: the journal taken for writing), two moves in it and closing it, against one frame (1/60 s);
+#     (R: the journal taken for writing), two decisions in it (c, the first of the session and
+#     another), an undo, and closing it, against one frame (1/60 s);
 #     the wall time includes waiting for the CPU on a shared machine, the CPU time does not.
 # A benchmark prints figures; it fails (exit 1) only when the TUI could not be run.
 # Usage: tools/bench_tui.sh bench-data ./nncmp 3   (tools/bench.sh calls it)
@@ -20,6 +21,11 @@ command -v tmux >/dev/null || { echo "bench_tui.sh: tmux is not installed" >&2; 
 [ -x "$NNCMP" ] || { echo "bench_tui.sh: no binary $NNCMP" >&2; exit 1; }
 
 TMP=$(mktemp -d)
+# the study as symbolic links in $TMP, so that the journal the decisions write is $TMP's (the
+# caches key on the files the links name, so the derived-data cache is the study's own)
+mkdir "$TMP/study"
+cp -rs "$(realpath "$STUDY")"/. "$TMP/study/"
+rm -f "$TMP/study/nncmp-journal.jsonl" "$TMP/study/nncmp-journal.jsonl.lock"
 SOCK=nncmp-bench-tui-$$
 tm() { tmux -L "$SOCK" "$@"; }
 trap 'tm kill-server 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -33,7 +39,7 @@ one() {
 	local tr=$TMP/$run
 	tm new-session -d -s "$run" -x 160 -y 45 \
 		"env XDG_CACHE_HOME='$TMP/cache' NNCMP_CACHE=$cache NNCMP_RESTORE=0 NNCMP_TRACE='$tr' \
-		 TERM=xterm-256color '$NNCMP' '$STUDY'"
+		 TERM=xterm-256color '$NNCMP' '$TMP/study'"
 	local i=0
 	until grep -q '^metrics' "$tr" 2>/dev/null; do
 		i=$((i + 1))
@@ -43,10 +49,17 @@ one() {
 	local k n
 	for k in "$@"; do
 		n=$(grep -c '^metrics' "$tr")
+		local nj
+		nj=$(grep -c '^job' "$tr")
 		tm send-keys -t "$run" "$k"
 		i=0
 		case $k in [a12wdbx\]\[]) # an agreement key: its counts land on the worker
 			while [ "$(grep -c '^metrics' "$tr")" -le "$n" ] && [ $i -lt 200 ]; do
+				sleep 0.05
+				i=$((i + 1))
+			done ;;
+		R) # the review queue: its ranking lands on the worker (decisions wait for it)
+			while [ "$(grep -c '^job' "$tr")" -le "$nj" ] && [ $i -lt 200 ]; do
 				sleep 0.05
 				i=$((i + 1))
 			done ;;
@@ -68,7 +81,7 @@ for r in $(seq "$REPS"); do
 	one "warm$r" 1
 	one "cold$r" 0
 done
-one keys 1 a 1 2 w d b ']' ']' '[' x a j G g Tab Tab c R j j Escape
+one keys 1 a 1 2 w d b ']' ']' '[' x a j G g Tab Tab c R j c c u Escape
 
 /usr/bin/python3 - "$TMP" "$REPS" "$STUDY" <<'PYEOF'
 import os, re, sys

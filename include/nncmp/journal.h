@@ -146,6 +146,9 @@ const int32_t *journal_labels(const struct journal *j);
 const uint8_t *journal_status(const struct journal *j);
 /* The n seqs of the decisions that set each status (0 = undecided). */
 const uint64_t *journal_seq(const struct journal *j);
+/* The seq of the journal's last line, written or replayed: it grows with every decision and
+ * undo, so that a view can tell whether the statuses changed since it last looked. */
+uint64_t journal_last_seq(const struct journal *j);
 /* Instances whose current status is the one action a sets (relabel: RELABELLED, ...). */
 size_t journal_count(const struct journal *j, enum decision_action a);
 /* Every decision replayed or appended, in order, undone ones flagged; *n gets the count. */
@@ -161,6 +164,14 @@ size_t journal_undoable(const struct journal *j);
  * since the one before, not the study. Returns the number of decided instances (s->n_decided).
  */
 size_t journal_apply(struct journal *j, struct study *s);
+/*
+ * Makes ahead the O(N) copies the first journal_apply to the study takes (its given labels and
+ * statuses), so that the apply itself costs only the changed instances: for a TUI, on its worker
+ * while the UI thread waits for nothing. Only reads the study and writes only these copies in j,
+ * so other threads may read j and the study meanwhile; none may apply, decide or undo. Does
+ * nothing once the study was applied or the copies are made.
+ */
+void journal_prepare_apply(struct journal *j);
 
 /* "relabel", "keep", "remove", "skip"; and the status names "undecided", "relabelled", .... */
 const char *journal_action_name(enum decision_action a);

@@ -43,6 +43,10 @@ struct journal {
 	size_t n_dirty, cap_dirty;
 	bool dirty_all;
 	bool applied; /* journal_apply ran: a study applied before by another journal is redone */
+	/* journal_prepare_apply's copies for the study's given and status, until an apply takes
+	 * them (NULL: none made, or taken) */
+	int32_t *prep_given;
+	uint8_t *prep_status;
 	uint64_t *seqs;
 	struct decision *dec;
 	struct prior *prior; /* per decision: its instance's status and seq before it applied */

@@ -205,6 +205,11 @@ const uint64_t *journal_seq(const struct journal *j)
 	return j->seqs;
 }
 
+uint64_t journal_last_seq(const struct journal *j)
+{
+	return j->last_seq;
+}
+
 size_t journal_count(const struct journal *j, enum decision_action a)
 {
 	static const uint8_t st_of[] = {STATUS_RELABELLED, STATUS_KEPT, STATUS_REMOVED,
@@ -341,13 +346,29 @@ static void apply_one(const struct journal *j, struct study *s, size_t i)
 	}
 }
 
+void journal_prepare_apply(struct journal *j)
+{
+	const struct study *s = j->s;
+	if (s->given || j->prep_given)
+		return;
+	/* never applied, so s->labels are the labels in the files (only an apply changes them) */
+	j->prep_given = xcalloc(s->n ? s->n : 1, sizeof *j->prep_given);
+	memcpy(j->prep_given, s->labels, s->n * sizeof *j->prep_given);
+	j->prep_status = xcalloc(s->n ? s->n : 1, 1);
+	/* the zero pages faulted in here, not on the caller of the apply */
+	memset(j->prep_status, STATUS_UNDECIDED, s->n);
+}
+
 size_t journal_apply(struct journal *j, struct study *s)
 {
 	size_t n = s->n;
 	if (!s->given) { /* never applied: the labels in the files, every instance undecided */
-		s->given = xcalloc(n ? n : 1, sizeof *s->given);
-		memcpy(s->given, s->labels, n * sizeof *s->given);
-		s->status = xcalloc(n ? n : 1, 1);
+		if (!j->prep_given)
+			journal_prepare_apply(j);
+		s->given = j->prep_given;
+		s->status = j->prep_status;
+		j->prep_given = NULL;
+		j->prep_status = NULL;
 		s->n_decided = s->n_removed = 0;
 	} else if (!j->applied) { /* applied by another journal (a reopen): every instance */
 		j->dirty_all = true;

@@ -407,6 +407,8 @@ void journal_close(struct journal *j)
 	free(j->dec);
 	free(j->prior);
 	free(j->live);
+	free(j->prep_given);
+	free(j->prep_status);
 	strvec_free(&j->warnings);
 	free(j);
 }

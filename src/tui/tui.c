@@ -25,6 +25,7 @@
 
 #include "nncmp/fault.h"
 #include "nncmp/filter.h"
+#include "nncmp/journal.h"
 #include "nncmp/text.h"
 #include "gfx.h"
 #include "trace.h"
@@ -810,6 +811,11 @@ static int derive_job_run(void *ctx, struct nn_progress *prog, struct nn_err *er
 	if (study_derive(dj->s, err) != 0)
 		return -1;
 	dj->j = triage_load(dj->s, &dj->jerr);
+	size_t n_dec = 0;
+	if (dj->j)
+		journal_decisions(dj->j, &n_dec);
+	if (n_dec > 0)
+		journal_prepare_apply(dj->j); /* triage_attach applies it, on the UI thread */
 	return 0;
 }
 

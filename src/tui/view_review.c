@@ -33,6 +33,7 @@ struct review {
 	 * queue's job has ended before a later one takes keys; the journal is replaced only on the
 	 * UI thread before a job starts (triage_writable) and closed after the worker is freed.
 	 */
+	struct journal *j; /* compute also prepares its first apply (journal_prepare_apply) */
 	const int32_t *j_labels;
 	const uint8_t *j_status;
 	uint8_t *exclude;
@@ -52,6 +53,10 @@ struct review {
 	struct decision_req *pending;
 	size_t n_pending;
 	char pending_what[200];
+	/* the undecided entries (left_in_queue), as the journal was at left_seq */
+	const struct journal *left_j;
+	uint64_t left_seq;
+	size_t left;
 	/* the class picker */
 	bool positioned; /* the cursor was put on the first undecided entry */
 	bool picking;
@@ -82,6 +87,7 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 	struct review *r = xcalloc(1, sizeof *r);
 	r->s = s;
 	r->method = issue_method_default(s);
+	r->j = tr->j;
 	r->j_labels = journal_labels(tr->j);
 	r->j_status = journal_status(tr->j);
 	r->marked = xcalloc(s->n ? s->n : 1, 1); /* fresh zero pages: nothing touched yet */
@@ -99,6 +105,7 @@ static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *er
 {
 	struct review *r = ctx;
 	const struct study *s = r->s;
+	journal_prepare_apply(r->j); /* so that the first decision costs what it changes */
 	r->exclude = xcalloc(s->n ? s->n : 1, 1);
 	r->labels = xcalloc(s->n ? s->n : 1, sizeof *r->labels);
 	memcpy(r->labels, r->j_labels, s->n * sizeof *r->labels);
@@ -180,11 +187,19 @@ static void next_open(const struct app *app, const struct review *r, struct view
 		}
 }
 
-static size_t left_in_queue(const struct app *app, const struct review *r)
+/* The undecided entries: counted again only when the journal changed (a frame that only moves
+ * the cursor costs no pass over a long queue). */
+static size_t left_in_queue(const struct app *app, struct review *r)
 {
+	const struct journal *j = app->tr->j;
+	if (j && r->left_j == j && r->left_seq == journal_last_seq(j))
+		return r->left;
 	size_t n = 0;
 	for (size_t k = 0; k < r->n; k++)
 		n += undecided(app, r->queue[k]);
+	r->left_j = j;
+	r->left_seq = j ? journal_last_seq(j) : 0;
+	r->left = n;
 	return n;
 }
 

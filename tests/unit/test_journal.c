@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "nncmp/journal.h"
+#include "nncmp/journal_internal.h" /* journal_prepare_apply's copies */
 #include "nncmp/study.h"
 
 #define N 6
@@ -1251,6 +1252,72 @@ static void test_apply(void **state)
 }
 
 /*
+ * journal_prepare_apply makes the first apply's copies ahead (a TUI, on its worker): that apply
+ * takes them instead of copying, and the study ends as an unprepared apply leaves it, every
+ * label, given label and status; once the study is applied, preparing does nothing.
+ */
+static void test_prepare_apply(void **state)
+{
+	(void)state;
+	char *dir = make_study();
+	struct study *s = open_study(dir);
+	struct journal *j = jopen(s, true);
+	uint32_t i1 = 1, i5 = 5, i3 = 3;
+	decide(j, &i1, 1, DECIDE_RELABEL, 2);
+	decide(j, &i5, 1, DECIDE_REMOVE, 0);
+	decide(j, &i3, 1, DECIDE_SKIP, 0);
+	journal_close(j);
+	j = jopen(s, false); /* replayed, as the TUI's open does on its worker */
+	journal_prepare_apply(j);
+	const int32_t *prep = j->prep_given;
+	const uint8_t *prep_st = j->prep_status;
+	assert_non_null(prep);
+	assert_non_null(prep_st);
+	journal_prepare_apply(j); /* a second call keeps the copies it made */
+	assert_ptr_equal(j->prep_given, prep);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(prep[i], given[i]);
+		assert_int_equal(prep_st[i], STATUS_UNDECIDED);
+	}
+	assert_int_equal(journal_apply(j, s), 2);
+	assert_ptr_equal(s->given, prep); /* taken, not copied again */
+	assert_ptr_equal(s->status, prep_st);
+	assert_null(j->prep_given);
+	assert_null(j->prep_status);
+	static const int32_t now[N] = {0, 2, 2, 1, 0, 2};
+	static const uint8_t st[N] = {0, STATUS_RELABELLED, 0, 0, 0, STATUS_REMOVED};
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(s->labels[i], now[i]);
+		assert_int_equal(study_given(s)[i], given[i]);
+		assert_int_equal(study_status(s, i), st[i]); /* skipped counts as undecided */
+	}
+	assert_int_equal(s->n_decided, 2);
+	assert_int_equal(s->n_removed, 1);
+	/* over an applied study: nothing to prepare, and the apply still puts every instance right
+	 */
+	struct journal *k = jopen(s, false);
+	journal_prepare_apply(k);
+	assert_null(k->prep_given);
+	assert_int_equal(journal_apply(k, s), 2);
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(s->labels[i], now[i]);
+		assert_int_equal(study_status(s, i), st[i]);
+	}
+	journal_close(k);
+	journal_close(j);
+	/* copies made and never taken are the journal's to free (ASan's leak check) */
+	struct study *t = open_study(dir);
+	j = jopen(t, false);
+	journal_prepare_apply(j);
+	assert_non_null(j->prep_given);
+	journal_close(j);
+	study_free(t);
+	study_free(s);
+	tu_rm_rf(dir);
+	free(dir);
+}
+
+/*
  * A status says where the label ended up, whatever the decisions that led there: a sample
  * relabelled back to its given class is kept, and confirming (keep) a relabelled sample's new
  * class leaves it relabelled, not "kept" with a label that is not the given one. Live and
@@ -1344,6 +1411,7 @@ int main(void)
 	    cmocka_unit_test(test_crash),
 	    cmocka_unit_test(test_batch_own_labels),
 	    cmocka_unit_test(test_apply),
+	    cmocka_unit_test(test_prepare_apply),
 	    cmocka_unit_test(test_status_follows_label),
 	    cmocka_unit_test(test_labels_changed),
 	};
