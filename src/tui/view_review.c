@@ -833,4 +833,5 @@ const struct view_class view_review = {
     .match = review_match,
     .enter = NULL,
     .free = review_free,
+    .free_anywhere = true,
 };

@@ -275,8 +275,11 @@ int view_close(struct app *app)
 		return 0;
 	if (app->worker)
 		worker_cancel(app->worker, JOB_VIEW);
-	if (app->view_ctx)
-		holder_unref(app->view_ctx);
+	struct view_holder *h = app->view_ctx;
+	if (h && app->worker && h->cls->free_anywhere)
+		worker_dispose(app->worker, holder_unref, h);
+	else if (h)
+		holder_unref(h);
 	app->view = NULL;
 	app->view_ctx = NULL;
 	app->view_ready = false;

@@ -46,6 +46,9 @@ struct view_class {
 	 * host closes the view when the result has VIEW_CLOSE). */
 	int (*enter)(struct app *app, void *ctx, struct view_nav *nav);
 	void (*free)(void *ctx);
+	/* free() touches only ctx's own memory, so that closing the view leaves it to the worker
+	 * (worker_dispose): the review's queue, whose arrays are a few per instance */
+	bool free_anywhere;
 	/* Once the view is open and drawn from prepare's result alone (no compute: a
 	 * view_submit() job would replace it): work that should not hold the view back, through
 	 * view_submit() (NULL: none). */

@@ -24,11 +24,19 @@ struct node {
 	struct node *next;
 };
 
+/* A free() to call on the worker thread (worker_dispose). */
+struct disposal {
+	void (*fn)(void *ctx);
+	void *ctx;
+	struct disposal *next;
+};
+
 struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct node *queue, *finished; /* queue in submission order; finished in any order */
+	struct disposal *disposals;
 	struct node *running;
 	bool stop;
 	bool held; /* worker_hold(): start no job */
@@ -61,15 +69,33 @@ static int run_guarded(struct node *n)
 	return rc;
 }
 
+static void run_disposals(struct disposal *d)
+{
+	while (d) {
+		struct disposal *next = d->next;
+		d->fn(d->ctx);
+		free(d);
+		d = next;
+	}
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (!w->stop && (!w->queue || w->held))
+		while (!w->stop && !w->disposals && (!w->queue || w->held))
 			pthread_cond_wait(&w->wake, &w->lock);
 		if (w->stop)
 			break;
+		if (w->disposals) { /* first, and while held too: they read nothing but their own */
+			struct disposal *d = w->disposals;
+			w->disposals = NULL;
+			pthread_mutex_unlock(&w->lock);
+			run_disposals(d);
+			pthread_mutex_lock(&w->lock);
+			continue;
+		}
 		struct node *n = w->queue;
 		w->queue = n->next;
 		n->next = NULL;
@@ -196,6 +222,18 @@ int worker_poll(struct worker *w, struct app *app)
 	return flags;
 }
 
+void worker_dispose(struct worker *w, void (*fn)(void *ctx), void *ctx)
+{
+	struct disposal *d = xcalloc(1, sizeof *d);
+	d->fn = fn;
+	d->ctx = ctx;
+	pthread_mutex_lock(&w->lock);
+	d->next = w->disposals;
+	w->disposals = d;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
 bool worker_hold(struct worker *w)
 {
 	pthread_mutex_lock(&w->lock);
@@ -268,6 +306,7 @@ void worker_free(struct worker *w)
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	run_disposals(w->disposals); /* those the thread had not reached */
 	free_list(freed);
 	free_list(w->finished);
 	pthread_cond_destroy(&w->wake);

@@ -63,6 +63,12 @@ void worker_cancel(struct worker *w, enum job_tag tag);
 /* UI thread: calls done() of every finished job; returns the OR of their reaction flags. */
 int worker_poll(struct worker *w, struct app *app);
 /*
+ * Calls fn(ctx) on the worker thread, before the next job starts (even while held): for a free()
+ * of a large context that touches only its own memory, which would cost the UI thread the
+ * unmapping of its pages. worker_free() calls those still waiting.
+ */
+void worker_dispose(struct worker *w, void (*fn)(void *ctx), void *ctx);
+/*
  * Holds the worker: from now until worker_release() no queued job starts (jobs can still be
  * submitted). Returns true while a job that started before is still running, false when none
  * is: then nothing on the worker reads the study until the release, and the UI thread may

@@ -5,12 +5,14 @@
  * And the TUI's deferred derivation: a study opened with STUDY_DEFER_DERIVE, derived by a job
  * while this thread reads what the first screen reads (labels, ids), gives the same arrays as
  * study_open (run it under TSan too: the arrays are read only after worker_poll's done()).
+ * And worker_dispose: a free() run on the worker thread, held or not, before the next job.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,77 @@ static void test_hold_running(void **state)
 	worker_release(w);
 	assert_true(wait_for(&b.finished));
 	worker_free(w);
+}
+
+struct disposed {
+	atomic_int ran;  /* how many times */
+	atomic_int when; /* the order, among the disposals and jobs of a test */
+	pthread_t thread;
+};
+
+static atomic_int order;
+
+static void dispose_fn(void *ctx)
+{
+	struct disposed *d = ctx;
+	d->thread = pthread_self();
+	atomic_store(&d->when, atomic_fetch_add(&order, 1) + 1);
+	atomic_fetch_add(&d->ran, 1);
+}
+
+static int order_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
+{
+	(void)prog;
+	(void)err;
+	struct disposed *d = ctx;
+	atomic_store(&d->when, atomic_fetch_add(&order, 1) + 1);
+	atomic_fetch_add(&d->ran, 1);
+	return 0;
+}
+
+static void test_dispose(void **state)
+{
+	(void)state;
+	atomic_store(&order, 0);
+	struct worker *w = worker_new();
+	/* held, with a job queued: the disposal runs on the worker thread, and the job does not */
+	static struct disposed d1, job;
+	assert_false(worker_hold(w));
+	struct job j = {.tag = JOB_OTHER, .ctx = &job, .run = order_run};
+	worker_submit(w, &j);
+	worker_dispose(w, dispose_fn, &d1);
+	assert_true(wait_for(&d1.ran));
+	assert_false(pthread_equal(d1.thread, pthread_self()));
+	sleep_ms(100);
+	assert_int_equal(atomic_load(&job.ran), 0);
+	worker_release(w);
+	assert_true(wait_for(&job.ran));
+	assert_int_equal(atomic_load(&d1.when), 1);
+	assert_int_equal(atomic_load(&job.when), 2);
+	/* one that waits behind a running job runs before the job queued after it */
+	static struct flag_job f;
+	static struct disposed d2, next;
+	struct job jf = {.tag = JOB_NEURONS, .ctx = &f, .run = flag_run};
+	struct job jn = {.tag = JOB_VIEW, .ctx = &next, .run = order_run};
+	worker_submit(w, &jf);
+	assert_true(wait_for(&f.started));
+	worker_submit(w, &jn);
+	worker_dispose(w, dispose_fn, &d2);
+	atomic_store(&f.go, true);
+	assert_true(wait_for(&next.ran));
+	assert_int_equal(atomic_load(&d2.ran), 1);
+	assert_true(atomic_load(&d2.when) < atomic_load(&next.when));
+	/* those still waiting when the worker is freed run then, once each */
+	static struct flag_job g;
+	static struct disposed d3;
+	struct job jg = {.tag = JOB_NEURONS, .ctx = &g, .run = flag_run};
+	worker_submit(w, &jg);
+	assert_true(wait_for(&g.started));
+	worker_dispose(w, dispose_fn, &d3);
+	worker_free(w); /* cancels g, which ends; d3 runs on the worker or here */
+	assert_int_equal(atomic_load(&d3.ran), 1);
+	assert_int_equal(atomic_load(&d1.ran), 1);
+	assert_int_equal(atomic_load(&d2.ran), 1);
 }
 
 static int derive_run(void *ctx, struct nn_progress *prog, struct nn_err *err)
@@ -190,9 +263,8 @@ static void test_derive_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_hold_idle),
-	    cmocka_unit_test(test_hold_running),
-	    cmocka_unit_test(test_derive_on_worker),
+	    cmocka_unit_test(test_hold_idle),      cmocka_unit_test(test_hold_running),
+	    cmocka_unit_test(test_dispose),        cmocka_unit_test(test_derive_on_worker),
 	    cmocka_unit_test(test_derive_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
