@@ -252,12 +252,14 @@ double metrics_binom_test(int64_t k, int64_t n)
 	int64_t m = k < n - k ? k : n - k;
 	if (2 * m == n)
 		return 1.0;
-	/* two-sided: twice the lower tail up to m; terms shrink as j falls below m < n/2 */
+	/* two-sided: twice the lower tail up to m; terms shrink as j falls below m < n/2, so the
+	 * sum stops once they no longer count, or are 0 (a far tail underflows at once: without
+	 * the equality it would take every term down to 0, m pmf calls, 100,000s for a report) */
 	double sum = 0;
 	for (int64_t j = m; j >= 0; j--) {
 		double t = metrics_binom_pmf(j, n, 0.5);
 		sum += t;
-		if (t < sum * 1e-17)
+		if (t <= sum * 1e-17)
 			break;
 	}
 	double p = 2 * sum;

@@ -38,6 +38,9 @@ static void test_binom_test_scipy(void **state)
 	assert_rel(metrics_binom_test(0, 0), 1.0, 0);
 	/* far tails underflow to 0, as SciPy's do */
 	assert_true(metrics_binom_test(480000, 1000000) < 1e-300);
+	/* and a tail that underflows at its first term ends there: this took 10^9 pmf calls */
+	assert_true(metrics_binom_test(1000000000, 4000000000) == 0.0);
+	assert_true(metrics_binom_test(3000000000, 4000000000) == 0.0);
 }
 
 /* scipy.stats.binom.pmf values. */
