@@ -22,6 +22,13 @@
 struct outfile {
 	char *target, *tmp;
 	FILE *f; /* write here between outfile_open and outfile_finish */
+	/*
+	 * Set after outfile_open for a cache entry that its reader checks in full (a checksum over
+	 * every byte): neither the file nor its directory is fsync'd, so a crash may leave it
+	 * empty or torn under its name, which the reader refuses and the writer recomputes; the
+	 * rename still keeps a reader from seeing a part of it while it is written.
+	 */
+	bool no_sync;
 };
 
 /*
@@ -30,13 +37,15 @@ struct outfile {
  * set.
  */
 int outfile_open(struct outfile *a, const char *target, unsigned mode, struct nn_err *err);
-/* Flushes, fsyncs and closes the temporary; returns 0 or -1 with err set (a write error too). */
+/* Flushes, fsyncs (unless no_sync) and closes the temporary; returns 0 or -1 with err set (a
+ * write error too). */
 int outfile_finish(struct outfile *a, struct nn_err *err);
 /*
  * Puts the finished temporary in place: with replace, over whatever regular file is there;
  * without, only where nothing is (link(), so a file that appeared since is not lost; where the
  * file system has no hard links, a rename after a fresh check): then err says "exists" and *exists
- * (may be NULL) is set. Then fsyncs the directory. Returns 0 or -1 with err set.
+ * (may be NULL) is set. Then fsyncs the directory (unless no_sync). Returns 0 or -1 with err
+ * set.
  */
 int outfile_commit(struct outfile *a, bool replace, bool *exists, struct nn_err *err);
 void outfile_discard(struct outfile *a);

@@ -426,6 +426,7 @@ int derive_cache_store(const char *dir, const char *key, const struct study *s,
 		XXH3_freeState(st);
 		return -1;
 	}
+	out.no_sync = true; /* checked in full on read: a torn entry is only recomputed */
 	uint8_t head[DCACHE_HEAD];
 	make_head(head, klen, n, c, m);
 	emit(out.f, head, sizeof head, st);

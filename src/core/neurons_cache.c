@@ -343,6 +343,7 @@ int neurons_cache_store(const char *dir, const char *key, const struct neuron_st
 		outfile_discard(&out);
 		return -1;
 	}
+	out.no_sync = true; /* checked in full on read: a torn entry is only recomputed */
 	uint8_t *buf;
 	size_t len;
 	neurons_cache_encode(st, key, &buf, &len);

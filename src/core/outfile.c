@@ -48,7 +48,7 @@ int outfile_open(struct outfile *a, const char *target, unsigned mode, struct nn
 int outfile_finish(struct outfile *a, struct nn_err *err)
 {
 	int rc = 0;
-	if (fflush(a->f) != 0 || ferror(a->f) || fsync(fileno(a->f)) < 0)
+	if (fflush(a->f) != 0 || ferror(a->f) || (!a->no_sync && fsync(fileno(a->f)) < 0))
 		rc = nn_err_set(err, "%s: %s", a->target, strerror(errno));
 	if (fclose(a->f) != 0 && rc == 0)
 		rc = nn_err_set(err, "%s: %s", a->target, strerror(errno));
@@ -85,7 +85,7 @@ int outfile_commit(struct outfile *a, bool replace, bool *exists, struct nn_err 
 	}
 	free(a->tmp);
 	a->tmp = NULL;
-	if (fsync_dir_of(a->target) < 0)
+	if (!a->no_sync && fsync_dir_of(a->target) < 0)
 		return nn_err_set(err, "%s: cannot sync its directory: %s", a->target,
 		                  strerror(errno));
 	return 0;

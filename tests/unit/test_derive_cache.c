@@ -413,6 +413,56 @@ static void test_damage_is_a_miss(void **state)
 	study_free(ref);
 }
 
+/*
+ * What a crash can leave of an entry written without fsync (outfile's no_sync): the file under
+ * its name but empty, zeros at its full length, or its first half with zeros after. Each is a
+ * miss, derived again exactly, and written back good.
+ */
+static void test_torn_by_a_crash_is_a_miss(void **state)
+{
+	(void)state;
+	clear_cache();
+	struct study *ref = open_uncached();
+	for (int how = 0; how < 3; how++) {
+		study_free(open_study()); /* fills the cache */
+		DIR *d = opendir(cache_root);
+		assert_non_null(d);
+		int torn = 0;
+		for (struct dirent *e; (e = readdir(d));) {
+			if (!strstr(e->d_name, ".ndv"))
+				continue;
+			char path[1200];
+			snprintf(path, sizeof path, "%s/%s", cache_root, e->d_name);
+			int fd = open(path, O_RDWR);
+			assert_true(fd >= 0);
+			struct stat st;
+			assert_int_equal(fstat(fd, &st), 0);
+			if (how == 0) {
+				assert_int_equal(ftruncate(fd, 0), 0);
+			} else {
+				off_t from = how == 1 ? 0 : st.st_size / 2;
+				size_t len = (size_t)(st.st_size - from);
+				uint8_t *zeros = calloc(len, 1);
+				assert_int_equal(pwrite(fd, zeros, len, from), (ssize_t)len);
+				free(zeros);
+			}
+			close(fd);
+			torn++;
+		}
+		closedir(d);
+		assert_int_equal(torn, 3);
+		struct study *s = open_study();
+		assert_cached(s, false);
+		assert_same(ref, s);
+		study_free(s);
+		s = open_study();
+		assert_cached(s, true);
+		assert_same(ref, s);
+		study_free(s);
+	}
+	study_free(ref);
+}
+
 static void test_changed_labels_are_a_miss(void **state)
 {
 	(void)state;
@@ -557,6 +607,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hit_is_exact),
 	    cmocka_unit_test(test_damage_is_a_miss),
+	    cmocka_unit_test(test_torn_by_a_crash_is_a_miss),
 	    cmocka_unit_test(test_corrupt_anywhere_is_a_miss),
 	    cmocka_unit_test(test_forged_values_are_a_miss),
 	    cmocka_unit_test(test_mapped_file_replaced),
