@@ -26,18 +26,21 @@ HDF5_PKG   := $(shell $(PKG_CONFIG) --exists hdf5-serial 2>/dev/null && echo hdf
 # dlopen is in libc since glibc 2.34; older ones need -ldl
 DL_LIBS    := $(shell printf '\043include <dlfcn.h>\nint main(void) { return !dlopen(0, 0); }\n' | \
 	$(CC) -x c -o /dev/null - 2>/dev/null || echo -ldl)
-PKGS        = ncursesw libsixel openblas lapacke inih jansson libpng zlib libxxhash
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) libzip $(HDF5_PKG) 2>/dev/null)
+PKGS        = ncursesw libsixel inih jansson libpng zlib libxxhash
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) openblas lapacke libzip $(HDF5_PKG) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lcsv $(DL_LIBS)
 
 # libhdf5 and libzip are not linked (with what they pull in, 34 libraries that cost every command
 # ~9 ms of CPU at start-up): h5.c and npz.c dlopen them when a study first needs them
 # (include/nncmp/dynlib.h), by the SONAME of the library that pkg-config's -L and -l flags would
 # link, found in those -L directories, then in the compiler's. HDF5_LIBS links libhdf5 into
-# test_guard and fuzz_h5 only.
+# test_guard and fuzz_h5 only. OpenBLAS and LAPACKE likewise (with libgfortran and LAPACK, about
+# 4 ms of every command's start-up): linalg.c loads them on the first product.
 READELF    ?= readelf
 HDF5_LIBS  := $(shell $(PKG_CONFIG) --libs $(HDF5_PKG) 2>/dev/null)
 ZIP_LIBS   := $(shell $(PKG_CONFIG) --libs libzip 2>/dev/null)
+BLAS_LIBS  := $(shell $(PKG_CONFIG) --libs openblas 2>/dev/null)
+LAPACKE_LIBS := $(shell $(PKG_CONFIG) --libs lapacke 2>/dev/null)
 CC_LIBDIRS := $(shell $(CC) -print-search-dirs 2>/dev/null | sed -n 's/^libraries: =//p' | tr : ' ')
 soname      = $(shell for d in $(patsubst -L%,%,$(filter -L%,$(1))) $(CC_LIBDIRS); do \
 	f=$$d/lib$(patsubst -l%,%,$(firstword $(filter -l%,$(1)))).so; \
@@ -45,7 +48,10 @@ soname      = $(shell for d in $(patsubst -L%,%,$(filter -L%,$(1))) $(CC_LIBDIRS
 	done)
 HDF5_SONAME := $(call soname,$(HDF5_LIBS))
 ZIP_SONAME  := $(call soname,$(ZIP_LIBS))
-DYN_CFLAGS   = -DNNCMP_HDF5_SONAME='"$(HDF5_SONAME)"' -DNNCMP_ZIP_SONAME='"$(ZIP_SONAME)"'
+BLAS_SONAME := $(call soname,$(BLAS_LIBS))
+LAPACKE_SONAME := $(call soname,$(LAPACKE_LIBS))
+DYN_CFLAGS   = -DNNCMP_HDF5_SONAME='"$(HDF5_SONAME)"' -DNNCMP_ZIP_SONAME='"$(ZIP_SONAME)"' \
+	       -DNNCMP_BLAS_SONAME='"$(BLAS_SONAME)"' -DNNCMP_LAPACKE_SONAME='"$(LAPACKE_SONAME)"'
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
 TEST_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
@@ -114,12 +120,15 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBGFX) $(LIBCORE)
 # test_guard asks libhdf5 itself whether this process holds any of its objects.
 $(BUILD)/tests/test_guard: LIBS += $(HDF5_LIBS)
 
-# test_dynlib links h5.c and npz.c built with sonames that do not exist (before the core, so that
-# they stand in for its h5.o and npz.o), and so does $(BUILD)/tests/nncmp-absent (for
-# tests/cli/lazylibs.sh): a study that needs either library then fails with a message.
+# test_dynlib links h5.c, npz.c and linalg.c built with sonames that do not exist (before the
+# core, so that they stand in for its objects), and so does $(BUILD)/tests/nncmp-absent (for
+# tests/cli/lazylibs.sh): a study that needs libhdf5 or libzip, or a product, then fails with a
+# message.
 DYN_ABSENT = -DNNCMP_HDF5_SONAME='"libnncmp-absent-hdf5.so.0"' \
-	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"'
-ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o
+	     -DNNCMP_ZIP_SONAME='"libnncmp-absent-zip.so.0"' \
+	     -DNNCMP_BLAS_SONAME='"libnncmp-absent-blas.so.0"' \
+	     -DNNCMP_LAPACKE_SONAME='"libnncmp-absent-lapacke.so.0"'
+ABSENT_OBJ = $(BUILD)/tests/absent/h5.o $(BUILD)/tests/absent/npz.o $(BUILD)/tests/absent/linalg.o
 $(ABSENT_OBJ): DYN_CFLAGS = $(DYN_ABSENT)
 $(ABSENT_OBJ): $(BUILD)/tests/absent/%.o: src/core/%.c
 	@mkdir -p $(@D)

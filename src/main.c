@@ -1,6 +1,4 @@
 /* main.c — dispatches to a subcommand. */
-#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
-#include <sched.h>
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -289,64 +287,6 @@ static int take_colour(int argc, char **argv, enum colour_when *when)
 }
 
 /*
- * OpenBLAS starts its thread pool when the library loads, one thread per CPU it may run on unless
- * OPENBLAS_NUM_THREADS (or GOTO_NUM_THREADS, OMP_NUM_THREADS) says otherwise, and the pool spins
- * for about 0.1 s: on a 2-CPU machine that took a fifth of a short command's time (0.89 s against
- * 0.66 s to open the 1M-instance bench study). The variable cannot be set from here in time (the
- * library's constructor runs before main, and libc's environment is not yet set up when
- * .preinit_array runs), and re-executing with it set paid the dynamic loading twice. So when the
- * user has not chosen a size, the process runs on one CPU while the libraries load, which sizes
- * OpenBLAS's pool to one, and main() restores the CPUs first thing; commands that multiply
- * matrices raise the pool with linalg_init(). These run before libc is initialised: only system
- * calls and plain loops.
- */
-static cpu_set_t blas_cpus; /* the CPUs the process may run on */
-static bool blas_narrowed;  /* set to one of them while the libraries loaded */
-
-static bool env_has(char **envp, const char *name)
-{
-	for (; envp && *envp; envp++) {
-		size_t k = 0;
-		while (name[k] && (*envp)[k] == name[k])
-			k++;
-		if (!name[k] && (*envp)[k] == '=')
-			return true;
-	}
-	return false;
-}
-
-static void blas_pool_small(int argc, char **argv, char **envp)
-{
-	(void)argc;
-	(void)argv;
-	if (env_has(envp, "OPENBLAS_NUM_THREADS") || env_has(envp, "GOTO_NUM_THREADS") ||
-	    env_has(envp, "OMP_NUM_THREADS"))
-		return;
-	if (sched_getaffinity(0, sizeof blas_cpus, &blas_cpus) != 0 || CPU_COUNT(&blas_cpus) < 2)
-		return;
-	cpu_set_t one;
-	CPU_ZERO(&one);
-	for (int c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &blas_cpus)) {
-			CPU_SET(c, &one);
-			break;
-		}
-	blas_narrowed = sched_setaffinity(0, sizeof one, &one) == 0;
-}
-
-/* Runs blas_pool_small before any shared library's constructor (ELF's preinit array). */
-__attribute__((section(".preinit_array"),
-               used)) static void (*const blas_pool_hook)(int, char **, char **) = blas_pool_small;
-
-/* Gives the process back every CPU it had (before any thread starts). */
-static void blas_pool_restore(void)
-{
-	if (blas_narrowed)
-		sched_setaffinity(0, sizeof blas_cpus, &blas_cpus);
-	blas_narrowed = false;
-}
-
-/*
  * Takes --no-journal out of argv (every command accepts it; options after "--" are left alone),
  * so that the subcommands' parsers need not know it. Returns the new argc.
  */
@@ -369,7 +309,6 @@ static int take_no_journal(int argc, char **argv, bool *no_journal)
 
 int main(int argc, char **argv)
 {
-	blas_pool_restore();
 	fault_install(); /* a matrix truncated under us: an error, not a crash */
 	setlocale(LC_ALL, "");
 	bool no_journal = false;

@@ -2,6 +2,12 @@
  * linalg.h — the thin wrapper around BLAS and LAPACK (OpenBLAS, LAPACKE). No other module includes
  * cblas.h or lapacke.h; everything dense goes through these few calls.
  *
+ * The libraries are not linked but loaded on the first call (dynlib.h): with what they pull in
+ * (libgfortran, LAPACK, libquadmath) their loading and relocation cost every command about 4 ms
+ * at start-up, and most commands never multiply a matrix. A call that cannot load them ends the
+ * process with the one-line reason and exit status 2; the TUI loads them at open instead
+ * (linalg_load), on its worker, so as to say it before its screen is up.
+ *
  * Threads: linalg_init(threads) sets OpenBLAS's thread count once, before the work starts (the
  * CLI with the number of online CPUs, the TUI with fewer, leaving room for its own threads).
  *
@@ -22,10 +28,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "nncmp/util.h"
+
+/* Loads the libraries now, if not yet: 0, or -1 with err "linear algebra: libopenblas
+ * (SONAME) could not be loaded: REASON". Thread-safe. */
+int linalg_load(struct nn_err *err);
 /*
- * Sets the number of BLAS threads. threads <= 0 means the default: OPENBLAS_NUM_THREADS when the
- * user set it in the environment, else the number of online CPUs. May be called again (it waits
- * for a running call to finish), but is meant to be called once.
+ * Sets the number of BLAS threads (at the load, when they are not loaded yet; until then, and
+ * without a call, the pool has OPENBLAS_NUM_THREADS threads, else one). threads <= 0 means the
+ * default: OPENBLAS_NUM_THREADS when the user set it in the environment, else the number of
+ * online CPUs. May be called again (it waits for a running call to finish), but is meant to be
+ * called once.
  */
 void linalg_init(int threads);
 /* The number of threads BLAS uses now. */

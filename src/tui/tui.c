@@ -26,6 +26,7 @@
 #include "nncmp/fault.h"
 #include "nncmp/filter.h"
 #include "nncmp/journal.h"
+#include "nncmp/linalg.h"
 #include "nncmp/text.h"
 #include "gfx.h"
 #include "trace.h"
@@ -816,7 +817,9 @@ static int derive_job_run(void *ctx, struct nn_progress *prog, struct nn_err *er
 		journal_decisions(dj->j, &n_dec);
 	if (n_dec > 0)
 		journal_prepare_apply(dj->j); /* triage_attach applies it, on the UI thread */
-	return 0;
+	/* BLAS and LAPACK now, so that a view's product never has to end the TUI from a worker
+	 * (linalg.h): a missing library is said at open, as bad probabilities are */
+	return linalg_load(err);
 }
 
 static void derive_job_free(void *ctx)
@@ -922,6 +925,11 @@ static int screen_init(struct app *app, const char *theme, const char *graphics)
 			return 0;
 		}
 		app->derived = true;
+	}
+	struct nn_err lerr = {{0}};
+	if (linalg_load(&lerr) < 0) { /* as the derivation job does (derive_job_run) */
+		app->fatal = xstrdup(lerr.msg);
+		return 0;
 	}
 	react(app, app_ready(app) | RELAYOUT);
 	return 0;

@@ -1,13 +1,15 @@
 #!/bin/sh
-# tests/cli/lazylibs.sh NNCMP — libhdf5 and libzip are loaded only when a study needs them
-# (include/nncmp/dynlib.h): the binary has neither as DT_NEEDED, the dynamic loader does not load
-# them for --version or for a study of npy files, and loads them for a study with .h5 and .npz
-# files, which then reads exactly as the same arrays written as .npy do (report and neuron
-# statistics, a chunked HDF5 layer read in blocks by its forked child). The oracles: readelf,
-# the loader's own LD_DEBUG=files trace, the npy study, and NumPy's accuracies. With
-# NNCMP_ABSENT=build/tests/nncmp-absent (a build whose sonames do not exist: make unit), a study
-# that needs either library exits 2 with one line naming the file and the library, and an npy
-# study still opens. Runs from the top of the tree; needs /usr/bin/python3 with h5py.
+# tests/cli/lazylibs.sh NNCMP — libhdf5 and libzip are loaded only when a study needs them, and
+# OpenBLAS and LAPACKE only for a product (include/nncmp/dynlib.h, linalg.h): the binary has
+# none of them as DT_NEEDED, the dynamic loader does not load them for --version or for the
+# report of a study of npy files, loads libhdf5 and libzip for a study with .h5 and .npz files,
+# which then reads exactly as the same arrays written as .npy do (report and neuron statistics,
+# a chunked HDF5 layer read in blocks by its forked child), and OpenBLAS and LAPACKE for a
+# correspondence or a PCA. The oracles: readelf, the loader's own LD_DEBUG=files trace, the npy
+# study, and NumPy's accuracies. With NNCMP_ABSENT=build/tests/nncmp-absent (a build whose
+# sonames do not exist: make unit), a study that needs libhdf5 or libzip exits 2 with one line
+# naming the file and the library, a product with one line naming OpenBLAS, and an npy study's
+# report still works. Runs from the top of the tree; needs /usr/bin/python3 with h5py.
 set -u
 NNCMP=${1:-./nncmp}
 case $NNCMP in /*) ;; *) NNCMP=$(pwd)/$NNCMP ;; esac
@@ -38,8 +40,13 @@ loaded() {
 libs=$(loaded --version)
 if [ -z "$libs" ]; then
 	bad "LD_DEBUG=files traced nothing for --version"
-elif printf '%s\n' "$libs" | grep -Ei 'hdf5|libzip|curl|krb5'; then
-	bad "--version loads libhdf5, libzip or their dependencies (above)"
+elif printf '%s\n' "$libs" | grep -Ei 'hdf5|libzip|curl|krb5|openblas|lapack|gfortran'; then
+	bad "--version loads libhdf5, libzip, OpenBLAS, LAPACKE or their dependencies (above)"
+else
+	ok
+fi
+if printf '%s\n' "$needed" | grep -Ei 'openblas|lapack|blas'; then
+	bad "the binary links OpenBLAS or LAPACKE (DT_NEEDED above)"
 else
 	ok
 fi
@@ -81,11 +88,23 @@ json.dump(acc, open(f"{t}/acc.json", "w"))
 PY
 
 libs=$(loaded --no-journal report "$TMP/npy/s" --json)
-if printf '%s\n' "$libs" | grep -Ei 'hdf5|libzip'; then
-	bad "a study of npy files loads libhdf5 or libzip (above)"
+if printf '%s\n' "$libs" | grep -Ei 'hdf5|libzip|openblas|lapack'; then
+	bad "report of a study of npy files loads libhdf5, libzip, OpenBLAS or LAPACKE (above)"
 else
 	ok
 fi
+# a product (the correspondence, a PCA) loads OpenBLAS and LAPACKE, and the two agree: a layer's
+# correspondence with itself is CKA 1 and every neuron's best match r = 1
+for cmd in "similarity $TMP/npy/s --model a --layer fc --cka" "project $TMP/npy/s --model a --layer fc"; do
+	# shellcheck disable=SC2086 # the words of cmd
+	libs=$(loaded --no-journal $cmd)
+	for want in openblas lapacke; do
+		if printf '%s\n' "$libs" | grep -qi "$want"; then ok; else
+			bad "$cmd does not load $want"
+		fi
+	done
+done
+expect 0 "linear CKA: 1.0000" -- "$NNCMP" --no-journal similarity "$TMP/npy/s" --model a --layer fc --cka
 libs=$(loaded --no-journal report "$TMP/lib/s" --json)
 for want in hdf5 libzip; do
 	if printf '%s\n' "$libs" | grep -qi "$want"; then ok; else
@@ -132,6 +151,10 @@ if [ -n "${NNCMP_ABSENT:-}" ]; then
 	expect 2 "models/c/probs.npz: libzip (libnncmp-absent-zip.so.0) could not be loaded" -- \
 		"$NNCMP_ABSENT" --no-journal report "$TMP/lib/s"
 	expect 0 "4 models" -- "$NNCMP_ABSENT" --no-journal report "$TMP/npy/s"
+	expect 2 "linear algebra: libopenblas (libnncmp-absent-blas.so.0) could not be loaded" -- \
+		"$NNCMP_ABSENT" --no-journal similarity "$TMP/npy/s" --model a --layer fc --cka
+	n=$("$NNCMP_ABSENT" --no-journal project "$TMP/npy/s" --model a --layer fc 2>&1 | wc -l)
+	[ "$n" = 1 ] && ok || bad "the OpenBLAS load failure takes $n lines, want 1"
 fi
 
 echo "lazylibs: $pass passed, $fail failed"
