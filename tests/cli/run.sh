@@ -647,27 +647,42 @@ expect 2 "modules[0] (c): stride must be 2 positive integers, as many as the ker
 	"$NNCMP" patches "$RS" --model cnn --layer conv1 --channel 2
 rm -rf "$RS"
 
-# OpenBLAS's pool: without OPENBLAS_NUM_THREADS no thread starts as the libraries load (main.c
-# runs them on one CPU, which sizes the pool to one) and main gives every CPU back; with the
-# variable set, the pool is the user's. Needs strace and two CPUs.
+# OpenBLAS's pool: it is loaded on the first product (linalg.c), not for a report; without
+# OPENBLAS_NUM_THREADS the loading thread runs on one CPU while it loads, which sizes the pool to
+# one (no thread starts then), and gets every CPU back after; with the variable set, the pool is
+# the user's. Needs strace and two CPUs.
 if command -v strace >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	trace() { env "$@" strace -f -e trace=clone,clone3,sched_getaffinity,sched_setaffinity \
-		"$NNCMP" report $DIGITS 2>&1 >/dev/null | grep -v '^+++\|^---'; }
-	t=$(trace -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS)
-	all=$(printf '%s\n' "$t" | sed -n '1s/^sched_getaffinity(0, [0-9]*, \(\[[0-9 ]*\]\)).*/\1/p')
-	last=$(printf '%s\n' "$t" | sed -n 's/^sched_setaffinity(0, [0-9]*, \(\[[0-9 ]*\]\)).*/\1/p' | tail -1)
-	# threads nncmp starts itself after main gave the CPUs back (cache reads) do not count
-	if printf '%s\n' "$t" | sed '/^sched_setaffinity(0, [0-9]*, \[[0-9 ]*[0-9] [0-9][0-9 ]*\])/q' |
-		grep -q CLONE_THREAD; then
-		bad "a thread started while the libraries loaded, OPENBLAS_NUM_THREADS unset: $t"
-	elif [ -z "$all" ] || [ "$last" != "$all" ]; then
-		bad "the CPUs were not given back (first $all, last set $last): $t"
-	else
-		ok
-	fi
-	t=$(trace OPENBLAS_NUM_THREADS=2)
+	trace() {
+		cmd=$1
+		shift
+		# shellcheck disable=SC2086 # the words of cmd
+		env "$@" strace -f -e trace=clone,clone3,sched_getaffinity,sched_setaffinity \
+			"$NNCMP" $cmd 2>&1 >/dev/null | grep -v '^+++\|^---' | sed 's/^\[pid *[0-9]*\] //'
+	}
+	# the CPUs before the narrowing (one CPU), whether a thread started until they were given
+	# back, and whether they were: "ALL THREAD RESTORED"
+	window() {
+		awk '/^sched_getaffinity\(0, [0-9]+, \[/ { if (!st) { g = $0; sub(/.*\[/, "", g); sub(/\].*/, "", g) } }
+		/^sched_setaffinity\(0, [0-9]+, \[[0-9]+\]\)/ { if (!st) { st = 1; all = g; next } }
+		st == 1 && /CLONE_THREAD/ { th = 1 }
+		st == 1 && /^sched_setaffinity/ { l = $0; sub(/.*\[/, "", l); sub(/\].*/, "", l); if (l == all) st = 2 }
+		END { printf "[%s] %d %d\n", all, th, st == 2 }'
+	}
+	prod="similarity $DIGITS --model cnn --layer fc1"
+	t=$(trace "$prod" -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS)
+	w=$(printf '%s\n' "$t" | window)
+	case $w in
+	"[] "*) bad "a product did not narrow the CPUs while OpenBLAS loaded: $t" ;;
+	*" 1 "*) bad "a thread started while OpenBLAS loaded, OPENBLAS_NUM_THREADS unset ($w): $t" ;;
+	*" 0") bad "the CPUs were not given back after OpenBLAS loaded ($w): $t" ;;
+	*) ok ;;
+	esac
+	t=$(trace "$prod" OPENBLAS_NUM_THREADS=2)
 	printf '%s\n' "$t" | grep -q CLONE_THREAD && ! printf '%s\n' "$t" | grep -q sched_setaffinity &&
 		ok || bad "OPENBLAS_NUM_THREADS=2: the user's pool of two did not start: $t"
+	t=$(trace "report $DIGITS" -u OPENBLAS_NUM_THREADS -u GOTO_NUM_THREADS -u OMP_NUM_THREADS)
+	printf '%s\n' "$t" | grep -q sched_setaffinity &&
+		bad "report narrowed the CPUs (OpenBLAS loaded for it?): $t" || ok
 fi
 
 echo "cli: $pass passed, $fail failed"
