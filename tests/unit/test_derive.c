@@ -44,8 +44,9 @@ typedef int (*row_f32_fn)(const float *, size_t, int32_t, int32_t *, double *, d
  * every tenth repetition are scaled to sum near the tolerance's edge. */
 static void check_fast_path(row_f32_fn fast_fn)
 {
-	static const size_t sizes[] = {1,  2,  3,  4,  5,  7,  8,  9,  10,
-	                               15, 16, 17, 23, 24, 25, 33, 99, 100};
+	/* below, at and past one, two and more blocks of eight, with and without a tail */
+	static const size_t sizes[] = {1,  2,  3,  4,  5,  7,  8,  9,  10, 15, 16, 17, 23, 24,
+	                               25, 31, 32, 33, 40, 41, 47, 48, 49, 64, 65, 99, 100};
 	struct rng r;
 	rng_seed(&r, 20261123);
 	float row[100];
