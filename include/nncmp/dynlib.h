@@ -36,6 +36,10 @@ struct dynlib {
 	const char *what; /* for messages: "libhdf5" */
 	const struct dynlib_sym *syms;
 	size_t nsyms;
+	/* its symbols serve the libraries loaded after it (RTLD_GLOBAL): OpenBLAS's LAPACK for
+	 * LAPACKE's calls, as when it was linked, rather than whichever liblapack.so.3 is installed
+	 */
+	bool global;
 	bool tried, ok;
 	char why[NN_ERR_MAX / 2]; /* dlerror() of a failed load */
 };

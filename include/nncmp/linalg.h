@@ -34,11 +34,11 @@
  * (SONAME) could not be loaded: REASON". Thread-safe. */
 int linalg_load(struct nn_err *err);
 /*
- * Sets the number of BLAS threads (at the load, when they are not loaded yet; until then, and
- * without a call, the pool has OPENBLAS_NUM_THREADS threads, else one). threads <= 0 means the
- * default: OPENBLAS_NUM_THREADS when the user set it in the environment, else the number of
- * online CPUs. May be called again (it waits for a running call to finish), but is meant to be
- * called once.
+ * Sets the number of BLAS threads (at the load, when they are not loaded yet; without a call
+ * the pool has what OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS or OMP_NUM_THREADS says, else one
+ * thread). threads <= 0 means the default: OPENBLAS_NUM_THREADS when the user set it in the
+ * environment, else the number of online CPUs. May be called again (it waits for a running call to
+ * finish), but is meant to be called once.
  */
 void linalg_init(int threads);
 /* The number of threads BLAS uses now. */

@@ -29,7 +29,7 @@ static void register_fork_handlers(void)
 static bool load_locked(struct dynlib *lib)
 {
 	dlerror();
-	void *h = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	void *h = dlopen(lib->soname, RTLD_NOW | (lib->global ? RTLD_GLOBAL : RTLD_LOCAL));
 	if (!h) {
 		const char *e = dlerror();
 		snprintf(lib->why, sizeof lib->why, "%s", e ? e : "dlopen failed");

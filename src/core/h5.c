@@ -48,8 +48,10 @@ static struct {
 } h5lib;
 #define H5_SYM(s) {#s, &h5lib.s},
 static const struct dynlib_sym h5_syms[] = {H5_SYMS(H5_SYM)};
-static struct dynlib h5_dynlib = {
-    NNCMP_HDF5_SONAME, "libhdf5", h5_syms, sizeof h5_syms / sizeof h5_syms[0], false, false, ""};
+static struct dynlib h5_dynlib = {.soname = NNCMP_HDF5_SONAME,
+                                  .what = "libhdf5",
+                                  .syms = h5_syms,
+                                  .nsyms = sizeof h5_syms / sizeof h5_syms[0]};
 #undef H5F_ACC_RDONLY
 #undef H5P_FILE_ACCESS
 #undef H5P_DATASET_ACCESS

@@ -43,7 +43,8 @@ static const struct dynlib_sym lapacke_syms[] = {LAPACKE_SYMS(LAPACKE_SYM)};
 static struct dynlib blas_lib = {.soname = NNCMP_BLAS_SONAME,
                                  .what = "libopenblas",
                                  .syms = blas_syms,
-                                 .nsyms = sizeof blas_syms / sizeof blas_syms[0]};
+                                 .nsyms = sizeof blas_syms / sizeof blas_syms[0],
+                                 .global = true};
 static struct dynlib lapacke_lib = {.soname = NNCMP_LAPACKE_SONAME,
                                     .what = "liblapacke",
                                     .syms = lapacke_syms,
@@ -103,10 +104,10 @@ int linalg_load(struct nn_err *err)
 		narrowed = sched_setaffinity(0, sizeof one, &one) == 0;
 	}
 	int rc = dynlib_load(&blas_lib, "linear algebra", err);
+	if (rc == 0) /* narrowed too: what it loads may start a pool of its own */
+		rc = dynlib_load(&lapacke_lib, "linear algebra", err);
 	if (narrowed)
 		sched_setaffinity(0, sizeof all, &all);
-	if (rc == 0)
-		rc = dynlib_load(&lapacke_lib, "linear algebra", err);
 	if (rc == 0 && !atomic_load(&loaded)) {
 		apply_threads();
 		atomic_store(&loaded, true);
@@ -125,7 +126,8 @@ static void need(void)
 	struct nn_err err = {{0}};
 	if (linalg_load(&err) < 0) {
 		fprintf(stderr, "nncmp: %s\n", err.msg);
-		exit(2);
+		fflush(stderr);
+		_exit(2); /* from any thread, with nothing of the command's half done flushed */
 	}
 }
 

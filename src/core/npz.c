@@ -33,8 +33,10 @@ static struct {
 } ziplib;
 #define ZIP_SYM(s) {#s, &ziplib.s},
 static const struct dynlib_sym zip_syms[] = {ZIP_SYMS(ZIP_SYM)};
-static struct dynlib zip_dynlib = {
-    NNCMP_ZIP_SONAME, "libzip", zip_syms, sizeof zip_syms / sizeof zip_syms[0], false, false, ""};
+static struct dynlib zip_dynlib = {.soname = NNCMP_ZIP_SONAME,
+                                   .what = "libzip",
+                                   .syms = zip_syms,
+                                   .nsyms = sizeof zip_syms / sizeof zip_syms[0]};
 
 /* Deflate expands at most about 1032:1; a member that claims more is forged. */
 #define NPZ_MAX_RATIO 1100u

@@ -116,6 +116,11 @@ static size_t journal_lines(const struct journal *j)
 	return n * (size_t)2 + undone;
 }
 
+static void journal_close_ctx(void *j)
+{
+	journal_close(j);
+}
+
 /* Takes the journal for writing (the review needs it); false, with a message, when it cannot. */
 bool triage_writable(struct app *app)
 {
@@ -131,9 +136,16 @@ bool triage_writable(struct app *app)
 		tr->read_only = false;
 		return true;
 	}
-	/* our own shared lock would refuse the exclusive one: let go of it first */
+	/* our own shared lock would refuse the exclusive one: let go of it first. A reader holds
+	 * no file or lock once replayed (journal_open), only memory, which the job of a review
+	 * closed a moment ago may still be reading (review_compute): with a worker, that memory
+	 * is freed on it, after the job */
 	size_t before = journal_lines(tr->j);
-	journal_close(tr->j);
+	if (app->worker && tr->j)
+		worker_dispose(app->worker, journal_close_ctx, tr->j);
+	else
+		journal_close(tr->j);
+	tr->j = NULL;
 	struct nn_err err = {{0}};
 	struct journal *j = journal_open(app->s, true, &err);
 	if (!j) {

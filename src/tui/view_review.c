@@ -31,7 +31,9 @@ struct review {
 	 * The journal is not written while it computes: decisions and undo are this view's own
 	 * keys, which wait until it is ready, and the worker runs one job at a time, so an earlier
 	 * queue's job has ended before a later one takes keys; the journal is replaced only on the
-	 * UI thread before a job starts (triage_writable) and closed after the worker is freed.
+	 * UI thread (triage_writable), which leaves the old one to the worker to free once a job
+	 * still running (a queue closed while it ranked) has ended, and the last one is closed
+	 * after the worker is freed.
 	 */
 	struct journal *j; /* compute also prepares its first apply (journal_prepare_apply) */
 	const int32_t *j_labels;

@@ -1,7 +1,8 @@
 /*
  * test_dynlib.c — libraries loaded on first use (dynlib.h). The sonames the build found for
- * libhdf5 and libzip load and hold the functions h5.c and npz.c call. This binary links h5.c and
- * npz.c built with sonames that do not exist (Makefile: ABSENT_OBJ): opening an HDF5 file or an
+ * libhdf5, libzip, OpenBLAS and LAPACKE load and hold functions h5.c, npz.c and linalg.c call.
+ * This binary links h5.c, npz.c and linalg.c built with sonames that do not exist (Makefile:
+ * ABSENT_OBJ): opening an HDF5 file or an
  * npz archive, alone or as a study's file, is then an error that names the file and the library
  * (the same on a second try), while a study of npy files opens as usual.
  */
@@ -25,17 +26,29 @@ static void assert_prefix(const char *msg, const char *want)
 static void test_build_sonames(void **state)
 {
 	(void)state;
-	void *h5open = NULL, *h5fopen = NULL, *zipopen = NULL;
+	void *h5open = NULL, *h5fopen = NULL, *zipopen = NULL, *sgemm = NULL, *dsyevr = NULL;
 	const struct dynlib_sym hs[] = {{"H5open", &h5open}, {"H5Fopen", &h5fopen}};
 	const struct dynlib_sym zs[] = {{"zip_open_from_source", &zipopen}};
-	struct dynlib h5 = {NNCMP_HDF5_SONAME, "libhdf5", hs, 2, false, false, ""};
-	struct dynlib zip = {NNCMP_ZIP_SONAME, "libzip", zs, 1, false, false, ""};
+	const struct dynlib_sym bs[] = {{"cblas_sgemm", &sgemm}};
+	const struct dynlib_sym ls[] = {{"LAPACKE_dsyevr", &dsyevr}};
+	struct dynlib h5 = {.soname = NNCMP_HDF5_SONAME, .what = "libhdf5", .syms = hs, .nsyms = 2};
+	struct dynlib zip = {.soname = NNCMP_ZIP_SONAME, .what = "libzip", .syms = zs, .nsyms = 1};
+	struct dynlib blas = {.soname = NNCMP_BLAS_SONAME,
+	                      .what = "libopenblas",
+	                      .syms = bs,
+	                      .nsyms = 1,
+	                      .global = true};
+	struct dynlib lapacke = {
+	    .soname = NNCMP_LAPACKE_SONAME, .what = "liblapacke", .syms = ls, .nsyms = 1};
 	struct nn_err err = {{0}};
-	if (dynlib_load(&h5, "x.h5", &err) < 0 || dynlib_load(&zip, "x.npz", &err) < 0)
+	if (dynlib_load(&h5, "x.h5", &err) < 0 || dynlib_load(&zip, "x.npz", &err) < 0 ||
+	    dynlib_load(&blas, "x", &err) < 0 || dynlib_load(&lapacke, "x", &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_non_null(h5open);
 	assert_non_null(h5fopen);
 	assert_non_null(zipopen);
+	assert_non_null(sgemm);
+	assert_non_null(dsyevr);
 }
 
 static void test_missing_symbol(void **state)
@@ -45,8 +58,8 @@ static void test_missing_symbol(void **state)
 	void *none = NULL;
 	const struct dynlib_sym good[] = {{"cos", &cosine}};
 	const struct dynlib_sym bad[] = {{"cos", &cosine}, {"nncmp_no_such_symbol", &none}};
-	struct dynlib lg = {"libm.so.6", "libm", good, 1, false, false, ""};
-	struct dynlib lb = {"libm.so.6", "libm", bad, 2, false, false, ""};
+	struct dynlib lg = {.soname = "libm.so.6", .what = "libm", .syms = good, .nsyms = 1};
+	struct dynlib lb = {.soname = "libm.so.6", .what = "libm", .syms = bad, .nsyms = 2};
 	struct nn_err err = {{0}};
 	assert_int_equal(dynlib_load(&lg, "x", &err), 0);
 	assert_true(cosine(0.0) == 1.0);
