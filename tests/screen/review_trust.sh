@@ -235,6 +235,41 @@ expect "quit" "rc=0"
 [ "$(grep -c '"action":"remove"' "$J")" = 1 ] && ok "the journal holds that decision" ||
 	no "the journal does not hold the decision: $(tail -1 "$J")"
 
+echo "== the queue closed and opened again while its ranking waits to read a journal another holds"
+# each R reopens the journal another nncmp holds (read-only again); the first R's ranking sleeps
+# (NNCMP_TEST_REVIEW_DELAY_MS) until after the second R, then reads the journal it was given,
+# which must still be there (under ASan a use after free ends the TUI), and the second queue opens
+$PY -c "
+import fcntl, os, sys, time
+f = open(sys.argv[1], 'r+')
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[1] + '.lock', 'w').write('%d' % os.getpid())
+open(sys.argv[2], 'w').close()
+while os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+os.unlink(sys.argv[1] + '.lock')
+" "$J" "$TMP/held" &
+holder=$!
+i=0
+while [ ! -e "$TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+printf '#!/bin/sh\nNNCMP_TEST_REVIEW_DELAY_MS=2000 exec "%s" "$@"\n' "$BIN" >"$TMP/nncmp-review-slow"
+chmod +x "$TMP/nncmp-review-slow"
+keep_bin=$BIN
+BIN=$TMP/nncmp-review-slow
+start C.UTF-8 160 45 "$ST"
+expect "the TUI opens" "Instances"
+keys R
+sleep 0.5
+keys Escape R
+expect "the second R says another holds the journal" "in use by another nncmp (pid $holder)"
+sleep 4 # both rankings have read their journals
+expect "the second queue is shown" "flagged"
+rm -f "$TMP/held"
+wait $holder
+keys Escape q
+expect "quit after both rankings" "rc=0"
+BIN=$keep_bin
+
 echo "== a second TUI opens the review while the first writes: its panes take the first's decisions"
 # second NAME W H: another TUI on the study in its own session, beside the current one
 second() {
