@@ -3,6 +3,7 @@
 #include "nncmp/journal_internal.h"
 #include "nncmp/derive.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -361,6 +362,7 @@ void journal_prepare_apply(struct journal *j)
 
 size_t journal_apply(struct journal *j, struct study *s)
 {
+	assert(j->s == s); /* the copies journal_prepare_apply makes are of j's study */
 	size_t n = s->n;
 	if (!s->given) { /* never applied: the labels in the files, every instance undecided */
 		if (!j->prep_given)

@@ -146,6 +146,7 @@ bool triage_writable(struct app *app)
 	else
 		journal_close(tr->j);
 	tr->j = NULL;
+	tr->j_gen++; /* another journal from here on, whatever its address */
 	struct nn_err err = {{0}};
 	struct journal *j = journal_open(app->s, true, &err);
 	if (!j) {

@@ -12,6 +12,7 @@
 
 struct triage {
 	struct journal *j; /* NULL when no journal could be opened */
+	uint64_t j_gen;    /* counts the journals j has been (triage_writable replaces it) */
 	bool read_only;
 	char why_ro[NN_ERR_MAX]; /* why the journal could not be taken for writing, or "" */
 	/* the samples of an overview cell, handed to the review it opens */

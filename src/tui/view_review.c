@@ -56,9 +56,9 @@ struct review {
 	struct decision_req *pending;
 	size_t n_pending;
 	char pending_what[200];
-	/* the undecided entries (left_in_queue), as the journal was at left_seq */
-	const struct journal *left_j;
-	uint64_t left_seq;
+	/* the undecided entries (left_in_queue), as journal left_gen was at left_seq */
+	uint64_t left_gen, left_seq;
+	bool left_known;
 	size_t left;
 	/* the class picker */
 	bool positioned; /* the cursor was put on the first undecided entry */
@@ -209,12 +209,14 @@ static void next_open(const struct app *app, const struct review *r, struct view
 static size_t left_in_queue(const struct app *app, struct review *r)
 {
 	const struct journal *j = app->tr->j;
-	if (j && r->left_j == j && r->left_seq == journal_last_seq(j))
+	if (j && r->left_known && r->left_gen == app->tr->j_gen &&
+	    r->left_seq == journal_last_seq(j))
 		return r->left;
 	size_t n = 0;
 	for (size_t k = 0; k < r->n; k++)
 		n += undecided(app, r->queue[k]);
-	r->left_j = j;
+	r->left_known = j != NULL;
+	r->left_gen = app->tr->j_gen;
 	r->left_seq = j ? journal_last_seq(j) : 0;
 	r->left = n;
 	return n;
