@@ -205,9 +205,10 @@ expect "Esc cancels" "cancelled: nothing changed"
 keys Escape q
 expect "quit" "rc=0"
 
-echo "== another writer holds the journal, then lets go: the next decision is taken"
-# a stand-in for another nncmp: the journal's exclusive flock and its pid in .lock
-$PY -c "
+# hold: a stand-in for another nncmp, in the background ($holder): the journal's exclusive flock
+# and its pid in .lock, until $TMP/held is removed
+hold() {
+	$PY -c "
 import fcntl, os, sys, time
 f = open(sys.argv[1], 'r+')
 fcntl.flock(f, fcntl.LOCK_EX)
@@ -217,9 +218,13 @@ while os.path.exists(sys.argv[2]):
     time.sleep(0.05)
 os.unlink(sys.argv[1] + '.lock')
 " "$J" "$TMP/held" &
-holder=$!
-i=0
-while [ ! -e "$TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	holder=$!
+	i=0
+	while [ ! -e "$TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+echo "== another writer holds the journal, then lets go: the next decision is taken"
+hold
 start C.UTF-8 160 45 "$ST"
 expect "the TUI opens" "Instances"
 keys R
@@ -239,19 +244,7 @@ echo "== the queue closed and opened again while its ranking waits to read a jou
 # each R reopens the journal another nncmp holds (read-only again); the first R's ranking sleeps
 # (NNCMP_TEST_REVIEW_DELAY_MS) until after the second R, then reads the journal it was given,
 # which must still be there (under ASan a use after free ends the TUI), and the second queue opens
-$PY -c "
-import fcntl, os, sys, time
-f = open(sys.argv[1], 'r+')
-fcntl.flock(f, fcntl.LOCK_EX)
-open(sys.argv[1] + '.lock', 'w').write('%d' % os.getpid())
-open(sys.argv[2], 'w').close()
-while os.path.exists(sys.argv[2]):
-    time.sleep(0.05)
-os.unlink(sys.argv[1] + '.lock')
-" "$J" "$TMP/held" &
-holder=$!
-i=0
-while [ ! -e "$TMP/held" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+hold
 printf '#!/bin/sh\nNNCMP_TEST_REVIEW_DELAY_MS=2000 exec "%s" "$@"\n' "$BIN" >"$TMP/nncmp-review-slow"
 chmod +x "$TMP/nncmp-review-slow"
 keep_bin=$BIN
