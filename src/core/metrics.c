@@ -245,16 +245,11 @@ double metrics_binom_pmf(int64_t x, int64_t n, double p)
 	return exp(lc - 0.5 * lf);
 }
 
-double metrics_binom_test(int64_t k, int64_t n)
+/* P(X <= m) for X ~ Binomial(n, 1/2) and m <= n/2: from m downward, where the terms shrink, until
+ * they no longer count or are 0 (a far tail underflows at once: without the equality it would
+ * take every term down to 0, m pmf calls, 100,000s for a report). */
+static double binom_lower(int64_t m, int64_t n)
 {
-	if (n <= 0)
-		return 1.0;
-	int64_t m = k < n - k ? k : n - k;
-	if (2 * m == n)
-		return 1.0;
-	/* two-sided: twice the lower tail up to m; terms shrink as j falls below m < n/2, so the
-	 * sum stops once they no longer count, or are 0 (a far tail underflows at once: without
-	 * the equality it would take every term down to 0, m pmf calls, 100,000s for a report) */
 	double sum = 0;
 	for (int64_t j = m; j >= 0; j--) {
 		double t = metrics_binom_pmf(j, n, 0.5);
@@ -262,7 +257,40 @@ double metrics_binom_test(int64_t k, int64_t n)
 		if (t <= sum * 1e-17)
 			break;
 	}
-	double p = 2 * sum;
+	return sum;
+}
+
+double metrics_binom_test(int64_t k, int64_t n)
+{
+	if (n <= 0)
+		return 1.0;
+	int64_t m = k < n - k ? k : n - k;
+	if (2 * m == n)
+		return 1.0;
+	/*
+	 * scipy.stats.binomtest's two-sided rule: the other tail holds every term above the mode
+	 * no larger than d = pmf(m) times 1 + 1e-7, found by scipy's binary search for the last
+	 * x >= n/2 with pmf(x) >= d·(1 + 1e-7). Mostly that tail is the mirror of P(X <= m), but
+	 * for n in the tens of millions the tolerance takes in terms next to n - m as well.
+	 */
+	double d = metrics_binom_pmf(m, n, 0.5), dr = d * (1 + 1e-7);
+	int64_t lo = n - n / 2, hi = n, ix = -1; /* lo = ceil(n/2) */
+	while (lo < hi && ix < 0) {
+		int64_t mid = lo + (hi - lo) / 2;
+		double v = metrics_binom_pmf(mid, n, 0.5);
+		if (v > dr)
+			lo = mid + 1;
+		else if (v < dr)
+			hi = mid - 1;
+		else
+			ix = mid;
+	}
+	if (ix < 0)
+		ix = metrics_binom_pmf(lo, n, 0.5) >= dr ? lo : lo - 1;
+	int64_t y = n - ix + (metrics_binom_pmf(ix, n, 0.5) == dr);
+	/* P(X > n - y) is P(X <= y - 1) by symmetry */
+	double lower = binom_lower(m, n);
+	double p = lower + (y - 1 == m ? lower : binom_lower(y - 1, n));
 	return p > 1.0 ? 1.0 : p;
 }
 

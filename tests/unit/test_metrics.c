@@ -32,6 +32,11 @@ static void test_binom_test_scipy(void **state)
 	    {4000, 10000, 1.7404316412268293e-89},
 	    {499500, 1000000, 0.31779469136333},
 	    {499000, 1000000, 0.045608299865389515},
+	    /* within 1e-7 of d = pmf(k), terms next to n - k join the other tail: more than twice
+	     * P(X <= k) (which is 0.9997606346355469 here), and capped at 1 below */
+	    {49999998, 100000000, 0.9999202115457169},
+	    {49999999, 100000000, 1.0},
+	    {12499999, 25000000, 1.0},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		assert_rel(metrics_binom_test(cases[i].k, cases[i].n), cases[i].p, 1e-9);
