@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "nncmp/journal.h"
 #include "nncmp/text.h"
+#include "triage.h"
 #include "worker.h"
 
 void status_draw(struct app *app)
@@ -34,9 +36,19 @@ void status_draw(struct app *app)
 		free(ws);
 	}
 	char dec[64] = "";
-	if (app->s->n_decided)
-		snprintf(dec, sizeof dec, "%s%zu decision%s applied", sep, app->s->n_decided,
-		         app->s->n_decided == 1 ? "" : "s");
+	/* the journal's decisions, when some are saved but not yet applied (a job was reading the
+	 * study: triage_applied); else those applied */
+	size_t saved = app->s->n_decided;
+	if (app->tr && app->tr->j && app->tr->apply_pending)
+		saved = journal_count(app->tr->j, DECIDE_RELABEL) +
+		        journal_count(app->tr->j, DECIDE_REMOVE) +
+		        journal_count(app->tr->j, DECIDE_KEEP);
+	if (saved != app->s->n_decided)
+		snprintf(dec, sizeof dec, "%s%zu decision%s saved, %zu applied", sep, saved,
+		         saved == 1 ? "" : "s", app->s->n_decided);
+	else if (saved)
+		snprintf(dec, sizeof dec, "%s%zu decision%s applied", sep, saved,
+		         saved == 1 ? "" : "s");
 	/* the back step is a key of its own (Esc only closes things): say when there is one */
 	char back[48] = "", kb[24];
 	if (app->n_back)
