@@ -34,6 +34,8 @@ struct matrix_ctx {
 	char pair[160];
 };
 
+static void matrix_free(void *p);
+
 static void *matrix_prepare(struct app *app, struct nn_err *err)
 {
 	const struct study *s = app->s;
@@ -85,7 +87,19 @@ static void *matrix_prepare(struct app *app, struct nn_err *err)
 		size_t col = 0;
 		struct expr *x = expr_compile_condition(s, rows[r].expr, &e, &col);
 		size_t k = x ? expr_select(x, s, buf) : 0;
+		/* a row over instances that could not be read (act() of a damaged HDF5 chunk: NaN)
+		 * or that no longer compiles (a saved view over another study) is refused, not
+		 * shown as a smaller or empty subset */
+		bool bad = !x || expr_read_error(x, &e) < 0;
 		expr_free(x);
+		if (bad) {
+			nn_err_set(err, "row %s: %s (:row -%s removes it)", rows[r].name, e.msg,
+			           rows[r].name);
+			free(buf);
+			free(sel);
+			matrix_free(c);
+			return NULL;
+		}
 		matrices_subsets_add(&c->sets[2], rows[r].name, buf, k);
 	}
 	c->mode = *saved_matrix_mode(app);

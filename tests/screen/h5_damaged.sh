@@ -2,9 +2,9 @@
 # tests/screen/h5_damaged.sh NNCMP — a chunked HDF5 activation layer with a chunk destroyed after
 # h5py wrote it, over the size the open reads whole (NNCMP_H5_VERIFY_MB=0): the neurons pane says
 # which file and dataset could not be read instead of showing statistics of NaN rows, and a filter
-# or a sort over act() of that layer is not applied (the status line says which file and row),
-# while one over an intact layer of the same model is. Runs from the top of the tree; needs tmux
-# and /usr/bin/python3 with h5py.
+# or a sort over act() of that layer, or a :row of the matrix view, is not applied (the status
+# line says which file and row), while one over an intact layer of the same model is. Runs from
+# the top of the tree; needs tmux and /usr/bin/python3 with h5py.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 BIN=${1:-./nncmp}
@@ -69,6 +69,28 @@ keys :
 type_text "sort act(m.ok.1)"
 keys Enter
 expect "a sort over an intact layer applies" "sort: act(m.ok.1)"
+# a :row of the matrix view over the damaged layer is refused, naming the file and the row (it
+# was a subset silently short of the unreadable rows); one over the intact layer has NumPy's count
+keys :
+type_text "row pos = act(m.fc.0) > 0"
+keys Enter
+keys :
+type_text "view matrix"
+keys Enter
+expect "a :row over the damaged layer names the file and the row" \
+	"row pos: $ST/models/m/act/fc.h5: row 100 cannot be read"
+keys :
+type_text "row -pos"
+keys Enter
+keys :
+type_text "row pos = act(m.ok.0) > 0"
+keys Enter
+keys :
+type_text "view matrix"
+keys Enter
+expect "a :row over an intact layer has NumPy's count" "pos ($(cat "$ST/ok_pos"))"
+keys Escape
+expect_not "Esc closes the matrix view" "Subset x neuron matrix"
 # the neurons pane on the damaged layer (it shows the last layer, ok, first)
 keys :
 type_text "layer m.fc"
