@@ -7,7 +7,24 @@ TMP=$(mktemp -d)
 pass=0
 fail=0
 tm() { tmux -L "$SOCK" "$@"; }
-cleanup() { tm kill-server 2>/dev/null; rm -rf "$TMP"; }
+# settle SESSION: waits (at most 5 s) while an nncmp still runs in the session's pane, so that no
+# session is killed under an nncmp that is quitting: in an ASan build LeakSanitizer's exit check
+# runs then, and the hangup's SIGCONT cancels the stop its tracer waits for, which left processes
+# spinning at full CPU for good after CI runs. One the test left running is killed after the wait
+# (a quit by signal skips the check).
+settle() {
+	j=0
+	while [ $j -lt 50 ] && tm list-panes -t "$1" -F '#{pane_current_command}' 2>/dev/null |
+		grep -qx nncmp; do
+		sleep 0.1
+		j=$((j + 1))
+	done
+}
+cleanup() {
+	for s in $(tm list-sessions -F '#{session_name}' 2>/dev/null); do settle "$s"; done
+	tm kill-server 2>/dev/null
+	rm -rf "$TMP"
+}
 trap cleanup EXIT INT TERM
 
 S=t0 # the current session
@@ -82,6 +99,7 @@ count() {
 
 # start LANG W H ARGS [DIR]: a fresh shell in a detached session, then nncmp ARGS run in DIR.
 start() {
+	settle "$S"
 	tm kill-session -t "$S" 2>/dev/null
 	S=t$((${S#t} + 1))
 	tm -f /dev/null new-session -d -s "$S" -x "$2" -y "$3" \

@@ -266,6 +266,7 @@ BIN=$keep_bin
 echo "== a second TUI opens the review while the first writes: its panes take the first's decisions"
 # second NAME W H: another TUI on the study in its own session, beside the current one
 second() {
+	settle "$1"
 	tm kill-session -t "$1" 2>/dev/null
 	tm -f /dev/null new-session -d -s "$1" -x "$2" -y "$3" \
 		"env -i PATH=\"$PATH\" HOME=\"$TMP\" XDG_CONFIG_HOME=\"$TMP/config\" NNCMP_RESTORE=0 TERM=xterm-256color LANG=C.UTF-8 LC_ALL=C.UTF-8 $BIN $ST 2>>$TMP/stderr"
