@@ -105,5 +105,11 @@ int metrics_correct_count(const struct study *s, size_t i);
 double metrics_binom_test(int64_t k, int64_t n);
 /* Binomial(n, p) probability of exactly x, accurate for large n (Loader's saddle-point form). */
 double metrics_binom_pmf(int64_t x, int64_t n, double p);
+/*
+ * P(X <= m) for X ~ Binomial(n, 1/2), m at most one past n/2: summed from m downward, where the
+ * terms shrink, until they no longer count or are 0 (a far tail underflows at its first term),
+ * so it costs about the tail's width, not m terms.
+ */
+double metrics_binom_lower(int64_t m, int64_t n);
 
 #endif

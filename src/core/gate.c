@@ -14,26 +14,10 @@ double gate_binom_upper(int64_t k, int64_t n)
 		return 1.0;
 	if (k > n)
 		return 0.0;
-	/* the terms shrink as x moves away from n/2: above the mode the tail is summed from k
-	 * upward, below it the lower tail from k - 1 downward (1 minus it), each stopping once the
-	 * terms no longer count or are 0 (an underflowed far tail: a single pmf call) */
-	double sum = 0;
-	if (2 * k >= n) {
-		for (int64_t x = k; x <= n; x++) {
-			double t = metrics_binom_pmf(x, n, 0.5);
-			sum += t;
-			if (t <= sum * 1e-17)
-				break;
-		}
-		return sum > 1.0 ? 1.0 : sum;
-	}
-	for (int64_t x = k - 1; x >= 0; x--) {
-		double t = metrics_binom_pmf(x, n, 0.5);
-		sum += t;
-		if (t <= sum * 1e-17)
-			break;
-	}
-	double p = 1.0 - sum;
+	/* above the mode, P(X >= k) is P(X <= n - k) by symmetry; below it, 1 - P(X <= k - 1) */
+	if (2 * k >= n)
+		return metrics_binom_lower(n - k, n);
+	double p = 1.0 - metrics_binom_lower(k - 1, n);
 	return p < 0 ? 0 : p;
 }
 

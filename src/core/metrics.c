@@ -245,11 +245,9 @@ double metrics_binom_pmf(int64_t x, int64_t n, double p)
 	return exp(lc - 0.5 * lf);
 }
 
-/* P(X <= m) for X ~ Binomial(n, 1/2) and m <= n/2: from m downward, where the terms shrink, until
- * they no longer count or are 0 (a far tail underflows at once: without the equality it would
- * take every term down to 0, m pmf calls, 100,000s for a report). */
-static double binom_lower(int64_t m, int64_t n)
+double metrics_binom_lower(int64_t m, int64_t n)
 {
+	/* t <= (not <) sum·1e-17: an underflowed tail would otherwise take every term down to 0 */
 	double sum = 0;
 	for (int64_t j = m; j >= 0; j--) {
 		double t = metrics_binom_pmf(j, n, 0.5);
@@ -289,8 +287,8 @@ double metrics_binom_test(int64_t k, int64_t n)
 		ix = metrics_binom_pmf(lo, n, 0.5) >= dr ? lo : lo - 1;
 	int64_t y = n - ix + (metrics_binom_pmf(ix, n, 0.5) == dr);
 	/* P(X > n - y) is P(X <= y - 1) by symmetry */
-	double lower = binom_lower(m, n);
-	double p = lower + (y - 1 == m ? lower : binom_lower(y - 1, n));
+	double lower = metrics_binom_lower(m, n);
+	double p = lower + (y - 1 == m ? lower : metrics_binom_lower(y - 1, n));
 	return p > 1.0 ? 1.0 : p;
 }
 

@@ -8,13 +8,13 @@
  */
 #include "triage.h"
 #include "views.h"
+#include "worker.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "nncmp/issues.h"
 #include "nncmp/journal.h"
@@ -103,26 +103,15 @@ static void *review_prepare(struct app *app, struct nn_err *err)
 	return r;
 }
 
-/*
- * Tests only: sleeps $NNCMP_TEST_REVIEW_DELAY_MS milliseconds, whether or not the job is
- * cancelled meanwhile, so that a test can close and reopen the queue while a ranking is about
- * to read the journal (tests/screen/review_trust.sh).
- */
-static void review_test_delay(void)
-{
-	const char *v = getenv("NNCMP_TEST_REVIEW_DELAY_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
-	if (ms > 0 && ms < 60000)
-		nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000L}, NULL);
-}
-
 /* Worker: ranks the suspects and builds the queue (the flagged ones, or the cell's samples). */
 static int review_compute(void *ctx, struct nn_progress *prog, struct nn_err *err)
 {
 	struct review *r = ctx;
 	const struct study *s = r->s;
 	journal_prepare_apply(r->j); /* so that the first decision costs what it changes */
-	review_test_delay();
+	/* tests only: a ranking that waits, so that a test can close and reopen the queue before
+	 * it reads the journal (tests/screen/review_trust.sh) */
+	worker_test_sleep("NNCMP_TEST_REVIEW_DELAY_MS");
 	r->exclude = xcalloc(s->n ? s->n : 1, 1);
 	r->labels = xcalloc(s->n ? s->n : 1, sizeof *r->labels);
 	memcpy(r->labels, r->j_labels, s->n * sizeof *r->labels);

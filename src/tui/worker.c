@@ -271,11 +271,24 @@ bool worker_busy(struct worker *w, char *what, size_t size, double *fraction)
 	return busy;
 }
 
-static long test_delay_ms(void)
+/* The milliseconds the variable name says (0 when unset or out of range). */
+static long test_ms(const char *name)
 {
-	const char *v = getenv("NNCMP_TEST_DELAY_MS");
+	const char *v = getenv(name);
 	long ms = v ? strtol(v, NULL, 10) : 0;
 	return ms > 0 && ms < 600000 ? ms : 0;
+}
+
+static long test_delay_ms(void)
+{
+	return test_ms("NNCMP_TEST_DELAY_MS");
+}
+
+void worker_test_sleep(const char *name)
+{
+	long ms = test_ms(name);
+	if (ms)
+		nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000L}, NULL);
 }
 
 bool worker_test_delayed(void)

@@ -82,6 +82,9 @@ void worker_release(struct worker *w);
  * first, so that screen tests see what the screen shows while they run.
  */
 int worker_test_delay(struct nn_progress *prog);
+/* Tests only: sleeps $name milliseconds (none when unset), whether or not the job is cancelled
+ * meanwhile. */
+void worker_test_sleep(const char *name);
 /* Whether $NNCMP_TEST_DELAY_MS is set (then the metrics, filters and searches of any size go to
  * the worker). */
 bool worker_test_delayed(void);
