@@ -1,7 +1,5 @@
 /* report.c — `nncmp report`: every model's scores and every pair's agreement, text or JSON. */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,37 +122,7 @@ static int pairs_parse(const struct study *s, const char *spec, struct pair_list
 	return rc;
 }
 
-/* The report's independent parts (each model, each pair, the n_correct histogram), taken in turn
- * by the threads of report_compute. */
-struct report_work {
-	struct report *r;
-	const struct pair_list *pl;
-	uint64_t seed;
-	atomic_size_t next;
-};
-
-static void *report_worker(void *arg)
-{
-	struct report_work *w = arg;
-	struct report *r = w->r;
-	const struct study *s = r->s;
-	size_t m = s->n_models, total = m + w->pl->n + 1;
-	for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < total;) {
-		if (k < m) {
-			metrics_model(s, k, r->idx, r->n, &r->mm[k]);
-		} else if (k < m + w->pl->n) {
-			size_t p = k - m, a = w->pl->ab[2 * p], b = w->pl->ab[2 * p + 1];
-			/* the pair's place among all pairs seeds its bootstrap, named or not */
-			size_t place = metrics_pair_index(m, a < b ? a : b, a < b ? b : a);
-			metrics_pair(s, a, b, r->idx, r->n, BOOT_REPS, w->seed + place, &r->pm[p]);
-		} else {
-			metrics_n_correct(s, r->idx, r->n, r->n_correct);
-		}
-	}
-	return NULL;
-}
-
-/* Computes every part on as many threads as there are CPUs (the parts share nothing). */
+/* Computes every table on as many threads as there are CPUs (metrics_study). */
 static void report_compute(struct report *r, const struct pair_list *pl, uint64_t seed)
 {
 	const struct study *s = r->s;
@@ -164,21 +132,11 @@ static void report_compute(struct report *r, const struct pair_list *pl, uint64_
 	r->pairs_omitted = m * (m - 1) / 2 - pl->n;
 	r->pm = xcalloc(r->n_pairs ? r->n_pairs : 1, sizeof *r->pm);
 	r->n_correct = xcalloc(m + 1, sizeof *r->n_correct);
-	struct report_work w = {.r = r, .pl = pl, .seed = seed};
-	atomic_init(&w.next, 0);
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t parts = m + pl->n + 1, nt = cpus > 1 ? (size_t)cpus : 1;
-	nt = nt < parts ? nt : parts;
-	nt = nt < REPORT_THREADS ? nt : REPORT_THREADS;
+	unsigned nt = cpus > 1 ? (unsigned)(cpus < REPORT_THREADS ? cpus : REPORT_THREADS) : 1;
 	nt = (r->idx ? r->n : s->n) < REPORT_THREAD_MIN_ROWS ? 1 : nt; /* not worth a thread */
-	pthread_t tids[REPORT_THREADS];
-	bool started[REPORT_THREADS] = {false};
-	for (size_t t = 1; t < nt; t++)
-		started[t] = pthread_create(&tids[t], NULL, report_worker, &w) == 0;
-	report_worker(&w); /* this thread too, and what a failed start left */
-	for (size_t t = 1; t < nt; t++)
-		if (started[t])
-			pthread_join(tids[t], NULL);
+	metrics_study(s, r->idx, r->n, pl->ab, pl->n, BOOT_REPS, seed, nt, r->mm, r->pm,
+	              r->n_correct);
 }
 
 static void report_free(struct report *r)

@@ -1,7 +1,10 @@
-/* metrics.c — per-model scores, pair agreement tables, kappa, McNemar, bootstrap interval. */
+/* metrics.c — per-model scores, pair agreement tables, kappa, McNemar, bootstrap interval, and
+ * all of them at once for a report (metrics_study). */
 #include "nncmp/metrics.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +19,50 @@ static inline size_t at(const uint32_t *idx, size_t k)
 static double safe_div(double a, double b)
 {
 	return b > 0 ? a / b : 0.0;
+}
+
+/*
+ * The calibration bins' sums of confidences are summed per block of this many rows (positions
+ * in idx), and the blocks' sums added in block order: metrics_study's threads, which take
+ * blocks, then give the same doubles as metrics_model's one pass.
+ */
+#define METRICS_BLOCK 65536
+
+/*
+ * A block's sum of the confidences in one calibration bin. Float confidences of at least 2^-17
+ * (every confidence of a valid row of up to 2^17 classes) are whole multiples of 2^-40, so they
+ * are summed exactly as integers in those units (65536 of them stay below 2^57), without the
+ * chain of floating-point additions through memory that was the pass's bottleneck; doubles and
+ * smaller floats are summed as doubles.
+ */
+struct conf_sum {
+	int64_t fixed;
+	double rest;
+};
+
+static inline void conf_sum_add(struct conf_sum *cs, double conf, bool f32)
+{
+	if (f32 && conf >= 0x1p-17)
+		cs->fixed += (int64_t)(conf * 0x1p40);
+	else
+		cs->rest += conf;
+}
+
+/* Adds a block's sums of confidences to the totals. */
+static inline void conf_block_add(double *total, const struct conf_sum *part)
+{
+	for (int b = 0; b < ECE_BINS; b++)
+		total[b] += (double)part[b].fixed * 0x1p-40 + part[b].rest;
+}
+
+/* The calibration bin of a confidence: ceil(conf · ECE_BINS) − 1 within [0, ECE_BINS), without a
+ * libm call. */
+static inline int ece_bin(double conf)
+{
+	double x = conf * ECE_BINS;
+	long t = (long)x;                 /* truncated toward zero, */
+	long b = t + (x > (double)t) - 1; /* so this is ceil(x) − 1 exactly */
+	return b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : (int)b;
 }
 
 /* What metrics_model() counts in its one pass over the rows. */
@@ -42,29 +89,31 @@ model_pass(struct model_pass *ps, const struct study *s, const struct model *m, 
 	const uint8_t *status = ps->status;
 	int64_t correct = 0, *confusion = ps->confusion, h0 = 0, h1 = 0, h2 = 0;
 	size_t used = 0, c = ps->c;
-	for (size_t k = 0; k < n; k++) {
-		size_t i = at(idx, k);
-		if (status &&
-		    status[i] == STATUS_REMOVED) /* study_removed(), s->status read once */
-			continue;
-		used++;
-		int32_t y = labels[i], p = model_id_at(m->d_pred, id_size, i);
-		confusion[(size_t)y * c + (size_t)p]++;
-		bool ok = y == p;
-		correct += ok;
-		if (!probs)
-			continue;
-		int32_t rk = model_id_at(m->d_rank, id_size, i);
-		h0 += rk < k0;
-		h1 += rk < k1;
-		h2 += rk < k2;
-		double conf = model_val_at(m->d_conf, val_size, i), x = conf * ECE_BINS;
-		long t = (long)x;                 /* truncated toward zero, */
-		long b = t + (x > (double)t) - 1; /* so this is ceil(x) − 1 exactly */
-		b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
-		ps->bin_n[b]++;
-		ps->bin_correct[b] += ok;
-		ps->bin_conf[b] += conf;
+	for (size_t b0 = 0; b0 < n; b0 += METRICS_BLOCK) {
+		size_t b1 = n - b0 < METRICS_BLOCK ? n : b0 + METRICS_BLOCK;
+		struct conf_sum part[ECE_BINS] = {{0}};
+		for (size_t k = b0; k < b1; k++) {
+			size_t i = at(idx, k);
+			if (status && status[i] == STATUS_REMOVED) /* study_removed(), read once */
+				continue;
+			used++;
+			int32_t y = labels[i], p = model_id_at(m->d_pred, id_size, i);
+			confusion[(size_t)y * c + (size_t)p]++;
+			bool ok = y == p;
+			correct += ok;
+			if (!probs)
+				continue;
+			int32_t rk = model_id_at(m->d_rank, id_size, i);
+			h0 += rk < k0;
+			h1 += rk < k1;
+			h2 += rk < k2;
+			double conf = model_val_at(m->d_conf, val_size, i);
+			int b = ece_bin(conf);
+			ps->bin_n[b]++;
+			ps->bin_correct[b] += ok;
+			conf_sum_add(&part[b], conf, val_size == 4);
+		}
+		conf_block_add(ps->bin_conf, part);
 	}
 	ps->correct = correct;
 	ps->used = used;
@@ -73,45 +122,32 @@ model_pass(struct model_pass *ps, const struct study *s, const struct model *m, 
 	ps->topk_hits[2] = h2;
 }
 
-void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t n_idx,
-                   struct model_metrics *out)
+/* Sets out up for model m over n rows of a study of c classes: its arrays, its k of top-k. */
+static void model_begin(struct model_metrics *out, const struct model *m, size_t n, size_t c)
 {
-	const struct model *m = &s->models[mi];
-	size_t n = idx ? n_idx : s->n, c = s->n_classes;
 	memset(out, 0, sizeof *out);
 	out->n = n;
 	out->c = c;
 	out->confusion = xcalloc(c * c, sizeof *out->confusion);
 	out->per_class = xcalloc(c, sizeof *out->per_class);
 	out->has_probs = model_has_probs(m);
-
 	static const int ks[TOPK_MAX] = {2, 3, 5};
 	for (int t = 0; t < TOPK_MAX; t++)
 		if ((size_t)ks[t] < c && out->has_probs)
 			out->topk_k[out->n_topk++] = ks[t];
+}
 
-	struct model_pass ps = {.status = s->status, .confusion = out->confusion, .c = c};
-	const int32_t k0 = out->n_topk > 0 ? out->topk_k[0] : 0,
-	              k1 = out->n_topk > 1 ? out->topk_k[1] : 0,
-	              k2 = out->n_topk > 2 ? out->topk_k[2] : 0;
-	/* one copy of the loop per storage of the model's arrays (study.h), each with its reads
-	 * inlined: the hot loop of a reopened `report` */
-	if (!out->has_probs)
-		model_pass(&ps, s, m, idx, n, false, m->id_size, 8, k0, k1, k2);
-	else if (m->id_size == 1 && m->val_size == 4)
-		model_pass(&ps, s, m, idx, n, true, 1, 4, k0, k1, k2);
-	else if (m->id_size == 1)
-		model_pass(&ps, s, m, idx, n, true, 1, 8, k0, k1, k2);
-	else if (m->id_size == 2 && m->val_size == 4)
-		model_pass(&ps, s, m, idx, n, true, 2, 4, k0, k1, k2);
-	else
-		model_pass(&ps, s, m, idx, n, true, m->id_size, m->val_size, k0, k1, k2);
-	int64_t *bin_n = ps.bin_n, *bin_correct = ps.bin_correct, *topk_hits = ps.topk_hits;
-	double *bin_conf = ps.bin_conf;
-	int64_t correct = ps.correct;
-	size_t used = ps.used;
-	out->correct = correct;
-	n = used; /* removed instances left the metrics */
+/* The k of top-k in use, 0 for the others (no rank is below 0). */
+static int32_t topk_k(const struct model_metrics *out, size_t t)
+{
+	return t < out->n_topk ? out->topk_k[t] : 0;
+}
+
+/* The scores from the counts of a pass (ps; its confusion is out's): rates, ECE, per class. */
+static void model_finish(struct model_metrics *out, const struct model_pass *ps)
+{
+	size_t c = out->c, n = ps->used; /* removed instances left the metrics */
+	out->correct = ps->correct;
 	out->n = n;
 	/* an empty subset has no accuracy (NaN), not an accuracy of 0 */
 	out->accuracy = n ? (double)out->correct / (double)n : NAN;
@@ -119,15 +155,15 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 	if (out->has_probs && n) {
 		double e = 0;
 		for (int b = 0; b < ECE_BINS; b++)
-			if (bin_n[b]) {
-				double bn = (double)bin_n[b];
+			if (ps->bin_n[b]) {
+				double bn = (double)ps->bin_n[b];
 				e += bn / (double)n *
-				     fabs((double)bin_correct[b] / bn - bin_conf[b] / bn);
+				     fabs((double)ps->bin_correct[b] / bn - ps->bin_conf[b] / bn);
 			}
 		out->ece = e;
 	}
 	for (size_t t = 0; t < out->n_topk; t++)
-		out->topk[t] = n ? (double)topk_hits[t] / (double)n : NAN;
+		out->topk[t] = n ? (double)ps->topk_hits[t] / (double)n : NAN;
 
 	double f1_sum = 0;
 	size_t present = 0;
@@ -151,6 +187,29 @@ void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t
 		}
 	}
 	out->macro_f1 = present ? f1_sum / (double)present : NAN;
+}
+
+void metrics_model(const struct study *s, size_t mi, const uint32_t *idx, size_t n_idx,
+                   struct model_metrics *out)
+{
+	const struct model *m = &s->models[mi];
+	size_t n = idx ? n_idx : s->n, c = s->n_classes;
+	model_begin(out, m, n, c);
+	struct model_pass ps = {.status = s->status, .confusion = out->confusion, .c = c};
+	const int32_t k0 = topk_k(out, 0), k1 = topk_k(out, 1), k2 = topk_k(out, 2);
+	/* one copy of the loop per storage of the model's arrays (study.h), each with its reads
+	 * inlined: the hot loop of the TUI's tables on a selection */
+	if (!out->has_probs)
+		model_pass(&ps, s, m, idx, n, false, m->id_size, 8, k0, k1, k2);
+	else if (m->id_size == 1 && m->val_size == 4)
+		model_pass(&ps, s, m, idx, n, true, 1, 4, k0, k1, k2);
+	else if (m->id_size == 1)
+		model_pass(&ps, s, m, idx, n, true, 1, 8, k0, k1, k2);
+	else if (m->id_size == 2 && m->val_size == 4)
+		model_pass(&ps, s, m, idx, n, true, 2, 4, k0, k1, k2);
+	else
+		model_pass(&ps, s, m, idx, n, true, m->id_size, m->val_size, k0, k1, k2);
+	model_finish(out, &ps);
 }
 
 void metrics_model_free(struct model_metrics *mm)
@@ -411,29 +470,14 @@ static inline __attribute__((always_inline)) void pair_pass(struct pair_pass *pp
 	pp->used = used;
 }
 
-void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
-                  unsigned reps, uint64_t seed, struct pair_metrics *out)
+/*
+ * The pair's results from its counts over n rows: cnt[y][(a wrong)·2 + (b wrong)] per true class
+ * y, the marginals of the two predictions and how often they agree; then the bootstrap.
+ */
+static void pair_finish(struct pair_metrics *out, size_t c, const int64_t (*cnt)[4],
+                        const int64_t *marg_a, const int64_t *marg_b, int64_t agree, size_t n,
+                        unsigned reps, uint64_t seed)
 {
-	size_t n = idx ? n_idx : s->n, c = s->n_classes;
-	const struct model *ma = &s->models[a], *mb = &s->models[b];
-	memset(out, 0, sizeof *out);
-	out->a = a;
-	out->b = b;
-	out->n = n;
-	out->per_class = xcalloc(c, sizeof *out->per_class);
-	int64_t *marg_a = xcalloc(c, sizeof *marg_a), *marg_b = xcalloc(c, sizeof *marg_b);
-	int64_t agree = 0;
-	size_t used = 0;
-	/* counts per true class of the four outcomes, indexed by (a wrong)·2 + (b wrong): no branch
-	 * on how the models did (they are right at random as far as the predictor can tell) */
-	int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
-	struct pair_pass pp = {.cnt = cnt, .marg_a = marg_a, .marg_b = marg_b};
-	if (ma->id_size == 1 && mb->id_size == 1) /* one copy per storage, its reads inlined */
-		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, 1, 1);
-	else
-		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, ma->id_size, mb->id_size);
-	agree = pp.agree;
-	used = pp.used;
 	for (size_t j = 0; j < c; j++) {
 		struct agreement *g = &out->per_class[j];
 		g->both_correct = cnt[j][0];
@@ -445,9 +489,7 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 		out->all.only_b += g->only_b;
 		out->all.both_wrong += g->both_wrong;
 	}
-	free(cnt);
-	n = used; /* removed instances left the metrics */
-	out->n = n;
+	out->n = n; /* removed instances left the metrics */
 	double dn = (double)n;
 	out->agreement = n ? (double)agree / dn : NAN;
 	/* kappa = 1 − observed disagreement / disagreement expected from the marginals */
@@ -456,14 +498,43 @@ void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx
 		expected_agree += (double)marg_a[j] * (double)marg_b[j];
 	double exp_dis = n ? dn - expected_agree / dn : 0.0;
 	out->kappa = exp_dis > 0 ? 1.0 - (dn - (double)agree) / exp_dis : NAN;
-	free(marg_a);
-	free(marg_b);
 	out->mcnemar_p = metrics_binom_test(out->all.only_a < out->all.only_b ? out->all.only_a
 	                                                                      : out->all.only_b,
 	                                    out->all.only_a + out->all.only_b);
 	out->acc_diff = n ? (double)(out->all.only_b - out->all.only_a) / dn : NAN;
 	out->boot_reps = reps;
 	metrics_pair_bootstrap(&out->all, n, reps, seed, &out->ci_lo, &out->ci_hi);
+}
+
+static void pair_begin(struct pair_metrics *out, size_t a, size_t b, size_t n, size_t c)
+{
+	memset(out, 0, sizeof *out);
+	out->a = a;
+	out->b = b;
+	out->n = n;
+	out->per_class = xcalloc(c, sizeof *out->per_class);
+}
+
+void metrics_pair(const struct study *s, size_t a, size_t b, const uint32_t *idx, size_t n_idx,
+                  unsigned reps, uint64_t seed, struct pair_metrics *out)
+{
+	size_t n = idx ? n_idx : s->n, c = s->n_classes;
+	const struct model *ma = &s->models[a], *mb = &s->models[b];
+	pair_begin(out, a, b, n, c);
+	int64_t *marg_a = xcalloc(c, sizeof *marg_a), *marg_b = xcalloc(c, sizeof *marg_b);
+	/* counts per true class of the four outcomes, indexed by (a wrong)·2 + (b wrong): no branch
+	 * on how the models did (they are right at random as far as the predictor can tell) */
+	int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
+	struct pair_pass pp = {.cnt = cnt, .marg_a = marg_a, .marg_b = marg_b};
+	if (ma->id_size == 1 && mb->id_size == 1) /* one copy per storage, its reads inlined */
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, 1, 1);
+	else
+		pair_pass(&pp, s, ma->d_pred, mb->d_pred, idx, n, ma->id_size, mb->id_size);
+	pair_finish(out, c, (const int64_t(*)[4])cnt, marg_a, marg_b, pp.agree, pp.used, reps,
+	            seed);
+	free(cnt);
+	free(marg_a);
+	free(marg_b);
 }
 
 size_t metrics_pair_index(size_t n_models, size_t a, size_t b)
@@ -478,4 +549,342 @@ void metrics_pair_free(struct pair_metrics *pm)
 {
 	free(pm->per_class);
 	memset(pm, 0, sizeof *pm);
+}
+
+/* ---- metrics_study: every table of a report from one pass over the rows ---- */
+
+/* The outcome counts have 2^models cells per true class: up to this many models, and at most
+ * STUDY_MAX_CELLS cells; beyond, each table takes its own pass. */
+#define STUDY_MAX_MODELS 8
+#define STUDY_MAX_CELLS  (1u << 20)
+#define STUDY_MAX_PAIRS  (STUDY_MAX_MODELS * (STUDY_MAX_MODELS - 1) / 2)
+#define STUDY_THREADS    8
+/* The threads past the first count into confusion matrices of their own: at most this much. */
+#define STUDY_EXTRA_BYTES ((size_t)64 << 20)
+
+/*
+ * One thread's counts: per model those of model_pass (its confusion matrix its own, or the
+ * result's for the first thread), per true class y the rows by which models are wrong
+ * (outcome[y << nm | w], bit m of w set when model m is wrong), and per pair of models (in
+ * metrics_pair_index order) the rows where their predictions agree.
+ */
+struct study_acc {
+	struct model_pass mp[STUDY_MAX_MODELS];
+	int64_t *outcome, agree[STUDY_MAX_PAIRS];
+	size_t used;
+};
+
+struct study_work {
+	const struct study *s;
+	const uint32_t *idx;
+	size_t n, nm, n_blocks, n_acc;
+	const size_t *ab; /* the pairs asked for, n_pairs of them */
+	size_t n_pairs;
+	unsigned reps;
+	uint64_t seed;
+	bool fused, fast; /* one pass for all; every model 1-byte ids, float values, probs */
+	int32_t topk[STUDY_MAX_MODELS][TOPK_MAX];
+	struct conf_sum *part; /* per block, per model, the ECE_BINS sums of confidences */
+	struct study_acc *acc;
+	struct model_metrics *mm;
+	struct pair_metrics *pm;
+	int64_t *n_correct;
+	atomic_size_t next, slot;
+};
+
+/*
+ * One model's reads and counts in study_block, kept in locals. Within a block the calibration
+ * bins count rows and right rows in one word each (rows << 32 | right; a block has fewer than
+ * 2^32 rows): one update through memory per row instead of two.
+ */
+struct study_model {
+	const void *pred, *rank, *conf;
+	uint8_t id_size, val_size;
+	bool probs;
+	int64_t *confusion, correct, hits[TOPK_MAX];
+	int32_t k[TOPK_MAX];
+	uint64_t bins[ECE_BINS];
+	struct conf_sum *part;
+};
+
+/* Model sm's prediction for row i of true class y, counted; sets its bit in *wrong when wrong. */
+static inline __attribute__((always_inline)) int32_t study_row(struct study_model *sm, size_t i,
+                                                               int32_t y, size_t c, bool fast,
+                                                               unsigned bit, unsigned *wrong)
+{
+	int32_t p =
+	    fast ? (int32_t)((const uint8_t *)sm->pred)[i] : model_id_at(sm->pred, sm->id_size, i);
+	sm->confusion[(size_t)y * c + (size_t)p]++;
+	bool ok = p == y;
+	sm->correct += ok;
+	*wrong |= (unsigned)!ok << bit;
+	if (!fast && !sm->probs)
+		return p;
+	int32_t rk =
+	    fast ? (int32_t)((const uint8_t *)sm->rank)[i] : model_id_at(sm->rank, sm->id_size, i);
+	sm->hits[0] += rk < sm->k[0];
+	sm->hits[1] += rk < sm->k[1];
+	sm->hits[2] += rk < sm->k[2];
+	double conf =
+	    fast ? (double)((const float *)sm->conf)[i] : model_val_at(sm->conf, sm->val_size, i);
+	int b = ece_bin(conf);
+	sm->bins[b] += (uint64_t)1 << 32 | ok;
+	conf_sum_add(&sm->part[b], conf, fast || sm->val_size == 4);
+	return p;
+}
+
+/*
+ * Rows [b0, b1) of idx into acc, the block's sums of confidences into part (nm × ECE_BINS):
+ * model_pass and pair_pass for every model and pair at once. Inlined with constant nm and fast
+ * (every model's arrays read directly, as model_pass's fastest copy), so that the models' work
+ * on a row is straight-line code and their counts' chains through memory overlap.
+ */
+static inline __attribute__((always_inline)) void study_block(struct study_acc *acc,
+                                                              const struct study_work *w, size_t b0,
+                                                              size_t b1, struct conf_sum *part,
+                                                              size_t nm, bool fast)
+{
+	const struct study *s = w->s;
+	const int32_t *labels = s->labels;
+	const uint8_t *status = s->status;
+	const uint32_t *idx = w->idx;
+	size_t c = s->n_classes, used = 0;
+	int64_t *outcome = acc->outcome, agree[STUDY_MAX_PAIRS] = {0};
+	struct study_model sm[STUDY_MAX_MODELS];
+	for (size_t m = 0; m < nm; m++) {
+		const struct model *md = &s->models[m];
+		sm[m] = (struct study_model){.pred = md->d_pred,
+		                             .rank = md->d_rank,
+		                             .conf = md->d_conf,
+		                             .id_size = md->id_size,
+		                             .val_size = md->val_size,
+		                             .probs = model_has_probs(md),
+		                             .confusion = acc->mp[m].confusion,
+		                             .part = part + m * ECE_BINS};
+		for (size_t t = 0; t < TOPK_MAX; t++)
+			sm[m].k[t] = w->topk[m][t];
+	}
+	for (size_t k = b0; k < b1; k++) {
+		size_t i = at(idx, k);
+		if (status && status[i] == STATUS_REMOVED) /* study_removed(), read once */
+			continue;
+		used++;
+		int32_t y = labels[i], p[STUDY_MAX_MODELS];
+		unsigned wrong = 0;
+		/* one call per model, so that a constant nm leaves straight-line code */
+#define STUDY_ROW(m)                                                                               \
+	if (nm > (m))                                                                              \
+		p[m] = study_row(&sm[m], i, y, c, fast, m, &wrong);
+		STUDY_ROW(0)
+		STUDY_ROW(1)
+		STUDY_ROW(2)
+		STUDY_ROW(3)
+		STUDY_ROW(4)
+		STUDY_ROW(5)
+		STUDY_ROW(6)
+		STUDY_ROW(7)
+#undef STUDY_ROW
+		outcome[(size_t)y << nm | wrong]++;
+		size_t q = 0;
+		for (size_t a = 0; a < nm; a++)
+			for (size_t b = a + 1; b < nm; b++)
+				agree[q++] += p[a] == p[b];
+	}
+	acc->used += used;
+	for (size_t q = 0; q < nm * (nm - 1) / 2; q++)
+		acc->agree[q] += agree[q];
+	for (size_t m = 0; m < nm; m++) {
+		struct model_pass *mp = &acc->mp[m];
+		mp->correct += sm[m].correct;
+		for (size_t t = 0; t < TOPK_MAX; t++)
+			mp->topk_hits[t] += sm[m].hits[t];
+		for (int b = 0; b < ECE_BINS; b++) {
+			mp->bin_n[b] += (int64_t)(sm[m].bins[b] >> 32);
+			mp->bin_correct[b] += (int64_t)(sm[m].bins[b] & 0xffffffffu);
+		}
+	}
+}
+
+/* The first pass: blocks of rows taken in turn, each thread into its own counts. */
+static void *study_pass_worker(void *arg)
+{
+	struct study_work *w = arg;
+	size_t me = atomic_fetch_add(&w->slot, 1);
+	if (me >= w->n_acc)
+		return NULL;
+	struct study_acc *acc = &w->acc[me];
+	size_t nm = w->nm;
+	for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < w->n_blocks;) {
+		size_t b0 = k * METRICS_BLOCK,
+		       b1 = w->n - b0 < METRICS_BLOCK ? w->n : b0 + METRICS_BLOCK;
+		struct conf_sum *part = w->part + k * nm * ECE_BINS;
+		if (w->fast && nm == 2)
+			study_block(acc, w, b0, b1, part, 2, true);
+		else if (w->fast && nm == 3)
+			study_block(acc, w, b0, b1, part, 3, true);
+		else if (w->fast && nm == 4)
+			study_block(acc, w, b0, b1, part, 4, true);
+		else
+			study_block(acc, w, b0, b1, part, nm, false);
+	}
+	return NULL;
+}
+
+/*
+ * The second pass, over the tables: with the first pass, each model's and pair's results from
+ * the merged counts (the pairs' bootstraps are its cost); without, each table's own pass (and
+ * the n_correct histogram), as report ran them before.
+ */
+static void *study_table_worker(void *arg)
+{
+	struct study_work *w = arg;
+	const struct study *s = w->s;
+	size_t nm = w->nm, c = s->n_classes, n_idx = w->idx ? w->n : 0;
+	size_t total = nm + w->n_pairs + !w->fused;
+	for (size_t k; (k = atomic_fetch_add(&w->next, 1)) < total;) {
+		if (k >= nm + w->n_pairs) {
+			metrics_n_correct(s, w->idx, n_idx, w->n_correct);
+			continue;
+		}
+		if (k < nm) {
+			if (w->fused)
+				model_finish(&w->mm[k], &w->acc[0].mp[k]);
+			else
+				metrics_model(s, k, w->idx, n_idx, &w->mm[k]);
+			continue;
+		}
+		size_t p = k - nm, a = w->ab[2 * p], b = w->ab[2 * p + 1];
+		/* the pair's place among all pairs seeds its bootstrap, named or not */
+		size_t place = metrics_pair_index(nm, a < b ? a : b, a < b ? b : a);
+		if (!w->fused) {
+			metrics_pair(s, a, b, w->idx, n_idx, w->reps, w->seed + place, &w->pm[p]);
+			continue;
+		}
+		pair_begin(&w->pm[p], a, b, w->n, c);
+		int64_t(*cnt)[4] = xcalloc(c ? c : 1, sizeof *cnt);
+		int64_t *marg_a = xcalloc(c ? c : 1, sizeof *marg_a),
+		        *marg_b = xcalloc(c ? c : 1, sizeof *marg_b);
+		const int64_t *outcome = w->acc[0].outcome;
+		for (size_t y = 0; y < c; y++)
+			for (unsigned m = 0; m < 1u << nm; m++)
+				cnt[y][(m >> a & 1) * 2 + (m >> b & 1)] += outcome[y << nm | m];
+		/* the marginals are the confusion matrices' column sums */
+		const int64_t *ca = w->mm[a].confusion, *cb = w->mm[b].confusion;
+		for (size_t y = 0; y < c; y++)
+			for (size_t j = 0; j < c; j++) {
+				marg_a[j] += ca[y * c + j];
+				marg_b[j] += cb[y * c + j];
+			}
+		pair_finish(&w->pm[p], c, (const int64_t(*)[4])cnt, marg_a, marg_b,
+		            w->acc[0].agree[place], w->acc[0].used, w->reps, w->seed + place);
+		free(cnt);
+		free(marg_a);
+		free(marg_b);
+	}
+	return NULL;
+}
+
+/* Runs fn(w) on nt threads, this one among them (it also does what a failed start left). */
+static void study_run(size_t nt, void *(*fn)(void *), struct study_work *w)
+{
+	pthread_t tids[STUDY_THREADS];
+	bool started[STUDY_THREADS] = {false};
+	atomic_store(&w->next, 0);
+	atomic_store(&w->slot, 0);
+	for (size_t t = 1; t < nt; t++)
+		started[t] = pthread_create(&tids[t], NULL, fn, w) == 0;
+	fn(w);
+	for (size_t t = 1; t < nt; t++)
+		if (started[t])
+			pthread_join(tids[t], NULL);
+}
+
+/* Adds thread acc's counts into the first thread's. */
+static void study_merge(struct study_acc *into, const struct study_acc *acc, size_t nm, size_t c)
+{
+	for (size_t m = 0; m < nm; m++) {
+		struct model_pass *t = &into->mp[m];
+		const struct model_pass *f = &acc->mp[m];
+		for (size_t j = 0; j < c * c; j++)
+			t->confusion[j] += f->confusion[j];
+		t->correct += f->correct;
+		for (size_t k = 0; k < TOPK_MAX; k++)
+			t->topk_hits[k] += f->topk_hits[k];
+		for (int b = 0; b < ECE_BINS; b++) {
+			t->bin_n[b] += f->bin_n[b];
+			t->bin_correct[b] += f->bin_correct[b];
+		}
+	}
+	for (size_t j = 0; j < c << nm; j++)
+		into->outcome[j] += acc->outcome[j];
+	for (size_t q = 0; q < nm * (nm - 1) / 2; q++)
+		into->agree[q] += acc->agree[q];
+	into->used += acc->used;
+}
+
+void metrics_study(const struct study *s, const uint32_t *idx, size_t n_idx, const size_t *ab,
+                   size_t n_pairs, unsigned reps, uint64_t seed, unsigned threads,
+                   struct model_metrics *mm, struct pair_metrics *pm, int64_t *n_correct)
+{
+	size_t nm = s->n_models, c = s->n_classes, n = idx ? n_idx : s->n;
+	struct study_work w = {.s = s,
+	                       .idx = idx,
+	                       .n = n,
+	                       .nm = nm,
+	                       .ab = ab,
+	                       .n_pairs = n_pairs,
+	                       .reps = reps,
+	                       .seed = seed,
+	                       .mm = mm,
+	                       .pm = pm,
+	                       .n_correct = n_correct};
+	size_t nt = threads < 1 ? 1 : threads > STUDY_THREADS ? STUDY_THREADS : threads;
+	w.fused = nm >= 1 && nm <= STUDY_MAX_MODELS && c <= STUDY_MAX_CELLS >> nm;
+	if (w.fused) {
+		w.fast = true;
+		for (size_t m = 0; m < nm; m++) {
+			model_begin(&mm[m], &s->models[m], n, c);
+			for (size_t t = 0; t < TOPK_MAX; t++)
+				w.topk[m][t] = topk_k(&mm[m], t);
+			w.fast &= mm[m].has_probs && s->models[m].id_size == 1 &&
+			          s->models[m].val_size == 4;
+		}
+		w.n_blocks = (n + METRICS_BLOCK - 1) / METRICS_BLOCK;
+		size_t extra = nm * c * c * sizeof(int64_t), fit = STUDY_EXTRA_BYTES / (extra + 1);
+		w.n_acc = nt < w.n_blocks ? nt : w.n_blocks ? w.n_blocks : 1;
+		w.n_acc = w.n_acc - 1 < fit ? w.n_acc : fit + 1;
+		w.acc = xcalloc(w.n_acc, sizeof *w.acc);
+		w.part = xcalloc(w.n_blocks * nm * ECE_BINS + 1, sizeof *w.part);
+		for (size_t t = 0; t < w.n_acc; t++) {
+			for (size_t m = 0; m < nm; m++)
+				w.acc[t].mp[m].confusion =
+				    t ? xcalloc(c * c + 1, sizeof(int64_t)) : mm[m].confusion;
+			w.acc[t].outcome = xcalloc((c << nm) + 1, sizeof(int64_t));
+		}
+		study_run(w.n_acc, study_pass_worker, &w);
+		for (size_t t = 1; t < w.n_acc; t++) {
+			study_merge(&w.acc[0], &w.acc[t], nm, c);
+			for (size_t m = 0; m < nm; m++)
+				free(w.acc[t].mp[m].confusion);
+			free(w.acc[t].outcome);
+		}
+		for (size_t k = 0; k < w.n_blocks; k++) /* in block order, as metrics_model */
+			for (size_t m = 0; m < nm; m++)
+				conf_block_add(w.acc[0].mp[m].bin_conf,
+				               w.part + (k * nm + m) * ECE_BINS);
+		for (size_t m = 0; m < nm; m++)
+			w.acc[0].mp[m].used = w.acc[0].used;
+		memset(n_correct, 0, (nm + 1) * sizeof *n_correct);
+		for (size_t y = 0; y < c; y++)
+			for (unsigned m = 0; m < 1u << nm; m++)
+				n_correct[nm - (size_t)__builtin_popcount(m)] +=
+				    w.acc[0].outcome[y << nm | m];
+	}
+	size_t tables = nm + n_pairs + !w.fused;
+	study_run(nt < tables ? nt : tables, study_table_worker, &w);
+	if (w.fused) {
+		free(w.acc[0].outcome);
+		free(w.acc);
+		free(w.part);
+	}
 }

@@ -360,6 +360,237 @@ static void test_removed_left_out(void **state)
 	free_tiny(s);
 }
 
+/* ---- metrics_study against the tables one by one ---- */
+
+/* Equal as doubles bit for bit, or both NaN. */
+static void assert_same(double got, double want, const char *what)
+{
+	if (!(isnan(got) && isnan(want)) && memcmp(&got, &want, sizeof got) != 0)
+		fail_msg("%s: metrics_study %.17g, the table alone %.17g", what, got, want);
+}
+
+/*
+ * A study of n rows and c classes with models in every storage: kind 0 has 1-byte ids and float
+ * confidences (the fast path), kind 1 2-byte ids and doubles, kind 2 only predictions (int32).
+ * Predictions are right about 60% of the time; confidences include values below 2^-17 (summed
+ * as doubles), 1, and bin edges k/15 (as float and as double).
+ */
+static struct study *random_study(size_t n, size_t c, size_t nm, const int *kinds, uint64_t seed)
+{
+	struct rng r;
+	rng_seed(&r, seed);
+	struct study *s = xcalloc(1, sizeof *s);
+	s->n = n;
+	s->n_classes = c;
+	s->labels = xcalloc(n, sizeof *s->labels);
+	for (size_t i = 0; i < n; i++)
+		s->labels[i] = (int32_t)(rng_next(&r) % c);
+	s->n_models = nm;
+	s->models = xcalloc(nm, sizeof *s->models);
+	for (size_t m = 0; m < nm; m++) {
+		struct model *md = &s->models[m];
+		int kind = kinds[m];
+		md->id_size = kind == 0 ? 1 : kind == 1 ? 2 : 4;
+		md->val_size = kind == 0 ? 4 : 8;
+		md->src = kind == 2 ? SRC_PRED : SRC_PROBS;
+		md->d_pred = xcalloc(n, md->id_size);
+		if (kind != 2) {
+			md->d_rank = xcalloc(n, md->id_size);
+			md->d_conf = xcalloc(n, md->val_size);
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t u = rng_next(&r);
+			int32_t p = u % 10 < 6 ? s->labels[i] : (int32_t)((u >> 8) % c);
+			int32_t rk = p == s->labels[i] ? 0 : (int32_t)(1 + (u >> 20) % (c - 1));
+			double conf = rng_uniform(&r);
+			switch ((u >> 40) % 8) {
+			case 0:
+				conf = 1.0;
+				break;
+			case 1:
+				conf = (double)((u >> 44) % 16) / 15.0;
+				break;
+			case 2:
+				conf = 1e-7 * conf;
+				break;
+			default:
+				break;
+			}
+			if (kind == 0) {
+				((uint8_t *)md->d_pred)[i] = (uint8_t)p;
+				((uint8_t *)md->d_rank)[i] = (uint8_t)rk;
+				((float *)md->d_conf)[i] = (float)conf;
+			} else if (kind == 1) {
+				((uint16_t *)md->d_pred)[i] = (uint16_t)p;
+				((uint16_t *)md->d_rank)[i] = (uint16_t)rk;
+				((double *)md->d_conf)[i] = conf;
+			} else {
+				((int32_t *)md->d_pred)[i] = p;
+			}
+		}
+	}
+	return s;
+}
+
+static void free_random_study(struct study *s)
+{
+	for (size_t m = 0; m < s->n_models; m++) {
+		free(s->models[m].d_pred);
+		free(s->models[m].d_rank);
+		free(s->models[m].d_conf);
+	}
+	free(s->models);
+	free(s->labels);
+	free(s->status);
+	free(s);
+}
+
+/* Every field of metrics_study's results against metrics_model's, metrics_pair's and
+ * metrics_n_correct's on the same rows. */
+static void check_study(const struct study *s, const uint32_t *idx, size_t n_idx, unsigned threads)
+{
+	size_t nm = s->n_models, c = s->n_classes, np = 0;
+	size_t *ab = xcalloc(nm * nm * 2 + 2, sizeof *ab);
+	for (size_t a = 0; a < nm; a++) /* every pair, some of them the other way round */
+		for (size_t b = a + 1; b < nm; b++, np++) {
+			ab[2 * np] = (a + b) % 2 ? a : b;
+			ab[2 * np + 1] = (a + b) % 2 ? b : a;
+		}
+	struct model_metrics *mm = xcalloc(nm, sizeof *mm);
+	struct pair_metrics *pm = xcalloc(np + 1, sizeof *pm);
+	int64_t *hist = xcalloc(nm + 1, sizeof *hist), *want_hist = xcalloc(nm + 1, sizeof *hist);
+	metrics_study(s, idx, n_idx, ab, np, 200, 77, threads, mm, pm, hist);
+	for (size_t m = 0; m < nm; m++) {
+		struct model_metrics w;
+		metrics_model(s, m, idx, n_idx, &w);
+		assert_int_equal(mm[m].n, w.n);
+		assert_int_equal(mm[m].c, w.c);
+		assert_int_equal(mm[m].correct, w.correct);
+		assert_int_equal(mm[m].has_probs, w.has_probs);
+		assert_int_equal(mm[m].n_topk, w.n_topk);
+		assert_memory_equal(mm[m].topk_k, w.topk_k, sizeof w.topk_k);
+		for (size_t t = 0; t < w.n_topk; t++)
+			assert_same(mm[m].topk[t], w.topk[t], "top-k");
+		assert_same(mm[m].accuracy, w.accuracy, "accuracy");
+		assert_same(mm[m].macro_f1, w.macro_f1, "macro F1");
+		assert_same(mm[m].ece, w.ece, "ECE");
+		assert_memory_equal(mm[m].confusion, w.confusion, c * c * sizeof *w.confusion);
+		for (size_t j = 0; j < c; j++) {
+			assert_int_equal(mm[m].per_class[j].support, w.per_class[j].support);
+			assert_same(mm[m].per_class[j].precision, w.per_class[j].precision,
+			            "precision");
+			assert_same(mm[m].per_class[j].recall, w.per_class[j].recall, "recall");
+			assert_same(mm[m].per_class[j].f1, w.per_class[j].f1, "F1");
+		}
+		metrics_model_free(&w);
+		metrics_model_free(&mm[m]);
+	}
+	for (size_t p = 0; p < np; p++) {
+		struct pair_metrics w;
+		size_t a = ab[2 * p], b = ab[2 * p + 1];
+		metrics_pair(s, a, b, idx, n_idx, 200, 77 + metrics_pair_index(nm, a, b), &w);
+		assert_int_equal(pm[p].a, a);
+		assert_int_equal(pm[p].b, b);
+		assert_int_equal(pm[p].n, w.n);
+		assert_memory_equal(&pm[p].all, &w.all, sizeof w.all);
+		assert_memory_equal(pm[p].per_class, w.per_class, c * sizeof *w.per_class);
+		assert_same(pm[p].agreement, w.agreement, "agreement");
+		assert_same(pm[p].kappa, w.kappa, "kappa");
+		assert_same(pm[p].mcnemar_p, w.mcnemar_p, "McNemar");
+		assert_same(pm[p].acc_diff, w.acc_diff, "accuracy difference");
+		assert_same(pm[p].ci_lo, w.ci_lo, "interval, low");
+		assert_same(pm[p].ci_hi, w.ci_hi, "interval, high");
+		assert_int_equal(pm[p].boot_reps, w.boot_reps);
+		metrics_pair_free(&w);
+		metrics_pair_free(&pm[p]);
+	}
+	metrics_n_correct(s, idx, n_idx, want_hist);
+	assert_memory_equal(hist, want_hist, (nm + 1) * sizeof *hist);
+	free(hist);
+	free(want_hist);
+	free(mm);
+	free(pm);
+	free(ab);
+}
+
+static void test_study_as_tables(void **state)
+{
+	(void)state;
+	/* more rows than three blocks of METRICS_BLOCK (65536), so that threads share them */
+	const size_t n = 3 * 65536 + 1234;
+	static const int fast3[3] = {0, 0, 0}, mixed5[5] = {0, 1, 2, 0, 1}, fast2[2] = {0, 0},
+	                 fast4[4] = {0, 0, 0, 0}, many9[9] = {0, 1, 2, 0, 1, 2, 0, 1, 2};
+	struct {
+		size_t c, nm;
+		const int *kinds;
+	} cases[] = {{7, 3, fast3},
+	             {100, 2, fast2},
+	             {3, 4, fast4},
+	             {300, 5, mixed5},
+	             {5, 9, many9} /* beyond STUDY_MAX_MODELS: a pass per table */};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		struct study *s =
+		    random_study(n, cases[k].c, cases[k].nm, cases[k].kinds, 1000 + k);
+		for (unsigned t = 1; t <= 3; t++)
+			check_study(s, NULL, 0, t);
+		/* removed rows, then a subset that holds some of them, and an empty one */
+		s->status = xcalloc(n, 1);
+		for (size_t i = 0; i < n; i += 7)
+			s->status[i] = STATUS_REMOVED;
+		check_study(s, NULL, 0, 2);
+		uint32_t *idx = xcalloc(n, sizeof *idx);
+		size_t n_idx = 0;
+		for (size_t i = 0; i < n; i += 1 + i % 3)
+			idx[n_idx++] = (uint32_t)i;
+		check_study(s, idx, n_idx, 2);
+		check_study(s, idx, 0, 2);
+		check_study(s, idx, 100, 1);
+		free(idx);
+		free_random_study(s);
+	}
+}
+
+/*
+ * The ECE of a fast-path model against the definition summed in long double: the confidences'
+ * exact fixed-point sums (and the doubles for those below 2^-17) must not lose what plain
+ * summation would keep.
+ */
+static void test_study_ece_exact(void **state)
+{
+	(void)state;
+	const size_t n = 2 * 65536 + 99;
+	static const int kinds[2] = {0, 1};
+	struct study *s = random_study(n, 10, 2, kinds, 4242);
+	for (size_t m = 0; m < 2; m++) {
+		long double conf[ECE_BINS] = {0};
+		int64_t cnt[ECE_BINS] = {0}, ok[ECE_BINS] = {0};
+		const struct model *md = &s->models[m];
+		for (size_t i = 0; i < n; i++) {
+			double v = model_val_at(md->d_conf, md->val_size, i);
+			int b = (int)ceil(v * ECE_BINS) - 1;
+			b = b < 0 ? 0 : b >= ECE_BINS ? ECE_BINS - 1 : b;
+			cnt[b]++;
+			ok[b] += model_pred(md, i) == s->labels[i];
+			conf[b] += v;
+		}
+		long double e = 0;
+		for (int b = 0; b < ECE_BINS; b++)
+			if (cnt[b])
+				e += (long double)cnt[b] / n *
+				     fabsl((long double)ok[b] / cnt[b] - conf[b] / cnt[b]);
+		struct model_metrics mm[2];
+		struct pair_metrics pm;
+		int64_t hist[3];
+		size_t ab[2] = {0, 1};
+		metrics_study(s, NULL, 0, ab, 1, 0, 1, 2, mm, &pm, hist);
+		assert_rel(mm[m].ece, (double)e, 1e-13);
+		metrics_model_free(&mm[0]);
+		metrics_model_free(&mm[1]);
+		metrics_pair_free(&pm);
+	}
+	free_random_study(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +600,8 @@ int main(void)
 	    cmocka_unit_test(test_model_table),
 	    cmocka_unit_test(test_pair_table),
 	    cmocka_unit_test(test_removed_left_out),
+	    cmocka_unit_test(test_study_as_tables),
+	    cmocka_unit_test(test_study_ece_exact),
 	    cmocka_unit_test(test_bootstrap_reproducible),
 	    cmocka_unit_test(test_bootstrap_from_counts),
 	    cmocka_unit_test(test_bootstrap_percentiles),
