@@ -141,8 +141,6 @@ void neurons_chan_merge(uint64_t *n, double *mean, double *m2, uint64_t nb, doub
 
 /* ---- neurons_read.c ---- */
 
-/* A descriptor of act's file for pread(), or -1 to read through the mapping. */
-int neurons_rows_file(const struct npy *a);
 /* Whether the pages of this worker's rows are already in the page table. */
 bool neurons_rows_mapped(const struct worker *w);
 /* Points w->rowp at rows pos..pos+nr-1 of the job's row list, converting when needed. */

@@ -121,6 +121,19 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 /* Maps path; returns 0, or -1 with a one-line message in err. On failure *a needs no close. */
 int npy_open(struct npy *a, const char *path, struct nn_err *err);
 /*
+ * A new descriptor of a's file for pread(), when a is one mapped npy file in C order (or a
+ * vector) and the file is still the one mapped (the same size and header bytes); else -1. Its
+ * data begins at a->h.data_offset.
+ */
+int npy_file_fd(const struct npy *a);
+/*
+ * Whether reading a's mapped data through the mapping is cheap: most of a few probes (read
+ * faults at 2 MiB boundaries) find it mapped by huge folios, or already in the page table.
+ * Otherwise a page-cache file in small folios costs more in faults and munmap than a pread() copy.
+ * $NNCMP_TEST_MAP (tests only) decides instead when set: 1 maps, 0 reads.
+ */
+bool npy_map_cheap(const struct npy *a);
+/*
  * Opens one source: "FILE.safetensors:TENSOR", "FILE.safetensors" (a file of one tensor), or
  * else an npy path. Returns 0, or -1 with err naming the file; on failure *a needs no close.
  */

@@ -90,6 +90,9 @@ char *path_dirname(const char *path);
  * "PATH: is a symbolic link" (O_NOFOLLOW) or "PATH: <strerror>", errno kept from the failure.
  */
 int nn_open_regular(const char *path, int flags, struct nn_err *err);
+/* Reads len bytes at offset off of fd with pread(), again after EINTR and short reads; false on
+ * an error or at the end of the file. */
+bool nn_pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* The same as a stdio stream for reading ("r"); NULL with err set. */
 FILE *nn_fopen_regular(const char *path, struct nn_err *err);
 

@@ -19,7 +19,7 @@ bool neurons_gather_column(const struct npy *act, size_t col, const uint32_t *ro
 	}
 	job.rows = rows;
 	job.n_rows = n;
-	job.fd = neurons_rows_file(act);
+	job.fd = npy_file_fd(act);
 	struct worker w;
 	neurons_worker_init(&w, &job);
 	w.p0 = 0;

@@ -223,8 +223,9 @@ void neurons_job_init(struct job *job, const struct npy *act, enum pass pass,
 		job->block = opt->block_rows < 4096 ? opt->block_rows : 4096;
 	job->prog = prog;
 	job->row_bytes = act->cols * hd->itemsize;
-	/* passes read through the mapping; a column gather sets it (neurons_read.c) */
-	job->fd = -1;
+	/* a scan of every row reads through the mapping where that is cheap, else with pread;
+	 * other passes read through the mapping, a column gather sets it (neurons_read.c) */
+	job->fd = pass == PASS_MOMENTS && !npy_map_cheap(act) ? npy_file_fd(act) : -1;
 }
 
 void neurons_job_done(struct job *job)

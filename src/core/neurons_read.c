@@ -20,22 +20,6 @@ static size_t row_at(const struct job *job, size_t pos)
 	return job->rows ? job->rows[pos] : pos;
 }
 
-/* Reads len bytes at off; returns false on an error or a short file. */
-static bool read_full(int fd, uint8_t *buf, size_t len, off_t off)
-{
-	while (len) {
-		ssize_t r = pread(fd, buf, len, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return false;
-		buf += r;
-		len -= (size_t)r;
-		off += r;
-	}
-	return true;
-}
-
 /*
  * Reads the rows at positions pos..pos+nr-1 with pread() into w->raw: the whole span from the
  * first to the last when that costs less than a call per run of consecutive rows. Points
@@ -54,7 +38,7 @@ static bool fetch_pread(struct worker *w, size_t pos, size_t nr)
 	size_t *at =
 	    (size_t *)(void *)w->rowp; /* byte offsets into raw, before they are pointers */
 	if (span <= READ_SPAN * nr && (span - nr) * rb <= runs * READ_CALL_BYTES) {
-		if (!read_full(job->fd, w->raw, span * rb, base + (off_t)(first * rb)))
+		if (!nn_pread_full(job->fd, w->raw, span * rb, base + (off_t)(first * rb)))
 			return false;
 		for (size_t r = 0; r < nr; r++)
 			at[r] = (row_at(job, pos + r) - first) * rb;
@@ -63,8 +47,8 @@ static bool fetch_pread(struct worker *w, size_t pos, size_t nr)
 			size_t row = row_at(job, pos + r), run = 1;
 			while (r + run < nr && row_at(job, pos + r + run) == row + run)
 				run++;
-			if (!read_full(job->fd, w->raw + r * rb, run * rb,
-			               base + (off_t)(row * rb)))
+			if (!nn_pread_full(job->fd, w->raw + r * rb, run * rb,
+			                   base + (off_t)(row * rb)))
 				return false;
 			for (size_t q = 0; q < run; q++)
 				at[r + q] = (r + q) * rb;
@@ -115,6 +99,23 @@ void neurons_rows_fetch(struct worker *w, size_t pos, size_t nr)
 }
 
 /*
+ * The neuron passes read rows through the mapping. A column gather reads through the mapping
+ * when the layer's pages are already in the page table, and otherwise with pread() (C order
+ * only, npy_file_fd), so that one column of a big layer does not fault the whole layer into the
+ * process.
+ *
+ * The passes once used pread() too, on a measurement that entering pages into the page table
+ * (about 75 ms per GB, and 30 ms per GB at munmap) cost more than copying them (75 ms per GB).
+ * On the 2-core test machine (Linux 6.18, whose page cache maps a file's large folios at a
+ * fault) the mapping is the cheaper one: a scan of a 2 GB layer in the page cache takes 0.11 s
+ * through the mapping on 2 threads (munmap 0.01 s) against 0.15 s with pread() into a page-aligned
+ * 256 KiB buffer, and 0.18 s against 0.28 s on one thread; a first neuron ranking of the 1M
+ * bench study went from 0.80 s (0.5 s of it in the kernel) to 0.63 s (0.05 s in the kernel).
+ * Which one wins depends on the folios the page cache holds: the derivation of probabilities
+ * (derive.c) reads them with pread(), where the mapping's faults and munmap were half its time.
+ */
+
+/*
  * Whether the pages at a few points of this worker's rows are already in the page table
  * (/proc/self/pagemap, bit 63); false when that cannot be read.
  */
@@ -142,43 +143,4 @@ bool neurons_rows_mapped(const struct worker *w)
 	(void)w;
 	return false;
 #endif
-}
-
-/*
- * The neuron passes read rows through the mapping. A column gather reads through the mapping
- * when the layer's pages are already in the page table, and otherwise with pread() (C order
- * only), so that one column of a big layer does not fault the whole layer into the process.
- *
- * The passes once used pread() too, on a measurement that entering pages into the page table
- * (about 75 ms per GB, and 30 ms per GB at munmap) cost more than copying them (75 ms per GB).
- * On the 2-core test machine (Linux 6.18, whose page cache maps a file's large folios at a
- * fault) the mapping is the cheaper one: a scan of a 2 GB layer in the page cache takes 0.11 s
- * through the mapping on 2 threads (munmap 0.01 s) against 0.15 s with pread() into a page-aligned
- * 256 KiB buffer, and 0.18 s against 0.28 s on one thread; a first neuron ranking of the 1M
- * bench study went from 0.80 s (0.5 s of it in the kernel) to 0.63 s (0.05 s in the kernel).
- *
- * Returns a descriptor of act's file when it is the file that is mapped (the same size and
- * header bytes), else -1.
- */
-int neurons_rows_file(const struct npy *a)
-{
-	const struct npy_header *hd = &a->h;
-	if ((hd->fortran && a->cols > 1) || !a->map || hd->data_offset > (1u << 20) ||
-	    a->data != (const uint8_t *)a->map + hd->data_offset || a->rows == 0 || a->cols == 0)
-		return -1;
-	int fd = nn_open_regular(a->path, O_RDONLY, NULL); /* replaced by a FIFO: no wait */
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	uint8_t *head = xmalloc(hd->data_offset);
-	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	            (uint64_t)st.st_size == (uint64_t)hd->data_offset + hd->data_bytes &&
-	            read_full(fd, head, hd->data_offset, 0) &&
-	            memcmp(head, a->map, hd->data_offset) == 0;
-	free(head);
-	if (!same) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }

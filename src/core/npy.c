@@ -44,6 +44,11 @@ int npy_map_file(const char *path, const char *what, void **map, size_t *len, st
 	close(fd);
 	if (m == MAP_FAILED)
 		return nn_err_set(err, "%s: cannot map: %s", path, strerror(errno));
+#ifdef MADV_HUGEPAGE
+	/* pages read in at a fault come as huge folios (with THP "madvise"), which later faults
+	 * map whole: a page at a time, faults and munmap cost more than copying the data */
+	madvise(m, size, MADV_HUGEPAGE);
+#endif
 	fault_map_add(m, size, path);
 	*map = m;
 	*len = size;
@@ -619,4 +624,72 @@ int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *
 	npy_rows_f32(a, row0, nrows, out);
 	fault_pop(&g);
 	return guarded_read(a, err);
+}
+
+int npy_file_fd(const struct npy *a)
+{
+	const struct npy_header *hd = &a->h;
+	if ((hd->fortran && a->cols > 1) || !a->map || hd->data_offset > (1u << 20) ||
+	    a->data != (const uint8_t *)a->map + hd->data_offset || a->rows == 0 || a->cols == 0)
+		return -1;
+	int fd = nn_open_regular(a->path, O_RDONLY, NULL); /* replaced by a FIFO: no wait */
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	uint8_t *head = xmalloc(hd->data_offset);
+	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	            (uint64_t)st.st_size == (uint64_t)hd->data_offset + hd->data_bytes &&
+	            nn_pread_full(fd, head, hd->data_offset, 0) &&
+	            memcmp(head, a->map, hd->data_offset) == 0;
+	free(head);
+	if (!same) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Points of a file npy_map_cheap() probes. */
+#define NPY_MAP_PROBES 8
+
+/* Whether the page at addr is in the page table (/proc/self/pagemap's bit 63, read from fd). */
+static bool page_present(int fd, uintptr_t addr, uintptr_t page)
+{
+	uint64_t entry = 0;
+	return pread(fd, &entry, sizeof entry, (off_t)(addr / page * sizeof entry)) ==
+	           (ssize_t)sizeof entry &&
+	       entry >> 63;
+}
+
+bool npy_map_cheap(const struct npy *a)
+{
+#if defined(__linux__) && defined(MADV_POPULATE_READ)
+	if (!a->map || a->n_shards || a->h.data_bytes == 0)
+		return false;
+	const char *force = getenv("NNCMP_TEST_MAP"); /* tests only: 1 maps, 0 reads */
+	if (force && *force)
+		return *force == '1';
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	const uintptr_t huge = (uintptr_t)2 << 20, page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = (uintptr_t)a->data, hi = lo + a->h.data_bytes;
+	int probes = 0, mapped = 0;
+	for (int k = 0; k < NPY_MAP_PROBES; k++) {
+		uintptr_t at = lo + (hi - lo) / NPY_MAP_PROBES * (uintptr_t)k;
+		at = (at + huge - 1) & ~(huge - 1);
+		if (at + huge > hi)
+			continue;
+		probes++;
+		/* a read fault at the start of a 2 MiB span (EFAULT past a truncated end): a huge
+		 * folio is then mapped whole, pages only around the fault (64 KiB) */
+		mapped += madvise((void *)at, page, MADV_POPULATE_READ) == 0 &&
+		          page_present(fd, at + huge / 2, page);
+	}
+	close(fd);
+	return probes > 0 && 2 * mapped >= probes; /* most of it: a few small folios are usual */
+#else
+	(void)a;
+	return false;
+#endif
 }

@@ -131,6 +131,22 @@ char *path_dirname(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
+bool nn_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t r = pread(fd, p, len, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		len -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return true;
+}
+
 int nn_open_regular(const char *path, int flags, struct nn_err *err)
 {
 	/* O_NONBLOCK: opening a FIFO waits for a writer, some devices for a carrier; a tty must

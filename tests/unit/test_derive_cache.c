@@ -602,6 +602,76 @@ static void test_size_cap(void **state)
 	study_free(s);
 }
 
+/* The process's resident pages (/proc/self/statm). */
+static long resident_pages(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size = 0, res = 0;
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld %ld", &size, &res), 2);
+	fclose(f);
+	return res;
+}
+
+/*
+ * Float32 probabilities read with pread() (npy_map_cheap false) give every derived value bit
+ * for bit as read through the mapping, across pread blocks and work chunks (rows of 100
+ * classes: 656 a read, 32768 a chunk), and leave the file's pages out of the process.
+ */
+static void test_read_paths_agree(void **state)
+{
+	(void)state;
+	enum { N2 = 40000, C2 = 100 };
+	char dir[700];
+	snprintf(dir, sizeof dir, "%s/big", tu_dir);
+	mkdir(dir, 0700);
+	struct rng r;
+	rng_seed(&r, 11);
+	int64_t *labels = malloc(N2 * sizeof *labels);
+	float *p = malloc((size_t)N2 * C2 * sizeof *p);
+	for (size_t i = 0; i < N2; i++) {
+		labels[i] = (int64_t)(rng_next(&r) % C2);
+		double sum = 0;
+		for (size_t j = 0; j < C2; j++) {
+			unsigned q = (unsigned)(rng_next(&r) % 5); /* ties, and zeros */
+			p[i * C2 + j] = (float)q;
+			sum += q;
+		}
+		for (size_t j = 0; j < C2; j++)
+			p[i * C2 + j] = sum > 0 ? (float)(p[i * C2 + j] / sum) : 1.0f / C2;
+	}
+	tu_write_i64(dir, "labels.npy", labels, N2);
+	tu_write_f32(dir, "models/a/probs.npy", p, N2, C2);
+	free(labels);
+	free(p);
+	setenv("NNCMP_CACHE", "0", 1);
+	struct nn_err err = {0};
+	setenv("NNCMP_TEST_MAP", "0", 1);
+	long before = resident_pages();
+	struct study *read = study_open(dir, &err);
+	long grew_read = resident_pages() - before;
+	if (!read)
+		fail_msg("%s", err.msg);
+	setenv("NNCMP_TEST_MAP", "1", 1);
+	before = resident_pages();
+	struct study *mapped = study_open(dir, &err);
+	long grew_mapped = resident_pages() - before;
+	if (!mapped)
+		fail_msg("%s", err.msg);
+	unsetenv("NNCMP_TEST_MAP");
+	unsetenv("NNCMP_CACHE");
+	assert_same(read, mapped);
+	/* 16 MB of probabilities: through the mapping most of their pages become resident, read
+	 * with pread only the derived arrays (14 B a row) and the read buffers */
+	long file_pages = (long)((size_t)N2 * C2 * sizeof(float) / 4096);
+	if (grew_mapped < file_pages / 2 || grew_read > file_pages / 4)
+		fail_msg(
+		    "resident pages grew by %ld through the mapping and %ld with pread, of %ld",
+		    grew_mapped, grew_read, file_pages);
+	study_free(read);
+	study_free(mapped);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +684,7 @@ int main(void)
 	    cmocka_unit_test(test_changed_labels_are_a_miss),
 	    cmocka_unit_test(test_fresh_or_changed_source),
 	    cmocka_unit_test(test_size_cap),
+	    cmocka_unit_test(test_read_paths_agree),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
