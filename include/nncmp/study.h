@@ -112,6 +112,8 @@ struct study {
 	size_t n_models;
 	struct model *models;
 	struct strvec warnings; /* accepted oddities worth telling the user, one line each */
+	/* the derivation reads the probabilities through the mapping (STUDY_PROBS_AGAIN) */
+	bool probs_again;
 };
 
 /* Opens path (a directory or a .ini manifest). Returns NULL with err set on any problem. */
@@ -127,7 +129,14 @@ enum {
 	 * study_derive() on its worker; nothing may read those arrays, or their pointers, before
 	 * study_derive() has returned 0.
 	 */
-	STUDY_DEFER_DERIVE = 1
+	STUDY_DEFER_DERIVE = 1,
+	/*
+	 * The caller reads the probabilities again after the derivation (the label-issue
+	 * methods' passes): the derivation then reads them through the mapping, whose pages
+	 * those passes find in the page table, even where one pass alone would copy them with
+	 * pread (npy_map_cheap).
+	 */
+	STUDY_PROBS_AGAIN = 2
 };
 /* study_open with flags (0: study_open itself). */
 struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err);

@@ -49,6 +49,8 @@ int cmd_saliency(int argc, char **argv);
  * leave the metrics), said in one line on stderr, unless cli_set_journal(false) (--no-journal).
  */
 struct study *cli_open_study(const char *path);
+/* The same with study_open_ex flags. */
+struct study *cli_open_study_ex(const char *path, unsigned flags);
 void cli_set_journal(bool use);
 /* --color for every command; cli_colour() says whether stdout gets colour escapes: always,
  * never, or (auto) when it is a terminal that can show them and NO_COLOR is unset. */

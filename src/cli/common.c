@@ -74,8 +74,13 @@ static int apply_journal(struct study *s)
 
 struct study *cli_open_study(const char *path)
 {
+	return cli_open_study_ex(path, 0);
+}
+
+struct study *cli_open_study_ex(const char *path, unsigned flags)
+{
 	struct nn_err err = {{0}};
-	struct study *s = study_open(path, &err);
+	struct study *s = study_open_ex(path, flags, &err);
 	if (!s) {
 		char *msg = cli_safe(err.msg);
 		fprintf(stderr, "nncmp: %s\n", msg);

@@ -213,7 +213,8 @@ int cmd_issues(int argc, char **argv)
 	int rc = issues_parse(argc, argv, &a);
 	if (rc >= 0)
 		return rc;
-	struct study *s = cli_open_study(a.study);
+	/* the methods read the probabilities again: the derivation maps them for those passes */
+	struct study *s = cli_open_study_ex(a.study, STUDY_PROBS_AGAIN);
 	if (!s)
 		return EXIT_BAD_INPUT;
 	struct issue_opts o = {.model = -1, .layer = a.layer, .k = (size_t)a.k, .force = a.force};

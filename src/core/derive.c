@@ -535,7 +535,7 @@ int derive_models(struct study *s, struct nn_err *err)
 		derive_from_cache(s, dir, &w, keys);
 	for (size_t k = 0; k < w.n_dm; k++) { /* the models the cache did not answer for */
 		model_derived_alloc(w.dm[k].m, n, w.dm[k].m->id_size, w.dm[k].m->val_size, true);
-		if (!npy_map_cheap(&w.dm[k].m->probs))
+		if (!s->probs_again && !npy_map_cheap(&w.dm[k].m->probs))
 			w.dm[k].fd = npy_file_fd(&w.dm[k].m->probs);
 	}
 	pthread_mutex_init(&w.lock, NULL);

@@ -712,6 +712,7 @@ struct study *study_open_ex(const char *path, unsigned flags, struct nn_err *err
 		                         mf.samples_shards.n, err);
 	else if (rc == 0 && mf.samples)
 		rc = samples_read(s, mf.samples, err);
+	s->probs_again = flags & STUDY_PROBS_AGAIN;
 	if (rc == 0 && !(flags & STUDY_DEFER_DERIVE))
 		rc = study_derive(s, err);
 	manifest_free(&mf);
