@@ -99,8 +99,8 @@ void metrics_class_spread(const struct model_metrics *mm, size_t n_models, size_
 /*
  * Every table of a report, over rows idx[0..n_idx) (every row without idx), on up to threads
  * threads: each model's metrics into mm[0..n_models), the n_pairs pairs (ab[2k], ab[2k + 1])
- * into pm[k] (the bootstrap's seed is seed + the pair's metrics_pair_index), and the n_correct
- * histogram (n_models + 1 entries). The values are metrics_model's, metrics_pair's and
+ * into pm[k] (the bootstrap's seed is seed + the pair's metrics_pair_index; a may be b), and the
+ * n_correct histogram (n_models + 1 entries). The values are metrics_model's, metrics_pair's and
  * metrics_n_correct's, bit for bit; for up to 8 models (and c · 2^models within 2^20) they come
  * from one pass over the rows instead of one per table.
  */

@@ -756,7 +756,7 @@ static void *study_table_worker(void *arg)
 		size_t p = k - nm, a = w->ab[2 * p], b = w->ab[2 * p + 1];
 		/* the pair's place among all pairs seeds its bootstrap, named or not */
 		size_t place = metrics_pair_index(nm, a < b ? a : b, a < b ? b : a);
-		if (!w->fused) {
+		if (!w->fused || a == b) { /* a model against itself has no place among pairs */
 			metrics_pair(s, a, b, w->idx, n_idx, w->reps, w->seed + place, &w->pm[p]);
 			continue;
 		}

@@ -157,6 +157,16 @@ static void boot_request(struct app *app)
 #endif
 
 /* The metrics of every model and of the pair over a copy of the selection, on the worker. */
+/* Every model's tables and the pair (a, b)'s over sel[0..n), in one pass (metrics_study). */
+static void selection_tables(const struct study *s, const uint32_t *sel, size_t n, size_t a,
+                             size_t b, struct model_metrics *mm, struct pair_metrics *pm)
+{
+	size_t ab[2] = {a, b};
+	int64_t *n_correct = xcalloc(s->n_models + 1, sizeof *n_correct);
+	metrics_study(s, sel, n, ab, 1, 0, 0, 1, mm, pm, n_correct);
+	free(n_correct);
+}
+
 struct metrics_job {
 	const struct study *s;
 	uint32_t *sel;
@@ -169,12 +179,9 @@ struct metrics_job {
 /* The metrics of j's selection (on the worker); -1 when cancelled. */
 static int metrics_job_count(struct metrics_job *j, struct nn_progress *prog, struct nn_err *err)
 {
-	for (size_t m = 0; m < j->s->n_models; m++) {
-		if (atomic_load(&prog->cancel))
-			return nn_err_set(err, "cancelled");
-		metrics_model(j->s, m, j->sel, j->n, &j->mm[m]);
-	}
-	metrics_pair(j->s, j->a, j->b, j->sel, j->n, 0, 0, &j->pm);
+	if (atomic_load(&prog->cancel))
+		return nn_err_set(err, "cancelled");
+	selection_tables(j->s, j->sel, j->n, j->a, j->b, j->mm, &j->pm);
 	return 0;
 }
 
@@ -276,12 +283,10 @@ void app_recompute(struct app *app)
 	}
 	if (app->worker)
 		worker_cancel(app->worker, JOB_METRICS);
-	for (size_t m = 0; m < s->n_models; m++) {
+	for (size_t m = 0; m < s->n_models; m++)
 		metrics_model_free(&app->mm[m]);
-		metrics_model(s, m, app->sel, app->n_sel, &app->mm[m]);
-	}
 	metrics_pair_free(&app->pm);
-	metrics_pair(s, app->a, app->b, app->sel, app->n_sel, 0, 0, &app->pm);
+	selection_tables(s, app->sel, app->n_sel, app->a, app->b, app->mm, &app->pm);
 	metrics_landed(app);
 }
 

@@ -456,6 +456,8 @@ static void check_study(const struct study *s, const uint32_t *idx, size_t n_idx
 			ab[2 * np] = (a + b) % 2 ? a : b;
 			ab[2 * np + 1] = (a + b) % 2 ? b : a;
 		}
+	ab[2 * np] = ab[2 * np + 1] = nm - 1; /* and a model against itself, as the TUI may ask */
+	np++;
 	struct model_metrics *mm = xcalloc(nm, sizeof *mm);
 	struct pair_metrics *pm = xcalloc(np + 1, sizeof *pm);
 	int64_t *hist = xcalloc(nm + 1, sizeof *hist), *want_hist = xcalloc(nm + 1, sizeof *hist);
