@@ -85,7 +85,8 @@ struct npy {
 	const uint8_t *data;
 	void *map;
 	size_t map_len;
-	char *path; /* as given to npy_open (the spec, or the shards' name); owned */
+	char *path;          /* as given to npy_open (the spec, or the shards' name); owned */
+	uint64_t file_id[2]; /* npy_open's file: its device and inode when mapped (else 0, 0) */
 	/*
 	 * A sharded matrix (npy_open_shards): its parts, each a single-source matrix (owned), and
 	 * where each begins in the whole, counted in elements in C order (n_shards + 1 entries, the
@@ -121,14 +122,16 @@ int npy_parse_header(const uint8_t *buf, size_t len, const char *name, struct np
 /* Maps path; returns 0, or -1 with a one-line message in err. On failure *a needs no close. */
 int npy_open(struct npy *a, const char *path, struct nn_err *err);
 /*
- * A new descriptor of a's file for pread(), when a is one mapped npy file in C order (or a
- * vector) and the file is still the one mapped (the same size and header bytes); else -1. Its
+ * A new descriptor of a's file for pread(), when a is one npy file npy_open mapped, in C order
+ * (or a vector), and the file at its path is still the one mapped (the same device, inode, size
+ * and header bytes); else -1. Its
  * data begins at a->h.data_offset.
  */
 int npy_file_fd(const struct npy *a);
 /*
  * Whether reading a's mapped data through the mapping is cheap: most of a few probes (read
- * faults at 2 MiB boundaries) find it mapped by huge folios, or already in the page table.
+ * faults at 2 MiB boundaries) find it mapped by huge folios, or already in the page table
+ * (false wherever MADV_POPULATE_READ is refused, as before Linux 5.14).
  * Otherwise a page-cache file in small folios costs more in faults and munmap than a pread() copy.
  * $NNCMP_TEST_MAP (tests only) decides instead when set: 1 maps, 0 reads.
  */

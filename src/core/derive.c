@@ -332,16 +332,26 @@ static double runner_up(const double *p, size_t c, int32_t best)
 }
 
 /* Derives rows [i0, i1) of dm's model; returns the first invalid row, or i1, with *why set. */
+/* Whether m's rows are float32 probabilities in place in the mapping (derive_chunk's fast path,
+ * which may read them with pread instead). */
+static bool probs_read_in_place(const struct model *m)
+{
+	const struct npy_header *h = &m->probs.h;
+	return m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize == 4 &&
+	       npy_contiguous(&m->probs) && !h->swap && !h->fortran &&
+	       (uintptr_t)m->probs.data % sizeof(float) == 0;
+}
+
 static size_t derive_chunk(const struct study *s, struct model *m, int fd, size_t i0, size_t i1,
                            const char **why)
 {
 	size_t c = m->probs.cols;
 	const struct npy_header *h = &m->probs.h;
 	bool f32 = m->src == SRC_PROBS && h->kind == NPY_FLOAT && h->itemsize == 4;
-	bool in_place = f32 && npy_contiguous(&m->probs) && !h->swap && !h->fortran &&
-	                (uintptr_t)m->probs.data % sizeof(float) == 0;
+	bool in_place = probs_read_in_place(m);
 	/*
-	 * Contiguous float32 probabilities are read with pread() (npy_file_fd), others a block of
+	 * Contiguous float32 probabilities are read with pread() (npy_file_fd) where the mapping is
+	 * dear (npy_map_cheap, and no STUDY_PROBS_AGAIN), else in place; others a block of
 	 * rows at a time through the mapping (in place when they can be). Through the mapping, the
 	 * page faults and the munmap at exit took half the time of a 1M report without caches
 	 * (0.21 s; 0.12 s with pread). The buffer starts at the file offset's place within a page,
@@ -535,7 +545,8 @@ int derive_models(struct study *s, struct nn_err *err)
 		derive_from_cache(s, dir, &w, keys);
 	for (size_t k = 0; k < w.n_dm; k++) { /* the models the cache did not answer for */
 		model_derived_alloc(w.dm[k].m, n, w.dm[k].m->id_size, w.dm[k].m->val_size, true);
-		if (!s->probs_again && !npy_map_cheap(&w.dm[k].m->probs))
+		if (!s->probs_again && probs_read_in_place(w.dm[k].m) &&
+		    !npy_map_cheap(&w.dm[k].m->probs))
 			w.dm[k].fd = npy_file_fd(&w.dm[k].m->probs);
 	}
 	pthread_mutex_init(&w.lock, NULL);

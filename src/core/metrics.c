@@ -636,8 +636,9 @@ static inline __attribute__((always_inline)) int32_t study_row(struct study_mode
 /*
  * Rows [b0, b1) of idx into acc, the block's sums of confidences into part (nm × ECE_BINS):
  * model_pass and pair_pass for every model and pair at once. Inlined with constant nm and fast
- * (every model's arrays read directly, as model_pass's fastest copy), so that the models' work
- * on a row is straight-line code and their counts' chains through memory overlap.
+ * for 2–4 models of 1-byte ids and float values (every model's arrays read directly, as
+ * model_pass's fastest copy), so that the models' work on a row is straight-line code and their
+ * counts' chains through memory overlap; other studies take a copy with both known at run time.
  */
 static inline __attribute__((always_inline)) void study_block(struct study_acc *acc,
                                                               const struct study_work *w, size_t b0,

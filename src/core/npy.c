@@ -21,7 +21,9 @@
 #include "nncmp/npz.h"
 #include "nncmp/safetensors.h"
 
-int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err)
+/* npy_map_file, and the file's device and inode into id[0..2) when id is not NULL. */
+static int map_file_id(const char *path, const char *what, void **map, size_t *len, uint64_t *id,
+                       struct nn_err *err)
 {
 	int fd = nn_open_regular(path, O_RDONLY, err); /* a FIFO must not block us */
 	if (fd < 0) {
@@ -52,7 +54,16 @@ int npy_map_file(const char *path, const char *what, void **map, size_t *len, st
 	fault_map_add(m, size, path);
 	*map = m;
 	*len = size;
+	if (id) {
+		id[0] = (uint64_t)st.st_dev;
+		id[1] = (uint64_t)st.st_ino;
+	}
 	return 0;
+}
+
+int npy_map_file(const char *path, const char *what, void **map, size_t *len, struct nn_err *err)
+{
+	return map_file_id(path, what, map, len, NULL, err);
 }
 
 void npy_unmap(void *map, size_t len)
@@ -95,9 +106,13 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err)
 	memset(a, 0, sizeof *a);
 	void *map;
 	size_t size;
-	if (npy_map_file(path, "an npy file", &map, &size, err) < 0)
+	uint64_t id[2];
+	if (map_file_id(path, "an npy file", &map, &size, id, err) < 0)
 		return -1;
-	return npy_open_image(a, map, size, 0, size, path, NPY_STORE_MAPPED, err);
+	int rc = npy_open_image(a, map, size, 0, size, path, NPY_STORE_MAPPED, err);
+	if (rc == 0)
+		memcpy(a->file_id, id, sizeof id);
+	return rc;
 }
 
 void *npy_anon_map(size_t len, const char *name, struct nn_err *err)
@@ -629,8 +644,9 @@ int npy_rows_f32_guarded(const struct npy *a, size_t row0, size_t nrows, float *
 int npy_file_fd(const struct npy *a)
 {
 	const struct npy_header *hd = &a->h;
-	if ((hd->fortran && a->cols > 1) || !a->map || hd->data_offset > (1u << 20) ||
-	    a->data != (const uint8_t *)a->map + hd->data_offset || a->rows == 0 || a->cols == 0)
+	if ((hd->fortran && a->cols > 1) || !a->map || (!a->file_id[0] && !a->file_id[1]) ||
+	    hd->data_offset > (1u << 20) || a->data != (const uint8_t *)a->map + hd->data_offset ||
+	    a->rows == 0 || a->cols == 0)
 		return -1;
 	int fd = nn_open_regular(a->path, O_RDONLY, NULL); /* replaced by a FIFO: no wait */
 	if (fd < 0)
@@ -638,6 +654,7 @@ int npy_file_fd(const struct npy *a)
 	struct stat st;
 	uint8_t *head = xmalloc(hd->data_offset);
 	bool same = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	            (uint64_t)st.st_dev == a->file_id[0] && (uint64_t)st.st_ino == a->file_id[1] &&
 	            (uint64_t)st.st_size == (uint64_t)hd->data_offset + hd->data_bytes &&
 	            nn_pread_full(fd, head, hd->data_offset, 0) &&
 	            memcmp(head, a->map, hd->data_offset) == 0;
