@@ -124,8 +124,7 @@ int npy_open(struct npy *a, const char *path, struct nn_err *err);
 /*
  * A new descriptor of a's file for pread(), when a is one npy file npy_open mapped, in C order
  * (or a vector), and the file at its path is still the one mapped (the same device, inode, size
- * and header bytes); else -1. Its
- * data begins at a->h.data_offset.
+ * and header bytes); else -1. Its data begins at a->h.data_offset.
  */
 int npy_file_fd(const struct npy *a);
 /*

@@ -331,7 +331,6 @@ static double runner_up(const double *p, size_t c, int32_t best)
 	return second;
 }
 
-/* Derives rows [i0, i1) of dm's model; returns the first invalid row, or i1, with *why set. */
 /* Whether m's rows are float32 probabilities in place in the mapping (derive_chunk's fast path,
  * which may read them with pread instead). */
 static bool probs_read_in_place(const struct model *m)
@@ -342,6 +341,7 @@ static bool probs_read_in_place(const struct model *m)
 	       (uintptr_t)m->probs.data % sizeof(float) == 0;
 }
 
+/* Derives rows [i0, i1) of dm's model; returns the first invalid row, or i1, with *why set. */
 static size_t derive_chunk(const struct study *s, struct model *m, int fd, size_t i0, size_t i1,
                            const char **why)
 {
